@@ -1,0 +1,544 @@
+"""A compact scalar autograd engine.
+
+Every op is data: an entry of :data:`OPS` holds its forward function and its
+local-derivative rule side by side (as in JAX's Autodidax), so the engine, the
+trace, the pass schedules and the browser-side replay all read one table.
+
+Unlike micrograd, a :class:`Value` keeps its parents in an ordered tuple (``a*a``
+keeps both slots), holds no closure that points back at itself (no reference
+cycles, so building a graph does not wake the garbage collector), sorts the
+graph iteratively (a 10,000-deep chain works) and zeroes every gradient before
+a backward pass (calling it twice gives the same result).
+
+Numeric faults never raise: values follow IEEE 754 (inf and nan), and the node
+where a fault starts records what happened in :attr:`Value.fault`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+__all__ = [
+    "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
+    "clip", "topological_order", "as_value", "number_text",
+]
+
+_INF = math.inf
+_NAN = math.nan
+
+
+def _isfinite(x: float) -> bool:
+    return x - x == 0.0  # false for inf and nan, and faster than math.isfinite here
+
+
+# --- safe scalar functions: IEEE results instead of exceptions -----------------------
+
+def _exp(a: float) -> float:
+    try:
+        return math.exp(a)
+    except OverflowError:
+        return _INF
+
+
+def _log(a: float) -> float:
+    if a > 0.0:
+        return math.log(a)
+    if a == 0.0:
+        return -_INF
+    return _NAN
+
+
+def _sqrt(a: float) -> float:
+    return math.sqrt(a) if a >= 0.0 else _NAN
+
+
+def _div(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0.0:
+            return _NAN
+        return math.copysign(_INF, a) * math.copysign(1.0, b)
+
+
+def _mul(a: float, b: float) -> float:
+    return a * b
+
+
+def _pow(a: float, p: float) -> float:
+    """``a ** p`` for floats, IEEE style: never complex, never an exception."""
+    if a < 0.0 and _isfinite(p) and p != math.floor(p):
+        return _NAN  # a negative base to a fractional power has no real value
+    try:
+        r = a ** p
+    except OverflowError:
+        r = -_INF if a < 0.0 and p % 2 == 1 else _INF
+    except ZeroDivisionError:
+        r = _INF  # zero to a negative power
+    return _NAN if isinstance(r, complex) else float(r)
+
+
+def _relu(a: float) -> float:
+    return a if a > 0.0 or a != a else 0.0
+
+
+def _sigmoid(a: float) -> float:
+    if a >= 0.0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+def _sin(a: float) -> float:
+    return math.sin(a) if _isfinite(a) else _NAN
+
+
+def _cos(a: float) -> float:
+    return math.cos(a) if _isfinite(a) else _NAN
+
+
+# --- the op table ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive: how to compute it and how to differentiate it.
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`OPS` and the value of :attr:`Value.op`.
+    arity : int
+        Number of :class:`Value` inputs.
+    forward : callable
+        ``forward(*input_values, param)`` -> output value (floats).
+    local : callable
+        ``local(input_values, output_value, param)`` -> tuple with one local
+        derivative d(output)/d(input) per input slot.
+    symbol : str
+        Short label drawn on the op node.
+    latex : str
+        ``str.format`` template for the op in LaTeX, inputs as ``{0}, {1}, ...``
+        and the parameter as ``{p}``.
+    text : str
+        The same as plain text.
+    """
+
+    name: str
+    arity: int
+    forward: Callable[..., float]
+    local: Callable[[tuple, float, float | None], tuple]
+    symbol: str
+    latex: str
+    text: str
+
+
+def _step(a: float) -> float:
+    return 1.0 if a > 0.0 else 0.0
+
+
+OPS: dict[str, Op] = {op.name: op for op in (
+    Op("add", 2, lambda a, b, p: a + b, lambda x, out, p: (1.0, 1.0),
+       "+", "{0} + {1}", "{0} + {1}"),
+    Op("sub", 2, lambda a, b, p: a - b, lambda x, out, p: (1.0, -1.0),
+       "\u2212", "{0} - {1}", "{0} - {1}"),
+    Op("mul", 2, lambda a, b, p: a * b, lambda x, out, p: (x[1], x[0]),
+       "\u00d7", "{0} \\cdot {1}", "{0} * {1}"),
+    Op("div", 2, lambda a, b, p: _div(a, b),
+       lambda x, out, p: (_div(1.0, x[1]), _div(-x[0], x[1] * x[1])),
+       "\u00f7", "\\frac{{{0}}}{{{1}}}", "{0} / {1}"),
+    Op("neg", 1, lambda a, p: -a, lambda x, out, p: (-1.0,),
+       "\u2212", "-{0}", "-{0}"),
+    # a constant exponent is a parameter of the op, so `z3**2` draws as one node
+    Op("pow", 1, lambda a, p: _pow(a, p),
+       lambda x, out, p: (0.0 if p == 0 else p * _pow(x[0], p - 1),),
+       "^", "{0}^{{{p}}}", "{0}**{p}"),
+    Op("powv", 2, lambda a, b, p: _pow(a, b),
+       lambda x, out, p: (0.0 if x[1] == 0 else x[1] * _pow(x[0], x[1] - 1),
+                          0.0 if out == 0.0 and x[0] == 0.0 else _mul(out, _log(x[0]))),
+       "^", "{0}^{{{1}}}", "{0}**{1}"),
+    Op("exp", 1, lambda a, p: _exp(a), lambda x, out, p: (out,),
+       "exp", "e^{{{0}}}", "exp({0})"),
+    Op("log", 1, lambda a, p: _log(a), lambda x, out, p: (_div(1.0, x[0]),),
+       "log", "\\ln {0}", "log({0})"),
+    Op("sqrt", 1, lambda a, p: _sqrt(a), lambda x, out, p: (_div(0.5, out),),
+       "\u221a", "\\sqrt{{{0}}}", "sqrt({0})"),
+    Op("tanh", 1, lambda a, p: math.tanh(a), lambda x, out, p: (1.0 - out * out,),
+       "tanh", "\\tanh {0}", "tanh({0})"),
+    Op("sigmoid", 1, lambda a, p: _sigmoid(a), lambda x, out, p: (out * (1.0 - out),),
+       "\u03c3", "\\sigma({0})", "sigmoid({0})"),
+    Op("relu", 1, lambda a, p: _relu(a),
+       lambda x, out, p: (_step(x[0]),),
+       "relu", "\\mathrm{{relu}}({0})", "relu({0})"),
+    Op("abs", 1, lambda a, p: abs(a),
+       lambda x, out, p: (1.0 if x[0] > 0 else -1.0 if x[0] < 0 else 0.0,),
+       "|x|", "\\left|{0}\\right|", "abs({0})"),
+    Op("sin", 1, lambda a, p: _sin(a), lambda x, out, p: (_cos(x[0]),),
+       "sin", "\\sin {0}", "sin({0})"),
+    Op("cos", 1, lambda a, p: _cos(a), lambda x, out, p: (-_sin(x[0]),),
+       "cos", "\\cos {0}", "cos({0})"),
+    # the gradient follows the input that was returned: the first one on a tie, as
+    # Python's min and max return it (PyTorch splits a tie in halves)
+    Op("min", 2, lambda a, b, p: a if a <= b else b,
+       lambda x, out, p: (1.0, 0.0) if x[0] <= x[1] else (0.0, 1.0),
+       "min", "\\min({0}, {1})", "min({0}, {1})"),
+    Op("max", 2, lambda a, b, p: a if a >= b else b,
+       lambda x, out, p: (1.0, 0.0) if x[0] >= x[1] else (0.0, 1.0),
+       "max", "\\max({0}, {1})", "max({0}, {1})"),
+    Op("clip", 3, lambda v, lo, hi, p: lo if v < lo else hi if v > hi else v,
+       lambda x, out, p: ((0.0, 1.0, 0.0) if x[0] < x[1] else
+                          (0.0, 0.0, 1.0) if x[0] > x[2] else (1.0, 0.0, 0.0)),
+       "clip", "\\mathrm{{clip}}({0}, {1}, {2})", "clip({0}, {1}, {2})"),
+    Op("sg", 1, lambda a, p: a, lambda x, out, p: (0.0,),
+       "sg", "\\mathrm{{sg}}({0})", "sg({0})"),
+)}
+
+# where a non-finite result from finite inputs has a better name than "overflow"
+_DOMAIN_FAULTS = {
+    "log": lambda x: "log of a negative number" if x[0] < 0 else "log of zero",
+    "sqrt": lambda x: "square root of a negative number",
+    "div": lambda x: "division by zero" if x[1] == 0 else "overflow",
+    "pow": lambda x: "negative base to a fractional power" if x[0] < 0 else
+                     "zero to a negative power" if x[0] == 0 else "overflow",
+    "powv": lambda x: "negative base to a fractional power" if x[0] < 0 else
+                      "zero to a negative power" if x[0] == 0 else "overflow",
+}
+
+
+def _fault_for(op: str, inputs: tuple, out: float, param) -> str:
+    """Say why ``op`` produced the non-finite value ``out``."""
+    if all(_isfinite(x) for x in inputs):
+        rule = _DOMAIN_FAULTS.get(op)
+        return rule(inputs) if rule else "overflow"
+    if out != out and all(x == x for x in inputs):
+        return f"undefined: {OPS[op].text.format(*inputs, p=param)}"  # inf - inf, 0 * inf
+    return "non-finite input"
+
+
+# --- values -----------------------------------------------------------------------------
+
+class Value:
+    """A scalar in a computation graph: its value, its gradient and where it came from.
+
+    Parameters
+    ----------
+    data : float
+        The value.
+    name : str, optional
+        A label for drawings and tables (``"w"``); intermediate nodes are named
+        ``z1, z2, ...`` by :func:`~graphviz_core.trace.trace` when left empty.
+    requires_grad : bool, default True
+        Whether the backward pass should compute this leaf's gradient. Nodes fed
+        only by leaves that do not require a gradient are skipped too.
+    kind : {"parameter", "data", "constant"}, optional
+        The role of a leaf in drawings; defaults to ``"parameter"`` when
+        ``requires_grad`` else ``"data"``.
+
+    Attributes
+    ----------
+    data, grad : float
+    name : str
+    op : str
+        Key into :data:`OPS`, ``""`` for a leaf.
+    parents : tuple of Value
+        The inputs in slot order (``a*a`` has ``(a, a)``).
+    param : float or None
+        The op's constant parameter (the exponent of ``pow``).
+    requires_grad : bool
+    fault : str or None
+        Why this node's value (or, after backward, its gradient) is not finite.
+
+    Examples
+    --------
+    >>> w, x, b, y = Value(2.0, "w"), Value(1.5, "x"), Value(0.5, "b"), Value(1.0, "y")
+    >>> L = (w * x + b - y) ** 2
+    >>> L.data
+    6.25
+    >>> report = L.backward()
+    >>> w.grad, b.grad, x.grad, y.grad
+    (7.5, 5.0, 10.0, -5.0)
+    """
+
+    __slots__ = ("data", "grad", "name", "op", "parents", "param", "requires_grad",
+                 "kind", "fault", "grad_fault", "locals")
+
+    def __init__(self, data, name: str = "", requires_grad: bool = True,
+                 kind: str | None = None):
+        self.data = float(data)
+        self.grad = 0.0
+        self.name = name
+        self.op = ""
+        self.parents: tuple[Value, ...] = ()
+        self.param = None
+        self.requires_grad = bool(requires_grad)
+        self.kind = kind or ("parameter" if requires_grad else "data")
+        self.fault = None if _isfinite(self.data) else "not a finite number"
+        self.grad_fault = None
+        self.locals: tuple[float, ...] | None = None
+
+    @classmethod
+    def _apply(cls, op_name: str, parents: tuple, param=None) -> "Value":
+        op = OPS[op_name]
+        inputs = tuple(p.data for p in parents)
+        out = op.forward(*inputs, param)
+        v = cls.__new__(cls)
+        v.data = out
+        v.grad = 0.0
+        v.name = ""
+        v.op = op_name
+        v.parents = parents
+        v.param = param
+        v.requires_grad = True
+        v.kind = "op"
+        v.fault = None if _isfinite(out) else _fault_for(op_name, inputs, out, param)
+        v.grad_fault = None
+        v.locals = None
+        return v
+
+    # arithmetic ---------------------------------------------------------------------
+    def __add__(self, other): return Value._apply("add", (self, as_value(other)))
+    def __radd__(self, other): return Value._apply("add", (as_value(other), self))
+    def __sub__(self, other): return Value._apply("sub", (self, as_value(other)))
+    def __rsub__(self, other): return Value._apply("sub", (as_value(other), self))
+    def __mul__(self, other): return Value._apply("mul", (self, as_value(other)))
+    def __rmul__(self, other): return Value._apply("mul", (as_value(other), self))
+    def __truediv__(self, other): return Value._apply("div", (self, as_value(other)))
+    def __rtruediv__(self, other): return Value._apply("div", (as_value(other), self))
+    def __neg__(self): return Value._apply("neg", (self,))
+    def __pos__(self): return self
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            return Value._apply("powv", (self, other))
+        return Value._apply("pow", (self,), float(other))
+
+    def __rpow__(self, other):
+        return Value._apply("powv", (as_value(other), self))
+
+    # functions ------------------------------------------------------------------------
+    def exp(self): return Value._apply("exp", (self,))
+    def log(self): return Value._apply("log", (self,))
+    def sqrt(self): return Value._apply("sqrt", (self,))
+    def tanh(self): return Value._apply("tanh", (self,))
+    def sigmoid(self): return Value._apply("sigmoid", (self,))
+    def relu(self): return Value._apply("relu", (self,))
+    def abs(self): return Value._apply("abs", (self,))
+    def sin(self): return Value._apply("sin", (self,))
+    def cos(self): return Value._apply("cos", (self,))
+    __abs__ = abs
+
+    def __repr__(self) -> str:
+        label = f"{self.name}=" if self.name else ""
+        return f"Value({label}{self.data:.6g}, grad={self.grad:.6g}, op={self.op!r})"
+
+    # backward -------------------------------------------------------------------------
+    def backward(self) -> "BackwardReport":
+        """Compute d(self)/d(node) for every node that needs it.
+
+        Seeds ``self.grad = 1``, walks the graph in reverse topological order and at
+        each node adds ``incoming gradient x local derivative`` to each parent.
+        Gradients of the whole graph are zeroed first, so calling it twice gives
+        the same result. Nodes that need no gradient (leaves with
+        ``requires_grad=False``, everything fed only by them, and everything whose
+        every path to ``self`` passes a stop-gradient) are skipped.
+
+        Returns
+        -------
+        BackwardReport
+            How many local derivatives were evaluated, skipped, and blocked by a
+            stop-gradient.
+
+        Examples
+        --------
+        >>> a = Value(3.0, "a")
+        >>> c = (a + a) * (a + a)   # a fans out: gradients add up
+        >>> c.backward().evaluated
+        6
+        >>> a.grad
+        24.0
+        """
+        order = topological_order(self)
+        active = _active_nodes(order, self)
+        for v in order:
+            v.grad = 0.0
+            v.grad_fault = None
+            v.locals = None
+        self.grad = 1.0
+        evaluated = skipped = blocked = 0
+        for v in reversed(order):
+            parents = v.parents
+            if not parents:
+                continue
+            if id(v) not in active:
+                skipped += len(parents)
+                continue
+            if v.op == "sg":
+                blocked += 1
+                v.locals = (0.0,)
+                continue
+            inputs = tuple(p.data for p in parents)
+            locals_ = OPS[v.op].local(inputs, v.data, v.param)
+            v.locals = locals_
+            g = v.grad
+            for p, local in zip(parents, locals_):
+                if id(p) in active:
+                    evaluated += 1
+                    p.grad += g * local
+                else:
+                    skipped += 1
+        for v in order:
+            if v.grad_fault is None and not _isfinite(v.grad) and id(v) in active:
+                v.grad_fault = _grad_fault(v)
+        return BackwardReport(evaluated, skipped, blocked)
+
+
+def _grad_fault(v: Value) -> str:
+    return "gradient is nan" if v.grad != v.grad else "gradient overflows to infinity"
+
+
+class BackwardReport(NamedTuple):
+    """What one :meth:`Value.backward` call did.
+
+    Attributes
+    ----------
+    evaluated : int
+        Local derivatives (one per parent slot) that were computed and used.
+    skipped : int
+        Local derivatives not computed because their parent needs no gradient.
+    blocked : int
+        Stop-gradient nodes that cut the flow.
+    """
+
+    evaluated: int
+    skipped: int
+    blocked: int
+
+
+def as_value(x) -> Value:
+    """Wrap a plain number as a constant leaf; return a :class:`Value` unchanged.
+
+    Examples
+    --------
+    >>> as_value(2).kind
+    'constant'
+    """
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"expected a number or a Value, got {type(x).__name__}")
+    return Value(x, name=number_text(x), requires_grad=False, kind="constant")
+
+
+def number_text(x) -> str:
+    """A number as a short label: ``2`` rather than ``2.0``, ``1e-05`` when small.
+
+    Examples
+    --------
+    >>> number_text(2.0), number_text(0.25)
+    ('2', '0.25')
+    """
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+def stop_gradient(v) -> Value:
+    """Identity in the forward pass, zero derivative in the backward pass.
+
+    The result stays a node of the graph (it is drawn), so the backward pass can
+    show the gradient arriving at it and stopping there.
+
+    Examples
+    --------
+    >>> x = Value(3.0, "x")
+    >>> y = stop_gradient(x) * x
+    >>> _ = y.backward(); x.grad
+    3.0
+    """
+    return Value._apply("sg", (as_value(v),))
+
+
+def minimum(a, b) -> Value:
+    """``min(a, b)``; the gradient goes to the smaller input (the first on a tie).
+
+    Examples
+    --------
+    >>> minimum(Value(1.0), 2).data
+    1.0
+    """
+    return Value._apply("min", (as_value(a), as_value(b)))
+
+
+def maximum(a, b) -> Value:
+    """``max(a, b)``; the gradient goes to the larger input (the first on a tie).
+
+    Examples
+    --------
+    >>> maximum(Value(1.0), 2).data
+    2.0
+    """
+    return Value._apply("max", (as_value(a), as_value(b)))
+
+
+def clip(v, lo, hi) -> Value:
+    """``v`` limited to ``[lo, hi]``; the gradient goes to whichever input is returned.
+
+    Examples
+    --------
+    >>> clip(Value(1.5), 0.8, 1.2).data
+    1.2
+    """
+    return Value._apply("clip", (as_value(v), as_value(lo), as_value(hi)))
+
+
+def topological_order(root: Value) -> list[Value]:
+    """All nodes that ``root`` depends on, parents before children, ``root`` last.
+
+    Iterative depth-first search in parent-slot order, so the order is the same
+    on every run and a 10,000-deep chain needs no recursion.
+
+    Examples
+    --------
+    >>> a = Value(1.0, "a"); b = a * 2
+    >>> [v.name or v.op for v in topological_order(b)]
+    ['a', '2', 'mul']
+    """
+    order: list[Value] = []
+    seen: set[int] = {id(root)}
+    stack: list[tuple[Value, int]] = [(root, 0)]
+    while stack:
+        v, i = stack[-1]
+        parents = v.parents
+        if i < len(parents):
+            stack[-1] = (v, i + 1)
+            p = parents[i]
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append((p, 0))
+        else:
+            stack.pop()
+            order.append(v)
+    return order
+
+
+def _active_nodes(order: list[Value], root: Value) -> set[int]:
+    """Ids of the nodes whose gradient the backward pass must compute.
+
+    A node is active when it needs a gradient (a leaf that requires one, or an op
+    with such a leaf upstream) and reaches ``root`` along a path with no
+    stop-gradient before its end (a stop-gradient node itself receives its gradient;
+    it just passes none on).
+    """
+    needs: set[int] = set()
+    for v in order:
+        if v.parents:
+            if any(id(p) in needs for p in v.parents):
+                needs.add(id(v))
+        elif v.requires_grad:
+            needs.add(id(v))
+    live: set[int] = {id(root)}
+    for v in reversed(order):
+        if id(v) in live and v.op != "sg":
+            for p in v.parents:
+                live.add(id(p))
+    return needs & live

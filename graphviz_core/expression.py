@@ -1,0 +1,529 @@
+"""Typed text -> a graph of :class:`~graphviz_core.engine.Value` s, through an ``ast`` whitelist.
+
+The text is parsed by :func:`ast.parse` (never ``eval``, ``exec`` or ``compile`` of
+user text), every node of the syntax tree is checked against a whitelist, and the
+tree is turned into a flat postfix program that :meth:`Expression.build` replays
+with fresh leaves for each set of values. Anything else is an
+:class:`ExpressionError` naming the problem and its character position.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import warnings
+from typing import Mapping
+
+from .engine import Value, clip, maximum, minimum, number_text as _number_text, stop_gradient
+
+__all__ = ["ExpressionError", "Expression", "parse", "gradients", "FUNCTIONS",
+           "default_kind", "LIMITS"]
+
+LIMITS = {
+    "length": 2000,      # characters of source text
+    "nodes": 2000,       # nodes of the built graph
+    "depth": 200,        # nesting of the syntax tree
+    "variables": 24,     # one slider each
+    "name": 32,          # characters of a variable name
+    "exponent": 100.0,   # constant exponents beyond this only ever overflow
+}
+
+# name -> (number of arguments, how to apply it)
+FUNCTIONS = {
+    "exp": (1, Value.exp), "log": (1, Value.log), "sqrt": (1, Value.sqrt),
+    "tanh": (1, Value.tanh), "sigmoid": (1, Value.sigmoid), "relu": (1, Value.relu),
+    "abs": (1, Value.abs), "sin": (1, Value.sin), "cos": (1, Value.cos),
+    "min": (2, minimum), "max": (2, maximum), "clip": (3, clip), "sg": (1, stop_gradient),
+}
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_BINARY_APPLY = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b, "**": lambda a, b: a ** b,
+}
+_UNSUPPORTED_OPERATORS = {
+    ast.FloorDiv: "'//' (floor division)", ast.Mod: "'%' (remainder)",
+    ast.MatMult: "'@' (matrix product)", ast.LShift: "'<<'", ast.RShift: "'>>'",
+    ast.BitOr: "'|'", ast.BitXor: "'^' (use ** for powers)", ast.BitAnd: "'&'",
+    ast.Invert: "'~'", ast.Not: "'not'",
+}
+_UNSUPPORTED_NODES = {
+    ast.Attribute: "attributes (a '.' after a name) are not allowed",
+    ast.Subscript: "indexing with [...] is not supported",
+    ast.Lambda: "lambdas are not supported",
+    ast.Compare: "comparisons are not supported",
+    ast.BoolOp: "'and' / 'or' are not supported",
+    ast.IfExp: "'if ... else' is not supported",
+    ast.NamedExpr: "assignments are not supported",
+    ast.Starred: "'*' unpacking is not supported",
+    ast.JoinedStr: "strings are not supported",
+    ast.List: "lists are not supported", ast.Tuple: "tuples are not supported",
+    ast.Set: "sets are not supported", ast.Dict: "dictionaries are not supported",
+    ast.ListComp: "comprehensions are not supported",
+    ast.SetComp: "comprehensions are not supported",
+    ast.DictComp: "comprehensions are not supported",
+    ast.GeneratorExp: "generators are not supported",
+    ast.Await: "'await' is not supported", ast.Yield: "'yield' is not supported",
+    ast.YieldFrom: "'yield' is not supported", ast.Slice: "slices are not supported",
+}
+# look-alike characters students paste from slides; each maps to one character,
+# so positions in messages stay those of the text they typed
+_NORMALIZE = str.maketrans({"\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u2212": "-",
+                            "\u2013": "-", "\u00f7": "/", "\u2009": " ", "\u00a0": " "})
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_DATA_NAME = re.compile(r"(x|y|t|target|label|data|input)(\d+|_\w*)?\Z")
+
+
+class ExpressionError(ValueError):
+    """A typed expression that cannot be used, with what is wrong and where.
+
+    Attributes
+    ----------
+    message : str
+        What is wrong, for a student to read.
+    position : int or None
+        0-based character index in the source where the problem starts.
+
+    Examples
+    --------
+    >>> try:
+    ...     parse("w * foo(x)")
+    ... except ExpressionError as e:
+    ...     print(e.position, e.message)
+    4 unknown function 'foo'
+    """
+
+    def __init__(self, message: str, position: int | None = None):
+        self.message = message
+        self.position = position
+        super().__init__(message if position is None else f"{message} (at position {position})")
+
+
+class Expression:
+    """A parsed expression, ready to be built into a graph for any values.
+
+    Use :func:`parse` to make one.
+
+    Attributes
+    ----------
+    source : str
+        The text as typed.
+    variables : tuple of str
+        Variable names in order of first appearance.
+
+    Examples
+    --------
+    >>> e = parse("(w*x + b - y)**2")
+    >>> e.variables
+    ('w', 'x', 'b', 'y')
+    >>> L = e.build({"w": 2, "x": 1.5, "b": 0.5, "y": 1})
+    >>> L.data
+    6.25
+    """
+
+    def __init__(self, source: str, variables: tuple[str, ...], program: tuple):
+        self.source = source
+        self.variables = variables
+        self._program = program
+
+    def __repr__(self) -> str:
+        return f"parse({self.source!r})"
+
+    def build(self, values: Mapping[str, float], requires_grad: Mapping[str, bool] | None = None,
+              kinds: Mapping[str, str] | None = None) -> Value:
+        """Build the graph for ``values`` and return its root.
+
+        Parameters
+        ----------
+        values : mapping of str to float
+            A value for every variable.
+        requires_grad : mapping of str to bool, optional
+            Per variable; missing names require a gradient.
+        kinds : mapping of str to str, optional
+            Per variable, ``"parameter"`` or ``"data"``; missing names get
+            :func:`default_kind`.
+
+        Returns
+        -------
+        Value
+            The root; each variable is one leaf named after it, shared by all its uses.
+
+        Raises
+        ------
+        ExpressionError
+            When a variable has no value or its value is not a number.
+        """
+        return self._build(values, requires_grad, kinds)[0]
+
+    def _build(self, values, requires_grad=None, kinds=None) -> tuple[Value, dict[str, Value]]:
+        requires_grad = requires_grad or {}
+        kinds = kinds or {}
+        leaves = {}
+        for name in self.variables:
+            if name not in values:
+                raise ExpressionError(f"missing value for variable '{name}'")
+            try:
+                number = float(values[name])
+            except (TypeError, ValueError):
+                raise ExpressionError(f"the value of '{name}' is not a number") from None
+            leaves[name] = Value(number, name, requires_grad.get(name, True),
+                                 kinds.get(name) or default_kind(name))
+        stack: list = []
+        for instruction in self._program:
+            kind = instruction[0]
+            if kind == "var":
+                stack.append(leaves[instruction[1]])
+            elif kind == "const":
+                stack.append(Value(instruction[1], instruction[2], False, "constant"))
+            elif kind == "pow":
+                stack.append(stack.pop() ** instruction[1])
+            elif kind == "neg":
+                stack.append(-stack.pop())
+            elif kind == "bin":
+                b = stack.pop()
+                stack.append(_BINARY_APPLY[instruction[1]](stack.pop(), b))
+            else:  # call
+                n = FUNCTIONS[instruction[1]][0]
+                args = stack[-n:]
+                del stack[-n:]
+                stack.append(FUNCTIONS[instruction[1]][1](*args))
+        return stack[0], leaves
+
+
+def default_kind(name: str) -> str:
+    """The role a variable plays by its name: ``"data"`` for x, y, x1, y_true, ...
+
+    Examples
+    --------
+    >>> default_kind("x"), default_kind("w")
+    ('data', 'parameter')
+    """
+    return "data" if _DATA_NAME.match(name) else "parameter"
+
+
+def parse(source: str) -> Expression:
+    """Parse a typed expression through an ``ast`` whitelist.
+
+    The language: numbers, variable names, ``+ - * / **``, unary ``-``/``+``,
+    parentheses, and calls of ``exp log sqrt tanh sigmoid relu abs sin cos``
+    (one argument), ``min max`` (two), ``clip`` (three) and ``sg``
+    (stop-gradient, one). A constant exponent (``z**2``) becomes a parameter of
+    the power node.
+
+    Parameters
+    ----------
+    source : str
+
+    Returns
+    -------
+    Expression
+
+    Raises
+    ------
+    ExpressionError
+        For anything else; no other exception escapes.
+
+    Examples
+    --------
+    >>> parse("sg(x) * x").variables
+    ('x',)
+    >>> parse("x // 2")
+    Traceback (most recent call last):
+    ...
+    graphviz_core.expression.ExpressionError: '//' (floor division) is not supported (at position 0)
+    """
+    try:
+        return _parse(source)
+    except ExpressionError:
+        raise
+    except (RecursionError, MemoryError):
+        raise ExpressionError("the expression is too deeply nested") from None
+    except Exception as e:  # a fault of ours must still reach the student as a message
+        raise ExpressionError(f"cannot read this expression ({type(e).__name__})") from None
+
+
+def gradients(source: str, values: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+    """Value of ``source`` at ``values`` and its gradient with respect to every variable.
+
+    Examples
+    --------
+    >>> gradients("(w*x + b - y)**2", {"w": 2, "x": 1.5, "b": 0.5, "y": 1})
+    (6.25, {'w': 7.5, 'x': 10.0, 'b': 5.0, 'y': -5.0})
+    >>> gradients("sg(x) * y", {"x": 3, "y": 2})[1]
+    {'x': 0.0, 'y': 3.0}
+    """
+    expression = parse(source)
+    root, leaves = expression._build(values)
+    root.backward()
+    return root.data, {name: leaf.grad for name, leaf in leaves.items()}
+
+
+# --- parsing --------------------------------------------------------------------------
+
+def _parse(source) -> Expression:
+    if not isinstance(source, str):
+        raise ExpressionError("the expression must be text")
+    if len(source) > LIMITS["length"]:
+        raise ExpressionError(f"the expression is too long ({len(source):,} characters; "
+                              f"at most {LIMITS['length']:,})", LIMITS["length"])
+    text = source.translate(_NORMALIZE)
+    for i, ch in enumerate(text):
+        if (ch < " " and ch not in "\t\n\r") or ch == "\x7f":
+            raise ExpressionError(f"unexpected control character {ch!r}", i)
+    if not text.strip():
+        raise ExpressionError("the expression is empty", 0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = ast.parse(text, mode="exec")
+    except SyntaxError as e:
+        raise _syntax_error(text, e) from None
+    except ValueError as e:  # e.g. integer literals beyond Python's digit limit
+        raise ExpressionError(f"cannot read this expression: {e}") from None
+    body = module.body
+    if len(body) != 1:
+        raise ExpressionError("write a single expression, not several statements",
+                              _position(text, body[1]) if len(body) > 1 else 0)
+    statement = body[0]
+    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        raise ExpressionError("assignments are not supported: type only the right-hand side, "
+                              "e.g. (w*x + b - y)**2", _position(text, statement))
+    if not isinstance(statement, ast.Expr):
+        raise ExpressionError("statements are not supported: type an expression",
+                              _position(text, statement))
+    return _Compiler(text).compile(source, statement.value)
+
+
+def _syntax_error(text: str, error: SyntaxError) -> ExpressionError:
+    position = None
+    if error.lineno is not None and error.offset is not None:
+        lines = text.split("\n")
+        line = max(1, min(error.lineno, len(lines)))
+        position = sum(len(l) + 1 for l in lines[:line - 1]) + max(0, error.offset - 1)
+        position = min(position, len(text))
+    for i, ch in enumerate(text):
+        if ch in "'\"":
+            return ExpressionError("strings are not supported", i)
+        if not (ch.isascii() and (ch.isalnum() or ch in " \t\r\n+-*/()._,")):
+            return ExpressionError(f"unexpected character {ch!r}", i)
+    message = (error.msg or "invalid syntax").replace("'(' was never closed", "a '(' is never closed")
+    return ExpressionError(f"syntax error: {message}", position)
+
+
+def _position(text: str, node: ast.AST) -> int:
+    """Character index of ``node`` (ast gives UTF-8 byte columns per line)."""
+    lines = text.split("\n")
+    line = getattr(node, "lineno", 1) - 1
+    column_bytes = getattr(node, "col_offset", 0)
+    column = len(lines[line].encode("utf-8")[:column_bytes].decode("utf-8", "ignore"))
+    return sum(len(l) + 1 for l in lines[:line]) + column
+
+
+class _Compiler:
+    """Whitelist check and post-order flattening of a syntax tree, without recursion."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.program: list[tuple] = []
+        self.variables: dict[str, None] = {}
+        self.nodes = 0
+
+    def error(self, message: str, node: ast.AST) -> ExpressionError:
+        return ExpressionError(message, _position(self.text, node))
+
+    def compile(self, source: str, tree: ast.AST) -> Expression:
+        stack: list[tuple[ast.AST, bool, int]] = [(tree, False, 1)]
+        while stack:
+            node, children_done, depth = stack.pop()
+            if depth > LIMITS["depth"]:
+                raise self.error(f"the expression is nested too deeply (more than "
+                                 f"{LIMITS['depth']} levels)", node)
+            if children_done:
+                self.emit(node)
+                continue
+            children = self.children(node)
+            stack.append((node, True, depth))
+            for i, child in reversed(list(enumerate(children))):
+                # a left operand continues its chain (a + b + c + ...), it does not nest
+                nests = not (i == 0 and isinstance(node, ast.BinOp))
+                stack.append((child, False, depth + nests))
+        return Expression(source, tuple(self.variables), tuple(self.program))
+
+    def children(self, node: ast.AST) -> list[ast.AST]:
+        """Check ``node`` against the whitelist; return the children to compile first."""
+        if isinstance(node, ast.Constant):
+            return []
+        if isinstance(node, ast.Name):
+            return []
+        if isinstance(node, ast.UnaryOp):
+            if type(node.op) in _UNSUPPORTED_OPERATORS:
+                raise self.error(f"{_UNSUPPORTED_OPERATORS[type(node.op)]} is not supported", node)
+            if _constant_number(node) is not None:
+                return []
+            return [node.operand]
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINARY:
+                raise self.error(f"{_UNSUPPORTED_OPERATORS[type(node.op)]} is not supported", node)
+            if isinstance(node.op, ast.Pow) and self.constant_exponent(node) is not None:
+                return [node.left]
+            return [node.left, node.right]
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                raise self.error("only the built-in functions can be called", node)
+            name = node.func.id
+            if name not in FUNCTIONS:
+                raise self.error(f"unknown function '{name}'", node)
+            if node.keywords:
+                raise self.error(f"{name}() takes no keyword arguments", node.keywords[0].value)
+            arity = FUNCTIONS[name][0]
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                raise self.error("'*' unpacking is not supported", node)
+            if len(node.args) != arity:
+                word = "argument" if arity == 1 else "arguments"
+                raise self.error(f"{name}() takes {arity} {word}, got {len(node.args)}", node)
+            return list(node.args)
+        for kind, message in _UNSUPPORTED_NODES.items():
+            if isinstance(node, kind):
+                raise self.error(message, node)
+        raise self.error(f"unsupported syntax ({type(node).__name__})", node)
+
+    def emit(self, node: ast.AST) -> None:
+        self.nodes += 1
+        if self.nodes > LIMITS["nodes"]:
+            raise self.error(f"the expression has too many nodes (at most {LIMITS['nodes']})", node)
+        if isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp)
+                                              and _constant_number(node) is not None):
+            number = self.number(node)
+            self.program.append(("const", number, _number_text(number)))
+        elif isinstance(node, ast.Name):
+            self.program.append(("var", self.variable(node)))
+        elif isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                self.program.append(("neg",))
+        elif isinstance(node, ast.BinOp):
+            symbol = _BINARY[type(node.op)]
+            exponent = self.constant_exponent(node) if symbol == "**" else None
+            if exponent is not None:
+                self.program.append(("pow", exponent))
+            else:
+                self.program.append(("bin", symbol))
+        else:  # ast.Call, checked in children()
+            self.program.append(("call", node.func.id))
+
+    def number(self, node: ast.AST) -> float:
+        value = _constant_number(node)
+        if value is None:
+            raise self.error(_constant_problem(node), node)
+        if not math.isfinite(value):
+            raise self.error("this number is too large", node)
+        return value
+
+    def variable(self, node: ast.Name) -> str:
+        name = node.id
+        if name in FUNCTIONS:
+            raise self.error(f"'{name}' is a function: call it as {name}(...)", node)
+        if name.startswith("_"):
+            raise self.error(f"unknown name '{name}': names may not start with '_'", node)
+        if not _NAME.match(name):
+            raise self.error(f"unknown name '{name}': use letters, digits and '_' only", node)
+        if len(name) > LIMITS["name"]:
+            raise self.error(f"the name '{name[:12]}...' is too long "
+                             f"(at most {LIMITS['name']} characters)", node)
+        if name not in self.variables and len(self.variables) >= LIMITS["variables"]:
+            raise self.error(f"too many variables (at most {LIMITS['variables']})", node)
+        self.variables.setdefault(name, None)
+        return name
+
+    def constant_exponent(self, node: ast.BinOp) -> float | None:
+        """The exponent of ``a ** c`` when ``c`` is made of numbers only, else None."""
+        exponent = _fold_constant(node.right)
+        if exponent is None:
+            return None
+        if isinstance(exponent, str):
+            raise self.error(exponent, node.right)
+        if not abs(exponent) <= LIMITS["exponent"]:
+            raise self.error(f"the exponent {_number_text(exponent)} is too large: constant "
+                             f"exponents must lie within \u00b1{LIMITS['exponent']:g}", node.right)
+        return exponent
+
+
+def _constant_number(node: ast.AST) -> float | None:
+    """The number of a literal, or of ``-literal``/``+literal``; None for anything else."""
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        if isinstance(node.op, ast.USub):
+            sign = -sign
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        try:
+            return sign * float(node.value)
+        except OverflowError:
+            return math.inf
+    return None
+
+
+def _constant_problem(node: ast.AST) -> str:
+    while isinstance(node, ast.UnaryOp):
+        node = node.operand
+    value = getattr(node, "value", None)
+    if isinstance(value, (str, bytes)):
+        return "strings are not supported"
+    if isinstance(value, complex):
+        return "complex numbers are not supported"
+    if isinstance(value, bool) or value is None or value is Ellipsis:
+        return f"'{value}' is not a number"
+    return "unsupported constant"
+
+
+def _fold_constant(node: ast.AST) -> float | str | None:
+    """Evaluate a subtree made only of numbers and + - * / ** (for exponents).
+
+    Returns the number, None when the subtree has a name or a call, or a message
+    when it is a constant that cannot be used. Iterative, and each power is
+    checked before it is computed, so ``9**9**9`` costs nothing.
+    """
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Name, ast.Call)):
+            return None
+        if not isinstance(sub, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.operator,
+                                ast.unaryop)):
+            return None  # let the whitelist report it
+    values: dict[int, float] = {}
+    order = list(ast.walk(node))
+    for sub in reversed(order):  # ast.walk is breadth-first: children come later
+        if isinstance(sub, ast.Constant):
+            if type(sub.value) not in (int, float):
+                return _constant_problem(sub)
+            try:
+                values[id(sub)] = float(sub.value)
+            except OverflowError:
+                return "this number is too large"
+        elif isinstance(sub, ast.UnaryOp):
+            if not isinstance(sub.op, (ast.USub, ast.UAdd)):
+                return None
+            v = values[id(sub.operand)]
+            values[id(sub)] = -v if isinstance(sub.op, ast.USub) else v
+        elif isinstance(sub, ast.BinOp):
+            if type(sub.op) not in _BINARY:
+                return None
+            a, b = values[id(sub.left)], values[id(sub.right)]
+            symbol = _BINARY[type(sub.op)]
+            if symbol == "**":
+                if abs(b) > LIMITS["exponent"]:
+                    return (f"the exponent {_number_text(b)} is too large: constant "
+                            f"exponents must lie within \u00b1{LIMITS['exponent']:g}")
+                if a < 0 and b != int(b):
+                    return "a negative number to a fractional power has no real value"
+            try:
+                result = _BINARY_APPLY[symbol](a, b)
+            except ZeroDivisionError:
+                return "division by zero in a constant exponent"
+            except OverflowError:
+                return "this number is too large"
+            if isinstance(result, complex) or not math.isfinite(result):
+                return "this number is too large"
+            values[id(sub)] = float(result)
+    return values[id(node)]
+
+

@@ -1,0 +1,757 @@
+"""Layered left-to-right drawing of a computation graph.
+
+A Sugiyama-style pipeline, written for the graphs a backpropagation lesson draws (inputs on the
+left, the loss on the right):
+
+1. **Layering.** Op nodes sit at their longest path from the sources, then move right when that
+   shortens their edges (a node used only late sits next to its use). Leaves sit one layer left
+   of their earliest consumer and sinks in the rightmost layer.
+2. **Virtual nodes.** Edges longer than one layer are split by dummy nodes, one per layer
+   crossed; the dummies take part in the ordering and in the coordinates, and become the bend
+   points of the drawn edge.
+3. **Crossing reduction.** Two initial orders from a depth-first search, then alternating
+   median sweeps down and up with adjacent transpositions; crossings between consecutive layers
+   are counted exactly with an accumulator tree; the best order found is kept.
+4. **Coordinates.** Brandes-Koepf: four alignments of nodes with their median neighbours,
+   each compacted with a minimum separation of one unit, combined by the average median, so
+   long edges run straight and the drawing is balanced.
+
+Everything is deterministic: ties are broken by node order (node ids sorted, or insertion
+order when the ids are not comparable) and by edge insertion order, never by hash order.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Hashable, Mapping
+
+import networkx as nx
+
+__all__ = ["count_crossings", "layout"]
+
+# Above these sizes (nodes including dummies) the crossing reduction does less work, so huge
+# graphs still finish in seconds.
+_LARGE = 12_000
+_HUGE = 40_000
+
+
+def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
+    """Position the nodes of a DAG in layers from left (inputs) to right (loss).
+
+    Layers are one unit apart horizontally and nodes of a layer at least one unit apart
+    vertically, both multiplied by `scale`; the aspect ratio is kept (the drawing is not
+    squeezed into a unit box). Each edge also gets an attribute ``points``: the polyline from
+    the parent's position to the child's position, with a bend in every layer it crosses.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph or networkx.MultiDiGraph
+        A directed acyclic graph; edges go from an operand to the node computed from it.
+        Parallel edges (``a * a``) are drawn on top of each other. Node attributes are not
+        needed. The edge attribute ``points`` is set on every edge (every key of a
+        multigraph), as a list of ``(x, y)`` float tuples starting at the parent's position
+        and ending at the child's.
+    scale : float, optional (default=1.0)
+        Length of one unit of the layout: the distance between consecutive layers and the
+        minimum distance between two nodes of one layer.
+    center : array-like of two floats, optional (default=None, meaning ``(0, 0)``)
+        Where the middle of the drawing's bounding box goes.
+
+    Returns
+    -------
+    pos : dict
+        A dictionary of positions keyed by node, values ``(x, y)`` float tuples; ``x`` grows
+        from inputs to the loss, ``y`` grows upwards (first operands are drawn higher).
+
+    Raises
+    ------
+    ValueError
+        If the graph is undirected or has a cycle.
+
+    Notes
+    -----
+    Leaves (in-degree 0) sit one layer left of their earliest consumer, op nodes at their
+    longest path from the sources (moved right when that shortens their edges), sinks in the
+    rightmost layer. Weakly connected components are laid out separately, stacked from top to
+    bottom in the order of their first node, and right-aligned.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_edges_from([(0, 2), (1, 2), (2, 3), (2, 3)])  # c = a * b; d = c * c
+    [0, 0, 0, 1]
+    >>> pos = layout(G)
+    >>> [pos[n][0] for n in range(4)]
+    [-1.0, -1.0, 0.0, 1.0]
+    >>> pos[0][1] > pos[1][1]  # the first operand is drawn above the second
+    True
+    >>> G.edges[2, 3, 1]["points"] == [pos[2], pos[3]]
+    True
+    >>> layout(G, scale=2.0, center=(10, 0))[3]
+    (12.0, 0.0)
+    """
+    if not graph.is_directed():
+        raise ValueError("layout needs a directed graph")
+    if center is None:
+        center = (0.0, 0.0)
+    cx, cy = float(center[0]), float(center[1])
+    if len(graph) == 0:
+        return {}
+
+    nodes = _ordered_nodes(graph)
+    index = {node: i for i, node in enumerate(nodes)}
+    parents = [[index[p] for p in graph.pred[node]] for node in nodes]
+    children = [[index[c] for c in graph.succ[node]] for node in nodes]
+    if any(i in parents[i] for i in range(len(nodes))):
+        raise ValueError("layout needs an acyclic graph; found a self-loop")
+
+    raw_x = [0.0] * len(nodes)
+    raw_y = [0.0] * len(nodes)
+    bends: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    components = _weak_components(parents, children)
+    layerings = [_compute_layers(parents, children, comp) for comp in components]
+    n_layers = [max(layering.values()) + 1 for layering in layerings]
+    right = max(n_layers) - 1
+    top = 0.0
+    for comp, layering, count in zip(components, layerings, n_layers):
+        drawing = _layout_component(parents, comp, layering)
+        shift_x = right - (count - 1)
+        ys = [drawing.y[i] for i in comp]
+        shift_y = top - min(ys)
+        for i in comp:
+            raw_x[i] = drawing.x[i] + shift_x
+            raw_y[i] = drawing.y[i] + shift_y
+        for edge, chain in drawing.bends.items():
+            bends[edge] = [(x + shift_x, y + shift_y) for x, y in chain]
+        top += max(ys) - min(ys) + 1.0
+
+    # Order 0 is the top of a layer: flip so y grows upwards, then centre and scale.
+    mid_x = (min(raw_x) + max(raw_x)) / 2.0
+    mid_y = (min(raw_y) + max(raw_y)) / 2.0
+    scale = float(scale)
+
+    def place(x: float, y: float) -> tuple[float, float]:
+        return ((x - mid_x) * scale + cx, (mid_y - y) * scale + cy)
+
+    pos = {node: place(raw_x[i], raw_y[i]) for i, node in enumerate(nodes)}
+    multi = graph.is_multigraph()
+    edge_iter = graph.edges(keys=True, data=True) if multi else graph.edges(data=True)
+    for edge in edge_iter:
+        u, v, data = edge[0], edge[1], edge[-1]
+        middle = [place(x, y) for x, y in bends.get((index[u], index[v]), ())]
+        data["points"] = [pos[u], *middle, pos[v]]
+    return pos
+
+
+def count_crossings(graph: nx.DiGraph, positions: Mapping, points: str | None = "points") -> int:
+    """Count the crossings of a drawing made of straight segments.
+
+    Each edge is drawn as the polyline in its edge attribute `points` (when the attribute is
+    present) or else as the straight segment between its end nodes. Two segments count as
+    crossing when they cross properly (each one strictly changes side of the other);
+    segments that only touch, share an end or overlap (parallel edges) do not count.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph or networkx.MultiDiGraph
+        The drawn graph (direction is ignored).
+    positions : mapping
+        Node -> ``(x, y)``.
+    points : str or None, optional (default="points")
+        The edge attribute holding the polyline; ``None`` draws every edge straight.
+
+    Returns
+    -------
+    int
+        The number of crossing pairs of segments.
+
+    Notes
+    -----
+    The plane is cut into vertical slabs at every x where a segment starts or ends; within a
+    slab two segments cross exactly when their vertical order differs at the slab's two sides,
+    so the crossings are an inversion count, O(S log S) for S pieces of segments. Vertical
+    segments are ignored, and two segments crossing exactly on a slab boundary (which needs
+    a bend or node of one lying on the other) are not counted.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph([(0, 3), (1, 2)])
+    >>> count_crossings(G, {0: (0, 0), 1: (0, 1), 2: (1, 0), 3: (1, 1)})
+    1
+    >>> count_crossings(G, {0: (0, 0), 1: (0, 1), 2: (1, 1), 3: (1, 0)})
+    0
+    """
+    segments: list[tuple[float, float, float, float]] = []
+    seen: set = set()
+    for u, v, data in graph.edges(data=True):
+        chain = data.get(points) if points is not None else None
+        if chain is None:
+            chain = [positions[u], positions[v]]
+        for (x0, y0), (x1, y1) in zip(chain, chain[1:]):
+            x0, y0, x1, y1 = float(x0), float(y0), float(x1), float(y1)
+            if x0 == x1:
+                continue
+            if x0 > x1:
+                x0, y0, x1, y1 = x1, y1, x0, y0
+            seg = (x0, y0, x1, y1)
+            if seg not in seen:  # membership only: no iteration over the set
+                seen.add(seg)
+                segments.append(seg)
+    if len(segments) < 2:
+        return 0
+
+    columns = sorted({s[0] for s in segments} | {s[2] for s in segments})
+    slot = {x: i for i, x in enumerate(columns)}
+    slabs: list[list[tuple[float, float]]] = [[] for _ in range(len(columns) - 1)]
+    for x0, y0, x1, y1 in segments:
+        slope = (y1 - y0) / (x1 - x0)
+        first, last = slot[x0], slot[x1]
+        left_y = y0
+        for k in range(first, last):
+            right_x = columns[k + 1]
+            right_y = y1 if k + 1 == last else y0 + slope * (right_x - x0)
+            slabs[k].append((left_y, right_y))
+            left_y = right_y
+    return sum(_strict_inversions(pieces) for pieces in slabs)
+
+
+def _strict_inversions(pieces: list[tuple[float, float]]) -> int:
+    """Pairs with left ends strictly ordered one way and right ends strictly the other."""
+    if len(pieces) < 2:
+        return 0
+    rights = sorted({r for _, r in pieces})
+    rank = {r: i + 1 for i, r in enumerate(rights)}
+    size = len(rights)
+    tree = [0] * (size + 1)
+    total = 0
+    # Sorting equal left ends by right end keeps pairs that share a left end uncounted.
+    ordered = sorted(pieces)
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j < len(ordered) and ordered[j][0] == ordered[i][0]:
+            j += 1
+        group = [rank[r] for _, r in ordered[i:j]]
+        for r in group:  # count against earlier groups only
+            k, below_or_equal = r, 0
+            while k > 0:
+                below_or_equal += tree[k]
+                k -= k & -k
+            total += i - below_or_equal
+        for r in group:
+            k = r
+            while k <= size:
+                tree[k] += 1
+                k += k & -k
+        i = j
+    return total
+
+
+# --------------------------------------------------------------------------- graph plumbing
+
+
+def _ordered_nodes(graph: nx.DiGraph) -> list[Hashable]:
+    nodes = list(graph.nodes)
+    try:
+        return sorted(nodes)
+    except TypeError:
+        return nodes
+
+
+def _weak_components(parents: list[list[int]], children: list[list[int]]) -> list[list[int]]:
+    """Weakly connected components, each sorted, ordered by their smallest node."""
+    n = len(parents)
+    comp_of = [-1] * n
+    components = []
+    for start in range(n):
+        if comp_of[start] >= 0:
+            continue
+        cid = len(components)
+        comp_of[start] = cid
+        members, stack = [], [start]
+        while stack:
+            v = stack.pop()
+            members.append(v)
+            for w in parents[v] + children[v]:
+                if comp_of[w] < 0:
+                    comp_of[w] = cid
+                    stack.append(w)
+        components.append(sorted(members))
+    return components
+
+
+def _topological_order(parents, children, comp: list[int]) -> list[int]:
+    indeg = {v: len(parents[v]) for v in comp}
+    ready = [v for v in comp if indeg[v] == 0]
+    order = []
+    while ready:
+        v = ready.pop()
+        order.append(v)
+        for c in children[v]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                ready.append(c)
+    if len(order) != len(comp):
+        raise ValueError("layout needs an acyclic graph; found a cycle")
+    return order
+
+
+# --------------------------------------------------------------------------- layering
+
+
+def _compute_layers(parents, children, comp: list[int]) -> dict[int, int]:
+    order = _topological_order(parents, children, comp)
+    is_leaf = {v: not parents[v] for v in comp}
+    layer: dict[int, int] = {}
+    for v in order:  # longest path from the sources, leaves provisionally at 0
+        layer[v] = max((layer[p] + 1 for p in parents[v]), default=0)
+    last = max(layer.values())
+    for v in comp:
+        if not children[v]:
+            layer[v] = last
+    _pull_right(parents, children, order, layer, is_leaf, last)
+    for v in comp:  # leaves next to their earliest consumer
+        if is_leaf[v] and children[v]:
+            layer[v] = min(layer[c] for c in children[v]) - 1
+    low = min(layer.values())
+    if low:
+        for v in comp:
+            layer[v] -= low
+    return layer
+
+
+def _pull_right(parents, children, order, layer, is_leaf, last) -> None:
+    """Move op nodes within their slack where that shortens the edges in total.
+
+    Leaves follow their earliest consumer, so an edge from a leaf with a single consumer has
+    a fixed length and does not count; a shared leaf counts the lengths to all its consumers.
+    Each move strictly lowers the total edge length, so the passes terminate.
+    """
+
+    movable = [v for v in reversed(order) if not is_leaf[v] and children[v]]
+    for _ in range(8):
+        moved = False
+        for v in movable:
+            op_parents = [p for p in parents[v] if not is_leaf[p]]
+            low = max((layer[p] + 1 for p in op_parents), default=1)
+            high = min(layer[c] for c in children[v]) - 1
+            if high <= low and layer[v] == low == high:
+                continue
+            shared = []
+            for p in parents[v]:
+                if is_leaf[p] and len(children[p]) > 1:
+                    others = [layer[c] for c in children[p] if c != v]
+                    shared.append((min(others), sum(others), len(children[p])))
+            out_deg = len(children[v])
+            in_deg = len(op_parents)
+
+            def cost(t):
+                total = (in_deg - out_deg) * t
+                for m_other, s_other, count in shared:
+                    total += t + s_other - count * min(t, m_other)
+                return total
+
+            candidates = {low, high, layer[v]}
+            candidates.update(m for m, _, _ in shared if low <= m <= high)
+            current = layer[v]
+            best = min(sorted(candidates), key=lambda t: (cost(t), abs(t - current), -t))
+            if best != current and cost(best) < cost(current):
+                layer[v] = best
+                moved = True
+        if not moved:
+            break
+
+
+# --------------------------------------------------------------------------- one component
+
+
+class _Drawing:
+    __slots__ = ("x", "y", "bends")
+
+    def __init__(self):
+        self.x: dict[int, float] = {}
+        self.y: dict[int, float] = {}
+        self.bends: dict[tuple[int, int], list[tuple[float, float]]] = {}
+
+
+def _layout_component(parents, comp: list[int], layer_of: dict[int, int]) -> _Drawing:
+    # Local ids: the component's nodes 0..k-1 in node order, then the dummies.
+    local = {v: i for i, v in enumerate(comp)}
+    layer = [layer_of[v] for v in comp]
+    ups: list[list[int]] = [[] for _ in comp]
+    downs: list[list[int]] = [[] for _ in comp]
+    chains: dict[tuple[int, int], list[int]] = {}
+    for v in comp:
+        lv = local[v]
+        for p in parents[v]:  # operand order: ups lists stay in that order
+            lp = local[p]
+            prev = lp
+            chain = []
+            for r in range(layer[lp] + 1, layer[lv]):
+                d = len(layer)
+                layer.append(r)
+                ups.append([prev])
+                downs.append([])
+                downs[prev].append(d)
+                chain.append(d)
+                prev = d
+            ups[lv].append(prev)
+            downs[prev].append(lv)
+            chains[(p, v)] = chain
+    n_real = len(comp)
+    n_layers = max(layer) + 1
+
+    layers = _reduce_crossings(ups, downs, layer, n_layers, n_real)
+    coord = _assign_coordinates(layers, ups, downs, n_real)
+
+    drawing = _Drawing()
+    for v in comp:
+        lv = local[v]
+        drawing.x[v] = float(layer[lv])
+        drawing.y[v] = coord[lv]
+    for edge, chain in chains.items():
+        drawing.bends[edge] = [(float(layer[d]), coord[d]) for d in chain]
+    return drawing
+
+
+# --------------------------------------------------------------------------- crossing reduction
+
+
+def _dfs_preorder(start_nodes, neighbours, layer, n_layers) -> list[list[int]]:
+    n = len(layer)
+    seen = [False] * n
+    layers: list[list[int]] = [[] for _ in range(n_layers)]
+    for s in start_nodes:
+        if seen[s]:
+            continue
+        stack = [s]
+        while stack:
+            v = stack.pop()
+            if seen[v]:
+                continue
+            seen[v] = True
+            layers[layer[v]].append(v)
+            for w in reversed(neighbours[v]):
+                if not seen[w]:
+                    stack.append(w)
+    return layers
+
+
+def _layer_crossings(upper: list[int], lower_size: int, downs, pos) -> int:
+    """Crossings between two consecutive layers (accumulator tree, Barth-Juenger-Mutzel)."""
+    if lower_size < 2 or len(upper) < 2:
+        return 0
+    tree = [0] * (lower_size + 1)
+    total = 0
+    seen = 0
+    for u in upper:
+        targets = sorted(pos[v] + 1 for v in downs[u])
+        for t in targets:
+            k, at_most = t, 0
+            while k > 0:
+                at_most += tree[k]
+                k -= k & -k
+            total += seen - at_most
+        for t in targets:
+            k = t
+            while k <= lower_size:
+                tree[k] += 1
+                k += k & -k
+            seen += 1
+    return total
+
+
+def _total_crossings(layers, downs, pos) -> int:
+    return sum(
+        _layer_crossings(layers[r], len(layers[r + 1]), downs, pos) for r in range(len(layers) - 1)
+    )
+
+
+def _median_key(positions: list[int]) -> float:
+    """Weighted median of neighbour positions (Gansner et al.), -1 when there are none."""
+    m = len(positions)
+    if m == 0:
+        return -1.0
+    positions.sort()
+    half = m // 2
+    if m % 2 == 1:
+        return float(positions[half])
+    if m == 2:
+        return (positions[0] + positions[1]) / 2.0
+    left = positions[half - 1] - positions[0]
+    right = positions[-1] - positions[half]
+    if left + right == 0:
+        return (positions[half - 1] + positions[half]) / 2.0
+    return (positions[half - 1] * right + positions[half] * left) / (left + right)
+
+
+def _sweep(layers, order_range, neighbours, pos) -> None:
+    """Reorder each layer by the median of its neighbours in the previous layer of the sweep.
+
+    Nodes without neighbours there keep their slots. Ties are broken by the barycenter, then
+    by the current position.
+    """
+    for r in order_range:
+        current = layers[r]
+        keyed = []
+        fixed_slots = []
+        for slot, v in enumerate(current):
+            ps = [pos[w] for w in neighbours[v]]
+            if not ps:
+                fixed_slots.append(slot)
+                continue
+            bary = sum(ps) / len(ps)
+            keyed.append((_median_key(ps), bary, slot, v))
+        if not keyed:
+            continue
+        keyed.sort()
+        new = list(current)
+        fixed = set(fixed_slots)
+        movable_slots = [s for s in range(len(current)) if s not in fixed]
+        for s, item in zip(movable_slots, keyed):
+            new[s] = item[3]
+        layers[r] = new
+        for i, v in enumerate(new):
+            pos[v] = i
+
+
+def _pair_crossings(a: list[int], b: list[int]) -> tuple[int, int]:
+    """(crossings with a's node left of b's, with b's node left of a's), a and b sorted."""
+    if not a or not b:
+        return 0, 0
+    ab = 0  # pairs x in a, y in b with x > y
+    ba = 0  # pairs with x < y
+    for y in b:
+        ab += len(a) - bisect_right(a, y)
+        ba += bisect_left(a, y)
+    return ab, ba
+
+
+def _transpose(layers, ups, downs, pos, allow_ties: bool, max_passes: int) -> None:
+    """Swap adjacent nodes while that lowers the crossings with both neighbouring layers."""
+    n_layers = len(layers)
+    candidate = [True] * n_layers
+    for _ in range(max_passes):
+        any_swap = False
+        for r in range(n_layers):
+            if not candidate[r]:
+                continue
+            candidate[r] = False
+            row = layers[r]
+            if len(row) < 2:
+                continue
+            has_up = r > 0
+            has_down = r + 1 < n_layers
+            up_pos = [sorted(pos[w] for w in ups[v]) for v in row] if has_up else None
+            down_pos = [sorted(pos[w] for w in downs[v]) for v in row] if has_down else None
+            swapped_here = False
+            for i in range(len(row) - 1):
+                c_vw = c_wv = 0
+                if has_up:
+                    x, y = _pair_crossings(up_pos[i], up_pos[i + 1])
+                    c_vw += x
+                    c_wv += y
+                if has_down:
+                    x, y = _pair_crossings(down_pos[i], down_pos[i + 1])
+                    c_vw += x
+                    c_wv += y
+                if c_wv < c_vw or (allow_ties and c_vw > 0 and c_wv == c_vw):
+                    v, w = row[i], row[i + 1]
+                    row[i], row[i + 1] = w, v
+                    pos[v], pos[w] = i + 1, i
+                    if has_up:
+                        up_pos[i], up_pos[i + 1] = up_pos[i + 1], up_pos[i]
+                    if has_down:
+                        down_pos[i], down_pos[i + 1] = down_pos[i + 1], down_pos[i]
+                    swapped_here = True
+            if swapped_here:
+                any_swap = True
+                candidate[r] = True
+                if r > 0:
+                    candidate[r - 1] = True
+                if r + 1 < n_layers:
+                    candidate[r + 1] = True
+        if not any_swap:
+            break
+
+
+def _reduce_crossings(ups, downs, layer, n_layers, n_real) -> list[list[int]]:
+    n_all = len(layer)
+    if n_all > _HUGE:
+        max_iter, transpose_passes, starts = 4, 0, 1
+    elif n_all > _LARGE:
+        max_iter, transpose_passes, starts = 8, 2, 1
+    else:
+        max_iter, transpose_passes, starts = 24, 12, 2
+
+    sinks = [v for v in range(n_real) if not downs[v]]
+    sources = [v for v in range(n_real) if not ups[v]]
+    initial = [_dfs_preorder(sinks, ups, layer, n_layers)]
+    if starts > 1:
+        initial.append(_dfs_preorder(sources, downs, layer, n_layers))
+
+    best_layers = None
+    best_crossings = None
+    for layers in initial:
+        pos = [0] * n_all
+        for row in layers:
+            for i, v in enumerate(row):
+                pos[v] = i
+        found, crossings = _improve_order(layers, ups, downs, pos, max_iter, transpose_passes)
+        if best_crossings is None or crossings < best_crossings:
+            best_layers, best_crossings = found, crossings
+        if best_crossings == 0:
+            break
+    return best_layers
+
+
+def _improve_order(layers, ups, downs, pos, max_iter, transpose_passes):
+    n_layers = len(layers)
+    if transpose_passes:
+        _transpose(layers, ups, downs, pos, False, transpose_passes)
+    best = [list(row) for row in layers]
+    best_crossings = _total_crossings(layers, downs, pos)
+    stale = 0
+    for it in range(max_iter):
+        if best_crossings == 0:
+            break
+        if it % 2 == 0:
+            _sweep(layers, range(1, n_layers), ups, pos)
+        else:
+            _sweep(layers, range(n_layers - 2, -1, -1), downs, pos)
+        if transpose_passes:
+            _transpose(layers, ups, downs, pos, False, transpose_passes)
+        crossings = _total_crossings(layers, downs, pos)
+        if crossings < best_crossings:
+            best = [list(row) for row in layers]
+            best_crossings = crossings
+            stale = 0
+        else:
+            stale += 1
+            if stale >= 6:
+                break
+    for r, row in enumerate(best):
+        layers[r] = row
+        for i, v in enumerate(row):
+            pos[v] = i
+    if transpose_passes and best_crossings > 0:
+        # Swapping on ties lets the order leave a plateau; keep it only if it helped.
+        trial = [list(row) for row in layers]
+        trial_pos = list(pos)
+        _transpose(trial, ups, downs, trial_pos, True, transpose_passes)
+        _transpose(trial, ups, downs, trial_pos, False, transpose_passes)
+        trial_crossings = _total_crossings(trial, downs, trial_pos)
+        if trial_crossings < best_crossings:
+            return trial, trial_crossings
+    return best, best_crossings
+
+
+# --------------------------------------------------------------------------- coordinates
+
+
+def _type1_conflicts(layers, ups, pos, n_real) -> set[tuple[int, int]]:
+    """Edges that cross an edge between two dummies (Brandes-Koepf, Alg. 1), both directions."""
+    marked: set[tuple[int, int]] = set()
+    for r in range(1, len(layers) - 1):
+        lower = layers[r + 1]
+        k0 = 0
+        scan = 0
+        last = len(lower) - 1
+        for l1, v in enumerate(lower):
+            inner_up = None
+            if v >= n_real:
+                u = ups[v][0]
+                if u >= n_real:
+                    inner_up = u
+            if l1 == last or inner_up is not None:
+                k1 = pos[inner_up] if inner_up is not None else len(layers[r]) - 1
+                while scan <= l1:
+                    w = lower[scan]
+                    for u in ups[w]:
+                        if pos[u] < k0 or pos[u] > k1:
+                            if not (u >= n_real and w >= n_real):
+                                marked.add((u, w))
+                                marked.add((w, u))
+                    scan += 1
+                k0 = k1
+    return marked
+
+
+def _align_and_compact(layers, neighbours, marked, n_all) -> list[float]:
+    """One Brandes-Koepf pass: layers in processing order, each ordered in the compaction
+    direction; returns the leftmost coordinates of the blocks."""
+    pos = [0] * n_all
+    for row in layers:
+        for i, v in enumerate(row):
+            pos[v] = i
+    root = list(range(n_all))
+    align = list(range(n_all))
+    for row in layers[1:]:
+        r = -1
+        for v in row:
+            nbrs = neighbours[v]
+            if not nbrs:
+                continue
+            nbrs = sorted(nbrs, key=pos.__getitem__)
+            d = len(nbrs)
+            for m in ((d - 1) // 2, d // 2) if d % 2 == 0 else ((d - 1) // 2,):
+                if align[v] == v:
+                    u = nbrs[m]
+                    if r < pos[u] and (u, v) not in marked:
+                        align[u] = v
+                        root[v] = root[u]
+                        align[v] = root[v]
+                        r = pos[u]
+
+    # Compaction: longest path in the graph of blocks, each block as far left as it can go.
+    succ: dict[int, list[int]] = {}
+    indeg = [0] * n_all
+    for row in layers:
+        for a, b in zip(row, row[1:]):
+            ra, rb = root[a], root[b]
+            succ.setdefault(ra, []).append(rb)
+            indeg[rb] += 1
+    block_x = [0.0] * n_all
+    ready = [v for v in range(n_all) if root[v] == v and indeg[v] == 0]
+    ready.reverse()
+    while ready:
+        b = ready.pop()
+        xb = block_x[b] + 1.0
+        for c in succ.get(b, ()):
+            if block_x[c] < xb:
+                block_x[c] = xb
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                ready.append(c)
+    return [block_x[root[v]] for v in range(n_all)]
+
+
+def _assign_coordinates(layers, ups, downs, n_real) -> list[float]:
+    n_all = len(ups)
+    pos = [0] * n_all
+    for row in layers:
+        for i, v in enumerate(row):
+            pos[v] = i
+    marked = _type1_conflicts(layers, ups, pos, n_real)
+    candidates = []
+    for neighbours, rows in ((ups, layers), (downs, layers[::-1])):
+        for flip in (False, True):
+            ordered = [row[::-1] for row in rows] if flip else rows
+            xs = _align_and_compact(ordered, neighbours, marked, n_all)
+            if flip:
+                xs = [-x for x in xs]
+            candidates.append(xs)
+
+    widths = [max(xs) - min(xs) for xs in candidates]
+    narrowest = min(range(4), key=lambda k: (widths[k], k))
+    low, high = min(candidates[narrowest]), max(candidates[narrowest])
+    for k, xs in enumerate(candidates):
+        shift = (low - min(xs)) if k % 2 == 0 else (high - max(xs))
+        candidates[k] = [x + shift for x in xs]
+    coord = []
+    for v in range(n_all):
+        four = sorted(xs[v] for xs in candidates)
+        coord.append((four[1] + four[2]) / 2.0)
+    return coord

@@ -1,0 +1,307 @@
+"""The graphs each lesson needs, built with the engine so every number comes from it.
+
+Most scenes are typed expressions (:data:`SCENES`): the explorer can load them into
+its expression box. The rest (PPO beside REINFORCE, a logistic model over pixels,
+an MLP) are builders that return :class:`~graphviz_core.engine.Value` roots.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engine import Value, clip, minimum, stop_gradient
+from .expression import parse
+
+__all__ = [
+    "Scene", "SCENES", "SEED", "scene", "seed_loss", "shifted_and_scaled", "ppo_clip_loss",
+    "reinforce_loss", "ppo_case", "logistic_loss", "glyphs", "mlp_loss",
+]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A small graph that makes one point, as an expression with starting values.
+
+    Attributes
+    ----------
+    slug : str
+    source : str
+        The expression, in the language of :func:`~graphviz_core.expression.parse`.
+    values : dict
+        A starting value for every variable.
+    kinds : dict
+        Roles that differ from :func:`~graphviz_core.expression.default_kind`.
+    requires_grad : dict
+        Leaves that start with ``requires_grad=False``.
+    """
+
+    slug: str
+    source: str
+    values: dict
+    kinds: dict = field(default_factory=dict)
+    requires_grad: dict = field(default_factory=dict)
+
+    def build(self, values: dict | None = None, requires_grad: dict | None = None) -> Value:
+        """Build the scene's graph, with ``values`` overriding the starting ones.
+
+        Examples
+        --------
+        >>> SCENES["seed"].build().data
+        6.25
+        """
+        return parse(self.source).build({**self.values, **(values or {})},
+                                        {**self.requires_grad, **(requires_grad or {})},
+                                        self.kinds)
+
+
+SCENES: dict[str, Scene] = {s.slug: s for s in (
+    # the seed's figure: L = (w x + b - y)^2, z1 = w x, z2 = z1 + b, z3 = z2 - y
+    Scene("seed", "(w*x + b - y)**2", {"w": 2.0, "x": 1.5, "b": 0.5, "y": 1.0}),
+    # gradients multiply along a chain of one-input ops
+    Scene("chain-rule", "tanh(exp(w*x))**2", {"w": 0.5, "x": -1.0}),
+    # u feeds two paths; its gradient is the sum of what comes back along both
+    Scene("fan-out", "u*v + sin(u)", {"u": 1.2, "v": 0.8}),
+    # the forward value is u^3, but sg(u*u) is a constant to the backward pass: u^2, not 3u^2
+    Scene("stop-gradient", "sg(u*u)*u", {"u": 1.5}),
+    # the seed loss shifted by C and scaled by k
+    Scene("loss-value", "k*(w*x + b - y)**2 + C",
+          {"w": 2.0, "x": 1.5, "b": 0.5, "y": 1.0, "k": 1.0, "C": 0.0},
+          kinds={"k": "constant", "C": "constant"},
+          requires_grad={"k": False, "C": False}),
+)}
+
+SEED = SCENES["seed"]
+
+
+def scene(slug: str) -> Scene:
+    """The scene called ``slug`` (KeyError names the known ones).
+
+    Examples
+    --------
+    >>> scene("fan-out").source
+    'u*v + sin(u)'
+    """
+    try:
+        return SCENES[slug]
+    except KeyError:
+        raise KeyError(f"unknown scene {slug!r}; known: {', '.join(SCENES)}") from None
+
+
+def seed_loss(w: float = 2.0, x: float = 1.5, b: float = 0.5, y: float = 1.0) -> Value:
+    """The seed's ``L = (w*x + b - y)**2``, with w, b parameters and x, y data.
+
+    Examples
+    --------
+    >>> L = seed_loss(); _ = L.backward(); L.data
+    6.25
+    """
+    return SEED.build({"w": w, "x": x, "b": b, "y": y})
+
+
+def shifted_and_scaled(values: dict, C: float = 0.0, k: float = 1.0) -> dict:
+    """Value and parameter gradients of ``k*L + C`` for the seed loss ``L``.
+
+    Returns
+    -------
+    dict
+        ``{"value": float, "grads": {"w": ..., "b": ..., "x": ..., "y": ...}}``.
+
+    Examples
+    --------
+    >>> base = shifted_and_scaled(SEED.values)
+    >>> shifted_and_scaled(SEED.values, C=100.0)["grads"] == base["grads"]
+    True
+    """
+    expression = parse(SCENES["loss-value"].source)
+    root, leaves = expression._build({**SEED.values, **values, "C": C, "k": k},
+                                     {"C": False, "k": False})
+    root.backward()
+    return {"value": root.data,
+            "grads": {n: leaves[n].grad for n in ("w", "b", "x", "y")}}
+
+
+# --- PPO and REINFORCE ---------------------------------------------------------------
+
+def ppo_clip_loss(lp: float, lpo: float, A: float, eps: float) -> tuple[Value, dict[str, Value]]:
+    """The PPO clipped objective as a loss: ``-min(rho*A, clip(rho, 1-eps, 1+eps)*A)``.
+
+    ``rho = exp(lp - lpo)`` is the probability ratio pi_theta / pi_old, ``lp`` the
+    log-probability under the current policy (the parameter), ``lpo`` under the
+    old one (data), ``A`` the advantage (data).
+
+    Returns
+    -------
+    root : Value
+    leaves : dict of str to Value
+        ``lp``, ``lpo``, ``A``, ``eps`` and the intermediates ``rho``, ``clipped``.
+
+    Examples
+    --------
+    >>> L, leaves = ppo_clip_loss(lp=-0.9, lpo=-1.0, A=2.0, eps=0.2)
+    >>> _ = L.backward(); round(leaves["lp"].grad, 6)
+    -2.210342
+    """
+    lp_, lpo_ = Value(lp, "lp"), Value(lpo, "lpo", requires_grad=False, kind="data")
+    A_ = Value(A, "A", requires_grad=False, kind="data")
+    eps_ = Value(eps, "eps", requires_grad=False, kind="constant")
+    rho = (lp_ - lpo_).exp()
+    rho.name = "rho"
+    clipped = clip(rho, 1 - eps_, 1 + eps_)
+    clipped.name = "clip"
+    objective = minimum(rho * A_, clipped * A_)
+    objective.name = "min"
+    loss = -objective
+    loss.name = "L_PPO"
+    return loss, {"lp": lp_, "lpo": lpo_, "A": A_, "eps": eps_, "rho": rho, "clipped": clipped}
+
+
+def ppo_case(lp: float, lpo: float, A: float, eps: float) -> dict:
+    """Which branch of PPO's min is taken, and the detached REINFORCE weight that matches it.
+
+    Returns
+    -------
+    dict
+        ``rho``, ``clipped`` (True when the clipped term is the smaller one and it
+        differs from the unclipped one, so no gradient flows), ``w`` (``rho`` or
+        ``0``) and ``reason`` (a short English phrase).
+
+    Examples
+    --------
+    >>> ppo_case(lp=0.5, lpo=0.0, A=1.0, eps=0.2)["clipped"]
+    True
+    """
+    rho = math.exp(lp - lpo)
+    lo, hi = 1 - eps, 1 + eps
+    clipped_rho = min(max(rho, lo), hi)
+    # min(rho*A, clip(rho)*A) takes the clipped term only when it is strictly smaller
+    clipped = clipped_rho != rho and clipped_rho * A < rho * A
+    if not clipped:
+        reason = ("rho lies inside [1-eps, 1+eps]" if lo <= rho <= hi else
+                  "rho is outside [1-eps, 1+eps], but the unclipped term is the smaller one")
+    else:
+        reason = ("rho > 1+eps with A > 0: the clipped term is smaller" if rho > hi else
+                  "rho < 1-eps with A < 0: the clipped term is smaller")
+    return {"rho": rho, "clipped": clipped, "w": 0.0 if clipped else rho, "reason": reason}
+
+
+def reinforce_loss(lp: float, lpo: float, A: float, eps: float) -> tuple[Value, dict[str, Value]]:
+    """REINFORCE with a detached weight: ``-sg(w) * A * lp``, the same gradient as PPO.
+
+    ``w = rho * m``, where ``m`` is 1 when PPO's gradient flows and 0 when clipping
+    stops it (see :func:`ppo_case`); ``m`` is computed from the forward values,
+    as implementations do under ``no_grad``, and enters as a constant.
+
+    Examples
+    --------
+    >>> L, leaves = reinforce_loss(lp=-0.9, lpo=-1.0, A=2.0, eps=0.2)
+    >>> _ = L.backward(); round(leaves["lp"].grad, 6)
+    -2.210342
+    """
+    case = ppo_case(lp, lpo, A, eps)
+    lp_, lpo_ = Value(lp, "lp"), Value(lpo, "lpo", requires_grad=False, kind="data")
+    A_ = Value(A, "A", requires_grad=False, kind="data")
+    mask = Value(0.0 if case["clipped"] else 1.0, "m", requires_grad=False, kind="constant")
+    rho = (lp_ - lpo_).exp()
+    rho.name = "rho"
+    weight = stop_gradient(rho * mask)
+    weight.name = "w"
+    loss = -(weight * A_ * lp_)
+    loss.name = "L_RF"
+    return loss, {"lp": lp_, "lpo": lpo_, "A": A_, "m": mask, "rho": rho, "w": weight}
+
+
+# --- a logistic model over small images -------------------------------------------------
+
+_GLYPHS = {
+    "T": ["########", "########", "...##...", "...##...", "...##...", "...##...", "...##...",
+          "...##..."],
+    "L": ["##......", "##......", "##......", "##......", "##......", "##......", "########",
+          "########"],
+    "O": [".######.", "##....##", "##....##", "##....##", "##....##", "##....##", "##....##",
+          ".######."],
+    "X": ["##....##", ".##..##.", "..####..", "...##...", "...##...", "..####..", ".##..##.",
+          "##....##"],
+}
+
+
+def glyphs() -> dict[str, np.ndarray]:
+    """Four 8x8 glyphs (T, L, O, X) as float arrays in [0, 1], made in numpy.
+
+    Examples
+    --------
+    >>> glyphs()["T"].shape
+    (8, 8)
+    """
+    return {k: np.array([[1.0 if c == "#" else 0.0 for c in row] for row in rows])
+            for k, rows in _GLYPHS.items()}
+
+
+def logistic_loss(weights: np.ndarray, bias: float, pixels: np.ndarray,
+                  label: int) -> tuple[Value, list[Value]]:
+    """Binary cross-entropy of ``sigmoid(sum(w * x) + b)`` for one image, built with the engine.
+
+    The pixels are leaves that require a gradient, so ``dL/dx`` (saliency, FGSM)
+    comes from the backward pass like any other gradient.
+
+    Returns
+    -------
+    root : Value
+    pixel_leaves : list of Value
+        In the row-major order of ``pixels``.
+
+    Examples
+    --------
+    >>> L, xs = logistic_loss(np.zeros(4), 0.0, np.ones(4), 1)
+    >>> round(L.data, 6)  # -log(sigmoid(0))
+    0.693147
+    """
+    flat_w = np.asarray(weights, dtype=float).ravel()
+    flat_x = np.asarray(pixels, dtype=float).ravel()
+    xs = [Value(v, f"x{i}", kind="data") for i, v in enumerate(flat_x)]
+    logit = Value(bias, "b")
+    for i, (w, x) in enumerate(zip(flat_w, xs)):
+        logit = logit + Value(w, f"w{i}") * x
+    p = logit.sigmoid()
+    p.name = "p"
+    loss = -p.log() if label == 1 else -(1 - p).log()
+    loss.name = "L"
+    return loss, xs
+
+
+# --- a small MLP -------------------------------------------------------------------------
+
+def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
+             seed: int = 0) -> Value:
+    """Squared error of a scalar tanh MLP on one example, as in micrograd's demo.
+
+    Each neuron is ``tanh(b + sum_i w_i x_i)`` (a left fold of adds); weights come
+    from a seeded numpy generator, so the graph is the same on every run.
+
+    Examples
+    --------
+    >>> L = mlp_loss(2, (2,), 1)
+    >>> from graphviz_core import topological_order
+    >>> len(topological_order(L))
+    28
+    """
+    rng = np.random.default_rng(seed)
+    activations = [Value(float(v), f"x{i}", kind="data") for i, v in
+                   enumerate(rng.uniform(-1, 1, n_in))]
+    sizes = [n_in, *hidden, n_out]
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        outputs = []
+        for j in range(fan_out):
+            total = Value(float(rng.uniform(-1, 1)), f"b{layer}_{j}")
+            for i, a in enumerate(activations):
+                total = total + Value(float(rng.uniform(-1, 1)), f"w{layer}_{j}_{i}") * a
+            outputs.append(total.tanh() if layer < len(sizes) - 2 else total)
+        activations = outputs
+    targets = rng.uniform(-1, 1, n_out)
+    loss = None
+    for out, t in zip(activations, targets):
+        term = (out - Value(float(t), "y", kind="data")) ** 2
+        loss = term if loss is None else loss + term
+    return loss

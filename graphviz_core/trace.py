@@ -1,0 +1,172 @@
+"""A :class:`~graphviz_core.engine.Value` graph as a ``networkx`` graph the views can draw."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .engine import OPS, Value, _active_nodes, number_text, topological_order
+
+__all__ = ["trace", "format_number", "latex_name"]
+
+
+def trace(root: Value, backward: bool = True) -> nx.MultiDiGraph:
+    """Trace the graph behind ``root``: one node per Value, one edge per parent slot.
+
+    Parameters
+    ----------
+    root : Value
+        The output (the loss).
+    backward : bool, default True
+        Run ``root.backward()`` first, so gradients and local derivatives are current.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        A ``DiGraph`` subclass (``a*a`` needs two parallel edges). Nodes are ints in
+        topological order (parents first, the root last) with attributes ``name``,
+        ``op`` (``""`` for leaves), ``symbol``, ``param``, ``value``, ``grad``,
+        ``kind`` (``"parameter"``, ``"data"``, ``"constant"`` or ``"op"``),
+        ``requires_grad``, ``active`` (the backward pass computed its gradient),
+        ``fault`` (None, or why its value or gradient is not finite) and ``text`` /
+        ``latex`` (its definition, e.g. ``z1 = w * x``). Edges go parent -> child,
+        keyed by the parent's slot, with ``slot``, ``value`` (what the edge carries
+        forward), ``local`` (d child / d parent), ``contribution`` (grad of child x
+        local, the part of the parent's gradient that this edge carries back),
+        ``blocked`` (into a stop-gradient) and ``pruned`` (no gradient computed).
+        Graph attributes: ``root``, ``evaluated``, ``skipped``, ``blocked``.
+
+        A node's gradient is the sum of the contributions on its outgoing edges:
+        the fan-out rule.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse
+    >>> g = trace(parse("(w*x + b - y)**2").build({"w": 2, "x": 1.5, "b": 0.5, "y": 1}))
+    >>> [g.nodes[n]["name"] for n in g]
+    ['w', 'x', 'z1', 'b', 'z2', 'y', 'z3', 'L']
+    >>> g.nodes[6]["text"], g.nodes[6]["grad"]
+    ('z3 = z2 - y', 5.0)
+    >>> g.edges[6, 7, 0]["local"], g.edges[6, 7, 0]["contribution"]
+    (5.0, 5.0)
+    """
+    report = root.backward() if backward else None
+    order = topological_order(root)
+    index = {id(v): i for i, v in enumerate(order)}
+    active = _active_nodes(order, root)
+    names = _node_names(order)
+    graph = nx.MultiDiGraph(root=len(order) - 1)
+    if report is not None:
+        graph.graph.update(evaluated=report.evaluated, skipped=report.skipped,
+                           blocked=report.blocked)
+    for i, v in enumerate(order):
+        op = OPS.get(v.op)
+        parent_names = [names[index[id(p)]] for p in v.parents]
+        definition = (_definition(op, parent_names, v.param, text=True) if op else "")
+        graph.add_node(
+            i, name=names[i], op=v.op, symbol=_symbol(v), param=v.param,
+            value=v.data, grad=v.grad, kind=v.kind,
+            requires_grad=v.requires_grad if not v.parents else id(v) in active,
+            active=id(v) in active, fault=v.fault or v.grad_fault,
+            value_fault=v.fault, grad_fault=v.grad_fault,
+            text=f"{names[i]} = {definition}" if op else names[i],
+            latex=(f"{latex_name(names[i])} = "
+                   f"{_definition(op, [latex_name(n) for n in parent_names], v.param, text=False)}"
+                   if op else latex_name(names[i])),
+        )
+        if not v.parents:
+            continue
+        locals_ = v.locals
+        if locals_ is None:  # not on the backward path: derived for display only
+            locals_ = op.local(tuple(p.data for p in v.parents), v.data, v.param)
+        child_active = id(v) in active
+        for slot, (p, local) in enumerate(zip(v.parents, locals_)):
+            blocked = v.op == "sg"
+            flows = child_active and not blocked and id(p) in active
+            graph.add_edge(index[id(p)], i, key=slot, slot=slot, value=p.data,
+                           local=0.0 if blocked else local,
+                           contribution=v.grad * local if flows else 0.0,
+                           blocked=blocked, pruned=not flows and not blocked)
+    return graph
+
+
+def _node_names(order: list[Value]) -> list[str]:
+    """Names for drawing: given names kept, the root ``L``, other ops ``z1, z2, ...``."""
+    taken = {v.name for v in order if v.name}
+    names = []
+    counter = 0
+    for i, v in enumerate(order):
+        if v.name:
+            names.append(v.name)
+        elif i == len(order) - 1 and v.parents:
+            names.append(next(n for n in ("L", "out", "loss", "L0") if n not in taken))
+        else:
+            counter += 1
+            while f"z{counter}" in taken:
+                counter += 1
+            names.append(f"z{counter}")
+    return names
+
+
+def _symbol(v: Value) -> str:
+    if not v.op:
+        return v.name
+    if v.op == "pow":
+        return f"^{number_text(v.param)}"
+    return OPS[v.op].symbol
+
+
+def _definition(op, parent_names: list[str], param, text: bool) -> str:
+    template = op.text if text else op.latex
+    p = number_text(param) if param is not None else ""
+    if not text and param is not None and param < 0:
+        p = f"{{{p}}}"
+    return template.format(*parent_names, p=p)
+
+
+def format_number(x: float, digits: int = 4) -> str:
+    """A value as shown in formulas: ``digits`` significant digits, ``inf``/``nan`` spelled out.
+
+    Examples
+    --------
+    >>> format_number(-5.3216), format_number(2.0), format_number(float("nan"))
+    ('-5.322', '2', 'nan')
+    """
+    if x != x:
+        return "nan"
+    if x in (float("inf"), float("-inf")):
+        return "inf" if x > 0 else "-inf"
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return "0" if text == "-0" else text
+
+
+def latex_name(name: str) -> str:
+    """A variable name in LaTeX: ``z1`` -> ``z_{1}``, ``lp`` -> ``\\mathrm{lp}``.
+
+    Examples
+    --------
+    >>> latex_name("z12"), latex_name("w"), latex_name("x_in"), latex_name("2.5")
+    ('z_{12}', 'w', 'x_{\\\\mathrm{in}}', '2.5')
+    """
+    if not name or not (name[0].isalpha()):
+        return name
+    head, sep, tail = name.partition("_")
+    if not sep:
+        stem = head.rstrip("0123456789")
+        digits = head[len(stem):]
+        return (_latex_word(stem) + (f"_{{{digits}}}" if digits else "")) if stem else name
+    return f"{_latex_word(head)}_{{{_latex_word(tail)}}}"
+
+
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu",
+          "pi", "rho", "sigma", "tau", "phi", "omega"}
+
+
+def _latex_word(word: str) -> str:
+    if word in _GREEK:
+        return f"\\{word}"
+    if len(word) <= 1 or word.isdigit():
+        return word
+    return f"\\mathrm{{{word}}}"
