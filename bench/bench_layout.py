@@ -2,7 +2,8 @@
 
 Run from the repository root::
 
-    python bench/bench_layout.py
+    python bench/bench_layout.py            # ~10 to ~5,000 nodes
+    python bench/bench_layout.py --large    # adds ~10,000 nodes
 
 Graphs are traced scalar MLPs built directly in networkx (the shape the engine produces): each
 neuron is ``tanh(sum_i w_i * x_i + b)`` with the sum a left fold of binary ``add`` nodes, and the
@@ -76,10 +77,12 @@ def seed_graph() -> nx.MultiDiGraph:
 SIZES = {
     "seed": seed_graph,
     "mlp(2,[2],1)": lambda: mlp_graph(2, [2], 1),
+    "mlp(2,[4,4],1)": lambda: mlp_graph(2, [4, 4], 1),
     "mlp(3,[4,4],1)": lambda: mlp_graph(3, [4, 4], 1),
-    "mlp(4,[12,12],4)": lambda: mlp_graph(4, [12, 12], 4),
-    "mlp(8,[24,24],8)": lambda: mlp_graph(8, [24, 24], 8),
+    "mlp(5,[14,14],4)": lambda: mlp_graph(5, [14, 14], 4),
+    "mlp(10,[30,30],10)": lambda: mlp_graph(10, [30, 30], 10),
 }
+LARGE = {"mlp(12,[48,48],12)": lambda: mlp_graph(12, [48, 48], 12)}
 
 
 def dummy_count(graph: nx.DiGraph) -> int:
@@ -120,9 +123,11 @@ def multipartite(graph: nx.DiGraph) -> dict:
 
 
 def main() -> None:
+    """Print the table; ``--large`` adds a ~10,000-node graph (dot needs ~25 s on it)."""
     have_dot = shutil.which("dot") is not None
     sizes = dict(SIZES)
-    sizes["mlp(12,[48,48],12)"] = lambda: mlp_graph(12, [48, 48], 12)
+    if "--large" in sys.argv[1:]:
+        sizes.update(LARGE)
     header = (
         f"{'graph':<20}{'nodes':>7}{'dummies':>9}{'ours s':>9}{'ours X':>9}"
         f"{'dot s':>9}{'dot X':>9}{'multipartite X':>16}"

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Hashable, Mapping
 
 import networkx as nx
+import numpy as np
 
 __all__ = ["count_crossings", "layout"]
 
@@ -52,7 +53,8 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
     graph : networkx.DiGraph or networkx.MultiDiGraph
         A directed acyclic graph; edges go from an operand to the node computed from it.
         Parallel edges (``a * a``) are drawn on top of each other. Node attributes are not
-        needed. The edge attribute ``points`` is set on every edge (every key of a
+        needed; the edge attribute ``slot`` (operand index), when present, orders the
+        operands, else edge insertion order does. The edge attribute ``points`` is set on every edge (every key of a
         multigraph), as a list of ``(x, y)`` float tuples starting at the parent's position
         and ending at the child's.
     scale : float, optional (default=1.0)
@@ -105,7 +107,7 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
 
     nodes = _ordered_nodes(graph)
     index = {node: i for i, node in enumerate(nodes)}
-    parents = [[index[p] for p in graph.pred[node]] for node in nodes]
+    parents = [[index[p] for p in _operands(graph, node)] for node in nodes]
     children = [[index[c] for c in graph.succ[node]] for node in nodes]
     if any(i in parents[i] for i in range(len(nodes))):
         raise ValueError("layout needs an acyclic graph; found a self-loop")
@@ -262,6 +264,21 @@ def _ordered_nodes(graph: nx.DiGraph) -> list[Hashable]:
         return sorted(nodes)
     except TypeError:
         return nodes
+
+
+def _operands(graph: nx.DiGraph, node) -> list[Hashable]:
+    """Parents in operand order: by the edge attribute ``slot`` where it is a number (the
+    trace sets it), else in edge insertion order. The first operand is drawn on top."""
+    preds = graph.pred[node]
+    multi = graph.is_multigraph()
+
+    def slot(parent):
+        datas = preds[parent].values() if multi else (preds[parent],)
+        slots = [d.get("slot") for d in datas]
+        slots = [s for s in slots if isinstance(s, (int, float)) and not isinstance(s, bool)]
+        return min(slots) if slots else float("inf")
+
+    return sorted(preds, key=slot)  # stable: insertion order among equal slots
 
 
 def _weak_components(parents: list[list[int]], children: list[list[int]]) -> list[list[int]]:
@@ -621,75 +638,125 @@ def _transpose(layers, ups, downs, pos, allow_ties: bool, max_passes: int) -> No
             break
 
 
+def _crossing_matrix(row, adjacent_size, neighbours, pos) -> np.ndarray:
+    """C[i, j]: crossings between the edges of row[i] and row[j] towards one adjacent layer
+    when row[i] is left of row[j]."""
+    n = len(row)
+    incidence = np.zeros((n, adjacent_size))
+    for i, v in enumerate(row):
+        for w in neighbours[v]:
+            incidence[i, pos[w]] = 1.0
+    # after[i, b]: neighbours of row[i] strictly after position b.
+    after = np.cumsum(incidence[:, ::-1], axis=1)[:, ::-1] - incidence
+    return after @ incidence.T
+
+
+def _sift_layer(row, cross) -> tuple[list[int], int]:
+    """Move each node of the layer to its best slot (sifting); returns new order and gain."""
+    n = len(row)
+    order = list(range(n))
+    gain = 0
+    for v in range(n):
+        i = order.index(v)
+        rest = np.array(order[:i] + order[i + 1 :], dtype=np.intp)
+        when_right = np.concatenate(([0.0], np.cumsum(cross[rest, v])))
+        when_left = np.concatenate(([0.0], np.cumsum(cross[v, rest])))
+        cost = when_right + (when_left[-1] - when_left)
+        k = int(np.argmin(cost))
+        if cost[k] < cost[i] - 0.5:
+            gain += int(round(cost[i] - cost[k]))
+            order.pop(i)
+            order.insert(k, v)
+    return [row[j] for j in order], gain
+
+
+def _sift_sweep(layers, ups, downs, pos, downwards: bool, max_cells: int) -> int:
+    """Sift every layer once, top to bottom or back; returns the crossings removed."""
+    n_layers = len(layers)
+    rows = range(n_layers) if downwards else range(n_layers - 1, -1, -1)
+    total_gain = 0
+    for r in rows:
+        row = layers[r]
+        n = len(row)
+        if n < 2:
+            continue
+        cross = np.zeros((n, n))
+        if r > 0:
+            if n * len(layers[r - 1]) > max_cells:
+                continue
+            cross += _crossing_matrix(row, len(layers[r - 1]), ups, pos)
+        if r + 1 < n_layers:
+            if n * len(layers[r + 1]) > max_cells:
+                continue
+            cross += _crossing_matrix(row, len(layers[r + 1]), downs, pos)
+        new_row, gain = _sift_layer(row, cross)
+        if gain:
+            total_gain += gain
+            layers[r] = new_row
+            for i, v in enumerate(new_row):
+                pos[v] = i
+    return total_gain
+
+
 def _reduce_crossings(ups, downs, layer, n_layers, n_real) -> list[list[int]]:
+    """Order the layers: the better of two depth-first initial orders, improved by sifting
+    (each node moved to its best slot in its layer) and adjacent transpositions."""
     n_all = len(layer)
     if n_all > _HUGE:
-        max_iter, transpose_passes, starts = 4, 0, 1
+        max_rounds, transpose_passes, max_cells = 0, 0, 0
     elif n_all > _LARGE:
-        max_iter, transpose_passes, starts = 8, 2, 1
+        max_rounds, transpose_passes, max_cells = 2, 2, 250_000
     else:
-        max_iter, transpose_passes, starts = 24, 12, 2
+        max_rounds, transpose_passes, max_cells = 10, 12, 1_000_000
 
     sinks = [v for v in range(n_real) if not downs[v]]
     sources = [v for v in range(n_real) if not ups[v]]
-    initial = [_dfs_preorder(sinks, ups, layer, n_layers)]
-    if starts > 1:
-        initial.append(_dfs_preorder(sources, downs, layer, n_layers))
+    starts = [_dfs_preorder(sinks, ups, layer, n_layers)]
+    if max_rounds:
+        starts.append(_dfs_preorder(sources, downs, layer, n_layers))
 
-    best_layers = None
-    best_crossings = None
-    for layers in initial:
-        pos = [0] * n_all
-        for row in layers:
-            for i, v in enumerate(row):
-                pos[v] = i
-        found, crossings = _improve_order(layers, ups, downs, pos, max_iter, transpose_passes)
-        if best_crossings is None or crossings < best_crossings:
-            best_layers, best_crossings = found, crossings
-        if best_crossings == 0:
-            break
-    return best_layers
-
-
-def _improve_order(layers, ups, downs, pos, max_iter, transpose_passes):
-    n_layers = len(layers)
-    if transpose_passes:
-        _transpose(layers, ups, downs, pos, False, transpose_passes)
-    best = [list(row) for row in layers]
-    best_crossings = _total_crossings(layers, downs, pos)
-    stale = 0
-    for it in range(max_iter):
-        if best_crossings == 0:
-            break
-        if it % 2 == 0:
-            _sweep(layers, range(1, n_layers), ups, pos)
-        else:
-            _sweep(layers, range(n_layers - 2, -1, -1), downs, pos)
-        if transpose_passes:
+    best = None
+    for layers in starts:
+        pos = _positions(layers, n_all)
+        if max_rounds:
+            _sift_sweep(layers, ups, downs, pos, True, max_cells)
+        elif transpose_passes:
             _transpose(layers, ups, downs, pos, False, transpose_passes)
         crossings = _total_crossings(layers, downs, pos)
-        if crossings < best_crossings:
-            best = [list(row) for row in layers]
-            best_crossings = crossings
-            stale = 0
-        else:
-            stale += 1
-            if stale >= 6:
-                break
-    for r, row in enumerate(best):
-        layers[r] = row
-        for i, v in enumerate(row):
-            pos[v] = i
-    if transpose_passes and best_crossings > 0:
+        if best is None or crossings < best[0]:
+            best = (crossings, layers, pos)
+    crossings, layers, pos = best
+    if n_all > _HUGE:  # too big for local search: two median sweeps only
+        _sweep(layers, range(1, n_layers), ups, pos)
+        _sweep(layers, range(n_layers - 2, -1, -1), downs, pos)
+        return layers
+
+    for round_ in range(1, max_rounds):
+        if crossings == 0:
+            break
+        gain = _sift_sweep(layers, ups, downs, pos, round_ % 2 == 0, max_cells)
+        if transpose_passes:
+            _transpose(layers, ups, downs, pos, False, transpose_passes)
+        before, crossings = crossings, _total_crossings(layers, downs, pos)
+        if gain == 0 or before - crossings < max(1, crossings // 500):
+            break
+    if transpose_passes and crossings > 0:
         # Swapping on ties lets the order leave a plateau; keep it only if it helped.
         trial = [list(row) for row in layers]
         trial_pos = list(pos)
         _transpose(trial, ups, downs, trial_pos, True, transpose_passes)
         _transpose(trial, ups, downs, trial_pos, False, transpose_passes)
-        trial_crossings = _total_crossings(trial, downs, trial_pos)
-        if trial_crossings < best_crossings:
-            return trial, trial_crossings
-    return best, best_crossings
+        if _total_crossings(trial, downs, trial_pos) < crossings:
+            return trial
+    return layers
+
+
+def _positions(layers, n_all) -> list[int]:
+    pos = [0] * n_all
+    for row in layers:
+        for i, v in enumerate(row):
+            pos[v] = i
+    return pos
 
 
 # --------------------------------------------------------------------------- coordinates
