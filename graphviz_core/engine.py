@@ -33,6 +33,14 @@ def _isfinite(x: float) -> bool:
     return x - x == 0.0  # false for inf and nan, and faster than math.isfinite here
 
 
+def _float(x) -> float:
+    """``float(x)``, with an int too large for a float becoming +-inf (IEEE) instead of raising."""
+    try:
+        return float(x)
+    except OverflowError:
+        return _INF if x > 0 else -_INF
+
+
 # --- safe scalar functions: IEEE results instead of exceptions -----------------------
 
 def _exp(a: float) -> float:
@@ -195,14 +203,18 @@ OPS: dict[str, Op] = {op.name: op for op in (
 )}
 
 # where a non-finite result from finite inputs has a better name than "overflow"
+def _pow_fault(base: float, exponent: float) -> str:
+    if base < 0.0 and exponent != math.floor(exponent):
+        return "negative base to a fractional power"
+    return "zero to a negative power" if base == 0.0 else "overflow"
+
+
 _DOMAIN_FAULTS = {
-    "log": lambda x: "log of a negative number" if x[0] < 0 else "log of zero",
-    "sqrt": lambda x: "square root of a negative number",
-    "div": lambda x: "division by zero" if x[1] == 0 else "overflow",
-    "pow": lambda x: "negative base to a fractional power" if x[0] < 0 else
-                     "zero to a negative power" if x[0] == 0 else "overflow",
-    "powv": lambda x: "negative base to a fractional power" if x[0] < 0 else
-                      "zero to a negative power" if x[0] == 0 else "overflow",
+    "log": lambda x, p: "log of a negative number" if x[0] < 0 else "log of zero",
+    "sqrt": lambda x, p: "square root of a negative number",
+    "div": lambda x, p: "division by zero" if x[1] == 0 else "overflow",
+    "pow": lambda x, p: _pow_fault(x[0], p),
+    "powv": lambda x, p: _pow_fault(x[0], x[1]),
 }
 
 
@@ -210,7 +222,7 @@ def _fault_for(op: str, inputs: tuple, out: float, param) -> str:
     """Say why ``op`` produced the non-finite value ``out``."""
     if all(_isfinite(x) for x in inputs):
         rule = _DOMAIN_FAULTS.get(op)
-        return rule(inputs) if rule else "overflow"
+        return rule(inputs, param) if rule else "overflow"
     if out != out and all(x == x for x in inputs):
         return f"undefined: {OPS[op].text.format(*inputs, p=param)}"  # inf - inf, 0 * inf
     return "non-finite input"
@@ -265,7 +277,7 @@ class Value:
 
     def __init__(self, data, name: str = "", requires_grad: bool = True,
                  kind: str | None = None):
-        self.data = float(data)
+        self.data = _float(data)
         self.grad = 0.0
         self.name = name
         self.op = ""
@@ -311,7 +323,7 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return Value._apply("powv", (self, other))
-        return Value._apply("pow", (self,), float(other))
+        return Value._apply("pow", (self,), _float(other))
 
     def __rpow__(self, other):
         return Value._apply("powv", (as_value(other), self))
@@ -438,7 +450,7 @@ def number_text(x) -> str:
     >>> number_text(2.0), number_text(0.25)
     ('2', '0.25')
     """
-    x = float(x)
+    x = _float(x)
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 

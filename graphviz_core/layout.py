@@ -356,17 +356,25 @@ def _shortest_edges(parents, children, comp, order, layer) -> None:
     far fewer crossings: the neurons of an MLP layer come out staggered along the add chains
     that consume them instead of stacked with long edges fanning out.
     """
+    # A leaf with a single consumer always ends up right before it: leave it out of the
+    # problem (a third of the nodes of a traced MLP), it is placed afterwards.
+    def kept(v):
+        return parents[v] or len(children[v]) > 1
+
     flow_graph = nx.DiGraph()
     for v in comp:
-        flow_graph.add_node(v, demand=len(parents[v]) - len(children[v]))
+        if kept(v):
+            ins = sum(1 for p in parents[v] if kept(p))
+            flow_graph.add_node(v, demand=ins - len(children[v]))
     for v in comp:
         for p in parents[v]:
-            flow_graph.add_edge(p, v, weight=-1)
+            if kept(p):
+                flow_graph.add_edge(p, v, weight=-1)
     _, flow = nx.network_simplex(flow_graph)
     # Difference constraints layer[b] >= layer[a] + w, relaxed to a fixpoint from below.
     raise_after: dict[int, list[tuple[int, int]]] = {v: [(c, 1) for c in children[v]] for v in comp}
-    for p in comp:
-        for c, amount in flow[p].items():
+    for p, out in flow.items():
+        for c, amount in out.items():
             if amount > 0:
                 raise_after[c].append((p, -1))
     queue = deque(order)
@@ -642,13 +650,24 @@ def _crossing_matrix(row, adjacent_size, neighbours, pos) -> np.ndarray:
     """C[i, j]: crossings between the edges of row[i] and row[j] towards one adjacent layer
     when row[i] is left of row[j]."""
     n = len(row)
-    incidence = np.zeros((n, adjacent_size))
+    owners, columns = [], []
     for i, v in enumerate(row):
         for w in neighbours[v]:
-            incidence[i, pos[w]] = 1.0
+            owners.append(i)
+            columns.append(pos[w])
+    cross = np.zeros((n, n))
+    if not owners:
+        return cross
+    incidence = np.zeros((n, adjacent_size))
+    incidence[owners, columns] = 1.0
     # after[i, b]: neighbours of row[i] strictly after position b.
     after = np.cumsum(incidence[:, ::-1], axis=1)[:, ::-1] - incidence
-    return after @ incidence.T
+    # C[:, j] sums after[:, b] over the neighbours b of row[j]; the incidence is sparse, so
+    # gather its columns instead of a dense product.
+    owners_arr = np.asarray(owners)
+    starts = np.flatnonzero(np.r_[True, owners_arr[1:] != owners_arr[:-1]])
+    cross[:, owners_arr[starts]] = np.add.reduceat(after[:, columns], starts, axis=1)
+    return cross
 
 
 def _sift_layer(row, cross) -> tuple[list[int], int]:

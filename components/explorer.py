@@ -1,0 +1,140 @@
+"""The explorer page: the seed's figure, live, for any expression a student types."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import panel as pn
+import param
+
+from graphviz_core import format_number, schedule
+
+from .controls import ExpressionBox, PlaybackBar, VariableSliders
+from .graph_view import GraphView
+from .model import MODES, ExplorerModel
+from .urlstate import query_args, write_query
+
+
+class NodeDetails(pn.viewable.Viewer):
+    """What a clicked node computes: its local derivatives and the chain rule with numbers."""
+
+    model = param.ClassSelector(class_=ExplorerModel)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.pane = pn.pane.HTML(self._render(), sizing_mode="stretch_width",
+                                 css_classes=["bpx-details"])
+        self.model.param.watch(lambda e: setattr(self.pane, "object", self._render()),
+                               ["selected", "graph"])
+
+    def _render(self) -> str:
+        g, n = self.model.graph, self.model.selected
+        if g is None or n is None or n not in g:
+            return ("<div class='bpx-hint'>Click a node to see its local derivatives and how "
+                    "its gradient is computed.</div>")
+        node = g.nodes[n]
+        loss = g.nodes[g.graph["root"]]["name"]
+        rows = [f"<h4>{html.escape(node['text'])}</h4>",
+                f"<div>value = <b>{format_number(node['value'], 6)}</b>"
+                f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>"
+                f"{format_number(node['grad'], 6) if node['active'] else 'not computed'}</b></div>"]
+        if node["fault"]:
+            rows.append(f"<div class='bpx-fault'>⚠ {html.escape(node['fault'])}</div>")
+        parents = sorted(g.in_edges(n, keys=True, data=True), key=lambda e: e[2])
+        if parents:
+            rows.append("<div class='bpx-sub'>Local derivatives</div><ul>")
+            for u, _, _, d in parents:
+                pname = html.escape(g.nodes[u]["name"])
+                note = " (stop-gradient: 0 in the backward pass)" if d["blocked"] else ""
+                rows.append(f"<li>∂{html.escape(node['name'])}/∂{pname} = "
+                            f"{format_number(d['local'], 6)}{note}</li>")
+            rows.append("</ul>")
+        step = next((s for s in schedule(g, "backward") if s["node"] == n and
+                     s["kind"] != "blocked"), None)
+        if step is not None:
+            rows.append(f"<div class='bpx-sub'>Chain rule</div><code>{html.escape(step['text'])}</code>")
+        elif not node["active"] and node["kind"] != "constant":
+            rows.append("<div class='bpx-hint'>The backward pass skips this node: no leaf that "
+                        "requires a gradient feeds it, or a stop-gradient cuts it off.</div>")
+        return "".join(rows)
+
+    def __panel__(self):
+        return self.pane
+
+
+class Explorer(pn.viewable.Viewer):
+    """Graph / Forward / Backward for one expression, with sliders, playback and the table."""
+
+    model = param.ClassSelector(class_=ExplorerModel)
+    sync_url = param.Boolean(default=True)
+
+    def __init__(self, **params):
+        if "model" not in params:
+            params["model"] = ExplorerModel(**_initial_state(query_args()))
+        super().__init__(**params)
+        self.view = GraphView(model=self.model)
+        self.expression = ExpressionBox(model=self.model)
+        self.sliders = VariableSliders(model=self.model, view=self.view)
+        self.playback = PlaybackBar(model=self.model, view=self.view)
+        self.details = NodeDetails(model=self.model)
+        self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
+        self.model.param.watch(self._update_stats, ["graph", "mode"])
+        self._update_stats()
+        if self.sync_url:
+            self.model.param.watch(self._write_url, ["expression", "values", "mode", "error"])
+
+    def _update_stats(self, *events) -> None:
+        g = self.model.graph
+        if g is None:
+            return
+        skipped, evaluated = g.graph.get("skipped", 0), g.graph.get("evaluated", 0)
+        pruned = sum(1 for n in g if not g.nodes[n]["active"] and g.nodes[n]["kind"] != "constant")
+        self.stats.object = (f"<b>{g.number_of_nodes()}</b> nodes · <b>{g.number_of_edges()}</b> edges"
+                             f" · backward: <b>{evaluated}</b> local derivatives evaluated, "
+                             f"<b>{skipped}</b> skipped" + (f" ({pruned} nodes pruned)" if pruned else ""))
+
+    def _write_url(self, *events) -> None:
+        if self.model.error:
+            return
+        write_query({"expr": self.model.expression, "mode": self.model.mode,
+                     **{k: format_number(v, 12) for k, v in self.model.values.items()}})
+
+    def sidebar(self):
+        return pn.Column(self.expression, self.sliders, sizing_mode="stretch_width")
+
+    def main(self):
+        return pn.Column(
+            self.playback, self.view, self.stats,
+            pn.Row(pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>Values</h3>"),
+                             pn.pane.Bokeh(self.view.values_table, sizing_mode="stretch_width"),
+                             sizing_mode="stretch_width"),
+                   pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>Selected node</h3>"),
+                             self.details, width=360),
+                   sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.sidebar(), width=320), self.main(), sizing_mode="stretch_width")
+
+
+def _initial_state(args: dict[str, str]) -> dict:
+    """Model parameters from URL query arguments (``expr``, ``mode``, one per variable)."""
+    state: dict = {}
+    if "expr" in args:
+        state["expression"] = args["expr"][:4000]
+    if args.get("mode") in MODES:
+        state["mode"] = args["mode"]
+    values = {}
+    for key, text in args.items():
+        if key in ("expr", "mode", "lesson", "lang"):
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        if math.isfinite(value) and abs(value) <= 1e6:
+            values[key] = value
+    if values:
+        state["values"] = values
+    return state

@@ -1,0 +1,142 @@
+"""The computation graph, drawn with Bokeh, with a caption and the values table.
+
+The server sends one JSON scene per change into ``meta``; the browser module
+``static/explorer.mjs`` draws it, replays the tape while sliders move and plays
+the passes. This view builds the figure once and only ever replaces ``meta``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import panel as pn
+import param
+from bokeh.models import (Arrow, ColumnDataSource, CustomJS, DataTable, DataRange1d, Div,
+                          TableColumn, TapTool, VeeHead)
+from bokeh.plotting import figure
+
+from .model import ExplorerModel
+from .scene import to_json
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+PLAYER_MODULE = STATIC / "explorer.mjs"
+
+NODE_COLUMNS = ("x", "y", "inner", "top", "bottom", "marker", "fill", "line", "width", "size",
+                "alpha", "mark", "inner_size", "label_size")
+EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width", "lx", "ly", "label",
+                "label_color", "label_size")
+ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha")
+PULSE_COLUMNS = ("x", "y", "label", "color")
+TABLE_COLUMNS = ("name", "op", "value", "grad", "fault")
+
+
+def _empty(columns) -> dict:
+    return {c: [] for c in columns}
+
+
+class GraphView(pn.viewable.Viewer):
+    """The figure, the step caption and the values table for one :class:`ExplorerModel`."""
+
+    model = param.ClassSelector(class_=ExplorerModel)
+    height = param.Integer(default=470)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.meta = ColumnDataSource({"json": [to_json(self.model.scene)]})
+        self.nodes = ColumnDataSource(_empty(NODE_COLUMNS))
+        self.edges = ColumnDataSource(_empty(EDGE_COLUMNS))
+        self.arrows = ColumnDataSource(_empty(ARROW_COLUMNS))
+        self.pulses = ColumnDataSource(_empty(PULSE_COLUMNS))
+        self.table = ColumnDataSource(_empty(TABLE_COLUMNS))
+        self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
+                           disable_math=False)
+        self.counter = Div(text="", css_classes=["bpx-counter"])
+        self.figure = self._make_figure()
+        self.values_table = DataTable(
+            source=self.table, index_position=None, sizing_mode="stretch_width", height=260,
+            columns=[TableColumn(field="name", title="Node", width=70),
+                     TableColumn(field="op", title="Definition", width=130),
+                     TableColumn(field="value", title="Value", width=100),
+                     TableColumn(field="grad", title="Gradient", width=100),
+                     TableColumn(field="fault", title="Fault", width=190)],
+            css_classes=["bpx-values"])
+        self.player = CustomJS.from_file(
+            str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
+            arrows=self.arrows, pulses=self.pulses, table=self.table, figure=self.figure,
+            caption=self.caption, counter=self.counter)
+        self.meta.js_on_change("data", self.player)
+        self.figure.js_on_change("inner_width", self.player)
+        self.figure.js_on_change("inner_height", self.player)
+        self.figure.x_range.js_on_change("end", self.player)
+        self.nodes.selected.on_change("indices", self._on_tap)
+        self.model.param.watch(self._send_scene, "scene")
+
+    # --- building ------------------------------------------------------------------------
+    def _make_figure(self):
+        fig = figure(
+            height=self.height, sizing_mode="stretch_width", match_aspect=True,
+            tools="pan,wheel_zoom,reset,save", toolbar_location="right",
+            x_range=DataRange1d(range_padding=0.9, range_padding_units="absolute"),
+            y_range=DataRange1d(range_padding=0.75, range_padding_units="absolute"),
+            outline_line_color=None, background_fill_color="#FCFCFD", border_fill_color="#FFFFFF",
+            css_classes=["bpx-figure"],
+        )
+        fig.axis.visible = False
+        fig.grid.visible = False
+        fig.toolbar.logo = None
+        fig.multi_line("xs", "ys", line_color="color", line_dash="dash", line_alpha="alpha",
+                       line_width="width", source=self.edges)
+        fig.add_layout(Arrow(
+            source=self.arrows, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
+            line_alpha=0, line_width=0,
+            end=VeeHead(size=13, fill_color="color", line_color="color", fill_alpha="alpha",
+                        line_alpha="alpha")))
+        fig.text("lx", "ly", text="label", text_color="label_color", text_font_size="label_size",
+                 text_align="center", text_baseline="middle", source=self.edges,
+                 background_fill_color="#FFFFFF", background_fill_alpha=0.88,
+                 padding=2, border_radius=3)
+        nodes = fig.scatter("x", "y", marker="marker", size="size", fill_color="fill",
+                            line_color="line", line_width="width", fill_alpha="alpha",
+                            line_alpha="alpha", source=self.nodes)
+        nodes.nonselection_glyph = nodes.glyph.clone()
+        nodes.selection_glyph = nodes.glyph.clone(line_width=5, line_color="#F2B705")
+        fig.add_tools(TapTool(renderers=[nodes]))
+        fig.text("x", "y", text="inner", text_font_size="inner_size", text_font_style="bold",
+                 text_align="center", text_baseline="middle", text_color="#1F2933",
+                 text_alpha="alpha", source=self.nodes)
+        fig.text("x", "y", text="top", text_font_size="label_size", text_align="center",
+                 text_baseline="bottom", text_color="#52606D", y_offset=-30,
+                 source=self.nodes)
+        fig.text("x", "y", text="bottom", text_font_size="label_size", text_align="center",
+                 text_baseline="top", text_color="#1F2933", y_offset=30, source=self.nodes,
+                 background_fill_color="#FFFFFF", background_fill_alpha=0.8, padding=1)
+        fig.text("x", "y", text="mark", text_font_size="18px", text_color="#D21F3C",
+                 x_offset=20, y_offset=-16, source=self.nodes)
+        fig.scatter("x", "y", size=16, fill_color="color", line_color="#FFFFFF", line_width=2,
+                    source=self.pulses)
+        fig.text("x", "y", text="label", text_color="color", text_font_size="14px",
+                 text_font_style="bold", text_align="center", text_baseline="bottom",
+                 y_offset=-11, source=self.pulses, background_fill_color="#FFFFFF",
+                 background_fill_alpha=0.9, padding=2, border_radius=3)
+        return fig
+
+    # --- server -> browser -----------------------------------------------------------------
+    def _send_scene(self, event=None) -> None:
+        self.meta.data = {"json": [to_json(self.model.scene)]}
+
+    def _on_tap(self, attr, old, new) -> None:
+        self.model.selected = new[0] if new else None
+
+    # --- browser actions ---------------------------------------------------------------------
+    def js_action(self, action: str, **extra) -> str:
+        """JS code that runs one action of the player (for a widget's ``jscallback``)."""
+        fields = ", ".join([f"action: {action!r}"] + [f"{k}: {v}" for k, v in extra.items()])
+        return f"player.execute(cb_obj, {{{fields}}})"
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
+            pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
+                   pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )

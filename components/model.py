@@ -1,0 +1,107 @@
+"""The explorer's per-session state: one expression, its values, and everything derived.
+
+Widgets change the parameters; ``derive`` re-traces the graph and re-lays it out;
+views redraw from :attr:`ExplorerModel.scene`. Nothing here imports a view.
+"""
+
+from __future__ import annotations
+
+import math
+
+import param
+
+from graphviz_core import ExpressionError, parse, schedule, trace
+from graphviz_core.expression import default_kind
+from graphviz_core.layout import layout
+from graphviz_core.scenarios import SEED
+
+from .scene import scene_data
+
+MODES = ("graph", "forward", "backward")
+SLIDER_SPAN = 3.0  # every slider covers at least -3..3
+
+
+class ExplorerModel(param.Parameterized):
+    """One student's explorer: what they typed, where the sliders are, what they look at."""
+
+    expression = param.String(default=SEED.source, doc="The expression being explored.")
+    values = param.Dict(default={}, doc="Variable name -> value.")
+    requires_grad = param.Dict(default={}, doc="Leaf name -> False where it is switched off.")
+    kinds = param.Dict(default={}, doc="Leaf name -> role, where it differs from the default.")
+    mode = param.Selector(default="graph", objects=list(MODES))
+    selected = param.Integer(default=None, allow_None=True, doc="The clicked node.")
+
+    # derived, read-only for views
+    error = param.String(default="", doc="Why the typed expression was not used.")
+    error_position = param.Integer(default=None, allow_None=True)
+    variables = param.List(default=[], doc="Variable names, in order of first appearance.")
+    graph = param.Parameter(default=None, doc="The traced networkx graph.")
+    scene = param.Dict(default={}, doc="Everything the browser draws, as plain data.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._expression = None
+        self._apply_expression()
+        if self._expression is None:  # a bad expression in a link: show the seed and say why
+            message, position = self.error, self.error_position
+            self.expression = SEED.source
+            at = "" if position is None else f" at position {position}"
+            self.param.update(error=f"the link's expression was not used ({message}{at})",
+                              error_position=None)
+        self._derive()
+
+    @param.depends("expression", watch=True)
+    def _apply_expression(self) -> None:
+        try:
+            parsed = parse(self.expression)
+        except ExpressionError as e:
+            self.param.update(error=e.message, error_position=e.position)
+            return
+        self._expression = parsed
+        defaults = SEED.values if parsed.variables == tuple(SEED.values) else {}
+        values = {name: float(self.values.get(name, defaults.get(name, 1.0)))
+                  for name in parsed.variables}
+        with param.parameterized.batch_call_watchers(self):
+            self.param.update(error="", error_position=None, variables=list(parsed.variables),
+                              values=values, selected=None)
+
+    @param.depends("values", "requires_grad", "kinds", "variables", "mode", watch=True)
+    def _derive(self) -> None:
+        if self._expression is None:
+            return
+        values = {name: self.values.get(name, 1.0) for name in self._expression.variables}
+        root = self._expression.build(values, self.requires_grad, self.kinds)
+        graph = trace(root)
+        positions = layout(graph)
+        steps = {mode: schedule(graph, mode) for mode in ("forward", "backward")}
+        self.graph = graph
+        self.scene = scene_data(graph, positions, steps, self.mode, self.slider_ranges())
+
+    def set_expression(self, text: str) -> None:
+        """Apply typed text; a bad expression sets :attr:`error` and keeps the last graph."""
+        if text == self.expression and not self.error:
+            return
+        self.expression = text
+
+    def set_value(self, name: str, value: float) -> None:
+        if name in self.values and self.values[name] != value:
+            self.values = {**self.values, name: float(value)}
+
+    def set_requires_grad(self, name: str, flag: bool) -> None:
+        current = dict(self.requires_grad)
+        if flag:
+            current.pop(name, None)
+        else:
+            current[name] = False
+        self.requires_grad = current
+
+    def slider_ranges(self) -> dict[str, tuple[float, float]]:
+        """Slider bounds per variable: -3..3 at least, widened to hold the value."""
+        ranges = {}
+        for name, value in self.values.items():
+            reach = max(SLIDER_SPAN, math.ceil(abs(value)) if math.isfinite(value) else 0)
+            ranges[name] = (-reach, reach)
+        return ranges
+
+    def kind_of(self, name: str) -> str:
+        return self.kinds.get(name) or default_kind(name)

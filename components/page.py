@@ -1,0 +1,24 @@
+"""The page frame shared by every lesson: template, styles, error handling."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import panel as pn
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+log = logging.getLogger("backprop_explorer")
+
+
+def stylesheet() -> str:
+    return (STATIC / "style.css").read_text(encoding="utf-8")
+
+
+def handle_exception(error: BaseException) -> None:
+    """Any exception in a session's callback: log it, tell the student briefly, carry on."""
+    log.exception("callback failed", exc_info=error)
+    notifications = pn.state.notifications
+    if notifications is not None:
+        notifications.error(f"Something went wrong ({type(error).__name__}); the page keeps "
+                            "working with the last good state.", duration=6000)

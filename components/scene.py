@@ -1,0 +1,71 @@
+"""Everything the browser draws for one graph, as one JSON document.
+
+The browser module (``static/explorer.mjs``) turns it into the figure's data
+sources, replays the tape while a slider moves, and plays the pass schedules.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import networkx as nx
+
+from graphviz_core.tape import to_tape
+
+FORMAT_VERSION = 1
+
+
+def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
+               ranges: dict) -> dict:
+    """Plain data for one traced graph: nodes, edges, tape, schedules, mode."""
+    nodes = graph.nodes
+    order = list(graph)
+    root = graph.graph.get("root", len(order) - 1)
+    edges = sorted(graph.edges(keys=True, data=True), key=lambda e: (e[1], e[2]))
+    return {
+        "version": FORMAT_VERSION,
+        "mode": mode,
+        "nodes": {
+            "id": order,
+            "name": [nodes[n]["name"] for n in order],
+            "op": [nodes[n]["op"] for n in order],
+            "symbol": [nodes[n]["symbol"] for n in order],
+            "kind": ["loss" if n == root and nodes[n]["op"] else
+                     "sg" if nodes[n]["op"] == "sg" else nodes[n]["kind"] for n in order],
+            "x": [positions[n][0] for n in order],
+            "y": [positions[n][1] for n in order],
+            "text": [nodes[n]["text"] for n in order],
+            "requires_grad": [bool(nodes[n]["requires_grad"]) for n in order],
+            "fault": [nodes[n]["value_fault"] or "" for n in order],
+        },
+        "edges": {
+            "u": [u for u, _, _, _ in edges],
+            "v": [v for _, v, _, _ in edges],
+            "slot": [k for _, _, k, _ in edges],
+            "xs": [[p[0] for p in d["points"]] for _, _, _, d in edges],
+            "ys": [[p[1] for p in d["points"]] for _, _, _, d in edges],
+            "blocked": [bool(d["blocked"]) for _, _, _, d in edges],
+        },
+        "tape": to_tape(graph),
+        "steps": steps,
+        "ranges": ranges,
+        "stats": {k: graph.graph.get(k, 0) for k in ("evaluated", "skipped", "blocked")},
+    }
+
+
+def to_json(data) -> str:
+    """JSON with inf and nan spelled as strings (JSON has no tokens for them)."""
+    return json.dumps(_finite(data), separators=(",", ":"))
+
+
+def _finite(x):
+    if isinstance(x, float):
+        if math.isfinite(x):
+            return x
+        return "nan" if x != x else ("inf" if x > 0 else "-inf")
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x

@@ -1,0 +1,526 @@
+// Backprop explorer, the browser side of one graph view.
+//
+// The server sends one JSON scene (nodes, edges, the core's tape, the pass
+// schedules). This module draws it into the figure's data sources, replays the
+// tape forward and backward while a slider moves (no server round trip), and
+// plays the passes step by step with requestAnimationFrame. Sources are edited
+// with {sync: false}: nothing drawn here travels back over the websocket.
+//
+// Bokeh compiles this file as an ES module: `export default (args, obj, data)`.
+
+// --- the op rules: a mirror of graphviz_core.engine.OPS ------------------------------
+const INF = Infinity, NAN = NaN
+const fin = (x) => x - x === 0
+const div = (a, b) => a / b  // IEEE in JS already: 1/0 = inf, 0/0 = nan
+const pow = (a, p) => {
+  if (a < 0 && fin(p) && p !== Math.floor(p)) return NAN
+  return Math.pow(a, p)
+}
+const log = (a) => (a > 0 ? Math.log(a) : a === 0 ? -INF : NAN)
+const sigmoid = (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a)))
+const relu = (a) => (a > 0 || a !== a ? a : 0)
+
+export const OPS = {
+  add: { f: (a, b) => a + b, d: () => [1, 1] },
+  sub: { f: (a, b) => a - b, d: () => [1, -1] },
+  mul: { f: (a, b) => a * b, d: (x) => [x[1], x[0]] },
+  div: { f: div, d: (x) => [div(1, x[1]), div(-x[0], x[1] * x[1])] },
+  neg: { f: (a) => -a, d: () => [-1] },
+  pow: { f: (a, p) => pow(a, p), d: (x, out, p) => [p === 0 ? 0 : p * pow(x[0], p - 1)] },
+  powv: {
+    f: (a, b) => pow(a, b),
+    d: (x, out) => [x[1] === 0 ? 0 : x[1] * pow(x[0], x[1] - 1),
+                    out === 0 && x[0] === 0 ? 0 : out * log(x[0])],
+  },
+  exp: { f: (a) => Math.exp(a), d: (x, out) => [out] },
+  log: { f: log, d: (x) => [div(1, x[0])] },
+  sqrt: { f: (a) => (a >= 0 ? Math.sqrt(a) : NAN), d: (x, out) => [div(0.5, out)] },
+  tanh: { f: (a) => Math.tanh(a), d: (x, out) => [1 - out * out] },
+  sigmoid: { f: sigmoid, d: (x, out) => [out * (1 - out)] },
+  relu: { f: relu, d: (x) => [x[0] > 0 ? 1 : 0] },
+  abs: { f: (a) => Math.abs(a), d: (x) => [x[0] > 0 ? 1 : x[0] < 0 ? -1 : 0] },
+  sin: { f: (a) => (fin(a) ? Math.sin(a) : NAN), d: (x) => [fin(x[0]) ? Math.cos(x[0]) : NAN] },
+  cos: { f: (a) => (fin(a) ? Math.cos(a) : NAN), d: (x) => [fin(x[0]) ? -Math.sin(x[0]) : NAN] },
+  min: { f: (a, b) => (a <= b ? a : b), d: (x) => (x[0] <= x[1] ? [1, 0] : [0, 1]) },
+  max: { f: (a, b) => (a >= b ? a : b), d: (x) => (x[0] >= x[1] ? [1, 0] : [0, 1]) },
+  clip: {
+    f: (v, lo, hi) => (v < lo ? lo : v > hi ? hi : v),
+    d: (x) => (x[0] < x[1] ? [0, 1, 0] : x[0] > x[2] ? [0, 0, 1] : [1, 0, 0]),
+  },
+  sg: { f: (a) => a, d: () => [0] },
+}
+
+const DOMAIN_FAULTS = {
+  log: (x) => (x[0] < 0 ? "log of a negative number" : "log of zero"),
+  sqrt: () => "square root of a negative number",
+  div: (x) => (x[1] === 0 ? "division by zero" : "overflow"),
+  pow: (x) => (x[0] < 0 ? "negative base to a fractional power" : x[0] === 0 ? "zero to a negative power" : "overflow"),
+  powv: (x) => (x[0] < 0 ? "negative base to a fractional power" : x[0] === 0 ? "zero to a negative power" : "overflow"),
+}
+
+function faultFor(op, inputs, out) {
+  if (fin(out)) return ""
+  if (inputs.every(fin)) return DOMAIN_FAULTS[op] ? DOMAIN_FAULTS[op](inputs) : "overflow"
+  if (out !== out && inputs.every((x) => x === x)) return "undefined (an infinite input)"
+  return "non-finite input"
+}
+
+// --- the tape: forward and backward, exactly as the Python engine orders them --------------
+export function replay(tape, overrides) {
+  const n = tape.op.length
+  const value = new Float64Array(n)
+  const fault = new Array(n).fill("")
+  for (let i = 0; i < n; i++) {
+    const op = tape.op[i]
+    if (op === "") {
+      const name = tape.name ? tape.name[i] : null
+      value[i] = overrides && name in overrides && tape.variable[name] === i ? overrides[name] : num(tape.value[i])
+      if (!fin(value[i])) fault[i] = "not a finite number"
+      continue
+    }
+    const ins = tape.inputs[i].map((j) => value[j])
+    const out = OPS[op].f(...ins, tape.param[i])
+    value[i] = out
+    if (!fin(out)) fault[i] = faultFor(op, ins, out)
+  }
+  const grad = new Float64Array(n)
+  const locals = new Array(n)
+  const root = tape.root
+  if (n) grad[root] = 1
+  let evaluated = 0, skipped = 0, blocked = 0
+  for (let i = n - 1; i >= 0; i--) {
+    const op = tape.op[i]
+    if (op === "") continue
+    const inputs = tape.inputs[i]
+    const ins = inputs.map((j) => value[j])
+    if (!tape.active[i]) { skipped += inputs.length; locals[i] = OPS[op].d(ins, value[i], tape.param[i]); continue }
+    if (op === "sg") { blocked += 1; locals[i] = [0]; continue }
+    const loc = OPS[op].d(ins, value[i], tape.param[i])
+    locals[i] = loc
+    const g = grad[i]
+    for (let s = 0; s < inputs.length; s++) {
+      if (tape.active[inputs[s]]) { evaluated += 1; grad[inputs[s]] += g * loc[s] } else skipped += 1
+    }
+  }
+  return { value, grad, locals, fault, evaluated, skipped, blocked }
+}
+
+// --- numbers as text: Python's format(x, ".4g") ---------------------------------------------
+export function num(x) {
+  if (typeof x === "string") return x === "nan" ? NAN : x === "inf" ? INF : x === "-inf" ? -INF : Number(x)
+  return x
+}
+
+export function fmt(x, digits = 4) {
+  if (x !== x) return "nan"
+  if (x === INF) return "inf"
+  if (x === -INF) return "-inf"
+  if (x === 0) return "0"
+  const rounded = Number(x.toPrecision(digits))  // round first: 9999.6 -> 1.000e4
+  const exponent = Math.floor(Math.log10(Math.abs(rounded)))
+  let text
+  if (exponent < -4 || exponent >= digits) {
+    let [m, e] = rounded.toExponential(digits - 1).split("e")
+    if (m.includes(".")) m = m.replace(/0+$/, "").replace(/\.$/, "")
+    text = `${m}e${parseInt(e, 10)}`
+  } else {
+    text = rounded.toFixed(Math.max(0, digits - 1 - exponent))
+    if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "")
+  }
+  return text === "-0" ? "0" : text
+}
+
+const paren = (x) => { const t = fmt(x); return t.startsWith("-") ? `(${t})` : t }
+
+// --- look -------------------------------------------------------------------------------------
+const STYLE = {
+  parameter: { marker: "circle", fill: "#DCEBFA", line: "#0B63A8" },
+  data: { marker: "square", fill: "#D7F1E6", line: "#00815C" },
+  constant: { marker: "square", fill: "#EFEFEF", line: "#7A7A7A" },
+  op: { marker: "circle", fill: "#FFF1CC", line: "#B07700" },
+  loss: { marker: "hex", fill: "#FBDCCB", line: "#C2410C" },
+  sg: { marker: "diamond", fill: "#F6E0EE", line: "#9D2E74" },
+}
+const FLOW = { graph: "#8A96A3", forward: "#1F5FA8", backward: "#C2410C" }
+const BLOCKED = "#9D2E74", PRUNED = "#C9CED6", FAULT = "#D21F3C", CURRENT = "#F2B705"
+const KIND_WORD = { parameter: "parameter", data: "data", constant: "constant", op: "", loss: "loss", sg: "stop-grad" }
+
+// --- one view -------------------------------------------------------------------------------
+class View {
+  constructor(args) {
+    this.args = args
+    this.scene = null
+    this.overrides = {}
+    this.result = null
+    this.player = { index: -1, playing: false, start: 0, speed: 1, raf: 0, steps: [] }
+    this.presentation = false
+  }
+
+  handle(action, obj, data) {
+    if (action === "play" && obj && "label" in obj) this.playButton = obj
+    switch (action) {
+      case "refresh": return this.refresh()
+      case "resize": case "zoom": return this.scene ? this.render() : this.refresh()
+      case "slider": return this.slide(data.name, obj.value)
+      case "mode": this.scene && (this.scene.mode = data.mode); this.stop(-1); return this.render()
+      case "play": return this.player.playing ? this.pause() : this.play()
+      case "pause": return this.pause()
+      case "step": return this.step(+1)
+      case "back": return this.step(-1)
+      case "first": this.stop(-1); return this.render()
+      case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
+      case "present": this.presentation = !!data.on; return this.render()
+      default: return this.refresh()
+    }
+  }
+
+  refresh() {
+    const text = this.args.meta.data.json && this.args.meta.data.json[0]
+    if (!text) return
+    this.scene = JSON.parse(text)
+    const tape = this.scene.tape
+    tape.name = this.scene.nodes.name
+    this.overrides = {}
+    this.player.steps = []
+    this.stop(-1)
+    this.compute()
+    this.render()
+  }
+
+  slide(name, value) {
+    if (!this.scene || !(name in this.scene.tape.variable)) return
+    this.overrides[name] = value
+    if (this.player.index >= 0) this.stop(-1)
+    this.compute()
+    this.render()
+  }
+
+  compute() { this.result = replay(this.scene.tape, this.overrides) }
+
+  // which pass is on screen, and which nodes have been reached in playback
+  steps() { const m = this.scene.mode; return m === "graph" ? [] : this.scene.steps[m] || [] }
+
+  reached() {
+    const p = this.player
+    if (p.index < 0) return null  // idle: everything is shown
+    const seen = new Set()
+    for (let k = 0; k <= p.index && k < p.steps.length; k++) {
+      const s = p.steps[k]
+      if (k < p.index || p.arrived) (s.node === null ? s.nodes : [s.node]).forEach((n) => seen.add(n))
+    }
+    return seen
+  }
+
+  render() {
+    if (!this.scene || !this.result) return
+    const { nodes, edges, arrows, table, figure } = this.args
+    const sc = this.scene, r = this.result, mode = sc.mode, N = sc.nodes
+    const n = N.id.length
+    const seen = this.reached()
+    const step = this.player.index >= 0 ? this.player.steps[this.player.index] : null
+    const root = sc.tape.root
+    const lossName = n ? N.name[root] : "L"
+    // level of detail from the current zoom: pixels per layout unit
+    const ppu = this.pixelsPerUnit()
+    const big = this.presentation ? 1.35 : 1
+    const showEdgeLabels = ppu > 115 * big
+    const showNodeLabels = ppu > 70 * big
+    const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
+    const col = { x: [], y: [], inner: [], top: [], bottom: [], marker: [], fill: [], line: [], width: [], size: [], alpha: [], mark: [], inner_size: [], label_size: [] }
+    for (let i = 0; i < n; i++) {
+      const kind = N.kind[i], st = STYLE[kind] || STYLE.op
+      const active = !!sc.tape.active[i]
+      const fault = r.fault[i] ? (N.fault[i] && this.sameAsServer() ? N.fault[i] : r.fault[i]) : ""
+      const shown = !seen || seen.has(i)
+      let bottom = ""
+      if (mode === "graph") bottom = KIND_WORD[kind] || ""
+      else if (mode === "forward") bottom = shown ? fmt(r.value[i]) : "?"
+      else if (kind === "constant") bottom = ""
+      else if (!active) bottom = "not computed"
+      else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[i])}` : "?"
+      if (step && step.kind === "sum" && step.node === i && mode === "backward")
+        bottom = `Σ ${step.terms.map((t) => paren(this.contribution(t.edge))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[i])}` : "")
+      if (fault && mode !== "graph") bottom = `⚠ ${bottom}`
+      const dim = mode === "backward" && !active && kind !== "constant"
+      const current = step && step.nodes.includes(i)
+      col.x.push(N.x[i]); col.y.push(N.y[i])
+      col.inner.push(N.op[i] ? N.symbol[i] : N.name[i])
+      col.top.push(N.op[i] && showNodeLabels ? N.name[i] : "")
+      col.bottom.push(showNodeLabels ? bottom : "")
+      col.marker.push(st.marker)
+      col.fill.push(fault && mode !== "graph" ? "#FDE2E6" : st.fill)
+      col.line.push(fault && mode !== "graph" ? FAULT : current ? CURRENT : st.line)
+      col.width.push(current ? 4.5 : fault ? 3 : 2)
+      col.size.push(kind === "constant" ? nodeSize * 0.78 : nodeSize)
+      col.alpha.push(dim ? 0.35 : 1)
+      col.mark.push(fault && mode !== "graph" ? "⚠" : "")
+      col.inner_size.push(`${Math.round(Math.max(9, nodeSize * 0.32))}px`)
+      col.label_size.push(`${Math.round(13 * big)}px`)
+    }
+    this.setData(nodes, col)
+
+    const E = sc.edges, m = E.u.length
+    const ecol = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [], lx: [], ly: [], label: [], label_color: [], label_size: [] }
+    const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [] }
+    const stepEdges = new Set(step ? step.edges.map((e) => e.join(",")) : [])
+    for (let k = 0; k < m; k++) {
+      const u = E.u[k], v = E.v[k], slot = E.slot[k]
+      const local = this.local(v, slot), blocked = E.blocked[k]
+      const flows = sc.tape.active[v] && sc.tape.active[u] && !blocked
+      const contribution = flows ? r.grad[v] * local : 0
+      let color = FLOW[mode], dash = "solid", alpha = 0.9, label = "", lc = "#334155"
+      if (mode === "backward") {
+        if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0  (stop-gradient)"; lc = BLOCKED }
+        else if (!flows) { color = PRUNED; dash = "dotted"; alpha = 0.7; label = "" }
+        else label = `×${paren(local)} → ${fmt(contribution)}`
+      } else if (mode === "forward") {
+        label = !seen || seen.has(u) ? fmt(r.value[u]) : ""
+        if (blocked) { color = BLOCKED; dash = "dashed" }
+      } else if (blocked) { color = BLOCKED; dash = "dashed" }
+      if (stepEdges.has(`${u},${v},${slot}`)) { color = CURRENT; alpha = 1 }
+      const xs = E.xs[k], ys = E.ys[k], L = xs.length
+      ecol.xs.push(xs); ecol.ys.push(ys)
+      ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha)
+      ecol.width.push(stepEdges.has(`${u},${v},${slot}`) ? 4 : 2)
+      // the label sits on the middle of the first segment, the arrowhead on the last one
+      const parallel = slot > 0 && E.u[k - 1] === u && E.v[k - 1] === v ? 1 : 0
+      const [lx, ly] = along(xs[0], ys[0], xs[1], ys[1], 0.5)
+      ecol.lx.push(lx); ecol.ly.push(ly + (parallel ? -0.16 : 0.08))
+      ecol.label.push(showEdgeLabels ? label : "")
+      ecol.label_color.push(lc)
+      ecol.label_size.push(`${Math.round(12 * big)}px`)
+      const [ax, ay] = along(xs[L - 2], ys[L - 2], xs[L - 1], ys[L - 1], 0.64)
+      const [bx, by] = along(xs[L - 2], ys[L - 2], xs[L - 1], ys[L - 1], 0.6)
+      acol.x0.push(bx); acol.y0.push(by); acol.x1.push(ax); acol.y1.push(ay)
+      acol.color.push(color); acol.alpha.push(alpha)
+    }
+    this.setData(edges, ecol)
+    this.setData(arrows, acol)
+
+    // the values table: every node with at least 4 significant digits
+    const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
+    for (let i = 0; i < n; i++) {
+      tcol.name.push(N.name[i])
+      tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : N.kind[i])
+      tcol.value.push(fmt(r.value[i], 6))
+      tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[i] ? fmt(r.grad[i], 6) : "not computed")
+      const fault = r.fault[i] ? (N.fault[i] && this.sameAsServer() ? N.fault[i] : r.fault[i]) : ""
+      tcol.fault.push(fault ? `⚠ ${fault}` : "")
+    }
+    this.setData(table, tcol)
+    this.caption()
+    this.animateFrame()
+  }
+
+  sameAsServer() { return Object.keys(this.overrides).length === 0 }
+
+  local(v, slot) {
+    const loc = this.result.locals[v]
+    return loc ? loc[slot] : 0
+  }
+
+  contribution(edge) {
+    const [u, v, slot] = edge
+    const sc = this.scene, r = this.result
+    if (!sc.tape.active[v] || !sc.tape.active[u] || sc.tape.op[v] === "sg") return 0
+    return r.grad[v] * this.local(v, slot)
+  }
+
+  pixelsPerUnit() {
+    const f = this.args.figure
+    const w = f.inner_width || 600, xr = f.x_range
+    const span = Math.abs((xr.end ?? 1) - (xr.start ?? 0)) || 1
+    return w / span
+  }
+
+  setData(source, columns) {
+    source.setv({ data: columns }, { sync: false, check_eq: false })
+  }
+
+  // --- the caption: what the current step computes, with its numbers ---------------------
+  caption() {
+    const { caption, counter } = this.args
+    const p = this.player, sc = this.scene
+    const mode = sc.mode
+    let html
+    if (p.index >= 0 && p.steps[p.index]) {
+      const s = p.steps[p.index]
+      html = `<div class="bpx-step-kind bpx-${s.kind}">${STEP_WORDS[s.kind] || s.kind}</div>` +
+             `<div class="bpx-formula">$$${s.latex}$$</div>`
+      if (counter) counter.setv({ text: `Step ${p.index + 1} / ${p.steps.length}` }, { sync: false })
+    } else {
+      const st = this.result
+      html = `<div class="bpx-idle">${IDLE[mode] || ""}` +
+             (mode === "backward" ? ` <span class="bpx-stats">${st.evaluated} local derivatives evaluated, ${st.skipped} skipped` +
+              (st.blocked ? `, ${st.blocked} stop-gradient${st.blocked > 1 ? "s" : ""}` : "") + `.</span>` : "") + `</div>`
+      if (counter) counter.setv({ text: mode === "graph" ? "" : `${this.steps().length} steps` }, { sync: false })
+    }
+    if (!this.sameAsServer() && p.index >= 0) html += ""
+    if (caption.text !== html) caption.setv({ text: html }, { sync: false })
+  }
+
+  // --- playback -----------------------------------------------------------------------
+  play() {
+    if (!this.scene || this.scene.mode === "graph") return
+    const p = this.player
+    if (!p.steps.length || p.index < 0 || p.index >= p.steps.length - 1 && p.arrived) {
+      p.steps = this.steps(); p.index = 0; p.arrived = false
+    }
+    p.playing = true
+    p.start = performance.now() - (p.elapsed || 0)
+    this.tick()
+  }
+
+  pause() {
+    const p = this.player
+    p.playing = false
+    p.elapsed = performance.now() - p.start
+    cancelAnimationFrame(p.raf)
+    this.syncPlayButton()
+  }
+
+  stop(index) {
+    const p = this.player
+    p.playing = false
+    cancelAnimationFrame(p.raf)
+    p.index = index
+    p.arrived = true
+    p.elapsed = 0
+    this.clearPulses()
+    this.syncPlayButton()
+  }
+
+  step(delta) {
+    if (!this.scene || this.scene.mode === "graph") return
+    const p = this.player
+    if (p.index < 0 || !p.steps.length) { p.steps = this.steps(); p.index = delta > 0 ? -1 : p.steps.length }
+    const index = Math.max(0, Math.min(p.steps.length - 1, p.index + delta))
+    this.stop(index)
+    this.render()
+  }
+
+  duration() { return 1100 / this.player.speed }
+
+  tick() {
+    const p = this.player
+    if (!p.playing) return
+    const now = performance.now()
+    const t = (now - p.start) / this.duration()
+    const wasArrived = p.arrived
+    p.arrived = t >= 0.72
+    if (t >= 1) {
+      if (p.index >= p.steps.length - 1) {
+        p.playing = false; p.arrived = true; this.clearPulses(); this.render(); this.syncPlayButton(); return
+      }
+      p.index += 1; p.start = now; p.arrived = false
+      this.render()
+    } else if (wasArrived !== p.arrived) this.render()
+    else this.animateFrame()
+    this.syncPlayButton()
+    p.raf = requestAnimationFrame(() => this.tick())
+  }
+
+  // moving dots: values travel along edges forward, contributions travel back
+  animateFrame() {
+    const p = this.player, { pulses } = this.args
+    if (!pulses) return
+    if (!p.playing || p.index < 0) { this.clearPulses(); return }
+    const s = p.steps[p.index]
+    const t = Math.min(1, (performance.now() - p.start) / this.duration() / 0.72)
+    const ease = t < 0.5 ? 2 * t * t : 1 - Math.pow(-2 * t + 2, 2) / 2
+    const col = { x: [], y: [], label: [], color: [] }
+    const E = this.scene.edges
+    for (const [u, v, slot] of s.edges) {
+      const k = this.edgeIndex(u, v, slot)
+      if (k < 0) continue
+      let xs = E.xs[k], ys = E.ys[k]
+      const backward = this.scene.mode === "backward"
+      if (backward) { xs = [...xs].reverse(); ys = [...ys].reverse() }
+      const [x, y] = alongPolyline(xs, ys, p.arrived ? 1 : ease)
+      col.x.push(x); col.y.push(y)
+      const blocked = E.blocked[k]
+      col.label.push(backward ? (blocked && s.kind === "blocked" ? "× 0" : fmt(this.contribution([u, v, slot]))) : fmt(this.result.value[u]))
+      col.color.push(backward ? (blocked ? BLOCKED : FLOW.backward) : FLOW.forward)
+    }
+    this.setData(pulses, col)
+  }
+
+  clearPulses() {
+    const { pulses } = this.args
+    if (pulses && pulses.data.x && pulses.data.x.length) this.setData(pulses, { x: [], y: [], label: [], color: [] })
+  }
+
+  edgeIndex(u, v, slot) {
+    const E = this.scene.edges
+    for (let k = 0; k < E.u.length; k++) if (E.u[k] === u && E.v[k] === v && E.slot[k] === slot) return k
+    return -1
+  }
+
+  syncPlayButton() {
+    const b = this.playButton
+    if (!b) return
+    const label = this.player.playing ? "❚❚ Pause" : "▶ Play"
+    if (b.label !== label) b.setv({ label }, { sync: false })
+  }
+}
+
+const STEP_WORDS = {
+  inputs: "Inputs", op: "Forward: compute a node", seed: "Seed: the loss with respect to itself",
+  gradient: "Backward: incoming gradient × local derivative", sum: "Fan-out: contributions add up",
+  blocked: "Stop-gradient: nothing passes",
+}
+const IDLE = {
+  graph: "Graph: the structure only. Parameters are blue circles, data green squares, operations orange; the loss is the hexagon.",
+  forward: "Forward: every node's value, from the inputs to the loss. Press ▶ to watch the values travel.",
+  backward: "Backward: every gradient, from ∂L/∂L = 1 back to the inputs. Each edge shows × local derivative → contribution.",
+}
+
+function along(x0, y0, x1, y1, t) { return [x0 + (x1 - x0) * t, y0 + (y1 - y0) * t] }
+
+function alongPolyline(xs, ys, t) {
+  let total = 0
+  const seg = []
+  for (let i = 1; i < xs.length; i++) { const d = Math.hypot(xs[i] - xs[i - 1], ys[i] - ys[i - 1]); seg.push(d); total += d }
+  let target = t * total
+  for (let i = 1; i < xs.length; i++) {
+    if (target <= seg[i - 1] || i === xs.length - 1) return along(xs[i - 1], ys[i - 1], xs[i], ys[i], seg[i - 1] ? Math.min(1, target / seg[i - 1]) : 1)
+    target -= seg[i - 1]
+  }
+  return [xs[0], ys[0]]
+}
+
+// One View per meta source (one per graph on the page); it survives between calls.
+function viewFor(args) {
+  const holder = args.meta
+  if (!holder._bpx_view) holder._bpx_view = new View(args)
+  holder._bpx_view.args = args
+  return holder._bpx_view
+}
+
+export default function (args, obj, data = {}, context) {
+  let action = data && data.action
+  if (!action) action = obj === args.meta ? "refresh" : obj === args.figure ? "resize" : "zoom"
+  const view = viewFor(args)
+  installKeys(view)
+  return view.handle(action, obj, data || {})
+}
+
+// Keyboard: space plays or pauses, arrows step, Home rewinds; not while typing.
+function installKeys(view) {
+  if (typeof window === "undefined") return
+  window.__bpx_views = window.__bpx_views || []
+  if (!window.__bpx_views.includes(view)) window.__bpx_views.push(view)
+  if (window.__bpx_keys) return
+  window.__bpx_keys = true
+  window.addEventListener("keydown", (ev) => {
+    const path = ev.composedPath ? ev.composedPath() : []
+    if (path.some((el) => el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.isContentEditable))) return
+    const target = window.__bpx_views.find((v) => v.scene && v.args.figure.inner_width) || window.__bpx_views[0]
+    if (!target) return
+    const actions = { " ": "play", ArrowRight: "step", ArrowLeft: "back", Home: "first" }
+    const action = actions[ev.key]
+    if (!action) return
+    ev.preventDefault()
+    target.handle(action, null, {})
+  })
+}

@@ -1,0 +1,177 @@
+"""Hypothesis strategies for expressions in the language of ``graphviz_core.expression.parse``.
+
+Shared by the finite-difference tests (test_expression.py) and the PyTorch comparison
+(test_torch.py). Expressions are built so that most points are smooth and finite:
+``log`` and ``sqrt`` only ever see ``exp(...)`` or ``(...)**2 + 1``, denominators are
+``(...)**2 + 1``, fractional and variable exponents get a positive base. Kinks (relu,
+abs, min, max, clip) are left in: tests skip points where a perturbation changes a
+branch (see :func:`branch_signature`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import strategies as st
+
+from graphviz_core.engine import OPS, Value, topological_order
+
+VARIABLES = ("w", "x", "b", "y")
+
+CONSTANTS = st.sampled_from(["0.5", "1.5", "2", "3", "0.25", "1"])
+
+
+def _p(s: str) -> str:
+    return f"({s})"
+
+
+def _extend(children: st.SearchStrategy) -> st.SearchStrategy:
+    two = st.tuples(children, children)
+    three = st.tuples(children, children, children)
+    return st.one_of(
+        # binary arithmetic
+        st.tuples(children, st.sampled_from(["+", "-", "*"]), children)
+        .map(lambda t: f"{_p(t[0])} {t[1]} {_p(t[2])}"),
+        two.map(lambda t: f"{_p(t[0])} / ({_p(t[1])}**2 + 1)"),
+        # unary minus and plus
+        children.map(lambda a: f"-{_p(a)}"),
+        children.map(lambda a: f"+{_p(a)}"),
+        # smooth functions on their domains
+        children.map(lambda a: f"exp({a})"),
+        children.map(lambda a: f"log({_p(a)}**2 + 1)"),
+        children.map(lambda a: f"log(exp({a}))"),
+        children.map(lambda a: f"sqrt({_p(a)}**2 + 1)"),
+        children.map(lambda a: f"sqrt(exp({a}))"),
+        children.map(lambda a: f"tanh({a})"),
+        children.map(lambda a: f"sigmoid({a})"),
+        children.map(lambda a: f"sin({a})"),
+        children.map(lambda a: f"cos({a})"),
+        # kinks
+        children.map(lambda a: f"relu({a})"),
+        children.map(lambda a: f"abs({a})"),
+        two.map(lambda t: f"min({t[0]}, {t[1]})"),
+        two.map(lambda t: f"max({t[0]}, {t[1]})"),
+        three.map(lambda t: f"clip({t[0]}, {t[1]}, {_p(t[1])} + {_p(t[2])}**2 + 0.5)"),
+        children.map(lambda a: f"clip({a}, -1, 1)"),
+        # stop-gradient
+        children.map(lambda a: f"sg({a})"),
+        # powers: constant exponents (integer on any base, fractional on a positive one)
+        st.tuples(children, st.sampled_from(["2", "3", "-1", "0", "1"]))
+        .map(lambda t: f"{_p(t[0])}**{t[1]}" if t[1] != "-1" else f"({_p(t[0])}**2 + 1)**-1"),
+        st.tuples(children, st.sampled_from(["0.5", "1.5", "-0.5", "(1/3)", "-(2.5)"]))
+        .map(lambda t: f"({_p(t[0])}**2 + 1)**{t[1]}"),
+        # variable exponent on a positive base, and a constant base to a variable power
+        two.map(lambda t: f"({_p(t[0])}**2 + 1)**tanh({t[1]})"),
+        children.map(lambda a: f"2**tanh({a})"),
+    )
+
+
+def expressions(variables: tuple[str, ...], max_leaves: int = 10) -> st.SearchStrategy[str]:
+    """Expression strings over ``variables`` (each appears at least once)."""
+    leaves = st.one_of(st.sampled_from(variables), CONSTANTS)
+    tree = st.recursive(leaves, _extend, max_leaves=max_leaves)
+    # make sure every variable appears: add a vanishing-weight use of each one
+    return tree.map(lambda s: s if all(_mentions(s, v) for v in variables)
+                    else f"{_p(s)} + 0.125 * ({' + '.join(variables)})")
+
+
+def _mentions(source: str, name: str) -> bool:
+    import re
+    return re.search(rf"\b{name}\b", source) is not None
+
+
+@st.composite
+def expression_cases(draw, max_leaves: int = 10, low: float = -2.0, high: float = 2.0):
+    """``(source, variables, values)`` with 1-4 variables and values in [low, high]."""
+    n = draw(st.integers(1, 4))
+    variables = VARIABLES[:n]
+    source = draw(expressions(variables, max_leaves))
+    values = {v: draw(st.floats(low, high, allow_nan=False, allow_infinity=False))
+              for v in variables}
+    return source, variables, values
+
+
+# --- helpers over built graphs -----------------------------------------------------------
+
+def replay(order: list[Value], leaf_values: dict[int, float]) -> list[float]:
+    """Forward values of ``order`` (a topological order) with some leaves changed.
+
+    Stop-gradient nodes keep their built value: the function whose derivative the
+    backward pass computes treats them as constants.
+    """
+    index = {id(v): i for i, v in enumerate(order)}
+    out: list[float] = []
+    for v in order:
+        if not v.parents:
+            out.append(leaf_values.get(id(v), v.data))
+        elif v.op == "sg":
+            out.append(v.data)
+        else:
+            out.append(OPS[v.op].forward(*(out[index[id(p)]] for p in v.parents), v.param))
+    return out
+
+
+def branch_signature(order: list[Value], values: list[float]) -> tuple:
+    """Which side of every kink each node is on (relu, abs, min, max, clip)."""
+    index = {id(v): i for i, v in enumerate(order)}
+    sig = []
+    for v in order:
+        xs = [values[index[id(p)]] for p in v.parents]
+        if v.op in ("relu", "abs"):
+            sig.append((xs[0] > 0) - (xs[0] < 0))
+        elif v.op in ("min", "max"):
+            sig.append((xs[0] > xs[1]) - (xs[0] < xs[1]))
+        elif v.op == "clip":
+            sig.append(((xs[0] > xs[1]) - (xs[0] < xs[1]), (xs[0] > xs[2]) - (xs[0] < xs[2])))
+    return tuple(sig)
+
+
+def finite_difference_check(root: Value, leaves: dict[str, Value], grads: dict[str, float],
+                            h: float = 1e-4) -> tuple[bool, str]:
+    """Compare ``grads`` with a central finite difference (5-point stencil) of ``root``'s graph.
+
+    Returns ``(checked, message)``: ``checked`` is False when the point is not usable
+    (a branch changes inside the stencil, or a value is not finite or huge); the
+    message says what disagrees, or is empty.
+    """
+    order = topological_order(root)
+    center = replay(order, {})
+    if not all(math.isfinite(x) and abs(x) < 1e6 for x in center):
+        return False, "non-finite or huge values"
+    base_sig = branch_signature(order, center)
+    scale = max(1.0, max(abs(x) for x in center))
+    problems = []
+    for name, leaf in leaves.items():
+        fs = []
+        for k in (-2, -1, 1, 2):
+            vals = replay(order, {id(leaf): leaf.data + k * h})
+            if branch_signature(order, vals) != base_sig:
+                return False, "kink inside the stencil"
+            if not all(math.isfinite(x) for x in vals):
+                return False, "non-finite values inside the stencil"
+            fs.append(vals[-1])
+        fd = (fs[0] - 8 * fs[1] + 8 * fs[2] - fs[3]) / (12 * h)
+        g = grads[name]
+        tol = 1e-5 * (abs(fd) + abs(g)) + 1e-10 * scale / h
+        if not abs(fd - g) <= tol:
+            problems.append(f"{name}: backward {g!r} vs finite difference {fd!r}")
+    return True, "; ".join(problems)
+
+
+def check_fanout_rule(graph) -> None:
+    """Assert the fan-out rule on a traced graph: a node's gradient is the sum of the
+    contributions on its outgoing edges (the root excepted: its gradient is 1)."""
+    root = graph.graph["root"]
+    assert graph.nodes[root]["grad"] == 1.0
+    for n, data in graph.nodes(data=True):
+        if n == root:
+            continue
+        contributions = [c for _, _, c in graph.out_edges(n, data="contribution")]
+        grad = data["grad"]
+        if all(math.isfinite(c) for c in contributions):
+            total = math.fsum(contributions)
+            spread = math.fsum(abs(c) for c in contributions)
+            assert abs(grad - total) <= 1e-12 * spread, (n, grad, contributions)
+        else:  # inf and nan add up the same in any order
+            total = sum(contributions)
+            assert grad == total or (math.isnan(grad) and math.isnan(total)), (n, grad, contributions)
