@@ -3,15 +3,19 @@
 A Sugiyama-style pipeline, written for the graphs a backpropagation lesson draws (inputs on the
 left, the loss on the right):
 
-1. **Layering.** Op nodes sit at their longest path from the sources, then move right when that
-   shortens their edges (a node used only late sits next to its use). Leaves sit one layer left
-   of their earliest consumer and sinks in the rightmost layer.
+1. **Layering.** The layering with the least total edge length above the longest-path one
+   (dot's ranking LP, solved by network simplex): few long edges, so few dummies and
+   crossings. Leaves sit one layer left of their earliest consumer, sinks in the rightmost
+   layer, and op nodes move right when that shortens their edges.
 2. **Virtual nodes.** Edges longer than one layer are split by dummy nodes, one per layer
    crossed; the dummies take part in the ordering and in the coordinates, and become the bend
    points of the drawn edge.
-3. **Crossing reduction.** Two initial orders from a depth-first search, then alternating
-   median sweeps down and up with adjacent transpositions; crossings between consecutive layers
-   are counted exactly with an accumulator tree; the best order found is kept.
+3. **Crossing reduction.** Two initial orders from a depth-first search (operands in order,
+   so related nodes start together), each improved by sifting (every node moved to its best
+   slot in its layer, with an exact crossing matrix); the better one is refined by alternating
+   sifting sweeps down and up and adjacent transpositions. Crossings between consecutive
+   layers are counted exactly with an accumulator tree (Barth-Juenger-Mutzel). Very large
+   graphs get fewer rounds, and above 40,000 nodes plus dummies two median sweeps only.
 4. **Coordinates.** Brandes-Koepf: four alignments of nodes with their median neighbours,
    each compacted with a minimum separation of one unit, combined by the average median, so
    long edges run straight and the drawing is balanced.
@@ -36,7 +40,7 @@ __all__ = ["count_crossings", "layout"]
 _LARGE = 12_000
 _HUGE = 40_000
 # Components above this many nodes keep the longest-path layering (network simplex is
-# superlinear: ~1.7 s at 10,000 nodes).
+# superlinear: ~0.2 s at 4,700 nodes, ~3 s at 19,000).
 _SIMPLEX_LIMIT = 20_000
 
 
@@ -54,9 +58,9 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
         A directed acyclic graph; edges go from an operand to the node computed from it.
         Parallel edges (``a * a``) are drawn on top of each other. Node attributes are not
         needed; the edge attribute ``slot`` (operand index), when present, orders the
-        operands, else edge insertion order does. The edge attribute ``points`` is set on every edge (every key of a
-        multigraph), as a list of ``(x, y)`` float tuples starting at the parent's position
-        and ending at the child's.
+        operands, else edge insertion order does. The edge attribute ``points`` is set on
+        every edge (every key of a multigraph), as a list of ``(x, y)`` float tuples starting
+        at the parent's position and ending at the child's; parallel edges get equal lists.
     scale : float, optional (default=1.0)
         Length of one unit of the layout: the distance between consecutive layers and the
         minimum distance between two nodes of one layer.
