@@ -213,6 +213,43 @@ def test_real_trace_of_the_seed_expression():
     assert count_crossings(g, pos) == 0
 
 
+def test_leaf_sits_next_to_its_earliest_consumer():
+    # a late constant feeding the last op is drawn just before it, not in layer 0
+    g = nx.DiGraph([(0, 1), (1, 2), (2, 3), (3, 4), (5, 4)])
+    pos = layout(g)
+    layers = layer_of(pos)
+    assert layers[5] == layers[4] - 1
+    g = nx.DiGraph([(0, 2), (1, 2), (2, 3), (3, 4), (1, 4)])  # shared leaf: earliest use
+    layers = layer_of(layout(g))
+    assert layers[1] == layers[2] - 1
+
+
+def test_sinks_are_rightmost():
+    g = nx.DiGraph([(0, 1), (1, 2), (2, 3), (0, 4)])  # 4 is a second, early sink
+    pos = layout(g)
+    check_drawing(g, pos)
+    assert pos[4][0] == pos[3][0] == max(x for x, _ in pos.values())
+
+
+def test_several_components():
+    g = seed_graph()
+    offset = len(g)
+    for u, v in [(0, 2), (1, 2)]:
+        g.add_edge(u + offset, v + offset)
+    g.add_node(100)
+    pos = layout(g)
+    check_drawing(g, pos)
+    # components are stacked, not interleaved: the seed's nodes all above the others
+    assert min(pos[n][1] for n in range(8)) > max(pos[n][1] for n in range(8, 11))
+    assert min(pos[n][1] for n in range(8, 11)) > pos[100][1]
+
+
+def test_non_integer_nodes():
+    g = nx.relabel_nodes(seed_graph(), {n: f"n{n}" for n in range(8)})
+    pos = layout(g)
+    check_drawing(g, pos)
+
+
 # --------------------------------------------------------------------------- scale and center
 
 
