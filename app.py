@@ -2,18 +2,10 @@
 
 import panel as pn
 
-from components.explorer import Explorer
+from components.navigation import build_page
 from components.page import handle_exception, stylesheet
 
 pn.extension("mathjax", raw_css=[stylesheet()], notifications=True,
              exception_handler=handle_exception)
 
-explorer = Explorer()
-
-pn.template.BootstrapTemplate(
-    title="Backprop Explorer",
-    sidebar=[explorer.sidebar()],
-    main=[explorer.main()],
-    sidebar_width=340,
-    header_background="#16324F",
-).servable(title="Backprop Explorer")
+build_page().servable(title="Backprop Explorer")

@@ -156,6 +156,10 @@ class PlaybackBar(pn.viewable.Viewer):
                                (self.forward, "step")):
             button.js_on_click(args=args, code=self.view.js_action(action))
         self.speed.jscallback(args=args, value=self.view.js_action("speed"))
+        self.present = pn.widgets.Toggle(name="Presentation",
+                                         button_type="light", width=120)
+        self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
+                                "on: cb_obj.active})")
         self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "
                              "mode: ['graph', 'forward', 'backward'][cb_obj.active]})")
         self.model.param.watch(self._enable, "mode")
@@ -168,5 +172,6 @@ class PlaybackBar(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Row(self.mode, pn.Spacer(width=18), self.first, self.back, self.play,
-                      self.forward, self.speed, css_classes=["bpx-playbar"],
+                      self.forward, self.speed, pn.HSpacer(), self.present,
+                      css_classes=["bpx-playbar"],
                       sizing_mode="stretch_width")

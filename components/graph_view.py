@@ -22,7 +22,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 PLAYER_MODULE = STATIC / "explorer.mjs"
 
 NODE_COLUMNS = ("x", "y", "inner", "top", "bottom", "marker", "fill", "line", "width", "size",
-                "alpha", "mark", "inner_size", "label_size")
+                "alpha", "mark", "inner_size", "label_size", "top_off", "bottom_off", "mark_dx",
+                "mark_dy")
 EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width", "lx", "ly", "label",
                 "label_color", "label_size")
 ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha")
@@ -105,13 +106,14 @@ class GraphView(pn.viewable.Viewer):
                  text_align="center", text_baseline="middle", text_color="#1F2933",
                  text_alpha="alpha", source=self.nodes)
         fig.text("x", "y", text="top", text_font_size="label_size", text_align="center",
-                 text_baseline="bottom", text_color="#52606D", y_offset=-30,
+                 text_baseline="bottom", text_color="#52606D", y_offset="top_off",
                  source=self.nodes)
         fig.text("x", "y", text="bottom", text_font_size="label_size", text_align="center",
-                 text_baseline="top", text_color="#1F2933", y_offset=30, source=self.nodes,
+                 text_baseline="top", text_color="#1F2933", y_offset="bottom_off", source=self.nodes,
                  background_fill_color="#FFFFFF", background_fill_alpha=0.8, padding=1)
         fig.text("x", "y", text="mark", text_font_size="18px", text_color="#D21F3C",
-                 x_offset=20, y_offset=-16, source=self.nodes)
+                 x_offset="mark_dx", y_offset="mark_dy", text_align="center",
+                 text_baseline="middle", source=self.nodes)
         fig.scatter("x", "y", size=16, fill_color="color", line_color="#FFFFFF", line_width=2,
                     source=self.pulses)
         fig.text("x", "y", text="label", text_color="color", text_font_size="14px",

@@ -11,9 +11,11 @@ from .engine import (OPS, BackwardReport, Op, Value, clip, maximum, minimum, sto
 from .expression import ExpressionError, Expression, gradients, parse
 from .trace import format_number, latex_name, trace
 from .schedule import MODES, schedule
+from .layout import count_crossings, layout
+from .tape import to_tape
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum", "clip",
     "topological_order", "ExpressionError", "Expression", "parse", "gradients", "trace",
-    "format_number", "latex_name", "schedule", "MODES",
+    "format_number", "latex_name", "schedule", "MODES", "layout", "count_crossings", "to_tape",
 ]

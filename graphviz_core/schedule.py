@@ -140,8 +140,8 @@ def _blocked_step(graph: nx.MultiDiGraph, n: int, d, dl) -> dict:
     (parent, _, key), = graph.in_edges(n, keys=True)
     grad = graph.nodes[n]["grad"]
     text = f"{d(parent)} += {d(n)} * 0 = {_operand(grad)} * 0 = 0 (stop-gradient: blocked)"
-    latex = (f"{dl(parent)} \mathrel{{+}}= {dl(n)} \cdot 0 = {_operand(grad)} \cdot 0 = 0"
-             f"\quad(\mathrm{{sg}})")
+    latex = (rf"{dl(parent)} \mathrel{{+}}= {dl(n)} \cdot 0 = {_operand(grad)} \cdot 0 = 0"
+             r"\quad(\mathrm{sg})")
     step = _step("blocked", n, [n, parent], [(parent, n, key)], 0.0, text, latex)
     step["terms"] = [{"edge": [parent, n, key], "grad": grad, "local": 0.0,
                       "contribution": 0.0, "blocked": True}]

@@ -169,7 +169,10 @@ class View {
       case "back": return this.step(-1)
       case "first": this.stop(-1); return this.render()
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
-      case "present": this.presentation = !!data.on; return this.render()
+      case "present":
+        this.presentation = !!data.on
+        if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
+        return this.render()
       default: return this.refresh()
     }
   }
@@ -180,6 +183,7 @@ class View {
     this.scene = JSON.parse(text)
     const tape = this.scene.tape
     tape.name = this.scene.nodes.name
+    separateParallelEdges(this.scene.edges)
     this.overrides = {}
     this.player.steps = []
     this.stop(-1)
@@ -226,7 +230,7 @@ class View {
     const showEdgeLabels = ppu > 115 * big
     const showNodeLabels = ppu > 70 * big
     const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
-    const col = { x: [], y: [], inner: [], top: [], bottom: [], marker: [], fill: [], line: [], width: [], size: [], alpha: [], mark: [], inner_size: [], label_size: [] }
+    const col = { x: [], y: [], inner: [], top: [], bottom: [], marker: [], fill: [], line: [], width: [], size: [], alpha: [], mark: [], inner_size: [], label_size: [], top_off: [], bottom_off: [], mark_dx: [], mark_dy: [] }
     for (let i = 0; i < n; i++) {
       const kind = N.kind[i], st = STYLE[kind] || STYLE.op
       const active = !!sc.tape.active[i]
@@ -256,6 +260,9 @@ class View {
       col.mark.push(fault && mode !== "graph" ? "⚠" : "")
       col.inner_size.push(`${Math.round(Math.max(9, nodeSize * 0.32))}px`)
       col.label_size.push(`${Math.round(13 * big)}px`)
+      const half = col.size[i] / 2
+      col.top_off.push(-(half + 3)); col.bottom_off.push(half + 3)
+      col.mark_dx.push(half * 0.7); col.mark_dy.push(-half * 0.7)
     }
     this.setData(nodes, col)
 
@@ -274,23 +281,29 @@ class View {
         else if (!flows) { color = PRUNED; dash = "dotted"; alpha = 0.7; label = "" }
         else label = `×${paren(local)} → ${fmt(contribution)}`
       } else if (mode === "forward") {
-        label = !seen || seen.has(u) ? fmt(r.value[u]) : ""
+        label = fmt(r.value[u])
         if (blocked) { color = BLOCKED; dash = "dashed" }
       } else if (blocked) { color = BLOCKED; dash = "dashed" }
       if (stepEdges.has(`${u},${v},${slot}`)) { color = CURRENT; alpha = 1 }
+      // in playback an edge shows its number once the step that carries it has arrived
+      const owner = mode === "backward" ? u : v
+      if (seen && !seen.has(owner) && !(blocked && seen.has(v) && mode === "backward")) label = ""
       const xs = E.xs[k], ys = E.ys[k], L = xs.length
       ecol.xs.push(xs); ecol.ys.push(ys)
       ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha)
       ecol.width.push(stepEdges.has(`${u},${v},${slot}`) ? 4 : 2)
       // the label sits on the middle of the first segment, the arrowhead on the last one
-      const parallel = slot > 0 && E.u[k - 1] === u && E.v[k - 1] === v ? 1 : 0
-      const [lx, ly] = along(xs[0], ys[0], xs[1], ys[1], 0.5)
-      ecol.lx.push(lx); ecol.ly.push(ly + (parallel ? -0.16 : 0.08))
+      const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
+      const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
+      ecol.lx.push(lx); ecol.ly.push(ly + 0.08)
       ecol.label.push(showEdgeLabels ? label : "")
       ecol.label_color.push(lc)
       ecol.label_size.push(`${Math.round(12 * big)}px`)
-      const [ax, ay] = along(xs[L - 2], ys[L - 2], xs[L - 1], ys[L - 1], 0.64)
-      const [bx, by] = along(xs[L - 2], ys[L - 2], xs[L - 1], ys[L - 1], 0.6)
+      // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+      const dx = xs[L - 1] - xs[L - 2], dy = ys[L - 1] - ys[L - 2], d = Math.hypot(dx, dy) || 1
+      const back = (col.size[v] / 2 + 2) / ppu
+      const ax = xs[L - 1] - dx / d * back, ay = ys[L - 1] - dy / d * back
+      const bx = ax - dx / d * 0.02, by = ay - dy / d * 0.02
       acol.x0.push(bx); acol.y0.push(by); acol.x1.push(ax); acol.y1.push(ay)
       acol.color.push(color); acol.alpha.push(alpha)
     }
@@ -473,6 +486,27 @@ const IDLE = {
   graph: "Graph: the structure only. Parameters are blue circles, data green squares, operations orange; the loss is the hexagon.",
   forward: "Forward: every node's value, from the inputs to the loss. Press ▶ to watch the values travel.",
   backward: "Backward: every gradient, from ∂L/∂L = 1 back to the inputs. Each edge shows × local derivative → contribution.",
+}
+
+// a*a draws two edges between the same nodes: bow them apart so both are seen
+function separateParallelEdges(E) {
+  const groups = new Map()
+  E.u.forEach((u, k) => {
+    const key = `${u},${E.v[k]}`
+    if (!groups.has(key)) groups.set(key, [])
+    groups.get(key).push(k)
+  })
+  for (const ks of groups.values()) {
+    if (ks.length < 2) continue
+    ks.forEach((k, i) => {
+      const xs = E.xs[k], ys = E.ys[k], L = xs.length
+      const dx = xs[L - 1] - xs[0], dy = ys[L - 1] - ys[0], d = Math.hypot(dx, dy) || 1
+      const off = (i - (ks.length - 1) / 2) * 0.28
+      const [mx, my] = along(xs[0], ys[0], xs[L - 1], ys[L - 1], 0.5)
+      if (L === 2) { E.xs[k] = [xs[0], mx - dy / d * off, xs[1]]; E.ys[k] = [ys[0], my + dx / d * off, ys[1]] }
+      else { E.xs[k] = xs.map((x, j) => (j > 0 && j < L - 1 ? x - dy / d * off : x)); E.ys[k] = ys.map((y, j) => (j > 0 && j < L - 1 ? y + dx / d * off : y)) }
+    })
+  }
 }
 
 function along(x0, y0, x1, y1, t) { return [x0 + (x1 - x0) * t, y0 + (y1 - y0) * t] }

@@ -1,0 +1,45 @@
+"""The lesson pages: each idea of the seed text as a live figure with a short explanation.
+
+A lesson is registered in :data:`LESSONS` under its URL slug (``/app?lesson=<slug>``).
+Its builder takes the query arguments and the language (``"en"`` or ``"zh"``) and
+returns a :class:`LessonPage`: a sidebar, a main area and the query keys it keeps
+in the URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import panel as pn
+
+
+@dataclass
+class LessonPage:
+    """What a lesson shows: sidebar and main content, built per session."""
+
+    sidebar: list
+    main: list
+
+
+@dataclass(frozen=True)
+class Lesson:
+    slug: str
+    title: dict  # language -> title (the seed's headings, English and Chinese)
+    build: Callable[[dict, str], LessonPage]
+
+
+def _explorer(args: dict, lang: str) -> LessonPage:
+    from ..explorer import Explorer
+    explorer = Explorer()
+    return LessonPage(sidebar=[explorer.sidebar()], main=[explorer.main()])
+
+
+LESSONS: dict[str, Lesson] = {
+    "graph": Lesson("graph", {"en": "Computation graphs", "zh": "计算图"}, _explorer),
+}
+
+
+def register(lesson: Lesson) -> None:
+    """Add a lesson to the navigation (in registration order)."""
+    LESSONS[lesson.slug] = lesson
