@@ -35,9 +35,9 @@ class ExpressionBox(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.input = pn.widgets.TextInput(
-            name="Expression", value=self.model.expression, max_length=2000,
+            label="Expression", value=self.model.expression, max_length=2000,
             placeholder="e.g. (w*x + b - y)**2", sizing_mode="stretch_width")
-        self.examples = pn.widgets.Select(name="Examples", options=["Choose an example…", *EXAMPLES],
+        self.examples = pn.widgets.Select(label="Examples", options=["Choose an example…", *EXAMPLES],
                                           sizing_mode="stretch_width")
         self.message = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-error"])
         self.input.param.watch(lambda e: self.model.set_expression(e.new), "value")
@@ -81,7 +81,7 @@ class VariableSliders(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.sliders: dict[str, pn.widgets.FloatSlider] = {}
-        self.switches = pn.widgets.CheckBoxGroup(name="requires_grad", inline=True)
+        self.switches = pn.widgets.CheckBoxGroup(label="requires_grad", inline=True)
         self.column = pn.Column(sizing_mode="stretch_width")
         self.switches.param.watch(self._on_switches, "value")
         self.model.param.watch(self._rebuild, ["variables"])
@@ -93,7 +93,7 @@ class VariableSliders(pn.viewable.Viewer):
         self.sliders = {}
         for name in self.model.variables:
             lo, hi = ranges[name]
-            slider = pn.widgets.FloatSlider(name=name, start=lo, end=hi, step=0.01,
+            slider = pn.widgets.FloatSlider(label=name, start=lo, end=hi, step=0.01,
                                             value=self.model.values[name], format="0[.]00",
                                             sizing_mode="stretch_width")
             slider.jscallback(args={"player": self.view.player},
@@ -141,23 +141,23 @@ class PlaybackBar(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.mode = pn.widgets.RadioButtonGroup(
-            name="Mode", options=MODE_LABELS, value=self.model.mode, button_type="primary",
-            button_style="outline", css_classes=["bpx-mode"])
+            label="Mode", options=MODE_LABELS, value=self.model.mode, color="primary",
+            variant="outline", css_classes=["bpx-mode"])
         self.mode.link(self.model, value="mode", bidirectional=True)
         args = {"player": self.view.player}
-        self.first = pn.widgets.Button(name="↺ Start", description="Back to the start (Home)", width=84)
-        self.back = pn.widgets.Button(name="◀ Step", description="Step back (←)", width=80)
-        self.play = pn.widgets.Button(name="▶ Play", description="Play or pause (space)",
-                                      button_type="success", width=100)
-        self.forward = pn.widgets.Button(name="Step ▶", description="Step forward (→)", width=80)
-        self.speed = pn.widgets.FloatSlider(name="Speed", start=0.25, end=4, step=0.25, value=1,
+        self.first = pn.widgets.Button(label="↺ Start", description="Back to the start (Home)", width=84)
+        self.back = pn.widgets.Button(label="◀ Step", description="Step back (←)", width=80)
+        self.play = pn.widgets.Button(label="▶ Play", description="Play or pause (space)",
+                                      color="success", width=100)
+        self.forward = pn.widgets.Button(label="Step ▶", description="Step forward (→)", width=80)
+        self.speed = pn.widgets.FloatSlider(label="Speed", start=0.25, end=4, step=0.25, value=1,
                                             width=150)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
             button.js_on_click(args=args, code=self.view.js_action(action))
         self.speed.jscallback(args=args, value=self.view.js_action("speed"))
-        self.present = pn.widgets.Toggle(name="Presentation",
-                                         button_type="light", width=120)
+        self.present = pn.widgets.Toggle(label="Presentation",
+                                         color="light", width=120)
         self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
                                 "on: cb_obj.active})")
         self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "

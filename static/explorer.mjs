@@ -70,11 +70,12 @@ export function replay(tape, overrides) {
   const n = tape.op.length
   const value = new Float64Array(n)
   const fault = new Array(n).fill("")
+  const driven = new Map()  // leaf index -> the value its slider now holds
+  for (const [name, i] of Object.entries(tape.variable)) if (overrides && name in overrides) driven.set(i, overrides[name])
   for (let i = 0; i < n; i++) {
     const op = tape.op[i]
     if (op === "") {
-      const name = tape.name ? tape.name[i] : null
-      value[i] = overrides && name in overrides && tape.variable[name] === i ? overrides[name] : num(tape.value[i])
+      value[i] = driven.has(i) ? driven.get(i) : num(tape.value[i])
       if (!fin(value[i])) fault[i] = "not a finite number"
       continue
     }
@@ -182,7 +183,6 @@ class View {
     if (!text) return
     this.scene = JSON.parse(text)
     const tape = this.scene.tape
-    tape.name = this.scene.nodes.name
     separateParallelEdges(this.scene.edges)
     this.overrides = {}
     this.player.steps = []

@@ -1,0 +1,19 @@
+// Replays tapes through the browser module's replay(): stdin JSON in, stdout JSON out.
+// Used by tests/test_tape_replay.py to hold the JS player to the Python engine.
+import { readFileSync } from "node:fs"
+import { pathToFileURL } from "node:url"
+
+const [modulePath] = process.argv.slice(2)
+const { replay, num } = await import(pathToFileURL(modulePath).href)
+const cases = JSON.parse(readFileSync(0, "utf8"))
+const enc = (x) => (x !== x ? "nan" : x === Infinity ? "inf" : x === -Infinity ? "-inf" : x)
+const out = cases.map(({ tape, overrides }) => {
+  tape.value = tape.value.map(num)
+  const r = replay(tape, overrides)
+  return {
+    value: Array.from(r.value, enc), grad: Array.from(r.grad, enc),
+    locals: r.locals.map((l) => (l ? l.map(enc) : null)),
+    evaluated: r.evaluated, skipped: r.skipped, blocked: r.blocked,
+  }
+})
+process.stdout.write(JSON.stringify(out))

@@ -1,0 +1,126 @@
+"""The explorer's session model and views, without a browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.explorer import Explorer, NodeDetails, _initial_state
+from components.model import ExplorerModel
+from components.scene import to_json
+from graphviz_core import gradients
+from graphviz_core.scenarios import SEED
+
+
+def test_the_seed_graph_is_the_default():
+    model = ExplorerModel()
+    g = model.graph
+    assert [g.nodes[n]["name"] for n in g] == ["w", "x", "z1", "b", "z2", "y", "z3", "L"]
+    assert model.variables == ["w", "x", "b", "y"]
+    assert model.values == SEED.values
+    assert g.nodes[7]["value"] == 6.25
+    scene = model.scene
+    assert scene["mode"] == "graph"
+    assert scene["nodes"]["kind"] == ["parameter", "data", "op", "parameter", "op", "data", "op",
+                                      "loss"]
+    assert len(scene["edges"]["u"]) == 7 and len(scene["steps"]["backward"]) == 8
+
+
+def test_values_drive_the_graph_and_gradients_match_the_core():
+    model = ExplorerModel()
+    model.set_value("w", -1.25)
+    value, grads = gradients(SEED.source, {**SEED.values, "w": -1.25})
+    g = model.graph
+    names = {g.nodes[n]["name"]: n for n in g}
+    assert g.nodes[names["L"]]["value"] == value
+    for name, grad in grads.items():
+        assert g.nodes[names[name]]["grad"] == grad
+
+
+def test_a_bad_expression_keeps_the_last_graph_and_says_where():
+    model = ExplorerModel()
+    before = model.scene
+    model.set_expression("w * foo(x)")
+    assert model.error == "unknown function 'foo'"
+    assert model.error_position == 4
+    assert model.scene is before
+    model.set_expression("u*v + sin(u)")
+    assert model.error == "" and model.variables == ["u", "v"]
+
+
+def test_a_bad_expression_in_a_link_falls_back_to_the_seed():
+    model = ExplorerModel(expression="__import__('os')")
+    assert model.expression == SEED.source
+    assert "was not used" in model.error and "unknown function" in model.error
+
+
+def test_url_state_is_read_and_values_widen_the_sliders():
+    state = _initial_state({"expr": "u*v + sin(u)", "u": "7.5", "v": "-1.5", "mode": "backward",
+                            "lesson": "graph", "junk": "nan", "w": "1e308"})
+    assert state == {"expression": "u*v + sin(u)", "mode": "backward",
+                     "values": {"u": 7.5, "v": -1.5}}
+    model = ExplorerModel(**state)
+    assert model.values == {"u": 7.5, "v": -1.5}
+    assert model.slider_ranges() == {"u": (-8, 8), "v": (-3.0, 3.0)}
+
+
+def test_requires_grad_prunes_and_counts_skipped_work():
+    model = ExplorerModel()
+    model.set_requires_grad("x", False)
+    model.set_requires_grad("y", False)
+    g = model.graph
+    assert g.graph["skipped"] == 2 and g.graph["evaluated"] == 5
+    names = {g.nodes[n]["name"]: n for n in g}
+    assert not g.nodes[names["x"]]["active"] and g.nodes[names["x"]]["grad"] == 0.0
+    assert g.nodes[names["w"]]["grad"] == 7.5
+    model.set_requires_grad("x", True)
+    assert model.requires_grad == {"y": False}
+
+
+def test_mode_changes_reach_the_scene():
+    model = ExplorerModel()
+    model.mode = "backward"
+    assert model.scene["mode"] == "backward"
+
+
+def test_faults_travel_in_the_scene_as_text():
+    model = ExplorerModel(expression="log(x) + 1/z", values={"x": -1.0, "z": 0.0})
+    faults = dict(zip(model.scene["nodes"]["name"], model.scene["nodes"]["fault"]))
+    assert faults["z1"] == "log of a negative number"
+    assert faults["z2"] == "division by zero"
+    text = to_json(model.scene)
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text)["tape"]["value"][1] == "nan"
+
+
+def test_node_details_explain_the_chain_rule():
+    model = ExplorerModel()
+    details = NodeDetails(model=model)
+    assert "Click a node" in details.pane.object
+    model.selected = 4  # z2 = z1 + b
+    text = details.pane.object
+    assert "z2 = z1 + b" in text and "∂z2/∂z1 = 1" in text
+    assert "dL/dz2 = dL/dz3 * 1 = 5 * 1 = 5" in text
+
+
+def test_sessions_do_not_share_state():
+    a, b = Explorer(sync_url=False), Explorer(sync_url=False)
+    a.model.set_expression("u*u")
+    assert b.model.expression == SEED.source
+    assert a.view.meta is not b.view.meta
+    assert a.sliders.sliders.keys() == {"u"} and b.sliders.sliders.keys() == {"w", "x", "b", "y"}
+
+
+def test_the_browser_gets_the_new_scene_when_the_model_changes():
+    explorer = Explorer(sync_url=False)
+    explorer.model.set_value("w", 0.5)
+    scene = json.loads(explorer.view.meta.data["json"][0])
+    assert scene["tape"]["value"][0] == 0.5
+
+
+@pytest.mark.parametrize("text", ["", "x" * 5000, "1e999 * x", "x**1000", "(" * 300 + "x"])
+def test_the_server_rejects_what_the_browser_might_let_through(text):
+    model = ExplorerModel()
+    model.set_expression(text)
+    assert model.error and model.expression == text and model.graph is not None
