@@ -98,11 +98,16 @@ class VariableSliders(pn.viewable.Viewer):
                                             sizing_mode="stretch_width")
             slider.jscallback(args={"player": self.view.player},
                               value=self.view.js_action("slider", name=repr(name)))
-            slider.param.watch(lambda e, n=name: self.model.set_value(n, e.new), "value_throttled")
+            slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
             self.sliders[name] = slider
         on = [n for n in self.model.variables if self.model.requires_grad.get(n, True)]
         self.switches.param.update(options=list(self.model.variables), value=on)
         self.column.objects = list(self.sliders.values())
+
+    def _released(self, name: str, value: float) -> None:
+        # while dragging the browser keeps `value` to itself (see explorer.mjs quietSliders)
+        self.sliders[name].value = value
+        self.model.set_value(name, value)
 
     def _sync_values(self, event) -> None:
         ranges = self.model.slider_ranges()

@@ -12,7 +12,7 @@ from pathlib import Path
 import panel as pn
 import param
 from bokeh.models import (Arrow, ColumnDataSource, CustomJS, DataTable, DataRange1d, Div,
-                          TableColumn, TapTool, VeeHead)
+                          InlineStyleSheet, TableColumn, TapTool, VeeHead)
 from bokeh.plotting import figure
 
 from .model import ExplorerModel
@@ -29,6 +29,15 @@ EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width", "lx", "ly", "labe
 ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha")
 PULSE_COLUMNS = ("x", "y", "label", "color")
 TABLE_COLUMNS = ("name", "op", "value", "grad", "fault")
+
+
+CAPTION_CSS = """
+:host { font-size: 16px; color: #1F2933; min-height: 64px; }
+.bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
+.bpx-formula { font-size: 118%; overflow-x: auto; }
+.bpx-stats { color: #52606D; }
+.bpx-blocked { color: #9D2E74; } .bpx-sum { color: #B07700; }
+"""
 
 
 def _empty(columns) -> dict:
@@ -50,7 +59,7 @@ class GraphView(pn.viewable.Viewer):
         self.pulses = ColumnDataSource(_empty(PULSE_COLUMNS))
         self.table = ColumnDataSource(_empty(TABLE_COLUMNS))
         self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
-                           disable_math=False)
+                           disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
         self.counter = Div(text="", css_classes=["bpx-counter"])
         self.figure = self._make_figure()
         self.values_table = DataTable(

@@ -187,8 +187,24 @@ class View {
     this.overrides = {}
     this.player.steps = []
     this.stop(-1)
+    this.quietSliders()
     this.compute()
     this.render()
+  }
+
+  // A slider's value changes many times a second while it is dragged; the page redraws
+  // from the tape, so only the released value (value_throttled) needs the server.
+  quietSliders() {
+    const doc = this.args.meta.document
+    if (!doc) return
+    const models = doc._all_models instanceof Map ? doc._all_models.values() : doc.all_models || []
+    for (const m of models) {
+      if (m.type !== "Slider" || m._bpx_quiet || !(m.title in this.scene.tape.variable)) continue
+      const setv = m.setv.bind(m)
+      m.setv = (attrs, options = {}) =>
+        setv(attrs, "value" in attrs && !("value_throttled" in attrs) ? { ...options, sync: false } : options)
+      m._bpx_quiet = true
+    }
   }
 
   slide(name, value) {

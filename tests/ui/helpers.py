@@ -1,0 +1,277 @@
+"""Helpers for the browser tests: start the app, launch Chromium, read the page.
+
+Used by ``conftest.py`` (fixtures) and by ``bench/bench_ui_latency.py``. Everything
+that reads "numbers in the page" goes through Bokeh's document in the browser
+(``Bokeh.documents[0]._all_models``, a Map in Bokeh 3.9) or through the DOM; both
+are reached with ``page.evaluate``. Playwright's CSS locators pierce the open
+shadow roots Bokeh renders into.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# Defined in every page before its own scripts run (context.add_init_script): small
+# accessors over the Bokeh document, evaluated lazily so they work once Bokeh is up.
+INIT_SCRIPT = r"""
+window.__bpxt = {
+  models() {
+    const doc = window.Bokeh && window.Bokeh.documents && window.Bokeh.documents[0]
+    return doc ? [...doc._all_models.values()] : []
+  },
+  find(type, pred = () => true) { return this.models().find((m) => m.type === type && pred(m)) },
+  all(type, pred = () => true) { return this.models().filter((m) => m.type === type && pred(m)) },
+  tableModel() { return this.find("DataTable") },
+  table() { const t = this.tableModel(); return t ? t.source.data : null },
+  rows() { const d = this.table(); return d && d.name ? d.name.length : 0 },
+  slider(title) { return this.find("Slider", (m) => m.title === title) },
+  sliders() { return this.all("Slider").filter((m) => m.title !== "Speed").map((m) => ({title: m.title, value: m.value, start: m.start, end: m.end})) },
+  div(cls) { return this.find("Div", (m) => (m.css_classes || []).includes(cls)) },
+  meta() { return this.find("ColumnDataSource", (m) => "json" in m.data) },
+  scene() { const m = this.meta(); return m ? JSON.parse(m.data.json[0]) : null },
+  figure() { return this.find("Figure") },
+  source(cols) { return this.find("ColumnDataSource", (m) => cols.every((c) => c in m.data) && Object.keys(m.data).length === cols.length) },
+  nodes() { return this.find("ColumnDataSource", (m) => "label_size" in m.data && "inner" in m.data) },
+  pulses() { return this.source(["x", "y", "label", "color"]) },
+  viewOf(model) {
+    for (const root of window.Bokeh.index.roots) {
+      const v = root.owner.find_one(model)
+      if (v) return v
+    }
+    return null
+  },
+  // screen position (CSS px in the viewport) of data point (x, y) of the figure
+  toScreen(x, y) {
+    const view = this.viewOf(this.figure())
+    const r = view.el.getBoundingClientRect()
+    return [r.left + view.frame.x_scale.compute(x), r.top + view.frame.y_scale.compute(y)]
+  },
+  // all text of the page, shadow roots included (innerText does not enter them)
+  deepText(root = document.body) {
+    const parts = []
+    const walk = (node) => {
+      if (node.nodeType === 3) { parts.push(node.nodeValue); return }
+      if (node.nodeType !== 1 && node.nodeType !== 11) return
+      if (node.tagName === "SCRIPT" || node.tagName === "STYLE") return
+      if (node.shadowRoot) walk(node.shadowRoot)
+      for (const c of node.childNodes) walk(c)
+    }
+    walk(root)
+    return parts.join(" ")
+  },
+}
+"""
+
+
+# --- the server ---------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = ()):
+    """Run ``panel serve app.py`` on a free port; yield ``http://127.0.0.1:<port>/app``.
+
+    The server runs in its own process group, which is killed on exit, whatever
+    happened (a failed start included).
+    """
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bpx-panel-", suffix=".log", delete=False)
+    cmd = [sys.executable, "-m", "panel", "serve", "app.py", "--address", "127.0.0.1",
+           "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}", *extra_args]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/app"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"panel serve exited with {proc.returncode}:\n"
+                                   f"{_tail(log.name)}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"panel serve did not answer on {url} within {timeout:.0f} s:\n"
+                                   f"{_tail(log.name)}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        _kill_group(proc)
+        log.close()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        pgid = os.getpgid(proc.pid)
+    except ProcessLookupError:
+        pgid = None
+    if pgid is not None:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                # the leader is gone; make sure no child of the group is left either
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+            break
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def _tail(path: str, n: int = 40) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+# --- the browser ----------------------------------------------------------------------------
+def launch_chromium(playwright):
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium package "
+                           "(`apt-get install chromium`); `playwright install` cannot "
+                           "download browsers here")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def new_context(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(INIT_SCRIPT)
+    return context
+
+
+# --- reading and driving the page --------------------------------------------------------
+def open_app(page, app_url: str, query: str = "", timeout: float = 30_000) -> None:
+    """Open the app (``query`` with or without its ``?``); wait until the values table has rows."""
+    query = query.lstrip("?")
+    page.goto(app_url + (f"?{query}" if query else ""))
+    page.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=timeout)
+
+
+def js(page, expression: str, arg=None):
+    """Evaluate ``expression`` with ``t`` bound to the page's test accessors."""
+    return page.evaluate(f"(arg) => {{ const t = window.__bpxt; return ({expression}) }}", arg)
+
+
+def table(page) -> dict[str, dict[str, str]]:
+    """The values table's data source: node name -> {op, value, grad, fault} (text)."""
+    data = js(page, "t.table()")
+    return {name: {"op": data["op"][i], "value": data["value"][i], "grad": data["grad"][i],
+                   "fault": data["fault"][i]} for i, name in enumerate(data["name"])}
+
+
+def table_names(page) -> list[str]:
+    return list(js(page, "t.table().name"))
+
+
+def number(text: str) -> float:
+    """A number as the page prints it (``fmt``: 6 significant digits, inf, nan)."""
+    text = text.strip().lstrip("⚠").strip()
+    special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+    return special[text] if text in special else float(text)
+
+
+def table_cells(page) -> list[list[str]]:
+    """The rendered cells of the values table (what a student sees), row by row."""
+    rows = page.locator(".bpx-values .slick-row")
+    out = []
+    for i in range(rows.count()):
+        out.append([c.strip() for c in rows.nth(i).locator(".slick-cell").all_inner_texts()])
+    # SlickGrid positions rows absolutely; order them as they appear on screen
+    return out
+
+
+def sliders(page) -> dict[str, dict]:
+    return {s["title"]: s for s in js(page, "t.sliders()")}
+
+
+def slider_handle(page, name: str):
+    """The noUiSlider handle of the variable slider titled ``name``."""
+    title = page.locator(".bk-slider-title", has_text=re.compile(rf"^\s*{re.escape(name)}:"))
+    return page.locator(".bk-Slider").filter(has=title).locator(".noUi-handle")
+
+
+def set_slider(page, name: str, value: float, release: bool = False) -> None:
+    """Set a slider's value in the browser as a drag does (``release``: also value_throttled)."""
+    js(page, "(() => { const s = t.slider(arg.name); s.value = arg.value;"
+             " if (arg.release) s.value_throttled = arg.value })()",
+       {"name": name, "value": value, "release": release})
+
+
+def div_text(page, css_class: str) -> str:
+    """Visible text of the Bokeh Div with this CSS class (caption, counter)."""
+    return page.locator(f".{css_class}").first.inner_text().strip()
+
+
+def counter(page) -> str:
+    return div_text(page, "bpx-counter")
+
+
+def wait_counter(page, pattern: str, timeout: float = 10_000) -> str:
+    page.wait_for_function(
+        "(re) => { const t = window.__bpxt.div('bpx-counter'); return t && new RegExp(re).test(t.text) }",
+        arg=pattern, timeout=timeout)
+    return js(page, "t.div('bpx-counter').text")
+
+
+def deep_text(page) -> str:
+    return js(page, "t.deepText()")
+
+
+def button(page, label: str):
+    return page.get_by_role("button", name=label, exact=True)
+
+
+def expression_input(page):
+    return page.locator(".bk-panel-models-widgets-TextInput input")
+
+
+def type_expression(page, text: str) -> None:
+    box = expression_input(page)
+    box.fill(text)
+    box.press("Enter")
+
+
+def node_position(page, name: str) -> tuple[float, float]:
+    """Viewport coordinates of the node called ``name`` in the figure."""
+    return tuple(js(page, "(() => { const d = t.table(); const i = d.name.indexOf(arg);"
+                          " const n = t.nodes().data; return t.toScreen(n.x[i], n.y[i]) })()", name))
+
+
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
