@@ -5,7 +5,7 @@ import panel as pn
 from components.navigation import build_page
 from components.page import handle_exception, stylesheet
 
-pn.extension("mathjax", raw_css=[stylesheet()], notifications=True,
+pn.extension(raw_css=[stylesheet()], notifications=True,
              exception_handler=handle_exception)
 
 build_page().servable(title="Backprop Explorer")

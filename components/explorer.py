@@ -11,6 +11,7 @@ import param
 from graphviz_core import format_number, schedule
 
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
+from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
 from .urlstate import query_args, write_query
@@ -79,6 +80,10 @@ class Explorer(pn.viewable.Viewer):
         self.playback = PlaybackBar(model=self.model, view=self.view)
         self.details = NodeDetails(model=self.model)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
+        self.save = pn.widgets.FileDownload(
+            callback=lambda: standalone_file(self.model), filename="backprop-explorer.html",
+            label="Save as HTML", description="One file with sliders and playback that works "
+            "offline", width=150, embed=False)
         self.model.param.watch(self._update_stats, ["graph", "mode"])
         self._update_stats()
         if self.sync_url:
@@ -105,7 +110,7 @@ class Explorer(pn.viewable.Viewer):
 
     def main(self):
         return pn.Column(
-            self.playback, self.view, self.stats,
+            self.playback, self.view, pn.Row(self.stats, self.save, sizing_mode="stretch_width"),
             pn.Row(pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>Values</h3>"),
                              pn.pane.Bokeh(self.view.values_table, sizing_mode="stretch_width"),
                              sizing_mode="stretch_width"),

@@ -49,6 +49,7 @@ class GraphView(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=ExplorerModel)
     height = param.Integer(default=470)
+    interactive = param.Boolean(default=True, doc="Report clicked nodes to the server (off for files).")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -78,8 +79,10 @@ class GraphView(pn.viewable.Viewer):
         self.figure.js_on_change("inner_width", self.player)
         self.figure.js_on_change("inner_height", self.player)
         self.figure.x_range.js_on_change("end", self.player)
-        self.nodes.selected.on_change("indices", self._on_tap)
-        self.model.param.watch(self._send_scene, "scene")
+        if self.interactive:
+            self.nodes.selected.on_change("indices", self._on_tap)
+        if self.interactive:
+            self.model.param.watch(self._send_scene, "scene")
 
     # --- building ------------------------------------------------------------------------
     def _make_figure(self):

@@ -61,9 +61,12 @@ class ExplorerModel(param.Parameterized):
         defaults = SEED.values if parsed.variables == tuple(SEED.values) else {}
         values = {name: float(self.values.get(name, defaults.get(name, 1.0)))
                   for name in parsed.variables}
+        unchanged = list(parsed.variables) == self.variables and values == self.values
         with param.parameterized.batch_call_watchers(self):
             self.param.update(error="", error_position=None, variables=list(parsed.variables),
                               values=values, selected=None)
+        if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
+            self._derive()
 
     @param.depends("values", "requires_grad", "kinds", "variables", "mode", watch=True)
     def _derive(self) -> None:

@@ -7,12 +7,14 @@ formula of the step with its numbers filled in.
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 
 from .engine import OPS
 from .trace import format_number, latex_name
 
-__all__ = ["schedule", "MODES"]
+__all__ = ["schedule", "fill", "MODES"]
 
 MODES = ("forward", "backward")
 
@@ -74,10 +76,9 @@ def _forward(graph: nx.MultiDiGraph) -> list[dict]:
     if leaves:
         shown = [n for n in leaves if nodes[n]["kind"] != "constant"] or leaves
         steps.append(_step(
-            "inputs", None, leaves, [], None,
-            ", ".join(f"{nodes[n]['name']} = {format_number(nodes[n]['value'])}" for n in shown),
-            ",\\; ".join(f"{latex_name(nodes[n]['name'])} = {format_number(nodes[n]['value'])}"
-                         for n in shown)))
+            graph, "inputs", None, leaves, [], None,
+            ", ".join(f"{nodes[n]['name']} = {_value(n)}" for n in shown),
+            ",\\; ".join(f"{latex_name(nodes[n]['name'])} = {_value(n)}" for n in shown)))
     for n in graph:
         if graph.in_degree(n) == 0:
             continue
@@ -85,11 +86,10 @@ def _forward(graph: nx.MultiDiGraph) -> list[dict]:
         edges = sorted(graph.in_edges(n, keys=True), key=lambda e: e[2])
         op = OPS[node["op"]]
         p = format_number(node["param"]) if node["param"] is not None else ""
-        numbers = [_operand(graph.nodes[u]["value"]) for u, _, _ in edges]
-        value = format_number(node["value"])
-        text = f"{node['text']} = {op.text.format(*numbers, p=p)} = {value}"
-        latex = f"{node['latex']} = {op.latex.format(*numbers, p=_latex_exponent(node['param']))} = {value}"
-        steps.append(_step("op", n, [n], edges, node["value"], text, latex))
+        numbers = [_value(u, operand=True) for u, _, _ in edges]
+        text = f"{node['text']} = {op.text.format(*numbers, p=p)} = {_value(n)}"
+        latex = f"{node['latex']} = {op.latex.format(*numbers, p=p)} = {_value(n)}"
+        steps.append(_step(graph, "op", n, [n], edges, node["value"], text, latex))
     return _numbered(steps)
 
 
@@ -102,7 +102,7 @@ def _backward(graph: nx.MultiDiGraph) -> list[dict]:
     d = lambda n: f"d{loss}/d{nodes[n]['name']}"
     dl = lambda n: (f"\\frac{{\\partial {latex_name(loss)}}}"
                     f"{{\\partial {latex_name(nodes[n]['name'])}}}")
-    steps = [_step("seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
+    steps = [_step(graph, "seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
     for n in reversed(list(graph)):
         if n == root or not nodes[n]["active"]:
             continue
@@ -113,21 +113,23 @@ def _backward(graph: nx.MultiDiGraph) -> list[dict]:
             data = graph.edges[u, v, k]
             terms.append({"edge": [u, v, k], "grad": nodes[v]["grad"], "local": data["local"],
                           "contribution": data["contribution"], "blocked": data["blocked"]})
-        grad = nodes[n]["grad"]
         blocked = bool(terms) and all(t["blocked"] for t in terms)
         kind = "blocked" if blocked else "sum" if len(terms) > 1 else "gradient"
         symbolic = " + ".join(
-            f"{d(t['edge'][1])} * 0 (stop-gradient)" if t["blocked"] else
-            f"{d(t['edge'][1])} * {_operand(t['local'])}" for t in terms)
-        numeric = " + ".join(f"{_operand(t['grad'])} * {_operand(t['local'])}" for t in terms)
-        text = f"{d(n)} = {symbolic} = {numeric} = {format_number(grad)}"
+            f"{d(v)} * 0 (stop-gradient)" if t["blocked"] else f"{d(v)} * {_local(v, k)}"
+            for t, (_, v, k) in zip(terms, edges))
+        numeric = " + ".join(f"{_grad(v, operand=True)} * {'0' if t['blocked'] else _local(v, k)}"
+                             for t, (_, v, k) in zip(terms, edges))
+        text = f"{d(n)} = {symbolic} = {numeric} = {_grad(n)}"
         latex_terms = " + ".join(
-            f"{dl(t['edge'][1])} \\cdot 0_{{\\mathrm{{sg}}}}" if t["blocked"] else
-            f"{dl(t['edge'][1])} \\cdot {_operand(t['local'])}" for t in terms)
-        latex_numbers = " + ".join(f"{_operand(t['grad'])} \\cdot {_operand(t['local'])}"
-                                   for t in terms)
-        latex = f"{dl(n)} = {latex_terms} = {latex_numbers} = {format_number(grad)}"
-        step = _step(kind, n, [n] + [t["edge"][1] for t in terms], edges, grad, text, latex)
+            f"{dl(v)} \\cdot 0_{{\\mathrm{{sg}}}}" if t["blocked"] else
+            f"{dl(v)} \\cdot {_local(v, k)}" for t, (_, v, k) in zip(terms, edges))
+        latex_numbers = " + ".join(
+            f"{_grad(v, operand=True)} \\cdot {'0' if t['blocked'] else _local(v, k)}"
+            for t, (_, v, k) in zip(terms, edges))
+        latex = f"{dl(n)} = {latex_terms} = {latex_numbers} = {_grad(n)}"
+        step = _step(graph, kind, n, [n] + [t["edge"][1] for t in terms], edges,
+                     nodes[n]["grad"], text, latex)
         step["terms"] = terms
         steps.append(step)
         if nodes[n]["op"] == "sg":
@@ -139,18 +141,71 @@ def _blocked_step(graph: nx.MultiDiGraph, n: int, d, dl) -> dict:
     """The gradient reaching stop-gradient ``n`` goes no further: x 0 on its input edge."""
     (parent, _, key), = graph.in_edges(n, keys=True)
     grad = graph.nodes[n]["grad"]
-    text = f"{d(parent)} += {d(n)} * 0 = {_operand(grad)} * 0 = 0 (stop-gradient: blocked)"
-    latex = (rf"{dl(parent)} \mathrel{{+}}= {dl(n)} \cdot 0 = {_operand(grad)} \cdot 0 = 0"
+    g = _grad(n, operand=True)
+    text = f"{d(parent)} += {d(n)} * 0 = {g} * 0 = 0 (stop-gradient: blocked)"
+    latex = (rf"{dl(parent)} \mathrel{{+}}= {dl(n)} \cdot 0 = {g} \cdot 0 = 0"
              r"\quad(\mathrm{sg})")
-    step = _step("blocked", n, [n, parent], [(parent, n, key)], 0.0, text, latex)
+    step = _step(graph, "blocked", n, [n, parent], [(parent, n, key)], 0.0, text, latex)
     step["terms"] = [{"edge": [parent, n, key], "grad": grad, "local": 0.0,
                       "contribution": 0.0, "blocked": True}]
     return step
 
 
-def _step(kind, node, nodes, edges, value, text, latex) -> dict:
+# --- numbers in formulas: placeholders, filled here and by the browser after a slider moves ---
+
+_TOKEN = re.compile(r"\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9")
+
+
+def _value(n: int, operand: bool = False) -> str:
+    return f"\u27e8{'p' if operand else ''}v|{n}\u27e9"
+
+
+def _grad(n: int, operand: bool = False) -> str:
+    return f"\u27e8{'p' if operand else ''}g|{n}\u27e9"
+
+
+def _local(child: int, slot: int) -> str:
+    return f"\u27e8pl|{child}|{slot}\u27e9"
+
+
+def fill(template: str, value, grad, local) -> str:
+    """Put numbers into a step's ``text_template`` or ``latex_template``.
+
+    Placeholders are ``\u27e8v|n\u27e9`` (value of node n), ``\u27e8g|n\u27e9`` (its gradient) and
+    ``\u27e8l|n|slot\u27e9`` (local derivative of node n with respect to its input ``slot``);
+    a ``p`` before the letter puts a negative number in parentheses. The browser
+    fills the same templates with the numbers of its tape replay.
+
+    Parameters
+    ----------
+    template : str
+    value, grad : callable
+        node -> float.
+    local : callable
+        (node, slot) -> float.
+
+    Examples
+    --------
+    >>> fill("z = \u27e8v|0\u27e9 * \u27e8pg|1\u27e9", lambda n: 2.0, lambda n: -0.5, None)
+    'z = 2 * (-0.5)'
+    """
+    def number(match: re.Match) -> str:
+        paren, kind, n, slot = match.groups()
+        x = (value(int(n)) if kind == "v" else grad(int(n)) if kind == "g"
+             else local(int(n), int(slot)))
+        return _operand(x) if paren else format_number(x)
+    return _TOKEN.sub(number, template)
+
+
+def _step(graph, kind, node, nodes, edges, value, text, latex) -> dict:
+    attrs = graph.nodes
+    locals_ = {(v, k): d["local"] for _, v, k, d in graph.edges(keys=True, data=True)}
+    numbers = (lambda n: attrs[n]["value"], lambda n: attrs[n]["grad"],
+               lambda n, slot: locals_[(n, slot)])
     return {"kind": kind, "node": node, "nodes": list(dict.fromkeys(nodes)),
-            "edges": [list(e) for e in edges], "value": value, "text": text, "latex": latex}
+            "edges": [list(e) for e in edges], "value": value,
+            "text": fill(text, *numbers), "latex": fill(latex, *numbers),
+            "text_template": text, "latex_template": latex}
 
 
 def _numbered(steps: list[dict]) -> list[dict]:
@@ -165,5 +220,3 @@ def _operand(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _latex_exponent(param) -> str:
-    return "" if param is None else format_number(param)

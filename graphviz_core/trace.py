@@ -118,8 +118,6 @@ def _symbol(v: Value) -> str:
 def _definition(op, parent_names: list[str], param, text: bool) -> str:
     template = op.text if text else op.latex
     p = number_text(param) if param is not None else ""
-    if not text and param is not None and param < 0:
-        p = f"{{{p}}}"
     return template.format(*parent_names, p=p)
 
 

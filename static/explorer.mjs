@@ -341,6 +341,15 @@ class View {
     this.animateFrame()
   }
 
+  // the schedule's formulas carry placeholders; the numbers come from the current replay
+  fill(template) {
+    const r = this.result
+    return template.replace(/\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+      const x = kind === "v" ? r.value[+n] : kind === "g" ? r.grad[+n] : this.local(+n, +slot)
+      return p ? paren(x) : fmt(x)
+    })
+  }
+
   sameAsServer() { return Object.keys(this.overrides).length === 0 }
 
   local(v, slot) {
@@ -364,6 +373,7 @@ class View {
 
   setData(source, columns) {
     source.setv({ data: columns }, { sync: false, check_eq: false })
+    source.change.emit()  // the DataTable redraws on this signal, not on the property change
   }
 
   // --- the caption: what the current step computes, with its numbers ---------------------
@@ -375,7 +385,7 @@ class View {
     if (p.index >= 0 && p.steps[p.index]) {
       const s = p.steps[p.index]
       html = `<div class="bpx-step-kind bpx-${s.kind}">${STEP_WORDS[s.kind] || s.kind}</div>` +
-             `<div class="bpx-formula">$$${s.latex}$$</div>`
+             `<div class="bpx-formula">$$${s.latex_template ? this.fill(s.latex_template) : s.latex}$$</div>`
       if (counter) counter.setv({ text: `Step ${p.index + 1} / ${p.steps.length}` }, { sync: false })
     } else {
       const st = this.result

@@ -43,3 +43,29 @@ LESSONS: dict[str, Lesson] = {
 def register(lesson: Lesson) -> None:
     """Add a lesson to the navigation (in registration order)."""
     LESSONS[lesson.slug] = lesson
+
+
+# --- the lessons of the seed, in teaching order (builders import their modules lazily) ----
+
+def _lazy(module: str, name: str, *extra) -> Callable[[dict, str], LessonPage]:
+    def build(args: dict, lang: str) -> LessonPage:
+        from importlib import import_module
+        factory = getattr(import_module(f"{__name__}.{module}"), name)
+        return factory(*extra)(args, lang) if extra else factory(args, lang)
+    return build
+
+
+def _register_seed_lessons() -> None:
+    from .text import TITLES
+    for slug, module, name, extra in (
+            ("chain-rule", "scenes", "build", ("chain-rule",)),
+            ("fan-out", "scenes", "build", ("fan-out",)),
+            ("stop-gradient", "scenes", "build", ("stop-gradient",)),
+            ("loss-value", "loss_value", "build", ()),
+            ("input-gradients", "input_gradients", "build", ()),
+            ("same-gradient", "same_gradient", "build", ()),
+            ("loss-matters", "loss_matters", "build", ())):
+        register(Lesson(slug, TITLES[slug], _lazy(module, name, *extra)))
+
+
+_register_seed_lessons()

@@ -1,0 +1,90 @@
+"""One standalone HTML file of the current picture: works offline, from a file.
+
+The page carries BokehJS inline and the scene's tape, so sliders and playback run
+with no server at all - a teacher can mail it to a class.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+
+from bokeh.embed import file_html
+from bokeh.layouts import column, row
+from bokeh.models import Button, CustomJS, Div, GlobalInlineStyleSheet, RadioButtonGroup, Slider
+from bokeh.resources import INLINE
+
+from .graph_view import GraphView
+from .model import MODES, ExplorerModel
+
+STANDALONE_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 18px 28px;
+       color: #1F2933; }
+h1 { font-size: 22px; margin: 0 0 2px 0; } .bpx-sub { color: #52606D; margin-bottom: 10px; }
+"""
+
+
+def standalone_html(model: ExplorerModel) -> str:
+    """The model's current expression, values and mode as one self-contained HTML page.
+
+    A snapshot model keeps the export independent of the session (no watcher on it).
+    """
+    snapshot = ExplorerModel(expression=model.expression, values=dict(model.values),
+                             requires_grad=dict(model.requires_grad), kinds=dict(model.kinds),
+                             mode=model.mode)
+    view = GraphView(model=snapshot, height=480, interactive=False)
+    # formulas in the caption are TeX: a TeX string here makes Bokeh inline its MathJax bundle
+    view.caption.text = r"$$\frac{\partial L}{\partial L} = 1$$"
+    player = view.player
+
+    def act(code: str) -> CustomJS:
+        return CustomJS(args={"player": player}, code=code)
+
+    sliders = []
+    for name, (lo, hi) in snapshot.slider_ranges().items():
+        slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
+                        format="0[.]00", width=260)
+        slider.js_on_change("value", act(f"player.execute(cb_obj, {{action: 'slider', name: {name!r}}})"))
+        sliders.append(slider)
+    mode = RadioButtonGroup(labels=["Graph", "Forward", "Backward"],
+                            active=MODES.index(snapshot.mode))
+    mode.js_on_change("active", act("player.execute(cb_obj, {action: 'mode', mode: "
+                                    "['graph', 'forward', 'backward'][cb_obj.active]})"))
+    buttons = []
+    for label, action in (("↺ Start", "first"), ("◀ Step", "back"), ("▶ Play", "play"),
+                          ("Step ▶", "step")):
+        button = Button(label=label, width=90, button_type="success" if action == "play" else "default")
+        button.js_on_event("button_click", act(f"player.execute(cb_obj, {{action: {action!r}}})"))
+        buttons.append(button)
+    title = Div(text=f"<h1>Backprop Explorer</h1><div class='bpx-sub'>"
+                     f"<code>{html.escape(snapshot.expression)}</code> · saved from the app; "
+                     f"sliders and playback work offline.</div>",
+                stylesheets=[GlobalInlineStyleSheet(css=STANDALONE_CSS)])
+    layout = column(
+        title,
+        row(mode, *buttons),
+        row(column(*sliders, width=280), column(view.figure, row(view.caption, view.counter),
+                                                 sizing_mode="stretch_width"),
+            sizing_mode="stretch_width"),
+        view.values_table,
+        sizing_mode="stretch_width",
+    )
+    page = file_html(layout, resources=INLINE, title=f"Backprop Explorer - {snapshot.expression}")
+    return _without_server_scripts(page)
+
+
+def _without_server_scripts(page: str) -> str:
+    """Drop script tags that point at the server (Panel registers one); the file has no server.
+
+    Only the head before the inlined BokehJS is searched: the bundles themselves are
+    JavaScript and must not be touched.
+    """
+    head_end = page.find("/* BEGIN bokeh.min.js */")
+    head = re.sub(r'<script[^>]*\ssrc="static/[^"]*"[^>]*>\s*</script>\s*', "", page[:head_end])
+    return head + page[head_end:]
+
+
+def standalone_file(model: ExplorerModel) -> io.StringIO:
+    """:func:`standalone_html` as a file object for Panel's FileDownload."""
+    return io.StringIO(standalone_html(model))

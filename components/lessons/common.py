@@ -1,0 +1,194 @@
+"""Pieces every lesson page uses: query parsing, text blocks, figure style, URL writing.
+
+Nothing here holds state between sessions: each helper makes new objects per call.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Callable, Iterable
+
+import panel as pn
+from bokeh.plotting import figure
+
+from graphviz_core import format_number
+
+from ..controls import PlaybackBar, VariableSliders
+from ..graph_view import GraphView
+from ..model import ExplorerModel
+from ..urlstate import write_query
+from .text import WORDS
+
+PALETTE = {"a": "#0B63A8", "b": "#C2410C", "c": "#00815C", "d": "#9D2E74", "muted": "#52606D",
+           "grid": "#E4E7EB"}
+
+
+# --- query arguments ---------------------------------------------------------------------------
+
+def float_arg(args: dict, key: str, default: float, lo: float, hi: float) -> float:
+    """``args[key]`` as a float inside ``[lo, hi]``, else ``default`` (bad text is ignored)."""
+    try:
+        value = float(args.get(key, default))
+    except (TypeError, ValueError):
+        return default
+    if not math.isfinite(value):
+        return default
+    return min(max(value, lo), hi)
+
+
+def choice_arg(args: dict, key: str, default: str, options: Iterable[str]) -> str:
+    value = args.get(key, default)
+    return value if value in options else default
+
+
+def names_arg(args: dict, key: str, allowed: Iterable[str]) -> list[str]:
+    """A comma-separated list of names from ``allowed`` (``off=x,y``)."""
+    allowed = set(allowed)
+    return [n for n in args.get(key, "").split(",") if n in allowed]
+
+
+def number(x: float, digits: int = 4) -> str:
+    return format_number(float(x), digits)
+
+
+def paren(x: float, digits: int = 4) -> str:
+    """A number for the middle of a product: negative ones in parentheses."""
+    text = number(x, digits)
+    return f"({text})" if text.startswith("-") else text
+
+
+class UrlWriter:
+    """Write a lesson's state into the query whenever ``state()`` changes (never in tests)."""
+
+    def __init__(self, state: Callable[[], dict]):
+        self.state = state
+
+    def __call__(self, *events) -> None:
+        write_query({k: str(v) for k, v in self.state().items()})
+
+
+# --- text ------------------------------------------------------------------------------------------
+
+def heading(text: str, level: int = 2, subtitle: str = "") -> pn.pane.HTML:
+    sub = f"<div class='bpx-lesson-subtitle'>{subtitle}</div>" if subtitle else ""
+    return pn.pane.HTML(f"<h{level} class='bpx-lesson-h{level}'>{text}</h{level}>{sub}",
+                        sizing_mode="stretch_width", margin=(4, 10, 0, 10))
+
+
+def prose(paragraphs: Iterable[str], css: str = "bpx-prose", **kwargs) -> pn.pane.HTML:
+    """Paragraphs of (trusted, our own) HTML."""
+    body = "".join(p if p.lstrip().startswith("<") else f"<p>{p}</p>" for p in paragraphs)
+    return pn.pane.HTML(f"<div class='{css}'>{body}</div>", sizing_mode="stretch_width",
+                        **kwargs)
+
+
+def callout(text: str, kind: str = "cue") -> pn.pane.HTML:
+    return pn.pane.HTML(f"<div class='bpx-callout bpx-callout-{kind}'>{text}</div>",
+                        sizing_mode="stretch_width", margin=(6, 10))
+
+
+def table_html(header: list[str], rows: list[list[str]], css: str = "bpx-num-table",
+               caption: str = "") -> str:
+    """An HTML table; cells are trusted HTML (numbers and our own words)."""
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='{css}'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def esc(text: str) -> str:
+    return html.escape(str(text))
+
+
+# --- figures ----------------------------------------------------------------------------------------
+
+def plot(title: str, x_label: str, y_label: str, height: int = 300, **kwargs):
+    """A line-chart figure in the lessons' style: readable fonts, light grid, no logo."""
+    fig = figure(title=title, height=height, sizing_mode="stretch_width",
+                 tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="right",
+                 background_fill_color="#FFFFFF", border_fill_color="#FFFFFF",
+                 outline_line_color="#D5DAE0", **kwargs)
+    fig.toolbar.logo = None
+    fig.title.text_font_size = "15px"
+    fig.title.text_color = "#1F2933"
+    fig.title.text_font_style = "bold"
+    fig.xaxis.axis_label = x_label
+    fig.yaxis.axis_label = y_label
+    for axis in (fig.xaxis, fig.yaxis):
+        axis.axis_label_text_font_size = "14px"
+        axis.axis_label_text_font_style = "normal"
+        axis.axis_label_text_color = "#334155"
+        axis.major_label_text_font_size = "13px"
+    fig.grid.grid_line_color = PALETTE["grid"]
+    return fig
+
+
+def style_legend(fig, location: str = "top_right") -> None:
+    fig.legend.location = location
+    fig.legend.label_text_font_size = "13px"
+    fig.legend.background_fill_alpha = 0.9
+    fig.legend.border_line_color = "#D5DAE0"
+    fig.legend.click_policy = "hide"
+
+
+# --- a graph of the explorer, with translated controls ---------------------------------------------
+
+def translate_playback(bar: PlaybackBar, lang: str) -> None:
+    """Widget titles of a :class:`PlaybackBar` in ``lang`` (the player keeps its own words)."""
+    w = WORDS[lang]
+    bar.mode.options = {w["mode_graph"]: "graph", w["mode_forward"]: "forward",
+                        w["mode_backward"]: "backward"}
+    bar.first.name, bar.back.name = w["start"], w["back"]
+    bar.play.name, bar.forward.name = w["play"], w["step"]
+    bar.speed.name, bar.present.name = w["speed"], w["present"]
+
+
+def translate_table(view: GraphView, lang: str) -> None:
+    titles = WORDS[lang]["table"]
+    for column, title in zip(view.values_table.columns, titles):
+        column.title = title
+
+
+def slider_sidebar(sliders: VariableSliders, lang: str, switches: bool = True) -> pn.Column:
+    """The sliders (titled with variable names) and the requires_grad switches, translated."""
+    w = WORDS[lang]
+    parts = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{w['inputs']}</h3>"), sliders.column]
+    if switches:
+        parts += [pn.pane.HTML(f"<h3 class='bpx-side-title'>requires_grad</h3>"
+                               f"<div class='bpx-hint'>{w['switch_hint']}</div>"),
+                  sliders.switches]
+    return pn.Column(*parts, sizing_mode="stretch_width")
+
+
+def stats_html(model: ExplorerModel, lang: str) -> str:
+    g = model.graph
+    if g is None:
+        return ""
+    w = WORDS[lang]
+    pruned = sum(1 for n in g if not g.nodes[n]["active"] and g.nodes[n]["kind"] != "constant")
+    return w["stats"].format(nodes=g.number_of_nodes(), edges=g.number_of_edges(),
+                             evaluated=g.graph.get("evaluated", 0),
+                             skipped=g.graph.get("skipped", 0), pruned=pruned)
+
+
+def expose_constants(model: ExplorerModel, names: Iterable[str]) -> None:
+    """Let the browser replay move named constant leaves (``eps``, ``m``, ``k``, ``C``) live.
+
+    The tape lists only non-constant leaves as slider variables; a lesson whose
+    sliders drive named constants adds them here, before a :class:`GraphView`
+    is made for the model (its watcher then sends the patched scene).
+    """
+    wanted = set(names)
+
+    def patch(*events) -> None:
+        scene = model.scene
+        if not scene:
+            return
+        nodes, variables = scene["nodes"], scene["tape"]["variable"]
+        for i, (name, op) in enumerate(zip(nodes["name"], nodes["op"])):
+            if name in wanted and not op:
+                variables.setdefault(name, i)
+
+    patch()
+    model.param.watch(patch, "scene")

@@ -1,0 +1,391 @@
+"""The explorer as a student uses it: in headless Chromium against a real `panel serve`.
+
+Numbers are read from the page (the values table's data source, and its rendered
+cells in one test) and checked against :mod:`graphviz_core`, never against
+hard-coded copies of the browser's own arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from graphviz_core import ExpressionError, gradients, parse, trace
+from graphviz_core.scenarios import SEED
+
+from .helpers import (button, counter, deep_text, div_text, js, node_position, number, open_app,
+                      screenshot, set_slider, slider_handle, sliders, table, table_cells,
+                      table_names, type_expression, wait_counter)
+
+pytestmark = pytest.mark.browser
+
+SEED_NAMES = ["w", "x", "z1", "b", "z2", "y", "z3", "L"]
+
+
+def approx(x):
+    # the page prints 6 significant digits
+    return pytest.approx(x, rel=2e-5, abs=1e-9)
+
+
+def check_against_core(page, source: str, root: str = "L") -> dict[str, float]:
+    """Every variable's value and gradient, and the root's value, as the core computes them."""
+    values = {name: s["value"] for name, s in sliders(page).items()}
+    loss, grads = gradients(source, values)
+    rows = table(page)
+    assert number(rows[root]["value"]) == approx(loss), (root, rows[root], values)
+    for name, g in grads.items():
+        assert number(rows[name]["value"]) == approx(values[name]), (name, rows[name])
+        assert number(rows[name]["grad"]) == approx(g), (name, rows[name], values)
+    return values
+
+
+def query(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+# --- 1 --------------------------------------------------------------------------------------
+def test_page_loads_with_the_seed_graph(page, app_url):
+    open_app(page, app_url)
+    assert table_names(page) == SEED_NAMES
+    s = sliders(page)
+    assert list(s) == ["w", "x", "b", "y"]
+    assert {k: v["value"] for k, v in s.items()} == SEED.values
+    rows = table(page)
+    assert rows["L"]["value"] == "6.25"
+    assert rows["w"]["grad"] == "7.5"
+    # and a student sees the same numbers in the rendered table
+    cells = table_cells(page)
+    by_name = {row[0]: row for row in cells if row}
+    assert by_name["L"][:3] == ["L", "z3**2", "6.25"]
+    assert by_name["w"][2:4] == ["2", "7.5"]
+    assert by_name["y"][3] == "-5"
+    # the figure has one glyph per node, and the page has a title
+    assert js(page, "t.nodes().data.x.length") == len(SEED_NAMES)
+    assert "Backprop Explorer" in page.title()
+    screenshot(page, "01-seed-graph")
+
+
+# --- 2 --------------------------------------------------------------------------------------
+def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_url):
+    open_app(page, app_url)
+    handle = slider_handle(page, "w")
+    assert handle.count() == 1
+    box = handle.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(x0 - 6 * k, y0)
+    # still holding the mouse: the browser has recomputed everything already
+    page.wait_for_function("() => window.__bpxt.table().value[7] !== '6.25'", timeout=5000)
+    during = sliders(page)["w"]["value"]
+    assert during < 2.0
+    check_against_core(page, SEED.source)
+    screenshot(page, "02-while-dragging-w", full_page=False)
+    page.mouse.move(x0 - 90, y0)
+    page.mouse.up()
+    final = sliders(page)["w"]["value"]
+    assert final < during
+    # after release the server recomputes and sends a new scene; the URL follows
+    page.wait_for_function(
+        "(w) => { const s = window.__bpxt.scene(); return s && s.tape.value[0] === w }",
+        arg=final, timeout=10_000)
+    values = check_against_core(page, SEED.source)
+    assert values["w"] == final
+    # (the URL holds 12 significant digits; the slider's float may carry noise past them)
+    page.wait_for_function("(w) => { const q = new URLSearchParams(location.search).get('w');"
+                           " return q !== null && Math.abs(Number(q) - w) < 1e-9 }",
+                           arg=final, timeout=10_000)
+
+
+# --- 3 --------------------------------------------------------------------------------------
+def test_mode_buttons_show_values_then_gradients(page, app_url):
+    open_app(page, app_url)
+    assert div_text(page, "bpx-caption").startswith("Graph:")
+    bottoms = js(page, "t.nodes().data.bottom")
+    assert bottoms[SEED_NAMES.index("w")] == "parameter"
+
+    button(page, "Forward").click()
+    page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('Forward:')")
+    assert "every node's value" in div_text(page, "bpx-caption")
+    bottoms = js(page, "t.nodes().data.bottom")
+    assert bottoms[SEED_NAMES.index("L")] == "6.25"
+    assert bottoms[SEED_NAMES.index("z2")] == "3.5"
+    page.wait_for_function("() => new URLSearchParams(location.search).get('mode') === 'forward'")
+
+    button(page, "Backward").click()
+    page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('Backward:')")
+    bottoms = js(page, "t.nodes().data.bottom")
+    assert bottoms[SEED_NAMES.index("w")] == "∂L/∂w = 7.5"
+    assert bottoms[SEED_NAMES.index("y")] == "∂L/∂y = -5"
+    # the edges carry "x local derivative -> contribution"
+    labels = js(page, "t.source(['xs','ys','color','dash','alpha','width','lx','ly','label','label_color','label_size']).data.label")
+    assert any(re.fullmatch(r"×\S+ → 7\.5", lab) for lab in labels), labels
+    assert counter(page) == f"{len(js(page, 't.scene().steps.backward'))} steps"
+    page.wait_for_function("() => new URLSearchParams(location.search).get('mode') === 'backward'")
+    assert query(page)["mode"] == "backward"
+    assert js(page, "t.find('panel.models.widgets.RadioButtonGroup').active") == 2
+    screenshot(page, "03-backward-mode")
+
+
+# --- 4 --------------------------------------------------------------------------------------
+RECORD_PLAYBACK = """() => {
+  const rec = window.__bpx_rec = {counters: new Set(), maxPulses: 0, math: false, labels: new Set(), done: false}
+  const t = window.__bpxt
+  const loop = () => {
+    rec.counters.add(t.div('bpx-counter').text)
+    rec.maxPulses = Math.max(rec.maxPulses, t.pulses().data.x.length)
+    const cap = document.querySelector('.bpx-caption')
+    const root = cap && (cap.shadowRoot || cap)
+    if (root && root.querySelector('mjx-container, .MathJax, svg')) rec.math = true
+    rec.labels.add(t.find('panel.models.widgets.Button', (b) => /Play|Pause/.test(b.label)).label)
+    if (!rec.done) requestAnimationFrame(loop)
+  }
+  requestAnimationFrame(loop)
+}"""
+
+
+def test_playing_the_backward_pass(page, app_url):
+    open_app(page, app_url, "mode=backward")
+    n = len(js(page, "t.scene().steps.backward"))
+    assert n >= 8
+    assert counter(page) == f"{n} steps"
+    set_slider(page, "Speed", 4)  # 275 ms a step instead of 1.1 s
+    page.evaluate(RECORD_PLAYBACK)
+    button(page, "▶ Play").click()
+    wait_counter(page, r"^Step 2 / ")
+    # mid-play: the caption shows a formula, typeset by MathJax
+    caption = page.locator(".bpx-caption")
+    assert caption.locator("mjx-container, .MathJax").count() > 0 or \
+        "$$" not in js(page, "t.div('bpx-caption').text")
+    screenshot(page, "04-backward-playing", full_page=False)
+    wait_counter(page, rf"^Step {n} / {n}$", timeout=20_000)
+    page.wait_for_function("() => window.__bpxt.find('panel.models.widgets.Button',"
+                           " (b) => /Play|Pause/.test(b.label)).label === '▶ Play'", timeout=5000)
+    rec = page.evaluate("() => { const r = window.__bpx_rec; r.done = true;"
+                        " return {counters: [...r.counters], maxPulses: r.maxPulses, math: r.math,"
+                        " labels: [...r.labels]} }")
+    seen = {int(m.group(1)) for c in rec["counters"] if (m := re.fullmatch(rf"Step (\d+) / {n}", c))}
+    assert seen == set(range(1, n + 1)), rec["counters"]
+    assert rec["maxPulses"] > 0, "no pulse moved along an edge during play"
+    assert rec["math"], "the caption never showed MathJax output"
+    assert "❚❚ Pause" in rec["labels"] and "▶ Play" in rec["labels"]
+    assert js(page, "t.pulses().data.x.length") == 0  # the pulses are gone at the end
+    # the last step's caption is a formula for the gradient of an input
+    assert "$$" in js(page, "t.div('bpx-caption').text")
+
+    button(page, "◀ Step").click()
+    assert wait_counter(page, rf"^Step {n - 1} / {n}$")
+    button(page, "◀ Step").click()
+    assert wait_counter(page, rf"^Step {n - 2} / {n}$")
+    button(page, "Step ▶").click()
+    assert wait_counter(page, rf"^Step {n - 1} / {n}$")
+    button(page, "↺ Start").click()
+    assert wait_counter(page, rf"^{n} steps$")
+    # keyboard: not typing in an input, so the arrows step
+    page.locator(".bpx-stats-line").click()
+    page.keyboard.press("ArrowRight")
+    assert wait_counter(page, rf"^Step 1 / {n}$")
+    page.keyboard.press("ArrowRight")
+    assert wait_counter(page, rf"^Step 2 / {n}$")
+    page.keyboard.press("ArrowLeft")
+    assert wait_counter(page, rf"^Step 1 / {n}$")
+    page.keyboard.press("Home")
+    assert wait_counter(page, rf"^{n} steps$")
+    assert counter(page) == f"{n} steps"  # the rendered Div agrees with its model
+
+
+# --- 5 --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad", ["w*foo(x)", "x//2", "__import__('os')"])
+def test_a_bad_expression_is_refused_inline_and_a_good_one_applies(page, app_url, bad):
+    open_app(page, app_url)
+    scene_before = js(page, "t.meta().data.json[0]")
+    with pytest.raises(ExpressionError) as refused:
+        parse(bad)
+    type_expression(page, bad)
+    message = page.locator(".bpx-error [role=alert]")
+    message.wait_for(timeout=10_000)
+    text = message.inner_text()
+    assert text.startswith("Not applied:"), text
+    assert f"(position {refused.value.position})" in text
+    assert refused.value.message in text
+    caret = page.locator(".bpx-caret").inner_text()
+    assert caret.splitlines()[1] == " " * refused.value.position + "^"
+    everything = deep_text(page)
+    for word in ("Traceback", "File \"", "Error:", "Exception"):
+        assert word not in everything, word
+    assert table_names(page) == SEED_NAMES
+    assert js(page, "t.meta().data.json[0]") == scene_before
+    assert list(sliders(page)) == ["w", "x", "b", "y"]
+    if bad == "w*foo(x)":
+        screenshot(page, "05-bad-expression", full_page=False)
+
+    type_expression(page, "u*v + sin(u)")
+    page.wait_for_function("() => window.__bpxt.table().name.includes('u')", timeout=10_000)
+    assert list(sliders(page)) == ["u", "v"]
+    names = table_names(page)
+    assert names[:2] == ["u", "v"] and len(names) == 5  # u, v, u*v, sin(u), the sum
+    check_against_core(page, "u*v + sin(u)", root=names[-1])
+    assert page.locator(".bpx-error [role=alert]").count() == 0
+    page.wait_for_function("() => (new URLSearchParams(location.search).get('expr') || '')"
+                           ".replace(/\\s/g, '') === 'u*v+sin(u)'", timeout=10_000)
+
+
+# --- 6 --------------------------------------------------------------------------------------
+def test_a_link_restores_the_state(page, app_url):
+    open_app(page, app_url, "expr=u*v%2Bsin(u)&u=2&v=-1.5&mode=backward")
+    s = sliders(page)
+    assert list(s) == ["u", "v"]
+    assert s["u"]["value"] == 2 and s["v"]["value"] == -1.5
+    assert js(page, "t.find('panel.models.widgets.RadioButtonGroup').active") == 2
+    assert "bk-active" in button(page, "Backward").get_attribute("class")
+    assert div_text(page, "bpx-caption").startswith("Backward:")
+    names = table_names(page)
+    check_against_core(page, "u*v + sin(u)", root=names[-1])
+    _, grads = gradients("u*v + sin(u)", {"u": 2, "v": -1.5})
+    assert number(table(page)["u"]["grad"]) == approx(-1.5 + math.cos(2)) == approx(grads["u"])
+
+    # a value outside -3..3 widens its slider
+    open_app(page, app_url, "expr=u*v%2Bsin(u)&u=7.5&v=-1.5")
+    s = sliders(page)
+    assert s["u"]["value"] == 7.5
+    assert s["u"]["start"] <= -7.5 and s["u"]["end"] >= 7.5
+    assert (s["v"]["start"], s["v"]["end"]) == (-3, 3)
+    check_against_core(page, "u*v + sin(u)", root=table_names(page)[-1])
+    assert page.locator(".bk-slider-title", has_text=re.compile(r"^u:")).inner_text() == "u: 7.50"
+
+
+# --- 7 --------------------------------------------------------------------------------------
+def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
+    open_app(page, app_url, "mode=backward")
+    for name in ("x", "y"):
+        page.locator(".bk-CheckboxGroup label", has_text=re.compile(rf"^\s*{name}\s*$")) \
+            .locator("input").uncheck()
+    page.wait_for_function("() => { const d = window.__bpxt.table(); const g = (n) => d.grad[d.name.indexOf(n)];"
+                           " return g('x') === 'not computed' && g('y') === 'not computed' }",
+                           timeout=10_000)
+    rows = table(page)
+    assert rows["w"]["grad"] == "7.5" and rows["b"]["grad"] == "5"
+    report = SEED.build(requires_grad={"x": False, "y": False}).backward()
+    stats = page.locator(".bpx-stats-line").inner_text()
+    m = re.search(r"backward: (\d+) local derivatives evaluated, (\d+) skipped", stats)
+    assert m, stats
+    assert (int(m.group(1)), int(m.group(2))) == (report.evaluated, report.skipped)
+    assert report.skipped > 0
+    # the caption (computed in the browser) agrees with the server's count
+    assert f"{report.skipped} skipped" in div_text(page, "bpx-caption")
+    # pruned leaves are drawn dimmed and labelled
+    bottoms = js(page, "t.nodes().data.bottom")
+    assert bottoms[SEED_NAMES.index("x")] == "not computed"
+    screenshot(page, "07-requires-grad-off", full_page=False)
+
+
+# --- 8 --------------------------------------------------------------------------------------
+def test_clicking_a_node_shows_its_local_derivatives(page, app_url):
+    open_app(page, app_url, "mode=backward")
+    assert "Click a node" in page.locator(".bpx-details").inner_text()
+    x, y = node_position(page, "z2")
+    page.mouse.click(x, y)
+    details = page.locator(".bpx-details")
+    page.wait_for_function("() => { const e = document.querySelector('.bpx-details');"
+                           " return window.__bpxt.deepText(e).includes('z2 = z1 + b') }",
+                           timeout=10_000)
+    text = details.inner_text()
+    g = trace(SEED.build())
+    (z2,) = [n for n in g if g.nodes[n]["name"] == "z2"]
+    assert "Local derivatives" in text
+    for u, _, _, d in g.in_edges(z2, keys=True, data=True):
+        assert f"∂z2/∂{g.nodes[u]['name']} = {d['local']:g}" in text
+    assert "Chain rule" in text
+    assert f"∂L/∂z2 = {g.nodes[z2]['grad']:g}" in text
+    assert "z3" in text.split("Chain rule", 1)[1]  # its gradient comes from its child z3
+    screenshot(page, "08-selected-node-z2", full_page=False)
+
+    # a leaf: no local derivatives of its own, its gradient from z1
+    x, y = node_position(page, "w")
+    page.mouse.click(x, y)
+    page.wait_for_function("() => window.__bpxt.deepText(document.querySelector('.bpx-details'))"
+                           ".includes('∂L/∂w = 7.5')", timeout=10_000)
+
+
+# --- 9 --------------------------------------------------------------------------------------
+FAULTS = "log(x) + sqrt(y) + 1/z"
+
+
+def core_faults(values: dict) -> dict[str, str]:
+    g = trace(parse(FAULTS).build(values))
+    return {g.nodes[n]["name"]: g.nodes[n]["value_fault"] or "" for n in g}
+
+
+def test_faults_are_named_not_raised(page, app_url):
+    values = {"x": -1.0, "y": -4.0, "z": 0.0}
+    open_app(page, app_url, "expr=log(x)%2Bsqrt(y)%2B1/z&x=-1&y=-4&z=0&mode=forward")
+    rows = table(page)
+    faults = {name: r["fault"].removeprefix("⚠ ") for name, r in rows.items()}
+    expected = core_faults(values)
+    assert faults == expected
+    shown = set(faults.values())
+    assert {"log of a negative number", "square root of a negative number",
+            "division by zero"} <= shown, shown
+    assert any(row[-1].startswith("⚠") for row in table_cells(page))
+    screenshot(page, "09-faults", full_page=False)
+
+    # move sliders (recomputed in the browser): the browser names the faults as the core does
+    for name, v in (("x", 0.0), ("y", 2.0), ("z", 0.0)):
+        set_slider(page, name, v)
+    page.wait_for_function("() => window.__bpxt.table().value[0] === '0'", timeout=5000)
+    values = {"x": 0.0, "y": 2.0, "z": 0.0}
+    faults = {name: r["fault"].removeprefix("⚠ ") for name, r in table(page).items()}
+    assert faults == core_faults(values)
+    assert "log of zero" in faults.values()
+
+
+# --- 10 -------------------------------------------------------------------------------------
+def test_presentation_mode_makes_labels_larger(page, app_url):
+    open_app(page, app_url, "mode=forward")
+    before = js(page, "t.nodes().data")
+    sizes_before = {int(s.removesuffix("px")) for s in before["label_size"]}
+    screenshot(page, "10a-before-presentation", full_page=False)
+    button(page, "Presentation").click()
+    page.wait_for_function("() => document.body.classList.contains('bpx-present')")
+    page.wait_for_function("(old) => parseInt(window.__bpxt.nodes().data.label_size[0]) > old",
+                           arg=max(sizes_before), timeout=5000)
+    after = js(page, "t.nodes().data")
+    sizes_after = {int(s.removesuffix("px")) for s in after["label_size"]}
+    assert min(sizes_after) > max(sizes_before)
+    # larger, and still shown: the value labels under the nodes must not vanish
+    assert after["bottom"] == before["bottom"], "presentation mode hid the node labels"
+    page.wait_for_timeout(300)
+    screenshot(page, "10b-presentation", full_page=False)
+    button(page, "Presentation").click()
+    page.wait_for_function("() => !document.body.classList.contains('bpx-present')")
+    assert js(page, "t.nodes().data.label_size") == before["label_size"]
+
+
+# --- 11 -------------------------------------------------------------------------------------
+def test_two_sessions_do_not_share_state(new_page, app_url):
+    a, b = new_page(), new_page()
+    open_app(a, app_url)
+    open_app(b, app_url)
+    type_expression(a, "u*v + sin(u)")
+    a.wait_for_function("() => window.__bpxt.table().name.includes('u')", timeout=10_000)
+    set_slider(b, "w", -1.0, release=True)
+    b.wait_for_function("() => { const s = window.__bpxt.scene(); return s.tape.value[0] === -1 }",
+                        timeout=10_000)
+    # each kept its own
+    assert list(sliders(a)) == ["u", "v"]
+    assert table_names(b) == SEED_NAMES
+    check_against_core(b, SEED.source)
+    assert sliders(b)["w"]["value"] == -1.0
+    # a fresh page is the seed, untouched by both
+    b.reload()
+    b.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=30_000)
+    assert query(b).get("w") == "-1"  # b's URL now carries b's state
+    assert sliders(b)["w"]["value"] == -1.0
+    assert list(sliders(a)) == ["u", "v"]
+    c = new_page()
+    open_app(c, app_url)
+    assert table_names(c) == SEED_NAMES and sliders(c)["w"]["value"] == 2
