@@ -270,11 +270,10 @@ class SceneLesson:
     def page(self) -> LessonPage:
         text = TEXT[self.slug]
         lang = self.lang
-        figure_column = pn.Column(callout(WORDS[lang]["play_cue"]), self.playback, self.view,
-                                  self.stats, self.live,
-                                  sizing_mode="stretch_width")
-        explanation = pn.Column(prose(text[lang]), width=380, css_classes=["bpx-aside"])
+        figure_column = pn.Column(self.view, self.stats, self.live, sizing_mode="stretch_width")
+        explanation = pn.Column(prose(text[lang]), width=340, css_classes=["bpx-aside"])
         main = [heading(text["heading"][lang], subtitle=text["subtitle"][lang]),
+                callout(WORDS[lang]["play_cue"]), self.playback,
                 pn.Row(figure_column, explanation, sizing_mode="stretch_width")]
         return LessonPage(sidebar=[slider_sidebar(self.sliders, lang)], main=main)
 
