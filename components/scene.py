@@ -48,7 +48,9 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
             "blocked": [bool(d["blocked"]) for _, _, _, d in edges],
         },
         "tape": to_tape(graph),
-        "steps": steps,
+        # the browser fills the formula templates itself; the filled copies would double the size
+        "steps": {mode: [{k: v for k, v in step.items() if k not in ("text", "latex")}
+                         for step in mode_steps] for mode, mode_steps in steps.items()},
         "ranges": ranges,
         "stats": {k: graph.graph.get(k, 0) for k in ("evaluated", "skipped", "blocked")},
     }

@@ -71,12 +71,13 @@ def schedule(graph: nx.MultiDiGraph, mode: str) -> list[dict]:
 
 def _forward(graph: nx.MultiDiGraph) -> list[dict]:
     nodes = graph.nodes
+    numbers = _numbers(graph)
     leaves = [n for n in graph if graph.in_degree(n) == 0]
     steps = []
     if leaves:
         shown = [n for n in leaves if nodes[n]["kind"] != "constant"] or leaves
         steps.append(_step(
-            graph, "inputs", None, leaves, [], None,
+            numbers, "inputs", None, leaves, [], None,
             ", ".join(f"{nodes[n]['name']} = {_value(n)}" for n in shown),
             ",\\; ".join(f"{latex_name(nodes[n]['name'])} = {_value(n)}" for n in shown)))
     for n in graph:
@@ -86,15 +87,16 @@ def _forward(graph: nx.MultiDiGraph) -> list[dict]:
         edges = sorted(graph.in_edges(n, keys=True), key=lambda e: e[2])
         op = OPS[node["op"]]
         p = format_number(node["param"]) if node["param"] is not None else ""
-        numbers = [_value(u, operand=True) for u, _, _ in edges]
-        text = f"{node['text']} = {op.text.format(*numbers, p=p)} = {_value(n)}"
-        latex = f"{node['latex']} = {op.latex.format(*numbers, p=p)} = {_value(n)}"
-        steps.append(_step(graph, "op", n, [n], edges, node["value"], text, latex))
+        operands = [_value(u, operand=True) for u, _, _ in edges]
+        text = f"{node['text']} = {op.text.format(*operands, p=p)} = {_value(n)}"
+        latex = f"{node['latex']} = {op.latex.format(*operands, p=p)} = {_value(n)}"
+        steps.append(_step(numbers, "op", n, [n], edges, node["value"], text, latex))
     return _numbered(steps)
 
 
 def _backward(graph: nx.MultiDiGraph) -> list[dict]:
     nodes = graph.nodes
+    numbers = _numbers(graph)
     root = graph.graph.get("root", len(graph) - 1)
     if root not in nodes or not nodes[root]["active"]:
         return []
@@ -102,7 +104,7 @@ def _backward(graph: nx.MultiDiGraph) -> list[dict]:
     d = lambda n: f"d{loss}/d{nodes[n]['name']}"
     dl = lambda n: (f"\\frac{{\\partial {latex_name(loss)}}}"
                     f"{{\\partial {latex_name(nodes[n]['name'])}}}")
-    steps = [_step(graph, "seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
+    steps = [_step(numbers, "seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
     for n in reversed(list(graph)):
         if n == root or not nodes[n]["active"]:
             continue
@@ -128,16 +130,16 @@ def _backward(graph: nx.MultiDiGraph) -> list[dict]:
             f"{_grad(v, operand=True)} \\cdot {'0' if t['blocked'] else _local(v, k)}"
             for t, (_, v, k) in zip(terms, edges))
         latex = f"{dl(n)} = {latex_terms} = {latex_numbers} = {_grad(n)}"
-        step = _step(graph, kind, n, [n] + [t["edge"][1] for t in terms], edges,
+        step = _step(numbers, kind, n, [n] + [t["edge"][1] for t in terms], edges,
                      nodes[n]["grad"], text, latex)
         step["terms"] = terms
         steps.append(step)
         if nodes[n]["op"] == "sg":
-            steps.append(_blocked_step(graph, n, d, dl))
+            steps.append(_blocked_step(numbers, n, d, dl))
     return _numbered(steps)
 
 
-def _blocked_step(graph: nx.MultiDiGraph, n: int, d, dl) -> dict:
+def _blocked_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
     """The gradient reaching stop-gradient ``n`` goes no further: x 0 on its input edge."""
     (parent, _, key), = graph.in_edges(n, keys=True)
     grad = graph.nodes[n]["grad"]
@@ -145,7 +147,7 @@ def _blocked_step(graph: nx.MultiDiGraph, n: int, d, dl) -> dict:
     text = f"{d(parent)} += {d(n)} * 0 = {g} * 0 = 0 (stop-gradient: blocked)"
     latex = (rf"{dl(parent)} \mathrel{{+}}= {dl(n)} \cdot 0 = {g} \cdot 0 = 0"
              r"\quad(\mathrm{sg})")
-    step = _step(graph, "blocked", n, [n, parent], [(parent, n, key)], 0.0, text, latex)
+    step = _step(numbers, "blocked", n, [n, parent], [(parent, n, key)], 0.0, text, latex)
     step["terms"] = [{"edge": [parent, n, key], "grad": grad, "local": 0.0,
                       "contribution": 0.0, "blocked": True}]
     return step
@@ -197,11 +199,15 @@ def fill(template: str, value, grad, local) -> str:
     return _TOKEN.sub(number, template)
 
 
-def _step(graph, kind, node, nodes, edges, value, text, latex) -> dict:
+def _numbers(graph: nx.MultiDiGraph) -> tuple:
+    """The graph's value, gradient and local-derivative look-ups for :func:`fill`."""
     attrs = graph.nodes
     locals_ = {(v, k): d["local"] for _, v, k, d in graph.edges(keys=True, data=True)}
-    numbers = (lambda n: attrs[n]["value"], lambda n: attrs[n]["grad"],
-               lambda n, slot: locals_[(n, slot)])
+    return (lambda n: attrs[n]["value"], lambda n: attrs[n]["grad"],
+            lambda n, slot: locals_[(n, slot)])
+
+
+def _step(numbers, kind, node, nodes, edges, value, text, latex) -> dict:
     return {"kind": kind, "node": node, "nodes": list(dict.fromkeys(nodes)),
             "edges": [list(e) for e in edges], "value": value,
             "text": fill(text, *numbers), "latex": fill(latex, *numbers),

@@ -158,7 +158,9 @@ class View {
   }
 
   handle(action, obj, data) {
-    if (action === "play" && obj && "label" in obj) this.playButton = obj
+    // a button click arrives as an event whose origin is the button
+    const source = obj && obj.origin ? obj.origin : obj
+    if (action === "play" && source && "label" in source) this.playButton = source
     switch (action) {
       case "refresh": return this.refresh()
       case "resize": case "zoom": return this.scene ? this.render() : this.refresh()

@@ -76,7 +76,7 @@ window.__bpxt = {
       for (const c of node.childNodes) walk(c)
     }
     walk(root)
-    return parts.join(" ")
+    return parts.join("")
   },
 }
 """
@@ -230,9 +230,31 @@ def set_slider(page, name: str, value: float, release: bool = False) -> None:
        {"name": name, "value": value, "release": release})
 
 
+def text(page, selector: str) -> str:
+    """Text of the first element matching ``selector``, its shadow root included.
+
+    Bokeh and Panel render a model's content into the shadow root of the element
+    that carries its ``css_classes``, where ``innerText`` does not reach.
+    """
+    raw = page.locator(selector).first.evaluate("(e) => window.__bpxt.deepText(e)")
+    return re.sub(r"\s+", " ", raw).strip()
+
+
+def wait_text(page, selector: str, substring: str, timeout: float = 10.0) -> str:
+    """Wait until :func:`text` of ``selector`` contains ``substring``; return the text."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = text(page, selector)
+        if substring in current:
+            return current
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector!r} never showed {substring!r}; it shows {current!r}")
+        page.wait_for_timeout(50)
+
+
 def div_text(page, css_class: str) -> str:
-    """Visible text of the Bokeh Div with this CSS class (caption, counter)."""
-    return page.locator(f".{css_class}").first.inner_text().strip()
+    """Text of the Bokeh Div or Panel pane with this CSS class (caption, counter, ...)."""
+    return text(page, f".{css_class}")
 
 
 def counter(page) -> str:

@@ -18,7 +18,7 @@ from graphviz_core.scenarios import SEED
 
 from .helpers import (button, counter, deep_text, div_text, js, node_position, number, open_app,
                       screenshot, set_slider, slider_handle, sliders, table, table_cells,
-                      table_names, type_expression, wait_counter)
+                      table_names, type_expression, wait_counter, wait_text)
 
 pytestmark = pytest.mark.browser
 
@@ -138,8 +138,8 @@ RECORD_PLAYBACK = """() => {
   const loop = () => {
     rec.counters.add(t.div('bpx-counter').text)
     rec.maxPulses = Math.max(rec.maxPulses, t.pulses().data.x.length)
-    const cap = document.querySelector('.bpx-caption')
-    const root = cap && (cap.shadowRoot || cap)
+    const view = t.viewOf(t.div('bpx-caption'))
+    const root = view && (view.el.shadowRoot || view.el)
     if (root && root.querySelector('mjx-container, .MathJax, svg')) rec.math = true
     rec.labels.add(t.find('panel.models.widgets.Button', (b) => /Play|Pause/.test(b.label)).label)
     if (!rec.done) requestAnimationFrame(loop)
@@ -157,10 +157,6 @@ def test_playing_the_backward_pass(page, app_url):
     page.evaluate(RECORD_PLAYBACK)
     button(page, "▶ Play").click()
     wait_counter(page, r"^Step 2 / ")
-    # mid-play: the caption shows a formula, typeset by MathJax
-    caption = page.locator(".bpx-caption")
-    assert caption.locator("mjx-container, .MathJax").count() > 0 or \
-        "$$" not in js(page, "t.div('bpx-caption').text")
     screenshot(page, "04-backward-playing", full_page=False)
     wait_counter(page, rf"^Step {n} / {n}$", timeout=20_000)
     page.wait_for_function("() => window.__bpxt.find('panel.models.widgets.Button',"
@@ -270,7 +266,7 @@ def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
     rows = table(page)
     assert rows["w"]["grad"] == "7.5" and rows["b"]["grad"] == "5"
     report = SEED.build(requires_grad={"x": False, "y": False}).backward()
-    stats = page.locator(".bpx-stats-line").inner_text()
+    stats = div_text(page, "bpx-stats-line")
     m = re.search(r"backward: (\d+) local derivatives evaluated, (\d+) skipped", stats)
     assert m, stats
     assert (int(m.group(1)), int(m.group(2))) == (report.evaluated, report.skipped)
@@ -286,14 +282,11 @@ def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
 # --- 8 --------------------------------------------------------------------------------------
 def test_clicking_a_node_shows_its_local_derivatives(page, app_url):
     open_app(page, app_url, "mode=backward")
-    assert "Click a node" in page.locator(".bpx-details").inner_text()
+    assert "Click a node" in div_text(page, "bpx-details")
     x, y = node_position(page, "z2")
     page.mouse.click(x, y)
-    details = page.locator(".bpx-details")
-    page.wait_for_function("() => { const e = document.querySelector('.bpx-details');"
-                           " return window.__bpxt.deepText(e).includes('z2 = z1 + b') }",
-                           timeout=10_000)
-    text = details.inner_text()
+    wait_text(page, ".bpx-details", "z2 = z1 + b")
+    text = div_text(page, "bpx-details")
     g = trace(SEED.build())
     (z2,) = [n for n in g if g.nodes[n]["name"] == "z2"]
     assert "Local derivatives" in text
@@ -307,8 +300,7 @@ def test_clicking_a_node_shows_its_local_derivatives(page, app_url):
     # a leaf: no local derivatives of its own, its gradient from z1
     x, y = node_position(page, "w")
     page.mouse.click(x, y)
-    page.wait_for_function("() => window.__bpxt.deepText(document.querySelector('.bpx-details'))"
-                           ".includes('∂L/∂w = 7.5')", timeout=10_000)
+    wait_text(page, ".bpx-details", "∂L/∂w = 7.5")
 
 
 # --- 9 --------------------------------------------------------------------------------------
