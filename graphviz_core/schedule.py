@@ -135,7 +135,7 @@ def _backward(graph: nx.MultiDiGraph) -> list[dict]:
         step["terms"] = terms
         steps.append(step)
         if nodes[n]["op"] == "sg":
-            steps.append(_blocked_step(numbers, n, d, dl))
+            steps.append(_blocked_step(graph, numbers, n, d, dl))
     return _numbered(steps)
 
 
