@@ -71,7 +71,9 @@ _UNSUPPORTED_NODES = {
 # look-alike characters students paste from slides; each maps to one character,
 # so positions in messages stay those of the text they typed
 _NORMALIZE = str.maketrans({"\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u2212": "-",
-                            "\u2013": "-", "\u00f7": "/", "\u2009": " ", "\u00a0": " "})
+                            "\u2013": "-", "\u00f7": "/", "\u2009": " ", "\u00a0": " ",
+                            # Python also ends a line at a lone CR; we count lines at LF
+                            "\r": "\n"})
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _DATA_NAME = re.compile(r"(x|y|t|target|label|data|input)(\d+|_\w*)?\Z")
 
@@ -283,6 +285,8 @@ def _parse(source) -> Expression:
     except ValueError as e:  # e.g. integer literals beyond Python's digit limit
         raise ExpressionError(f"cannot read this expression: {e}") from None
     body = module.body
+    if not body:  # only comments
+        raise ExpressionError("the expression is empty", 0)
     if len(body) != 1:
         raise ExpressionError("write a single expression, not several statements",
                               _position(text, body[1]) if len(body) > 1 else 0)
@@ -329,6 +333,7 @@ class _Compiler:
         self.program: list[tuple] = []
         self.variables: dict[str, None] = {}
         self.nodes = 0
+        self._folded: dict[int, float | str | None] = {}  # constant subtrees, folded once
         self._not_constant: set[int] = set()
 
     def is_constant(self, node: ast.AST) -> bool:
@@ -453,7 +458,7 @@ class _Compiler:
 
     def constant_exponent(self, node: ast.BinOp) -> float | None:
         """The exponent of ``a ** c`` when ``c`` is made of numbers only, else None."""
-        exponent = _fold_constant(node.right)
+        exponent = _fold_constant(node.right, self._folded)
         if exponent is None:
             return None
         if isinstance(exponent, str):
@@ -492,54 +497,64 @@ def _constant_problem(node: ast.AST) -> str:
     return "unsupported constant"
 
 
-def _fold_constant(node: ast.AST) -> float | str | None:
+def _fold_constant(node: ast.AST, memo: dict | None = None) -> float | str | None:
     """Evaluate a subtree made only of numbers and + - * / ** (for exponents).
 
     Returns the number, None when the subtree has a name or a call, or a message
     when it is a constant that cannot be used. Iterative, and each power is
-    checked before it is computed, so ``9**9**9`` costs nothing.
+    checked before it is computed, so ``9**9**9`` costs nothing. With ``memo``
+    (one dict per expression) each subtree is folded once: a power tower such as
+    ``1**1**...**x`` costs linear time, not a walk of its tail per level.
     """
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Name, ast.Call)):
-            return None
-        if not isinstance(sub, (ast.Constant, ast.UnaryOp, ast.BinOp, ast.operator,
-                                ast.unaryop)):
-            return None  # let the whitelist report it
-    values: dict[int, float] = {}
-    order = list(ast.walk(node))
-    for sub in reversed(order):  # ast.walk is breadth-first: children come later
-        if isinstance(sub, ast.Constant):
-            if type(sub.value) not in (int, float):
-                return _constant_problem(sub)
-            try:
-                values[id(sub)] = float(sub.value)
-            except OverflowError:
-                return "this number is too large"
-        elif isinstance(sub, ast.UnaryOp):
-            if not isinstance(sub.op, (ast.USub, ast.UAdd)):
-                return None
-            v = values[id(sub.operand)]
-            values[id(sub)] = -v if isinstance(sub.op, ast.USub) else v
-        elif isinstance(sub, ast.BinOp):
-            if type(sub.op) not in _BINARY:
-                return None
-            a, b = values[id(sub.left)], values[id(sub.right)]
-            symbol = _BINARY[type(sub.op)]
-            if symbol == "**":
-                if abs(b) > LIMITS["exponent"]:
-                    return (f"the exponent {_number_text(b)} is too large: constant "
-                            f"exponents must lie within \u00b1{LIMITS['exponent']:g}")
-                if a < 0 and b != int(b):
-                    return "a negative number to a fractional power has no real value"
-            try:
-                result = _BINARY_APPLY[symbol](a, b)
-            except ZeroDivisionError:
-                return "division by zero in a constant exponent"
-            except OverflowError:
-                return "this number is too large"
-            if isinstance(result, complex) or not math.isfinite(result):
-                return "this number is too large"
-            values[id(sub)] = float(result)
-    return values[id(node)]
+    memo = {} if memo is None else memo
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    while stack:
+        sub, children_done = stack.pop()
+        if id(sub) in memo:
+            continue
+        children = ([sub.operand] if isinstance(sub, ast.UnaryOp) else
+                    [sub.left, sub.right] if isinstance(sub, ast.BinOp) else [])
+        if children and not children_done:
+            stack.append((sub, True))
+            stack.extend((child, False) for child in children)
+            continue
+        memo[id(sub)] = _fold_one(sub, [memo[id(child)] for child in children])
+    return memo[id(node)]
 
 
+def _fold_one(sub: ast.AST, operands: list) -> float | str | None:
+    """One step of :func:`_fold_constant`, given the folded operands of ``sub``."""
+    if isinstance(sub, ast.Constant):
+        if type(sub.value) not in (int, float):
+            return _constant_problem(sub)
+        try:
+            return float(sub.value)
+        except OverflowError:
+            return "this number is too large"
+    if not (isinstance(sub, ast.UnaryOp) and isinstance(sub.op, (ast.USub, ast.UAdd))
+            or isinstance(sub, ast.BinOp) and type(sub.op) in _BINARY):
+        return None  # a name, a call or other syntax: not a constant (the whitelist reports it)
+    if any(v is None for v in operands):
+        return None
+    for v in operands:
+        if isinstance(v, str):
+            return v
+    if isinstance(sub, ast.UnaryOp):
+        return -operands[0] if isinstance(sub.op, ast.USub) else operands[0]
+    a, b = operands
+    symbol = _BINARY[type(sub.op)]
+    if symbol == "**":
+        if abs(b) > LIMITS["exponent"]:
+            return (f"the exponent {_number_text(b)} is too large: constant "
+                    f"exponents must lie within \u00b1{LIMITS['exponent']:g}")
+        if a < 0 and b != int(b):
+            return "a negative number to a fractional power has no real value"
+    try:
+        result = _BINARY_APPLY[symbol](a, b)
+    except ZeroDivisionError:
+        return "division by zero in a constant exponent"
+    except OverflowError:
+        return "this number is too large"
+    if isinstance(result, complex) or not math.isfinite(result):
+        return "this number is too large"
+    return float(result)

@@ -11,6 +11,7 @@ branch (see :func:`branch_signature`).
 from __future__ import annotations
 
 import math
+import re
 
 from hypothesis import strategies as st
 
@@ -21,71 +22,57 @@ VARIABLES = ("w", "x", "b", "y")
 CONSTANTS = st.sampled_from(["0.5", "1.5", "2", "3", "0.25", "1"])
 
 
-def _p(s: str) -> str:
-    return f"({s})"
+# (template, number of sub-expressions); sub-expressions are always parenthesised
+FORMS = [
+    # binary arithmetic
+    ("({0}) + ({1})", 2), ("({0}) - ({1})", 2), ("({0}) * ({1})", 2),
+    ("({0}) / (({1})**2 + 1)", 2),
+    # unary minus and plus
+    ("-({0})", 1), ("+({0})", 1),
+    # smooth functions on their domains
+    ("exp({0})", 1), ("log(({0})**2 + 1)", 1), ("log(exp({0}))", 1),
+    ("sqrt(({0})**2 + 1)", 1), ("sqrt(exp({0}))", 1), ("tanh({0})", 1), ("sigmoid({0})", 1),
+    ("sin({0})", 1), ("cos({0})", 1),
+    # kinks
+    ("relu({0})", 1), ("abs({0})", 1), ("min({0}, {1})", 2), ("max({0}, {1})", 2),
+    ("clip({0}, {1}, ({1}) + ({2})**2 + 0.5)", 3), ("clip({0}, -1, 1)", 1),
+    # stop-gradient
+    ("sg({0})", 1),
+    # powers: integer constant exponents on any base, fractional ones on a positive base
+    ("({0})**2", 1), ("({0})**3", 1), ("({0})**0", 1), ("({0})**1", 1),
+    ("(({0})**2 + 1)**-1", 1), ("(({0})**2 + 1)**0.5", 1), ("(({0})**2 + 1)**1.5", 1),
+    ("(({0})**2 + 1)**-0.5", 1), ("(({0})**2 + 1)**(1/3)", 1), ("(({0})**2 + 1)**-(2.5)", 1),
+    # a variable exponent on a positive base, and a constant base to a variable power
+    ("(({0})**2 + 1)**tanh({1})", 2), ("2**tanh({0})", 1),
+]
 
 
-def _extend(children: st.SearchStrategy) -> st.SearchStrategy:
-    two = st.tuples(children, children)
-    three = st.tuples(children, children, children)
-    return st.one_of(
-        # binary arithmetic
-        st.tuples(children, st.sampled_from(["+", "-", "*"]), children)
-        .map(lambda t: f"{_p(t[0])} {t[1]} {_p(t[2])}"),
-        two.map(lambda t: f"{_p(t[0])} / ({_p(t[1])}**2 + 1)"),
-        # unary minus and plus
-        children.map(lambda a: f"-{_p(a)}"),
-        children.map(lambda a: f"+{_p(a)}"),
-        # smooth functions on their domains
-        children.map(lambda a: f"exp({a})"),
-        children.map(lambda a: f"log({_p(a)}**2 + 1)"),
-        children.map(lambda a: f"log(exp({a}))"),
-        children.map(lambda a: f"sqrt({_p(a)}**2 + 1)"),
-        children.map(lambda a: f"sqrt(exp({a}))"),
-        children.map(lambda a: f"tanh({a})"),
-        children.map(lambda a: f"sigmoid({a})"),
-        children.map(lambda a: f"sin({a})"),
-        children.map(lambda a: f"cos({a})"),
-        # kinks
-        children.map(lambda a: f"relu({a})"),
-        children.map(lambda a: f"abs({a})"),
-        two.map(lambda t: f"min({t[0]}, {t[1]})"),
-        two.map(lambda t: f"max({t[0]}, {t[1]})"),
-        three.map(lambda t: f"clip({t[0]}, {t[1]}, {_p(t[1])} + {_p(t[2])}**2 + 0.5)"),
-        children.map(lambda a: f"clip({a}, -1, 1)"),
-        # stop-gradient
-        children.map(lambda a: f"sg({a})"),
-        # powers: constant exponents (integer on any base, fractional on a positive one)
-        st.tuples(children, st.sampled_from(["2", "3", "-1", "0", "1"]))
-        .map(lambda t: f"{_p(t[0])}**{t[1]}" if t[1] != "-1" else f"({_p(t[0])}**2 + 1)**-1"),
-        st.tuples(children, st.sampled_from(["0.5", "1.5", "-0.5", "(1/3)", "-(2.5)"]))
-        .map(lambda t: f"({_p(t[0])}**2 + 1)**{t[1]}"),
-        # variable exponent on a positive base, and a constant base to a variable power
-        two.map(lambda t: f"({_p(t[0])}**2 + 1)**tanh({t[1]})"),
-        children.map(lambda a: f"2**tanh({a})"),
-    )
+@st.composite
+def _trees(draw, variables: tuple[str, ...], depth: int) -> str:
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        return draw(st.one_of(st.sampled_from(variables), CONSTANTS))
+    template, arity = draw(st.sampled_from(FORMS))
+    return template.format(*(draw(_trees(variables, depth - 1)) for _ in range(arity)))
 
 
-def expressions(variables: tuple[str, ...], max_leaves: int = 10) -> st.SearchStrategy[str]:
+def expressions(variables: tuple[str, ...], max_depth: int = 4) -> st.SearchStrategy[str]:
     """Expression strings over ``variables`` (each appears at least once)."""
-    leaves = st.one_of(st.sampled_from(variables), CONSTANTS)
-    tree = st.recursive(leaves, _extend, max_leaves=max_leaves)
-    # make sure every variable appears: add a vanishing-weight use of each one
-    return tree.map(lambda s: s if all(_mentions(s, v) for v in variables)
-                    else f"{_p(s)} + 0.125 * ({' + '.join(variables)})")
+    # make sure every variable appears: add a small-weight use of each missing one
+    return _trees(variables, max_depth).map(
+        lambda s: s if all(_mentions(s, v) for v in variables)
+        else f"({s}) + 0.125 * ({' + '.join(variables)})")
 
 
 def _mentions(source: str, name: str) -> bool:
-    import re
     return re.search(rf"\b{name}\b", source) is not None
 
 
 @st.composite
-def expression_cases(draw, max_leaves: int = 10, low: float = -2.0, high: float = 2.0):
+def expression_cases(draw, max_depth: int = 4, low: float = -2.0, high: float = 2.0):
     """``(source, variables, values)`` with 1-4 variables and values in [low, high]."""
     n = draw(st.integers(1, 4))
     variables = VARIABLES[:n]
-    source = draw(expressions(variables, max_leaves))
+    source = draw(expressions(variables, max_depth))
     values = {v: draw(st.floats(low, high, allow_nan=False, allow_infinity=False))
               for v in variables}
     return source, variables, values

@@ -127,7 +127,7 @@ def test_build_with_requires_grad_and_kinds():
 ERRORS = [
     # (source, a word the message must contain, the expected position or None for "any")
     ("w * foo(x)", "unknown function", 4),
-    ("w * xx__", "unknown name", None),
+    ("w * __x", "unknown name", 4),
     ("w + _x", "unknown name", 4),
     ("exp + 1", "function", 0),
     ("exp(x, y)", "argument", 0),
@@ -185,11 +185,19 @@ ERRORS = [
     ("x" * 40, "too long", 0),
     ("x\r+ foo(y)", "", None),  # a lone CR ends a line, as in Python
     ("\n\nfoo(x)", "unknown function", 2),
-    ("x +\n foo(y)", "unknown function", 5),
+    ("(x +\n foo(y))", "unknown function", 6),
     ("x + \u00d7 foo(y)", "syntax", None),
     (" + ".join(f"v{i}" for i in range(LIMITS["variables"] + 1)), "too many variables", None),
-    ("+".join(["x"] * (LIMITS["nodes"] // 2 + 2)), "too many nodes", None),
+    ("x" + "+x" * 1000, "too long", LIMITS["length"]),
 ]
+
+
+def test_too_many_nodes(monkeypatch):
+    # 2,000 characters make at most ~2,000 nodes: the node limit is a second line of defence
+    monkeypatch.setitem(LIMITS, "nodes", 50)
+    with pytest.raises(ExpressionError, match="too many nodes") as info:
+        parse("+".join(["x"] * 30))
+    assert 0 <= info.value.position < 60
 
 
 @pytest.mark.parametrize("source, word, position", ERRORS, ids=[repr(e[0][:30]) for e in ERRORS])
