@@ -23,6 +23,8 @@ EXAMPLES = {
     "PPO-clip: -min(exp(lp-lpo)*A, clip(exp(lp-lpo), 1-eps, 1+eps)*A)":
         "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1 - eps, 1 + eps)*A)",
     "Faults: log(x) + sqrt(y) + 1/z": "log(x) + sqrt(y) + 1/z",
+    "MLP 2-4-4-1 (107 nodes)": "mlp(2, 4, 4, 1)",
+    "MLP 2-16-16-1 (982 nodes)": "mlp(2, 16, 16, 1)",
 }
 MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
 

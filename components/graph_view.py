@@ -26,7 +26,7 @@ NODE_COLUMNS = ("x", "y", "inner", "top", "bottom", "marker", "fill", "line", "w
                 "mark_dy")
 EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width", "lx", "ly", "label",
                 "label_color", "label_size")
-ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha")
+ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha", "head")
 PULSE_COLUMNS = ("x", "y", "label", "color")
 TABLE_COLUMNS = ("name", "op", "value", "grad", "fault")
 
@@ -87,7 +87,7 @@ class GraphView(pn.viewable.Viewer):
     # --- building ------------------------------------------------------------------------
     def _make_figure(self):
         fig = figure(
-            height=self.height, sizing_mode="stretch_width", match_aspect=True,
+            height=self._height_for(self.model.scene), sizing_mode="stretch_width", match_aspect=True,
             tools="pan,wheel_zoom,reset,save", toolbar_location="right",
             x_range=DataRange1d(range_padding=0.9, range_padding_units="absolute"),
             y_range=DataRange1d(range_padding=0.75, range_padding_units="absolute"),
@@ -102,7 +102,7 @@ class GraphView(pn.viewable.Viewer):
         fig.add_layout(Arrow(
             source=self.arrows, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
             line_alpha=0, line_width=0,
-            end=VeeHead(size=13, fill_color="color", line_color="color", fill_alpha="alpha",
+            end=VeeHead(size="head", fill_color="color", line_color="color", fill_alpha="alpha",
                         line_alpha="alpha")))
         fig.text("lx", "ly", text="label", text_color="label_color", text_font_size="label_size",
                  text_align="center", text_baseline="middle", source=self.edges,
@@ -136,7 +136,13 @@ class GraphView(pn.viewable.Viewer):
 
     # --- server -> browser -----------------------------------------------------------------
     def _send_scene(self, event=None) -> None:
+        self.figure.height = self._height_for(self.model.scene)
         self.meta.data = {"json": [to_json(self.model.scene)]}
+
+    def _height_for(self, scene: dict) -> int:
+        """Taller for tall graphs, so a hundred-node drawing is still legible."""
+        ys = scene.get("nodes", {}).get("y") or [0.0]
+        return int(min(860, max(self.height, 150 + 30 * (max(ys) - min(ys)))))
 
     def _on_tap(self, attr, old, new) -> None:
         self.model.selected = new[0] if new else None

@@ -13,7 +13,7 @@ import param
 from graphviz_core import ExpressionError, parse, schedule, trace
 from graphviz_core.expression import default_kind
 from graphviz_core.layout import layout
-from graphviz_core.scenarios import SEED
+from graphviz_core.scenarios import SEED, builder_from_text
 
 from .scene import scene_data
 
@@ -53,12 +53,13 @@ class ExplorerModel(param.Parameterized):
     @param.depends("expression", watch=True)
     def _apply_expression(self) -> None:
         try:
-            parsed = parse(self.expression)
+            parsed = builder_from_text(self.expression) or parse(self.expression)
         except ExpressionError as e:
             self.param.update(error=e.message, error_position=e.position)
             return
         self._expression = parsed
-        defaults = SEED.values if parsed.variables == tuple(SEED.values) else {}
+        defaults = getattr(parsed, "defaults", None) or (
+            SEED.values if parsed.variables == tuple(SEED.values) else {})
         values = {name: float(self.values.get(name, defaults.get(name, 1.0)))
                   for name in parsed.variables}
         unchanged = list(parsed.variables) == self.variables and values == self.values

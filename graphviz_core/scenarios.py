@@ -8,16 +8,19 @@ an MLP) are builders that return :class:`~graphviz_core.engine.Value` roots.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .engine import Value, clip, minimum, stop_gradient
-from .expression import parse
+from .engine import topological_order
+from .expression import ExpressionError, parse
 
 __all__ = [
     "Scene", "SCENES", "SEED", "scene", "seed_loss", "shifted_and_scaled", "ppo_clip_loss",
-    "reinforce_loss", "ppo_case", "logistic_loss", "glyphs", "mlp_loss",
+    "reinforce_loss", "ppo_case", "logistic_loss", "glyphs", "mlp_loss", "ScalarMLP",
+    "builder_from_text",
 ]
 
 
@@ -274,7 +277,7 @@ def logistic_loss(weights: np.ndarray, bias: float, pixels: np.ndarray,
 # --- a small MLP -------------------------------------------------------------------------
 
 def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
-             seed: int = 0) -> Value:
+             seed: int = 0, inputs: dict | None = None) -> Value:
     """Squared error of a scalar tanh MLP on one example, as in micrograd's demo.
 
     Each neuron is ``tanh(b + sum_i w_i x_i)`` (a left fold of adds); weights come
@@ -288,7 +291,8 @@ def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
     28
     """
     rng = np.random.default_rng(seed)
-    activations = [Value(float(v), f"x{i}", kind="data") for i, v in
+    inputs = inputs or {}
+    activations = [Value(float(inputs.get(f"x{i}", v)), f"x{i}", kind="data") for i, v in
                    enumerate(rng.uniform(-1, 1, n_in))]
     sizes = [n_in, *hidden, n_out]
     for layer, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
@@ -305,3 +309,80 @@ def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
         term = (out - Value(float(t), "y", kind="data")) ** 2
         loss = term if loss is None else loss + term
     return loss
+
+
+_MLP_CALL = re.compile(r"\s*mlp\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*\)\s*\Z")
+MLP_MAX_NODES = 15000
+
+
+class ScalarMLP:
+    """A scalar tanh MLP with fixed seeded weights; its inputs ``x0, x1, ...`` are the variables.
+
+    It answers like an :class:`~graphviz_core.expression.Expression` (``variables``,
+    ``build``), so the explorer can draw ``mlp(2, 16, 16, 1)`` - a graph far larger
+    than one would type.
+
+    Examples
+    --------
+    >>> net = ScalarMLP(2, (2,), 1)
+    >>> net.variables, net.node_count()
+    (('x0', 'x1'), 28)
+    """
+
+    def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, seed: int = 0):
+        self.n_in, self.hidden, self.n_out, self.seed = n_in, tuple(hidden), n_out, seed
+        self.variables = tuple(f"x{i}" for i in range(n_in))
+        self.source = f"mlp({', '.join(str(n) for n in (n_in, *hidden, n_out))})"
+        rng = np.random.default_rng(seed)
+        self.defaults = {name: float(v) for name, v in zip(self.variables, rng.uniform(-1, 1, n_in))}
+
+    def node_count(self) -> int:
+        sizes = [self.n_in, *self.hidden, self.n_out]
+        # a neuron: bias, a weight, a product and a sum per input, and tanh in hidden layers
+        neurons = sum(fan_out * (3 * fan_in + 1 + (i < len(sizes) - 2))
+                      for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])))
+        # the loss: target, difference and square per output, and the sums between them
+        return self.n_in + neurons + 3 * self.n_out + self.n_out - 1
+
+    def build(self, values: dict, requires_grad: dict | None = None,
+              kinds: dict | None = None) -> Value:
+        return self._build(values, requires_grad, kinds)[0]
+
+    def _build(self, values, requires_grad=None, kinds=None) -> tuple[Value, dict]:
+        root = mlp_loss(self.n_in, self.hidden, self.n_out, self.seed,
+                        inputs={k: float(v) for k, v in values.items()})
+        leaves = {v.name: v for v in topological_order(root)
+                  if not v.parents and v.name in self.variables}
+        for name, flag in (requires_grad or {}).items():
+            if name in leaves:
+                leaves[name].requires_grad = bool(flag)
+        return root, leaves
+
+
+def builder_from_text(text: str) -> ScalarMLP | None:
+    """``mlp(n_in, h1, ..., n_out)`` -> a :class:`ScalarMLP`; None for any other text.
+
+    Raises
+    ------
+    ExpressionError
+        When the sizes are zero or the graph would exceed ``MLP_MAX_NODES`` nodes.
+
+    Examples
+    --------
+    >>> builder_from_text("mlp(2, 16, 16, 1)").node_count()
+    982
+    >>> builder_from_text("w*x") is None
+    True
+    """
+    match = _MLP_CALL.match(text) if isinstance(text, str) and len(text) < 200 else None
+    if match is None:
+        return None
+    sizes = [int(n) for n in match.group(1).split(",")]
+    if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > 1000:
+        raise ExpressionError("mlp(n_in, h1, ..., n_out) takes two or more sizes from 1 to 1000",
+                              0)
+    net = ScalarMLP(sizes[0], tuple(sizes[1:-1]), sizes[-1])
+    if net.node_count() > MLP_MAX_NODES:
+        raise ExpressionError(f"mlp{tuple(sizes)} would have {net.node_count():,} nodes; "
+                              f"at most {MLP_MAX_NODES:,} are drawn", 0)
+    return net

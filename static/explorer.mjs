@@ -266,7 +266,10 @@ class View {
       const dim = mode === "backward" && !active && kind !== "constant"
       const current = step && step.nodes.includes(i)
       col.x.push(N.x[i]); col.y.push(N.y[i])
-      col.inner.push(N.op[i] ? N.symbol[i] : N.name[i])
+      const inner = N.op[i] ? N.symbol[i] : N.name[i]
+      // a name wider than its node is left to the table and to zooming in
+      const font = Math.max(9, nodeSize * 0.32)
+      col.inner.push(inner.length * font * 0.6 <= nodeSize * 0.95 ? inner : "")
       col.top.push(N.op[i] && showNodeLabels ? N.name[i] : "")
       col.bottom.push(showNodeLabels ? bottom : "")
       col.marker.push(st.marker)
@@ -276,7 +279,7 @@ class View {
       col.size.push(kind === "constant" ? nodeSize * 0.78 : nodeSize)
       col.alpha.push(dim ? 0.35 : 1)
       col.mark.push(fault && mode !== "graph" ? "⚠" : "")
-      col.inner_size.push(`${Math.round(Math.max(9, nodeSize * 0.32))}px`)
+      col.inner_size.push(`${Math.round(font)}px`)
       col.label_size.push(`${Math.round(13 * big)}px`)
       const half = col.size[i] / 2
       col.top_off.push(-(half + 3)); col.bottom_off.push(half + 3)
@@ -286,7 +289,8 @@ class View {
 
     const E = sc.edges, m = E.u.length
     const ecol = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [], lx: [], ly: [], label: [], label_color: [], label_size: [] }
-    const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [] }
+    const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
+    const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
     const stepEdges = new Set(step ? step.edges.map((e) => e.join(",")) : [])
     for (let k = 0; k < m; k++) {
       const u = E.u[k], v = E.v[k], slot = E.slot[k]
@@ -323,7 +327,7 @@ class View {
       const ax = xs[L - 1] - dx / d * back, ay = ys[L - 1] - dy / d * back
       const bx = ax - dx / d * 0.02, by = ay - dy / d * 0.02
       acol.x0.push(bx); acol.y0.push(by); acol.x1.push(ax); acol.y1.push(ay)
-      acol.color.push(color); acol.alpha.push(alpha)
+      acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head)
     }
     this.setData(edges, ecol)
     this.setData(arrows, acol)

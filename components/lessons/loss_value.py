@@ -32,7 +32,7 @@ RANGES = {"w": (-3, 3), "x": (-3, 3), "b": (-3, 3), "y": (-3, 3), "k": (0.1, 5),
 TEXT = {
     "en": {
         "intro": [
-            "The graph below is the seed's loss, scaled by a constant <i>k</i> and shifted by a "
+            "The graph is the seed's loss, scaled by a constant <i>k</i> and shifted by a "
             "constant <i>C</i>. It is drawn in backward mode: every edge shows the local "
             "derivative and what it carries back.",
             "Look at the node <b>+ C</b>: its local derivative is <b>1</b>, whatever <i>C</i> is. "
@@ -76,14 +76,14 @@ TEXT = {
         "plane_note": [
             "Wide blue line: descent on <i>L</i>. Orange crosses on top: descent on <i>L + C</i>. "
             "The white circle is the start (the sliders' <i>w</i>, <i>b</i>); the shaded bowl is "
-            "<i>L</i>, darker where it is smaller.",
+            "<i>L</i>, lighter where it is smaller.",
             "Below, the two loss curves: the same shape, one lifted by <i>C</i>. The purple "
             "dashed line is the threshold τ; the star marks where early stopping fires.",
         ],
     },
     "zh": {
         "intro": [
-            "下图是种子文本中的损失,乘上常数 <i>k</i> 并加上常数 <i>C</i>。它以反向模式绘制:"
+            "图中是种子文本中的损失,乘上常数 <i>k</i> 并加上常数 <i>C</i>。它以反向模式绘制:"
             "每条边都标出局部导数以及它带回去的梯度。",
             "看 <b>+ C</b> 这个节点:无论 <i>C</i> 是多少,它的局部导数都是 <b>1</b>。反向传播从不乘以 "
             "<i>L</i> 的值;它只用保存下来的中间量(z1、z2、z3)和局部导数。<i>L</i> 只出现一次,"
@@ -118,7 +118,7 @@ TEXT = {
         "threshold": "提前停止阈值 τ", "lr": "学习率 η",
         "plane_note": [
             "宽的蓝线:对 <i>L</i> 的下降。叠在上面的橙色叉号:对 <i>L + C</i> 的下降。白色圆圈是起点"
-            "(滑块上的 <i>w</i>、<i>b</i>);阴影碗形是 <i>L</i>,越深处越小。",
+            "(滑块上的 <i>w</i>、<i>b</i>);阴影碗形是 <i>L</i>,颜色越浅处越小。",
             "下方是两条损失曲线:形状相同,其中一条被抬高了 <i>C</i>。紫色虚线是阈值 τ;"
             "星号标出提前停止触发的位置。",
         ],
@@ -277,9 +277,10 @@ class LossValueLesson:
         t, lang = TEXT[self.lang], self.lang
         main = [
             heading(HEADINGS["loss-value"][lang]),
-            pn.Row(pn.Column(self.view, sizing_mode="stretch_width"),
-                   pn.Column(prose(t["intro"]), self.table, width=420, css_classes=["bpx-aside"]),
+            pn.Row(prose(t["intro"], margin=(0, 10)),
+                   pn.Column(self.table, width=440, css_classes=["bpx-aside"]),
                    sizing_mode="stretch_width"),
+            self.view,
             heading(HEADINGS["same-loss"][lang], level=3),
             prose(t["descent_intro"], margin=(0, 10)),
             pn.Row(pn.pane.Bokeh(self.plane, width=470),

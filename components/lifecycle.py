@@ -1,0 +1,130 @@
+"""Session lifecycle: count and log every session the server creates and destroys.
+
+Two ways to switch it on; the app works the same without it.
+
+- ``panel serve app.py --setup components/lifecycle.py`` (no change to the app): the
+  setup script runs once per server process, before any session, and registers the
+  hooks for every session.
+- From inside a session (e.g. in ``build_page``): call :func:`track_session`.
+
+Each event is one log line on the ``backprop_explorer.lifecycle`` logger (the Bokeh
+server prints INFO lines), e.g.::
+
+    bpx-session destroyed id=... created=31 destroyed=30 live=1 threads=3 tasks=4
+
+With ``BPX_SESSION_CENSUS=1`` a census line follows ~1 s after the last destroyed
+session: Bokeh documents still alive, explorer models still alive, periodic callbacks,
+threads and asyncio tasks. ``bench/bench_sessions.py`` reads these lines.
+
+The callbacks live in this imported module: callbacks defined in ``app.py`` fail with
+NameError, because Bokeh clears the app's namespace before a session is destroyed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import threading
+
+import panel as pn
+
+log = logging.getLogger("backprop_explorer.lifecycle")
+
+_lock = threading.Lock()
+COUNTS = {"created": 0, "destroyed": 0}
+_census_pending = False
+
+
+def _snapshot() -> str:
+    try:
+        tasks = len(asyncio.all_tasks())
+    except RuntimeError:  # no running loop in this thread
+        tasks = -1
+    return f"threads={threading.active_count()} tasks={tasks}"
+
+
+def session_created(session_context) -> None:
+    """Count one new session (``pn.state.on_session_created`` callback)."""
+    with _lock:
+        COUNTS["created"] += 1
+        created, destroyed = COUNTS["created"], COUNTS["destroyed"]
+    log.info("bpx-session created id=%s created=%d destroyed=%d live=%d %s",
+             getattr(session_context, "id", "?"), created, destroyed, created - destroyed,
+             _snapshot())
+
+
+def session_destroyed(session_context) -> None:
+    """Count one destroyed session (``pn.state.on_session_destroyed`` callback)."""
+    with _lock:
+        COUNTS["destroyed"] += 1
+        created, destroyed = COUNTS["created"], COUNTS["destroyed"]
+    log.info("bpx-session destroyed id=%s created=%d destroyed=%d live=%d %s",
+             getattr(session_context, "id", "?"), created, destroyed, created - destroyed,
+             _snapshot())
+    if os.environ.get("BPX_SESSION_CENSUS") == "1":
+        _schedule_census()
+
+
+def _schedule_census(delay: float = 1.0) -> None:
+    global _census_pending
+    if _census_pending:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    _census_pending = True
+    loop.call_later(delay, census)
+
+
+def census() -> dict:
+    """Log (and return) what is still alive in this process: documents, models, callbacks."""
+    global _census_pending
+    _census_pending = False
+    gc.collect()
+    from bokeh.document import Document
+
+    from .model import ExplorerModel
+
+    documents = models = 0
+    for obj in gc.get_objects():
+        if isinstance(obj, Document):
+            documents += 1
+        elif isinstance(obj, ExplorerModel):
+            models += 1
+    periodic = sum(len(cbs) for cbs in list(pn.state._periodic.values()))
+    with _lock:
+        created, destroyed = COUNTS["created"], COUNTS["destroyed"]
+    figures = {"created": created, "destroyed": destroyed, "documents": documents,
+               "models": models, "periodic": periodic}
+    log.info("bpx-census created=%d destroyed=%d documents=%d models=%d periodic=%d %s",
+             created, destroyed, documents, models, periodic, _snapshot())
+    return figures
+
+
+def track_session() -> None:
+    """Count the current session and register its destroyed hook (call inside a session)."""
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return
+    session_created(doc.session_context)
+    pn.state.on_session_destroyed(session_destroyed)
+
+
+def install() -> None:
+    """Register the hooks for every session of this process (call before any session)."""
+    if getattr(pn.state, "_bpx_lifecycle_installed", False):
+        return
+    pn.state.on_session_created(session_created)
+    pn.state.on_session_destroyed(session_destroyed)
+    pn.state._bpx_lifecycle_installed = True
+
+
+if __name__ != "components.lifecycle" and pn.state.curdoc is None:
+    # run as `panel serve app.py --setup components/lifecycle.py`: install the hooks of the
+    # imported module (so they live in a namespace nobody clears)
+    from components.lifecycle import install as _install
+
+    _install()
