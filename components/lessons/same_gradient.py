@@ -235,8 +235,10 @@ class SameGradientLesson:
             button = pn.widgets.Button(name=label, button_type=kind, width=92, margin=(2, 3))
             button.js_on_click(args=args, code=view.js_action(action))
             buttons.append(button)
+        # side by side where there is room for both, one above the other on a narrow screen
         return pn.Column(pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{title}</h3>", margin=(0, 10)),
-                         pn.Row(*buttons), view, sizing_mode="stretch_width")
+                         pn.Row(*buttons), view, sizing_mode="stretch_width",
+                         styles={"flex": "1 1 660px", "min-width": "min(660px, 100%)"})
 
     def page(self) -> LessonPage:
         t, lang = TEXT[self.lang], self.lang
@@ -245,8 +247,9 @@ class SameGradientLesson:
             pn.Row(prose(t["intro"][:2], margin=(0, 10)), prose(t["intro"][2:], margin=(0, 10)),
                    sizing_mode="stretch_width"),
             self.case,
-            pn.Row(self._graph_column(t["ppo_title"], self.ppo_view),
-                   self._graph_column(t["rf_title"], self.rf_view), sizing_mode="stretch_width"),
+            pn.FlexBox(self._graph_column(t["ppo_title"], self.ppo_view),
+                       self._graph_column(t["rf_title"], self.rf_view), flex_wrap="wrap",
+                       sizing_mode="stretch_width"),
             pn.Column(self.table, margin=(0, 10), sizing_mode="stretch_width"),
         ]
         sidebar = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{WORDS[lang]['inputs']}</h3>"),
