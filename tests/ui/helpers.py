@@ -43,8 +43,9 @@ window.__bpxt = {
   tableModel() { return this.find("DataTable") },
   table() { const t = this.tableModel(); return t ? t.source.data : null },
   rows() { const d = this.table(); return d && d.name ? d.name.length : 0 },
-  slider(title) { return this.find("Slider", (m) => m.title === title) },
-  sliders() { return this.all("Slider").filter((m) => m.title !== "Speed").map((m) => ({title: m.title, value: m.value, start: m.start, end: m.end})) },
+  // sliders on screen (replaced ones can linger in the document until it is cleaned)
+  slider(title) { return this.find("Slider", (m) => m.title === title && this.viewOf(m)) },
+  sliders() { return this.all("Slider", (m) => this.viewOf(m)).filter((m) => m.title !== "Speed").map((m) => ({title: m.title, value: m.value, start: m.start, end: m.end})) },
   div(cls) { return this.find("Div", (m) => (m.css_classes || []).includes(cls)) },
   meta() { return this.find("ColumnDataSource", (m) => "json" in m.data) },
   scene() { const m = this.meta(); return m ? JSON.parse(m.data.json[0]) : null },
