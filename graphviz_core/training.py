@@ -21,6 +21,7 @@ from .engine import Value
 __all__ = [
     "regression_data", "regression_loss", "Trajectory", "gradient_descent", "PlateauScheduler",
     "ThresholdStopper", "first_below", "seed_loss_in_dtype", "PRECISIONS", "precision_table",
+    "logged_drop",
     "glyph_dataset", "train_logistic", "predict", "input_gradient", "fgsm",
 ]
 
@@ -330,6 +331,34 @@ def precision_table(values: dict, C: float) -> list[dict]:
         r["value_error"] = float(Fraction(r["L"]) - exact)
         rows.append(r)
     return rows
+
+
+def logged_drop(values: dict, C: float, lr: float, dtype) -> dict:
+    """One descent step on the seed loss in ``dtype``: how much L fell, and what L + C shows.
+
+    The step uses the gradient computed in ``dtype`` (identical for L and L + C);
+    the drop is read from the logged values before and after.
+
+    Returns
+    -------
+    dict
+        ``drop`` (of L) and ``drop_shifted`` (of L + C), as Python floats.
+
+    Examples
+    --------
+    >>> v = {"w": 2.0, "x": 1.5, "b": 0.5, "y": 1.0}
+    >>> r = logged_drop(v, 1000.0, 0.01, np.float16)
+    >>> r["drop"] > 0, r["drop_shifted"] == r["drop"]
+    (True, False)
+    """
+    t = np.dtype(dtype).type
+    before = seed_loss_in_dtype(values, C, dtype)
+    gw, gb = before["grad"]
+    after_values = {**values, "w": float(t(t(values["w"]) - t(t(lr) * t(gw)))),
+                    "b": float(t(t(values["b"]) - t(t(lr) * t(gb))))}
+    after = seed_loss_in_dtype(after_values, C, dtype)
+    return {"drop": float(t(t(before["L"]) - t(after["L"]))),
+            "drop_shifted": float(t(t(before["LC"]) - t(after["LC"])))}
 
 
 # --- a logistic classifier over 8x8 glyphs ---------------------------------------------------

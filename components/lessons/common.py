@@ -78,7 +78,8 @@ def heading(text: str, level: int = 2, subtitle: str = "") -> pn.pane.HTML:
 
 def prose(paragraphs: Iterable[str], css: str = "bpx-prose", **kwargs) -> pn.pane.HTML:
     """Paragraphs of (trusted, our own) HTML."""
-    body = "".join(p if p.lstrip().startswith("<") else f"<p>{p}</p>" for p in paragraphs)
+    body = "".join(p if p.lstrip().startswith(("<p", "<ul", "<ol", "<div", "<table")) else
+                   f"<p>{p}</p>" for p in paragraphs)
     return pn.pane.HTML(f"<div class='{css}'>{body}</div>", sizing_mode="stretch_width",
                         **kwargs)
 
