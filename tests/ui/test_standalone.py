@@ -1,0 +1,175 @@
+"""The "Save as HTML" file: saved from the running app, then opened from disk with the
+network off. Sliders, the values table and playback (with rendered formulas) must work
+with no server at all.
+
+Numbers are checked against :mod:`graphviz_core` (``gradients``, ``trace`` +
+``schedule``) for the slider value read back from the page.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from components.export import standalone_html
+from components.model import ExplorerModel
+from graphviz_core import format_number, gradients, parse, schedule, trace
+from graphviz_core.scenarios import SEED
+
+from .helpers import INIT_SCRIPT, VIEWPORT, js, number, open_app, table, table_cells
+
+pytestmark = pytest.mark.browser
+
+SEED_NAMES = ["w", "x", "z1", "b", "z2", "y", "z3", "L"]
+
+# The numbers MathJax drew in the caption: every <mn> of its SVG output, spelled back
+# from the `data-c` code points of the glyphs it uses.
+RENDERED_NUMBERS = """(el) => {
+  const root = el.shadowRoot || el
+  const math = root.querySelector('mjx-container')
+  if (!math) return null
+  return {
+    svg: !!math.querySelector('svg'),
+    numbers: [...math.querySelectorAll('[data-mml-node="mn"]')].map((mn) =>
+      [...mn.querySelectorAll('[data-c]')].map((g) => String.fromCodePoint(parseInt(g.dataset.c, 16))).join('')),
+  }
+}"""
+
+
+def approx(x):
+    return pytest.approx(x, rel=2e-5, abs=1e-9)  # the table prints 6 significant digits
+
+
+def save_file(page, app_url: str, folder) -> str:
+    """Click "Save as HTML" in the app and keep the download in ``folder``."""
+    open_app(page, app_url)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Save as HTML").click()
+    path = folder / "saved.html"
+    download.value.save_as(path)
+    assert download.value.suggested_filename.endswith(".html")
+    return str(path)
+
+
+@contextmanager
+def offline_file(browser, path: str):
+    """The saved file opened from disk in a new context with the network off.
+
+    Yields the page; afterwards fails on uncaught page errors and on any request
+    that left the file (http, https: there is no network, and there must be no need).
+    """
+    context = browser.new_context(viewport=VIEWPORT, offline=True)
+    context.add_init_script(INIT_SCRIPT)
+    errors: list[str] = []
+    remote: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"{e.name}: {e.message}"))
+        page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:"))
+                else remote.append(r.url))
+        page.goto(f"file://{path}")
+        page.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=30_000)
+        yield page
+        assert not errors, errors
+        assert not remote, remote
+    finally:
+        context.close()
+
+
+def drag_first_slider(page, pixels: int = 64) -> dict[str, float]:
+    """Drag the first slider's handle left with the mouse; return every slider's value."""
+    handle = page.locator(".noUi-handle").first
+    box = handle.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(1, 9):
+        page.mouse.move(x0 - pixels * k / 8, y0)
+    page.mouse.up()
+    return {s["title"]: s["value"] for s in js(page, "t.sliders()")}
+
+
+def test_saved_file_works_offline(page, app_url, browser, tmp_path):
+    path = save_file(page, app_url, tmp_path)
+    text = open(path, encoding="utf-8").read()
+    assert text.lstrip().lower().startswith("<!doctype html")
+    assert f"<title>Backprop Explorer - {SEED.source}</title>" in text
+
+    with offline_file(browser, path) as offline:
+        assert list(js(offline, "t.table().name")) == SEED_NAMES
+        assert table(offline)["L"]["value"] == "6.25"
+
+        # drag the first slider, "w", to the left with the mouse
+        assert js(offline, "t.sliders()[0].title") == "w"
+        values = drag_first_slider(offline)
+        assert values["w"] < SEED.values["w"]
+        assert {k: v for k, v in values.items() if k != "w"} == \
+            {k: v for k, v in SEED.values.items() if k != "w"}
+        loss, grads = gradients(SEED.source, values)
+        offline.wait_for_function("() => window.__bpxt.table().value[7] !== '6.25'", timeout=5_000)
+        rows = table(offline)
+        assert number(rows["L"]["value"]) == approx(loss)
+        for name, g in grads.items():
+            assert number(rows[name]["value"]) == approx(values[name]), (name, rows[name])
+            assert number(rows[name]["grad"]) == approx(g), (name, rows[name], values)
+
+        # Backward, two steps: the caption shows the second step's chain rule, typeset
+        offline.get_by_role("button", name="Backward").click()
+        step = offline.get_by_role("button", name="Step ▶")
+        step.click()
+        step.click()
+        expected = schedule(trace(parse(SEED.source).build(values)), "backward")[1]["latex"]
+        offline.wait_for_function("(s) => window.__bpxt.div('bpx-caption').text.includes(s)",
+                                  arg=expected, timeout=5_000)
+        assert js(offline, "t.div('bpx-counter').text").startswith("Step 2 /")
+        caption = offline.locator(".bpx-caption").first
+        numbers = re.findall(r"\d+(?:\.\d+)?", expected)
+        for _ in range(100):  # MathJax typesets after the text is set
+            rendered = caption.evaluate(RENDERED_NUMBERS)
+            if rendered and rendered["svg"] and rendered["numbers"] == numbers:
+                break
+            offline.wait_for_timeout(100)
+        assert rendered and rendered["svg"], rendered
+        # every number of the formula, in order, as MathJax drew it (z_{3}'s 3 included)
+        assert rendered["numbers"] == numbers, (rendered, expected)
+        # the current numbers, not the saved ones: dL/dz3 = 2*z3 moved with w
+        z3 = values["w"] * values["x"] + values["b"] - values["y"]
+        assert f"{2 * z3:.4g}" in rendered["numbers"]
+        assert "5" not in rendered["numbers"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the DataTable's cells keep the first numbers: explorer.mjs setData() emits "
+    "source.change, but Bokeh 3.9's DataTableView only redraws (updateGrid) on its "
+    "CDSView's change, which fires only when the row indices change; remove this mark "
+    "when that is fixed"))
+def test_saved_file_table_cells_follow_the_slider(page, app_url, browser, tmp_path):
+    path = save_file(page, app_url, tmp_path)
+    with offline_file(browser, path) as offline:
+        values = drag_first_slider(offline)
+        loss, grads = gradients(SEED.source, values)
+        offline.wait_for_function("() => window.__bpxt.table().value[7] !== '6.25'", timeout=5_000)
+        shown = format_number(loss, 6)
+        try:  # SlickGrid redraws on its own schedule: give it a moment
+            offline.wait_for_function(
+                "(s) => [...document.querySelectorAll('.bpx-values')].some((t) =>"
+                " window.__bpxt.deepText(t).includes(s))", arg=shown, timeout=3_000)
+        except PlaywrightTimeout:
+            pass
+        cells = {row[0]: row for row in table_cells(offline) if row}
+        assert set(cells) == set(SEED_NAMES)
+        assert number(cells["L"][2]) == approx(loss), (cells["L"], values)
+        assert number(cells["w"][2]) == approx(values["w"])
+        assert number(cells["w"][3]) == approx(grads["w"])
+        assert number(cells["b"][3]) == approx(grads["b"])
+
+
+@pytest.mark.xfail(strict=True, reason="export keeps Panel's <link href='static/...tabulator...css'>: a file "
+                          "opened from disk asks for a file that is not there (see "
+                          "components/export.py _without_server_scripts)")
+def test_saved_file_points_at_nothing_outside_itself():
+    page = standalone_html(ExplorerModel())
+    assert not re.findall(r'(?:src|href)="(?:static/|/static/|https?://)[^"]*"', page)
