@@ -140,9 +140,9 @@ def translate_playback(bar: PlaybackBar, lang: str) -> None:
     w = WORDS[lang]
     bar.mode.options = {w["mode_graph"]: "graph", w["mode_forward"]: "forward",
                         w["mode_backward"]: "backward"}
-    bar.first.name, bar.back.name = w["start"], w["back"]
-    bar.play.name, bar.forward.name = w["play"], w["step"]
-    bar.speed.name, bar.present.name = w["speed"], w["present"]
+    bar.first.label, bar.back.label = w["start"], w["back"]
+    bar.play.label, bar.forward.label = w["play"], w["step"]
+    bar.speed.label, bar.present.label = w["speed"], w["present"]
 
 
 def translate_table(view: GraphView, lang: str) -> None:

@@ -162,9 +162,9 @@ class InputGradientsLesson:
         self.leaves = pn.pane.HTML("", sizing_mode="stretch_width")
         self.classifier = Classifier()
         self.glyph = pn.widgets.RadioButtonGroup(
-            name=t["glyph"], options=list(CLASSES), button_type="primary", button_style="outline",
+            label=t["glyph"], options=list(CLASSES), color="primary", variant="outline",
             value=choice_arg(args, "glyph", "T", CLASSES))
-        self.eps = pn.widgets.FloatSlider(name=t["eps"], start=0.0, end=EPS_MAX, step=0.01,
+        self.eps = pn.widgets.FloatSlider(label=t["eps"], start=0.0, end=EPS_MAX, step=0.01,
                                           value=float_arg(args, "eps", 0.4, 0.0, EPS_MAX),
                                           sizing_mode="stretch_width")
         self.sources = {k: ColumnDataSource({"image": [np.zeros((8, 8))]})

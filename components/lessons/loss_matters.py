@@ -122,16 +122,16 @@ class LossMattersLesson:
         self.lang = lang
         t = TEXT[lang]
         v = {k: float_arg(args, k, d, *LIMITS[k]) for k, d in DEFAULTS.items()}
-        self.C = pn.widgets.FloatSlider(name=t["w_C"], start=0, end=2000, step=10, value=v["C"],
+        self.C = pn.widgets.FloatSlider(label=t["w_C"], start=0, end=2000, step=10, value=v["C"],
                                         sizing_mode="stretch_width")
-        self.lr = pn.widgets.FloatSlider(name=t["w_lr"], start=0.01, end=0.3, step=0.01,
+        self.lr = pn.widgets.FloatSlider(label=t["w_lr"], start=0.01, end=0.3, step=0.01,
                                          value=v["lr"], sizing_mode="stretch_width")
-        self.patience = pn.widgets.IntSlider(name=t["w_pat"], start=0, end=6,
+        self.patience = pn.widgets.IntSlider(label=t["w_pat"], start=0, end=6,
                                              value=int(v["patience"]), sizing_mode="stretch_width")
-        self.rel = pn.widgets.FloatSlider(name=t["w_rel"], start=0.001, end=0.05, step=0.001,
+        self.rel = pn.widgets.FloatSlider(label=t["w_rel"], start=0.001, end=0.05, step=0.001,
                                           value=v["rel"], format="0.[000]",
                                           sizing_mode="stretch_width")
-        self.tau = pn.widgets.FloatSlider(name=t["w_tau"], start=0.01, end=2.0, step=0.01,
+        self.tau = pn.widgets.FloatSlider(label=t["w_tau"], start=0.01, end=2.0, step=0.01,
                                           value=v["tau"], sizing_mode="stretch_width")
         self.widgets = {"C": self.C, "lr": self.lr, "patience": self.patience, "rel": self.rel,
                         "tau": self.tau}

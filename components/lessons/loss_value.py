@@ -143,10 +143,10 @@ class LossValueLesson:
         for name, slider in self.sliders.sliders.items():
             lo, hi = RANGES[name]
             slider.param.update(start=lo, end=hi, step=0.5 if name == "C" else 0.01)
-        self.lr = pn.widgets.FloatSlider(name=t["lr"], start=0.01, end=0.5, step=0.01,
+        self.lr = pn.widgets.FloatSlider(label=t["lr"], start=0.01, end=0.5, step=0.01,
                                          value=float_arg(args, "lr", 0.05, 0.01, 0.5),
                                          sizing_mode="stretch_width")
-        self.tau = pn.widgets.FloatSlider(name=t["threshold"], start=0.01, end=2.0, step=0.01,
+        self.tau = pn.widgets.FloatSlider(label=t["threshold"], start=0.01, end=2.0, step=0.01,
                                           value=float_arg(args, "tau", 0.1, 0.01, 2.0),
                                           sizing_mode="stretch_width")
         self.table = pn.pane.HTML("", sizing_mode="stretch_width")

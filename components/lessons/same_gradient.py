@@ -129,7 +129,7 @@ class SameGradientLesson:
         self.rf_view = GraphView(model=self.rf, height=440)
         for view in (self.ppo_view, self.rf_view):
             translate_table(view, lang)
-        self.sliders = {n: pn.widgets.FloatSlider(name=n, start=RANGES[n][0], end=RANGES[n][1],
+        self.sliders = {n: pn.widgets.FloatSlider(label=n, start=RANGES[n][0], end=RANGES[n][1],
                                                   step=0.01, value=values[n], format="0[.]00",
                                                   sizing_mode="stretch_width")
                         for n in DEFAULTS}
@@ -232,7 +232,7 @@ class SameGradientLesson:
         buttons = []
         for label, action, kind in ((w["start"], "first", "light"), (w["back"], "back", "light"),
                                     (w["play"], "play", "success"), (w["step"], "step", "light")):
-            button = pn.widgets.Button(name=label, button_type=kind, width=92, margin=(2, 3))
+            button = pn.widgets.Button(label=label, color=kind, width=92, margin=(2, 3))
             button.js_on_click(args=args, code=view.js_action(action))
             buttons.append(button)
         # side by side where there is room for both, one above the other on a narrow screen

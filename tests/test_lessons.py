@@ -1,0 +1,247 @@
+"""The lesson pages' numbers, read from the pages' own objects (no browser)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from components.lessons import LESSONS, LessonPage
+from components.lessons.input_gradients import InputGradientsLesson
+from components.lessons.loss_matters import LossMattersLesson
+from components.lessons.loss_value import LossValueLesson
+from components.lessons.same_gradient import SameGradientLesson, mask_for
+from components.lessons.scenes import SceneLesson
+from components.lessons.text import HEADINGS
+from graphviz_core.scenarios import ppo_case
+from graphviz_core.training import (PlateauScheduler, ThresholdStopper, fgsm, first_below,
+                                    gradient_descent, logged_drop, precision_table,
+                                    regression_data, regression_loss, seed_loss_in_dtype)
+
+SLUGS = ["graph", "chain-rule", "fan-out", "stop-gradient", "loss-value", "input-gradients",
+         "same-gradient", "loss-matters"]
+
+
+# --- registry -------------------------------------------------------------------------------------
+
+def test_lessons_registered_in_teaching_order():
+    assert list(LESSONS) == SLUGS
+    for lesson in LESSONS.values():
+        assert set(lesson.title) == {"en", "zh"}
+
+
+@pytest.mark.parametrize("slug", SLUGS[1:])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_lesson_builds(slug, lang):
+    page = LESSONS[slug].build({}, lang)
+    assert isinstance(page, LessonPage)
+    assert page.sidebar and page.main
+
+
+def _html(objects) -> str:
+    out = []
+    for o in objects:
+        if hasattr(o, "objects"):
+            out.append(_html(o.objects))
+        elif isinstance(getattr(o, "object", None), str):
+            out.append(o.object)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("slug, key", [("chain-rule", "backward"), ("fan-out", "fan-out"),
+                                       ("stop-gradient", "stop-gradient"),
+                                       ("loss-value", "loss-value"), ("input-gradients", "inputs"),
+                                       ("same-gradient", "same-gradient"),
+                                       ("loss-matters", "loss-matters")])
+def test_seed_headings_in_both_languages(slug, key):
+    for lang in ("en", "zh"):
+        assert HEADINGS[key][lang] in _html(LESSONS[slug].build({}, lang).main)
+    assert "前向" not in HEADINGS[key]["en"]
+
+
+# --- the three scenes -------------------------------------------------------------------------------
+
+def test_chain_rule_product_is_the_engine_gradient():
+    lesson = SceneLesson("chain-rule", {"w": "0.7", "x": "-1.3"}, "en", sync_url=False)
+    rows = lesson.chain("w")
+    assert [r["node"] for r in rows] == ["z3", "z2", "z1", "w"]
+    assert math.prod(r["local"] for r in rows) == pytest.approx(rows[-1]["engine"], rel=1e-12)
+    lesson.model.set_value("x", 0.0)
+    assert lesson.chain("w")[-1]["grad"] == 0.0
+
+
+def test_fan_out_contributions_sum_to_the_gradient():
+    lesson = SceneLesson("fan-out", {"u": "0.4", "v": "-2"}, "en", sync_url=False)
+    terms = lesson.contributions("u")
+    assert len(terms) == 2
+    u = lesson.model.graph.nodes[lesson._leaf("u")]["grad"]
+    assert sum(t["contribution"] for t in terms) == pytest.approx(u)
+    assert u == pytest.approx(-2 + math.cos(0.4))
+    assert "=" in lesson.live.object and "+" in lesson.live.object
+
+
+def test_stop_gradient_keeps_the_value_and_kills_the_path():
+    lesson = SceneLesson("stop-gradient", {"u": "1.5"}, "en", sync_url=False)
+    g = lesson.model.graph
+    assert g.nodes[g.graph["root"]]["value"] == pytest.approx(1.5 ** 3)
+    assert g.nodes[lesson._leaf("u")]["grad"] == pytest.approx(1.5 ** 2)
+    assert "6.75" in lesson.live.object  # 3u^2, what it would be without sg
+
+
+def test_scene_restores_query_state_and_ignores_bad_values():
+    lesson = SceneLesson("fan-out", {"u": "2.5", "v": "oops", "off": "v,zzz", "mode": "forward"},
+                         "en", sync_url=False)
+    assert lesson.model.values == {"u": 2.5, "v": 0.8}
+    assert lesson.model.requires_grad.get("v") is False
+    assert lesson.model.mode == "forward"
+    assert lesson.url_state() == {"u": "2.5", "v": "0.8", "off": "v", "mode": "forward"}
+    assert SceneLesson("chain-rule", {"w": "1e9"}, "en", sync_url=False).model.values["w"] == 3.0
+    assert SceneLesson("chain-rule", {}, "en", sync_url=False).model.mode == "backward"
+
+
+# --- loss-value -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("C", [0.5, -7.0, 20.0, 50.0])
+def test_descent_on_L_and_L_plus_C_identical_to_the_last_bit(C):
+    lesson = LossValueLesson({"C": str(C), "w": "-2", "b": "2.5"}, "en", sync_url=False)
+    runs = lesson.descend()
+    assert np.array_equal(runs["L"].params, runs["LC"].params)
+    assert np.array_equal(runs["L"].grads, runs["LC"].grads)
+    assert np.allclose(runs["LC"].losses - runs["L"].losses, C)
+    assert "identical to the last bit" in lesson.equal_note.object
+
+
+def test_gradient_table_constant_and_scale():
+    lesson = LossValueLesson({"C": "37", "k": "2.5"}, "en", sync_url=False)
+    g = lesson.gradients()
+    assert g["L + C"]["grads"] == g["L"]["grads"]
+    assert g["L + C"]["value"] == pytest.approx(g["L"]["value"] + 37)
+    for n in ("w", "b"):
+        assert g["k·L"]["grads"][n] == pytest.approx(2.5 * g["L"]["grads"][n])
+    # the page's graph is the same loss: its gradients match the table's k*L + C
+    graph = lesson.model.graph
+    w = next(graph.nodes[n]["grad"] for n in graph if graph.nodes[n]["name"] == "w")
+    assert w == pytest.approx(2.5 * g["L"]["grads"]["w"])
+
+
+def test_early_stopping_reacts_to_the_shift():
+    lesson = LossValueLesson({"C": "20", "tau": "0.1"}, "en", sync_url=False)
+    runs = lesson.runs
+    assert first_below(runs["L"].losses, 0.1) is not None
+    assert first_below(runs["LC"].losses, 0.1) is None
+    assert "never stops" in lesson.stop_note.object
+    assert lesson.url_state()["C"] == "20"
+
+
+# --- input-gradients ----------------------------------------------------------------------------------
+
+def test_fgsm_moves_the_prediction_away_from_the_true_class():
+    lesson = InputGradientsLesson({"eps": "0.3"}, "en", sync_url=False)
+    t = lesson.attack()
+    assert t["label"] == 1 and t["p"] > 0.9 and t["p_adv"] < t["p"] and t["loss_adv"] > t["loss"]
+    lesson.glyph.value = "L"
+    l = lesson.attack()
+    assert l["label"] == 0 and l["p"] < 0.1 and l["p_adv"] > l["p"]
+    big = lesson.classifier.attack("T", 0.55)
+    assert big["p_adv"] < 0.5  # a large enough step flips the class
+    assert np.array_equal(lesson.classifier.attack("T", 0.0)["adv"], t["x"])
+
+
+def test_input_gradient_comes_from_backward_and_matches_the_formula():
+    lesson = InputGradientsLesson({}, "en", sync_url=False)
+    r = lesson.attack()
+    c = lesson.classifier
+    expected = (r["p"] - 1.0) * c.weights.reshape(8, 8)  # dL/dx = (p - y) w
+    assert np.allclose(r["grad"], expected, atol=1e-12)
+    assert np.array_equal(r["saliency"], np.abs(r["grad"]))
+    assert np.array_equal(r["adv"], fgsm(r["x"], r["grad"], lesson.eps.value))
+
+
+def test_requires_grad_switches_skip_the_data_leaves():
+    on = InputGradientsLesson({}, "en", sync_url=False)
+    off = InputGradientsLesson({"off": "x,y"}, "en", sync_url=False)
+    assert on.leaf_gradients()["x"] == 10.0 and on.leaf_gradients()["y"] == -5.0
+    assert off.leaf_gradients()["x"] is None and off.leaf_gradients()["y"] is None
+    assert off.leaf_gradients()["w"] == 7.5
+    assert off.model.graph.graph["skipped"] > on.model.graph.graph["skipped"]
+    assert off.url_state()["off"] == "x,y"
+
+
+# --- same-gradient --------------------------------------------------------------------------------------
+
+def test_ppo_and_reinforce_gradients_equal_in_clipped_and_unclipped_cases():
+    lesson = SameGradientLesson({}, "en", sync_url=False)
+    cases = {True: 0, False: 0}
+    for lp, lpo, A, eps in itertools.product(np.linspace(-3, 0, 9), (-1.5, -1.0, -0.3),
+                                             (-2.0, -0.5, 0.7, 2.5), (0.1, 0.2, 0.4)):
+        lesson.set_values(lp=lp, lpo=lpo, A=A, eps=eps)
+        g_ppo, g_rf = lesson.gradients()
+        clipped = ppo_case(lp, lpo, A, eps)["clipped"]
+        cases[clipped] += 1
+        assert g_ppo == g_rf, (lp, lpo, A, eps)
+        assert lesson.rf.values["m"] == (0.0 if clipped else 1.0)
+        if clipped:
+            assert g_ppo == 0.0
+        else:
+            assert g_ppo == pytest.approx(-A * math.exp(lp - lpo))
+    assert cases[True] > 10 and cases[False] > 10
+
+
+def test_same_gradient_values_differ_and_page_names_the_case():
+    lesson = SameGradientLesson({"lp": "-0.9", "lpo": "-1", "A": "2", "eps": "0.2"}, "en",
+                                sync_url=False)
+    ppo_value = lesson._root(lesson.ppo)["value"]
+    rf_value = lesson._root(lesson.rf)["value"]
+    assert ppo_value != pytest.approx(rf_value)
+    assert "Unclipped" in lesson.case.object
+    assert "bitwise equal: <b>True</b>" in lesson.table.object
+    lesson.set_values(lp=-0.5)
+    assert "Clipped" in lesson.case.object and lesson.rf.values["m"] == 0.0
+    assert lesson.sliders["lp"].value == -0.5
+    assert lesson.url_state()["lp"] == "-0.5"
+    assert mask_for({"lp": -0.5, "lpo": -1.0, "A": -2.0, "eps": 0.2}) == 1.0
+
+
+# --- loss-matters and the training helpers ----------------------------------------------------------------
+
+def test_precision_float16_loses_L_float64_exact():
+    lesson = LossMattersLesson({"C": "1000"}, "en", sync_url=False)
+    rows = {r["dtype"]: r for r in lesson.precision()}
+    assert rows["float16"]["error"] != 0.0
+    assert rows["float64"]["error"] == 0.0 and rows["float64"]["recovered"] == rows["float64"]["exact"]
+    for r in rows.values():  # the backward pass never sees C, in any precision
+        assert r["grad"] == r["grad_shifted"]
+    assert rows["float16"]["drop_shifted"] == 0.0 < rows["float16"]["drop"]
+    assert rows["float64"]["drop_shifted"] == pytest.approx(rows["float64"]["drop"], rel=1e-9)
+
+
+def test_scheduler_and_early_stopping_react_differently():
+    lesson = LossMattersLesson({"C": "1000", "tau": "0.1"}, "en", sync_url=False)
+    plain = lesson.runs(scheduled=False)
+    assert np.array_equal(plain["L"][0].params, plain["LC"][0].params)
+    sched = lesson.runs(scheduled=True)
+    assert sched["L"][1].reductions != sched["LC"][1].reductions
+    assert not np.array_equal(sched["L"][0].params, sched["LC"][0].params)
+    assert first_below(plain["L"][0].losses, 0.1) is not None
+    assert first_below(plain["LC"][0].losses, 0.1) is None
+    assert lesson.url_state()["C"] == "1000"
+
+
+def test_plateau_scheduler_follows_reduce_lr_on_plateau():
+    s = PlateauScheduler(factor=0.5, patience=1, threshold=0.1)
+    lrs = [s.step(v, 1.0) for v in (10.0, 8.0, 7.9, 7.8, 7.7, 5.0)]
+    assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]
+    assert s.reductions == [3]
+
+
+def test_descent_with_stopper_and_precision_helpers():
+    xs, ys = regression_data()
+    run = gradient_descent(lambda p: regression_loss(p, xs, ys), [0.0, 0.0], 0.1, 100,
+                           stopper=ThresholdStopper(0.5))
+    assert run.stopped is not None and run.losses[-1] < 0.5 and len(run.lrs) == run.stopped
+    v = {"w": 2.0, "x": 1.5, "b": 0.5, "y": 1.0}
+    assert seed_loss_in_dtype(v, 0.0, np.float64)["L"] == 6.25
+    assert [r["error"] for r in precision_table(v, 1000.0)] == [-0.25, 0.0, 0.0]
+    assert logged_drop(v, 1000.0, 0.002, np.float16)["drop_shifted"] == 0.0
