@@ -31,6 +31,12 @@ import threading
 import panel as pn
 
 log = logging.getLogger("backprop_explorer.lifecycle")
+if not log.handlers:  # the Bokeh server configures only its own loggers
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 _lock = threading.Lock()
 COUNTS = {"created": 0, "destroyed": 0}
