@@ -42,9 +42,7 @@ class ExpressionBox(pn.viewable.Viewer):
         self.examples = pn.widgets.Select(label="Examples", options=["Choose an example…", *EXAMPLES],
                                           sizing_mode="stretch_width")
         self.message = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-error"])
-        # Enter reaches us outside the document lock: changing Bokeh models here would raise
-        self.input.param.watch(lambda e: pn.state.execute(
-            lambda: self.model.set_expression(e.new), schedule=True), "value")
+        self.input.param.watch(lambda e: self.model.set_expression(e.new), "value")
         self.examples.param.watch(self._pick_example, "value")
         self.model.param.watch(self._show_error, ["error", "error_position", "expression"])
         self._show_error()

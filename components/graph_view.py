@@ -136,8 +136,14 @@ class GraphView(pn.viewable.Viewer):
 
     # --- server -> browser -----------------------------------------------------------------
     def _send_scene(self, event=None) -> None:
-        self.figure.height = self._height_for(self.model.scene)
-        self.meta.data = {"json": [to_json(self.model.scene)]}
+        scene = self.model.scene
+
+        def apply() -> None:
+            self.figure.height = self._height_for(scene)
+            self.meta.data = {"json": [to_json(scene)]}
+        # Widget events can arrive outside the document lock (Enter in a TextInput does),
+        # where Bokeh models must not change; on the next tick the lock is held.
+        pn.state.execute(apply, schedule=True)
 
     def _height_for(self, scene: dict) -> int:
         """Taller for tall graphs, so a hundred-node drawing is still legible."""

@@ -22,7 +22,7 @@ from typing import Callable, NamedTuple
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
-    "clip", "topological_order", "as_value", "number_text",
+    "clip", "topological_order", "as_value", "number_text", "format_number",
 ]
 
 _INF = math.inf
@@ -218,13 +218,34 @@ _DOMAIN_FAULTS = {
 }
 
 
+def format_number(x: float, digits: int = 4) -> str:
+    """A value as shown in formulas: ``digits`` significant digits, ``inf``/``nan`` spelled out.
+
+    Examples
+    --------
+    >>> format_number(-5.3216), format_number(2.0), format_number(float("nan"))
+    ('-5.322', '2', 'nan')
+    """
+    if x != x:
+        return "nan"
+    if x in (float("inf"), float("-inf")):
+        return "inf" if x > 0 else "-inf"
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return "0" if text == "-0" else text
+
+
 def _fault_for(op: str, inputs: tuple, out: float, param) -> str:
     """Say why ``op`` produced the non-finite value ``out``."""
     if all(_isfinite(x) for x in inputs):
         rule = _DOMAIN_FAULTS.get(op)
         return rule(inputs, param) if rule else "overflow"
     if out != out and all(x == x for x in inputs):
-        return f"undefined: {OPS[op].text.format(*inputs, p=param)}"  # inf - inf, 0 * inf
+        shown = [format_number(x) for x in inputs]
+        p = None if param is None else format_number(param)
+        return f"undefined: {OPS[op].text.format(*shown, p=p)}"  # inf - inf, 0 * inf
     return "non-finite input"
 
 
@@ -291,9 +312,8 @@ class Value:
 
     @classmethod
     def _apply(cls, op_name: str, parents: tuple, param=None) -> "Value":
-        op = OPS[op_name]
-        inputs = tuple(p.data for p in parents)
-        out = op.forward(*inputs, param)
+        inputs = [p.data for p in parents]
+        out = OPS[op_name].forward(*inputs, param)
         v = cls.__new__(cls)
         v.data = out
         v.grad = 0.0
@@ -303,7 +323,7 @@ class Value:
         v.param = param
         v.requires_grad = True
         v.kind = "op"
-        v.fault = None if _isfinite(out) else _fault_for(op_name, inputs, out, param)
+        v.fault = None if out - out == 0.0 else _fault_for(op_name, inputs, out, param)
         v.grad_fault = None
         v.locals = None
         return v
@@ -371,36 +391,56 @@ class Value:
         24.0
         """
         order = topological_order(self)
-        active = _active_nodes(order, self)
+        # needs: nodes with a leaf that requires a gradient upstream (see _active_nodes);
+        # Values hash by identity, so sets of them need no id() calls
+        needs: set[Value] = set()
         for v in order:
             v.grad = 0.0
             v.grad_fault = None
             v.locals = None
+            parents = v.parents
+            if parents:
+                for p in parents:
+                    if p in needs:
+                        needs.add(v)
+                        break
+            elif v.requires_grad:
+                needs.add(v)
         self.grad = 1.0
+        # live: reached from self along nodes that pass a gradient on (not through a
+        # stop-gradient); grown while walking, since children come before parents
+        live: set[Value] = {self}
         evaluated = skipped = blocked = 0
         for v in reversed(order):
             parents = v.parents
             if not parents:
                 continue
-            if id(v) not in active:
+            if v not in needs or v not in live:
                 skipped += len(parents)
                 continue
             if v.op == "sg":
                 blocked += 1
                 v.locals = (0.0,)
                 continue
-            inputs = tuple(p.data for p in parents)
+            if len(parents) == 2:
+                inputs = (parents[0].data, parents[1].data)
+            elif len(parents) == 1:
+                inputs = (parents[0].data,)
+            else:
+                inputs = tuple([p.data for p in parents])
             locals_ = OPS[v.op].local(inputs, v.data, v.param)
             v.locals = locals_
             g = v.grad
             for p, local in zip(parents, locals_):
-                if id(p) in active:
+                live.add(p)
+                if p in needs:
                     evaluated += 1
                     p.grad += g * local
                 else:
                     skipped += 1
         for v in order:
-            if v.grad_fault is None and not _isfinite(v.grad) and id(v) in active:
+            g = v.grad
+            if g - g != 0.0 and v in needs and v in live:  # not finite, and computed
                 v.grad_fault = _grad_fault(v)
         return BackwardReport(evaluated, skipped, blocked)
 
@@ -516,17 +556,15 @@ def topological_order(root: Value) -> list[Value]:
     ['a', '2', 'mul']
     """
     order: list[Value] = []
-    seen: set[int] = {id(root)}
-    stack: list[tuple[Value, int]] = [(root, 0)]
+    seen = {root}  # Values hash by identity
+    stack = [(root, iter(root.parents))]
     while stack:
-        v, i = stack[-1]
-        parents = v.parents
-        if i < len(parents):
-            stack[-1] = (v, i + 1)
-            p = parents[i]
-            if id(p) not in seen:
-                seen.add(id(p))
-                stack.append((p, 0))
+        v, parents = stack[-1]
+        for p in parents:
+            if p not in seen:
+                seen.add(p)
+                stack.append((p, iter(p.parents)))
+                break
         else:
             stack.pop()
             order.append(v)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .engine import OPS, Value, _active_nodes, number_text, topological_order
+from .engine import OPS, Value, _active_nodes, format_number, number_text, topological_order
 
 __all__ = ["trace", "format_number", "latex_name"]
 
@@ -119,25 +119,6 @@ def _definition(op, parent_names: list[str], param, text: bool) -> str:
     template = op.text if text else op.latex
     p = number_text(param) if param is not None else ""
     return template.format(*parent_names, p=p)
-
-
-def format_number(x: float, digits: int = 4) -> str:
-    """A value as shown in formulas: ``digits`` significant digits, ``inf``/``nan`` spelled out.
-
-    Examples
-    --------
-    >>> format_number(-5.3216), format_number(2.0), format_number(float("nan"))
-    ('-5.322', '2', 'nan')
-    """
-    if x != x:
-        return "nan"
-    if x in (float("inf"), float("-inf")):
-        return "inf" if x > 0 else "-inf"
-    text = f"{x:.{digits}g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return "0" if text == "-0" else text
 
 
 def latex_name(name: str) -> str:

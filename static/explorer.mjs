@@ -58,10 +58,21 @@ const DOMAIN_FAULTS = {
   powv: (x) => (x[0] < 0 ? "negative base to a fractional power" : x[0] === 0 ? "zero to a negative power" : "overflow"),
 }
 
-function faultFor(op, inputs, out) {
+// how each op reads as text, as in OPS[...].text of the Python engine
+const TEXT = {
+  add: "{0} + {1}", sub: "{0} - {1}", mul: "{0} * {1}", div: "{0} / {1}", neg: "-{0}",
+  pow: "{0}**{p}", powv: "{0}**{1}", exp: "exp({0})", log: "log({0})", sqrt: "sqrt({0})",
+  tanh: "tanh({0})", sigmoid: "sigmoid({0})", relu: "relu({0})", abs: "abs({0})", sin: "sin({0})",
+  cos: "cos({0})", min: "min({0}, {1})", max: "max({0}, {1})", clip: "clip({0}, {1}, {2})", sg: "sg({0})",
+}
+
+function faultFor(op, inputs, out, param) {
   if (fin(out)) return ""
   if (inputs.every(fin)) return DOMAIN_FAULTS[op] ? DOMAIN_FAULTS[op](inputs) : "overflow"
-  if (out !== out && inputs.every((x) => x === x)) return "undefined (an infinite input)"
+  if (out !== out && inputs.every((x) => x === x)) {  // inf - inf, 0 * inf
+    const text = TEXT[op].replace(/\{(\d|p)\}/g, (_, k) => (k === "p" ? fmt(param) : fmt(inputs[+k])))
+    return `undefined: ${text}`
+  }
   return "non-finite input"
 }
 
@@ -82,7 +93,7 @@ export function replay(tape, overrides) {
     const ins = tape.inputs[i].map((j) => value[j])
     const out = OPS[op].f(...ins, tape.param[i])
     value[i] = out
-    if (!fin(out)) fault[i] = faultFor(op, ins, out)
+    if (!fin(out)) fault[i] = faultFor(op, ins, out, tape.param[i])
   }
   const grad = new Float64Array(n)
   const locals = new Array(n)

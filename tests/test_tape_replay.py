@@ -107,6 +107,16 @@ def test_values_gradients_and_locals_agree(replayed):
             assert _close(data["local"], _decode(result["locals"][v][k])), (u, v, k)
 
 
+def test_faults_are_named_alike(replayed):
+    expected, results, _ = replayed
+    named = 0
+    for graph, result in zip(expected, results):
+        for n in graph:
+            assert (graph.nodes[n]["value_fault"] or "") == result["fault"][n], (n, graph.nodes[n])
+            named += bool(result["fault"][n])
+    assert named > 20  # random expressions do leave domains: log of negatives, 0/0, ...
+
+
 def test_pruning_counts_agree(replayed):
     expected, results, _ = replayed
     for graph, result in zip(expected, results):
