@@ -11,6 +11,14 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("backprop_explorer")
 
 
+def start_session() -> None:
+    """Once per session, before the page is built: make sure ``/assets`` is served."""
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        from .assets import serve_assets
+        if not pn.state.cache.get("backprop_assets"):
+            pn.state.cache["backprop_assets"] = serve_assets()
+
+
 def stylesheet() -> str:
     return (STATIC / "style.css").read_text(encoding="utf-8")
 

@@ -1,0 +1,42 @@
+"""`panel serve app.py` alone serves static/ under /assets (Panel reserves /static)."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+def _get(url: str) -> tuple[int, bytes, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read(), response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, b"", ""
+
+
+def test_assets_are_served_next_to_the_app(app_url):
+    base = app_url.rsplit("/app", 1)[0]
+    assert _get(app_url)[0] == 200  # a session: the route is added by the first one
+    for name in ("explorer.mjs", "style.css"):
+        status, body, kind = _get(f"{base}/assets/{name}")
+        assert status == 200, name
+        assert body == (STATIC / name).read_bytes()
+    assert "javascript" in _get(f"{base}/assets/explorer.mjs")[2]
+    assert _get(f"{base}/assets/missing.js")[0] == 404
+
+
+def test_assets_do_not_leave_the_static_folder(app_url):
+    base = app_url.rsplit("/app", 1)[0]
+    request = urllib.request.Request(f"{base}/assets/%2e%2e/app.py")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    assert status in (403, 404)
