@@ -42,6 +42,17 @@ def check_against_core(page, source: str, root: str = "L") -> dict[str, float]:
     return values
 
 
+def assert_cells_match_source(page) -> None:
+    """The rendered table shows what its data source holds (a stale grid is a bug)."""
+    rows = table(page)
+    shown = {row[0]: row for row in table_cells(page) if row}
+    assert shown, "the values table shows no rows"
+    for name, row in shown.items():
+        assert row[2:4] == [rows[name]["value"], rows[name]["grad"]], (
+            f"row {name}: the page shows {row[2:4]}, its data source holds "
+            f"{[rows[name]['value'], rows[name]['grad']]}")
+
+
 def query(page) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
 
@@ -84,6 +95,8 @@ def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_ur
     during = sliders(page)["w"]["value"]
     assert during < 2.0
     check_against_core(page, SEED.source)
+    # ... and so does what the student sees: the rendered cells, not just the data source
+    assert_cells_match_source(page)
     screenshot(page, "02-while-dragging-w", full_page=False)
     page.mouse.move(x0 - 90, y0)
     page.mouse.up()
@@ -95,6 +108,7 @@ def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_ur
         arg=final, timeout=10_000)
     values = check_against_core(page, SEED.source)
     assert values["w"] == final
+    assert_cells_match_source(page)
     # (the URL holds 12 significant digits; the slider's float may carry noise past them)
     page.wait_for_function("(w) => { const q = new URLSearchParams(location.search).get('w');"
                            " return q !== null && Math.abs(Number(q) - w) < 1e-9 }",
