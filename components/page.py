@@ -20,7 +20,9 @@ def start_session() -> None:
 
 
 def stylesheet() -> str:
-    return (STATIC / "style.css").read_text(encoding="utf-8")
+    """The app's styles and the lessons' styles, inlined into the page."""
+    return "\n".join((STATIC / name).read_text(encoding="utf-8")
+                     for name in ("style.css", "lessons.css"))
 
 
 def handle_exception(error: BaseException) -> None:

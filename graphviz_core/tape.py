@@ -21,7 +21,7 @@ def to_tape(graph: nx.MultiDiGraph) -> dict:
         ``op`` (``""`` for a leaf), ``inputs`` (node indices per slot), ``param``
         (the constant exponent of ``pow``, else None), ``value`` (the traced
         value; leaves keep theirs unless overridden), ``variable`` (name -> index
-        of the leaf that a slider drives; constants are not variables),
+        of the leaf that a slider drives: every named leaf, not literal numbers),
         ``active`` (1 where the backward pass computes a gradient, so pruning is
         replayed too) and ``root``.
 
@@ -44,8 +44,10 @@ def to_tape(graph: nx.MultiDiGraph) -> dict:
         "inputs": [inputs[n] for n in order],
         "param": [nodes[n]["param"] for n in order],
         "value": [nodes[n]["value"] for n in order],
+        # a named constant (k, C, eps) has a slider too; a number (2, 0.5) has none
         "variable": {nodes[n]["name"]: n for n in order
-                     if not nodes[n]["op"] and nodes[n]["kind"] != "constant"},
+                     if not nodes[n]["op"] and (nodes[n]["kind"] != "constant"
+                                                or nodes[n]["name"].isidentifier())},
         "active": [1 if nodes[n]["active"] else 0 for n in order],
         "root": graph.graph.get("root", len(order) - 1),
     }

@@ -155,7 +155,6 @@ const STYLE = {
 }
 const FLOW = { graph: "#8A96A3", forward: "#1F5FA8", backward: "#C2410C" }
 const BLOCKED = "#9D2E74", PRUNED = "#C9CED6", FAULT = "#D21F3C", CURRENT = "#F2B705"
-const KIND_WORD = { parameter: "parameter", data: "data", constant: "constant", op: "", loss: "loss", sg: "stop-grad" }
 
 // --- one view -------------------------------------------------------------------------------
 class View {
@@ -266,10 +265,10 @@ class View {
       const fault = r.fault[i] ? (N.fault[i] && this.sameAsServer() ? N.fault[i] : r.fault[i]) : ""
       const shown = !seen || seen.has(i)
       let bottom = ""
-      if (mode === "graph") bottom = KIND_WORD[kind] || ""
+      if (mode === "graph") bottom = T.kinds[kind] || ""
       else if (mode === "forward") bottom = shown ? fmt(r.value[i]) : "?"
       else if (kind === "constant") bottom = ""
-      else if (!active) bottom = "not computed"
+      else if (!active) bottom = T.notComputed
       else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[i])}` : "?"
       if (step && step.kind === "sum" && step.node === i && mode === "backward")
         bottom = `Σ ${step.terms.map((t) => paren(this.contribution(t.edge))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[i])}` : "")
@@ -310,7 +309,7 @@ class View {
       const contribution = flows ? r.grad[v] * local : 0
       let color = FLOW[mode], dash = "solid", alpha = 0.9, label = "", lc = "#334155"
       if (mode === "backward") {
-        if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0  (stop-gradient)"; lc = BLOCKED }
+        if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
         else if (!flows) { color = PRUNED; dash = "dotted"; alpha = 0.7; label = "" }
         else label = `×${paren(local)} → ${fmt(contribution)}`
       } else if (mode === "forward") {
@@ -349,7 +348,7 @@ class View {
       tcol.name.push(N.name[i])
       tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : N.kind[i])
       tcol.value.push(fmt(r.value[i], 6))
-      tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[i] ? fmt(r.grad[i], 6) : "not computed")
+      tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[i] ? fmt(r.grad[i], 6) : T.notComputed)
       const fault = r.fault[i] ? (N.fault[i] && this.sameAsServer() ? N.fault[i] : r.fault[i]) : ""
       tcol.fault.push(fault ? `⚠ ${fault}` : "")
     }
@@ -402,15 +401,14 @@ class View {
     let html
     if (p.index >= 0 && p.steps[p.index]) {
       const s = p.steps[p.index]
-      html = `<div class="bpx-step-kind bpx-${s.kind}">${STEP_WORDS[s.kind] || s.kind}</div>` +
+      html = `<div class="bpx-step-kind bpx-${s.kind}">${T.steps[s.kind] || s.kind}</div>` +
              `<div class="bpx-formula">$$${s.latex_template ? this.fill(s.latex_template) : s.latex}$$</div>`
-      if (counter) counter.setv({ text: `Step ${p.index + 1} / ${p.steps.length}` }, { sync: false })
+      if (counter) counter.setv({ text: T.step(p.index + 1, p.steps.length) }, { sync: false })
     } else {
       const st = this.result
-      html = `<div class="bpx-idle">${IDLE[mode] || ""}` +
-             (mode === "backward" ? ` <span class="bpx-stats">${st.evaluated} local derivatives evaluated, ${st.skipped} skipped` +
-              (st.blocked ? `, ${st.blocked} stop-gradient${st.blocked > 1 ? "s" : ""}` : "") + `.</span>` : "") + `</div>`
-      if (counter) counter.setv({ text: mode === "graph" ? "" : `${this.steps().length} steps` }, { sync: false })
+      html = `<div class="bpx-idle">${T.idle[mode] || ""}` +
+             (mode === "backward" ? ` <span class="bpx-stats">${T.stats(st.evaluated, st.skipped, st.blocked)}</span>` : "") + `</div>`
+      if (counter) counter.setv({ text: mode === "graph" ? "" : T.count(this.steps().length) }, { sync: false })
     }
     if (!this.sameAsServer() && p.index >= 0) html += ""
     if (caption.text !== html) caption.setv({ text: html }, { sync: false })
@@ -516,21 +514,50 @@ class View {
   syncPlayButton() {
     const b = this.playButton
     if (!b) return
-    const label = this.player.playing ? "❚❚ Pause" : "▶ Play"
+    const label = this.player.playing ? T.pause : T.play
     if (b.label !== label) b.setv({ label }, { sync: false })
   }
 }
 
-const STEP_WORDS = {
-  inputs: "Inputs", op: "Forward: compute a node", seed: "Seed: the loss with respect to itself",
-  gradient: "Backward: incoming gradient × local derivative", sum: "Fan-out: contributions add up",
-  blocked: "Stop-gradient: nothing passes",
+// The page's words, in the language of its URL (lang=zh), English otherwise.
+const WORDS = {
+  en: {
+    steps: {
+      inputs: "Inputs", op: "Forward: compute a node", seed: "Seed: the loss with respect to itself",
+      gradient: "Backward: incoming gradient × local derivative", sum: "Fan-out: contributions add up",
+      blocked: "Stop-gradient: nothing passes",
+    },
+    idle: {
+      graph: "Graph: the structure only. Parameters are blue circles, data green squares, operations orange; the loss is the hexagon.",
+      forward: "Forward: every node's value, from the inputs to the loss. Press ▶ to watch the values travel.",
+      backward: "Backward: every gradient, from ∂L/∂L = 1 back to the inputs. Each edge shows × local derivative → contribution.",
+    },
+    kinds: { parameter: "parameter", data: "data", constant: "constant", op: "", loss: "loss", sg: "stop-grad" },
+    notComputed: "not computed", play: "▶ Play", pause: "❚❚ Pause",
+    step: (k, n) => `Step ${k} / ${n}`, count: (n) => `${n} steps`,
+    stats: (e, s, b) => `${e} local derivatives evaluated, ${s} skipped` + (b ? `, ${b} stop-gradient${b > 1 ? "s" : ""}` : "") + ".",
+  },
+  zh: {
+    steps: {
+      inputs: "输入", op: "前向：计算一个节点", seed: "起点：损失对自身的导数",
+      gradient: "反向：传入梯度 × 局部导数", sum: "分支：各路贡献相加",
+      blocked: "Stop-Gradient：梯度在此截断",
+    },
+    idle: {
+      graph: "计算图：只看结构。参数是蓝色圆，数据是绿色方块，运算是橙色；损失是六边形。",
+      forward: "前向传播：从输入到损失，每个节点的值。按 ▶ 观看数值沿边流动。",
+      backward: "反向传播：从 ∂L/∂L = 1 出发，回到每个输入的梯度。每条边显示 × 局部导数 → 贡献。",
+    },
+    kinds: { parameter: "参数", data: "数据", constant: "常数", op: "", loss: "损失", sg: "stop-grad" },
+    notComputed: "未计算", play: "▶ 播放", pause: "❚❚ 暂停",
+    step: (k, n) => `第 ${k} / ${n} 步`, count: (n) => `共 ${n} 步`,
+    stats: (e, s, b) => `计算了 ${e} 个局部导数，跳过 ${s} 个` + (b ? `，${b} 个 stop-gradient` : "") + "。",
+  },
 }
-const IDLE = {
-  graph: "Graph: the structure only. Parameters are blue circles, data green squares, operations orange; the loss is the hexagon.",
-  forward: "Forward: every node's value, from the inputs to the loss. Press ▶ to watch the values travel.",
-  backward: "Backward: every gradient, from ∂L/∂L = 1 back to the inputs. Each edge shows × local derivative → contribution.",
-}
+const LANG = (() => {
+  try { return new URLSearchParams(window.location.search).get("lang") === "zh" ? "zh" : "en" } catch { return "en" }
+})()
+const T = WORDS[LANG]
 
 // a*a draws two edges between the same nodes: bow them apart so both are seen
 function separateParallelEdges(E) {

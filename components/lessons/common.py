@@ -173,23 +173,3 @@ def stats_html(model: ExplorerModel, lang: str) -> str:
                              skipped=g.graph.get("skipped", 0), pruned=pruned)
 
 
-def expose_constants(model: ExplorerModel, names: Iterable[str]) -> None:
-    """Let the browser replay move named constant leaves (``eps``, ``m``, ``k``, ``C``) live.
-
-    The tape lists only non-constant leaves as slider variables; a lesson whose
-    sliders drive named constants adds them here, before a :class:`GraphView`
-    is made for the model (its watcher then sends the patched scene).
-    """
-    wanted = set(names)
-
-    def patch(*events) -> None:
-        scene = model.scene
-        if not scene:
-            return
-        nodes, variables = scene["nodes"], scene["tape"]["variable"]
-        for i, (name, op) in enumerate(zip(nodes["name"], nodes["op"])):
-            if name in wanted and not op:
-                variables.setdefault(name, i)
-
-    patch()
-    model.param.watch(patch, "scene")

@@ -21,7 +21,7 @@ from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from . import LessonPage
-from .common import (PALETTE, UrlWriter, callout, expose_constants, float_arg, heading, number,
+from .common import (PALETTE, UrlWriter, callout, float_arg, heading, number,
                      plot, prose, slider_sidebar, style_legend, table_html, translate_table)
 from .text import HEADINGS, WORDS
 
@@ -136,7 +136,6 @@ class LossValueLesson:
         self.model = ExplorerModel(expression=SCENE.source, values=values,
                                    kinds=dict(SCENE.kinds), requires_grad=dict(SCENE.requires_grad),
                                    mode="backward")
-        expose_constants(self.model, ["k", "C"])
         self.view = GraphView(model=self.model, height=360)
         translate_table(self.view, lang)
         self.sliders = VariableSliders(model=self.model, view=self.view)

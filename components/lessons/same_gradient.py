@@ -17,7 +17,7 @@ from graphviz_core.scenarios import ppo_case
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from . import LessonPage
-from .common import (UrlWriter, callout, expose_constants, float_arg, heading, number, prose,
+from .common import (UrlWriter, callout, float_arg, heading, number, prose,
                      table_html, translate_table)
 from .text import HEADINGS, WORDS
 
@@ -123,8 +123,6 @@ class SameGradientLesson:
             expression=REINFORCE, mode="backward",
             values={n: values[n] for n in ("lp", "lpo", "A")} | {"m": mask_for(values)},
             kinds={**DATA, "m": "constant"}, requires_grad={"lpo": False, "A": False, "m": False})
-        expose_constants(self.ppo, ["eps"])
-        expose_constants(self.rf, ["m"])
         self.ppo_view = GraphView(model=self.ppo, height=440)
         self.rf_view = GraphView(model=self.rf, height=440)
         for view in (self.ppo_view, self.rf_view):
