@@ -1,0 +1,210 @@
+"""Browser latency of the explorer: slider -> numbers on screen, websocket traffic, frame rate.
+
+Run from the repository root::
+
+    python bench/bench_ui_latency.py            # --samples 200 by default
+
+Starts its own ``panel serve app.py`` on a free port of 127.0.0.1 (stopped at the
+end), opens the page in Debian's headless Chromium (``/usr/bin/chromium``) and
+measures, inside the page:
+
+- slider value -> values-table DOM: the Slider model's ``value`` is set as a drag
+  sets it; the clock stops when the rendered cell of a node that depends on the
+  slider shows a new text (checked synchronously, then on every DOM mutation of
+  the table and every animation frame). This path never leaves the browser.
+- slider release -> server scene in the table DOM: ``value`` and
+  ``value_throttled`` set (as a mouse release does); the clock stops when the
+  server's new scene has arrived and the table shows it.
+- websocket messages sent while a slider handle is dragged with the mouse.
+- animation frame rate while the backward pass plays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from graphviz_core import parse, trace  # noqa: E402
+from tests.ui.helpers import (launch_chromium, new_context, open_app, serve_app,  # noqa: E402
+                              slider_handle)
+
+SEED = "(w*x + b - y)**2"
+BIG = ("(tanh(w1*x1 + w2*x2 + w3*x3 + b1)*tanh(w4*x1 + w5*x2 + w6*x3 + b2)"
+       " + tanh(w7*x1 + w8*x2 + w9*x3 + b3)*tanh(w1*x3 + w5*x1 + w9*x2 + b1)"
+       " + sigmoid(w2*x3 + w6*x1 + b3) - y)**2")
+
+# One sample loop in the page. `watch` finds the rendered cell (row of node `node`,
+# column `col`) through the DataTable view's SlickGrid; the clock stops when its
+# text differs from the text before the change.
+MEASURE = r"""
+async ({slider, node, col, samples, release, values}) => {
+  const t = window.__bpxt
+  const s = t.slider(slider)
+  const tableView = t.viewOf(t.tableModel())
+  const row = t.table().name.indexOf(node)
+  const cell = () => { const c = tableView.grid.getCellNode(row, col); return c ? c.textContent : null }
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()))
+  const root = tableView.el.shadowRoot || tableView.el
+  const out = []
+  for (let k = 0; k < samples; k++) {
+    const before = cell()
+    const meta = t.meta().data.json[0]
+    const v = values[k % values.length]
+    const done = new Promise((resolve) => {
+      let finished = false
+      const check = () => {
+        if (finished) return
+        if (cell() !== before && (!release || t.meta().data.json[0] !== meta)) {
+          finished = true; obs.disconnect(); resolve(performance.now())
+        } else requestAnimationFrame(check)
+      }
+      const obs = new MutationObserver(check)
+      obs.observe(root, {subtree: true, childList: true, characterData: true})
+      t0 = performance.now()
+      if (release) s.setv({value: v, value_throttled: v})
+      else s.value = v
+      check()
+    })
+    var t0
+    const t1 = await done
+    out.push(t1 - t0)
+    await frame()
+  }
+  return out
+}
+"""
+
+FPS = r"""
+async (seconds) => {
+  const t = window.__bpxt
+  const raf0 = window.requestAnimationFrame.bind(window)
+  let appCallbacks = 0
+  window.requestAnimationFrame = (f) => raf0((ts) => { appCallbacks++; f(ts) })
+  let frames = 0, pulseFrames = 0, last = t.pulses().data
+  const start = performance.now()
+  await new Promise((resolve) => {
+    const loop = () => {
+      frames++
+      const d = t.pulses().data
+      if (d !== last) { pulseFrames++; last = d }
+      if (performance.now() - start < seconds * 1000) raf0(loop); else resolve()
+    }
+    raf0(loop)
+  })
+  const elapsed = (performance.now() - start) / 1000
+  window.requestAnimationFrame = raf0
+  return {frames: frames / elapsed, app: appCallbacks / elapsed, pulses: pulseFrames / elapsed}
+}
+"""
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    k = (len(xs) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def node_count(source):
+    p = parse(source)
+    return trace(p.build({v: 0.5 for v in p.variables})).number_of_nodes()
+
+
+def latency(page, slider, samples, release):
+    # the node that depends most directly on the slider: the first product that uses it
+    data = page.evaluate("() => window.__bpxt.table()")
+    row = next(i for i, op in enumerate(data["op"]) if slider in op.replace("*", " ").split())
+    values = [round(-2.5 + 5 * ((k * 0.618) % 1), 2) for k in range(97)]
+    return page.evaluate(MEASURE, {"slider": slider, "node": data["name"][row], "col": 2,
+                                   "samples": samples, "release": release, "values": values})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=200)
+    args = ap.parse_args()
+    rows = []
+    notes = []
+    from playwright.sync_api import sync_playwright
+
+    with serve_app() as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            for label, source, slider in (("seed", SEED, "w"), ("56-node", BIG, "w1")):
+                context = new_context(browser)
+                page = context.new_page()
+                query = "" if source == SEED else "expr=" + quote(source, safe="")
+                open_app(page, url, query)
+                n = page.evaluate("() => window.__bpxt.rows()")
+                assert n == node_count(source), (n, node_count(source))
+                name = f"{label} ({n} nodes)"
+                ms = latency(page, slider, 20, False)  # warm up
+                ms = latency(page, slider, args.samples, False)
+                rows.append((f"slider value -> table DOM", name, len(ms), ms))
+                k = max(20, args.samples // 4)
+                ms = latency(page, slider, k, True)
+                rows.append((f"slider release -> server scene in DOM", name, len(ms), ms))
+                context.close()
+
+            # websocket traffic while the handle is dragged with the mouse
+            context = new_context(browser)
+            page = context.new_page()
+            sent, received = [], []
+            page.on("websocket", lambda ws: (ws.on("framesent", lambda f: sent.append(time.monotonic())),
+                                             ws.on("framereceived", lambda f: received.append(time.monotonic()))))
+            open_app(page, url)
+            page.wait_for_timeout(500)
+            box = slider_handle(page, "w").bounding_box()
+            x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            t0 = time.monotonic()
+            moves = 120
+            for k in range(moves):
+                page.mouse.move(x0 - 100 * abs(((k / 30) % 2) - 1) - 5, y0)
+                page.wait_for_timeout(16)
+            t1 = time.monotonic()
+            during = sum(t0 <= s <= t1 for s in sent)
+            page.mouse.up()
+            page.wait_for_timeout(1500)
+            after = sum(s > t1 for s in sent)
+            got = sum(s > t1 for s in received)
+            notes.append(f"websocket while dragging 'w' with the mouse ({moves} moves in "
+                         f"{t1 - t0:.1f} s): {during} messages sent; after release: {after} sent, "
+                         f"{got} received")
+
+            # frame rate while the backward pass plays
+            page.get_by_role("button", name="Backward", exact=True).click()
+            page.wait_for_function("() => window.__bpxt.div('bpx-counter').text.endsWith('steps')")
+            steps = page.evaluate("() => window.__bpxt.div('bpx-counter').text")
+            page.get_by_role("button", name="▶ Play", exact=True).click()
+            sent_before = len(sent)
+            fps = page.evaluate(FPS, 3)
+            notes.append(f"backward playback ({steps}, speed 1), 3 s: {fps['frames']:.1f} frames/s "
+                         f"(browser rAF), {fps['app']:.1f} app rAF callbacks/s, "
+                         f"{fps['pulses']:.1f} pulse redraws/s, "
+                         f"{len(sent) - sent_before} websocket messages sent")
+            context.close()
+        finally:
+            browser.close()
+
+    head = f"{'measure':40} {'graph':18} {'samples':>7} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
+    print(head)
+    print("-" * len(head))
+    for what, graph, n, ms in rows:
+        print(f"{what:40} {graph:18} {n:>7} {statistics.median(ms):>10.1f} "
+              f"{percentile(ms, 0.95):>8.1f} {max(ms):>8.1f}")
+    print()
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
