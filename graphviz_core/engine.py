@@ -188,10 +188,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
        "cos", "\\cos {0}", "cos({0})"),
     # the gradient follows the input that was returned: the first one on a tie, as
     # Python's min and max return it (PyTorch splits a tie in halves)
-    Op("min", 2, lambda a, b, p: a if a <= b else b,
+    # a nan input gives nan, as in PyTorch (Python's min would drop it)
+    Op("min", 2, lambda a, b, p: a if a <= b or a != a else b if b <= a or b != b else _NAN,
        lambda x, out, p: (1.0, 0.0) if x[0] <= x[1] else (0.0, 1.0),
        "min", "\\min({0}, {1})", "min({0}, {1})"),
-    Op("max", 2, lambda a, b, p: a if a >= b else b,
+    Op("max", 2, lambda a, b, p: a if a >= b or a != a else b if b >= a or b != b else _NAN,
        lambda x, out, p: (1.0, 0.0) if x[0] >= x[1] else (0.0, 1.0),
        "max", "\\max({0}, {1})", "max({0}, {1})"),
     Op("clip", 3, lambda v, lo, hi, p: lo if v < lo else hi if v > hi else v,

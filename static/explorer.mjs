@@ -41,8 +41,8 @@ export const OPS = {
   abs: { f: (a) => Math.abs(a), d: (x) => [x[0] > 0 ? 1 : x[0] < 0 ? -1 : 0] },
   sin: { f: (a) => (fin(a) ? Math.sin(a) : NAN), d: (x) => [fin(x[0]) ? Math.cos(x[0]) : NAN] },
   cos: { f: (a) => (fin(a) ? Math.cos(a) : NAN), d: (x) => [fin(x[0]) ? -Math.sin(x[0]) : NAN] },
-  min: { f: (a, b) => (a <= b ? a : b), d: (x) => (x[0] <= x[1] ? [1, 0] : [0, 1]) },
-  max: { f: (a, b) => (a >= b ? a : b), d: (x) => (x[0] >= x[1] ? [1, 0] : [0, 1]) },
+  min: { f: (a, b) => (a <= b || a !== a ? a : b <= a || b !== b ? b : NAN), d: (x) => (x[0] <= x[1] ? [1, 0] : [0, 1]) },
+  max: { f: (a, b) => (a >= b || a !== a ? a : b >= a || b !== b ? b : NAN), d: (x) => (x[0] >= x[1] ? [1, 0] : [0, 1]) },
   clip: {
     f: (v, lo, hi) => (v < lo ? lo : v > hi ? hi : v),
     d: (x) => (x[0] < x[1] ? [0, 1, 0] : x[0] > x[2] ? [0, 0, 1] : [1, 0, 0]),
