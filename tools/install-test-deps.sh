@@ -3,9 +3,15 @@
 # and Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null 2>&1; then
+# Chromium drives the browser tests, CJK fonts draw the Chinese pages in screenshots, and
+# Node.js runs the browser module's tape replay against the Python engine.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then APT="apt-get"; else APT="sudo apt-get"; fi
   $APT update -qq
-  DEBIAN_FRONTEND=noninteractive $APT install -y -qq chromium fonts-noto-cjk >/dev/null
+  DEBIAN_FRONTEND=noninteractive $APT install -y -qq "${missing[@]}" >/dev/null
 fi
 python3 -m pip install -q -e ".[test]"
