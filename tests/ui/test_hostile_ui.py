@@ -1,0 +1,151 @@
+"""The real app in headless Chromium against hostile input: huge text, faults, floods.
+
+Uses the fixtures of ``conftest.py`` (``app_url``, ``page``) and ``helpers.open_app``.
+The heavy 10-page flood is ``bench/bench_flood.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from .helpers import js, number, open_app, table
+
+pytestmark = pytest.mark.browser
+
+SEED = {"x": 1.5, "b": 0.5, "y": 1.0}
+
+
+def seed_loss(w: float) -> tuple[float, float]:
+    """L and dL/dw of the seed (w*x + b - y)**2 at the seed's x, b, y."""
+    r = w * SEED["x"] + SEED["b"] - SEED["y"]
+    return r * r, 2 * r * SEED["x"]
+
+
+def test_megabyte_expression_from_a_hostile_client_is_refused_and_the_page_keeps_working(page, app_url):
+    open_app(page, app_url)
+    # max_length=2000 holds only in the browser; set the Bokeh model's value directly
+    sent = js(page, "(() => { const m = t.models().find((m) => m.type.endsWith('TextInput') && m.title === 'Expression');"
+                    " m.value = 'x'.repeat(1 << 20); return m.value.length })()")
+    assert sent == 1 << 20
+    page.wait_for_function("() => /too long/.test(window.__bpxt.deepText())", timeout=15_000)
+    assert "Not applied" in js(page, "t.deepText()")
+    assert list(table(page)) == ["w", "x", "z1", "b", "z2", "y", "z3", "L"]  # the last good graph
+    # and it keeps working: a valid expression is applied, the message goes away
+    js(page, "(() => { const m = t.models().find((m) => m.type.endsWith('TextInput') && m.title === 'Expression');"
+             " m.value = 'w*x + 1' })()")
+    page.wait_for_function("() => window.__bpxt.rows() === 5", timeout=15_000)
+    page.wait_for_function("() => !/too long/.test(window.__bpxt.deepText())", timeout=15_000)
+
+
+# one expression, every kind of fault, plus an unaffected part (w*k - 1)**2
+FAULT_QUERY = ("expr=" + "log(x)%2Bsqrt(y)%2B1/z%2B(exp(u)-exp(v))%2Bt*exp(a)%2Bc**0.5"
+               "%2Bexp(exp(d))%2B(w*k-1)**2"
+               "&x=-1&y=-4&z=0&u=1000&v=1000&t=0&a=1000&c=-1&d=10&w=0.75&k=-2&mode=forward")
+FAULT_WORDS = {  # the definition of the node where the fault starts -> words in its Fault cell
+    "log(x)": "log of a negative number",
+    "sqrt(y)": "square root of a negative number",
+    "1/z": "division by zero",
+    "c**0.5": "negative base to a fractional power",
+}
+
+
+def test_numeric_faults_are_marked_in_the_values_table(page, app_url):
+    open_app(page, app_url, FAULT_QUERY)
+    rows = table(page)
+    by_op = {row["op"].replace(" ", ""): row for row in rows.values()}
+    for definition, words in FAULT_WORDS.items():
+        assert definition in by_op, sorted(by_op)
+        assert words in by_op[definition]["fault"], (definition, by_op[definition])
+    faults = [row["fault"] for row in rows.values()]
+    assert sum("overflow" in f for f in faults) >= 2          # exp(1000), exp(exp(10))
+    assert any("inf - inf" in f or "infinite" in f for f in faults), faults
+    assert any("0 * inf" in f or "infinite" in f for f in faults), faults
+    for name, row in rows.items():  # nothing non-finite goes unmarked; never a complex number
+        value = number(row["value"])
+        assert "j" not in row["value"]
+        if not math.isfinite(value):
+            assert row["fault"].startswith("⚠"), (name, row)
+    w, k = 0.75, -2.0
+    assert number(rows["w"]["grad"]) == pytest.approx(2 * (w * k - 1) * k, rel=1e-5)
+    assert number(rows["k"]["grad"]) == pytest.approx(2 * (w * k - 1) * w, rel=1e-5)
+    assert rows["w"]["fault"] == "" and rows["k"]["fault"] == ""
+    # the browser's own replay (a slider moving) keeps the faults and the right gradients
+    js(page, "(() => { const s = t.slider('w'); s.value = 1.5 })()")
+    page.wait_for_function("(g) => window.__bpxt.table().grad[window.__bpxt.table().name"
+                           ".indexOf('w')] !== g", arg=rows["w"]["grad"], timeout=5000)
+    rows = table(page)
+    assert number(rows["w"]["grad"]) == pytest.approx(2 * (1.5 * k - 1) * k, rel=1e-5)
+    by_op = {row["op"].replace(" ", ""): row for row in rows.values()}
+    for definition, words in FAULT_WORDS.items():
+        assert words in by_op[definition]["fault"], (definition, by_op[definition])
+
+
+FLOOD_JS = r"""
+async (arg) => {
+  const t = window.__bpxt, s = t.slider(arg.name)
+  const n = arg.values.length, t0 = performance.now()
+  let i = 0
+  while (i < n) {
+    // every timer tick sends the changes that are due (timers clamp to ~4 ms)
+    const due = Math.min(n, Math.ceil((performance.now() - t0) / arg.ms * n) + 1)
+    for (; i < due; i++) { s.value = arg.values[i]; s.value_throttled = arg.values[i] }
+    if (i < n) await new Promise((r) => setTimeout(r, 1))
+  }
+  const last = performance.now()
+  // watch what the page shows (slider and the table's L) until it has shown the last
+  // value's numbers for a whole second; settle = when that final run began
+  const want = arg.expect, lastValue = arg.values[n - 1]
+  const right = () => { const d = t.table(), k = d.name.indexOf("L")
+    return s.value === lastValue && Math.abs(Number(d.value[k]) - want) <= 1e-5 * Math.max(1, Math.abs(want)) }
+  let since = right() ? last : null, wrongAfter = 0, firstRight = since
+  while (performance.now() - last < arg.maxWait) {
+    await new Promise((r) => requestAnimationFrame(r))
+    const now = performance.now()
+    if (right()) { if (since === null) since = now; if (firstRight === null) firstRight = now
+                   if (now - since >= 1000) break }
+    else { if (since !== null) wrongAfter++; since = null }
+  }
+  return { sent: n, sendMs: last - t0, settled: since !== null && performance.now() - since >= 1000,
+           settleMs: since === null ? null : since - last, firstRightMs: firstRight === null ? null : firstRight - last,
+           relapses: wrongAfter }
+}
+"""
+
+
+def test_flood_of_a_thousand_slider_changes_leaves_the_last_value(page, app_url):
+    open_app(page, app_url)
+    values = [round(2.9 * math.sin(i * 0.37), 2) for i in range(999)] + [1.25]
+    expect, grad = seed_loss(1.25)
+    result = page.evaluate(FLOOD_JS, {"name": "w", "values": values, "ms": 2000, "expect": expect,
+                                      "maxWait": 90_000})
+    print(f"\n[flood] 1 page: {result}")
+    # must hold: the page ends on the last value, the server has it, nothing older comes back
+    assert result["sent"] == 1000 and result["settled"], result
+    page.wait_for_function("() => /[?&]w=1\\.25(&|$)/.test(location.search)", timeout=10_000)
+    rows = table(page)
+    assert number(rows["L"]["value"]) == pytest.approx(expect, rel=1e-5)
+    assert number(rows["w"]["grad"]) == pytest.approx(grad, rel=1e-5)
+    page.wait_for_timeout(1000)
+    assert js(page, "t.slider('w').value") == 1.25
+    # the target: 1,000 changes in 2 s, the last value on screen within 200 ms, no backlog.
+    # Not met yet (see docs/deployment.md, "Known limits"): the server echoes every released
+    # value back to the slider, and each stale echo replays an old value in the page.
+    if result["sendMs"] > 3000 or result["settleMs"] > 200 or result["relapses"]:
+        pytest.xfail(f"flood target missed: sent in {result['sendMs']:.0f} ms, settled "
+                     f"{result['settleMs']:.0f} ms after the last change, "
+                     f"{result['relapses']} relapses to older values")
+
+
+def test_a_non_finite_value_from_a_hostile_client_is_a_fault_and_the_page_recovers(page, app_url):
+    open_app(page, app_url)
+    js(page, "(() => { const s = t.slider('w'); s.value = NaN; s.value_throttled = NaN })()")
+    page.wait_for_function("() => window.__bpxt.table().fault.some((f) => f.startsWith('⚠'))",
+                           timeout=10_000)
+    js(page, "(() => { const s = t.slider('w'); s.value = 2; s.value_throttled = 2 })()")
+    page.wait_for_function("() => /[?&]w=2(&|$)/.test(location.search)", timeout=10_000)
+    rows = table(page)
+    assert not any(row["fault"] for row in rows.values()), rows
+    assert number(rows["L"]["value"]) == pytest.approx(seed_loss(2.0)[0], rel=1e-5)
