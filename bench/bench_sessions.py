@@ -1,0 +1,128 @@
+"""Open and close waves of sessions against a real server; print memory and the session census.
+
+    python bench/bench_sessions.py                 # 16 waves of 30 sessions
+    python bench/bench_sessions.py --waves 4 --sessions 10
+
+The server (``panel serve app.py --setup components/lifecycle.py``, 127.0.0.1, its own
+process group, killed at the end) reaps unused sessions quickly: ``--unused-session-lifetime
+8000 --check-unused-sessions 1000`` (below ~8 s a loading page builds its session twice).
+Each session is opened with ``bokeh.client.pull_session`` (the full app is built on the
+server) and closed. After each wave the bench waits until the server has logged a
+``destroyed`` for every ``created`` session, then reads the server's RSS from /proc and the
+census line of components/lifecycle.py (documents, explorer models, periodic callbacks,
+threads, asyncio tasks still alive). Pass: every created session destroyed, no models or
+periodic callbacks left, and RSS of the last wave <= 1.2 x RSS of wave 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CENSUS = re.compile(r"bpx-census created=(\d+) destroyed=(\d+) documents=(\d+) models=(\d+) "
+                    r"periodic=(\d+) threads=(\d+) tasks=(-?\d+)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--waves", type=int, default=16)
+    ap.add_argument("--sessions", type=int, default=30)
+    args = ap.parse_args()
+
+    import panel  # noqa: F401  (the client must know Panel's model types)
+    from bokeh.client import pull_session
+
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="bpx-bench-sessions-", suffix=".log", delete=False)
+    cmd = [sys.executable, "-m", "panel", "serve", "app.py", "--address", "127.0.0.1",
+           "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
+           "--setup", "components/lifecycle.py",
+           "--unused-session-lifetime", "8000", "--check-unused-sessions", "1000"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "BPX_SESSION_CENSUS": "1"})
+    url = f"http://127.0.0.1:{port}/app"
+    rows, ok = [], True
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("server did not start")
+                time.sleep(0.2)
+        total = 0
+        print(f"{'wave':>4} {'open s':>7} {'reap s':>7} {'created':>8} {'destroyed':>9} "
+              f"{'docs':>5} {'models':>6} {'periodic':>8} {'threads':>7} {'tasks':>5} {'RSS MB':>7}")
+        for wave in range(1, args.waves + 1):
+            start = time.monotonic()
+            for _ in range(args.sessions):
+                session = pull_session(url=url)
+                session.close()
+            opened = time.monotonic() - start
+            total += args.sessions
+            census = None
+            while time.monotonic() - start < 120:
+                text = Path(log.name).read_text(errors="replace")
+                found = CENSUS.findall(text)
+                if found and int(found[-1][1]) >= total and int(found[-1][0]) >= total:
+                    census = [int(x) for x in found[-1]]
+                    break
+                time.sleep(0.5)
+            reaped = time.monotonic() - start - opened
+            if census is None:
+                print(f"{wave:>4} sessions not all destroyed within 120 s")
+                ok = False
+                break
+            time.sleep(1.0)
+            rss = rss_mb(proc.pid)
+            created, destroyed, docs, models, periodic, threads, tasks = census
+            rows.append((wave, rss, census))
+            print(f"{wave:>4} {opened:>7.1f} {reaped:>7.1f} {created:>8} {destroyed:>9} {docs:>5} "
+                  f"{models:>6} {periodic:>8} {threads:>7} {tasks:>5} {rss:>7.1f}", flush=True)
+            ok &= created == destroyed == total and models == 0 and periodic == 0
+        if len(rows) >= 2:
+            ratio = rows[-1][1] / rows[1][1]
+            print(f"RSS last wave / wave 2 = {ratio:.3f} (pass <= 1.2)")
+            ok &= ratio <= 1.2
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
+        log.close()
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
