@@ -45,6 +45,12 @@ def mlp_expression(n_in: int, hidden: tuple[int, ...], n_out: int) -> str:
 def app_accepts(expression: str) -> bool:
     """Whether the expression box would take ``expression`` (same parser as the app)."""
     try:
+        from graphviz_core.scenarios import builder_from_text  # mlp(...) and friends
+    except ImportError:
+        builder_from_text = None
+    try:
+        if builder_from_text is not None and builder_from_text(expression) is not None:
+            return True
         parse(expression)
         return True
     except Exception:

@@ -141,11 +141,6 @@ def test_saved_file_works_offline(page, app_url, browser, tmp_path):
         assert "5" not in rendered["numbers"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the DataTable's cells keep the first numbers: explorer.mjs setData() emits "
-    "source.change, but Bokeh 3.9's DataTableView only redraws (updateGrid) on its "
-    "CDSView's change, which fires only when the row indices change; remove this mark "
-    "when that is fixed"))
 def test_saved_file_table_cells_follow_the_slider(page, app_url, browser, tmp_path):
     path = save_file(page, app_url, tmp_path)
     with offline_file(browser, path) as offline:
