@@ -86,7 +86,8 @@ def main() -> int:
             opened = time.monotonic() - start
             total += args.sessions
             census = None
-            while time.monotonic() - start < 120:
+            opened_at = time.monotonic()
+            while time.monotonic() - opened_at < 120:  # reaping: lifetime 8 s + checks
                 text = Path(log.name).read_text(errors="replace")
                 found = CENSUS.findall(text)
                 if found and int(found[-1][1]) >= total and int(found[-1][0]) >= total:
