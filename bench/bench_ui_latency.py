@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from graphviz_core import parse, trace  # noqa: E402
 from tests.ui.helpers import (launch_chromium, new_context, open_app, serve_app,  # noqa: E402
-                              slider_handle)
+                              slider_handle, terminate_gracefully)
 
 SEED = "(w*x + b - y)**2"
 BIG = ("(tanh(w1*x1 + w2*x2 + w3*x3 + b1)*tanh(w4*x1 + w5*x2 + w6*x3 + b2)"
@@ -130,6 +130,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=200)
     args = ap.parse_args()
+    terminate_gracefully()  # `timeout` or Ctrl-C: the server is still stopped
     rows = []
     notes = []
     from playwright.sync_api import sync_playwright

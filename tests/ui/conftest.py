@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import launch_chromium, new_context, serve_app
+from .helpers import launch_chromium, new_context, serve_app, terminate_gracefully
 
 
 @pytest.fixture(scope="session")
 def app_server():
+    terminate_gracefully()  # a CI timeout's SIGTERM still stops the server
     with serve_app(timeout=60) as url:
         yield url
 

@@ -9,6 +9,7 @@ shadow roots Bokeh renders into.
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import re
@@ -104,6 +105,7 @@ def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = ()):
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/app"
+    atexit.register(_kill_group, proc)  # an interpreter that exits without unwinding
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -123,32 +125,51 @@ def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = ()):
         yield url
     finally:
         _kill_group(proc)
+        atexit.unregister(_kill_group)
         log.close()
 
 
+def terminate_gracefully() -> None:
+    """Make SIGTERM unwind (finally blocks and fixtures run) instead of exiting at once."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def _raise(signum, frame):
+            raise KeyboardInterrupt(f"signal {signum}")
+        signal.signal(signal.SIGTERM, _raise)
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        pgid = os.getpgid(proc.pid)
-    except ProcessLookupError:
-        pgid = None
-    if pgid is not None:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+    """SIGTERM, then SIGKILL, to the server's whole process group (its pgid is its pid)."""
+    pgid = proc.pid  # start_new_session=True: the server leads its own group
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        if _group_gone(pgid):
+            break
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if not _group_gone(pgid):  # the leader is gone: no child of the group may stay
             try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=wait)
-                # the leader is gone; make sure no child of the group is left either
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
-            break
+                pass
+        break
     if proc.poll() is None:
         proc.kill()
         proc.wait(timeout=5)
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _tail(path: str, n: int = 40) -> str:
@@ -218,6 +239,13 @@ def sliders(page) -> dict[str, dict]:
     return {s["title"]: s for s in js(page, "t.sliders()")}
 
 
+def wait_sliders(page, names: list[str], timeout: float = 20_000) -> None:
+    """Wait until the variable sliders on screen are exactly ``names``, in order."""
+    page.wait_for_function(
+        "(names) => JSON.stringify(window.__bpxt.sliders().map((s) => s.title)) === JSON.stringify(names)",
+        arg=names, timeout=timeout)
+
+
 def slider_handle(page, name: str):
     """The noUiSlider handle of the variable slider titled ``name``."""
     title = page.locator(".bk-slider-title", has_text=re.compile(rf"^\s*{re.escape(name)}:"))
@@ -241,7 +269,7 @@ def text(page, selector: str) -> str:
     return re.sub(r"\s+", " ", raw).strip()
 
 
-def wait_text(page, selector: str, substring: str, timeout: float = 10.0) -> str:
+def wait_text(page, selector: str, substring: str, timeout: float = 20.0) -> str:
     """Wait until :func:`text` of ``selector`` contains ``substring``; return the text."""
     deadline = time.monotonic() + timeout
     while True:
@@ -262,7 +290,7 @@ def counter(page) -> str:
     return div_text(page, "bpx-counter")
 
 
-def wait_counter(page, pattern: str, timeout: float = 10_000) -> str:
+def wait_counter(page, pattern: str, timeout: float = 20_000) -> str:
     page.wait_for_function(
         "(re) => { const t = window.__bpxt.div('bpx-counter'); return t && new RegExp(re).test(t.text) }",
         arg=pattern, timeout=timeout)

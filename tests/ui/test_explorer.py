@@ -18,7 +18,7 @@ from graphviz_core.scenarios import SEED
 
 from .helpers import (button, counter, deep_text, div_text, js, node_position, number, open_app,
                       screenshot, set_slider, slider_handle, sliders, table, table_cells,
-                      table_names, type_expression, wait_counter, wait_text)
+                      table_names, type_expression, wait_counter, wait_sliders, wait_text)
 
 pytestmark = pytest.mark.browser
 
@@ -105,14 +105,14 @@ def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_ur
     # after release the server recomputes and sends a new scene; the URL follows
     page.wait_for_function(
         "(w) => { const s = window.__bpxt.scene(); return s && s.tape.value[0] === w }",
-        arg=final, timeout=10_000)
+        arg=final, timeout=20_000)
     values = check_against_core(page, SEED.source)
     assert values["w"] == final
     assert_cells_match_source(page)
     # (the URL holds 12 significant digits; the slider's float may carry noise past them)
     page.wait_for_function("(w) => { const q = new URLSearchParams(location.search).get('w');"
                            " return q !== null && Math.abs(Number(q) - w) < 1e-9 }",
-                           arg=final, timeout=10_000)
+                           arg=final, timeout=20_000)
 
 
 # --- 3 --------------------------------------------------------------------------------------
@@ -124,6 +124,8 @@ def test_mode_buttons_show_values_then_gradients(page, app_url):
 
     button(page, "Forward").click()
     page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('Forward:')")
+    # the server's scene for the new mode follows; wait for the settled picture
+    page.wait_for_function("() => window.__bpxt.nodes().data.bottom[7] === '6.25'", timeout=20_000)
     assert "every node's value" in div_text(page, "bpx-caption")
     bottoms = js(page, "t.nodes().data.bottom")
     assert bottoms[SEED_NAMES.index("L")] == "6.25"
@@ -132,6 +134,7 @@ def test_mode_buttons_show_values_then_gradients(page, app_url):
 
     button(page, "Backward").click()
     page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('Backward:')")
+    page.wait_for_function("() => window.__bpxt.nodes().data.bottom[0].startsWith('∂')", timeout=20_000)
     bottoms = js(page, "t.nodes().data.bottom")
     assert bottoms[SEED_NAMES.index("w")] == "∂L/∂w = 7.5"
     assert bottoms[SEED_NAMES.index("y")] == "∂L/∂y = -5"
@@ -217,7 +220,7 @@ def test_a_bad_expression_is_refused_inline_and_a_good_one_applies(page, app_url
         parse(bad)
     type_expression(page, bad)
     message = page.locator(".bpx-error [role=alert]")
-    message.wait_for(timeout=10_000)
+    message.wait_for(timeout=20_000)
     text = message.inner_text()
     assert text.startswith("Not applied:"), text
     assert f"(position {refused.value.position})" in text
@@ -234,14 +237,14 @@ def test_a_bad_expression_is_refused_inline_and_a_good_one_applies(page, app_url
         screenshot(page, "05-bad-expression", full_page=False)
 
     type_expression(page, "u*v + sin(u)")
-    page.wait_for_function("() => window.__bpxt.table().name.includes('u')", timeout=10_000)
-    assert list(sliders(page)) == ["u", "v"]
+    page.wait_for_function("() => window.__bpxt.table().name.includes('u')", timeout=20_000)
+    wait_sliders(page, ["u", "v"])  # the table can arrive a moment before the new sliders
     names = table_names(page)
     assert names[:2] == ["u", "v"] and len(names) == 5  # u, v, u*v, sin(u), the sum
     check_against_core(page, "u*v + sin(u)", root=names[-1])
     assert page.locator(".bpx-error [role=alert]").count() == 0
     page.wait_for_function("() => (new URLSearchParams(location.search).get('expr') || '')"
-                           ".replace(/\\s/g, '') === 'u*v+sin(u)'", timeout=10_000)
+                           ".replace(/\\s/g, '') === 'u*v+sin(u)'", timeout=20_000)
 
 
 # --- 6 --------------------------------------------------------------------------------------
@@ -276,7 +279,7 @@ def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
             .locator("input").uncheck()
     page.wait_for_function("() => { const d = window.__bpxt.table(); const g = (n) => d.grad[d.name.indexOf(n)];"
                            " return g('x') === 'not computed' && g('y') === 'not computed' }",
-                           timeout=10_000)
+                           timeout=20_000)
     rows = table(page)
     assert rows["w"]["grad"] == "7.5" and rows["b"]["grad"] == "5"
     report = SEED.build(requires_grad={"x": False, "y": False}).backward()
@@ -297,8 +300,7 @@ def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
 def test_clicking_a_node_shows_its_local_derivatives(page, app_url):
     open_app(page, app_url, "mode=backward")
     assert "Click a node" in div_text(page, "bpx-details")
-    x, y = node_position(page, "z2")
-    page.mouse.click(x, y)
+    click_node(page, "z2")
     wait_text(page, ".bpx-details", "z2 = z1 + b")
     text = div_text(page, "bpx-details")
     g = trace(SEED.build())
@@ -312,9 +314,23 @@ def test_clicking_a_node_shows_its_local_derivatives(page, app_url):
     screenshot(page, "08-selected-node-z2", full_page=False)
 
     # a leaf: no local derivatives of its own, its gradient from z1
-    x, y = node_position(page, "w")
-    page.mouse.click(x, y)
+    click_node(page, "w")
     wait_text(page, ".bpx-details", "∂L/∂w = 7.5")
+
+
+def click_node(page, name: str) -> None:
+    """Click a node's glyph; under heavy load a tap can be lost, so a student clicks again."""
+    index = SEED_NAMES.index(name)
+    for attempt in range(3):
+        x, y = node_position(page, name)
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function("(i) => { const s = window.__bpxt.nodes().selected.indices;"
+                                   " return s.length === 1 && s[0] === i }", arg=index, timeout=3000)
+            return
+        except Exception:
+            page.wait_for_timeout(300)
+    raise AssertionError(f"clicking node {name} at {x:.0f},{y:.0f} never selected it")
 
 
 # --- 9 --------------------------------------------------------------------------------------
@@ -377,12 +393,12 @@ def test_two_sessions_do_not_share_state(new_page, app_url):
     open_app(a, app_url)
     open_app(b, app_url)
     type_expression(a, "u*v + sin(u)")
-    a.wait_for_function("() => window.__bpxt.table().name.includes('u')", timeout=10_000)
+    a.wait_for_function("() => window.__bpxt.table().name.includes('u')", timeout=20_000)
     set_slider(b, "w", -1.0, release=True)
     b.wait_for_function("() => { const s = window.__bpxt.scene(); return s.tape.value[0] === -1 }",
-                        timeout=10_000)
+                        timeout=20_000)
     # each kept its own
-    assert list(sliders(a)) == ["u", "v"]
+    wait_sliders(a, ["u", "v"])
     assert table_names(b) == SEED_NAMES
     check_against_core(b, SEED.source)
     assert sliders(b)["w"]["value"] == -1.0
