@@ -75,13 +75,14 @@ def standalone_html(model: ExplorerModel) -> str:
 
 
 def _without_server_scripts(page: str) -> str:
-    """Drop script tags that point at the server (Panel registers one); the file has no server.
+    """Drop script and link tags that point at the server (Panel registers some); a file has none.
 
     Only the head before the inlined BokehJS is searched: the bundles themselves are
     JavaScript and must not be touched.
     """
     head_end = page.find("/* BEGIN bokeh.min.js */")
     head = re.sub(r'<script[^>]*\ssrc="static/[^"]*"[^>]*>\s*</script>\s*', "", page[:head_end])
+    head = re.sub(r'<link[^>]*\shref="static/[^"]*"[^>]*>\s*', "", head)
     return head + page[head_end:]
 
 

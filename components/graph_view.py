@@ -74,6 +74,7 @@ class GraphView(pn.viewable.Viewer):
         self.player = CustomJS.from_file(
             str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
             arrows=self.arrows, pulses=self.pulses, table=self.table, figure=self.figure,
+            values_table=self.values_table,
             caption=self.caption, counter=self.counter)
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)

@@ -390,7 +390,8 @@ class View {
   setData(source, columns) {
     source.setv({ data: columns }, { sync: false, check_eq: false })
     source.change.emit()  // the DataTable redraws on this signal, not on the property change
-    if (source === this.args.table && source.document) for (const m of source.document._all_models.values()) if (m.type === "DataTable" && m.source === source) m.view.change.emit()  // ...in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
+    // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
+    if (source === this.args.table && this.args.values_table) this.args.values_table.view.change.emit()
   }
 
   // --- the caption: what the current step computes, with its numbers ---------------------

@@ -162,9 +162,9 @@ def test_saved_file_table_cells_follow_the_slider(page, app_url, browser, tmp_pa
         assert number(cells["b"][3]) == approx(grads["b"])
 
 
-@pytest.mark.xfail(strict=True, reason="export keeps Panel's <link href='static/...tabulator...css'>: a file "
-                          "opened from disk asks for a file that is not there (see "
-                          "components/export.py _without_server_scripts)")
 def test_saved_file_points_at_nothing_outside_itself():
     page = standalone_html(ExplorerModel())
-    assert not re.findall(r'(?:src|href)="(?:static/|/static/|https?://)[^"]*"', page)
+    # tags only: the inlined BokehJS mentions a CDN fallback in its code, which is not loaded
+    tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
+    assert tags, "the page has no tags?"
+    assert not [t for t in tags if re.search(r'(?:src|href)="(?:static/|/static/|https?://)', t)]
