@@ -62,9 +62,10 @@ async ({slider, node, col, samples, release, values}) => {
       const check = () => {
         if (finished) return
         if (cell() !== before && (!release || t.meta().data.json[0] !== meta)) {
-          finished = true; obs.disconnect(); resolve(performance.now())
+          finished = true; obs.disconnect(); clearTimeout(give_up); resolve(performance.now())
         } else requestAnimationFrame(check)
       }
+      const give_up = setTimeout(() => { if (!finished) { finished = true; obs.disconnect(); resolve(null) } }, 5000)
       const obs = new MutationObserver(check)
       obs.observe(root, {subtree: true, childList: true, characterData: true})
       t0 = performance.now()
@@ -74,7 +75,7 @@ async ({slider, node, col, samples, release, values}) => {
     })
     var t0
     const t1 = await done
-    out.push(t1 - t0)
+    out.push(t1 === null ? null : t1 - t0)  // null: nothing showed within 5 s
     await frame()
   }
   return out
@@ -122,8 +123,13 @@ def latency(page, slider, samples, release):
     data = page.evaluate("() => window.__bpxt.table()")
     row = next(i for i, op in enumerate(data["op"]) if slider in op.replace("*", " ").split())
     values = [round(-2.5 + 5 * ((k * 0.618) % 1), 2) for k in range(97)]
-    return page.evaluate(MEASURE, {"slider": slider, "node": data["name"][row], "col": 2,
-                                   "samples": samples, "release": release, "values": values})
+    ms = page.evaluate(MEASURE, {"slider": slider, "node": data["name"][row], "col": 2,
+                                 "samples": samples, "release": release, "values": values})
+    lost = sum(m is None for m in ms)
+    if lost:
+        print(f"warning: {lost} of {len(ms)} samples ({slider}, release={release}) showed "
+              "nothing within 5 s", file=sys.stderr)
+    return [m for m in ms if m is not None] or [float("nan")]
 
 
 def main():
