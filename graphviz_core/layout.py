@@ -9,7 +9,9 @@ left, the loss on the right):
    layer, and op nodes move right when that shortens their edges.
 2. **Virtual nodes.** Edges longer than one layer are split by dummy nodes, one per layer
    crossed; the dummies take part in the ordering and in the coordinates, and become the bend
-   points of the drawn edge.
+   points of the drawn edge. A graph of n nodes gets at most 2n + 200 dummies, shortest edges
+   first; longer edges beyond that budget (only hostile shapes like ``x+x+...+x`` reach it)
+   are drawn as straight segments and left out of the next two steps.
 3. **Crossing reduction.** Two initial orders from a depth-first search (operands in order,
    so related nodes start together), each improved by sifting (every node moved to its best
    slot in its layer, with an exact crossing matrix); the better one is refined by alternating
@@ -42,6 +44,13 @@ _HUGE = 40_000
 # Components above this many nodes keep the longest-path layering (network simplex is
 # superlinear: ~0.2 s at 4,700 nodes, ~3 s at 19,000).
 _SIMPLEX_LIMIT = 20_000
+# At most _DUMMY_PER_NODE * n + _DUMMY_BASE dummy nodes for a graph of n nodes (see
+# _direct_edges). Traced MLPs need ~0.2 n, so typical graphs never reach it; one leaf feeding a
+# chain of k ops (``x+x+...+x``) would need ~k**2 / 2 (500,000 and ~10 s for k = 1,000). The
+# later stages cost roughly linear time in nodes plus dummies, so the budget keeps any graph of
+# 2,000 nodes with bounded in-degree to a few tenths of a second.
+_DUMMY_PER_NODE = 2
+_DUMMY_BASE = 200
 
 
 def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
@@ -50,7 +59,8 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
     Layers are one unit apart horizontally and nodes of a layer at least one unit apart
     vertically, both multiplied by `scale`; the aspect ratio is kept (the drawing is not
     squeezed into a unit box). Each edge also gets an attribute ``points``: the polyline from
-    the parent's position to the child's position, with a bend in every layer it crosses.
+    the parent's position to the child's position, with a bend in every layer it crosses
+    (within a budget of dummy nodes, see Notes).
 
     Parameters
     ----------
@@ -84,6 +94,16 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
     longest path from the sources (moved right when that shortens their edges), sinks in the
     rightmost layer. Weakly connected components are laid out separately, stacked from top to
     bottom in the order of their first node, and right-aligned.
+
+    An edge spanning several layers is routed through one dummy node per layer crossed, but
+    the whole graph gets at most ``2 * n + 200`` dummies (``n`` nodes), which bounds the work
+    whatever the shape. Traced MLPs need about ``0.2 * n``; a hostile input such as
+    ``x+x+...+x`` (one leaf feeding a chain of ``k`` adds) would need about ``k**2 / 2``.
+    When the edges need more, the shortest ones get their dummies first (ties: by child in
+    node order, then operand order) until the budget is spent, and the rest are drawn
+    *direct*: ``points`` is just ``[parent, child]``, a straight segment that may pass over
+    other nodes, and the edge takes no part in the crossing reduction or the coordinate
+    assignment (its nodes are still layered with it).
 
     Examples
     --------
@@ -122,10 +142,11 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
     components = _weak_components(parents, children)
     layerings = [_compute_layers(parents, children, comp) for comp in components]
     n_layers = [max(layering.values()) + 1 for layering in layerings]
+    direct = _direct_edges(parents, components, layerings)
     right = max(n_layers) - 1
     top = 0.0
     for comp, layering, count in zip(components, layerings, n_layers):
-        drawing = _layout_component(parents, comp, layering)
+        drawing = _layout_component(parents, comp, layering, direct)
         shift_x = right - (count - 1)
         ys = [drawing.y[i] for i in comp]
         shift_y = top - min(ys)
@@ -440,6 +461,35 @@ def _pull_right(parents, children, order, layer, is_leaf) -> None:
 # --------------------------------------------------------------------------- one component
 
 
+def _direct_edges(parents, components, layerings) -> set[tuple[int, int]]:
+    """The edges drawn without dummy nodes, so the graph has at most
+    ``_DUMMY_PER_NODE * n + _DUMMY_BASE`` dummies; empty for all but hostile graphs.
+
+    Dummies cost time in every later stage (a leaf feeding a chain of 1,000 adds needs half a
+    million and took ~10 s), so they are rationed: shortest edges first, because a short edge
+    gains most from bends (it stays in its layers' order) and costs least, while a very long
+    edge would take a whole column of dummies from hundreds of short ones.
+    """
+    n = len(parents)
+    budget = _DUMMY_PER_NODE * n + _DUMMY_BASE
+    edges = []  # (dummies needed, child, operand index, parent): child and index break ties
+    for comp, layer in zip(components, layerings):
+        for v in comp:
+            for k, p in enumerate(parents[v]):
+                need = layer[v] - layer[p] - 1
+                if need > 0:
+                    edges.append((need, v, k, p))
+    if sum(e[0] for e in edges) <= budget:
+        return set()
+    edges.sort()
+    spent = 0
+    for i, (need, _, _, _) in enumerate(edges):
+        if spent + need > budget:
+            return {(p, v) for _, v, _, p in edges[i:]}
+        spent += need
+    return set()
+
+
 class _Drawing:
     __slots__ = ("x", "y", "bends")
 
@@ -449,7 +499,9 @@ class _Drawing:
         self.bends: dict[tuple[int, int], list[tuple[float, float]]] = {}
 
 
-def _layout_component(parents, comp: list[int], layer_of: dict[int, int]) -> _Drawing:
+def _layout_component(
+    parents, comp: list[int], layer_of: dict[int, int], direct: set[tuple[int, int]]
+) -> _Drawing:
     # Local ids: the component's nodes 0..k-1 in node order, then the dummies.
     local = {v: i for i, v in enumerate(comp)}
     layer = [layer_of[v] for v in comp]
@@ -459,6 +511,9 @@ def _layout_component(parents, comp: list[int], layer_of: dict[int, int]) -> _Dr
     for v in comp:
         lv = local[v]
         for p in parents[v]:  # operand order: ups lists stay in that order
+            if (p, v) in direct:  # over the dummy budget: a straight segment, not ordered
+                chains[(p, v)] = []
+                continue
             lp = local[p]
             prev = lp
             chain = []
