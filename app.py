@@ -5,7 +5,8 @@ import panel as pn
 from components.navigation import build_page
 from components.page import handle_exception, start_session, stylesheet
 
-pn.extension(raw_css=[stylesheet()], notifications=True,
+# reconnect: a laptop that slept gets its session back (see docs/deployment.md)
+pn.extension(raw_css=[stylesheet()], notifications=True, reconnect=True,
              exception_handler=handle_exception)
 
 start_session()

@@ -27,6 +27,7 @@ EXAMPLES = {
     "MLP 2-16-16-1 (982 nodes)": "mlp(2, 16, 16, 1)",
 }
 MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
+RELEASE_WINDOW_MS = 40  # slider releases within this window cost one re-derivation
 
 
 class ExpressionBox(pn.viewable.Viewer):
@@ -83,6 +84,9 @@ class VariableSliders(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.sliders: dict[str, pn.widgets.FloatSlider] = {}
+        self._pending: dict[str, float] = {}
+        self._flush_scheduled = False
+        self._applying = False
         self.switches = pn.widgets.CheckBoxGroup(label="requires_grad", inline=True)
         self.column = pn.Column(sizing_mode="stretch_width")
         self.switches.param.watch(self._on_switches, "value")
@@ -107,11 +111,36 @@ class VariableSliders(pn.viewable.Viewer):
         self.column.objects = list(self.sliders.values())
 
     def _released(self, name: str, value: float) -> None:
-        # while dragging the browser keeps `value` to itself (see explorer.mjs quietSliders)
-        self.sliders[name].value = value
-        self.model.set_value(name, value)
+        # While dragging, the browser keeps `value` to itself (explorer.mjs quietSliders).
+        # Record the released value without sending it back: an echo that arrives after a
+        # newer drag would put an old value on screen.
+        slider = self.sliders.get(name)
+        if slider is not None:
+            with param.discard_events(slider):
+                slider.value = value
+        # releases that arrive close together (a flood of them) re-derive the graph once
+        self._pending[name] = value
+        if self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_timeout_callback(self._flush, RELEASE_WINDOW_MS)
+        else:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, {}
+        self._applying = True  # the sliders already stand there: nothing to send back
+        try:
+            self.model.set_values(pending)
+        finally:
+            self._applying = False
 
     def _sync_values(self, event) -> None:
+        if self._applying:
+            return
         ranges = self.model.slider_ranges()
         for name, slider in self.sliders.items():
             value = self.model.values.get(name)

@@ -88,8 +88,14 @@ class ExplorerModel(param.Parameterized):
         self.expression = text
 
     def set_value(self, name: str, value: float) -> None:
-        if name in self.values and self.values[name] != value:
-            self.values = {**self.values, name: float(value)}
+        self.set_values({name: value})
+
+    def set_values(self, values: dict[str, float]) -> None:
+        """Change several variables at once: one re-derivation."""
+        changed = {k: float(v) for k, v in values.items()
+                   if k in self.values and self.values[k] != float(v)}
+        if changed:
+            self.values = {**self.values, **changed}
 
     def set_requires_grad(self, name: str, flag: bool) -> None:
         current = dict(self.requires_grad)

@@ -114,7 +114,11 @@ export function replay(tape, overrides) {
       if (tape.active[inputs[s]]) { evaluated += 1; grad[inputs[s]] += g * loc[s] } else skipped += 1
     }
   }
-  return { value, grad, locals, fault, evaluated, skipped, blocked }
+  // a gradient that is not finite where its value is (0 * sqrt(x) at x = 0) is a fault too
+  const gradFault = new Array(n).fill("")
+  for (let i = 0; i < n; i++)
+    if (tape.active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? "gradient is nan" : "gradient overflows to infinity"
+  return { value, grad, locals, fault, gradFault, evaluated, skipped, blocked }
 }
 
 // --- numbers as text: Python's format(x, ".4g") ---------------------------------------------
@@ -196,12 +200,25 @@ class View {
     this.scene = JSON.parse(text)
     const tape = this.scene.tape
     separateParallelEdges(this.scene.edges)
-    this.overrides = {}
+    // a scene computed for an earlier release must not pull the numbers away from where the
+    // slider now stands: keep the local value of a slider that has moved on since
+    const kept = {}
+    for (const [name, value] of Object.entries(this.overrides))
+      if (name in tape.variable && num(tape.value[tape.variable[name]]) !== value) kept[name] = value
+    this.overrides = kept
     this.player.steps = []
     this.stop(-1)
     this.quietSliders()
     this.compute()
-    this.render()
+    this.renderSoon()
+  }
+
+  // scenes can arrive in bursts (a flood of slider releases): draw the newest once a frame
+  renderSoon() {
+    if (typeof requestAnimationFrame === "undefined") return this.render()
+    if (this.renderPending) return
+    this.renderPending = true
+    requestAnimationFrame(() => { this.renderPending = false; this.render() })
   }
 
   // A slider's value changes many times a second while it is dragged; the page redraws
@@ -224,7 +241,7 @@ class View {
     this.overrides[name] = value
     if (this.player.index >= 0) this.stop(-1)
     this.compute()
-    this.render()
+    this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
   }
 
   compute() { this.result = replay(this.scene.tape, this.overrides) }
@@ -262,7 +279,7 @@ class View {
     for (let i = 0; i < n; i++) {
       const kind = N.kind[i], st = STYLE[kind] || STYLE.op
       const active = !!sc.tape.active[i]
-      const fault = r.fault[i] ? (N.fault[i] && this.sameAsServer() ? N.fault[i] : r.fault[i]) : ""
+      const fault = r.fault[i] || r.gradFault[i]
       const shown = !seen || seen.has(i)
       let bottom = ""
       if (mode === "graph") bottom = T.kinds[kind] || ""
@@ -349,7 +366,7 @@ class View {
       tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : N.kind[i])
       tcol.value.push(fmt(r.value[i], 6))
       tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[i] ? fmt(r.grad[i], 6) : T.notComputed)
-      const fault = r.fault[i] ? (N.fault[i] && this.sameAsServer() ? N.fault[i] : r.fault[i]) : ""
+      const fault = r.fault[i] || r.gradFault[i]
       tcol.fault.push(fault ? `⚠ ${fault}` : "")
     }
     this.setData(table, tcol)
@@ -365,8 +382,6 @@ class View {
       return p ? paren(x) : fmt(x)
     })
   }
-
-  sameAsServer() { return Object.keys(this.overrides).length === 0 }
 
   local(v, slot) {
     const loc = this.result.locals[v]
@@ -411,7 +426,6 @@ class View {
              (mode === "backward" ? ` <span class="bpx-stats">${T.stats(st.evaluated, st.skipped, st.blocked)}</span>` : "") + `</div>`
       if (counter) counter.setv({ text: mode === "graph" ? "" : T.count(this.steps().length) }, { sync: false })
     }
-    if (!this.sameAsServer() && p.index >= 0) html += ""
     if (caption.text !== html) caption.setv({ text: html }, { sync: false })
   }
 

@@ -113,6 +113,7 @@ def test_faults_are_named_alike(replayed):
     for graph, result in zip(expected, results):
         for n in graph:
             assert (graph.nodes[n]["value_fault"] or "") == result["fault"][n], (n, graph.nodes[n])
+            assert (graph.nodes[n]["grad_fault"] or "") == result["gradFault"][n], (n, graph.nodes[n])
             named += bool(result["fault"][n])
     assert named > 20  # random expressions do leave domains: log of negatives, 0/0, ...
 

@@ -13,7 +13,7 @@ const out = cases.map(({ tape, overrides }) => {
   return {
     value: Array.from(r.value, enc), grad: Array.from(r.grad, enc),
     locals: r.locals.map((l) => (l ? l.map(enc) : null)),
-    fault: r.fault, evaluated: r.evaluated, skipped: r.skipped, blocked: r.blocked,
+    fault: r.fault, gradFault: r.gradFault, evaluated: r.evaluated, skipped: r.skipped, blocked: r.blocked,
   }
 })
 process.stdout.write(JSON.stringify(out))

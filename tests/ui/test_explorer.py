@@ -339,7 +339,7 @@ FAULTS = "log(x) + sqrt(y) + 1/z"
 
 def core_faults(values: dict) -> dict[str, str]:
     g = trace(parse(FAULTS).build(values))
-    return {g.nodes[n]["name"]: g.nodes[n]["value_fault"] or "" for n in g}
+    return {g.nodes[n]["name"]: g.nodes[n]["fault"] or "" for n in g}  # value's, else gradient's
 
 
 def test_faults_are_named_not_raised(page, app_url):
