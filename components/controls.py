@@ -102,8 +102,6 @@ class VariableSliders(pn.viewable.Viewer):
             slider = pn.widgets.FloatSlider(label=name, start=lo, end=hi, step=0.01,
                                             value=self.model.values[name], format="0[.]00",
                                             sizing_mode="stretch_width")
-            slider.jscallback(args={"player": self.view.player},
-                              value=self.view.js_action("slider", name=repr(name)))
             slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
             self.sliders[name] = slider
         on = [n for n in self.model.variables if self.model.requires_grad.get(n, True)]
@@ -111,7 +109,7 @@ class VariableSliders(pn.viewable.Viewer):
         self.column.objects = list(self.sliders.values())
 
     def _released(self, name: str, value: float) -> None:
-        # While dragging, the browser keeps `value` to itself (explorer.mjs quietSliders).
+        # While dragging, the browser keeps `value` to itself (explorer.mjs adoptSliders).
         # Record the released value without sending it back: an echo that arrives after a
         # newer drag would put an old value on screen.
         slider = self.sliders.get(name)

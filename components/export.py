@@ -45,7 +45,6 @@ def standalone_html(model: ExplorerModel) -> str:
     for name, (lo, hi) in snapshot.slider_ranges().items():
         slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
                         format="0[.]00", width=260)
-        slider.js_on_change("value", act(f"player.execute(cb_obj, {{action: 'slider', name: {name!r}}})"))
         sliders.append(slider)
     mode = RadioButtonGroup(labels=["Graph", "Forward", "Backward"],
                             active=MODES.index(snapshot.mode))

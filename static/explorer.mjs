@@ -208,7 +208,7 @@ class View {
     this.overrides = kept
     this.player.steps = []
     this.stop(-1)
-    this.quietSliders()
+    this.adoptSliders()
     this.compute()
     this.renderSoon()
   }
@@ -221,18 +221,22 @@ class View {
     requestAnimationFrame(() => { this.renderPending = false; this.render() })
   }
 
-  // A slider's value changes many times a second while it is dragged; the page redraws
-  // from the tape, so only the released value (value_throttled) needs the server.
-  quietSliders() {
+  // The sliders of this graph's variables (titled with their names) drive the replay here,
+  // with no callback of their own to set up on the server. A slider's value changes many
+  // times a second while it is dragged; the page redraws from the tape, so only the
+  // released value (value_throttled) needs the server: `value` stays off the websocket.
+  adoptSliders() {
     const doc = this.args.meta.document
     if (!doc) return
+    this.adopted = this.adopted || new Set()
     const models = doc._all_models instanceof Map ? doc._all_models.values() : doc.all_models || []
     for (const m of models) {
-      if (m.type !== "Slider" || m._bpx_quiet || !(m.title in this.scene.tape.variable)) continue
-      const setv = m.setv.bind(m)
-      m.setv = (attrs, options = {}) =>
-        setv(attrs, "value" in attrs && !("value_throttled" in attrs) ? { ...options, sync: false } : options)
-      m._bpx_quiet = true
+      if (m.type !== "Slider" || !(m.title in this.scene.tape.variable)) continue
+      if (!m._bpx_quiet) quiet(m)
+      if (!this.adopted.has(m)) {
+        this.adopted.add(m)
+        m.properties.value.change.connect(() => this.slide(m.title, m.value))
+      }
     }
   }
 
@@ -573,6 +577,29 @@ const LANG = (() => {
   try { return new URLSearchParams(window.location.search).get("lang") === "zh" ? "zh" : "en" } catch { return "en" }
 })()
 const T = WORDS[LANG]
+
+// A slider's `value` stays in the page; its releases (`value_throttled`) reach the server at
+// most once per RELEASE_MS, the latest one winning, so even a script flooding the slider
+// costs the server a few messages a second.
+const RELEASE_MS = 80
+
+function quiet(slider) {
+  const setv = slider.setv.bind(slider)
+  let timer = null
+  slider.setv = (attrs, options = {}) => {
+    if (options.sync === false || !("value" in attrs || "value_throttled" in attrs)) return setv(attrs, options)
+    const released = "value_throttled" in attrs
+    const result = setv(attrs, { ...options, sync: false })
+    if (released && timer === null) {
+      timer = setTimeout(() => {
+        timer = null
+        setv({ value_throttled: slider.value_throttled }, { check_eq: false })  // now it travels
+      }, RELEASE_MS)
+    }
+    return result
+  }
+  slider._bpx_quiet = true
+}
 
 // a*a draws two edges between the same nodes: bow them apart so both are seen
 function separateParallelEdges(E) {

@@ -144,6 +144,10 @@ def test_a_non_finite_value_from_a_hostile_client_is_a_fault_and_the_page_recove
     js(page, "(() => { const s = t.slider('w'); s.value = NaN; s.value_throttled = NaN })()")
     page.wait_for_function("() => window.__bpxt.table().fault.some((f) => f.startsWith('⚠'))",
                            timeout=10_000)
+    # the server has taken the NaN too (releases travel at most every 80 ms) ...
+    page.wait_for_function("() => window.__bpxt.meta().data.json[0].includes('\"value\":[\"nan\"')",
+                           timeout=10_000)
+    # ... and recovers from it
     js(page, "(() => { const s = t.slider('w'); s.value = 2; s.value_throttled = 2 })()")
     page.wait_for_function("() => /[?&]w=2(&|$)/.test(location.search)", timeout=10_000)
     rows = table(page)
