@@ -97,7 +97,7 @@ class Explorer(pn.viewable.Viewer):
         pruned = sum(1 for n in g if not g.nodes[n]["active"] and g.nodes[n]["kind"] != "constant")
         self.stats.object = (f"<b>{g.number_of_nodes()}</b> nodes · <b>{g.number_of_edges()}</b> edges"
                              f" · backward: <b>{evaluated}</b> local derivatives evaluated, "
-                             f"<b>{skipped}</b> skipped" + (f" ({pruned} nodes pruned)" if pruned else ""))
+                             f"<b>{skipped}</b> skipped" + (f" ({pruned} node{'s' if pruned > 1 else ''} pruned)" if pruned else ""))
 
     def _write_url(self, *events) -> None:
         if self.model.error:
