@@ -98,7 +98,7 @@ class GraphView(pn.viewable.Viewer):
         fig.axis.visible = False
         fig.grid.visible = False
         fig.toolbar.logo = None
-        fig.multi_line("xs", "ys", line_color="color", line_dash="dash", line_alpha="alpha",
+        edges = fig.multi_line("xs", "ys", line_color="color", line_dash="dash", line_alpha="alpha",
                        line_width="width", source=self.edges)
         fig.add_layout(Arrow(
             source=self.arrows, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
@@ -127,12 +127,16 @@ class GraphView(pn.viewable.Viewer):
         fig.text("x", "y", text="mark", text_font_size="18px", text_color="#D21F3C",
                  x_offset="mark_dx", y_offset="mark_dy", text_align="center",
                  text_baseline="middle", source=self.nodes)
+        # the moving pulses live on the overlay layer: a frame of playback repaints them alone,
+        # not every node and label of the graph underneath
         fig.scatter("x", "y", size=16, fill_color="color", line_color="#FFFFFF", line_width=2,
-                    source=self.pulses)
-        fig.text("x", "y", text="label", text_color="color", text_font_size="14px",
+                    source=self.pulses, level="overlay")
+        fig.text("x", "y", text="label", text_color="color", text_font_size="14px", level="overlay",
                  text_font_style="bold", text_align="center", text_baseline="bottom",
                  y_offset=-11, source=self.pulses, background_fill_color="#FFFFFF",
                  background_fill_alpha=0.9, padding=2, border_radius=3)
+        # the view fits the graph, not where a pulse happens to be
+        fig.x_range.renderers = fig.y_range.renderers = [edges, nodes]
         return fig
 
     # --- server -> browser -----------------------------------------------------------------

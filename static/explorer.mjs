@@ -264,9 +264,10 @@ class View {
     return seen
   }
 
-  render() {
+  // table: false while playing - a step changes what is lit, never the numbers
+  render({ table: withTable = true } = {}) {
     if (!this.scene || !this.result) return
-    const { nodes, edges, arrows, table, figure } = this.args
+    const { nodes, edges, arrows } = this.args
     const sc = this.scene, r = this.result, mode = sc.mode, N = sc.nodes
     const n = N.id.length
     const seen = this.reached()
@@ -363,7 +364,14 @@ class View {
     this.setData(edges, ecol)
     this.setData(arrows, acol)
 
-    // the values table: every node with at least 4 significant digits
+    if (withTable) this.renderTable()
+    this.caption()
+    this.animateFrame()
+  }
+
+  // the values table: every node with at least 4 significant digits
+  renderTable() {
+    const sc = this.scene, r = this.result, N = sc.nodes, n = N.id.length
     const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
     for (let i = 0; i < n; i++) {
       tcol.name.push(N.name[i])
@@ -373,9 +381,7 @@ class View {
       const fault = r.fault[i] || r.gradFault[i]
       tcol.fault.push(fault ? `⚠ ${fault}` : "")
     }
-    this.setData(table, tcol)
-    this.caption()
-    this.animateFrame()
+    this.setData(this.args.table, tcol)
   }
 
   // the schedule's formulas carry placeholders; the numbers come from the current replay
@@ -484,11 +490,11 @@ class View {
     p.arrived = t >= 0.72
     if (t >= 1) {
       if (p.index >= p.steps.length - 1) {
-        p.playing = false; p.arrived = true; this.clearPulses(); this.render(); this.syncPlayButton(); return
+        p.playing = false; p.arrived = true; this.clearPulses(); this.render({ table: false }); this.syncPlayButton(); return
       }
       p.index += 1; p.start = now; p.arrived = false
-      this.render()
-    } else if (wasArrived !== p.arrived) this.render()
+      this.render({ table: false })
+    } else if (wasArrived !== p.arrived) this.render({ table: false })
     else this.animateFrame()
     this.syncPlayButton()
     p.raf = requestAnimationFrame(() => this.tick())
