@@ -213,15 +213,12 @@ class View {
     this.renderSoon()
   }
 
-  // Draw now, unless a draw happened within this frame: then draw the newest state on the
-  // next one. A drag is drawn at once; a burst (a flood of changes or scenes) once a frame.
+  // scenes can arrive in bursts (a flood of slider releases): draw the newest once a frame
   renderSoon() {
     if (typeof requestAnimationFrame === "undefined") return this.render()
     if (this.renderPending) return
-    const now = performance.now()
-    if (now - (this.lastRender ?? -Infinity) >= 16) { this.lastRender = now; return this.render() }
     this.renderPending = true
-    requestAnimationFrame(() => { this.renderPending = false; this.lastRender = performance.now(); this.render() })
+    requestAnimationFrame(() => { this.renderPending = false; this.render() })
   }
 
   // The sliders of this graph's variables (titled with their names) drive the replay here,
