@@ -392,31 +392,18 @@ class Value:
         24.0
         """
         order = topological_order(self)
-        # needs: nodes with a leaf that requires a gradient upstream (see _active_nodes);
-        # Values hash by identity, so sets of them need no id() calls
-        needs: set[Value] = set()
         for v in order:
             v.grad = 0.0
             v.grad_fault = None
             v.locals = None
-            parents = v.parents
-            if parents:
-                for p in parents:
-                    if p in needs:
-                        needs.add(v)
-                        break
-            elif v.requires_grad:
-                needs.add(v)
+        active = _active_nodes(order, self)
         self.grad = 1.0
-        # live: reached from self along nodes that pass a gradient on (not through a
-        # stop-gradient); grown while walking, since children come before parents
-        live: set[Value] = {self}
         evaluated = skipped = blocked = 0
         for v in reversed(order):
             parents = v.parents
             if not parents:
                 continue
-            if v not in needs or v not in live:
+            if v not in active:
                 skipped += len(parents)
                 continue
             if v.op == "sg":
@@ -433,15 +420,14 @@ class Value:
             v.locals = locals_
             g = v.grad
             for p, local in zip(parents, locals_):
-                live.add(p)
-                if p in needs:
+                if p in active:
                     evaluated += 1
                     p.grad += g * local
                 else:
                     skipped += 1
         for v in order:
             g = v.grad
-            if g - g != 0.0 and v in needs and v in live:  # not finite, and computed
+            if g - g != 0.0 and v in active:  # not finite, and computed
                 v.grad_fault = _grad_fault(v)
         return BackwardReport(evaluated, skipped, blocked)
 
@@ -572,24 +558,26 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def _active_nodes(order: list[Value], root: Value) -> set[int]:
-    """Ids of the nodes whose gradient the backward pass must compute.
+def _active_nodes(order: list[Value], root: Value) -> set[Value]:
+    """The nodes whose gradient the backward pass must compute (Values hash by identity).
 
     A node is active when it needs a gradient (a leaf that requires one, or an op
     with such a leaf upstream) and reaches ``root`` along a path with no
     stop-gradient before its end (a stop-gradient node itself receives its gradient;
-    it just passes none on).
+    it just passes none on). ``order`` is :func:`topological_order` of ``root``.
     """
-    needs: set[int] = set()
+    needs: set[Value] = set()
     for v in order:
-        if v.parents:
-            if any(id(p) in needs for p in v.parents):
-                needs.add(id(v))
+        parents = v.parents
+        if parents:
+            for p in parents:
+                if p in needs:
+                    needs.add(v)
+                    break
         elif v.requires_grad:
-            needs.add(id(v))
-    live: set[int] = {id(root)}
+            needs.add(v)
+    live: set[Value] = {root}
     for v in reversed(order):
-        if id(v) in live and v.op != "sg":
-            for p in v.parents:
-                live.add(id(p))
+        if v in live and v.op != "sg":
+            live.update(v.parents)
     return needs & live

@@ -65,8 +65,8 @@ def trace(root: Value, backward: bool = True) -> nx.MultiDiGraph:
         graph.add_node(
             i, name=names[i], op=v.op, symbol=_symbol(v), param=v.param,
             value=v.data, grad=v.grad, kind=v.kind,
-            requires_grad=v.requires_grad if not v.parents else id(v) in active,
-            active=id(v) in active, fault=v.fault or v.grad_fault,
+            requires_grad=v.requires_grad if not v.parents else v in active,
+            active=v in active, fault=v.fault or v.grad_fault,
             value_fault=v.fault, grad_fault=v.grad_fault,
             text=f"{names[i]} = {definition}" if op else names[i],
             latex=(f"{latex_name(names[i])} = "
@@ -78,10 +78,10 @@ def trace(root: Value, backward: bool = True) -> nx.MultiDiGraph:
         locals_ = v.locals
         if locals_ is None:  # not on the backward path: derived for display only
             locals_ = op.local(tuple(p.data for p in v.parents), v.data, v.param)
-        child_active = id(v) in active
+        child_active = v in active
         for slot, (p, local) in enumerate(zip(v.parents, locals_)):
             blocked = v.op == "sg"
-            flows = child_active and not blocked and id(p) in active
+            flows = child_active and not blocked and p in active
             graph.add_edge(index[id(p)], i, key=slot, slot=slot, value=p.data,
                            local=0.0 if blocked else local,
                            contribution=v.grad * local if flows else 0.0,

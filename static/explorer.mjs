@@ -328,7 +328,7 @@ class View {
       const u = E.u[k], v = E.v[k], slot = E.slot[k]
       const local = this.local(v, slot), blocked = E.blocked[k]
       const flows = sc.tape.active[v] && sc.tape.active[u] && !blocked
-      const contribution = flows ? r.grad[v] * local : 0
+      const contribution = this.contribution([u, v, slot])
       let color = FLOW[mode], dash = "solid", alpha = 0.9, label = "", lc = "#334155"
       if (mode === "backward") {
         if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
