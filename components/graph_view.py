@@ -21,12 +21,15 @@ from .scene import to_json
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PLAYER_MODULE = STATIC / "explorer.mjs"
 
-NODE_COLUMNS = ("x", "y", "inner", "top", "bottom", "marker", "fill", "line", "width", "size",
-                "alpha", "mark", "inner_size", "label_size", "top_off", "bottom_off", "mark_dx",
-                "mark_dy")
-EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width", "lx", "ly", "label",
-                "label_color", "label_size")
+NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
+EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha")
 ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha", "head")
+# every label drawn (node symbols, names, values, fault marks, edge numbers); node/edge/role
+# say what a row labels (for tests and tools), the glyph does not read them
+LABEL_COLUMNS = ("x", "y", "text", "color", "size", "style", "baseline", "dx", "dy", "boxed",
+                 "alpha", "node", "edge", "role")
+FOCUS_COLUMNS = ("x", "y", "marker", "size")
+LIT_COLUMNS = ("xs", "ys")
 PULSE_COLUMNS = ("x", "y", "label", "color")
 TABLE_COLUMNS = ("name", "op", "value", "grad", "fault")
 
@@ -57,6 +60,9 @@ class GraphView(pn.viewable.Viewer):
         self.nodes = ColumnDataSource(_empty(NODE_COLUMNS))
         self.edges = ColumnDataSource(_empty(EDGE_COLUMNS))
         self.arrows = ColumnDataSource(_empty(ARROW_COLUMNS))
+        self.labels = ColumnDataSource(_empty(LABEL_COLUMNS))
+        self.focus = ColumnDataSource(_empty(FOCUS_COLUMNS))
+        self.lit = ColumnDataSource(_empty(LIT_COLUMNS))
         self.pulses = ColumnDataSource(_empty(PULSE_COLUMNS))
         self.table = ColumnDataSource(_empty(TABLE_COLUMNS))
         self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
@@ -73,7 +79,8 @@ class GraphView(pn.viewable.Viewer):
             css_classes=["bpx-values"])
         self.player = CustomJS.from_file(
             str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
-            arrows=self.arrows, pulses=self.pulses, table=self.table, figure=self.figure,
+            arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
+            pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
             caption=self.caption, counter=self.counter)
         self.meta.js_on_change("data", self.player)
@@ -99,34 +106,30 @@ class GraphView(pn.viewable.Viewer):
         fig.grid.visible = False
         fig.toolbar.logo = None
         edges = fig.multi_line("xs", "ys", line_color="color", line_dash="dash", line_alpha="alpha",
-                       line_width="width", source=self.edges)
+                               line_width=2, source=self.edges)
         fig.add_layout(Arrow(
             source=self.arrows, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
             line_alpha=0, line_width=0,
             end=VeeHead(size="head", fill_color="color", line_color="color", fill_alpha="alpha",
                         line_alpha="alpha")))
-        fig.text("lx", "ly", text="label", text_color="label_color", text_font_size="label_size",
-                 text_align="center", text_baseline="middle", source=self.edges,
-                 background_fill_color="#FFFFFF", background_fill_alpha=0.88,
-                 padding=2, border_radius=3)
         nodes = fig.scatter("x", "y", marker="marker", size="size", fill_color="fill",
                             line_color="line", line_width="width", fill_alpha="alpha",
                             line_alpha="alpha", source=self.nodes)
         nodes.nonselection_glyph = nodes.glyph.clone()
         nodes.selection_glyph = nodes.glyph.clone(line_width=5, line_color="#F2B705")
         fig.add_tools(TapTool(renderers=[nodes]))
-        fig.text("x", "y", text="inner", text_font_size="inner_size", text_font_style="bold",
-                 text_align="center", text_baseline="middle", text_color="#1F2933",
-                 text_alpha="alpha", source=self.nodes)
-        fig.text("x", "y", text="top", text_font_size="label_size", text_align="center",
-                 text_baseline="bottom", text_color="#52606D", y_offset="top_off",
-                 source=self.nodes)
-        fig.text("x", "y", text="bottom", text_font_size="label_size", text_align="center",
-                 text_baseline="top", text_color="#1F2933", y_offset="bottom_off", source=self.nodes,
-                 background_fill_color="#FFFFFF", background_fill_alpha=0.8, padding=1)
-        fig.text("x", "y", text="mark", text_font_size="18px", text_color="#D21F3C",
-                 x_offset="mark_dx", y_offset="mark_dy", text_align="center",
-                 text_baseline="middle", source=self.nodes)
+        # one text glyph for every label: Bokeh's cost per text renderer and per row is high,
+        # so only the labels shown at this zoom are rows
+        fig.text("x", "y", text="text", text_color="color", text_font_size="size",
+                 text_font_style="style", text_align="center", text_baseline="baseline",
+                 x_offset="dx", y_offset="dy", text_alpha="alpha", source=self.labels,
+                 background_fill_color="#FFFFFF", background_fill_alpha="boxed",
+                 padding=2, border_radius=3)
+        # the current playback step: what it lights changes without repainting the graph
+        fig.multi_line("xs", "ys", line_color="#F2B705", line_width=4, line_alpha=0.95,
+                       source=self.lit, level="overlay")
+        fig.scatter("x", "y", marker="marker", size="size", fill_alpha=0, line_color="#F2B705",
+                    line_width=4.5, source=self.focus, level="overlay")
         # the moving pulses live on the overlay layer: a frame of playback repaints them alone,
         # not every node and label of the graph underneath
         fig.scatter("x", "y", size=16, fill_color="color", line_color="#FFFFFF", line_width=2,

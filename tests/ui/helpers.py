@@ -52,7 +52,17 @@ window.__bpxt = {
   scene() { const m = this.meta(); return m ? JSON.parse(m.data.json[0]) : null },
   figure() { return this.find("Figure") },
   source(cols) { return this.find("ColumnDataSource", (m) => cols.every((c) => c in m.data) && Object.keys(m.data).length === cols.length) },
-  nodes() { return this.find("ColumnDataSource", (m) => "label_size" in m.data && "inner" in m.data) },
+  nodes() { return this.find("ColumnDataSource", (m) => "marker" in m.data && "fill" in m.data) },
+  // every label drawn; `role` says what it labels (inner, top, bottom, mark, edge)
+  labels() { return this.find("ColumnDataSource", (m) => "role" in m.data && "text" in m.data) },
+  // the text under each node ("" where none is drawn), as the drawing shows it
+  bottoms() {
+    const d = this.labels().data, out = new Array(this.nodes().data.x.length).fill("")
+    d.role.forEach((r, k) => { if (r === "bottom") out[d.node[k]] = d.text[k] })
+    return out
+  },
+  edgeLabels() { const d = this.labels().data; return d.text.filter((_, k) => d.role[k] === "edge") },
+  labelSizes() { const d = this.labels().data; return d.size.filter((_, k) => d.role[k] === "top" || d.role[k] === "bottom") },
   pulses() { return this.source(["x", "y", "label", "color"]) },
   viewOf(model) {
     for (const root of window.Bokeh.index.roots) {

@@ -119,27 +119,27 @@ def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_ur
 def test_mode_buttons_show_values_then_gradients(page, app_url):
     open_app(page, app_url)
     assert div_text(page, "bpx-caption").startswith("Graph:")
-    bottoms = js(page, "t.nodes().data.bottom")
+    bottoms = js(page, "t.bottoms()")
     assert bottoms[SEED_NAMES.index("w")] == "parameter"
 
     button(page, "Forward").click()
     page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('Forward:')")
     # the server's scene for the new mode follows; wait for the settled picture
-    page.wait_for_function("() => window.__bpxt.nodes().data.bottom[7] === '6.25'", timeout=20_000)
+    page.wait_for_function("() => window.__bpxt.bottoms()[7] === '6.25'", timeout=20_000)
     assert "every node's value" in div_text(page, "bpx-caption")
-    bottoms = js(page, "t.nodes().data.bottom")
+    bottoms = js(page, "t.bottoms()")
     assert bottoms[SEED_NAMES.index("L")] == "6.25"
     assert bottoms[SEED_NAMES.index("z2")] == "3.5"
     page.wait_for_function("() => new URLSearchParams(location.search).get('mode') === 'forward'")
 
     button(page, "Backward").click()
     page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('Backward:')")
-    page.wait_for_function("() => window.__bpxt.nodes().data.bottom[0].startsWith('∂')", timeout=20_000)
-    bottoms = js(page, "t.nodes().data.bottom")
+    page.wait_for_function("() => window.__bpxt.bottoms()[0].startsWith('∂')", timeout=20_000)
+    bottoms = js(page, "t.bottoms()")
     assert bottoms[SEED_NAMES.index("w")] == "∂L/∂w = 7.5"
     assert bottoms[SEED_NAMES.index("y")] == "∂L/∂y = -5"
     # the edges carry "x local derivative -> contribution"
-    labels = js(page, "t.source(['xs','ys','color','dash','alpha','width','lx','ly','label','label_color','label_size']).data.label")
+    labels = js(page, "t.edgeLabels()")
     assert any(re.fullmatch(r"×\S+ → 7\.5", lab) for lab in labels), labels
     assert counter(page) == f"{len(js(page, 't.scene().steps.backward'))} steps"
     page.wait_for_function("() => new URLSearchParams(location.search).get('mode') === 'backward'")
@@ -291,7 +291,7 @@ def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
     # the caption (computed in the browser) agrees with the server's count
     assert f"{report.skipped} skipped" in div_text(page, "bpx-caption")
     # pruned leaves are drawn dimmed and labelled
-    bottoms = js(page, "t.nodes().data.bottom")
+    bottoms = js(page, "t.bottoms()")
     assert bottoms[SEED_NAMES.index("x")] == "not computed"
     screenshot(page, "07-requires-grad-off", full_page=False)
 
@@ -368,23 +368,23 @@ def test_faults_are_named_not_raised(page, app_url):
 # --- 10 -------------------------------------------------------------------------------------
 def test_presentation_mode_makes_labels_larger(page, app_url):
     open_app(page, app_url, "mode=forward")
-    before = js(page, "t.nodes().data")
-    sizes_before = {int(s.removesuffix("px")) for s in before["label_size"]}
+    before = js(page, "{sizes: t.labelSizes(), bottoms: t.bottoms()}")
+    sizes_before = {int(s.removesuffix("px")) for s in before["sizes"]}
     screenshot(page, "10a-before-presentation", full_page=False)
     button(page, "Presentation").click()
     page.wait_for_function("() => document.body.classList.contains('bpx-present')")
-    page.wait_for_function("(old) => parseInt(window.__bpxt.nodes().data.label_size[0]) > old",
+    page.wait_for_function("(old) => parseInt(window.__bpxt.labelSizes()[0]) > old",
                            arg=max(sizes_before), timeout=5000)
-    after = js(page, "t.nodes().data")
-    sizes_after = {int(s.removesuffix("px")) for s in after["label_size"]}
+    after = js(page, "{sizes: t.labelSizes(), bottoms: t.bottoms()}")
+    sizes_after = {int(s.removesuffix("px")) for s in after["sizes"]}
     assert min(sizes_after) > max(sizes_before)
     # larger, and still shown: the value labels under the nodes must not vanish
-    assert after["bottom"] == before["bottom"], "presentation mode hid the node labels"
+    assert after["bottoms"] == before["bottoms"], "presentation mode hid the node labels"
     page.wait_for_timeout(300)
     screenshot(page, "10b-presentation", full_page=False)
     button(page, "Presentation").click()
     page.wait_for_function("() => !document.body.classList.contains('bpx-present')")
-    assert js(page, "t.nodes().data.label_size") == before["label_size"]
+    assert js(page, "t.labelSizes()") == before["sizes"]
 
 
 # --- 11 -------------------------------------------------------------------------------------
