@@ -6,6 +6,8 @@ Every widget is made per session, inside ``__init__``; none is a class attribute
 from __future__ import annotations
 
 import html
+import math
+import time
 
 import panel as pn
 import param
@@ -27,7 +29,7 @@ EXAMPLES = {
     "MLP 2-16-16-1 (982 nodes)": "mlp(2, 16, 16, 1)",
 }
 MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
-RELEASE_WINDOW_MS = 40  # slider releases within this window cost one re-derivation
+RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation
 
 
 class ExpressionBox(pn.viewable.Viewer):
@@ -86,6 +88,7 @@ class VariableSliders(pn.viewable.Viewer):
         self.sliders: dict[str, pn.widgets.FloatSlider] = {}
         self._pending: dict[str, float] = {}
         self._flush_scheduled = False
+        self._last_flush = -math.inf
         self._applying = False
         self.switches = pn.widgets.CheckBoxGroup(label="requires_grad", inline=True)
         self.column = pn.Column(sizing_mode="stretch_width")
@@ -103,6 +106,9 @@ class VariableSliders(pn.viewable.Viewer):
                                             value=self.model.values[name], format="0[.]00",
                                             sizing_mode="stretch_width")
             slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
+            # Panel holds every change from the page for 50 ms to gather a burst; releases come
+            # at most every 80 ms from a page and are gathered below, so they need no wait
+            slider._debounce = 0
             self.sliders[name] = slider
         on = [n for n in self.model.variables if self.model.requires_grad.get(n, True)]
         self.switches.param.update(options=list(self.model.variables), value=on)
@@ -116,19 +122,22 @@ class VariableSliders(pn.viewable.Viewer):
         if slider is not None:
             with param.discard_events(slider):
                 slider.value = value
-        # releases that arrive close together (a flood of them) re-derive the graph once
+        # A release is applied at once unless one was applied less than RELEASE_WINDOW_MS
+        # ago; then the releases arriving meanwhile (a flood of them) re-derive it once.
         self._pending[name] = value
         if self._flush_scheduled:
             return
-        self._flush_scheduled = True
         doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
-            doc.add_timeout_callback(self._flush, RELEASE_WINDOW_MS)
-        else:
+        wait = self._last_flush + RELEASE_WINDOW_MS / 1000 - time.monotonic()
+        if doc is None or doc.session_context is None or wait <= 0:
             self._flush()
+            return
+        self._flush_scheduled = True
+        doc.add_timeout_callback(self._flush, wait * 1000)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        self._last_flush = time.monotonic()
         pending, self._pending = self._pending, {}
         self._applying = True  # the sliders already stand there: nothing to send back
         try:

@@ -642,22 +642,26 @@ const LANG = (() => {
 const T = WORDS[LANG]
 
 // A slider's `value` stays in the page; its releases (`value_throttled`) reach the server at
-// most once per RELEASE_MS, the latest one winning, so even a script flooding the slider
-// costs the server a few messages a second.
+// most once per RELEASE_MS: the first at once, then the latest one when the interval is up,
+// so even a script flooding the slider costs the server a few messages a second.
 const RELEASE_MS = 80
 
 function quiet(slider) {
   const setv = slider.setv.bind(slider)
-  let timer = null
+  let timer = null, sent = -Infinity
+  const send = () => {
+    timer = null
+    sent = performance.now()
+    setv({ value_throttled: slider.value_throttled }, { check_eq: false })  // now it travels
+  }
   slider.setv = (attrs, options = {}) => {
     if (options.sync === false || !("value" in attrs || "value_throttled" in attrs)) return setv(attrs, options)
     const released = "value_throttled" in attrs
     const result = setv(attrs, { ...options, sync: false })
     if (released && timer === null) {
-      timer = setTimeout(() => {
-        timer = null
-        setv({ value_throttled: slider.value_throttled }, { check_eq: false })  // now it travels
-      }, RELEASE_MS)
+      const wait = sent + RELEASE_MS - performance.now()
+      if (wait <= 0) send()
+      else timer = setTimeout(send, wait)
     }
     return result
   }
