@@ -12,9 +12,11 @@ log = logging.getLogger("backprop_explorer")
 
 
 def start_session() -> None:
-    """Once per session, before the page is built: make sure ``/assets`` is served."""
+    """Once per session, before the page is built: ``/assets`` served, websockets without delay."""
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from .assets import serve_assets
+        from .transport import send_without_delay
+        send_without_delay()
         if not pn.state.cache.get("backprop_assets"):
             pn.state.cache["backprop_assets"] = serve_assets()
 
