@@ -86,7 +86,10 @@ class GraphView(pn.viewable.Viewer):
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
         self.figure.js_on_change("inner_height", self.player)
-        self.figure.x_range.js_on_change("end", self.player)
+        # zooming and panning change which labels are drawn (only those on screen are)
+        for axis in (self.figure.x_range, self.figure.y_range):
+            axis.js_on_change("start", self.player)
+            axis.js_on_change("end", self.player)
         if self.interactive:
             self.nodes.selected.on_change("indices", self._on_tap)
         if self.interactive:

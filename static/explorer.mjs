@@ -178,7 +178,8 @@ class View {
     if (action === "play" && source && "label" in source) this.playButton = source
     switch (action) {
       case "refresh": return this.refresh()
-      case "resize": case "zoom": return this.scene ? this.render() : this.refresh()
+      case "resize": return this.scene ? this.render() : this.refresh()
+      case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
       case "slider": return this.slide(data.name, obj.value)
       case "mode": this.scene && (this.scene.mode = data.mode); this.stop(-1); return this.render()
       case "play": return this.player.playing ? this.pause() : this.play()
@@ -301,7 +302,7 @@ class View {
     const font = Math.max(9, nodeSize * 0.32)
     const labelSize = `${Math.round(13 * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
     const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
-    const labels = new Labels()
+    const labels = new Labels(this.visibleBox())
     for (let i = 0; i < n; i++) {
       const kind = N.kind[i], st = STYLE[kind] || STYLE.op
       const active = !!sc.tape.active[i]
@@ -452,6 +453,17 @@ class View {
     const sc = this.scene, r = this.result
     if (!sc.tape.active[v] || !sc.tape.active[u] || sc.tape.op[v] === "sg") return 0
     return r.grad[v] * this.local(v, slot)
+  }
+
+  // the part of the plane on screen, with a margin for labels that reach in from outside
+  visibleBox() {
+    const f = this.args.figure, xr = f.x_range, yr = f.y_range
+    const box = [xr.start, xr.end, yr.start, yr.end]
+    if (!box.every(fin)) return null
+    const [x0, x1] = [Math.min(box[0], box[1]), Math.max(box[0], box[1])]
+    const [y0, y1] = [Math.min(box[2], box[3]), Math.max(box[2], box[3])]
+    const mx = (x1 - x0) * 0.15, my = (y1 - y0) * 0.15
+    return [x0 - mx, x1 + mx, y0 - my, y1 + my]
   }
 
   pixelsPerUnit() {
@@ -710,11 +722,14 @@ function separateParallelEdges(E) {
 
 // The labels of one drawing, in one source: only those shown at this zoom take a row.
 class Labels {
-  constructor() {
+  constructor(box) {
+    this.box = box  // [x0, x1, y0, y1]: labels anchored outside it are not drawn (null: all)
     this.columns = { x: [], y: [], text: [], color: [], size: [], style: [], baseline: [], dx: [], dy: [], boxed: [], alpha: [], node: [], edge: [], role: [] }
   }
 
   add(x, y, text, { color = "#1F2933", size = "13px", style = "normal", baseline = "middle", dx = 0, dy = 0, boxed = 0, alpha = 1, node = -1, edge = -1, role = "" } = {}) {
+    const b = this.box
+    if (b && (x < b[0] || x > b[1] || y < b[2] || y > b[3])) return
     const c = this.columns
     c.x.push(x); c.y.push(y); c.text.push(text); c.color.push(color); c.size.push(size); c.style.push(style)
     c.baseline.push(baseline); c.dx.push(dx); c.dy.push(dy); c.boxed.push(boxed); c.alpha.push(alpha)
