@@ -14,6 +14,7 @@ from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
+from .stats import stats_html
 from .urlstate import query_args, write_query
 
 
@@ -90,14 +91,8 @@ class Explorer(pn.viewable.Viewer):
             self.model.param.watch(self._write_url, ["expression", "values", "mode", "error"])
 
     def _update_stats(self, *events) -> None:
-        g = self.model.graph
-        if g is None:
-            return
-        skipped, evaluated = g.graph.get("skipped", 0), g.graph.get("evaluated", 0)
-        pruned = sum(1 for n in g if not g.nodes[n]["active"] and g.nodes[n]["kind"] != "constant")
-        self.stats.object = (f"<b>{g.number_of_nodes()}</b> nodes · <b>{g.number_of_edges()}</b> edges"
-                             f" · backward: <b>{evaluated}</b> local derivatives evaluated, "
-                             f"<b>{skipped}</b> skipped" + (f" ({pruned} node{'s' if pruned > 1 else ''} pruned)" if pruned else ""))
+        if self.model.graph is not None:
+            self.stats.object = stats_html(self.model)
 
     def _write_url(self, *events) -> None:
         if self.model.error:

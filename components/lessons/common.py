@@ -162,14 +162,3 @@ def slider_sidebar(sliders: VariableSliders, lang: str, switches: bool = True) -
     return pn.Column(*parts, sizing_mode="stretch_width")
 
 
-def stats_html(model: ExplorerModel, lang: str) -> str:
-    g = model.graph
-    if g is None:
-        return ""
-    w = WORDS[lang]
-    pruned = sum(1 for n in g if not g.nodes[n]["active"] and g.nodes[n]["kind"] != "constant")
-    return w["stats"].format(nodes=g.number_of_nodes(), edges=g.number_of_edges(),
-                             evaluated=g.graph.get("evaluated", 0),
-                             skipped=g.graph.get("skipped", 0), pruned=pruned)
-
-

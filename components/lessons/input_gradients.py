@@ -21,8 +21,9 @@ from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from . import LessonPage
+from ..stats import stats_html
 from .common import (UrlWriter, callout, choice_arg, float_arg, heading, names_arg, number,
-                     prose, slider_sidebar, stats_html, table_html, translate_table)
+                     prose, slider_sidebar, table_html, translate_table)
 from .text import HEADINGS, WORDS
 
 LIMIT = 3.0

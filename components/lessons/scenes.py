@@ -16,8 +16,9 @@ from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
 from ..model import MODES, ExplorerModel
 from . import LessonPage
+from ..stats import stats_html
 from .common import (UrlWriter, callout, choice_arg, float_arg, heading, names_arg, number,
-                     paren, prose, slider_sidebar, stats_html, table_html, translate_playback,
+                     paren, prose, slider_sidebar, table_html, translate_playback,
                      translate_table)
 from .text import HEADINGS, WORDS
 

@@ -43,8 +43,6 @@ WORDS = {
         "table": ["Node", "Definition", "Value", "Gradient", "Fault"],
         "values_card": "Values of every node",
         "switch_hint": "Untick a leaf: the backward pass skips everything only it feeds.",
-        "stats": ("<b>{nodes}</b> nodes · <b>{edges}</b> edges · backward: <b>{evaluated}</b> "
-                  "local derivatives evaluated, <b>{skipped}</b> skipped ({pruned} nodes pruned)"),
         "play_cue": ("▶ <b>Press Play</b> (or the space bar) to watch the gradient travel "
                      "back from <i>L</i>, one edge at a time. ◀ Step / Step ▶ go one step."),
         "live": "Live numbers", "step_word": "step", "never": "never",
@@ -58,8 +56,6 @@ WORDS = {
         "table": ["节点", "定义", "值", "梯度", "异常"],
         "values_card": "每个节点的值",
         "switch_hint": "取消勾选一个叶子:反向传播会跳过只由它提供输入的所有节点。",
-        "stats": ("<b>{nodes}</b> 个节点 · <b>{edges}</b> 条边 · 反向传播:计算了 <b>{evaluated}</b> "
-                  "个局部导数,跳过 <b>{skipped}</b> 个(剪掉 {pruned} 个节点)"),
         "play_cue": ("▶ <b>按“播放”</b>(或空格键),看梯度从 <i>L</i> 出发,一条边一条边地往回传。"
                      "“上一步 / 下一步”可以逐步查看。"),
         "live": "实时数值", "step_word": "步", "never": "从不",
