@@ -158,7 +158,7 @@ const STYLE = {
   sg: { marker: "diamond", fill: "#F6E0EE", line: "#9D2E74" },
 }
 const FLOW = { graph: "#8A96A3", forward: "#1F5FA8", backward: "#C2410C" }
-const BLOCKED = "#9D2E74", PRUNED = "#C9CED6", FAULT = "#D21F3C", CURRENT = "#F2B705"
+const BLOCKED = "#9D2E74", PRUNED = "#C9CED6", FAULT = "#D21F3C"
 
 // --- one view -------------------------------------------------------------------------------
 class View {
