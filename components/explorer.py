@@ -8,7 +8,8 @@ import math
 import panel as pn
 import param
 
-from graphviz_core import format_number, schedule
+from graphviz_core import format_number
+from graphviz_core.schedule import gradient_step
 
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
@@ -51,8 +52,7 @@ class NodeDetails(pn.viewable.Viewer):
                 rows.append(f"<li>∂{html.escape(node['name'])}/∂{pname} = "
                             f"{format_number(d['local'], 6)}{note}</li>")
             rows.append("</ul>")
-        step = next((s for s in schedule(g, "backward") if s["node"] == n and
-                     s["kind"] != "blocked"), None)
+        step = gradient_step(g, n)
         if step is not None:
             rows.append(f"<div class='bpx-sub'>Chain rule</div><code>{html.escape(step['text'])}</code>")
         elif not node["active"] and node["kind"] != "constant":
