@@ -156,6 +156,7 @@ const STYLE = {
   op: { marker: "circle", fill: "#FFF1CC", line: "#B07700" },
   loss: { marker: "hex", fill: "#FBDCCB", line: "#C2410C" },
   sg: { marker: "diamond", fill: "#F6E0EE", line: "#9D2E74" },
+  group: { marker: "square_pin", fill: "#CCEFEA", line: "#0F766E" },  // a closed neuron of a big MLP
 }
 const FLOW = { graph: "#8A96A3", forward: "#1F5FA8", backward: "#C2410C" }
 const BLOCKED = "#9D2E74", PRUNED = "#C9CED6", FAULT = "#D21F3C", CURRENT = "#F2B705"
@@ -273,7 +274,7 @@ class View {
     const seen = this.reached()
     const step = this.player.index >= 0 ? this.player.steps[this.player.index] : null
     const root = sc.tape.root
-    const lossName = n ? N.name[root] : "L"
+    const lossName = n ? N.name[N.tape ? N.tape.indexOf(root) : root] : "L"
     // level of detail from the current zoom: pixels per layout unit
     const ppu = this.pixelsPerUnit()
     const big = this.presentation ? 1.35 : 1
@@ -283,17 +284,18 @@ class View {
     const col = { x: [], y: [], inner: [], top: [], bottom: [], marker: [], fill: [], line: [], width: [], size: [], alpha: [], mark: [], inner_size: [], label_size: [], top_off: [], bottom_off: [], mark_dx: [], mark_dy: [] }
     for (let i = 0; i < n; i++) {
       const kind = N.kind[i], st = STYLE[kind] || STYLE.op
-      const active = !!sc.tape.active[i]
-      const fault = r.fault[i] || r.gradFault[i]
+      const t = this.tapeIndex(i)
+      const active = !!sc.tape.active[t]
+      const fault = r.fault[t] || r.gradFault[t]
       const shown = !seen || seen.has(i)
       let bottom = ""
-      if (mode === "graph") bottom = T.kinds[kind] || ""
-      else if (mode === "forward") bottom = shown ? fmt(r.value[i]) : "?"
+      if (mode === "graph") bottom = N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
+      else if (mode === "forward") bottom = shown ? fmt(r.value[t]) : "?"
       else if (kind === "constant") bottom = ""
       else if (!active) bottom = T.notComputed
-      else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[i])}` : "?"
+      else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : "?"
       if (step && step.kind === "sum" && step.node === i && mode === "backward")
-        bottom = `Σ ${step.terms.map((t) => paren(this.contribution(t.edge))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[i])}` : "")
+        bottom = `Σ ${step.terms.map((term) => paren(this.edgeContribution(this.edgeIndex(...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
       if (fault && mode !== "graph") bottom = `⚠ ${bottom}`
       const dim = mode === "backward" && !active && kind !== "constant"
       const current = step && step.nodes.includes(i)
@@ -326,16 +328,19 @@ class View {
     const stepEdges = new Set(step ? step.edges.map((e) => e.join(",")) : [])
     for (let k = 0; k < m; k++) {
       const u = E.u[k], v = E.v[k], slot = E.slot[k]
-      const local = this.local(v, slot), blocked = E.blocked[k]
-      const flows = sc.tape.active[v] && sc.tape.active[u] && !blocked
-      const contribution = this.contribution([u, v, slot])
+      const tu = this.tapeIndex(u), tv = this.tapeIndex(v), via = E.via && E.via[k]
+      // an edge into a closed group stands for several traced edges: no one local derivative
+      const local = !via ? this.local(v, slot) : via.length === 1 && via[0][0] === tv ? this.local(tv, via[0][1]) : null
+      const blocked = E.blocked[k]
+      const flows = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
+      const contribution = this.edgeContribution(k)
       let color = FLOW[mode], dash = "solid", alpha = 0.9, label = "", lc = "#334155"
       if (mode === "backward") {
         if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
         else if (!flows) { color = PRUNED; dash = "dotted"; alpha = 0.7; label = "" }
-        else label = `×${paren(local)} → ${fmt(contribution)}`
+        else label = local === null ? `→ ${fmt(contribution)}` : `×${paren(local)} → ${fmt(contribution)}`
       } else if (mode === "forward") {
-        label = fmt(r.value[u])
+        label = fmt(r.value[tu])
         if (blocked) { color = BLOCKED; dash = "dashed" }
       } else if (blocked) { color = BLOCKED; dash = "dashed" }
       if (stepEdges.has(`${u},${v},${slot}`)) { color = CURRENT; alpha = 1 }
@@ -374,11 +379,12 @@ class View {
     const sc = this.scene, r = this.result, N = sc.nodes, n = N.id.length
     const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
     for (let i = 0; i < n; i++) {
+      const t = this.tapeIndex(i)
       tcol.name.push(N.name[i])
       tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : N.kind[i])
-      tcol.value.push(fmt(r.value[i], 6))
-      tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[i] ? fmt(r.grad[i], 6) : T.notComputed)
-      const fault = r.fault[i] || r.gradFault[i]
+      tcol.value.push(fmt(r.value[t], 6))
+      tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
+      const fault = r.fault[t] || r.gradFault[t]
       tcol.fault.push(fault ? `⚠ ${fault}` : "")
     }
     this.setData(this.args.table, tcol)
@@ -403,6 +409,17 @@ class View {
     const sc = this.scene, r = this.result
     if (!sc.tape.active[v] || !sc.tape.active[u] || sc.tape.op[v] === "sg") return 0
     return r.grad[v] * this.local(v, slot)
+  }
+
+  // the tape index whose numbers drawn node i shows (a closed group shows its output)
+  tapeIndex(i) { const t = this.scene.nodes.tape; return t ? t[i] : i }
+
+  // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
+  edgeContribution(k) {
+    const E = this.scene.edges
+    if (!E.via) return this.contribution([E.u[k], E.v[k], E.slot[k]])
+    const u = this.tapeIndex(E.u[k])
+    return E.via[k].reduce((sum, [v, slot]) => sum + this.contribution([u, v, slot]), 0)
   }
 
   pixelsPerUnit() {
@@ -519,7 +536,7 @@ class View {
       const [x, y] = alongPolyline(xs, ys, p.arrived ? 1 : ease)
       col.x.push(x); col.y.push(y)
       const blocked = E.blocked[k]
-      col.label.push(backward ? (blocked && s.kind === "blocked" ? "× 0" : fmt(this.contribution([u, v, slot]))) : fmt(this.result.value[u]))
+      col.label.push(backward ? (blocked && s.kind === "blocked" ? "× 0" : fmt(this.edgeContribution(k))) : fmt(this.result.value[this.tapeIndex(u)]))
       col.color.push(backward ? (blocked ? BLOCKED : FLOW.backward) : FLOW.forward)
     }
     this.setData(pulses, col)
@@ -557,7 +574,8 @@ const WORDS = {
       forward: "Forward: every node's value, from the inputs to the loss. Press ▶ to watch the values travel.",
       backward: "Backward: every gradient, from ∂L/∂L = 1 back to the inputs. Each edge shows × local derivative → contribution.",
     },
-    kinds: { parameter: "parameter", data: "data", constant: "constant", op: "", loss: "loss", sg: "stop-grad" },
+    kinds: { parameter: "parameter", data: "data", constant: "constant", op: "", loss: "loss", sg: "stop-grad", group: "group" },
+    members: (n) => `${n} nodes`,
     notComputed: "not computed", play: "▶ Play", pause: "❚❚ Pause",
     step: (k, n) => `Step ${k} / ${n}`, count: (n) => `${n} steps`,
     stats: (e, s, b) => `${e} local derivatives evaluated, ${s} skipped` + (b ? `, ${b} stop-gradient${b > 1 ? "s" : ""}` : "") + ".",
@@ -573,7 +591,8 @@ const WORDS = {
       forward: "前向传播：从输入到损失，每个节点的值。按 ▶ 观看数值沿边流动。",
       backward: "反向传播：从 ∂L/∂L = 1 出发，回到每个输入的梯度。每条边显示 × 局部导数 → 贡献。",
     },
-    kinds: { parameter: "参数", data: "数据", constant: "常数", op: "", loss: "损失", sg: "stop-grad" },
+    kinds: { parameter: "参数", data: "数据", constant: "常数", op: "", loss: "损失", sg: "stop-grad", group: "组" },
+    members: (n) => `${n} 个节点`,
     notComputed: "未计算", play: "▶ 播放", pause: "❚❚ 暂停",
     step: (k, n) => `第 ${k} / ${n} 步`, count: (n) => `共 ${n} 步`,
     stats: (e, s, b) => `计算了 ${e} 个局部导数，跳过 ${s} 个` + (b ? `，${b} 个 stop-gradient` : "") + "。",
