@@ -310,7 +310,7 @@ class View {
       col.fill.push(fault && mode !== "graph" ? "#FDE2E6" : st.fill)
       col.line.push(fault && mode !== "graph" ? FAULT : current ? CURRENT : st.line)
       col.width.push(current ? 4.5 : fault ? 3 : 2)
-      col.size.push(kind === "constant" ? nodeSize * 0.78 : nodeSize)
+      col.size.push(kind === "constant" ? nodeSize * 0.78 : kind === "group" ? nodeSize * 1.3 : nodeSize)
       col.alpha.push(dim ? 0.35 : 1)
       col.mark.push(fault && mode !== "graph" ? "⚠" : "")
       col.inner_size.push(`${Math.round(font)}px`)
@@ -354,7 +354,7 @@ class View {
       // the label sits on the middle of the first segment, the arrowhead on the last one
       const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
       const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
-      ecol.lx.push(lx); ecol.ly.push(ly + 0.08)
+      ecol.lx.push(showEdgeLabels && label ? lx : NaN); ecol.ly.push(ly + 0.08)  // an empty label would still draw its white box
       ecol.label.push(showEdgeLabels ? label : "")
       ecol.label_color.push(lc)
       ecol.label_size.push(`${Math.round(12 * big)}px`)
