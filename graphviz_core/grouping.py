@@ -18,7 +18,7 @@ from .schedule import (_blocked_step, _grad, _local, _numbered, _numbers, _parti
                        _value, op_formulas)
 from .trace import _definition, latex_name
 
-__all__ = ["group_members", "group_graph", "grouped_schedule"]
+__all__ = ["group_members", "group_graph", "grouped_schedule", "widen"]
 
 _SHOWN_TERMS = 4  # longer sums are written as their first terms, an ellipsis and the last one
 
@@ -159,6 +159,35 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
                            blocked=all(d["blocked"] for _, _, d in via),
                            contribution=sum(d["contribution"] for _, _, d in via))
     return drawn
+
+
+def widen(graph: nx.DiGraph, positions: dict, aspect: float = 1.6) -> dict:
+    """Stretch a layered drawing sideways until it is ``aspect`` times as wide as tall.
+
+    A grouped MLP has a few layers of many nodes each: drawn with square units it is a
+    thin column. The edges' ``points`` are stretched with the nodes; a drawing that is
+    wide enough already is returned as it is.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from graphviz_core.layout import layout
+    >>> g = nx.MultiDiGraph([(0, 2), (1, 2), (3, 2)])
+    >>> pos = widen(g, layout(g), aspect=2)
+    >>> pos[0], pos[2], g.edges[0, 2, 0]["points"]
+    ((-2.0, 1.0), (2.0, 0.0), [(-2.0, 1.0), (2.0, 0.0)])
+    """
+    if not positions:
+        return positions
+    xs, ys = [x for x, _ in positions.values()], [y for _, y in positions.values()]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    if width <= 0 or width >= aspect * height:
+        return positions
+    f = aspect * height / width
+    for _, _, data in graph.edges(data=True):
+        if "points" in data:
+            data["points"] = [(x * f, y) for x, y in data["points"]]
+    return {n: (x * f, y) for n, (x, y) in positions.items()}
 
 
 def _group_node(graph: nx.MultiDiGraph, gid: str, members: list[int], name: dict) -> dict:
