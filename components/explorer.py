@@ -98,8 +98,8 @@ class GroupBar(pn.viewable.Viewer):
         opened = ", ".join(html.escape(g) for g in self.model.expanded)
         self.note.object = (
             f"<b>{len(self.model.graph):,}</b> nodes, drawn as <b>{len(drawn):,}</b>: each of "
-            f"<b>{groups}</b> closed neurons (teal squares, e.g. <code>h1[0]</code>: bias, "
-            f"weights, products, sums and tanh) is one node showing its output. "
+            f"<b>{groups}</b> closed neurons (teal, e.g. <code>h1[0]</code>: its bias, "
+            f"weights, products, sums and tanh) is one node that shows its output. "
             f"<b>Click one to open it.</b>" +
             (f" Open: {opened}; click one of their nodes to collapse it." if opened else ""))
         group = self._open_group()

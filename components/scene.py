@@ -79,7 +79,10 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
 
 def to_json(data) -> str:
     """JSON with inf and nan spelled as strings (JSON has no tokens for them)."""
-    return json.dumps(_finite(data), separators=(",", ":"))
+    try:  # the usual case, all finite: no walk over a big scene in Python (~3x faster)
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(data), separators=(",", ":"))
 
 
 def _finite(x):
