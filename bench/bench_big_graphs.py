@@ -11,8 +11,14 @@ watcher started by an init script, so polling from Python adds nothing). A graph
 expression box refuses (``mlp(...)`` before the app has it) is measured by handing the
 page the scene the server would send (``meta`` set in the page) and timing from there.
 
-    python bench/bench_big_graphs.py              # seed, MLP ~1,000 and ~11,600 nodes
+    python bench/bench_big_graphs.py              # seed, MLP ~1,000 and ~11,600 nodes (grouped)
+    python bench/bench_big_graphs.py --ungrouped  # and the ~11,600-node MLP ungrouped (~15 s)
     python bench/bench_big_graphs.py --browser    # and the first render in Chromium
+
+Grouped rows (``grouped``, as the app draws MLPs above ``GROUP_ABOVE`` nodes): ``group`` is
+``group_graph`` (the quotient, a node per neuron), layout includes ``widen``, the schedules
+are ``grouped_schedule`` and the scene carries the whole traced tape. ``+open`` rows have one
+hidden neuron of the second layer drawn open.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gzip
+import json
 import statistics
 import sys
 import time
@@ -30,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from components.scene import scene_data, to_json  # noqa: E402
 from graphviz_core import parse, schedule, trace  # noqa: E402
+from graphviz_core.grouping import group_graph, grouped_schedule, widen  # noqa: E402
 from graphviz_core.layout import layout  # noqa: E402
 from graphviz_core.scenarios import SEED, mlp_loss  # noqa: E402
 
@@ -78,13 +86,54 @@ def scene_for(root, mode: str = "backward") -> tuple[str, dict[str, float], int]
     return text, times, graph.number_of_nodes()
 
 
-def server_side(repeats: int) -> list[dict]:
+def grouped_scene_for(size, expanded=(), mode: str = "backward"):
+    """As :func:`scene_for`, drawn a node per neuron (the app's path for big MLPs)."""
+    times = {}
+    t = time.perf_counter()
+    groups = {}
+    root = mlp_loss(*size, groups=groups)
+    times["build"] = time.perf_counter() - t
+    t = time.perf_counter()
+    graph = trace(root, groups=groups)
+    times["trace"] = time.perf_counter() - t
+    t = time.perf_counter()
+    drawn = group_graph(graph, expanded)
+    times["group"] = time.perf_counter() - t
+    t = time.perf_counter()
+    positions = widen(drawn, layout(drawn))
+    times["layout"] = time.perf_counter() - t
+    t = time.perf_counter()
+    steps = {m: grouped_schedule(graph, drawn, m) for m in ("forward", "backward")}
+    times["schedule"] = time.perf_counter() - t
+    t = time.perf_counter()
+    names = [f"x{i}" for i in range(size[0])]
+    data = scene_data(drawn, positions, steps, mode, {name: (-3.0, 3.0) for name in names},
+                      traced=graph)
+    text = to_json(data)
+    times["scene"] = time.perf_counter() - t
+    return text, times, graph.number_of_nodes(), len(drawn)
+
+
+def server_side(repeats: int, ungrouped_10k: bool = False) -> list[dict]:
     cases = [
         ("seed", lambda: parse(SEED.source).build(SEED.values)),
         (mlp_expression(*MLP_1K), lambda: mlp_loss(*MLP_1K)),
-        (mlp_expression(*MLP_10K), lambda: mlp_loss(*MLP_10K)),
     ]
+    if ungrouped_10k:
+        cases.append((mlp_expression(*MLP_10K), lambda: mlp_loss(*MLP_10K)))
     rows = []
+    for label, expanded in (("grouped", ()), ("grouped+open", ("h2[7]",))):
+        runs = []
+        for _ in range(repeats):
+            text, times, n, shown = grouped_scene_for(MLP_10K, expanded)
+            runs.append({**times})
+        best = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        raw = text.encode()
+        rows.append({"graph": f"{mlp_expression(*MLP_10K)} {label}", "nodes": n, "drawn": shown,
+                     **best, "total": sum(best.values()), "json_kb": len(raw) / 1024,
+                     "gzip_kb": len(gzip.compress(raw, 6)) / 1024,
+                     "tape_kb": len(to_json(json.loads(text)["tape"]).encode()) / 1024,
+                     "runs": len(runs)})
     for label, build in cases:
         runs = []
         for _ in range(1 if "60" in label else repeats):
@@ -92,13 +141,14 @@ def server_side(repeats: int) -> list[dict]:
             root = build()
             built = time.perf_counter() - t
             text, times, n = scene_for(root)
-            runs.append({"build": built, **times})
+            runs.append({"build": built, "group": 0.0, **times})
         best = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         raw = text.encode()
-        rows.append({"graph": label, "nodes": n, **best, "total": sum(best.values()),
+        rows.append({"graph": label, "nodes": n, "drawn": n, **best, "total": sum(best.values()),
                      "json_kb": len(raw) / 1024, "gzip_kb": len(gzip.compress(raw, 6)) / 1024,
+                     "tape_kb": len(to_json(json.loads(text)["tape"]).encode()) / 1024,
                      "runs": len(runs)})
-    return rows
+    return sorted(rows, key=lambda r: r["nodes"])
 
 
 # --- the browser ----------------------------------------------------------------------------
@@ -183,19 +233,24 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="runs per small graph (median)")
     ap.add_argument("--browser", action="store_true", help="also the first render in Chromium")
     ap.add_argument("--samples", type=int, default=5, help="page loads per graph (--browser)")
+    ap.add_argument("--ungrouped", action="store_true",
+                    help="also the ~11,600-node MLP drawn ungrouped (~15 s)")
     args = ap.parse_args()
     print(f"# {datetime.date.today()}  python {' '.join(sys.argv)}")
-    rows = server_side(args.repeats)
-    head = (f"{'graph':<20}{'nodes':>7}{'build s':>9}{'trace s':>9}{'layout s':>10}"
-            f"{'sched s':>9}{'scene s':>9}{'total s':>9}{'JSON KB':>10}{'gzip KB':>9}")
+    rows = server_side(args.repeats, args.ungrouped)
+    head = (f"{'graph':<33}{'nodes':>7}{'drawn':>7}{'build s':>9}{'trace s':>9}{'group s':>9}"
+            f"{'layout s':>10}{'sched s':>9}{'scene s':>9}{'total s':>9}{'JSON KB':>9}"
+            f"{'tape KB':>9}{'gzip KB':>9}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['graph']:<20}{r['nodes']:>7}{r['build']:>9.3f}{r['trace']:>9.3f}"
-              f"{r['layout']:>10.3f}{r['schedule']:>9.3f}{r['scene']:>9.3f}{r['total']:>9.3f}"
-              f"{r['json_kb']:>10.0f}{r['gzip_kb']:>9.0f}")
-    print("(median of", args.repeats, "runs; the ~11,600-node graph once. scene = scene_data + "
-          "to_json. build = the Value graph: mlp_loss, or parse + build for the seed)")
+        print(f"{r['graph']:<33}{r['nodes']:>7}{r['drawn']:>7}{r['build']:>9.3f}"
+              f"{r['trace']:>9.3f}{r['group']:>9.3f}{r['layout']:>10.3f}{r['schedule']:>9.3f}"
+              f"{r['scene']:>9.3f}{r['total']:>9.3f}{r['json_kb']:>9.0f}{r['tape_kb']:>9.0f}"
+              f"{r['gzip_kb']:>9.0f}")
+    print("(median of", args.repeats, "runs; the ungrouped ~11,600-node graph once. scene = "
+          "scene_data + to_json. build = the Value graph: mlp_loss, or parse + build for the seed; "
+          "tape KB = the scene's tape alone)")
     if args.browser:
         rows, accepted = browser_side(args.samples)
         print()

@@ -27,6 +27,7 @@ EXAMPLES = {
     "Faults: log(x) + sqrt(y) + 1/z": "log(x) + sqrt(y) + 1/z",
     "MLP 2-4-4-1 (107 nodes)": "mlp(2, 4, 4, 1)",
     "MLP 2-16-16-1 (982 nodes)": "mlp(2, 16, 16, 1)",
+    "MLP 2-60-60-1 (11,586 nodes, a node per neuron)": "mlp(2, 60, 60, 1)",
 }
 MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
 RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation

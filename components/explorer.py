@@ -8,7 +8,8 @@ import math
 import panel as pn
 import param
 
-from graphviz_core import format_number, schedule
+from graphviz_core import format_number
+from graphviz_core.schedule import gradient_step
 
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
@@ -52,8 +53,7 @@ class NodeDetails(pn.viewable.Viewer):
                 rows.append(f"<li>∂{html.escape(node['name'])}/∂{pname} = "
                             f"{format_number(d['local'], 6)}{note}</li>")
             rows.append("</ul>")
-        step = next((s for s in schedule(g, "backward") if s["node"] == n and
-                     s["kind"] != "blocked"), None)
+        step = gradient_step(g, n)
         if step is not None:
             rows.append(f"<div class='bpx-sub'>Chain rule</div><code>{html.escape(step['text'])}</code>")
         elif not node["active"] and node["kind"] != "constant":
@@ -63,6 +63,52 @@ class NodeDetails(pn.viewable.Viewer):
 
     def __panel__(self):
         return self.pane
+
+
+class GroupBar(pn.viewable.Viewer):
+    """For a grouped drawing: what the group nodes are, and buttons that close open ones."""
+
+    model = param.ClassSelector(class_=ExplorerModel)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.note = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-groups"])
+        self.close_one = pn.widgets.Button(label="Collapse", width=170, visible=False,
+                                           description="Draw the clicked node's neuron as "
+                                           "one node again")
+        self.close_all = pn.widgets.Button(label="Collapse all", width=120, visible=False)
+        self.close_one.on_click(lambda e: self.model.collapse(self._open_group()))
+        self.close_all.on_click(lambda e: self.model.collapse())
+        self.row = pn.Row(self.note, self.close_one, self.close_all, visible=False,
+                          sizing_mode="stretch_width")
+        self.model.param.watch(self._update, ["drawn", "selected"])
+        self._update()
+
+    def _open_group(self) -> str:
+        """The open group of the selected node ("" if none)."""
+        g, n = self.model.graph, self.model.selected
+        group = g.nodes[n].get("group", "") if g is not None and n in g else ""
+        return group if group in self.model.expanded else ""
+
+    def _update(self, *events) -> None:
+        drawn = self.model.drawn
+        self.row.visible = drawn is not None
+        if drawn is None:
+            return
+        groups = sum(1 for n in drawn if drawn.nodes[n]["kind"] == "group")
+        opened = ", ".join(html.escape(g) for g in self.model.expanded)
+        self.note.object = (
+            f"<b>{len(self.model.graph):,}</b> nodes, drawn as <b>{len(drawn):,}</b>: each of "
+            f"<b>{groups}</b> closed neurons (teal, e.g. <code>h1[0]</code>: its bias, "
+            f"weights, products, sums and tanh) is one node that shows its output. "
+            f"<b>Click one to open it.</b>" +
+            (f" Open: {opened}; click one of their nodes to collapse it." if opened else ""))
+        group = self._open_group()
+        self.close_one.param.update(visible=bool(group), label=f"Collapse {group}")
+        self.close_all.visible = bool(self.model.expanded)
+
+    def __panel__(self):
+        return self.row
 
 
 class Explorer(pn.viewable.Viewer):
@@ -80,6 +126,7 @@ class Explorer(pn.viewable.Viewer):
         self.sliders = VariableSliders(model=self.model, view=self.view)
         self.playback = PlaybackBar(model=self.model, view=self.view)
         self.details = NodeDetails(model=self.model)
+        self.groups = GroupBar(model=self.model)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
             callback=lambda: standalone_file(self.model), filename="backprop-explorer.html",
@@ -105,7 +152,7 @@ class Explorer(pn.viewable.Viewer):
 
     def main(self):
         return pn.Column(
-            self.playback, self.view, pn.Row(self.stats, self.save, sizing_mode="stretch_width"),
+            self.playback, self.groups, self.view, pn.Row(self.stats, self.save, sizing_mode="stretch_width"),
             pn.Row(pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>Values</h3>"),
                              pn.pane.Bokeh(self.view.values_table, sizing_mode="stretch_width"),
                              sizing_mode="stretch_width"),

@@ -162,7 +162,10 @@ class GraphView(pn.viewable.Viewer):
         return int(min(860, max(self.height, 150 + 30 * (max(ys) - min(ys)))))
 
     def _on_tap(self, attr, old, new) -> None:
-        self.model.selected = new[0] if new else None
+        drawn = self.model.drawn
+        self.model.tap(new[0] if new else None)
+        if new and drawn is not None and self.model.drawn is not drawn:
+            self.nodes.selected.indices = []  # the drawing changed: index new[0] is another node
 
     # --- browser actions ---------------------------------------------------------------------
     def js_action(self, action: str, **extra) -> str:

@@ -12,8 +12,9 @@ import param
 
 from graphviz_core import ExpressionError, parse, schedule, trace
 from graphviz_core.expression import default_kind
+from graphviz_core.grouping import group_graph, grouped_schedule, widen
 from graphviz_core.layout import layout
-from graphviz_core.scenarios import SEED, builder_from_text
+from graphviz_core.scenarios import GROUP_ABOVE, MLP_MAX_DRAWN, SEED, ScalarMLP, builder_from_text
 
 from .scene import scene_data
 
@@ -29,13 +30,15 @@ class ExplorerModel(param.Parameterized):
     requires_grad = param.Dict(default={}, doc="Leaf name -> False where it is switched off.")
     kinds = param.Dict(default={}, doc="Leaf name -> role, where it differs from the default.")
     mode = param.Selector(default="graph", objects=list(MODES))
-    selected = param.Integer(default=None, allow_None=True, doc="The clicked node.")
+    selected = param.Integer(default=None, allow_None=True, doc="The clicked node (traced index).")
+    expanded = param.List(default=[], doc="Open groups, oldest first (grouped drawings).")
 
     # derived, read-only for views
     error = param.String(default="", doc="Why the typed expression was not used.")
     error_position = param.Integer(default=None, allow_None=True)
     variables = param.List(default=[], doc="Variable names, in order of first appearance.")
     graph = param.Parameter(default=None, doc="The traced networkx graph.")
+    drawn = param.Parameter(default=None, doc="Its grouped drawing (None: drawn as traced).")
     scene = param.Dict(default={}, doc="Everything the browser draws, as plain data.")
 
     def __init__(self, **params):
@@ -48,7 +51,8 @@ class ExplorerModel(param.Parameterized):
             at = "" if position is None else f" at position {position}"
             self.param.update(error=f"the link's expression was not used ({message}{at})",
                               error_position=None)
-        self._derive()
+        if self.graph is None:  # applying the expression derived it already, unless unchanged
+            self._derive()
 
     @param.depends("expression", watch=True)
     def _apply_expression(self) -> None:
@@ -65,21 +69,68 @@ class ExplorerModel(param.Parameterized):
         unchanged = list(parsed.variables) == self.variables and values == self.values
         with param.parameterized.batch_call_watchers(self):
             self.param.update(error="", error_position=None, variables=list(parsed.variables),
-                              values=values, selected=None)
+                              values=values, selected=None, expanded=[])
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
 
-    @param.depends("values", "requires_grad", "kinds", "variables", "mode", watch=True)
+    @param.depends("values", "requires_grad", "kinds", "variables", "mode", "expanded",
+                   watch=True)
     def _derive(self) -> None:
         if self._expression is None:
             return
         values = {name: self.values.get(name, 1.0) for name in self._expression.variables}
-        root = self._expression.build(values, self.requires_grad, self.kinds)
-        graph = trace(root)
-        positions = layout(graph)
-        steps = {mode: schedule(graph, mode) for mode in ("forward", "backward")}
-        self.graph = graph
-        self.scene = scene_data(graph, positions, steps, self.mode, self.slider_ranges())
+        # a neuron of a big MLP is drawn as one node (graphviz_core.grouping)
+        groups = {} if isinstance(self._expression, ScalarMLP) else None
+        extra = {} if groups is None else {"groups": groups}
+        root = self._expression.build(values, self.requires_grad, self.kinds, **extra)
+        graph = trace(root, groups=groups)
+        drawn = group_graph(graph, self.expanded) if groups and len(graph) > GROUP_ABOVE else None
+        shown = graph if drawn is None else drawn
+        positions = layout(shown) if drawn is None else widen(drawn, layout(drawn))
+        steps = {mode: schedule(graph, mode) if drawn is None else
+                 grouped_schedule(graph, drawn, mode) for mode in ("forward", "backward")}
+        self.graph, self.drawn = graph, drawn
+        self.scene = scene_data(shown, positions, steps, self.mode, self.slider_ranges(),
+                                traced=None if drawn is None else graph)
+
+    # --- groups: a click on a group opens it ---------------------------------------------------
+    def tap(self, index: int | None) -> None:
+        """A click on drawn node ``index``: a group opens, any other node is selected."""
+        drawn = self.drawn
+        if drawn is None or index is None or index not in drawn:
+            self.selected = index if drawn is None else None
+            return
+        node = drawn.nodes[index]
+        if node["kind"] == "group":
+            self.expand(node["name"])
+        else:
+            self.selected = node["tape"]
+
+    def expand(self, group: str) -> None:
+        """Draw ``group``'s members; the oldest open groups close when the drawing would
+        exceed ``MLP_MAX_DRAWN`` nodes."""
+        if self.drawn is None or group in self.expanded:
+            return
+        size = {self.drawn.nodes[n]["name"]: len(self.drawn.nodes[n]["members"])
+                for n in self.drawn if self.drawn.nodes[n]["kind"] == "group"}
+        if group not in size:
+            return
+        opened = list(self.expanded)
+        count = len(self.drawn) + size[group] - 1
+        while opened and count > MLP_MAX_DRAWN:
+            count -= self.group_size(opened.pop(0)) - 1
+        if count <= MLP_MAX_DRAWN:
+            self.param.update(expanded=opened + [group], selected=None)
+
+    def collapse(self, group: str | None = None) -> None:
+        """Draw ``group`` (every group when None) as one node again."""
+        kept = [] if group is None else [g for g in self.expanded if g != group]
+        if kept != self.expanded:
+            self.param.update(expanded=kept, selected=None)
+
+    def group_size(self, group: str) -> int:
+        """How many traced nodes ``group`` holds."""
+        return sum(1 for _, g in self.graph.nodes(data="group", default="") if g == group)
 
     def set_expression(self, text: str) -> None:
         """Apply typed text; a bad expression sets :attr:`error` and keeps the last graph."""

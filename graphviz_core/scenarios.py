@@ -277,11 +277,15 @@ def logistic_loss(weights: np.ndarray, bias: float, pixels: np.ndarray,
 # --- a small MLP -------------------------------------------------------------------------
 
 def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
-             seed: int = 0, inputs: dict | None = None) -> Value:
+             seed: int = 0, inputs: dict | None = None, groups: dict | None = None) -> Value:
     """Squared error of a scalar tanh MLP on one example, as in micrograd's demo.
 
     Each neuron is ``tanh(b + sum_i w_i x_i)`` (a left fold of adds); weights come
     from a seeded numpy generator, so the graph is the same on every run.
+
+    ``groups``, when given, is filled with Value -> neuron for every node of a neuron
+    (bias, weights, products, sums, tanh): ``"h1[0]"`` for the first neuron of the first
+    hidden layer, ``"out[0]"`` for the first output. Inputs and the loss stay outside.
 
     Examples
     --------
@@ -296,12 +300,23 @@ def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
                    enumerate(rng.uniform(-1, 1, n_in))]
     sizes = [n_in, *hidden, n_out]
     for layer, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        hidden_layer = layer < len(sizes) - 2
         outputs = []
         for j in range(fan_out):
             total = Value(float(rng.uniform(-1, 1)), f"b{layer}_{j}")
+            members = [total]
             for i, a in enumerate(activations):
-                total = total + Value(float(rng.uniform(-1, 1)), f"w{layer}_{j}_{i}") * a
-            outputs.append(total.tanh() if layer < len(sizes) - 2 else total)
+                weight = Value(float(rng.uniform(-1, 1)), f"w{layer}_{j}_{i}")
+                product = weight * a
+                total = total + product
+                members += (weight, product, total)
+            if hidden_layer:
+                total = total.tanh()
+                members.append(total)
+            if groups is not None:
+                neuron = f"h{layer + 1}[{j}]" if hidden_layer else f"out[{j}]"
+                groups.update(dict.fromkeys(members, neuron))
+            outputs.append(total)
         activations = outputs
     targets = rng.uniform(-1, 1, n_out)
     loss = None
@@ -312,7 +327,13 @@ def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
 
 
 _MLP_CALL = re.compile(r"\s*mlp\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*\)\s*\Z")
-MLP_MAX_NODES = 3000  # larger graphs need grouping, which the view does not do yet
+# Traced MLPs above GROUP_ABOVE nodes are drawn grouped, a neuron as one node (ungrouped,
+# 11,586 nodes cost 7.7 s of layout and 13 MB of JSON). MLP_MAX_NODES caps the work of one
+# scene (build + trace + group + layout ~0.6 s at 11,586 nodes, see bench/README.md);
+# MLP_MAX_DRAWN caps what is drawn, grouped (every input and the loss's nodes stay single).
+GROUP_ABOVE = 1500
+MLP_MAX_NODES = 20_000
+MLP_MAX_DRAWN = 1500
 
 
 class ScalarMLP:
@@ -327,6 +348,8 @@ class ScalarMLP:
     >>> net = ScalarMLP(2, (2,), 1)
     >>> net.variables, net.node_count()
     (('x0', 'x1'), 28)
+    >>> ScalarMLP(2, (60, 60), 1).drawn_count()  # 11,586 nodes, grouped
+    126
     """
 
     def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, seed: int = 0):
@@ -344,13 +367,21 @@ class ScalarMLP:
         # the loss: target, difference and square per output, and the sums between them
         return self.n_in + neurons + 3 * self.n_out + self.n_out - 1
 
-    def build(self, values: dict, requires_grad: dict | None = None,
-              kinds: dict | None = None) -> Value:
-        return self._build(values, requires_grad, kinds)[0]
+    def drawn_count(self) -> int:
+        """Nodes drawn: all of them up to ``GROUP_ABOVE``, else one per neuron, input and
+        loss node."""
+        if self.node_count() <= GROUP_ABOVE:
+            return self.node_count()
+        return self.n_in + sum(self.hidden) + self.n_out + 4 * self.n_out - 1
 
-    def _build(self, values, requires_grad=None, kinds=None) -> tuple[Value, dict]:
+    def build(self, values: dict, requires_grad: dict | None = None,
+              kinds: dict | None = None, groups: dict | None = None) -> Value:
+        """The loss for input ``values``; ``groups`` as in :func:`mlp_loss`."""
+        return self._build(values, requires_grad, kinds, groups)[0]
+
+    def _build(self, values, requires_grad=None, kinds=None, groups=None) -> tuple[Value, dict]:
         root = mlp_loss(self.n_in, self.hidden, self.n_out, self.seed,
-                        inputs={k: float(v) for k, v in values.items()})
+                        inputs={k: float(v) for k, v in values.items()}, groups=groups)
         leaves = {v.name: v for v in topological_order(root)
                   if not v.parents and v.name in self.variables}
         for name, flag in (requires_grad or {}).items():
@@ -365,7 +396,8 @@ def builder_from_text(text: str) -> ScalarMLP | None:
     Raises
     ------
     ExpressionError
-        When the sizes are zero or the graph would exceed ``MLP_MAX_NODES`` nodes.
+        When the sizes are zero, the graph would exceed ``MLP_MAX_NODES`` nodes, or its
+        drawing ``MLP_MAX_DRAWN`` nodes.
 
     Examples
     --------
@@ -385,4 +417,7 @@ def builder_from_text(text: str) -> ScalarMLP | None:
     if net.node_count() > MLP_MAX_NODES:
         raise ExpressionError(f"mlp{tuple(sizes)} would have {net.node_count():,} nodes; "
                               f"at most {MLP_MAX_NODES:,} are drawn", 0)
+    if net.drawn_count() > MLP_MAX_DRAWN:
+        raise ExpressionError(f"mlp{tuple(sizes)} would draw {net.drawn_count():,} nodes even "
+                              f"with a node per neuron; at most {MLP_MAX_DRAWN:,} are drawn", 0)
     return net

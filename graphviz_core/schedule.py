@@ -14,7 +14,7 @@ import networkx as nx
 from .engine import OPS
 from .trace import format_number, latex_name
 
-__all__ = ["schedule", "fill", "MODES"]
+__all__ = ["schedule", "fill", "MODES", "op_formulas", "gradient_step"]
 
 MODES = ("forward", "backward")
 
@@ -83,15 +83,37 @@ def _forward(graph: nx.MultiDiGraph) -> list[dict]:
     for n in graph:
         if graph.in_degree(n) == 0:
             continue
-        node = nodes[n]
         edges = sorted(graph.in_edges(n, keys=True), key=lambda e: e[2])
-        op = OPS[node["op"]]
-        p = format_number(node["param"]) if node["param"] is not None else ""
-        operands = [_value(u, operand=True) for u, _, _ in edges]
-        text = f"{node['text']} = {op.text.format(*operands, p=p)} = {_value(n)}"
-        latex = f"{node['latex']} = {op.latex.format(*operands, p=p)} = {_value(n)}"
-        steps.append(_step(numbers, "op", n, [n], edges, node["value"], text, latex))
+        text, latex = op_formulas(nodes[n], n, [u for u, _, _ in edges])
+        steps.append(_step(numbers, "op", n, [n], edges, nodes[n]["value"], text, latex))
     return _numbered(steps)
+
+
+def op_formulas(node: dict, n: int, operands: list[int]) -> tuple[str, str]:
+    """The forward formula of op node ``n`` as text and LaTeX templates (placeholders).
+
+    Parameters
+    ----------
+    node : dict
+        The node's attributes (``op``, ``param``, ``text``, ``latex``) as
+        :func:`~graphviz_core.trace.trace` records them.
+    n : int
+        The node's index, for its value placeholder.
+    operands : list of int
+        The indices of its inputs, in slot order.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> g = trace(parse("w*x").build({"w": 2, "x": 3}))
+    >>> op_formulas(g.nodes[2], 2, [0, 1])[0]
+    'L = w * x = \u27e8pv|0\u27e9 * \u27e8pv|1\u27e9 = \u27e8v|2\u27e9'
+    """
+    op = OPS[node["op"]]
+    p = format_number(node["param"]) if node["param"] is not None else ""
+    values = [_value(u, operand=True) for u in operands]
+    return (f"{node['text']} = {op.text.format(*values, p=p)} = {_value(n)}",
+            f"{node['latex']} = {op.latex.format(*values, p=p)} = {_value(n)}")
 
 
 def _backward(graph: nx.MultiDiGraph) -> list[dict]:
@@ -100,43 +122,77 @@ def _backward(graph: nx.MultiDiGraph) -> list[dict]:
     root = graph.graph.get("root", len(graph) - 1)
     if root not in nodes or not nodes[root]["active"]:
         return []
-    loss = nodes[root]["name"]
-    d = lambda n: f"d{loss}/d{nodes[n]['name']}"
-    dl = lambda n: (f"\\frac{{\\partial {latex_name(loss)}}}"
-                    f"{{\\partial {latex_name(nodes[n]['name'])}}}")
-    steps = [_step(numbers, "seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
+    d, dl = _partials(graph)
+    steps = [gradient_step(graph, root)]
     for n in reversed(list(graph)):
         if n == root or not nodes[n]["active"]:
             continue
-        edges = sorted((e for e in graph.out_edges(n, keys=True)
-                        if nodes[e[1]]["active"]), key=lambda e: (e[1], e[2]))
-        terms = []
-        for u, v, k in edges:
-            data = graph.edges[u, v, k]
-            terms.append({"edge": [u, v, k], "grad": nodes[v]["grad"], "local": data["local"],
-                          "contribution": data["contribution"], "blocked": data["blocked"]})
-        blocked = bool(terms) and all(t["blocked"] for t in terms)
-        kind = "blocked" if blocked else "sum" if len(terms) > 1 else "gradient"
-        symbolic = " + ".join(
-            f"{d(v)} * 0 (stop-gradient)" if t["blocked"] else f"{d(v)} * {_local(v, k)}"
-            for t, (_, v, k) in zip(terms, edges))
-        numeric = " + ".join(f"{_grad(v, operand=True)} * {'0' if t['blocked'] else _local(v, k)}"
-                             for t, (_, v, k) in zip(terms, edges))
-        text = f"{d(n)} = {symbolic} = {numeric} = {_grad(n)}"
-        latex_terms = " + ".join(
-            f"{dl(v)} \\cdot 0_{{\\mathrm{{sg}}}}" if t["blocked"] else
-            f"{dl(v)} \\cdot {_local(v, k)}" for t, (_, v, k) in zip(terms, edges))
-        latex_numbers = " + ".join(
-            f"{_grad(v, operand=True)} \\cdot {'0' if t['blocked'] else _local(v, k)}"
-            for t, (_, v, k) in zip(terms, edges))
-        latex = f"{dl(n)} = {latex_terms} = {latex_numbers} = {_grad(n)}"
-        step = _step(numbers, kind, n, [n] + [t["edge"][1] for t in terms], edges,
-                     nodes[n]["grad"], text, latex)
-        step["terms"] = terms
-        steps.append(step)
+        steps.append(_gradient_step(graph, numbers, n, d, dl))
         if nodes[n]["op"] == "sg":
             steps.append(_blocked_step(graph, numbers, n, d, dl))
     return _numbered(steps)
+
+
+def gradient_step(graph: nx.MultiDiGraph, n: int) -> dict | None:
+    """The backward step that computes node ``n``'s gradient alone (None if none does).
+
+    The same step as in ``schedule(graph, "backward")`` (the seed step for the root),
+    without scheduling the whole pass: a click on one node of a large graph costs one step.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> g = trace(parse("(w*x + b - y)**2").build({"w": 2, "x": 1.5, "b": 0.5, "y": 1}))
+    >>> gradient_step(g, 4)["text"]
+    'dL/dz2 = dL/dz3 * 1 = 5 * 1 = 5'
+    """
+    nodes = graph.nodes
+    if n not in nodes or not nodes[n]["active"]:
+        return None
+    d, dl = _partials(graph)
+    if n == graph.graph.get("root", len(graph) - 1):
+        return _step(_numbers(graph), "seed", n, [n], [], 1.0, f"{d(n)} = 1", f"{dl(n)} = 1")
+    return _gradient_step(graph, _numbers(graph), n, d, dl)
+
+
+def _partials(graph: nx.MultiDiGraph):
+    """``dL/dn`` as text and as LaTeX, for node indices of ``graph``."""
+    nodes = graph.nodes
+    loss = nodes[graph.graph.get("root", len(graph) - 1)]["name"]
+    d = lambda n: f"d{loss}/d{nodes[n]['name']}"
+    dl = lambda n: (f"\\frac{{\\partial {latex_name(loss)}}}"
+                    f"{{\\partial {latex_name(nodes[n]['name'])}}}")
+    return d, dl
+
+
+def _gradient_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
+    nodes = graph.nodes
+    edges = sorted((e for e in graph.out_edges(n, keys=True)
+                    if nodes[e[1]]["active"]), key=lambda e: (e[1], e[2]))
+    terms = []
+    for u, v, k in edges:
+        data = graph.edges[u, v, k]
+        terms.append({"edge": [u, v, k], "grad": nodes[v]["grad"], "local": data["local"],
+                      "contribution": data["contribution"], "blocked": data["blocked"]})
+    blocked = bool(terms) and all(t["blocked"] for t in terms)
+    kind = "blocked" if blocked else "sum" if len(terms) > 1 else "gradient"
+    symbolic = " + ".join(
+        f"{d(v)} * 0 (stop-gradient)" if t["blocked"] else f"{d(v)} * {_local(v, k)}"
+        for t, (_, v, k) in zip(terms, edges))
+    numeric = " + ".join(f"{_grad(v, operand=True)} * {'0' if t['blocked'] else _local(v, k)}"
+                         for t, (_, v, k) in zip(terms, edges))
+    text = f"{d(n)} = {symbolic} = {numeric} = {_grad(n)}"
+    latex_terms = " + ".join(
+        f"{dl(v)} \\cdot 0_{{\\mathrm{{sg}}}}" if t["blocked"] else
+        f"{dl(v)} \\cdot {_local(v, k)}" for t, (_, v, k) in zip(terms, edges))
+    latex_numbers = " + ".join(
+        f"{_grad(v, operand=True)} \\cdot {'0' if t['blocked'] else _local(v, k)}"
+        for t, (_, v, k) in zip(terms, edges))
+    latex = f"{dl(n)} = {latex_terms} = {latex_numbers} = {_grad(n)}"
+    step = _step(numbers, kind, n, [n] + [t["edge"][1] for t in terms], edges,
+                 nodes[n]["grad"], text, latex)
+    step["terms"] = terms
+    return step
 
 
 def _blocked_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:

@@ -9,7 +9,7 @@ from .engine import OPS, Value, _active_nodes, format_number, number_text, topol
 __all__ = ["trace", "format_number", "latex_name"]
 
 
-def trace(root: Value, backward: bool = True) -> nx.MultiDiGraph:
+def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
     """Trace the graph behind ``root``: one node per Value, one edge per parent slot.
 
     Parameters
@@ -18,6 +18,10 @@ def trace(root: Value, backward: bool = True) -> nx.MultiDiGraph:
         The output (the loss).
     backward : bool, default True
         Run ``root.backward()`` first, so gradients and local derivatives are current.
+    groups : mapping of Value to str, optional
+        Which group (a neuron, say) each Value belongs to; when given, every node gets
+        the attribute ``group`` (``""`` outside any group). See
+        :mod:`graphviz_core.grouping`.
 
     Returns
     -------
@@ -69,6 +73,7 @@ def trace(root: Value, backward: bool = True) -> nx.MultiDiGraph:
             active=v in active, fault=v.fault or v.grad_fault,
             value_fault=v.fault, grad_fault=v.grad_fault,
             text=f"{names[i]} = {definition}" if op else names[i],
+            **({} if groups is None else {"group": groups.get(v, "")}),
             latex=(f"{latex_name(names[i])} = "
                    f"{_definition(op, [latex_name(n) for n in parent_names], v.param, text=False)}"
                    if op else latex_name(names[i])),

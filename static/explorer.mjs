@@ -156,6 +156,7 @@ const STYLE = {
   op: { marker: "circle", fill: "#FFF1CC", line: "#B07700" },
   loss: { marker: "hex", fill: "#FBDCCB", line: "#C2410C" },
   sg: { marker: "diamond", fill: "#F6E0EE", line: "#9D2E74" },
+  group: { marker: "square_pin", fill: "#CCEFEA", line: "#0F766E" },  // a closed neuron of a big MLP
 }
 const FLOW = { graph: "#8A96A3", forward: "#1F5FA8", backward: "#C2410C" }
 const BLOCKED = "#9D2E74", PRUNED = "#C9CED6", FAULT = "#D21F3C"
@@ -292,7 +293,7 @@ class View {
     const n = N.id.length
     const seen = this.reached()
     const step = this.player.index >= 0 ? this.player.steps[this.player.index] : null
-    const lossName = n ? N.name[sc.tape.root] : "L"
+    const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
     // level of detail from the current zoom: pixels per layout unit
     const ppu = this.pixelsPerUnit()
     const big = this.presentation ? 1.35 : 1
@@ -305,10 +306,11 @@ class View {
     const labels = new Labels(this.visibleBox())
     for (let i = 0; i < n; i++) {
       const kind = N.kind[i], st = STYLE[kind] || STYLE.op
-      const active = !!sc.tape.active[i]
-      const fault = mode !== "graph" && (r.fault[i] || r.gradFault[i])
+      const t = this.tapeIndex(i)
+      const active = !!sc.tape.active[t]
+      const fault = mode !== "graph" && (r.fault[t] || r.gradFault[t])
       const shown = !seen || seen.has(i)
-      const size = kind === "constant" ? nodeSize * 0.78 : nodeSize, half = size / 2
+      const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : 1), half = size / 2
       col.marker.push(st.marker)
       col.fill.push(fault ? "#FDE2E6" : st.fill)
       col.line.push(fault ? FAULT : st.line)
@@ -324,13 +326,13 @@ class View {
       if (!showNodeLabels) continue
       if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: "#52606D", size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
       let bottom = ""
-      if (mode === "graph") bottom = T.kinds[kind] || ""
-      else if (mode === "forward") bottom = shown ? fmt(r.value[i]) : "?"
+      if (mode === "graph") bottom = N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
+      else if (mode === "forward") bottom = shown ? fmt(r.value[t]) : "?"
       else if (kind === "constant") bottom = ""
       else if (!active) bottom = T.notComputed
-      else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[i])}` : "?"
+      else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : "?"
       if (step && step.kind === "sum" && step.node === i && mode === "backward")
-        bottom = `Σ ${step.terms.map((t) => paren(this.contribution(t.edge))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[i])}` : "")
+        bottom = `Σ ${step.terms.map((term) => paren(this.edgeContribution(this.edgeIndex(...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
       if (fault) bottom = `⚠ ${bottom}`
       if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3, boxed: 0.8, node: i, role: "bottom" })
     }
@@ -341,14 +343,17 @@ class View {
     const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
     for (let k = 0; k < m; k++) {
       const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
-      const flows = sc.tape.active[v] && sc.tape.active[u] && !blocked
+      const tu = this.tapeIndex(u), tv = this.tapeIndex(v), via = E.via && E.via[k]
+      const flows = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
+      // an edge into a closed group stands for several traced edges: no one local derivative
+      const local = !via ? this.local(v, slot) : via.length === 1 && via[0][0] === tv ? this.local(tv, via[0][1]) : null
       let color = FLOW[mode], dash = "solid", alpha = 0.9, label = "", lc = "#334155"
       if (mode === "backward") {
         if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
         else if (!flows) { color = PRUNED; dash = "dotted"; alpha = 0.7 }
-        else label = `×${paren(this.local(v, slot))} → ${fmt(this.contribution([u, v, slot]))}`
+        else label = (local === null ? "" : `×${paren(local)} `) + `→ ${fmt(this.edgeContribution(k))}`
       } else if (mode === "forward") {
-        label = fmt(r.value[u])
+        label = fmt(r.value[tu])
         if (blocked) { color = BLOCKED; dash = "dashed" }
       } else if (blocked) { color = BLOCKED; dash = "dashed" }
       // in playback an edge shows its number once the step that carries it has arrived
@@ -400,11 +405,12 @@ class View {
     const sc = this.scene, r = this.result, N = sc.nodes, n = N.id.length
     const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
     for (let i = 0; i < n; i++) {
+      const t = this.tapeIndex(i)
       tcol.name.push(N.name[i])
       tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : N.kind[i])
-      tcol.value.push(fmt(r.value[i], 6))
-      tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[i] ? fmt(r.grad[i], 6) : T.notComputed)
-      const fault = r.fault[i] || r.gradFault[i]
+      tcol.value.push(fmt(r.value[t], 6))
+      tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
+      const fault = r.fault[t] || r.gradFault[t]
       tcol.fault.push(fault ? `⚠ ${fault}` : "")
     }
     const source = this.args.table, view = this.tableView()
@@ -464,6 +470,17 @@ class View {
     const [y0, y1] = [Math.min(box[2], box[3]), Math.max(box[2], box[3])]
     const mx = (x1 - x0) * 0.15, my = (y1 - y0) * 0.15
     return [x0 - mx, x1 + mx, y0 - my, y1 + my]
+  }
+
+  // the tape index whose numbers drawn node i shows (a closed group shows its output)
+  tapeIndex(i) { const t = this.scene.nodes.tape; return t ? t[i] : i }
+
+  // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
+  edgeContribution(k) {
+    const E = this.scene.edges
+    if (!E.via) return this.contribution([E.u[k], E.v[k], E.slot[k]])
+    const u = this.tapeIndex(E.u[k])
+    return E.via[k].reduce((sum, [v, slot]) => sum + this.contribution([u, v, slot]), 0)
   }
 
   pixelsPerUnit() {
@@ -589,7 +606,7 @@ class View {
       const [x, y] = alongPolyline(xs, ys, p.arrived ? 1 : ease)
       col.x.push(x); col.y.push(y)
       const blocked = E.blocked[k]
-      col.label.push(backward ? (blocked && s.kind === "blocked" ? "× 0" : fmt(this.contribution([u, v, slot]))) : fmt(this.result.value[u]))
+      col.label.push(backward ? (blocked && s.kind === "blocked" ? "× 0" : fmt(this.edgeContribution(k))) : fmt(this.result.value[this.tapeIndex(u)]))
       col.color.push(backward ? (blocked ? BLOCKED : FLOW.backward) : FLOW.forward)
     }
     this.setData(pulses, col)
@@ -627,7 +644,8 @@ const WORDS = {
       forward: "Forward: every node's value, from the inputs to the loss. Press ▶ to watch the values travel.",
       backward: "Backward: every gradient, from ∂L/∂L = 1 back to the inputs. Each edge shows × local derivative → contribution.",
     },
-    kinds: { parameter: "parameter", data: "data", constant: "constant", op: "", loss: "loss", sg: "stop-grad" },
+    kinds: { parameter: "parameter", data: "data", constant: "constant", op: "", loss: "loss", sg: "stop-grad", group: "group" },
+    members: (n) => `${n} nodes`,
     notComputed: "not computed", play: "▶ Play", pause: "❚❚ Pause",
     step: (k, n) => `Step ${k} / ${n}`, count: (n) => `${n} steps`,
     stats: (e, s, b) => `${e} local derivatives evaluated, ${s} skipped` + (b ? `, ${b} stop-gradient${b > 1 ? "s" : ""}` : "") + ".",
@@ -643,7 +661,8 @@ const WORDS = {
       forward: "前向传播：从输入到损失，每个节点的值。按 ▶ 观看数值沿边流动。",
       backward: "反向传播：从 ∂L/∂L = 1 出发，回到每个输入的梯度。每条边显示 × 局部导数 → 贡献。",
     },
-    kinds: { parameter: "参数", data: "数据", constant: "常数", op: "", loss: "损失", sg: "stop-grad" },
+    kinds: { parameter: "参数", data: "数据", constant: "常数", op: "", loss: "损失", sg: "stop-grad", group: "组" },
+    members: (n) => `${n} 个节点`,
     notComputed: "未计算", play: "▶ 播放", pause: "❚❚ 暂停",
     step: (k, n) => `第 ${k} / ${n} 步`, count: (n) => `共 ${n} 步`,
     stats: (e, s, b) => `计算了 ${e} 个局部导数，跳过 ${s} 个` + (b ? `，${b} 个 stop-gradient` : "") + "。",

@@ -1,0 +1,427 @@
+"""Large traced graphs drawn with groups: a neuron as one node that opens on a click.
+
+A traced graph whose nodes carry a ``group`` attribute (``trace(root, groups=...)``,
+filled by :func:`~graphviz_core.scenarios.mlp_loss`) is drawn as its *quotient*: every
+closed group becomes one node standing for its members, every other node stays as it
+is, and the traced edges that cross groups become the drawn edges (parallel ones into
+a group merged, each remembering the traced edges it stands for). Opening a group
+(``expanded``) draws its members again. The values, gradients and formulas stay the
+traced graph's: a group shows its *output* (its last member, a neuron's activation).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .engine import OPS
+from .schedule import (_blocked_step, _grad, _local, _numbered, _numbers, _partials, _step,
+                       _value, op_formulas)
+from .trace import _definition, latex_name
+
+__all__ = ["group_members", "group_graph", "grouped_schedule", "widen"]
+
+_SHOWN_TERMS = 4  # longer sums are written as their first terms, an ellipsis and the last one
+
+
+def group_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
+    """Each group's members in node order, the groups ordered by their output (last member).
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        Made by :func:`~graphviz_core.trace.trace` with ``groups``; nodes without a
+        ``group`` attribute (or with ``""``) belong to none.
+
+    Returns
+    -------
+    dict of str to list of int
+
+    Examples
+    --------
+    >>> from graphviz_core import trace
+    >>> from graphviz_core.scenarios import mlp_loss
+    >>> groups = {}
+    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> {k: len(v) for k, v in group_members(g).items()}
+    {'h1[0]': 8, 'h1[1]': 8, 'out[0]': 7}
+    """
+    members: dict[str, list[int]] = {}
+    for n, gid in graph.nodes(data="group", default=""):
+        if gid:
+            members.setdefault(gid, []).append(n)
+    return dict(sorted(members.items(), key=lambda item: item[1][-1]))
+
+
+def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
+    """The graph to draw: closed groups as single nodes, open ones as their members.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        A traced graph with ``group`` node attributes.
+    expanded : iterable of str
+        The groups drawn open (member by member).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Nodes ``0 .. D-1`` in topological order (ties by the traced index they show).
+        Every node has the traced attributes of the node it shows plus ``tape`` (that
+        traced index: a group's output), ``members`` (a group's traced nodes, ``[]``
+        otherwise) and ``group`` (its group id: the group itself, or the open group it
+        belongs to; ``""`` for none). A group node has ``kind="group"``, ``op="group"``,
+        the name of its group, and ``neuron`` (see below) when it is a neuron. A group's
+        output is named after its group in drawings, open or closed. Edges are keyed by
+        ``slot`` and carry ``via`` (the ``(traced child, slot)`` pairs of the traced
+        edges they stand for; their traced parent is the drawn parent's ``tape``...
+        or, into a group, any member of the parent), ``blocked`` and ``contribution``
+        (the sum of the traced edges' contributions). Graph attributes: ``root`` and the
+        backward counts of ``graph``.
+
+    Raises
+    ------
+    ValueError
+        When the groups would make the drawing cyclic.
+
+    Examples
+    --------
+    >>> from graphviz_core import trace
+    >>> from graphviz_core.scenarios import mlp_loss
+    >>> groups = {}
+    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> d = group_graph(g)
+    >>> [d.nodes[n]["name"] for n in d]
+    ['x0', 'x1', 'h1[0]', 'h1[1]', 'out[0]', 'y', 'z15', 'L']
+    >>> d.nodes[2]["tape"], g.nodes[11]["op"], len(d.nodes[2]["members"])  # shows its tanh
+    (11, 'tanh', 8)
+    >>> sorted(d.edges[2, 4, 0]["via"])  # h1[0] feeds out[0] through one product
+    [(12, 1)]
+    >>> len(group_graph(g, expanded=["h1[0]"]))  # h1[0] drawn as its 8 members
+    15
+    """
+    nodes = graph.nodes
+    members = group_members(graph)
+    output = {gid: ms[-1] for gid, ms in members.items()}
+    open_ = set(expanded) & set(members)
+    draw_as = {n: gid if gid and gid not in open_ else n
+               for n, gid in graph.nodes(data="group", default="")}
+    tape = lambda key: output[key] if isinstance(key, str) else key  # noqa: E731
+    plain_in: list[tuple] = []  # (drawn u, traced v, slot, data): edges into drawn traced nodes
+    into_group: dict[tuple, list] = {}  # (drawn u, group) -> [(traced v, slot, data)]
+    for u, v, k, data in graph.edges(keys=True, data=True):
+        du, dv = draw_as[u], draw_as[v]
+        if du == dv and isinstance(du, str):
+            continue  # inside a closed group
+        if isinstance(dv, str):
+            into_group.setdefault((du, dv), []).append((v, k, data))
+        else:
+            plain_in.append((du, v, k, data))
+    keys = list(dict.fromkeys(draw_as.values()))
+    quotient = nx.DiGraph()
+    quotient.add_nodes_from(keys)
+    quotient.add_edges_from((du, v) for du, v, _, _ in plain_in)
+    quotient.add_edges_from(into_group)
+    try:
+        order = list(nx.lexicographical_topological_sort(quotient, key=tape))
+    except nx.NetworkXUnfeasible:
+        raise ValueError("these groups make the drawing cyclic") from None
+    index = {key: i for i, key in enumerate(order)}
+    name = {n: nodes[n]["name"] for n in graph}
+    name.update({output[gid]: gid for gid in members})
+
+    drawn = nx.MultiDiGraph(root=index[draw_as[graph.graph.get("root", len(graph) - 1)]],
+                            **{k: graph.graph[k] for k in ("evaluated", "skipped", "blocked")
+                               if k in graph.graph})
+    for key in order:
+        if isinstance(key, str):
+            drawn.add_node(index[key], **_group_node(graph, key, members[key], name))
+            continue
+        attrs = {**nodes[key], "name": name[key], "tape": key, "members": [],
+                 "group": nodes[key].get("group", "")}
+        if attrs["op"]:
+            parents = [name[u] for u, _, _ in sorted(graph.in_edges(key, keys=True),
+                                                     key=lambda e: e[2])]
+            op = OPS[attrs["op"]]
+            attrs["text"] = f"{name[key]} = {_definition(op, parents, attrs['param'], True)}"
+            attrs["latex"] = (f"{_latex(name[key])} = "
+                              f"{_definition(op, [_latex(p) for p in parents], attrs['param'], False)}")
+        drawn.add_node(index[key], **attrs)
+    for du, v, k, data in sorted(plain_in, key=lambda e: (index[e[1]], e[2])):
+        drawn.add_edge(index[du], index[v], key=k, slot=k, via=[(v, k)],
+                       blocked=data["blocked"], contribution=data["contribution"])
+    by_group: dict[str, list] = {}
+    for (du, gid), via in into_group.items():
+        by_group.setdefault(gid, []).append((min((v, k) for v, k, _ in via), du, via))
+    for gid, sources in by_group.items():
+        for slot, (_, du, via) in enumerate(sorted(sources)):
+            drawn.add_edge(index[du], index[gid], key=slot, slot=slot,
+                           via=[(v, k) for v, k, _ in sorted(via, key=lambda e: e[:2])],
+                           blocked=all(d["blocked"] for _, _, d in via),
+                           contribution=sum(d["contribution"] for _, _, d in via))
+    return drawn
+
+
+def widen(graph: nx.DiGraph, positions: dict, aspect: float = 1.6) -> dict:
+    """Stretch a layered drawing sideways until it is ``aspect`` times as wide as tall.
+
+    A grouped MLP has a few layers of many nodes each: drawn with square units it is a
+    thin column. The edges' ``points`` are stretched with the nodes; a drawing that is
+    wide enough already is returned as it is.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from graphviz_core.layout import layout
+    >>> g = nx.MultiDiGraph([(0, 2), (1, 2), (3, 2)])
+    >>> pos = widen(g, layout(g), aspect=2)
+    >>> pos[0], pos[2], g.edges[0, 2, 0]["points"]
+    ((-2.0, 1.0), (2.0, 0.0), [(-2.0, 1.0), (2.0, 0.0)])
+    """
+    if not positions:
+        return positions
+    xs, ys = [x for x, _ in positions.values()], [y for _, y in positions.values()]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    if width <= 0 or width >= aspect * height:
+        return positions
+    f = aspect * height / width
+    for _, _, data in graph.edges(data=True):
+        if "points" in data:
+            data["points"] = [(x * f, y) for x, y in data["points"]]
+    return {n: (x * f, y) for n, (x, y) in positions.items()}
+
+
+def _group_node(graph: nx.MultiDiGraph, gid: str, members: list[int], name: dict) -> dict:
+    out = members[-1]
+    attrs = {**graph.nodes[out], "name": gid, "op": "group", "kind": "group", "tape": out,
+             "members": members, "group": gid, "param": None}
+    neuron = _neuron(graph, set(members), out)
+    attrs["neuron"] = neuron
+    if neuron is None:
+        attrs.update(symbol="▣", text=f"{gid} = a group of {len(members)} nodes",
+                     latex=rf"{_latex(gid)}")
+        return attrs
+    act = neuron["act"]
+    terms = [f"{name[w]}*{name[a]}" for w, a, _, _ in neuron["terms"]]
+    inner = " + ".join([name[neuron["bias"]]] + _shorten(terms))
+    k = len(terms)
+    latex_inner = (" + ".join([_latex(name[neuron["bias"]])] +
+                              [rf"{_latex(name[w])}\,{_latex(name[a])}" for w, a, _, _ in
+                               neuron["terms"]]) if k <= _SHOWN_TERMS else
+                   rf"{_latex(name[neuron['bias']])} + \sum_{{i=0}}^{{{k - 1}}} w_{{i}}\,a_{{i}}")
+    attrs.update(
+        symbol=OPS[act].symbol if act else "Σ",
+        text=f"{gid} = {_apply_text(act, inner)}",
+        latex=f"{_latex(gid)} = {_apply_latex(act, latex_inner)}")
+    return attrs
+
+
+def _neuron(graph: nx.MultiDiGraph, members: set, out: int) -> dict | None:
+    """``act(bias + sum_i w_i * a_i)`` read off a group, or None if it is not that shape.
+
+    Returns ``act`` (an op name or None), ``pre`` (the sum), ``bias`` and ``terms``:
+    ``(weight, input, product, slot of the input)`` in the order of the sum.
+    """
+    nodes, pred = graph.nodes, graph.pred
+
+    def parents(n):  # in slot order
+        return [u for _, u in sorted((k, u) for u, keys in pred[n].items() for k in keys)]
+
+    act, pre = None, out
+    ps = parents(out)
+    if len(ps) == 1 and ps[0] in members:
+        act, pre = nodes[out]["op"], ps[0]
+    terms, n = [], pre
+    while nodes[n]["op"] == "add":
+        total, product = parents(n)
+        if total not in members or product not in members or nodes[product]["op"] != "mul":
+            return None
+        w, a = parents(product)
+        if w not in members or nodes[w]["op"] or a in members:
+            return None
+        terms.append((w, a, product, 1))
+        n = total
+    if nodes[n]["op"] or not terms or len(members) != 1 + 3 * len(terms) + (act is not None):
+        return None
+    return {"act": act, "pre": pre, "bias": n, "terms": terms[::-1]}
+
+
+def grouped_schedule(graph: nx.MultiDiGraph, drawn: nx.MultiDiGraph, mode: str) -> list[dict]:
+    """The forward or backward pass over a drawing made by :func:`group_graph`.
+
+    One step per drawn node (a group computes, or receives its gradient, in one step),
+    as :func:`~graphviz_core.schedule.schedule` makes them: ``node``, ``nodes`` and
+    ``edges`` are *drawn* indices; the placeholders of ``text_template`` and
+    ``latex_template`` are *traced* indices, so a replay of the traced graph's tape
+    fills them.
+
+    Examples
+    --------
+    >>> from graphviz_core import trace
+    >>> from graphviz_core.scenarios import mlp_loss
+    >>> groups = {}
+    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> d = group_graph(g)
+    >>> [s["text"] for s in grouped_schedule(g, d, "forward")][1]
+    'h1[0] = tanh(b0_0 + w0_0_0*x0 + w0_0_1*x1) = tanh((-0.9181) + (-0.9669) * 0.2739 + 0.6265 * (-0.4604)) = tanh(-1.471) = -0.8998'
+    >>> grouped_schedule(g, d, "backward")[-2]["text"]
+    'dL/dx1 = dL/dh1[0] * ∂h1[0]/∂x1 + dL/dh1[1] * ∂h1[1]/∂x1 = 1.165 * 0.1903 * 0.6265 + 0.8457 * 0.6558 * 0.459 = 0.3935'
+    """
+    if mode == "forward":
+        return _forward(graph, drawn)
+    if mode == "backward":
+        return _backward(graph, drawn)
+    raise ValueError(f"mode must be 'forward' or 'backward', not {mode!r}")
+
+
+def _forward(graph, drawn) -> list[dict]:
+    numbers = _numbers(graph)
+    nodes = drawn.nodes
+    leaves = [n for n in drawn if drawn.in_degree(n) == 0]
+    steps = []
+    if leaves:
+        shown = [n for n in leaves if nodes[n]["kind"] != "constant"] or leaves
+        steps.append(_step(
+            numbers, "inputs", None, leaves, [], None,
+            ", ".join(f"{nodes[n]['name']} = {_value(nodes[n]['tape'])}" for n in shown),
+            ",\\; ".join(f"{_latex(nodes[n]['name'])} = {_value(nodes[n]['tape'])}"
+                         for n in shown)))
+    for n in drawn:
+        if drawn.in_degree(n) == 0:
+            continue
+        node, t = nodes[n], nodes[n]["tape"]
+        edges = sorted(drawn.in_edges(n, keys=True), key=lambda e: e[2])
+        neuron = node.get("neuron")
+        if node["kind"] != "group":
+            operands = sorted(graph.in_edges(t, keys=True), key=lambda e: e[2])
+            text, latex = op_formulas(node, t, [u for u, _, _ in operands])
+        elif neuron is None:
+            text, latex = f"{node['text']} = {_value(t)}", f"{node['latex']} = {_value(t)}"
+        else:
+            act, pre = neuron["act"], _value(neuron["pre"])
+            numeric = " + ".join(
+                [_value(neuron["bias"], operand=True)] +
+                [f"{_value(w, operand=True)} * {_value(a, operand=True)}"
+                 for w, a, _, _ in neuron["terms"]])
+            values = [] if len(neuron["terms"]) > _SHOWN_TERMS or act is None else [numeric]
+            text = " = ".join([node["text"]] + [_apply_text(act, x) for x in values + [pre]]
+                              if act else [node["text"], numeric]) + f" = {_value(t)}"
+            latex = (f"{node['latex']} = {_apply_latex(act, pre) + ' = ' if act else ''}"
+                     f"{_value(t)}")
+        steps.append(_step(numbers, "op", n, [n], edges, node["value"], text, latex))
+    return _numbered(steps)
+
+
+def _backward(graph, drawn) -> list[dict]:
+    numbers = _numbers(graph)
+    nodes = drawn.nodes
+    root = drawn.graph["root"]
+    if not nodes[root]["active"]:
+        return []
+    d, dl = _partials(drawn)
+    steps = [_step(numbers, "seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
+    traced_d, traced_dl = _partials(graph)
+    for n in reversed(list(drawn)):
+        if n == root or not nodes[n]["active"]:
+            continue
+        steps.append(_gradient_step(graph, drawn, numbers, n, d, dl))
+        if nodes[n]["op"] == "sg":
+            step = _blocked_step(graph, numbers, nodes[n]["tape"], traced_d, traced_dl)
+            (u, _, k), = drawn.in_edges(n, keys=True)
+            step.update(node=n, nodes=[n, u], edges=[[u, n, k]])
+            step["terms"][0]["edge"] = [u, n, k]
+            steps.append(step)
+    return _numbered(steps)
+
+
+def _gradient_step(graph, drawn, numbers, n: int, d, dl) -> dict:
+    """dL/dn as the sum of what comes back along each drawn edge out of ``n``.
+
+    An edge into a drawn node carries ``dL/dv * dv/dn``; an edge into a neuron carries
+    ``dL/dv * act' * w`` (through the product it feeds); any other group edge the
+    contributions of the traced edges it stands for.
+    """
+    nodes = drawn.nodes
+    t = nodes[n]["tape"]
+    edges = sorted((e for e in drawn.out_edges(n, keys=True) if nodes[e[1]]["active"]),
+                   key=lambda e: (e[1], e[2]))
+    terms, symbolic, numeric, latex_terms = [], [], [], []
+    for e in edges:
+        v = e[1]
+        data, child = drawn.edges[e], nodes[v]
+        grad = child["grad"]
+        blocked = data["blocked"]
+        if blocked:
+            parts = ["0"]
+        elif child["kind"] != "group":
+            (tv, slot), = data["via"]
+            parts = [_grad(tv, operand=True), _local(tv, slot)]
+        elif child.get("neuron"):
+            tv, slot = data["via"][0]
+            act = child["neuron"]["act"]
+            parts = ([_grad(child["tape"], operand=True)] +
+                     ([_local(child["tape"], 0)] if act else []) + [_local(tv, slot)])
+        else:
+            parts = ["(" + " + ".join(f"{_grad(tv, operand=True)} * {_local(tv, slot)}"
+                                      for tv, slot in data["via"]) + ")"]
+        local = (graph.edges[drawn.nodes[n]["tape"], data["via"][0][0], data["via"][0][1]]["local"]
+                 if child["kind"] != "group" and not blocked
+                 else data["contribution"] / grad if grad else 0.0)
+        terms.append({"edge": list(e), "grad": grad, "local": local,
+                      "contribution": data["contribution"], "blocked": blocked})
+        name_v, name_n = child["name"], nodes[n]["name"]
+        if blocked:
+            symbolic.append(f"{d(v)} * 0 (stop-gradient)")
+            latex_terms.append(rf"{dl(v)} \cdot 0_{{\mathrm{{sg}}}}")
+        elif child["kind"] != "group":
+            symbolic.append(f"{d(v)} * {parts[1]}")
+            latex_terms.append(rf"{dl(v)} \cdot {parts[1]}")
+        else:
+            symbolic.append(f"{d(v)} * ∂{name_v}/∂{name_n}")
+            latex_terms.append(rf"{dl(v)} \cdot \frac{{\partial {_latex(name_v)}}}"
+                               rf"{{\partial {_latex(name_n)}}}")
+        numeric.append(" * ".join(parts))
+    count = f" ({len(terms)} terms)" if len(terms) > _SHOWN_TERMS else ""
+    text = (f"{d(n)} = {' + '.join(_shorten(symbolic))} = "
+            f"{' + '.join(_shorten(numeric))}{count} = {_grad(t)}")
+    latex_numbers = [x.replace(" * ", r" \cdot ") for x in numeric]
+    dots = r"\dots"
+    latex = (f"{dl(n)} = {' + '.join(_shorten(latex_terms, dots))} = "
+             f"{' + '.join(_shorten(latex_numbers, dots))} = {_grad(t)}")
+    neuron = nodes[n].get("neuron")
+    if neuron is not None:  # inside the neuron: its sum, then each weight and the bias
+        pre, act = neuron["pre"], neuron["act"]
+        total = "dL/d(sum)" if act else d(n)
+        if act:
+            text += (f"; inside: {total} = {_grad(t, operand=True)} * {_local(t, 0)} = "
+                     f"{_grad(pre)}")
+        text += (f"; each weight gets {total} * its input, e.g. "
+                 f"{_grad(pre, operand=True)} * {_value(neuron['terms'][0][1], operand=True)} = "
+                 f"{_grad(neuron['terms'][0][0])}")
+    blocked = bool(terms) and all(t_["blocked"] for t_ in terms)
+    kind = "blocked" if blocked else "sum" if len(terms) > 1 else "gradient"
+    step = _step(numbers, kind, n, [n] + [e[1] for e in edges], edges, nodes[n]["grad"],
+                 text, latex)
+    step["terms"] = terms
+    return step
+
+
+def _shorten(items: list[str], ellipsis: str = "…") -> list[str]:
+    if len(items) <= _SHOWN_TERMS:
+        return items
+    return items[:_SHOWN_TERMS - 2] + [ellipsis] + items[-1:]
+
+
+def _apply_text(act: str | None, inner: str) -> str:
+    return OPS[act].text.format(inner, p="") if act else inner
+
+
+def _apply_latex(act: str | None, inner: str) -> str:
+    if not act:
+        return inner
+    return OPS[act].latex.format(rf"\left({inner}\right)", p="")
+
+
+def _latex(name: str) -> str:
+    """``h1[3]`` -> ``\\mathrm{h1}[3]``; other names as :func:`latex_name` writes them."""
+    head, sep, tail = name.partition("[")
+    return rf"\mathrm{{{head}}}[{tail}" if sep else latex_name(name)
