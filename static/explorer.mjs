@@ -341,16 +341,19 @@ class View {
     const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [] }
     const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
     const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
+    // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
+    // so the bundle reads as a bundle instead of a solid block
+    const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
     for (let k = 0; k < m; k++) {
       const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
       const tu = this.tapeIndex(u), tv = this.tapeIndex(v), via = E.via && E.via[k]
       const flows = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
       // an edge into a closed group stands for several traced edges: no one local derivative
       const local = !via ? this.local(v, slot) : via.length === 1 && via[0][0] === tv ? this.local(tv, via[0][1]) : null
-      let color = FLOW[mode], dash = "solid", alpha = 0.9, label = "", lc = "#334155"
+      let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = "#334155"
       if (mode === "backward") {
         if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
-        else if (!flows) { color = PRUNED; dash = "dotted"; alpha = 0.7 }
+        else if (!flows) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
         else label = (local === null ? "" : `×${paren(local)} `) + `→ ${fmt(this.edgeContribution(k))}`
       } else if (mode === "forward") {
         label = fmt(r.value[tu])
