@@ -37,8 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from components.scene import scene_data, to_json  # noqa: E402
 from graphviz_core import parse, schedule, trace  # noqa: E402
-from graphviz_core.grouping import group_graph, grouped_schedule, widen  # noqa: E402
-from graphviz_core.layout import layout  # noqa: E402
+from graphviz_core.grouping import group_graph, grouped_schedule  # noqa: E402
+from graphviz_core.layout import layout, widen  # noqa: E402
 from graphviz_core.scenarios import SEED, mlp_loss  # noqa: E402
 
 MLP_1K = (2, (16, 16), 1)  # 982 nodes

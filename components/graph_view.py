@@ -100,11 +100,12 @@ class GraphView(pn.viewable.Viewer):
         fig = figure(
             height=self._height_for(self.model.scene), sizing_mode="stretch_width", match_aspect=True,
             tools="pan,wheel_zoom,reset,save", toolbar_location="right",
-            x_range=DataRange1d(range_padding=0.9, range_padding_units="absolute"),
-            y_range=DataRange1d(range_padding=0.75, range_padding_units="absolute"),
+            x_range=DataRange1d(range_padding_units="absolute"),
+            y_range=DataRange1d(range_padding_units="absolute"),
             outline_line_color=None, background_fill_color="#FCFCFD", border_fill_color="#FFFFFF",
             css_classes=["bpx-figure"],
         )
+        self._fit(fig, self.model.scene)
         fig.axis.visible = False
         fig.grid.visible = False
         fig.toolbar.logo = None
@@ -151,10 +152,19 @@ class GraphView(pn.viewable.Viewer):
 
         def apply() -> None:
             self.figure.height = self._height_for(scene)
+            self._fit(self.figure, scene)
             self.meta.data = {"json": [to_json(scene)]}
         # Widget events can arrive outside the document lock (Enter in a TextInput does),
         # where Bokeh models must not change; on the next tick the lock is held.
         pn.state.execute(apply, schedule=True)
+
+    @staticmethod
+    def _fit(fig, scene: dict) -> None:
+        """Room around the graph: for its labels on a small graph, its edge nodes on a big one."""
+        nodes = scene.get("nodes", {})
+        for axis, coords, room in ((fig.x_range, nodes.get("x") or [0.0], 0.9),
+                                   (fig.y_range, nodes.get("y") or [0.0], 0.75)):
+            axis.range_padding = max(room, 0.03 * (max(coords) - min(coords)))
 
     def _height_for(self, scene: dict) -> int:
         """Taller for tall graphs, so a hundred-node drawing is still legible."""

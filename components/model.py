@@ -12,8 +12,8 @@ import param
 
 from graphviz_core import ExpressionError, parse, schedule, trace
 from graphviz_core.expression import default_kind
-from graphviz_core.grouping import group_graph, grouped_schedule, widen
-from graphviz_core.layout import layout
+from graphviz_core.grouping import group_graph, grouped_schedule
+from graphviz_core.layout import layout, widen
 from graphviz_core.scenarios import GROUP_ABOVE, MLP_MAX_DRAWN, SEED, ScalarMLP, builder_from_text
 
 from .scene import scene_data
@@ -86,7 +86,7 @@ class ExplorerModel(param.Parameterized):
         graph = trace(root, groups=groups)
         drawn = group_graph(graph, self.expanded) if groups and len(graph) > GROUP_ABOVE else None
         shown = graph if drawn is None else drawn
-        positions = layout(shown) if drawn is None else widen(drawn, layout(drawn))
+        positions = widen(shown, layout(shown))
         steps = {mode: schedule(graph, mode) if drawn is None else
                  grouped_schedule(graph, drawn, mode) for mode in ("forward", "backward")}
         self.graph, self.drawn = graph, drawn

@@ -18,7 +18,7 @@ from .schedule import (_blocked_step, _grad, _local, _numbered, _numbers, _parti
                        _value, op_formulas)
 from .trace import _definition, latex_name
 
-__all__ = ["group_members", "group_graph", "grouped_schedule", "widen"]
+__all__ = ["group_members", "group_graph", "grouped_schedule"]
 
 _SHOWN_TERMS = 4  # longer sums are written as their first terms, an ellipsis and the last one
 
@@ -161,35 +161,6 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
     return drawn
 
 
-def widen(graph: nx.DiGraph, positions: dict, aspect: float = 1.6) -> dict:
-    """Stretch a layered drawing sideways until it is ``aspect`` times as wide as tall.
-
-    A grouped MLP has a few layers of many nodes each: drawn with square units it is a
-    thin column. The edges' ``points`` are stretched with the nodes; a drawing that is
-    wide enough already is returned as it is.
-
-    Examples
-    --------
-    >>> import networkx as nx
-    >>> from graphviz_core.layout import layout
-    >>> g = nx.MultiDiGraph([(0, 2), (1, 2), (3, 2)])
-    >>> pos = widen(g, layout(g), aspect=2)
-    >>> pos[0], pos[2], g.edges[0, 2, 0]["points"]
-    ((-2.0, 1.0), (2.0, 0.0), [(-2.0, 1.0), (2.0, 0.0)])
-    """
-    if not positions:
-        return positions
-    xs, ys = [x for x, _ in positions.values()], [y for _, y in positions.values()]
-    width, height = max(xs) - min(xs), max(ys) - min(ys)
-    if width <= 0 or width >= aspect * height:
-        return positions
-    f = aspect * height / width
-    for _, _, data in graph.edges(data=True):
-        if "points" in data:
-            data["points"] = [(x * f, y) for x, y in data["points"]]
-    return {n: (x * f, y) for n, (x, y) in positions.items()}
-
-
 def _group_node(graph: nx.MultiDiGraph, gid: str, members: list[int], name: dict) -> dict:
     out = members[-1]
     attrs = {**graph.nodes[out], "name": gid, "op": "group", "kind": "group", "tape": out,
@@ -230,19 +201,29 @@ def _neuron(graph: nx.MultiDiGraph, members: set, out: int) -> dict | None:
     ps = parents(out)
     if len(ps) == 1 and ps[0] in members:
         act, pre = nodes[out]["op"], ps[0]
-    terms, n = [], pre
-    while nodes[n]["op"] == "add":
-        total, product = parents(n)
-        if total not in members or product not in members or nodes[product]["op"] != "mul":
+    # the sum: a tree of adds (pairwise, or a left fold) over the bias and the products,
+    # read left to right
+    terms, bias, stack = [], [], [pre]
+    while stack:
+        n = stack.pop()
+        op = nodes[n]["op"]
+        if op == "add":
+            left, right = parents(n)
+            if left not in members or right not in members:
+                return None
+            stack += (right, left)
+        elif op == "mul":
+            w, a = parents(n)
+            if w not in members or nodes[w]["op"] or a in members:
+                return None
+            terms.append((w, a, n, 1))
+        elif op is None or op == "":
+            bias.append(n)
+        else:
             return None
-        w, a = parents(product)
-        if w not in members or nodes[w]["op"] or a in members:
-            return None
-        terms.append((w, a, product, 1))
-        n = total
-    if nodes[n]["op"] or not terms or len(members) != 1 + 3 * len(terms) + (act is not None):
+    if len(bias) != 1 or not terms or len(members) != 1 + 3 * len(terms) + (act is not None):
         return None
-    return {"act": act, "pre": pre, "bias": n, "terms": terms[::-1]}
+    return {"act": act, "pre": pre, "bias": bias[0], "terms": terms}
 
 
 def grouped_schedule(graph: nx.MultiDiGraph, drawn: nx.MultiDiGraph, mode: str) -> list[dict]:

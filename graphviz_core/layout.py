@@ -35,7 +35,7 @@ from collections.abc import Hashable, Mapping
 import networkx as nx
 import numpy as np
 
-__all__ = ["count_crossings", "layout"]
+__all__ = ["count_crossings", "layout", "widen"]
 
 # Above these sizes (nodes including dummies) the crossing reduction does less work, so huge
 # graphs still finish in seconds.
@@ -173,6 +173,34 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
         middle = [place(x, y) for x, y in bends.get((index[u], index[v]), ())]
         data["points"] = [pos[u], *middle, pos[v]]
     return pos
+
+
+def widen(graph: nx.DiGraph, positions: dict, aspect: float = 1.6) -> dict:
+    """Stretch a layered drawing sideways until it is ``aspect`` times as wide as tall.
+
+    An MLP (grouped or not) has a few layers of many nodes each: drawn with square units
+    it is a thin column. The edges' ``points`` are stretched with the nodes; a drawing
+    that is wide enough already is returned as it is.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.MultiDiGraph([(0, 2), (1, 2), (3, 2)])
+    >>> pos = widen(g, layout(g), aspect=2)
+    >>> pos[0], pos[2], g.edges[0, 2, 0]["points"]
+    ((-2.0, 1.0), (2.0, 0.0), [(-2.0, 1.0), (2.0, 0.0)])
+    """
+    if not positions:
+        return positions
+    xs, ys = [x for x, _ in positions.values()], [y for _, y in positions.values()]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    if width <= 0 or width >= aspect * height:
+        return positions
+    f = aspect * height / width
+    for _, _, data in graph.edges(data=True):
+        if "points" in data:
+            data["points"] = [(x * f, y) for x, y in data["points"]]
+    return {n: (x * f, y) for n, (x, y) in positions.items()}
 
 
 def count_crossings(graph: nx.DiGraph, positions: Mapping, points: str | None = "points") -> int:

@@ -280,7 +280,7 @@ def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
              seed: int = 0, inputs: dict | None = None, groups: dict | None = None) -> Value:
     """Squared error of a scalar tanh MLP on one example, as in micrograd's demo.
 
-    Each neuron is ``tanh(b + sum_i w_i x_i)`` (a left fold of adds); weights come
+    Each neuron is ``tanh(b + sum_i w_i x_i)`` (summed pairwise); weights come
     from a seeded numpy generator, so the graph is the same on every run.
 
     ``groups``, when given, is filled with Value -> neuron for every node of a neuron
@@ -303,13 +303,19 @@ def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
         hidden_layer = layer < len(sizes) - 2
         outputs = []
         for j in range(fan_out):
-            total = Value(float(rng.uniform(-1, 1)), f"b{layer}_{j}")
-            members = [total]
+            terms = [Value(float(rng.uniform(-1, 1)), f"b{layer}_{j}")]
+            members = [terms[0]]
             for i, a in enumerate(activations):
                 weight = Value(float(rng.uniform(-1, 1)), f"w{layer}_{j}_{i}")
-                product = weight * a
-                total = total + product
-                members += (weight, product, total)
+                terms.append(weight * a)
+                members += (weight, terms[-1])
+            # pairwise sums (as numpy adds): a neuron of n inputs is log2(n) adds deep,
+            # not n, so its drawing stays compact when it is opened
+            while len(terms) > 1:
+                pairs = [terms[k] + terms[k + 1] for k in range(0, len(terms) - 1, 2)]
+                members += pairs
+                terms = pairs + terms[len(terms) - len(terms) % 2:]
+            total = terms[0]
             if hidden_layer:
                 total = total.tanh()
                 members.append(total)
