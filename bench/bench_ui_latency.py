@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graphviz_core import parse, trace  # noqa: E402
+from graphviz_core.scenarios import builder_from_text  # noqa: E402
 from tests.ui.helpers import (launch_chromium, new_context, open_app, serve_app,  # noqa: E402
                               slider_handle, terminate_gracefully)
 
@@ -117,6 +118,10 @@ def percentile(xs, q):
 
 
 def node_count(source):
+    """Nodes drawn for ``source`` (an MLP above 1,500 nodes is drawn a node per neuron)."""
+    net = builder_from_text(source)
+    if net is not None:
+        return net.drawn_count()
     p = parse(source)
     return trace(p.build({v: 0.5 for v in p.variables})).number_of_nodes()
 
@@ -147,11 +152,13 @@ def main():
     with serve_app() as url, sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            for label, source, slider in (("seed", SEED, "w"), ("56-node", BIG, "w1")):
+            for label, source, slider in (("seed", SEED, "w"), ("56-node", BIG, "w1"),
+                                          ("mlp 1k", "mlp(2, 16, 16, 1)", "x0"),
+                                          ("mlp 11.6k", "mlp(2, 60, 60, 1)", "x0")):
                 context = new_context(browser)
                 page = context.new_page()
                 query = "" if source == SEED else "expr=" + quote(source, safe="")
-                open_app(page, url, query)
+                open_app(page, url, query, timeout=120_000)
                 n = page.evaluate("() => window.__bpxt.rows()")
                 assert n == node_count(source), (n, node_count(source))
                 name = f"{label} ({n} nodes)"
@@ -205,11 +212,11 @@ def main():
         finally:
             browser.close()
 
-    head = f"{'measure':40} {'graph':18} {'samples':>7} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
+    head = f"{'measure':40} {'graph':24} {'samples':>7} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
     print(head)
     print("-" * len(head))
     for what, graph, n, ms in rows:
-        print(f"{what:40} {graph:18} {n:>7} {statistics.median(ms):>10.1f} "
+        print(f"{what:40} {graph:24} {n:>7} {statistics.median(ms):>10.1f} "
               f"{percentile(ms, 0.95):>8.1f} {max(ms):>8.1f}")
     print()
     for note in notes:
