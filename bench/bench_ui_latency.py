@@ -154,7 +154,7 @@ def main():
         try:
             for label, source, slider in (("seed", SEED, "w"), ("56-node", BIG, "w1"),
                                           ("mlp 1k", "mlp(2, 16, 16, 1)", "x0"),
-                                          ("mlp 11.6k", "mlp(2, 60, 60, 1)", "x0")):
+                                          ("11.6k grouped", "mlp(2, 60, 60, 1)", "x0")):
                 context = new_context(browser)
                 page = context.new_page()
                 query = "" if source == SEED else "expr=" + quote(source, safe="")
@@ -212,11 +212,11 @@ def main():
         finally:
             browser.close()
 
-    head = f"{'measure':40} {'graph':24} {'samples':>7} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
+    head = f"{'measure':40} {'graph':26} {'samples':>7} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
     print(head)
     print("-" * len(head))
     for what, graph, n, ms in rows:
-        print(f"{what:40} {graph:24} {n:>7} {statistics.median(ms):>10.1f} "
+        print(f"{what:40} {graph:26} {n:>7} {statistics.median(ms):>10.1f} "
               f"{percentile(ms, 0.95):>8.1f} {max(ms):>8.1f}")
     print()
     for note in notes:
