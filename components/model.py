@@ -41,6 +41,7 @@ class ExplorerModel(param.Parameterized):
     def __init__(self, **params):
         super().__init__(**params)
         self._expression = None
+        self._drawing = (None, {}, {})  # (graph structure, positions, edge -> points)
         self._apply_expression()
         if self._expression is None:  # a bad expression in a link: show the seed and say why
             message, position = self.error, self.error_position
@@ -76,10 +77,29 @@ class ExplorerModel(param.Parameterized):
         values = {name: self.values.get(name, 1.0) for name in self._expression.variables}
         root = self._expression.build(values, self.requires_grad, self.kinds)
         graph = trace(root)
-        positions = layout(graph)
+        positions = self._layout(graph)
         steps = {mode: schedule(graph, mode) for mode in ("forward", "backward")}
         self.graph = graph
         self.scene = scene_data(graph, positions, steps, self.mode, self.slider_ranges())
+
+    def _layout(self, graph) -> dict:
+        """:func:`layout`, reused while only numbers change (a slider release).
+
+        The drawing depends on the graph's structure alone: its nodes and its edges with
+        their operand slots. Layout is about half of a re-derivation (0.7 of 1.4 ms for the
+        seed graph, 150 of 280 ms for the 982-node MLP).
+        """
+        edges = graph.edges(keys=True, data=True)
+        structure = (tuple(graph), tuple((u, v, k, d.get("slot")) for u, v, k, d in edges))
+        cached, positions, points = self._drawing
+        if structure != cached:
+            positions = layout(graph)
+            points = {(u, v, k): d["points"] for u, v, k, d in edges}
+            self._drawing = (structure, positions, points)
+        else:
+            for u, v, k, d in edges:
+                d["points"] = list(points[u, v, k])
+        return positions
 
     def set_expression(self, text: str) -> None:
         """Apply typed text; a bad expression sets :attr:`error` and keeps the last graph."""
