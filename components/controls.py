@@ -6,6 +6,7 @@ Every widget is made per session, inside ``__init__``; none is a class attribute
 from __future__ import annotations
 
 import html
+import time
 
 import panel as pn
 import param
@@ -28,6 +29,16 @@ EXAMPLES = {
 }
 MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
 RELEASE_WINDOW_MS = 40  # slider releases within this window cost one re-derivation
+
+
+class ReleaseSlider(pn.widgets.FloatSlider):
+    """A FloatSlider whose releases (``value_throttled``) are handled on the next tick.
+
+    Panel otherwise waits 50 ms (``Reactive._debounce``) before it handles a browser change;
+    :class:`VariableSliders` batches releases itself, so the wait only added latency.
+    """
+
+    _priority_changes = ("value_throttled",)
 
 
 class ExpressionBox(pn.viewable.Viewer):
@@ -86,6 +97,7 @@ class VariableSliders(pn.viewable.Viewer):
         self.sliders: dict[str, pn.widgets.FloatSlider] = {}
         self._pending: dict[str, float] = {}
         self._flush_scheduled = False
+        self._flushed_at = float("-inf")  # time.monotonic() when the last batch was derived
         self._applying = False
         self.switches = pn.widgets.CheckBoxGroup(label="requires_grad", inline=True)
         self.column = pn.Column(sizing_mode="stretch_width")
@@ -99,9 +111,9 @@ class VariableSliders(pn.viewable.Viewer):
         self.sliders = {}
         for name in self.model.variables:
             lo, hi = ranges[name]
-            slider = pn.widgets.FloatSlider(label=name, start=lo, end=hi, step=0.01,
-                                            value=self.model.values[name], format="0[.]00",
-                                            sizing_mode="stretch_width")
+            slider = ReleaseSlider(label=name, start=lo, end=hi, step=0.01,
+                                   value=self.model.values[name], format="0[.]00",
+                                   sizing_mode="stretch_width")
             slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
             self.sliders[name] = slider
         on = [n for n in self.model.variables if self.model.requires_grad.get(n, True)]
@@ -116,14 +128,16 @@ class VariableSliders(pn.viewable.Viewer):
         if slider is not None:
             with param.discard_events(slider):
                 slider.value = value
-        # releases that arrive close together (a flood of them) re-derive the graph once
+        # A release derives at once; releases that arrive within the window after a
+        # derivation (a flood of them) wait for its end and re-derive the graph once.
         self._pending[name] = value
         if self._flush_scheduled:
             return
         self._flush_scheduled = True
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
-            doc.add_timeout_callback(self._flush, RELEASE_WINDOW_MS)
+            wait = self._flushed_at + RELEASE_WINDOW_MS / 1000 - time.monotonic()
+            doc.add_timeout_callback(self._flush, round(1000 * max(0.0, wait)))
         else:
             self._flush()
 
@@ -135,6 +149,7 @@ class VariableSliders(pn.viewable.Viewer):
             self.model.set_values(pending)
         finally:
             self._applying = False
+            self._flushed_at = time.monotonic()
 
     def _sync_values(self, event) -> None:
         if self._applying:
