@@ -2,7 +2,7 @@
 
 import panel as pn
 
-from components.navigation import build_page
+from components.navigation import serve_page
 from components.page import handle_exception, start_session, stylesheet
 
 # reconnect: a laptop that slept gets its session back (see docs/deployment.md)
@@ -10,4 +10,4 @@ pn.extension(raw_css=[stylesheet()], notifications=True, reconnect=True,
              exception_handler=handle_exception)
 
 start_session()
-build_page().servable(title="Backprop Explorer")
+serve_page(title="Backprop Explorer")

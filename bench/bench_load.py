@@ -66,16 +66,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(lifetime_ms: int, check_ms: int):
-    """``panel serve app.py`` on a free port; yields (url, pid, log path)."""
+def server(lifetime_ms: int, check_ms: int, extra_args=(), env=None):
+    """``panel serve app.py`` on a free port; yields (url, pid, log path).
+
+    ``extra_args`` go to ``panel serve``, ``env`` adds environment variables.
+    """
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="bpx-load-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "panel", "serve", "app.py", "--address", "127.0.0.1",
            "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
            "--unused-session-lifetime", str(lifetime_ms),
-           "--check-unused-sessions", str(check_ms)]
+           "--check-unused-sessions", str(check_ms), *extra_args]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}/app"
     try:
         deadline = time.monotonic() + 90
@@ -116,24 +120,44 @@ def server(lifetime_ms: int, check_ms: int):
 
 
 class Monitor(threading.Thread):
-    """Samples the server's CPU (% of one core) and RSS (MB) every ``period`` seconds."""
+    """Samples the server's CPU (% of one core) and RSS (MB) every ``period`` seconds.
+
+    With ``--num-procs`` the server is a parent and its forked workers: the figures are sums
+    over the process and its children.
+    """
 
     def __init__(self, pid: int, period: float = 1.0):
         super().__init__(daemon=True)
         import psutil
 
-        self.proc = psutil.Process(pid)
+        self.root = psutil.Process(pid)
+        self.procs: dict = {}
         self.period = period
         self.samples: list[tuple[float, float, float]] = []  # (time, cpu %, rss MB)
         self._stop_event = threading.Event()
-        self.proc.cpu_percent(None)
+        self._sample()
+
+    def _sample(self) -> tuple[float, float]:
+        import psutil
+
+        cpu = rss = 0.0
+        try:
+            tree = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for p in tree:
+            try:
+                known = self.procs.setdefault(p.pid, p)
+                cpu += known.cpu_percent(None)
+                rss += known.memory_info().rss / 2**20
+            except psutil.Error:
+                pass
+        return cpu, rss
 
     def run(self):
         while not self._stop_event.wait(self.period):
-            try:
-                cpu = self.proc.cpu_percent(None)
-                rss = self.proc.memory_info().rss / 2**20
-            except Exception:
+            cpu, rss = self._sample()
+            if rss == 0:
                 return
             self.samples.append((time.monotonic(), cpu, rss))
 
@@ -143,6 +167,49 @@ class Monitor(threading.Thread):
 
     def between(self, t0: float, t1: float):
         return [s for s in self.samples if t0 <= s[0] <= t1]
+
+
+def rss_after_close(monitor: Monitor, t_end: float, lifetime_s: float) -> list[float]:
+    """RSS (MB) every 5 s after the sessions closed: until three samples lie within 2 MB
+    once the unused-session lifetime (+10 s) has passed, at most lifetime + 90 s."""
+    deadline = time.monotonic() + lifetime_s + 90
+    after: list[float] = []
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        after.append(monitor.samples[-1][2])
+        if (time.monotonic() - t_end > lifetime_s + 10 and len(after) >= 3
+                and max(after[-3:]) - min(after[-3:]) < 2.0):
+            break
+    return after
+
+
+def pooled(records: list[dict], key: str) -> list:
+    """Every session's ``key``: the items of list values, the values that are not None."""
+    out: list = []
+    for r in records:
+        value = r[key]
+        if isinstance(value, list):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+    return out
+
+
+def server_log_errors(log: str) -> int:
+    """Lines of the server's log that report an error or a traceback."""
+    text = Path(log).read_text(errors="replace")
+    return sum(1 for line in text.splitlines()
+               if "Traceback" in line or " ERROR" in line or "ERROR:" in line)
+
+
+def print_error_kinds(errors: list[str]) -> None:
+    if not errors:
+        return
+    kinds: dict[str, int] = {}
+    for e in errors:
+        kinds[e] = kinds.get(e, 0) + 1
+    print("client errors by kind:", *[f"{n} x {e}" for e, n in
+                                      sorted(kinds.items(), key=lambda x: -x[1])[:8]], sep="\n  ")
 
 
 # --- one student ----------------------------------------------------------------------------
@@ -306,26 +373,15 @@ def main() -> None:
                     p.kill()
         t_end = time.monotonic()
         during = monitor.between(t_start, t_end)
-        # after close: wait for session cleanup, then for RSS to stop falling
-        deadline = time.monotonic() + args.lifetime / 1000 + 90
-        after = []
-        while time.monotonic() < deadline:
-            time.sleep(5)
-            after.append(monitor.samples[-1][2])
-            since = time.monotonic() - t_end
-            if (since > args.lifetime / 1000 + 10 and len(after) >= 3
-                    and max(after[-3:]) - min(after[-3:]) < 2.0):
-                break
+        after = rss_after_close(monitor, t_end, args.lifetime / 1000)
         monitor.stop()
-        log_text = Path(log).read_text(errors="replace")
+        server_errors = server_log_errors(log)
 
-    loads = [r["load"] for r in records if r["load"] is not None]
-    connects = [r["connect"] for r in records if r["connect"] is not None]
-    lat = [x for r in records for x in r["latency"]]
-    sw = [x for r in records for x in r["switch"]]
-    errors = [e for r in records for e in r["errors"]]
-    server_errors = sum(1 for line in log_text.splitlines()
-                        if "Traceback" in line or " ERROR" in line or "ERROR:" in line)
+    loads = pooled(records, "load")
+    connects = pooled(records, "connect")
+    lat = pooled(records, "latency")
+    sw = pooled(records, "switch")
+    errors = pooled(records, "errors")
     cpu = [s[1] for s in during]
     rss = [s[2] for s in during]
     print()
@@ -355,12 +411,7 @@ def main() -> None:
     for name, value in rows:
         print(f"{name:<38}{value:>12}")
     print("  " + " ".join(f"{x:.0f}" for x in after))
-    if errors:
-        kinds = {}
-        for e in errors:
-            kinds[e] = kinds.get(e, 0) + 1
-        print("client errors by kind:", *[f"{n} x {e}" for e, n in sorted(kinds.items(), key=lambda x: -x[1])[:8]],
-              sep="\n  ")
+    print_error_kinds(errors)
     targets = [("no errors", not errors and not server_errors and len(loads) == args.sessions),
                ("interaction p95 <= 100 ms", bool(lat) and pct(lat, 0.95) <= 0.100),
                ("memory <= 600 MB", bool(rss) and max(rss) <= 600)]

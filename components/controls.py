@@ -6,7 +6,6 @@ Every widget is made per session, inside ``__init__``; none is a class attribute
 from __future__ import annotations
 
 import html
-import math
 import time
 
 import panel as pn
@@ -31,6 +30,52 @@ EXAMPLES = {
 }
 MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
 RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation
+
+
+class Throttle:
+    """Call ``fn`` on the next tick, but at most once per ``interval_ms``.
+
+    Calls that come while a call is scheduled merge into it; a call within ``interval_ms``
+    after the last run waits for the end of that interval. Outside a server session ``fn``
+    runs at once.
+    """
+
+    def __init__(self, fn, interval_ms: float):
+        self.fn = fn
+        self.interval = interval_ms / 1000
+        self._scheduled = False
+        self._ran_at = float("-inf")  # time.monotonic() at the end of the last run
+
+    def __call__(self) -> None:
+        if self._scheduled:
+            return
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            self._run()
+            return
+        self._scheduled = True
+        wait = self._ran_at + self.interval - time.monotonic()
+        doc.add_timeout_callback(self._run, round(1000 * max(0.0, wait)))
+
+    def _run(self) -> None:
+        self._scheduled = False
+        try:
+            self.fn()
+        finally:
+            self._ran_at = time.monotonic()
+
+
+class ReleaseSlider(pn.widgets.FloatSlider):
+    """A FloatSlider whose releases (``value_throttled``) are handled on the next tick.
+
+    Panel otherwise waits 50 ms (``Reactive._debounce``) before it handles a browser change;
+    :class:`VariableSliders` batches releases itself, so the wait only added latency. A
+    release does not count as "busy" either: that bookkeeping (a process-wide flag, shown by
+    no spinner on these pages) was ~40% of Panel's cost of taking a release in.
+    """
+
+    _priority_changes = ("value_throttled",)
+    _busy__ignore = ("value", "value_throttled")
 
 
 class ExpressionBox(pn.viewable.Viewer):
@@ -88,8 +133,9 @@ class VariableSliders(pn.viewable.Viewer):
         super().__init__(**params)
         self.sliders: dict[str, pn.widgets.FloatSlider] = {}
         self._pending: dict[str, float] = {}
-        self._flush_scheduled = False
-        self._last_flush = -math.inf
+        # a release derives on the next tick; releases that arrive within the window after a
+        # derivation (a flood of them) wait for its end and re-derive the graph once
+        self._flush_soon = Throttle(self._flush, RELEASE_WINDOW_MS)
         self._applying = False
         self.switches = pn.widgets.CheckBoxGroup(label="requires_grad", inline=True)
         self.column = pn.Column(sizing_mode="stretch_width")
@@ -103,13 +149,10 @@ class VariableSliders(pn.viewable.Viewer):
         self.sliders = {}
         for name in self.model.variables:
             lo, hi = ranges[name]
-            slider = pn.widgets.FloatSlider(label=name, start=lo, end=hi, step=0.01,
-                                            value=self.model.values[name], format="0[.]00",
-                                            sizing_mode="stretch_width")
+            slider = ReleaseSlider(label=name, start=lo, end=hi, step=0.01,
+                                   value=self.model.values[name], format="0[.]00",
+                                   sizing_mode="stretch_width")
             slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
-            # Panel holds every change from the page for 50 ms to gather a burst; releases come
-            # at most every 80 ms from a page and are gathered below, so they need no wait
-            slider._debounce = 0
             self.sliders[name] = slider
         on = [n for n in self.model.variables if self.model.requires_grad.get(n, True)]
         self.switches.param.update(options=list(self.model.variables), value=on)
@@ -123,22 +166,10 @@ class VariableSliders(pn.viewable.Viewer):
         if slider is not None:
             with param.discard_events(slider):
                 slider.value = value
-        # A release is applied at once unless one was applied less than RELEASE_WINDOW_MS
-        # ago; then the releases arriving meanwhile (a flood of them) re-derive it once.
         self._pending[name] = value
-        if self._flush_scheduled:
-            return
-        doc = pn.state.curdoc
-        wait = self._last_flush + RELEASE_WINDOW_MS / 1000 - time.monotonic()
-        if doc is None or doc.session_context is None or wait <= 0:
-            self._flush()
-            return
-        self._flush_scheduled = True
-        doc.add_timeout_callback(self._flush, wait * 1000)
+        self._flush_soon()
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
-        self._last_flush = time.monotonic()
         pending, self._pending = self._pending, {}
         self._applying = True  # the sliders already stand there: nothing to send back
         try:

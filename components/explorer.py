@@ -11,12 +11,15 @@ import param
 from graphviz_core import format_number
 from graphviz_core.schedule import gradient_step
 
-from .controls import ExpressionBox, PlaybackBar, VariableSliders
+from .controls import ExpressionBox, PlaybackBar, Throttle, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
 from .stats import stats_html
 from .urlstate import query_args, write_query
+
+
+URL_INTERVAL_MS = 250
 
 
 class NodeDetails(pn.viewable.Viewer):
@@ -135,13 +138,16 @@ class Explorer(pn.viewable.Viewer):
         self.model.param.watch(self._update_stats, ["graph", "mode"])
         self._update_stats()
         if self.sync_url:
-            self.model.param.watch(self._write_url, ["expression", "values", "mode", "error"])
+            # at most every URL_INTERVAL_MS: a burst of slider releases writes the URL once
+            # more at its end instead of once per release (one message to the page each)
+            write = Throttle(self._write_url, URL_INTERVAL_MS)
+            self.model.param.watch(lambda *events: write(), ["expression", "values", "mode", "error"])
 
     def _update_stats(self, *events) -> None:
         if self.model.graph is not None:
             self.stats.object = stats_html(self.model)
 
-    def _write_url(self, *events) -> None:
+    def _write_url(self) -> None:
         if self.model.error:
             return
         write_query({"expr": self.model.expression, "mode": self.model.mode,

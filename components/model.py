@@ -44,6 +44,7 @@ class ExplorerModel(param.Parameterized):
     def __init__(self, **params):
         super().__init__(**params)
         self._expression = None
+        self._drawing = (None, {}, {})  # (graph structure, positions, edge -> points)
         self._apply_expression()
         if self._expression is None:  # a bad expression in a link: show the seed and say why
             message, position = self.error, self.error_position
@@ -86,7 +87,7 @@ class ExplorerModel(param.Parameterized):
         graph = trace(root, groups=groups)
         drawn = group_graph(graph, self.expanded) if groups and len(graph) > GROUP_ABOVE else None
         shown = graph if drawn is None else drawn
-        positions = widen(shown, layout(shown))
+        positions = self._layout(shown)
         steps = {mode: schedule(graph, mode) if drawn is None else
                  grouped_schedule(graph, drawn, mode) for mode in ("forward", "backward")}
         self.graph, self.drawn = graph, drawn
@@ -131,6 +132,25 @@ class ExplorerModel(param.Parameterized):
     def group_size(self, group: str) -> int:
         """How many traced nodes ``group`` holds."""
         return sum(1 for _, g in self.graph.nodes(data="group", default="") if g == group)
+
+    def _layout(self, graph) -> dict:
+        """:func:`layout` (widened), reused while only numbers change (a slider release).
+
+        The drawing depends on the graph's structure alone: its nodes and its edges with
+        their operand slots. Layout is about half of a re-derivation (0.7 of 1.4 ms for the
+        seed graph, 150 of 280 ms for the 982-node MLP).
+        """
+        edges = graph.edges(keys=True, data=True)
+        structure = (tuple(graph), tuple((u, v, k, d.get("slot")) for u, v, k, d in edges))
+        cached, positions, points = self._drawing
+        if structure != cached:
+            positions = widen(graph, layout(graph))
+            points = {(u, v, k): d["points"] for u, v, k, d in edges}
+            self._drawing = (structure, positions, points)
+        else:
+            for u, v, k, d in edges:
+                d["points"] = list(points[u, v, k])
+        return positions
 
     def set_expression(self, text: str) -> None:
         """Apply typed text; a bad expression sets :attr:`error` and keeps the last graph."""

@@ -1,0 +1,408 @@
+"""A class on one server, measured at the server: 30 students for 2 minutes over Bokeh's protocol.
+
+Each student is a few kilobytes of asyncio in one client process: it speaks Bokeh's websocket
+protocol directly (header, metadata and content JSON frames, see ``bokeh/protocol``) and never
+builds Bokeh models, so the clients cost little CPU and the figures are the server's.
+
+A student, like a browser:
+
+- **opens the page**: ``GET /app`` (the server builds the session's document and puts a
+  session token in the page), opens ``/app/ws`` with subprotocols ``["bokeh", token]``, waits
+  for ``ACK``, sends ``PULL-DOC-REQ`` and reads the document JSON of ``PULL-DOC-REPLY``
+  (``page load`` = all three; ``GET`` alone is reported too), then sends the
+  ``document_ready`` event BokehJS sends once the page has rendered. From the JSON it takes the ids of
+  the Slider models (by title = variable name), the TextInput titled "Expression" and the
+  ``meta`` ColumnDataSource (the one whose data has a ``json`` column: the scene).
+- **releases sliders**: in this app a drag stays in the page (``static/explorer.mjs`` replays
+  the tape itself and keeps ``value`` off the websocket); only a release travels, as one
+  ``PATCH-DOC`` with a ``ModelChanged`` of the slider's ``value_throttled``, at most every
+  80 ms per slider. A student sends ``--rate`` releases a second on average (exponential gaps
+  of at least 80 ms, open loop: the next release does not wait for the previous reply, as in a
+  browser), on one variable for a few releases, then on another.
+- **switches expressions**: every ``--switch-every`` s (jittered), once its last release has
+  been answered, it types another expression (``ModelChanged`` of the TextInput's ``value``),
+  as a student pressing Enter, and releases no slider until the new graph has arrived (its
+  sliders are new models).
+
+``interaction`` = time from sending a release until a ``PATCH-DOC`` arrives whose ``meta`` scene
+shows that value, or a newer one of the same slider (the latest release wins in the page too).
+``switch`` = time until the scene of the new expression arrives (recognised by its node ops,
+computed here with the app's own ``ExplorerModel``). No answer within 5 s is an error.
+
+The server is ``panel serve app.py`` on 127.0.0.1 in its own process group (killed at the end)
+with ``--unused-session-lifetime 15000 --check-unused-sessions 5000``; with ``--num-procs 2``
+also ``--session-ids signed`` and a fixed random ``BOKEH_SECRET_KEY`` (docs/deployment.md).
+psutil samples the server's processes (their sum) once a second: CPU (% of one core) and RSS.
+After the sessions close, RSS is sampled every 5 s until three samples lie within 2 MB, after
+the unused-session lifetime has passed.
+
+    python bench/bench_class.py                  # 30 students, 120 s
+    python bench/bench_class.py --num-procs 2    # Tornado forks two server processes
+    python bench/bench_class.py --quick          # 30 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import random
+import re
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench_load import Monitor, pct, pooled, print_error_kinds, rss_after_close, server, server_log_errors
+
+REPO = Path(__file__).resolve().parents[1]
+EXPRESSIONS = [  # the explorer's examples a class would type, smallest graphs to 107 nodes
+    "(w*x + b - y)**2",
+    "tanh(exp(w*x))**2",
+    "u*v + sin(u)",
+    "tanh(w1*x1 + w2*x2 + b)",
+    "-log(sigmoid(w*x + b))",
+    "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1 - eps, 1 + eps)*A)",
+    "sg(u*u)*u",
+    "mlp(2, 4, 4, 1)",
+]
+REPLY_TIMEOUT = 5.0
+RELEASE_MS = 80  # the page sends a slider's releases at most this often (explorer.mjs)
+DOCUMENT_READY = {"kind": "MessageSent", "msg_type": "bokeh_event",
+                  "msg_data": {"type": "event", "name": "document_ready",
+                               "values": {"type": "map", "entries": []}}}
+TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
+
+
+def signatures() -> dict[str, tuple]:
+    """Expression -> the ops of its scene's nodes, to recognise its scene when it arrives."""
+    sys.path.insert(0, str(REPO))
+    from components.model import ExplorerModel
+    return {e: tuple(ExplorerModel(expression=e).scene["nodes"]["op"]) for e in EXPRESSIONS}
+
+
+# --- Bokeh's protocol -----------------------------------------------------------------------
+class Connection:
+    """One websocket to a Bokeh server session: send and receive whole protocol messages."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.n = 0
+
+    async def send(self, msgtype: str, content: dict) -> None:
+        self.n += 1
+        header = {"msgid": f"c{self.n}", "msgtype": msgtype}
+        for frame in (header, {}, content):
+            await self.ws.write_message(json.dumps(frame, separators=(",", ":")))
+
+    async def receive(self) -> tuple[dict, str] | None:
+        """(header, content text) of the next message; None when the socket closed."""
+        header = await self.ws.read_message()
+        if header is None:
+            return None
+        await self.ws.read_message()  # metadata
+        content = await self.ws.read_message()
+        header = json.loads(header)
+        for _ in range(2 * header.get("num_buffers", 0)):  # buffer header + payload
+            await self.ws.read_message()
+        return header, content
+
+
+def objects(node, found: dict) -> dict:
+    """Every model definition ``{"type": "object", "name", "id", "attributes"}`` inside a JSON tree."""
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if x.get("type") == "object" and "id" in x:
+                found[x["id"]] = x
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return found
+
+
+def scene_in(data) -> dict | None:
+    """The scene in a ``meta`` data value (``{"type": "map", "entries": [["json", [text]]]}``)."""
+    if isinstance(data, dict) and data.get("type") == "map":
+        data = dict(data.get("entries", []))
+    column = data.get("json") if isinstance(data, dict) else None
+    return json.loads(column[0]) if column else None
+
+
+# --- one student ----------------------------------------------------------------------------
+class Student:
+    def __init__(self, base: str, origin: str, seed: int, duration: float, rate: float,
+                 switch_every: float, sigs: dict):
+        self.base, self.origin, self.duration, self.rate = base, origin, duration, rate
+        self.switch_every, self.sigs = switch_every, sigs
+        self.rng = random.Random(seed)
+        self.rec = {"get": None, "load": None, "latency": [], "switch": [], "errors": [],
+                    "sent": 0}
+        self.sliders: dict[str, str] = {}  # title -> model id
+        self.values: dict[str, float] = {}  # variable -> value the server shows
+        self.pending: list[tuple[float, str, float]] = []  # (sent at, variable, value)
+        self.switching: tuple[float, tuple] | None = None  # (sent at, expected ops)
+        self.meta = self.box = None
+        self.expr = 0
+        self.scene_arrived = asyncio.Event()
+
+    async def run(self) -> None:
+        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        t0 = time.perf_counter()
+        try:
+            page = await AsyncHTTPClient().fetch(self.base + "/app", request_timeout=120)
+            self.rec["get"] = time.perf_counter() - t0
+            token = TOKEN.search(page.body.decode()).group(1)
+            ws = await websocket_connect(
+                HTTPRequest(self.base.replace("http", "ws", 1) + "/app/ws",
+                            headers={"Origin": self.origin}, request_timeout=120),
+                subprotocols=["bokeh", token], max_message_size=64 * 2**20)
+            ws.protocol.set_nodelay(True)  # as browsers do
+            conn = Connection(ws)
+            header, _ = await conn.receive()
+            if header["msgtype"] != "ACK":
+                raise RuntimeError(f"expected ACK, got {header['msgtype']}")
+            await conn.send("PULL-DOC-REQ", {})
+            header, content = await conn.receive()
+            if header["msgtype"] != "PULL-DOC-REPLY":
+                raise RuntimeError(f"expected PULL-DOC-REPLY, got {header['msgtype']}")
+            self.rec["load"] = time.perf_counter() - t0
+            # the page tells the server it has rendered (Panel then sends layout changes
+            # as they happen rather than holding them: without it new sliders never arrive)
+            await conn.send("PATCH-DOC", {"events": [DOCUMENT_READY]})
+        except Exception as e:
+            self.rec["errors"].append(f"open: {type(e).__name__}: {e}")
+            return
+        models = objects(json.loads(content), {})
+        self.take_sliders(models)
+        self.box = next(m["id"] for m in models.values() if m["name"].endswith("TextInput")
+                        and m["attributes"].get("title") == "Expression")
+        for m in models.values():
+            if m["name"] == "ColumnDataSource":
+                scene = scene_in(m["attributes"].get("data"))
+                if scene is not None:
+                    self.meta = m["id"]
+                    self.take_scene(scene, time.perf_counter())
+        reader = asyncio.ensure_future(self.read(conn))
+        try:
+            await self.act(conn, reader)
+        finally:
+            ws.close()
+            reader.cancel()
+
+    def take_sliders(self, models: dict) -> None:
+        for m in models.values():
+            if m["name"] == "Slider" and m["attributes"].get("title") not in (None, "Speed"):
+                self.sliders[m["attributes"]["title"]] = m["id"]
+
+    def take_scene(self, scene: dict, now: float) -> None:
+        self.expire(now)  # an answer after the timeout stays an error
+        tape = scene["tape"]
+        self.values = {name: tape["value"][i] for name, i in tape["variable"].items()}
+        if self.switching and tuple(scene["nodes"]["op"]) == self.switching[1]:
+            self.rec["switch"].append(now - self.switching[0])
+            self.switching = None
+        still = []
+        for k, (sent, name, value) in enumerate(self.pending):
+            # answered when the scene shows this value or that of a later release of the slider
+            later = [v for s, n, v in self.pending[k:] if n == name]
+            if self.values.get(name) in later:
+                self.rec["latency"].append(now - sent)
+            else:
+                still.append((sent, name, value))
+        self.pending = still
+        self.scene_arrived.set()
+
+    async def read(self, conn: Connection) -> None:
+        while True:
+            msg = await conn.receive()
+            if msg is None:
+                return
+            header, content = msg
+            now = time.perf_counter()
+            if header["msgtype"] == "ERROR":
+                self.rec["errors"].append(f"server ERROR: {content[:200]}")
+            if header["msgtype"] != "PATCH-DOC":
+                continue
+            events = json.loads(content).get("events", [])
+            self.take_sliders(objects(events, {}))
+            for ev in events:
+                if ev.get("model", {}).get("id") == self.meta and ev.get("attr") == "data":
+                    # ModelChanged carries "new", ColumnDataChanged "data"
+                    scene = scene_in(ev.get("new", ev.get("data")))
+                    if scene is not None:
+                        self.take_scene(scene, now)
+
+    async def act(self, conn: Connection, reader) -> None:
+        end = time.perf_counter() + self.duration
+        next_switch = time.perf_counter() + self.rng.uniform(0.3, 1.0) * self.switch_every
+        name, left_on_it = None, 0
+        last_sent: dict[str, float] = {}
+        while (now := time.perf_counter()) < end and not reader.done():
+            self.expire(now)
+            # typing waits until the last release shows; releasing waits for the new graph
+            if self.switching is not None or (now >= next_switch and self.pending):
+                self.scene_arrived.clear()
+                try:
+                    await asyncio.wait_for(self.scene_arrived.wait(), 0.25)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            if now >= next_switch:
+                self.expr = (self.expr + 1) % len(EXPRESSIONS)
+                text = EXPRESSIONS[self.expr]
+                self.switching = (time.perf_counter(), self.sigs[text])
+                await conn.send("PATCH-DOC", {"events": [
+                    {"kind": "ModelChanged", "model": {"id": self.box}, "attr": "value",
+                     "new": text}]})
+                next_switch = now + self.rng.uniform(0.7, 1.3) * self.switch_every
+                name, left_on_it = None, 0
+                continue
+            names = [n for n in self.values if n in self.sliders]
+            if not names:
+                await asyncio.sleep(0.05)
+                continue
+            if name not in names or left_on_it <= 0:
+                name, left_on_it = self.rng.choice(names), self.rng.randint(2, 8)
+            gap = max(RELEASE_MS / 1000, self.rng.expovariate(self.rate))
+            wait = last_sent.get(name, 0) + RELEASE_MS / 1000 - now
+            await asyncio.sleep(max(gap, wait))
+            if self.switching is not None or reader.done():
+                continue
+            # a new value on the -3..3 track, never the one the server already shows
+            value = self.values.get(name, 0.0)
+            while value == self.values.get(name) or any(v == value for _, n, v in self.pending if n == name):
+                value = round(self.rng.uniform(-3, 3), 2)
+            left_on_it -= 1
+            last_sent[name] = time.perf_counter()
+            self.pending.append((last_sent[name], name, value))
+            self.rec["sent"] += 1
+            await conn.send("PATCH-DOC", {"events": [
+                {"kind": "ModelChanged", "model": {"id": self.sliders[name]},
+                 "attr": "value_throttled", "new": value}]})
+        if reader.done():
+            self.rec["errors"].append("websocket closed by the server")
+        # the last replies
+        deadline = time.perf_counter() + REPLY_TIMEOUT
+        while (self.pending or self.switching) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        self.expire(time.perf_counter() + REPLY_TIMEOUT)
+
+    def expire(self, now: float) -> None:
+        late = [p for p in self.pending if now - p[0] > REPLY_TIMEOUT]
+        if late:
+            self.rec["errors"].extend([f"no reply within {REPLY_TIMEOUT:.0f} s (slider)"] * len(late))
+            self.pending = [p for p in self.pending if p not in late]
+        if self.switching and now - self.switching[0] > REPLY_TIMEOUT:
+            self.rec["errors"].append(f"no reply within {REPLY_TIMEOUT:.0f} s (switch)")
+            self.switching = None
+
+
+async def class_of(base: str, origin: str, args, sigs: dict) -> list[dict]:
+    students = [Student(base, origin, seed=k, duration=args.duration, rate=args.rate,
+                        switch_every=args.switch_every, sigs=sigs) for k in range(args.sessions)]
+
+    async def start(k: int, s: Student):
+        await asyncio.sleep(args.ramp * k / args.sessions)
+        await s.run()
+
+    await asyncio.gather(*(start(k, s) for k, s in enumerate(students)))
+    return [s.rec for s in students]
+
+
+# --- the run --------------------------------------------------------------------------------
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--duration", type=float, default=120.0, help="seconds of interaction")
+    ap.add_argument("--quick", action="store_true", help="30 s instead of --duration")
+    ap.add_argument("--rate", type=float, default=4.0, help="slider releases per second per student")
+    ap.add_argument("--switch-every", type=float, default=15.0,
+                    help="seconds between a student's expression switches (jittered)")
+    ap.add_argument("--ramp", type=float, default=5.0, help="students open the page within this many s")
+    ap.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs")
+    ap.add_argument("--lifetime", type=int, default=15000, help="--unused-session-lifetime ms")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration = 30.0
+    import psutil
+    from tornado.httpclient import AsyncHTTPClient
+
+    AsyncHTTPClient.configure(None, max_clients=args.sessions)
+    sigs = signatures()
+    print(f"# {datetime.datetime.now():%Y-%m-%d %H:%M}  python {' '.join(sys.argv)}")
+    print(f"{args.sessions} students, {args.duration:.0f} s each, {args.rate:g} slider releases/s "
+          f"each, an expression switch every ~{args.switch_every:g} s; server --num-procs "
+          f"{args.num_procs}; {os.cpu_count()} cores; load average before: {loadavg()}")
+    extra, env = [], {}
+    if args.num_procs > 1:
+        extra = ["--num-procs", str(args.num_procs), "--session-ids", "signed"]
+        env = {"BOKEH_SECRET_KEY": secrets.token_urlsafe(32), "BOKEH_SIGN_SESSIONS": "true"}
+    me = psutil.Process()
+    me.cpu_percent(None)
+    with server(args.lifetime, 5000, extra_args=extra, env=env) as (url, pid, log):
+        monitor = Monitor(pid)
+        monitor.start()
+        time.sleep(3 if args.num_procs == 1 else 6)
+        idle_rss = monitor.samples[-1][2] if monitor.samples else float("nan")
+        base = url.rsplit("/app", 1)[0]
+        t_start = time.monotonic()
+        records = asyncio.run(class_of(base, base, args, sigs))
+        t_end = time.monotonic()
+        client_cpu = me.cpu_percent(None)
+        load_during = loadavg()
+        during = monitor.between(t_start, t_end)
+        after = rss_after_close(monitor, t_end, args.lifetime / 1000)
+        monitor.stop()
+        server_errors = server_log_errors(log)
+
+    gets = pooled(records, "get")
+    loads = pooled(records, "load")
+    lat = pooled(records, "latency")
+    sw = pooled(records, "switch")
+    errors = pooled(records, "errors")
+    sent = sum(r["sent"] for r in records)
+    cpu = [s[1] for s in during]
+    rss = [s[2] for s in during]
+    ms = lambda xs, q: f"{1000 * pct(xs, q):.0f}" if xs else "-"  # noqa: E731
+    rows = [
+        ("sessions opened / planned", f"{len(loads)}/{args.sessions}"),
+        ("page load median / p95 / max s",
+         f"{statistics.median(loads):.2f} / {pct(loads, .95):.2f} / {max(loads):.2f}" if loads else "-"),
+        ("  of it GET /app (session built) p95 s", f"{pct(gets, .95):.2f}" if gets else "-"),
+        ("slider releases sent / answered", f"{sent} / {len(lat)}"),
+        ("interaction median / p95 / max ms", f"{ms(lat, .5)} / {ms(lat, .95)} / {ms(lat, 1)}"),
+        ("expression switches, median / p95 ms", f"{len(sw)}: {ms(sw, .5)} / {ms(sw, .95)}"),
+        ("client errors (timeouts incl.)", f"{len(errors)}"),
+        ("server log errors/tracebacks", f"{server_errors}"),
+        ("server CPU mean / max % (1 core=100)",
+         f"{statistics.mean(cpu):.0f} / {max(cpu):.0f}" if cpu else "-"),
+        ("client process CPU mean %", f"{client_cpu:.0f}"),
+        ("server RSS idle / peak MB", f"{idle_rss:.0f} / {max(rss):.0f}" if rss else "-"),
+        ("server RSS after close, plateau MB", f"{after[-1]:.0f}" if after else "-"),
+        ("load average at the end (1/5/15 min)", load_during),
+    ]
+    print()
+    for name, value in rows:
+        print(f"{name:<40}{value:>24}")
+    print("RSS every 5 s after close: " + " ".join(f"{x:.0f}" for x in after))
+    print_error_kinds(errors)
+    targets = [("no errors", not errors and not server_errors and len(loads) == args.sessions),
+               ("interaction p95 <= 100 ms", bool(lat) and pct(lat, 0.95) <= 0.100),
+               ("memory <= 600 MB", bool(rss) and max(rss) <= 600),
+               ("memory back to a plateau", len(after) >= 3 and max(after[-3:]) - min(after[-3:]) < 2.0)]
+    print("targets:", ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in targets))
+
+
+if __name__ == "__main__":
+    main()
