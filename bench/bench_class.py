@@ -140,8 +140,8 @@ class Student:
         self.base, self.origin, self.duration, self.rate = base, origin, duration, rate
         self.switch_every, self.sigs = switch_every, sigs
         self.rng = random.Random(seed)
-        self.rec = {"get": None, "load": None, "latency": [], "switch": [], "errors": [],
-                    "sent": 0}
+        self.rec = {"get": None, "load": None, "loaded_at": None, "latency": [], "sent_at": [],
+                    "switch": [], "errors": [], "error_at": [], "sent": 0}
         self.sliders: dict[str, str] = {}  # title -> model id
         self.values: dict[str, float] = {}  # variable -> value the server shows
         self.pending: list[tuple[float, str, float]] = []  # (sent at, variable, value)
@@ -172,7 +172,8 @@ class Student:
             header, content = await conn.receive()
             if header["msgtype"] != "PULL-DOC-REPLY":
                 raise RuntimeError(f"expected PULL-DOC-REPLY, got {header['msgtype']}")
-            self.rec["load"] = time.perf_counter() - t0
+            self.rec["loaded_at"] = time.perf_counter()
+            self.rec["load"] = self.rec["loaded_at"] - t0
             # the page tells the server it has rendered (Panel then sends layout changes
             # as they happen rather than holding them: without it new sliders never arrive)
             await conn.send("PATCH-DOC", {"events": [DOCUMENT_READY]})
@@ -196,10 +197,14 @@ class Student:
             ws.close()
             reader.cancel()
 
-    def take_sliders(self, models: dict) -> None:
-        for m in models.values():
-            if m["name"] == "Slider" and m["attributes"].get("title") not in (None, "Speed"):
-                self.sliders[m["attributes"]["title"]] = m["id"]
+    def take_sliders(self, models: dict, replace: bool = False) -> None:
+        """Note the variables' Slider models; ``replace``: they are the only ones now."""
+        found = {m["attributes"]["title"]: m["id"] for m in models.values()
+                 if m["name"] == "Slider" and m["attributes"].get("title") not in (None, "Speed")}
+        if replace and found:
+            self.sliders = found
+        else:
+            self.sliders.update(found)
 
     def take_scene(self, scene: dict, now: float) -> None:
         self.expire(now)  # an answer after the timeout stays an error
@@ -214,6 +219,7 @@ class Student:
             later = [v for s, n, v in self.pending[k:] if n == name]
             if self.values.get(name) in later:
                 self.rec["latency"].append(now - sent)
+                self.rec["sent_at"].append(sent)
             else:
                 still.append((sent, name, value))
         self.pending = still
@@ -231,8 +237,9 @@ class Student:
             if header["msgtype"] != "PATCH-DOC":
                 continue
             events = json.loads(content).get("events", [])
-            self.take_sliders(objects(events, {}))
             for ev in events:
+                # new sliders come as the new children of their column: the old ones are gone
+                self.take_sliders(objects(ev, {}), replace=ev.get("attr") == "children")
                 if ev.get("model", {}).get("id") == self.meta and ev.get("attr") == "data":
                     # ModelChanged carries "new", ColumnDataChanged "data"
                     scene = scene_in(ev.get("new", ev.get("data")))
@@ -298,9 +305,11 @@ class Student:
         late = [p for p in self.pending if now - p[0] > REPLY_TIMEOUT]
         if late:
             self.rec["errors"].extend([f"no reply within {REPLY_TIMEOUT:.0f} s (slider)"] * len(late))
+            self.rec["error_at"].extend(p[0] for p in late)
             self.pending = [p for p in self.pending if p not in late]
         if self.switching and now - self.switching[0] > REPLY_TIMEOUT:
             self.rec["errors"].append(f"no reply within {REPLY_TIMEOUT:.0f} s (switch)")
+            self.rec["error_at"].append(self.switching[0])
             self.switching = None
 
 
@@ -356,7 +365,7 @@ def main() -> None:
         time.sleep(3 if args.num_procs == 1 else 6)
         idle_rss = monitor.samples[-1][2] if monitor.samples else float("nan")
         base = url.rsplit("/app", 1)[0]
-        t_start = time.monotonic()
+        t_start, t_perf_start = time.monotonic(), time.perf_counter()
         records = asyncio.run(class_of(base, base, args, sigs))
         t_end = time.monotonic()
         client_cpu = me.cpu_percent(None)
@@ -375,6 +384,12 @@ def main() -> None:
     cpu = [s[1] for s in during]
     rss = [s[2] for s in during]
     ms = lambda xs, q: f"{1000 * pct(xs, q):.0f}" if xs else "-"  # noqa: E731
+    # the class has arrived: every page loaded (plus 2 s); before that, opening pages compete
+    arrived = max(pooled(records, "loaded_at"), default=float("inf")) + 2.0
+    sent_at = pooled(records, "sent_at")
+    steady = [x for x, t in zip(lat, sent_at) if t >= arrived]
+    error_at = pooled(records, "error_at")
+    t0 = min(pooled(records, "loaded_at"), default=0.0)
     rows = [
         ("sessions opened / planned", f"{len(loads)}/{args.sessions}"),
         ("page load median / p95 / max s",
@@ -382,8 +397,13 @@ def main() -> None:
         ("  of it GET /app (session built) p95 s", f"{pct(gets, .95):.2f}" if gets else "-"),
         ("slider releases sent / answered", f"{sent} / {len(lat)}"),
         ("interaction median / p95 / max ms", f"{ms(lat, .5)} / {ms(lat, .95)} / {ms(lat, 1)}"),
+        ("  once all pages loaded: median / p95", f"{ms(steady, .5)} / {ms(steady, .95)}"),
         ("expression switches, median / p95 ms", f"{len(sw)}: {ms(sw, .5)} / {ms(sw, .95)}"),
         ("client errors (timeouts incl.)", f"{len(errors)}"),
+        ("  in sessions / sent before all loaded",
+         f"{sum(1 for r in records if r['errors'])} / {sum(1 for t in error_at if t < arrived)}"),
+        ("  first / last, s after the first load",
+         f"{min(error_at) - t0:.0f} / {max(error_at) - t0:.0f}" if error_at else "-"),
         ("server log errors/tracebacks", f"{server_errors}"),
         ("server CPU mean / max % (1 core=100)",
          f"{statistics.mean(cpu):.0f} / {max(cpu):.0f}" if cpu else "-"),
@@ -396,6 +416,16 @@ def main() -> None:
     for name, value in rows:
         print(f"{name:<40}{value:>24}")
     print("RSS every 5 s after close: " + " ".join(f"{x:.0f}" for x in after))
+    # the run in 20 s slices (by time sent, from the first page loaded)
+    print("\n  from s   answered   p95 ms   timeouts   server CPU %")
+    mono0 = t_start + (t0 - t_perf_start)  # perf_counter -> monotonic
+    for a in range(0, int(args.duration + args.ramp + 20), 20):
+        part = [x for x, t in zip(lat, sent_at) if a <= t - t0 < a + 20]
+        lost = sum(1 for t in error_at if a <= t - t0 < a + 20)
+        cpu_part = [c for when, c, _ in during if a <= when - mono0 < a + 20]
+        if part or lost:
+            print(f"  {a:6d} {len(part):10d} {ms(part, .95):>8} {lost:10d} "
+                  f"{statistics.mean(cpu_part) if cpu_part else float('nan'):14.0f}")
     print_error_kinds(errors)
     targets = [("no errors", not errors and not server_errors and len(loads) == args.sessions),
                ("interaction p95 <= 100 ms", bool(lat) and pct(lat, 0.95) <= 0.100),
