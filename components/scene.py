@@ -57,8 +57,7 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
         },
         "tape": to_tape(graph if traced is None else traced),
         # the browser fills the formula templates itself; the filled copies would double the size
-        "steps": {mode: [{k: v for k, v in step.items() if k not in ("text", "latex")}
-                         for step in mode_steps] for mode, mode_steps in steps.items()},
+        "steps": {mode: page_steps(mode_steps) for mode, mode_steps in steps.items()},
         "ranges": ranges,
         "stats": {k: graph.graph.get(k, 0) for k in ("evaluated", "skipped", "blocked")},
     }
@@ -67,14 +66,23 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
                              members=[len(nodes[n]["members"]) for n in order],
                              group=[nodes[n]["group"] for n in order])
         data["edges"]["via"] = [[list(e) for e in d["via"]] for _, _, _, d in edges]
-        # the browser reads a term's edge; its numbers go stale when a slider moves (and a
-        # group's 60 terms of numbers cost ~0.5 MB per scene)
-        for mode_steps in data["steps"].values():
-            for step in mode_steps:
-                if "terms" in step:
-                    step["terms"] = [{"edge": t["edge"], "blocked": t["blocked"]}
-                                     for t in step["terms"]]
     return data
+
+
+def page_steps(steps: list[dict]) -> list[dict]:
+    """The steps as the page reads them: no numbers, only the templates it fills itself.
+
+    The filled texts would double the scene, and numbers (a step's value, a term's
+    gradient) go stale as soon as a slider moves; without them a pass's steps depend on the
+    graph's structure alone, so the model can reuse them while only numbers change.
+    """
+    out = []
+    for step in steps:
+        kept = {k: v for k, v in step.items() if k not in ("text", "latex", "value", "index")}
+        if "terms" in kept:
+            kept["terms"] = [{"edge": t["edge"], "blocked": t["blocked"]} for t in kept["terms"]]
+        out.append(kept)
+    return out
 
 
 def to_json(data) -> str:
