@@ -17,8 +17,9 @@ A student, like a browser:
   the tape itself and keeps ``value`` off the websocket); only a release travels, as one
   ``PATCH-DOC`` with a ``ModelChanged`` of the slider's ``value_throttled``, at most every
   80 ms per slider. A student sends ``--rate`` releases a second on average (exponential gaps
-  of at least 80 ms, open loop: the next release does not wait for the previous reply, as in a
-  browser), on one variable for a few releases, then on another.
+  of at least 80 ms, open loop), on one variable for a few releases, then on another. Like the
+  page, it keeps one release in flight: a release made while the last one is unanswered
+  leaves when the answer arrives (or after 1 s), and its latency counts from the release.
 - **switches expressions**: every ``--switch-every`` s (jittered), once its last release has
   been answered, it types another expression (``ModelChanged`` of the TextInput's ``value``),
   as a student pressing Enter, and releases no slider until the new graph has arrived (its
@@ -71,6 +72,7 @@ EXPRESSIONS = [  # the explorer's examples a class would type, smallest graphs t
 ]
 REPLY_TIMEOUT = 5.0
 RELEASE_MS = 80  # the page sends a slider's releases at most this often (explorer.mjs)
+ANSWER_WAIT = 1.0  # ...and one at a time: the next when the scene answering the last arrives
 DOCUMENT_READY = {"kind": "MessageSent", "msg_type": "bokeh_event",
                   "msg_data": {"type": "event", "name": "document_ready",
                                "values": {"type": "map", "entries": []}}}
@@ -251,6 +253,7 @@ class Student:
         next_switch = time.perf_counter() + self.rng.uniform(0.3, 1.0) * self.switch_every
         name, left_on_it = None, 0
         last_sent: dict[str, float] = {}
+        last_any = float("-inf")
         while (now := time.perf_counter()) < end and not reader.done():
             self.expire(now)
             # typing waits until the last release shows; releasing waits for the new graph
@@ -287,8 +290,22 @@ class Student:
             while value == self.values.get(name) or any(v == value for _, n, v in self.pending if n == name):
                 value = round(self.rng.uniform(-3, 3), 2)
             left_on_it -= 1
-            last_sent[name] = time.perf_counter()
-            self.pending.append((last_sent[name], name, value))
+            released = time.perf_counter()
+            # the page keeps one release in flight (explorer.mjs, Releases): this one leaves
+            # when the answer to the last has arrived, or ANSWER_WAIT s after it left
+            while self.pending and not reader.done():
+                left = last_any + ANSWER_WAIT - time.perf_counter()
+                if left <= 0:
+                    break
+                self.scene_arrived.clear()
+                try:
+                    await asyncio.wait_for(self.scene_arrived.wait(), left)
+                except asyncio.TimeoutError:
+                    pass
+            if reader.done():
+                continue
+            last_sent[name] = last_any = time.perf_counter()
+            self.pending.append((released, name, value))  # the student waits from the release
             self.rec["sent"] += 1
             await conn.send("PATCH-DOC", {"events": [
                 {"kind": "ModelChanged", "model": {"id": self.sliders[name]},
