@@ -88,8 +88,9 @@ class ExplorerModel(param.Parameterized):
         graph = trace(root, groups=groups)
         drawn = group_graph(graph, self.expanded) if groups and len(graph) > GROUP_ABOVE else None
         shown = graph if drawn is None else drawn
-        positions = self._layout(shown)
-        steps = self._steps(graph, drawn)
+        structure = _structure(shown)
+        positions = self._layout(shown, structure)
+        steps = self._steps(graph, drawn, structure)
         self.graph, self.drawn = graph, drawn
         self.scene = scene_data(shown, positions, steps, self.mode, self.slider_ranges(),
                                 traced=None if drawn is None else graph)
@@ -133,7 +134,7 @@ class ExplorerModel(param.Parameterized):
         """How many traced nodes ``group`` holds."""
         return sum(1 for _, g in self.graph.nodes(data="group", default="") if g == group)
 
-    def _layout(self, graph) -> dict:
+    def _layout(self, graph, structure: tuple) -> dict:
         """:func:`layout` (widened), reused while only numbers change (a slider release).
 
         The drawing depends on the graph's structure alone: its nodes and its edges with
@@ -141,7 +142,6 @@ class ExplorerModel(param.Parameterized):
         seed graph, 150 of 280 ms for the 982-node MLP).
         """
         edges = graph.edges(keys=True, data=True)
-        structure = (tuple(graph), tuple((u, v, k, d.get("slot")) for u, v, k, d in edges))
         cached, positions, points = self._drawing
         if structure != cached:
             positions = widen(graph, layout(graph))
@@ -152,7 +152,7 @@ class ExplorerModel(param.Parameterized):
                 d["points"] = list(points[u, v, k])
         return positions
 
-    def _steps(self, graph, drawn) -> dict:
+    def _steps(self, graph, drawn, structure: tuple) -> dict:
         """Both passes' steps as the page reads them, reused while only numbers change.
 
         Without their numbers (:func:`~components.scene.page_steps`) the steps depend on
@@ -160,11 +160,9 @@ class ExplorerModel(param.Parameterized):
         visits it) and on the drawing; scheduling was ~2/3 of a release's re-derivation
         (13 of 19 ms for the 107-node MLP).
         """
-        shown = graph if drawn is None else drawn
         key = (tuple((d["name"], d["op"], d.get("param"), d["kind"], d["active"],
                       d["value"] if d["kind"] == "constant" else None)
-                     for _, d in graph.nodes(data=True)),
-               tuple(shown), tuple(shown.edges(keys=True)))
+                     for _, d in graph.nodes(data=True)), structure)
         cached, steps = self._schedules
         if key != cached:
             steps = {mode: page_steps(schedule(graph, mode) if drawn is None else
@@ -207,3 +205,9 @@ class ExplorerModel(param.Parameterized):
 
     def kind_of(self, name: str) -> str:
         return self.kinds.get(name) or default_kind(name)
+
+
+def _structure(graph) -> tuple:
+    """What a drawing depends on: the nodes, and the edges with their operand slots."""
+    return (tuple(graph), tuple((u, v, k, d.get("slot")) for u, v, k, d in
+                                graph.edges(keys=True, data=True)))
