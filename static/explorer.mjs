@@ -620,10 +620,16 @@ class View {
     if (pulses && pulses.data.x && pulses.data.x.length) this.setData(pulses, { x: [], y: [], label: [], color: [] })
   }
 
+  // the index of edge (u, v, slot) in the scene (-1: none); playback asks for every step's
+  // edges each frame, so the lookup is a map made once per scene
   edgeIndex(u, v, slot) {
     const E = this.scene.edges
-    for (let k = 0; k < E.u.length; k++) if (E.u[k] === u && E.v[k] === v && E.slot[k] === slot) return k
-    return -1
+    if (E._index === undefined) {
+      E._index = new Map()
+      for (let k = 0; k < E.u.length; k++) E._index.set(`${E.u[k]},${E.v[k]},${E.slot[k]}`, k)
+    }
+    const k = E._index.get(`${u},${v},${slot}`)
+    return k === undefined ? -1 : k
   }
 
   syncPlayButton() {
