@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 import panel as pn
 
 from .lessons import LESSONS
+from .lessons.text import A11Y_WORDS
+from .page import PageTemplate
 from .urlstate import query_args
 
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -39,7 +41,8 @@ def build_page() -> pn.template.BaseTemplate:
     page = lesson.build(args, lang)
     nav = pn.pane.HTML(_navigation(slug, lang, args), sizing_mode="stretch_width",
                        css_classes=["bpx-nav"])
-    return pn.template.BootstrapTemplate(
+    return PageTemplate(
+        lang=lang, toggle_label=A11Y_WORDS[lang]["toggle"],
         title=f"Backprop Explorer · {lesson.title[lang]}",
         sidebar=[nav, *page.sidebar],
         main=page.main,
@@ -58,11 +61,13 @@ def _navigation(current: str, lang: str, args: dict) -> str:
     for slug, lesson in LESSONS.items():
         label = html.escape(lesson.title[lang])
         cls = "bpx-nav-current" if slug == current else ""
-        links.append(f"<li class='{cls}'><a href='?{urlencode({'lesson': slug, 'lang': lang})}'>"
-                     f"{label}</a></li>")
+        here = " aria-current='page'" if slug == current else ""
+        links.append(f"<li class='{cls}'><a href='?{urlencode({'lesson': slug, 'lang': lang})}'"
+                     f"{here}>{label}</a></li>")
     # switching language keeps the whole state of the page
     other = "zh" if lang == "en" else "en"
     switched = urlencode({**args, "lesson": current, "lang": other})
-    return (f"<nav aria-label='Lessons'><div class='bpx-lang'><a href='?{switched}' "
-            f"hreflang='{other}'>{LANGUAGES[other]}</a></div><ol class='bpx-lessons'>"
-            f"{''.join(links)}</ol></nav>")
+    words = A11Y_WORDS[lang]
+    return (f"<nav aria-label='{words['lessons']}'><div class='bpx-lang'><a href='?{switched}' "
+            f"hreflang='{other}' lang='{other}'>{LANGUAGES[other]}</a></div>"
+            f"<ol class='bpx-lessons'>{''.join(links)}</ol></nav>")

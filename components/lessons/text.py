@@ -63,3 +63,17 @@ WORDS = {
         "descent": "梯度下降",
     },
 }
+
+
+# Words of the page frame and of assistive technology (accessible names, announcements).
+# Kept beside WORDS until the UI word catalogue (#15 item 4) takes both in.
+A11Y_WORDS = {
+    "en": {
+        "toggle": "Show or hide the inputs and the lessons",
+        "lessons": "Lessons",
+    },
+    "zh": {
+        "toggle": "显示或隐藏输入与课程",
+        "lessons": "课程",
+    },
+}
