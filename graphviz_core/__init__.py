@@ -3,7 +3,7 @@
 A compact scalar autograd engine (:mod:`.engine`), typed expressions parsed through
 an ``ast`` whitelist (:mod:`.expression`), traced graphs (:mod:`.trace`), layered
 drawings (:mod:`.layout`), pass schedules for playback (:mod:`.schedule`) and the
-graphs of every lesson (:mod:`.scenarios`). No UI imports.
+the lesson examples and graphs (:mod:`.examples`, :mod:`.ppo`, :mod:`.glyphs`, :mod:`.mlp`). No UI imports.
 """
 
 from .engine import (OPS, BackwardReport, Op, Value, clip, maximum, minimum, stop_gradient,
