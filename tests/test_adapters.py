@@ -409,3 +409,12 @@ def test_conversion_warns_nothing_when_all_agree():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from_micrograd((a * a).tanh() + a, a=a)
+
+
+def test_adapter_doctests():
+    import doctest
+
+    from graphviz_core import adapter_checks, micrograd_adapter, rebuild, torch_adapter
+    for module in (rebuild, adapter_checks, micrograd_adapter, torch_adapter):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
