@@ -17,6 +17,7 @@ from bokeh.plotting import figure
 
 from .model import ExplorerModel
 from .scene import to_json
+from .words import ui
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PLAYER_MODULE = STATIC / "explorer.mjs"
@@ -53,6 +54,7 @@ class GraphView(pn.viewable.Viewer):
     model = param.ClassSelector(class_=ExplorerModel)
     height = param.Integer(default=470)
     interactive = param.Boolean(default=True, doc="Report clicked nodes to the server (off for files).")
+    lang = param.String(default="en", doc="The language of the table's headers.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -69,13 +71,11 @@ class GraphView(pn.viewable.Viewer):
                            disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
         self.counter = Div(text="", css_classes=["bpx-counter"])
         self.figure = self._make_figure()
+        titles = ui(self.lang)["table"]
         self.values_table = DataTable(
             source=self.table, index_position=None, sizing_mode="stretch_width", height=260,
-            columns=[TableColumn(field="name", title="Node", width=70),
-                     TableColumn(field="op", title="Definition", width=130),
-                     TableColumn(field="value", title="Value", width=100),
-                     TableColumn(field="grad", title="Gradient", width=100),
-                     TableColumn(field="fault", title="Fault", width=190)],
+            columns=[TableColumn(field=field, title=title, width=width) for field, title, width
+                     in zip(TABLE_COLUMNS, titles, (70, 130, 100, 100, 190))],
             css_classes=["bpx-values"])
         self.player = CustomJS.from_file(
             str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
