@@ -182,10 +182,16 @@ class ExplorerModel(param.Parameterized):
 
     def set_values(self, values: dict[str, float]) -> None:
         """Change several variables at once: one re-derivation."""
+        old = self.values
         changed = {k: float(v) for k, v in values.items()
-                   if k in self.values and self.values[k] != float(v)}
-        if changed:
-            self.values = {**self.values, **changed}
+                   if k in old and not same_number(old[k], float(v))}
+        if not changed:
+            return
+        self.values = {**old, **changed}
+        if all(old[k] == v for k, v in changed.items()):
+            # equal by == but not by bits (0.0 -> -0.0): param sees no change and would call
+            # no watcher, yet -0.0 is drawn differently ((-0.0)**-1 = -inf)
+            self.param.trigger("values")
 
     def set_requires_grad(self, name: str, flag: bool) -> None:
         current = dict(self.requires_grad)
@@ -205,6 +211,14 @@ class ExplorerModel(param.Parameterized):
 
     def kind_of(self, name: str) -> str:
         return self.kinds.get(name) or default_kind(name)
+
+
+def same_number(a: float, b: float) -> bool:
+    """Whether ``a`` and ``b`` are the same float, as JavaScript's ``Object.is`` decides:
+    ``0.0`` and ``-0.0`` differ, ``nan`` is itself."""
+    if a != a or b != b:
+        return a != a and b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 def _structure(graph) -> tuple:
