@@ -15,6 +15,7 @@ from .controls import ExpressionBox, PlaybackBar, Throttle, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
+from .passes import PassesPanel
 from .stats import stats_html
 from .urlstate import query_args, write_query
 from .words import ui
@@ -135,6 +136,7 @@ class Explorer(pn.viewable.Viewer):
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
         self.details = NodeDetails(model=self.model, lang=lang)
         self.groups = GroupBar(model=self.model, lang=lang)
+        self.passes = PassesPanel(model=self.model, lang=lang)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
             callback=lambda: standalone_file(self.model, lang), filename="backprop-explorer.html",
@@ -163,6 +165,7 @@ class Explorer(pn.viewable.Viewer):
     def main(self):
         return pn.Column(
             self.playback, self.groups, self.view, pn.Row(self.stats, self.save, sizing_mode="stretch_width"),
+            self.passes,
             pn.Row(pn.Column(pn.pane.HTML(f"<h3 class='bpx-side-title'>{self.words['values']}</h3>"),
                              pn.pane.Bokeh(self.view.values_table, sizing_mode="stretch_width"),
                              sizing_mode="stretch_width"),

@@ -58,7 +58,7 @@ class GraphView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.meta = ColumnDataSource({"json": [to_json(self.model.scene)]})
+        self.meta = ColumnDataSource({"json": [self._json(self.model.scene)]})
         self.nodes = ColumnDataSource(_empty(NODE_COLUMNS))
         self.edges = ColumnDataSource(_empty(EDGE_COLUMNS))
         self.arrows = ColumnDataSource(_empty(ARROW_COLUMNS))
@@ -153,10 +153,14 @@ class GraphView(pn.viewable.Viewer):
         def apply() -> None:
             self.figure.height = self._height_for(scene)
             self._fit(self.figure, scene)
-            self.meta.data = {"json": [to_json(scene)]}
+            self.meta.data = {"json": [self._json(scene)]}
         # Widget events can arrive outside the document lock (Enter in a TextInput does),
         # where Bokeh models must not change; on the next tick the lock is held.
         pn.state.execute(apply, schedule=True)
+
+    def _json(self, scene: dict) -> str:
+        """The scene for the page, naming the language its words are in."""
+        return to_json({**scene, "lang": self.lang})
 
     @staticmethod
     def _fit(fig, scene: dict) -> None:

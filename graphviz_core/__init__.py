@@ -13,9 +13,10 @@ from .trace import format_number, latex_name, trace
 from .schedule import MODES, schedule
 from .layout import count_crossings, layout
 from .tape import to_tape
+from .pytorch import to_pytorch
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum", "clip",
     "topological_order", "ExpressionError", "Expression", "parse", "gradients", "trace",
-    "format_number", "latex_name", "schedule", "MODES", "layout", "count_crossings", "to_tape",
+    "format_number", "latex_name", "schedule", "MODES", "layout", "count_crossings", "to_tape", "to_pytorch",
 ]

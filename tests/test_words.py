@@ -123,3 +123,9 @@ def test_no_student_facing_chinese_left_in_python_code():
     with_cjk = [str(p.relative_to(ROOT)) for p in (ROOT / "components").rglob("*.py")
                 if p.parent.name != "words" and re.search(r"[\u4e00-\u9fff]", p.read_text(encoding="utf-8"))]
     assert not with_cjk
+
+
+def test_the_pages_words_module_is_fresh():
+    from components.words import PAGE_MODULE, page_module
+    assert PAGE_MODULE.read_text(encoding="utf-8") == page_module(), \
+        "static/explorer/words.generated.mjs is stale: run python3 -m components.words"
