@@ -2,9 +2,9 @@
 
 A compact scalar autograd engine (:mod:`.engine`), typed expressions parsed through
 an ``ast`` whitelist (:mod:`.expression`), traced graphs (:mod:`.trace`), layered
-drawings (:mod:`.layout`), pass schedules for playback (:mod:`.schedule`), the
-graphs of every lesson (:mod:`.scenarios`), and graphs brought from micrograd and
-PyTorch (:func:`from_micrograd`, :func:`from_torch`). No UI imports.
+drawings (:mod:`.layout`), pass schedules for playback (:mod:`.schedule`), the lesson
+examples and graphs (:mod:`.examples`, :mod:`.ppo`, :mod:`.glyphs`, :mod:`.mlp`), and graphs
+brought from micrograd and PyTorch (:func:`from_micrograd`, :func:`from_torch`). No UI imports.
 """
 
 from .engine import (OPS, BackwardReport, Op, Value, clip, maximum, minimum, stop_gradient,
