@@ -9,11 +9,9 @@ from urllib.parse import urlencode
 import panel as pn
 
 from .lessons import LESSONS
-from .lessons.text import A11Y_WORDS
 from .page import PageTemplate
 from .urlstate import query_args
-
-LANGUAGES = {"en": "English", "zh": "中文"}
+from .words import LANGUAGES, language, ui
 
 
 def serve_page(title: str) -> None:
@@ -34,16 +32,14 @@ def build_page() -> pn.template.BaseTemplate:
     slug = args.get("lesson", "graph")
     if slug not in LESSONS:
         slug = "graph"
-    lang = args.get("lang", "en")
-    if lang not in LANGUAGES:
-        lang = "en"
+    lang = language(args.get("lang"))
     lesson = LESSONS[slug]
     page = lesson.build(args, lang)
     nav = pn.pane.HTML(_navigation(slug, lang, args), sizing_mode="stretch_width",
                        css_classes=["bpx-nav"])
     return PageTemplate(
-        lang=lang, toggle_label=A11Y_WORDS[lang]["toggle"],
-        title=f"Backprop Explorer · {lesson.title[lang]}",
+        lang=lang, toggle_label=ui(lang)["sidebar_toggle"],
+        title=f"{ui(lang)['app_title']} · {lesson.title[lang]}",
         sidebar=[nav, *page.sidebar],
         main=page.main,
         sidebar_width=340,
@@ -67,7 +63,6 @@ def _navigation(current: str, lang: str, args: dict) -> str:
     # switching language keeps the whole state of the page
     other = "zh" if lang == "en" else "en"
     switched = urlencode({**args, "lesson": current, "lang": other})
-    words = A11Y_WORDS[lang]
-    return (f"<nav aria-label='{words['lessons']}'><div class='bpx-lang'><a href='?{switched}' "
+    return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'><a href='?{switched}' "
             f"hreflang='{other}' lang='{other}'>{LANGUAGES[other]}</a></div>"
             f"<ol class='bpx-lessons'>{''.join(links)}</ol></nav>")
