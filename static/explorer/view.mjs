@@ -12,6 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
+import { Access, reducedMotion } from "./access.mjs"
 
 export class View {
   constructor(args) {
@@ -23,6 +24,7 @@ export class View {
     this.presentation = false
     this.written = new Written()
     this.valuesTable = new ValuesTable()
+    this.access = new Access(this)
   }
 
   handle(action, obj, data) {
@@ -67,6 +69,7 @@ export class View {
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
+    this.access.released()
     this.renderSoon()
   }
 
@@ -127,7 +130,7 @@ export class View {
     const a = this.args
     const d = drawing(this.scene, this.result, {
       seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation,
+      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
@@ -137,6 +140,7 @@ export class View {
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
     this.caption()
     this.animateFrame()
+    this.access.afterRender(withTable)
   }
 
   caption() {
@@ -149,7 +153,8 @@ export class View {
   animateFrame() {
     const p = this.player, { pulses } = this.args
     if (!pulses) return
-    if (!p.playing || p.index < 0) { this.clearPulses(); return }
+    // reduced motion: the steps still play, one after another, without moving dots
+    if (!p.playing || p.index < 0 || reducedMotion()) { this.clearPulses(); return }
     setData(pulses, pulseColumns(this.scene, this.result, p.steps[p.index], p.travelled()))
   }
 
