@@ -40,7 +40,7 @@ CAPTION_CSS = """
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
 .bpx-stats { color: #52606D; }
-.bpx-blocked { color: #9D2E74; } .bpx-sum { color: #B07700; }
+.bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
 """
 
 
