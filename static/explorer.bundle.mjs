@@ -489,7 +489,8 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   const n = N.id.length
   const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
   // level of detail from the current zoom
-  const big = presentation ? 1.35 : 1
+  // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
+  const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
   const showNodeLabels = ppu > 70 * big
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
@@ -989,6 +990,8 @@ class Access {
   // once the figure is drawn: make it focusable and add the text alternative beside it
   attach() {
     if (typeof document === "undefined") return
+    if (this.el && this.el.isConnected && this.lang === T.lang) return  // each frame: nothing to do
+    this.lang = T.lang
     const el = elementOf(this.view.args.figure)
     if (!el) return
     if (el !== this.el) {
@@ -1010,6 +1013,12 @@ class Access {
       place.appendChild(this.live)
     }
     this.box.setAttribute("aria-label", T.a11y_text_title)
+  }
+
+  // where the figure starts, in CSS px from the top of the page as it stands now
+  figureTop() {
+    this.attach()
+    return this.el ? this.el.getBoundingClientRect().top + window.scrollY : 0
   }
 
   // --- keyboard -----------------------------------------------------------------------
@@ -1182,6 +1191,7 @@ class View {
       case "present":
         this.presentation = !!data.on
         if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
+        this.fitScreen()
         return this.render()
       default: return this.refresh()
     }
@@ -1205,8 +1215,28 @@ class View {
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
+    if (this.presentation) this.fitScreen()
     this.access.released()
     this.renderSoon()
+  }
+
+  // Presentation on a projector: the figure takes the screen's height left above the step's
+  // formula (the sidebar and header are hidden by the page's CSS), so figure, player and
+  // formula fit one screen; off again, the height the server chose comes back.
+  fitScreen() {
+    const fig = this.args.figure
+    if (typeof window === "undefined" || !fig) return
+    if (this.presentation) {
+      if (this.serverHeight === undefined) this.serverHeight = fig.height
+      requestAnimationFrame(() => {
+        const top = fig.inner_height !== undefined ? this.access.figureTop() : 0
+        const height = Math.max(280, Math.round(window.innerHeight - top - 150))
+        if (fig.height !== height) fig.setv({ height }, { sync: false })
+      })
+    } else if (this.serverHeight !== undefined) {
+      fig.setv({ height: this.serverHeight }, { sync: false })
+      this.serverHeight = undefined
+    }
   }
 
   // Draw now if nothing was drawn since the last animation frame, else once at the next one:

@@ -72,6 +72,8 @@ export class Access {
   // once the figure is drawn: make it focusable and add the text alternative beside it
   attach() {
     if (typeof document === "undefined") return
+    if (this.el && this.el.isConnected && this.lang === T.lang) return  // each frame: nothing to do
+    this.lang = T.lang
     const el = elementOf(this.view.args.figure)
     if (!el) return
     if (el !== this.el) {
@@ -93,6 +95,12 @@ export class Access {
       place.appendChild(this.live)
     }
     this.box.setAttribute("aria-label", T.a11y_text_title)
+  }
+
+  // where the figure starts, in CSS px from the top of the page as it stands now
+  figureTop() {
+    this.attach()
+    return this.el ? this.el.getBoundingClientRect().top + window.scrollY : 0
   }
 
   // --- keyboard -----------------------------------------------------------------------

@@ -17,7 +17,8 @@ export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -
   const n = N.id.length
   const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
   // level of detail from the current zoom
-  const big = presentation ? 1.35 : 1
+  // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
+  const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
   const showNodeLabels = ppu > 70 * big
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))

@@ -46,6 +46,7 @@ export class View {
       case "present":
         this.presentation = !!data.on
         if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
+        this.fitScreen()
         return this.render()
       default: return this.refresh()
     }
@@ -69,8 +70,28 @@ export class View {
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
+    if (this.presentation) this.fitScreen()
     this.access.released()
     this.renderSoon()
+  }
+
+  // Presentation on a projector: the figure takes the screen's height left above the step's
+  // formula (the sidebar and header are hidden by the page's CSS), so figure, player and
+  // formula fit one screen; off again, the height the server chose comes back.
+  fitScreen() {
+    const fig = this.args.figure
+    if (typeof window === "undefined" || !fig) return
+    if (this.presentation) {
+      if (this.serverHeight === undefined) this.serverHeight = fig.height
+      requestAnimationFrame(() => {
+        const top = fig.inner_height !== undefined ? this.access.figureTop() : 0
+        const height = Math.max(280, Math.round(window.innerHeight - top - 150))
+        if (fig.height !== height) fig.setv({ height }, { sync: false })
+      })
+    } else if (this.serverHeight !== undefined) {
+      fig.setv({ height: this.serverHeight }, { sync: false })
+      this.serverHeight = undefined
+    }
   }
 
   // Draw now if nothing was drawn since the last animation frame, else once at the next one:
