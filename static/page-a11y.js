@@ -22,8 +22,9 @@
   function watch() {
     const doc = window.Bokeh && window.Bokeh.documents && window.Bokeh.documents[0]
     if (!doc) return false
-    // a drag changes `value` many times a second: that never re-renders a handle
-    doc.on_change((ev) => { if (!ev || !ev.attr || LAYOUT.has(ev.attr)) soon() })
+    // only layout changes: a drag's `value` and playback's data change many times a
+    // second and never re-render a handle
+    doc.on_change((ev) => { if (ev && ev.attr && LAYOUT.has(ev.attr)) soon() })
     soon()
     return true
   }
