@@ -11,7 +11,9 @@ import time
 import panel as pn
 import param
 
-from .graph_view import GraphView
+from graphviz_core import MODES
+
+from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
 
 EXAMPLES = {
@@ -28,7 +30,7 @@ EXAMPLES = {
     "MLP 2-16-16-1 (982 nodes)": "mlp(2, 16, 16, 1)",
     "MLP 2-60-60-1 (11,586 nodes, a node per neuron)": "mlp(2, 60, 60, 1)",
 }
-MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
+MODE_LABELS = {mode.capitalize(): mode for mode in MODES}  # label -> mode, in MODES order
 RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation
 
 
@@ -219,7 +221,6 @@ class PlaybackBar(pn.viewable.Viewer):
             label="Mode", options=MODE_LABELS, value=self.model.mode, color="primary",
             variant="outline", css_classes=["bpx-mode"])
         self.mode.link(self.model, value="mode", bidirectional=True)
-        args = {"player": self.view.player}
         self.first = pn.widgets.Button(label="↺ Start", description="Back to the start (Home)", width=84)
         self.back = pn.widgets.Button(label="◀ Step", description="Step back (←)", width=80)
         self.play = pn.widgets.Button(label="▶ Play", description="Play or pause (space)",
@@ -229,14 +230,13 @@ class PlaybackBar(pn.viewable.Viewer):
                                             width=150)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
-            button.js_on_click(args=args, code=self.view.js_action(action))
-        self.speed.jscallback(args=args, value=self.view.js_action("speed"))
+            button.js_on_click(args=self.view.player_args(action), code=RUN_PLAYER)
+        self.speed.jscallback(args=self.view.player_args("speed"), value=RUN_PLAYER)
         self.present = pn.widgets.Toggle(label="Presentation",
                                          color="light", width=120)
-        self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
-                                "on: cb_obj.active})")
-        self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "
-                             "mode: ['graph', 'forward', 'backward'][cb_obj.active]})")
+        self.present.jscallback(args=self.view.player_args("present"), value=RUN_PLAYER)
+        self.mode.jscallback(args=self.view.player_args("mode", modes=list(MODES)),
+                             value=RUN_PLAYER)
         self.model.param.watch(self._enable, "mode")
         self._enable()
 

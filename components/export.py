@@ -15,8 +15,11 @@ from bokeh.layouts import column, row
 from bokeh.models import Button, CustomJS, Div, GlobalInlineStyleSheet, RadioButtonGroup, Slider
 from bokeh.resources import INLINE
 
-from .graph_view import GraphView
-from .model import MODES, ExplorerModel
+from graphviz_core import MODES
+
+from .controls import MODE_LABELS
+from .graph_view import RUN_PLAYER, GraphView
+from .model import ExplorerModel
 
 STANDALONE_CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 18px 28px;
@@ -36,25 +39,22 @@ def standalone_html(model: ExplorerModel) -> str:
     view = GraphView(model=snapshot, height=480, interactive=False)
     # formulas in the caption are TeX: a TeX string here makes Bokeh inline its MathJax bundle
     view.caption.text = r"$$\frac{\partial L}{\partial L} = 1$$"
-    player = view.player
 
-    def act(code: str) -> CustomJS:
-        return CustomJS(args={"player": player}, code=code)
+    def act(action: str, **fields) -> CustomJS:
+        return CustomJS(args=view.player_args(action, **fields), code=RUN_PLAYER)
 
     sliders = []
     for name, (lo, hi) in snapshot.slider_ranges().items():
         slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
                         format="0[.]00", width=260)
         sliders.append(slider)
-    mode = RadioButtonGroup(labels=["Graph", "Forward", "Backward"],
-                            active=MODES.index(snapshot.mode))
-    mode.js_on_change("active", act("player.execute(cb_obj, {action: 'mode', mode: "
-                                    "['graph', 'forward', 'backward'][cb_obj.active]})"))
+    mode = RadioButtonGroup(labels=list(MODE_LABELS), active=MODES.index(snapshot.mode))
+    mode.js_on_change("active", act("mode", modes=list(MODES)))
     buttons = []
     for label, action in (("↺ Start", "first"), ("◀ Step", "back"), ("▶ Play", "play"),
                           ("Step ▶", "step")):
         button = Button(label=label, width=90, button_type="success" if action == "play" else "default")
-        button.js_on_event("button_click", act(f"player.execute(cb_obj, {{action: {action!r}}})"))
+        button.js_on_event("button_click", act(action))
         buttons.append(button)
     title = Div(text=f"<h1>Backprop Explorer</h1><div class='bpx-sub'>"
                      f"<code>{html.escape(snapshot.expression)}</code> · saved from the app; "

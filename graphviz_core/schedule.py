@@ -12,20 +12,20 @@ import re
 import networkx as nx
 
 from .engine import OPS
+from .modes import PASSES, Mode
 from .trace import format_number, latex_name
 
-__all__ = ["schedule", "fill", "MODES", "op_formulas", "gradient_step"]
-
-MODES = ("forward", "backward")
+__all__ = ["schedule", "fill", "op_formulas", "gradient_step"]
 
 
-def schedule(graph: nx.MultiDiGraph, mode: str) -> list[dict]:
+def schedule(graph: nx.MultiDiGraph, mode: Mode) -> list[dict]:
     """The steps of one pass over a graph made by :func:`~graphviz_core.trace.trace`.
 
     Parameters
     ----------
     graph : networkx.MultiDiGraph
     mode : {"forward", "backward"}
+        One of :data:`~graphviz_core.modes.PASSES`.
 
     Returns
     -------
