@@ -22,7 +22,8 @@ from typing import Callable, NamedTuple
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
-    "clip", "topological_order", "as_value", "number_text", "format_number",
+    "clip", "topological_order", "active_nodes", "as_value", "to_float", "number_text",
+    "format_number",
 ]
 
 _INF = math.inf
@@ -33,8 +34,14 @@ def _isfinite(x: float) -> bool:
     return x - x == 0.0  # false for inf and nan, and faster than math.isfinite here
 
 
-def _float(x) -> float:
-    """``float(x)``, with an int too large for a float becoming +-inf (IEEE) instead of raising."""
+def to_float(x) -> float:
+    """``float(x)``, with an int too large for a float becoming +-inf (IEEE) instead of raising.
+
+    Examples
+    --------
+    >>> to_float(3), to_float(10**400), to_float(-10**400)
+    (3.0, inf, -inf)
+    """
     try:
         return float(x)
     except OverflowError:
@@ -299,7 +306,7 @@ class Value:
 
     def __init__(self, data, name: str = "", requires_grad: bool = True,
                  kind: str | None = None):
-        self.data = _float(data)
+        self.data = to_float(data)
         self.grad = 0.0
         self.name = name
         self.op = ""
@@ -344,7 +351,7 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return Value._apply("powv", (self, other))
-        return Value._apply("pow", (self,), _float(other))
+        return Value._apply("pow", (self,), to_float(other))
 
     def __rpow__(self, other):
         return Value._apply("powv", (as_value(other), self))
@@ -396,7 +403,7 @@ class Value:
             v.grad = 0.0
             v.grad_fault = None
             v.locals = None
-        active = _active_nodes(order, self)
+        active = active_nodes(order, self)
         self.grad = 1.0
         evaluated = skipped = blocked = 0
         for v in reversed(order):
@@ -477,7 +484,7 @@ def number_text(x) -> str:
     >>> number_text(2.0), number_text(0.25)
     ('2', '0.25')
     """
-    x = _float(x)
+    x = to_float(x)
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
@@ -558,13 +565,20 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def _active_nodes(order: list[Value], root: Value) -> set[Value]:
+def active_nodes(order: list[Value], root: Value) -> set[Value]:
     """The nodes whose gradient the backward pass must compute (Values hash by identity).
 
     A node is active when it needs a gradient (a leaf that requires one, or an op
     with such a leaf upstream) and reaches ``root`` along a path with no
     stop-gradient before its end (a stop-gradient node itself receives its gradient;
     it just passes none on). ``order`` is :func:`topological_order` of ``root``.
+
+    Examples
+    --------
+    >>> w, x = Value(2.0, "w"), Value(3.0, "x", requires_grad=False)
+    >>> L = w * x
+    >>> sorted(v.name for v in active_nodes(topological_order(L), L) if v.name)
+    ['w']
     """
     needs: set[Value] = set()
     for v in order:
