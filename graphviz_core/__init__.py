@@ -15,6 +15,7 @@ from .modes import MODES, PASSES, Mode
 from .schedule import schedule
 from .layout import count_crossings, layout
 from .tape import to_tape
+from .pytorch import to_pytorch
 from .rebuild import GraphProgram
 from .adapter_checks import AdapterError, GradientMismatch
 from .micrograd_adapter import from_micrograd
@@ -23,6 +24,7 @@ from .torch_adapter import from_torch
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum", "clip",
     "topological_order", "ExpressionError", "Expression", "parse", "gradients", "trace",
-    "format_number", "latex_name", "schedule", "Mode", "MODES", "PASSES", "layout", "count_crossings", "to_tape",
-    "GraphProgram", "from_micrograd", "from_torch", "AdapterError", "GradientMismatch",
+    "format_number", "latex_name", "schedule", "Mode", "MODES", "PASSES", "layout",
+    "count_crossings", "to_tape", "to_pytorch", "GraphProgram", "from_micrograd", "from_torch",
+    "AdapterError", "GradientMismatch",
 ]
