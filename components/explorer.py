@@ -119,6 +119,8 @@ class Explorer(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=ExplorerModel)
     sync_url = param.Boolean(default=True)
+    editable = param.Boolean(default=True, doc="Show the expression box (off for a graph "
+                             "handed over as a Value: it has no text to edit).")
 
     def __init__(self, **params):
         if "model" not in params:
@@ -154,6 +156,10 @@ class Explorer(pn.viewable.Viewer):
                      **{k: format_number(v, 12) for k, v in self.model.values.items()}})
 
     def sidebar(self):
+        if not self.editable:
+            title = pn.pane.HTML(f"<h3 class='bpx-side-title'>{html.escape(self.model.expression)}"
+                                 "</h3>", sizing_mode="stretch_width")
+            return pn.Column(title, self.sliders, sizing_mode="stretch_width")
         return pn.Column(self.expression, self.sliders, sizing_mode="stretch_width")
 
     def main(self):
