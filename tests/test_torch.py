@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from expression_strategies import check_fanout_rule, expression_cases, has_ties
 from graphviz_core import parse, topological_order, trace
-from graphviz_core.scenarios import mlp_loss
+from graphviz_core.mlp import mlp_loss
 
 torch = pytest.importorskip("torch")
 
