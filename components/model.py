@@ -14,7 +14,9 @@ from graphviz_core import ExpressionError, parse, schedule, trace
 from graphviz_core.expression import default_kind
 from graphviz_core.grouping import group_graph, grouped_schedule
 from graphviz_core.layout import layout, widen
-from graphviz_core.scenarios import GROUP_ABOVE, MLP_MAX_DRAWN, SEED, ScalarMLP, builder_from_text
+from graphviz_core.examples import SEED
+from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
+from graphviz_core.mlp import ScalarMLP, builder_from_text
 
 from .scene import page_steps, scene_data
 
@@ -182,10 +184,16 @@ class ExplorerModel(param.Parameterized):
 
     def set_values(self, values: dict[str, float]) -> None:
         """Change several variables at once: one re-derivation."""
+        old = self.values
         changed = {k: float(v) for k, v in values.items()
-                   if k in self.values and self.values[k] != float(v)}
-        if changed:
-            self.values = {**self.values, **changed}
+                   if k in old and not same_number(old[k], float(v))}
+        if not changed:
+            return
+        self.values = {**old, **changed}
+        if all(old[k] == v for k, v in changed.items()):
+            # equal by == but not by bits (0.0 -> -0.0): param sees no change and would call
+            # no watcher, yet -0.0 is drawn differently ((-0.0)**-1 = -inf)
+            self.param.trigger("values")
 
     def set_requires_grad(self, name: str, flag: bool) -> None:
         current = dict(self.requires_grad)
@@ -205,6 +213,14 @@ class ExplorerModel(param.Parameterized):
 
     def kind_of(self, name: str) -> str:
         return self.kinds.get(name) or default_kind(name)
+
+
+def same_number(a: float, b: float) -> bool:
+    """Whether ``a`` and ``b`` are the same float, as JavaScript's ``Object.is`` decides:
+    ``0.0`` and ``-0.0`` differ, ``nan`` is itself."""
+    if a != a or b != b:
+        return a != a and b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 def _structure(graph) -> tuple:

@@ -376,7 +376,7 @@ def glyph_dataset(images: dict, positive: str, negative: str, copies: int = 24,
 
     Examples
     --------
-    >>> from graphviz_core.scenarios import glyphs
+    >>> from graphviz_core.glyphs import glyphs
     >>> X, t = glyph_dataset(glyphs(), "T", "L", copies=3)
     >>> X.shape, t.tolist()
     ((6, 64), [1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
@@ -403,7 +403,7 @@ def train_logistic(X: np.ndarray, labels: np.ndarray, steps: int = 300, lr: floa
 
     Examples
     --------
-    >>> from graphviz_core.scenarios import glyphs
+    >>> from graphviz_core.glyphs import glyphs
     >>> X, t = glyph_dataset(glyphs(), "T", "L")
     >>> w, b = train_logistic(X, t)
     >>> bool(np.all((predict(w, b, X) > 0.5) == (t == 1)))
@@ -447,7 +447,7 @@ def input_gradient(weights, bias: float, pixels, label: int) -> tuple[float, np.
     >>> g.tolist()  # (p - 1) * w with p = 0.5
     [-1.0, -1.0, -1.0, -1.0]
     """
-    from .scenarios import logistic_loss
+    from .glyphs import logistic_loss
 
     pixels = np.asarray(pixels, dtype=float)
     loss, leaves = logistic_loss(weights, bias, pixels, label)

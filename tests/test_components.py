@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from expression_strategies import expression_cases
@@ -13,7 +13,7 @@ from components.explorer import Explorer, NodeDetails, _initial_state
 from components.model import ExplorerModel
 from components.scene import to_json
 from graphviz_core import gradients
-from graphviz_core.scenarios import SEED
+from graphviz_core.examples import SEED
 
 
 def test_the_seed_graph_is_the_default():
@@ -133,6 +133,10 @@ def test_the_server_rejects_what_the_browser_might_let_through(text):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=expression_cases(max_depth=4, low=-3, high=3),
        others=st.lists(st.floats(-3, 3, allow_nan=False), min_size=4, max_size=4))
+# a release to -0.0 equals 0.0 by == but not by bits: it must re-derive (issue 10)
+@example(case=("(w) + 0.125 * (w + x + b)", ("w", "x", "b"), {"w": 0.0, "x": 0.0, "b": 0.0}),
+         others=[0.0, 0.0, -0.0, 0.0])
+@example(case=("(w)**-1", ("w",), {"w": 0.0}), others=[-0.0, 0.0, 0.0, 0.0])
 def test_a_slider_release_draws_what_a_fresh_derivation_draws(case, others):
     """The model reuses layout and steps while the structure stands; the scene must be
     the one a new model derives from scratch at the new values (faults included)."""

@@ -15,7 +15,7 @@ from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson, mask_for
 from components.lessons.scenes import SceneLesson
 from components.lessons.text import HEADINGS
-from graphviz_core.scenarios import ppo_case
+from graphviz_core.ppo import ppo_case
 from graphviz_core.training import (PlateauScheduler, ThresholdStopper, fgsm, first_below,
                                     gradient_descent, logged_drop, precision_table,
                                     regression_data, regression_loss, seed_loss_in_dtype)

@@ -14,7 +14,8 @@ from bokeh.models import ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Greys256, RdBu11, YlOrRd9
 from bokeh.plotting import figure
 
-from graphviz_core.scenarios import SEED, glyphs
+from graphviz_core.examples import SEED
+from graphviz_core.glyphs import glyphs
 from graphviz_core.training import fgsm, glyph_dataset, input_gradient, predict, train_logistic
 
 from ..controls import VariableSliders

@@ -11,7 +11,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource
 
-from graphviz_core.scenarios import SEED
+from graphviz_core.examples import SEED
 from graphviz_core.training import (PRECISIONS, PlateauScheduler, first_below, gradient_descent,
                                     logged_drop, precision_table, regression_data,
                                     regression_loss)

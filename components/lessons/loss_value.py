@@ -14,7 +14,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, Span
 from bokeh.palettes import Blues9
 
-from graphviz_core.scenarios import SCENES, shifted_and_scaled
+from graphviz_core.examples import EXAMPLES, shifted_and_scaled
 from graphviz_core.training import first_below, gradient_descent, regression_data, regression_loss
 
 from ..controls import VariableSliders
@@ -25,7 +25,7 @@ from .common import (PALETTE, UrlWriter, callout, float_arg, heading, number,
                      plot, prose, slider_sidebar, style_legend, table_html, translate_table)
 from .text import HEADINGS, WORDS
 
-SCENE = SCENES["loss-value"]
+EXAMPLE = EXAMPLES["loss-value"]
 STEPS = 60
 RANGES = {"w": (-3, 3), "x": (-3, 3), "b": (-3, 3), "y": (-3, 3), "k": (0.1, 5), "C": (-50, 50)}
 
@@ -132,9 +132,9 @@ class LossValueLesson:
     def __init__(self, args: dict, lang: str, sync_url: bool = True):
         self.lang = lang
         t = TEXT[lang]
-        values = {n: float_arg(args, n, v, *RANGES[n]) for n, v in SCENE.values.items()}
-        self.model = ExplorerModel(expression=SCENE.source, values=values,
-                                   kinds=dict(SCENE.kinds), requires_grad=dict(SCENE.requires_grad),
+        values = {n: float_arg(args, n, v, *RANGES[n]) for n, v in EXAMPLE.values.items()}
+        self.model = ExplorerModel(expression=EXAMPLE.source, values=values,
+                                   kinds=dict(EXAMPLE.kinds), requires_grad=dict(EXAMPLE.requires_grad),
                                    mode="backward")
         self.view = GraphView(model=self.model, height=360)
         translate_table(self.view, lang)

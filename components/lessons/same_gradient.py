@@ -2,7 +2,7 @@
 
 Two graphs side by side, driven by one set of sliders (lp, lpo, A, eps). The
 REINFORCE graph's mask ``m`` (1 when PPO's gradient flows, 0 when clipping stops
-it) is set from :func:`graphviz_core.scenarios.ppo_case`, on the server and live
+it) is set from :func:`graphviz_core.ppo.ppo_case`, on the server and live
 in the browser. The page fills the seed's comparison table with live numbers.
 """
 
@@ -12,7 +12,7 @@ import math
 
 import panel as pn
 
-from graphviz_core.scenarios import ppo_case
+from graphviz_core.ppo import ppo_case
 
 from ..graph_view import GraphView
 from ..model import ExplorerModel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import panel as pn
 
 from graphviz_core import gradients, parse
-from graphviz_core.scenarios import SCENES
+from graphviz_core.examples import EXAMPLES
 
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
@@ -134,7 +134,7 @@ class SceneLesson:
 
     def __init__(self, slug: str, args: dict, lang: str, sync_url: bool = True):
         self.slug, self.lang = slug, lang
-        scene = SCENES[slug]
+        scene = EXAMPLES[slug]
         values = {n: float_arg(args, n, v, -LIMIT, LIMIT) for n, v in scene.values.items()}
         off = names_arg(args, "off", scene.values)
         self.model = ExplorerModel(

@@ -1,0 +1,33 @@
+"""Hypothesis profiles: deterministic in CI, exploring on a developer's machine.
+
+- ``ci`` (chosen when the environment variable ``CI`` is set, as ``.ci/run`` does):
+  examples derived from each test's own code (``derandomize``), no example database,
+  no deadline, and a failure prints the blob that reproduces it. The same clone gives
+  the same examples on every run, so the README's test command never fails by luck.
+- ``dev`` (otherwise): a fresh random seed on every run and the local example
+  database (``.hypothesis/``, not committed) that replays earlier failures first.
+
+``HYPOTHESIS_PROFILE=ci|dev`` overrides the choice. A failure found while exploring is
+kept as an explicit ``@example`` in its test.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+# tests assert behaviour, never timings: no deadline on a shared machine either
+settings.register_profile("dev", deadline=None, print_blob=True)
+
+
+def _profile() -> str:
+    chosen = os.environ.get("HYPOTHESIS_PROFILE", "").strip()
+    if chosen:
+        return chosen
+    ci = os.environ.get("CI", "").strip().lower()
+    return "ci" if ci not in ("", "0", "false", "no") else "dev"
+
+
+settings.load_profile(_profile())
