@@ -55,7 +55,7 @@ def main() -> int:
         try:
             page = new_context(browser).new_page()
             open_app(page, url)
-            for source in EXAMPLES.values():
+            for _, source in EXAMPLES:
                 box = expression_input(page)
                 box.fill(source)
                 box.press("Enter")

@@ -3,7 +3,7 @@
 A drag stays in the page (the page replays the tape itself); only releases travel. Four
 pieces pace them, two in the page and two here::
 
-    page (static/explorer.mjs)                    server (this module)
+    page (static/explorer/release.mjs)            server (this module)
     ---------------------------                   ----------------------------------------
     slider drag -> tape replay, drawn at once
     release -> quiet(slider): value stays local
