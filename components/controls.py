@@ -255,21 +255,23 @@ class PlaybackBar(pn.viewable.Viewer):
         self.mode.link(self.model, value="mode", bidirectional=True)
         args = {"player": self.view.player}
         wide = self.lang != "en"  # the Chinese labels are a little wider
+        tight = (5, 3)  # small margins: on a phone the four buttons share one row
         self.first = pn.widgets.Button(label=w["start"], description=w["start_hint"],
-                                       width=104 if wide else 84)
+                                       width=104 if wide else 84, margin=tight)
         self.back = pn.widgets.Button(label=w["back"], description=w["back_hint"],
-                                      width=90 if wide else 80)
+                                      width=90 if wide else 80, margin=tight)
         self.play = pn.widgets.Button(label=w["play"], description=w["play_hint"],
-                                      color="success", width=100)
+                                      color="success", width=100, margin=tight)
         self.forward = pn.widgets.Button(label=w["step"], description=w["step_hint"],
-                                         width=90 if wide else 80)
+                                         width=90 if wide else 80, margin=tight)
         self.speed = pn.widgets.FloatSlider(label=w["speed"], start=0.25, end=4, step=0.25,
                                             value=1, width=150)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
             button.js_on_click(args=args, code=self.view.js_action(action))
         self.speed.jscallback(args=args, value=self.view.js_action("speed"))
-        self.present = pn.widgets.Toggle(label=w["present"], color="light", width=120)
+        self.present = pn.widgets.Toggle(label=w["present"], color="light", width=120,
+                                         css_classes=["bpx-present-toggle"])
         self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
                                 "on: cb_obj.active})")
         self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "
@@ -283,7 +285,7 @@ class PlaybackBar(pn.viewable.Viewer):
             w.disabled = off
 
     def __panel__(self):
-        return pn.Row(self.mode, pn.Spacer(width=18), self.first, self.back, self.play,
-                      self.forward, self.speed, pn.HSpacer(), self.present,
-                      css_classes=["bpx-playbar"],
-                      sizing_mode="stretch_width")
+        # wraps on a narrow screen: every button stays on it, a row of its own if need be
+        return pn.FlexBox(self.mode, self.first, self.back, self.play, self.forward, self.speed,
+                          self.present, flex_wrap="wrap", align_items="center", gap="4px 8px",
+                          css_classes=["bpx-playbar"], sizing_mode="stretch_width")
