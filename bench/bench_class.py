@@ -13,7 +13,7 @@ A student, like a browser:
   ``document_ready`` event BokehJS sends once the page has rendered. From the JSON it takes the ids of
   the Slider models (by title = variable name), the TextInput titled "Expression" and the
   ``meta`` ColumnDataSource (the one whose data has a ``json`` column: the scene).
-- **releases sliders**: in this app a drag stays in the page (``static/explorer.mjs`` replays
+- **releases sliders**: in this app a drag stays in the page (``static/explorer/replay.mjs`` replays
   the tape itself and keeps ``value`` off the websocket); only a release travels, as one
   ``PATCH-DOC`` with a ``ModelChanged`` of the slider's ``value_throttled``, at most every
   80 ms per slider. A student sends ``--rate`` releases a second on average (exponential gaps
@@ -71,7 +71,7 @@ EXPRESSIONS = [  # the explorer's examples a class would type, smallest graphs t
     "mlp(2, 4, 4, 1)",
 ]
 REPLY_TIMEOUT = 5.0
-RELEASE_MS = 80  # the page sends a slider's releases at most this often (explorer.mjs)
+RELEASE_MS = 80  # the page sends a slider's releases at most this often (static/explorer/release.mjs)
 ANSWER_WAIT = 1.0  # ...and one at a time: the next when the scene answering the last arrives
 DOCUMENT_READY = {"kind": "MessageSent", "msg_type": "bokeh_event",
                   "msg_data": {"type": "event", "name": "document_ready",
@@ -291,7 +291,7 @@ class Student:
                 value = round(self.rng.uniform(-3, 3), 2)
             left_on_it -= 1
             released = time.perf_counter()
-            # the page keeps one release in flight (explorer.mjs, Releases): this one leaves
+            # the page keeps one release in flight (static/explorer/release.mjs, Releases): this one leaves
             # when the answer to the last has arrived, or ANSWER_WAIT s after it left
             while self.pending and not reader.done():
                 left = last_any + ANSWER_WAIT - time.perf_counter()

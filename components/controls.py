@@ -159,7 +159,7 @@ class VariableSliders(pn.viewable.Viewer):
         self.column.objects = list(self.sliders.values())
 
     def _released(self, name: str, value: float) -> None:
-        # While dragging, the browser keeps `value` to itself (explorer.mjs adoptSliders).
+        # While dragging, the browser keeps `value` to itself (static/explorer/view.mjs, adoptSliders).
         # Record the released value without sending it back: an echo that arrives after a
         # newer drag would put an old value on screen.
         slider = self.sliders.get(name)

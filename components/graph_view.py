@@ -1,7 +1,7 @@
 """The computation graph, drawn with Bokeh, with a caption and the values table.
 
 The server sends one JSON scene per change into ``meta``; the browser module
-``static/explorer.mjs`` draws it, replays the tape while sliders move and plays
+``static/explorer.bundle.mjs`` (the modules of ``static/explorer/``, joined) draws it, replays the tape while sliders move and plays
 the passes. This view builds the figure once and only ever replaces ``meta``.
 """
 
@@ -19,7 +19,7 @@ from .model import ExplorerModel
 from .scene import to_json
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PLAYER_MODULE = STATIC / "explorer.mjs"
+PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by tools/build_browser.py
 
 NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
 EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha")

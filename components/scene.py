@@ -1,7 +1,8 @@
 """Everything the browser draws for one graph, as one JSON document.
 
-The browser module (``static/explorer.mjs``) turns it into the figure's data
-sources, replays the tape while a slider moves, and plays the pass schedules.
+The browser modules (``static/explorer/``, bundled into ``static/explorer.bundle.mjs``) turn
+it into the figure's data sources, replay the tape while a slider moves, and play the pass
+schedules.
 """
 
 from __future__ import annotations

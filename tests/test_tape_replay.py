@@ -1,4 +1,4 @@
-"""The browser's tape replay (static/explorer.mjs) agrees with the Python engine.
+"""The browser's tape replay (static/explorer/replay.mjs) agrees with the Python engine.
 
 500 random expressions - every op, fan-out, stop-gradients, requires_grad
 pruning - are traced in Python, exported with ``to_tape`` and replayed in Node
@@ -82,7 +82,7 @@ def replayed():
         pytest.fail("Node.js is needed to run the browser module's replay (apt-get install nodejs)")
     cases, expected, ops_seen = _cases()
     run = subprocess.run([node, str(ROOT / "tests/js/replay_tapes.mjs"),
-                          str(ROOT / "static/explorer.mjs")],
+                          str(ROOT / "static/explorer/replay.mjs")],
                          input=json.dumps(cases), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     return expected, json.loads(run.stdout), ops_seen

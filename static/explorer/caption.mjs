@@ -1,0 +1,23 @@
+// The caption under the figure: what the current step computes, with its numbers, or what
+// the pass on screen shows; and the step counter beside it.
+
+import { T } from "./words.mjs"
+import { fillNumbers, passSteps } from "./reading.mjs"
+
+// {html, counter}: the caption's HTML and the counter's text
+export function captionFor(sc, r, player) {
+  const p = player, mode = sc.mode
+  if (p.index >= 0 && p.steps[p.index]) {
+    const s = p.steps[p.index]
+    return {
+      html: `<div class="bpx-step-kind bpx-${s.kind}">${T.steps[s.kind] || s.kind}</div>` +
+            `<div class="bpx-formula">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
+      counter: T.step(p.index + 1, p.steps.length),
+    }
+  }
+  return {
+    html: `<div class="bpx-idle">${T.idle[mode] || ""}` +
+          (mode === "backward" ? ` <span class="bpx-stats">${T.stats(r.evaluated, r.skipped, r.blocked)}</span>` : "") + `</div>`,
+    counter: mode === "graph" ? "" : T.count(passSteps(sc).length),
+  }
+}

@@ -1,0 +1,52 @@
+// Reading the numbers a scene shows: which tape entry a drawn node stands for, which drawn
+// edge a step names, and what an edge carries back. `scene` is the JSON the server sends
+// (nodes, edges, tape, steps, mode); `result` is replay(scene.tape, ...).
+
+import { fmt, paren } from "./replay.mjs"
+
+// the tape index whose numbers drawn node i shows (a closed group shows its output)
+export function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
+
+// the index of edge (u, v, slot) in the scene (-1: none); playback asks for every step's
+// edges each frame, so the lookup is a map made once per scene
+export function edgeIndex(scene, u, v, slot) {
+  const E = scene.edges
+  if (E._index === undefined) {
+    E._index = new Map()
+    for (let k = 0; k < E.u.length; k++) E._index.set(`${E.u[k]},${E.v[k]},${E.slot[k]}`, k)
+  }
+  const k = E._index.get(`${u},${v},${slot}`)
+  return k === undefined ? -1 : k
+}
+
+// the local derivative of tape entry v with respect to its input `slot`
+export function local(result, v, slot) {
+  const loc = result.locals[v]
+  return loc ? loc[slot] : 0
+}
+
+// what the traced edge (u, v, slot) carries back to u
+export function contribution(scene, result, edge) {
+  const [u, v, slot] = edge
+  if (!scene.tape.active[v] || !scene.tape.active[u] || scene.tape.op[v] === "sg") return 0
+  return result.grad[v] * local(result, v, slot)
+}
+
+// what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
+export function edgeContribution(scene, result, k) {
+  const E = scene.edges
+  if (!E.via) return contribution(scene, result, [E.u[k], E.v[k], E.slot[k]])
+  const u = tapeIndex(scene, E.u[k])
+  return E.via[k].reduce((sum, [v, slot]) => sum + contribution(scene, result, [u, v, slot]), 0)
+}
+
+// the schedule's formulas carry placeholders; the numbers come from the current replay
+export function fillNumbers(result, template) {
+  return template.replace(/\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+    const x = kind === "v" ? result.value[+n] : kind === "g" ? result.grad[+n] : local(result, +n, +slot)
+    return p ? paren(x) : fmt(x)
+  })
+}
+
+// the steps of the pass on screen (none in graph mode)
+export function passSteps(scene) { const m = scene.mode; return m === "graph" ? [] : scene.steps[m] || [] }

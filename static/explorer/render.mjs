@@ -1,0 +1,115 @@
+// The drawing of one scene as columns for the figure's sources: edges, arrowheads and node
+// markers (which change with the mode or a fault), one source of labels (only the ones shown
+// at this zoom), and for the overlay layer the current step's nodes and edges.
+
+import { fmt, paren } from "./replay.mjs"
+import { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } from "./style.mjs"
+import { T } from "./words.mjs"
+import { Labels } from "./labels.mjs"
+import { along, trimEnd, trimPolyline } from "./geometry.mjs"
+import { tapeIndex, edgeIndex, local, edgeContribution } from "./reading.mjs"
+
+// `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
+// `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox)
+export function drawing(sc, r, { seen, step, ppu, box, presentation }) {
+  const mode = sc.mode, N = sc.nodes
+  const n = N.id.length
+  const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
+  // level of detail from the current zoom
+  const big = presentation ? 1.35 : 1
+  const showEdgeLabels = ppu > 115 * big
+  const showNodeLabels = ppu > 70 * big
+  const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
+  const font = Math.max(9, nodeSize * 0.32)
+  const labelSize = `${Math.round(13 * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
+  const labels = new Labels(box)
+  for (let i = 0; i < n; i++) {
+    const kind = N.kind[i], st = STYLE[kind] || STYLE.op
+    const t = tapeIndex(sc, i)
+    const active = !!sc.tape.active[t]
+    const fault = mode !== "graph" && (r.fault[t] || r.gradFault[t])
+    const shown = !seen || seen.has(i)
+    const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : 1), half = size / 2
+    col.marker.push(st.marker)
+    col.fill.push(fault ? FAULT_FILL : st.fill)
+    col.line.push(fault ? FAULT : st.line)
+    col.width.push(fault ? 3 : 2)
+    col.size.push(size)
+    const dim = mode === "backward" && !active && kind !== "constant"
+    col.alpha.push(dim ? 0.35 : 1)
+    // a name wider than its node is left to the table and to zooming in
+    const inner = N.op[i] ? N.symbol[i] : N.name[i]
+    if (inner.length * font * 0.6 <= nodeSize * 0.95)
+      labels.add(N.x[i], N.y[i], inner, { size: `${Math.round(font)}px`, style: "bold", alpha: dim ? 0.35 : 1, node: i, role: "inner" })
+    if (fault) labels.add(N.x[i], N.y[i], "⚠", { color: FAULT, size: "18px", dx: half * 0.7, dy: -half * 0.7, node: i, role: "mark" })
+    if (!showNodeLabels) continue
+    if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
+    let bottom = ""
+    if (mode === "graph") bottom = N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
+    else if (mode === "forward") bottom = shown ? fmt(r.value[t]) : "?"
+    else if (kind === "constant") bottom = ""
+    else if (!active) bottom = T.notComputed
+    else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : "?"
+    if (step && step.kind === "sum" && step.node === i && mode === "backward")
+      bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
+    if (fault) bottom = `⚠ ${bottom}`
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3, boxed: 0.8, node: i, role: "bottom" })
+  }
+
+  const E = sc.edges, m = E.u.length
+  const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [] }
+  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
+  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
+  // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
+  // so the bundle reads as a bundle instead of a solid block
+  const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
+  for (let k = 0; k < m; k++) {
+    const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
+    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
+    const flows = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
+    // an edge into a closed group stands for several traced edges: no one local derivative
+    const loc = !via ? local(r, v, slot) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK
+    if (mode === "backward") {
+      if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
+      else if (!flows) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
+      else label = (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
+    } else if (mode === "forward") {
+      label = fmt(r.value[tu])
+      if (blocked) { color = BLOCKED; dash = "dashed" }
+    } else if (blocked) { color = BLOCKED; dash = "dashed" }
+    // in playback an edge shows its number once the step that carries it has arrived
+    const owner = mode === "backward" ? u : v
+    if (seen && !seen.has(owner) && !(blocked && seen.has(v) && mode === "backward")) label = ""
+    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha)
+    const xs = E.xs[k], ys = E.ys[k]
+    if (showEdgeLabels && label) {
+      // the label sits on the middle of the first segment, the arrowhead on the last one
+      const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
+      const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
+      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
+    }
+    // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+    const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
+    acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
+    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head)
+  }
+
+  // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
+  const focus = { x: [], y: [], marker: [], size: [] }
+  const lit = { xs: [], ys: [] }
+  if (step) {
+    for (const i of step.nodes) {
+      focus.x.push(N.x[i]); focus.y.push(N.y[i])
+      focus.marker.push((STYLE[N.kind[i]] || STYLE.op).marker); focus.size.push(col.size[i])
+    }
+    for (const [u, v, slot] of step.edges) {
+      const k = edgeIndex(sc, u, v, slot)
+      if (k < 0) continue
+      const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[u] / 2 + 1) / ppu, (col.size[v] / 2 + 2) / ppu)
+      lit.xs.push(xs); lit.ys.push(ys)
+    }
+  }
+  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit }
+}

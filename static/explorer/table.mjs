@@ -1,0 +1,54 @@
+// The values table: every node with at least 4 significant digits.
+
+import { fmt } from "./replay.mjs"
+import { T } from "./words.mjs"
+import { tapeIndex } from "./reading.mjs"
+import { sameColumns } from "./sources.mjs"
+
+export function tableColumns(sc, r) {
+  const N = sc.nodes, n = N.id.length
+  const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
+  for (let i = 0; i < n; i++) {
+    const t = tapeIndex(sc, i)
+    tcol.name.push(N.name[i])
+    tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : N.kind[i])
+    tcol.value.push(fmt(r.value[t], 6))
+    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
+    const fault = r.fault[t] || r.gradFault[t]
+    tcol.fault.push(fault ? `⚠ ${fault}` : "")
+  }
+  return tcol
+}
+
+// Writes the table's columns into its source; `model` is the DataTable, `written` the
+// view's record of what each source holds (sources.Written).
+export class ValuesTable {
+  constructor() { this.cached = null }
+
+  write(source, model, tcol, written) {
+    const view = this.viewOf(model)
+    const rows = source.data.name
+    if (view && rows && sameColumns({ name: rows }, { name: tcol.name }) && !view.grid.getSortColumns().length) {
+      // the same rows with new numbers: redraw the visible cells, skip the table's re-layout
+      // (the column autosize reads computed styles on every change)
+      source.setv({ data: tcol }, { sync: false, silent: true })
+      view.grid.invalidate()
+      written.remember(source, tcol)
+      return
+    }
+    written.update(source, tcol, model)
+  }
+
+  // the DataTable's view in the page (null in Node, or before Bokeh has drawn it)
+  viewOf(model) {
+    if (!model || typeof window === "undefined" || !window.Bokeh || !window.Bokeh.index) return null
+    const cached = this.cached
+    if (cached && cached.model === model && cached.el && cached.el.isConnected && cached.grid) return cached
+    this.cached = null
+    for (const root of window.Bokeh.index.roots || []) {
+      const view = root.owner && root.owner.find_one(model)
+      if (view && view.grid) { this.cached = view; break }
+    }
+    return this.cached
+  }
+}

@@ -1,0 +1,158 @@
+// One view: the coordinator of one graph on the page. It takes the scene the server sends
+// (nodes, edges, the core's tape, the pass schedules), replays the tape while a slider moves
+// (no server round trip), and draws through render/table/caption/playback into the figure's
+// sources.
+
+import { replay, num } from "./replay.mjs"
+import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
+import { drawing } from "./render.mjs"
+import { tableColumns, ValuesTable } from "./table.mjs"
+import { captionFor } from "./caption.mjs"
+import { Player, pulseColumns } from "./playback.mjs"
+import { Written, setData } from "./sources.mjs"
+import { releases, quiet } from "./release.mjs"
+
+export class View {
+  constructor(args) {
+    this.args = args
+    this.scene = null
+    this.overrides = {}
+    this.result = null
+    this.player = new Player(this)
+    this.presentation = false
+    this.written = new Written()
+    this.valuesTable = new ValuesTable()
+  }
+
+  handle(action, obj, data) {
+    // a button click arrives as an event whose origin is the button
+    const source = obj && obj.origin ? obj.origin : obj
+    if (action === "play" && source && "label" in source) this.player.button = source
+    switch (action) {
+      case "refresh": return this.refresh()
+      case "resize": return this.scene ? this.render() : this.refresh()
+      case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
+      case "slider": return this.slide(data.name, obj.value)
+      case "mode": this.scene && (this.scene.mode = data.mode); this.player.stop(-1); return this.render()
+      case "play": return this.player.playing ? this.player.pause() : this.player.play()
+      case "pause": return this.player.pause()
+      case "step": return this.player.step(+1)
+      case "back": return this.player.step(-1)
+      case "first": this.player.stop(-1); return this.render()
+      case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
+      case "present":
+        this.presentation = !!data.on
+        if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
+        return this.render()
+      default: return this.refresh()
+    }
+  }
+
+  refresh() {
+    const text = this.args.meta.data.json && this.args.meta.data.json[0]
+    if (!text) return
+    this.scene = JSON.parse(text)
+    releases.answered()
+    const tape = this.scene.tape
+    separateParallelEdges(this.scene.edges)
+    // a scene computed for an earlier release must not pull the numbers away from where the
+    // slider now stands: keep the local value of a slider that has moved on since
+    const kept = {}
+    for (const [name, value] of Object.entries(this.overrides))
+      if (name in tape.variable && num(tape.value[tape.variable[name]]) !== value) kept[name] = value
+    this.overrides = kept
+    this.player.steps = []
+    this.player.stop(-1)
+    this.adoptSliders()
+    this.compute()
+    this.renderSoon()
+  }
+
+  // Draw now if nothing was drawn since the last animation frame, else once at the next one:
+  // a slider change shows within its own frame, and a flood (of slider moves or of server
+  // scenes) is drawn at most once a frame.
+  renderSoon() {
+    if (typeof requestAnimationFrame === "undefined") return this.render()
+    if (this.frameHeld) { this.dirty = true; return }
+    this.render()
+    this.holdFrame()
+  }
+
+  holdFrame() {
+    this.frameHeld = true
+    requestAnimationFrame(() => {
+      this.frameHeld = false
+      if (!this.dirty) return
+      this.dirty = false
+      this.render()
+      this.holdFrame()
+    })
+  }
+
+  // The sliders of this graph's variables (titled with their names) drive the replay here,
+  // with no callback of their own to set up on the server. A slider's value changes many
+  // times a second while it is dragged; the page redraws from the tape, so only the
+  // released value (value_throttled) needs the server: `value` stays off the websocket.
+  adoptSliders() {
+    const doc = this.args.meta.document
+    if (!doc) return
+    this.adopted = this.adopted || new Set()
+    const models = doc._all_models instanceof Map ? doc._all_models.values() : doc.all_models || []
+    for (const m of models) {
+      if (m.type !== "Slider" || !(m.title in this.scene.tape.variable)) continue
+      if (!m._bpx_quiet) quiet(m)
+      if (!this.adopted.has(m)) {
+        this.adopted.add(m)
+        m.properties.value.change.connect(() => this.slide(m.title, m.value))
+      }
+    }
+  }
+
+  slide(name, value) {
+    if (!this.scene || !(name in this.scene.tape.variable)) return
+    this.overrides[name] = value
+    if (this.player.index >= 0) this.player.stop(-1)
+    this.compute()
+    this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
+  }
+
+  compute() { this.result = replay(this.scene.tape, this.overrides) }
+
+  // Everything drawn comes from here.
+  // table: false while playing - a step changes what is lit, never the numbers
+  render({ table: withTable = true } = {}) {
+    if (!this.scene || !this.result) return
+    const a = this.args
+    const d = drawing(this.scene, this.result, {
+      seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
+      box: visibleBox(a.figure), presentation: this.presentation,
+    })
+    this.written.update(a.nodes, d.nodes)
+    this.written.update(a.edges, d.edges)
+    this.written.update(a.arrows, d.arrows)
+    this.written.update(a.labels, d.labels)
+    if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
+    if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
+    this.caption()
+    this.animateFrame()
+  }
+
+  caption() {
+    const { caption, counter } = this.args
+    const { html, counter: count } = captionFor(this.scene, this.result, this.player)
+    if (counter) counter.setv({ text: count }, { sync: false })
+    if (caption.text !== html) caption.setv({ text: html }, { sync: false })
+  }
+
+  animateFrame() {
+    const p = this.player, { pulses } = this.args
+    if (!pulses) return
+    if (!p.playing || p.index < 0) { this.clearPulses(); return }
+    setData(pulses, pulseColumns(this.scene, this.result, p.steps[p.index], p.travelled()))
+  }
+
+  clearPulses() {
+    const { pulses } = this.args
+    if (pulses && pulses.data.x && pulses.data.x.length) setData(pulses, { x: [], y: [], label: [], color: [] })
+  }
+}
