@@ -26,7 +26,7 @@ from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, si
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
     "clip", "topological_order", "as_value", "number_text", "format_number",
-    "blocks_gradient", "FAULT_WORDS",
+    "blocks_gradient", "contribution", "FAULT_WORDS",
 ]
 
 def _isfinite(x: float) -> bool:
@@ -80,6 +80,11 @@ class Op:
         the gradient.
     blocks_gradient : bool
         A stop-gradient: the backward pass passes nothing through it.
+    selects : bool
+        The op returns one of its inputs (min, max, clip, relu): a zero local derivative
+        means that input was not used, and its contribution is ``+0.0`` whatever the
+        incoming gradient, inf and nan included, as PyTorch's backward masks it
+        (``nan * 0`` would be nan). See :func:`contribution`.
 
     Examples
     --------
@@ -100,6 +105,7 @@ class Op:
     fault: Callable[[tuple, float | None], str] | None = None
     function: str | None = None
     blocks_gradient: bool = False
+    selects: bool = False
 
     def apply(self, *inputs, param=None) -> "Value":
         """The op on ``inputs`` (Values or numbers) as a new node.
@@ -161,7 +167,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     # relu(-0.0) is -0.0 and relu'(nan) is 1, as in PyTorch
     Op("relu", 1, lambda a, p: 0.0 if a < 0.0 else a,
        lambda x, out, p: (0.0 if out <= 0.0 else 1.0,),
-       "relu", "\\mathrm{{relu}}({0})", "relu({0})", function="relu"),
+       "relu", "\\mathrm{{relu}}({0})", "relu({0})", function="relu",
+       selects=True),
     Op("abs", 1, lambda a, p: abs_(a),
        lambda x, out, p: (1.0 if x[0] > 0.0 else -1.0 if x[0] < 0.0 else 0.0,),
        "|x|", "\\left|{0}\\right|", "abs({0})", function="abs"),
@@ -173,10 +180,12 @@ OPS: dict[str, Op] = {op.name: op for op in (
     # min would drop the nan)
     Op("min", 2, lambda a, b, p: a if a <= b or a != a else b if b <= a or b != b else NAN,
        lambda x, out, p: (0.0 if x[0] > x[1] else 1.0, 0.0 if x[1] >= x[0] else 1.0),
-       "min", "\\min({0}, {1})", "min({0}, {1})", function="min"),
+       "min", "\\min({0}, {1})", "min({0}, {1})", function="min",
+       selects=True),
     Op("max", 2, lambda a, b, p: a if a >= b or a != a else b if b >= a or b != b else NAN,
        lambda x, out, p: (0.0 if x[0] < x[1] else 1.0, 0.0 if x[1] <= x[0] else 1.0),
-       "max", "\\max({0}, {1})", "max({0}, {1})", function="max"),
+       "max", "\\max({0}, {1})", "max({0}, {1})", function="max",
+       selects=True),
     # torch.clamp: hi wins when lo > hi, a nan bound gives nan (and no gradient)
     Op("clip", 3,
        lambda v, lo, hi, p: (NAN if v != v or lo != lo or hi != hi else
@@ -184,7 +193,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
        lambda x, out, p: (1.0 if x[0] >= x[1] and x[0] <= x[2] else 0.0,
                           1.0 if x[0] < x[1] and x[1] <= x[2] else 0.0,
                           1.0 if x[0] > x[2] or x[1] > x[2] else 0.0),
-       "clip", "\\mathrm{{clip}}({0}, {1}, {2})", "clip({0}, {1}, {2})", function="clip"),
+       "clip", "\\mathrm{{clip}}({0}, {1}, {2})", "clip({0}, {1}, {2})", function="clip",
+       selects=True),
     Op("sg", 1, lambda a, p: a, lambda x, out, p: (0.0,),
        "sg", "\\mathrm{{sg}}({0})", "sg({0})", function="sg", blocks_gradient=True),
 )}
@@ -200,6 +210,19 @@ FAULT_WORDS = {
     "grad_nan": "gradient is nan",
     "grad_inf": "gradient overflows to infinity",
 }
+
+
+def contribution(op: Op, grad: float, local: float) -> float:
+    """What an input receives through ``op``: ``grad * local``, or ``+0.0`` where ``op``
+    selects and did not use the input (``local == 0``).
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> contribution(OPS["mul"], nan, 0.0), contribution(OPS["max"], nan, 0.0)
+    (nan, 0.0)
+    """
+    return 0.0 if op.selects and local == 0.0 else grad * local
 
 
 def blocks_gradient(op: str) -> bool:
@@ -406,10 +429,11 @@ class Value:
             locals_ = op.local(inputs, v.data, v.param)
             v.locals = locals_
             g = v.grad
+            selects = op.selects
             for p, local in zip(parents, locals_):
                 if p in active:
                     evaluated += 1
-                    p.grad += g * local
+                    p.grad += 0.0 if selects and local == 0.0 else g * local  # contribution()
                 else:
                     skipped += 1
         for v in order:

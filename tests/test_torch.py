@@ -61,7 +61,7 @@ def has_ties(root) -> bool:
         xs = [p.data for p in v.parents]
         if v.op in ("min", "max") and xs[0] == xs[1]:
             return True
-        if v.op == "clip" and (xs[0] == xs[1] or xs[0] == xs[2]):
+        if v.op == "clip" and (xs[0] == xs[1] or xs[0] == xs[2] or xs[1] == xs[2]):
             return True
         if v.op in ("relu", "abs") and xs[0] == 0.0:
             return True
