@@ -115,7 +115,8 @@ class Op:
         >>> OPS["max"].apply(Value(1.0), 2).data
         2.0
         """
-        return Value._apply(self.name, tuple([as_value(x) for x in inputs]), param)
+        return Value._apply(self.name, tuple([as_value(x) for x in inputs]),
+                            None if param is None else _float(param))
 
 
 # The rules follow IEEE 754 as PyTorch's float64 does (C99's pow, signed zeros, inf and nan

@@ -48,17 +48,23 @@ FORMS = [
 
 
 @st.composite
-def _trees(draw, variables: tuple[str, ...], depth: int) -> str:
+def _trees(draw, variables: tuple[str, ...], depth: int, forms: tuple = tuple(FORMS)) -> str:
     if depth == 0 or draw(st.integers(0, 2)) == 0:
         return draw(st.one_of(st.sampled_from(variables), CONSTANTS))
-    template, arity = draw(st.sampled_from(FORMS))
-    return template.format(*(draw(_trees(variables, depth - 1)) for _ in range(arity)))
+    template, arity = draw(st.sampled_from(forms))
+    return template.format(*(draw(_trees(variables, depth - 1, forms)) for _ in range(arity)))
 
 
-def expressions(variables: tuple[str, ...], max_depth: int = 4) -> st.SearchStrategy[str]:
-    """Expression strings over ``variables`` (each appears at least once)."""
+def forms_without(*words: str) -> tuple:
+    """The :data:`FORMS` whose template uses none of ``words`` (for a library lacking ops)."""
+    return tuple(f for f in FORMS if not any(w in f[0] for w in words))
+
+
+def expressions(variables: tuple[str, ...], max_depth: int = 4,
+                forms: tuple = tuple(FORMS)) -> st.SearchStrategy[str]:
+    """Expression strings over ``variables`` (each appears at least once), made of ``forms``."""
     # make sure every variable appears: add a small-weight use of each missing one
-    return _trees(variables, max_depth).map(
+    return _trees(variables, max_depth, forms).map(
         lambda s: s if all(_mentions(s, v) for v in variables)
         else f"({s}) + 0.125 * ({' + '.join(variables)})")
 
@@ -68,11 +74,12 @@ def _mentions(source: str, name: str) -> bool:
 
 
 @st.composite
-def expression_cases(draw, max_depth: int = 4, low: float = -2.0, high: float = 2.0):
+def expression_cases(draw, max_depth: int = 4, low: float = -2.0, high: float = 2.0,
+                     forms: tuple = tuple(FORMS)):
     """``(source, variables, values)`` with 1-4 variables and values in [low, high]."""
     n = draw(st.integers(1, 4))
     variables = VARIABLES[:n]
-    source = draw(expressions(variables, max_depth))
+    source = draw(expressions(variables, max_depth, forms))
     values = {v: draw(st.floats(low, high, allow_nan=False, allow_infinity=False))
               for v in variables}
     return source, variables, values
@@ -96,6 +103,20 @@ def replay(order: list[Value], leaf_values: dict[int, float]) -> list[float]:
         else:
             out.append(OPS[v.op].forward(*(out[index[id(p)]] for p in v.parents), v.param))
     return out
+
+
+def has_ties(root: Value) -> bool:
+    """Ties at kinks (min/max/clip, relu/abs at 0), where libraries split the gradient
+    differently (PyTorch halves a min/max tie; we give it to the first input)."""
+    for v in topological_order(root):
+        xs = [p.data for p in v.parents]
+        if v.op in ("min", "max") and xs[0] == xs[1]:
+            return True
+        if v.op == "clip" and (xs[0] == xs[1] or xs[0] == xs[2] or xs[1] == xs[2]):
+            return True
+        if v.op in ("relu", "abs") and xs[0] == 0.0:
+            return True
+    return False
 
 
 def branch_signature(order: list[Value], values: list[float]) -> tuple:

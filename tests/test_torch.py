@@ -11,7 +11,7 @@ import math
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from expression_strategies import check_fanout_rule, expression_cases
+from expression_strategies import check_fanout_rule, expression_cases, has_ties
 from graphviz_core import parse, topological_order, trace
 from graphviz_core.scenarios import mlp_loss
 
@@ -53,19 +53,6 @@ def to_torch(root):
             t = TORCH_OPS[v.op](*(made[id(p)] for p in v.parents), v.param)
         made[id(v)] = t
     return made[id(root)], leaves, made
-
-
-def has_ties(root) -> bool:
-    """Ties at min/max/clip (torch splits them in halves, we give them to the first input)."""
-    for v in topological_order(root):
-        xs = [p.data for p in v.parents]
-        if v.op in ("min", "max") and xs[0] == xs[1]:
-            return True
-        if v.op == "clip" and (xs[0] == xs[1] or xs[0] == xs[2] or xs[1] == xs[2]):
-            return True
-        if v.op in ("relu", "abs") and xs[0] == 0.0:
-            return True
-    return False
 
 
 def close(a: float, b: float, scale: float) -> bool:
