@@ -460,7 +460,7 @@ const __bpx_reading = (() => {
 // edge a step names, and what an edge carries back. `scene` is the JSON the server sends
 // (nodes, edges, tape, steps, mode); `result` is replay(scene.tape, ...).
 
-const { blocksGradient, contribution: edgeContribution, fmt, paren } = __bpx_replay
+const { blocksGradient, contribution: throughOp, fmt, paren } = __bpx_replay
 
 // the tape index whose numbers drawn node i shows (a closed group shows its output)
 function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
@@ -487,7 +487,7 @@ function local(result, v, slot) {
 function contribution(scene, result, edge) {
   const [u, v, slot] = edge
   if (!scene.tape.active[v] || !scene.tape.active[u] || blocksGradient(scene.tape.op[v])) return 0
-  return edgeContribution(scene.tape.op[v], result.grad[v], local(result, v, slot))
+  return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
 }
 
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
@@ -1014,7 +1014,8 @@ class View {
     // slider now stands: keep the local value of a slider that has moved on since
     const kept = {}
     for (const [name, value] of Object.entries(this.overrides))
-      if (name in tape.variable && num(tape.value[tape.variable[name]]) !== value) kept[name] = value
+      // Object.is: a slider at 0 has moved on from a scene drawn at -0 ((-0)**-1 = -inf)
+      if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
     this.player.stop(-1)
@@ -1065,7 +1066,8 @@ class View {
 
   slide(name, value) {
     if (!this.scene || !(name in this.scene.tape.variable)) return
-    this.overrides[name] = value
+    // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
+    this.overrides[name] = value === 0 ? 0 : value
     if (this.player.index >= 0) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn

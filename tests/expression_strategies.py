@@ -15,7 +15,7 @@ import re
 
 from hypothesis import strategies as st
 
-from graphviz_core.engine import OPS, Value, topological_order
+from graphviz_core.engine import OPS, Value, blocks_gradient, topological_order
 
 VARIABLES = ("w", "x", "b", "y")
 
@@ -98,7 +98,7 @@ def replay(order: list[Value], leaf_values: dict[int, float]) -> list[float]:
     for v in order:
         if not v.parents:
             out.append(leaf_values.get(id(v), v.data))
-        elif v.op == "sg":
+        elif blocks_gradient(v.op):
             out.append(v.data)
         else:
             out.append(OPS[v.op].forward(*(out[index[id(p)]] for p in v.parents), v.param))

@@ -21,71 +21,15 @@ from components.scene import to_json
 from graphviz_core import ExpressionError, parse, to_tape, trace
 from graphviz_core.engine import OPS, format_number
 
-from extremes import INPUTS, LEAVES, decode, encode, same_float
+from extremes import INPUTS, KNOWN, decode, encode, extreme_cases, same_float
 from node_calls import call_js
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLAY = ROOT / "static/explorer/replay.mjs"
-UNARY = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sin", "cos", "sg", "-"]
-BINARY = ["+", "-", "*", "/", "**", "min", "max"]
-EXPONENTS = ["2", "3", "0.5", "-1", "-2", "1.5", "100", "-100", "99"]
-
-# (expression, first values, values the page replays with): every disagreement ever seen
-KNOWN = [
-    # issue 10: (-0.0)**-1 is -inf, so L = -3 (the page said -3, the server 3)
-    ("tanh(((u - u) * (-u))**-1) * u", {"u": 3.0}, {"u": 3.0}),
-    # issue 10: an overflow, not "negative base to a fractional power"
-    ("x**100", {"x": 1.0}, {"x": -1e5}),
-    ("log(min(u, 1e-3))**relu(min(w, u))", {"u": 1.0, "w": 1.0}, {"u": 700.0, "w": 700.0}),
-    # issue 10: zeros where one side gave 0.0 and the other nan or -inf
-    ("(u*0)**-1 + (u - u)**0.5 + 1/(-u*0)", {"u": 1.0}, {"u": -0.0}),
-    ("relu(u - u)**-1 * abs(u) + clip(u, w, w - 1)", {"u": 1.0, "w": 0.0}, {"u": -0.0, "w": 0.0}),
-    ("(u*v)**(u - v) + sqrt(u - v) + log(u*u - v*v)", {"u": 1.0, "v": 1.0}, {"u": -0.0, "v": 0.0}),
-]
-
-
-def random_expression(rng: random.Random, names: list[str], depth: int = 0) -> str:
-    if depth > 3 or rng.random() < 0.25:
-        if rng.random() < 0.8:
-            return rng.choice(names)
-        return f"{rng.uniform(-2, 2):.3g}" if rng.random() < 0.7 else repr(abs(rng.choice(LEAVES)))
-    roll = rng.random()
-    a = random_expression(rng, names, depth + 1)
-    if roll < 0.35:
-        f = rng.choice(UNARY)
-        return f"-({a})" if f == "-" else f"{f}({a})"
-    b = random_expression(rng, names, depth + 1)
-    if roll < 0.9:
-        op = rng.choice(BINARY)
-        if op == "**":
-            return f"({a})**{rng.choice(EXPONENTS + ['(' + b + ')'])}"
-        return f"{op}({a}, {b})" if op in ("min", "max") else f"({a}) {op} ({b})"
-    c = random_expression(rng, names, depth + 1)
-    return f"clip({a}, {b}, {c})"
-
-
-def _leaf(rng: random.Random) -> float:
-    return rng.choice(LEAVES) if rng.random() < 0.5 else rng.uniform(-2, 2)
-
-
-def _random_cases(count: int, seed: int = 7):
-    rng = random.Random(seed)
-    while count:
-        names = ["u", "v", "w"][: rng.randint(1, 3)]
-        text = random_expression(rng, names)
-        # reuse a variable on purpose: fan-out in most graphs
-        text = f"({text}) * {rng.choice(names)} + {rng.choice(names)}"
-        first = {n: _leaf(rng) for n in names}
-        second = {n: _leaf(rng) for n in names}
-        off = {n: False for n in names if rng.random() < 0.2}
-        yield text, first, second, off
-        count -= 1
-
-
 def _cases(count: int = 3000):
     cases, expected, ops_seen = [], [], set()
     known = [(text, first, second, {}) for text, first, second in KNOWN]
-    for text, first, second, off in known + list(_random_cases(count)):
+    for text, first, second, off in known + list(extreme_cases(count)):
         try:
             expression = parse(text)
         except ExpressionError:  # a constant exponent beyond +-100: refused, as it should be

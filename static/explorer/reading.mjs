@@ -2,7 +2,7 @@
 // edge a step names, and what an edge carries back. `scene` is the JSON the server sends
 // (nodes, edges, tape, steps, mode); `result` is replay(scene.tape, ...).
 
-import { blocksGradient, contribution as edgeContribution, fmt, paren } from "./replay.mjs"
+import { blocksGradient, contribution as throughOp, fmt, paren } from "./replay.mjs"
 
 // the tape index whose numbers drawn node i shows (a closed group shows its output)
 export function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
@@ -29,7 +29,7 @@ export function local(result, v, slot) {
 export function contribution(scene, result, edge) {
   const [u, v, slot] = edge
   if (!scene.tape.active[v] || !scene.tape.active[u] || blocksGradient(scene.tape.op[v])) return 0
-  return edgeContribution(scene.tape.op[v], result.grad[v], local(result, v, slot))
+  return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
 }
 
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
