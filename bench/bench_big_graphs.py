@@ -39,7 +39,8 @@ from components.scene import scene_data, to_json  # noqa: E402
 from graphviz_core import parse, schedule, trace  # noqa: E402
 from graphviz_core.grouping import group_graph, grouped_schedule  # noqa: E402
 from graphviz_core.layout import layout, widen  # noqa: E402
-from graphviz_core.scenarios import SEED, mlp_loss  # noqa: E402
+from graphviz_core.examples import SEED  # noqa: E402
+from graphviz_core.mlp import mlp_loss  # noqa: E402
 
 MLP_1K = (2, (16, 16), 1)  # 982 nodes
 MLP_10K = (2, (60, 60), 1)  # 11,586 nodes
@@ -53,7 +54,7 @@ def mlp_expression(n_in: int, hidden: tuple[int, ...], n_out: int) -> str:
 def app_accepts(expression: str) -> bool:
     """Whether the expression box would take ``expression`` (same parser as the app)."""
     try:
-        from graphviz_core.scenarios import builder_from_text  # mlp(...) and friends
+        from graphviz_core.mlp import builder_from_text  # mlp(...) and friends
     except ImportError:
         builder_from_text = None
     try:

@@ -15,7 +15,7 @@ Against a served app (``panel serve app.py`` on 127.0.0.1, a free port):
 3. Frames per second while the backward pass plays (requestAnimationFrame callbacks
    counted over 3 s by a page-side counter) on the seed graph and on a ~1,000-node MLP:
    ``mlp(2, 16, 16, 1)`` through the URL if the app accepts it, otherwise the scene the
-   server would send for ``graphviz_core.scenarios.mlp_loss(2, (16, 16), 1)``, handed to
+   server would send for ``graphviz_core.mlp.mlp_loss(2, (16, 16), 1)``, handed to
    the page's ``meta`` source.
 
     python bench/bench_frame.py [--samples 200]
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_big_graphs import MLP_1K, app_accepts, mlp_expression, scene_for  # noqa: E402
 from graphviz_core import parse  # noqa: E402
-from graphviz_core.scenarios import mlp_loss  # noqa: E402
+from graphviz_core.mlp import mlp_loss  # noqa: E402
 
 
 def tanh_sum(terms: int = 32) -> str:

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graphviz_core import parse, trace  # noqa: E402
-from graphviz_core.scenarios import builder_from_text  # noqa: E402
+from graphviz_core.mlp import builder_from_text  # noqa: E402
 from tests.ui.helpers import (launch_chromium, new_context, open_app, serve_app,  # noqa: E402
                               slider_handle, terminate_gracefully)
 

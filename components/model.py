@@ -14,7 +14,9 @@ from graphviz_core import ExpressionError, parse, schedule, trace
 from graphviz_core.expression import default_kind
 from graphviz_core.grouping import group_graph, grouped_schedule
 from graphviz_core.layout import layout, widen
-from graphviz_core.scenarios import GROUP_ABOVE, MLP_MAX_DRAWN, SEED, ScalarMLP, builder_from_text
+from graphviz_core.examples import SEED
+from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
+from graphviz_core.mlp import ScalarMLP, builder_from_text
 
 from .scene import page_steps, scene_data
 

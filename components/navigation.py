@@ -10,8 +10,7 @@ import panel as pn
 
 from .lessons import LESSONS
 from .urlstate import query_args
-
-LANGUAGES = {"en": "English", "zh": "中文"}
+from .words import LANGUAGES, language, ui
 
 
 def serve_page(title: str) -> None:
@@ -32,15 +31,13 @@ def build_page() -> pn.template.BaseTemplate:
     slug = args.get("lesson", "graph")
     if slug not in LESSONS:
         slug = "graph"
-    lang = args.get("lang", "en")
-    if lang not in LANGUAGES:
-        lang = "en"
+    lang = language(args.get("lang"))
     lesson = LESSONS[slug]
     page = lesson.build(args, lang)
     nav = pn.pane.HTML(_navigation(slug, lang, args), sizing_mode="stretch_width",
                        css_classes=["bpx-nav"])
     return pn.template.BootstrapTemplate(
-        title=f"Backprop Explorer · {lesson.title[lang]}",
+        title=f"{ui(lang)['app_title']} · {lesson.title[lang]}",
         sidebar=[nav, *page.sidebar],
         main=page.main,
         sidebar_width=340,
@@ -63,6 +60,6 @@ def _navigation(current: str, lang: str, args: dict) -> str:
     # switching language keeps the whole state of the page
     other = "zh" if lang == "en" else "en"
     switched = urlencode({**args, "lesson": current, "lang": other})
-    return (f"<nav aria-label='Lessons'><div class='bpx-lang'><a href='?{switched}' "
+    return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'><a href='?{switched}' "
             f"hreflang='{other}'>{LANGUAGES[other]}</a></div><ol class='bpx-lessons'>"
             f"{''.join(links)}</ol></nav>")

@@ -12,7 +12,10 @@ log = logging.getLogger("backprop_explorer")
 
 
 def start_session() -> None:
-    """Once per session, before the page is built: ``/assets`` served, websockets without delay."""
+    """Once per session, before the page is built: ``/assets`` served, websockets without delay,
+    Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`)."""
+    from .bokeh_defaults import install
+    install()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from .assets import serve_assets
         from .transport import send_without_delay

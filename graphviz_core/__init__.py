@@ -2,9 +2,9 @@
 
 A compact scalar autograd engine (:mod:`.engine`), typed expressions parsed through
 an ``ast`` whitelist (:mod:`.expression`), traced graphs (:mod:`.trace`), layered
-drawings (:mod:`.layout`), pass schedules for playback (:mod:`.schedule`), the
-graphs of every lesson (:mod:`.scenarios`), and graphs brought from micrograd and
-PyTorch (:func:`from_micrograd`, :func:`from_torch`). No UI imports.
+drawings (:mod:`.layout`), pass schedules for playback (:mod:`.schedule`), the lesson
+examples and graphs (:mod:`.examples`, :mod:`.ppo`, :mod:`.glyphs`, :mod:`.mlp`), and graphs
+brought from micrograd and PyTorch (:func:`from_micrograd`, :func:`from_torch`). No UI imports.
 """
 
 from .engine import (OPS, BackwardReport, Op, Value, clip, maximum, minimum, stop_gradient,
@@ -14,6 +14,7 @@ from .trace import format_number, latex_name, trace
 from .schedule import MODES, schedule
 from .layout import count_crossings, layout
 from .tape import to_tape
+from .pytorch import to_pytorch
 from .rebuild import GraphProgram
 from .adapter_checks import AdapterError, GradientMismatch
 from .micrograd_adapter import from_micrograd
@@ -23,5 +24,6 @@ __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum", "clip",
     "topological_order", "ExpressionError", "Expression", "parse", "gradients", "trace",
     "format_number", "latex_name", "schedule", "MODES", "layout", "count_crossings", "to_tape",
-    "GraphProgram", "from_micrograd", "from_torch", "AdapterError", "GradientMismatch",
+    "to_pytorch", "GraphProgram", "from_micrograd", "from_torch", "AdapterError",
+    "GradientMismatch",
 ]

@@ -1,7 +1,7 @@
 """Large traced graphs drawn with groups: a neuron as one node that opens on a click.
 
 A traced graph whose nodes carry a ``group`` attribute (``trace(root, groups=...)``,
-filled by :func:`~graphviz_core.scenarios.mlp_loss`) is drawn as its *quotient*: every
+filled by :func:`~graphviz_core.mlp.mlp_loss`) is drawn as its *quotient*: every
 closed group becomes one node standing for its members, every other node stays as it
 is, and the traced edges that cross groups become the drawn edges (parallel ones into
 a group merged, each remembering the traced edges it stands for). Opening a group
@@ -39,7 +39,7 @@ def group_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
     Examples
     --------
     >>> from graphviz_core import trace
-    >>> from graphviz_core.scenarios import mlp_loss
+    >>> from graphviz_core.mlp import mlp_loss
     >>> groups = {}
     >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
     >>> {k: len(v) for k, v in group_members(g).items()}
@@ -86,7 +86,7 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
     Examples
     --------
     >>> from graphviz_core import trace
-    >>> from graphviz_core.scenarios import mlp_loss
+    >>> from graphviz_core.mlp import mlp_loss
     >>> groups = {}
     >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
     >>> d = group_graph(g)
@@ -238,7 +238,7 @@ def grouped_schedule(graph: nx.MultiDiGraph, drawn: nx.MultiDiGraph, mode: str) 
     Examples
     --------
     >>> from graphviz_core import trace
-    >>> from graphviz_core.scenarios import mlp_loss
+    >>> from graphviz_core.mlp import mlp_loss
     >>> groups = {}
     >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
     >>> d = group_graph(g)

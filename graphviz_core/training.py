@@ -179,19 +179,20 @@ def gradient_descent(value_and_grad: ValueAndGrad, start, lr: float, steps: int,
 
 
 class PlateauScheduler:
-    """Lower the learning rate when the loss stops improving (like ReduceLROnPlateau).
+    """Lower the learning rate when the loss stops improving, as PyTorch's ReduceLROnPlateau.
 
     A loss counts as an improvement when it is below ``best * (1 - threshold)``
-    (PyTorch's default ``threshold_mode="rel"``): the bar depends on the loss's
-    *value*, so adding a constant to the loss changes the decisions.
+    (PyTorch's default ``threshold_mode="rel"``, for a positive best value): the bar is
+    relative to the best value so far, so adding a constant to the loss changes the
+    decisions. The defaults are PyTorch's.
 
     Parameters
     ----------
-    factor : float, default 0.5
+    factor : float, default 0.1
         The learning rate is multiplied by this on a plateau.
-    patience : int, default 2
+    patience : int, default 10
         How many steps without improvement are tolerated.
-    threshold : float, default 0.01
+    threshold : float, default 1e-4
         Relative improvement that counts.
 
     Attributes
@@ -208,7 +209,7 @@ class PlateauScheduler:
     [3]
     """
 
-    def __init__(self, factor: float = 0.5, patience: int = 2, threshold: float = 0.01):
+    def __init__(self, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4):
         self.factor, self.patience, self.threshold = factor, patience, threshold
         self.best = np.inf
         self.bad = 0
@@ -376,7 +377,7 @@ def glyph_dataset(images: dict, positive: str, negative: str, copies: int = 24,
 
     Examples
     --------
-    >>> from graphviz_core.scenarios import glyphs
+    >>> from graphviz_core.glyphs import glyphs
     >>> X, t = glyph_dataset(glyphs(), "T", "L", copies=3)
     >>> X.shape, t.tolist()
     ((6, 64), [1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
@@ -403,7 +404,7 @@ def train_logistic(X: np.ndarray, labels: np.ndarray, steps: int = 300, lr: floa
 
     Examples
     --------
-    >>> from graphviz_core.scenarios import glyphs
+    >>> from graphviz_core.glyphs import glyphs
     >>> X, t = glyph_dataset(glyphs(), "T", "L")
     >>> w, b = train_logistic(X, t)
     >>> bool(np.all((predict(w, b, X) > 0.5) == (t == 1)))
@@ -447,7 +448,7 @@ def input_gradient(weights, bias: float, pixels, label: int) -> tuple[float, np.
     >>> g.tolist()  # (p - 1) * w with p = 0.5
     [-1.0, -1.0, -1.0, -1.0]
     """
-    from .scenarios import logistic_loss
+    from .glyphs import logistic_loss
 
     pixels = np.asarray(pixels, dtype=float)
     loss, leaves = logistic_loss(weights, bias, pixels, label)

@@ -13,7 +13,7 @@ from components.explorer import Explorer, NodeDetails, _initial_state
 from components.model import ExplorerModel
 from components.scene import to_json
 from graphviz_core import gradients
-from graphviz_core.scenarios import SEED
+from graphviz_core.examples import SEED
 
 
 def test_the_seed_graph_is_the_default():

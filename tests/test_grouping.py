@@ -12,7 +12,8 @@ from graphviz_core import ExpressionError, format_number, trace
 from graphviz_core import grouping
 from graphviz_core.grouping import group_graph, group_members, grouped_schedule
 from graphviz_core.layout import layout
-from graphviz_core.scenarios import GROUP_ABOVE, ScalarMLP, builder_from_text, mlp_loss
+from graphviz_core.limits import GROUP_ABOVE
+from graphviz_core.mlp import ScalarMLP, builder_from_text, mlp_loss
 
 
 def traced(n_in=2, hidden=(3, 2), n_out=1):

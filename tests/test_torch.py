@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from expression_strategies import check_fanout_rule, expression_cases, has_ties
 from extremes import EXPONENTS, INPUTS, extreme_cases, same_float
 from graphviz_core import OPS, ExpressionError, Value, parse, topological_order, trace
-from graphviz_core.scenarios import mlp_loss
+from graphviz_core.mlp import mlp_loss
 
 torch = pytest.importorskip("torch")
 

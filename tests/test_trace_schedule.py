@@ -13,7 +13,10 @@ from hypothesis import HealthCheck, given, settings
 
 from expression_strategies import check_fanout_rule, expression_cases
 from graphviz_core import MODES, Value, parse, schedule, stop_gradient, trace
-from graphviz_core.scenarios import SCENES, logistic_loss, mlp_loss, ppo_clip_loss, reinforce_loss
+from graphviz_core.examples import EXAMPLES
+from graphviz_core.glyphs import logistic_loss
+from graphviz_core.mlp import mlp_loss
+from graphviz_core.ppo import ppo_clip_loss, reinforce_loss
 
 SEED_VALUES = {"w": 2.0, "x": 1.5, "b": 0.5, "y": 1.0}
 
@@ -247,16 +250,16 @@ def test_random_graphs_with_data_leaves(case):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: SCENES["seed"].build(), lambda: SCENES["chain-rule"].build(),
-    lambda: SCENES["fan-out"].build(), lambda: SCENES["stop-gradient"].build(),
-    lambda: SCENES["loss-value"].build(),
+    lambda: EXAMPLES["seed"].build(), lambda: EXAMPLES["chain-rule"].build(),
+    lambda: EXAMPLES["fan-out"].build(), lambda: EXAMPLES["stop-gradient"].build(),
+    lambda: EXAMPLES["loss-value"].build(),
     lambda: ppo_clip_loss(0.3, 0.0, 1.0, 0.2)[0], lambda: reinforce_loss(0.3, 0.0, -1.0, 0.2)[0],
     lambda: logistic_loss([0.1, -0.2, 0.3, 0.0], 0.1, [1.0, 0.0, 1.0, 1.0], 1)[0],
     lambda: mlp_loss(3, (4, 4), 1),
     lambda: stop_gradient(Value(1.0, "a")) * 2,
 ], ids=["seed", "chain-rule", "fan-out", "stop-gradient", "loss-value", "ppo", "reinforce",
         "logistic", "mlp", "sg-leaf"])
-def test_fan_out_rule_on_scenarios(make):
+def test_fan_out_rule_on_lesson_graphs(make):
     g = trace(make())
     check_fanout_rule(g)
     for mode in MODES:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from graphviz_core import ExpressionError, gradients, parse, trace
-from graphviz_core.scenarios import SEED
+from graphviz_core.examples import SEED
 
 from .helpers import (button, counter, deep_text, div_text, js, node_position, number, open_app,
                       screenshot, set_slider, slider_handle, sliders, table, table_cells,

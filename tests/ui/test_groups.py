@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from graphviz_core import trace
-from graphviz_core.scenarios import ScalarMLP
+from graphviz_core.mlp import ScalarMLP
 
 from .helpers import button, js, number, open_app, screenshot, set_slider, table
 

@@ -17,7 +17,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from components.export import standalone_html
 from components.model import ExplorerModel
 from graphviz_core import format_number, gradients, parse, schedule, trace
-from graphviz_core.scenarios import SEED
+from graphviz_core.examples import SEED
 
 from .helpers import INIT_SCRIPT, VIEWPORT, js, number, open_app, table, table_cells
 

@@ -1,20 +1,21 @@
-"""graphviz_core.scenarios: PPO beside REINFORCE, the loss under L+C and k*L, the lesson graphs."""
+"""The lesson graphs: examples, PPO beside REINFORCE, the loss under L+C and k*L, glyphs, the MLP."""
 
 from __future__ import annotations
 
 import doctest
 import itertools
 import math
-import sys
 
 import numpy as np
 import pytest
 
 from expression_strategies import check_fanout_rule
 from graphviz_core import parse, topological_order, trace
-from graphviz_core.scenarios import (SCENES, SEED, glyphs, logistic_loss, mlp_loss, ppo_case,
-                                     ppo_clip_loss, reinforce_loss, scene, seed_loss,
-                                     shifted_and_scaled)
+from graphviz_core import examples, glyphs as glyphs_module, limits, mlp, ppo, scenarios
+from graphviz_core.examples import EXAMPLES, SEED, example, seed_loss, shifted_and_scaled
+from graphviz_core.glyphs import glyphs, logistic_loss
+from graphviz_core.mlp import mlp_loss
+from graphviz_core.ppo import ppo_case, ppo_clip_loss, reinforce_loss
 
 EPS = 0.2
 # log-ratios that put rho = exp(lp - lpo) below, inside and above [1 - eps, 1 + eps]
@@ -89,20 +90,20 @@ def test_loss_value_shift_and_scale(values):
         assert math.isclose(scaled["value"], k * base["value"], rel_tol=1e-12, abs_tol=1e-15)
 
 
-def test_seed_scene():
+def test_seed_example():
     L = seed_loss()
     L.backward()
     leaves = {v.name: v for v in topological_order(L) if not v.parents}
     assert L.data == 6.25
     assert {n: leaves[n].grad for n in "wxby"} == {"w": 7.5, "x": 10.0, "b": 5.0, "y": -5.0}
-    assert scene("seed") is SEED
+    assert example("seed") is SEED
     with pytest.raises(KeyError, match="known"):
-        scene("nope")
+        example("nope")
 
 
-@pytest.mark.parametrize("slug", list(SCENES))
-def test_every_scene_builds_and_parses(slug):
-    s = SCENES[slug]
+@pytest.mark.parametrize("slug", list(EXAMPLES))
+def test_every_example_builds_and_parses(slug):
+    s = EXAMPLES[slug]
     e = parse(s.source)
     assert set(e.variables) <= set(s.values)
     L = s.build()
@@ -111,8 +112,8 @@ def test_every_scene_builds_and_parses(slug):
     check_fanout_rule(trace(L))
 
 
-def test_stop_gradient_scene_is_u_squared_not_3u_squared():
-    L = SCENES["stop-gradient"].build({"u": 1.5})
+def test_stop_gradient_example_is_u_squared_not_3u_squared():
+    L = EXAMPLES["stop-gradient"].build({"u": 1.5})
     L.backward()
     (u,) = [v for v in topological_order(L) if v.name == "u"]
     assert L.data == 1.5 ** 3 and u.grad == 1.5 ** 2
@@ -141,6 +142,15 @@ def test_mlp_loss_is_deterministic_and_sized():
     check_fanout_rule(trace(a))
 
 
-def test_scenarios_doctests():
-    result = doctest.testmod(sys.modules["graphviz_core.scenarios"])
+@pytest.mark.parametrize("module", [examples, ppo, glyphs_module, mlp, limits],
+                         ids=lambda m: m.__name__)
+def test_doctests(module):
+    result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_old_scenarios_module_still_answers_to_its_names():
+    assert scenarios.Scene is examples.Example and scenarios.SCENES is EXAMPLES
+    assert scenarios.scene("seed") is SEED
+    for name in scenarios.__all__:
+        assert getattr(scenarios, name) is not None

@@ -1,0 +1,246 @@
+"""What opening a page costs the server: CPU time per open, page by page.
+
+Three ways to measure, the first the one that counts:
+
+- **browser** (default): headless Chromium opens each page in a fresh context (a student's
+  first visit: no cache, no cookies) on a warm ``panel serve app.py``; the server's CPU time
+  (user + system, summed over its process tree, ``psutil``) is read before ``goto`` and again
+  once the page has rendered every root and the server has been quiet for 0.4 s. Everything
+  the page asks for is counted: HTML, scripts, styles, the websocket and the session.
+- **protocol** (``--protocol``): what bench_class.py's students do (``GET /app``, websocket,
+  ``PULL-DOC``, ``document_ready``), no browser: the session alone.
+- **breakdown** (``--breakdown``): in this process, per page: building the page's models,
+  the document's JSON (what ``PULL-DOC`` sends), the number of Bokeh models and the size.
+
+CPU is process time, not wall time: on a machine shared with other jobs wall times grow
+and CPU time much less. The load average is printed with the figures.
+
+    python bench/bench_page_open.py                 # explorer and every lesson, 2 opens each
+    python bench/bench_page_open.py --repeat 3 --pages graph chain-rule
+    python bench/bench_page_open.py --protocol --repeat 5
+    python bench/bench_page_open.py --breakdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+PAGES = ["graph", "chain-rule", "fan-out", "stop-gradient", "loss-value", "input-gradients",
+         "same-gradient", "loss-matters"]
+QUIET_S = 0.4
+
+
+def query(slug: str, lang: str) -> str:
+    parts = ([] if slug == "graph" else [f"lesson={slug}"]) + ([] if lang == "en" else [f"lang={lang}"])
+    return "?" + "&".join(parts) if parts else ""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (``/proc``, Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2:].split()
+            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, (0, 0.0))[1]
+        todo += [c for c, (ppid, _) in stats.items() if ppid == p]
+    return total
+
+
+def wait_quiet(pid: int, quiet: float = QUIET_S, limit: float = 30.0) -> float:
+    """Wait until the server's CPU time stops growing for ``quiet`` s; return it."""
+    last, since, deadline = cpu_seconds(pid), time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = cpu_seconds(pid)
+        if now - last > 0.002:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+# --- browser ------------------------------------------------------------------------------
+RENDERED = """() => {
+  const B = window.Bokeh
+  if (!B || !B.documents || !B.documents.length || !B.index) return false
+  const roots = [...B.index.roots]
+  return roots.length > 0 && roots.every((v) => v.is_idle === undefined || v.is_idle)
+}"""
+
+
+def browser_opens(url: str, pid: int, pages: list[tuple[str, str]], repeat: int) -> dict:
+    from playwright.sync_api import sync_playwright
+    from tests.ui.helpers import launch_chromium
+
+    out: dict = {}
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            def one(slug: str, lang: str) -> tuple[float, float, int, int]:
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                counts = {"requests": 0, "bytes": 0}
+                page.on("request", lambda r: counts.__setitem__("requests", counts["requests"] + 1))
+                wait_quiet(pid)
+                c0, t0 = cpu_seconds(pid), time.perf_counter()
+                page.goto(url + query(slug, lang))
+                page.wait_for_function(RENDERED, timeout=60_000)
+                wall = time.perf_counter() - t0
+                c1 = wait_quiet(pid)
+                context.close()
+                return c1 - c0, wall, counts["requests"], 0
+
+            for slug, lang in pages:  # warm: imports, lazy modules, first-use caches
+                one(slug, lang)
+            for slug, lang in pages:
+                out[(slug, lang)] = [one(slug, lang) for _ in range(repeat)]
+        finally:
+            browser.close()
+    return out
+
+
+# --- protocol -------------------------------------------------------------------------------
+async def _protocol_open(base: str, q: str) -> int:
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    from bench_class import DOCUMENT_READY, TOKEN, Connection
+
+    page = await AsyncHTTPClient().fetch(base + "/app" + q, request_timeout=120)
+    token = TOKEN.search(page.body.decode()).group(1)
+    ws = await websocket_connect(
+        HTTPRequest(base.replace("http", "ws", 1) + "/app/ws", headers={"Origin": base},
+                    request_timeout=120), subprotocols=["bokeh", token],
+        max_message_size=64 * 2**20)
+    conn = Connection(ws)
+    await conn.receive()  # ACK
+    await conn.send("PULL-DOC-REQ", {})
+    _, content = await conn.receive()
+    await conn.send("PATCH-DOC", {"events": [DOCUMENT_READY]})
+    await asyncio.sleep(0.2)
+    ws.close()
+    return len(content)
+
+
+def protocol_opens(url: str, pid: int, pages: list[tuple[str, str]], repeat: int) -> dict:
+    base = url.rsplit("/app", 1)[0]
+    out: dict = {}
+
+    def one(slug, lang):
+        wait_quiet(pid)
+        c0, t0 = cpu_seconds(pid), time.perf_counter()
+        size = asyncio.run(_protocol_open(base, query(slug, lang)))
+        wall = time.perf_counter() - t0
+        return wait_quiet(pid) - c0, wall, 0, size
+
+    for slug, lang in pages:
+        one(slug, lang)
+    for slug, lang in pages:
+        out[(slug, lang)] = [one(slug, lang) for _ in range(repeat)]
+    return out
+
+
+# --- in process -----------------------------------------------------------------------------
+def breakdown(pages: list[tuple[str, str]], repeat: int) -> None:
+    import unittest.mock as mock
+
+    import panel as pn
+    from bokeh.core.json_encoder import serialize_json
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from components import explorer, navigation
+    from components.page import start_session, stylesheet
+
+    pn.extension(raw_css=[stylesheet()], notifications=True, reconnect=True)
+    start_session()  # what app.py does first in every session
+    print(f"{'page':22s} {'build ms':>9s} {'JSON ms':>8s} {'models':>7s} {'JSON kB':>8s}")
+    for slug, lang in pages:
+        args = {"lang": lang, **({} if slug == "graph" else {"lesson": slug})}
+        rows = []
+        for i in range(repeat + 1):
+            doc = Document()
+            with set_curdoc(doc), mock.patch.object(navigation, "query_args", return_value=args), \
+                    mock.patch.object(explorer, "query_args", return_value=args):
+                t0 = time.process_time()
+                with doc.models.freeze():
+                    navigation.build_page().server_doc(doc, title="bench")
+                t1 = time.process_time()
+                text = serialize_json(doc.to_json())
+                t2 = time.process_time()
+            rows.append((t1 - t0, t2 - t1, len(doc.models), len(text)))
+        rows = rows[1:]
+        build = statistics.median(r[0] for r in rows)
+        dump = statistics.median(r[1] for r in rows)
+        print(f"{slug + ' ' + lang:22s} {build * 1000:9.1f} {dump * 1000:8.1f} {rows[-1][2]:7d} "
+              f"{rows[-1][3] / 1000:8.0f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pages", nargs="*", default=PAGES)
+    ap.add_argument("--lang", nargs="*", default=["en"])
+    ap.add_argument("--repeat", type=int, default=2, help="opens per page (after one warm-up)")
+    ap.add_argument("--protocol", action="store_true", help="Bokeh's protocol, no browser")
+    ap.add_argument("--breakdown", action="store_true", help="in-process build/JSON per page")
+    ap.add_argument("--num-procs", type=int, default=1)
+    args = ap.parse_args()
+    pages = [(slug, lang) for slug in args.pages for lang in args.lang]
+    print(f"load average at start: {loadavg()}")
+    if args.breakdown:
+        breakdown(pages, args.repeat)
+        print(f"load average at end: {loadavg()}")
+        return
+
+    from bench_load import server
+
+    extra, env = (), {}
+    if args.num_procs > 1:
+        import secrets
+        extra = ("--num-procs", str(args.num_procs), "--session-ids", "signed")
+        env = {"BOKEH_SECRET_KEY": secrets.token_urlsafe(32), "BOKEH_SIGN_SESSIONS": "true"}
+    with server(15000, 5000, extra, env) as (url, pid, log):
+        run = protocol_opens if args.protocol else browser_opens
+        results = run(url, pid, pages, args.repeat)
+    how = "protocol (GET, websocket, PULL-DOC)" if args.protocol else "Chromium, fresh context"
+    print(f"server CPU per page open, {how}; {args.repeat} opens per page after a warm-up")
+    print(f"{'page':22s} {'CPU ms med':>10s} {'min':>6s} {'max':>6s} {'wall s':>7s} "
+          f"{'requests' if not args.protocol else 'doc kB':>8s}")
+    every = []
+    for (slug, lang), rows in results.items():
+        cpus = [r[0] * 1000 for r in rows]
+        every += cpus
+        extra_col = rows[-1][2] if not args.protocol else rows[-1][3] // 1000
+        print(f"{slug + ' ' + lang:22s} {statistics.median(cpus):10.0f} {min(cpus):6.0f} "
+              f"{max(cpus):6.0f} {statistics.median(r[1] for r in rows):7.2f} {extra_col:8d}")
+    print(f"all {len(every)} opens: median {statistics.median(every):.0f} ms, "
+          f"max {max(every):.0f} ms of server CPU per open")
+    print(f"load average at end: {loadavg()}")
+
+
+if __name__ == "__main__":
+    main()
