@@ -6,13 +6,13 @@ Every widget is made per session, inside ``__init__``; none is a class attribute
 from __future__ import annotations
 
 import html
-import time
 
 import panel as pn
 import param
 
 from .graph_view import GraphView
 from .model import ExplorerModel
+from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle
 from .words import ui
 
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
@@ -48,53 +48,6 @@ def mode_labels(lang: str) -> dict[str, str]:
     """The mode switch's labels in ``lang`` -> mode."""
     w = ui(lang)
     return {w["mode_graph"]: "graph", w["mode_forward"]: "forward", w["mode_backward"]: "backward"}
-RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation
-
-
-class Throttle:
-    """Call ``fn`` on the next tick, but at most once per ``interval_ms``.
-
-    Calls that come while a call is scheduled merge into it; a call within ``interval_ms``
-    after the last run waits for the end of that interval. Outside a server session ``fn``
-    runs at once.
-    """
-
-    def __init__(self, fn, interval_ms: float):
-        self.fn = fn
-        self.interval = interval_ms / 1000
-        self._scheduled = False
-        self._ran_at = float("-inf")  # time.monotonic() at the end of the last run
-
-    def __call__(self) -> None:
-        if self._scheduled:
-            return
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:
-            self._run()
-            return
-        self._scheduled = True
-        wait = self._ran_at + self.interval - time.monotonic()
-        doc.add_timeout_callback(self._run, round(1000 * max(0.0, wait)))
-
-    def _run(self) -> None:
-        self._scheduled = False
-        try:
-            self.fn()
-        finally:
-            self._ran_at = time.monotonic()
-
-
-class ReleaseSlider(pn.widgets.FloatSlider):
-    """A FloatSlider whose releases (``value_throttled``) are handled on the next tick.
-
-    Panel otherwise waits 50 ms (``Reactive._debounce``) before it handles a browser change;
-    :class:`VariableSliders` batches releases itself, so the wait only added latency. A
-    release does not count as "busy" either: that bookkeeping (a process-wide flag, shown by
-    no spinner on these pages) was ~40% of Panel's cost of taking a release in.
-    """
-
-    _priority_changes = ("value_throttled",)
-    _busy__ignore = ("value", "value_throttled")
 
 
 class ExpressionBox(pn.viewable.Viewer):
@@ -255,21 +208,23 @@ class PlaybackBar(pn.viewable.Viewer):
         self.mode.link(self.model, value="mode", bidirectional=True)
         args = {"player": self.view.player}
         wide = self.lang != "en"  # the Chinese labels are a little wider
+        tight = (5, 3)  # small margins: on a phone the four buttons share one row
         self.first = pn.widgets.Button(label=w["start"], description=w["start_hint"],
-                                       width=104 if wide else 84)
+                                       width=104 if wide else 84, margin=tight)
         self.back = pn.widgets.Button(label=w["back"], description=w["back_hint"],
-                                      width=90 if wide else 80)
+                                      width=90 if wide else 80, margin=tight)
         self.play = pn.widgets.Button(label=w["play"], description=w["play_hint"],
-                                      color="success", width=100)
+                                      color="success", width=100, margin=tight)
         self.forward = pn.widgets.Button(label=w["step"], description=w["step_hint"],
-                                         width=90 if wide else 80)
+                                         width=90 if wide else 80, margin=tight)
         self.speed = pn.widgets.FloatSlider(label=w["speed"], start=0.25, end=4, step=0.25,
                                             value=1, width=150)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
             button.js_on_click(args=args, code=self.view.js_action(action))
         self.speed.jscallback(args=args, value=self.view.js_action("speed"))
-        self.present = pn.widgets.Toggle(label=w["present"], color="light", width=120)
+        self.present = pn.widgets.Toggle(label=w["present"], color="light", width=120,
+                                         css_classes=["bpx-present-toggle"])
         self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
                                 "on: cb_obj.active})")
         self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "
@@ -283,7 +238,7 @@ class PlaybackBar(pn.viewable.Viewer):
             w.disabled = off
 
     def __panel__(self):
-        return pn.Row(self.mode, pn.Spacer(width=18), self.first, self.back, self.play,
-                      self.forward, self.speed, pn.HSpacer(), self.present,
-                      css_classes=["bpx-playbar"],
-                      sizing_mode="stretch_width")
+        # wraps on a narrow screen: every button stays on it, a row of its own if need be
+        return pn.FlexBox(self.mode, self.first, self.back, self.play, self.forward, self.speed,
+                          self.present, flex_wrap="wrap", align_items="center", gap="4px 8px",
+                          css_classes=["bpx-playbar"], sizing_mode="stretch_width")

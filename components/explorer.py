@@ -11,11 +11,12 @@ import param
 from graphviz_core import format_number
 from graphviz_core.schedule import gradient_step
 
-from .controls import ExpressionBox, PlaybackBar, Throttle, VariableSliders
+from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
 from .passes import PassesPanel
+from .release import Throttle
 from .stats import stats_html
 from .urlstate import query_args, write_query
 from .words import ui
@@ -122,6 +123,8 @@ class Explorer(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=ExplorerModel)
     sync_url = param.Boolean(default=True)
+    editable = param.Boolean(default=True, doc="Show the expression box (off for a graph "
+                             "handed over as a Value: it has no text to edit).")
     lang = param.String(default="en")
 
     def __init__(self, **params):
@@ -160,19 +163,29 @@ class Explorer(pn.viewable.Viewer):
                      **{k: format_number(v, 12) for k, v in self.model.values.items()}})
 
     def sidebar(self):
+        if not self.editable:
+            title = pn.pane.HTML(f"<h3 class='bpx-side-title'>{html.escape(self.model.expression)}"
+                                 "</h3>", sizing_mode="stretch_width")
+            return pn.Column(title, self.sliders, sizing_mode="stretch_width")
         return pn.Column(self.expression, self.sliders, sizing_mode="stretch_width")
 
     def main(self):
         return pn.Column(
-            self.playback, self.groups, self.view, pn.Row(self.stats, self.save, sizing_mode="stretch_width"),
+            self.playback, self.groups, self.view,
+            pn.FlexBox(self.stats, self.save, flex_wrap="wrap", align_items="center",
+                       sizing_mode="stretch_width"),
             self.passes,
+            # side by side where there is room, the details under the table on a phone (a Row
+            # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
+            # stylesheet)
             pn.Row(pn.Column(pn.pane.HTML(f"<h3 class='bpx-side-title'>{self.words['values']}</h3>"),
                              pn.pane.Bokeh(self.view.values_table, sizing_mode="stretch_width"),
-                             sizing_mode="stretch_width"),
+                             sizing_mode="stretch_width", styles={"flex": "2 1 340px"}),
                    pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>"
                                           f"{self.words['selected_node']}</h3>"),
-                             self.details, width=360),
-                   sizing_mode="stretch_width"),
+                             self.details, sizing_mode="stretch_width",
+                             styles={"flex": "1 1 280px", "max-width": "460px"}),
+                   sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "column-gap": "16px"}),
             sizing_mode="stretch_width")
 
     def __panel__(self):

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import panel as pn
 
 from .lessons import LESSONS
+from .page import PageTemplate
 from .urlstate import query_args
 from .words import LANGUAGES, language, ui
 
@@ -36,7 +37,8 @@ def build_page() -> pn.template.BaseTemplate:
     page = lesson.build(args, lang)
     nav = pn.pane.HTML(_navigation(slug, lang, args), sizing_mode="stretch_width",
                        css_classes=["bpx-nav"])
-    return pn.template.BootstrapTemplate(
+    return PageTemplate(
+        lang=lang, toggle_label=ui(lang)["sidebar_toggle"],
         title=f"{ui(lang)['app_title']} · {lesson.title[lang]}",
         sidebar=[nav, *page.sidebar],
         main=page.main,
@@ -55,11 +57,12 @@ def _navigation(current: str, lang: str, args: dict) -> str:
     for slug, lesson in LESSONS.items():
         label = html.escape(lesson.title[lang])
         cls = "bpx-nav-current" if slug == current else ""
-        links.append(f"<li class='{cls}'><a href='?{urlencode({'lesson': slug, 'lang': lang})}'>"
-                     f"{label}</a></li>")
+        here = " aria-current='page'" if slug == current else ""
+        links.append(f"<li class='{cls}'><a href='?{urlencode({'lesson': slug, 'lang': lang})}'"
+                     f"{here}>{label}</a></li>")
     # switching language keeps the whole state of the page
     other = "zh" if lang == "en" else "en"
     switched = urlencode({**args, "lesson": current, "lang": other})
     return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'><a href='?{switched}' "
-            f"hreflang='{other}'>{LANGUAGES[other]}</a></div><ol class='bpx-lessons'>"
-            f"{''.join(links)}</ol></nav>")
+            f"hreflang='{other}' lang='{other}'>{LANGUAGES[other]}</a></div>"
+            f"<ol class='bpx-lessons'>{''.join(links)}</ol></nav>")

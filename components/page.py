@@ -8,31 +8,57 @@ from pathlib import Path
 import panel as pn
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 log = logging.getLogger("backprop_explorer")
+# the page scales to the device and a student may still zoom it (no maximum-scale: WCAG 1.4.4)
+VIEWPORT = "width=device-width, initial-scale=1"
+
+
+class PageTemplate(pn.template.BootstrapTemplate):
+    """Panel's Bootstrap page in the page's language (``templates/page.html`` says what differs).
+
+    ``lang`` is the page's language (``"en"``, ``"zh"``), ``toggle_label`` the accessible
+    name of the header button that shows and hides the sidebar.
+    """
+
+    _template = TEMPLATES / "page.html"
+
+    def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", **params):
+        self._page_words = {"page_lang": lang, "toggle_label": toggle_label}
+        params.setdefault("meta_viewport", VIEWPORT)
+        super().__init__(**params)
+
+    def _update_vars(self, *args) -> None:
+        super()._update_vars(*args)
+        self._render_variables.update(self._page_words)
 
 
 def start_session() -> None:
     """Once per session, before the page is built: ``/assets`` served, websockets without delay,
-    Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`)."""
+    Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
+    server's limits on what one client may cost (:mod:`components.guard`)."""
     from .bokeh_defaults import install
     install()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        from . import guard
         from .assets import serve_assets
-        from .transport import send_without_delay
+        from .release import send_without_delay
         send_without_delay()
+        guard.install()
         if not pn.state.cache.get("backprop_assets"):
             pn.state.cache["backprop_assets"] = serve_assets()
 
 
 def stylesheet() -> str:
-    """The app's styles and the lessons' styles, inlined into the page."""
+    """The app's, the lessons' and the responsive layout's styles, inlined into the page."""
     return "\n".join((STATIC / name).read_text(encoding="utf-8")
-                     for name in ("style.css", "lessons.css"))
+                     for name in ("style.css", "lessons.css", "responsive.css"))
 
 
 def handle_exception(error: BaseException) -> None:
-    """Any exception in a session's callback: log it, tell the student briefly, carry on."""
-    log.exception("callback failed", exc_info=error)
+    """Any exception in a session's callback: log one line, tell the student briefly, carry on."""
+    from .guard import describe
+    log.error("callback failed: %s", describe(error))
     notifications = pn.state.notifications
     if notifications is not None:
         notifications.error(f"Something went wrong ({type(error).__name__}); the page keeps "

@@ -165,7 +165,7 @@ class SameGradientLesson:
             buttons.append(button)
         # side by side where there is room for both, one above the other on a narrow screen
         return pn.Column(pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{title}</h3>", margin=(0, 10)),
-                         pn.Row(*buttons), view, sizing_mode="stretch_width",
+                         pn.Row(*buttons, css_classes=["bpx-inline"]), view, sizing_mode="stretch_width",
                          styles={"flex": "1 1 660px", "min-width": "min(660px, 100%)"})
 
     def page(self) -> LessonPage:
