@@ -11,8 +11,8 @@ import re
 
 import networkx as nx
 
-from .engine import OPS
-from .modes import PASSES, Mode
+from .engine import OPS, blocks_gradient
+from .modes import Mode
 from .trace import format_number, latex_name
 
 __all__ = ["schedule", "fill", "op_formulas", "gradient_step", "forward_steps", "backward_steps",
@@ -189,7 +189,7 @@ def backward_steps(drawing: nx.MultiDiGraph, numbers: tuple, gradient, blocked) 
         if n == root or not nodes[n]["active"]:
             continue
         steps.append(gradient(n))
-        if nodes[n]["op"] == "sg":
+        if blocks_gradient(nodes[n]["op"]):
             steps.append(blocked(n))
     return numbered(steps)
 
