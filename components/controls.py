@@ -6,13 +6,15 @@ Every widget is made per session, inside ``__init__``; none is a class attribute
 from __future__ import annotations
 
 import html
-import time
 
 import panel as pn
 import param
 
-from .graph_view import GraphView
+from graphviz_core import MODES
+
+from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
+from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle
 from .words import ui
 
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
@@ -47,54 +49,7 @@ def examples(lang: str) -> dict[str, str]:
 def mode_labels(lang: str) -> dict[str, str]:
     """The mode switch's labels in ``lang`` -> mode."""
     w = ui(lang)
-    return {w["mode_graph"]: "graph", w["mode_forward"]: "forward", w["mode_backward"]: "backward"}
-RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation
-
-
-class Throttle:
-    """Call ``fn`` on the next tick, but at most once per ``interval_ms``.
-
-    Calls that come while a call is scheduled merge into it; a call within ``interval_ms``
-    after the last run waits for the end of that interval. Outside a server session ``fn``
-    runs at once.
-    """
-
-    def __init__(self, fn, interval_ms: float):
-        self.fn = fn
-        self.interval = interval_ms / 1000
-        self._scheduled = False
-        self._ran_at = float("-inf")  # time.monotonic() at the end of the last run
-
-    def __call__(self) -> None:
-        if self._scheduled:
-            return
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:
-            self._run()
-            return
-        self._scheduled = True
-        wait = self._ran_at + self.interval - time.monotonic()
-        doc.add_timeout_callback(self._run, round(1000 * max(0.0, wait)))
-
-    def _run(self) -> None:
-        self._scheduled = False
-        try:
-            self.fn()
-        finally:
-            self._ran_at = time.monotonic()
-
-
-class ReleaseSlider(pn.widgets.FloatSlider):
-    """A FloatSlider whose releases (``value_throttled``) are handled on the next tick.
-
-    Panel otherwise waits 50 ms (``Reactive._debounce``) before it handles a browser change;
-    :class:`VariableSliders` batches releases itself, so the wait only added latency. A
-    release does not count as "busy" either: that bookkeeping (a process-wide flag, shown by
-    no spinner on these pages) was ~40% of Panel's cost of taking a release in.
-    """
-
-    _priority_changes = ("value_throttled",)
-    _busy__ignore = ("value", "value_throttled")
+    return {w[f"mode_{mode}"]: mode for mode in MODES}
 
 
 class ExpressionBox(pn.viewable.Viewer):
@@ -253,7 +208,6 @@ class PlaybackBar(pn.viewable.Viewer):
             label=w["mode"], options=mode_labels(self.lang), value=self.model.mode,
             color="primary", variant="outline", css_classes=["bpx-mode"])
         self.mode.link(self.model, value="mode", bidirectional=True)
-        args = {"player": self.view.player}
         wide = self.lang != "en"  # the Chinese labels are a little wider
         tight = (5, 3)  # small margins: on a phone the four buttons share one row
         self.first = pn.widgets.Button(label=w["start"], description=w["start_hint"],
@@ -268,14 +222,13 @@ class PlaybackBar(pn.viewable.Viewer):
                                             value=1, width=150)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
-            button.js_on_click(args=args, code=self.view.js_action(action))
-        self.speed.jscallback(args=args, value=self.view.js_action("speed"))
+            button.js_on_click(args=self.view.player_args(action), code=RUN_PLAYER)
+        self.speed.jscallback(args=self.view.player_args("speed"), value=RUN_PLAYER)
         self.present = pn.widgets.Toggle(label=w["present"], color="light", width=120,
                                          css_classes=["bpx-present-toggle"])
-        self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
-                                "on: cb_obj.active})")
-        self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "
-                             "mode: ['graph', 'forward', 'backward'][cb_obj.active]})")
+        self.present.jscallback(args=self.view.player_args("present"), value=RUN_PLAYER)
+        self.mode.jscallback(args=self.view.player_args("mode", modes=list(MODES)),
+                             value=RUN_PLAYER)
         self.model.param.watch(self._enable, "mode")
         self._enable()
 

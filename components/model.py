@@ -10,7 +10,8 @@ import math
 
 import param
 
-from graphviz_core import ExpressionError, parse, schedule, trace
+from graphviz_core import (MODES, PASSES, ExpressionError, GraphProgram, Value, parse, schedule,
+                           trace)
 from graphviz_core.expression import default_kind
 from graphviz_core.grouping import group_graph, grouped_schedule
 from graphviz_core.layout import layout, widen
@@ -20,18 +21,23 @@ from graphviz_core.mlp import ScalarMLP, builder_from_text
 
 from .scene import page_steps, scene_data
 
-MODES = ("graph", "forward", "backward")
 SLIDER_SPAN = 3.0  # every slider covers at least -3..3
 
 
 class ExplorerModel(param.Parameterized):
-    """One student's explorer: what they typed, where the sliders are, what they look at."""
+    """One student's explorer: what they typed, where the sliders are, what they look at.
+
+    ``ExplorerModel(root=value)`` explores a graph built with the ``Value`` API (or brought
+    by :func:`~graphviz_core.from_micrograd` / :func:`~graphviz_core.from_torch`) instead
+    of typed text: a :class:`~graphviz_core.GraphProgram` rebuilds it for each set of
+    slider values, and :attr:`expression` holds its description.
+    """
 
     expression = param.String(default=SEED.source, doc="The expression being explored.")
     values = param.Dict(default={}, doc="Variable name -> value.")
     requires_grad = param.Dict(default={}, doc="Leaf name -> False where it is switched off.")
     kinds = param.Dict(default={}, doc="Leaf name -> role, where it differs from the default.")
-    mode = param.Selector(default="graph", objects=list(MODES))
+    mode = param.Selector(default="graph", objects=list(MODES), doc="A graphviz_core.Mode.")
     selected = param.Integer(default=None, allow_None=True, doc="The clicked node (traced index).")
     expanded = param.List(default=[], doc="Open groups, oldest first (grouped drawings).")
 
@@ -43,8 +49,12 @@ class ExplorerModel(param.Parameterized):
     drawn = param.Parameter(default=None, doc="Its grouped drawing (None: drawn as traced).")
     scene = param.Dict(default={}, doc="Everything the browser draws, as plain data.")
 
-    def __init__(self, **params):
+    def __init__(self, root: Value | GraphProgram | None = None, **params):
+        program = root if root is None or isinstance(root, GraphProgram) else GraphProgram(root)
+        if program is not None:
+            params.setdefault("expression", program.source)
         super().__init__(**params)
+        self._program = program
         self._expression = None
         self._drawing = (None, {}, {})  # (graph structure, positions, edge -> points)
         self._schedules = (None, {})  # (what the steps depend on, steps)
@@ -61,7 +71,7 @@ class ExplorerModel(param.Parameterized):
     @param.depends("expression", watch=True)
     def _apply_expression(self) -> None:
         try:
-            parsed = builder_from_text(self.expression) or parse(self.expression)
+            parsed = self._parse(self.expression)
         except ExpressionError as e:
             self.param.update(error=e.message, error_position=e.position)
             return
@@ -76,6 +86,12 @@ class ExplorerModel(param.Parameterized):
                               values=values, selected=None, expanded=[])
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
+
+    def _parse(self, text: str):
+        """What ``text`` builds: the model's own graph for its description, else typed text."""
+        if self._program is not None and text == self._program.source:
+            return self._program
+        return builder_from_text(text) or parse(text)
 
     @param.depends("values", "requires_grad", "kinds", "variables", "mode", "expanded",
                    watch=True)
@@ -169,7 +185,7 @@ class ExplorerModel(param.Parameterized):
         if key != cached:
             steps = {mode: page_steps(schedule(graph, mode) if drawn is None else
                                       grouped_schedule(graph, drawn, mode))
-                     for mode in ("forward", "backward")}
+                     for mode in PASSES}
             self._schedules = (key, steps)
         return steps
 
