@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .engine import OPS
+from .engine import OPS, blocks_gradient
 from .schedule import (_blocked_step, _grad, _local, _numbered, _numbers, _partials, _step,
                        _value, op_formulas)
 from .trace import _definition, latex_name
@@ -305,7 +305,7 @@ def _backward(graph, drawn) -> list[dict]:
         if n == root or not nodes[n]["active"]:
             continue
         steps.append(_gradient_step(graph, drawn, numbers, n, d, dl))
-        if nodes[n]["op"] == "sg":
+        if blocks_gradient(nodes[n]["op"]):
             step = _blocked_step(graph, numbers, nodes[n]["tape"], traced_d, traced_dl)
             (u, _, k), = drawn.in_edges(n, keys=True)
             step.update(node=n, nodes=[n, u], edges=[[u, n, k]])

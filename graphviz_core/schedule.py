@@ -11,7 +11,7 @@ import re
 
 import networkx as nx
 
-from .engine import OPS
+from .engine import OPS, blocks_gradient
 from .trace import format_number, latex_name
 
 __all__ = ["schedule", "fill", "MODES", "op_formulas", "gradient_step"]
@@ -128,7 +128,7 @@ def _backward(graph: nx.MultiDiGraph) -> list[dict]:
         if n == root or not nodes[n]["active"]:
             continue
         steps.append(_gradient_step(graph, numbers, n, d, dl))
-        if nodes[n]["op"] == "sg":
+        if blocks_gradient(nodes[n]["op"]):
             steps.append(_blocked_step(graph, numbers, n, d, dl))
     return _numbered(steps)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .engine import OPS, Value, _active_nodes, format_number, number_text, topological_order
+from .engine import (OPS, Value, _active_nodes, contribution, format_number, number_text,
+                     topological_order)
 
 __all__ = ["trace", "format_number", "latex_name"]
 
@@ -85,11 +86,11 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
             locals_ = op.local(tuple(p.data for p in v.parents), v.data, v.param)
         child_active = v in active
         for slot, (p, local) in enumerate(zip(v.parents, locals_)):
-            blocked = v.op == "sg"
+            blocked = op.blocks_gradient
             flows = child_active and not blocked and p in active
             graph.add_edge(index[id(p)], i, key=slot, slot=slot, value=p.data,
                            local=0.0 if blocked else local,
-                           contribution=v.grad * local if flows else 0.0,
+                           contribution=contribution(op, v.grad, local) if flows else 0.0,
                            blocked=blocked, pruned=not flows and not blocked)
     return graph
 

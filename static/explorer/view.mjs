@@ -61,7 +61,8 @@ export class View {
     // slider now stands: keep the local value of a slider that has moved on since
     const kept = {}
     for (const [name, value] of Object.entries(this.overrides))
-      if (name in tape.variable && num(tape.value[tape.variable[name]]) !== value) kept[name] = value
+      // Object.is: a slider at 0 has moved on from a scene drawn at -0 ((-0)**-1 = -inf)
+      if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
     this.player.stop(-1)
@@ -112,7 +113,8 @@ export class View {
 
   slide(name, value) {
     if (!this.scene || !(name in this.scene.tape.variable)) return
-    this.overrides[name] = value
+    // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
+    this.overrides[name] = value === 0 ? 0 : value
     if (this.player.index >= 0) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
