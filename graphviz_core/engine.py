@@ -25,16 +25,22 @@ from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, si
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
-    "clip", "topological_order", "as_value", "number_text", "format_number",
-    "blocks_gradient", "contribution", "FAULT_WORDS",
+    "clip", "topological_order", "active_nodes", "as_value", "to_float", "number_text",
+    "format_number", "blocks_gradient", "contribution", "FAULT_WORDS",
 ]
 
 def _isfinite(x: float) -> bool:
     return x - x == 0.0  # false for inf and nan, and faster than math.isfinite here
 
 
-def _float(x) -> float:
-    """``float(x)``, with an int too large for a float becoming +-inf (IEEE) instead of raising."""
+def to_float(x) -> float:
+    """``float(x)``, with an int too large for a float becoming +-inf (IEEE) instead of raising.
+
+    Examples
+    --------
+    >>> to_float(3), to_float(10**400), to_float(-10**400)
+    (3.0, inf, -inf)
+    """
     try:
         return float(x)
     except OverflowError:
@@ -116,7 +122,7 @@ class Op:
         2.0
         """
         return Value._apply(self.name, tuple([as_value(x) for x in inputs]),
-                            None if param is None else _float(param))
+                            None if param is None else to_float(param))
 
 
 # The rules follow IEEE 754 as PyTorch's float64 does (C99's pow, signed zeros, inf and nan
@@ -317,7 +323,7 @@ class Value:
 
     def __init__(self, data, name: str = "", requires_grad: bool = True,
                  kind: str | None = None):
-        self.data = _float(data)
+        self.data = to_float(data)
         self.grad = 0.0
         self.name = name
         self.op = ""
@@ -362,7 +368,7 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return Value._apply("powv", (self, other))
-        return Value._apply("pow", (self,), _float(other))
+        return Value._apply("pow", (self,), to_float(other))
 
     def __rpow__(self, other):
         return Value._apply("powv", (as_value(other), self))
@@ -400,7 +406,7 @@ class Value:
         24.0
         """
         order = topological_order(self)
-        active = _active_nodes(order, self)
+        active = active_nodes(order, self)
         for v in order:
             # sums start at -0.0, the identity of IEEE addition, so a gradient made of -0.0
             # contributions stays -0.0 (as in PyTorch); nodes that get none show 0.0
@@ -507,7 +513,7 @@ def number_text(x) -> str:
     >>> number_text(2.0), number_text(0.25)
     ('2', '0.25')
     """
-    x = _float(x)
+    x = to_float(x)
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
@@ -588,13 +594,20 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def _active_nodes(order: list[Value], root: Value) -> set[Value]:
+def active_nodes(order: list[Value], root: Value) -> set[Value]:
     """The nodes whose gradient the backward pass must compute (Values hash by identity).
 
     A node is active when it needs a gradient (a leaf that requires one, or an op
     with such a leaf upstream) and reaches ``root`` along a path with no
     stop-gradient before its end (a stop-gradient node itself receives its gradient;
     it just passes none on). ``order`` is :func:`topological_order` of ``root``.
+
+    Examples
+    --------
+    >>> w, x = Value(2.0, "w"), Value(3.0, "x", requires_grad=False)
+    >>> L = w * x
+    >>> sorted(v.name for v in active_nodes(topological_order(L), L) if v.name)
+    ['w']
     """
     needs: set[Value] = set()
     for v in order:

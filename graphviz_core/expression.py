@@ -15,7 +15,7 @@ import re
 import warnings
 from typing import Mapping
 
-from .engine import OPS, Value, _float, number_text as _number_text
+from .engine import OPS, Value, number_text as _number_text, to_float
 
 __all__ = ["ExpressionError", "Expression", "parse", "gradients", "FUNCTIONS",
            "default_kind", "LIMITS"]
@@ -161,7 +161,7 @@ class Expression:
             if name not in values:
                 raise ExpressionError(f"missing value for variable '{name}'")
             try:
-                number = _float(values[name])
+                number = to_float(values[name])
             except (TypeError, ValueError):
                 raise ExpressionError(f"the value of '{name}' is not a number") from None
             leaves[name] = Value(number, name, requires_grad.get(name, True),

@@ -1054,7 +1054,8 @@ class View {
       case "resize": return this.scene ? this.render() : this.refresh()
       case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
       case "slider": return this.slide(data.name, obj.value)
-      case "mode": this.scene && (this.scene.mode = data.mode); this.player.stop(-1); return this.render()
+      // the mode buttons send the modes in their order; the export's send one mode
+      case "mode": this.scene && (this.scene.mode = data.modes ? data.modes[obj.active] : data.mode); this.player.stop(-1); return this.render()
       case "play": return this.player.playing ? this.player.pause() : this.player.play()
       case "pause": return this.player.pause()
       case "step": return this.player.step(+1)
@@ -1062,7 +1063,7 @@ class View {
       case "first": this.player.stop(-1); return this.render()
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
-        this.presentation = !!data.on
+        this.presentation = !!("on" in data ? data.on : obj.active)
         if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
         return this.render()
       default: return this.refresh()
