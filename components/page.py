@@ -15,7 +15,9 @@ def start_session() -> None:
     """Once per session, before the page is built: ``/assets`` served, websockets without delay,
     Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`)."""
     from .bokeh_defaults import install
+    from .failover import reload_after_failover
     install()
+    reload_after_failover()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from .assets import serve_assets
         from .transport import send_without_delay

@@ -14,4 +14,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $APT update -qq
   DEBIAN_FRONTEND=noninteractive $APT install -y -qq "${missing[@]}" >/dev/null
 fi
+# nginx: tests/test_cluster.py runs tools/serve-cluster.sh (the balancer in front of backends)
+bash tools/ensure-nginx.sh
 python3 -m pip install -q -e ".[test]"
