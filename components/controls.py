@@ -13,22 +13,41 @@ import param
 
 from .graph_view import GraphView
 from .model import ExplorerModel
+from .words import ui
 
-EXAMPLES = {
-    "Seed: (w*x + b - y)**2": "(w*x + b - y)**2",
-    "Chain: tanh(exp(w*x))**2": "tanh(exp(w*x))**2",
-    "Fan-out: u*v + sin(u)": "u*v + sin(u)",
-    "Stop-gradient: sg(u*u)*u": "sg(u*u)*u",
-    "Neuron: tanh(w1*x1 + w2*x2 + b)": "tanh(w1*x1 + w2*x2 + b)",
-    "Logistic: -log(sigmoid(w*x + b))": "-log(sigmoid(w*x + b))",
-    "PPO-clip: -min(exp(lp-lpo)*A, clip(exp(lp-lpo), 1-eps, 1+eps)*A)":
-        "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1 - eps, 1 + eps)*A)",
-    "Faults: log(x) + sqrt(y) + 1/z": "log(x) + sqrt(y) + 1/z",
-    "MLP 2-4-4-1 (107 nodes)": "mlp(2, 4, 4, 1)",
-    "MLP 2-16-16-1 (982 nodes)": "mlp(2, 16, 16, 1)",
-    "MLP 2-60-60-1 (11,586 nodes, a node per neuron)": "mlp(2, 60, 60, 1)",
-}
-MODE_LABELS = {"Graph": "graph", "Forward": "forward", "Backward": "backward"}
+# (word in the catalogue's [example] group, source); MLPs are named by shape and size
+EXAMPLES = (
+    ("article", "(w*x + b - y)**2"),
+    ("chain", "tanh(exp(w*x))**2"),
+    ("fan_out", "u*v + sin(u)"),
+    ("stop_gradient", "sg(u*u)*u"),
+    ("neuron", "tanh(w1*x1 + w2*x2 + b)"),
+    ("logistic", "-log(sigmoid(w*x + b))"),
+    ("ppo", "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1 - eps, 1 + eps)*A)"),
+    ("faults", "log(x) + sqrt(y) + 1/z"),
+    (("mlp", "2-4-4-1", 107), "mlp(2, 4, 4, 1)"),
+    (("mlp", "2-16-16-1", 982), "mlp(2, 16, 16, 1)"),
+    (("mlp_grouped", "2-60-60-1", 11586), "mlp(2, 60, 60, 1)"),
+)
+
+
+def examples(lang: str) -> dict[str, str]:
+    """The examples menu in ``lang``: label -> expression."""
+    w = ui(lang)["example"]
+    out = {}
+    for word, source in EXAMPLES:
+        if isinstance(word, tuple):
+            key, shape, nodes = word
+            out[w[key].format(shape=shape, nodes=f"{nodes:,}")] = source
+        else:
+            out[f"{w[word]}: {source}"] = source
+    return out
+
+
+def mode_labels(lang: str) -> dict[str, str]:
+    """The mode switch's labels in ``lang`` -> mode."""
+    w = ui(lang)
+    return {w["mode_graph"]: "graph", w["mode_forward"]: "forward", w["mode_backward"]: "backward"}
 RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation
 
 
@@ -82,13 +101,18 @@ class ExpressionBox(pn.viewable.Viewer):
     """Where a student types an expression; Enter applies it; errors show inline."""
 
     model = param.ClassSelector(class_=ExplorerModel)
+    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
+        w = ui(self.lang)
+        self.words = w
+        self.choices = examples(self.lang)
         self.input = pn.widgets.TextInput(
-            label="Expression", value=self.model.expression, max_length=2000,
-            placeholder="e.g. (w*x + b - y)**2", sizing_mode="stretch_width")
-        self.examples = pn.widgets.Select(label="Examples", options=["Choose an example…", *EXAMPLES],
+            label=w["expression"], value=self.model.expression, max_length=2000,
+            placeholder=w["expression_placeholder"], sizing_mode="stretch_width")
+        self.examples = pn.widgets.Select(label=w["examples"],
+                                          options=[w["choose_example"], *self.choices],
                                           sizing_mode="stretch_width")
         self.message = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-error"])
         self.input.param.watch(lambda e: self.model.set_expression(e.new), "value")
@@ -97,10 +121,10 @@ class ExpressionBox(pn.viewable.Viewer):
         self._show_error()
 
     def _pick_example(self, event) -> None:
-        source = EXAMPLES.get(event.new)
+        source = self.choices.get(event.new)
         if source:
             self.input.value = source
-            self.examples.value = "Choose an example…"
+            self.examples.value = self.words["choose_example"]
 
     def _show_error(self, *events) -> None:
         if self.input.value != self.model.expression:
@@ -115,9 +139,11 @@ class ExpressionBox(pn.viewable.Viewer):
         if pos is not None and len(text) <= 120:
             pos = min(pos, len(text))
             pointer = (f"<pre class='bpx-caret'>{html.escape(text)}\n{' ' * pos}^</pre>")
-        self.message.object = (f"<div role='alert'><b>Not applied:</b> {html.escape(error)}"
-                               f"{'' if pos is None else f' (position {pos})'}{pointer}"
-                               f"<div class='bpx-hint'>The graph shows the last expression that worked.</div></div>")
+        w = self.words
+        where = "" if pos is None else w["at_position"].format(pos=pos)
+        self.message.object = (f"<div role='alert'><b>{w['not_applied']}</b> {html.escape(error)}"
+                               f"{where}{pointer}"
+                               f"<div class='bpx-hint'>{w['last_worked']}</div></div>")
 
     def __panel__(self):
         return pn.Column(self.input, self.message, self.examples, sizing_mode="stretch_width")
@@ -128,6 +154,7 @@ class VariableSliders(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=ExplorerModel)
     view = param.ClassSelector(class_=GraphView)
+    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -194,13 +221,18 @@ class VariableSliders(pn.viewable.Viewer):
         if flags != self.model.requires_grad:
             self.model.requires_grad = flags
 
+    def panel(self, switches: bool = True) -> pn.Column:
+        """The sliders under an "Inputs" title, and (``switches``) the requires_grad switches."""
+        w = ui(self.lang)
+        parts = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{w['inputs']}</h3>"), self.column]
+        if switches:
+            parts += [pn.pane.HTML("<h3 class='bpx-side-title'>requires_grad</h3>"
+                                   f"<div class='bpx-hint'>{w['requires_grad_hint']}</div>"),
+                      self.switches]
+        return pn.Column(*parts, sizing_mode="stretch_width")
+
     def __panel__(self):
-        return pn.Column(
-            pn.pane.HTML("<h3 class='bpx-side-title'>Inputs</h3>"), self.column,
-            pn.pane.HTML("<h3 class='bpx-side-title'>requires_grad</h3>"
-                         "<div class='bpx-hint'>Switch a leaf off: the backward pass skips "
-                         "everything that only it feeds.</div>"),
-            self.switches, sizing_mode="stretch_width")
+        return self.panel()
 
 
 class PlaybackBar(pn.viewable.Viewer):
@@ -212,27 +244,34 @@ class PlaybackBar(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=ExplorerModel)
     view = param.ClassSelector(class_=GraphView)
+    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
+        w = ui(self.lang)
         self.mode = pn.widgets.RadioButtonGroup(
-            label="Mode", options=MODE_LABELS, value=self.model.mode, color="primary",
-            variant="outline", css_classes=["bpx-mode"])
+            label=w["mode"], options=mode_labels(self.lang), value=self.model.mode,
+            color="primary", variant="outline", css_classes=["bpx-mode"])
         self.mode.link(self.model, value="mode", bidirectional=True)
         args = {"player": self.view.player}
-        self.first = pn.widgets.Button(label="↺ Start", description="Back to the start (Home)", width=84)
-        self.back = pn.widgets.Button(label="◀ Step", description="Step back (←)", width=80)
-        self.play = pn.widgets.Button(label="▶ Play", description="Play or pause (space)",
-                                      color="success", width=100)
-        self.forward = pn.widgets.Button(label="Step ▶", description="Step forward (→)", width=80)
-        self.speed = pn.widgets.FloatSlider(label="Speed", start=0.25, end=4, step=0.25, value=1,
-                                            width=150)
+        wide = self.lang != "en"  # the Chinese labels are a little wider
+        tight = (5, 3)  # small margins: on a phone the four buttons share one row
+        self.first = pn.widgets.Button(label=w["start"], description=w["start_hint"],
+                                       width=104 if wide else 84, margin=tight)
+        self.back = pn.widgets.Button(label=w["back"], description=w["back_hint"],
+                                      width=90 if wide else 80, margin=tight)
+        self.play = pn.widgets.Button(label=w["play"], description=w["play_hint"],
+                                      color="success", width=100, margin=tight)
+        self.forward = pn.widgets.Button(label=w["step"], description=w["step_hint"],
+                                         width=90 if wide else 80, margin=tight)
+        self.speed = pn.widgets.FloatSlider(label=w["speed"], start=0.25, end=4, step=0.25,
+                                            value=1, width=150)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
             button.js_on_click(args=args, code=self.view.js_action(action))
         self.speed.jscallback(args=args, value=self.view.js_action("speed"))
-        self.present = pn.widgets.Toggle(label="Presentation",
-                                         color="light", width=120)
+        self.present = pn.widgets.Toggle(label=w["present"], color="light", width=120,
+                                         css_classes=["bpx-present-toggle"])
         self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
                                 "on: cb_obj.active})")
         self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "
@@ -246,7 +285,7 @@ class PlaybackBar(pn.viewable.Viewer):
             w.disabled = off
 
     def __panel__(self):
-        return pn.Row(self.mode, pn.Spacer(width=18), self.first, self.back, self.play,
-                      self.forward, self.speed, pn.HSpacer(), self.present,
-                      css_classes=["bpx-playbar"],
-                      sizing_mode="stretch_width")
+        # wraps on a narrow screen: every button stays on it, a row of its own if need be
+        return pn.FlexBox(self.mode, self.first, self.back, self.play, self.forward, self.speed,
+                          self.present, flex_wrap="wrap", align_items="center", gap="4px 8px",
+                          css_classes=["bpx-playbar"], sizing_mode="stretch_width")

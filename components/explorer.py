@@ -15,8 +15,10 @@ from .controls import ExpressionBox, PlaybackBar, Throttle, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
+from .passes import PassesPanel
 from .stats import stats_html
 from .urlstate import query_args, write_query
+from .words import ui
 
 
 URL_INTERVAL_MS = 250
@@ -26,6 +28,7 @@ class NodeDetails(pn.viewable.Viewer):
     """What a clicked node computes: its local derivatives and the chain rule with numbers."""
 
     model = param.ClassSelector(class_=ExplorerModel)
+    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -36,32 +39,32 @@ class NodeDetails(pn.viewable.Viewer):
 
     def _render(self) -> str:
         g, n = self.model.graph, self.model.selected
+        w = ui(self.lang)
         if g is None or n is None or n not in g:
-            return ("<div class='bpx-hint'>Click a node to see its local derivatives and how "
-                    "its gradient is computed.</div>")
+            return f"<div class='bpx-hint'>{w['details_hint']}</div>"
         node = g.nodes[n]
         loss = g.nodes[g.graph["root"]]["name"]
         rows = [f"<h4>{html.escape(node['text'])}</h4>",
-                f"<div>value = <b>{format_number(node['value'], 6)}</b>"
+                f"<div>{w['value_word']} = <b>{format_number(node['value'], 6)}</b>"
                 f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>"
-                f"{format_number(node['grad'], 6) if node['active'] else 'not computed'}</b></div>"]
+                f"{format_number(node['grad'], 6) if node['active'] else w['not_computed']}</b></div>"]
         if node["fault"]:
             rows.append(f"<div class='bpx-fault'>⚠ {html.escape(node['fault'])}</div>")
         parents = sorted(g.in_edges(n, keys=True, data=True), key=lambda e: e[2])
         if parents:
-            rows.append("<div class='bpx-sub'>Local derivatives</div><ul>")
+            rows.append(f"<div class='bpx-sub'>{w['local_derivatives']}</div><ul>")
             for u, _, _, d in parents:
                 pname = html.escape(g.nodes[u]["name"])
-                note = " (stop-gradient: 0 in the backward pass)" if d["blocked"] else ""
+                note = w["sg_local_note"] if d["blocked"] else ""
                 rows.append(f"<li>∂{html.escape(node['name'])}/∂{pname} = "
                             f"{format_number(d['local'], 6)}{note}</li>")
             rows.append("</ul>")
         step = gradient_step(g, n)
         if step is not None:
-            rows.append(f"<div class='bpx-sub'>Chain rule</div><code>{html.escape(step['text'])}</code>")
+            rows.append(f"<div class='bpx-sub'>{w['chain_rule']}</div>"
+                        f"<code>{html.escape(step['text'])}</code>")
         elif not node["active"] and node["kind"] != "constant":
-            rows.append("<div class='bpx-hint'>The backward pass skips this node: no leaf that "
-                        "requires a gradient feeds it, or a stop-gradient cuts it off.</div>")
+            rows.append(f"<div class='bpx-hint'>{w['node_skipped']}</div>")
         return "".join(rows)
 
     def __panel__(self):
@@ -72,14 +75,15 @@ class GroupBar(pn.viewable.Viewer):
     """For a grouped drawing: what the group nodes are, and buttons that close open ones."""
 
     model = param.ClassSelector(class_=ExplorerModel)
+    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
+        self.words = w = ui(self.lang)
         self.note = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-groups"])
-        self.close_one = pn.widgets.Button(label="Collapse", width=170, visible=False,
-                                           description="Draw the clicked node's neuron as "
-                                           "one node again")
-        self.close_all = pn.widgets.Button(label="Collapse all", width=120, visible=False)
+        self.close_one = pn.widgets.Button(label=w["collapse"].format(group=""), width=170,
+                                           visible=False, description=w["collapse_hint"])
+        self.close_all = pn.widgets.Button(label=w["collapse_all"], width=120, visible=False)
         self.close_one.on_click(lambda e: self.model.collapse(self._open_group()))
         self.close_all.on_click(lambda e: self.model.collapse())
         self.row = pn.Row(self.note, self.close_one, self.close_all, visible=False,
@@ -100,14 +104,13 @@ class GroupBar(pn.viewable.Viewer):
             return
         groups = sum(1 for n in drawn if drawn.nodes[n]["kind"] == "group")
         opened = ", ".join(html.escape(g) for g in self.model.expanded)
+        w = self.words
         self.note.object = (
-            f"<b>{len(self.model.graph):,}</b> nodes, drawn as <b>{len(drawn):,}</b>: each of "
-            f"<b>{groups}</b> closed neurons (teal, e.g. <code>h1[0]</code>: its bias, "
-            f"weights, products, sums and tanh) is one node that shows its output. "
-            f"<b>Click one to open it.</b>" +
-            (f" Open: {opened}; click one of their nodes to collapse it." if opened else ""))
+            w["groups_note"].format(nodes=f"{len(self.model.graph):,}", drawn=f"{len(drawn):,}",
+                                    groups=groups)
+            + (w["groups_open"].format(opened=opened) if opened else ""))
         group = self._open_group()
-        self.close_one.param.update(visible=bool(group), label=f"Collapse {group}")
+        self.close_one.param.update(visible=bool(group), label=w["collapse"].format(group=group))
         self.close_all.visible = bool(self.model.expanded)
 
     def __panel__(self):
@@ -119,22 +122,25 @@ class Explorer(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=ExplorerModel)
     sync_url = param.Boolean(default=True)
+    lang = param.String(default="en")
 
     def __init__(self, **params):
         if "model" not in params:
             params["model"] = ExplorerModel(**_initial_state(query_args()))
         super().__init__(**params)
-        self.view = GraphView(model=self.model)
-        self.expression = ExpressionBox(model=self.model)
-        self.sliders = VariableSliders(model=self.model, view=self.view)
-        self.playback = PlaybackBar(model=self.model, view=self.view)
-        self.details = NodeDetails(model=self.model)
-        self.groups = GroupBar(model=self.model)
+        lang = self.lang
+        self.words = w = ui(lang)
+        self.view = GraphView(model=self.model, lang=lang)
+        self.expression = ExpressionBox(model=self.model, lang=lang)
+        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
+        self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
+        self.details = NodeDetails(model=self.model, lang=lang)
+        self.groups = GroupBar(model=self.model, lang=lang)
+        self.passes = PassesPanel(model=self.model, lang=lang)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
-            callback=lambda: standalone_file(self.model), filename="backprop-explorer.html",
-            label="Save as HTML", description="One file with sliders and playback that works "
-            "offline", width=150, embed=False)
+            callback=lambda: standalone_file(self.model, lang), filename="backprop-explorer.html",
+            label=w["save_html"], description=w["save_html_hint"], width=150, embed=False)
         self.model.param.watch(self._update_stats, ["graph", "mode"])
         self._update_stats()
         if self.sync_url:
@@ -145,7 +151,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _update_stats(self, *events) -> None:
         if self.model.graph is not None:
-            self.stats.object = stats_html(self.model)
+            self.stats.object = stats_html(self.model, self.lang)
 
     def _write_url(self) -> None:
         if self.model.error:
@@ -158,13 +164,21 @@ class Explorer(pn.viewable.Viewer):
 
     def main(self):
         return pn.Column(
-            self.playback, self.groups, self.view, pn.Row(self.stats, self.save, sizing_mode="stretch_width"),
-            pn.Row(pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>Values</h3>"),
+            self.playback, self.groups, self.view,
+            pn.FlexBox(self.stats, self.save, flex_wrap="wrap", align_items="center",
+                       sizing_mode="stretch_width"),
+            self.passes,
+            # side by side where there is room, the details under the table on a phone (a Row
+            # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
+            # stylesheet)
+            pn.Row(pn.Column(pn.pane.HTML(f"<h3 class='bpx-side-title'>{self.words['values']}</h3>"),
                              pn.pane.Bokeh(self.view.values_table, sizing_mode="stretch_width"),
-                             sizing_mode="stretch_width"),
-                   pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>Selected node</h3>"),
-                             self.details, width=360),
-                   sizing_mode="stretch_width"),
+                             sizing_mode="stretch_width", styles={"flex": "2 1 340px"}),
+                   pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>"
+                                          f"{self.words['selected_node']}</h3>"),
+                             self.details, sizing_mode="stretch_width",
+                             styles={"flex": "1 1 280px", "max-width": "460px"}),
+                   sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "column-gap": "16px"}),
             sizing_mode="stretch_width")
 
     def __panel__(self):

@@ -17,6 +17,7 @@ from bokeh.resources import INLINE
 
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
+from .words import ui
 
 STANDALONE_CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 18px 28px;
@@ -25,7 +26,7 @@ h1 { font-size: 22px; margin: 0 0 2px 0; } .bpx-sub { color: #52606D; margin-bot
 """
 
 
-def standalone_html(model: ExplorerModel) -> str:
+def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
     """The model's current expression, values and mode as one self-contained HTML page.
 
     A snapshot model keeps the export independent of the session (no watcher on it).
@@ -33,7 +34,8 @@ def standalone_html(model: ExplorerModel) -> str:
     snapshot = ExplorerModel(expression=model.expression, values=dict(model.values),
                              requires_grad=dict(model.requires_grad), kinds=dict(model.kinds),
                              mode=model.mode)
-    view = GraphView(model=snapshot, height=480, interactive=False)
+    w = ui(lang)
+    view = GraphView(model=snapshot, height=480, interactive=False, lang=lang)
     # formulas in the caption are TeX: a TeX string here makes Bokeh inline its MathJax bundle
     view.caption.text = r"$$\frac{\partial L}{\partial L} = 1$$"
     player = view.player
@@ -46,19 +48,18 @@ def standalone_html(model: ExplorerModel) -> str:
         slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
                         format="0[.]00", width=260)
         sliders.append(slider)
-    mode = RadioButtonGroup(labels=["Graph", "Forward", "Backward"],
+    mode = RadioButtonGroup(labels=[w["mode_graph"], w["mode_forward"], w["mode_backward"]],
                             active=MODES.index(snapshot.mode))
     mode.js_on_change("active", act("player.execute(cb_obj, {action: 'mode', mode: "
                                     "['graph', 'forward', 'backward'][cb_obj.active]})"))
     buttons = []
-    for label, action in (("↺ Start", "first"), ("◀ Step", "back"), ("▶ Play", "play"),
-                          ("Step ▶", "step")):
+    for label, action in ((w["start"], "first"), (w["back"], "back"), (w["play"], "play"),
+                          (w["step"], "step")):
         button = Button(label=label, width=90, button_type="success" if action == "play" else "default")
         button.js_on_event("button_click", act(f"player.execute(cb_obj, {{action: {action!r}}})"))
         buttons.append(button)
-    title = Div(text=f"<h1>Backprop Explorer</h1><div class='bpx-sub'>"
-                     f"<code>{html.escape(snapshot.expression)}</code> · saved from the app; "
-                     f"sliders and playback work offline.</div>",
+    title = Div(text=f"<h1>{w['app_title']}</h1><div class='bpx-sub'>"
+                     f"<code>{html.escape(snapshot.expression)}</code> · {w['saved_note']}</div>",
                 stylesheets=[GlobalInlineStyleSheet(css=STANDALONE_CSS)])
     layout = column(
         title,
@@ -69,7 +70,7 @@ def standalone_html(model: ExplorerModel) -> str:
         view.values_table,
         sizing_mode="stretch_width",
     )
-    page = file_html(layout, resources=INLINE, title=f"Backprop Explorer - {snapshot.expression}")
+    page = file_html(layout, resources=INLINE, title=f"{w['app_title']} - {snapshot.expression}")
     return _without_server_scripts(page)
 
 
@@ -85,6 +86,6 @@ def _without_server_scripts(page: str) -> str:
     return head + page[head_end:]
 
 
-def standalone_file(model: ExplorerModel) -> io.StringIO:
+def standalone_file(model: ExplorerModel, lang: str = "en") -> io.StringIO:
     """:func:`standalone_html` as a file object for Panel's FileDownload."""
-    return io.StringIO(standalone_html(model))
+    return io.StringIO(standalone_html(model, lang))

@@ -17,6 +17,7 @@ from bokeh.plotting import figure
 
 from .model import ExplorerModel
 from .scene import to_json
+from .words import ui
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by tools/build_browser.py
@@ -53,10 +54,11 @@ class GraphView(pn.viewable.Viewer):
     model = param.ClassSelector(class_=ExplorerModel)
     height = param.Integer(default=470)
     interactive = param.Boolean(default=True, doc="Report clicked nodes to the server (off for files).")
+    lang = param.String(default="en", doc="The language of the table's headers.")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.meta = ColumnDataSource({"json": [to_json(self.model.scene)]})
+        self.meta = ColumnDataSource({"json": [self._json(self.model.scene)]})
         self.nodes = ColumnDataSource(_empty(NODE_COLUMNS))
         self.edges = ColumnDataSource(_empty(EDGE_COLUMNS))
         self.arrows = ColumnDataSource(_empty(ARROW_COLUMNS))
@@ -69,13 +71,11 @@ class GraphView(pn.viewable.Viewer):
                            disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
         self.counter = Div(text="", css_classes=["bpx-counter"])
         self.figure = self._make_figure()
+        titles = ui(self.lang)["table"]
         self.values_table = DataTable(
             source=self.table, index_position=None, sizing_mode="stretch_width", height=260,
-            columns=[TableColumn(field="name", title="Node", width=70),
-                     TableColumn(field="op", title="Definition", width=130),
-                     TableColumn(field="value", title="Value", width=100),
-                     TableColumn(field="grad", title="Gradient", width=100),
-                     TableColumn(field="fault", title="Fault", width=190)],
+            columns=[TableColumn(field=field, title=title, width=width) for field, title, width
+                     in zip(TABLE_COLUMNS, titles, (70, 130, 100, 100, 190))],
             css_classes=["bpx-values"])
         self.player = CustomJS.from_file(
             str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
@@ -153,10 +153,14 @@ class GraphView(pn.viewable.Viewer):
         def apply() -> None:
             self.figure.height = self._height_for(scene)
             self._fit(self.figure, scene)
-            self.meta.data = {"json": [to_json(scene)]}
+            self.meta.data = {"json": [self._json(scene)]}
         # Widget events can arrive outside the document lock (Enter in a TextInput does),
         # where Bokeh models must not change; on the next tick the lock is held.
         pn.state.execute(apply, schedule=True)
+
+    def _json(self, scene: dict) -> str:
+        """The scene for the page, naming the language its words are in."""
+        return to_json({**scene, "lang": self.lang})
 
     @staticmethod
     def _fit(fig, scene: dict) -> None:

@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 import panel as pn
 
 from .lessons import LESSONS
+from .page import PageTemplate
 from .urlstate import query_args
-
-LANGUAGES = {"en": "English", "zh": "中文"}
+from .words import LANGUAGES, language, ui
 
 
 def serve_page(title: str) -> None:
@@ -32,15 +32,14 @@ def build_page() -> pn.template.BaseTemplate:
     slug = args.get("lesson", "graph")
     if slug not in LESSONS:
         slug = "graph"
-    lang = args.get("lang", "en")
-    if lang not in LANGUAGES:
-        lang = "en"
+    lang = language(args.get("lang"))
     lesson = LESSONS[slug]
     page = lesson.build(args, lang)
     nav = pn.pane.HTML(_navigation(slug, lang, args), sizing_mode="stretch_width",
                        css_classes=["bpx-nav"])
-    return pn.template.BootstrapTemplate(
-        title=f"Backprop Explorer · {lesson.title[lang]}",
+    return PageTemplate(
+        lang=lang, toggle_label=ui(lang)["sidebar_toggle"],
+        title=f"{ui(lang)['app_title']} · {lesson.title[lang]}",
         sidebar=[nav, *page.sidebar],
         main=page.main,
         sidebar_width=340,
@@ -58,11 +57,12 @@ def _navigation(current: str, lang: str, args: dict) -> str:
     for slug, lesson in LESSONS.items():
         label = html.escape(lesson.title[lang])
         cls = "bpx-nav-current" if slug == current else ""
-        links.append(f"<li class='{cls}'><a href='?{urlencode({'lesson': slug, 'lang': lang})}'>"
-                     f"{label}</a></li>")
+        here = " aria-current='page'" if slug == current else ""
+        links.append(f"<li class='{cls}'><a href='?{urlencode({'lesson': slug, 'lang': lang})}'"
+                     f"{here}>{label}</a></li>")
     # switching language keeps the whole state of the page
     other = "zh" if lang == "en" else "en"
     switched = urlencode({**args, "lesson": current, "lang": other})
-    return (f"<nav aria-label='Lessons'><div class='bpx-lang'><a href='?{switched}' "
-            f"hreflang='{other}'>{LANGUAGES[other]}</a></div><ol class='bpx-lessons'>"
-            f"{''.join(links)}</ol></nav>")
+    return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'><a href='?{switched}' "
+            f"hreflang='{other}' lang='{other}'>{LANGUAGES[other]}</a></div>"
+            f"<ol class='bpx-lessons'>{''.join(links)}</ol></nav>")

@@ -8,7 +8,29 @@ from pathlib import Path
 import panel as pn
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 log = logging.getLogger("backprop_explorer")
+# the page scales to the device and a student may still zoom it (no maximum-scale: WCAG 1.4.4)
+VIEWPORT = "width=device-width, initial-scale=1"
+
+
+class PageTemplate(pn.template.BootstrapTemplate):
+    """Panel's Bootstrap page in the page's language (``templates/page.html`` says what differs).
+
+    ``lang`` is the page's language (``"en"``, ``"zh"``), ``toggle_label`` the accessible
+    name of the header button that shows and hides the sidebar.
+    """
+
+    _template = TEMPLATES / "page.html"
+
+    def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", **params):
+        self._page_words = {"page_lang": lang, "toggle_label": toggle_label}
+        params.setdefault("meta_viewport", VIEWPORT)
+        super().__init__(**params)
+
+    def _update_vars(self, *args) -> None:
+        super()._update_vars(*args)
+        self._render_variables.update(self._page_words)
 
 
 def start_session() -> None:
@@ -27,9 +49,9 @@ def start_session() -> None:
 
 
 def stylesheet() -> str:
-    """The app's styles and the lessons' styles, inlined into the page."""
+    """The app's, the lessons' and the responsive layout's styles, inlined into the page."""
     return "\n".join((STATIC / name).read_text(encoding="utf-8")
-                     for name in ("style.css", "lessons.css"))
+                     for name in ("style.css", "lessons.css", "responsive.css"))
 
 
 def handle_exception(error: BaseException) -> None:

@@ -14,6 +14,7 @@ from .trace import format_number, latex_name, trace
 from .schedule import MODES, schedule
 from .layout import count_crossings, layout
 from .tape import to_tape
+from .pytorch import to_pytorch
 from .rebuild import GraphProgram
 from .adapter_checks import AdapterError, GradientMismatch
 from .micrograd_adapter import from_micrograd
@@ -23,5 +24,6 @@ __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum", "clip",
     "topological_order", "ExpressionError", "Expression", "parse", "gradients", "trace",
     "format_number", "latex_name", "schedule", "MODES", "layout", "count_crossings", "to_tape",
-    "GraphProgram", "from_micrograd", "from_torch", "AdapterError", "GradientMismatch",
+    "to_pytorch", "GraphProgram", "from_micrograd", "from_torch", "AdapterError",
+    "GradientMismatch",
 ]

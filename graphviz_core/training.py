@@ -179,19 +179,20 @@ def gradient_descent(value_and_grad: ValueAndGrad, start, lr: float, steps: int,
 
 
 class PlateauScheduler:
-    """Lower the learning rate when the loss stops improving (like ReduceLROnPlateau).
+    """Lower the learning rate when the loss stops improving, as PyTorch's ReduceLROnPlateau.
 
     A loss counts as an improvement when it is below ``best * (1 - threshold)``
-    (PyTorch's default ``threshold_mode="rel"``): the bar depends on the loss's
-    *value*, so adding a constant to the loss changes the decisions.
+    (PyTorch's default ``threshold_mode="rel"``, for a positive best value): the bar is
+    relative to the best value so far, so adding a constant to the loss changes the
+    decisions. The defaults are PyTorch's.
 
     Parameters
     ----------
-    factor : float, default 0.5
+    factor : float, default 0.1
         The learning rate is multiplied by this on a plateau.
-    patience : int, default 2
+    patience : int, default 10
         How many steps without improvement are tolerated.
-    threshold : float, default 0.01
+    threshold : float, default 1e-4
         Relative improvement that counts.
 
     Attributes
@@ -208,7 +209,7 @@ class PlateauScheduler:
     [3]
     """
 
-    def __init__(self, factor: float = 0.5, patience: int = 2, threshold: float = 0.01):
+    def __init__(self, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4):
         self.factor, self.patience, self.threshold = factor, patience, threshold
         self.best = np.inf
         self.bad = 0

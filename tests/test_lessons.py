@@ -14,7 +14,7 @@ from components.lessons.loss_matters import LossMattersLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson, mask_for
 from components.lessons.scenes import SceneLesson
-from components.lessons.text import HEADINGS
+from components.words import article_heading
 from graphviz_core.ppo import ppo_case
 from graphviz_core.training import (PlateauScheduler, ThresholdStopper, fgsm, first_below,
                                     gradient_descent, logged_drop, precision_table,
@@ -57,8 +57,8 @@ def _html(objects) -> str:
                                        ("loss-matters", "loss-matters")])
 def test_seed_headings_in_both_languages(slug, key):
     for lang in ("en", "zh"):
-        assert HEADINGS[key][lang] in _html(LESSONS[slug].build({}, lang).main)
-    assert "前向" not in HEADINGS[key]["en"]
+        assert article_heading(key, lang) in _html(LESSONS[slug].build({}, lang).main)
+    assert "前向" not in article_heading(key, "en")
 
 
 # --- the three scenes -------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 # and Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Chromium drives the browser tests, CJK fonts draw the Chinese pages in screenshots, and
-# Node.js runs the browser module's tape replay against the Python engine.
+# Chromium drives the browser tests, CJK fonts draw the Chinese pages in screenshots,
+# Node.js runs the browser module's tape replay against the Python engine, and npm installs
+# axe-core (the accessibility audit the browser tests inject into each page).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then APT="apt-get"; else APT="sudo apt-get"; fi
   $APT update -qq
@@ -17,3 +19,5 @@ fi
 # nginx: tests/test_cluster.py runs tools/serve-cluster.sh (the balancer in front of backends)
 bash tools/ensure-nginx.sh
 python3 -m pip install -q -e ".[test]"
+# axe-core, pinned by tests/ui/package-lock.json, into tests/ui/node_modules (git-ignored)
+npm ci --prefix tests/ui --no-audit --no-fund --loglevel=error

@@ -1,9 +1,9 @@
-"""The lesson pages: each idea of the seed text as a live figure with a short explanation.
+"""The lesson pages: each idea of the article as a live figure with a short explanation.
 
 A lesson is registered in :data:`LESSONS` under its URL slug (``/app?lesson=<slug>``).
 Its builder takes the query arguments and the language (``"en"`` or ``"zh"``) and
-returns a :class:`LessonPage`: a sidebar, a main area and the query keys it keeps
-in the URL.
+returns a :class:`LessonPage`: a sidebar and a main area. Its prose lives in
+``prose/<slug>.toml`` (:func:`components.words.lesson_text`), its navigation title too.
 """
 
 from __future__ import annotations
@@ -25,18 +25,23 @@ class LessonPage:
 @dataclass(frozen=True)
 class Lesson:
     slug: str
-    title: dict  # language -> title (the seed's headings, English and Chinese)
+    title: dict  # language -> navigation title (from the lesson's prose file)
     build: Callable[[dict, str], LessonPage]
+
+
+def _titles(slug: str) -> dict:
+    from ..words import LANGUAGES, lesson_text
+    return {lang: lesson_text(slug, lang)["title"] for lang in LANGUAGES}
 
 
 def _explorer(args: dict, lang: str) -> LessonPage:
     from ..explorer import Explorer
-    explorer = Explorer()
+    explorer = Explorer(lang=lang)
     return LessonPage(sidebar=[explorer.sidebar()], main=[explorer.main()])
 
 
 LESSONS: dict[str, Lesson] = {
-    "graph": Lesson("graph", {"en": "Computation graphs", "zh": "计算图"}, _explorer),
+    "graph": Lesson("graph", _titles("graph"), _explorer),
 }
 
 
@@ -45,7 +50,7 @@ def register(lesson: Lesson) -> None:
     LESSONS[lesson.slug] = lesson
 
 
-# --- the lessons of the seed, in teaching order (builders import their modules lazily) ----
+# --- the lessons of the article, in teaching order (builders import their modules lazily) ---
 
 def _lazy(module: str, name: str, *extra) -> Callable[[dict, str], LessonPage]:
     def build(args: dict, lang: str) -> LessonPage:
@@ -55,8 +60,7 @@ def _lazy(module: str, name: str, *extra) -> Callable[[dict, str], LessonPage]:
     return build
 
 
-def _register_seed_lessons() -> None:
-    from .text import TITLES
+def _register_lessons() -> None:
     for slug, module, name, extra in (
             ("chain-rule", "scenes", "build", ("chain-rule",)),
             ("fan-out", "scenes", "build", ("fan-out",)),
@@ -65,7 +69,7 @@ def _register_seed_lessons() -> None:
             ("input-gradients", "input_gradients", "build", ()),
             ("same-gradient", "same_gradient", "build", ()),
             ("loss-matters", "loss_matters", "build", ())):
-        register(Lesson(slug, TITLES[slug], _lazy(module, name, *extra)))
+        register(Lesson(slug, _titles(slug), _lazy(module, name, *extra)))
 
 
-_register_seed_lessons()
+_register_lessons()

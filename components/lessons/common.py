@@ -13,12 +13,10 @@ import panel as pn
 from bokeh.plotting import figure
 
 from graphviz_core import format_number
+from graphviz_core.training import first_below
 
-from ..controls import PlaybackBar, VariableSliders
-from ..graph_view import GraphView
-from ..model import ExplorerModel
 from ..urlstate import write_query
-from .text import WORDS
+from ..words import ui
 
 PALETTE = {"a": "#0B63A8", "b": "#C2410C", "c": "#00815C", "d": "#9D2E74", "muted": "#52606D",
            "grid": "#E4E7EB"}
@@ -133,32 +131,19 @@ def style_legend(fig, location: str = "top_right") -> None:
     fig.legend.click_policy = "hide"
 
 
-# --- a graph of the explorer, with translated controls ---------------------------------------------
+# --- early stopping ---------------------------------------------------------------------------------
 
-def translate_playback(bar: PlaybackBar, lang: str) -> None:
-    """Widget titles of a :class:`PlaybackBar` in ``lang`` (the player keeps its own words)."""
-    w = WORDS[lang]
-    bar.mode.options = {w["mode_graph"]: "graph", w["mode_forward"]: "forward",
-                        w["mode_backward"]: "backward"}
-    bar.first.label, bar.back.label = w["start"], w["back"]
-    bar.play.label, bar.forward.label = w["play"], w["step"]
-    bar.speed.label, bar.present.label = w["speed"], w["present"]
+def stop_phrase(losses, tau: float, lang: str, C: float = 0.0) -> tuple[int | None, str]:
+    """When a run with ``losses`` stops on "loss < tau", and that said in ``lang``.
 
-
-def translate_table(view: GraphView, lang: str) -> None:
-    titles = WORDS[lang]["table"]
-    for column, title in zip(view.values_table.columns, titles):
-        column.title = title
-
-
-def slider_sidebar(sliders: VariableSliders, lang: str, switches: bool = True) -> pn.Column:
-    """The sliders (titled with variable names) and the requires_grad switches, translated."""
-    w = WORDS[lang]
-    parts = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{w['inputs']}</h3>"), sliders.column]
-    if switches:
-        parts += [pn.pane.HTML(f"<h3 class='bpx-side-title'>requires_grad</h3>"
-                               f"<div class='bpx-hint'>{w['switch_hint']}</div>"),
-                  sliders.switches]
-    return pn.Column(*parts, sizing_mode="stretch_width")
-
-
+    ``C`` is the constant the run's loss carries (L + C, with L >= 0): a run whose
+    C is at least tau can never stop, one whose C is below tau may stop later or not
+    within the run, and the phrase says which.
+    """
+    w = ui(lang)["stopping"]
+    step = first_below(losses, tau)
+    if step is not None:
+        return step, w["at"].format(step=step)
+    if C >= tau:
+        return None, w["never_C"].format(C=number(C))
+    return None, w["not_within"].format(n=len(losses) - 1, low=number(min(losses)))

@@ -11,7 +11,7 @@ export function tableColumns(sc, r) {
   for (let i = 0; i < n; i++) {
     const t = tapeIndex(sc, i)
     tcol.name.push(N.name[i])
-    tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : N.kind[i])
+    tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : T.kinds[N.kind[i]] || N.kind[i])
     tcol.value.push(fmt(r.value[t], 6))
     tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
     const fault = r.fault[t] || r.gradFault[t]

@@ -11,6 +11,7 @@ import { captionFor } from "./caption.mjs"
 import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
+import { setLanguage } from "./words.mjs"
 
 export class View {
   constructor(args) {
@@ -52,6 +53,7 @@ export class View {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
     this.scene = JSON.parse(text)
+    setLanguage(this.scene.lang)
     releases.answered()
     const tape = this.scene.tape
     separateParallelEdges(this.scene.edges)

@@ -9,7 +9,8 @@ Contract for every test module in ``tests/ui``:
 - ``page`` (function): a fresh context and page, 1400x1000. After the test it fails if
   the page raised uncaught JS exceptions; console errors are listed with them.
 - ``new_page`` (function): a factory for more pages (each its own context, so its own
-  session cookies and its own Panel session), checked the same way.
+  session cookies and its own Panel session), checked the same way; its keyword arguments
+  go to ``browser.new_context`` (``new_page(**PHONE)`` for a phone with touch).
 
 Helpers to drive and read the page live in ``tests/ui/helpers.py`` (``open_app`` etc.).
 Mark browser tests with ``pytest.mark.browser``.
@@ -55,8 +56,8 @@ def browser(_playwright):
 class _Watched:
     """A page with the console errors and uncaught exceptions it produced."""
 
-    def __init__(self, browser):
-        self.context = new_context(browser)
+    def __init__(self, browser, **options):
+        self.context = new_context(browser, **options)
         self.page = self.context.new_page()
         self.page_errors: list[str] = []
         self.console_errors: list[str] = []
@@ -69,8 +70,8 @@ class _Watched:
 def new_page(browser):
     watched: list[_Watched] = []
 
-    def make():
-        w = _Watched(browser)
+    def make(**options):
+        w = _Watched(browser, **options)
         watched.append(w)
         return w.page
 

@@ -30,6 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 1000}
+# a phone held upright (an iPhone 12-15's CSS pixels), with touch instead of a mouse
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 # Defined in every page before its own scripts run (context.add_init_script): small
 # accessors over the Bokeh document, evaluated lazily so they work once Bokeh is up.
@@ -198,8 +200,10 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def new_context(browser):
-    context = browser.new_context(viewport=VIEWPORT)
+def new_context(browser, **options):
+    """A browser context with the test accessors; ``options`` go to ``browser.new_context``
+    (e.g. ``**PHONE``), the desktop viewport unless they name another."""
+    context = browser.new_context(**{"viewport": VIEWPORT, **options})
     context.add_init_script(INIT_SCRIPT)
     return context
 
@@ -336,3 +340,105 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def open_page(page, app_url: str, query: str = "", timeout: float = 30_000) -> None:
+    """Open any page of the app (``query`` with or without its ``?``); wait until its first
+    figure is drawn and its text is in (the explorer and every lesson have a figure)."""
+    query = query.lstrip("?")
+    page.goto(app_url + (f"?{query}" if query else ""))
+    page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                           " return f && t.viewOf(f) && t.deepText().length > 200 }",
+                           timeout=timeout)
+    page.wait_for_timeout(300)  # the rest of the page's roots render in the same task burst
+
+
+# --- accessibility -------------------------------------------------------------------------
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """axe-core's WCAG 2.x A/AA findings on the page as it stands (Panel's open shadow roots
+    included), those of the given impacts: ``[{id, impact, help, nodes: [{target, html}]}]``."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `bash tools/install-test-deps.sh` (it installs "
+                           "axe-core from npm into tests/ui/node_modules)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        """async (tags) => {
+          const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}})
+          return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => ({target: n.target, html: n.html.slice(0, 160),
+                                        impact: n.impact, summary: n.failureSummary}))}))
+        }""", AXE_TAGS)
+    return [v for v in found if v["impact"] in impacts]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}")
+        for n in v["nodes"][:4]:
+            lines.append(f"    {n['target']}: {n['html']}")
+    return "\n".join(lines)
+
+
+# every control a student can operate, deep in the shadow roots, as visible boxes
+CONTROL_BOXES = r"""() => {
+  const out = []
+  const sel = 'input, button, select, textarea, a[href], [role="slider"], [role="button"], [tabindex="0"]'
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.matches(sel)) {
+        const r = el.getBoundingClientRect(), s = getComputedStyle(el)
+        if (r.width > 0 && r.height > 0 && s.visibility !== 'hidden')
+          out.push({tag: el.tagName, text: (el.getAttribute('aria-label') || el.textContent || el.value || '').trim().slice(0, 40),
+                    left: r.left, right: r.right, top: r.top, width: r.width, height: r.height})
+      }
+      if (el.shadowRoot) walk(el.shadowRoot)
+    }
+  }
+  walk(document)
+  return out
+}"""
+
+
+def sideways_overflow(page) -> int:
+    """How many CSS px the page scrolls sideways (0: none)."""
+    return page.evaluate("() => Math.max(0, document.documentElement.scrollWidth - innerWidth)")
+
+
+def controls_off_screen(page) -> list[dict]:
+    """Controls that stick out of the viewport's width (a student could not reach them)."""
+    width = page.evaluate("() => innerWidth")
+    return [c for c in page.evaluate(CONTROL_BOXES) if c["left"] < -0.5 or c["right"] > width + 0.5]
+
+
+def focused(page) -> dict:
+    """The element that has the keyboard focus, found through the open shadow roots."""
+    return page.evaluate("""() => {
+      let el = document.activeElement
+      while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement
+      if (!el) return {}
+      const host = (e) => { let r = e.getRootNode(); const hosts = []
+        while (r && r.host) { hosts.push((r.host.className || '').toString()); r = r.host.getRootNode() } return hosts }
+      return {tag: el.tagName, role: el.getAttribute('role'), label: el.getAttribute('aria-label'),
+              text: (el.textContent || el.value || '').trim().slice(0, 60), hosts: host(el)}
+    }""")
+
+
+def touch_drag(page, x0: float, y0: float, x1: float, y1: float, steps: int = 8) -> None:
+    """A finger drag from (x0, y0) to (x1, y1), as real touch events (Chrome DevTools Protocol)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        point = lambda x, y: [{"x": x, "y": y, "id": 1}]  # noqa: E731
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point(x0, y0)})
+        for k in range(1, steps + 1):
+            x, y = x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": point(x, y)})
+            page.wait_for_timeout(16)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from components.lessons.text import HEADINGS
+from components.words import article_heading
 
 from .helpers import deep_text, js, screenshot, set_slider, sliders
 
@@ -54,7 +54,7 @@ def wait_url(page, pattern: str, timeout: float = 10.0) -> str:
 @pytest.mark.parametrize("slug", list(PAGES))
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_lesson_loads_with_its_heading(page, app_url, slug, lang):
-    heading = _plain(HEADINGS[PAGES[slug]][lang])
+    heading = _plain(article_heading(PAGES[slug], lang))
     open_lesson(page, app_url, f"lesson={slug}&lang={lang}", heading)
     page.wait_for_timeout(300)  # let the figures draw: a JS error would fail the fixture
     if lang == "zh":
@@ -104,11 +104,11 @@ def test_same_gradient_state_restored_and_kept_across_languages(page, app_url):
     open_lesson(page, app_url, "lesson=same-gradient&lp=-0.5&lpo=-1&A=2&eps=0.2", "Clipped.")
     assert sliders(page)["lp"]["value"] == -0.5
     page.get_by_role("link", name="中文").click()
-    wait_page_text(page, HEADINGS["same-gradient"]["zh"])
+    wait_page_text(page, article_heading("same-gradient", "zh"))
     assert "lp=-0.5" in page.url and "lang=zh" in page.url
     page.wait_for_function("() => { const s = window.__bpxt.slider('lp'); return s && s.value === -0.5 }",
                            timeout=10_000)
-    assert "截断" in deep_text(page)
+    assert "已裁剪" in deep_text(page)
 
 
 def test_input_gradients_epsilon_moves_the_prediction(page, app_url):

@@ -1,0 +1,131 @@
+"""The words as data: every word in every language, Chinese written as Chinese is written,
+no project jargon, and no student-facing words left in the code."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from components.lessons import LESSONS
+from components.words import (LANGUAGES, _prose, catalogue, lesson_text, page_words,
+                              prose_files, ui)
+
+ROOT = Path(__file__).resolve().parent.parent
+CJK = r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f“”‘’…—]"
+
+
+def _strings(value, path=()):
+    """(path, text) for every string inside nested mappings and sequences."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            yield from _strings(v, path + (i,))
+    elif hasattr(value, "items"):
+        for k, v in value.items():
+            yield from _strings(v, path + (k,))
+
+
+def _shape(value):
+    """The structure of a catalogue entry without its words (lists keep their length)."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (tuple, list)):
+        return tuple(_shape(v) for v in value)
+    return {k: _shape(v) for k, v in value.items()}
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def all_texts(lang: str):
+    yield from ((("ui",) + p, t) for p, t in _strings(ui(lang)))
+    for name in prose_files():
+        yield from (((name,) + p, t) for p, t in _strings(lesson_text(name, lang)))
+
+
+# --- complete ------------------------------------------------------------------------------------
+
+def test_every_ui_word_in_every_language():
+    missing = []
+
+    def words(table, path=()):
+        for key, value in table.items():
+            if set(value) <= set(LANGUAGES):
+                yield path + (key,), value
+            else:
+                yield from words(value, path + (key,))
+    for path, word in words(catalogue()):
+        missing += [(path, lang) for lang in LANGUAGES if lang not in word]
+        texts = [word[lang] for lang in LANGUAGES if lang in word]
+        if all(isinstance(t, str) for t in texts):
+            assert len({frozenset(_fields(t)) for t in texts}) == 1, f"{path}: placeholders differ"
+        else:
+            assert len({len(t) for t in texts}) == 1, f"{path}: lists of different lengths"
+    assert not missing
+
+
+@pytest.mark.parametrize("name", prose_files())
+def test_every_prose_file_has_the_same_keys_in_every_language(name):
+    tables = {lang: _prose(name)[lang] for lang in LANGUAGES}
+    shapes = {lang: _shape(t) for lang, t in tables.items()}
+    assert all(s == shapes["en"] for s in shapes.values())
+    en = dict(_strings(tables["en"]))
+    for lang, table in tables.items():
+        for path, text in _strings(table):
+            assert _fields(text) == _fields(en[path]), f"{name} {lang} {path}: placeholders"
+
+
+def test_every_lesson_has_a_prose_file_with_its_title():
+    for slug, lesson in LESSONS.items():
+        assert slug in prose_files()
+        assert lesson.title == {lang: lesson_text(slug, lang)["title"] for lang in LANGUAGES}
+
+
+def test_catalogue_is_read_only():
+    with pytest.raises(TypeError):
+        ui("en")["play"] = "x"
+    with pytest.raises(TypeError):
+        lesson_text("chain-rule", "en")["prose"][0] = "x"
+    assert page_words("zh")["play"] == "▶ 播放"
+
+
+# --- written as each language is written ------------------------------------------------------------
+
+def test_chinese_has_full_width_punctuation_after_chinese_text():
+    bad = [(path, m.group(0)) for path, text in all_texts("zh")
+           for m in re.finditer(CJK + r"[,.;:?!()]", re.sub(r"<[^>]+>", "", text))]
+    assert not bad
+
+
+def test_chinese_terms():
+    rules = {"种子": "the article is 文章, the start of the backward pass 起点",
+             "截断": "clip is 裁剪, stop-gradient 停止梯度",
+             "剪掉": "pruning is 剪枝", "词向量": "an embedding row is 嵌入向量的一行",
+             "叶子(?!节点)": "a leaf is a 叶子节点"}
+    bad = [(path, rule) for path, text in all_texts("zh") for rule in rules
+           if re.search(rule, text)]
+    assert not bad
+
+
+def test_no_project_jargon_for_students():
+    # "seed" is our word for the article and its loss; students read "the article's example"
+    bad = [(path, text) for lang in LANGUAGES for path, text in all_texts(lang)
+           if re.search(r"\bseed", text, re.IGNORECASE)]
+    assert not bad
+
+
+def test_no_student_facing_chinese_left_in_python_code():
+    with_cjk = [str(p.relative_to(ROOT)) for p in (ROOT / "components").rglob("*.py")
+                if p.parent.name != "words" and re.search(r"[\u4e00-\u9fff]", p.read_text(encoding="utf-8"))]
+    assert not with_cjk
+
+
+def test_the_pages_words_module_is_fresh():
+    from components.words import PAGE_MODULE, page_module
+    assert PAGE_MODULE.read_text(encoding="utf-8") == page_module(), \
+        "static/explorer/words.generated.mjs is stale: run python3 -m components.words"
