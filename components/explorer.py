@@ -11,11 +11,12 @@ import param
 from graphviz_core import format_number
 from graphviz_core.schedule import gradient_step
 
-from .controls import ExpressionBox, PlaybackBar, Throttle, VariableSliders
+from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
 from .passes import PassesPanel
+from .release import Throttle
 from .stats import stats_html
 from .urlstate import query_args, write_query
 from .words import ui
@@ -122,6 +123,8 @@ class Explorer(pn.viewable.Viewer):
 
     model = param.ClassSelector(class_=ExplorerModel)
     sync_url = param.Boolean(default=True)
+    editable = param.Boolean(default=True, doc="Show the expression box (off for a graph "
+                             "handed over as a Value: it has no text to edit).")
     lang = param.String(default="en")
 
     def __init__(self, **params):
@@ -160,6 +163,10 @@ class Explorer(pn.viewable.Viewer):
                      **{k: format_number(v, 12) for k, v in self.model.values.items()}})
 
     def sidebar(self):
+        if not self.editable:
+            title = pn.pane.HTML(f"<h3 class='bpx-side-title'>{html.escape(self.model.expression)}"
+                                 "</h3>", sizing_mode="stretch_width")
+            return pn.Column(title, self.sliders, sizing_mode="stretch_width")
         return pn.Column(self.expression, self.sliders, sizing_mode="stretch_width")
 
     def main(self):

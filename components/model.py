@@ -10,7 +10,7 @@ import math
 
 import param
 
-from graphviz_core import ExpressionError, parse, schedule, trace
+from graphviz_core import ExpressionError, GraphProgram, Value, parse, schedule, trace
 from graphviz_core.expression import default_kind
 from graphviz_core.grouping import group_graph, grouped_schedule
 from graphviz_core.layout import layout, widen
@@ -25,7 +25,13 @@ SLIDER_SPAN = 3.0  # every slider covers at least -3..3
 
 
 class ExplorerModel(param.Parameterized):
-    """One student's explorer: what they typed, where the sliders are, what they look at."""
+    """One student's explorer: what they typed, where the sliders are, what they look at.
+
+    ``ExplorerModel(root=value)`` explores a graph built with the ``Value`` API (or brought
+    by :func:`~graphviz_core.from_micrograd` / :func:`~graphviz_core.from_torch`) instead
+    of typed text: a :class:`~graphviz_core.GraphProgram` rebuilds it for each set of
+    slider values, and :attr:`expression` holds its description.
+    """
 
     expression = param.String(default=SEED.source, doc="The expression being explored.")
     values = param.Dict(default={}, doc="Variable name -> value.")
@@ -43,8 +49,12 @@ class ExplorerModel(param.Parameterized):
     drawn = param.Parameter(default=None, doc="Its grouped drawing (None: drawn as traced).")
     scene = param.Dict(default={}, doc="Everything the browser draws, as plain data.")
 
-    def __init__(self, **params):
+    def __init__(self, root: Value | GraphProgram | None = None, **params):
+        program = root if root is None or isinstance(root, GraphProgram) else GraphProgram(root)
+        if program is not None:
+            params.setdefault("expression", program.source)
         super().__init__(**params)
+        self._program = program
         self._expression = None
         self._drawing = (None, {}, {})  # (graph structure, positions, edge -> points)
         self._schedules = (None, {})  # (what the steps depend on, steps)
@@ -61,7 +71,7 @@ class ExplorerModel(param.Parameterized):
     @param.depends("expression", watch=True)
     def _apply_expression(self) -> None:
         try:
-            parsed = builder_from_text(self.expression) or parse(self.expression)
+            parsed = self._parse(self.expression)
         except ExpressionError as e:
             self.param.update(error=e.message, error_position=e.position)
             return
@@ -76,6 +86,12 @@ class ExplorerModel(param.Parameterized):
                               values=values, selected=None, expanded=[])
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
+
+    def _parse(self, text: str):
+        """What ``text`` builds: the model's own graph for its description, else typed text."""
+        if self._program is not None and text == self._program.source:
+            return self._program
+        return builder_from_text(text) or parse(text)
 
     @param.depends("values", "requires_grad", "kinds", "variables", "mode", "expanded",
                    watch=True)

@@ -16,12 +16,13 @@ from components.lessons.same_gradient import SameGradientLesson, mask_for
 from components.lessons.scenes import SceneLesson
 from components.words import article_heading
 from graphviz_core.ppo import ppo_case
+from graphviz_core import format_number
 from graphviz_core.training import (PlateauScheduler, ThresholdStopper, fgsm, first_below,
                                     gradient_descent, logged_drop, precision_table,
                                     regression_data, regression_loss, seed_loss_in_dtype)
 
 SLUGS = ["graph", "chain-rule", "fan-out", "stop-gradient", "loss-value", "input-gradients",
-         "same-gradient", "loss-matters"]
+         "same-gradient", "loss-matters", "accumulation"]
 
 
 # --- registry -------------------------------------------------------------------------------------
@@ -245,3 +246,44 @@ def test_descent_with_stopper_and_precision_helpers():
     assert seed_loss_in_dtype(v, 0.0, np.float64)["L"] == 6.25
     assert [r["error"] for r in precision_table(v, 1000.0)] == [-0.25, 0.0, 0.0]
     assert logged_drop(v, 1000.0, 0.002, np.float16)["drop_shifted"] == 0.0
+
+
+# --- accumulation ------------------------------------------------------------------------------------
+
+def test_accumulation_fan_out_adds_the_engines_contributions():
+    from components.lessons.accumulation import AccumulationLesson
+    from components.lessons.common import contributions
+    lesson = AccumulationLesson({"w": "0.3", "x2": "-2"}, "en", sync_url=False)
+    terms = contributions(lesson.model.graph, "w")
+    assert len(terms) == 2
+    assert sum(t["contribution"] for t in terms) == pytest.approx(lesson.gradients()["w"])
+    assert f"<b>{format_number(lesson.gradients()['w'])}</b>" in lesson.fan.object
+
+
+def test_backward_twice_without_zero_grad_doubles_and_zero_grad_clears():
+    from components.lessons.accumulation import AccumulationLesson
+    lesson = AccumulationLesson({}, "en", sync_url=False)
+    once = lesson.gradients()
+    lesson.backward()
+    lesson.backward()
+    assert lesson.buffer.grad == {name: 2 * g for name, g in once.items()}
+    assert "backward() called <b>2</b> times" in lesson.buffer_view.object
+    lesson.zero_grad()
+    assert lesson.buffer.grad == {"w": None, "b": None}
+    lesson.backward()
+    assert lesson.buffer.grad == once
+
+
+@pytest.mark.parametrize("K", ["1", "2", "3", "6"])
+def test_micro_batches_add_up_to_the_big_batch_and_k_times_without_division(K):
+    from components.lessons.accumulation import AccumulationLesson
+    lesson = AccumulationLesson({"K": K, "w": "-0.7", "b": "1.2"}, "en", sync_url=False)
+    r = lesson.micro_batches()
+    xs, ys = regression_data()
+    big = regression_loss([-0.7, 1.2], xs, ys)[1]
+    assert np.allclose(r["accumulated"], big, rtol=1e-14, atol=1e-15)
+    lesson.divide.value = False
+    r = lesson.micro_batches()
+    assert np.allclose(r["accumulated"], int(K) * big, rtol=1e-14, atol=1e-15)
+    assert ("= the big batch's gradient" if K == "1" else f"= {K} × the big batch") \
+        in lesson.accum_view.object

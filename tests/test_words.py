@@ -14,7 +14,7 @@ from components.words import (LANGUAGES, _prose, catalogue, lesson_text, page_wo
                               prose_files, ui)
 
 ROOT = Path(__file__).resolve().parent.parent
-CJK = r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f“”‘’…—]"
+CJK = r"[\u3400-\u9fff”’]"  # a Chinese character or a closing quote
 
 
 def _strings(value, path=()):

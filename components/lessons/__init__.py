@@ -68,7 +68,8 @@ def _register_lessons() -> None:
             ("loss-value", "loss_value", "build", ()),
             ("input-gradients", "input_gradients", "build", ()),
             ("same-gradient", "same_gradient", "build", ()),
-            ("loss-matters", "loss_matters", "build", ())):
+            ("loss-matters", "loss_matters", "build", ()),
+            ("accumulation", "accumulation", "build", ())):
         register(Lesson(slug, _titles(slug), _lazy(module, name, *extra)))
 
 

@@ -131,6 +131,23 @@ def style_legend(fig, location: str = "top_right") -> None:
     fig.legend.click_policy = "hide"
 
 
+# --- reading a traced graph -----------------------------------------------------------------------
+
+def leaf_node(graph, name: str) -> int:
+    """The node of the variable ``name`` in a traced graph."""
+    return next(n for n in graph if graph.nodes[n]["name"] == name and not graph.nodes[n]["op"])
+
+
+def contributions(graph, leaf: str) -> list[dict]:
+    """What each outgoing edge of ``leaf`` carries back: the terms its gradient adds up."""
+    n = leaf_node(graph, leaf)
+    return [{"child": graph.nodes[v]["name"], "child_text": graph.nodes[v]["text"], "slot": key,
+             "incoming": graph.nodes[v]["grad"], "local": d["local"],
+             "contribution": d["contribution"], "blocked": d["blocked"], "pruned": d["pruned"]}
+            for _, v, key, d in sorted(graph.out_edges(n, keys=True, data=True),
+                                       key=lambda e: (e[1], e[2]))]
+
+
 # --- early stopping ---------------------------------------------------------------------------------
 
 def stop_phrase(losses, tau: float, lang: str, C: float = 0.0) -> tuple[int | None, str]:

@@ -18,8 +18,8 @@ from ..model import MODES, ExplorerModel
 from ..stats import stats_html
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
-from .common import (UrlWriter, callout, choice_arg, float_arg, heading, names_arg, number,
-                     paren, prose, table_html)
+from .common import (UrlWriter, callout, choice_arg, contributions, float_arg, heading,
+                     leaf_node, names_arg, number, paren, prose, table_html)
 
 LIMIT = 3.0  # every scene's sliders span -3..3
 
@@ -67,8 +67,7 @@ class SceneLesson:
 
     # --- the arithmetic of each point ------------------------------------------------------------
     def _leaf(self, name: str) -> int:
-        g = self.model.graph
-        return next(n for n in g if g.nodes[n]["name"] == name and not g.nodes[n]["op"])
+        return leaf_node(self.model.graph, name)
 
     def chain(self, leaf: str = "w") -> list[dict]:
         """The chain from the loss back to ``leaf``: one row per edge, with the running product."""
@@ -87,14 +86,7 @@ class SceneLesson:
 
     def contributions(self, leaf: str = "u") -> list[dict]:
         """What each outgoing edge of ``leaf`` carries back (the terms of the fan-out sum)."""
-        g = self.model.graph
-        n = self._leaf(leaf)
-        return [{"child": g.nodes[v]["name"], "child_text": g.nodes[v]["text"], "slot": key,
-                 "incoming": g.nodes[v]["grad"], "local": d["local"],
-                 "contribution": d["contribution"], "blocked": d["blocked"],
-                 "pruned": d["pruned"]}
-                for _, v, key, d in sorted(g.out_edges(n, keys=True, data=True),
-                                           key=lambda e: (e[1], e[2]))]
+        return contributions(self.model.graph, leaf)
 
     def chain_html(self) -> str:
         t = lesson_text("scenes", self.lang)

@@ -124,3 +124,18 @@ def test_loss_matters_constant_changes_precision_table(page, app_url):
     set_slider(page, "Constant C", 100.0, release=True)
     wait_page_text(page, "106.25")
     wait_url(page, r"C=100\b")
+
+
+def test_accumulation_backward_twice_doubles_and_zero_grad_clears(page, app_url):
+    open_lesson(page, app_url, "lesson=accumulation&K=2", "11.5")
+    button = lambda label: page.get_by_role("button", name=label, exact=True)
+    button("loss.backward()").click()
+    wait_page_text(page, "backward() called once")
+    button("loss.backward()").click()
+    text = wait_page_text(page, "backward() called 2 times")
+    assert "23" in text  # 2 × 11.5
+    button("optimizer.zero_grad()").click()
+    wait_page_text(page, ".grad is cleared")
+    page.get_by_role("button", name="6", exact=True).click()
+    wait_page_text(page, "= the big batch's gradient")
+    wait_url(page, r"K=6")

@@ -1,0 +1,183 @@
+"""Gradients accumulate: += at a fan-out, .grad across backward() calls, micro-batches.
+
+The article's squared error on two data points, live in backward mode, with the two
+contributions that add up at ``w``; PyTorch's ``.grad`` buffers driven by two buttons
+(:class:`graphviz_core.accumulation.GradBuffer`, fed the engine's gradients); and gradient
+accumulation over micro-batches beside one big batch (:func:`graphviz_core.accumulation.
+accumulate`).
+"""
+
+from __future__ import annotations
+
+import html
+
+import panel as pn
+
+from graphviz_core.accumulation import GradBuffer, accumulate
+from graphviz_core.training import regression_data
+
+from ..controls import PlaybackBar, VariableSliders
+from ..graph_view import GraphView
+from ..model import ExplorerModel
+from ..stats import stats_html
+from ..words import lesson_text, ui
+from . import LessonPage
+from .common import (UrlWriter, callout, choice_arg, contributions, float_arg, heading, number,
+                     paren, prose, table_html)
+
+SOURCE = "(w*x1 + b - y1)**2 + (w*x2 + b - y2)**2"
+DEFAULTS = {"w": 2.0, "x1": 1.5, "b": 0.5, "y1": 1.0, "x2": -1.0, "y2": 0.5}
+LIMIT = 3.0
+MICRO_BATCHES = ("1", "2", "3", "6")  # the six points split evenly
+PARAMETERS = ("w", "b")
+
+
+class AccumulationLesson:
+    """The page's state: the two-point loss, a .grad buffer, the micro-batch settings."""
+
+    def __init__(self, args: dict, lang: str, sync_url: bool = True):
+        self.lang = lang
+        t = lesson_text("accumulation", lang)
+        values = {n: float_arg(args, n, v, -LIMIT, LIMIT) for n, v in DEFAULTS.items()}
+        self.model = ExplorerModel(expression=SOURCE, values=values, mode="backward")
+        self.view = GraphView(model=self.model, height=400, lang=lang)
+        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
+        for slider in self.sliders.sliders.values():
+            slider.param.update(start=-LIMIT, end=LIMIT)
+        self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
+        self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
+        self.fan = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-live"])
+        # PyTorch's .grad of the parameters, and the values each backward() saw
+        self.buffer = GradBuffer()
+        self.seen: list[dict] = []
+        self.backward_button = pn.widgets.Button(label=t["backward_button"], button_type="primary",
+                                                 width=170)
+        self.zero_button = pn.widgets.Button(label=t["zero_button"], width=190)
+        self.backward_button.on_click(lambda e: self.backward())
+        self.zero_button.on_click(lambda e: self.zero_grad())
+        self.buffer_view = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.k = pn.widgets.RadioButtonGroup(name=t["k_label"], options=list(MICRO_BATCHES),
+                                             value=choice_arg(args, "K", "3", MICRO_BATCHES),
+                                             button_type="primary", button_style="outline")
+        self.divide = pn.widgets.Checkbox(name=t["divide"], value=args.get("divide", "1") != "0")
+        self.accum_view = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.xs, self.ys = regression_data()
+        self.model.param.watch(self._update, ["graph"])
+        self.k.param.watch(self._update_accumulation, "value")
+        self.divide.param.watch(self._update_accumulation, "value")
+        self._update()
+        if sync_url:
+            write = UrlWriter(self.url_state)
+            self.model.param.watch(write, ["values"])
+            self.k.param.watch(write, "value")
+            self.divide.param.watch(write, "value")
+
+    def url_state(self) -> dict:
+        return {**{k: number(v, 12) for k, v in self.model.values.items()},
+                "K": self.k.value, "divide": "1" if self.divide.value else "0"}
+
+    # --- numbers: all the engine's ------------------------------------------------------------------
+    def gradients(self) -> dict[str, float]:
+        """∂L/∂w and ∂L/∂b of the loss on the sliders' values (the traced graph's)."""
+        g = self.model.graph
+        return {g.nodes[n]["name"]: g.nodes[n]["grad"] for n in g
+                if not g.nodes[n]["op"] and g.nodes[n]["name"] in PARAMETERS}
+
+    def backward(self) -> None:
+        """``loss.backward()``: add the current gradients into the .grad buffer."""
+        self.buffer.backward(self.gradients())
+        self.seen.append(dict(self.model.values))
+        self._update_buffer()
+
+    def zero_grad(self) -> None:
+        """``optimizer.zero_grad()``: clear the buffer (to None, as PyTorch does)."""
+        self.buffer.zero_grad()
+        self.seen = []
+        self._update_buffer()
+
+    def micro_batches(self) -> dict:
+        v = self.model.values
+        return accumulate([v["w"], v["b"]], self.xs, self.ys, int(self.k.value),
+                          average=self.divide.value)
+
+    # --- views ----------------------------------------------------------------------------------------
+    def fan_html(self) -> str:
+        t = lesson_text("accumulation", self.lang)
+        g = self.model.graph
+        terms = [c for c in contributions(g, "w") if not (c["blocked"] or c["pruned"])]
+        rows = [[f"{lesson_text('scenes', self.lang)['via']} {html.escape(c['child_text'])}",
+                 f"{number(c['incoming'])} × {paren(c['local'])} = <b>{number(c['contribution'])}</b>"]
+                for c in terms]
+        total = self.gradients()["w"]
+        written = " + ".join(paren(c["contribution"]) for c in terms)
+        return (f"<div class='bpx-live-title'>{t['fan_title']}</div>"
+                + table_html([t["path"], t["contribution"]], rows)
+                + f"<div class='bpx-equation'>{t['sum'].format(terms=written, total=number(total))}"
+                  "</div>")
+
+    def _update_buffer(self) -> None:
+        t = lesson_text("accumulation", self.lang)
+        now = self.gradients()
+        rows = [[f"<i>{name}</i>", number(now[name]),
+                 t["none"] if self.buffer.grad.get(name) is None else
+                 f"<b>{number(self.buffer.grad[name])}</b>"] for name in PARAMETERS]
+        n = self.buffer.calls
+        if n == 0:
+            note = callout(t["calls_zero"], "same").object
+        elif all(seen == self.model.values for seen in self.seen):
+            note = callout(t["calls"].format(n=n) if n > 1 else t["calls_one"],
+                           "differ" if n > 1 else "same").object
+        else:
+            note = callout(t["calls_moved"].format(n=n), "differ").object
+        self.buffer_view.object = table_html(t["buffer_header"], rows) + note
+
+    def _update_accumulation(self, *events) -> None:
+        t = lesson_text("accumulation", self.lang)
+        r = self.micro_batches()
+        rows = []
+        for j, row in enumerate(r["rows"], 1):
+            points = ", ".join(f"({number(self.xs[i])}, {number(self.ys[i])})" for i in row["points"])
+            rows.append([str(j), points, number(row["loss"]), number(row["grad"][0]),
+                         number(row["grad"][1]),
+                         f"({number(row['running'][0])}, {number(row['running'][1])})"])
+        rows.append([f"<b>{t['big_row']}</b>", "", number(r["big_loss"]), number(r["big"][0]),
+                     number(r["big"][1]), ""])
+        K = int(self.k.value)
+        if self.divide.value or K == 1:
+            note = callout(t["accum_equal"].format(d=number(r["difference"], 3)), "same").object
+        else:
+            note = callout(t["accum_times"].format(K=K), "differ").object
+        self.accum_view.object = table_html(t["accum_header"], rows) + note
+
+    def _update(self, *events) -> None:
+        self.stats.object = stats_html(self.model, self.lang)
+        self.fan.object = self.fan_html()
+        self._update_buffer()
+        self._update_accumulation()
+
+    # --- page -------------------------------------------------------------------------------------------
+    def page(self) -> LessonPage:
+        t, lang = lesson_text("accumulation", self.lang), self.lang
+        figure_column = pn.Column(self.view, self.stats, sizing_mode="stretch_width")
+        aside = pn.Column(prose(t["prose"]), self.fan, width=360, css_classes=["bpx-aside"])
+        main = [
+            heading(t["heading"], subtitle=t["subtitle"]),
+            callout(ui(lang)["play_cue"]), self.playback,
+            pn.Row(figure_column, aside, sizing_mode="stretch_width"),
+            heading(t["twice"], level=3),
+            prose(t["twice_text"], margin=(0, 10)),
+            pn.Row(self.backward_button, self.zero_button),
+            pn.Column(self.buffer_view, margin=(0, 10), sizing_mode="stretch_width"),
+            heading(t["accum"], level=3),
+            prose(t["accum_text"], margin=(0, 10)),
+            pn.Row(pn.pane.HTML(f"<div class='bpx-hint'>{t['k_label']}</div>"), self.k,
+                   self.divide),
+            pn.Column(self.accum_view, margin=(0, 10), sizing_mode="stretch_width"),
+            prose([t["pytorch"], f"<pre class='bpx-code'>{html.escape(t['code'])}</pre>"],
+                  margin=(0, 10)),
+        ]
+        return LessonPage(sidebar=[self.sliders.panel()], main=main)
+
+
+def build(args: dict, lang: str) -> LessonPage:
+    return AccumulationLesson(args, lang).page()
