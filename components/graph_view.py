@@ -20,6 +20,9 @@ from .scene import to_json
 from .words import ui
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+# The code of every control's callback: the player takes the widget and the action's data
+# (see GraphView.player_args and static/explorer/view.mjs, View.handle).
+RUN_PLAYER = "player.execute(cb_obj, data)"
 PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by tools/build_browser.py
 
 NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
@@ -40,7 +43,7 @@ CAPTION_CSS = """
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
 .bpx-stats { color: #52606D; }
-.bpx-blocked { color: #9D2E74; } .bpx-sum { color: #B07700; }
+.bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
 """
 
 
@@ -83,6 +86,7 @@ class GraphView(pn.viewable.Viewer):
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
             caption=self.caption, counter=self.counter)
+        self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
         self.figure.js_on_change("inner_height", self.player)
@@ -155,9 +159,21 @@ class GraphView(pn.viewable.Viewer):
             self.figure.height = self._height_for(scene)
             self._fit(self.figure, scene)
             self.meta.data = {"json": [self._json(scene)]}
+            self._push_to_notebook()
         # Widget events can arrive outside the document lock (Enter in a TextInput does),
         # where Bokeh models must not change; on the next tick the lock is held.
         pn.state.execute(apply, schedule=True)
+
+    def _push_to_notebook(self) -> None:
+        """In a notebook, send the Bokeh models changed directly here to the page.
+
+        A notebook output's document is held: Panel sends its changes with the next
+        update of a Panel object, so without this a new scene would wait for one. Under
+        a server, and outside any notebook, this does nothing.
+        """
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            pn.io.push_notebook(self.figure_pane)
 
     def _json(self, scene: dict) -> str:
         """The scene for the page, naming the language its words are in."""
@@ -181,16 +197,21 @@ class GraphView(pn.viewable.Viewer):
         self.model.tap(new[0] if new else None)
         if new and drawn is not None and self.model.drawn is not drawn:
             self.nodes.selected.indices = []  # the drawing changed: index new[0] is another node
+            self._push_to_notebook()
 
     # --- browser actions ---------------------------------------------------------------------
-    def js_action(self, action: str, **extra) -> str:
-        """JS code that runs one action of the player (for a widget's ``jscallback``)."""
-        fields = ", ".join([f"action: {action!r}"] + [f"{k}: {v}" for k, v in extra.items()])
-        return f"player.execute(cb_obj, {{{fields}}})"
+    def player_args(self, action: str, **fields) -> dict:
+        """The ``args`` of a widget callback whose code is :data:`RUN_PLAYER`: run ``action``.
+
+        What varies between controls is data (the action and its fields), never code; the
+        player reads the rest from the widget (a slider's value, the mode button's index
+        into ``modes``, a toggle's state).
+        """
+        return {"player": self.player, "data": {"action": action, **fields}}
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
+            self.figure_pane,
             pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

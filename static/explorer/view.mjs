@@ -12,6 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
+import { Access, reducedMotion } from "./access.mjs"
 
 export class View {
   constructor(args) {
@@ -23,6 +24,7 @@ export class View {
     this.presentation = false
     this.written = new Written()
     this.valuesTable = new ValuesTable()
+    this.access = new Access(this)
   }
 
   handle(action, obj, data) {
@@ -34,7 +36,8 @@ export class View {
       case "resize": return this.scene ? this.render() : this.refresh()
       case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
       case "slider": return this.slide(data.name, obj.value)
-      case "mode": this.scene && (this.scene.mode = data.mode); this.player.stop(-1); return this.render()
+      // the mode buttons send the modes in their order; the export's send one mode
+      case "mode": this.scene && (this.scene.mode = data.modes ? data.modes[obj.active] : data.mode); this.player.stop(-1); return this.render()
       case "play": return this.player.playing ? this.player.pause() : this.player.play()
       case "pause": return this.player.pause()
       case "step": return this.player.step(+1)
@@ -42,8 +45,9 @@ export class View {
       case "first": this.player.stop(-1); return this.render()
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
-        this.presentation = !!data.on
+        this.presentation = !!("on" in data ? data.on : obj.active)
         if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
+        this.fitScreen()
         return this.render()
       default: return this.refresh()
     }
@@ -61,13 +65,35 @@ export class View {
     // slider now stands: keep the local value of a slider that has moved on since
     const kept = {}
     for (const [name, value] of Object.entries(this.overrides))
-      if (name in tape.variable && num(tape.value[tape.variable[name]]) !== value) kept[name] = value
+      // Object.is: a slider at 0 has moved on from a scene drawn at -0 ((-0)**-1 = -inf)
+      if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
+    if (this.presentation) this.fitScreen()
+    this.access.released()
     this.renderSoon()
+  }
+
+  // Presentation on a projector: the figure takes the screen's height left above the step's
+  // formula (the sidebar and header are hidden by the page's CSS), so figure, player and
+  // formula fit one screen; off again, the height the server chose comes back.
+  fitScreen() {
+    const fig = this.args.figure
+    if (typeof window === "undefined" || !fig) return
+    if (this.presentation) {
+      if (this.serverHeight === undefined) this.serverHeight = fig.height
+      requestAnimationFrame(() => {
+        const top = fig.inner_height !== undefined ? this.access.figureTop() : 0
+        const height = Math.max(280, Math.round(window.innerHeight - top - 150))
+        if (fig.height !== height) fig.setv({ height }, { sync: false })
+      })
+    } else if (this.serverHeight !== undefined) {
+      fig.setv({ height: this.serverHeight }, { sync: false })
+      this.serverHeight = undefined
+    }
   }
 
   // Draw now if nothing was drawn since the last animation frame, else once at the next one:
@@ -112,7 +138,8 @@ export class View {
 
   slide(name, value) {
     if (!this.scene || !(name in this.scene.tape.variable)) return
-    this.overrides[name] = value
+    // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
+    this.overrides[name] = value === 0 ? 0 : value
     if (this.player.index >= 0) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
@@ -127,7 +154,7 @@ export class View {
     const a = this.args
     const d = drawing(this.scene, this.result, {
       seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation,
+      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
@@ -137,6 +164,7 @@ export class View {
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
     this.caption()
     this.animateFrame()
+    this.access.afterRender(withTable)
   }
 
   caption() {
@@ -149,7 +177,8 @@ export class View {
   animateFrame() {
     const p = this.player, { pulses } = this.args
     if (!pulses) return
-    if (!p.playing || p.index < 0) { this.clearPulses(); return }
+    // reduced motion: the steps still play, one after another, without moving dots
+    if (!p.playing || p.index < 0 || reducedMotion()) { this.clearPulses(); return }
     setData(pulses, pulseColumns(this.scene, this.result, p.steps[p.index], p.travelled()))
   }
 
