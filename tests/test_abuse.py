@@ -132,6 +132,29 @@ def test_an_oversized_message_closes_that_connection_before_it_is_read(server):
     assert max(latencies) <= WORST, latencies
 
 
+def test_a_page_reconnecting_to_its_session_may_resend_its_models(server):
+    # BokehJS re-sends the models it holds after a reconnect, in messages of hundreds of kB
+    async def attack(page):
+        _, token = await get_token(base(server))
+        first = Page(await connect(base(server), token))
+        await first.receive()  # ACK
+        await first.send("PULL-DOC-REQ", {})
+        await first.receive()
+        first.ws.close()
+        again = Page(await connect(base(server), token))  # the same session: a reconnect
+        await again.receive()
+        await again.send("PULL-DOC-REQ", {})
+        header, _ = await again.receive()
+        big = json.dumps(again.change("p999999", "value_throttled", [0.5] * 50_000))  # ~200 kB
+        await again.send("PATCH-DOC", big)
+        header, content = await asyncio.wait_for(again.receive(), 10)
+        again.ws.close()
+        return header["msgtype"], content
+
+    latencies, (msgtype, content) = asyncio.run(honest_while(server, attack, 1))
+    assert msgtype == "ERROR" and "Traceback" not in content  # read (not closed), refused quietly
+
+
 def test_a_websocket_that_never_asks_for_its_document_is_dropped(server):
     tokens = asyncio.run(_tokens(server, 3))
 
