@@ -42,13 +42,12 @@ __all__ = ["count_crossings", "layout", "widen"]
 _LARGE = 12_000
 _HUGE = 40_000
 # Components above this many nodes keep the longest-path layering (network simplex is
-# superlinear: ~0.2 s at 4,700 nodes, ~3 s at 19,000).
+# superlinear; bench/bench_layout.py measures it).
 _SIMPLEX_LIMIT = 20_000
 # At most _DUMMY_PER_NODE * n + _DUMMY_BASE dummy nodes for a graph of n nodes (see
 # _direct_edges). Traced MLPs need ~0.2 n, so typical graphs never reach it; one leaf feeding a
-# chain of k ops (``x+x+...+x``) would need ~k**2 / 2 (500,000 and ~10 s for k = 1,000). The
-# later stages cost roughly linear time in nodes plus dummies, so the budget keeps any graph of
-# 2,000 nodes with bounded in-degree to a few tenths of a second.
+# chain of k ops (``x+x+...+x``) would need ~k**2 / 2. The later stages cost roughly linear
+# time in nodes plus dummies, so the budget bounds the work of any graph with bounded in-degree.
 _DUMMY_PER_NODE = 2
 _DUMMY_BASE = 200
 
@@ -488,7 +487,7 @@ def _direct_edges(parents, components, layerings) -> set[tuple[int, int]]:
     ``_DUMMY_PER_NODE * n + _DUMMY_BASE`` dummies; empty for all but hostile graphs.
 
     Dummies cost time in every later stage (a leaf feeding a chain of 1,000 adds needs half a
-    million and took ~10 s), so they are rationed: shortest edges first, because a short edge
+    million), so they are rationed: shortest edges first, because a short edge
     gains most from bends (it stays in its layers' order) and costs least, while a very long
     edge would take a whole column of dummies from hundreds of short ones.
     """
