@@ -43,7 +43,7 @@ CAPTION_CSS = """
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
 .bpx-stats { color: #52606D; }
-.bpx-blocked { color: #9D2E74; } .bpx-sum { color: #B07700; }
+.bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
 """
 
 
@@ -96,7 +96,6 @@ class GraphView(pn.viewable.Viewer):
             axis.js_on_change("end", self.player)
         if self.interactive:
             self.nodes.selected.on_change("indices", self._on_tap)
-        if self.interactive:
             self.model.param.watch(self._send_scene, "scene")
 
     # --- building ------------------------------------------------------------------------

@@ -24,7 +24,8 @@ class PageTemplate(pn.template.BootstrapTemplate):
     _template = TEMPLATES / "page.html"
 
     def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", **params):
-        self._page_words = {"page_lang": lang, "toggle_label": toggle_label}
+        self._page_words = {"page_lang": lang, "toggle_label": toggle_label,
+                            "page_script": page_script()}
         params.setdefault("meta_viewport", VIEWPORT)
         super().__init__(**params)
 
@@ -34,19 +35,23 @@ class PageTemplate(pn.template.BootstrapTemplate):
 
 
 def start_session() -> None:
-    """Once per session, before the page is built: ``/assets`` served, websockets without delay,
+    """Once per session, before the page is built: websockets without delay,
     Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
     server's limits on what one client may cost (:mod:`components.guard`)."""
     from .bokeh_defaults import install
+    from .failover import reload_after_failover
     install()
+    reload_after_failover()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from . import guard
-        from .assets import serve_assets
         from .release import send_without_delay
         send_without_delay()
         guard.install()
-        if not pn.state.cache.get("backprop_assets"):
-            pn.state.cache["backprop_assets"] = serve_assets()
+
+
+def page_script() -> str:
+    """The script every page runs for assistive technology (``static/page-a11y.js``)."""
+    return (STATIC / "page-a11y.js").read_text(encoding="utf-8")
 
 
 def stylesheet() -> str:
