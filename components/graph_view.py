@@ -96,7 +96,6 @@ class GraphView(pn.viewable.Viewer):
             axis.js_on_change("end", self.player)
         if self.interactive:
             self.nodes.selected.on_change("indices", self._on_tap)
-        if self.interactive:
             self.model.param.watch(self._send_scene, "scene")
 
     # --- building ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import param
 
 from graphviz_core import (MODES, PASSES, ExpressionError, GraphProgram, Value, parse, schedule,
                            trace)
-from graphviz_core.expression import default_kind
 from graphviz_core.grouping import group_graph, grouped_schedule
 from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
@@ -156,8 +155,8 @@ class ExplorerModel(param.Parameterized):
         """:func:`layout` (widened), reused while only numbers change (a slider release).
 
         The drawing depends on the graph's structure alone: its nodes and its edges with
-        their operand slots. Layout is about half of a re-derivation (0.7 of 1.4 ms for the
-        seed graph, 150 of 280 ms for the 982-node MLP).
+        their operand slots. Layout is the largest part of a re-derivation (figures in
+        bench/README.md), and a slider release changes numbers only.
         """
         edges = graph.edges(keys=True, data=True)
         cached, positions, points = self._drawing
@@ -175,8 +174,7 @@ class ExplorerModel(param.Parameterized):
 
         Without their numbers (:func:`~components.scene.page_steps`) the steps depend on
         what each node is (name, op, exponent, constant, kind, whether the backward pass
-        visits it) and on the drawing; scheduling was ~2/3 of a release's re-derivation
-        (13 of 19 ms for the 107-node MLP).
+        visits it) and on the drawing, so a slider release need not schedule again.
         """
         key = (tuple((d["name"], d["op"], d.get("param"), d["kind"], d["active"],
                       d["value"] if d["kind"] == "constant" else None)
@@ -226,9 +224,6 @@ class ExplorerModel(param.Parameterized):
             reach = max(SLIDER_SPAN, math.ceil(abs(value)) if math.isfinite(value) else 0)
             ranges[name] = (-reach, reach)
         return ranges
-
-    def kind_of(self, name: str) -> str:
-        return self.kinds.get(name) or default_kind(name)
 
 
 def same_number(a: float, b: float) -> bool:
