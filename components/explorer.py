@@ -16,6 +16,7 @@ from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
 from .passes import PassesPanel
+from .pytorch_view import PyTorchView
 from .stats import stats_html
 from .urlstate import query_args, write_query
 from .words import ui
@@ -139,6 +140,7 @@ class Explorer(pn.viewable.Viewer):
         self.details = NodeDetails(model=self.model, lang=lang)
         self.groups = GroupBar(model=self.model, lang=lang)
         self.passes = PassesPanel(model=self.model, lang=lang)
+        self.pytorch = PyTorchView(model=self.model, lang=lang)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
             callback=lambda: standalone_file(self.model, lang), filename="backprop-explorer.html",
@@ -185,6 +187,7 @@ class Explorer(pn.viewable.Viewer):
                              self.details, sizing_mode="stretch_width",
                              styles={"flex": "1 1 280px", "max-width": "460px"}),
                    sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "column-gap": "16px"}),
+            self.pytorch,
             sizing_mode="stretch_width")
 
     def __panel__(self):
