@@ -6,13 +6,13 @@ Every widget is made per session, inside ``__init__``; none is a class attribute
 from __future__ import annotations
 
 import html
-import time
 
 import panel as pn
 import param
 
 from .graph_view import GraphView
 from .model import ExplorerModel
+from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle
 from .words import ui
 
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
@@ -48,53 +48,6 @@ def mode_labels(lang: str) -> dict[str, str]:
     """The mode switch's labels in ``lang`` -> mode."""
     w = ui(lang)
     return {w["mode_graph"]: "graph", w["mode_forward"]: "forward", w["mode_backward"]: "backward"}
-RELEASE_WINDOW_MS = 40  # slider releases within this window of the last one cost one re-derivation
-
-
-class Throttle:
-    """Call ``fn`` on the next tick, but at most once per ``interval_ms``.
-
-    Calls that come while a call is scheduled merge into it; a call within ``interval_ms``
-    after the last run waits for the end of that interval. Outside a server session ``fn``
-    runs at once.
-    """
-
-    def __init__(self, fn, interval_ms: float):
-        self.fn = fn
-        self.interval = interval_ms / 1000
-        self._scheduled = False
-        self._ran_at = float("-inf")  # time.monotonic() at the end of the last run
-
-    def __call__(self) -> None:
-        if self._scheduled:
-            return
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:
-            self._run()
-            return
-        self._scheduled = True
-        wait = self._ran_at + self.interval - time.monotonic()
-        doc.add_timeout_callback(self._run, round(1000 * max(0.0, wait)))
-
-    def _run(self) -> None:
-        self._scheduled = False
-        try:
-            self.fn()
-        finally:
-            self._ran_at = time.monotonic()
-
-
-class ReleaseSlider(pn.widgets.FloatSlider):
-    """A FloatSlider whose releases (``value_throttled``) are handled on the next tick.
-
-    Panel otherwise waits 50 ms (``Reactive._debounce``) before it handles a browser change;
-    :class:`VariableSliders` batches releases itself, so the wait only added latency. A
-    release does not count as "busy" either: that bookkeeping (a process-wide flag, shown by
-    no spinner on these pages) was ~40% of Panel's cost of taking a release in.
-    """
-
-    _priority_changes = ("value_throttled",)
-    _busy__ignore = ("value", "value_throttled")
 
 
 class ExpressionBox(pn.viewable.Viewer):

@@ -11,12 +11,13 @@ import param
 from graphviz_core import format_number
 from graphviz_core.schedule import gradient_step
 
-from .controls import ExpressionBox, PlaybackBar, Throttle, VariableSliders
+from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
 from .passes import PassesPanel
 from .pytorch_view import PyTorchView
+from .release import Throttle
 from .stats import stats_html
 from .urlstate import query_args, write_query
 from .words import ui

@@ -35,13 +35,16 @@ class PageTemplate(pn.template.BootstrapTemplate):
 
 def start_session() -> None:
     """Once per session, before the page is built: ``/assets`` served, websockets without delay,
-    Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`)."""
+    Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
+    server's limits on what one client may cost (:mod:`components.guard`)."""
     from .bokeh_defaults import install
     install()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        from . import guard
         from .assets import serve_assets
-        from .transport import send_without_delay
+        from .release import send_without_delay
         send_without_delay()
+        guard.install()
         if not pn.state.cache.get("backprop_assets"):
             pn.state.cache["backprop_assets"] = serve_assets()
 
@@ -53,8 +56,9 @@ def stylesheet() -> str:
 
 
 def handle_exception(error: BaseException) -> None:
-    """Any exception in a session's callback: log it, tell the student briefly, carry on."""
-    log.exception("callback failed", exc_info=error)
+    """Any exception in a session's callback: log one line, tell the student briefly, carry on."""
+    from .guard import describe
+    log.error("callback failed: %s", describe(error))
     notifications = pn.state.notifications
     if notifications is not None:
         notifications.error(f"Something went wrong ({type(error).__name__}); the page keeps "

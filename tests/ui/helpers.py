@@ -103,9 +103,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerURL(str):
+    """``http://127.0.0.1:<port>/app``, with the server's ``log`` (path) and ``pid``."""
+
+    log: str
+    pid: int
+
+
 @contextmanager
-def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = ()):
-    """Run ``panel serve app.py`` on a free port; yield ``http://127.0.0.1:<port>/app``.
+def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = (), env: dict | None = None):
+    """Run ``panel serve app.py`` on a free port; yield ``http://127.0.0.1:<port>/app``
+    (a :class:`ServerURL`); ``env`` adds to the environment.
 
     The server runs in its own process group, which is killed on exit, whatever
     happened (a failed start included).
@@ -115,8 +123,10 @@ def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = ()):
     cmd = [sys.executable, "-m", "panel", "serve", "app.py", "--address", "127.0.0.1",
            "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}", *extra_args]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/app"
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, **(env or {})})
+    url = ServerURL(f"http://127.0.0.1:{port}/app")
+    url.log, url.pid = log.name, proc.pid
     atexit.register(_kill_group, proc)  # an interpreter that exits without unwinding
     try:
         deadline = time.monotonic() + timeout

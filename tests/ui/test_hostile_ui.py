@@ -24,12 +24,13 @@ def seed_loss(w: float) -> tuple[float, float]:
     return r * r, 2 * r * SEED["x"]
 
 
-def test_megabyte_expression_from_a_hostile_client_is_refused_and_the_page_keeps_working(page, app_url):
+def test_overlong_expression_from_a_hostile_client_is_refused_and_the_page_keeps_working(page, app_url):
     open_app(page, app_url)
-    # max_length=2000 holds only in the browser; set the Bokeh model's value directly
+    # max_length=2000 holds only in the browser; set the Bokeh model's value directly (32 kB:
+    # a message above 64 kB never reaches the app, tests/test_abuse.py)
     sent = js(page, "(() => { const m = t.models().find((m) => m.type.endsWith('TextInput') && m.title === 'Expression');"
-                    " m.value = 'x'.repeat(1 << 20); return m.value.length })()")
-    assert sent == 1 << 20
+                    " m.value = 'x'.repeat(1 << 15); return m.value.length })()")
+    assert sent == 1 << 15
     page.wait_for_function("() => /too long/.test(window.__bpxt.deepText())", timeout=15_000)
     assert "Not applied" in js(page, "t.deepText()")
     assert list(table(page)) == ["w", "x", "z1", "b", "z2", "y", "z3", "L"]  # the last good graph
@@ -139,17 +140,18 @@ def test_flood_of_a_thousand_slider_changes_leaves_the_last_value(page, app_url)
     assert 1 <= len(releases) <= result["sendMs"] / 80 + 3, (len(releases), result)
 
 
-def test_a_non_finite_value_from_a_hostile_client_is_a_fault_and_the_page_recovers(page, app_url):
+def test_a_non_finite_value_from_a_hostile_client_is_a_fault_in_the_page_only_and_it_recovers(page, app_url):
     open_app(page, app_url)
     js(page, "(() => { const s = t.slider('w'); s.value = NaN; s.value_throttled = NaN })()")
     page.wait_for_function("() => window.__bpxt.table().fault.some((f) => f.startsWith('⚠'))",
                            timeout=10_000)
-    # the server has taken the NaN too (releases travel at most every 80 ms) ...
-    page.wait_for_function("() => window.__bpxt.meta().data.json[0].includes('\"value\":[\"nan\"')",
-                           timeout=10_000)
-    # ... and recovers from it
-    js(page, "(() => { const s = t.slider('w'); s.value = 2; s.value_throttled = 2 })()")
-    page.wait_for_function("() => /[?&]w=2(&|$)/.test(location.search)", timeout=10_000)
+    # the page replays the NaN itself; the server takes only finite values (release.clamp)
+    page.wait_for_timeout(500)
+    assert '"value":["nan"' not in js(page, "t.meta().data.json[0]")
+    assert "nan" not in js(page, "location.search").lower()
+    # ... and the page recovers (a value other than the server's w=2 gets a new scene)
+    js(page, "(() => { const s = t.slider('w'); s.value = 1.5; s.value_throttled = 1.5 })()")
+    page.wait_for_function("() => /[?&]w=1.5(&|$)/.test(location.search)", timeout=10_000)
     rows = table(page)
     assert not any(row["fault"] for row in rows.values()), rows
-    assert number(rows["L"]["value"]) == pytest.approx(seed_loss(2.0)[0], rel=1e-5)
+    assert number(rows["L"]["value"]) == pytest.approx(seed_loss(1.5)[0], rel=1e-5)

@@ -1,0 +1,272 @@
+"""What one client may cost the server: message size, page opens, handshakes, error replies.
+
+A teacher starts the app with no flags (``python3 -m panel serve app.py``), so the limits are
+set from inside the app: :func:`install` runs in the first session (``page.start_session``)
+and adjusts Bokeh's websocket handler and page handler for the whole process.
+
+- **Small messages.** A websocket message above ``BPX_MAX_MESSAGE_BYTES`` (default 64 kB; the
+  app's own browser messages are below 2 kB, bench/README.md) closes that connection before
+  it is read: Tornado's ``websocket_max_message_size``, which ``--websocket-max-message-size``
+  also sets, is lowered to it. A Bokeh message spread over many fragments counts as their sum.
+- **Metered page opens.** New sessions per client address: a burst of
+  ``BPX_OPENS_PER_MINUTE`` (default 60: a class behind one school NAT address opening the
+  link at once), refilled at that rate. Over it, ``GET /app`` answers 429 and a websocket
+  asking for a new session is closed. Reloads of an existing session are not counted.
+- **Handshakes.** A websocket that has not asked for its document (``PULL-DOC-REQ``)
+  ``BPX_HANDSHAKE_SECONDS`` (default 5) after the server's ``ACK`` is closed; its session is
+  then reaped as unused.
+- **Quiet, bounded errors.** A message that cannot be read or applied (a string where a
+  number goes, an unknown model id, a 100,000-deep list) gets an ``ERROR`` reply with one
+  short sentence, no traceback and no server path; after ``MAX_REFUSALS`` such messages the
+  connection is closed. Every log record of the process is cut to one bounded line
+  (:class:`BoundedRecords`): no payload is ever echoed in full.
+
+Behind a reverse proxy every client has the proxy's address: start Panel with
+``--use-xheaders`` there so the meter sees the students' addresses (docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+
+log = logging.getLogger("backprop_explorer.guard")
+
+MAX_MESSAGE_BYTES = int(os.environ.get("BPX_MAX_MESSAGE_BYTES", 64 * 1024))
+OPENS_PER_MINUTE = float(os.environ.get("BPX_OPENS_PER_MINUTE", 60))
+HANDSHAKE_SECONDS = float(os.environ.get("BPX_HANDSHAKE_SECONDS", 5))
+MAX_REFUSALS = 20  # refused messages before a connection is closed
+MAX_LOG_LINE = 400  # characters of any log record's message
+REFUSED = "message refused"  # all a client learns about why
+
+
+def install() -> None:
+    """Install every limit of this module in this process (idempotent)."""
+    from bokeh.server.protocol_handler import ProtocolHandler
+    from bokeh.server.views.ws import WSHandler
+    from panel.io.server import DocHandler
+
+    if getattr(WSHandler, "_bpx_guarded", False):
+        return
+    WSHandler._bpx_guarded = True
+    WSHandler.max_message_size = property(_max_message_size)
+    WSHandler.open = _metered_open(WSHandler.open)
+    WSHandler.on_message = _on_message
+    WSHandler._internal_error = _close_quietly
+    WSHandler._protocol_error = _close_quietly
+    ProtocolHandler.handle = _handle_quietly
+    DocHandler.get = _metered_get(DocHandler.get)
+    bound_log_records()
+
+
+# --- log records ---------------------------------------------------------------------------
+class BoundedRecords(logging.Filter):
+    """Cut a log record to one line of at most ``MAX_LOG_LINE`` characters of message, with
+    an exception's type, its message's start and where it was raised instead of the traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_bpx_bounded", False):
+            return True
+        message = _short(record.getMessage())
+        if record.exc_info and record.exc_info[1] is not None:
+            message += " [" + describe(record.exc_info[1]) + "]"
+        record.msg, record.args = message, None
+        record.exc_info = record.exc_text = record.stack_info = None
+        record._bpx_bounded = True
+        return True
+
+
+def bound_log_records() -> None:
+    """Put :class:`BoundedRecords` on every handler of the root logger and the app's loggers."""
+    bounded = BoundedRecords()
+    loggers = [logging.getLogger()] + [logging.getLogger(name) for name in
+                                       list(logging.root.manager.loggerDict)
+                                       if name.startswith("backprop_explorer")]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, BoundedRecords) for f in handler.filters):
+                handler.addFilter(bounded)
+
+
+def describe(error: BaseException) -> str:
+    """``Type: start of the message (at file:line in function)`` - one bounded line."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = ""
+    if frames:
+        last = frames[-1]
+        where = f" (at {os.path.basename(last.filename)}:{last.lineno} in {last.name})"
+    return f"{type(error).__name__}: {_short(str(error), 160)}{where}"
+
+
+def _short(text: str, limit: int = MAX_LOG_LINE) -> str:
+    text = " ".join(text.split()) if len(text) < 4 * limit else " ".join(text[:4 * limit].split())
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text):,}+ chars cut]"
+
+
+# --- websocket messages --------------------------------------------------------------------
+def _max_message_size(self) -> int:
+    configured = self.settings.get("websocket_max_message_size", MAX_MESSAGE_BYTES)
+    return min(configured, MAX_MESSAGE_BYTES)
+
+
+async def _on_message(self, fragment) -> None:
+    """Bokeh's ``WSHandler.on_message``, with the size of a whole message bounded and
+    every failure answered quietly."""
+    self._bpx_bytes = getattr(self, "_bpx_bytes", 0) + len(fragment)
+    if self._bpx_bytes > MAX_MESSAGE_BYTES:
+        _refuse(self, f"message over {MAX_MESSAGE_BYTES:,} bytes", close=True)
+        return
+    if self.receiver is None:  # before the ACK: no real client speaks yet
+        _refuse(self, "message before the handshake", close=True)
+        return
+    try:
+        message = await self.receiver.consume(fragment)
+    except Exception as e:
+        self.receiver._current_consumer = self.receiver._HEADER  # the next message starts anew
+        self._bpx_bytes = 0
+        _refuse(self, "unreadable message", e)
+        return
+    if message is None:
+        return
+    self._bpx_bytes = 0
+    if message.msgtype == "PULL-DOC-REQ":
+        self._bpx_pulled = True
+    try:
+        work = await self._handle(message)
+        if work:
+            await self._schedule(work)
+    except Exception as e:
+        _refuse(self, "message not handled", e, close=True)
+
+
+async def _handle_quietly(self, message, connection):
+    """Bokeh's ``ProtocolHandler.handle`` without the traceback in the reply or the log."""
+    from bokeh.protocol.exceptions import ProtocolError
+
+    handler = self._handlers.get(message.msgtype)
+    if handler is None:
+        raise ProtocolError("unexpected message type")
+    try:
+        return await handler(message, connection)
+    except Exception as e:
+        failure = e
+    # outside the except block: Bokeh's ERROR message would copy sys.exc_info()'s traceback
+    _refuse(connection._socket, f"{message.msgtype} not applied", failure)
+    return connection.protocol.create("ERROR", message.header["msgid"], REFUSED)
+
+
+def _refuse(ws, what: str, error: BaseException | None = None, close: bool = False) -> None:
+    """One log line for a refused message; close the connection after too many."""
+    ws._bpx_refused = getattr(ws, "_bpx_refused", 0) + 1
+    close = close or ws._bpx_refused >= MAX_REFUSALS
+    ip = getattr(getattr(ws, "request", None), "remote_ip", "?")
+    detail = f": {describe(error)}" if error is not None else ""
+    log.warning("refused from %s: %s%s%s", ip, what, detail,
+                ", connection closed" if close else "")
+    if close:
+        _close(ws, 1008, "policy violation")
+
+
+def _close_quietly(self, message: str) -> None:
+    log.warning("closing a connection from %s: %s",
+                getattr(self.request, "remote_ip", "?"), _short(message, 160))
+    _close(self, 1008, "policy violation")
+
+
+def _close(ws, code: int, reason: str) -> None:
+    try:
+        ws.close(code, reason)
+    except Exception:  # already closed
+        pass
+
+
+# --- page opens and handshakes -------------------------------------------------------------
+class OpenMeter:
+    """Token bucket per client address: ``burst`` new sessions at once, refilled at ``per_minute``.
+
+    >>> m = OpenMeter(per_minute=2, burst=2)
+    >>> [m.take("a", now=0.0) for _ in range(3)], m.take("b", now=0.0), m.take("a", now=30.0)
+    ([True, True, False], True, True)
+    """
+
+    MAX_ADDRESSES = 10_000
+
+    def __init__(self, per_minute: float = OPENS_PER_MINUTE, burst: float | None = None):
+        self.rate = per_minute / 60.0
+        self.burst = per_minute if burst is None else burst
+        self.buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, at)
+
+    def take(self, address: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        tokens, at = self.buckets.get(address, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if tokens < 1:
+            self.buckets[address] = (tokens, now)
+            return False
+        if len(self.buckets) >= self.MAX_ADDRESSES and address not in self.buckets:
+            self._forget_full(now)
+        self.buckets[address] = (tokens - 1, now)
+        return True
+
+    def _forget_full(self, now: float) -> None:
+        """Drop addresses whose bucket has refilled (they would start full anyway)."""
+        full = [a for a, (t, at) in self.buckets.items()
+                if t + (now - at) * self.rate >= self.burst]
+        for address in full or list(self.buckets)[: len(self.buckets) // 2]:
+            del self.buckets[address]
+
+
+def meter(application) -> OpenMeter:
+    """The server's page-open meter (one per Bokeh server application, made on first use)."""
+    found = getattr(application, "_bpx_open_meter", None)
+    if found is None:
+        found = application._bpx_open_meter = OpenMeter()
+    return found
+
+
+def _metered_get(get):
+    async def metered_get(self, *args, **kwargs):
+        if not meter(self.application).take(self.request.remote_ip or "?"):
+            log.warning("refused from %s: page opens over %g a minute",
+                        self.request.remote_ip, OPENS_PER_MINUTE)
+            self.set_status(429)
+            self.set_header("Retry-After", "10")
+            self.finish("Too many pages opened from this address; try again in a minute.")
+            return
+        return await get(self, *args, **kwargs)
+    return metered_get
+
+
+def _metered_open(opened):
+    def open(self, *args, **kwargs):
+        from bokeh.util.token import get_session_id
+
+        try:
+            session_id = get_session_id(self._token)
+            context = self.application_context
+            new = session_id not in context._sessions and session_id not in context._pending_sessions
+        except Exception:
+            new = False  # a bad token: Bokeh's own open refuses it
+        if new and not meter(self.application).take(self.request.remote_ip or "?"):
+            log.warning("refused from %s: new sessions over %g a minute",
+                        self.request.remote_ip, OPENS_PER_MINUTE)
+            _close(self, 1013, "try again later")
+            return None
+        self._bpx_opened_at = time.monotonic()
+        self.application.io_loop.call_later(HANDSHAKE_SECONDS, _check_handshake, self)
+        return opened(self, *args, **kwargs)
+    return open
+
+
+def _check_handshake(ws) -> None:
+    if getattr(ws, "_bpx_pulled", False) or ws.ws_connection is None:
+        return
+    if ws.connection is None:  # the server has not even sent its ACK (busy): wait for it
+        ws.application.io_loop.call_later(HANDSHAKE_SECONDS, _check_handshake, ws)
+        return
+    log.warning("closing a connection from %s: no document asked for %g s after the handshake",
+                getattr(ws.request, "remote_ip", "?"), HANDSHAKE_SECONDS)
+    _close(ws, 1008, "handshake timeout")
