@@ -19,7 +19,7 @@ from .words import ui
 
 
 class PyTorchView(pn.viewable.Viewer):
-    """A closed card; opened, the PyTorch program of the model's expression and values."""
+    """A toggle; open, the PyTorch program of the model's expression and values."""
 
     model = param.ClassSelector(class_=ExplorerModel)
     lang = param.String(default="en")
@@ -31,10 +31,11 @@ class PyTorchView(pn.viewable.Viewer):
         self.download = pn.widgets.FileDownload(
             callback=lambda: io.StringIO(self.program() or ""), filename="backprop_graph.py",
             label=w["pytorch_download"], width=190, embed=False)
-        self.card = pn.Card(pn.pane.HTML(f"<div class='bpx-hint'>{w['pytorch_hint']}</div>"),
-                            self.code, self.download, title=w["pytorch_title"], collapsed=True,
-                            sizing_mode="stretch_width")
-        self.card.param.watch(self._update, "collapsed")
+        self.toggle = pn.widgets.Toggle(name=w["pytorch_title"], value=False, width=230)
+        self.body = pn.Column(pn.pane.HTML(f"<div class='bpx-hint'>{w['pytorch_hint']}</div>"),
+                              self.code, self.download, visible=False,
+                              sizing_mode="stretch_width")
+        self.toggle.param.watch(self._update, "value")
         self.model.param.watch(self._update, ["graph"])
 
     def program(self) -> str | None:
@@ -44,8 +45,13 @@ class PyTorchView(pn.viewable.Viewer):
         except ExpressionError:
             return None
 
+    @property
+    def open(self) -> bool:
+        return self.toggle.value
+
     def _update(self, *events) -> None:
-        if self.card.collapsed:
+        self.body.visible = self.open
+        if not self.open:
             return
         program = self.program()
         self.download.visible = program is not None
@@ -53,4 +59,4 @@ class PyTorchView(pn.viewable.Viewer):
                             else f"<div class='bpx-hint'>{ui(self.lang)['pytorch_none']}</div>")
 
     def __panel__(self):
-        return self.card
+        return pn.Column(self.toggle, self.body, sizing_mode="stretch_width")

@@ -162,7 +162,7 @@ def test_pytorch_view_writes_the_program_only_while_open():
     model = ExplorerModel(expression="(w*x + b - y)**2")
     view = PyTorchView(model=model, lang="zh")
     assert view.code.object == ""  # closed: nothing written
-    view.card.collapsed = False
+    view.toggle.value = True
     expected = to_pytorch(model.expression, model.values, model.requires_grad)
     assert html.escape(expected) in view.code.object
     model.set_values({"w": -1.0})
