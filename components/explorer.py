@@ -15,12 +15,13 @@ from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .model import MODES, ExplorerModel
+from .descent import StepPanel
 from .passes import PassesPanel
 from .pytorch_view import PyTorchView
 from .release import Throttle
 from .stats import stats_html
 from .urlstate import query_args, write_query
-from .words import ui
+from .words import fault_text, ui
 
 
 URL_INTERVAL_MS = 250
@@ -51,7 +52,7 @@ class NodeDetails(pn.viewable.Viewer):
                 f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>"
                 f"{format_number(node['grad'], 6) if node['active'] else w['not_computed']}</b></div>"]
         if node["fault"]:
-            rows.append(f"<div class='bpx-fault'>⚠ {html.escape(node['fault'])}</div>")
+            rows.append(f"<div class='bpx-fault'>⚠ {html.escape(fault_text(node['fault'], self.lang))}</div>")
         parents = sorted(g.in_edges(n, keys=True, data=True), key=lambda e: e[2])
         if parents:
             rows.append(f"<div class='bpx-sub'>{w['local_derivatives']}</div><ul>")
@@ -142,6 +143,7 @@ class Explorer(pn.viewable.Viewer):
         self.groups = GroupBar(model=self.model, lang=lang)
         self.passes = PassesPanel(model=self.model, lang=lang)
         self.pytorch = PyTorchView(model=self.model, lang=lang)
+        self.descent = StepPanel(model=self.model, lang=lang)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
             callback=lambda: standalone_file(self.model, lang), filename="backprop-explorer.html",
@@ -176,7 +178,7 @@ class Explorer(pn.viewable.Viewer):
             self.playback, self.groups, self.view,
             pn.FlexBox(self.stats, self.save, flex_wrap="wrap", align_items="center",
                        sizing_mode="stretch_width"),
-            self.passes,
+            self.passes, self.descent,
             # side by side where there is room, the details under the table on a phone (a Row
             # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
             # stylesheet)

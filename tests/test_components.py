@@ -192,3 +192,23 @@ def test_check_column_differs_where_sg_cuts_a_path():
     (row,) = panel.check()
     assert row["grad"] == 2.25 and abs(row["difference"] - 3 * 1.5 ** 2) < 1e-6
     assert not row["agrees"] and "sg keeps the value" in panel.backward.object
+
+
+def test_a_step_moves_the_parameters_against_their_gradient_and_not_the_data():
+    from components.descent import StepPanel
+    model = ExplorerModel(expression="(w*x + b - y)**2", values={"w": 2, "x": 1.5, "b": 0.5, "y": 1})
+    panel = StepPanel(model=model, lang="en")
+    panel.lr.value = 0.1
+    _, grads = gradients(model.expression, model.values)
+    panel.step()
+    assert model.values == {"w": 2 - 0.1 * grads["w"], "x": 1.5, "b": 0.5 - 0.1 * grads["b"], "y": 1}
+    assert panel.history[0] == 6.25 and panel.history[1] == gradients(model.expression, model.values)[0]
+    for _ in range(5):
+        panel.step()
+    assert panel.history == sorted(panel.history, reverse=True)  # L falls with a small η
+    panel.lr.value = 1.0
+    for _ in range(5):
+        panel.step()
+    assert "too large" in panel.note.object  # and explodes with a large one
+    panel.reset()
+    assert model.values == {"w": 2, "x": 1.5, "b": 0.5, "y": 1} and panel.history == []

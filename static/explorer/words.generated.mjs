@@ -30,7 +30,21 @@ export const WORDS = {
   "count": "{n} steps",
   "stats": "{evaluated} local derivatives evaluated, {skipped} skipped.",
   "stats_blocked_one": "{evaluated} local derivatives evaluated, {skipped} skipped, 1 stop-gradient.",
-  "stats_blocked_many": "{evaluated} local derivatives evaluated, {skipped} skipped, {blocked} stop-gradients."
+  "stats_blocked_many": "{evaluated} local derivatives evaluated, {skipped} skipped, {blocked} stop-gradients.",
+  "faults": {
+   "log of a negative number": "log of a negative number",
+   "log of zero": "log of zero",
+   "square root of a negative number": "square root of a negative number",
+   "division by zero": "division by zero",
+   "overflow": "overflow",
+   "negative base to a fractional power": "negative base to a fractional power",
+   "zero to a negative power": "zero to a negative power",
+   "non-finite input": "non-finite input",
+   "not a finite number": "not a finite number",
+   "gradient is nan": "gradient is nan",
+   "gradient overflows to infinity": "gradient overflows to infinity",
+   "undefined:": "undefined:"
+  }
  },
  "zh": {
   "steps": {
@@ -62,6 +76,20 @@ export const WORDS = {
   "count": "共 {n} 步",
   "stats": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个。",
   "stats_blocked_one": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个，1 个停止梯度。",
-  "stats_blocked_many": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个，{blocked} 个停止梯度。"
+  "stats_blocked_many": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个，{blocked} 个停止梯度。",
+  "faults": {
+   "log of a negative number": "对负数取对数",
+   "log of zero": "对零取对数",
+   "square root of a negative number": "对负数开平方",
+   "division by zero": "除以零",
+   "overflow": "上溢",
+   "negative base to a fractional power": "负数的分数次幂",
+   "zero to a negative power": "零的负数次幂",
+   "non-finite input": "输入不是有限数",
+   "not a finite number": "不是有限数",
+   "gradient is nan": "梯度为 nan",
+   "gradient overflows to infinity": "梯度上溢为无穷大",
+   "undefined:": "无定义："
+  }
  }
 }
