@@ -10,7 +10,9 @@ import html
 import panel as pn
 import param
 
-from .graph_view import GraphView
+from graphviz_core import MODES
+
+from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
 from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle
 from .words import ui
@@ -47,7 +49,7 @@ def examples(lang: str) -> dict[str, str]:
 def mode_labels(lang: str) -> dict[str, str]:
     """The mode switch's labels in ``lang`` -> mode."""
     w = ui(lang)
-    return {w["mode_graph"]: "graph", w["mode_forward"]: "forward", w["mode_backward"]: "backward"}
+    return {w[f"mode_{mode}"]: mode for mode in MODES}
 
 
 class ExpressionBox(pn.viewable.Viewer):
@@ -206,7 +208,6 @@ class PlaybackBar(pn.viewable.Viewer):
             label=w["mode"], options=mode_labels(self.lang), value=self.model.mode,
             color="primary", variant="outline", css_classes=["bpx-mode"])
         self.mode.link(self.model, value="mode", bidirectional=True)
-        args = {"player": self.view.player}
         wide = self.lang != "en"  # the Chinese labels are a little wider
         tight = (5, 3)  # small margins: on a phone the four buttons share one row
         self.first = pn.widgets.Button(label=w["start"], description=w["start_hint"],
@@ -221,14 +222,13 @@ class PlaybackBar(pn.viewable.Viewer):
                                             value=1, width=150)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
-            button.js_on_click(args=args, code=self.view.js_action(action))
-        self.speed.jscallback(args=args, value=self.view.js_action("speed"))
+            button.js_on_click(args=self.view.player_args(action), code=RUN_PLAYER)
+        self.speed.jscallback(args=self.view.player_args("speed"), value=RUN_PLAYER)
         self.present = pn.widgets.Toggle(label=w["present"], color="light", width=120,
                                          css_classes=["bpx-present-toggle"])
-        self.present.jscallback(args=args, value="player.execute(cb_obj, {action: 'present', "
-                                "on: cb_obj.active})")
-        self.mode.jscallback(args=args, value="player.execute(cb_obj, {action: 'mode', "
-                             "mode: ['graph', 'forward', 'backward'][cb_obj.active]})")
+        self.present.jscallback(args=self.view.player_args("present"), value=RUN_PLAYER)
+        self.mode.jscallback(args=self.view.player_args("mode", modes=list(MODES)),
+                             value=RUN_PLAYER)
         self.model.param.watch(self._enable, "mode")
         self._enable()
 

@@ -8,14 +8,14 @@ import math
 import panel as pn
 import param
 
-from graphviz_core import format_number
+from graphviz_core import MODES, format_number
 from graphviz_core.schedule import gradient_step
 
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
-from .model import MODES, ExplorerModel
 from .descent import StepPanel
+from .model import ExplorerModel
 from .passes import PassesPanel
 from .pytorch_view import PyTorchView
 from .release import Throttle

@@ -15,8 +15,11 @@ from bokeh.layouts import column, row
 from bokeh.models import Button, CustomJS, Div, GlobalInlineStyleSheet, RadioButtonGroup, Slider
 from bokeh.resources import INLINE
 
-from .graph_view import GraphView
-from .model import MODES, ExplorerModel
+from graphviz_core import MODES
+
+from .controls import mode_labels
+from .graph_view import RUN_PLAYER, GraphView
+from .model import ExplorerModel
 from .words import ui
 
 STANDALONE_CSS = """
@@ -38,25 +41,22 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
     view = GraphView(model=snapshot, height=480, interactive=False, lang=lang)
     # formulas in the caption are TeX: a TeX string here makes Bokeh inline its MathJax bundle
     view.caption.text = r"$$\frac{\partial L}{\partial L} = 1$$"
-    player = view.player
 
-    def act(code: str) -> CustomJS:
-        return CustomJS(args={"player": player}, code=code)
+    def act(action: str, **fields) -> CustomJS:
+        return CustomJS(args=view.player_args(action, **fields), code=RUN_PLAYER)
 
     sliders = []
     for name, (lo, hi) in snapshot.slider_ranges().items():
         slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
                         format="0[.]00", width=260)
         sliders.append(slider)
-    mode = RadioButtonGroup(labels=[w["mode_graph"], w["mode_forward"], w["mode_backward"]],
-                            active=MODES.index(snapshot.mode))
-    mode.js_on_change("active", act("player.execute(cb_obj, {action: 'mode', mode: "
-                                    "['graph', 'forward', 'backward'][cb_obj.active]})"))
+    mode = RadioButtonGroup(labels=list(mode_labels(lang)), active=MODES.index(snapshot.mode))
+    mode.js_on_change("active", act("mode", modes=list(MODES)))
     buttons = []
     for label, action in ((w["start"], "first"), (w["back"], "back"), (w["play"], "play"),
                           (w["step"], "step")):
         button = Button(label=label, width=90, button_type="success" if action == "play" else "default")
-        button.js_on_event("button_click", act(f"player.execute(cb_obj, {{action: {action!r}}})"))
+        button.js_on_event("button_click", act(action))
         buttons.append(button)
     title = Div(text=f"<h1>{w['app_title']}</h1><div class='bpx-sub'>"
                      f"<code>{html.escape(snapshot.expression)}</code> · {w['saved_note']}</div>",

@@ -20,6 +20,9 @@ from .scene import to_json
 from .words import ui
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
+# The code of every control's callback: the player takes the widget and the action's data
+# (see GraphView.player_args and static/explorer/view.mjs, View.handle).
+RUN_PLAYER = "player.execute(cb_obj, data)"
 PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by tools/build_browser.py
 
 NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
@@ -182,10 +185,14 @@ class GraphView(pn.viewable.Viewer):
             self.nodes.selected.indices = []  # the drawing changed: index new[0] is another node
 
     # --- browser actions ---------------------------------------------------------------------
-    def js_action(self, action: str, **extra) -> str:
-        """JS code that runs one action of the player (for a widget's ``jscallback``)."""
-        fields = ", ".join([f"action: {action!r}"] + [f"{k}: {v}" for k, v in extra.items()])
-        return f"player.execute(cb_obj, {{{fields}}})"
+    def player_args(self, action: str, **fields) -> dict:
+        """The ``args`` of a widget callback whose code is :data:`RUN_PLAYER`: run ``action``.
+
+        What varies between controls is data (the action and its fields), never code; the
+        player reads the rest from the widget (a slider's value, the mode button's index
+        into ``modes``, a toggle's state).
+        """
+        return {"player": self.player, "data": {"action": action, **fields}}
 
     def __panel__(self):
         return pn.Column(

@@ -10,7 +10,8 @@ import math
 
 import param
 
-from graphviz_core import ExpressionError, GraphProgram, Value, parse, schedule, trace
+from graphviz_core import (MODES, PASSES, ExpressionError, GraphProgram, Value, parse, schedule,
+                           trace)
 from graphviz_core.expression import default_kind
 from graphviz_core.grouping import group_graph, grouped_schedule
 from graphviz_core.layout import layout, widen
@@ -20,7 +21,6 @@ from graphviz_core.mlp import ScalarMLP, builder_from_text
 
 from .scene import page_steps, scene_data
 
-MODES = ("graph", "forward", "backward")
 SLIDER_SPAN = 3.0  # every slider covers at least -3..3
 
 
@@ -37,7 +37,7 @@ class ExplorerModel(param.Parameterized):
     values = param.Dict(default={}, doc="Variable name -> value.")
     requires_grad = param.Dict(default={}, doc="Leaf name -> False where it is switched off.")
     kinds = param.Dict(default={}, doc="Leaf name -> role, where it differs from the default.")
-    mode = param.Selector(default="graph", objects=list(MODES))
+    mode = param.Selector(default="graph", objects=list(MODES), doc="A graphviz_core.Mode.")
     selected = param.Integer(default=None, allow_None=True, doc="The clicked node (traced index).")
     expanded = param.List(default=[], doc="Open groups, oldest first (grouped drawings).")
 
@@ -185,7 +185,7 @@ class ExplorerModel(param.Parameterized):
         if key != cached:
             steps = {mode: page_steps(schedule(graph, mode) if drawn is None else
                                       grouped_schedule(graph, drawn, mode))
-                     for mode in ("forward", "backward")}
+                     for mode in PASSES}
             self._schedules = (key, steps)
         return steps
 

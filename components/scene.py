@@ -12,6 +12,7 @@ import math
 
 import networkx as nx
 
+from graphviz_core.engine import blocks_gradient
 from graphviz_core.tape import to_tape
 
 FORMAT_VERSION = 1
@@ -41,7 +42,7 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
             "op": [nodes[n]["op"] for n in order],
             "symbol": [nodes[n]["symbol"] for n in order],
             "kind": ["loss" if n == root and nodes[n]["op"] else
-                     "sg" if nodes[n]["op"] == "sg" else nodes[n]["kind"] for n in order],
+                     "sg" if blocks_gradient(nodes[n]["op"]) else nodes[n]["kind"] for n in order],
             "x": [positions[n][0] for n in order],
             "y": [positions[n][1] for n in order],
             "text": [nodes[n]["text"] for n in order],

@@ -11,7 +11,8 @@ from .engine import (OPS, BackwardReport, Op, Value, clip, maximum, minimum, sto
                      topological_order)
 from .expression import ExpressionError, Expression, gradients, parse
 from .trace import format_number, latex_name, trace
-from .schedule import MODES, schedule
+from .modes import MODES, PASSES, Mode
+from .schedule import schedule
 from .layout import count_crossings, layout
 from .tape import to_tape
 from .pytorch import to_pytorch
@@ -23,7 +24,7 @@ from .torch_adapter import from_torch
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum", "clip",
     "topological_order", "ExpressionError", "Expression", "parse", "gradients", "trace",
-    "format_number", "latex_name", "schedule", "MODES", "layout", "count_crossings", "to_tape",
-    "to_pytorch", "GraphProgram", "from_micrograd", "from_torch", "AdapterError",
-    "GradientMismatch",
+    "format_number", "latex_name", "schedule", "Mode", "MODES", "PASSES", "layout",
+    "count_crossings", "to_tape", "to_pytorch", "GraphProgram", "from_micrograd", "from_torch",
+    "AdapterError", "GradientMismatch",
 ]

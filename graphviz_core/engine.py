@@ -20,98 +20,44 @@ import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
+from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, sin_, sqrt_,
+                   tanh_)
+
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
-    "clip", "topological_order", "as_value", "number_text", "format_number",
+    "clip", "topological_order", "active_nodes", "as_value", "to_float", "number_text",
+    "format_number", "blocks_gradient", "contribution", "FAULT_WORDS",
 ]
-
-_INF = math.inf
-_NAN = math.nan
-
 
 def _isfinite(x: float) -> bool:
     return x - x == 0.0  # false for inf and nan, and faster than math.isfinite here
 
 
-def _float(x) -> float:
-    """``float(x)``, with an int too large for a float becoming +-inf (IEEE) instead of raising."""
+def to_float(x) -> float:
+    """``float(x)``, with an int too large for a float becoming +-inf (IEEE) instead of raising.
+
+    Examples
+    --------
+    >>> to_float(3), to_float(10**400), to_float(-10**400)
+    (3.0, inf, -inf)
+    """
     try:
         return float(x)
     except OverflowError:
-        return _INF if x > 0 else -_INF
-
-
-# --- safe scalar functions: IEEE results instead of exceptions -----------------------
-
-def _exp(a: float) -> float:
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return _INF
-
-
-def _log(a: float) -> float:
-    if a > 0.0:
-        return math.log(a)
-    if a == 0.0:
-        return -_INF
-    return _NAN
-
-
-def _sqrt(a: float) -> float:
-    return math.sqrt(a) if a >= 0.0 else _NAN
-
-
-def _div(a: float, b: float) -> float:
-    try:
-        return a / b
-    except ZeroDivisionError:
-        if a != a or a == 0.0:
-            return _NAN
-        return math.copysign(_INF, a) * math.copysign(1.0, b)
-
-
-def _mul(a: float, b: float) -> float:
-    return a * b
-
-
-def _pow(a: float, p: float) -> float:
-    """``a ** p`` for floats, IEEE style: never complex, never an exception."""
-    if a < 0.0 and _isfinite(p) and p != math.floor(p):
-        return _NAN  # a negative base to a fractional power has no real value
-    try:
-        r = a ** p
-    except OverflowError:
-        r = -_INF if a < 0.0 and p % 2 == 1 else _INF
-    except ZeroDivisionError:
-        r = _INF  # zero to a negative power
-    return _NAN if isinstance(r, complex) else float(r)
-
-
-def _relu(a: float) -> float:
-    return a if a > 0.0 or a != a else 0.0
-
-
-def _sigmoid(a: float) -> float:
-    if a >= 0.0:
-        return 1.0 / (1.0 + math.exp(-a))
-    e = math.exp(a)
-    return e / (1.0 + e)
-
-
-def _sin(a: float) -> float:
-    return math.sin(a) if _isfinite(a) else _NAN
-
-
-def _cos(a: float) -> float:
-    return math.cos(a) if _isfinite(a) else _NAN
+        return INF if x > 0 else -INF
 
 
 # --- the op table ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Op:
-    """One primitive: how to compute it and how to differentiate it.
+    """One primitive: how to compute it, differentiate it, write it and name its faults.
+
+    ``forward``, ``local`` and ``fault`` are written in a small subset of Python over the
+    IEEE primitives of :mod:`graphviz_core.ieee` (numbers, the arguments, arithmetic,
+    comparisons, ``and``/``or``/``not``, ``x if c else y``, tuples, ``x[i]``, calls of
+    those primitives): :mod:`graphviz_core.jsgen` translates them to the browser's
+    replay, so the page computes what the engine computes by construction.
 
     Attributes
     ----------
@@ -131,6 +77,28 @@ class Op:
         and the parameter as ``{p}``.
     text : str
         The same as plain text.
+    fault : callable or None
+        ``fault(input_values, param)`` -> why finite inputs gave a non-finite output
+        (``"log of zero"``); None: ``"overflow"``.
+    function : str or None
+        Its name in the expression language (``"exp"``, ``"min"``); None for an operator.
+        A function of one argument is also a method of :class:`Value`, unless it blocks
+        the gradient.
+    blocks_gradient : bool
+        A stop-gradient: the backward pass passes nothing through it.
+    selects : bool
+        The op returns one of its inputs (min, max, clip, relu): a zero local derivative
+        means that input was not used, and its contribution is ``+0.0`` whatever the
+        incoming gradient, inf and nan included, as PyTorch's backward masks it
+        (``nan * 0`` would be nan). See :func:`contribution`.
+
+    Examples
+    --------
+    >>> op = OPS["div"]
+    >>> op.forward(1.0, -0.0, None), op.local((1.0, 2.0), 0.5, None)
+    (-inf, (0.5, -0.25))
+    >>> op.fault((1.0, 0.0), None), OPS["sg"].blocks_gradient
+    ('division by zero', True)
     """
 
     name: str
@@ -140,12 +108,27 @@ class Op:
     symbol: str
     latex: str
     text: str
+    fault: Callable[[tuple, float | None], str] | None = None
+    function: str | None = None
+    blocks_gradient: bool = False
+    selects: bool = False
+
+    def apply(self, *inputs, param=None) -> "Value":
+        """The op on ``inputs`` (Values or numbers) as a new node.
+
+        Examples
+        --------
+        >>> OPS["max"].apply(Value(1.0), 2).data
+        2.0
+        """
+        return Value._apply(self.name, tuple([as_value(x) for x in inputs]),
+                            None if param is None else to_float(param))
 
 
-def _step(a: float) -> float:
-    return 1.0 if a > 0.0 else 0.0
-
-
+# The rules follow IEEE 754 as PyTorch's float64 does (C99's pow, signed zeros, inf and nan
+# where Python's math raises); tests/test_torch.py checks every op on an extreme set of
+# inputs. One deliberate difference: at a tie, min and max give the gradient to the input
+# they return (the first), where PyTorch splits it in halves.
 OPS: dict[str, Op] = {op.name: op for op in (
     Op("add", 2, lambda a, b, p: a + b, lambda x, out, p: (1.0, 1.0),
        "+", "{0} + {1}", "{0} + {1}"),
@@ -153,70 +136,111 @@ OPS: dict[str, Op] = {op.name: op for op in (
        "\u2212", "{0} - {1}", "{0} - {1}"),
     Op("mul", 2, lambda a, b, p: a * b, lambda x, out, p: (x[1], x[0]),
        "\u00d7", "{0} \\cdot {1}", "{0} * {1}"),
-    Op("div", 2, lambda a, b, p: _div(a, b),
-       lambda x, out, p: (_div(1.0, x[1]), _div(-x[0], x[1] * x[1])),
-       "\u00f7", "\\frac{{{0}}}{{{1}}}", "{0} / {1}"),
+    # d/db (a/b) as -(a/b)/b: no b*b to overflow or underflow first
+    Op("div", 2, lambda a, b, p: div_(a, b),
+       lambda x, out, p: (div_(1.0, x[1]), -div_(out, x[1])),
+       "\u00f7", "\\frac{{{0}}}{{{1}}}", "{0} / {1}",
+       fault=lambda x, p: "division by zero" if x[1] == 0.0 else "overflow"),
     Op("neg", 1, lambda a, p: -a, lambda x, out, p: (-1.0,),
        "\u2212", "-{0}", "-{0}"),
     # a constant exponent is a parameter of the op, so `z3**2` draws as one node
-    Op("pow", 1, lambda a, p: _pow(a, p),
-       lambda x, out, p: (0.0 if p == 0 else p * _pow(x[0], p - 1),),
-       "^", "{0}^{{{p}}}", "{0}**{p}"),
-    Op("powv", 2, lambda a, b, p: _pow(a, b),
-       lambda x, out, p: (0.0 if x[1] == 0 else x[1] * _pow(x[0], x[1] - 1),
-                          0.0 if out == 0.0 and x[0] == 0.0 else _mul(out, _log(x[0]))),
-       "^", "{0}^{{{1}}}", "{0}**{1}"),
-    Op("exp", 1, lambda a, p: _exp(a), lambda x, out, p: (out,),
-       "exp", "e^{{{0}}}", "exp({0})"),
-    Op("log", 1, lambda a, p: _log(a), lambda x, out, p: (_div(1.0, x[0]),),
-       "log", "\\ln {0}", "log({0})"),
-    Op("sqrt", 1, lambda a, p: _sqrt(a), lambda x, out, p: (_div(0.5, out),),
-       "\u221a", "\\sqrt{{{0}}}", "sqrt({0})"),
-    Op("tanh", 1, lambda a, p: math.tanh(a), lambda x, out, p: (1.0 - out * out,),
-       "tanh", "\\tanh {0}", "tanh({0})"),
-    Op("sigmoid", 1, lambda a, p: _sigmoid(a), lambda x, out, p: (out * (1.0 - out),),
-       "\u03c3", "\\sigma({0})", "sigmoid({0})"),
-    Op("relu", 1, lambda a, p: _relu(a),
-       lambda x, out, p: (_step(x[0]),),
-       "relu", "\\mathrm{{relu}}({0})", "relu({0})"),
-    Op("abs", 1, lambda a, p: abs(a),
-       lambda x, out, p: (1.0 if x[0] > 0 else -1.0 if x[0] < 0 else 0.0,),
-       "|x|", "\\left|{0}\\right|", "abs({0})"),
-    Op("sin", 1, lambda a, p: _sin(a), lambda x, out, p: (_cos(x[0]),),
-       "sin", "\\sin {0}", "sin({0})"),
-    Op("cos", 1, lambda a, p: _cos(a), lambda x, out, p: (-_sin(x[0]),),
-       "cos", "\\cos {0}", "cos({0})"),
-    # the gradient follows the input that was returned: the first one on a tie, as
-    # Python's min and max return it (PyTorch splits a tie in halves)
-    # a nan input gives nan, as in PyTorch (Python's min would drop it)
-    Op("min", 2, lambda a, b, p: a if a <= b or a != a else b if b <= a or b != b else _NAN,
-       lambda x, out, p: (1.0, 0.0) if x[0] <= x[1] else (0.0, 1.0),
-       "min", "\\min({0}, {1})", "min({0}, {1})"),
-    Op("max", 2, lambda a, b, p: a if a >= b or a != a else b if b >= a or b != b else _NAN,
-       lambda x, out, p: (1.0, 0.0) if x[0] >= x[1] else (0.0, 1.0),
-       "max", "\\max({0}, {1})", "max({0}, {1})"),
-    Op("clip", 3, lambda v, lo, hi, p: lo if v < lo else hi if v > hi else v,
-       lambda x, out, p: ((0.0, 1.0, 0.0) if x[0] < x[1] else
-                          (0.0, 0.0, 1.0) if x[0] > x[2] else (1.0, 0.0, 0.0)),
-       "clip", "\\mathrm{{clip}}({0}, {1}, {2})", "clip({0}, {1}, {2})"),
+    Op("pow", 1, lambda a, p: pow_(a, p),
+       lambda x, out, p: (0.0 if p == 0.0 else p * pow_(x[0], p - 1.0),),
+       "^", "{0}^{{{p}}}", "{0}**{p}",
+       fault=lambda x, p: ("negative base to a fractional power"
+                           if x[0] < 0.0 and not is_integer_(p) else
+                           "zero to a negative power" if x[0] == 0.0 else "overflow")),
+    Op("powv", 2, lambda a, b, p: pow_(a, b),
+       lambda x, out, p: (0.0 if x[1] == 0.0 else x[1] * pow_(x[0], x[1] - 1.0),
+                          0.0 if x[0] == 0.0 and x[1] >= 0.0 else out * log_(x[0])),
+       "^", "{0}^{{{1}}}", "{0}**{1}",
+       fault=lambda x, p: ("negative base to a fractional power"
+                           if x[0] < 0.0 and not is_integer_(x[1]) else
+                           "zero to a negative power" if x[0] == 0.0 else "overflow")),
+    Op("exp", 1, lambda a, p: exp_(a), lambda x, out, p: (out,),
+       "exp", "e^{{{0}}}", "exp({0})", function="exp"),
+    Op("log", 1, lambda a, p: log_(a), lambda x, out, p: (div_(1.0, x[0]),),
+       "log", "\\ln {0}", "log({0})", function="log",
+       fault=lambda x, p: "log of a negative number" if x[0] < 0.0 else "log of zero"),
+    Op("sqrt", 1, lambda a, p: sqrt_(a), lambda x, out, p: (div_(0.5, out),),
+       "\u221a", "\\sqrt{{{0}}}", "sqrt({0})", function="sqrt",
+       fault=lambda x, p: "square root of a negative number"),
+    Op("tanh", 1, lambda a, p: tanh_(a), lambda x, out, p: (1.0 - out * out,),
+       "tanh", "\\tanh {0}", "tanh({0})", function="tanh"),
+    Op("sigmoid", 1,
+       lambda a, p: 1.0 / (1.0 + exp_(-a)) if a >= 0.0 else exp_(a) / (1.0 + exp_(a)),
+       lambda x, out, p: (out * (1.0 - out),),
+       "\u03c3", "\\sigma({0})", "sigmoid({0})", function="sigmoid"),
+    # relu(-0.0) is -0.0 and relu'(nan) is 1, as in PyTorch
+    Op("relu", 1, lambda a, p: 0.0 if a < 0.0 else a,
+       lambda x, out, p: (0.0 if out <= 0.0 else 1.0,),
+       "relu", "\\mathrm{{relu}}({0})", "relu({0})", function="relu",
+       selects=True),
+    Op("abs", 1, lambda a, p: abs_(a),
+       lambda x, out, p: (1.0 if x[0] > 0.0 else -1.0 if x[0] < 0.0 else 0.0,),
+       "|x|", "\\left|{0}\\right|", "abs({0})", function="abs"),
+    Op("sin", 1, lambda a, p: sin_(a), lambda x, out, p: (cos_(x[0]),),
+       "sin", "\\sin {0}", "sin({0})", function="sin"),
+    Op("cos", 1, lambda a, p: cos_(a), lambda x, out, p: (-sin_(x[0]),),
+       "cos", "\\cos {0}", "cos({0})", function="cos"),
+    # a nan input gives nan and the gradient goes to both inputs, as in PyTorch (Python's
+    # min would drop the nan)
+    Op("min", 2, lambda a, b, p: a if a <= b or a != a else b if b <= a or b != b else NAN,
+       lambda x, out, p: (0.0 if x[0] > x[1] else 1.0, 0.0 if x[1] >= x[0] else 1.0),
+       "min", "\\min({0}, {1})", "min({0}, {1})", function="min",
+       selects=True),
+    Op("max", 2, lambda a, b, p: a if a >= b or a != a else b if b >= a or b != b else NAN,
+       lambda x, out, p: (0.0 if x[0] < x[1] else 1.0, 0.0 if x[1] <= x[0] else 1.0),
+       "max", "\\max({0}, {1})", "max({0}, {1})", function="max",
+       selects=True),
+    # torch.clamp: hi wins when lo > hi, a nan bound gives nan (and no gradient)
+    Op("clip", 3,
+       lambda v, lo, hi, p: (NAN if v != v or lo != lo or hi != hi else
+                             hi if v > hi or lo > hi else lo if v < lo else v),
+       lambda x, out, p: (1.0 if x[0] >= x[1] and x[0] <= x[2] else 0.0,
+                          1.0 if x[0] < x[1] and x[1] <= x[2] else 0.0,
+                          1.0 if x[0] > x[2] or x[1] > x[2] else 0.0),
+       "clip", "\\mathrm{{clip}}({0}, {1}, {2})", "clip({0}, {1}, {2})", function="clip",
+       selects=True),
     Op("sg", 1, lambda a, p: a, lambda x, out, p: (0.0,),
-       "sg", "\\mathrm{{sg}}({0})", "sg({0})"),
+       "sg", "\\mathrm{{sg}}({0})", "sg({0})", function="sg", blocks_gradient=True),
 )}
 
-# where a non-finite result from finite inputs has a better name than "overflow"
-def _pow_fault(base: float, exponent: float) -> str:
-    if base < 0.0 and exponent != math.floor(exponent):
-        return "negative base to a fractional power"
-    return "zero to a negative power" if base == 0.0 else "overflow"
+_BLOCKING = frozenset(name for name, op in OPS.items() if op.blocks_gradient)
 
-
-_DOMAIN_FAULTS = {
-    "log": lambda x, p: "log of a negative number" if x[0] < 0 else "log of zero",
-    "sqrt": lambda x, p: "square root of a negative number",
-    "div": lambda x, p: "division by zero" if x[1] == 0 else "overflow",
-    "pow": lambda x, p: _pow_fault(x[0], p),
-    "powv": lambda x, p: _pow_fault(x[0], x[1]),
+# what a non-finite number is called where no op rule names it better
+FAULT_WORDS = {
+    "overflow": "overflow",
+    "non_finite_input": "non-finite input",
+    "undefined": "undefined: {}",
+    "not_finite": "not a finite number",
+    "grad_nan": "gradient is nan",
+    "grad_inf": "gradient overflows to infinity",
 }
+
+
+def contribution(op: Op, grad: float, local: float) -> float:
+    """What an input receives through ``op``: ``grad * local``, or ``+0.0`` where ``op``
+    selects and did not use the input (``local == 0``).
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> contribution(OPS["mul"], nan, 0.0), contribution(OPS["max"], nan, 0.0)
+    (nan, 0.0)
+    """
+    return 0.0 if op.selects and local == 0.0 else grad * local
+
+
+def blocks_gradient(op: str) -> bool:
+    """Whether the op named ``op`` (``""`` for a leaf) passes no gradient back.
+
+    Examples
+    --------
+    >>> blocks_gradient("sg"), blocks_gradient("mul"), blocks_gradient("")
+    (True, False, False)
+    """
+    return op in _BLOCKING
 
 
 def format_number(x: float, digits: int = 4) -> str:
@@ -241,13 +265,13 @@ def format_number(x: float, digits: int = 4) -> str:
 def _fault_for(op: str, inputs: tuple, out: float, param) -> str:
     """Say why ``op`` produced the non-finite value ``out``."""
     if all(_isfinite(x) for x in inputs):
-        rule = _DOMAIN_FAULTS.get(op)
-        return rule(inputs, param) if rule else "overflow"
-    if out != out and all(x == x for x in inputs):
+        rule = OPS[op].fault
+        return rule(inputs, param) if rule else FAULT_WORDS["overflow"]
+    if out != out and all(x == x for x in inputs):  # inf - inf, 0 * inf
         shown = [format_number(x) for x in inputs]
         p = None if param is None else format_number(param)
-        return f"undefined: {OPS[op].text.format(*shown, p=p)}"  # inf - inf, 0 * inf
-    return "non-finite input"
+        return FAULT_WORDS["undefined"].format(OPS[op].text.format(*shown, p=p))
+    return FAULT_WORDS["non_finite_input"]
 
 
 # --- values -----------------------------------------------------------------------------
@@ -299,7 +323,7 @@ class Value:
 
     def __init__(self, data, name: str = "", requires_grad: bool = True,
                  kind: str | None = None):
-        self.data = _float(data)
+        self.data = to_float(data)
         self.grad = 0.0
         self.name = name
         self.op = ""
@@ -307,7 +331,7 @@ class Value:
         self.param = None
         self.requires_grad = bool(requires_grad)
         self.kind = kind or ("parameter" if requires_grad else "data")
-        self.fault = None if _isfinite(self.data) else "not a finite number"
+        self.fault = None if _isfinite(self.data) else FAULT_WORDS["not_finite"]
         self.grad_fault = None
         self.locals: tuple[float, ...] | None = None
 
@@ -344,22 +368,12 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return Value._apply("powv", (self, other))
-        return Value._apply("pow", (self,), _float(other))
+        return Value._apply("pow", (self,), to_float(other))
 
     def __rpow__(self, other):
         return Value._apply("powv", (as_value(other), self))
 
-    # functions ------------------------------------------------------------------------
-    def exp(self): return Value._apply("exp", (self,))
-    def log(self): return Value._apply("log", (self,))
-    def sqrt(self): return Value._apply("sqrt", (self,))
-    def tanh(self): return Value._apply("tanh", (self,))
-    def sigmoid(self): return Value._apply("sigmoid", (self,))
-    def relu(self): return Value._apply("relu", (self,))
-    def abs(self): return Value._apply("abs", (self,))
-    def sin(self): return Value._apply("sin", (self,))
-    def cos(self): return Value._apply("cos", (self,))
-    __abs__ = abs
+    # a method per function of one argument in OPS (exp, log, ...), made below the class
 
     def __repr__(self) -> str:
         label = f"{self.name}=" if self.name else ""
@@ -392,11 +406,13 @@ class Value:
         24.0
         """
         order = topological_order(self)
+        active = active_nodes(order, self)
         for v in order:
-            v.grad = 0.0
+            # sums start at -0.0, the identity of IEEE addition, so a gradient made of -0.0
+            # contributions stays -0.0 (as in PyTorch); nodes that get none show 0.0
+            v.grad = -0.0 if v in active else 0.0
             v.grad_fault = None
             v.locals = None
-        active = _active_nodes(order, self)
         self.grad = 1.0
         evaluated = skipped = blocked = 0
         for v in reversed(order):
@@ -406,9 +422,10 @@ class Value:
             if v not in active:
                 skipped += len(parents)
                 continue
-            if v.op == "sg":
+            op = OPS[v.op]
+            if op.blocks_gradient:
                 blocked += 1
-                v.locals = (0.0,)
+                v.locals = (0.0,) * len(parents)
                 continue
             if len(parents) == 2:
                 inputs = (parents[0].data, parents[1].data)
@@ -416,13 +433,14 @@ class Value:
                 inputs = (parents[0].data,)
             else:
                 inputs = tuple([p.data for p in parents])
-            locals_ = OPS[v.op].local(inputs, v.data, v.param)
+            locals_ = op.local(inputs, v.data, v.param)
             v.locals = locals_
             g = v.grad
+            selects = op.selects
             for p, local in zip(parents, locals_):
                 if p in active:
                     evaluated += 1
-                    p.grad += g * local
+                    p.grad += 0.0 if selects and local == 0.0 else g * local  # contribution()
                 else:
                     skipped += 1
         for v in order:
@@ -433,7 +451,25 @@ class Value:
 
 
 def _grad_fault(v: Value) -> str:
-    return "gradient is nan" if v.grad != v.grad else "gradient overflows to infinity"
+    return FAULT_WORDS["grad_nan"] if v.grad != v.grad else FAULT_WORDS["grad_inf"]
+
+
+def _unary_method(op: Op):
+    name = op.name
+
+    def method(self):
+        return Value._apply(name, (self,))
+
+    method.__name__ = method.__qualname__ = op.function
+    method.__doc__ = f"``{op.text.format('self')}`` as a new node (:data:`OPS` ``[{name!r}]``)."
+    return method
+
+
+for _op in OPS.values():
+    if _op.function and _op.arity == 1 and not _op.blocks_gradient:
+        setattr(Value, _op.function, _unary_method(_op))
+Value.__abs__ = Value.abs
+del _op
 
 
 class BackwardReport(NamedTuple):
@@ -477,7 +513,7 @@ def number_text(x) -> str:
     >>> number_text(2.0), number_text(0.25)
     ('2', '0.25')
     """
-    x = _float(x)
+    x = to_float(x)
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
@@ -558,13 +594,20 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def _active_nodes(order: list[Value], root: Value) -> set[Value]:
+def active_nodes(order: list[Value], root: Value) -> set[Value]:
     """The nodes whose gradient the backward pass must compute (Values hash by identity).
 
     A node is active when it needs a gradient (a leaf that requires one, or an op
     with such a leaf upstream) and reaches ``root`` along a path with no
     stop-gradient before its end (a stop-gradient node itself receives its gradient;
     it just passes none on). ``order`` is :func:`topological_order` of ``root``.
+
+    Examples
+    --------
+    >>> w, x = Value(2.0, "w"), Value(3.0, "x", requires_grad=False)
+    >>> L = w * x
+    >>> sorted(v.name for v in active_nodes(topological_order(L), L) if v.name)
+    ['w']
     """
     needs: set[Value] = set()
     for v in order:
@@ -578,6 +621,6 @@ def _active_nodes(order: list[Value], root: Value) -> set[Value]:
             needs.add(v)
     live: set[Value] = {root}
     for v in reversed(order):
-        if v in live and v.op != "sg":
+        if v in live and v.op not in _BLOCKING:
             live.update(v.parents)
     return needs & live

@@ -15,8 +15,7 @@ import re
 import warnings
 from typing import Mapping
 
-from .engine import (Value, _float, clip, maximum, minimum, number_text as _number_text,
-                     stop_gradient)
+from .engine import OPS, Value, number_text as _number_text, to_float
 
 __all__ = ["ExpressionError", "Expression", "parse", "gradients", "FUNCTIONS",
            "default_kind", "LIMITS"]
@@ -30,13 +29,8 @@ LIMITS = {
     "exponent": 100.0,   # constant exponents beyond this only ever overflow
 }
 
-# name -> (number of arguments, how to apply it)
-FUNCTIONS = {
-    "exp": (1, Value.exp), "log": (1, Value.log), "sqrt": (1, Value.sqrt),
-    "tanh": (1, Value.tanh), "sigmoid": (1, Value.sigmoid), "relu": (1, Value.relu),
-    "abs": (1, Value.abs), "sin": (1, Value.sin), "cos": (1, Value.cos),
-    "min": (2, minimum), "max": (2, maximum), "clip": (3, clip), "sg": (1, stop_gradient),
-}
+# name -> (number of arguments, how to apply it): the functions of the op table
+FUNCTIONS = {op.function: (op.arity, op.apply) for op in OPS.values() if op.function}
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _BINARY_APPLY = {
@@ -167,7 +161,7 @@ class Expression:
             if name not in values:
                 raise ExpressionError(f"missing value for variable '{name}'")
             try:
-                number = _float(values[name])
+                number = to_float(values[name])
             except (TypeError, ValueError):
                 raise ExpressionError(f"the value of '{name}' is not a number") from None
             leaves[name] = Value(number, name, requires_grad.get(name, True),

@@ -14,9 +14,9 @@ from __future__ import annotations
 import networkx as nx
 
 from .engine import OPS
-from .schedule import (_blocked_step, _grad, _local, _numbered, _numbers, _partials, _step,
-                       _value, op_formulas)
-from .trace import _definition, latex_name
+from .schedule import (backward_steps, blocked_step, forward_steps, grad_ref, graph_numbers,
+                       local_ref, new_step, op_formulas, partials, value_ref)
+from .trace import latex_name, op_definition
 
 __all__ = ["group_members", "group_graph", "grouped_schedule"]
 
@@ -142,9 +142,9 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
             parents = [name[u] for u, _, _ in sorted(graph.in_edges(key, keys=True),
                                                      key=lambda e: e[2])]
             op = OPS[attrs["op"]]
-            attrs["text"] = f"{name[key]} = {_definition(op, parents, attrs['param'], True)}"
+            attrs["text"] = f"{name[key]} = {op_definition(op, parents, attrs['param'], True)}"
             attrs["latex"] = (f"{_latex(name[key])} = "
-                              f"{_definition(op, [_latex(p) for p in parents], attrs['param'], False)}")
+                              f"{op_definition(op, [_latex(p) for p in parents], attrs['param'], False)}")
         drawn.add_node(index[key], **attrs)
     for du, v, k, data in sorted(plain_in, key=lambda e: (index[e[1]], e[2])):
         drawn.add_edge(index[du], index[v], key=k, slot=k, via=[(v, k)],
@@ -255,63 +255,48 @@ def grouped_schedule(graph: nx.MultiDiGraph, drawn: nx.MultiDiGraph, mode: str) 
 
 
 def _forward(graph, drawn) -> list[dict]:
-    numbers = _numbers(graph)
     nodes = drawn.nodes
-    leaves = [n for n in drawn if drawn.in_degree(n) == 0]
-    steps = []
-    if leaves:
-        shown = [n for n in leaves if nodes[n]["kind"] != "constant"] or leaves
-        steps.append(_step(
-            numbers, "inputs", None, leaves, [], None,
-            ", ".join(f"{nodes[n]['name']} = {_value(nodes[n]['tape'])}" for n in shown),
-            ",\\; ".join(f"{_latex(nodes[n]['name'])} = {_value(nodes[n]['tape'])}"
-                         for n in shown)))
-    for n in drawn:
-        if drawn.in_degree(n) == 0:
-            continue
-        node, t = nodes[n], nodes[n]["tape"]
-        edges = sorted(drawn.in_edges(n, keys=True), key=lambda e: e[2])
-        neuron = node.get("neuron")
-        if node["kind"] != "group":
-            operands = sorted(graph.in_edges(t, keys=True), key=lambda e: e[2])
-            text, latex = op_formulas(node, t, [u for u, _, _ in operands])
-        elif neuron is None:
-            text, latex = f"{node['text']} = {_value(t)}", f"{node['latex']} = {_value(t)}"
-        else:
-            act, pre = neuron["act"], _value(neuron["pre"])
-            numeric = " + ".join(
-                [_value(neuron["bias"], operand=True)] +
-                [f"{_value(w, operand=True)} * {_value(a, operand=True)}"
-                 for w, a, _, _ in neuron["terms"]])
-            values = [] if len(neuron["terms"]) > _SHOWN_TERMS or act is None else [numeric]
-            text = " = ".join([node["text"]] + [_apply_text(act, x) for x in values + [pre]]
-                              if act else [node["text"], numeric]) + f" = {_value(t)}"
-            latex = (f"{node['latex']} = {_apply_latex(act, pre) + ' = ' if act else ''}"
-                     f"{_value(t)}")
-        steps.append(_step(numbers, "op", n, [n], edges, node["value"], text, latex))
-    return _numbered(steps)
+    return forward_steps(drawn, graph_numbers(graph), lambda n: _formulas(graph, drawn, n),
+                         tape=lambda n: nodes[n]["tape"], latex=_latex)
+
+
+def _formulas(graph, drawn, n: int) -> tuple[str, str]:
+    """What drawn node ``n`` computes: its op, a closed neuron's sum and activation, or a
+    closed group's output."""
+    node, t = drawn.nodes[n], drawn.nodes[n]["tape"]
+    neuron = node.get("neuron")
+    if node["kind"] != "group":
+        operands = sorted(graph.in_edges(t, keys=True), key=lambda e: e[2])
+        return op_formulas(node, t, [u for u, _, _ in operands])
+    if neuron is None:
+        return f"{node['text']} = {value_ref(t)}", f"{node['latex']} = {value_ref(t)}"
+    act, pre = neuron["act"], value_ref(neuron["pre"])
+    numeric = " + ".join(
+        [value_ref(neuron["bias"], operand=True)] +
+        [f"{value_ref(w, operand=True)} * {value_ref(a, operand=True)}"
+         for w, a, _, _ in neuron["terms"]])
+    values = [] if len(neuron["terms"]) > _SHOWN_TERMS or act is None else [numeric]
+    text = " = ".join([node["text"]] + [_apply_text(act, x) for x in values + [pre]]
+                      if act else [node["text"], numeric]) + f" = {value_ref(t)}"
+    latex = (f"{node['latex']} = {_apply_latex(act, pre) + ' = ' if act else ''}"
+             f"{value_ref(t)}")
+    return text, latex
 
 
 def _backward(graph, drawn) -> list[dict]:
-    numbers = _numbers(graph)
+    numbers = graph_numbers(graph)
     nodes = drawn.nodes
-    root = drawn.graph["root"]
-    if not nodes[root]["active"]:
-        return []
-    d, dl = _partials(drawn)
-    steps = [_step(numbers, "seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
-    traced_d, traced_dl = _partials(graph)
-    for n in reversed(list(drawn)):
-        if n == root or not nodes[n]["active"]:
-            continue
-        steps.append(_gradient_step(graph, drawn, numbers, n, d, dl))
-        if nodes[n]["op"] == "sg":
-            step = _blocked_step(graph, numbers, nodes[n]["tape"], traced_d, traced_dl)
-            (u, _, k), = drawn.in_edges(n, keys=True)
-            step.update(node=n, nodes=[n, u], edges=[[u, n, k]])
-            step["terms"][0]["edge"] = [u, n, k]
-            steps.append(step)
-    return _numbered(steps)
+    d, dl = partials(drawn)
+    traced_d, traced_dl = partials(graph)
+
+    def blocked(n: int) -> dict:
+        step = blocked_step(graph, numbers, nodes[n]["tape"], traced_d, traced_dl)
+        (u, _, k), = drawn.in_edges(n, keys=True)
+        step.update(node=n, nodes=[n, u], edges=[[u, n, k]])
+        step["terms"][0]["edge"] = [u, n, k]
+        return step
+    return backward_steps(drawn, numbers, lambda n: _gradient_step(graph, drawn, numbers, n, d, dl),
+                          blocked)
 
 
 def _gradient_step(graph, drawn, numbers, n: int, d, dl) -> dict:
@@ -335,14 +320,14 @@ def _gradient_step(graph, drawn, numbers, n: int, d, dl) -> dict:
             parts = ["0"]
         elif child["kind"] != "group":
             (tv, slot), = data["via"]
-            parts = [_grad(tv, operand=True), _local(tv, slot)]
+            parts = [grad_ref(tv, operand=True), local_ref(tv, slot)]
         elif child.get("neuron"):
             tv, slot = data["via"][0]
             act = child["neuron"]["act"]
-            parts = ([_grad(child["tape"], operand=True)] +
-                     ([_local(child["tape"], 0)] if act else []) + [_local(tv, slot)])
+            parts = ([grad_ref(child["tape"], operand=True)] +
+                     ([local_ref(child["tape"], 0)] if act else []) + [local_ref(tv, slot)])
         else:
-            parts = ["(" + " + ".join(f"{_grad(tv, operand=True)} * {_local(tv, slot)}"
+            parts = ["(" + " + ".join(f"{grad_ref(tv, operand=True)} * {local_ref(tv, slot)}"
                                       for tv, slot in data["via"]) + ")"]
         local = (graph.edges[drawn.nodes[n]["tape"], data["via"][0][0], data["via"][0][1]]["local"]
                  if child["kind"] != "group" and not blocked
@@ -363,24 +348,24 @@ def _gradient_step(graph, drawn, numbers, n: int, d, dl) -> dict:
         numeric.append(" * ".join(parts))
     count = f" ({len(terms)} terms)" if len(terms) > _SHOWN_TERMS else ""
     text = (f"{d(n)} = {' + '.join(_shorten(symbolic))} = "
-            f"{' + '.join(_shorten(numeric))}{count} = {_grad(t)}")
+            f"{' + '.join(_shorten(numeric))}{count} = {grad_ref(t)}")
     latex_numbers = [x.replace(" * ", r" \cdot ") for x in numeric]
     dots = r"\dots"
     latex = (f"{dl(n)} = {' + '.join(_shorten(latex_terms, dots))} = "
-             f"{' + '.join(_shorten(latex_numbers, dots))} = {_grad(t)}")
+             f"{' + '.join(_shorten(latex_numbers, dots))} = {grad_ref(t)}")
     neuron = nodes[n].get("neuron")
     if neuron is not None:  # inside the neuron: its sum, then each weight and the bias
         pre, act = neuron["pre"], neuron["act"]
         total = "dL/d(sum)" if act else d(n)
         if act:
-            text += (f"; inside: {total} = {_grad(t, operand=True)} * {_local(t, 0)} = "
-                     f"{_grad(pre)}")
+            text += (f"; inside: {total} = {grad_ref(t, operand=True)} * {local_ref(t, 0)} = "
+                     f"{grad_ref(pre)}")
         text += (f"; each weight gets {total} * its input, e.g. "
-                 f"{_grad(pre, operand=True)} * {_value(neuron['terms'][0][1], operand=True)} = "
-                 f"{_grad(neuron['terms'][0][0])}")
+                 f"{grad_ref(pre, operand=True)} * {value_ref(neuron['terms'][0][1], operand=True)} = "
+                 f"{grad_ref(neuron['terms'][0][0])}")
     blocked = bool(terms) and all(t_["blocked"] for t_ in terms)
     kind = "blocked" if blocked else "sum" if len(terms) > 1 else "gradient"
-    step = _step(numbers, kind, n, [n] + [e[1] for e in edges], edges, nodes[n]["grad"],
+    step = new_step(numbers, kind, n, [n] + [e[1] for e in edges], edges, nodes[n]["grad"],
                  text, latex)
     step["terms"] = terms
     return step

@@ -13,33 +13,13 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
-from .engine import Value, clip, maximum, minimum, number_text, stop_gradient, topological_order
+from .engine import OPS, Value, number_text, topological_order
 
 __all__ = ["GraphProgram", "APPLY", "apply_op", "is_variable"]
 
-# op name -> how to apply it with the public API: f(*operands, param) -> Value
+# op name -> how to apply it: f(*operands, param) -> Value, the op table's own Op.apply
 APPLY: dict[str, Callable[..., Value]] = {
-    "add": lambda a, b, p: a + b,
-    "sub": lambda a, b, p: a - b,
-    "mul": lambda a, b, p: a * b,
-    "div": lambda a, b, p: a / b,
-    "neg": lambda a, p: -a,
-    "pow": lambda a, p: a ** p,        # a constant exponent, kept in the node
-    "powv": lambda a, b, p: a ** b,    # an exponent that is a node of the graph
-    "exp": lambda a, p: a.exp(),
-    "log": lambda a, p: a.log(),
-    "sqrt": lambda a, p: a.sqrt(),
-    "tanh": lambda a, p: a.tanh(),
-    "sigmoid": lambda a, p: a.sigmoid(),
-    "relu": lambda a, p: a.relu(),
-    "abs": lambda a, p: a.abs(),
-    "sin": lambda a, p: a.sin(),
-    "cos": lambda a, p: a.cos(),
-    "min": lambda a, b, p: minimum(a, b),
-    "max": lambda a, b, p: maximum(a, b),
-    "clip": lambda v, lo, hi, p: clip(v, lo, hi),
-    "sg": lambda a, p: stop_gradient(a),
-}
+    name: (lambda *args, _op=op: _op.apply(*args[:-1], param=args[-1])) for name, op in OPS.items()}
 
 
 def apply_op(op: str, operands, param=None) -> Value:

@@ -11,21 +11,23 @@ import re
 
 import networkx as nx
 
-from .engine import OPS
+from .engine import OPS, blocks_gradient
+from .modes import Mode
 from .trace import format_number, latex_name
 
-__all__ = ["schedule", "fill", "MODES", "op_formulas", "gradient_step"]
+__all__ = ["schedule", "fill", "op_formulas", "gradient_step", "forward_steps", "backward_steps",
+           "blocked_step", "new_step", "graph_numbers", "partials", "value_ref", "grad_ref",
+           "local_ref"]
 
-MODES = ("forward", "backward")
 
-
-def schedule(graph: nx.MultiDiGraph, mode: str) -> list[dict]:
+def schedule(graph: nx.MultiDiGraph, mode: Mode) -> list[dict]:
     """The steps of one pass over a graph made by :func:`~graphviz_core.trace.trace`.
 
     Parameters
     ----------
     graph : networkx.MultiDiGraph
     mode : {"forward", "backward"}
+        One of :data:`~graphviz_core.modes.PASSES`.
 
     Returns
     -------
@@ -70,23 +72,56 @@ def schedule(graph: nx.MultiDiGraph, mode: str) -> list[dict]:
 
 
 def _forward(graph: nx.MultiDiGraph) -> list[dict]:
-    nodes = graph.nodes
-    numbers = _numbers(graph)
-    leaves = [n for n in graph if graph.in_degree(n) == 0]
+    def formulas(n: int) -> tuple[str, str]:
+        operands = sorted(graph.in_edges(n, keys=True), key=lambda e: e[2])
+        return op_formulas(graph.nodes[n], n, [u for u, _, _ in operands])
+    return forward_steps(graph, graph_numbers(graph), formulas)
+
+
+def forward_steps(drawing: nx.MultiDiGraph, numbers: tuple, formulas, tape=None,
+                  latex=latex_name) -> list[dict]:
+    """The forward pass over a drawing: its inputs, then one step per computed node.
+
+    A drawing is a traced graph or one drawn from it (:func:`graphviz_core.grouping.
+    group_graph`); steps index its nodes, their placeholders the traced graph.
+
+    Parameters
+    ----------
+    drawing : networkx.MultiDiGraph
+        Nodes in computing order, with ``name``, ``kind`` and ``value``.
+    numbers : tuple
+        :func:`graph_numbers` of the traced graph.
+    formulas : callable
+        Drawn node -> (text, LaTeX) templates of what it computes.
+    tape : callable, optional
+        Drawn node -> the traced node whose value it shows (the node itself by default).
+    latex : callable
+        A name in LaTeX.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> g = trace(parse("2*w").build({"w": 3}))
+    >>> [s["text"] for s in forward_steps(g, graph_numbers(g), lambda n: ("L = 6", "L = 6"))]
+    ['w = 3', 'L = 6']
+    """
+    tape = tape or (lambda n: n)
+    nodes = drawing.nodes
+    leaves = [n for n in drawing if drawing.in_degree(n) == 0]
     steps = []
     if leaves:
         shown = [n for n in leaves if nodes[n]["kind"] != "constant"] or leaves
-        steps.append(_step(
+        steps.append(new_step(
             numbers, "inputs", None, leaves, [], None,
-            ", ".join(f"{nodes[n]['name']} = {_value(n)}" for n in shown),
-            ",\\; ".join(f"{latex_name(nodes[n]['name'])} = {_value(n)}" for n in shown)))
-    for n in graph:
-        if graph.in_degree(n) == 0:
+            ", ".join(f"{nodes[n]['name']} = {value_ref(tape(n))}" for n in shown),
+            ",\\; ".join(f"{latex(nodes[n]['name'])} = {value_ref(tape(n))}" for n in shown)))
+    for n in drawing:
+        if drawing.in_degree(n) == 0:
             continue
-        edges = sorted(graph.in_edges(n, keys=True), key=lambda e: e[2])
-        text, latex = op_formulas(nodes[n], n, [u for u, _, _ in edges])
-        steps.append(_step(numbers, "op", n, [n], edges, nodes[n]["value"], text, latex))
-    return _numbered(steps)
+        edges = sorted(drawing.in_edges(n, keys=True), key=lambda e: e[2])
+        text, latex_text = formulas(n)
+        steps.append(new_step(numbers, "op", n, [n], edges, nodes[n]["value"], text, latex_text))
+    return numbered(steps)
 
 
 def op_formulas(node: dict, n: int, operands: list[int]) -> tuple[str, str]:
@@ -111,26 +146,52 @@ def op_formulas(node: dict, n: int, operands: list[int]) -> tuple[str, str]:
     """
     op = OPS[node["op"]]
     p = format_number(node["param"]) if node["param"] is not None else ""
-    values = [_value(u, operand=True) for u in operands]
-    return (f"{node['text']} = {op.text.format(*values, p=p)} = {_value(n)}",
-            f"{node['latex']} = {op.latex.format(*values, p=p)} = {_value(n)}")
+    values = [value_ref(u, operand=True) for u in operands]
+    return (f"{node['text']} = {op.text.format(*values, p=p)} = {value_ref(n)}",
+            f"{node['latex']} = {op.latex.format(*values, p=p)} = {value_ref(n)}")
 
 
 def _backward(graph: nx.MultiDiGraph) -> list[dict]:
-    nodes = graph.nodes
-    numbers = _numbers(graph)
-    root = graph.graph.get("root", len(graph) - 1)
+    numbers = graph_numbers(graph)
+    d, dl = partials(graph)
+    return backward_steps(graph, numbers, lambda n: _gradient_step(graph, numbers, n, d, dl),
+                          lambda n: blocked_step(graph, numbers, n, d, dl))
+
+
+def backward_steps(drawing: nx.MultiDiGraph, numbers: tuple, gradient, blocked) -> list[dict]:
+    """The backward pass over a drawing: the seed, then each node's gradient, root first.
+
+    Parameters
+    ----------
+    drawing : networkx.MultiDiGraph
+        Nodes in computing order, with ``active`` and ``op``; ``graph["root"]`` the loss.
+    numbers : tuple
+        :func:`graph_numbers` of the traced graph.
+    gradient : callable
+        Drawn node -> the step that computes its gradient.
+    blocked : callable
+        Stop-gradient node -> the step after its own, where nothing passes.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> g = trace(parse("2*w").build({"w": 3}))
+    >>> [s["kind"] for s in schedule(g, "backward")]
+    ['seed', 'gradient']
+    """
+    nodes = drawing.nodes
+    root = drawing.graph.get("root", len(drawing) - 1)
     if root not in nodes or not nodes[root]["active"]:
         return []
-    d, dl = _partials(graph)
-    steps = [gradient_step(graph, root)]
-    for n in reversed(list(graph)):
+    d, dl = partials(drawing)
+    steps = [new_step(numbers, "seed", root, [root], [], 1.0, f"{d(root)} = 1", f"{dl(root)} = 1")]
+    for n in reversed(list(drawing)):
         if n == root or not nodes[n]["active"]:
             continue
-        steps.append(_gradient_step(graph, numbers, n, d, dl))
-        if nodes[n]["op"] == "sg":
-            steps.append(_blocked_step(graph, numbers, n, d, dl))
-    return _numbered(steps)
+        steps.append(gradient(n))
+        if blocks_gradient(nodes[n]["op"]):
+            steps.append(blocked(n))
+    return numbered(steps)
 
 
 def gradient_step(graph: nx.MultiDiGraph, n: int) -> dict | None:
@@ -149,14 +210,22 @@ def gradient_step(graph: nx.MultiDiGraph, n: int) -> dict | None:
     nodes = graph.nodes
     if n not in nodes or not nodes[n]["active"]:
         return None
-    d, dl = _partials(graph)
+    d, dl = partials(graph)
     if n == graph.graph.get("root", len(graph) - 1):
-        return _step(_numbers(graph), "seed", n, [n], [], 1.0, f"{d(n)} = 1", f"{dl(n)} = 1")
-    return _gradient_step(graph, _numbers(graph), n, d, dl)
+        return new_step(graph_numbers(graph), "seed", n, [n], [], 1.0, f"{d(n)} = 1", f"{dl(n)} = 1")
+    return _gradient_step(graph, graph_numbers(graph), n, d, dl)
 
 
-def _partials(graph: nx.MultiDiGraph):
-    """``dL/dn`` as text and as LaTeX, for node indices of ``graph``."""
+def partials(graph: nx.MultiDiGraph):
+    """``dL/dn`` as text and as LaTeX: two functions of a node index of ``graph``.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> d, dl = partials(trace(parse("w*2").build({"w": 3})))
+    >>> d(0)
+    'dL/dw'
+    """
     nodes = graph.nodes
     loss = nodes[graph.graph.get("root", len(graph) - 1)]["name"]
     d = lambda n: f"d{loss}/d{nodes[n]['name']}"
@@ -177,33 +246,43 @@ def _gradient_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
     blocked = bool(terms) and all(t["blocked"] for t in terms)
     kind = "blocked" if blocked else "sum" if len(terms) > 1 else "gradient"
     symbolic = " + ".join(
-        f"{d(v)} * 0 (stop-gradient)" if t["blocked"] else f"{d(v)} * {_local(v, k)}"
+        f"{d(v)} * 0 (stop-gradient)" if t["blocked"] else f"{d(v)} * {local_ref(v, k)}"
         for t, (_, v, k) in zip(terms, edges))
-    numeric = " + ".join(f"{_grad(v, operand=True)} * {'0' if t['blocked'] else _local(v, k)}"
+    numeric = " + ".join(f"{grad_ref(v, operand=True)} * {'0' if t['blocked'] else local_ref(v, k)}"
                          for t, (_, v, k) in zip(terms, edges))
-    text = f"{d(n)} = {symbolic} = {numeric} = {_grad(n)}"
+    text = f"{d(n)} = {symbolic} = {numeric} = {grad_ref(n)}"
     latex_terms = " + ".join(
         f"{dl(v)} \\cdot 0_{{\\mathrm{{sg}}}}" if t["blocked"] else
-        f"{dl(v)} \\cdot {_local(v, k)}" for t, (_, v, k) in zip(terms, edges))
+        f"{dl(v)} \\cdot {local_ref(v, k)}" for t, (_, v, k) in zip(terms, edges))
     latex_numbers = " + ".join(
-        f"{_grad(v, operand=True)} \\cdot {'0' if t['blocked'] else _local(v, k)}"
+        f"{grad_ref(v, operand=True)} \\cdot {'0' if t['blocked'] else local_ref(v, k)}"
         for t, (_, v, k) in zip(terms, edges))
-    latex = f"{dl(n)} = {latex_terms} = {latex_numbers} = {_grad(n)}"
-    step = _step(numbers, kind, n, [n] + [t["edge"][1] for t in terms], edges,
+    latex = f"{dl(n)} = {latex_terms} = {latex_numbers} = {grad_ref(n)}"
+    step = new_step(numbers, kind, n, [n] + [t["edge"][1] for t in terms], edges,
                  nodes[n]["grad"], text, latex)
     step["terms"] = terms
     return step
 
 
-def _blocked_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
-    """The gradient reaching stop-gradient ``n`` goes no further: x 0 on its input edge."""
+def blocked_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
+    """The gradient reaching stop-gradient ``n`` goes no further: x 0 on its input edge.
+
+    ``n`` indexes the traced ``graph``; ``d``, ``dl`` are its :func:`partials`.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> g = trace(parse("sg(u)*u").build({"u": 2}))
+    >>> blocked_step(g, graph_numbers(g), 1, *partials(g))["text"]
+    'dL/du += dL/dz1 * 0 = 2 * 0 = 0 (stop-gradient: blocked)'
+    """
     (parent, _, key), = graph.in_edges(n, keys=True)
     grad = graph.nodes[n]["grad"]
-    g = _grad(n, operand=True)
+    g = grad_ref(n, operand=True)
     text = f"{d(parent)} += {d(n)} * 0 = {g} * 0 = 0 (stop-gradient: blocked)"
     latex = (rf"{dl(parent)} \mathrel{{+}}= {dl(n)} \cdot 0 = {g} \cdot 0 = 0"
              r"\quad(\mathrm{sg})")
-    step = _step(numbers, "blocked", n, [n, parent], [(parent, n, key)], 0.0, text, latex)
+    step = new_step(numbers, "blocked", n, [n, parent], [(parent, n, key)], 0.0, text, latex)
     step["terms"] = [{"edge": [parent, n, key], "grad": grad, "local": 0.0,
                       "contribution": 0.0, "blocked": True}]
     return step
@@ -214,15 +293,36 @@ def _blocked_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
 _TOKEN = re.compile(r"\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9")
 
 
-def _value(n: int, operand: bool = False) -> str:
+def value_ref(n: int, operand: bool = False) -> str:
+    """The placeholder of node ``n``'s value (``operand``: in parentheses when negative).
+
+    Examples
+    --------
+    >>> fill(value_ref(0) + " + " + value_ref(1, operand=True), lambda n: -1.0, None, None)
+    '-1 + (-1)'
+    """
     return f"\u27e8{'p' if operand else ''}v|{n}\u27e9"
 
 
-def _grad(n: int, operand: bool = False) -> str:
+def grad_ref(n: int, operand: bool = False) -> str:
+    """The placeholder of node ``n``'s gradient, as :func:`value_ref`.
+
+    Examples
+    --------
+    >>> fill(grad_ref(3), None, lambda n: 0.5, None)
+    '0.5'
+    """
     return f"\u27e8{'p' if operand else ''}g|{n}\u27e9"
 
 
-def _local(child: int, slot: int) -> str:
+def local_ref(child: int, slot: int) -> str:
+    """The placeholder of ``d child / d (its input slot)``, in parentheses when negative.
+
+    Examples
+    --------
+    >>> fill(local_ref(2, 1), None, None, lambda n, slot: -2.0)
+    '(-2)'
+    """
     return f"\u27e8pl|{child}|{slot}\u27e9"
 
 
@@ -255,22 +355,40 @@ def fill(template: str, value, grad, local) -> str:
     return _TOKEN.sub(number, template)
 
 
-def _numbers(graph: nx.MultiDiGraph) -> tuple:
-    """The graph's value, gradient and local-derivative look-ups for :func:`fill`."""
+def graph_numbers(graph: nx.MultiDiGraph) -> tuple:
+    """The traced graph's value, gradient and local-derivative look-ups for :func:`fill`.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> value, grad, local = graph_numbers(trace(parse("2*w").build({"w": 3})))
+    >>> value(2), grad(1), local(2, 1)
+    (6.0, 2.0, 2.0)
+    """
     attrs = graph.nodes
     locals_ = {(v, k): d["local"] for _, v, k, d in graph.edges(keys=True, data=True)}
     return (lambda n: attrs[n]["value"], lambda n: attrs[n]["grad"],
             lambda n, slot: locals_[(n, slot)])
 
 
-def _step(numbers, kind, node, nodes, edges, value, text, latex) -> dict:
+def new_step(numbers, kind, node, nodes, edges, value, text, latex) -> dict:
+    """One step as plain data: ``text`` and ``latex`` are templates, filled with ``numbers``.
+
+    Examples
+    --------
+    >>> step = new_step((lambda n: 2.0, None, None), "op", 1, [1], [(0, 1, 0)], 2.0,
+    ...                 "z = " + value_ref(1), "z = " + value_ref(1))
+    >>> step["text"], step["edges"]
+    ('z = 2', [[0, 1, 0]])
+    """
     return {"kind": kind, "node": node, "nodes": list(dict.fromkeys(nodes)),
             "edges": [list(e) for e in edges], "value": value,
             "text": fill(text, *numbers), "latex": fill(latex, *numbers),
             "text_template": text, "latex_template": latex}
 
 
-def _numbered(steps: list[dict]) -> list[dict]:
+def numbered(steps: list[dict]) -> list[dict]:
+    """The steps with ``index`` set to their position (the order they play in)."""
     for i, step in enumerate(steps):
         step["index"] = i
     return steps

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .engine import OPS, Value, _active_nodes, format_number, number_text, topological_order
+from .engine import (OPS, Value, active_nodes, contribution, format_number, number_text,
+                     topological_order)
 
-__all__ = ["trace", "format_number", "latex_name"]
+__all__ = ["trace", "format_number", "latex_name", "op_definition"]
 
 
 def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
@@ -56,7 +57,7 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
     report = root.backward() if backward else None
     order = topological_order(root)
     index = {id(v): i for i, v in enumerate(order)}
-    active = _active_nodes(order, root)
+    active = active_nodes(order, root)
     names = _node_names(order)
     graph = nx.MultiDiGraph(root=len(order) - 1)
     if report is not None:
@@ -65,7 +66,7 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
     for i, v in enumerate(order):
         op = OPS.get(v.op)
         parent_names = [names[index[id(p)]] for p in v.parents]
-        definition = (_definition(op, parent_names, v.param, text=True) if op else "")
+        definition = (op_definition(op, parent_names, v.param, text=True) if op else "")
         graph.add_node(
             i, name=names[i], op=v.op, symbol=_symbol(v), param=v.param,
             value=v.data, grad=v.grad, kind=v.kind,
@@ -75,7 +76,7 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
             text=f"{names[i]} = {definition}" if op else names[i],
             **({} if groups is None else {"group": groups.get(v, "")}),
             latex=(f"{latex_name(names[i])} = "
-                   f"{_definition(op, [latex_name(n) for n in parent_names], v.param, text=False)}"
+                   f"{op_definition(op, [latex_name(n) for n in parent_names], v.param, text=False)}"
                    if op else latex_name(names[i])),
         )
         if not v.parents:
@@ -85,11 +86,11 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
             locals_ = op.local(tuple(p.data for p in v.parents), v.data, v.param)
         child_active = v in active
         for slot, (p, local) in enumerate(zip(v.parents, locals_)):
-            blocked = v.op == "sg"
+            blocked = op.blocks_gradient
             flows = child_active and not blocked and p in active
             graph.add_edge(index[id(p)], i, key=slot, slot=slot, value=p.data,
                            local=0.0 if blocked else local,
-                           contribution=v.grad * local if flows else 0.0,
+                           contribution=contribution(op, v.grad, local) if flows else 0.0,
                            blocked=blocked, pruned=not flows and not blocked)
     return graph
 
@@ -120,7 +121,14 @@ def _symbol(v: Value) -> str:
     return OPS[v.op].symbol
 
 
-def _definition(op, parent_names: list[str], param, text: bool) -> str:
+def op_definition(op, parent_names: list[str], param, text: bool) -> str:
+    """What ``op`` computes from operands named ``parent_names``, as text or as LaTeX.
+
+    Examples
+    --------
+    >>> op_definition(OPS["pow"], ["z1"], 2.0, text=True)
+    'z1**2'
+    """
     template = op.text if text else op.latex
     p = number_text(param) if param is not None else ""
     return template.format(*parent_names, p=p)

@@ -15,7 +15,7 @@ import re
 
 from hypothesis import strategies as st
 
-from graphviz_core.engine import OPS, Value, topological_order
+from graphviz_core.engine import OPS, Value, blocks_gradient, topological_order
 
 VARIABLES = ("w", "x", "b", "y")
 
@@ -98,7 +98,7 @@ def replay(order: list[Value], leaf_values: dict[int, float]) -> list[float]:
     for v in order:
         if not v.parents:
             out.append(leaf_values.get(id(v), v.data))
-        elif v.op == "sg":
+        elif blocks_gradient(v.op):
             out.append(v.data)
         else:
             out.append(OPS[v.op].forward(*(out[index[id(p)]] for p in v.parents), v.param))
@@ -112,7 +112,7 @@ def has_ties(root: Value) -> bool:
         xs = [p.data for p in v.parents]
         if v.op in ("min", "max") and xs[0] == xs[1]:
             return True
-        if v.op == "clip" and (xs[0] == xs[1] or xs[0] == xs[2]):
+        if v.op == "clip" and (xs[0] == xs[1] or xs[0] == xs[2] or xs[1] == xs[2]):
             return True
         if v.op in ("relu", "abs") and xs[0] == 0.0:
             return True

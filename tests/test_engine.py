@@ -420,3 +420,72 @@ def test_engine_doctests():
     import graphviz_core.engine as engine
     result = doctest.testmod(engine, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_ieee_primitives_doctests():
+    import graphviz_core.ieee as ieee
+    result = doctest.testmod(ieee)
+    assert result.failed == 0 and result.attempted > 0
+
+
+# --- one op table: the language, the methods and the page read it ---------------------------
+
+def test_the_language_and_the_value_methods_come_from_the_op_table():
+    from graphviz_core.expression import FUNCTIONS
+    functions = {op.function: op for op in OPS.values() if op.function}
+    assert set(FUNCTIONS) == set(functions)
+    for name, (arity, apply) in FUNCTIONS.items():
+        op = functions[name]
+        assert arity == op.arity
+        assert apply(*[Value(0.5)] * arity).op == op.name
+        if arity == 1 and not op.blocks_gradient:
+            assert getattr(Value(0.5), name)().op == op.name
+    assert [name for name, op in OPS.items() if op.blocks_gradient] == ["sg"]
+    assert abs(Value(-2.0)).data == 2.0
+
+
+# --- the numeric rule: IEEE 754 as PyTorch float64 computes it --------------------------------
+
+def _sign(x: float) -> float:
+    return math.copysign(1.0, x)
+
+
+def test_signed_zeros_follow_ieee():
+    u = Value(3.0, "u")
+    z = (u - u) * -u                          # -0.0
+    assert z.data == 0.0 and _sign(z.data) < 0
+    assert (z ** -1).data == -math.inf and (z ** -2).data == math.inf
+    assert (z ** -1).fault == "zero to a negative power"
+    assert _sign((Value(0.0) * -1).data) < 0
+    assert _sign(Value(-0.0).relu().data) < 0 and Value(-0.0).sqrt().data == 0.0
+    assert (1 / z).data == -math.inf and (1 / z).fault == "division by zero"
+    assert ((z ** -1).tanh() * u).data == -3.0  # issue 10: torch float64 says -3
+
+
+def test_overflow_is_named_overflow():
+    x = Value(-1e5, "x")
+    assert (x ** 100).data == math.inf and (x ** 100).fault == "overflow"
+    assert (x ** 99).data == -math.inf and (x ** 99).fault == "overflow"
+    assert (x ** 0.5).fault == "negative base to a fractional power"
+    u, w = Value(700.0), Value(700.0)
+    L = minimum(u, 1e-3).log() ** minimum(w, u).relu()
+    assert L.data == math.inf and L.fault == "overflow"
+
+
+def test_gradients_sum_from_negative_zero_and_unused_inputs_get_plus_zero():
+    a = Value(1.0, "a")
+    (a * -0.0).backward()
+    assert a.grad == 0.0 and _sign(a.grad) < 0          # as torch: 1 * -0.0, not 0.0 + -0.0
+    b, c = Value(1.0, "b"), Value(2.0, "c")
+    L = maximum(b, c) * Value(-1.0).log()               # the gradient reaching max is nan
+    L.backward()
+    assert math.isnan(c.grad) and b.grad == 0.0 and _sign(b.grad) > 0  # as torch's where()
+    assert b.fault is None and c.grad_fault == "gradient is nan" and b.grad_fault is None
+
+
+def test_clip_is_torch_clamp():
+    v, lo, hi = Value(1.5), Value(2.0), Value(1.0)      # lo > hi: hi wins
+    L = clip(v, lo, hi)
+    L.backward()
+    assert L.data == 1.0 and (v.grad, lo.grad, hi.grad) == (0.0, 0.0, 1.0)
+    assert math.isnan(clip(Value(0.5), Value(math.nan), Value(1.0)).data)

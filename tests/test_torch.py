@@ -1,4 +1,6 @@
-"""Our engine against PyTorch (float64) on random expressions. Skipped without torch.
+"""Our engine against PyTorch (float64): random expressions, and every op at the edges of
+float64 (tests/extremes.py), where the rule is IEEE 754 as torch float64 computes it.
+Skipped without torch (``pip install torch==2.13.0``).
 
 The torch graph is made by walking our *built* graph in topological order and applying the
 matching torch op to each node, never by evaluating the text.
@@ -6,13 +8,15 @@ matching torch op to each node, never by evaluating the text.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from expression_strategies import check_fanout_rule, expression_cases, has_ties
-from graphviz_core import parse, topological_order, trace
+from extremes import EXPONENTS, INPUTS, extreme_cases, same_float
+from graphviz_core import OPS, ExpressionError, Value, parse, topological_order, trace
 from graphviz_core.mlp import mlp_loss
 
 torch = pytest.importorskip("torch")
@@ -23,7 +27,8 @@ TORCH_OPS = {
     "mul": lambda a, b, p: a * b,
     "div": lambda a, b, p: a / b,
     "neg": lambda a, p: -a,
-    "pow": lambda a, p: a ** p,
+    # C99's pow, as ours: `t ** 0.5` would go through sqrt (-0.0 at -0.0, nan at -inf)
+    "pow": lambda a, p: torch.pow(a, torch.tensor(p, dtype=torch.float64)),
     "powv": lambda a, b, p: a ** b,
     "exp": lambda a, p: torch.exp(a),
     "log": lambda a, p: torch.log(a),
@@ -36,7 +41,7 @@ TORCH_OPS = {
     "cos": lambda a, p: torch.cos(a),
     "min": lambda a, b, p: torch.minimum(a, b),
     "max": lambda a, b, p: torch.maximum(a, b),
-    "clip": lambda v, lo, hi, p: torch.minimum(torch.maximum(v, lo), hi),  # lo <= hi here
+    "clip": lambda v, lo, hi, p: torch.clamp(v, lo, hi),
     "sg": lambda a, p: a.detach(),
 }
 
@@ -103,3 +108,86 @@ def test_mlp_matches_torch():
 def test_translator_covers_every_op():
     from graphviz_core import OPS
     assert set(TORCH_OPS) == set(OPS)
+
+
+# --- the numeric rule: IEEE 754 as PyTorch float64 does, at the edges ---------------------------
+LAST_BITS = 1e-13  # torch's vectorised sqrt, tanh, sigmoid round differently in the last bit
+
+
+def _tie(op: str, xs: tuple) -> bool:
+    """Where PyTorch splits or drops a subgradient that we give to the input returned."""
+    if op in ("min", "max"):
+        return xs[0] == xs[1]
+    return op == "clip" and (xs[0] == xs[1] or xs[0] == xs[2] or xs[1] == xs[2])
+
+
+def test_every_op_follows_torch_float64_at_the_edges():
+    """Forward values and gradients (local derivatives: the upstream gradient is 1) of every
+    op on every combination of extreme inputs: signed zeros, inf and nan exactly."""
+    checked = 0
+    for name, op in OPS.items():
+        # clip's 3 inputs: a smaller set (the cases clip tells apart), 2,197 combinations
+        inputs = INPUTS if op.arity < 3 else INPUTS[:6] + INPUTS[-7:]
+        for xs in itertools.product(inputs, repeat=op.arity):
+            for p in (EXPONENTS if name == "pow" else (None,)):
+                leaves = [Value(x) for x in xs]
+                ours = Value._apply(name, tuple(leaves), p)
+                ours.backward()
+                t_leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+                theirs = TORCH_OPS[name](*t_leaves, p)
+                t_grads = (torch.autograd.grad(theirs, t_leaves, allow_unused=True)
+                           if theirs.requires_grad else [None] * len(xs))
+                assert same_float(ours.data, theirs.item(), LAST_BITS), (name, xs, p, ours.data)
+                if not _tie(name, xs):
+                    for leaf, g in zip(leaves, t_grads):
+                        expected = 0.0 if g is None else g.item()
+                        assert same_float(leaf.grad, expected, LAST_BITS), (name, xs, p, leaf.grad)
+                checked += 1
+    assert checked > 3_000
+
+
+def test_the_issue_examples_follow_torch():
+    for text, values, expected in [
+            ("tanh(((u - u) * (-u))**-1) * u", {"u": 3.0}, -3.0),
+            ("x**100", {"x": -1e5}, math.inf),
+            ("log(min(u, 1e-3))**relu(min(w, u))", {"u": 700.0, "w": 700.0}, math.inf),
+            ("(u*0)**-1", {"u": 1.0}, math.inf), ("(u*0)**-1", {"u": -1.0}, -math.inf)]:
+        root, _ = parse(text)._build(values)
+        t_root, _, _ = to_torch(root)
+        assert root.data == t_root.item() == expected, text
+
+
+def test_random_expressions_at_extreme_values_follow_torch():
+    """2,000 random expressions with leaves from the extreme set: every value (signed zeros,
+    inf, nan) and every leaf's gradient as torch float64 computes them. Sums may round in
+    another order: 1e-9 relative, and 1e-12 of the largest value as absolute slack."""
+    compared = 0
+    for text, _, values, _ in extreme_cases(2000, seed=11):
+        try:
+            root, leaves = parse(text)._build(values)
+        except ExpressionError:
+            continue
+        if has_ties(root):
+            continue
+        root.backward()
+        t_root, t_leaves, made = to_torch(root)
+        if t_root.requires_grad:
+            t_root.backward()
+        order = topological_order(root)
+        scale = max([1.0] + [abs(v.data) for v in order if math.isfinite(v.data)])
+        for v in order:
+            assert _near(v.data, made[id(v)].item(), scale), (text, values, v)
+        for name, leaf in leaves.items():
+            t = t_leaves[id(leaf)]
+            expected = 0.0 if t.grad is None else t.grad.item()
+            assert _near(leaf.grad, expected, scale), (text, values, name, leaf.grad, expected)
+        compared += 1
+    assert compared > 1000
+
+
+def _near(a: float, b: float, scale: float) -> bool:
+    if same_float(a, b, 1e-9):
+        return True
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    return abs(a - b) <= 1e-12 * scale

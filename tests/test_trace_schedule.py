@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from expression_strategies import check_fanout_rule, expression_cases
-from graphviz_core import MODES, Value, parse, schedule, stop_gradient, trace
+from graphviz_core import MODES, PASSES, Value, parse, schedule, stop_gradient, trace
 from graphviz_core.examples import EXAMPLES
 from graphviz_core.glyphs import logistic_loss
 from graphviz_core.mlp import mlp_loss
@@ -125,7 +125,7 @@ def test_seed_schedule_with_pruning():
 
 
 def test_schedule_rejects_unknown_modes():
-    assert MODES == ("forward", "backward")
+    assert PASSES == ("forward", "backward") and MODES == ("graph", *PASSES)
     with pytest.raises(ValueError):
         schedule(seed_graph(), "sideways")
 
@@ -226,7 +226,7 @@ def test_fan_out_rule_on_random_graphs(case):
     check_fanout_rule(g)
     assert list(g) == list(range(len(g)))
     assert all(u < v for u, v in g.edges())  # nodes in topological order
-    for mode in MODES:
+    for mode in PASSES:
         steps = schedule(g, mode)
         json.dumps(steps, allow_nan=True)
     backward = schedule(g, "backward")
@@ -262,7 +262,7 @@ def test_random_graphs_with_data_leaves(case):
 def test_fan_out_rule_on_lesson_graphs(make):
     g = trace(make())
     check_fanout_rule(g)
-    for mode in MODES:
+    for mode in PASSES:
         assert schedule(g, mode)
 
 
@@ -271,7 +271,7 @@ def test_trace_and_schedule_are_deterministic():
     b = trace(mlp_loss(3, (4, 4), 1))
     assert list(a.nodes(data=True)) == list(b.nodes(data=True))
     assert list(a.edges(keys=True, data=True)) == list(b.edges(keys=True, data=True))
-    for mode in MODES:
+    for mode in PASSES:
         assert schedule(a, mode) == schedule(b, mode)
 
 

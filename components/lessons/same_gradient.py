@@ -14,7 +14,7 @@ import panel as pn
 
 from graphviz_core.ppo import ppo_case
 
-from ..graph_view import GraphView
+from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
@@ -31,8 +31,8 @@ JS_CASE = """
 const rho = Math.exp(lp.value - lpo.value), lo = 1 - eps.value, hi = 1 + eps.value
 const c = Math.min(Math.max(rho, lo), hi)
 const clipped = c !== rho && c * A.value < rho * A.value
-ppo.execute(cb_obj, {action: 'slider', name: NAME})
-rf.execute(cb_obj, {action: 'slider', name: NAME})
+ppo.execute(cb_obj, {action: 'slider', name})
+rf.execute(cb_obj, {action: 'slider', name})
 rf.execute({value: clipped ? 0 : 1}, {action: 'slider', name: 'm'})
 """
 
@@ -63,8 +63,8 @@ class SameGradientLesson:
                         for n in DEFAULTS}
         for name, slider in self.sliders.items():
             slider.jscallback(args={"ppo": self.ppo_view.player, "rf": self.rf_view.player,
-                                    **self.sliders},
-                              value=JS_CASE.replace("NAME", repr(name)))
+                                    **self.sliders, "name": name},
+                              value=JS_CASE)
             slider.param.watch(self._on_slider, "value_throttled")
         self.case = pn.pane.HTML("", sizing_mode="stretch_width")
         self.table = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -156,12 +156,11 @@ class SameGradientLesson:
     # --- page ---------------------------------------------------------------------------------------
     def _graph_column(self, title: str, view: GraphView) -> pn.Column:
         w = ui(self.lang)
-        args = {"player": view.player}
         buttons = []
         for label, action, kind in ((w["start"], "first", "light"), (w["back"], "back", "light"),
                                     (w["play"], "play", "success"), (w["step"], "step", "light")):
             button = pn.widgets.Button(label=label, color=kind, width=92, margin=(2, 3))
-            button.js_on_click(args=args, code=view.js_action(action))
+            button.js_on_click(args=view.player_args(action), code=RUN_PLAYER)
             buttons.append(button)
         # side by side where there is room for both, one above the other on a narrow screen
         return pn.Column(pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{title}</h3>", margin=(0, 10)),

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import panel as pn
 
-from graphviz_core import gradients, parse
+from graphviz_core import MODES, gradients, parse
 from graphviz_core.examples import EXAMPLES
 
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
-from ..model import MODES, ExplorerModel
+from ..model import ExplorerModel
 from ..stats import stats_html
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage

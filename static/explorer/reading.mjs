@@ -2,7 +2,7 @@
 // edge a step names, and what an edge carries back. `scene` is the JSON the server sends
 // (nodes, edges, tape, steps, mode); `result` is replay(scene.tape, ...).
 
-import { fmt, paren } from "./replay.mjs"
+import { blocksGradient, contribution as throughOp, fmt, paren } from "./replay.mjs"
 
 // the tape index whose numbers drawn node i shows (a closed group shows its output)
 export function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
@@ -28,8 +28,8 @@ export function local(result, v, slot) {
 // what the traced edge (u, v, slot) carries back to u
 export function contribution(scene, result, edge) {
   const [u, v, slot] = edge
-  if (!scene.tape.active[v] || !scene.tape.active[u] || scene.tape.op[v] === "sg") return 0
-  return result.grad[v] * local(result, v, slot)
+  if (!scene.tape.active[v] || !scene.tape.active[u] || blocksGradient(scene.tape.op[v])) return 0
+  return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
 }
 
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)

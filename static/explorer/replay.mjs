@@ -1,73 +1,20 @@
-// The op rules and the tape replay: a mirror of graphviz_core.engine, forward and backward
-// exactly as the Python engine orders them, and numbers as text as Python writes them.
+// The tape replay: forward and backward exactly as graphviz_core.engine orders them, with the
+// engine's own op rules and fault words (ops.generated.mjs, translated from its op table),
+// and numbers as text as Python writes them.
 // tests/js/replay_tapes.mjs imports this module directly to hold it to the engine.
+import { OPS, FAULT_WORDS } from "./ops.generated.mjs"
+import { INF, NAN, isfinite_ } from "./ieee.mjs"
 
-// --- the op rules: a mirror of graphviz_core.engine.OPS ------------------------------
-const INF = Infinity, NAN = NaN
-export const fin = (x) => x - x === 0
-const div = (a, b) => a / b  // IEEE in JS already: 1/0 = inf, 0/0 = nan
-const pow = (a, p) => {
-  if (a < 0 && fin(p) && p !== Math.floor(p)) return NAN
-  return Math.pow(a, p)
-}
-const log = (a) => (a > 0 ? Math.log(a) : a === 0 ? -INF : NAN)
-const sigmoid = (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a)))
-const relu = (a) => (a > 0 || a !== a ? a : 0)
+export const fin = isfinite_
 
-export const OPS = {
-  add: { f: (a, b) => a + b, d: () => [1, 1] },
-  sub: { f: (a, b) => a - b, d: () => [1, -1] },
-  mul: { f: (a, b) => a * b, d: (x) => [x[1], x[0]] },
-  div: { f: div, d: (x) => [div(1, x[1]), div(-x[0], x[1] * x[1])] },
-  neg: { f: (a) => -a, d: () => [-1] },
-  pow: { f: (a, p) => pow(a, p), d: (x, out, p) => [p === 0 ? 0 : p * pow(x[0], p - 1)] },
-  powv: {
-    f: (a, b) => pow(a, b),
-    d: (x, out) => [x[1] === 0 ? 0 : x[1] * pow(x[0], x[1] - 1),
-                    out === 0 && x[0] === 0 ? 0 : out * log(x[0])],
-  },
-  exp: { f: (a) => Math.exp(a), d: (x, out) => [out] },
-  log: { f: log, d: (x) => [div(1, x[0])] },
-  sqrt: { f: (a) => (a >= 0 ? Math.sqrt(a) : NAN), d: (x, out) => [div(0.5, out)] },
-  tanh: { f: (a) => Math.tanh(a), d: (x, out) => [1 - out * out] },
-  sigmoid: { f: sigmoid, d: (x, out) => [out * (1 - out)] },
-  relu: { f: relu, d: (x) => [x[0] > 0 ? 1 : 0] },
-  abs: { f: (a) => Math.abs(a), d: (x) => [x[0] > 0 ? 1 : x[0] < 0 ? -1 : 0] },
-  sin: { f: (a) => (fin(a) ? Math.sin(a) : NAN), d: (x) => [fin(x[0]) ? Math.cos(x[0]) : NAN] },
-  cos: { f: (a) => (fin(a) ? Math.cos(a) : NAN), d: (x) => [fin(x[0]) ? -Math.sin(x[0]) : NAN] },
-  min: { f: (a, b) => (a <= b || a !== a ? a : b <= a || b !== b ? b : NAN), d: (x) => (x[0] <= x[1] ? [1, 0] : [0, 1]) },
-  max: { f: (a, b) => (a >= b || a !== a ? a : b >= a || b !== b ? b : NAN), d: (x) => (x[0] >= x[1] ? [1, 0] : [0, 1]) },
-  clip: {
-    f: (v, lo, hi) => (v < lo ? lo : v > hi ? hi : v),
-    d: (x) => (x[0] < x[1] ? [0, 1, 0] : x[0] > x[2] ? [0, 0, 1] : [1, 0, 0]),
-  },
-  sg: { f: (a) => a, d: () => [0] },
-}
-
-const DOMAIN_FAULTS = {
-  log: (x) => (x[0] < 0 ? "log of a negative number" : "log of zero"),
-  sqrt: () => "square root of a negative number",
-  div: (x) => (x[1] === 0 ? "division by zero" : "overflow"),
-  pow: (x) => (x[0] < 0 ? "negative base to a fractional power" : x[0] === 0 ? "zero to a negative power" : "overflow"),
-  powv: (x) => (x[0] < 0 ? "negative base to a fractional power" : x[0] === 0 ? "zero to a negative power" : "overflow"),
-}
-
-// how each op reads as text, as in OPS[...].text of the Python engine
-const TEXT = {
-  add: "{0} + {1}", sub: "{0} - {1}", mul: "{0} * {1}", div: "{0} / {1}", neg: "-{0}",
-  pow: "{0}**{p}", powv: "{0}**{1}", exp: "exp({0})", log: "log({0})", sqrt: "sqrt({0})",
-  tanh: "tanh({0})", sigmoid: "sigmoid({0})", relu: "relu({0})", abs: "abs({0})", sin: "sin({0})",
-  cos: "cos({0})", min: "min({0}, {1})", max: "max({0}, {1})", clip: "clip({0}, {1}, {2})", sg: "sg({0})",
-}
-
+// why `op` gave the non-finite `out`: as graphviz_core.engine._fault_for says it
 function faultFor(op, inputs, out, param) {
-  if (fin(out)) return ""
-  if (inputs.every(fin)) return DOMAIN_FAULTS[op] ? DOMAIN_FAULTS[op](inputs) : "overflow"
+  if (inputs.every(fin)) return OPS[op].fault ? OPS[op].fault(inputs, param) : FAULT_WORDS.overflow
   if (out !== out && inputs.every((x) => x === x)) {  // inf - inf, 0 * inf
-    const text = TEXT[op].replace(/\{(\d|p)\}/g, (_, k) => (k === "p" ? fmt(param) : fmt(inputs[+k])))
-    return `undefined: ${text}`
+    const text = OPS[op].text.replace(/\{(\d|p)\}/g, (_, k) => (k === "p" ? fmt(param) : fmt(inputs[+k])))
+    return FAULT_WORDS.undefined.replace("{}", text)
   }
-  return "non-finite input"
+  return FAULT_WORDS.non_finite_input
 }
 
 // --- the tape: forward and backward, exactly as the Python engine orders them --------------
@@ -81,15 +28,18 @@ export function replay(tape, overrides) {
     const op = tape.op[i]
     if (op === "") {
       value[i] = driven.has(i) ? driven.get(i) : num(tape.value[i])
-      if (!fin(value[i])) fault[i] = "not a finite number"
+      if (!fin(value[i])) fault[i] = FAULT_WORDS.not_finite
       continue
     }
     const ins = tape.inputs[i].map((j) => value[j])
-    const out = OPS[op].f(...ins, tape.param[i])
+    const out = OPS[op].forward(...ins, tape.param[i])
     value[i] = out
     if (!fin(out)) fault[i] = faultFor(op, ins, out, tape.param[i])
   }
+  // sums start at -0, the identity of IEEE addition (as in the engine); nodes the backward
+  // pass does not reach keep 0
   const grad = new Float64Array(n)
+  for (let i = 0; i < n; i++) if (tape.active[i]) grad[i] = -0
   const locals = new Array(n)
   const root = tape.root
   if (n) grad[root] = 1
@@ -99,21 +49,27 @@ export function replay(tape, overrides) {
     if (op === "") continue
     const inputs = tape.inputs[i]
     const ins = inputs.map((j) => value[j])
-    if (!tape.active[i]) { skipped += inputs.length; locals[i] = OPS[op].d(ins, value[i], tape.param[i]); continue }
-    if (op === "sg") { blocked += 1; locals[i] = [0]; continue }
-    const loc = OPS[op].d(ins, value[i], tape.param[i])
+    if (!tape.active[i]) { skipped += inputs.length; locals[i] = OPS[op].local(ins, value[i], tape.param[i]); continue }
+    if (OPS[op].blocksGradient) { blocked += 1; locals[i] = inputs.map(() => 0); continue }
+    const loc = OPS[op].local(ins, value[i], tape.param[i])
     locals[i] = loc
     const g = grad[i]
     for (let s = 0; s < inputs.length; s++) {
-      if (tape.active[inputs[s]]) { evaluated += 1; grad[inputs[s]] += g * loc[s] } else skipped += 1
+      if (tape.active[inputs[s]]) { evaluated += 1; grad[inputs[s]] += contribution(op, g, loc[s]) } else skipped += 1
     }
   }
   // a gradient that is not finite where its value is (0 * sqrt(x) at x = 0) is a fault too
   const gradFault = new Array(n).fill("")
   for (let i = 0; i < n; i++)
-    if (tape.active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? "gradient is nan" : "gradient overflows to infinity"
+    if (tape.active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? FAULT_WORDS.grad_nan : FAULT_WORDS.grad_inf
   return { value, grad, locals, fault, gradFault, evaluated, skipped, blocked }
 }
+
+// what an input receives through `op`: graphviz_core.engine.contribution
+export const contribution = (op, grad, local) => (OPS[op].selects && local === 0 ? 0 : grad * local)
+
+// a stop-gradient passes no gradient back: the engine's Op.blocks_gradient
+export const blocksGradient = (op) => op !== "" && OPS[op].blocksGradient
 
 // --- numbers as text: Python's format(x, ".4g") ---------------------------------------------
 export function num(x) {
@@ -126,7 +82,7 @@ export function fmt(x, digits = 4) {
   if (x === INF) return "inf"
   if (x === -INF) return "-inf"
   if (x === 0) return "0"
-  const rounded = Number(x.toPrecision(digits))  // round first: 9999.6 -> 1.000e4
+  const rounded = roundSignificant(x, digits)  // round first: 9999.6 -> 1.000e4
   const exponent = Math.floor(Math.log10(Math.abs(rounded)))
   let text
   if (exponent < -4 || exponent >= digits) {
@@ -138,6 +94,16 @@ export function fmt(x, digits = 4) {
     if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "")
   }
   return text === "-0" ? "0" : text
+}
+
+// x to `digits` significant digits as Python rounds: a tie (1234.5 to 4 digits, exact in
+// binary) goes to the even digit, where toPrecision rounds it up
+function roundSignificant(x, digits) {
+  const [m, e] = Math.abs(x).toExponential(99).split("e")  // exact enough to see a tie
+  const d = m.replace(".", "")
+  if (d[digits] === "5" && /^0*$/.test(d.slice(digits + 1)) && +d[digits - 1] % 2 === 0)
+    return Math.sign(x) * Number(`${d[0]}.${d.slice(1, digits)}e${e}`)
+  return Number(x.toPrecision(digits))
 }
 
 export const paren = (x) => { const t = fmt(x); return t.startsWith("-") ? `(${t})` : t }

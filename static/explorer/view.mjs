@@ -34,7 +34,8 @@ export class View {
       case "resize": return this.scene ? this.render() : this.refresh()
       case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
       case "slider": return this.slide(data.name, obj.value)
-      case "mode": this.scene && (this.scene.mode = data.mode); this.player.stop(-1); return this.render()
+      // the mode buttons send the modes in their order; the export's send one mode
+      case "mode": this.scene && (this.scene.mode = data.modes ? data.modes[obj.active] : data.mode); this.player.stop(-1); return this.render()
       case "play": return this.player.playing ? this.player.pause() : this.player.play()
       case "pause": return this.player.pause()
       case "step": return this.player.step(+1)
@@ -42,7 +43,7 @@ export class View {
       case "first": this.player.stop(-1); return this.render()
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
-        this.presentation = !!data.on
+        this.presentation = !!("on" in data ? data.on : obj.active)
         if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
         return this.render()
       default: return this.refresh()
@@ -61,7 +62,8 @@ export class View {
     // slider now stands: keep the local value of a slider that has moved on since
     const kept = {}
     for (const [name, value] of Object.entries(this.overrides))
-      if (name in tape.variable && num(tape.value[tape.variable[name]]) !== value) kept[name] = value
+      // Object.is: a slider at 0 has moved on from a scene drawn at -0 ((-0)**-1 = -inf)
+      if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
     this.player.stop(-1)
@@ -112,7 +114,8 @@ export class View {
 
   slide(name, value) {
     if (!this.scene || !(name in this.scene.tape.variable)) return
-    this.overrides[name] = value
+    // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
+    this.overrides[name] = value === 0 ? 0 : value
     if (this.player.index >= 0) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn

@@ -6,10 +6,12 @@ import { pathToFileURL } from "node:url"
 const [modulePath] = process.argv.slice(2)
 const { replay, num } = await import(pathToFileURL(modulePath).href)
 const cases = JSON.parse(readFileSync(0, "utf8"))
-const enc = (x) => (x !== x ? "nan" : x === Infinity ? "inf" : x === -Infinity ? "-inf" : x)
+// numbers JSON cannot hold travel as strings: "nan", "inf", "-inf", "-0"
+const enc = (x) => (x !== x ? "nan" : x === Infinity ? "inf" : x === -Infinity ? "-inf" : Object.is(x, -0) ? "-0" : x)
+const dec = (x) => (x === "-0" ? -0 : num(x))
 const out = cases.map(({ tape, overrides }) => {
   tape.value = tape.value.map(num)
-  const r = replay(tape, overrides)
+  const r = replay(tape, Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, dec(v)])))
   return {
     value: Array.from(r.value, enc), grad: Array.from(r.grad, enc),
     locals: r.locals.map((l) => (l ? l.map(enc) : null)),

@@ -365,6 +365,22 @@ def test_faults_are_named_not_raised(page, app_url):
     assert "log of zero" in faults.values()
 
 
+def test_the_page_computes_signed_zeros_as_the_core(page, app_url):
+    """Issue 10: (u - u) * (-u) is -0.0 and its -1st power -inf, so L = -u: in the page's
+    own replay (a slider moved, no server yet) as on the server."""
+    source = "tanh(((u - u) * (-u))**-1) * u"
+    open_app(page, app_url, "expr=tanh(((u%20-%20u)%20*%20(-u))**-1)%20*%20u&u=3&mode=forward")
+    assert number(table(page)["L"]["value"]) == -3.0
+    set_slider(page, "u", 2.0)
+    page.wait_for_function("() => window.__bpxt.table().value.includes('-2')", timeout=5000)
+    loss, grads = gradients(source, {"u": 2.0})
+    rows = table(page)
+    assert number(rows["L"]["value"]) == loss == -2.0
+    # d/du passes tanh'(-inf) * d(-inf)/du = 0 * inf: nan, named the same in the page
+    assert math.isnan(number(rows["u"]["grad"])) and math.isnan(grads["u"])
+    assert rows["u"]["fault"].removeprefix("⚠ ") == "gradient is nan"
+
+
 # --- 10 -------------------------------------------------------------------------------------
 def test_presentation_mode_makes_labels_larger(page, app_url):
     open_app(page, app_url, "mode=forward")
