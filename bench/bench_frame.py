@@ -174,11 +174,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=3.0, help="length of each fps count")
+    ap.add_argument("--phone", action="store_true",
+                    help="a phone's viewport with touch (390 x 844, tests/ui/helpers.PHONE)")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
 
-    from tests.ui.helpers import INIT_SCRIPT, VIEWPORT, launch_chromium, open_app, serve_app
+    from tests.ui.helpers import INIT_SCRIPT, PHONE, VIEWPORT, launch_chromium, open_app, serve_app
+    device = PHONE if args.phone else {"viewport": VIEWPORT}
 
     medium = tanh_sum()
     big = mlp_expression(*MLP_1K)
@@ -189,7 +192,7 @@ def main() -> None:
         browser = launch_chromium(p)
         try:
             def fresh(query: str):
-                context = browser.new_context(viewport=VIEWPORT)
+                context = browser.new_context(**device)
                 context.add_init_script(INIT_SCRIPT)
                 page = context.new_page()
                 errors = []

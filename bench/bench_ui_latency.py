@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from graphviz_core import parse, trace  # noqa: E402
 from graphviz_core.mlp import builder_from_text  # noqa: E402
-from tests.ui.helpers import (launch_chromium, new_context, open_app, serve_app,  # noqa: E402
+from tests.ui.helpers import (PHONE, launch_chromium, new_context, open_app, serve_app,  # noqa: E402
                               slider_handle, terminate_gracefully)
 
 SEED = "(w*x + b - y)**2"
@@ -143,7 +143,10 @@ def latency(page, slider, samples, release):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--phone", action="store_true",
+                    help="a phone's viewport with touch (390 x 844, tests/ui/helpers.PHONE)")
     args = ap.parse_args()
+    device = PHONE if args.phone else {}
     terminate_gracefully()  # `timeout` or Ctrl-C: the server is still stopped
     rows = []
     notes = []
@@ -155,7 +158,7 @@ def main():
             for label, source, slider in (("seed", SEED, "w"), ("56-node", BIG, "w1"),
                                           ("mlp 1k", "mlp(2, 16, 16, 1)", "x0"),
                                           ("11.6k grouped", "mlp(2, 60, 60, 1)", "x0")):
-                context = new_context(browser)
+                context = new_context(browser, **device)
                 page = context.new_page()
                 query = "" if source == SEED else "expr=" + quote(source, safe="")
                 open_app(page, url, query, timeout=120_000)
@@ -171,7 +174,7 @@ def main():
                 context.close()
 
             # websocket traffic while the handle is dragged with the mouse
-            context = new_context(browser)
+            context = new_context(browser, **device)
             page = context.new_page()
             sent, received = [], []
             page.on("websocket", lambda ws: (ws.on("framesent", lambda f: sent.append(time.monotonic())),

@@ -43,7 +43,7 @@ CAPTION_CSS = """
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
 .bpx-stats { color: #52606D; }
-.bpx-blocked { color: #9D2E74; } .bpx-sum { color: #B07700; }
+.bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
 """
 
 
@@ -86,6 +86,7 @@ class GraphView(pn.viewable.Viewer):
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
             caption=self.caption, counter=self.counter)
+        self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
         self.figure.js_on_change("inner_height", self.player)
@@ -157,9 +158,21 @@ class GraphView(pn.viewable.Viewer):
             self.figure.height = self._height_for(scene)
             self._fit(self.figure, scene)
             self.meta.data = {"json": [self._json(scene)]}
+            self._push_to_notebook()
         # Widget events can arrive outside the document lock (Enter in a TextInput does),
         # where Bokeh models must not change; on the next tick the lock is held.
         pn.state.execute(apply, schedule=True)
+
+    def _push_to_notebook(self) -> None:
+        """In a notebook, send the Bokeh models changed directly here to the page.
+
+        A notebook output's document is held: Panel sends its changes with the next
+        update of a Panel object, so without this a new scene would wait for one. Under
+        a server, and outside any notebook, this does nothing.
+        """
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:
+            pn.io.push_notebook(self.figure_pane)
 
     def _json(self, scene: dict) -> str:
         """The scene for the page, naming the language its words are in."""
@@ -183,6 +196,7 @@ class GraphView(pn.viewable.Viewer):
         self.model.tap(new[0] if new else None)
         if new and drawn is not None and self.model.drawn is not drawn:
             self.nodes.selected.indices = []  # the drawing changed: index new[0] is another node
+            self._push_to_notebook()
 
     # --- browser actions ---------------------------------------------------------------------
     def player_args(self, action: str, **fields) -> dict:
@@ -196,7 +210,7 @@ class GraphView(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
+            self.figure_pane,
             pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -47,7 +47,7 @@ class ExplorerModel(param.Parameterized):
     variables = param.List(default=[], doc="Variable names, in order of first appearance.")
     graph = param.Parameter(default=None, doc="The traced networkx graph.")
     drawn = param.Parameter(default=None, doc="Its grouped drawing (None: drawn as traced).")
-    scene = param.Dict(default={}, doc="Everything the browser draws, as plain data.")
+    scene = param.Dict(default={}, doc="The scene: everything the page draws, as plain data (components/scene.py).")
 
     def __init__(self, root: Value | GraphProgram | None = None, **params):
         program = root if root is None or isinstance(root, GraphProgram) else GraphProgram(root)

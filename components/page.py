@@ -24,7 +24,8 @@ class PageTemplate(pn.template.BootstrapTemplate):
     _template = TEMPLATES / "page.html"
 
     def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", **params):
-        self._page_words = {"page_lang": lang, "toggle_label": toggle_label}
+        self._page_words = {"page_lang": lang, "toggle_label": toggle_label,
+                            "page_script": page_script()}
         params.setdefault("meta_viewport", VIEWPORT)
         super().__init__(**params)
 
@@ -47,6 +48,11 @@ def start_session() -> None:
         guard.install()
         if not pn.state.cache.get("backprop_assets"):
             pn.state.cache["backprop_assets"] = serve_assets()
+
+
+def page_script() -> str:
+    """The script every page runs for assistive technology (``static/page-a11y.js``)."""
+    return (STATIC / "page-a11y.js").read_text(encoding="utf-8")
 
 
 def stylesheet() -> str:

@@ -363,20 +363,24 @@ return { separateParallelEdges, trimEnd, trimPolyline, along, alongPolyline, pix
 // ==== static/explorer/style.mjs
 const __bpx_style = (() => {
 // The look of the drawing: marker and colours per node kind, and the colours of the passes.
+// Outlines and edges are Okabe-Ito hues (blue, bluish green, orange, vermillion, reddish
+// purple), darkened where needed for 3:1 against the figure; a kind is also told by its
+// marker and its label, a stop-gradient edge by its dashes, a pruned one by its dots, a fault
+// by its ⚠. `python3 tools/palette_check.py` simulates deuteranopia and protanopia on them.
 
 const STYLE = {
-  parameter: { marker: "circle", fill: "#DCEBFA", line: "#0B63A8" },
-  data: { marker: "square", fill: "#D7F1E6", line: "#00815C" },
-  constant: { marker: "square", fill: "#EFEFEF", line: "#7A7A7A" },
-  op: { marker: "circle", fill: "#FFF1CC", line: "#B07700" },
-  loss: { marker: "hex", fill: "#FBDCCB", line: "#C2410C" },
-  sg: { marker: "diamond", fill: "#F6E0EE", line: "#9D2E74" },
-  group: { marker: "square_pin", fill: "#CCEFEA", line: "#0F766E" },  // a closed neuron of a big MLP
+  parameter: { marker: "circle", fill: "#DCEBFA", line: "#0072B2" },
+  data: { marker: "square", fill: "#D7F1E6", line: "#007F5F" },
+  constant: { marker: "square", fill: "#EFEFEF", line: "#8A8A8A" },
+  op: { marker: "circle", fill: "#FFF1CC", line: "#A67C00" },
+  loss: { marker: "hex", fill: "#FBDCCB", line: "#9A3B00" },
+  sg: { marker: "diamond", fill: "#F6E0EE", line: "#A8488F" },
+  group: { marker: "square_pin", fill: "#CCEFEA", line: "#1F1F1F" },  // a closed neuron of a big MLP
 }
-const FLOW = { graph: "#8A96A3", forward: "#1F5FA8", backward: "#C2410C" }
-const BLOCKED = "#9D2E74"  // a stop-gradient edge
+const FLOW = { graph: "#76818E", forward: "#0072B2", backward: "#D55E00" }
+const BLOCKED = "#A8488F"  // a stop-gradient edge
 const PRUNED = "#C9CED6"  // an edge the backward pass skips
-const FAULT = "#D21F3C"  // the outline and mark of a node whose number is not finite
+const FAULT = "#A3001E"  // the outline and mark of a node whose number is not finite
 const FAULT_FILL = "#FDE2E6"
 const INK = "#1F2933"  // labels
 const NAME_INK = "#52606D"  // a node's name above it
@@ -419,6 +423,17 @@ const WORDS = {
   "stats": "{evaluated} local derivatives evaluated, {skipped} skipped.",
   "stats_blocked_one": "{evaluated} local derivatives evaluated, {skipped} skipped, 1 stop-gradient.",
   "stats_blocked_many": "{evaluated} local derivatives evaluated, {skipped} skipped, {blocked} stop-gradients.",
+  "a11y_graph_role": "computation graph",
+  "a11y_graph_label": "The computation graph. Arrow keys walk from node to node along the edges, Enter opens the node's details, Escape leaves the graph. The graph in words follows.",
+  "a11y_text_title": "The graph in words",
+  "a11y_summary": "{n} nodes, {m} edges, {mode}. From the inputs to the loss:",
+  "a11y_more": "and {n} more nodes (the values table lists them all).",
+  "a11y_value": "value",
+  "a11y_modes": {
+   "graph": "the graph only",
+   "forward": "the forward pass: every value",
+   "backward": "the backward pass: every gradient"
+  },
   "faults": {
    "log of a negative number": "log of a negative number",
    "log of zero": "log of zero",
@@ -465,6 +480,17 @@ const WORDS = {
   "stats": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个。",
   "stats_blocked_one": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个，1 个停止梯度。",
   "stats_blocked_many": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个，{blocked} 个停止梯度。",
+  "a11y_graph_role": "计算图",
+  "a11y_graph_label": "计算图。方向键沿着边从一个节点走到另一个节点，回车键打开该节点的详情，Esc 键离开计算图。下面有计算图的文字描述。",
+  "a11y_text_title": "计算图的文字描述",
+  "a11y_summary": "{n} 个节点，{m} 条边，{mode}。从输入到损失：",
+  "a11y_more": "还有 {n} 个节点（数值表列出了全部节点）。",
+  "a11y_value": "值",
+  "a11y_modes": {
+   "graph": "仅显示计算图",
+   "forward": "前向传播：每个节点的值",
+   "backward": "反向传播：每个节点的梯度"
+  },
   "faults": {
    "log of a negative number": "对负数取对数",
    "log of zero": "对零取对数",
@@ -628,13 +654,15 @@ const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution } = __bpx_reading
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
-// `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox)
-function drawing(sc, r, { seen, step, ppu, box, presentation }) {
+// `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
+// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes
+function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
   // level of detail from the current zoom
-  const big = presentation ? 1.35 : 1
+  // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
+  const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
   const showNodeLabels = ppu > 70 * big
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
@@ -717,6 +745,10 @@ function drawing(sc, r, { seen, step, ppu, box, presentation }) {
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
   const focus = { x: [], y: [], marker: [], size: [] }
   const lit = { xs: [], ys: [] }
+  if (keyNode >= 0 && keyNode < n) {
+    focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
+    focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
+  }
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])
@@ -1054,6 +1086,233 @@ function quiet(slider) {
 return { releases, quiet }
 })()
 
+// ==== static/explorer/access.mjs
+const __bpx_access = (() => {
+// The figure for keyboards and screen readers. The graph is focusable: arrow keys walk from
+// node to node along its edges (→ towards the loss, ← towards the inputs, ↑ ↓ to the
+// neighbour above or below), Enter opens the node's details, Escape leaves the graph. A text
+// alternative lists every node with the numbers of the mode on screen, and a polite live
+// region says the current step's sentence in playback and the new loss and gradients after
+// a release. Space, Home and the arrows keep their playback meaning everywhere else.
+
+const { fmt } = __bpx_replay
+const { T, fill } = __bpx_words
+const { tapeIndex, fillNumbers } = __bpx_reading
+
+const DESCRIBE_MS = 400  // the text alternative follows the numbers once a drag rests
+const SAY_MS = 700  // announcements: at most one per this interval, the latest one wins
+const LISTED = 60  // nodes written out in the text alternative; a bigger graph is summarised
+
+function reducedMotion() {
+  return typeof matchMedia !== "undefined" && matchMedia("(prefers-reduced-motion: reduce)").matches
+}
+
+// the element Bokeh draws a model into (null before it is drawn)
+function elementOf(model) {
+  const index = typeof window !== "undefined" && window.Bokeh && window.Bokeh.index
+  if (!index || !index.roots) return null
+  for (const root of index.roots) {
+    const v = root.owner.find_one(model)
+    if (v) return v.el
+  }
+  return null
+}
+
+function hidden(tag, attrs) {
+  const el = document.createElement(tag)
+  el.className = "bpx-sr-only"
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v)
+  // visually hidden, still read: the usual clip pattern (inline: the page's CSS may not reach)
+  el.style.cssText = "position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0"
+  return el
+}
+
+// one line about drawn node i in the mode on screen
+function nodeSentence(sc, r, i, lossName) {
+  const N = sc.nodes, t = tapeIndex(sc, i), mode = sc.mode
+  const def = N.op[i] ? N.text[i] : `${N.name[i]}: ${T.kinds[N.kind[i]] || N.kind[i]}`
+  const parts = [def]
+  if (mode !== "graph") parts.push(`${T.a11y_value} ${fmt(r.value[t])}`)
+  if (mode === "backward" && N.kind[i] !== "constant")
+    parts.push(sc.tape.active[t] ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : T.notComputed)
+  const fault = r.fault[t] || r.gradFault[t]
+  if (fault) parts.push(`⚠ ${fault}`)
+  return parts.join("; ")
+}
+
+function lossNameOf(sc) {
+  const N = sc.nodes
+  return N.id.length ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
+}
+
+class Access {
+  constructor(view) {
+    this.view = view
+    this.node = -1  // the node the keyboard stands on (-1: none)
+    this.el = null
+    this.box = null
+    this.describeTimer = 0
+    this.sayTimer = 0
+    this.saidAt = 0
+    this.pending = ""
+    this.stepSaid = -1
+    this.announceRelease = false
+  }
+
+  // once the figure is drawn: make it focusable and add the text alternative beside it
+  attach() {
+    if (typeof document === "undefined") return
+    if (this.el && this.el.isConnected && this.lang === T.lang) return  // each frame: nothing to do
+    this.lang = T.lang
+    const el = elementOf(this.view.args.figure)
+    if (!el) return
+    if (el !== this.el) {
+      this.el = el
+      el.tabIndex = 0
+      el.setAttribute("role", "application")
+      el.setAttribute("aria-roledescription", T.a11y_graph_role)
+      el.addEventListener("keydown", (ev) => this.key(ev))
+      el.addEventListener("blur", () => { if (this.node >= 0) { this.node = -1; this.view.renderSoon() } })
+    }
+    el.setAttribute("aria-label", T.a11y_graph_label)
+    if (!this.box) {
+      const place = document.getElementById("main") || document.body
+      this.box = hidden("section", { "aria-label": T.a11y_text_title })
+      this.text = document.createElement("div")
+      this.live = hidden("div", { "aria-live": "polite", "aria-atomic": "true" })
+      this.box.appendChild(this.text)
+      place.appendChild(this.box)
+      place.appendChild(this.live)
+    }
+    this.box.setAttribute("aria-label", T.a11y_text_title)
+  }
+
+  // where the figure starts, in CSS px from the top of the page as it stands now
+  figureTop() {
+    this.attach()
+    return this.el ? this.el.getBoundingClientRect().top + window.scrollY : 0
+  }
+
+  // --- keyboard -----------------------------------------------------------------------
+  key(ev) {
+    const sc = this.view.scene
+    if (!sc) return
+    const n = sc.nodes.id.length
+    let next = null
+    if (ev.key === "Escape") {
+      this.node = -1
+      this.el.blur()
+    } else if (ev.key === "Enter") {
+      if (this.node >= 0) this.view.args.nodes.selected.indices = [this.node]
+    } else if (ev.key.startsWith("Arrow")) {
+      if (this.node < 0 || this.node >= n) next = this.start(sc)
+      else next = this.walk(sc, this.node, ev.key)
+      if (next === null) next = this.node
+    } else return  // space, Home, ... keep their playback meaning
+    ev.preventDefault()
+    ev.stopPropagation()
+    if (next !== null && next >= 0) {
+      this.node = next
+      this.say(nodeSentence(sc, this.view.result, next, lossNameOf(sc)), true)
+    }
+    this.view.renderSoon()
+  }
+
+  // where the keyboard lands first: the loss in the backward pass, else the first input
+  start(sc) { return sc.mode === "backward" ? this.rootIndex(sc) : 0 }
+
+  rootIndex(sc) { const N = sc.nodes; return N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root }
+
+  walk(sc, i, key) {
+    const N = sc.nodes, E = sc.edges
+    const byY = (a, b) => N.y[b] - N.y[a]  // top of the screen first
+    if (key === "ArrowRight" || key === "ArrowLeft") {
+      const out = key === "ArrowRight"
+      const next = []
+      for (let k = 0; k < E.u.length; k++) {
+        if (out && E.u[k] === i) next.push(E.v[k])
+        if (!out && E.v[k] === i) next.push(E.u[k])
+      }
+      const unique = [...new Set(next)].sort(byY)
+      return unique.length ? unique[0] : null
+    }
+    // up and down: the nearest node above or below, the same layer first
+    const up = key === "ArrowUp"
+    let best = null, bestCost = Infinity
+    for (let j = 0; j < N.id.length; j++) {
+      const dy = N.y[j] - N.y[i]
+      if (j === i || (up ? dy <= 0 : dy >= 0)) continue
+      const cost = Math.abs(dy) + 4 * Math.abs(N.x[j] - N.x[i])
+      if (cost < bestCost) { best = j; bestCost = cost }
+    }
+    return best
+  }
+
+  // --- what the screen shows, in words ------------------------------------------------
+  afterRender(withTable) {
+    this.attach()
+    const p = this.view.player
+    if (p.index >= 0 && p.index !== this.stepSaid && (p.arrived || !p.playing)) {
+      this.stepSaid = p.index
+      const s = p.steps[p.index]
+      if (s) this.say(`${T.step(p.index + 1, p.steps.length)}: ` +
+                      (s.text_template ? fillNumbers(this.view.result, s.text_template) : s.text || ""))
+    }
+    if (p.index < 0) this.stepSaid = -1
+    if (withTable) this.describeSoon()
+  }
+
+  // a new scene from the server after a slider's release: its loss and gradients are news
+  released() {
+    const sc = this.view.scene, r = this.view.result
+    if (!sc || !r || !this.announceRelease) { this.announceRelease = true; return }
+    const N = sc.nodes, loss = lossNameOf(sc), parts = []
+    const root = this.rootIndex(sc)
+    parts.push(`${loss} = ${fmt(r.value[tapeIndex(sc, root)])}`)
+    for (let i = 0; i < N.id.length && parts.length < 13; i++) {
+      if (N.op[i] || N.kind[i] === "constant") continue
+      const t = tapeIndex(sc, i)
+      if (sc.tape.active[t]) parts.push(`∂${loss}/∂${N.name[i]} = ${fmt(r.grad[t])}`)
+    }
+    this.say(parts.join(", "))
+  }
+
+  describeSoon() {
+    if (typeof setTimeout === "undefined") return
+    clearTimeout(this.describeTimer)
+    this.describeTimer = setTimeout(() => this.describe(), DESCRIBE_MS)
+  }
+
+  describe() {
+    const sc = this.view.scene, r = this.view.result
+    if (!sc || !r || !this.text) return
+    const n = sc.nodes.id.length, loss = lossNameOf(sc)
+    const lines = [fill(T.a11y_summary, { n, m: sc.edges.u.length, mode: T.a11y_modes[sc.mode] || sc.mode })]
+    const shown = Math.min(n, LISTED)
+    for (let i = 0; i < shown; i++) lines.push(nodeSentence(sc, r, i, loss))
+    if (n > shown) lines.push(fill(T.a11y_more, { n: n - shown }))
+    const list = document.createElement("ul")
+    for (const line of lines.slice(1)) { const li = document.createElement("li"); li.textContent = line; list.appendChild(li) }
+    const head = document.createElement("p")
+    head.textContent = lines[0]
+    this.text.replaceChildren(head, list)
+  }
+
+  // polite, throttled: a burst of news says its latest item once the interval has passed
+  say(text, now = false) {
+    if (!this.live || !text) return
+    this.pending = text
+    const wait = now ? 0 : Math.max(0, this.saidAt + SAY_MS - Date.now())
+    clearTimeout(this.sayTimer)
+    this.sayTimer = setTimeout(() => {
+      this.saidAt = Date.now()
+      this.live.textContent = this.pending
+    }, wait)
+  }
+}
+return { reducedMotion, nodeSentence, Access }
+})()
+
 // ==== static/explorer/view.mjs
 const __bpx_view = (() => {
 // One view: the coordinator of one graph on the page. It takes the scene the server sends
@@ -1070,6 +1329,7 @@ const { Player, pulseColumns } = __bpx_playback
 const { Written, setData } = __bpx_sources
 const { releases, quiet } = __bpx_release
 const { setLanguage } = __bpx_words
+const { Access, reducedMotion } = __bpx_access
 
 class View {
   constructor(args) {
@@ -1081,6 +1341,7 @@ class View {
     this.presentation = false
     this.written = new Written()
     this.valuesTable = new ValuesTable()
+    this.access = new Access(this)
   }
 
   handle(action, obj, data) {
@@ -1103,6 +1364,7 @@ class View {
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
         if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
+        this.fitScreen()
         return this.render()
       default: return this.refresh()
     }
@@ -1127,7 +1389,28 @@ class View {
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
+    if (this.presentation) this.fitScreen()
+    this.access.released()
     this.renderSoon()
+  }
+
+  // Presentation on a projector: the figure takes the screen's height left above the step's
+  // formula (the sidebar and header are hidden by the page's CSS), so figure, player and
+  // formula fit one screen; off again, the height the server chose comes back.
+  fitScreen() {
+    const fig = this.args.figure
+    if (typeof window === "undefined" || !fig) return
+    if (this.presentation) {
+      if (this.serverHeight === undefined) this.serverHeight = fig.height
+      requestAnimationFrame(() => {
+        const top = fig.inner_height !== undefined ? this.access.figureTop() : 0
+        const height = Math.max(280, Math.round(window.innerHeight - top - 150))
+        if (fig.height !== height) fig.setv({ height }, { sync: false })
+      })
+    } else if (this.serverHeight !== undefined) {
+      fig.setv({ height: this.serverHeight }, { sync: false })
+      this.serverHeight = undefined
+    }
   }
 
   // Draw now if nothing was drawn since the last animation frame, else once at the next one:
@@ -1188,7 +1471,7 @@ class View {
     const a = this.args
     const d = drawing(this.scene, this.result, {
       seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation,
+      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
@@ -1198,6 +1481,7 @@ class View {
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
     this.caption()
     this.animateFrame()
+    this.access.afterRender(withTable)
   }
 
   caption() {
@@ -1210,7 +1494,8 @@ class View {
   animateFrame() {
     const p = this.player, { pulses } = this.args
     if (!pulses) return
-    if (!p.playing || p.index < 0) { this.clearPulses(); return }
+    // reduced motion: the steps still play, one after another, without moving dots
+    if (!p.playing || p.index < 0 || reducedMotion()) { this.clearPulses(); return }
     setData(pulses, pulseColumns(this.scene, this.result, p.steps[p.index], p.travelled()))
   }
 
@@ -1224,11 +1509,16 @@ return { View }
 
 // ==== static/explorer/keys.mjs
 const __bpx_keys = (() => {
-// Keyboard: space plays or pauses, arrows step, Home rewinds; not while typing.
+// Keyboard: space plays or pauses, arrows step, Home rewinds; not while typing or while a
+// control that uses the key has the focus (a slider's arrows, a button's space; the graph,
+// focused, walks with the arrows itself: access.mjs).
 // Every view on the page registers here. The keys drive the view last clicked or focused;
 // until then, on a page of one Bokeh document (the app), the one on screen. Where views
 // live in several documents (a notebook: one per output cell), keys wait for a click, so
 // they neither drive an explorer the reader has not chosen nor stop the notebook's scrolling.
+const CONTROLS = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON"])
+const OWN_KEYS = new Set(["slider", "button", "radio", "checkbox", "listbox", "combobox", "textbox"])
+
 function installKeys(view) {
   if (typeof window === "undefined") return
   window.__bpx_views = window.__bpx_views || []
@@ -1243,7 +1533,8 @@ function installKeys(view) {
   window.addEventListener("focusin", choose, true)
   window.addEventListener("keydown", (ev) => {
     const path = ev.composedPath ? ev.composedPath() : []
-    if (path.some((el) => el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.isContentEditable))) return
+    if (path.some((el) => el && (CONTROLS.has(el.tagName) || el.isContentEditable ||
+                                 (el.getAttribute && OWN_KEYS.has(el.getAttribute("role")))))) return
     const actions = { " ": "play", ArrowRight: "step", ArrowLeft: "back", Home: "first" }
     const action = actions[ev.key]
     if (!action) return

@@ -13,7 +13,7 @@ from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_matters import LossMattersLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson, mask_for
-from components.lessons.scenes import SceneLesson
+from components.lessons.figures import FigureLesson
 from components.words import article_heading
 from graphviz_core.ppo import ppo_case
 from graphviz_core import format_number
@@ -62,10 +62,10 @@ def test_seed_headings_in_both_languages(slug, key):
     assert "前向" not in article_heading(key, "en")
 
 
-# --- the three scenes -------------------------------------------------------------------------------
+# --- the three figures------------------------------------------------------------------------------
 
 def test_chain_rule_product_is_the_engine_gradient():
-    lesson = SceneLesson("chain-rule", {"w": "0.7", "x": "-1.3"}, "en", sync_url=False)
+    lesson = FigureLesson("chain-rule", {"w": "0.7", "x": "-1.3"}, "en", sync_url=False)
     rows = lesson.chain("w")
     assert [r["node"] for r in rows] == ["z3", "z2", "z1", "w"]
     assert math.prod(r["local"] for r in rows) == pytest.approx(rows[-1]["engine"], rel=1e-12)
@@ -74,7 +74,7 @@ def test_chain_rule_product_is_the_engine_gradient():
 
 
 def test_fan_out_contributions_sum_to_the_gradient():
-    lesson = SceneLesson("fan-out", {"u": "0.4", "v": "-2"}, "en", sync_url=False)
+    lesson = FigureLesson("fan-out", {"u": "0.4", "v": "-2"}, "en", sync_url=False)
     terms = lesson.contributions("u")
     assert len(terms) == 2
     u = lesson.model.graph.nodes[lesson._leaf("u")]["grad"]
@@ -84,7 +84,7 @@ def test_fan_out_contributions_sum_to_the_gradient():
 
 
 def test_stop_gradient_keeps_the_value_and_kills_the_path():
-    lesson = SceneLesson("stop-gradient", {"u": "1.5"}, "en", sync_url=False)
+    lesson = FigureLesson("stop-gradient", {"u": "1.5"}, "en", sync_url=False)
     g = lesson.model.graph
     assert g.nodes[g.graph["root"]]["value"] == pytest.approx(1.5 ** 3)
     assert g.nodes[lesson._leaf("u")]["grad"] == pytest.approx(1.5 ** 2)
@@ -92,14 +92,14 @@ def test_stop_gradient_keeps_the_value_and_kills_the_path():
 
 
 def test_scene_restores_query_state_and_ignores_bad_values():
-    lesson = SceneLesson("fan-out", {"u": "2.5", "v": "oops", "off": "v,zzz", "mode": "forward"},
+    lesson = FigureLesson("fan-out", {"u": "2.5", "v": "oops", "off": "v,zzz", "mode": "forward"},
                          "en", sync_url=False)
     assert lesson.model.values == {"u": 2.5, "v": 0.8}
     assert lesson.model.requires_grad.get("v") is False
     assert lesson.model.mode == "forward"
     assert lesson.url_state() == {"u": "2.5", "v": "0.8", "off": "v", "mode": "forward"}
-    assert SceneLesson("chain-rule", {"w": "1e9"}, "en", sync_url=False).model.values["w"] == 3.0
-    assert SceneLesson("chain-rule", {}, "en", sync_url=False).model.mode == "backward"
+    assert FigureLesson("chain-rule", {"w": "1e9"}, "en", sync_url=False).model.values["w"] == 3.0
+    assert FigureLesson("chain-rule", {}, "en", sync_url=False).model.mode == "backward"
 
 
 # --- loss-value -----------------------------------------------------------------------------------

@@ -17,5 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $APT install -y -qq "${missing[@]}" >/dev/null
 fi
 python3 -m pip install -q -e ".[test]"
+# PyTorch float64 is the reference of the numeric rule (tests/test_torch.py) and of the
+# adapters; its tests skip without it. Pinned: this CPU wheel lies on the machine's disk
+# (about 900 MB installed, a few minutes); an unpinned torch would download a CUDA build.
+python3 -c "import torch" 2>/dev/null || python3 -m pip install -q "torch==2.13.0"
 # axe-core, pinned by tests/ui/package-lock.json, into tests/ui/node_modules (git-ignored)
 npm ci --prefix tests/ui --no-audit --no-fund --loglevel=error

@@ -62,9 +62,9 @@ def _lazy(module: str, name: str, *extra) -> Callable[[dict, str], LessonPage]:
 
 def _register_lessons() -> None:
     for slug, module, name, extra in (
-            ("chain-rule", "scenes", "build", ("chain-rule",)),
-            ("fan-out", "scenes", "build", ("fan-out",)),
-            ("stop-gradient", "scenes", "build", ("stop-gradient",)),
+            ("chain-rule", "figures", "build", ("chain-rule",)),
+            ("fan-out", "figures", "build", ("fan-out",)),
+            ("stop-gradient", "figures", "build", ("stop-gradient",)),
             ("loss-value", "loss_value", "build", ()),
             ("input-gradients", "input_gradients", "build", ()),
             ("same-gradient", "same_gradient", "build", ()),

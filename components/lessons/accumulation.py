@@ -105,7 +105,7 @@ class AccumulationLesson:
         t = lesson_text("accumulation", self.lang)
         g = self.model.graph
         terms = [c for c in contributions(g, "w") if not (c["blocked"] or c["pruned"])]
-        rows = [[f"{lesson_text('scenes', self.lang)['via']} {html.escape(c['child_text'])}",
+        rows = [[f"{lesson_text('figures', self.lang)['via']} {html.escape(c['child_text'])}",
                  f"{number(c['incoming'])} × {paren(c['local'])} = <b>{number(c['contribution'])}</b>"]
                 for c in terms]
         total = self.gradients()["w"]

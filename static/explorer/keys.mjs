@@ -1,8 +1,13 @@
-// Keyboard: space plays or pauses, arrows step, Home rewinds; not while typing.
+// Keyboard: space plays or pauses, arrows step, Home rewinds; not while typing or while a
+// control that uses the key has the focus (a slider's arrows, a button's space; the graph,
+// focused, walks with the arrows itself: access.mjs).
 // Every view on the page registers here. The keys drive the view last clicked or focused;
 // until then, on a page of one Bokeh document (the app), the one on screen. Where views
 // live in several documents (a notebook: one per output cell), keys wait for a click, so
 // they neither drive an explorer the reader has not chosen nor stop the notebook's scrolling.
+const CONTROLS = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON"])
+const OWN_KEYS = new Set(["slider", "button", "radio", "checkbox", "listbox", "combobox", "textbox"])
+
 export function installKeys(view) {
   if (typeof window === "undefined") return
   window.__bpx_views = window.__bpx_views || []
@@ -17,7 +22,8 @@ export function installKeys(view) {
   window.addEventListener("focusin", choose, true)
   window.addEventListener("keydown", (ev) => {
     const path = ev.composedPath ? ev.composedPath() : []
-    if (path.some((el) => el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.isContentEditable))) return
+    if (path.some((el) => el && (CONTROLS.has(el.tagName) || el.isContentEditable ||
+                                 (el.getAttribute && OWN_KEYS.has(el.getAttribute("role")))))) return
     const actions = { " ": "play", ArrowRight: "step", ArrowLeft: "back", Home: "first" }
     const action = actions[ev.key]
     if (!action) return

@@ -10,13 +10,15 @@ import { along, trimEnd, trimPolyline } from "./geometry.mjs"
 import { tapeIndex, edgeIndex, local, edgeContribution } from "./reading.mjs"
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
-// `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox)
-export function drawing(sc, r, { seen, step, ppu, box, presentation }) {
+// `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
+// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes
+export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
   // level of detail from the current zoom
-  const big = presentation ? 1.35 : 1
+  // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
+  const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
   const showNodeLabels = ppu > 70 * big
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
@@ -99,6 +101,10 @@ export function drawing(sc, r, { seen, step, ppu, box, presentation }) {
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
   const focus = { x: [], y: [], marker: [], size: [] }
   const lit = { xs: [], ys: [] }
+  if (keyNode >= 0 && keyNode < n) {
+    focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
+    focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
+  }
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])

@@ -1,18 +1,22 @@
 // The look of the drawing: marker and colours per node kind, and the colours of the passes.
+// Outlines and edges are Okabe-Ito hues (blue, bluish green, orange, vermillion, reddish
+// purple), darkened where needed for 3:1 against the figure; a kind is also told by its
+// marker and its label, a stop-gradient edge by its dashes, a pruned one by its dots, a fault
+// by its ⚠. `python3 tools/palette_check.py` simulates deuteranopia and protanopia on them.
 
 export const STYLE = {
-  parameter: { marker: "circle", fill: "#DCEBFA", line: "#0B63A8" },
-  data: { marker: "square", fill: "#D7F1E6", line: "#00815C" },
-  constant: { marker: "square", fill: "#EFEFEF", line: "#7A7A7A" },
-  op: { marker: "circle", fill: "#FFF1CC", line: "#B07700" },
-  loss: { marker: "hex", fill: "#FBDCCB", line: "#C2410C" },
-  sg: { marker: "diamond", fill: "#F6E0EE", line: "#9D2E74" },
-  group: { marker: "square_pin", fill: "#CCEFEA", line: "#0F766E" },  // a closed neuron of a big MLP
+  parameter: { marker: "circle", fill: "#DCEBFA", line: "#0072B2" },
+  data: { marker: "square", fill: "#D7F1E6", line: "#007F5F" },
+  constant: { marker: "square", fill: "#EFEFEF", line: "#8A8A8A" },
+  op: { marker: "circle", fill: "#FFF1CC", line: "#A67C00" },
+  loss: { marker: "hex", fill: "#FBDCCB", line: "#9A3B00" },
+  sg: { marker: "diamond", fill: "#F6E0EE", line: "#A8488F" },
+  group: { marker: "square_pin", fill: "#CCEFEA", line: "#1F1F1F" },  // a closed neuron of a big MLP
 }
-export const FLOW = { graph: "#8A96A3", forward: "#1F5FA8", backward: "#C2410C" }
-export const BLOCKED = "#9D2E74"  // a stop-gradient edge
+export const FLOW = { graph: "#76818E", forward: "#0072B2", backward: "#D55E00" }
+export const BLOCKED = "#A8488F"  // a stop-gradient edge
 export const PRUNED = "#C9CED6"  // an edge the backward pass skips
-export const FAULT = "#D21F3C"  // the outline and mark of a node whose number is not finite
+export const FAULT = "#A3001E"  // the outline and mark of a node whose number is not finite
 export const FAULT_FILL = "#FDE2E6"
 export const INK = "#1F2933"  // labels
 export const NAME_INK = "#52606D"  // a node's name above it

@@ -12,6 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
+import { Access, reducedMotion } from "./access.mjs"
 
 export class View {
   constructor(args) {
@@ -23,6 +24,7 @@ export class View {
     this.presentation = false
     this.written = new Written()
     this.valuesTable = new ValuesTable()
+    this.access = new Access(this)
   }
 
   handle(action, obj, data) {
@@ -45,6 +47,7 @@ export class View {
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
         if (typeof document !== "undefined") document.body.classList.toggle("bpx-present", this.presentation)
+        this.fitScreen()
         return this.render()
       default: return this.refresh()
     }
@@ -69,7 +72,28 @@ export class View {
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
+    if (this.presentation) this.fitScreen()
+    this.access.released()
     this.renderSoon()
+  }
+
+  // Presentation on a projector: the figure takes the screen's height left above the step's
+  // formula (the sidebar and header are hidden by the page's CSS), so figure, player and
+  // formula fit one screen; off again, the height the server chose comes back.
+  fitScreen() {
+    const fig = this.args.figure
+    if (typeof window === "undefined" || !fig) return
+    if (this.presentation) {
+      if (this.serverHeight === undefined) this.serverHeight = fig.height
+      requestAnimationFrame(() => {
+        const top = fig.inner_height !== undefined ? this.access.figureTop() : 0
+        const height = Math.max(280, Math.round(window.innerHeight - top - 150))
+        if (fig.height !== height) fig.setv({ height }, { sync: false })
+      })
+    } else if (this.serverHeight !== undefined) {
+      fig.setv({ height: this.serverHeight }, { sync: false })
+      this.serverHeight = undefined
+    }
   }
 
   // Draw now if nothing was drawn since the last animation frame, else once at the next one:
@@ -130,7 +154,7 @@ export class View {
     const a = this.args
     const d = drawing(this.scene, this.result, {
       seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation,
+      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
@@ -140,6 +164,7 @@ export class View {
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
     this.caption()
     this.animateFrame()
+    this.access.afterRender(withTable)
   }
 
   caption() {
@@ -152,7 +177,8 @@ export class View {
   animateFrame() {
     const p = this.player, { pulses } = this.args
     if (!pulses) return
-    if (!p.playing || p.index < 0) { this.clearPulses(); return }
+    // reduced motion: the steps still play, one after another, without moving dots
+    if (!p.playing || p.index < 0 || reducedMotion()) { this.clearPulses(); return }
     setData(pulses, pulseColumns(this.scene, this.result, p.steps[p.index], p.travelled()))
   }
 

@@ -31,6 +31,17 @@ export const WORDS = {
   "stats": "{evaluated} local derivatives evaluated, {skipped} skipped.",
   "stats_blocked_one": "{evaluated} local derivatives evaluated, {skipped} skipped, 1 stop-gradient.",
   "stats_blocked_many": "{evaluated} local derivatives evaluated, {skipped} skipped, {blocked} stop-gradients.",
+  "a11y_graph_role": "computation graph",
+  "a11y_graph_label": "The computation graph. Arrow keys walk from node to node along the edges, Enter opens the node's details, Escape leaves the graph. The graph in words follows.",
+  "a11y_text_title": "The graph in words",
+  "a11y_summary": "{n} nodes, {m} edges, {mode}. From the inputs to the loss:",
+  "a11y_more": "and {n} more nodes (the values table lists them all).",
+  "a11y_value": "value",
+  "a11y_modes": {
+   "graph": "the graph only",
+   "forward": "the forward pass: every value",
+   "backward": "the backward pass: every gradient"
+  },
   "faults": {
    "log of a negative number": "log of a negative number",
    "log of zero": "log of zero",
@@ -77,6 +88,17 @@ export const WORDS = {
   "stats": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个。",
   "stats_blocked_one": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个，1 个停止梯度。",
   "stats_blocked_many": "计算了 {evaluated} 个局部导数，跳过 {skipped} 个，{blocked} 个停止梯度。",
+  "a11y_graph_role": "计算图",
+  "a11y_graph_label": "计算图。方向键沿着边从一个节点走到另一个节点，回车键打开该节点的详情，Esc 键离开计算图。下面有计算图的文字描述。",
+  "a11y_text_title": "计算图的文字描述",
+  "a11y_summary": "{n} 个节点，{m} 条边，{mode}。从输入到损失：",
+  "a11y_more": "还有 {n} 个节点（数值表列出了全部节点）。",
+  "a11y_value": "值",
+  "a11y_modes": {
+   "graph": "仅显示计算图",
+   "forward": "前向传播：每个节点的值",
+   "backward": "反向传播：每个节点的梯度"
+  },
   "faults": {
    "log of a negative number": "对负数取对数",
    "log of zero": "对零取对数",

@@ -58,3 +58,18 @@ def test_tap_on_a_node_opens_its_details(new_page, app_url):
             continue
     text = wait_text(page, ".bpx-details", "Local derivatives")
     assert "∂z2/∂z1 = 1" in text
+
+
+SIZES = [(360, 740), (390, 844), (844, 390), (768, 1024), (1024, 768), (1400, 1000)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("slug", ["graph", "loss-value"])
+def test_no_sideways_scroll_at_any_size(new_page, app_url, slug, size):
+    w, h = size
+    touch = w < 1024
+    page = new_page(viewport={"width": w, "height": h}, is_mobile=touch, has_touch=touch)
+    open_page(page, app_url, f"lesson={slug}&mode=backward")
+    assert sideways_overflow(page) == 0, f"?lesson={slug} scrolls sideways at {w}x{h}"
+    off = controls_off_screen(page)
+    assert not off, f"controls past the screen's edge on ?lesson={slug} at {w}x{h}: {off[:5]}"

@@ -1,4 +1,4 @@
-"""The article's animated figure, one scene per lesson: chain rule, fan-out, stop-gradient.
+"""The article's animated figure, one per lesson: chain rule, fan-out, stop-gradient.
 
 Each page is the explorer's graph on a small expression chosen to make one
 point, opened in backward mode with a cue to press Play, an explanation beside
@@ -21,22 +21,22 @@ from . import LessonPage
 from .common import (UrlWriter, callout, choice_arg, contributions, float_arg, heading,
                      leaf_node, names_arg, number, paren, prose, table_html)
 
-LIMIT = 3.0  # every scene's sliders span -3..3
+LIMIT = 3.0  # every figure's sliders span -3..3
 
 HEADINGS = {"chain-rule": "backward", "fan-out": "fan-out", "stop-gradient": "stop-gradient"}
 
 
-class SceneLesson:
-    """One animated scene: graph, playback, sliders, explanation and the live arithmetic."""
+class FigureLesson:
+    """One animated figure: graph, playback, sliders, explanation and the live arithmetic."""
 
     def __init__(self, slug: str, args: dict, lang: str, sync_url: bool = True):
         self.slug, self.lang = slug, lang
-        scene = EXAMPLES[slug]
-        values = {n: float_arg(args, n, v, -LIMIT, LIMIT) for n, v in scene.values.items()}
-        off = names_arg(args, "off", scene.values)
+        example = EXAMPLES[slug]
+        values = {n: float_arg(args, n, v, -LIMIT, LIMIT) for n, v in example.values.items()}
+        off = names_arg(args, "off", example.values)
         self.model = ExplorerModel(
-            expression=scene.source, values=values, kinds=dict(scene.kinds),
-            requires_grad={**scene.requires_grad, **{n: False for n in off}},
+            expression=example.source, values=values, kinds=dict(example.kinds),
+            requires_grad={**example.requires_grad, **{n: False for n in off}},
             mode=choice_arg(args, "mode", "backward", MODES))
         self.view = GraphView(model=self.model, height=430, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
@@ -89,7 +89,7 @@ class SceneLesson:
         return contributions(self.model.graph, leaf)
 
     def chain_html(self) -> str:
-        t = lesson_text("scenes", self.lang)
+        t = lesson_text("figures", self.lang)
         rows = self.chain("w")
         g = self.model.graph
         if not g.nodes[self._leaf("w")]["active"]:
@@ -108,7 +108,7 @@ class SceneLesson:
                   f"<b>{number(total)}</b></div>")
 
     def fan_out_html(self) -> str:
-        t = lesson_text("scenes", self.lang)
+        t = lesson_text("figures", self.lang)
         terms = self.contributions("u")
         g = self.model.graph
         if not g.nodes[self._leaf("u")]["active"]:
@@ -129,7 +129,7 @@ class SceneLesson:
                 + f"<div class='bpx-equation'>∂L/∂u = {written} = <b>{number(total)}</b></div>")
 
     def stop_gradient_html(self) -> str:
-        t = lesson_text("scenes", self.lang)
+        t = lesson_text("figures", self.lang)
         g = self.model.graph
         u = self.model.values["u"]
         root = g.nodes[g.graph["root"]]
@@ -169,5 +169,5 @@ class SceneLesson:
 def build(slug: str):
     """The builder registered for ``slug``: ``(args, lang) -> LessonPage``."""
     def _build(args: dict, lang: str) -> LessonPage:
-        return SceneLesson(slug, args, lang).page()
+        return FigureLesson(slug, args, lang).page()
     return _build

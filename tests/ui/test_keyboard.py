@@ -1,0 +1,68 @@
+"""The explorer with the keyboard alone, from page load: Tab and the arrow keys change a
+slider, switch to the backward pass, play a step and open a node's details."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphviz_core import format_number, gradients, parse, trace
+
+from .helpers import counter, focused, js, open_app, table, wait_counter, wait_text
+
+pytestmark = pytest.mark.browser
+
+MAX_TABS = 80
+
+
+def tab_to(page, matches, what: str) -> dict:
+    """Press Tab until the focused element satisfies ``matches``; return it."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        f = focused(page)
+        if matches(f):
+            return f
+    raise AssertionError(f"{MAX_TABS} presses of Tab never reached {what}; the focus is on {focused(page)}")
+
+
+def test_keyboard_alone_drives_the_explorer(page, app_url):
+    open_app(page, app_url)
+    page.locator("body").click(position={"x": 1, "y": 1})  # the page has the focus, nothing in it
+
+    # a slider, named by its variable: the arrow keys move it and the numbers follow
+    tab_to(page, lambda f: f.get("role") == "slider" and f.get("label") == "w", "the slider w")
+    w0 = js(page, "t.slider('w').value")
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("(w0) => window.__bpxt.slider('w').value > w0", arg=w0, timeout=5000)
+    w = js(page, "t.slider('w').value")
+    values = {"w": w, "x": 1.5, "b": 0.5, "y": 1.0}
+    loss, _ = gradients("(w*x + b - y)**2", values)
+    page.wait_for_function("(l) => Math.abs(parseFloat(window.__bpxt.table().value[7]) - l) < 1e-4",
+                           arg=loss, timeout=5000)
+    assert counter(page) == ""  # the arrows moved the slider, they did not step a pass
+
+    # the mode switch: Backward
+    tab_to(page, lambda f: f.get("tag") == "BUTTON" and f.get("text") == "Backward", "Backward")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.__bpxt.scene() && window.__bpxt.scene().mode === 'backward'",
+                           timeout=10_000)
+    # one step of the pass
+    tab_to(page, lambda f: f.get("tag") == "BUTTON" and f.get("text") == "Step ▶", "Step ▶")
+    page.keyboard.press("Enter")
+    wait_counter(page, r"^Step 1 /")
+
+    # the graph: focusable, the arrows walk along the edges, Enter opens the node's details
+    tab_to(page, lambda f: f.get("role") == "application", "the graph")
+    page.keyboard.press("ArrowRight")   # lands on the loss, where the backward pass starts
+    page.keyboard.press("ArrowLeft")    # along the edge into L: z3
+    page.keyboard.press("Enter")
+    text = wait_text(page, ".bpx-details", "z3 = z2 - y")
+    g = trace(parse("(w*x + b - y)**2").build(values))
+    (z3,) = [n for n in g if g.nodes[n]["name"] == "z3"]
+    assert f"∂L/∂z3 = {format_number(g.nodes[z3]['grad'], 6)}" in text
+    # the arrows moved through the graph, not through the pass
+    assert counter(page).startswith("Step 1 /")
+    # Escape leaves the graph; the arrows step the pass again
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowRight")
+    wait_counter(page, r"^Step 2 /")
