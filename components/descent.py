@@ -103,7 +103,7 @@ class StepPanel(pn.viewable.Viewer):
     def __panel__(self):
         w = ui(self.lang)
         return pn.Column(
-            pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{w['step_title']}</h3>"),
+            pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{w['descent_title']}</h3>"),
             pn.FlexBox(pn.Column(self.lr, self.step_button, self.reset_button, self.note,
                                  width=340), self.plot, flex_wrap="wrap"),
             sizing_mode="stretch_width")

@@ -198,6 +198,7 @@ def test_a_step_moves_the_parameters_against_their_gradient_and_not_the_data():
     from components.descent import StepPanel
     model = ExplorerModel(expression="(w*x + b - y)**2", values={"w": 2, "x": 1.5, "b": 0.5, "y": 1})
     panel = StepPanel(model=model, lang="en")
+    assert "θ ← θ − η·∂L/∂θ" in panel.__panel__().objects[0].object
     panel.lr.value = 0.1
     _, grads = gradients(model.expression, model.values)
     panel.step()
