@@ -39,7 +39,9 @@ def start_session() -> None:
     Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
     server's limits on what one client may cost (:mod:`components.guard`)."""
     from .bokeh_defaults import install
+    from .failover import reload_after_failover
     install()
+    reload_after_failover()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from . import guard
         from .assets import serve_assets

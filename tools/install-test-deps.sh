@@ -16,6 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $APT update -qq
   DEBIAN_FRONTEND=noninteractive $APT install -y -qq "${missing[@]}" >/dev/null
 fi
+# nginx: tests/test_cluster.py runs tools/serve-cluster.sh (the balancer in front of backends)
+bash tools/ensure-nginx.sh
 python3 -m pip install -q -e ".[test]"
 # PyTorch float64 is the reference of the numeric rule (tests/test_torch.py) and of the
 # adapters; its tests skip without it. Pinned: this CPU wheel lies on the machine's disk
