@@ -19,6 +19,8 @@ from .model import ExplorerModel
 from .words import ui
 
 RISING = 3  # losses rising this many steps in a row: the step is too large
+# a choice of η, not a slider: on the explorer every slider is a variable (by its title)
+RATES = ("0.01", "0.05", "0.1", "0.3", "1")
 
 
 class StepPanel(pn.viewable.Viewer):
@@ -30,8 +32,9 @@ class StepPanel(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         w = ui(self.lang)
-        self.lr = pn.widgets.FloatSlider(name=w["descent_lr"], start=0.005, end=1.0, step=0.005,
-                                         value=0.05, width=220)
+        self.lr = pn.widgets.RadioButtonGroup(name=w["descent_lr"], options=list(RATES),
+                                              value="0.05", button_type="primary",
+                                              button_style="outline")
         self.step_button = pn.widgets.Button(name=w["descent_button"], button_type="primary",
                                              width=220)
         self.reset_button = pn.widgets.Button(name=w["descent_reset"], width=170, disabled=True)
@@ -48,6 +51,11 @@ class StepPanel(pn.viewable.Viewer):
         fig.title.text_font_size = "13px"
         self.plot = pn.pane.Bokeh(fig)
         self._show()
+
+    @property
+    def eta(self) -> float:
+        """The learning rate chosen."""
+        return float(self.lr.value)
 
     def parameters(self) -> list[str]:
         """The variables a step moves: parameters whose gradient the backward pass computes."""
@@ -69,7 +77,7 @@ class StepPanel(pn.viewable.Viewer):
             self.start = dict(self.model.values)
             self.history = [self.loss()]
         grads = {g.nodes[n]["name"]: g.nodes[n]["grad"] for n in g if not g.nodes[n]["op"]}
-        eta = self.lr.value
+        eta = self.eta
         self.model.set_values({name: self.model.values[name] - eta * grads[name]
                                for name in self.parameters()})
         self.history.append(self.loss())
@@ -94,7 +102,7 @@ class StepPanel(pn.viewable.Viewer):
         elif not math.isfinite(h[-1]):
             text = w["descent_overflow"]
         elif len(h) > RISING and all(h[-i] > h[-i - 1] for i in range(1, RISING + 1)):
-            text = w["descent_explodes"].format(lr=format_number(self.lr.value))
+            text = w["descent_explodes"].format(lr=format_number(self.eta))
         else:
             text = w["descent_loss"].format(n=len(h) - 1, first=format_number(h[0]),
                                          last=format_number(h[-1]))
@@ -104,6 +112,7 @@ class StepPanel(pn.viewable.Viewer):
         w = ui(self.lang)
         return pn.Column(
             pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{w['descent_title']}</h3>"),
-            pn.FlexBox(pn.Column(self.lr, self.step_button, self.reset_button, self.note,
+            pn.FlexBox(pn.Column(pn.pane.HTML(f"<div class='bpx-hint'>{w['descent_lr']}</div>"),
+                                 self.lr, self.step_button, self.reset_button, self.note,
                                  width=340), self.plot, flex_wrap="wrap"),
             sizing_mode="stretch_width")

@@ -199,7 +199,7 @@ def test_a_step_moves_the_parameters_against_their_gradient_and_not_the_data():
     model = ExplorerModel(expression="(w*x + b - y)**2", values={"w": 2, "x": 1.5, "b": 0.5, "y": 1})
     panel = StepPanel(model=model, lang="en")
     assert "θ ← θ − η·∂L/∂θ" in panel.__panel__().objects[0].object
-    panel.lr.value = 0.1
+    panel.lr.value = "0.1"
     _, grads = gradients(model.expression, model.values)
     panel.step()
     assert model.values == {"w": 2 - 0.1 * grads["w"], "x": 1.5, "b": 0.5 - 0.1 * grads["b"], "y": 1}
@@ -207,7 +207,7 @@ def test_a_step_moves_the_parameters_against_their_gradient_and_not_the_data():
     for _ in range(5):
         panel.step()
     assert panel.history == sorted(panel.history, reverse=True)  # L falls with a small η
-    panel.lr.value = 1.0
+    panel.lr.value = "1"
     for _ in range(5):
         panel.step()
     assert "too large" in panel.note.object  # and explodes with a large one
