@@ -39,7 +39,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path

@@ -1,11 +1,8 @@
 """Session lifecycle: count and log every session the server creates and destroys.
 
-Two ways to switch it on; the app works the same without it.
-
-- ``panel serve app.py --setup components/lifecycle.py`` (no change to the app): the
-  setup script runs once per server process, before any session, and registers the
-  hooks for every session.
-- From inside a session (e.g. in ``build_page``): call :func:`track_session`.
+Switched on with ``panel serve app.py --setup components/lifecycle.py`` (no change to the
+app): the setup script runs once per server process, before any session, and registers the
+hooks for every session. The app works the same without it.
 
 Each event is one log line on the ``backprop_explorer.lifecycle`` logger (the Bokeh
 server prints INFO lines), e.g.::
@@ -17,7 +14,9 @@ session: Bokeh documents still alive, explorer models still alive, periodic call
 threads and asyncio tasks. ``bench/bench_sessions.py`` reads these lines.
 
 The callbacks live in this imported module: callbacks defined in ``app.py`` fail with
-NameError, because Bokeh clears the app's namespace before a session is destroyed.
+NameError, because Bokeh clears the app's namespace before a session is destroyed. For the
+same reason the counters are module-level: they count the sessions of the whole process
+(under a lock), which is what a census is, and hold nothing of any session.
 """
 
 from __future__ import annotations
@@ -108,15 +107,6 @@ def census() -> dict:
     log.info("bpx-census created=%d destroyed=%d documents=%d models=%d periodic=%d %s",
              created, destroyed, documents, models, periodic, _snapshot())
     return figures
-
-
-def track_session() -> None:
-    """Count the current session and register its destroyed hook (call inside a session)."""
-    doc = pn.state.curdoc
-    if doc is None or doc.session_context is None:
-        return
-    session_created(doc.session_context)
-    pn.state.on_session_destroyed(session_destroyed)
 
 
 def install() -> None:

@@ -18,9 +18,8 @@ def serve_page(title: str) -> None:
     """Build this session's page and add it to the session's document.
 
     Bokeh re-walks every model of the document whenever a root or a JS callback is added to
-    it: ~18 walks over ~190 models per page. With the document's model graph frozen while
-    the page is built, it is walked once at the end (a session opens in ~0.45 s instead of
-    ~0.65 s of server time, bench/README.md "A class on one server").
+    it, many times per page. With the document's model graph frozen while the page is
+    built, it is walked once at the end (figures: bench/README.md, "A class on one server").
     """
     doc = pn.state.curdoc
     with doc.models.freeze() if doc is not None else nullcontext():

@@ -35,7 +35,7 @@ class PageTemplate(pn.template.BootstrapTemplate):
 
 
 def start_session() -> None:
-    """Once per session, before the page is built: ``/assets`` served, websockets without delay,
+    """Once per session, before the page is built: websockets without delay,
     Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
     server's limits on what one client may cost (:mod:`components.guard`)."""
     from .bokeh_defaults import install
@@ -44,12 +44,9 @@ def start_session() -> None:
     reload_after_failover()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from . import guard
-        from .assets import serve_assets
         from .release import send_without_delay
         send_without_delay()
         guard.install()
-        if not pn.state.cache.get("backprop_assets"):
-            pn.state.cache["backprop_assets"] = serve_assets()
 
 
 def page_script() -> str:

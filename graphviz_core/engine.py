@@ -16,7 +16,6 @@ where a fault starts records what happened in :attr:`Value.fault`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 

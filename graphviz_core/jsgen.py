@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from . import engine, ieee
+from .generated import write_or_check
 
 __all__ = ["RuleError", "to_js", "ops_module", "OUTPUT"]
 
@@ -167,15 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="do not write; exit 1 if the committed file differs")
     args = parser.parse_args(argv)
-    text = ops_module()
-    if args.check:
-        fresh = OUTPUT.is_file() and OUTPUT.read_text(encoding="utf-8") == text
-        if not fresh:
-            print(f"{OUTPUT} is stale: run python3 -m graphviz_core.jsgen", file=sys.stderr)
-        return 0 if fresh else 1
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT}")
-    return 0
+    return write_or_check(OUTPUT, ops_module(), args.check, "python3 -m graphviz_core.jsgen")
 
 
 if __name__ == "__main__":

@@ -42,13 +42,12 @@ __all__ = ["count_crossings", "layout", "widen"]
 _LARGE = 12_000
 _HUGE = 40_000
 # Components above this many nodes keep the longest-path layering (network simplex is
-# superlinear: ~0.2 s at 4,700 nodes, ~3 s at 19,000).
+# superlinear; bench/bench_layout.py measures it).
 _SIMPLEX_LIMIT = 20_000
 # At most _DUMMY_PER_NODE * n + _DUMMY_BASE dummy nodes for a graph of n nodes (see
 # _direct_edges). Traced MLPs need ~0.2 n, so typical graphs never reach it; one leaf feeding a
-# chain of k ops (``x+x+...+x``) would need ~k**2 / 2 (500,000 and ~10 s for k = 1,000). The
-# later stages cost roughly linear time in nodes plus dummies, so the budget keeps any graph of
-# 2,000 nodes with bounded in-degree to a few tenths of a second.
+# chain of k ops (``x+x+...+x``) would need ~k**2 / 2. The later stages cost roughly linear
+# time in nodes plus dummies, so the budget bounds the work of any graph with bounded in-degree.
 _DUMMY_PER_NODE = 2
 _DUMMY_BASE = 200
 
@@ -139,8 +138,9 @@ def layout(graph: nx.DiGraph, scale: float = 1.0, center=None) -> dict:
     raw_x = [0.0] * len(nodes)
     raw_y = [0.0] * len(nodes)
     bends: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    components = _weak_components(parents, children)
-    layerings = [_compute_layers(parents, children, comp) for comp in components]
+    components, orders = _components_in_order(parents)
+    layerings = [_compute_layers(parents, children, comp, order)
+                 for comp, order in zip(components, orders)]
     n_layers = [max(layering.values()) + 1 for layering in layerings]
     direct = _direct_edges(parents, components, layerings)
     right = max(n_layers) - 1
@@ -282,8 +282,7 @@ def _strict_inversions(pieces: list[tuple[float, float]]) -> int:
         return 0
     rights = sorted({r for _, r in pieces})
     rank = {r: i + 1 for i, r in enumerate(rights)}
-    size = len(rights)
-    tree = [0] * (size + 1)
+    tree = _CountTree(len(rights))
     total = 0
     # Sorting equal left ends by right end keeps pairs that share a left end uncounted.
     ordered = sorted(pieces)
@@ -294,18 +293,33 @@ def _strict_inversions(pieces: list[tuple[float, float]]) -> int:
             j += 1
         group = [rank[r] for _, r in ordered[i:j]]
         for r in group:  # count against earlier groups only
-            k, below_or_equal = r, 0
-            while k > 0:
-                below_or_equal += tree[k]
-                k -= k & -k
-            total += i - below_or_equal
+            total += i - tree.at_most(r)
         for r in group:
-            k = r
-            while k <= size:
-                tree[k] += 1
-                k += k & -k
+            tree.add(r)
         i = j
     return total
+
+
+class _CountTree:
+    """How many of the positions added so far are at most ``k`` (a Fenwick tree over
+    1..size): both crossing counts sweep one side and ask about the other."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.tree = [0] * (size + 1)
+
+    def add(self, k: int) -> None:
+        tree, size = self.tree, self.size
+        while k <= size:
+            tree[k] += 1
+            k += k & -k
+
+    def at_most(self, k: int) -> int:
+        tree, total = self.tree, 0
+        while k > 0:
+            total += tree[k]
+            k -= k & -k
+        return total
 
 
 # --------------------------------------------------------------------------- graph plumbing
@@ -334,49 +348,28 @@ def _operands(graph: nx.DiGraph, node) -> list[Hashable]:
     return sorted(preds, key=slot)  # stable: insertion order among equal slots
 
 
-def _weak_components(parents: list[list[int]], children: list[list[int]]) -> list[list[int]]:
-    """Weakly connected components, each sorted, ordered by their smallest node."""
-    n = len(parents)
-    comp_of = [-1] * n
-    components = []
-    for start in range(n):
-        if comp_of[start] >= 0:
-            continue
-        cid = len(components)
-        comp_of[start] = cid
-        members, stack = [], [start]
-        while stack:
-            v = stack.pop()
-            members.append(v)
-            for w in parents[v] + children[v]:
-                if comp_of[w] < 0:
-                    comp_of[w] = cid
-                    stack.append(w)
-        components.append(sorted(members))
-    return components
-
-
-def _topological_order(parents, children, comp: list[int]) -> list[int]:
-    indeg = {v: len(parents[v]) for v in comp}
-    ready = [v for v in comp if indeg[v] == 0]
-    order = []
-    while ready:
-        v = ready.pop()
-        order.append(v)
-        for c in children[v]:
-            indeg[c] -= 1
-            if indeg[c] == 0:
-                ready.append(c)
-    if len(order) != len(comp):
-        raise ValueError("layout needs an acyclic graph; found a cycle")
-    return order
-
-
 # --------------------------------------------------------------------------- layering
 
 
-def _compute_layers(parents, children, comp: list[int]) -> dict[int, int]:
-    order = _topological_order(parents, children, comp)
+def _components_in_order(parents: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
+    """The weakly connected components (each sorted, ordered by their smallest node) and a
+    topological order of each, by networkx over the node indices."""
+    plain = nx.DiGraph()
+    plain.add_nodes_from(range(len(parents)))
+    plain.add_edges_from((p, v) for v, ps in enumerate(parents) for p in ps)
+    components = sorted(sorted(comp) for comp in nx.weakly_connected_components(plain))
+    try:
+        order = list(nx.topological_sort(plain))
+    except nx.NetworkXUnfeasible:
+        raise ValueError("layout needs an acyclic graph; found a cycle") from None
+    component_of = {v: c for c, comp in enumerate(components) for v in comp}
+    orders: list[list[int]] = [[] for _ in components]
+    for v in order:  # the whole order, restricted to a component, is an order of it
+        orders[component_of[v]].append(v)
+    return components, orders
+
+
+def _compute_layers(parents, children, comp: list[int], order: list[int]) -> dict[int, int]:
     is_leaf = {v: not parents[v] for v in comp}
     layer: dict[int, int] = {}
     for v in order:  # longest path from the sources
@@ -494,7 +487,7 @@ def _direct_edges(parents, components, layerings) -> set[tuple[int, int]]:
     ``_DUMMY_PER_NODE * n + _DUMMY_BASE`` dummies; empty for all but hostile graphs.
 
     Dummies cost time in every later stage (a leaf feeding a chain of 1,000 adds needs half a
-    million and took ~10 s), so they are rationed: shortest edges first, because a short edge
+    million), so they are rationed: shortest edges first, because a short edge
     gains most from bends (it stays in its layers' order) and costs least, while a very long
     edge would take a whole column of dummies from hundreds of short ones.
     """
@@ -599,22 +592,15 @@ def _layer_crossings(upper: list[int], lower_size: int, downs, pos) -> int:
     """Crossings between two consecutive layers (accumulator tree, Barth-Juenger-Mutzel)."""
     if lower_size < 2 or len(upper) < 2:
         return 0
-    tree = [0] * (lower_size + 1)
+    tree = _CountTree(lower_size)
     total = 0
     seen = 0
     for u in upper:
         targets = sorted(pos[v] + 1 for v in downs[u])
         for t in targets:
-            k, at_most = t, 0
-            while k > 0:
-                at_most += tree[k]
-                k -= k & -k
-            total += seen - at_most
+            total += seen - tree.at_most(t)
         for t in targets:
-            k = t
-            while k <= lower_size:
-                tree[k] += 1
-                k += k & -k
+            tree.add(t)
             seen += 1
     return total
 

@@ -2,7 +2,8 @@
 
 ``static/explorer.bundle.mjs`` is committed (Bokeh and the offline file load it as one
 string); a change to a module of ``static/explorer/`` without ``python3 tools/build_browser.py``
-fails here, so CI keeps the two in step.
+fails here, so CI keeps the two in step. ``--check`` also checks the two generated modules
+the bundle holds (the op rules and the page's words).
 """
 
 from __future__ import annotations
@@ -90,3 +91,11 @@ def test_modules_run_in_dependency_order_each_in_its_own_scope(tmp_path):
 def test_forms_the_bundler_does_not_join_are_refused(tmp_path, modules, message):
     with pytest.raises(BundleError, match=message):
         bundle(_folder(tmp_path, modules), "main.mjs")
+
+
+def test_generated_files_are_written_or_checked_one_way():
+    import doctest
+
+    from graphviz_core import generated
+    result = doctest.testmod(generated)
+    assert result.failed == 0 and result.attempted > 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unittest.mock as mock
 
-import panel as pn
 import pytest
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document

@@ -7,6 +7,11 @@ modules from: both need one self-contained ES module. This script writes it::
     python3 tools/build_browser.py          # rewrite static/explorer.bundle.mjs
     python3 tools/build_browser.py --check  # exit 1 if the committed bundle is stale
 
+The bundle holds two generated modules: the op rules (``ops.generated.mjs``, from
+``graphviz_core.engine.OPS`` by :mod:`graphviz_core.jsgen`) and the page's words
+(``words.generated.mjs``, from ``components/words/ui.toml`` by :mod:`components.words`).
+This script writes (or checks) them first, so one command rebuilds all the page runs.
+
 Each module is evaluated once, in dependency order, inside its own function scope, so
 top-level names of different modules never clash; its imports become destructuring reads
 of the modules it imports, and its exports the object its scope returns. The entry module
@@ -133,18 +138,16 @@ def bundle(folder: Path = SOURCE, entry: str = ENTRY) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the committed bundle differs")
+                        help="do not write; exit 1 if a committed file differs")
     args = parser.parse_args(argv)
-    text = bundle()
-    if args.check:
-        fresh = BUNDLE.is_file() and BUNDLE.read_text(encoding="utf-8") == text
-        if not fresh:
-            print(f"{BUNDLE.relative_to(ROOT)} is stale: run python3 tools/build_browser.py",
-                  file=sys.stderr)
-        return 0 if fresh else 1
-    BUNDLE.write_text(text, encoding="utf-8")
-    print(f"wrote {BUNDLE.relative_to(ROOT)} ({len(order_names())} modules)")
-    return 0
+    sys.path.insert(0, str(ROOT))
+    from components.words import main as words_main
+    from graphviz_core import jsgen
+    from graphviz_core.generated import write_or_check
+
+    check = ["--check"] if args.check else []
+    stale = jsgen.main(check) + words_main(check)
+    return stale + write_or_check(BUNDLE, bundle(), args.check, "python3 tools/build_browser.py")
 
 
 def order_names() -> list[str]:

@@ -1,6 +1,6 @@
 """The lesson pages: each idea of the article as a live figure with a short explanation.
 
-A lesson is registered in :data:`LESSONS` under its URL slug (``/app?lesson=<slug>``).
+Every lesson is in :data:`LESSONS` under its URL slug (``/app?lesson=<slug>``).
 Its builder takes the query arguments and the language (``"en"`` or ``"zh"``) and
 returns a :class:`LessonPage`: a sidebar and a main area. Its prose lives in
 ``prose/<slug>.toml`` (:func:`components.words.lesson_text`), its navigation title too.
@@ -8,10 +8,9 @@ returns a :class:`LessonPage`: a sidebar and a main area. Its prose lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
-import panel as pn
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 
 @dataclass
@@ -40,16 +39,6 @@ def _explorer(args: dict, lang: str) -> LessonPage:
     return LessonPage(sidebar=[explorer.sidebar()], main=[explorer.main()])
 
 
-LESSONS: dict[str, Lesson] = {
-    "graph": Lesson("graph", _titles("graph"), _explorer),
-}
-
-
-def register(lesson: Lesson) -> None:
-    """Add a lesson to the navigation (in registration order)."""
-    LESSONS[lesson.slug] = lesson
-
-
 # --- the lessons of the article, in teaching order (builders import their modules lazily) ---
 
 def _lazy(module: str, name: str, *extra) -> Callable[[dict, str], LessonPage]:
@@ -60,17 +49,22 @@ def _lazy(module: str, name: str, *extra) -> Callable[[dict, str], LessonPage]:
     return build
 
 
-def _register_lessons() -> None:
-    for slug, module, name, extra in (
-            ("chain-rule", "figures", "build", ("chain-rule",)),
-            ("fan-out", "figures", "build", ("fan-out",)),
-            ("stop-gradient", "figures", "build", ("stop-gradient",)),
-            ("loss-value", "loss_value", "build", ()),
-            ("input-gradients", "input_gradients", "build", ()),
-            ("same-gradient", "same_gradient", "build", ()),
-            ("loss-matters", "loss_matters", "build", ()),
-            ("accumulation", "accumulation", "build", ())):
-        register(Lesson(slug, _titles(slug), _lazy(module, name, *extra)))
+# slug -> module of components.lessons, its builder, the builder's arguments
+_ARTICLE = (
+    ("chain-rule", "figures", "build", ("chain-rule",)),
+    ("fan-out", "figures", "build", ("fan-out",)),
+    ("stop-gradient", "figures", "build", ("stop-gradient",)),
+    ("loss-value", "loss_value", "build", ()),
+    ("input-gradients", "input_gradients", "build", ()),
+    ("same-gradient", "same_gradient", "build", ()),
+    ("loss-matters", "loss_matters", "build", ()),
+    ("accumulation", "accumulation", "build", ()),
+)
 
-
-_register_lessons()
+# Every lesson, in navigation order: made once at import and read-only afterwards (a new
+# lesson is a row of _ARTICLE and a prose file, not a registration at run time).
+LESSONS: Mapping[str, Lesson] = MappingProxyType({
+    "graph": Lesson("graph", _titles("graph"), _explorer),
+    **{slug: Lesson(slug, _titles(slug), _lazy(module, name, *extra))
+       for slug, module, name, extra in _ARTICLE},
+})

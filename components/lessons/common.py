@@ -5,7 +5,6 @@ Nothing here holds state between sessions: each helper makes new objects per cal
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Callable, Iterable
 
@@ -94,10 +93,6 @@ def table_html(header: list[str], rows: list[list[str]], css: str = "bpx-num-tab
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table class='{css}'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def esc(text: str) -> str:
-    return html.escape(str(text))
 
 
 # --- figures ----------------------------------------------------------------------------------------

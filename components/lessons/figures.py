@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from graphviz_core import MODES, gradients, parse
+from graphviz_core import MODES, gradients
 from graphviz_core.examples import EXAMPLES
 
 from ..controls import PlaybackBar, VariableSliders

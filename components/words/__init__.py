@@ -30,7 +30,6 @@ changed, tuples for lists): nothing a session can alter is shared.
 from __future__ import annotations
 
 import json
-import sys
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -166,12 +165,5 @@ def page_module() -> str:
 
 def main(argv: list[str]) -> int:
     """``python3 -m components.words [--check]``: write (or check) the page's words module."""
-    text = page_module()
-    if "--check" in argv:
-        fresh = PAGE_MODULE.is_file() and PAGE_MODULE.read_text(encoding="utf-8") == text
-        if not fresh:
-            print(f"{PAGE_MODULE.name} is stale: run python3 -m components.words", file=sys.stderr)
-        return 0 if fresh else 1
-    PAGE_MODULE.write_text(text, encoding="utf-8")
-    print(f"wrote {PAGE_MODULE}")
-    return 0
+    from graphviz_core.generated import write_or_check
+    return write_or_check(PAGE_MODULE, page_module(), "--check" in argv, "python3 -m components.words")

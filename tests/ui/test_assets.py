@@ -1,4 +1,5 @@
-"""`panel serve app.py` alone serves static/ under /assets (Panel reserves /static)."""
+"""`panel serve app.py --static-dirs assets=static` serves static/ under /assets (Panel reserves
+/static); the page itself inlines what it needs, so the route is for people and other sites."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import serve_app
+
 pytestmark = pytest.mark.browser
 STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with serve_app(timeout=60, extra_args=("--static-dirs", "assets=static")) as url:
+        yield url
 
 
 def _get(url: str) -> tuple[int, bytes, str]:
@@ -22,7 +31,7 @@ def _get(url: str) -> tuple[int, bytes, str]:
 
 def test_assets_are_served_next_to_the_app(app_url):
     base = app_url.rsplit("/app", 1)[0]
-    assert _get(app_url)[0] == 200  # a session: the route is added by the first one
+    assert _get(app_url)[0] == 200
     for name in ("explorer.bundle.mjs", "style.css"):
         status, body, kind = _get(f"{base}/assets/{name}")
         assert status == 200, name

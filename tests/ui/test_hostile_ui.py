@@ -7,7 +7,6 @@ The heavy 10-page flood is ``bench/bench_flood.py``.
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 

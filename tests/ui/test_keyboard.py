@@ -7,7 +7,7 @@ import pytest
 
 from graphviz_core import format_number, gradients, parse, trace
 
-from .helpers import counter, focused, js, open_app, table, wait_counter, wait_text
+from .helpers import counter, focused, js, open_app, wait_counter, wait_text
 
 pytestmark = pytest.mark.browser
 

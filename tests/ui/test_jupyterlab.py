@@ -1,0 +1,98 @@
+"""docs/notebook.ipynb live in JupyterLab (on 127.0.0.1, a copy of the notebook in a temporary
+folder, so nothing is saved into the repository): every cell run in a real kernel, then a
+slider released in the browser reaches the kernel, whose new scene comes back to the page.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from graphviz_core import gradients
+
+from .helpers import free_port, screenshot
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPLORER_CELLS = 3
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    pytest.importorskip("jupyterlab")
+    pytest.importorskip("torch")  # the notebook's third example is a PyTorch function
+    folder = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "docs" / "notebook.ipynb", folder / "notebook.ipynb")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PANEL_INLINE": "1",  # offline: BokehJS inlined
+           "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
+    log = open(folder / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+         f"--port={port}", "--ServerApp.token=", "--ServerApp.password=",
+         f"--ServerApp.root_dir={folder}", f"--LabApp.workspaces_dir={folder / 'workspaces'}",
+         f"--LabApp.user_settings_dir={folder / 'settings'}"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/lab", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((folder / "lab.log").read_text()[-3000:])
+                time.sleep(1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and its kernels
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+SEED_DOC = """() => Bokeh.documents.findIndex((d) => { const t = [...d._all_models.values()]
+  .find((m) => m.type === "DataTable"); return t && t.source.data.name.length === 8 })"""
+META_ROOT_VALUE = """(index) => { const m = [...Bokeh.documents[index]._all_models.values()]
+  .find((m) => m.type === "ColumnDataSource" && "json" in m.data)
+  const tape = JSON.parse(m.data.json[0]).tape; return tape.value[tape.root] }"""
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(900)  # JupyterLab's start and a fresh kernel importing torch take minutes here
+def test_jupyterlab_runs_the_notebook_and_a_release_reaches_the_kernel(lab, page):
+    page.goto(f"{lab}/lab/tree/notebook.ipynb?reset")
+    page.wait_for_selector(".jp-Notebook", timeout=120_000)
+    # cells run only once the kernel is connected: "Run All" before that does nothing
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=180_000)
+    page.get_by_role("menuitem", name="Run").click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    try:
+        page.wait_for_function(
+            "(n) => window.Bokeh && Bokeh.documents.filter((d) => [...d._all_models.values()]"
+            ".some((m) => m.type === 'DataTable')).length === n", arg=EXPLORER_CELLS,
+            timeout=300_000)
+    finally:
+        screenshot(page, "jupyterlab-notebook")
+    seed = page.evaluate(SEED_DOC)
+    assert page.evaluate(META_ROOT_VALUE, seed) == 6.25
+    # a drag to 3 and its release: the page replays at once, the kernel answers with a scene
+    page.evaluate("(i) => { const s = [...Bokeh.documents[i]._all_models.values()].find((m) =>"
+                  " m.type === 'Slider' && m.title === 'w'); s.value = 3; s.value_throttled = 3 }",
+                  seed)
+    loss = gradients("(w*x + b - y)**2", {"w": 3, "x": 1.5, "b": 0.5, "y": 1})[0]
+    page.wait_for_function(f"(i) => ({META_ROOT_VALUE})(i) === {loss}", arg=seed, timeout=60_000)
+    errors = [o for o in page.locator(".jp-OutputArea-output[data-mime-type="
+                                      "'application/vnd.jupyter.stderr']").all_inner_texts()
+              if "Traceback" in o or "Mismatch" in o]
+    assert not errors, errors
