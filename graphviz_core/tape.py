@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 
+from .rebuild import is_variable
+
 __all__ = ["to_tape"]
 
 
@@ -46,8 +48,7 @@ def to_tape(graph: nx.MultiDiGraph) -> dict:
         "value": [nodes[n]["value"] for n in order],
         # a named constant (k, C, eps) has a slider too; a number (2, 0.5) has none
         "variable": {nodes[n]["name"]: n for n in order
-                     if not nodes[n]["op"] and (nodes[n]["kind"] != "constant"
-                                                or nodes[n]["name"].isidentifier())},
+                     if not nodes[n]["op"] and is_variable(nodes[n]["name"], nodes[n]["kind"])},
         "active": [1 if nodes[n]["active"] else 0 for n in order],
         "root": graph.graph.get("root", len(order) - 1),
     }
