@@ -2,6 +2,7 @@
 
     python bench/bench_sessions.py                 # 16 waves of 30 sessions
     python bench/bench_sessions.py --waves 4 --sessions 10
+    python bench/bench_sessions.py --waves 8 --abuse   # an abuse wave after wave 4
 
 The server (``panel serve app.py --setup components/lifecycle.py``, 127.0.0.1, its own
 process group, killed at the end) reaps unused sessions quickly: ``--unused-session-lifetime
@@ -12,6 +13,12 @@ server) and closed. After each wave the bench waits until the server has logged 
 census line of components/lifecycle.py (documents, explorer models, periodic callbacks,
 threads, asyncio tasks still alive). Pass: every created session destroyed, no models or
 periodic callbacks left, and RSS of the last wave <= 1.2 x RSS of wave 2.
+
+With ``--abuse``, after the middle wave comes an abuse wave (``bench_abuse.abuse_wave``:
+malformed, oversized, idle, never-ACK and page-open floods) and the waves go on; the pass
+condition adds RSS of the last wave <= 1.2 x RSS of the wave before the abuse. Page opens are
+metered (components/guard.py); the bench's server allows 100,000 a minute so that its own
+waves are not refused.
 """
 
 from __future__ import annotations
@@ -45,10 +52,23 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _wait_reaped(log_path: str, before: int, timeout: float = 120) -> int:
+    """Wait until more than ``before`` sessions were created and all are destroyed; how many."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = CENSUS.findall(Path(log_path).read_text(errors="replace"))
+        if found and int(found[-1][0]) > before and found[-1][0] == found[-1][1]:
+            return int(found[-1][0])
+        time.sleep(1.0)
+    found = CENSUS.findall(Path(log_path).read_text(errors="replace"))
+    return int(found[-1][0]) if found else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--waves", type=int, default=16)
     ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--abuse", action="store_true", help="an abuse wave after the middle wave")
     args = ap.parse_args()
 
     import panel  # noqa: F401  (the client must know Panel's model types)
@@ -62,7 +82,8 @@ def main() -> int:
            "--unused-session-lifetime", "8000", "--check-unused-sessions", "1000"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "BPX_SESSION_CENSUS": "1"})
+                            env={**os.environ, "BPX_SESSION_CENSUS": "1",
+                                 "BPX_OPENS_PER_MINUTE": "100000"})
     url = f"http://127.0.0.1:{port}/app"
     rows, ok = [], True
     try:
@@ -106,9 +127,23 @@ def main() -> int:
             print(f"{wave:>4} {opened:>7.1f} {reaped:>7.1f} {created:>8} {destroyed:>9} {docs:>5} "
                   f"{models:>6} {periodic:>8} {threads:>7} {tasks:>5} {rss:>7.1f}", flush=True)
             ok &= created == destroyed == total and models == 0 and periodic == 0
+            if args.abuse and wave == args.waves // 2:
+                import asyncio
+
+                from bench_abuse import abuse_wave
+                before_abuse = rss
+                for outcome in asyncio.run(abuse_wave(url[: -len("/app")])):
+                    print(f"     abuse: {outcome}", flush=True)
+                total = _wait_reaped(log.name, total)  # the abuse wave's sessions count too
+                print(f"     abuse wave reaped: {total} sessions created and destroyed so far, "
+                      f"RSS {rss_mb(proc.pid):.1f} MB", flush=True)
         if len(rows) >= 2:
             ratio = rows[-1][1] / rows[1][1]
             print(f"RSS last wave / wave 2 = {ratio:.3f} (pass <= 1.2)")
+            ok &= ratio <= 1.2
+        if args.abuse and len(rows) > args.waves // 2:
+            ratio = rows[-1][1] / before_abuse
+            print(f"RSS last wave / wave before the abuse = {ratio:.3f} (pass <= 1.2)")
             ok &= ratio <= 1.2
     finally:
         try:

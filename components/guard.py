@@ -5,9 +5,12 @@ set from inside the app: :func:`install` runs in the first session (``page.start
 and adjusts Bokeh's websocket handler and page handler for the whole process.
 
 - **Small messages.** A websocket message above ``BPX_MAX_MESSAGE_BYTES`` (default 64 kB; the
-  app's own browser messages are below 2 kB, bench/README.md) closes that connection before
-  it is read: Tornado's ``websocket_max_message_size``, which ``--websocket-max-message-size``
-  also sets, is lowered to it. A Bokeh message spread over many fragments counts as their sum.
+  app's own browser messages are below 2 kB, ``bench/bench_messages.py``) closes that
+  connection before it is read: Tornado's ``websocket_max_message_size``, which
+  ``--websocket-max-message-size`` also sets, is lowered to it. A Bokeh message spread over
+  many fragments counts as their sum. A page reconnecting to a session that already had its
+  document re-sends its models in messages of hundreds of kB: the first ``RECONNECTS``
+  reconnects of a session may send up to ``BPX_RECONNECT_MESSAGE_BYTES`` (4 MB).
 - **Metered page opens.** New sessions per client address: a burst of
   ``BPX_OPENS_PER_MINUTE`` (default 60: a class behind one school NAT address opening the
   link at once), refilled at that rate. Over it, ``GET /app`` answers 429 and a websocket
@@ -35,6 +38,10 @@ import traceback
 log = logging.getLogger("backprop_explorer.guard")
 
 MAX_MESSAGE_BYTES = int(os.environ.get("BPX_MAX_MESSAGE_BYTES", 64 * 1024))
+# A page that reconnects to its session (a Wi-Fi blip) re-sends the models it holds in a few
+# messages of hundreds of kB: its connection may read messages up to this, a few times per session.
+RECONNECT_MESSAGE_BYTES = int(os.environ.get("BPX_RECONNECT_MESSAGE_BYTES", 4 * 2**20))
+RECONNECTS = 3
 OPENS_PER_MINUTE = float(os.environ.get("BPX_OPENS_PER_MINUTE", 60))
 HANDSHAKE_SECONDS = float(os.environ.get("BPX_HANDSHAKE_SECONDS", 5))
 MAX_REFUSALS = 20  # refused messages before a connection is closed
@@ -109,15 +116,32 @@ def _short(text: str, limit: int = MAX_LOG_LINE) -> str:
 # --- websocket messages --------------------------------------------------------------------
 def _max_message_size(self) -> int:
     configured = self.settings.get("websocket_max_message_size", MAX_MESSAGE_BYTES)
-    return min(configured, MAX_MESSAGE_BYTES)
+    if getattr(self, "_bpx_limit", None) is None:
+        self._bpx_limit = RECONNECT_MESSAGE_BYTES if _reconnecting(self) else MAX_MESSAGE_BYTES
+    return min(configured, self._bpx_limit)
+
+
+def _reconnecting(ws) -> bool:
+    """Whether this websocket (still in its handshake) reattaches to a session whose document
+    a page has already pulled, within that session's allowance of reconnects."""
+    from bokeh.util.token import get_session_id
+
+    try:
+        token = ws.request.headers.get("Sec-WebSocket-Protocol", "").split(",")[1].strip()
+        session = ws.application_context._sessions.get(get_session_id(token))
+    except Exception:
+        return False
+    pulls = getattr(session, "_bpx_pulls", 0)
+    return 0 < pulls <= RECONNECTS
 
 
 async def _on_message(self, fragment) -> None:
     """Bokeh's ``WSHandler.on_message``, with the size of a whole message bounded and
     every failure answered quietly."""
     self._bpx_bytes = getattr(self, "_bpx_bytes", 0) + len(fragment)
-    if self._bpx_bytes > MAX_MESSAGE_BYTES:
-        _refuse(self, f"message over {MAX_MESSAGE_BYTES:,} bytes", close=True)
+    limit = getattr(self, "_bpx_limit", None) or MAX_MESSAGE_BYTES
+    if self._bpx_bytes > limit:
+        _refuse(self, f"message over {limit:,} bytes", close=True)
         return
     if self.receiver is None:  # before the ACK: no real client speaks yet
         _refuse(self, "message before the handshake", close=True)
@@ -132,8 +156,10 @@ async def _on_message(self, fragment) -> None:
     if message is None:
         return
     self._bpx_bytes = 0
-    if message.msgtype == "PULL-DOC-REQ":
+    if message.msgtype == "PULL-DOC-REQ" and not getattr(self, "_bpx_pulled", False):
         self._bpx_pulled = True
+        session = self.connection.session
+        session._bpx_pulls = getattr(session, "_bpx_pulls", 0) + 1
     try:
         work = await self._handle(message)
         if work:

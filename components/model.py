@@ -18,6 +18,7 @@ from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
 from graphviz_core.mlp import ScalarMLP, builder_from_text
 
+from .budget import Deriver
 from .scene import page_steps, scene_data
 
 SLIDER_SPAN = 3.0  # every slider covers at least -3..3
@@ -57,6 +58,8 @@ class ExplorerModel(param.Parameterized):
         self._expression = None
         self._drawing = (None, {}, {})  # (graph structure, positions, edge -> points)
         self._schedules = (None, {})  # (what the steps depend on, steps)
+        # the page is built from the first derivation: it runs at once, later ones may not
+        self._deriver = Deriver(self._prepare, self._show, self._estimate, at_once=True)
         self._apply_expression()
         if self._expression is None:  # a bad expression in a link: show the seed and say why
             message, position = self.error, self.error_position
@@ -66,6 +69,7 @@ class ExplorerModel(param.Parameterized):
                               error_position=None)
         if self.graph is None:  # applying the expression derived it already, unless unchanged
             self._derive()
+        self._deriver.at_once = False
 
     @param.depends("expression", watch=True)
     def _apply_expression(self) -> None:
@@ -95,22 +99,42 @@ class ExplorerModel(param.Parameterized):
     @param.depends("values", "requires_grad", "kinds", "variables", "mode", "expanded",
                    watch=True)
     def _derive(self) -> None:
-        if self._expression is None:
+        if self._expression is not None:
+            self._deriver.request()  # at once, or off the event loop if heavy (budget.py)
+
+    def _estimate(self) -> int:
+        """At most how many nodes the next derivation traces, known before building."""
+        return self._expression.node_count()
+
+    def _prepare(self):
+        """The next derivation, on the state of this tick: a function that may run in a
+        worker thread (it touches only its own copies and the layout and step caches)."""
+        expression, requires_grad, kinds = self._expression, dict(self.requires_grad), dict(self.kinds)
+        mode, expanded, ranges = self.mode, list(self.expanded), self.slider_ranges()
+        values = {name: self.values.get(name, 1.0) for name in expression.variables}
+
+        def derive() -> tuple:
+            # a neuron of a big MLP is drawn as one node (graphviz_core.grouping)
+            groups = {} if isinstance(expression, ScalarMLP) else None
+            extra = {} if groups is None else {"groups": groups}
+            root = expression.build(values, requires_grad, kinds, **extra)
+            graph = trace(root, groups=groups)
+            drawn = group_graph(graph, expanded) if groups and len(graph) > GROUP_ABOVE else None
+            shown = graph if drawn is None else drawn
+            structure = _structure(shown)
+            positions = self._layout(shown, structure)
+            steps = self._steps(graph, drawn, structure)
+            scene = scene_data(shown, positions, steps, mode, ranges,
+                               traced=None if drawn is None else graph)
+            return expression, graph, drawn, scene
+        return derive
+
+    def _show(self, derived: tuple) -> None:
+        expression, graph, drawn, scene = derived
+        if expression is not self._expression:  # typed over meanwhile: its derivation follows
             return
-        values = {name: self.values.get(name, 1.0) for name in self._expression.variables}
-        # a neuron of a big MLP is drawn as one node (graphviz_core.grouping)
-        groups = {} if isinstance(self._expression, ScalarMLP) else None
-        extra = {} if groups is None else {"groups": groups}
-        root = self._expression.build(values, self.requires_grad, self.kinds, **extra)
-        graph = trace(root, groups=groups)
-        drawn = group_graph(graph, self.expanded) if groups and len(graph) > GROUP_ABOVE else None
-        shown = graph if drawn is None else drawn
-        structure = _structure(shown)
-        positions = self._layout(shown, structure)
-        steps = self._steps(graph, drawn, structure)
         self.graph, self.drawn = graph, drawn
-        self.scene = scene_data(shown, positions, steps, self.mode, self.slider_ranges(),
-                                traced=None if drawn is None else graph)
+        self.scene = scene
 
     # --- groups: a click on a group opens it ---------------------------------------------------
     def tap(self, index: int | None) -> None:

@@ -127,6 +127,16 @@ class Expression:
     def __repr__(self) -> str:
         return f"parse({self.source!r})"
 
+    def node_count(self) -> int:
+        """At most how many nodes :meth:`build` makes: known before building (a cost estimate).
+
+        Examples
+        --------
+        >>> parse("(w*x + b - y)**2").node_count() >= 8
+        True
+        """
+        return len(self._program)
+
     def build(self, values: Mapping[str, float], requires_grad: Mapping[str, bool] | None = None,
               kinds: Mapping[str, str] | None = None) -> Value:
         """Build the graph for ``values`` and return its root.

@@ -8,7 +8,9 @@ True
 
 from __future__ import annotations
 
-__all__ = ["GROUP_ABOVE", "MLP_MAX_NODES", "MLP_MAX_DRAWN"]
+from .expression import LIMITS
+
+__all__ = ["GROUP_ABOVE", "MLP_MAX_NODES", "MLP_MAX_DRAWN", "MLP_MAX_INPUTS"]
 
 # A traced MLP above this many nodes is drawn grouped, a neuron as one node: laid out and
 # sent node by node it would take seconds and megabytes per change.
@@ -18,3 +20,5 @@ GROUP_ABOVE = 1500
 MLP_MAX_NODES = 20_000
 # The most nodes drawn, grouped (every input and the loss's nodes stay single).
 MLP_MAX_DRAWN = 1500
+# The most inputs: a slider each, as many as a typed expression may have variables.
+MLP_MAX_INPUTS = LIMITS["variables"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from .engine import Value, topological_order
 from .expression import ExpressionError
-from .limits import GROUP_ABOVE, MLP_MAX_DRAWN, MLP_MAX_NODES
+from .limits import GROUP_ABOVE, MLP_MAX_DRAWN, MLP_MAX_INPUTS, MLP_MAX_NODES
 
 __all__ = ["mlp_loss", "ScalarMLP", "builder_from_text"]
 
@@ -134,8 +134,9 @@ def builder_from_text(text: str) -> ScalarMLP | None:
     Raises
     ------
     ExpressionError
-        When the sizes are zero, the graph would exceed ``MLP_MAX_NODES`` nodes, or its
-        drawing ``MLP_MAX_DRAWN`` nodes.
+        When the sizes are zero, there are more than ``MLP_MAX_INPUTS`` inputs (a slider
+        each), the graph would exceed ``MLP_MAX_NODES`` nodes, or its drawing
+        ``MLP_MAX_DRAWN`` nodes: all counted before anything is built.
 
     Examples
     --------
@@ -143,6 +144,10 @@ def builder_from_text(text: str) -> ScalarMLP | None:
     982
     >>> builder_from_text("w*x") is None
     True
+    >>> builder_from_text("mlp(1000, 1, 1)")
+    Traceback (most recent call last):
+    ...
+    graphviz_core.expression.ExpressionError: mlp(...) takes at most 24 inputs (a slider each), not 1,000 (at position 0)
     """
     match = _MLP_CALL.match(text) if isinstance(text, str) and len(text) < 200 else None
     if match is None:
@@ -151,6 +156,9 @@ def builder_from_text(text: str) -> ScalarMLP | None:
     if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > 1000:
         raise ExpressionError("mlp(n_in, h1, ..., n_out) takes two or more sizes from 1 to 1000",
                               0)
+    if sizes[0] > MLP_MAX_INPUTS:
+        raise ExpressionError(f"mlp(...) takes at most {MLP_MAX_INPUTS} inputs (a slider each), "
+                              f"not {sizes[0]:,}", 0)
     net = ScalarMLP(sizes[0], tuple(sizes[1:-1]), sizes[-1])
     if net.node_count() > MLP_MAX_NODES:
         raise ExpressionError(f"mlp{tuple(sizes)} would have {net.node_count():,} nodes; "

@@ -85,6 +85,8 @@ class Page:
         self.values: dict[str, float] = {}
         self.ops: tuple = ()
         self.errors: list[str] = []  # ERROR replies (their text)
+        self.recent: list[str] = []  # the last PATCH-DOC contents (each cut to 20 kB)
+        self.scenes = 0  # scenes received after the document
         self.leaks: list[str] = []  # replies a client must never read
         self.closed = asyncio.Event()
         self.scene_arrived = asyncio.Event()
@@ -136,14 +138,17 @@ class Page:
     async def read(self) -> None:
         try:
             while (msg := await self.receive()) is not None:
+                self.scene_arrived.set()  # any message: conditions are looked at again
                 header, content = msg
                 if header["msgtype"] == "ERROR":
                     self.errors.append(content[:300])
                 if header["msgtype"] == "PATCH-DOC":
+                    self.recent = self.recent[-49:] + [content[:20_000]]
                     for event in json.loads(content).get("events", []):
                         self.take(objects(event), replace=event.get("attr") == "children")
                         if (event.get("model", {}).get("id") == self.meta
                                 and event.get("attr") == "data"):
+                            self.scenes += 1
                             self.take_scene(scene_in(event.get("new", event.get("data"))))
         finally:
             self.closed.set()
@@ -188,6 +193,10 @@ class Page:
     async def type(self, text: str) -> None:
         """Type ``text`` into the expression box and press Enter."""
         await self.send("PATCH-DOC", self.change(self.box, "value", text))
+
+    def saw(self, text: str) -> bool:
+        """Whether one of the last PATCH-DOC messages contains ``text``."""
+        return any(text in content for content in self.recent)
 
     async def until(self, condition, timeout: float) -> None:
         deadline = time.perf_counter() + timeout

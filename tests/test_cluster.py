@@ -49,7 +49,7 @@ class Cluster:
         self.backends: dict[str, int] = {}  # "127.0.0.1:port" -> pid
         self.left: list[int] = []  # PIDs still running after the script exited
 
-    def wait_ready(self, timeout: float = 240) -> None:
+    def wait_ready(self, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.state):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -167,6 +167,10 @@ async def open_page(url: str) -> tuple[str, str, dict]:
         elif isinstance(x, list):
             stack.extend(x)
     return backend, ws_backend, models
+
+
+# starting three servers takes 30 s on a quiet machine and minutes on a crowded one
+pytestmark = pytest.mark.timeout(900)
 
 
 def test_pages_land_on_different_backends_and_work(cluster):

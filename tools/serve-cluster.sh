@@ -174,19 +174,14 @@ NGINX_PID=$!
 # ready when every backend answers on its own port and nginx answers in front
 for i in $(seq 1 "$BACKENDS"); do
   bport=$((PORT + i))
-  for _ in $(seq 240); do
-    "$PYTHON" - "$bport" <<'PY' && break
-import sys, urllib.request
-try:
-    urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=2)
-except urllib.error.HTTPError:
-    pass  # answers (a 404 at / is fine)
-except OSError:
-    sys.exit(1)
-PY
+  # listening = ready (Tornado binds once the app is loaded); bash's /dev/tcp, no process per try
+  ready=0
+  for _ in $(seq 1200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null; then ready=1; break; fi
     kill -0 "${PIDS[$((i - 1))]}" 2>/dev/null || { echo "serve-cluster: backend $i exited; see below" >&2; cat "$RUN/backend-$i.log" >&2; exit 1; }
     sleep 0.25
   done
+  [ "$ready" = 1 ] || { echo "serve-cluster: backend $i did not listen within 5 minutes" >&2; exit 1; }
 done
 if [ -n "$STATE" ]; then
   { echo "nginx $NGINX_PID $PORT"

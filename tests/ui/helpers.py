@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,9 +136,13 @@ def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = (), env: dict
                 raise RuntimeError(f"panel serve exited with {proc.returncode}:\n"
                                    f"{_tail(log.name)}")
             try:
-                with urllib.request.urlopen(url, timeout=5) as response:
+                # the first page builds the first session (imports included): give it time,
+                # each retry would be one more page open (metered: components/guard.py)
+                with urllib.request.urlopen(url, timeout=30) as response:
                     if response.status == 200:
                         break
+            except urllib.error.HTTPError:
+                break  # the server answers (e.g. 429: page opens metered)
             except OSError:
                 pass
             if time.monotonic() > deadline:

@@ -1,0 +1,159 @@
+"""What one session's derivations may cost: heavy ones off the event loop, the latest only,
+within a fair share of the server's CPU.
+
+The event loop serves every student of a server process; a derivation of the 11,586-node MLP
+takes ~0.5 s of it. So, in a server session:
+
+- a derivation whose graph is estimated (before building, ``node_count()``) above
+  ``HEAVY_NODES`` nodes runs in a worker thread; its result is applied on the session's
+  document on a later tick (``Document.add_next_tick_callback``, the thread-safe way in);
+  smaller ones, a few milliseconds, run at once as before;
+- a session has at most one derivation running; requests that arrive meanwhile merge into one,
+  made from the model's state when the running one ends (the latest expression and values);
+- each session has a CPU budget (:class:`FairShare`: a burst of ``BURST_SECONDS``, refilled at
+  ``SHARE`` of one core): a session over it waits before its next derivation. Its own page
+  keeps answering sliders by itself; the other students do not wait for it.
+
+Outside a server session (tests, scripts, "Save as HTML") derivations run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import panel as pn
+
+log = logging.getLogger("backprop_explorer.budget")
+
+# estimated nodes above which a derivation leaves the event loop (~10 ms of work)
+HEAVY_NODES = int(os.environ.get("BPX_HEAVY_NODES", 400))
+# CPU seconds a session may use at once (the biggest example, then a few releases) ...
+BURST_SECONDS = float(os.environ.get("BPX_BURST_SECONDS", 3.0))
+# ... then this fraction of one core over time (1 s in 10 s)
+SHARE = float(os.environ.get("BPX_CPU_SHARE", 0.1))
+WORKERS = 2  # threads for heavy derivations, shared by the sessions of a process
+
+
+class FairShare:
+    """A session's CPU budget: a token bucket of seconds.
+
+    >>> share = FairShare(burst=1.0, share=0.1, now=0.0)
+    >>> share.wait(now=0.0)
+    0.0
+    >>> share.charge(1.5, now=0.0)
+    >>> share.wait(now=0.0), share.wait(now=5.0)
+    (5.0, 0.0)
+    """
+
+    def __init__(self, burst: float = BURST_SECONDS, share: float = SHARE,
+                 now: float | None = None):
+        self.burst, self.share = burst, share
+        self.tokens, self.at = burst, time.monotonic() if now is None else now
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.share)
+        self.at = now
+
+    def charge(self, seconds: float, now: float | None = None) -> None:
+        """Count ``seconds`` of CPU spent for this session."""
+        self._refill(time.monotonic() if now is None else now)
+        self.tokens -= seconds
+
+    def wait(self, now: float | None = None) -> float:
+        """Seconds until the budget is positive again (0 when it is)."""
+        self._refill(time.monotonic() if now is None else now)
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.share
+
+
+class Deriver:
+    """Runs one model's derivations: ``prepare()`` takes the model's state on the current tick
+    and returns ``job``; ``job()`` computes (maybe in a worker thread); ``apply(job())`` shows
+    the result where Bokeh models may change (this tick, or a next-tick callback of the
+    session's document). ``estimate()`` gives the graph's size before anything is built;
+    ``at_once`` makes every derivation run at once (while the page is being built).
+    """
+
+    def __init__(self, prepare, apply, estimate, at_once: bool = False):
+        self.prepare, self.apply, self.estimate = prepare, apply, estimate
+        self.at_once = at_once
+        self.share = FairShare()
+        self._running = False
+        self._again = False
+        self._waiting = False
+
+    def request(self) -> None:
+        """Derive now, or as soon as this session's running derivation and budget allow."""
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None or self.at_once:
+            self._inline()
+            return
+        if self._running or self._waiting:
+            self._again = True
+            return
+        wait = self.share.wait()
+        if wait > 0:
+            self._waiting = True
+            doc.add_timeout_callback(self._after_wait, round(1000 * wait))
+            return
+        if self.estimate() <= HEAVY_NODES:
+            self._inline()
+            return
+        self._running = True
+        _pool().submit(self._work, self.prepare()).add_done_callback(lambda f: self._done(doc, f))
+
+    def _inline(self) -> None:
+        start = time.thread_time()
+        try:
+            self.apply(self.prepare()())
+        finally:
+            self.share.charge(time.thread_time() - start)
+
+    def _after_wait(self) -> None:
+        self._waiting = False
+        self._again = False
+        self.request()
+
+    def _work(self, job):
+        start = time.thread_time()
+        try:
+            return job()
+        finally:
+            self.share.charge(time.thread_time() - start)
+
+    def _done(self, doc, future) -> None:
+        def finish() -> None:
+            from panel.io.state import set_curdoc
+
+            with set_curdoc(doc):
+                try:
+                    error = future.exception()
+                    if error is None:
+                        self.apply(future.result())
+                    else:
+                        log.error("derivation failed: %s", _describe(error))
+                finally:
+                    self._running = False
+                    if self._again:
+                        self._again = False
+                        self.request()
+        try:
+            doc.add_next_tick_callback(finish)
+        except Exception:  # the session is gone: nothing to show the result on
+            self._running = False
+
+
+def _describe(error: BaseException) -> str:
+    from .guard import describe
+    return describe(error)
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's worker threads for heavy derivations (made on first use)."""
+    pool = pn.state.cache.get("bpx_derivations")
+    if pool is None:
+        pool = pn.state.cache["bpx_derivations"] = ThreadPoolExecutor(
+            WORKERS, thread_name_prefix="bpx-derive")
+    return pool
