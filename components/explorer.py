@@ -14,12 +14,14 @@ from graphviz_core.schedule import gradient_step
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
+from .descent import StepPanel
 from .model import ExplorerModel
 from .passes import PassesPanel
+from .pytorch_view import PyTorchView
 from .release import Throttle
 from .stats import stats_html
 from .urlstate import query_args, write_query
-from .words import ui
+from .words import fault_text, ui
 
 
 URL_INTERVAL_MS = 250
@@ -50,7 +52,7 @@ class NodeDetails(pn.viewable.Viewer):
                 f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>"
                 f"{format_number(node['grad'], 6) if node['active'] else w['not_computed']}</b></div>"]
         if node["fault"]:
-            rows.append(f"<div class='bpx-fault'>⚠ {html.escape(node['fault'])}</div>")
+            rows.append(f"<div class='bpx-fault'>⚠ {html.escape(fault_text(node['fault'], self.lang))}</div>")
         parents = sorted(g.in_edges(n, keys=True, data=True), key=lambda e: e[2])
         if parents:
             rows.append(f"<div class='bpx-sub'>{w['local_derivatives']}</div><ul>")
@@ -140,6 +142,8 @@ class Explorer(pn.viewable.Viewer):
         self.details = NodeDetails(model=self.model, lang=lang)
         self.groups = GroupBar(model=self.model, lang=lang)
         self.passes = PassesPanel(model=self.model, lang=lang)
+        self.pytorch = PyTorchView(model=self.model, lang=lang)
+        self.descent = StepPanel(model=self.model, lang=lang)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
             callback=lambda: standalone_file(self.model, lang), filename="backprop-explorer.html",
@@ -174,7 +178,7 @@ class Explorer(pn.viewable.Viewer):
             self.playback, self.groups, self.view,
             pn.FlexBox(self.stats, self.save, flex_wrap="wrap", align_items="center",
                        sizing_mode="stretch_width"),
-            self.passes,
+            self.passes, self.descent,
             # side by side where there is room, the details under the table on a phone (a Row
             # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
             # stylesheet)
@@ -186,6 +190,7 @@ class Explorer(pn.viewable.Viewer):
                              self.details, sizing_mode="stretch_width",
                              styles={"flex": "1 1 280px", "max-width": "460px"}),
                    sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "column-gap": "16px"}),
+            self.pytorch,
             sizing_mode="stretch_width")
 
     def __panel__(self):

@@ -14,12 +14,15 @@ import re
 import panel as pn
 import param
 
-from graphviz_core import format_number, schedule
+from graphviz_core import ExpressionError, format_number, parse, schedule
+from graphviz_core.gradcheck import agrees, central_difference
+from graphviz_core.mlp import builder_from_text
 
 from .model import ExplorerModel
 from .words import article_heading, lesson_text
 
 MAX_WRITTEN = 40  # nodes: beyond this the steps are left to the player
+H = 1e-5  # the step of the central differences
 
 
 def pretty(text: str, lang: str) -> str:
@@ -99,9 +102,49 @@ class PassesPanel(pn.viewable.Viewer):
         return (head + intro + f"<p>{w['walk']}</p><ol>{items}</ol><p>{w['reuse']}</p>"
                 + result)
 
+    def check(self) -> list[dict]:
+        """Per variable: backpropagation's gradient, the central difference, and whether they agree."""
+        g = self.model.graph
+        try:
+            expression = builder_from_text(self.model.expression) or parse(self.model.expression)
+        except ExpressionError:
+            return []
+        values = dict(self.model.values)
+        rows = []
+        for n in g:
+            node = g.nodes[n]
+            if node["op"] or node["name"] not in values:
+                continue
+            grad = node["grad"] if node["active"] else None
+            diff = central_difference(expression, values, node["name"], H)
+            rows.append({"name": node["name"], "grad": grad, "difference": diff,
+                         "agrees": grad is not None and agrees(grad, diff)})
+        return rows
+
+    def check_html(self) -> str:
+        g, w = self.model.graph, lesson_text("graph", self.lang)
+        rows = []
+        has_sg = any(g.nodes[n]["op"] == "sg" for n in g)
+        checked = self.check()
+        if not checked:
+            return ""
+        for r in checked:
+            verdict = (w["agree"] if r["agrees"] else
+                       "" if r["grad"] is None else w["differ_sg"] if has_sg else w["differ"])
+            rows.append(f"<tr><td><i>{html.escape(r['name'])}</i></td><td>"
+                        f"{w['not_computed'] if r['grad'] is None else format_number(r['grad'], 8)}"
+                        f"</td><td>{format_number(r['difference'], 8)}</td><td>{verdict}</td></tr>")
+        header = "".join(f"<th>{h}</th>" for h in w["check_header"])
+        return (f"<h4>{w['check_title']}</h4><p>{w['check_text'].format(h=format_number(H))}</p>"
+                f"<table class='bpx-num-table'><thead><tr>{header}</tr></thead><tbody>"
+                f"{''.join(rows)}</tbody></table>")
+
     def _update(self, *events) -> None:
         self.forward.object = self.forward_html()
         self.backward.object = self.backward_html()
+        g = self.model.graph
+        if g is not None and len(g) <= MAX_WRITTEN:
+            self.backward.object += self.check_html()
 
     def __panel__(self):
         return pn.FlexBox(

@@ -271,6 +271,11 @@ function fmt(x, digits = 4) {
 // x to `digits` significant digits as Python rounds: a tie (1234.5 to 4 digits, exact in
 // binary) goes to the even digit, where toPrecision rounds it up
 function roundSignificant(x, digits) {
+  // Only a number whose first dropped digits read "50" (rounded to one digit more) can be
+  // a tie; the exact expansion, costly, is looked at for those alone (fmt runs for every
+  // number drawn, every frame).
+  const near = Math.abs(x).toExponential(digits + 1)  // "d.ddddd e+x": digit k at k + (k > 0)
+  if (near[digits + 1] !== "5" || near[digits + 2] !== "0") return Number(x.toPrecision(digits))
   const [m, e] = Math.abs(x).toExponential(99).split("e")  // exact enough to see a tie
   const d = m.replace(".", "")
   if (d[digits] === "5" && /^0*$/.test(d.slice(digits + 1)) && +d[digits - 1] % 2 === 0)
@@ -433,6 +438,20 @@ const WORDS = {
    "graph": "the graph only",
    "forward": "the forward pass: every value",
    "backward": "the backward pass: every gradient"
+  },
+  "faults": {
+   "log of a negative number": "log of a negative number",
+   "log of zero": "log of zero",
+   "square root of a negative number": "square root of a negative number",
+   "division by zero": "division by zero",
+   "overflow": "overflow",
+   "negative base to a fractional power": "negative base to a fractional power",
+   "zero to a negative power": "zero to a negative power",
+   "non-finite input": "non-finite input",
+   "not a finite number": "not a finite number",
+   "gradient is nan": "gradient is nan",
+   "gradient overflows to infinity": "gradient overflows to infinity",
+   "undefined:": "undefined:"
   }
  },
  "zh": {
@@ -476,6 +495,20 @@ const WORDS = {
    "graph": "仅显示计算图",
    "forward": "前向传播：每个节点的值",
    "backward": "反向传播：每个节点的梯度"
+  },
+  "faults": {
+   "log of a negative number": "对负数取对数",
+   "log of zero": "对零取对数",
+   "square root of a negative number": "对负数开平方",
+   "division by zero": "除以零",
+   "overflow": "上溢",
+   "negative base to a fractional power": "负数的分数次幂",
+   "zero to a negative power": "零的负数次幂",
+   "non-finite input": "输入不是有限数",
+   "not a finite number": "不是有限数",
+   "gradient is nan": "梯度为 nan",
+   "gradient overflows to infinity": "梯度上溢为无穷大",
+   "undefined:": "无定义："
   }
  }
 }
@@ -518,7 +551,17 @@ const T = wordsFor(urlLanguage())
 function setLanguage(lang) {
   if (lang && lang !== T.lang && WORDS[lang]) Object.assign(T, wordsFor(lang), { lang })
 }
-return { fill, T, setLanguage }
+
+// a fault as the core words it ("log of zero", "undefined: inf - inf"), in the page's language
+function faultText(fault) {
+  if (!fault) return fault
+  const faults = T.faults || {}
+  if (fault in faults) return faults[fault]
+  const at = fault.indexOf(": ")
+  const word = at > 0 ? faults[fault.slice(0, at + 1)] : undefined
+  return word === undefined ? fault : word + (word.endsWith("：") ? "" : " ") + fault.slice(at + 2)
+}
+return { fill, T, setLanguage, faultText }
 })()
 
 // ==== static/explorer/labels.mjs
@@ -778,7 +821,7 @@ const __bpx_table = (() => {
 // The values table: every node with at least 4 significant digits.
 
 const { fmt } = __bpx_replay
-const { T } = __bpx_words
+const { T, faultText } = __bpx_words
 const { tapeIndex } = __bpx_reading
 const { sameColumns } = __bpx_sources
 
@@ -792,7 +835,7 @@ function tableColumns(sc, r) {
     tcol.value.push(fmt(r.value[t], 6))
     tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
     const fault = r.fault[t] || r.gradFault[t]
-    tcol.fault.push(fault ? `⚠ ${fault}` : "")
+    tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }
   return tcol
 }

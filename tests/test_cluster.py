@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -84,7 +85,9 @@ class Cluster:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
+        self.final_output = self.output()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
         return code
 
 
@@ -242,5 +245,5 @@ def test_sigterm_stops_nginx_and_every_backend():
         assert all(alive(pid) for pid in pids)
     finally:
         code = c.stop()
-    assert code == 143, c.output()
+    assert code == 143, c.final_output
     assert c.left == [] and not any(alive(pid) for pid in pids)

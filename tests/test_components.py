@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -153,3 +154,62 @@ def test_steps_carry_no_numbers():
     for step in model.scene["steps"]["backward"]:
         assert not {"text", "latex", "value"} & set(step)
         assert all(set(t) == {"edge", "blocked"} for t in step.get("terms", []))
+
+
+def test_pytorch_view_writes_the_program_only_while_open():
+    from components.pytorch_view import PyTorchView
+    from graphviz_core import to_pytorch
+    model = ExplorerModel(expression="(w*x + b - y)**2")
+    view = PyTorchView(model=model, lang="zh")
+    assert view.code.object == ""  # closed: nothing written
+    view.toggle.value = True
+    expected = to_pytorch(model.expression, model.values, model.requires_grad)
+    assert html.escape(expected) in view.code.object
+    model.set_values({"w": -1.0})
+    assert "torch.tensor(-1.0" in view.code.object
+    model.set_expression("mlp(2, 4, 1)")
+    assert "mlp(...)" in view.code.object and not view.download.visible
+
+
+def test_passes_write_the_articles_order_and_the_engines_numbers():
+    from components.passes import PassesPanel
+    model = ExplorerModel(expression="(w*x + b - y)**2", values={"w": 2, "x": 1.5, "b": 0.5, "y": 1})
+    panel = PassesPanel(model=model, lang="en")
+    assert "z1 → z2 → z3 → L" in panel.forward.object
+    assert "<code>z1 = w × x = 2 × 1.5 = 3</code>" in panel.forward.object
+    assert "∂L/∂w = <b>7.5</b>" in panel.backward.object
+    model.set_values({"x": -1.0})
+    _, grads = gradients(model.expression, model.values)
+    assert f"∂L/∂w = <b>{grads['w']:g}</b>" in panel.backward.object
+    assert all(r["agrees"] for r in panel.check())
+    zh = PassesPanel(model=model, lang="zh")
+    assert "前向传播" in zh.forward.object and "反向传播" in zh.backward.object
+
+
+def test_check_column_differs_where_sg_cuts_a_path():
+    from components.passes import PassesPanel
+    panel = PassesPanel(model=ExplorerModel(expression="sg(u*u)*u", values={"u": 1.5}), lang="en")
+    (row,) = panel.check()
+    assert row["grad"] == 2.25 and abs(row["difference"] - 3 * 1.5 ** 2) < 1e-6
+    assert not row["agrees"] and "sg keeps the value" in panel.backward.object
+
+
+def test_a_step_moves_the_parameters_against_their_gradient_and_not_the_data():
+    from components.descent import StepPanel
+    model = ExplorerModel(expression="(w*x + b - y)**2", values={"w": 2, "x": 1.5, "b": 0.5, "y": 1})
+    panel = StepPanel(model=model, lang="en")
+    assert "θ ← θ − η·∂L/∂θ" in panel.__panel__().objects[0].object
+    panel.lr.value = "0.1"
+    _, grads = gradients(model.expression, model.values)
+    panel.step()
+    assert model.values == {"w": 2 - 0.1 * grads["w"], "x": 1.5, "b": 0.5 - 0.1 * grads["b"], "y": 1}
+    assert panel.history[0] == 6.25 and panel.history[1] == gradients(model.expression, model.values)[0]
+    for _ in range(5):
+        panel.step()
+    assert panel.history == sorted(panel.history, reverse=True)  # L falls with a small η
+    panel.lr.value = "1"
+    for _ in range(5):
+        panel.step()
+    assert "too large" in panel.note.object  # and explodes with a large one
+    panel.reset()
+    assert model.values == {"w": 2, "x": 1.5, "b": 0.5, "y": 1} and panel.history == []

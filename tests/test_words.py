@@ -129,3 +129,19 @@ def test_the_pages_words_module_is_fresh():
     from components.words import PAGE_MODULE, page_module
     assert PAGE_MODULE.read_text(encoding="utf-8") == page_module(), \
         "static/explorer/words.generated.mjs is stale: run python3 -m components.words"
+
+
+@pytest.mark.parametrize("source, values", [
+    ("log(x)", {"x": -1.0}), ("log(x)", {"x": 0.0}), ("sqrt(x)", {"x": -1.0}),
+    ("1/x", {"x": 0.0}), ("exp(x)", {"x": 1000.0}), ("x**0.5", {"x": -8.0}),
+    ("x**-1", {"x": 0.0}), ("exp(x) - exp(x)", {"x": 1000.0}), ("exp(exp(x)) * 0 + x", {"x": 1000.0}),
+])
+def test_every_fault_of_the_core_is_in_the_catalogue(source, values):
+    from components.words import fault_text
+    from graphviz_core import parse, trace
+    g = trace(parse(source).build(values))
+    faults = {g.nodes[n]["fault"] for n in g if g.nodes[n]["fault"]}
+    assert faults
+    for fault in faults:
+        assert fault_text(fault, "zh") != fault, fault
+        assert fault_text(fault, "en") == fault

@@ -97,6 +97,24 @@ def ui(lang: str) -> Mapping[str, Any]:
     return _ui(language(lang))
 
 
+def fault_text(fault: str, lang: str) -> str:
+    """A fault as the core words it (``"log of zero"``, ``"undefined: inf - inf"``) in ``lang``.
+
+    Examples
+    --------
+    >>> fault_text("division by zero", "zh"), fault_text("undefined: inf - inf", "zh")
+    ('除以零', '无定义：inf - inf')
+    """
+    faults = ui(lang)["page"]["faults"]
+    if fault in faults:
+        return faults[fault]
+    head, sep, rest = fault.partition(": ")
+    if sep and head + ":" in faults:
+        word = faults[head + ":"]
+        return word + ("" if word.endswith("：") else " ") + rest
+    return fault
+
+
 def page_words(lang: str) -> dict:
     """The words the browser module uses (``[page.*]``), as plain data for JSON."""
     return _thaw(ui(lang)["page"])

@@ -99,6 +99,11 @@ export function fmt(x, digits = 4) {
 // x to `digits` significant digits as Python rounds: a tie (1234.5 to 4 digits, exact in
 // binary) goes to the even digit, where toPrecision rounds it up
 function roundSignificant(x, digits) {
+  // Only a number whose first dropped digits read "50" (rounded to one digit more) can be
+  // a tie; the exact expansion, costly, is looked at for those alone (fmt runs for every
+  // number drawn, every frame).
+  const near = Math.abs(x).toExponential(digits + 1)  // "d.ddddd e+x": digit k at k + (k > 0)
+  if (near[digits + 1] !== "5" || near[digits + 2] !== "0") return Number(x.toPrecision(digits))
   const [m, e] = Math.abs(x).toExponential(99).split("e")  // exact enough to see a tie
   const d = m.replace(".", "")
   if (d[digits] === "5" && /^0*$/.test(d.slice(digits + 1)) && +d[digits - 1] % 2 === 0)

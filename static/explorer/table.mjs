@@ -1,7 +1,7 @@
 // The values table: every node with at least 4 significant digits.
 
 import { fmt } from "./replay.mjs"
-import { T } from "./words.mjs"
+import { T, faultText } from "./words.mjs"
 import { tapeIndex } from "./reading.mjs"
 import { sameColumns } from "./sources.mjs"
 
@@ -15,7 +15,7 @@ export function tableColumns(sc, r) {
     tcol.value.push(fmt(r.value[t], 6))
     tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
     const fault = r.fault[t] || r.gradFault[t]
-    tcol.fault.push(fault ? `⚠ ${fault}` : "")
+    tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }
   return tcol
 }

@@ -41,6 +41,20 @@ export const WORDS = {
    "graph": "the graph only",
    "forward": "the forward pass: every value",
    "backward": "the backward pass: every gradient"
+  },
+  "faults": {
+   "log of a negative number": "log of a negative number",
+   "log of zero": "log of zero",
+   "square root of a negative number": "square root of a negative number",
+   "division by zero": "division by zero",
+   "overflow": "overflow",
+   "negative base to a fractional power": "negative base to a fractional power",
+   "zero to a negative power": "zero to a negative power",
+   "non-finite input": "non-finite input",
+   "not a finite number": "not a finite number",
+   "gradient is nan": "gradient is nan",
+   "gradient overflows to infinity": "gradient overflows to infinity",
+   "undefined:": "undefined:"
   }
  },
  "zh": {
@@ -84,6 +98,20 @@ export const WORDS = {
    "graph": "仅显示计算图",
    "forward": "前向传播：每个节点的值",
    "backward": "反向传播：每个节点的梯度"
+  },
+  "faults": {
+   "log of a negative number": "对负数取对数",
+   "log of zero": "对零取对数",
+   "square root of a negative number": "对负数开平方",
+   "division by zero": "除以零",
+   "overflow": "上溢",
+   "negative base to a fractional power": "负数的分数次幂",
+   "zero to a negative power": "零的负数次幂",
+   "non-finite input": "输入不是有限数",
+   "not a finite number": "不是有限数",
+   "gradient is nan": "梯度为 nan",
+   "gradient overflows to infinity": "梯度上溢为无穷大",
+   "undefined:": "无定义："
   }
  }
 }

@@ -32,3 +32,13 @@ export const T = wordsFor(urlLanguage())
 export function setLanguage(lang) {
   if (lang && lang !== T.lang && WORDS[lang]) Object.assign(T, wordsFor(lang), { lang })
 }
+
+// a fault as the core words it ("log of zero", "undefined: inf - inf"), in the page's language
+export function faultText(fault) {
+  if (!fault) return fault
+  const faults = T.faults || {}
+  if (fault in faults) return faults[fault]
+  const at = fault.indexOf(": ")
+  const word = at > 0 ? faults[fault.slice(0, at + 1)] : undefined
+  return word === undefined ? fault : word + (word.endsWith("：") ? "" : " ") + fault.slice(at + 2)
+}

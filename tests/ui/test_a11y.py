@@ -2,7 +2,7 @@
 
 axe-core comes from npm (``tests/ui/package.json``, installed by ``tools/install-test-deps.sh``
 into ``tests/ui/node_modules``); it is injected into the running page and walks Panel's open
-shadow roots. A serious or critical finding on any of the 16 pages (8 lessons x en/zh) fails.
+shadow roots. A serious or critical finding on any page (every lesson, in en and zh) fails.
 """
 
 from __future__ import annotations

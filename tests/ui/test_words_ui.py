@@ -75,3 +75,10 @@ def test_page_shows_its_prose(page, app_url, slug, lang):
         english = [w for w in _english_ui_words() if re.search(rf"\b{re.escape(w)}\b", text)]
         assert not english, f"English words on the Chinese page: {english}"
         screenshot(page, f"words-{slug}-zh")
+
+
+def test_the_same_in_pytorch_opens_with_the_program(page, app_url):
+    _open(page, app_url, "graph", "en", "Forward Pass")
+    page.get_by_role("button", name="The same in PyTorch").click()
+    page.wait_for_function("() => window.__bpxt.deepText().includes('L.backward()')", timeout=20_000)
+    assert "torch.tensor(2.0, dtype=torch.float64, requires_grad=True)" in deep_text(page)

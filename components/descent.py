@@ -1,0 +1,118 @@
+"""Take a step: θ ← θ − η·∂L/∂θ on the explorer's parameters, with the loss after each step.
+
+The step moves the parameters only (leaves drawn as parameters that require a gradient),
+never the data; the gradients are the traced graph's, the new loss the next derivation's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+
+from graphviz_core import format_number
+
+from .model import ExplorerModel
+from .words import ui
+
+RISING = 3  # losses rising this many steps in a row: the step is too large
+# a choice of η, not a slider: on the explorer every slider is a variable (by its title)
+RATES = ("0.01", "0.05", "0.1", "0.3", "1")
+
+
+class StepPanel(pn.viewable.Viewer):
+    """A learning-rate slider, a step button, a reset, and the loss history as a small plot."""
+
+    model = param.ClassSelector(class_=ExplorerModel)
+    lang = param.String(default="en")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        w = ui(self.lang)
+        self.lr = pn.widgets.RadioButtonGroup(name=w["descent_lr"], options=list(RATES),
+                                              value="0.05", button_type="primary",
+                                              button_style="outline")
+        self.step_button = pn.widgets.Button(name=w["descent_button"], button_type="primary",
+                                             width=220)
+        self.reset_button = pn.widgets.Button(name=w["descent_reset"], width=170, disabled=True)
+        self.step_button.on_click(lambda e: self.step())
+        self.reset_button.on_click(lambda e: self.reset())
+        self.note = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.history: list[float] = []
+        self.start: dict | None = None
+        self.source = ColumnDataSource({"step": [], "loss": []})
+        fig = figure(height=170, width=320, toolbar_location=None, title=w["descent_history"],
+                     x_axis_label=w["descent_axis"], y_axis_label="L")
+        fig.line("step", "loss", source=self.source, line_width=2.5, line_color="#0B63A8")
+        fig.scatter("step", "loss", source=self.source, size=6, color="#0B63A8")
+        fig.title.text_font_size = "13px"
+        self.plot = pn.pane.Bokeh(fig)
+        self._show()
+
+    @property
+    def eta(self) -> float:
+        """The learning rate chosen."""
+        return float(self.lr.value)
+
+    def parameters(self) -> list[str]:
+        """The variables a step moves: parameters whose gradient the backward pass computes."""
+        g = self.model.graph
+        return [g.nodes[n]["name"] for n in g
+                if not g.nodes[n]["op"] and g.nodes[n]["kind"] == "parameter"
+                and g.nodes[n]["active"]]
+
+    def loss(self) -> float:
+        g = self.model.graph
+        return g.nodes[g.graph["root"]]["value"]
+
+    def step(self) -> None:
+        """θ ← θ − η·∂L/∂θ for every parameter, from the traced graph's gradients."""
+        g = self.model.graph
+        if g is None:
+            return
+        if self.start is None:
+            self.start = dict(self.model.values)
+            self.history = [self.loss()]
+        grads = {g.nodes[n]["name"]: g.nodes[n]["grad"] for n in g if not g.nodes[n]["op"]}
+        eta = self.eta
+        self.model.set_values({name: self.model.values[name] - eta * grads[name]
+                               for name in self.parameters()})
+        self.history.append(self.loss())
+        self._show()
+
+    def reset(self) -> None:
+        """Back to the values before the first step; the history starts over."""
+        if self.start is not None:
+            self.model.set_values(self.start)
+        self.start, self.history = None, []
+        self._show()
+
+    def _show(self) -> None:
+        w = ui(self.lang)
+        self.source.data = {"step": list(range(len(self.history))), "loss": self.history}
+        self.reset_button.disabled = self.start is None
+        h = self.history
+        if not self.parameters():
+            text = w["descent_no_parameters"]
+        elif not h:
+            text = w["descent_hint"]
+        elif not math.isfinite(h[-1]):
+            text = w["descent_overflow"]
+        elif len(h) > RISING and all(h[-i] > h[-i - 1] for i in range(1, RISING + 1)):
+            text = w["descent_explodes"].format(lr=format_number(self.eta))
+        else:
+            text = w["descent_loss"].format(n=len(h) - 1, first=format_number(h[0]),
+                                         last=format_number(h[-1]))
+        self.note.object = f"<div class='bpx-hint'>{text}</div>"
+
+    def __panel__(self):
+        w = ui(self.lang)
+        return pn.Column(
+            pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{w['descent_title']}</h3>"),
+            pn.FlexBox(pn.Column(pn.pane.HTML(f"<div class='bpx-hint'>{w['descent_lr']}</div>"),
+                                 self.lr, self.step_button, self.reset_button, self.note,
+                                 width=340), self.plot, flex_wrap="wrap"),
+            sizing_mode="stretch_width")
