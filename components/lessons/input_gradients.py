@@ -158,7 +158,7 @@ class InputGradientsLesson:
     # --- page -------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t, lang = lesson_text("input-gradients", self.lang), self.lang
-        images = pn.Row(*[pn.pane.Bokeh(f) for f in self.figures])
+        images = pn.Row(*[pn.pane.Bokeh(f) for f in self.figures], css_classes=["bpx-inline"])
         main = [
             heading(article_heading("inputs", lang)),
             pn.Row(prose(t["intro"], margin=(0, 10)),

@@ -14,6 +14,8 @@ import pytest
 
 from graphviz_core import gradients
 
+from .helpers import screenshot
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 EXPLORER_CELLS = 3  # the seed, the micrograd neuron, the PyTorch expression
@@ -114,6 +116,7 @@ def test_exported_notebook_slider_moves_its_own_explorer_only(exported, page):
     assert moved["values"][0] == "3" and float(moved["values"][-1]) == loss
     others = [e for e in after if e["index"] != seed["index"]]
     assert others == [e for e in before if e["index"] != seed["index"]]  # untouched
+    screenshot(page, "notebook-export")
 
 
 @pytest.mark.browser
@@ -130,6 +133,8 @@ def test_exported_notebook_keys_drive_the_explorer_last_clicked(exported, page):
     assert modes.count() == EXPLORER_CELLS
     # the mode buttons in page order; the seed's explorer is the first output
     modes.nth(0).get_by_text("Backward", exact=True).click()
+    # a click on the explorer's caption: the button keeps its own keys while focused
+    page.locator(".bpx-caption").nth(0).click()
     page.wait_for_timeout(300)
     clicked = counters()
     page.keyboard.press("ArrowRight")
