@@ -52,24 +52,23 @@ def _snapshot() -> str:
 
 def session_created(session_context) -> None:
     """Count one new session (``pn.state.on_session_created`` callback)."""
-    with _lock:
-        COUNTS["created"] += 1
-        created, destroyed = COUNTS["created"], COUNTS["destroyed"]
-    log.info("bpx-session created id=%s created=%d destroyed=%d live=%d %s",
-             getattr(session_context, "id", "?"), created, destroyed, created - destroyed,
-             _snapshot())
+    _count("created", session_context)
 
 
 def session_destroyed(session_context) -> None:
     """Count one destroyed session (``pn.state.on_session_destroyed`` callback)."""
-    with _lock:
-        COUNTS["destroyed"] += 1
-        created, destroyed = COUNTS["created"], COUNTS["destroyed"]
-    log.info("bpx-session destroyed id=%s created=%d destroyed=%d live=%d %s",
-             getattr(session_context, "id", "?"), created, destroyed, created - destroyed,
-             _snapshot())
+    _count("destroyed", session_context)
     if os.environ.get("BPX_SESSION_CENSUS") == "1":
         _schedule_census()
+
+
+def _count(event: str, session_context) -> None:
+    with _lock:
+        COUNTS[event] += 1
+        created, destroyed = COUNTS["created"], COUNTS["destroyed"]
+    log.info("bpx-session %s id=%s created=%d destroyed=%d live=%d %s", event,
+             getattr(session_context, "id", "?"), created, destroyed, created - destroyed,
+             _snapshot())
 
 
 def _schedule_census(delay: float = 1.0) -> None:

@@ -37,16 +37,18 @@ class PageTemplate(pn.template.BootstrapTemplate):
 def start_session() -> None:
     """Once per session, before the page is built: websockets without delay,
     Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
-    server's limits on what one client may cost (:mod:`components.guard`)."""
+    server's limits on what one client may cost (:mod:`components.guard`), ``/assets``
+    (:mod:`components.assets`)."""
     from .bokeh_defaults import install
     from .failover import reload_after_failover
     install()
     reload_after_failover()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        from . import guard
+        from . import assets, guard
         from .release import send_without_delay
         send_without_delay()
         guard.install()
+        assets.install()
 
 
 def page_script() -> str:

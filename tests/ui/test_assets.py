@@ -1,5 +1,6 @@
-"""`panel serve app.py --static-dirs assets=static` serves static/ under /assets (Panel reserves
-/static); the page itself inlines what it needs, so the route is for people and other sites."""
+"""Plain `panel serve app.py` serves static/ under /assets (Panel reserves /static) once a page
+has been opened; the page itself inlines what it needs, so the route is for people and other
+sites. The app runs as the README starts it: no --static-dirs flag."""
 
 from __future__ import annotations
 
@@ -9,15 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import serve_app
+from .helpers import new_context, open_app, serve_app
 
 pytestmark = pytest.mark.browser
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    with serve_app(timeout=60, extra_args=("--static-dirs", "assets=static")) as url:
+def app_url(browser):
+    """A server of its own, started as the README says, with one page opened in Chromium."""
+    with serve_app(timeout=60) as url:
+        context = new_context(browser)
+        try:
+            page = context.new_page()
+            page.goto(url)
+            open_app(page, url)
+        finally:
+            context.close()
         yield url
 
 
