@@ -48,15 +48,22 @@ class PassesPanel(pn.viewable.Viewer):
         self._update()
 
     # --- what the sections say ------------------------------------------------------------------
-    def forward_html(self) -> str:
+    def _opening(self, which: str):
+        """The graph, the page's words, and the section's heading with its introduction;
+        ``complete`` when there is no graph to walk or it is too big to write out."""
         g, lang = self.model.graph, self.lang
         w = lesson_text("graph", lang)
-        head = f"<h3 class='bpx-lesson-h3'>{article_heading('forward', lang)}</h3>"
-        intro = "".join(f"<p>{p}</p>" for p in w["forward_intro"])
-        if g is None:
-            return head + intro
-        if len(g) > MAX_WRITTEN:
-            return head + intro + f"<p>{w['too_big'].format(n=f'{len(g):,}')}</p>"
+        text = (f"<h3 class='bpx-lesson-h3'>{article_heading(which, lang)}</h3>"
+                + "".join(f"<p>{p}</p>" for p in w[f"{which}_intro"]))
+        if g is not None and len(g) > MAX_WRITTEN:
+            return g, w, text + f"<p>{w['too_big'].format(n=f'{len(g):,}')}</p>", True
+        return g, w, text, g is None
+
+    def forward_html(self) -> str:
+        g, w, opening, complete = self._opening("forward")
+        if complete:
+            return opening
+        lang = self.lang
         steps = [s for s in schedule(g, "forward") if s["kind"] == "op"]
         order = " → ".join(html.escape(g.nodes[s["node"]]["name"]) for s in steps)
         items = "".join(f"<li><code>{pretty(s['text'], lang)}</code></li>" for s in steps)
@@ -72,19 +79,15 @@ class PassesPanel(pn.viewable.Viewer):
             rows.append(f"<tr><td><b>{html.escape(node['name'])}</b></td>"
                         f"<td>{format_number(node['value'])}</td><td>{locals_}</td></tr>")
         header = "".join(f"<th>{h}</th>" for h in w["stores_table"])
-        return (head + intro + f"<p>{w['order'].format(order=order)}</p><ol>{items}</ol>"
+        return (opening + f"<p>{w['order'].format(order=order)}</p><ol>{items}</ol>"
                 f"<p>{w['stores']}</p><table class='bpx-num-table'><thead><tr>{header}</tr>"
                 f"</thead><tbody>{''.join(rows)}</tbody></table><p>{w['running']}</p>")
 
     def backward_html(self) -> str:
-        g, lang = self.model.graph, self.lang
-        w = lesson_text("graph", lang)
-        head = f"<h3 class='bpx-lesson-h3'>{article_heading('backward', lang)}</h3>"
-        intro = "".join(f"<p>{p}</p>" for p in w["backward_intro"])
-        if g is None:
-            return head + intro
-        if len(g) > MAX_WRITTEN:
-            return head + intro + f"<p>{w['too_big'].format(n=f'{len(g):,}')}</p>"
+        g, w, opening, complete = self._opening("backward")
+        if complete:
+            return opening
+        lang = self.lang
         steps = schedule(g, "backward")
         items = "".join(f"<li><code>{pretty(s['text'], lang)}</code></li>" for s in steps)
         loss = html.escape(g.nodes[g.graph["root"]]["name"])
@@ -99,7 +102,7 @@ class PassesPanel(pn.viewable.Viewer):
         result = "".join(f"<p>{w[key].format(list=w['list_sep'].join(leaves[kind]))}</p>"
                          for kind, key in (("parameter", "params_line"), ("data", "data_line"))
                          if kind in leaves)
-        return (head + intro + f"<p>{w['walk']}</p><ol>{items}</ol><p>{w['reuse']}</p>"
+        return (opening + f"<p>{w['walk']}</p><ol>{items}</ol><p>{w['reuse']}</p>"
                 + result)
 
     def check(self) -> list[dict]:
