@@ -57,6 +57,8 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from bokeh_client import objects, scene_in  # noqa: E402  the protocol readers the tests use
 from bench_load import Monitor, pct, pooled, print_error_kinds, rss_after_close, server, server_log_errors
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,28 +115,6 @@ class Connection:
         return header, content
 
 
-def objects(node, found: dict) -> dict:
-    """Every model definition ``{"type": "object", "name", "id", "attributes"}`` inside a JSON tree."""
-    stack = [node]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, dict):
-            if x.get("type") == "object" and "id" in x:
-                found[x["id"]] = x
-            stack.extend(x.values())
-        elif isinstance(x, list):
-            stack.extend(x)
-    return found
-
-
-def scene_in(data) -> dict | None:
-    """The scene in a ``meta`` data value (``{"type": "map", "entries": [["json", [text]]]}``)."""
-    if isinstance(data, dict) and data.get("type") == "map":
-        data = dict(data.get("entries", []))
-    column = data.get("json") if isinstance(data, dict) else None
-    return json.loads(column[0]) if column else None
-
-
 # --- one student ----------------------------------------------------------------------------
 class Student:
     def __init__(self, base: str, origin: str, seed: int, duration: float, rate: float,
@@ -182,7 +162,7 @@ class Student:
         except Exception as e:
             self.rec["errors"].append(f"open: {type(e).__name__}: {e}")
             return
-        models = objects(json.loads(content), {})
+        models = objects(json.loads(content))
         self.take_sliders(models)
         self.box = next(m["id"] for m in models.values() if m["name"].endswith("TextInput")
                         and m["attributes"].get("title") == "Expression")
@@ -241,7 +221,7 @@ class Student:
             events = json.loads(content).get("events", [])
             for ev in events:
                 # new sliders come as the new children of their column: the old ones are gone
-                self.take_sliders(objects(ev, {}), replace=ev.get("attr") == "children")
+                self.take_sliders(objects(ev), replace=ev.get("attr") == "children")
                 if ev.get("model", {}).get("id") == self.meta and ev.get("attr") == "data":
                     # ModelChanged carries "new", ColumnDataChanged "data"
                     scene = scene_in(ev.get("new", ev.get("data")))

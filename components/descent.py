@@ -24,7 +24,7 @@ RATES = ("0.01", "0.05", "0.1", "0.3", "1")
 
 
 class StepPanel(pn.viewable.Viewer):
-    """A learning-rate slider, a step button, a reset, and the loss history as a small plot."""
+    """A choice of learning rate, a step button, a reset, and the loss history as a small plot."""
 
     model = param.ClassSelector(class_=ExplorerModel)
     lang = param.String(default="en")
