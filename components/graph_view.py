@@ -11,8 +11,9 @@ from pathlib import Path
 
 import panel as pn
 import param
-from bokeh.models import (Arrow, ColumnDataSource, CustomJS, DataTable, DataRange1d, Div,
-                          InlineStyleSheet, TableColumn, TapTool, VeeHead)
+from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, DataTable,
+                          DataRange1d, Div, InlineStyleSheet, Row, TableColumn, TapTool,
+                          TextInput, VeeHead)
 from bokeh.plotting import figure
 
 from .model import ExplorerModel
@@ -45,6 +46,12 @@ CAPTION_CSS = """
 .bpx-stats { color: #52606D; }
 .bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
 """
+VERDICT_CSS = """
+:host { font-size: 15px; color: #1F2933; }
+.bpx-verdict-right { color: #006B4F; font-weight: 650; }
+.bpx-verdict-wrong { color: #A63D00; font-weight: 650; }
+.bpx-score { color: #52606D; margin-top: 2px; }
+"""
 
 
 def _empty(columns) -> dict:
@@ -74,7 +81,17 @@ class GraphView(pn.viewable.Viewer):
                            disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
         self.counter = Div(text="", css_classes=["bpx-counter"])
         self.figure = self._make_figure()
-        titles = ui(self.lang)["table"]
+        w = ui(self.lang)
+        # Predict mode: the student's number for the step asked, checked in the browser
+        self.guess = TextInput(title=w["predict_label"], placeholder=w["predict_placeholder"],
+                               max_length=40, width=200, css_classes=["bpx-guess"])
+        self.check = Button(label=w["predict_check"], button_type="primary", width=110,
+                            align="end", css_classes=["bpx-check"])
+        self.verdict = Div(text="", sizing_mode="stretch_width", css_classes=["bpx-verdict"],
+                           stylesheets=[InlineStyleSheet(css=VERDICT_CSS)])
+        self.quiz = Column(Row(self.guess, self.check), self.verdict, sizing_mode="stretch_width",
+                           visible=self.model.mode == "predict", css_classes=["bpx-quiz"])
+        titles = w["table"]
         self.values_table = DataTable(
             source=self.table, index_position=None, sizing_mode="stretch_width", height=260,
             columns=[TableColumn(field=field, title=title, width=width) for field, title, width
@@ -85,7 +102,11 @@ class GraphView(pn.viewable.Viewer):
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
-            caption=self.caption, counter=self.counter)
+            caption=self.caption, counter=self.counter, guess=self.guess, verdict=self.verdict,
+            quiz=self.quiz)
+        predict = CustomJS(args=self.player_args("predict"), code=RUN_PLAYER)
+        self.check.js_on_event("button_click", predict)
+        self.guess.js_on_event("value_submit", predict)
         self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
@@ -214,5 +235,6 @@ class GraphView(pn.viewable.Viewer):
             self.figure_pane,
             pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
+            pn.pane.Bokeh(self.quiz, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

@@ -7,7 +7,7 @@ import { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } f
 import { T } from "./words.mjs"
 import { Labels } from "./labels.mjs"
 import { along, trimEnd, trimPolyline } from "./geometry.mjs"
-import { tapeIndex, edgeIndex, local, edgeContribution } from "./reading.mjs"
+import { tapeIndex, edgeIndex, local, edgeContribution, lossName as lossNameOf } from "./reading.mjs"
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
@@ -15,7 +15,7 @@ import { tapeIndex, edgeIndex, local, edgeContribution } from "./reading.mjs"
 export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
-  const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
+  const lossName = lossNameOf(sc)
   // level of detail from the current zoom
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1

@@ -5,7 +5,8 @@ import { T, faultText } from "./words.mjs"
 import { tapeIndex } from "./reading.mjs"
 import { sameColumns } from "./sources.mjs"
 
-export function tableColumns(sc, r) {
+// `seen`: the nodes whose gradients are on screen (null: all; Predict hides the others)
+export function tableColumns(sc, r, seen = null) {
   const N = sc.nodes, n = N.id.length
   const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
   for (let i = 0; i < n; i++) {
@@ -13,7 +14,7 @@ export function tableColumns(sc, r) {
     tcol.name.push(N.name[i])
     tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : T.kinds[N.kind[i]] || N.kind[i])
     tcol.value.push(fmt(r.value[t], 6))
-    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
+    tcol.grad.push(N.kind[i] === "constant" ? "" : !sc.tape.active[t] ? T.notComputed : seen && !seen.has(i) ? "?" : fmt(r.grad[t], 6))
     const fault = r.fault[t] || r.gradFault[t]
     tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }
