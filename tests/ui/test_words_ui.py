@@ -64,19 +64,6 @@ def _open(page, app_url: str, slug: str, lang: str, expect: str) -> str:
     return re.sub(r"\s+", " ", deep_text(page))
 
 
-@pytest.mark.parametrize("slug", list(LESSONS))
-@pytest.mark.parametrize("lang", list(LANGUAGES))
-def test_page_shows_its_prose(page, app_url, slug, lang):
-    words = lesson_text(slug, lang)
-    key = next((k for k in FIRST_PROSE if k in words), None)
-    expect = _plain(words[key][0]) if key else LESSONS[slug].title[lang]
-    text = _open(page, app_url, slug, lang, expect)
-    if lang == "zh":
-        english = [w for w in _english_ui_words() if re.search(rf"\b{re.escape(w)}\b", text)]
-        assert not english, f"English words on the Chinese page: {english}"
-        screenshot(page, f"words-{slug}-zh")
-
-
 def test_the_same_in_pytorch_opens_with_the_program(page, app_url):
     _open(page, app_url, "graph", "en", "Forward Pass")
     page.get_by_role("button", name="The same in PyTorch").click()
