@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from components.lessons import LESSONS
-
-from .helpers import axe_violations, describe_violations, open_page
-
 pytestmark = pytest.mark.browser
 
 

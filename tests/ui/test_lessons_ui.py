@@ -10,7 +10,7 @@ import pytest
 
 from components.words import article_heading
 
-from .helpers import deep_text, js, screenshot, set_slider, sliders
+from .helpers import deep_text, js, set_slider, sliders
 
 pytestmark = pytest.mark.browser
 

@@ -13,16 +13,16 @@ shadow roots.
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 
 from components.lessons import LESSONS
-from components.words import LANGUAGES, _prose, article_heading, catalogue, lesson_text, prose_files
+from components.words import LANGUAGES, article_heading, lesson_text
 
-from .helpers import (PHONE, Watched, axe_violations, controls_off_screen, deep_text, describe_violations,
-                      open_page, screenshot, sideways_overflow)
+from .english import english_on, plain
+from .helpers import (PHONE, Watched, axe_violations, controls_off_screen, deep_text,
+                      describe_violations, open_page, screenshot, sideways_overflow)
 
 pytestmark = pytest.mark.browser
 
@@ -35,15 +35,11 @@ ARTICLE_SECTION = {"chain-rule": "backward", "fan-out": "fan-out", "stop-gradien
 FIRST_PROSE = ("prose", "intro", "forward_intro")
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text))).strip()
-
-
 def _first_words(slug: str, lang: str) -> str:
     """The first sentence-bearing text of the page (its first prose, else its title)."""
     words = lesson_text(slug, lang)
     key = next((k for k in FIRST_PROSE if k in words), None)
-    return _plain(words[key][0]) if key else LESSONS[slug].title[lang]
+    return plain(words[key][0]) if key else LESSONS[slug].title[lang]
 
 
 def _open_watched(browser, app_url, query: str, expect: str, **options) -> Watched:
@@ -73,40 +69,6 @@ def phone(request, browser, app_url):
     watched.close()
 
 
-def _english_ui_words() -> list[str]:
-    """English UI words a Chinese page must not show: those our Chinese never uses itself."""
-    chinese = " ".join(_plain(t) for t in _all_strings([_prose(n)["zh"] for n in prose_files()]))
-    chinese += " ".join(_plain(t) for t in _all_strings(_word_texts("zh")))
-    out = []
-    for text in _all_strings(_word_texts("en")):
-        for piece in re.split(r"\{\w+\}|[·:()]", _plain(text)):
-            piece = piece.strip(" .,;…▶◀↺❚")
-            if len(re.sub(r"[^A-Za-z]", "", piece)) >= 4 and piece not in chinese:
-                out.append(piece)
-    return sorted(set(out))
-
-
-def _word_texts(lang: str) -> list:
-    def walk(table):
-        for value in table.values():
-            if set(value) <= set(LANGUAGES):
-                yield value[lang]
-            else:
-                yield from walk(value)
-    return list(walk(catalogue()))
-
-
-def _all_strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _all_strings(v)
-    elif hasattr(value, "values"):
-        for v in value.values():
-            yield from _all_strings(v)
-
-
 def _wait_text(page, expect: str) -> None:
     page.wait_for_function("(s) => window.__bpxt.deepText().replace(/\\s+/g, ' ').includes(s)",
                            arg=expect, timeout=30_000)
@@ -114,11 +76,11 @@ def _wait_text(page, expect: str) -> None:
 
 def test_page_shows_its_heading_and_prose(desktop):
     if desktop.slug in ARTICLE_SECTION:
-        _wait_text(desktop.page, _plain(article_heading(ARTICLE_SECTION[desktop.slug], desktop.lang)))
+        _wait_text(desktop.page, plain(article_heading(ARTICLE_SECTION[desktop.slug], desktop.lang)))
     text = re.sub(r"\s+", " ", deep_text(desktop.page))
     if desktop.lang == "zh":
         assert "计算图" in text, "the navigation is not in Chinese"
-        english = [w for w in _english_ui_words() if re.search(rf"\b{re.escape(w)}\b", text)]
+        english = english_on(text)
         assert not english, f"English words on the Chinese page: {english}"
     screenshot(desktop.page, f"lesson-{desktop.slug}-{desktop.lang}")
     desktop.assert_no_page_errors()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.lessons import LESSONS
 from graphviz_core import gradients
 
-from .helpers import (PHONE, controls_off_screen, number, open_app, open_page, screenshot,
+from .helpers import (PHONE, controls_off_screen, number, open_app, open_page,
                       sideways_overflow, sliders, table, touch_drag, wait_text, node_position)
 
 pytestmark = pytest.mark.browser
