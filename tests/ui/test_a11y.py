@@ -1,13 +1,13 @@
-"""Accessibility of every page, as axe-core audits it (WCAG 2.0/2.1/2.2 A and AA rules).
+"""Accessibility beyond the first look: reduced motion, the live region, Presentation.
 
-axe-core comes from npm (``tests/ui/package.json``, installed by ``tools/install-test-deps.sh``
-into ``tests/ui/node_modules``); it is injected into the running page and walks Panel's open
-shadow roots. A serious or critical finding on any page (every lesson, in en and zh) fails.
+(Every page's axe-core audit, in en and zh, is in test_pages.py.)
 """
 
 from __future__ import annotations
 
 import pytest
+
+from .helpers import open_page
 
 pytestmark = pytest.mark.browser
 
