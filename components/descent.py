@@ -15,6 +15,7 @@ from bokeh.plotting import figure
 
 from graphviz_core import format_number
 
+from .lessons.common import PALETTE
 from .model import ExplorerModel
 from .words import ui
 
@@ -49,9 +50,10 @@ class StepPanel(pn.viewable.Viewer):
         fig = figure(height=170, width=320, toolbar_location=None, tools="",
                      title=w["descent_history"], x_axis_label=w["descent_axis"], y_axis_label="L")
         # renderers of their own: no selection or mute copies of the glyphs (never shown here)
-        fig.add_glyph(self.source, Line(x="step", y="loss", line_width=2.5, line_color="#0B63A8"))
-        fig.add_glyph(self.source, Scatter(x="step", y="loss", size=6, fill_color="#0B63A8",
-                                           line_color="#0B63A8"))
+        fig.add_glyph(self.source, Line(x="step", y="loss", line_width=2.5,
+                                        line_color=PALETTE["a"]))
+        fig.add_glyph(self.source, Scatter(x="step", y="loss", size=6, fill_color=PALETTE["a"],
+                                           line_color=PALETTE["a"]))
         fig.title.text_font_size = "13px"
         self.plot = pn.pane.Bokeh(fig)
         self._show()

@@ -83,7 +83,8 @@ class GraphView(pn.viewable.Viewer):
             columns=[TableColumn(field=field, title=title, width=width, formatter=text,
                                  editor=editor) for field, title, width
                      in zip(TABLE_COLUMNS, titles, (70, 130, 100, 100, 190))],
-            css_classes=["bpx-values"])
+            # no row selection: with it SlickGrid keeps Tab moving between cells, a keyboard trap
+            selectable=False, css_classes=["bpx-values"])
         self.player = CustomJS.from_file(
             str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
