@@ -37,7 +37,7 @@ def click_node(page, name: str) -> None:
 
 
 def test_a_big_mlp_is_drawn_grouped_and_a_neuron_opens(page, app_url):
-    open_app(page, app_url, f"expr={quote(SOURCE)}&mode=backward", timeout=120_000)
+    open_app(page, app_url, f"expr={quote(SOURCE)}&mode=backward&level=neuron", timeout=120_000)
     scene = js(page, "t.scene()")
     assert len(scene["tape"]["op"]) == 11586
     assert len(scene["nodes"]["id"]) == 126
