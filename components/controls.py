@@ -15,7 +15,7 @@ from graphviz_core import MODES
 from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
 from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle
-from .words import ui
+from .words import error_text, ui
 
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
 EXAMPLES = (
@@ -96,6 +96,9 @@ class ExpressionBox(pn.viewable.Viewer):
             pointer = (f"<pre class='bpx-caret'>{html.escape(text)}\n{' ' * pos}^</pre>")
         w = self.words
         where = "" if pos is None else w["at_position"].format(pos=pos)
+        words = self.model.error_words
+        if words is not None:
+            error = error_text(*words, self.lang)
         self.message.object = (f"<div role='alert'><b>{w['not_applied']}</b> {html.escape(error)}"
                                f"{where}{pointer}"
                                f"<div class='bpx-hint'>{w['last_worked']}</div></div>")

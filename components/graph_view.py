@@ -90,7 +90,8 @@ class GraphView(pn.viewable.Viewer):
             source=self.table, index_position=None, sizing_mode="stretch_width", height=260,
             columns=[TableColumn(field=field, title=title, width=width) for field, title, width
                      in zip(TABLE_COLUMNS, titles, (70, 130, 100, 100, 190))],
-            css_classes=["bpx-values"])
+            # no row selection: with it SlickGrid keeps Tab moving between cells, a keyboard trap
+            selectable=False, css_classes=["bpx-values"])
         self.player = CustomJS.from_file(
             str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,

@@ -49,6 +49,9 @@ class ExplorerModel(param.Parameterized):
     # derived, read-only for views
     error = param.String(default="", doc="Why the typed expression was not used.")
     error_position = param.Integer(default=None, allow_None=True)
+    error_words = param.Parameter(default=None, doc="The error as (key, fields) for the "
+                                  "page's language (components.words.error_text); None if "
+                                  "it has no key.")
     variables = param.List(default=[], doc="Variable names, in order of first appearance.")
     graph = param.Parameter(default=None, doc="The traced networkx graph.")
     drawn = param.Parameter(default=None, doc="Its grouped drawing (None: drawn as traced).")
@@ -68,11 +71,13 @@ class ExplorerModel(param.Parameterized):
         self._deriver = Deriver(self._prepare, self._show, self._estimate, at_once=True)
         self._apply_expression()
         if self._expression is None:  # a bad expression in a link: show the seed and say why
-            message, position = self.error, self.error_position
+            message, position, words = self.error, self.error_position, self.error_words
             self.expression = SEED.source
             at = "" if position is None else f" at position {position}"
             self.param.update(error=f"the link's expression was not used ({message}{at})",
-                              error_position=None)
+                              error_position=None,
+                              error_words=words and ("link_not_used",
+                                                     {"error": words, "pos": position}))
         if self.graph is None:  # applying the expression derived it already, unless unchanged
             self._derive()
         self._deriver.at_once = False
@@ -82,7 +87,8 @@ class ExplorerModel(param.Parameterized):
         try:
             parsed = self._parse(self.expression)
         except ExpressionError as e:
-            self.param.update(error=e.message, error_position=e.position)
+            self.param.update(error=e.message, error_position=e.position,
+                              error_words=(e.key, e.fields) if e.key else None)
             return
         first, self._expression = self._expression is None, parsed
         defaults = getattr(parsed, "defaults", None) or (
@@ -93,7 +99,8 @@ class ExplorerModel(param.Parameterized):
         # the first expression keeps what a link opened; a new one starts closed
         reset = {} if first else {"expanded": [], "inspected": ""}
         with param.parameterized.batch_call_watchers(self):
-            self.param.update(error="", error_position=None, variables=list(parsed.variables),
+            self.param.update(error="", error_position=None, error_words=None,
+                              variables=list(parsed.variables),
                               values=values, selected=None, **reset)
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()

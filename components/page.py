@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -25,7 +26,8 @@ class PageTemplate(pn.template.BootstrapTemplate):
 
     def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", **params):
         self._page_words = {"page_lang": lang, "toggle_label": toggle_label,
-                            "page_script": page_script()}
+                            "page_script": page_script(),
+                            "page_script_words": page_script_words(lang)}
         params.setdefault("meta_viewport", VIEWPORT)
         super().__init__(**params)
 
@@ -54,6 +56,13 @@ def start_session() -> None:
 def page_script() -> str:
     """The script every page runs for assistive technology (``static/page-a11y.js``)."""
     return (STATIC / "page-a11y.js").read_text(encoding="utf-8")
+
+
+def page_script_words(lang: str) -> str:
+    """The words ``static/page-a11y.js`` writes, in ``lang``, as JSON for a ``<script>`` element."""
+    from .words import ui
+    words = {"slider_field": ui(lang)["slider_field"]}
+    return json.dumps(words, ensure_ascii=False).replace("</", "<\\/")
 
 
 def stylesheet() -> str:

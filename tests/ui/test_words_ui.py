@@ -82,3 +82,30 @@ def test_the_same_in_pytorch_opens_with_the_program(page, app_url):
     page.get_by_role("button", name="The same in PyTorch").click()
     page.wait_for_function("() => window.__bpxt.deepText().includes('L.backward()')", timeout=20_000)
     assert "torch.tensor(2.0, dtype=torch.float64, requires_grad=True)" in deep_text(page)
+
+
+def _english_on(text: str) -> list[str]:
+    return [w for w in _english_ui_words() if re.search(rf"\b{re.escape(w)}\b", text)]
+
+
+@pytest.mark.parametrize("typed, expect", [
+    ("w * foo(x)", "未知函数 'foo'"), ("(w*x + b", "语法错误：有一个 '(' 没有闭合"),
+    ("x // 2", "不支持运算符 '//'"), ("w（x）", "无法识别的字符 '（'"),
+])
+def test_a_bad_expression_is_said_in_chinese(page, app_url, typed, expect):
+    from .helpers import type_expression
+    _open(page, app_url, "graph", "zh", "前向传播")
+    type_expression(page, typed)
+    page.wait_for_function("(s) => window.__bpxt.deepText().includes(s)", arg=expect, timeout=20_000)
+    text = re.sub(r"\s+", " ", deep_text(page))
+    assert "未应用：" in text and "图中显示的是上一个有效的表达式。" in text
+    assert not _english_on(text.replace(typed, "")), _english_on(text)
+    screenshot(page, "words-bad-expression-zh")
+
+
+def test_a_bad_link_is_said_in_chinese(page, app_url):
+    page.goto(f"{app_url}?lang=zh&expr=w%20*%20foo(x)")
+    expect = "链接中的表达式没有使用（未知函数 'foo'，位置 4）"
+    page.wait_for_function("(s) => window.__bpxt && window.__bpxt.deepText().includes(s)",
+                           arg=expect, timeout=30_000)
+    assert not _english_on(re.sub(r"\s+", " ", deep_text(page)))
