@@ -12,8 +12,10 @@ export const STYLE = {
   loss: { marker: "hex", fill: "#FBDCCB", line: "#9A3B00" },
   sg: { marker: "diamond", fill: "#F6E0EE", line: "#A8488F" },
   group: { marker: "square_pin", fill: "#CCEFEA", line: "#1F1F1F" },  // a closed neuron of a big MLP
-  layer: { marker: "square", fill: "#CCEFEA", line: "#1F1F1F" },  // a closed layer: teal as its neurons, square
 }
+// a closed layer: its neurons' colours (it is all of them), told apart by its square, its size
+// and its norm label - not a hue of its own
+STYLE.layer = { ...STYLE.group, marker: "square" }
 export const FLOW = { graph: "#76818E", forward: "#0072B2", backward: "#D55E00" }
 export const BLOCKED = "#A8488F"  // a stop-gradient edge
 export const PRUNED = "#C9CED6"  // an edge the backward pass skips
