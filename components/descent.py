@@ -15,6 +15,7 @@ from bokeh.plotting import figure
 
 from graphviz_core import format_number
 
+from .lessons.common import PALETTE
 from .model import ExplorerModel
 from .words import ui
 
@@ -46,8 +47,8 @@ class StepPanel(pn.viewable.Viewer):
         self.source = ColumnDataSource({"step": [], "loss": []})
         fig = figure(height=170, width=320, toolbar_location=None, title=w["descent_history"],
                      x_axis_label=w["descent_axis"], y_axis_label="L")
-        fig.line("step", "loss", source=self.source, line_width=2.5, line_color="#0B63A8")
-        fig.scatter("step", "loss", source=self.source, size=6, color="#0B63A8")
+        fig.line("step", "loss", source=self.source, line_width=2.5, line_color=PALETTE["a"])
+        fig.scatter("step", "loss", source=self.source, size=6, color=PALETTE["a"])
         fig.title.text_font_size = "13px"
         self.plot = pn.pane.Bokeh(fig)
         self._show()
