@@ -5,7 +5,7 @@
 
 import { fmt, paren } from "./replay.mjs"
 import { T, fill } from "./words.mjs"
-import { tapeIndex, edgeIndex, edgeContribution, local, lossName } from "./reading.mjs"
+import { edgeIndex, edgeContribution, local, lossName, shownGrad } from "./reading.mjs"
 
 // a guess is right within max(ABSOLUTE, RELATIVE * |expected|): a student rounds to a
 // couple of digits, and the tolerance is shown with every question
@@ -73,7 +73,7 @@ export class Quiz {
   expected(s) {
     const sc = this.view.scene, r = this.view.result
     if (s.kind === "blocked") return edgeContribution(sc, r, edgeIndex(sc, ...s.edges[0]))
-    return r.grad[tapeIndex(sc, s.node)]
+    return shownGrad(sc, r, s.node)
   }
 
   toleranceText(s) {
@@ -120,18 +120,18 @@ export class Quiz {
     const name = N.name[s.node]
     if (s.kind === "seed") return fill(T.predict.seed, { loss })
     if (s.kind === "blocked")
-      return fill(T.predict.blocked, { loss, name, parent: N.name[s.edges[0][0]], grad: paren(r.grad[tapeIndex(sc, s.node)]) })
+      return fill(T.predict.blocked, { loss, name, parent: N.name[s.edges[0][0]], grad: paren(shownGrad(sc, r, s.node)) })
     const symbols = [], numbers = []
     for (const [u, v, slot] of s.edges) {
       const k = edgeIndex(sc, u, v, slot)
-      const out = N.name[v], grad = r.grad[tapeIndex(sc, v)]
+      const out = N.name[v], grad = shownGrad(sc, r, v)
       const via = sc.edges.via && sc.edges.via[k]
       // a drawn edge into a closed group stands for several traced edges: its contribution alone
       const loc = !via ? local(r, v, slot) : via.length === 1 ? local(r, via[0][0], via[0][1]) : null
       symbols.push(`∂${loss}/∂${out} × ∂${out}/∂${name}`)
       numbers.push(loc === null ? paren(edgeContribution(sc, r, k)) : `${paren(grad)} × ${paren(loc)}`)
     }
-    const total = fmt(r.grad[tapeIndex(sc, s.node)], 6)
+    const total = fmt(shownGrad(sc, r, s.node), 6)
     return fill(s.kind === "sum" ? T.predict.sum : T.predict.chain,
                 { loss, name, symbols: symbols.join(" + "), numbers: numbers.join(" + "), total })
   }
