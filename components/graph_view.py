@@ -27,7 +27,7 @@ RUN_PLAYER = "player.execute(cb_obj, data)"
 PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by tools/build_browser.py
 
 NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
-EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha")
+EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width")
 ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha", "head")
 # every label drawn (node symbols, names, values, fault marks, edge numbers); node/edge/role
 # say what a row labels (for tests and tools), the glyph does not read them
@@ -45,6 +45,14 @@ CAPTION_CSS = """
 .bpx-formula { font-size: 118%; overflow-x: auto; }
 .bpx-stats { color: #52606D; }
 .bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
+"""
+
+
+LEGEND_CSS = """
+:host { font-size: 14px; color: #1F2933; }
+.bpx-flow-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 14px; }
+.bpx-flow-item { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
+.bpx-flow-title { font-weight: 600; }
 """
 
 
@@ -74,6 +82,9 @@ class GraphView(pn.viewable.Viewer):
         self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
                            disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
         self.counter = Div(text="", css_classes=["bpx-counter"])
+        # backward mode: what an edge's width stands for (static/explorer/flow.mjs)
+        self.legend = Div(text="", css_classes=["bpx-legend"], visible=False,
+                          sizing_mode="stretch_width", stylesheets=[InlineStyleSheet(css=LEGEND_CSS)])
         self.figure = self._make_figure()
         titles = ui(self.lang)["table"]
         # one formatter and editor (what each column would get by default) for all columns
@@ -90,7 +101,7 @@ class GraphView(pn.viewable.Viewer):
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
-            caption=self.caption, counter=self.counter)
+            caption=self.caption, counter=self.counter, legend=self.legend)
         self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
@@ -125,7 +136,7 @@ class GraphView(pn.viewable.Viewer):
         # copies are given) and no legend mutes them, so BokehJS's own defaults never show
         edges = fig.add_glyph(self.edges, MultiLine(
             xs="xs", ys="ys", line_color="color", line_dash="dash", line_alpha="alpha",
-            line_width=2))
+            line_width="width"))
         fig.add_layout(Arrow(
             source=self.arrows, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
             line_alpha=0, line_width=0,
@@ -224,6 +235,7 @@ class GraphView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             self.figure_pane,
+            pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
             pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

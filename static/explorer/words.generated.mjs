@@ -20,8 +20,11 @@ export const WORDS = {
    "constant": "constant",
    "loss": "loss",
    "sg": "stop-grad",
-   "group": "group"
+   "group": "group",
+   "layer": "layer"
   },
+  "layer_size": "{n} outputs",
+  "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
   "not_computed": "not computed",
   "play": "▶ Play",
@@ -77,8 +80,11 @@ export const WORDS = {
    "constant": "常数",
    "loss": "损失",
    "sg": "停止梯度",
-   "group": "组"
+   "group": "组",
+   "layer": "层"
   },
+  "layer_size": "{n} 个输出",
+  "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
   "not_computed": "未计算",
   "play": "▶ 播放",
