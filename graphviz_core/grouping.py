@@ -18,7 +18,7 @@ from .schedule import (backward_steps, blocked_step, forward_steps, grad_ref, gr
                        local_ref, new_step, op_formulas, partials, value_ref)
 from .trace import latex_name, op_definition
 
-__all__ = ["group_members", "group_graph", "grouped_schedule"]
+__all__ = ["group_members", "group_graph", "grouped_schedule", "DrawingNumbers"]
 
 _SHOWN_TERMS = 4  # longer sums are written as their first terms, an ellipsis and the last one
 
@@ -159,6 +159,49 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
                            blocked=all(d["blocked"] for _, _, d in via),
                            contribution=sum(d["contribution"] for _, _, d in via))
     return drawn
+
+
+class DrawingNumbers:
+    """Copies a traced graph's numbers into its drawing made by :func:`group_graph`, as
+    :func:`group_graph` would draw them: after the traced graph's numbers changed in place
+    (:meth:`graphviz_core.tape.Replay.write`), the drawing need not be made again.
+
+    Examples
+    --------
+    >>> from graphviz_core import trace
+    >>> from graphviz_core.mlp import ScalarMLP
+    >>> from graphviz_core.tape import Replay
+    >>> net, groups = ScalarMLP(2, (2,), 1), {}
+    >>> g = trace(net.build({"x0": 0.5, "x1": 0.5}, groups=groups), groups=groups)
+    >>> d = group_graph(g)
+    >>> replay, copy = Replay(g, net.variables), DrawingNumbers(d, g)
+    >>> replay.write(replay.run({"x0": 1.0, "x1": -1.0})); copy.write()
+    >>> d.nodes[d.graph["root"]]["value"] == g.nodes[g.graph["root"]]["value"]
+    True
+    """
+
+    _NODE_NUMBERS = ("value", "grad", "fault", "value_fault", "grad_fault")
+
+    def __init__(self, drawn: nx.MultiDiGraph, graph: nx.MultiDiGraph):
+        traced = graph.nodes
+        self._nodes = [(d, traced[d["tape"]]) for _, d in drawn.nodes(data=True)]
+        pred = graph.pred
+        self._edges = []  # (drawn edge, traced edges in the order group_graph sums them)
+        for _, v, d in drawn.edges(data=True):
+            sources = sorted((u, tv, k, keyed[k]) for tv, k in d["via"]
+                             for u, keyed in pred[tv].items() if k in keyed)
+            into_group = drawn.nodes[v]["kind"] == "group"
+            self._edges.append((d, into_group, [e for *_, e in sources]))
+
+    def write(self) -> None:
+        """The drawing's numbers from the traced graph's."""
+        keys = self._NODE_NUMBERS
+        for d, source in self._nodes:
+            for key in keys:
+                d[key] = source[key]
+        for d, into_group, sources in self._edges:
+            d["contribution"] = (sum(e["contribution"] for e in sources) if into_group
+                                 else sources[0]["contribution"])
 
 
 def _group_node(graph: nx.MultiDiGraph, gid: str, members: list[int], name: dict) -> dict:

@@ -1,12 +1,16 @@
-"""A traced graph as a tape: the ops in topological order, for replay in the browser."""
+"""A traced graph as a tape: the ops in topological order, replayed in the browser and,
+for a slider release, on the server (:class:`Replay`)."""
 
 from __future__ import annotations
 
+from typing import Mapping, NamedTuple
+
 import networkx as nx
 
+from .engine import FAULT_WORDS, OPS, contribution, fault_for, grad_fault_for, to_float
 from .rebuild import is_variable
 
-__all__ = ["to_tape"]
+__all__ = ["to_tape", "Replay", "Numbers"]
 
 
 def to_tape(graph: nx.MultiDiGraph) -> dict:
@@ -52,3 +56,154 @@ def to_tape(graph: nx.MultiDiGraph) -> dict:
         "active": [1 if nodes[n]["active"] else 0 for n in order],
         "root": graph.graph.get("root", len(order) - 1),
     }
+
+
+class Numbers(NamedTuple):
+    """Every number of a traced graph, as :class:`Replay` recomputes it: per node (tape
+    order) ``value``, ``grad``, ``value_fault``, ``grad_fault``; per edge (the order of
+    :attr:`Replay.edges`) ``edge_value``, ``edge_local``, ``edge_contribution``."""
+
+    value: list
+    grad: list
+    value_fault: list
+    grad_fault: list
+    edge_value: list
+    edge_local: list
+    edge_contribution: list
+
+
+class Replay:
+    """A traced graph's values and gradients recomputed for new variable values over its
+    flat tape: no :class:`~graphviz_core.engine.Value` is built and nothing is traced again.
+
+    What a slider release needs while the structure stands (the same ops, the same
+    ``requires_grad`` switches): the numbers come out bit for bit as a fresh
+    ``trace(expression.build(values))`` gives them, because each op runs the same rule of
+    :data:`~graphviz_core.engine.OPS` on the same inputs, and gradients are summed in the
+    same (reverse tape) order as :meth:`Value.backward <graphviz_core.engine.Value.backward>`.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        Made by :func:`~graphviz_core.trace.trace` (its numbers are the starting point:
+        leaves that are not variables keep theirs).
+    variables : iterable of str
+        The names of the leaves that new values set (an expression's ``variables``).
+
+    Attributes
+    ----------
+    graph : networkx.MultiDiGraph
+        The graph :meth:`write` writes into.
+    edges : list of dict
+        Its edges' attributes, by child node and slot: the order of the edge numbers.
+    constant_variables : tuple of str
+        The variables whose leaf is drawn as a constant (``kind="constant"``).
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> e = parse("(w*x + b - y)**2")
+    >>> g = trace(e.build({"w": 2, "x": 1.5, "b": 0.5, "y": 1}))
+    >>> replay = Replay(g, e.variables)
+    >>> numbers = replay.run({"w": 1.0, "x": 1.5, "b": 0.5, "y": 1.0})
+    >>> numbers.value[-1], numbers.grad[0]
+    (1.0, 3.0)
+    >>> replay.write(numbers)   # into the graph's attributes
+    >>> g.nodes[0]["grad"] == trace(e.build({"w": 1, "x": 1.5, "b": 0.5, "y": 1})).nodes[0]["grad"]
+    True
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph, variables):
+        nodes = graph.nodes
+        self.graph = graph
+        n = len(graph)
+        self._root = graph.graph.get("root", n - 1)
+        self._op = [OPS.get(nodes[i]["op"]) for i in range(n)]
+        self._param = [nodes[i]["param"] for i in range(n)]
+        self._active = [bool(nodes[i]["active"]) for i in range(n)]
+        self._value = [nodes[i]["value"] for i in range(n)]
+        self._value_fault = [nodes[i]["value_fault"] for i in range(n)]
+        wanted = set(variables)
+        self._leaves: dict[str, list[int]] = {}
+        for i in range(n):
+            if not nodes[i]["op"] and nodes[i]["name"] in wanted:
+                self._leaves.setdefault(nodes[i]["name"], []).append(i)
+        self.constant_variables = tuple(name for name, leaves in self._leaves.items()
+                                        if nodes[leaves[0]]["kind"] == "constant")
+        # per node its inputs in slot order, and the attributes of those edges (flat)
+        pred = graph.pred
+        self._inputs: list[tuple[int, ...]] = []
+        self.edges: list[dict] = []  # edge attribute dicts, by child then slot
+        for i in range(n):
+            slots = sorted((k, u, d) for u, keyed in pred[i].items() for k, d in keyed.items())
+            self._inputs.append(tuple(u for _, u, _ in slots))
+            self.edges += [d for _, _, d in slots]
+        self._nodes = [nodes[i] for i in range(n)]
+
+    def run(self, values: Mapping[str, float]) -> Numbers:
+        """The numbers of the graph at ``values`` (variable name -> value; names missing
+        keep their traced value)."""
+        ops, params, inputs, active = self._op, self._param, self._inputs, self._active
+        value = list(self._value)
+        value_fault = list(self._value_fault)
+        for name, leaves in self._leaves.items():
+            if name in values:
+                x = to_float(values[name])
+                for i in leaves:
+                    value[i] = x
+                    value_fault[i] = None if x - x == 0.0 else FAULT_WORDS["not_finite"]
+        # forward, as Value._apply
+        for i, op in enumerate(ops):
+            if op is None:
+                continue
+            xs = [value[j] for j in inputs[i]]
+            out = value[i] = op.forward(*xs, params[i])
+            value_fault[i] = None if out - out == 0.0 else fault_for(op.name, xs, out, params[i])
+        # backward, as Value.backward: the same reverse order, so the same sums
+        grad = [-0.0 if a else 0.0 for a in active]
+        grad[self._root] = 1.0
+        locals_: list = [()] * len(ops)
+        for i in range(len(ops) - 1, -1, -1):
+            op = ops[i]
+            if op is None:
+                continue
+            ins = inputs[i]
+            local = locals_[i] = op.local(tuple([value[j] for j in ins]), value[i], params[i])
+            if not active[i] or op.blocks_gradient:
+                continue
+            g = grad[i]
+            for j, d in zip(ins, local):
+                if active[j]:
+                    grad[j] += contribution(op, g, d)
+        grad_fault = [None if not a or g - g == 0.0 else grad_fault_for(g)
+                      for a, g in zip(active, grad)]
+        # the edges, as trace draws them
+        edge_value, edge_local, edge_contribution = [], [], []
+        for i, op in enumerate(ops):
+            if op is None:
+                continue
+            blocked = op.blocks_gradient
+            child = active[i] and not blocked
+            for j, d in zip(inputs[i], locals_[i]):
+                edge_value.append(value[j])
+                edge_local.append(0.0 if blocked else d)
+                edge_contribution.append(contribution(op, grad[i], d) if child and active[j]
+                                         else 0.0)
+        return Numbers(value, grad, value_fault, grad_fault, edge_value, edge_local,
+                       edge_contribution)
+
+    def write(self, numbers: Numbers) -> None:
+        """Put ``numbers`` into the graph's node and edge attributes, as a trace has them."""
+        for d, value, grad, value_fault, grad_fault in zip(
+                self._nodes, numbers.value, numbers.grad, numbers.value_fault,
+                numbers.grad_fault):
+            d["value"] = value
+            d["grad"] = grad
+            d["value_fault"] = value_fault
+            d["grad_fault"] = grad_fault
+            d["fault"] = value_fault or grad_fault
+        for d, value, local, part in zip(self.edges, numbers.edge_value, numbers.edge_local,
+                                         numbers.edge_contribution):
+            d["value"] = value
+            d["local"] = local
+            d["contribution"] = part
