@@ -15,7 +15,7 @@ from graphviz_core import MODES
 from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
 from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle
-from .words import ui
+from .words import error_text, ui
 
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
 EXAMPLES = (
@@ -96,6 +96,9 @@ class ExpressionBox(pn.viewable.Viewer):
             pointer = (f"<pre class='bpx-caret'>{html.escape(text)}\n{' ' * pos}^</pre>")
         w = self.words
         where = "" if pos is None else w["at_position"].format(pos=pos)
+        words = self.model.error_words
+        if words is not None:
+            error = error_text(*words, self.lang)
         self.message.object = (f"<div role='alert'><b>{w['not_applied']}</b> {html.escape(error)}"
                                f"{where}{pointer}"
                                f"<div class='bpx-hint'>{w['last_worked']}</div></div>")
@@ -206,20 +209,21 @@ class PlaybackBar(pn.viewable.Viewer):
         w = ui(self.lang)
         self.mode = pn.widgets.RadioButtonGroup(
             label=w["mode"], options=mode_labels(self.lang), value=self.model.mode,
-            color="primary", variant="outline", css_classes=["bpx-mode"])
+            color="primary", variant="outline", css_classes=["bpx-mode", "bpx-player"])
         self.mode.link(self.model, value="mode", bidirectional=True)
         wide = self.lang != "en"  # the Chinese labels are a little wider
         tight = (5, 3)  # small margins: on a phone the four buttons share one row
+        big = ["bpx-player"]  # grows in Presentation (static/responsive.css)
         self.first = pn.widgets.Button(label=w["start"], description=w["start_hint"],
-                                       width=104 if wide else 84, margin=tight)
+                                       width=104 if wide else 84, margin=tight, css_classes=big)
         self.back = pn.widgets.Button(label=w["back"], description=w["back_hint"],
-                                      width=90 if wide else 80, margin=tight)
+                                      width=90 if wide else 80, margin=tight, css_classes=big)
         self.play = pn.widgets.Button(label=w["play"], description=w["play_hint"],
-                                      color="success", width=100, margin=tight)
+                                      color="success", width=100, margin=tight, css_classes=big)
         self.forward = pn.widgets.Button(label=w["step"], description=w["step_hint"],
-                                         width=90 if wide else 80, margin=tight)
+                                         width=90 if wide else 80, margin=tight, css_classes=big)
         self.speed = pn.widgets.FloatSlider(label=w["speed"], start=0.25, end=4, step=0.25,
-                                            value=1, width=150)
+                                            value=1, width=150, css_classes=big)
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
             button.js_on_click(args=self.view.player_args(action), code=RUN_PLAYER)
@@ -233,9 +237,11 @@ class PlaybackBar(pn.viewable.Viewer):
         self._enable()
 
     def _enable(self, *events) -> None:
-        off = self.model.mode == "graph"
-        for w in (self.first, self.back, self.play, self.forward):
-            w.disabled = off
+        # Predict plays no steps: the student's answers move it on, ↺ Start begins again
+        mode = self.model.mode
+        self.first.disabled = mode == "graph"
+        for w in (self.back, self.play, self.forward):
+            w.disabled = mode in ("graph", "predict")
 
     def __panel__(self):
         # wraps on a narrow screen: every button stays on it, a row of its own if need be

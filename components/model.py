@@ -14,11 +14,12 @@ import param
 
 from graphviz_core import (MODES, PASSES, ExpressionError, GraphProgram, Value, parse, schedule,
                            trace)
-from graphviz_core.grouping import DrawingNumbers, group_graph, grouped_schedule
+from graphviz_core.grouping import DrawingNumbers, grouped_schedule
+from graphviz_core.levels import LEVELS, drawn_size, layer_members, level_graph
 from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
-from graphviz_core.mlp import ScalarMLP, builder_from_text
+from graphviz_core.mlp import builder_from_text
 from graphviz_core.tape import Replay
 
 from .budget import Deriver
@@ -42,14 +43,22 @@ class ExplorerModel(param.Parameterized):
     kinds = param.Dict(default={}, doc="Leaf name -> role, where it differs from the default.")
     mode = param.Selector(default="graph", objects=list(MODES), doc="A graphviz_core.Mode.")
     selected = param.Integer(default=None, allow_None=True, doc="The clicked node (traced index).")
-    expanded = param.List(default=[], doc="Open groups, oldest first (grouped drawings).")
+    expanded = param.List(default=[], doc="Open groups (layers, neurons), oldest first.")
+    level = param.Selector(default="", objects=["", *LEVELS], doc=(
+        "A network's level of detail: 'layer', 'neuron' or 'op' (graphviz_core.levels); "
+        "'' chooses: a node per layer above GROUP_ABOVE traced nodes, else every op."))
+    inspected = param.String(default="", doc="The layer or neuron last opened (its details).")
 
     # derived, read-only for views
     error = param.String(default="", doc="Why the typed expression was not used.")
     error_position = param.Integer(default=None, allow_None=True)
+    error_words = param.Parameter(default=None, doc="The error as (key, fields) for the "
+                                  "page's language (components.words.error_text); None if "
+                                  "it has no key.")
     variables = param.List(default=[], doc="Variable names, in order of first appearance.")
     graph = param.Parameter(default=None, doc="The traced networkx graph.")
     drawn = param.Parameter(default=None, doc="Its grouped drawing (None: drawn as traced).")
+    drawn_level = param.String(default="op", doc="The level the drawing shows.")
     scene = param.Dict(default={}, doc="The scene: everything the page draws, as plain data (components/scene.py).")
 
     def __init__(self, root: Value | GraphProgram | None = None, **params):
@@ -68,11 +77,13 @@ class ExplorerModel(param.Parameterized):
         self._deriver = Deriver(self._prepare, self._show, self._estimate, at_once=True)
         self._apply_expression()
         if self._expression is None:  # a bad expression in a link: show the seed and say why
-            message, position = self.error, self.error_position
+            message, position, words = self.error, self.error_position, self.error_words
             self.expression = SEED.source
             at = "" if position is None else f" at position {position}"
             self.param.update(error=f"the link's expression was not used ({message}{at})",
-                              error_position=None)
+                              error_position=None,
+                              error_words=words and ("link_not_used",
+                                                     {"error": words, "pos": position}))
         if self.graph is None:  # applying the expression derived it already, unless unchanged
             self._derive()
         self._deriver.at_once = False
@@ -82,17 +93,21 @@ class ExplorerModel(param.Parameterized):
         try:
             parsed = self._parse(self.expression)
         except ExpressionError as e:
-            self.param.update(error=e.message, error_position=e.position)
+            self.param.update(error=e.message, error_position=e.position,
+                              error_words=(e.key, e.fields) if e.key else None)
             return
-        self._expression = parsed
+        first, self._expression = self._expression is None, parsed
         defaults = getattr(parsed, "defaults", None) or (
             SEED.values if parsed.variables == tuple(SEED.values) else {})
         values = {name: float(self.values.get(name, defaults.get(name, 1.0)))
                   for name in parsed.variables}
         unchanged = list(parsed.variables) == self.variables and values == self.values
+        # the first expression keeps what a link opened; a new one starts closed
+        reset = {} if first else {"expanded": [], "inspected": ""}
         with param.parameterized.batch_call_watchers(self):
-            self.param.update(error="", error_position=None, variables=list(parsed.variables),
-                              values=values, selected=None, expanded=[])
+            self.param.update(error="", error_position=None, error_words=None,
+                              variables=list(parsed.variables),
+                              values=values, selected=None, **reset)
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
 
@@ -103,7 +118,7 @@ class ExplorerModel(param.Parameterized):
         return builder_from_text(text) or parse(text)
 
     @param.depends("values", "requires_grad", "kinds", "variables", "mode", "expanded",
-                   watch=True)
+                   "level", watch=True)
     def _derive(self) -> None:
         if self._expression is not None:
             self._deriver.request()  # at once, or off the event loop if heavy (budget.py)
@@ -118,26 +133,29 @@ class ExplorerModel(param.Parameterized):
         computes numbers without writing them into the graph shown)."""
         expression, requires_grad, kinds = self._expression, dict(self.requires_grad), dict(self.kinds)
         mode, expanded, ranges = self.mode, list(self.expanded), self.slider_ranges()
+        level = self.level
         values = {name: self.values.get(name, 1.0) for name in expression.variables}
         key = (expression, tuple(sorted(requires_grad.items())), tuple(sorted(kinds.items())),
-               tuple(expanded))
+               tuple(expanded), level)
         if self._replays is not None and self._replays[0] == key and self.scene and \
                 self._replays[1] == _constants(self._replays[2], values):
             _, _, replay, copy = self._replays
             scene = self.scene
 
-            def rederive() -> tuple:
+            def rederive() -> tuple:  # only numbers (or the mode) changed: over the tape
                 numbers = replay.run(values)
                 return expression, replay, copy, numbers, with_numbers(scene, numbers, mode, ranges)
             return rederive
 
         def derive() -> tuple:
-            # a neuron of a big MLP is drawn as one node (graphviz_core.grouping)
-            groups = {} if isinstance(expression, ScalarMLP) else None
+            # a network (anything built with neuron groups, as ScalarMLP) is drawn by levels
+            groups = {} if getattr(expression, "neurons", False) else None
             extra = {} if groups is None else {"groups": groups}
             root = expression.build(values, requires_grad, kinds, **extra)
             graph = trace(root, groups=groups)
-            drawn = group_graph(graph, expanded) if groups and len(graph) > GROUP_ABOVE else None
+            shown_level = drawing_level(level, len(graph)) if groups else "op"
+            drawn = (None if shown_level == "op" else
+                     level_graph(graph, shown_level, expanded, limit=MLP_MAX_DRAWN))
             shown = graph if drawn is None else drawn
             structure = _structure(shown)
             positions = self._layout(shown, structure)
@@ -147,7 +165,7 @@ class ExplorerModel(param.Parameterized):
             replay = Replay(graph, expression.variables)
             replays = (key, _constants(replay, values), replay,
                        None if drawn is None else DrawingNumbers(drawn, graph))
-            return expression, graph, drawn, scene, replays
+            return expression, graph, drawn, shown_level, scene, replays
         return derive
 
     def _show(self, derived: tuple) -> None:
@@ -161,44 +179,60 @@ class ExplorerModel(param.Parameterized):
             self.param.trigger("graph", "drawn")
             self.scene = scene
             return
-        _, graph, drawn, scene, self._replays = derived
-        self.graph, self.drawn = graph, drawn
+        _, graph, drawn, shown_level, scene, self._replays = derived
+        self.graph, self.drawn, self.drawn_level = graph, drawn, shown_level
         self.scene = scene
 
-    # --- groups: a click on a group opens it ---------------------------------------------------
+    # --- levels of detail: a click on a layer or a neuron opens it ------------------------------
     def tap(self, index: int | None) -> None:
-        """A click on drawn node ``index``: a group opens, any other node is selected."""
+        """A click on drawn node ``index``: a layer or neuron opens, any other node is
+        selected."""
         drawn = self.drawn
         if drawn is None or index is None or index not in drawn:
             self.selected = index if drawn is None else None
             return
         node = drawn.nodes[index]
-        if node["kind"] == "group":
+        if node["kind"] in GROUP_KINDS:
             self.expand(node["name"])
         else:
             self.selected = node["tape"]
 
     def expand(self, group: str) -> None:
-        """Draw ``group``'s members; the oldest open groups close when the drawing would
-        exceed ``MLP_MAX_DRAWN`` nodes."""
+        """Draw ``group`` (a layer or a neuron) open; the oldest open groups close when the
+        drawing would exceed ``MLP_MAX_DRAWN`` nodes."""
         if self.drawn is None or group in self.expanded:
             return
-        size = {self.drawn.nodes[n]["name"]: len(self.drawn.nodes[n]["members"])
-                for n in self.drawn if self.drawn.nodes[n]["kind"] == "group"}
-        if group not in size:
+        if not any(self.drawn.nodes[n]["name"] == group and self.drawn.nodes[n]["kind"] in
+                   GROUP_KINDS for n in self.drawn):
             return
-        opened = list(self.expanded)
-        count = len(self.drawn) + size[group] - 1
-        while opened and count > MLP_MAX_DRAWN:
-            count -= self.group_size(opened.pop(0)) - 1
-        if count <= MLP_MAX_DRAWN:
-            self.param.update(expanded=opened + [group], selected=None)
+        opened = list(self.expanded) + [group]
+        while len(opened) > 1 and drawn_size(self.graph, self.drawn_level, opened) > MLP_MAX_DRAWN:
+            opened.pop(0)
+        if drawn_size(self.graph, self.drawn_level, opened) <= MLP_MAX_DRAWN:
+            self.param.update(expanded=opened, selected=None, inspected=group)
 
     def collapse(self, group: str | None = None) -> None:
-        """Draw ``group`` (every group when None) as one node again."""
-        kept = [] if group is None else [g for g in self.expanded if g != group]
+        """Draw ``group`` (every group when None) closed again; closing a layer closes
+        the neurons open inside it."""
+        kept = [] if group is None else [g for g in self.expanded
+                                         if g != group and g.partition("[")[0] != group]
         if kept != self.expanded:
-            self.param.update(expanded=kept, selected=None)
+            self.param.update(expanded=kept, selected=None,
+                              inspected=kept[-1] if kept else "")
+
+    def back(self) -> None:
+        """Close the group opened last (the way back, a level up)."""
+        if self.expanded:
+            self.collapse(self.expanded[-1])
+
+    def set_level(self, level: str) -> None:
+        """Draw at ``level`` ('layer', 'neuron', 'op'), everything closed."""
+        if level != self.level or self.expanded:
+            self.param.update(level=level, expanded=[], selected=None, inspected="")
+
+    def layers(self) -> list[str]:
+        """The network's layers in order (``[]`` for a graph without neurons)."""
+        return list(layer_members(self.graph)) if self.drawn is not None else []
 
     def group_size(self, group: str) -> int:
         """How many traced nodes ``group`` holds."""
@@ -285,6 +319,24 @@ def same_number(a: float, b: float) -> bool:
     if a != a or b != b:
         return a != a and b != b
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+GROUP_KINDS = ("group", "layer")  # drawn nodes that open on a click
+
+
+def drawing_level(level: str, traced: int) -> str:
+    """The level a network of ``traced`` nodes is drawn at when ``level`` is asked for:
+    ``''`` chooses (layers above ``GROUP_ABOVE`` nodes, else every op), and ops are drawn
+    only up to ``GROUP_ABOVE`` nodes.
+
+    Examples
+    --------
+    >>> drawing_level("", 11586), drawing_level("", 107), drawing_level("op", 11586)
+    ('layer', 'op', 'layer')
+    """
+    if traced > GROUP_ABOVE and level in ("", "op"):
+        return "layer"
+    return level or "op"
 
 
 def _constants(replay: Replay, values: dict) -> tuple:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -25,7 +26,8 @@ class PageTemplate(pn.template.BootstrapTemplate):
 
     def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", **params):
         self._page_words = {"page_lang": lang, "toggle_label": toggle_label,
-                            "page_script": page_script()}
+                            "page_script": page_script(),
+                            "page_script_words": page_script_words(lang)}
         params.setdefault("meta_viewport", VIEWPORT)
         super().__init__(**params)
 
@@ -37,11 +39,13 @@ class PageTemplate(pn.template.BootstrapTemplate):
 def start_session() -> None:
     """Once per session, before the page is built: websockets without delay,
     Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
+    page's styles sent once per document (:mod:`components.shared_styles`), the
     server's limits on what one client may cost (:mod:`components.guard`), ``/assets``
     (:mod:`components.assets`)."""
-    from .bokeh_defaults import install
+    from . import bokeh_defaults, shared_styles
     from .failover import reload_after_failover
-    install()
+    bokeh_defaults.install()
+    shared_styles.install()
     reload_after_failover()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from . import assets, guard
@@ -54,6 +58,13 @@ def start_session() -> None:
 def page_script() -> str:
     """The script every page runs for assistive technology (``static/page-a11y.js``)."""
     return (STATIC / "page-a11y.js").read_text(encoding="utf-8")
+
+
+def page_script_words(lang: str) -> str:
+    """The words ``static/page-a11y.js`` writes, in ``lang``, as JSON for a ``<script>`` element."""
+    from .words import ui
+    words = {"slider_field": ui(lang)["slider_field"]}
+    return json.dumps(words, ensure_ascii=False).replace("</", "<\\/")
 
 
 def stylesheet() -> str:

@@ -16,6 +16,7 @@ import warnings
 from typing import Mapping
 
 from .engine import OPS, Value, number_text as _number_text, to_float
+from .messages import problem
 
 __all__ = ["ExpressionError", "Expression", "parse", "gradients", "FUNCTIONS",
            "default_kind", "LIMITS"]
@@ -37,30 +38,25 @@ _BINARY_APPLY = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
     "/": lambda a, b: a / b, "**": lambda a, b: a ** b,
 }
+# operator -> the key of its message (graphviz_core.messages) and the message's fields
 _UNSUPPORTED_OPERATORS = {
-    ast.FloorDiv: "'//' (floor division)", ast.Mod: "'%' (remainder)",
-    ast.MatMult: "'@' (matrix product)", ast.LShift: "'<<'", ast.RShift: "'>>'",
-    ast.BitOr: "'|'", ast.BitXor: "'^' (use ** for powers)", ast.BitAnd: "'&'",
-    ast.Invert: "'~'", ast.Not: "'not'",
+    ast.FloorDiv: ("operator_named", {"symbol": "//", "what": "floor division"}),
+    ast.Mod: ("operator_named", {"symbol": "%", "what": "remainder"}),
+    ast.MatMult: ("operator_named", {"symbol": "@", "what": "matrix product"}),
+    ast.LShift: ("operator", {"symbol": "<<"}), ast.RShift: ("operator", {"symbol": ">>"}),
+    ast.BitOr: ("operator", {"symbol": "|"}), ast.BitXor: ("xor", {}),
+    ast.BitAnd: ("operator", {"symbol": "&"}), ast.Invert: ("operator", {"symbol": "~"}),
+    ast.Not: ("operator", {"symbol": "not"}),
 }
+# syntax -> the key of its message
 _UNSUPPORTED_NODES = {
-    ast.Attribute: "attributes (a '.' after a name) are not allowed",
-    ast.Subscript: "indexing with [...] is not supported",
-    ast.Lambda: "lambdas are not supported",
-    ast.Compare: "comparisons are not supported",
-    ast.BoolOp: "'and' / 'or' are not supported",
-    ast.IfExp: "'if ... else' is not supported",
-    ast.NamedExpr: "assignments are not supported",
-    ast.Starred: "'*' unpacking is not supported",
-    ast.JoinedStr: "strings are not supported",
-    ast.List: "lists are not supported", ast.Tuple: "tuples are not supported",
-    ast.Set: "sets are not supported", ast.Dict: "dictionaries are not supported",
-    ast.ListComp: "comprehensions are not supported",
-    ast.SetComp: "comprehensions are not supported",
-    ast.DictComp: "comprehensions are not supported",
-    ast.GeneratorExp: "generators are not supported",
-    ast.Await: "'await' is not supported", ast.Yield: "'yield' is not supported",
-    ast.YieldFrom: "'yield' is not supported", ast.Slice: "slices are not supported",
+    ast.Attribute: "attribute", ast.Subscript: "subscript", ast.Lambda: "lambda",
+    ast.Compare: "comparison", ast.BoolOp: "and_or", ast.IfExp: "if_else",
+    ast.NamedExpr: "assignment_short", ast.Starred: "unpacking", ast.JoinedStr: "string",
+    ast.List: "list", ast.Tuple: "tuple", ast.Set: "set", ast.Dict: "dict",
+    ast.ListComp: "comprehension", ast.SetComp: "comprehension", ast.DictComp: "comprehension",
+    ast.GeneratorExp: "generator", ast.Await: "await", ast.Yield: "yield",
+    ast.YieldFrom: "yield", ast.Slice: "slice",
 }
 # look-alike characters students paste from slides; each maps to one character,
 # so positions in messages stay those of the text they typed
@@ -78,9 +74,15 @@ class ExpressionError(ValueError):
     Attributes
     ----------
     message : str
-        What is wrong, for a student to read.
+        What is wrong, for a student to read (English).
     position : int or None
         0-based character index in the source where the problem starts.
+    key : str or None
+        Which problem it is: a key of :data:`graphviz_core.messages.MESSAGES`, whose
+        template ``fields`` fill to ``message`` (a page in another language translates
+        by it); None for a message made elsewhere.
+    fields : dict
+        The template's fields, as text.
 
     Examples
     --------
@@ -91,9 +93,12 @@ class ExpressionError(ValueError):
     4 unknown function 'foo'
     """
 
-    def __init__(self, message: str, position: int | None = None):
+    def __init__(self, message: str, position: int | None = None, *, key: str | None = None,
+                 fields: dict | None = None):
         self.message = message
         self.position = position
+        self.key = key
+        self.fields = dict(fields or {})
         super().__init__(message if position is None else f"{message} (at position {position})")
 
 
@@ -169,11 +174,11 @@ class Expression:
         leaves = {}
         for name in self.variables:
             if name not in values:
-                raise ExpressionError(f"missing value for variable '{name}'")
+                raise problem("missing_value", name=name)
             try:
                 number = to_float(values[name])
             except (TypeError, ValueError):
-                raise ExpressionError(f"the value of '{name}' is not a number") from None
+                raise problem("value_not_number", name=name) from None
             leaves[name] = Value(number, name, requires_grad.get(name, True),
                                  kinds.get(name) or default_kind(name))
         stack: list = []
@@ -245,9 +250,9 @@ def parse(source: str) -> Expression:
     except ExpressionError:
         raise
     except (RecursionError, MemoryError):
-        raise ExpressionError("the expression is too deeply nested") from None
+        raise problem("too_deep") from None
     except Exception as e:  # a fault of ours must still reach the student as a message
-        raise ExpressionError(f"cannot read this expression ({type(e).__name__})") from None
+        raise problem("unreadable", kind=type(e).__name__) from None
 
 
 def gradients(source: str, values: Mapping[str, float]) -> tuple[float, dict[str, float]]:
@@ -270,16 +275,16 @@ def gradients(source: str, values: Mapping[str, float]) -> tuple[float, dict[str
 
 def _parse(source) -> Expression:
     if not isinstance(source, str):
-        raise ExpressionError("the expression must be text")
+        raise problem("not_text")
     if len(source) > LIMITS["length"]:
-        raise ExpressionError(f"the expression is too long ({len(source):,} characters; "
-                              f"at most {LIMITS['length']:,})", LIMITS["length"])
+        raise problem("too_long", LIMITS["length"], length=f"{len(source):,}",
+                      limit=f"{LIMITS['length']:,}")
     text = source.translate(_NORMALIZE)
     for i, ch in enumerate(text):
         if (ch < " " and ch not in "\t\n\r") or ch == "\x7f":
-            raise ExpressionError(f"unexpected control character {ch!r}", i)
+            raise problem("control_character", i, char=repr(ch))
     if not text.strip():
-        raise ExpressionError("the expression is empty", 0)
+        raise problem("empty", 0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -287,20 +292,17 @@ def _parse(source) -> Expression:
     except SyntaxError as e:
         raise _syntax_error(text, e) from None
     except ValueError as e:  # e.g. integer literals beyond Python's digit limit
-        raise ExpressionError(f"cannot read this expression: {e}") from None
+        raise problem("unreadable_detail", detail=e) from None
     body = module.body
     if not body:  # only comments
-        raise ExpressionError("the expression is empty", 0)
+        raise problem("empty", 0)
     if len(body) != 1:
-        raise ExpressionError("write a single expression, not several statements",
-                              _position(text, body[1]) if len(body) > 1 else 0)
+        raise problem("several_statements", _position(text, body[1]) if len(body) > 1 else 0)
     statement = body[0]
     if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        raise ExpressionError("assignments are not supported: type only the right-hand side, "
-                              "e.g. (w*x + b - y)**2", _position(text, statement))
+        raise problem("assignment", _position(text, statement))
     if not isinstance(statement, ast.Expr):
-        raise ExpressionError("statements are not supported: type an expression",
-                              _position(text, statement))
+        raise problem("statement", _position(text, statement))
     return _Compiler(text).compile(source, statement.value)
 
 
@@ -313,11 +315,16 @@ def _syntax_error(text: str, error: SyntaxError) -> ExpressionError:
         position = min(position, len(text))
     for i, ch in enumerate(text):
         if ch in "'\"":
-            return ExpressionError("strings are not supported", i)
+            return problem("string", i)
         if not (ch.isascii() and (ch.isalnum() or ch in " \t\r\n+-*/()._,")):
-            return ExpressionError(f"unexpected character {ch!r}", i)
-    message = (error.msg or "invalid syntax").replace("'(' was never closed", "a '(' is never closed")
-    return ExpressionError(f"syntax error: {message}", position)
+            return problem("unexpected_character", i, char=repr(ch))
+    message = error.msg or "invalid syntax"
+    if message == "'(' was never closed":
+        return problem("syntax_unclosed", position)
+    unmatched = re.fullmatch(r"unmatched '(.)'", message)
+    if unmatched:
+        return problem("syntax_unmatched", position, bracket=unmatched.group(1))
+    return problem("syntax", position, detail=message)
 
 
 def _position(text: str, node: ast.AST) -> int:
@@ -354,16 +361,15 @@ class _Compiler:
             node = node.operand
         return False
 
-    def error(self, message: str, node: ast.AST) -> ExpressionError:
-        return ExpressionError(message, _position(self.text, node))
+    def error(self, key: str, node: ast.AST, **fields) -> ExpressionError:
+        return problem(key, _position(self.text, node), **fields)
 
     def compile(self, source: str, tree: ast.AST) -> Expression:
         stack: list[tuple[ast.AST, bool, int]] = [(tree, False, 1)]
         while stack:
             node, children_done, depth = stack.pop()
             if depth > LIMITS["depth"]:
-                raise self.error(f"the expression is nested too deeply (more than "
-                                 f"{LIMITS['depth']} levels)", node)
+                raise self.error("nested_limit", node, limit=LIMITS["depth"])
             if children_done:
                 self.emit(node)
                 continue
@@ -383,40 +389,42 @@ class _Compiler:
             return []
         if isinstance(node, ast.UnaryOp):
             if type(node.op) in _UNSUPPORTED_OPERATORS:
-                raise self.error(f"{_UNSUPPORTED_OPERATORS[type(node.op)]} is not supported", node)
+                raise self.error(*_UNSUPPORTED_OPERATORS[type(node.op)][:1], node,
+                                 **_UNSUPPORTED_OPERATORS[type(node.op)][1])
             if self.is_constant(node):
                 return []
             return [node.operand]
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINARY:
-                raise self.error(f"{_UNSUPPORTED_OPERATORS[type(node.op)]} is not supported", node)
+                raise self.error(*_UNSUPPORTED_OPERATORS[type(node.op)][:1], node,
+                                 **_UNSUPPORTED_OPERATORS[type(node.op)][1])
             if isinstance(node.op, ast.Pow) and self.constant_exponent(node) is not None:
                 return [node.left]
             return [node.left, node.right]
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                raise self.error("only the built-in functions can be called", node)
+                raise self.error("call_not_builtin", node)
             name = node.func.id
             if name not in FUNCTIONS:
-                raise self.error(f"unknown function '{name}'", node)
+                raise self.error("unknown_function", node, name=name)
             if node.keywords:
-                raise self.error(f"{name}() takes no keyword arguments", node.keywords[0].value)
+                raise self.error("keywords", node.keywords[0].value, name=name)
             arity = FUNCTIONS[name][0]
             if any(isinstance(a, ast.Starred) for a in node.args):
-                raise self.error("'*' unpacking is not supported", node)
+                raise self.error("unpacking", node)
             if len(node.args) != arity:
-                word = "argument" if arity == 1 else "arguments"
-                raise self.error(f"{name}() takes {arity} {word}, got {len(node.args)}", node)
+                raise self.error("arity_one" if arity == 1 else "arity", node, name=name,
+                                 arity=arity, got=len(node.args))
             return list(node.args)
-        for kind, message in _UNSUPPORTED_NODES.items():
+        for kind, key in _UNSUPPORTED_NODES.items():
             if isinstance(node, kind):
-                raise self.error(message, node)
-        raise self.error(f"unsupported syntax ({type(node).__name__})", node)
+                raise self.error(key, node)
+        raise self.error("unsupported_syntax", node, kind=type(node).__name__)
 
     def emit(self, node: ast.AST) -> None:
         self.nodes += 1
         if self.nodes > LIMITS["nodes"]:
-            raise self.error(f"the expression has too many nodes (at most {LIMITS['nodes']})", node)
+            raise self.error("too_many_nodes", node, limit=LIMITS["nodes"])
         if isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp)
                                               and self.is_constant(node)):
             number = self.number(node)
@@ -439,24 +447,23 @@ class _Compiler:
     def number(self, node: ast.AST) -> float:
         value = _constant_number(node)
         if value is None:
-            raise self.error(_constant_problem(node), node)
+            raise _at(_constant_problem(node), self.text, node)
         if not math.isfinite(value):
-            raise self.error("this number is too large", node)
+            raise self.error("too_large", node)
         return value
 
     def variable(self, node: ast.Name) -> str:
         name = node.id
         if name in FUNCTIONS:
-            raise self.error(f"'{name}' is a function: call it as {name}(...)", node)
+            raise self.error("is_function", node, name=name)
         if name.startswith("_"):
-            raise self.error(f"unknown name '{name}': names may not start with '_'", node)
+            raise self.error("underscore_name", node, name=name)
         if not _NAME.match(name):
-            raise self.error(f"unknown name '{name}': use letters, digits and '_' only", node)
+            raise self.error("bad_name", node, name=name)
         if len(name) > LIMITS["name"]:
-            raise self.error(f"the name '{name[:12]}...' is too long "
-                             f"(at most {LIMITS['name']} characters)", node)
+            raise self.error("long_name", node, name=name[:12], limit=LIMITS["name"])
         if name not in self.variables and len(self.variables) >= LIMITS["variables"]:
-            raise self.error(f"too many variables (at most {LIMITS['variables']})", node)
+            raise self.error("too_many_variables", node, limit=LIMITS["variables"])
         self.variables.setdefault(name, None)
         return name
 
@@ -465,11 +472,10 @@ class _Compiler:
         exponent = _fold_constant(node.right, self._folded)
         if exponent is None:
             return None
-        if isinstance(exponent, str):
-            raise self.error(exponent, node.right)
+        if isinstance(exponent, ExpressionError):
+            raise _at(exponent, self.text, node.right)
         if not abs(exponent) <= LIMITS["exponent"]:
-            raise self.error(f"the exponent {_number_text(exponent)} is too large: constant "
-                             f"exponents must lie within \u00b1{LIMITS['exponent']:g}", node.right)
+            raise _exponent_too_large(exponent, _position(self.text, node.right))
         return exponent
 
 
@@ -488,24 +494,34 @@ def _constant_number(node: ast.AST) -> float | None:
     return None
 
 
-def _constant_problem(node: ast.AST) -> str:
+def _at(error: ExpressionError, text: str, node: ast.AST) -> ExpressionError:
+    """``error`` (found without a place) at ``node``'s position."""
+    return problem(error.key, _position(text, node), **error.fields)
+
+
+def _exponent_too_large(exponent: float, position: int | None = None) -> ExpressionError:
+    return problem("exponent_too_large", position, exponent=_number_text(exponent),
+                   limit=f"{LIMITS['exponent']:g}")
+
+
+def _constant_problem(node: ast.AST) -> ExpressionError:
     while isinstance(node, ast.UnaryOp):
         node = node.operand
     value = getattr(node, "value", None)
     if isinstance(value, (str, bytes)):
-        return "strings are not supported"
+        return problem("string")
     if isinstance(value, complex):
-        return "complex numbers are not supported"
+        return problem("complex")
     if isinstance(value, bool) or value is None or value is Ellipsis:
-        return f"'{value}' is not a number"
-    return "unsupported constant"
+        return problem("not_a_number", value=value)
+    return problem("unsupported_constant")
 
 
-def _fold_constant(node: ast.AST, memo: dict | None = None) -> float | str | None:
+def _fold_constant(node: ast.AST, memo: dict | None = None) -> float | ExpressionError | None:
     """Evaluate a subtree made only of numbers and + - * / ** (for exponents).
 
-    Returns the number, None when the subtree has a name or a call, or a message
-    when it is a constant that cannot be used. Iterative, and each power is
+    Returns the number, None when the subtree has a name or a call, or the error (without
+    a position) when it is a constant that cannot be used. Iterative, and each power is
     checked before it is computed, so ``9**9**9`` costs nothing. With ``memo``
     (one dict per expression) each subtree is folded once: a power tower such as
     ``1**1**...**x`` costs linear time, not a walk of its tail per level.
@@ -526,7 +542,7 @@ def _fold_constant(node: ast.AST, memo: dict | None = None) -> float | str | Non
     return memo[id(node)]
 
 
-def _fold_one(sub: ast.AST, operands: list) -> float | str | None:
+def _fold_one(sub: ast.AST, operands: list) -> float | ExpressionError | None:
     """One step of :func:`_fold_constant`, given the folded operands of ``sub``."""
     if isinstance(sub, ast.Constant):
         if type(sub.value) not in (int, float):
@@ -534,14 +550,14 @@ def _fold_one(sub: ast.AST, operands: list) -> float | str | None:
         try:
             return float(sub.value)
         except OverflowError:
-            return "this number is too large"
+            return problem("too_large")
     if not (isinstance(sub, ast.UnaryOp) and isinstance(sub.op, (ast.USub, ast.UAdd))
             or isinstance(sub, ast.BinOp) and type(sub.op) in _BINARY):
         return None  # a name, a call or other syntax: not a constant (the whitelist reports it)
     if any(v is None for v in operands):
         return None
     for v in operands:
-        if isinstance(v, str):
+        if isinstance(v, ExpressionError):
             return v
     if isinstance(sub, ast.UnaryOp):
         return -operands[0] if isinstance(sub.op, ast.USub) else operands[0]
@@ -549,16 +565,15 @@ def _fold_one(sub: ast.AST, operands: list) -> float | str | None:
     symbol = _BINARY[type(sub.op)]
     if symbol == "**":
         if abs(b) > LIMITS["exponent"]:
-            return (f"the exponent {_number_text(b)} is too large: constant "
-                    f"exponents must lie within \u00b1{LIMITS['exponent']:g}")
+            return _exponent_too_large(b)
         if a < 0 and b != int(b):
-            return "a negative number to a fractional power has no real value"
+            return problem("negative_fractional")
     try:
         result = _BINARY_APPLY[symbol](a, b)
     except ZeroDivisionError:
-        return "division by zero in a constant exponent"
+        return problem("exponent_division")
     except OverflowError:
-        return "this number is too large"
+        return problem("too_large")
     if isinstance(result, complex) or not math.isfinite(result):
-        return "this number is too large"
+        return problem("too_large")
     return float(result)

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from .engine import Value, topological_order
-from .expression import ExpressionError
+from .messages import problem
 from .limits import GROUP_ABOVE, MLP_MAX_DRAWN, MLP_MAX_INPUTS, MLP_MAX_NODES
 
 __all__ = ["mlp_loss", "ScalarMLP", "builder_from_text"]
@@ -90,6 +90,9 @@ class ScalarMLP:
     126
     """
 
+    # its build fills neuron groups: the explorer draws it by levels (graphviz_core.levels)
+    neurons = True
+
     def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, seed: int = 0):
         self.n_in, self.hidden, self.n_out, self.seed = n_in, tuple(hidden), n_out, seed
         self.variables = tuple(f"x{i}" for i in range(n_in))
@@ -154,16 +157,14 @@ def builder_from_text(text: str) -> ScalarMLP | None:
         return None
     sizes = [int(n) for n in match.group(1).split(",")]
     if len(sizes) < 2 or min(sizes) < 1 or max(sizes) > 1000:
-        raise ExpressionError("mlp(n_in, h1, ..., n_out) takes two or more sizes from 1 to 1000",
-                              0)
+        raise problem("mlp_sizes", 0)
     if sizes[0] > MLP_MAX_INPUTS:
-        raise ExpressionError(f"mlp(...) takes at most {MLP_MAX_INPUTS} inputs (a slider each), "
-                              f"not {sizes[0]:,}", 0)
+        raise problem("mlp_inputs", 0, limit=MLP_MAX_INPUTS, n=f"{sizes[0]:,}")
     net = ScalarMLP(sizes[0], tuple(sizes[1:-1]), sizes[-1])
     if net.node_count() > MLP_MAX_NODES:
-        raise ExpressionError(f"mlp{tuple(sizes)} would have {net.node_count():,} nodes; "
-                              f"at most {MLP_MAX_NODES:,} are drawn", 0)
+        raise problem("mlp_nodes", 0, call=f"mlp{tuple(sizes)}", n=f"{net.node_count():,}",
+                      limit=f"{MLP_MAX_NODES:,}")
     if net.drawn_count() > MLP_MAX_DRAWN:
-        raise ExpressionError(f"mlp{tuple(sizes)} would draw {net.drawn_count():,} nodes even "
-                              f"with a node per neuron; at most {MLP_MAX_DRAWN:,} are drawn", 0)
+        raise problem("mlp_drawn", 0, call=f"mlp{tuple(sizes)}", n=f"{net.drawn_count():,}",
+                      limit=f"{MLP_MAX_DRAWN:,}")
     return net

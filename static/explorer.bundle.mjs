@@ -382,6 +382,9 @@ const STYLE = {
   sg: { marker: "diamond", fill: "#F6E0EE", line: "#A8488F" },
   group: { marker: "square_pin", fill: "#CCEFEA", line: "#1F1F1F" },  // a closed neuron of a big MLP
 }
+// a closed layer: its neurons' colours (it is all of them), told apart by its square, its size
+// and its norm label - not a hue of its own
+STYLE.layer = { ...STYLE.group, marker: "square" }
 const FLOW = { graph: "#76818E", forward: "#0072B2", backward: "#D55E00" }
 const BLOCKED = "#A8488F"  // a stop-gradient edge
 const PRUNED = "#C9CED6"  // an edge the backward pass skips
@@ -417,8 +420,11 @@ const WORDS = {
    "constant": "constant",
    "loss": "loss",
    "sg": "stop-grad",
-   "group": "group"
+   "group": "group",
+   "layer": "layer"
   },
+  "layer_size": "{n} outputs",
+  "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
   "not_computed": "not computed",
   "play": "▶ Play",
@@ -437,7 +443,8 @@ const WORDS = {
   "a11y_modes": {
    "graph": "the graph only",
    "forward": "the forward pass: every value",
-   "backward": "the backward pass: every gradient"
+   "backward": "the backward pass: every gradient",
+   "predict": "the backward pass to predict: a gradient shows once it is predicted"
   },
   "faults": {
    "log of a negative number": "log of a negative number",
@@ -452,6 +459,22 @@ const WORDS = {
    "gradient is nan": "gradient is nan",
    "gradient overflows to infinity": "gradient overflows to infinity",
    "undefined:": "undefined:"
+  },
+  "predict": {
+   "question": "Step {k} of {n}: what is ∂{loss}/∂{name}? Type your prediction ({tolerance}) and press Enter.",
+   "question_blocked": "Step {k} of {n}: what does the stop-gradient {name} pass back to {parent}? ({tolerance})",
+   "within": "within ±{tol}",
+   "exact": "exactly",
+   "right": "✓ Right: ∂{loss}/∂{name} = {expected} (you typed {guess}).",
+   "wrong": "✗ Not quite: you typed {guess}, ∂{loss}/∂{name} = {expected}.",
+   "seed": "The backward pass starts from ∂{loss}/∂{loss} = 1: the loss changes one for one with itself.",
+   "chain": "Chain rule: ∂{loss}/∂{name} = {symbols} = {numbers} = {total}, the incoming gradient × the local derivative.",
+   "sum": "Chain rule at a fan-out: ∂{loss}/∂{name} = {symbols} = {numbers} = {total}, one incoming gradient × local derivative per path, added up.",
+   "blocked": "A stop-gradient's local derivative is 0: {name} passes ∂{loss}/∂{name} × 0 = {grad} × 0 = 0 back to {parent}.",
+   "not_number": "Type a number, e.g. 2.5, -0.25 or 1/4.",
+   "score": "Score: {right} of {tried}",
+   "done": "All {n} steps predicted, {right} right. Press ↺ Start to try again, or move a slider first for new numbers.",
+   "nothing": "Predict: the backward pass computes no gradient here, so there is nothing to predict."
   }
  },
  "zh": {
@@ -474,8 +497,11 @@ const WORDS = {
    "constant": "常数",
    "loss": "损失",
    "sg": "停止梯度",
-   "group": "组"
+   "group": "组",
+   "layer": "层"
   },
+  "layer_size": "{n} 个输出",
+  "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
   "not_computed": "未计算",
   "play": "▶ 播放",
@@ -494,7 +520,8 @@ const WORDS = {
   "a11y_modes": {
    "graph": "仅显示计算图",
    "forward": "前向传播：每个节点的值",
-   "backward": "反向传播：每个节点的梯度"
+   "backward": "反向传播：每个节点的梯度",
+   "predict": "预测反向传播：每个梯度在预测之后才显示"
   },
   "faults": {
    "log of a negative number": "对负数取对数",
@@ -509,6 +536,22 @@ const WORDS = {
    "gradient is nan": "梯度为 nan",
    "gradient overflows to infinity": "梯度上溢为无穷大",
    "undefined:": "无定义："
+  },
+  "predict": {
+   "question": "第 {k} 步（共 {n} 步）：∂{loss}/∂{name} 是多少？输入你的预测（{tolerance}），按回车键核对。",
+   "question_blocked": "第 {k} 步（共 {n} 步）：停止梯度 {name} 向 {parent} 传回多少？（{tolerance}）",
+   "within": "误差在 ±{tol} 以内",
+   "exact": "必须完全一致",
+   "right": "✓ 正确：∂{loss}/∂{name} = {expected}（你输入的是 {guess}）。",
+   "wrong": "✗ 不对：你输入的是 {guess}，而 ∂{loss}/∂{name} = {expected}。",
+   "seed": "反向传播从 ∂{loss}/∂{loss} = 1 开始：损失相对自身的变化率就是 1。",
+   "chain": "链式法则：∂{loss}/∂{name} = {symbols} = {numbers} = {total}，即传入的梯度 × 局部导数。",
+   "sum": "分支处的链式法则：∂{loss}/∂{name} = {symbols} = {numbers} = {total}，每条路径各算一次“传入的梯度 × 局部导数”，再相加。",
+   "blocked": "停止梯度的局部导数是 0：{name} 传回给 {parent} 的是 ∂{loss}/∂{name} × 0 = {grad} × 0 = 0。",
+   "not_number": "请输入一个数，例如 2.5、-0.25 或 1/4。",
+   "score": "得分：{tried} 题中答对 {right} 题",
+   "done": "{n} 步全部预测完毕，答对 {right} 步。按 ↺ 回到起点再试一次，也可以先拖动滑块换一组数值。",
+   "nothing": "预测：这里的反向传播没有计算任何梯度，所以没有可预测的内容。"
   }
  }
 }
@@ -599,6 +642,12 @@ const { blocksGradient, contribution: throughOp, fmt, paren } = __bpx_replay
 // the tape index whose numbers drawn node i shows (a closed group shows its output)
 function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
 
+// the loss's name as the drawing writes it ("L")
+function lossName(scene) {
+  const N = scene.nodes
+  return N.id.length ? N.name[N.tape ? N.tape.indexOf(scene.tape.root) : scene.tape.root] : "L"
+}
+
 // the index of edge (u, v, slot) in the scene (-1: none); playback asks for every step's
 // edges each frame, so the lookup is a map made once per scene
 function edgeIndex(scene, u, v, slot) {
@@ -624,17 +673,59 @@ function contribution(scene, result, edge) {
   return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
 }
 
+// the tape parent of the j-th traced edge drawn edge k stands for (edges.tails; without
+// them every traced edge leaves the drawn parent's own tape entry)
+function tail(scene, k, j) {
+  const T = scene.edges.tails
+  return T ? T[k][j] : tapeIndex(scene, scene.edges.u[k])
+}
+
+// whether drawn edge k leaves several traced parents (a closed layer's outputs)
+function manyTails(scene, k) {
+  const E = scene.edges
+  if (!E.tails) return false
+  if (E._many === undefined) E._many = E.tails.map((ts) => ts.some((t) => t !== ts[0]))
+  return E._many[k]
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 function edgeContribution(scene, result, k) {
   const E = scene.edges
   if (!E.via) return contribution(scene, result, [E.u[k], E.v[k], E.slot[k]])
-  const u = tapeIndex(scene, E.u[k])
-  return E.via[k].reduce((sum, [v, slot]) => sum + contribution(scene, result, [u, v, slot]), 0)
+  return E.via[k].reduce((sum, [v, slot], j) => sum + contribution(scene, result, [tail(scene, k, j), v, slot]), 0)
+}
+
+// how much gradient drawn edge k carries back (its width in the backward pass): the norm
+// of what reaches each traced parent along it, as graphviz_core.grouping.flow defines it
+function edgeFlow(scene, result, k) {
+  const E = scene.edges
+  if (!E.via) return Math.abs(edgeContribution(scene, result, k))
+  const per = new Map()
+  E.via[k].forEach(([v, slot], j) => {
+    const u = tail(scene, k, j)
+    per.set(u, (per.get(u) || 0) + contribution(scene, result, [u, v, slot]))
+  })
+  return Math.hypot(...per.values())
+}
+
+// a layer (nodes.outputs: its output vector) shows a norm, every other node its tape entry
+function isVector(scene, i) { const O = scene.nodes.outputs; return !!(O && O[i].length > 1) }
+function shownValue(scene, result, i) { return shown(scene, result.value, i) }
+function shownGrad(scene, result, i) { return shown(scene, result.grad, i) }
+function shown(scene, numbers, i) {
+  const O = scene.nodes.outputs
+  if (O && O[i].length) return O[i].length === 1 ? numbers[O[i][0]] : Math.hypot(...O[i].map((t) => numbers[t]))
+  return numbers[tapeIndex(scene, i)]
 }
 
 // the schedule's formulas carry placeholders; the numbers come from the current replay
+// (a norm placeholder names several tape entries: graphviz_core.schedule.norm_ref)
 function fillNumbers(result, template) {
-  return template.replace(/\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+    if (kind[0] === "n") {
+      const of = kind === "nv" ? result.value : result.grad
+      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])))
+    }
     const x = kind === "v" ? result.value[+n] : kind === "g" ? result.grad[+n] : local(result, +n, +slot)
     return p ? paren(x) : fmt(x)
   })
@@ -642,7 +733,59 @@ function fillNumbers(result, template) {
 
 // the steps of the pass on screen (none in graph mode)
 function passSteps(scene) { const m = scene.mode; return m === "graph" ? [] : scene.steps[m] || [] }
-return { tapeIndex, edgeIndex, local, contribution, edgeContribution, fillNumbers, passSteps }
+return { tapeIndex, lossName, edgeIndex, local, contribution, manyTails, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
+})()
+
+// ==== static/explorer/flow.mjs
+const __bpx_flow = (() => {
+// Where the gradient flows: in the backward pass an edge's width and opacity grow with how
+// much gradient it carries back (reading.edgeFlow: |contribution|, or for an edge that
+// stands for many traced edges the norm of what reaches each parent). Widths follow the
+// logarithm over DECADES orders of magnitude below the largest edge on screen, so a
+// gradient that shrinks ten-fold per layer reads as steps of width; hue is not used (the
+// palette stays colour-blind safe: style.mjs).
+
+const { fmt } = __bpx_replay
+const { T, fill } = __bpx_words
+const { edgeFlow } = __bpx_reading
+
+const DECADES = 4
+const THIN = 1, THICK = 10  // px at the smallest and largest flow, for a few edges
+
+// the widest edge: THICK for a few edges, narrower as they crowd (thousands between two
+// columns of neurons would merge into one band), never below a visible 2.5 px
+function thickest(edges) { return Math.max(2.5, Math.min(THICK, THICK * Math.sqrt(20 / Math.max(1, edges)))) }
+
+// 0..1 for a flow against the largest one (0 for none or below DECADES decades)
+function strength(flow, max) {
+  if (!(flow > 0) || !(max > 0)) return 0
+  return Math.min(1, Math.max(0, 1 + Math.log10(flow / max) / DECADES))
+}
+
+function widthOf(t, thick = THICK) { return THIN + (thick - THIN) * t }
+
+// every edge's flow and the largest one
+function flows(sc, r) {
+  const m = sc.edges.u.length, out = new Float64Array(m)
+  let max = 0
+  for (let k = 0; k < m; k++) {
+    const f = edgeFlow(sc, r, k)
+    out[k] = f
+    if (f > max && Number.isFinite(f)) max = f
+  }
+  return { flow: out, max, thick: thickest(m) }
+}
+
+// the legend under the figure: three sample widths with the flows they stand for
+function legendHtml(max, thick = THICK) {
+  if (!(max > 0)) return ""
+  const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
+  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${w}" stroke-linecap="round" stroke-opacity="${(0.35 + 0.6 * t * t).toFixed(2)}"/></svg>`
+  const items = samples.map((sample, k) =>
+    `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
+}
+return { DECADES, THIN, thickest, strength, widthOf, flows, legendHtml }
 })()
 
 // ==== static/explorer/render.mjs
@@ -653,10 +796,11 @@ const __bpx_render = (() => {
 
 const { fmt, paren } = __bpx_replay
 const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } = __bpx_style
-const { T } = __bpx_words
+const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
-const { tapeIndex, edgeIndex, local, edgeContribution } = __bpx_reading
+const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
+const { flows, strength, widthOf } = __bpx_flow
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
@@ -664,12 +808,15 @@ const { tapeIndex, edgeIndex, local, edgeContribution } = __bpx_reading
 function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
-  const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
+  const lossName = lossNameOf(sc)
   // level of detail from the current zoom
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
-  const showNodeLabels = ppu > 70 * big
+  // a handful of layers is labelled at any zoom (a phone): neighbours' lower labels take turns
+  // on two lines, so they do not overlap however narrow the figure
+  const fewLayers = sc.level === "layer" && n <= 12, stagger = fewLayers && ppu <= 70 * big
+  const showNodeLabels = ppu > 70 * big || fewLayers
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
   const labelSize = `${Math.round(13 * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
@@ -677,11 +824,11 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
     const kind = N.kind[i], st = STYLE[kind] || STYLE.op
-    const t = tapeIndex(sc, i)
+    const t = tapeIndex(sc, i), vector = isVector(sc, i)
     const active = !!sc.tape.active[t]
     const fault = mode !== "graph" && (r.fault[t] || r.gradFault[t])
     const shown = !seen || seen.has(i)
-    const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : 1), half = size / 2
+    const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : kind === "layer" || vector ? 1.7 : 1), half = size / 2
     col.marker.push(st.marker)
     col.fill.push(fault ? FAULT_FILL : st.fill)
     col.line.push(fault ? FAULT : st.line)
@@ -697,19 +844,21 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     if (!showNodeLabels) continue
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
-    if (mode === "graph") bottom = N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
-    else if (mode === "forward") bottom = shown ? fmt(r.value[t]) : "?"
+    if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
+    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i)) : "?"
     else if (kind === "constant") bottom = ""
     else if (!active) bottom = T.notComputed
-    else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : "?"
+    else bottom = shown ? (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : "?"
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
-    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3, boxed: 0.8, node: i, role: "bottom" })
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3 + (stagger && i % 2 ? 18 * big : 0), boxed: 0.8, node: i, role: "bottom" })
   }
 
   const E = sc.edges, m = E.u.length
-  const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [] }
+  const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [], width: [] }
+  // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
+  const flow = mode === "backward" ? flows(sc, r) : null
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
@@ -718,22 +867,29 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
-    const flows = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
+    const carries = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
     // an edge into a closed group stands for several traced edges: no one local derivative
     const loc = !via ? local(r, v, slot) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
-    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK, width = 2
     if (mode === "backward") {
       if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
-      else if (!flows) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
-      else label = (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
+      else if (!carries) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
+      // an edge from a layer stands for several parents: what it carries back is a vector
+      else label = manyTails(sc, k) ? `→ ‖${fmt(flow.flow[k])}‖` : (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
     } else if (mode === "forward") {
       label = fmt(r.value[tu])
       if (blocked) { color = BLOCKED; dash = "dashed" }
     } else if (blocked) { color = BLOCKED; dash = "dashed" }
     // in playback an edge shows its number once the step that carries it has arrived
     const owner = mode === "backward" ? u : v
-    if (seen && !seen.has(owner) && !(blocked && seen.has(v) && mode === "backward")) label = ""
-    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha)
+    const arrived = !seen || seen.has(owner) || (blocked && seen.has(v) && mode === "backward")
+    if (!arrived) label = ""
+    else if (flow && carries && !blocked) {
+      const s = strength(flow.flow[k], flow.max)
+      width = widthOf(s, flow.thick)
+      alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
+    }
+    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
     if (showEdgeLabels && label) {
       // the label sits on the middle of the first segment, the arrowhead on the last one
@@ -744,7 +900,7 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
-    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head)
+    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
   }
 
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
@@ -766,7 +922,7 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
       lit.xs.push(xs); lit.ys.push(ys)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit }
+  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
 }
 return { drawing }
 })()
@@ -822,18 +978,21 @@ const __bpx_table = (() => {
 
 const { fmt } = __bpx_replay
 const { T, faultText } = __bpx_words
-const { tapeIndex } = __bpx_reading
+const { tapeIndex, isVector, shownValue, shownGrad } = __bpx_reading
 const { sameColumns } = __bpx_sources
 
-function tableColumns(sc, r) {
+// `seen`: the nodes whose gradients are on screen (null: all; Predict hides the others)
+function tableColumns(sc, r, seen = null) {
   const N = sc.nodes, n = N.id.length
   const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
   for (let i = 0; i < n; i++) {
     const t = tapeIndex(sc, i)
     tcol.name.push(N.name[i])
     tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : T.kinds[N.kind[i]] || N.kind[i])
-    tcol.value.push(fmt(r.value[t], 6))
-    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
+    // a layer's row: the norms of its output vector and of that vector's gradient
+    const norm = isVector(sc, i) ? "‖·‖ = " : ""
+    tcol.value.push(norm + fmt(shownValue(sc, r, i), 6))
+    tcol.grad.push(N.kind[i] === "constant" ? "" : !sc.tape.active[t] ? T.notComputed : seen && !seen.has(i) ? "?" : norm + fmt(shownGrad(sc, r, i), 6))
     const fault = r.fault[t] || r.gradFault[t]
     tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }
@@ -1102,7 +1261,7 @@ const __bpx_access = (() => {
 
 const { fmt } = __bpx_replay
 const { T, fill } = __bpx_words
-const { tapeIndex, fillNumbers } = __bpx_reading
+const { tapeIndex, fillNumbers, isVector, shownValue, shownGrad, lossName: lossNameOf } = __bpx_reading
 
 const DESCRIBE_MS = 400  // the text alternative follows the numbers once a drag rests
 const SAY_MS = 700  // announcements: at most one per this interval, the latest one wins
@@ -1132,22 +1291,19 @@ function hidden(tag, attrs) {
   return el
 }
 
-// one line about drawn node i in the mode on screen
-function nodeSentence(sc, r, i, lossName) {
+// one line about drawn node i in the mode on screen; `seen`: the nodes whose numbers are
+// on screen (null: all)
+function nodeSentence(sc, r, i, lossName, seen = null) {
   const N = sc.nodes, t = tapeIndex(sc, i), mode = sc.mode
   const def = N.op[i] ? N.text[i] : `${N.name[i]}: ${T.kinds[N.kind[i]] || N.kind[i]}`
   const parts = [def]
-  if (mode !== "graph") parts.push(`${T.a11y_value} ${fmt(r.value[t])}`)
+  const v = isVector(sc, i)
+  if (mode !== "graph") parts.push(`${T.a11y_value} ${v ? `‖${N.name[i]}‖ = ` : ""}${fmt(shownValue(sc, r, i))}`)
   if (mode === "backward" && N.kind[i] !== "constant")
-    parts.push(sc.tape.active[t] ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : T.notComputed)
+    parts.push(!sc.tape.active[t] ? T.notComputed : (v ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${seen && !seen.has(i) ? "?" : fmt(shownGrad(sc, r, i))}`)
   const fault = r.fault[t] || r.gradFault[t]
   if (fault) parts.push(`⚠ ${fault}`)
   return parts.join("; ")
-}
-
-function lossNameOf(sc) {
-  const N = sc.nodes
-  return N.id.length ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
 }
 
 class Access {
@@ -1218,7 +1374,7 @@ class Access {
     ev.stopPropagation()
     if (next !== null && next >= 0) {
       this.node = next
-      this.say(nodeSentence(sc, this.view.result, next, lossNameOf(sc)), true)
+      this.say(nodeSentence(sc, this.view.result, next, lossNameOf(sc), this.view.predicting ? this.view.quiz.seen() : null), true)
     }
     this.view.renderSoon()
   }
@@ -1271,6 +1427,7 @@ class Access {
   released() {
     const sc = this.view.scene, r = this.view.result
     if (!sc || !r || !this.announceRelease) { this.announceRelease = true; return }
+    if (this.view.predicting) return  // the gradients are the questions: the quiz says its own
     const N = sc.nodes, loss = lossNameOf(sc), parts = []
     const root = this.rootIndex(sc)
     parts.push(`${loss} = ${fmt(r.value[tapeIndex(sc, root)])}`)
@@ -1292,9 +1449,10 @@ class Access {
     const sc = this.view.scene, r = this.view.result
     if (!sc || !r || !this.text) return
     const n = sc.nodes.id.length, loss = lossNameOf(sc)
-    const lines = [fill(T.a11y_summary, { n, m: sc.edges.u.length, mode: T.a11y_modes[sc.mode] || sc.mode })]
+    const lines = [fill(T.a11y_summary, { n, m: sc.edges.u.length, mode: T.a11y_modes[this.view.predicting ? "predict" : sc.mode] || sc.mode })]
     const shown = Math.min(n, LISTED)
-    for (let i = 0; i < shown; i++) lines.push(nodeSentence(sc, r, i, loss))
+    const seen = this.view.predicting ? this.view.quiz.seen() : null
+    for (let i = 0; i < shown; i++) lines.push(nodeSentence(sc, r, i, loss, seen))
     if (n > shown) lines.push(fill(T.a11y_more, { n: n - shown }))
     const list = document.createElement("ul")
     for (const line of lines.slice(1)) { const li = document.createElement("li"); li.textContent = line; list.appendChild(li) }
@@ -1318,6 +1476,149 @@ class Access {
 return { reducedMotion, nodeSentence, Access }
 })()
 
+// ==== static/explorer/predict.mjs
+const __bpx_predict = (() => {
+// Predict, then reveal: the backward pass a step at a time, each step's gradient typed by the
+// student before it shows. The expected number is the replay's (the engine's tape), the
+// check happens here, the explanation is the chain rule with the step's numbers, and the
+// score stays with the view until ↺ Start or a new graph.
+
+const { fmt, paren } = __bpx_replay
+const { T, fill } = __bpx_words
+const { edgeIndex, edgeContribution, local, lossName, shownGrad } = __bpx_reading
+
+// a guess is right within max(ABSOLUTE, RELATIVE * |expected|): a student rounds to a
+// couple of digits, and the tolerance is shown with every question
+const ABSOLUTE = 0.01
+const RELATIVE = 0.01
+
+function tolerance(expected) { return Math.max(ABSOLUTE, RELATIVE * Math.abs(expected)) }
+
+// typed text -> number (NaN when it is not one): full-width digits and the minus sign of
+// a slide are read as ASCII, "a/b" as a fraction, "inf" and "nan" as themselves
+function readNumber(text) {
+  const s = String(text || "").normalize("NFKC").replace(/[\u2212\u2013]/g, "-").replace(/\s+/g, "").toLowerCase()
+  const number = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/
+  if (number.test(s)) return Number(s)
+  const [a, b, ...rest] = s.split("/")
+  if (b !== undefined && !rest.length && number.test(a) && number.test(b)) return Number(a) / Number(b)
+  const special = { inf: Infinity, "+inf": Infinity, "-inf": -Infinity, "∞": Infinity, "-∞": -Infinity, nan: NaN }
+  return s in special ? special[s] : NaN
+}
+
+function isRight(guess, expected) {
+  if (!Number.isFinite(expected)) return Object.is(guess, expected) || (guess !== guess && expected !== expected)
+  return Number.isFinite(guess) && Math.abs(guess - expected) <= tolerance(expected)
+}
+
+class Quiz {
+  constructor(view) {
+    this.view = view
+    this.start()
+  }
+
+  start() {
+    this.position = 0  // the step asked now; the steps before it are revealed
+    this.right = 0
+    this.tried = 0
+    this.verdict = ""  // the last check, as HTML
+    this.shape = ""
+  }
+
+  // keep the score through a new scene of the same graph (a slider's release), start again
+  // on another graph
+  adopt(scene) {
+    const shape = `${scene.tape.op.length}|${(scene.steps.backward || []).length}|${scene.nodes.id.join(",")}`
+    if (shape !== this.shape) this.start()
+    this.shape = shape
+  }
+
+  steps() { const sc = this.view.scene; return sc ? sc.steps.backward || [] : [] }
+
+  current() { return this.steps()[this.position] || null }
+
+  done() { return this.position >= this.steps().length }
+
+  // the nodes whose gradients are on screen: those of the steps already revealed
+  seen() {
+    const seen = new Set(), steps = this.steps()
+    for (let k = 0; k < this.position && k < steps.length; k++) steps[k].nodes.forEach((n) => seen.add(n))
+    return seen
+  }
+
+  // the step revealed last, lit on the figure
+  revealed() { return this.position > 0 ? this.steps()[this.position - 1] || null : null }
+
+  // the number the step computes: a node's gradient, or what a stop-gradient passes back (0)
+  expected(s) {
+    const sc = this.view.scene, r = this.view.result
+    if (s.kind === "blocked") return edgeContribution(sc, r, edgeIndex(sc, ...s.edges[0]))
+    return shownGrad(sc, r, s.node)
+  }
+
+  toleranceText(s) {
+    const x = this.expected(s)
+    return Number.isFinite(x) ? fill(T.predict.within, { tol: fmt(tolerance(x), 2) }) : T.predict.exact
+  }
+
+  // the question on screen, with the step counter
+  question() {
+    const sc = this.view.scene, steps = this.steps(), s = this.current()
+    if (!steps.length) return { html: T.predict.nothing, counter: "" }
+    const score = this.tried ? ` · ${fill(T.predict.score, { right: this.right, tried: this.tried })}` : ""
+    if (!s) return { html: fill(T.predict.done, { n: steps.length, right: this.right }), counter: T.count(steps.length) + score }
+    const N = sc.nodes, loss = lossName(sc), k = this.position + 1
+    const words = { k, n: steps.length, loss, name: N.name[s.node], tolerance: this.toleranceText(s) }
+    const text = s.kind === "blocked" ? fill(T.predict.question_blocked, { ...words, parent: N.name[s.edges[0][0]] })
+      : fill(T.predict.question, words)
+    return { html: text, counter: T.step(k, steps.length) + score }
+  }
+
+  // the student typed `text` for the current step: check it, explain, reveal, move on
+  check(text) {
+    const s = this.current()
+    if (!s || String(text || "").trim() === "") return null
+    const guess = readNumber(text)
+    if (guess !== guess && !/nan/i.test(String(text))) return { html: T.predict.not_number, said: T.predict.not_number, counted: false }
+    const expected = this.expected(s)
+    const ok = isRight(guess, expected)
+    this.tried += 1
+    if (ok) this.right += 1
+    const sc = this.view.scene, loss = lossName(sc), name = sc.nodes.name[s.node]
+    const head = fill(ok ? T.predict.right : T.predict.wrong, { loss, name, expected: fmt(expected, 6), guess: String(text).trim() })
+    const why = this.explain(s)
+    this.position += 1
+    const score = fill(T.predict.score, { right: this.right, tried: this.tried })
+    const next = this.done() ? fill(T.predict.done, { n: this.steps().length, right: this.right }) : ""
+    this.verdict = `<div class="bpx-verdict-${ok ? "right" : "wrong"}">${head}</div><div>${why}</div><div class="bpx-score">${score}</div>`
+    return { html: this.verdict, said: [head, why, score, next || this.question().html].join(" "), counted: true, ok }
+  }
+
+  // the chain rule of step s with its numbers: incoming gradient × local derivative, per path
+  explain(s) {
+    const sc = this.view.scene, r = this.view.result, N = sc.nodes, loss = lossName(sc)
+    const name = N.name[s.node]
+    if (s.kind === "seed") return fill(T.predict.seed, { loss })
+    if (s.kind === "blocked")
+      return fill(T.predict.blocked, { loss, name, parent: N.name[s.edges[0][0]], grad: paren(shownGrad(sc, r, s.node)) })
+    const symbols = [], numbers = []
+    for (const [u, v, slot] of s.edges) {
+      const k = edgeIndex(sc, u, v, slot)
+      const out = N.name[v], grad = shownGrad(sc, r, v)
+      const via = sc.edges.via && sc.edges.via[k]
+      // a drawn edge into a closed group stands for several traced edges: its contribution alone
+      const loc = !via ? local(r, v, slot) : via.length === 1 ? local(r, via[0][0], via[0][1]) : null
+      symbols.push(`∂${loss}/∂${out} × ∂${out}/∂${name}`)
+      numbers.push(loc === null ? paren(edgeContribution(sc, r, k)) : `${paren(grad)} × ${paren(loc)}`)
+    }
+    const total = fmt(shownGrad(sc, r, s.node), 6)
+    return fill(s.kind === "sum" ? T.predict.sum : T.predict.chain,
+                { loss, name, symbols: symbols.join(" + "), numbers: numbers.join(" + "), total })
+  }
+}
+return { ABSOLUTE, RELATIVE, tolerance, readNumber, isRight, Quiz }
+})()
+
 // ==== static/explorer/view.mjs
 const __bpx_view = (() => {
 // One view: the coordinator of one graph on the page. It takes the scene the server sends
@@ -1335,6 +1636,8 @@ const { Written, setData } = __bpx_sources
 const { releases, quiet } = __bpx_release
 const { setLanguage } = __bpx_words
 const { Access, reducedMotion } = __bpx_access
+const { Quiz } = __bpx_predict
+const { legendHtml } = __bpx_flow
 
 class View {
   constructor(args) {
@@ -1347,6 +1650,8 @@ class View {
     this.written = new Written()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
+    this.quiz = new Quiz(this)
+    this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
   handle(action, obj, data) {
@@ -1359,12 +1664,13 @@ class View {
       case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
       case "slider": return this.slide(data.name, obj.value)
       // the mode buttons send the modes in their order; the export's send one mode
-      case "mode": this.scene && (this.scene.mode = data.modes ? data.modes[obj.active] : data.mode); this.player.stop(-1); return this.render()
-      case "play": return this.player.playing ? this.player.pause() : this.player.play()
+      case "mode": return this.setMode(data.modes ? data.modes[obj.active] : data.mode)
+      case "predict": return this.predict()
+      case "play": return this.predicting || (this.player.playing ? this.player.pause() : this.player.play())
       case "pause": return this.player.pause()
-      case "step": return this.player.step(+1)
-      case "back": return this.player.step(-1)
-      case "first": this.player.stop(-1); return this.render()
+      case "step": return this.predicting || this.player.step(+1)
+      case "back": return this.predicting || this.player.step(-1)
+      case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -1375,11 +1681,43 @@ class View {
     }
   }
 
+  // Predict is the backward pass drawn a step at a time: the drawing's mode is "backward"
+  adoptMode(mode) {
+    this.predicting = mode === "predict"
+    this.scene.mode = this.predicting ? "backward" : mode
+    if (this.predicting) this.quiz.adopt(this.scene)
+  }
+
+  setMode(mode) {
+    if (!this.scene) return
+    const was = this.predicting
+    this.adoptMode(mode)
+    if (this.predicting && !was) this.quiz.start()
+    this.player.stop(-1)
+    return this.render()
+  }
+
+  // the student's guess for the current step (the Check button, or Enter in the box)
+  predict() {
+    const { guess, verdict } = this.args
+    if (!this.predicting || !guess) return
+    const checked = this.quiz.check(guess.value_input)
+    if (!checked) return
+    if (checked.counted) guess.setv({ value: "", value_input: "" })
+    if (verdict) verdict.setv({ text: checked.html }, { sync: false })
+    this.access.say(checked.said, true)
+    this.render()
+  }
+
+  // the nodes whose numbers are on screen (null: all)
+  seen() { return this.predicting ? this.quiz.seen() : this.player.reached() }
+
   refresh() {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
     this.scene = JSON.parse(text)
     setLanguage(this.scene.lang)
+    this.adoptMode(this.scene.mode)
     releases.answered()
     const tape = this.scene.tape
     separateParallelEdges(this.scene.edges)
@@ -1462,7 +1800,7 @@ class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
-    if (this.player.index >= 0) this.player.stop(-1)
+    if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
   }
@@ -1474,8 +1812,11 @@ class View {
   render({ table: withTable = true } = {}) {
     if (!this.scene || !this.result) return
     const a = this.args
+    // the box appears or goes before the sources change: Bokeh re-lays the figure out then,
+    // and a re-layout in the same tick as fewer labels drew with the old row count
+    if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     const d = drawing(this.scene, this.result, {
-      seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
+      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
       box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
     })
     this.written.update(a.nodes, d.nodes)
@@ -1483,17 +1824,28 @@ class View {
     this.written.update(a.arrows, d.arrows)
     this.written.update(a.labels, d.labels)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
-    if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
+    if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
     this.caption()
+    this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
   }
 
+  // backward: what the edge widths stand for; nothing in the other modes
+  legend(flow) {
+    const el = this.args.legend
+    if (!el) return
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
+    if (el.text !== html) el.setv({ text: html, visible: !!html }, { sync: false })
+  }
+
   caption() {
     const { caption, counter } = this.args
-    const { html, counter: count } = captionFor(this.scene, this.result, this.player)
+    const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
     if (counter) counter.setv({ text: count }, { sync: false })
     if (caption.text !== html) caption.setv({ text: html }, { sync: false })
+    const { verdict } = this.args
+    if (verdict && verdict.text !== this.quiz.verdict) verdict.setv({ text: this.quiz.verdict }, { sync: false })
   }
 
   animateFrame() {

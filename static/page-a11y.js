@@ -1,10 +1,20 @@
-// Every page: give each slider's handle the slider's name (Bokeh's noUiSlider handle has
-// role="slider" and its value but no name; the slider's title, "w: 2.00", is beside it),
-// and each lone checkbox the words written beside it.
-// Sliders come and go (a new expression brings its own), so the names are set again after
-// the Bokeh document changes its layout or a slider's range (which re-renders its handle).
+// Every page, for assistive technology and for fingers:
+// - each slider's handle gets the slider's name (Bokeh's noUiSlider handle has role="slider"
+//   and its value but no name; the slider's title, "w: 2.00", is beside it), and each lone
+//   checkbox the words written beside it;
+// - each slider gets a number field beside its title (WCAG 2.5.7: set without dragging).
+//   Enter or leaving the field sets the slider as a release of its handle does (Bokeh's
+//   own `setv({value, value_throttled})`, so the page's release path is the one path), the
+//   value clamped to the slider's range and put on its steps; the field follows the slider;
+// - on a narrow screen the drawer (inputs, lessons) comes after the main area in Tab order,
+//   as it does on screen (it is fixed at the bottom there; on a wide screen it is on the left).
+// Sliders come and go (a new expression brings its own), so all this is done again after the
+// Bokeh document changes its layout or a slider's range (which re-renders its handle).
 (function () {
   "use strict"
+  const WORDS = JSON.parse((document.getElementById("bpx-page-words") || {}).textContent || "{}")
+  const fill = (text, args) => text.replace(/\{(\w+)\}/g, (_, k) => args[k])
+
   function nameHandles(root) {
     for (const handle of root.querySelectorAll(".noUi-handle")) {
       const title = handle.getRootNode().querySelector(".bk-slider-title")
@@ -19,10 +29,113 @@
     }
     for (const el of root.querySelectorAll("*")) if (el.shadowRoot) nameHandles(el.shadowRoot)
   }
+
+  // --- a number field beside each slider ------------------------------------------------------
+  const decimals = (x) => {
+    const s = String(x), e = s.indexOf("e-"), dot = s.indexOf(".")
+    return e >= 0 ? +s.slice(e + 2) + Math.max(0, (dot >= 0 ? e - dot - 1 : 0)) : dot >= 0 ? s.length - dot - 1 : 0
+  }
+  // `text` as a value of the slider: a number, clamped to its range, on its steps (as a drag
+  // leaves it); null for no number
+  function settle(model, text) {
+    const x = Number(String(text).trim().replace(/[,，]/g, "."))
+    if (String(text).trim() === "" || !Number.isFinite(x)) return null
+    const { start, end, step } = model
+    const digits = Math.max(decimals(step), decimals(start))
+    let v = step > 0 ? start + Math.round((x - start) / step) * step : x
+    v = Number(v.toFixed(Math.min(digits, 20)))
+    return Math.min(Math.max(v, start), end)
+  }
+  const shown = (model) => String(Number(model.value.toFixed(Math.min(decimals(model.step) + 1, 20))))
+
+  function sync(field, model) {
+    field.min = String(model.start); field.max = String(model.end); field.step = String(model.step)
+    field.disabled = !!model.disabled
+    const name = fill(WORDS.slider_field || "{name}", { name: model.title })
+    if (field.getAttribute("aria-label") !== name) field.setAttribute("aria-label", name)
+    if (!(field.dataset.dirty && field.getRootNode().activeElement === field)) {
+      field.value = shown(model)
+      delete field.dataset.dirty
+    }
+  }
+
+  function commit(field, model) {
+    if (!field.dataset.dirty) return
+    delete field.dataset.dirty
+    const v = settle(model, field.value)
+    if (v !== null && v !== model.value) model.setv({ value: v, value_throttled: v })  // a release
+    field.value = shown(model)
+  }
+
+  function makeField(model) {
+    const field = document.createElement("input")
+    field.type = "number"
+    field.inputMode = "decimal"
+    field.className = "bpx-slider-field"
+    field.addEventListener("input", () => { field.dataset.dirty = "1" })
+    field.addEventListener("change", () => commit(field, model))
+    field.addEventListener("blur", () => commit(field, model))
+    field.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") { ev.preventDefault(); field.dataset.dirty = "1"; commit(field, model) }
+      else if (ev.key === "Escape" && field.dataset.dirty) { delete field.dataset.dirty; sync(field, model) }
+    })
+    return field
+  }
+
+  const followed = new WeakSet()
+  function addFields(doc) {
+    const index = window.Bokeh.index
+    for (const model of doc._all_models.values()) {
+      if (model.type !== "Slider") continue
+      const view = index.find_one(model)
+      const group = view && view.shadow_el && view.shadow_el.querySelector(".bk-input-group")
+      if (!group) continue  // a slider no longer on the page
+      let field = group.querySelector(":scope > .bpx-slider-field")
+      if (!field) {
+        field = makeField(model)
+        group.insertBefore(field, group.querySelector(":scope > .bk-slider-title").nextSibling)
+        group.classList.add("bpx-has-field")
+      }
+      model._bpx_field = field
+      sync(field, model)
+      if (!followed.has(model)) {
+        followed.add(model)
+        const { value, start, end, step, title, disabled } = model.properties
+        for (const p of [value, start, end, step, title, disabled])
+          p.change.connect(() => { const f = model._bpx_field; if (f && f.isConnected) sync(f, model); else soon() })
+      }
+    }
+  }
+
+  // --- Tab order on a narrow screen: the main area, then the drawer: its inputs, then the
+  // list of lessons (responsive.css shows them in that order) -------------------------------
+  const narrow = window.matchMedia("(max-width: 991.98px)")
+  function placeDrawer() {
+    const sidebar = document.getElementById("sidebar"), main = document.getElementById("main")
+    if (!sidebar || !main || sidebar.parentNode !== main.parentNode) return
+    const after = sidebar.previousElementSibling === main
+    if (narrow.matches && !after) main.after(sidebar)
+    else if (!narrow.matches && after) main.before(sidebar)
+    // the lessons are the sidebar's first root (components/navigation.py)
+    const roots = sidebar.querySelector(":scope > .nav")
+    const lessons = roots && (roots.querySelector(":scope > [data-bpx-lessons]") || roots.firstElementChild)
+    if (!lessons) return
+    lessons.dataset.bpxLessons = ""
+    if (narrow.matches && lessons.nextElementSibling) roots.append(lessons)
+    else if (!narrow.matches && lessons.previousElementSibling) roots.prepend(lessons)
+  }
+  placeDrawer()
+  narrow.addEventListener("change", placeDrawer)
+
   let pending = 0
   function soon() {
     if (pending) return
-    pending = setTimeout(() => { pending = 0; nameHandles(document) }, 60)
+    pending = setTimeout(() => {
+      pending = 0
+      nameHandles(document)
+      const doc = window.Bokeh && window.Bokeh.documents && window.Bokeh.documents[0]
+      if (doc) addFields(doc)
+    }, 60)
   }
   const LAYOUT = new Set(["children", "objects", "title", "start", "end", "step", "disabled", "visible"])
   function watch() {

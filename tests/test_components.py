@@ -242,11 +242,13 @@ def test_a_release_recomputes_the_graph_in_place_as_a_fresh_derivation(case, oth
 def test_a_release_on_a_grouped_mlp_recomputes_graph_drawing_and_scene():
     model = ExplorerModel(expression="mlp(2, 30, 30, 1)")
     assert model.drawn is not None
-    model.expand("h2[3]")
+    for group in ("h1", "h2", "h2[3]"):  # layers, a layer's neurons, a neuron's ops
+        model.expand(group)
     shown, drawn = model.graph, model.drawn
     model.set_values({"x0": 2.5, "x1": -0.75})
     fresh = ExplorerModel(expression="mlp(2, 30, 30, 1)", values=model.values)
-    fresh.expand("h2[3]")
+    for group in ("h1", "h2", "h2[3]"):
+        fresh.expand(group)
     assert model.graph is shown and model.drawn is drawn
     assert numbers_of(model.graph) == numbers_of(fresh.graph)
     assert numbers_of(model.drawn) == numbers_of(fresh.drawn)

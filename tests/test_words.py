@@ -15,6 +15,9 @@ from components.words import (LANGUAGES, _prose, catalogue, lesson_text, page_wo
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = r"[\u3400-\u9fff”’]"  # a Chinese character or a closing quote
+# group -> fields whose text is English from Python itself (a syntax error's detail, an
+# operator's name, an AST class): another language's words may leave them out
+ENGLISH_FIELDS = {"parse_error": {"detail", "what", "kind"}}
 
 
 def _strings(value, path=()):
@@ -62,7 +65,11 @@ def test_every_ui_word_in_every_language():
     for path, word in words(catalogue()):
         missing += [(path, lang) for lang in LANGUAGES if lang not in word]
         texts = [word[lang] for lang in LANGUAGES if lang in word]
-        if all(isinstance(t, str) for t in texts):
+        if all(isinstance(t, str) for t in texts) and path[0] in ENGLISH_FIELDS:
+            # a translation may leave out what only the core's English says (Python's words)
+            assert all(_fields(t) - ENGLISH_FIELDS[path[0]] == _fields(word["en"])
+                       - ENGLISH_FIELDS[path[0]] for t in texts), f"{path}: placeholders differ"
+        elif all(isinstance(t, str) for t in texts):
             assert len({frozenset(_fields(t)) for t in texts}) == 1, f"{path}: placeholders differ"
         else:
             assert len({len(t) for t in texts}) == 1, f"{path}: lists of different lengths"
@@ -145,3 +152,43 @@ def test_every_fault_of_the_core_is_in_the_catalogue(source, values):
     for fault in faults:
         assert fault_text(fault, "zh") != fault, fault
         assert fault_text(fault, "en") == fault
+
+
+def test_every_expression_error_of_the_core_is_in_the_catalogue():
+    from graphviz_core.messages import MESSAGES
+    words = {lang: ui(lang)["parse_error"] for lang in LANGUAGES}
+    assert dict(words["en"]) == dict(MESSAGES), "ui.toml [parse_error] en is the core's English"
+    for lang in LANGUAGES:
+        for key, text in words[lang].items():
+            assert _fields(text) <= _fields(MESSAGES[key]), (lang, key)
+
+
+# typed text a student gets wrong; each reaches the page as a keyed error
+BAD_EXPRESSIONS = ("w * foo(x)", "(w*x + b", "w*x)", "w x", "x // 2", "x ^ 2", "a.b", "x[0]",
+                   "'w'", "w（x）", "_w + 1", "exp(x, y)", "min(x)", "exp", "x = 2", "x < y",
+                   "x**1000", "x**(1/0)", "x**((-8)**0.5)", "", "mlp(1000, 1, 1)", "mlp(0, 1)",
+                   "lambda: 1", "[x]", "x if y else 2", "1j*x", "True*x", "w; x")
+
+
+@pytest.mark.parametrize("text", BAD_EXPRESSIONS)
+def test_a_bad_expression_is_said_in_every_language(text):
+    from components.words import error_text
+    from graphviz_core import ExpressionError, parse
+    from graphviz_core.mlp import builder_from_text
+    with pytest.raises(ExpressionError) as caught:
+        builder_from_text(text) or parse(text)
+    e = caught.value
+    assert e.key is not None, e.message
+    assert error_text(e.key, e.fields, "en") == e.message
+    zh = error_text(e.key, e.fields, "zh")
+    assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"\b[a-z]{4,}\b", re.sub(
+        r"'[^']*'|\w+\(.*?\)|\{.*?\}", "", zh)), zh
+
+
+def test_a_bad_link_is_said_in_the_page_language():
+    from components.model import ExplorerModel
+    from components.words import error_text
+    m = ExplorerModel(expression="w * foo(x)")
+    assert m.error == "the link's expression was not used (unknown function 'foo' at position 4)"
+    assert error_text(*m.error_words, "en") == m.error
+    assert error_text(*m.error_words, "zh") == "链接中的表达式没有使用（未知函数 'foo'，位置 4）"

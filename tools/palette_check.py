@@ -1,12 +1,13 @@
-"""Check the graph's colours for colour-blind students and for contrast.
+"""Check the graph's and the lessons' colours for colour-blind students and for contrast.
 
 Reads the colours of ``static/explorer/style.mjs`` (node kinds' outlines, the passes' edges,
-fault and label inks), simulates deuteranopia and protanopia (Machado, Oliveira & Fernandes
+fault and label inks) and the lessons' chart palette (``PALETTE`` in
+``components/lessons/common.py``: its lines and markers), simulates deuteranopia and protanopia (Machado, Oliveira & Fernandes
 2009, severity 1.0, applied in linear sRGB), and prints:
 
 - the smallest CIELAB distance (Delta E 1976) between any two colours that must be told
   apart, for normal vision and each simulation;
-- each colour's contrast ratio (WCAG 2.x relative luminance) against the figure's
+- each colour's contrast ratio (WCAG 2.x relative luminance) against its figure's
   background: marks need 3:1, text 4.5:1.
 
     python3 tools/palette_check.py           # exit 1 if a contrast is below its minimum
@@ -14,6 +15,7 @@ fault and label inks), simulates deuteranopia and protanopia (Machado, Oliveira 
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 import sys
@@ -21,8 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-STYLE = Path(__file__).resolve().parent.parent / "static" / "explorer" / "style.mjs"
-BACKGROUND = "#FCFCFD"  # the figure's background (components/graph_view.py)
+ROOT = Path(__file__).resolve().parent.parent
+STYLE = ROOT / "static" / "explorer" / "style.mjs"
+LESSONS = ROOT / "components" / "lessons" / "common.py"
+BACKGROUND = "#FCFCFD"  # the graph figure's background (components/graph_view.py)
+CHART_BACKGROUND = "#FFFFFF"  # the lessons' charts (components/lessons/common.py, plot)
+CHARTS = "lesson charts"
 
 # Machado et al. 2009, severity 1.0 (linear RGB)
 MACHADO = {
@@ -68,8 +74,17 @@ def contrast(a: np.ndarray, b: np.ndarray) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
+def lesson_palette() -> dict[str, str]:
+    """``PALETTE`` of components/lessons/common.py (read as data, without importing Panel)."""
+    for node in ast.parse(LESSONS.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "PALETTE" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"no PALETTE in {LESSONS}")
+
+
 def colours() -> dict[str, dict[str, str]]:
-    """{group: {name: hex}} read from style.mjs: node outlines, pass colours, inks."""
+    """{group: {name: hex}}: from style.mjs the node outlines, pass colours and inks; from the
+    lessons' PALETTE the chart lines (its grid is meant to recede, its muted ink is text)."""
     text = STYLE.read_text(encoding="utf-8")
     kinds = dict(re.findall(r'^\s*(\w+): \{ marker: "\w+", fill: "#\w+", line: "(#\w+)"', text, re.M))
     flows = dict(re.findall(r'(\w+): "(#[0-9A-Fa-f]{6})"', re.search(r"FLOW = \{([^}]*)\}", text).group(1)))
@@ -78,14 +93,15 @@ def colours() -> dict[str, dict[str, str]]:
             "edges": {**{f"flow.{k}": v for k, v in flows.items()},
                       **{k: single[k] for k in ("BLOCKED", "PRUNED", "FAULT") if k in single}},
             # inks, and the colours that also write text: "× 0" on a stop-gradient edge, ⚠
-            "text": {k: v for k, v in single.items() if k.endswith("INK") or k in ("BLOCKED", "FAULT")}}
+            "text": {k: v for k, v in single.items() if k.endswith("INK") or k in ("BLOCKED", "FAULT")},
+            CHARTS: {k: v for k, v in lesson_palette().items() if k not in ("grid", "muted")}}
 
 
 def main() -> int:
     groups = colours()
-    bg = hex_rgb(BACKGROUND)
     failed = False
     for group, named in groups.items():
+        bg = hex_rgb(CHART_BACKGROUND if group == CHARTS else BACKGROUND)
         print(f"\n{group}:")
         for vision in (None, "deuteranopia", "protanopia"):
             pairs = [(float(np.linalg.norm(lab(simulate(hex_rgb(a), vision)) - lab(simulate(hex_rgb(b), vision)))), na, nb)

@@ -17,7 +17,10 @@ from graphviz_core.training import first_below
 from ..urlstate import write_query
 from ..words import ui
 
-PALETTE = {"a": "#0B63A8", "b": "#C2410C", "c": "#00815C", "d": "#9D2E74", "muted": "#52606D",
+# Chart lines in Okabe-Ito hues (blue, vermillion, bluish green, reddish purple): told apart
+# under deuteranopia and protanopia and 3:1 on white (python3 tools/palette_check.py); a
+# second line is also told by its dash and its legend
+PALETTE = {"a": "#0072B2", "b": "#D55E00", "c": "#009E73", "d": "#CC79A7", "muted": "#52606D",
            "grid": "#E4E7EB"}
 
 

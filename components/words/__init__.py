@@ -115,6 +115,26 @@ def fault_text(fault: str, lang: str) -> str:
     return fault
 
 
+def error_text(key: str, fields: Mapping[str, Any], lang: str) -> str:
+    """Why an expression was not used, in ``lang``: an ``ExpressionError``'s ``key`` and
+    ``fields`` (``[parse_error.<key>]``), or ``"link_not_used"`` with the link's own error
+    under ``fields["error"]`` (a ``(key, fields)`` pair) and its ``pos``.
+
+    Examples
+    --------
+    >>> error_text("unknown_function", {"name": "foo"}, "zh")
+    "未知函数 'foo'"
+    >>> error_text("link_not_used", {"error": ("empty", {}), "pos": 0}, "en")
+    "the link's expression was not used (the expression is empty at position 0)"
+    """
+    w = ui(lang)
+    if key == "link_not_used":
+        inner = error_text(*fields["error"], lang)
+        at = "" if fields.get("pos") is None else w["link_at"].format(pos=fields["pos"])
+        return w["link_not_used"].format(message=inner, at=at)
+    return w["parse_error"][key].format(**fields)
+
+
 def page_words(lang: str) -> dict:
     """The words the browser module uses (``[page.*]``), as plain data for JSON."""
     return _thaw(ui(lang)["page"])

@@ -66,3 +66,31 @@ def test_keyboard_alone_drives_the_explorer(page, app_url):
     page.keyboard.press("Escape")
     page.keyboard.press("ArrowRight")
     wait_counter(page, r"^Step 2 /")
+
+
+def test_phone_tab_order_follows_the_screen(new_page, app_url):
+    """On a phone the drawer (inputs, lessons) sits below the figure: Tab reaches the mode
+    switch, the player and the graph before the expression and the sliders. A wider window
+    puts the sidebar (on the left there) first again."""
+    from .helpers import PHONE, open_page
+    page = new_page(**PHONE)
+    open_page(page, app_url, "mode=backward")
+    seen = []
+    for _ in range(4 * MAX_TABS):  # the whole main area first: its tables and figures too
+        page.keyboard.press("Tab")
+        f = focused(page)
+        seen.append(f.get("label") or f.get("role") or f.get("text") or f.get("tag"))
+        if f.get("tag") == "INPUT" and "TextInput" in " ".join(f.get("hosts", [])):
+            break
+    else:
+        raise AssertionError(f"Tab never reached the expression box: {seen}")
+    for what in ("Backward", "▶ Play", "Speed", "The computation graph"):
+        assert any(s.startswith(what) for s in seen), f"the expression box came before {what!r}: {seen}"
+    assert not {"w", "w: value", "x", "Chain rule"} & set(seen), \
+        f"a variable's slider or a lesson's link came before the expression: {seen}"
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.wait_for_function("() => document.getElementById('sidebar').nextElementSibling"
+                           " === document.getElementById('main')", timeout=5000)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("() => document.getElementById('main').nextElementSibling"
+                           " === document.getElementById('sidebar')", timeout=5000)
