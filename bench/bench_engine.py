@@ -19,9 +19,14 @@ Engines, each building the same graphs with its own ``Value`` class:
 Graphs: micrograd's demo network, a 2-16-16-1 relu MLP, with its squared error summed over
 ``--points`` random points (60: ~40,000 nodes, 337 parameters), and the article's seed graph
 ``L = (w*x + b - y)**2`` per call. Phases: build, backward, and for ours also trace (the
-networkx graph the views read) and JSON (the tape the page replays). Times are CPU
+networkx graph the views read), JSON (the tape the page replays) and the server's
+re-derivation of a slider release over the tape (:class:`graphviz_core.tape.Replay`: made
+once per structure, then run and written into the graph per release). Last, a release as the
+server pays it (``ExplorerModel.set_values`` and the scene's JSON) on ``mlp(2, 16, 16, 1)``
+(982 nodes) and the grouped ``mlp(2, 60, 60, 1)`` (11,586 nodes). Times are CPU
 seconds of this process (``time.process_time``: the machine is shared), median of
-``--repeat`` runs, a ``gc.collect()`` before each; "gc on" is the app's setting.
+``--repeat`` rounds (each round runs every engine once, in turn), a ``gc.collect()`` before
+each run; "gc on" is the app's setting.
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from graphviz_core import Value, parse, to_tape, topological_order, trace  # noqa: E402
-from components.scene import to_json  # noqa: E402
+from graphviz_core.tape import Replay  # noqa: E402
+from components.model import ExplorerModel  # noqa: E402
+from components.scene import SceneJSON, to_json  # noqa: E402
 
 try:
     from micrograd.engine import Value as MValue
@@ -156,20 +163,24 @@ def cpu() -> float:
     return time.process_time()
 
 
-def median_phases(run, repeat: int, gc_on: bool) -> dict[str, float]:
-    """Median CPU seconds of each phase ``run()`` reports ({phase: seconds}) over ``repeat`` runs."""
-    samples: dict[str, list[float]] = {}
+def median_phases(runs: dict, repeat: int, gc_on: bool) -> dict[str, dict[str, float]]:
+    """Median CPU seconds of each phase each engine's ``run()`` reports ({phase: seconds}),
+    over ``repeat`` rounds; each round runs every engine once, in turn, so a change of the
+    machine's load falls on all of them alike."""
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in runs}
     was = gc.isenabled()
     try:
         for _ in range(repeat):
-            gc.enable()
-            gc.collect()
-            gc.enable() if gc_on else gc.disable()
-            for phase, seconds in run().items():
-                samples.setdefault(phase, []).append(seconds)
+            for name, run in runs.items():
+                gc.enable()
+                gc.collect()
+                gc.enable() if gc_on else gc.disable()
+                for phase, seconds in run().items():
+                    samples[name].setdefault(phase, []).append(seconds)
     finally:
         gc.enable() if was else gc.disable()
-    return {phase: statistics.median(s) for phase, s in samples.items()}
+    return {name: {phase: statistics.median(s) for phase, s in phases.items()}
+            for name, phases in samples.items()}
 
 
 def mlp_phases(V, points: int):
@@ -187,8 +198,13 @@ def mlp_phases(V, points: int):
             tape = to_tape(graph)
             text = to_json(tape)
             t4 = cpu()
-            out.update({"trace": t3 - t2, "JSON (tape)": t4 - t3})
-            del graph, tape, text
+            replay = Replay(graph, ())
+            t5 = cpu()
+            replay.write(replay.run({}))
+            t6 = cpu()
+            out.update({"trace": t3 - t2, "JSON (tape)": t4 - t3, "Replay(graph)": t5 - t4,
+                        "replay: run + write": t6 - t5})
+            del graph, tape, text, replay
         del root
         return out
     return run
@@ -223,6 +239,24 @@ def seed_parsed(calls: int):
         return {"parsed once: build+backward": (t1 - t0) / calls,
                 "parsed once: build+trace": (t2 - t1) / calls}
     return run
+
+
+def releases(text: str, repeat: int) -> tuple[int, float, float]:
+    """(nodes, median CPU seconds of a slider release, of its scene's JSON) on ``text``."""
+    model = ExplorerModel(expression=text)
+    encode = SceneJSON()  # as GraphView encodes the scenes it sends
+    encode(model.scene)
+    derive, send = [], []
+    for i in range(repeat):
+        values = {name: value + 0.01 * (i + 1) for name, value in model.values.items()}
+        t0 = cpu()
+        model.set_values(values)
+        t1 = cpu()
+        encode(model.scene)
+        t2 = cpu()
+        derive.append(t1 - t0)
+        send.append(t2 - t1)
+    return len(model.graph), statistics.median(derive), statistics.median(send)
 
 
 def profile_backward(points: int) -> None:
@@ -268,7 +302,7 @@ def main() -> None:
         print(header)
         print("-" * len(header))
         for gc_on in (True, False):
-            results = {n: median_phases(run, args.repeat, gc_on) for n, run in runs.items()}
+            results = median_phases(runs, args.repeat, gc_on)
             for phase in results["ours"]:
                 cells = [results[n].get(phase) for n in names]
                 line = f"{phase:<38}{'on' if gc_on else 'off':>4}"
@@ -276,10 +310,15 @@ def main() -> None:
                                 for c in cells)
                 line += "".join(f"{cells[0] / c:>16.2f}" if c else f"{'':>16}" for c in cells[1:])
                 print(line)
-    extra = median_phases(seed_parsed(args.calls), args.repeat, True)
+    extra = median_phases({"ours": seed_parsed(args.calls)}, args.repeat, True)["ours"]
     print()
     for phase, seconds in extra.items():
         print(f"seed, {phase:<40} gc on {seconds * 1e6:9.2f} us per call")
+    print()
+    for text in ("mlp(2, 16, 16, 1)", "mlp(2, 60, 60, 1)"):
+        nodes, derive, send = releases(text, args.repeat)
+        print(f"release on {text} ({nodes} nodes): re-derive {derive * 1e3:.1f} ms + scene JSON "
+              f"{send * 1e3:.1f} ms = {(derive + send) * 1e3:.1f} ms CPU (median of {args.repeat})")
     print()
     print("per node: CPU seconds / nodes of the graph (every engine builds the same ops).")
     print("ours/x < 1: ours is faster.")

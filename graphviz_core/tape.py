@@ -7,7 +7,7 @@ from typing import Mapping, NamedTuple
 
 import networkx as nx
 
-from .engine import FAULT_WORDS, OPS, contribution, fault_for, grad_fault_for, to_float
+from .engine import FAULT_WORDS, OPS, fault_for, grad_fault_for, to_float
 from .rebuild import is_variable
 
 __all__ = ["to_tape", "Replay", "Numbers"]
@@ -133,11 +133,15 @@ class Replay:
         # per node its inputs in slot order, and the attributes of those edges (flat)
         pred = graph.pred
         self._inputs: list[tuple[int, ...]] = []
+        self._first_edge: list[int] = []  # where a node's edges start in the flat lists
         self.edges: list[dict] = []  # edge attribute dicts, by child then slot
         for i in range(n):
             slots = sorted((k, u, d) for u, keyed in pred[i].items() for k, d in keyed.items())
+            self._first_edge.append(len(self.edges))
             self._inputs.append(tuple(u for _, u, _ in slots))
             self.edges += [d for _, _, d in slots]
+        self._tails = [u for ins in self._inputs for u in ins]  # each edge's parent
+        self._op_nodes = [i for i in range(n) if self._op[i] is not None]
         self._nodes = [nodes[i] for i in range(n)]
 
     def run(self, values: Mapping[str, float]) -> Numbers:
@@ -152,45 +156,39 @@ class Replay:
                 for i in leaves:
                     value[i] = x
                     value_fault[i] = None if x - x == 0.0 else FAULT_WORDS["not_finite"]
+        at = value.__getitem__
         # forward, as Value._apply
-        for i, op in enumerate(ops):
-            if op is None:
-                continue
-            xs = [value[j] for j in inputs[i]]
-            out = value[i] = op.forward(*xs, params[i])
-            value_fault[i] = None if out - out == 0.0 else fault_for(op.name, xs, out, params[i])
-        # backward, as Value.backward: the same reverse order, so the same sums
+        for i in self._op_nodes:
+            op, p = ops[i], params[i]
+            xs = tuple(map(at, inputs[i]))
+            out = value[i] = op.forward(*xs, p)
+            value_fault[i] = None if out - out == 0.0 else fault_for(op.name, xs, out, p)
+        # backward, as Value.backward: the same reverse order, so the same sums; the edges'
+        # local derivatives and contributions as trace draws them (zero where none flows)
         grad = [-0.0 if a else 0.0 for a in active]
         grad[self._root] = 1.0
-        locals_: list = [()] * len(ops)
-        for i in range(len(ops) - 1, -1, -1):
-            op = ops[i]
-            if op is None:
+        edge_local = [0.0] * len(self._tails)
+        edge_contribution = [0.0] * len(self._tails)
+        first_edge = self._first_edge
+        for i in reversed(self._op_nodes):
+            op, ins = ops[i], inputs[i]
+            if op.blocks_gradient:
                 continue
-            ins = inputs[i]
-            local = locals_[i] = op.local(tuple([value[j] for j in ins]), value[i], params[i])
-            if not active[i] or op.blocks_gradient:
+            local = op.local(tuple(map(at, ins)), value[i], params[i])
+            e = first_edge[i]
+            edge_local[e:e + len(ins)] = local
+            if not active[i]:
                 continue
-            g = grad[i]
+            g, selects = grad[i], op.selects
             for j, d in zip(ins, local):
                 if active[j]:
-                    grad[j] += contribution(op, g, d)
+                    grad[j] += (c := 0.0 if selects and d == 0.0 else g * d)  # contribution()
+                    edge_contribution[e] = c
+                e += 1
         grad_fault = [None if not a or g - g == 0.0 else grad_fault_for(g)
                       for a, g in zip(active, grad)]
-        # the edges, as trace draws them
-        edge_value, edge_local, edge_contribution = [], [], []
-        for i, op in enumerate(ops):
-            if op is None:
-                continue
-            blocked = op.blocks_gradient
-            child = active[i] and not blocked
-            for j, d in zip(inputs[i], locals_[i]):
-                edge_value.append(value[j])
-                edge_local.append(0.0 if blocked else d)
-                edge_contribution.append(contribution(op, grad[i], d) if child and active[j]
-                                         else 0.0)
-        return Numbers(value, grad, value_fault, grad_fault, edge_value, edge_local,
-                       edge_contribution)
+        return Numbers(value, grad, value_fault, grad_fault, list(map(at, self._tails)),
+                       edge_local, edge_contribution)
 
     def write(self, numbers: Numbers) -> None:
         """Put ``numbers`` into the graph's node and edge attributes, as a trace has them."""
