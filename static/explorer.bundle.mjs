@@ -351,15 +351,16 @@ function pixelsPerUnit(figure) {
   return w / span
 }
 
-// the part of the plane on screen, with a margin for labels that reach in from outside
-// (null when the ranges are not known yet: then everything counts as on screen)
-function visibleBox(figure) {
+// the part of the plane on screen, with a margin (a fraction of its size) for labels that
+// reach in from outside (null when the ranges are not known yet: then everything counts as
+// on screen)
+function visibleBox(figure, margin = 0.15) {
   const xr = figure.x_range, yr = figure.y_range
   const box = [xr.start, xr.end, yr.start, yr.end]
   if (!box.every(fin)) return null
   const [x0, x1] = [Math.min(box[0], box[1]), Math.max(box[0], box[1])]
   const [y0, y1] = [Math.min(box[2], box[3]), Math.max(box[2], box[3])]
-  const mx = (x1 - x0) * 0.15, my = (y1 - y0) * 0.15
+  const mx = (x1 - x0) * margin, my = (y1 - y0) * margin
   return [x0 - mx, x1 + mx, y0 - my, y1 + my]
 }
 return { separateParallelEdges, trimEnd, trimPolyline, along, alongPolyline, pixelsPerUnit, visibleBox }
@@ -420,6 +421,10 @@ const WORDS = {
    "group": "group"
   },
   "members": "{n} nodes",
+  "compact_key": {
+   "forward": "Under each node: its value. Zoom in for more.",
+   "backward": "Under each node: ∂{loss}/∂(that node). Zoom in for more."
+  },
   "not_computed": "not computed",
   "play": "▶ Play",
   "pause": "❚❚ Pause",
@@ -477,6 +482,10 @@ const WORDS = {
    "group": "组"
   },
   "members": "{n} 个节点",
+  "compact_key": {
+   "forward": "节点下方是它的值。放大可看到更多。",
+   "backward": "节点下方是 ∂{loss}/∂(该节点)。放大可看到更多。"
+  },
   "not_computed": "未计算",
   "play": "▶ 播放",
   "pause": "❚❚ 暂停",
@@ -653,15 +662,19 @@ const __bpx_render = (() => {
 
 const { fmt, paren } = __bpx_replay
 const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } = __bpx_style
-const { T } = __bpx_words
+const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution } = __bpx_reading
 
+// below this many pixels per layout unit a node's number would crowd its neighbours': none
+const COMPACT_PPU = 38
+
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
-// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes
-function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
+// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes;
+// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null)
+function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
@@ -669,10 +682,13 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
-  const showNodeLabels = ppu > 70 * big
+  // a phone's figure (or a big graph): each node's number alone, under a key that says what
+  // the numbers are; the full "∂L/∂z1 = 5" once there is room
+  const compact = ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
+  const showNodeLabels = ppu > 70 * big || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
-  const labelSize = `${Math.round(13 * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
   const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
@@ -698,14 +714,19 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
     if (mode === "graph") bottom = N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
-    else if (mode === "forward") bottom = shown ? fmt(r.value[t]) : "?"
+    else if (mode === "forward") bottom = shown ? fmt(r.value[t], compact ? 3 : 4) : "?"
     else if (kind === "constant") bottom = ""
     else if (!active) bottom = T.notComputed
-    else bottom = shown ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : "?"
+    else bottom = !shown ? "?" : compact ? fmt(r.grad[t], 3) : `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}`
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
     if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3, boxed: 0.8, node: i, role: "bottom" })
+  }
+
+  if (compact && frame) {
+    const key = fill(T.compact_key[mode], { loss: lossName })
+    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key" })
   }
 
   const E = sc.edges, m = E.u.length
@@ -1476,7 +1497,7 @@ class View {
     const a = this.args
     const d = drawing(this.scene, this.result, {
       seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
+      box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)

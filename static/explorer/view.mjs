@@ -154,7 +154,7 @@ export class View {
     const a = this.args
     const d = drawing(this.scene, this.result, {
       seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
+      box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)

@@ -23,6 +23,10 @@ export const WORDS = {
    "group": "group"
   },
   "members": "{n} nodes",
+  "compact_key": {
+   "forward": "Under each node: its value. Zoom in for more.",
+   "backward": "Under each node: ∂{loss}/∂(that node). Zoom in for more."
+  },
   "not_computed": "not computed",
   "play": "▶ Play",
   "pause": "❚❚ Pause",
@@ -80,6 +84,10 @@ export const WORDS = {
    "group": "组"
   },
   "members": "{n} 个节点",
+  "compact_key": {
+   "forward": "节点下方是它的值。放大可看到更多。",
+   "backward": "节点下方是 ∂{loss}/∂(该节点)。放大可看到更多。"
+  },
   "not_computed": "未计算",
   "play": "▶ 播放",
   "pause": "❚❚ 暂停",
