@@ -224,6 +224,37 @@ def new_context(browser, **options):
 
 
 # --- reading and driving the page --------------------------------------------------------
+class Watched:
+    """A page (in its own context) with the console errors and uncaught exceptions it produced."""
+
+    def __init__(self, browser, **options):
+        self.context = new_context(browser, **options)
+        self.page = self.context.new_page()
+        self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.page.on("pageerror", lambda e: self.page_errors.append(f"{e.name}: {e.message}\n{e.stack}"))
+        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(
+            f"{m.text} ({m.location.get('url', '')}:{m.location.get('lineNumber', '')})"))
+
+    def problems(self) -> str:
+        """The uncaught exceptions so far (with the console errors beside them), or ""."""
+        if not self.page_errors:
+            return ""
+        return ("uncaught exceptions in the page:\n  " + "\n  ".join(self.page_errors) +
+                ("\n console errors:\n  " + "\n  ".join(self.console_errors)
+                 if self.console_errors else ""))
+
+    def assert_no_page_errors(self) -> None:
+        problems = self.problems()
+        assert not problems, problems
+
+    def close(self) -> None:
+        try:
+            self.context.close()
+        except Exception:  # the browser may be gone after a crash; report what we have
+            pass
+
+
 def open_app(page, app_url: str, query: str = "", timeout: float = 30_000) -> None:
     """Open the app (``query`` with or without its ``?``); wait until the values table has rows."""
     query = query.lstrip("?")

@@ -1,27 +1,15 @@
-"""Accessibility of every page, as axe-core audits it (WCAG 2.0/2.1/2.2 A and AA rules).
+"""Accessibility beyond the first look: reduced motion, the live region, Presentation.
 
-axe-core comes from npm (``tests/ui/package.json``, installed by ``tools/install-test-deps.sh``
-into ``tests/ui/node_modules``); it is injected into the running page and walks Panel's open
-shadow roots. A serious or critical finding on any page (every lesson, in en and zh) fails.
+(Every page's axe-core audit, in en and zh, is in test_pages.py.)
 """
 
 from __future__ import annotations
 
 import pytest
 
-from components.lessons import LESSONS
-
-from .helpers import axe_violations, describe_violations, open_page
+from .helpers import open_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("slug", list(LESSONS))
-def test_no_serious_axe_findings(page, app_url, slug, lang):
-    open_page(page, app_url, f"lesson={slug}&lang={lang}")
-    found = axe_violations(page)
-    assert not found, f"axe-core on ?lesson={slug}&lang={lang}:\n{describe_violations(found)}"
 
 
 def test_reduced_motion_steps_without_pulses_and_the_live_region_speaks(new_page, app_url):

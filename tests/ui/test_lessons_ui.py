@@ -10,7 +10,7 @@ import pytest
 
 from components.words import article_heading
 
-from .helpers import deep_text, js, screenshot, set_slider, sliders
+from .helpers import deep_text, js, set_slider, sliders
 
 pytestmark = pytest.mark.browser
 
@@ -49,17 +49,6 @@ def wait_url(page, pattern: str, timeout: float = 10.0) -> str:
             raise AssertionError(f"the URL never matched {pattern!r}: {page.url}")
         page.wait_for_timeout(50)
     return page.url
-
-
-@pytest.mark.parametrize("slug", list(PAGES))
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_lesson_loads_with_its_heading(page, app_url, slug, lang):
-    heading = _plain(article_heading(PAGES[slug], lang))
-    open_lesson(page, app_url, f"lesson={slug}&lang={lang}", heading)
-    page.wait_for_timeout(300)  # let the figures draw: a JS error would fail the fixture
-    if lang == "zh":
-        wait_page_text(page, "计算图")  # the navigation in Chinese too
-    screenshot(page, f"lesson-{slug}-{lang}")
 
 
 def test_scene_slider_moves_the_written_sum_and_the_url(page, app_url):

@@ -1,0 +1,124 @@
+"""Every page (each lesson, in English and Chinese) as a student first sees it: its heading and
+prose, no English UI word on a Chinese page, zero serious axe-core findings (WCAG 2.0/2.1/2.2
+A and AA), and on a phone held upright nothing scrolls sideways and every control is on screen.
+
+Each page is opened once per viewport and every read-only check runs on that one page
+(module-scoped, parametrized fixtures: pytest runs a page's checks together, then closes it).
+Checks that change a page (sliders, modes, playback) open their own page in the other modules.
+
+axe-core comes from npm (``tests/ui/package.json``, installed by ``tools/install-test-deps.sh``
+into ``tests/ui/node_modules``); it is injected into the running page and walks Panel's open
+shadow roots.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from components.lessons import LESSONS
+from components.words import LANGUAGES, article_heading, lesson_text
+
+from .english import english_on, plain
+from .helpers import (PHONE, Watched, axe_violations, controls_off_screen, deep_text,
+                      describe_violations, open_page, screenshot, sideways_overflow)
+
+pytestmark = pytest.mark.browser
+
+PAGES = [(slug, lang) for slug in LESSONS for lang in LANGUAGES]
+IDS = [f"{slug}-{lang}" for slug, lang in PAGES]
+# the lessons that carry one of the article's own headings (its section, by key)
+ARTICLE_SECTION = {"chain-rule": "backward", "fan-out": "fan-out", "stop-gradient": "stop-gradient",
+                   "loss-value": "loss-value", "input-gradients": "inputs",
+                   "same-gradient": "same-gradient", "loss-matters": "loss-matters"}
+FIRST_PROSE = ("prose", "intro", "forward_intro")
+
+
+def _first_words(slug: str, lang: str) -> str:
+    """The first sentence-bearing text of the page (its first prose, else its title)."""
+    words = lesson_text(slug, lang)
+    key = next((k for k in FIRST_PROSE if k in words), None)
+    return plain(words[key][0]) if key else LESSONS[slug].title[lang]
+
+
+def _open_watched(browser, app_url, query: str, expect: str, **options) -> Watched:
+    watched = Watched(browser, **options)
+    open_page(watched.page, app_url, query)
+    _wait_text(watched.page, expect)
+    watched.page.wait_for_timeout(300)  # the widgets that come after the prose
+    return watched
+
+
+@pytest.fixture(scope="module", params=PAGES, ids=IDS)
+def desktop(request, browser, app_url):
+    slug, lang = request.param
+    watched = _open_watched(browser, app_url, f"lesson={slug}&lang={lang}", _first_words(slug, lang))
+    watched.slug, watched.lang = slug, lang
+    yield watched
+    watched.close()
+
+
+@pytest.fixture(scope="module", params=PAGES, ids=IDS)
+def phone(request, browser, app_url):
+    slug, lang = request.param
+    watched = _open_watched(browser, app_url, f"lesson={slug}&lang={lang}&mode=backward",
+                            _first_words(slug, lang), **PHONE)
+    watched.slug, watched.lang = slug, lang
+    yield watched
+    watched.close()
+
+
+def _wait_text(page, expect: str) -> None:
+    page.wait_for_function("(s) => window.__bpxt.deepText().replace(/\\s+/g, ' ').includes(s)",
+                           arg=expect, timeout=30_000)
+
+
+def test_page_shows_its_heading_and_prose(desktop):
+    if desktop.slug in ARTICLE_SECTION:
+        _wait_text(desktop.page, plain(article_heading(ARTICLE_SECTION[desktop.slug], desktop.lang)))
+    text = re.sub(r"\s+", " ", deep_text(desktop.page))
+    if desktop.lang == "zh":
+        assert "计算图" in text, "the navigation is not in Chinese"
+        english = english_on(text)
+        assert not english, f"English words on the Chinese page: {english}"
+    screenshot(desktop.page, f"lesson-{desktop.slug}-{desktop.lang}")
+    desktop.assert_no_page_errors()
+
+
+def test_no_serious_axe_findings(desktop):
+    found = axe_violations(desktop.page)
+    assert not found, (f"axe-core on ?lesson={desktop.slug}&lang={desktop.lang}:\n"
+                       f"{describe_violations(found)}")
+    desktop.assert_no_page_errors()
+
+
+def test_phone_page_fits_the_width(phone):
+    where = f"?lesson={phone.slug}&lang={phone.lang}"
+    assert sideways_overflow(phone.page) == 0, f"{where} scrolls sideways"
+    off = controls_off_screen(phone.page)
+    assert not off, f"controls past the screen's edge on {where}: {off[:5]}"
+    screenshot(phone.page, f"phone-{phone.slug}-{phone.lang}")
+    phone.assert_no_page_errors()
+
+
+def test_every_slider_has_a_named_field(phone):
+    """A number field beside every slider (WCAG 2.5.7), named in the page's language, on
+    screen and a finger's size (test_slider_fields.py: what typing in it does)."""
+    from components.words import ui
+
+    from .helpers import js
+    page, where = phone.page, f"?lesson={phone.slug}&lang={phone.lang}"
+    page.wait_for_function("() => window.__bpxt.all('Slider', (m) => window.__bpxt.viewOf(m))"
+                           ".every((m) => m._bpx_field && m._bpx_field.isConnected)", timeout=5000)
+    titles = js(page, "t.all('Slider', (m) => t.viewOf(m)).map((m) => m.title)")
+    assert titles, f"no slider on {where}"
+    width = page.evaluate("() => innerWidth")
+    for title in titles:
+        name = ui(phone.lang)["slider_field"].format(name=title)
+        box = page.get_by_role("spinbutton", name=name, exact=True)
+        assert box.count() == 1, f"no field named {name!r} on {where}"
+        r = box.bounding_box()
+        if r:  # a slider in a closed part of the page has no box
+            assert 0 <= r["x"] and r["x"] + r["width"] <= width and r["height"] >= 24, (where, title, r)
+    phone.assert_no_page_errors()
