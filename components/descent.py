@@ -10,7 +10,7 @@ import math
 
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, Line, Scatter
 from bokeh.plotting import figure
 
 from graphviz_core import format_number
@@ -45,10 +45,15 @@ class StepPanel(pn.viewable.Viewer):
         self.history: list[float] = []
         self.start: dict | None = None
         self.source = ColumnDataSource({"step": [], "loss": []})
-        fig = figure(height=170, width=320, toolbar_location=None, title=w["descent_history"],
-                     x_axis_label=w["descent_axis"], y_axis_label="L")
-        fig.line("step", "loss", source=self.source, line_width=2.5, line_color=PALETTE["a"])
-        fig.scatter("step", "loss", source=self.source, size=6, color=PALETTE["a"])
+        # no tools: with its toolbar hidden, a drag (a finger scrolling the page on a phone)
+        # would pan the chart away with no reset button to bring it back
+        fig = figure(height=170, width=320, toolbar_location=None, tools="",
+                     title=w["descent_history"], x_axis_label=w["descent_axis"], y_axis_label="L")
+        # renderers of their own: no selection or mute copies of the glyphs (never shown here)
+        fig.add_glyph(self.source, Line(x="step", y="loss", line_width=2.5,
+                                        line_color=PALETTE["a"]))
+        fig.add_glyph(self.source, Scatter(x="step", y="loss", size=6, fill_color=PALETTE["a"],
+                                           line_color=PALETTE["a"]))
         fig.title.text_font_size = "13px"
         self.plot = pn.pane.Bokeh(fig)
         self._show()

@@ -9,6 +9,9 @@ import panel as pn
 import param
 
 from graphviz_core import MODES, format_number
+from graphviz_core.grouping import group_members
+from graphviz_core.levels import LEVELS, layer_norms, layer_outputs
+from graphviz_core.limits import GROUP_ABOVE
 from graphviz_core.schedule import gradient_step
 
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
@@ -38,11 +41,13 @@ class NodeDetails(pn.viewable.Viewer):
         self.pane = pn.pane.HTML(self._render(), sizing_mode="stretch_width",
                                  css_classes=["bpx-details"])
         self.model.param.watch(lambda e: setattr(self.pane, "object", self._render()),
-                               ["selected", "graph"])
+                               ["selected", "graph", "inspected"])
 
     def _render(self) -> str:
         g, n = self.model.graph, self.model.selected
         w = ui(self.lang)
+        if g is not None and n is None and self.model.inspected:
+            return self._group(g, self.model.inspected, w) or f"<div class='bpx-hint'>{w['details_hint']}</div>"
         if g is None or n is None or n not in g:
             return f"<div class='bpx-hint'>{w['details_hint']}</div>"
         node = g.nodes[n]
@@ -70,12 +75,30 @@ class NodeDetails(pn.viewable.Viewer):
             rows.append(f"<div class='bpx-hint'>{w['node_skipped']}</div>")
         return "".join(rows)
 
+    def _group(self, g, group: str, w) -> str:
+        """The layer or neuron opened last: its output (a layer's norms) and gradient."""
+        loss = g.nodes[g.graph["root"]]["name"]
+        outputs = layer_outputs(g)
+        if group in outputs:
+            value, grad = layer_norms(g)[group]
+            return "<div>" + w["layer_details"].format(
+                layer=html.escape(group), n=len(outputs[group]), loss=html.escape(loss),
+                value=format_number(value, 6), grad=format_number(grad, 6)) + "</div>"
+        members = group_members(g).get(group)
+        if not members:
+            return ""
+        out = g.nodes[members[-1]]
+        return (f"<h4>{html.escape(group)}</h4><div>{w['value_word']} = <b>"
+                f"{format_number(out['value'], 6)}</b> &nbsp; ∂{html.escape(loss)}/∂"
+                f"{html.escape(group)} = <b>{format_number(out['grad'], 6)}</b></div>")
+
     def __panel__(self):
         return self.pane
 
 
 class GroupBar(pn.viewable.Viewer):
-    """For a grouped drawing: what the group nodes are, and buttons that close open ones."""
+    """For a network drawn by levels: the level switch, what the drawing shows, and the way
+    back (close the group opened last, or everything)."""
 
     model = param.ClassSelector(class_=ExplorerModel)
     lang = param.String(default="en")
@@ -83,15 +106,26 @@ class GroupBar(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.words = w = ui(self.lang)
+        self.labels = {w[f"level_{level}"]: level for level in LEVELS}
+        self.level = pn.widgets.RadioButtonGroup(
+            name=w["level"], options=list(self.labels), button_type="default",
+            description=w["level_hint"], css_classes=["bpx-level"])
+        self.level.param.watch(lambda e: self.model.set_level(self.labels[e.new]), "value")
         self.note = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-groups"])
+        self.back = pn.widgets.Button(label=w["level_back"].format(group=""), visible=False,
+                                      css_classes=["bpx-level-back"])
         self.close_one = pn.widgets.Button(label=w["collapse"].format(group=""), width=170,
                                            visible=False, description=w["collapse_hint"])
         self.close_all = pn.widgets.Button(label=w["collapse_all"], width=120, visible=False)
+        self.back.on_click(lambda e: self.model.back())
         self.close_one.on_click(lambda e: self.model.collapse(self._open_group()))
         self.close_all.on_click(lambda e: self.model.collapse())
-        self.row = pn.Row(self.note, self.close_one, self.close_all, visible=False,
-                          sizing_mode="stretch_width")
-        self.model.param.watch(self._update, ["drawn", "selected"])
+        self.row = pn.Column(
+            pn.Row(pn.pane.HTML(f"<span class='bpx-level-label'>{w['level']}</span>"),
+                   self.level, self.back, self.close_one, self.close_all,
+                   css_classes=["bpx-inline"], styles={"flex-wrap": "wrap"}),
+            self.note, visible=False, sizing_mode="stretch_width")
+        self.model.param.watch(self._update, ["drawn", "selected", "graph"])
         self._update()
 
     def _open_group(self) -> str:
@@ -101,23 +135,42 @@ class GroupBar(pn.viewable.Viewer):
         return group if group in self.model.expanded else ""
 
     def _update(self, *events) -> None:
-        drawn = self.model.drawn
-        self.row.visible = drawn is not None
-        if drawn is None:
+        model = self.model
+        network = model.graph is not None and bool(model.layers() or model.drawn_level == "op"
+                                                    and _is_network(model))
+        self.row.visible = network
+        if not network:
             return
-        groups = sum(1 for n in drawn if drawn.nodes[n]["kind"] == "group")
-        opened = ", ".join(html.escape(g) for g in self.model.expanded)
         w = self.words
-        self.note.object = (
-            w["groups_note"].format(nodes=f"{len(self.model.graph):,}", drawn=f"{len(drawn):,}",
-                                    groups=groups)
-            + (w["groups_open"].format(opened=opened) if opened else ""))
+        small = len(model.graph) <= GROUP_ABOVE
+        options = [label for label, level in self.labels.items() if level != "op" or small]
+        label = next(k for k, v in self.labels.items() if v == model.drawn_level)
+        with param.parameterized.discard_events(self.level):
+            self.level.param.update(options=options, value=label)
+        drawn = model.drawn
+        if drawn is None:
+            self.note.object = ""
+        else:
+            groups = sum(1 for n in drawn if drawn.nodes[n]["kind"] == "group")
+            opened = ", ".join(html.escape(g) for g in drawn.graph.get("open", []))
+            note = w["layers_note"] if model.drawn_level == "layer" else w["groups_note"]
+            self.note.object = (
+                note.format(nodes=f"{len(model.graph):,}", drawn=f"{len(drawn):,}", groups=groups)
+                + (w["groups_open"].format(opened=opened) if opened else ""))
+        last = model.expanded[-1] if model.expanded else ""
+        self.back.param.update(visible=bool(last), label=w["level_back"].format(group=last))
         group = self._open_group()
-        self.close_one.param.update(visible=bool(group), label=w["collapse"].format(group=group))
-        self.close_all.visible = bool(self.model.expanded)
+        self.close_one.param.update(visible=bool(group) and group != last,
+                                    label=w["collapse"].format(group=group))
+        self.close_all.visible = len(model.expanded) > 1
 
     def __panel__(self):
         return self.row
+
+
+def _is_network(model: ExplorerModel) -> bool:
+    """Whether the model's graph has neurons (a network drawn op by op can be drawn by layer)."""
+    return any(g for _, g in model.graph.nodes(data="group", default=""))
 
 
 class Explorer(pn.viewable.Viewer):
@@ -154,7 +207,8 @@ class Explorer(pn.viewable.Viewer):
             # at most every URL_INTERVAL_MS: a burst of slider releases writes the URL once
             # more at its end instead of once per release (one message to the page each)
             write = Throttle(self._write_url, URL_INTERVAL_MS)
-            self.model.param.watch(lambda *events: write(), ["expression", "values", "mode", "error"])
+            self.model.param.watch(lambda *events: write(),
+                                   ["expression", "values", "mode", "error", "drawn"])
 
     def _update_stats(self, *events) -> None:
         if self.model.graph is not None:
@@ -164,7 +218,8 @@ class Explorer(pn.viewable.Viewer):
         if self.model.error:
             return
         write_query({"expr": self.model.expression, "mode": self.model.mode,
-                     **{k: format_number(v, 12) for k, v in self.model.values.items()}})
+                     **{k: format_number(v, 12) for k, v in self.model.values.items()},
+                     **level_query(self.model)})
 
     def sidebar(self):
         if not self.editable:
@@ -197,16 +252,38 @@ class Explorer(pn.viewable.Viewer):
         return pn.Row(pn.Column(self.sidebar(), width=320), self.main(), sizing_mode="stretch_width")
 
 
+MAX_OPEN = 64  # names in a link's `open`: far more than a drawing can hold open
+
+
+def level_query(model: ExplorerModel) -> dict[str, str]:
+    """The URL's ``level`` and ``open`` for a network (none for other graphs): the level
+    drawn and the groups drawn open, oldest first, comma-separated."""
+    if model.graph is None or not (model.drawn is not None or _is_network(model)):
+        return {}
+    query = {"level": model.drawn_level}
+    opened = model.drawn.graph.get("open", []) if model.drawn is not None else []
+    if opened:
+        query["open"] = ",".join(opened)
+    return query
+
+
 def _initial_state(args: dict[str, str]) -> dict:
-    """Model parameters from URL query arguments (``expr``, ``mode``, one per variable)."""
+    """Model parameters from URL query arguments (``expr``, ``mode``, ``level``, ``open``,
+    one per variable)."""
     state: dict = {}
     if "expr" in args:
         state["expression"] = args["expr"][:4000]
     if args.get("mode") in MODES:
         state["mode"] = args["mode"]
+    if args.get("level") in LEVELS:
+        state["level"] = args["level"]
+    if args.get("open"):
+        state["expanded"] = [name.strip() for name in args["open"].split(",")[:MAX_OPEN]
+                             if name.strip()]
+        state["inspected"] = state["expanded"][-1] if state["expanded"] else ""
     values = {}
     for key, text in args.items():
-        if key in ("expr", "mode", "lesson", "lang"):
+        if key in ("expr", "mode", "lesson", "lang", "level", "open"):
             continue
         try:
             value = float(text)

@@ -64,7 +64,7 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
     layout = column(
         title,
         row(mode, *buttons),
-        row(column(*sliders, width=280), column(view.figure, row(view.caption, view.counter),
+        row(column(*sliders, width=280), column(view.figure, view.legend, row(view.caption, view.counter),
                                                  sizing_mode="stretch_width"),
             sizing_mode="stretch_width"),
         view.values_table,

@@ -12,7 +12,8 @@ from pathlib import Path
 import panel as pn
 import param
 from bokeh.models import (Arrow, ColumnDataSource, CustomJS, DataTable, DataRange1d, Div,
-                          InlineStyleSheet, TableColumn, TapTool, VeeHead)
+                          InlineStyleSheet, MultiLine, Scatter, StringEditor, StringFormatter,
+                          TableColumn, TapTool, Text, VeeHead)
 from bokeh.plotting import figure
 
 from .model import ExplorerModel
@@ -26,7 +27,7 @@ RUN_PLAYER = "player.execute(cb_obj, data)"
 PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by tools/build_browser.py
 
 NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
-EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha")
+EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width")
 ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha", "head")
 # every label drawn (node symbols, names, values, fault marks, edge numbers); node/edge/role
 # say what a row labels (for tests and tools), the glyph does not read them
@@ -44,6 +45,14 @@ CAPTION_CSS = """
 .bpx-formula { font-size: 118%; overflow-x: auto; }
 .bpx-stats { color: #52606D; }
 .bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
+"""
+
+
+LEGEND_CSS = """
+:host { font-size: 14px; color: #1F2933; }
+.bpx-flow-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 14px; }
+.bpx-flow-item { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
+.bpx-flow-title { font-weight: 600; }
 """
 
 
@@ -73,11 +82,17 @@ class GraphView(pn.viewable.Viewer):
         self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
                            disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
         self.counter = Div(text="", css_classes=["bpx-counter"])
+        # backward mode: what an edge's width stands for (static/explorer/flow.mjs)
+        self.legend = Div(text="", css_classes=["bpx-legend"], visible=False,
+                          sizing_mode="stretch_width", stylesheets=[InlineStyleSheet(css=LEGEND_CSS)])
         self.figure = self._make_figure()
         titles = ui(self.lang)["table"]
+        # one formatter and editor (what each column would get by default) for all columns
+        text, editor = StringFormatter(), StringEditor()
         self.values_table = DataTable(
             source=self.table, index_position=None, sizing_mode="stretch_width", height=260,
-            columns=[TableColumn(field=field, title=title, width=width) for field, title, width
+            columns=[TableColumn(field=field, title=title, width=width, formatter=text,
+                                 editor=editor) for field, title, width
                      in zip(TABLE_COLUMNS, titles, (70, 130, 100, 100, 190))],
             # no row selection: with it SlickGrid keeps Tab moving between cells, a keyboard trap
             selectable=False, css_classes=["bpx-values"])
@@ -86,7 +101,7 @@ class GraphView(pn.viewable.Viewer):
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
-            caption=self.caption, counter=self.counter)
+            caption=self.caption, counter=self.counter, legend=self.legend)
         self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
@@ -115,39 +130,46 @@ class GraphView(pn.viewable.Viewer):
         fig.axis.visible = False
         fig.grid.visible = False
         fig.toolbar.logo = None
-        edges = fig.multi_line("xs", "ys", line_color="color", line_dash="dash", line_alpha="alpha",
-                               line_width=2, source=self.edges)
+        # glyphs added as renderers of their own: the plotting API (fig.scatter, ...) also
+        # makes a "nonselection" and a "muted" copy of each glyph, two more models per
+        # renderer for every page; none of these sources is ever selected (but the nodes', whose
+        # copies are given) and no legend mutes them, so BokehJS's own defaults never show
+        edges = fig.add_glyph(self.edges, MultiLine(
+            xs="xs", ys="ys", line_color="color", line_dash="dash", line_alpha="alpha",
+            line_width="width"))
         fig.add_layout(Arrow(
             source=self.arrows, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
             line_alpha=0, line_width=0,
             end=VeeHead(size="head", fill_color="color", line_color="color", fill_alpha="alpha",
                         line_alpha="alpha")))
-        nodes = fig.scatter("x", "y", marker="marker", size="size", fill_color="fill",
-                            line_color="line", line_width="width", fill_alpha="alpha",
-                            line_alpha="alpha", source=self.nodes)
-        nodes.nonselection_glyph = nodes.glyph.clone()
-        nodes.selection_glyph = nodes.glyph.clone(line_width=5, line_color="#F2B705")
+        node = Scatter(x="x", y="y", marker="marker", size="size", fill_color="fill",
+                       line_color="line", line_width="width", fill_alpha="alpha",
+                       line_alpha="alpha")
+        nodes = fig.add_glyph(self.nodes, node, nonselection_glyph=node.clone(),
+                              selection_glyph=node.clone(line_width=5, line_color="#F2B705"))
         fig.add_tools(TapTool(renderers=[nodes]))
         # one text glyph for every label: Bokeh's cost per text renderer and per row is high,
         # so only the labels shown at this zoom are rows
-        fig.text("x", "y", text="text", text_color="color", text_font_size="size",
-                 text_font_style="style", text_align="center", text_baseline="baseline",
-                 x_offset="dx", y_offset="dy", text_alpha="alpha", source=self.labels,
-                 background_fill_color="#FFFFFF", background_fill_alpha="boxed",
-                 padding=2, border_radius=3)
+        fig.add_glyph(self.labels, Text(
+            x="x", y="y", text="text", text_color="color", text_font_size="size",
+            text_font_style="style", text_align="center", text_baseline="baseline",
+            x_offset="dx", y_offset="dy", text_alpha="alpha", background_fill_color="#FFFFFF",
+            background_fill_alpha="boxed", padding=2, border_radius=3))
         # the current playback step: what it lights changes without repainting the graph
-        fig.multi_line("xs", "ys", line_color="#F2B705", line_width=4, line_alpha=0.95,
-                       source=self.lit, level="overlay")
-        fig.scatter("x", "y", marker="marker", size="size", fill_alpha=0, line_color="#F2B705",
-                    line_width=4.5, source=self.focus, level="overlay")
+        fig.add_glyph(self.lit, MultiLine(xs="xs", ys="ys", line_color="#F2B705", line_width=4,
+                                          line_alpha=0.95), level="overlay")
+        fig.add_glyph(self.focus, Scatter(x="x", y="y", marker="marker", size="size",
+                                          fill_alpha=0, line_color="#F2B705", line_width=4.5),
+                      level="overlay")
         # the moving pulses live on the overlay layer: a frame of playback repaints them alone,
         # not every node and label of the graph underneath
-        fig.scatter("x", "y", size=16, fill_color="color", line_color="#FFFFFF", line_width=2,
-                    source=self.pulses, level="overlay")
-        fig.text("x", "y", text="label", text_color="color", text_font_size="14px", level="overlay",
-                 text_font_style="bold", text_align="center", text_baseline="bottom",
-                 y_offset=-11, source=self.pulses, background_fill_color="#FFFFFF",
-                 background_fill_alpha=0.9, padding=2, border_radius=3)
+        fig.add_glyph(self.pulses, Scatter(x="x", y="y", size=16, fill_color="color",
+                                           line_color="#FFFFFF", line_width=2), level="overlay")
+        fig.add_glyph(self.pulses, Text(
+            x="x", y="y", text="label", text_color="color", text_font_size="14px",
+            text_font_style="bold", text_align="center", text_baseline="bottom", y_offset=-11,
+            background_fill_color="#FFFFFF", background_fill_alpha=0.9, padding=2,
+            border_radius=3), level="overlay")
         # the view fits the graph, not where a pulse happens to be
         fig.x_range.renderers = fig.y_range.renderers = [edges, nodes]
         return fig
@@ -213,6 +235,7 @@ class GraphView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             self.figure_pane,
+            pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
             pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -12,7 +12,8 @@ import param
 
 from graphviz_core import (MODES, PASSES, ExpressionError, GraphProgram, Value, parse, schedule,
                            trace)
-from graphviz_core.grouping import group_graph, grouped_schedule
+from graphviz_core.grouping import grouped_schedule
+from graphviz_core.levels import LEVELS, drawn_size, layer_members, level_graph
 from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
@@ -39,7 +40,11 @@ class ExplorerModel(param.Parameterized):
     kinds = param.Dict(default={}, doc="Leaf name -> role, where it differs from the default.")
     mode = param.Selector(default="graph", objects=list(MODES), doc="A graphviz_core.Mode.")
     selected = param.Integer(default=None, allow_None=True, doc="The clicked node (traced index).")
-    expanded = param.List(default=[], doc="Open groups, oldest first (grouped drawings).")
+    expanded = param.List(default=[], doc="Open groups (layers, neurons), oldest first.")
+    level = param.Selector(default="", objects=["", *LEVELS], doc=(
+        "A network's level of detail: 'layer', 'neuron' or 'op' (graphviz_core.levels); "
+        "'' chooses: a node per layer above GROUP_ABOVE traced nodes, else every op."))
+    inspected = param.String(default="", doc="The layer or neuron last opened (its details).")
 
     # derived, read-only for views
     error = param.String(default="", doc="Why the typed expression was not used.")
@@ -50,6 +55,7 @@ class ExplorerModel(param.Parameterized):
     variables = param.List(default=[], doc="Variable names, in order of first appearance.")
     graph = param.Parameter(default=None, doc="The traced networkx graph.")
     drawn = param.Parameter(default=None, doc="Its grouped drawing (None: drawn as traced).")
+    drawn_level = param.String(default="op", doc="The level the drawing shows.")
     scene = param.Dict(default={}, doc="The scene: everything the page draws, as plain data (components/scene.py).")
 
     def __init__(self, root: Value | GraphProgram | None = None, **params):
@@ -84,16 +90,18 @@ class ExplorerModel(param.Parameterized):
             self.param.update(error=e.message, error_position=e.position,
                               error_words=(e.key, e.fields) if e.key else None)
             return
-        self._expression = parsed
+        first, self._expression = self._expression is None, parsed
         defaults = getattr(parsed, "defaults", None) or (
             SEED.values if parsed.variables == tuple(SEED.values) else {})
         values = {name: float(self.values.get(name, defaults.get(name, 1.0)))
                   for name in parsed.variables}
         unchanged = list(parsed.variables) == self.variables and values == self.values
+        # the first expression keeps what a link opened; a new one starts closed
+        reset = {} if first else {"expanded": [], "inspected": ""}
         with param.parameterized.batch_call_watchers(self):
             self.param.update(error="", error_position=None, error_words=None,
                               variables=list(parsed.variables),
-                              values=values, selected=None, expanded=[])
+                              values=values, selected=None, **reset)
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
 
@@ -104,7 +112,7 @@ class ExplorerModel(param.Parameterized):
         return builder_from_text(text) or parse(text)
 
     @param.depends("values", "requires_grad", "kinds", "variables", "mode", "expanded",
-                   watch=True)
+                   "level", watch=True)
     def _derive(self) -> None:
         if self._expression is not None:
             self._deriver.request()  # at once, or off the event loop if heavy (budget.py)
@@ -118,6 +126,7 @@ class ExplorerModel(param.Parameterized):
         worker thread (it touches only its own copies and the layout and step caches)."""
         expression, requires_grad, kinds = self._expression, dict(self.requires_grad), dict(self.kinds)
         mode, expanded, ranges = self.mode, list(self.expanded), self.slider_ranges()
+        level = self.level
         values = {name: self.values.get(name, 1.0) for name in expression.variables}
 
         def derive() -> tuple:
@@ -126,57 +135,75 @@ class ExplorerModel(param.Parameterized):
             extra = {} if groups is None else {"groups": groups}
             root = expression.build(values, requires_grad, kinds, **extra)
             graph = trace(root, groups=groups)
-            drawn = group_graph(graph, expanded) if groups and len(graph) > GROUP_ABOVE else None
+            shown_level = drawing_level(level, len(graph)) if groups else "op"
+            drawn = (None if shown_level == "op" else
+                     level_graph(graph, shown_level, expanded, limit=MLP_MAX_DRAWN))
             shown = graph if drawn is None else drawn
             structure = _structure(shown)
             positions = self._layout(shown, structure)
             steps = self._steps(graph, drawn, structure)
             scene = scene_data(shown, positions, steps, mode, ranges,
                                traced=None if drawn is None else graph)
-            return expression, graph, drawn, scene
+            return expression, graph, drawn, shown_level, scene
         return derive
 
     def _show(self, derived: tuple) -> None:
-        expression, graph, drawn, scene = derived
+        expression, graph, drawn, shown_level, scene = derived
         if expression is not self._expression:  # typed over meanwhile: its derivation follows
             return
-        self.graph, self.drawn = graph, drawn
+        self.graph, self.drawn, self.drawn_level = graph, drawn, shown_level
         self.scene = scene
 
-    # --- groups: a click on a group opens it ---------------------------------------------------
+    # --- levels of detail: a click on a layer or a neuron opens it ------------------------------
     def tap(self, index: int | None) -> None:
-        """A click on drawn node ``index``: a group opens, any other node is selected."""
+        """A click on drawn node ``index``: a layer or neuron opens, any other node is
+        selected."""
         drawn = self.drawn
         if drawn is None or index is None or index not in drawn:
             self.selected = index if drawn is None else None
             return
         node = drawn.nodes[index]
-        if node["kind"] == "group":
+        if node["kind"] in GROUP_KINDS:
             self.expand(node["name"])
         else:
             self.selected = node["tape"]
 
     def expand(self, group: str) -> None:
-        """Draw ``group``'s members; the oldest open groups close when the drawing would
-        exceed ``MLP_MAX_DRAWN`` nodes."""
+        """Draw ``group`` (a layer or a neuron) open; the oldest open groups close when the
+        drawing would exceed ``MLP_MAX_DRAWN`` nodes."""
         if self.drawn is None or group in self.expanded:
             return
-        size = {self.drawn.nodes[n]["name"]: len(self.drawn.nodes[n]["members"])
-                for n in self.drawn if self.drawn.nodes[n]["kind"] == "group"}
-        if group not in size:
+        if not any(self.drawn.nodes[n]["name"] == group and self.drawn.nodes[n]["kind"] in
+                   GROUP_KINDS for n in self.drawn):
             return
-        opened = list(self.expanded)
-        count = len(self.drawn) + size[group] - 1
-        while opened and count > MLP_MAX_DRAWN:
-            count -= self.group_size(opened.pop(0)) - 1
-        if count <= MLP_MAX_DRAWN:
-            self.param.update(expanded=opened + [group], selected=None)
+        opened = list(self.expanded) + [group]
+        while len(opened) > 1 and drawn_size(self.graph, self.drawn_level, opened) > MLP_MAX_DRAWN:
+            opened.pop(0)
+        if drawn_size(self.graph, self.drawn_level, opened) <= MLP_MAX_DRAWN:
+            self.param.update(expanded=opened, selected=None, inspected=group)
 
     def collapse(self, group: str | None = None) -> None:
-        """Draw ``group`` (every group when None) as one node again."""
-        kept = [] if group is None else [g for g in self.expanded if g != group]
+        """Draw ``group`` (every group when None) closed again; closing a layer closes
+        the neurons open inside it."""
+        kept = [] if group is None else [g for g in self.expanded
+                                         if g != group and g.partition("[")[0] != group]
         if kept != self.expanded:
-            self.param.update(expanded=kept, selected=None)
+            self.param.update(expanded=kept, selected=None,
+                              inspected=kept[-1] if kept else "")
+
+    def back(self) -> None:
+        """Close the group opened last (the way back, a level up)."""
+        if self.expanded:
+            self.collapse(self.expanded[-1])
+
+    def set_level(self, level: str) -> None:
+        """Draw at ``level`` ('layer', 'neuron', 'op'), everything closed."""
+        if level != self.level or self.expanded:
+            self.param.update(level=level, expanded=[], selected=None, inspected="")
+
+    def layers(self) -> list[str]:
+        """The network's layers in order (``[]`` for a graph without neurons)."""
+        return list(layer_members(self.graph)) if self.drawn is not None else []
 
     def group_size(self, group: str) -> int:
         """How many traced nodes ``group`` holds."""
@@ -263,6 +290,24 @@ def same_number(a: float, b: float) -> bool:
     if a != a or b != b:
         return a != a and b != b
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+GROUP_KINDS = ("group", "layer")  # drawn nodes that open on a click
+
+
+def drawing_level(level: str, traced: int) -> str:
+    """The level a network of ``traced`` nodes is drawn at when ``level`` is asked for:
+    ``''`` chooses (layers above ``GROUP_ABOVE`` nodes, else every op), and ops are drawn
+    only up to ``GROUP_ABOVE`` nodes.
+
+    Examples
+    --------
+    >>> drawing_level("", 11586), drawing_level("", 107), drawing_level("op", 11586)
+    ('layer', 'op', 'layer')
+    """
+    if traced > GROUP_ABOVE and level in ("", "op"):
+        return "layer"
+    return level or "op"
 
 
 def _structure(graph) -> tuple:

@@ -39,11 +39,13 @@ class PageTemplate(pn.template.BootstrapTemplate):
 def start_session() -> None:
     """Once per session, before the page is built: websockets without delay,
     Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
+    page's styles sent once per document (:mod:`components.shared_styles`), the
     server's limits on what one client may cost (:mod:`components.guard`), ``/assets``
     (:mod:`components.assets`)."""
-    from .bokeh_defaults import install
+    from . import bokeh_defaults, shared_styles
     from .failover import reload_after_failover
-    install()
+    bokeh_defaults.install()
+    shared_styles.install()
     reload_after_failover()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         from . import assets, guard

@@ -25,9 +25,11 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
     With ``traced``, ``graph`` is its grouped drawing (:func:`graphviz_core.grouping.
     group_graph`): the tape is the traced graph's, and the scene gains ``nodes.tape``
     (the tape index each drawn node shows), ``nodes.members`` (member count, 0 for a
-    plain node), ``nodes.group`` (group id or ``""``) and ``edges.via`` (per drawn edge,
-    the ``[tape child, slot]`` traced edges it stands for). Steps index drawn nodes and
-    edges; their placeholders index the tape.
+    plain node), ``nodes.group`` (group id or ``""``), ``nodes.outputs`` (a layer's output
+    vector as tape indices, ``[]`` for other nodes: a layer shows its norm), ``edges.via``
+    (per drawn edge, the ``[tape child, slot]`` traced edges it stands for), ``edges.tails``
+    (the tape parent of each of them) and ``level`` (:mod:`graphviz_core.levels`). Steps
+    index drawn nodes and edges; their placeholders index the tape.
     """
     nodes = graph.nodes
     order = list(graph)
@@ -66,8 +68,11 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
     if traced is not None:
         data["nodes"].update(tape=[nodes[n]["tape"] for n in order],
                              members=[len(nodes[n]["members"]) for n in order],
-                             group=[nodes[n]["group"] for n in order])
+                             group=[nodes[n]["group"] for n in order],
+                             outputs=[nodes[n].get("outputs", []) for n in order])
         data["edges"]["via"] = [[list(e) for e in d["via"]] for _, _, _, d in edges]
+        data["edges"]["tails"] = [d["tails"] for _, _, _, d in edges]
+        data["level"] = graph.graph.get("level", "neuron")
     return data
 
 

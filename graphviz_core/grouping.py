@@ -15,10 +15,11 @@ import networkx as nx
 
 from .engine import OPS
 from .schedule import (backward_steps, blocked_step, forward_steps, grad_ref, graph_numbers,
-                       local_ref, new_step, op_formulas, partials, value_ref)
+                       local_ref, new_step, norm_ref, op_formulas, partials, value_ref,
+                       vector_norm)
 from .trace import latex_name, op_definition
 
-__all__ = ["group_members", "group_graph", "grouped_schedule"]
+__all__ = ["group_members", "group_graph", "grouped_schedule", "quotient", "flow"]
 
 _SHOWN_TERMS = 4  # longer sums are written as their first terms, an ellipsis and the last one
 
@@ -99,42 +100,56 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
     >>> len(group_graph(g, expanded=["h1[0]"]))  # h1[0] drawn as its 8 members
     15
     """
-    nodes = graph.nodes
     members = group_members(graph)
-    output = {gid: ms[-1] for gid, ms in members.items()}
     open_ = set(expanded) & set(members)
     draw_as = {n: gid if gid and gid not in open_ else n
                for n, gid in graph.nodes(data="group", default="")}
+    return quotient(graph, draw_as, {gid: ms for gid, ms in members.items() if gid not in open_},
+                    lambda gid, ms, name: _group_node(graph, gid, ms, name), members)
+
+
+def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]], group_node,
+             neurons: dict[str, list[int]]) -> nx.MultiDiGraph:
+    """The drawing where traced node ``n`` is drawn as ``draw_as[n]`` (itself or a group id).
+
+    ``groups`` holds the closed groups' members (the last one is the group's output);
+    ``group_node(gid, members, name)`` makes a closed group's attributes (``name``: traced
+    node -> its name in drawings); a neuron's output is named after its neuron (``neurons``).
+    Every drawn edge has ``via`` and, aligned with it, ``tails``: the traced parent of each
+    traced edge it stands for. See :func:`group_graph` for the rest.
+    """
+    nodes = graph.nodes
+    output = {gid: ms[-1] for gid, ms in groups.items()}
     tape = lambda key: output[key] if isinstance(key, str) else key  # noqa: E731
-    plain_in: list[tuple] = []  # (drawn u, traced v, slot, data): edges into drawn traced nodes
-    into_group: dict[tuple, list] = {}  # (drawn u, group) -> [(traced v, slot, data)]
+    plain_in: list[tuple] = []  # (drawn u, traced u, traced v, slot, data): into drawn traced nodes
+    into_group: dict[tuple, list] = {}  # (drawn u, group) -> [(traced v, slot, data, traced u)]
     for u, v, k, data in graph.edges(keys=True, data=True):
         du, dv = draw_as[u], draw_as[v]
         if du == dv and isinstance(du, str):
             continue  # inside a closed group
         if isinstance(dv, str):
-            into_group.setdefault((du, dv), []).append((v, k, data))
+            into_group.setdefault((du, dv), []).append((v, k, data, u))
         else:
-            plain_in.append((du, v, k, data))
+            plain_in.append((du, u, v, k, data))
     keys = list(dict.fromkeys(draw_as.values()))
-    quotient = nx.DiGraph()
-    quotient.add_nodes_from(keys)
-    quotient.add_edges_from((du, v) for du, v, _, _ in plain_in)
-    quotient.add_edges_from(into_group)
+    graph_of_keys = nx.DiGraph()
+    graph_of_keys.add_nodes_from(keys)
+    graph_of_keys.add_edges_from((du, v) for du, _, v, _, _ in plain_in)
+    graph_of_keys.add_edges_from(into_group)
     try:
-        order = list(nx.lexicographical_topological_sort(quotient, key=tape))
+        order = list(nx.lexicographical_topological_sort(graph_of_keys, key=tape))
     except nx.NetworkXUnfeasible:
         raise ValueError("these groups make the drawing cyclic") from None
     index = {key: i for i, key in enumerate(order)}
     name = {n: nodes[n]["name"] for n in graph}
-    name.update({output[gid]: gid for gid in members})
+    name.update({ms[-1]: gid for gid, ms in neurons.items()})
 
     drawn = nx.MultiDiGraph(root=index[draw_as[graph.graph.get("root", len(graph) - 1)]],
                             **{k: graph.graph[k] for k in ("evaluated", "skipped", "blocked")
                                if k in graph.graph})
     for key in order:
         if isinstance(key, str):
-            drawn.add_node(index[key], **_group_node(graph, key, members[key], name))
+            drawn.add_node(index[key], **group_node(key, groups[key], name))
             continue
         attrs = {**nodes[key], "name": name[key], "tape": key, "members": [],
                  "group": nodes[key].get("group", "")}
@@ -146,19 +161,40 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
             attrs["latex"] = (f"{_latex(name[key])} = "
                               f"{op_definition(op, [_latex(p) for p in parents], attrs['param'], False)}")
         drawn.add_node(index[key], **attrs)
-    for du, v, k, data in sorted(plain_in, key=lambda e: (index[e[1]], e[2])):
-        drawn.add_edge(index[du], index[v], key=k, slot=k, via=[(v, k)],
-                       blocked=data["blocked"], contribution=data["contribution"])
+    for du, u, v, k, data in sorted(plain_in, key=lambda e: (index[e[2]], e[3])):
+        c = data["contribution"]
+        drawn.add_edge(index[du], index[v], key=k, slot=k, via=[(v, k)], tails=[u],
+                       blocked=data["blocked"], contribution=c, flow=abs(c))
     by_group: dict[str, list] = {}
     for (du, gid), via in into_group.items():
-        by_group.setdefault(gid, []).append((min((v, k) for v, k, _ in via), du, via))
+        by_group.setdefault(gid, []).append((min((v, k) for v, k, _, _ in via), du, via))
     for gid, sources in by_group.items():
         for slot, (_, du, via) in enumerate(sorted(sources)):
+            via = sorted(via, key=lambda e: e[:2])
             drawn.add_edge(index[du], index[gid], key=slot, slot=slot,
-                           via=[(v, k) for v, k, _ in sorted(via, key=lambda e: e[:2])],
-                           blocked=all(d["blocked"] for _, _, d in via),
-                           contribution=sum(d["contribution"] for _, _, d in via))
+                           via=[(v, k) for v, k, _, _ in via], tails=[u for _, _, _, u in via],
+                           blocked=all(d["blocked"] for _, _, d, _ in via),
+                           contribution=sum(d["contribution"] for _, _, d, _ in via),
+                           flow=flow([(u, d["contribution"]) for _, _, d, u in via]))
     return drawn
+
+
+def flow(parts) -> float:
+    """How much gradient a drawn edge carries back: the norm of what reaches each traced
+    parent along it, ``sqrt(sum_p (sum of p's contributions)^2)`` over ``(parent,
+    contribution)`` pairs; ``|contribution|`` for an edge of one traced parent.
+
+    Into a layer that alone uses a layer's outputs, it is the norm of that layer's gradient.
+
+    Examples
+    --------
+    >>> flow([(0, 3.0), (1, 4.0)]), flow([(0, 3.0), (0, -5.0)])
+    (5.0, 2.0)
+    """
+    per: dict = {}
+    for parent, c in parts:
+        per[parent] = per.get(parent, 0.0) + c
+    return vector_norm(per.values())
 
 
 def _group_node(graph: nx.MultiDiGraph, gid: str, members: list[int], name: dict) -> dict:
@@ -257,7 +293,21 @@ def grouped_schedule(graph: nx.MultiDiGraph, drawn: nx.MultiDiGraph, mode: str) 
 def _forward(graph, drawn) -> list[dict]:
     nodes = drawn.nodes
     return forward_steps(drawn, graph_numbers(graph), lambda n: _formulas(graph, drawn, n),
-                         tape=lambda n: nodes[n]["tape"], latex=_latex)
+                         tape=lambda n: nodes[n]["tape"], latex=_latex,
+                         shown=lambda n: _shown(nodes[n]))
+
+
+def _shown(node: dict, grad: bool = False) -> str:
+    """The placeholder of what a drawn node shows: a layer its output vector's norm (its
+    one element's value if it has one), any other node its traced node's number."""
+    outputs = node.get("outputs") or [node["tape"]]
+    ref = grad_ref if grad else value_ref
+    return ref(outputs[0]) if len(outputs) == 1 else norm_ref(outputs, grad)
+
+
+def _norm_name(node: dict, name: str) -> str:
+    """``‖h1‖`` for a layer of several outputs, else ``name`` itself."""
+    return f"‖{name}‖" if len(node.get("outputs") or ()) > 1 else name
 
 
 def _formulas(graph, drawn, n: int) -> tuple[str, str]:
@@ -265,6 +315,10 @@ def _formulas(graph, drawn, n: int) -> tuple[str, str]:
     closed group's output."""
     node, t = drawn.nodes[n], drawn.nodes[n]["tape"]
     neuron = node.get("neuron")
+    if node["kind"] == "layer":
+        name = _norm_name(node, node["name"])
+        return (f"{node['text']}; {name} = {_shown(node)}",
+                f"{node['latex']};\\; {_norm_name(node, _latex(node['name']))} = {_shown(node)}")
     if node["kind"] != "group":
         operands = sorted(graph.in_edges(t, keys=True), key=lambda e: e[2])
         return op_formulas(node, t, [u for u, _, _ in operands])
@@ -310,6 +364,8 @@ def _gradient_step(graph, drawn, numbers, n: int, d, dl) -> dict:
     t = nodes[n]["tape"]
     edges = sorted((e for e in drawn.out_edges(n, keys=True) if nodes[e[1]]["active"]),
                    key=lambda e: (e[1], e[2]))
+    if nodes[n]["kind"] == "layer" or any(nodes[v]["kind"] == "layer" for _, v, _ in edges):
+        return _layer_gradient_step(drawn, numbers, n, edges, d, dl)
     terms, symbolic, numeric, latex_terms = [], [], [], []
     for e in edges:
         v = e[1]
@@ -367,6 +423,33 @@ def _gradient_step(graph, drawn, numbers, n: int, d, dl) -> dict:
     kind = "blocked" if blocked else "sum" if len(terms) > 1 else "gradient"
     step = new_step(numbers, kind, n, [n] + [e[1] for e in edges], edges, nodes[n]["grad"],
                  text, latex)
+    step["terms"] = terms
+    return step
+
+
+def _layer_gradient_step(drawn, numbers, n: int, edges, d, dl) -> dict:
+    """The gradient of a layer (its norm), or of a node whose gradient comes from a closed
+    layer: written by what it comes from, not term by term (a layer pair stands for
+    thousands of traced edges)."""
+    nodes = drawn.nodes
+    node = nodes[n]
+    norm_d = _norm_name(node, d(n))
+    norm_dl = _norm_name(node, dl(n)).replace("‖", r"\Vert ")
+    terms, symbolic, latex_terms = [], [], []
+    for e in edges:
+        data, child = drawn.edges[e], nodes[e[1]]
+        terms.append({"edge": list(e), "grad": child["grad"], "local": 0.0,
+                      "contribution": data["contribution"], "blocked": data["blocked"]})
+        symbolic.append(f"{d(e[1])} * ∂{child['name']}/∂{node['name']}")
+        latex_terms.append(rf"{dl(e[1])} \cdot \frac{{\partial {_latex(child['name'])}}}"
+                           rf"{{\partial {_latex(node['name'])}}}")
+    shown = _shown(node, grad=True)
+    text = f"{d(n)} = {' + '.join(_shorten(symbolic))}; {norm_d} = {shown}"
+    dots = r"\dots"
+    latex = f"{dl(n)} = {' + '.join(_shorten(latex_terms, dots))};\\; {norm_dl} = {shown}"
+    kind = "sum" if len(terms) > 1 else "gradient"
+    step = new_step(numbers, kind, n, [n] + [e[1] for e in edges], edges, node["grad"],
+                    text, latex)
     step["terms"] = terms
     return step
 

@@ -7,6 +7,7 @@ formula of the step with its numbers filled in.
 
 from __future__ import annotations
 
+import math
 import re
 
 import networkx as nx
@@ -17,7 +18,7 @@ from .trace import format_number, latex_name
 
 __all__ = ["schedule", "fill", "op_formulas", "gradient_step", "forward_steps", "backward_steps",
            "blocked_step", "new_step", "graph_numbers", "partials", "value_ref", "grad_ref",
-           "local_ref"]
+           "local_ref", "norm_ref", "vector_norm"]
 
 
 def schedule(graph: nx.MultiDiGraph, mode: Mode) -> list[dict]:
@@ -79,7 +80,7 @@ def _forward(graph: nx.MultiDiGraph) -> list[dict]:
 
 
 def forward_steps(drawing: nx.MultiDiGraph, numbers: tuple, formulas, tape=None,
-                  latex=latex_name) -> list[dict]:
+                  latex=latex_name, shown=None) -> list[dict]:
     """The forward pass over a drawing: its inputs, then one step per computed node.
 
     A drawing is a traced graph or one drawn from it (:func:`graphviz_core.grouping.
@@ -97,6 +98,9 @@ def forward_steps(drawing: nx.MultiDiGraph, numbers: tuple, formulas, tape=None,
         Drawn node -> the traced node whose value it shows (the node itself by default).
     latex : callable
         A name in LaTeX.
+    shown : callable, optional
+        Drawn input -> the placeholder of the value it shows (``value_ref(tape(n))`` by
+        default).
 
     Examples
     --------
@@ -106,15 +110,16 @@ def forward_steps(drawing: nx.MultiDiGraph, numbers: tuple, formulas, tape=None,
     ['w = 3', 'L = 6']
     """
     tape = tape or (lambda n: n)
+    shown_value = shown or (lambda n: value_ref(tape(n)))
     nodes = drawing.nodes
     leaves = [n for n in drawing if drawing.in_degree(n) == 0]
     steps = []
     if leaves:
-        shown = [n for n in leaves if nodes[n]["kind"] != "constant"] or leaves
+        inputs = [n for n in leaves if nodes[n]["kind"] != "constant"] or leaves
         steps.append(new_step(
             numbers, "inputs", None, leaves, [], None,
-            ", ".join(f"{nodes[n]['name']} = {value_ref(tape(n))}" for n in shown),
-            ",\\; ".join(f"{latex(nodes[n]['name'])} = {value_ref(tape(n))}" for n in shown)))
+            ", ".join(f"{nodes[n]['name']} = {shown_value(n)}" for n in inputs),
+            ",\\; ".join(f"{latex(nodes[n]['name'])} = {shown_value(n)}" for n in inputs)))
     for n in drawing:
         if drawing.in_degree(n) == 0:
             continue
@@ -290,7 +295,32 @@ def blocked_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
 
 # --- numbers in formulas: placeholders, filled here and by the browser after a slider moves ---
 
-_TOKEN = re.compile(r"\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9")
+_TOKEN = re.compile(r"\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9")
+
+
+def vector_norm(xs) -> float:
+    """The Euclidean norm of some numbers (a layer's outputs or their gradients).
+
+    ``math.hypot``: no overflow or underflow on the way. The page computes it with
+    ``Math.hypot`` over the same replayed numbers.
+
+    Examples
+    --------
+    >>> vector_norm([3.0, -4.0]), vector_norm([])
+    (5.0, 0.0)
+    """
+    return math.hypot(*xs)
+
+
+def norm_ref(nodes, grad: bool = False) -> str:
+    """The placeholder of the norm of ``nodes``' values (or gradients): a layer's output.
+
+    Examples
+    --------
+    >>> fill(norm_ref([0, 1]), lambda n: [3.0, 4.0][n], None, None)
+    '5'
+    """
+    return f"\u27e8n{'g' if grad else 'v'}|{','.join(str(n) for n in nodes)}\u27e9"
 
 
 def value_ref(n: int, operand: bool = False) -> str:
@@ -329,8 +359,9 @@ def local_ref(child: int, slot: int) -> str:
 def fill(template: str, value, grad, local) -> str:
     """Put numbers into a step's ``text_template`` or ``latex_template``.
 
-    Placeholders are ``\u27e8v|n\u27e9`` (value of node n), ``\u27e8g|n\u27e9`` (its gradient) and
-    ``\u27e8l|n|slot\u27e9`` (local derivative of node n with respect to its input ``slot``);
+    Placeholders are ``\u27e8v|n\u27e9`` (value of node n), ``\u27e8g|n\u27e9`` (its gradient),
+    ``\u27e8l|n|slot\u27e9`` (local derivative of node n with respect to its input ``slot``) and
+    ``\u27e8nv|a,b,...\u27e9`` / ``\u27e8ng|a,b,...\u27e9`` (the norm of those nodes' values / gradients);
     a ``p`` before the letter puts a negative number in parentheses. The browser
     fills the same templates with the numbers of its tape replay.
 
@@ -349,6 +380,9 @@ def fill(template: str, value, grad, local) -> str:
     """
     def number(match: re.Match) -> str:
         paren, kind, n, slot = match.groups()
+        if kind[0] == "n":
+            of = value if kind == "nv" else grad
+            return format_number(vector_norm(of(int(i)) for i in n.split(",")))
         x = (value(int(n)) if kind == "v" else grad(int(n)) if kind == "g"
              else local(int(n), int(slot)))
         return _operand(x) if paren else format_number(x)

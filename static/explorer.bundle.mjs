@@ -383,6 +383,9 @@ const STYLE = {
   sg: { marker: "diamond", fill: "#F6E0EE", line: "#A8488F" },
   group: { marker: "square_pin", fill: "#CCEFEA", line: "#1F1F1F" },  // a closed neuron of a big MLP
 }
+// a closed layer: its neurons' colours (it is all of them), told apart by its square, its size
+// and its norm label - not a hue of its own
+STYLE.layer = { ...STYLE.group, marker: "square" }
 const FLOW = { graph: "#76818E", forward: "#0072B2", backward: "#D55E00" }
 const BLOCKED = "#A8488F"  // a stop-gradient edge
 const PRUNED = "#C9CED6"  // an edge the backward pass skips
@@ -418,8 +421,11 @@ const WORDS = {
    "constant": "constant",
    "loss": "loss",
    "sg": "stop-grad",
-   "group": "group"
+   "group": "group",
+   "layer": "layer"
   },
+  "layer_size": "{n} outputs",
+  "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
   "compact_key": {
    "forward": "Under each node: its value. Zoom in for more.",
@@ -479,8 +485,11 @@ const WORDS = {
    "constant": "常数",
    "loss": "损失",
    "sg": "停止梯度",
-   "group": "组"
+   "group": "组",
+   "layer": "层"
   },
+  "layer_size": "{n} 个输出",
+  "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
   "compact_key": {
    "forward": "节点下方是它的值。放大可看到更多。",
@@ -633,17 +642,59 @@ function contribution(scene, result, edge) {
   return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
 }
 
+// the tape parent of the j-th traced edge drawn edge k stands for (edges.tails; without
+// them every traced edge leaves the drawn parent's own tape entry)
+function tail(scene, k, j) {
+  const T = scene.edges.tails
+  return T ? T[k][j] : tapeIndex(scene, scene.edges.u[k])
+}
+
+// whether drawn edge k leaves several traced parents (a closed layer's outputs)
+function manyTails(scene, k) {
+  const E = scene.edges
+  if (!E.tails) return false
+  if (E._many === undefined) E._many = E.tails.map((ts) => ts.some((t) => t !== ts[0]))
+  return E._many[k]
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 function edgeContribution(scene, result, k) {
   const E = scene.edges
   if (!E.via) return contribution(scene, result, [E.u[k], E.v[k], E.slot[k]])
-  const u = tapeIndex(scene, E.u[k])
-  return E.via[k].reduce((sum, [v, slot]) => sum + contribution(scene, result, [u, v, slot]), 0)
+  return E.via[k].reduce((sum, [v, slot], j) => sum + contribution(scene, result, [tail(scene, k, j), v, slot]), 0)
+}
+
+// how much gradient drawn edge k carries back (its width in the backward pass): the norm
+// of what reaches each traced parent along it, as graphviz_core.grouping.flow defines it
+function edgeFlow(scene, result, k) {
+  const E = scene.edges
+  if (!E.via) return Math.abs(edgeContribution(scene, result, k))
+  const per = new Map()
+  E.via[k].forEach(([v, slot], j) => {
+    const u = tail(scene, k, j)
+    per.set(u, (per.get(u) || 0) + contribution(scene, result, [u, v, slot]))
+  })
+  return Math.hypot(...per.values())
+}
+
+// a layer (nodes.outputs: its output vector) shows a norm, every other node its tape entry
+function isVector(scene, i) { const O = scene.nodes.outputs; return !!(O && O[i].length > 1) }
+function shownValue(scene, result, i) { return shown(scene, result.value, i) }
+function shownGrad(scene, result, i) { return shown(scene, result.grad, i) }
+function shown(scene, numbers, i) {
+  const O = scene.nodes.outputs
+  if (O && O[i].length) return O[i].length === 1 ? numbers[O[i][0]] : Math.hypot(...O[i].map((t) => numbers[t]))
+  return numbers[tapeIndex(scene, i)]
 }
 
 // the schedule's formulas carry placeholders; the numbers come from the current replay
+// (a norm placeholder names several tape entries: graphviz_core.schedule.norm_ref)
 function fillNumbers(result, template) {
-  return template.replace(/\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+    if (kind[0] === "n") {
+      const of = kind === "nv" ? result.value : result.grad
+      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])))
+    }
     const x = kind === "v" ? result.value[+n] : kind === "g" ? result.grad[+n] : local(result, +n, +slot)
     return p ? paren(x) : fmt(x)
   })
@@ -651,7 +702,59 @@ function fillNumbers(result, template) {
 
 // the steps of the pass on screen (none in graph mode)
 function passSteps(scene) { const m = scene.mode; return m === "graph" ? [] : scene.steps[m] || [] }
-return { tapeIndex, edgeIndex, local, contribution, edgeContribution, fillNumbers, passSteps }
+return { tapeIndex, edgeIndex, local, contribution, manyTails, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
+})()
+
+// ==== static/explorer/flow.mjs
+const __bpx_flow = (() => {
+// Where the gradient flows: in the backward pass an edge's width and opacity grow with how
+// much gradient it carries back (reading.edgeFlow: |contribution|, or for an edge that
+// stands for many traced edges the norm of what reaches each parent). Widths follow the
+// logarithm over DECADES orders of magnitude below the largest edge on screen, so a
+// gradient that shrinks ten-fold per layer reads as steps of width; hue is not used (the
+// palette stays colour-blind safe: style.mjs).
+
+const { fmt } = __bpx_replay
+const { T, fill } = __bpx_words
+const { edgeFlow } = __bpx_reading
+
+const DECADES = 4
+const THIN = 1, THICK = 10  // px at the smallest and largest flow, for a few edges
+
+// the widest edge: THICK for a few edges, narrower as they crowd (thousands between two
+// columns of neurons would merge into one band), never below a visible 2.5 px
+function thickest(edges) { return Math.max(2.5, Math.min(THICK, THICK * Math.sqrt(20 / Math.max(1, edges)))) }
+
+// 0..1 for a flow against the largest one (0 for none or below DECADES decades)
+function strength(flow, max) {
+  if (!(flow > 0) || !(max > 0)) return 0
+  return Math.min(1, Math.max(0, 1 + Math.log10(flow / max) / DECADES))
+}
+
+function widthOf(t, thick = THICK) { return THIN + (thick - THIN) * t }
+
+// every edge's flow and the largest one
+function flows(sc, r) {
+  const m = sc.edges.u.length, out = new Float64Array(m)
+  let max = 0
+  for (let k = 0; k < m; k++) {
+    const f = edgeFlow(sc, r, k)
+    out[k] = f
+    if (f > max && Number.isFinite(f)) max = f
+  }
+  return { flow: out, max, thick: thickest(m) }
+}
+
+// the legend under the figure: three sample widths with the flows they stand for
+function legendHtml(max, thick = THICK) {
+  if (!(max > 0)) return ""
+  const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
+  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${w}" stroke-linecap="round" stroke-opacity="${(0.35 + 0.6 * t * t).toFixed(2)}"/></svg>`
+  const items = samples.map((sample, k) =>
+    `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
+}
+return { DECADES, THIN, thickest, strength, widthOf, flows, legendHtml }
 })()
 
 // ==== static/explorer/render.mjs
@@ -665,7 +768,8 @@ const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } = 
 const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
-const { tapeIndex, edgeIndex, local, edgeContribution } = __bpx_reading
+const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails } = __bpx_reading
+const { flows, strength, widthOf } = __bpx_flow
 
 // below this many pixels per layout unit a node's number would crowd its neighbours': none
 const COMPACT_PPU = 38
@@ -682,10 +786,13 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
-  // a phone's figure (or a big graph): each node's number alone, under a key that says what
-  // the numbers are; the full "∂L/∂z1 = 5" once there is room
-  const compact = ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
-  const showNodeLabels = ppu > 70 * big || compact
+  // a handful of layers is labelled at any zoom (a phone): neighbours' lower labels take turns
+  // on two lines, so they do not overlap however narrow the figure
+  const fewLayers = sc.level === "layer" && n <= 12, stagger = fewLayers && ppu <= 70 * big
+  // else a phone's figure (or a big graph): each node's number alone, under a key that says
+  // what the numbers are; the full "∂L/∂z1 = 5" once there is room
+  const compact = !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
+  const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
   const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
@@ -693,11 +800,11 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
     const kind = N.kind[i], st = STYLE[kind] || STYLE.op
-    const t = tapeIndex(sc, i)
+    const t = tapeIndex(sc, i), vector = isVector(sc, i)
     const active = !!sc.tape.active[t]
     const fault = mode !== "graph" && (r.fault[t] || r.gradFault[t])
     const shown = !seen || seen.has(i)
-    const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : 1), half = size / 2
+    const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : kind === "layer" || vector ? 1.7 : 1), half = size / 2
     col.marker.push(st.marker)
     col.fill.push(fault ? FAULT_FILL : st.fill)
     col.line.push(fault ? FAULT : st.line)
@@ -713,15 +820,18 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     if (!showNodeLabels) continue
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
-    if (mode === "graph") bottom = N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
-    else if (mode === "forward") bottom = shown ? fmt(r.value[t], compact ? 3 : 4) : "?"
+    const short = compact && !vector  // a layer's norm keeps its words
+    if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
+    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i), short ? 3 : 4) : "?"
     else if (kind === "constant") bottom = ""
     else if (!active) bottom = T.notComputed
-    else bottom = !shown ? "?" : compact ? fmt(r.grad[t], 3) : `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}`
+    else if (!shown) bottom = "?"
+    else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
+    else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
-    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3, boxed: 0.8, node: i, role: "bottom" })
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3 + (stagger && i % 2 ? 18 * big : 0), boxed: 0.8, node: i, role: "bottom" })
   }
 
   if (compact && frame) {
@@ -730,7 +840,9 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   }
 
   const E = sc.edges, m = E.u.length
-  const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [] }
+  const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [], width: [] }
+  // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
+  const flow = mode === "backward" ? flows(sc, r) : null
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
@@ -739,22 +851,29 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
-    const flows = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
+    const carries = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
     // an edge into a closed group stands for several traced edges: no one local derivative
     const loc = !via ? local(r, v, slot) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
-    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK, width = 2
     if (mode === "backward") {
       if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
-      else if (!flows) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
-      else label = (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
+      else if (!carries) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
+      // an edge from a layer stands for several parents: what it carries back is a vector
+      else label = manyTails(sc, k) ? `→ ‖${fmt(flow.flow[k])}‖` : (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
     } else if (mode === "forward") {
       label = fmt(r.value[tu])
       if (blocked) { color = BLOCKED; dash = "dashed" }
     } else if (blocked) { color = BLOCKED; dash = "dashed" }
     // in playback an edge shows its number once the step that carries it has arrived
     const owner = mode === "backward" ? u : v
-    if (seen && !seen.has(owner) && !(blocked && seen.has(v) && mode === "backward")) label = ""
-    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha)
+    const arrived = !seen || seen.has(owner) || (blocked && seen.has(v) && mode === "backward")
+    if (!arrived) label = ""
+    else if (flow && carries && !blocked) {
+      const s = strength(flow.flow[k], flow.max)
+      width = widthOf(s, flow.thick)
+      alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
+    }
+    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
     if (showEdgeLabels && label) {
       // the label sits on the middle of the first segment, the arrowhead on the last one
@@ -765,7 +884,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
-    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head)
+    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
   }
 
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
@@ -787,7 +906,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       lit.xs.push(xs); lit.ys.push(ys)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit }
+  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
 }
 return { drawing }
 })()
@@ -843,7 +962,7 @@ const __bpx_table = (() => {
 
 const { fmt } = __bpx_replay
 const { T, faultText } = __bpx_words
-const { tapeIndex } = __bpx_reading
+const { tapeIndex, isVector, shownValue, shownGrad } = __bpx_reading
 const { sameColumns } = __bpx_sources
 
 function tableColumns(sc, r) {
@@ -853,8 +972,10 @@ function tableColumns(sc, r) {
     const t = tapeIndex(sc, i)
     tcol.name.push(N.name[i])
     tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : T.kinds[N.kind[i]] || N.kind[i])
-    tcol.value.push(fmt(r.value[t], 6))
-    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
+    // a layer's row: the norms of its output vector and of that vector's gradient
+    const norm = isVector(sc, i) ? "‖·‖ = " : ""
+    tcol.value.push(norm + fmt(shownValue(sc, r, i), 6))
+    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? norm + fmt(shownGrad(sc, r, i), 6) : T.notComputed)
     const fault = r.fault[t] || r.gradFault[t]
     tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }
@@ -1123,7 +1244,7 @@ const __bpx_access = (() => {
 
 const { fmt } = __bpx_replay
 const { T, fill } = __bpx_words
-const { tapeIndex, fillNumbers } = __bpx_reading
+const { tapeIndex, fillNumbers, isVector, shownValue, shownGrad } = __bpx_reading
 
 const DESCRIBE_MS = 400  // the text alternative follows the numbers once a drag rests
 const SAY_MS = 700  // announcements: at most one per this interval, the latest one wins
@@ -1158,9 +1279,10 @@ function nodeSentence(sc, r, i, lossName) {
   const N = sc.nodes, t = tapeIndex(sc, i), mode = sc.mode
   const def = N.op[i] ? N.text[i] : `${N.name[i]}: ${T.kinds[N.kind[i]] || N.kind[i]}`
   const parts = [def]
-  if (mode !== "graph") parts.push(`${T.a11y_value} ${fmt(r.value[t])}`)
+  const v = isVector(sc, i)
+  if (mode !== "graph") parts.push(`${T.a11y_value} ${v ? `‖${N.name[i]}‖ = ` : ""}${fmt(shownValue(sc, r, i))}`)
   if (mode === "backward" && N.kind[i] !== "constant")
-    parts.push(sc.tape.active[t] ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : T.notComputed)
+    parts.push(sc.tape.active[t] ? (v ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : T.notComputed)
   const fault = r.fault[t] || r.gradFault[t]
   if (fault) parts.push(`⚠ ${fault}`)
   return parts.join("; ")
@@ -1356,6 +1478,7 @@ const { Written, setData } = __bpx_sources
 const { releases, quiet } = __bpx_release
 const { setLanguage } = __bpx_words
 const { Access, reducedMotion } = __bpx_access
+const { legendHtml } = __bpx_flow
 
 class View {
   constructor(args) {
@@ -1506,8 +1629,17 @@ class View {
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
     this.caption()
+    this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+  }
+
+  // backward: what the edge widths stand for; nothing in the other modes
+  legend(flow) {
+    const el = this.args.legend
+    if (!el) return
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
+    if (el.text !== html) el.setv({ text: html, visible: !!html }, { sync: false })
   }
 
   caption() {

@@ -164,13 +164,16 @@ def test_big_mlps_are_grouped_small_ones_not():
     assert small.drawn is None and "tape" not in small.scene["nodes"]
     assert len(small.scene["nodes"]["id"]) == 982
     assert ScalarMLP(2, (22, 22), 1).node_count() > GROUP_ABOVE
-    big = ExplorerModel(expression="mlp(2, 22, 22, 1)")
+    big = ExplorerModel(expression="mlp(2, 22, 22, 1)", level="neuron")
     assert big.drawn is not None and len(big.scene["nodes"]["id"]) == 50
     assert big.scene["nodes"]["kind"].count("group") == 45
+    # without a level asked for, a big network's first picture is a node per layer
+    assert ExplorerModel(expression="mlp(2, 22, 22, 1)").scene["nodes"]["name"] == [
+        "x", "h1", "h2", "out", "L"]
 
 
 def test_a_tap_on_a_group_opens_it_and_collapse_closes_it():
-    m = ExplorerModel(expression="mlp(2, 22, 22, 1)")
+    m = ExplorerModel(expression="mlp(2, 22, 22, 1)", level="neuron")
     index = m.scene["nodes"]["name"].index("h2[3]")
     m.tap(index)
     assert m.expanded == ["h2[3]"] and m.selected is None
@@ -194,7 +197,7 @@ def test_a_tap_on_a_group_opens_it_and_collapse_closes_it():
 
 
 def test_opening_too_much_closes_the_oldest_groups():
-    m = ExplorerModel(expression="mlp(2, 60, 60, 1)")
+    m = ExplorerModel(expression="mlp(2, 60, 60, 1)", level="neuron")
     for j in range(12):  # 181 more nodes each: at most 1,500 drawn
         m.expand(f"h2[{j}]")
     assert len(m.drawn) <= 1500

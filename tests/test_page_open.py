@@ -56,3 +56,48 @@ def test_cached_defaults_read_as_bokeh_computes_them(args):
         assert document_json(doc) == cached_json
     finally:
         (bokeh_defaults.install if installed else bokeh_defaults.uninstall)()
+
+
+def style_texts(doc: Document) -> list[tuple]:
+    """Each component's shadow-root styles as the browser gets them: the texts of its inline
+    stylesheets (given as text or as an ``InlineStyleSheet``) and its imported URLs."""
+    from bokeh.models import ImportedStyleSheet, InlineStyleSheet
+
+    def text(sheet) -> str:
+        if isinstance(sheet, str):
+            return sheet
+        if isinstance(sheet, InlineStyleSheet):
+            return sheet.css
+        assert isinstance(sheet, ImportedStyleSheet), type(sheet)
+        return "@import " + sheet.url
+
+    return sorted((type(m).__name__, tuple(text(s) for s in m.stylesheets))
+                  for m in doc.models if hasattr(m, "stylesheets"))
+
+
+@pytest.mark.parametrize("args", [{}, {"lesson": "same-gradient", "lang": "zh"}])
+def test_every_component_gets_the_page_styles_from_one_shared_stylesheet(args):
+    import panel as pn
+
+    from components import shared_styles
+    from components.page import stylesheet
+
+    installed = bool(shared_styles._ORIGINAL)
+    raw_css = list(pn.config.raw_css)
+    pn.config.raw_css = [stylesheet()]  # as app.py's pn.extension(raw_css=...)
+    try:
+        shared_styles.uninstall()
+        plain = page_document(args)
+        shared_styles.install()
+        doc = page_document(args)
+        assert style_texts(doc) == style_texts(plain)
+        # the app's styles reach every component, and the document carries them once
+        with_styles = [m for m in doc.models if stylesheet() in
+                       [getattr(s, "css", None) for s in getattr(m, "stylesheets", [])]]
+        assert len(with_styles) > 20
+        text = serialize_json(doc.to_json())
+        assert text.count(stylesheet()[:60]) == 1
+        assert len(text) < len(serialize_json(plain.to_json())) / 2
+    finally:
+        pn.config.raw_css = raw_css
+        (shared_styles.install if installed else shared_styles.uninstall)()

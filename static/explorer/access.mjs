@@ -7,7 +7,7 @@
 
 import { fmt } from "./replay.mjs"
 import { T, fill } from "./words.mjs"
-import { tapeIndex, fillNumbers } from "./reading.mjs"
+import { tapeIndex, fillNumbers, isVector, shownValue, shownGrad } from "./reading.mjs"
 
 const DESCRIBE_MS = 400  // the text alternative follows the numbers once a drag rests
 const SAY_MS = 700  // announcements: at most one per this interval, the latest one wins
@@ -42,9 +42,10 @@ export function nodeSentence(sc, r, i, lossName) {
   const N = sc.nodes, t = tapeIndex(sc, i), mode = sc.mode
   const def = N.op[i] ? N.text[i] : `${N.name[i]}: ${T.kinds[N.kind[i]] || N.kind[i]}`
   const parts = [def]
-  if (mode !== "graph") parts.push(`${T.a11y_value} ${fmt(r.value[t])}`)
+  const v = isVector(sc, i)
+  if (mode !== "graph") parts.push(`${T.a11y_value} ${v ? `‖${N.name[i]}‖ = ` : ""}${fmt(shownValue(sc, r, i))}`)
   if (mode === "backward" && N.kind[i] !== "constant")
-    parts.push(sc.tape.active[t] ? `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}` : T.notComputed)
+    parts.push(sc.tape.active[t] ? (v ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : T.notComputed)
   const fault = r.fault[t] || r.gradFault[t]
   if (fault) parts.push(`⚠ ${fault}`)
   return parts.join("; ")

@@ -32,17 +32,59 @@ export function contribution(scene, result, edge) {
   return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
 }
 
+// the tape parent of the j-th traced edge drawn edge k stands for (edges.tails; without
+// them every traced edge leaves the drawn parent's own tape entry)
+function tail(scene, k, j) {
+  const T = scene.edges.tails
+  return T ? T[k][j] : tapeIndex(scene, scene.edges.u[k])
+}
+
+// whether drawn edge k leaves several traced parents (a closed layer's outputs)
+export function manyTails(scene, k) {
+  const E = scene.edges
+  if (!E.tails) return false
+  if (E._many === undefined) E._many = E.tails.map((ts) => ts.some((t) => t !== ts[0]))
+  return E._many[k]
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 export function edgeContribution(scene, result, k) {
   const E = scene.edges
   if (!E.via) return contribution(scene, result, [E.u[k], E.v[k], E.slot[k]])
-  const u = tapeIndex(scene, E.u[k])
-  return E.via[k].reduce((sum, [v, slot]) => sum + contribution(scene, result, [u, v, slot]), 0)
+  return E.via[k].reduce((sum, [v, slot], j) => sum + contribution(scene, result, [tail(scene, k, j), v, slot]), 0)
+}
+
+// how much gradient drawn edge k carries back (its width in the backward pass): the norm
+// of what reaches each traced parent along it, as graphviz_core.grouping.flow defines it
+export function edgeFlow(scene, result, k) {
+  const E = scene.edges
+  if (!E.via) return Math.abs(edgeContribution(scene, result, k))
+  const per = new Map()
+  E.via[k].forEach(([v, slot], j) => {
+    const u = tail(scene, k, j)
+    per.set(u, (per.get(u) || 0) + contribution(scene, result, [u, v, slot]))
+  })
+  return Math.hypot(...per.values())
+}
+
+// a layer (nodes.outputs: its output vector) shows a norm, every other node its tape entry
+export function isVector(scene, i) { const O = scene.nodes.outputs; return !!(O && O[i].length > 1) }
+export function shownValue(scene, result, i) { return shown(scene, result.value, i) }
+export function shownGrad(scene, result, i) { return shown(scene, result.grad, i) }
+function shown(scene, numbers, i) {
+  const O = scene.nodes.outputs
+  if (O && O[i].length) return O[i].length === 1 ? numbers[O[i][0]] : Math.hypot(...O[i].map((t) => numbers[t]))
+  return numbers[tapeIndex(scene, i)]
 }
 
 // the schedule's formulas carry placeholders; the numbers come from the current replay
+// (a norm placeholder names several tape entries: graphviz_core.schedule.norm_ref)
 export function fillNumbers(result, template) {
-  return template.replace(/\u27e8(p?)([vgl])\|(\d+)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+    if (kind[0] === "n") {
+      const of = kind === "nv" ? result.value : result.grad
+      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])))
+    }
     const x = kind === "v" ? result.value[+n] : kind === "g" ? result.grad[+n] : local(result, +n, +slot)
     return p ? paren(x) : fmt(x)
   })

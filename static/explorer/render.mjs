@@ -7,7 +7,8 @@ import { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } f
 import { T, fill } from "./words.mjs"
 import { Labels } from "./labels.mjs"
 import { along, trimEnd, trimPolyline } from "./geometry.mjs"
-import { tapeIndex, edgeIndex, local, edgeContribution } from "./reading.mjs"
+import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails } from "./reading.mjs"
+import { flows, strength, widthOf } from "./flow.mjs"
 
 // below this many pixels per layout unit a node's number would crowd its neighbours': none
 const COMPACT_PPU = 38
@@ -24,10 +25,13 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
-  // a phone's figure (or a big graph): each node's number alone, under a key that says what
-  // the numbers are; the full "∂L/∂z1 = 5" once there is room
-  const compact = ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
-  const showNodeLabels = ppu > 70 * big || compact
+  // a handful of layers is labelled at any zoom (a phone): neighbours' lower labels take turns
+  // on two lines, so they do not overlap however narrow the figure
+  const fewLayers = sc.level === "layer" && n <= 12, stagger = fewLayers && ppu <= 70 * big
+  // else a phone's figure (or a big graph): each node's number alone, under a key that says
+  // what the numbers are; the full "∂L/∂z1 = 5" once there is room
+  const compact = !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
+  const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
   const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
@@ -35,11 +39,11 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
     const kind = N.kind[i], st = STYLE[kind] || STYLE.op
-    const t = tapeIndex(sc, i)
+    const t = tapeIndex(sc, i), vector = isVector(sc, i)
     const active = !!sc.tape.active[t]
     const fault = mode !== "graph" && (r.fault[t] || r.gradFault[t])
     const shown = !seen || seen.has(i)
-    const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : 1), half = size / 2
+    const size = nodeSize * (kind === "constant" ? 0.78 : kind === "group" ? 1.3 : kind === "layer" || vector ? 1.7 : 1), half = size / 2
     col.marker.push(st.marker)
     col.fill.push(fault ? FAULT_FILL : st.fill)
     col.line.push(fault ? FAULT : st.line)
@@ -55,15 +59,18 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     if (!showNodeLabels) continue
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
-    if (mode === "graph") bottom = N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
-    else if (mode === "forward") bottom = shown ? fmt(r.value[t], compact ? 3 : 4) : "?"
+    const short = compact && !vector  // a layer's norm keeps its words
+    if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
+    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i), short ? 3 : 4) : "?"
     else if (kind === "constant") bottom = ""
     else if (!active) bottom = T.notComputed
-    else bottom = !shown ? "?" : compact ? fmt(r.grad[t], 3) : `∂${lossName}/∂${N.name[i]} = ${fmt(r.grad[t])}`
+    else if (!shown) bottom = "?"
+    else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
+    else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
-    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3, boxed: 0.8, node: i, role: "bottom" })
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3 + (stagger && i % 2 ? 18 * big : 0), boxed: 0.8, node: i, role: "bottom" })
   }
 
   if (compact && frame) {
@@ -72,7 +79,9 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   }
 
   const E = sc.edges, m = E.u.length
-  const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [] }
+  const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [], width: [] }
+  // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
+  const flow = mode === "backward" ? flows(sc, r) : null
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
@@ -81,22 +90,29 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
-    const flows = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
+    const carries = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
     // an edge into a closed group stands for several traced edges: no one local derivative
     const loc = !via ? local(r, v, slot) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
-    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK, width = 2
     if (mode === "backward") {
       if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
-      else if (!flows) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
-      else label = (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
+      else if (!carries) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
+      // an edge from a layer stands for several parents: what it carries back is a vector
+      else label = manyTails(sc, k) ? `→ ‖${fmt(flow.flow[k])}‖` : (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
     } else if (mode === "forward") {
       label = fmt(r.value[tu])
       if (blocked) { color = BLOCKED; dash = "dashed" }
     } else if (blocked) { color = BLOCKED; dash = "dashed" }
     // in playback an edge shows its number once the step that carries it has arrived
     const owner = mode === "backward" ? u : v
-    if (seen && !seen.has(owner) && !(blocked && seen.has(v) && mode === "backward")) label = ""
-    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha)
+    const arrived = !seen || seen.has(owner) || (blocked && seen.has(v) && mode === "backward")
+    if (!arrived) label = ""
+    else if (flow && carries && !blocked) {
+      const s = strength(flow.flow[k], flow.max)
+      width = widthOf(s, flow.thick)
+      alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
+    }
+    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
     if (showEdgeLabels && label) {
       // the label sits on the middle of the first segment, the arrowhead on the last one
@@ -107,7 +123,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
-    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head)
+    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
   }
 
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
@@ -129,5 +145,5 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       lit.xs.push(xs); lit.ys.push(ys)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit }
+  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
 }

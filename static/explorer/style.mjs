@@ -13,6 +13,9 @@ export const STYLE = {
   sg: { marker: "diamond", fill: "#F6E0EE", line: "#A8488F" },
   group: { marker: "square_pin", fill: "#CCEFEA", line: "#1F1F1F" },  // a closed neuron of a big MLP
 }
+// a closed layer: its neurons' colours (it is all of them), told apart by its square, its size
+// and its norm label - not a hue of its own
+STYLE.layer = { ...STYLE.group, marker: "square" }
 export const FLOW = { graph: "#76818E", forward: "#0072B2", backward: "#D55E00" }
 export const BLOCKED = "#A8488F"  // a stop-gradient edge
 export const PRUNED = "#C9CED6"  // an edge the backward pass skips

@@ -2,7 +2,7 @@
 
 import { fmt } from "./replay.mjs"
 import { T, faultText } from "./words.mjs"
-import { tapeIndex } from "./reading.mjs"
+import { tapeIndex, isVector, shownValue, shownGrad } from "./reading.mjs"
 import { sameColumns } from "./sources.mjs"
 
 export function tableColumns(sc, r) {
@@ -12,8 +12,10 @@ export function tableColumns(sc, r) {
     const t = tapeIndex(sc, i)
     tcol.name.push(N.name[i])
     tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : T.kinds[N.kind[i]] || N.kind[i])
-    tcol.value.push(fmt(r.value[t], 6))
-    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? fmt(r.grad[t], 6) : T.notComputed)
+    // a layer's row: the norms of its output vector and of that vector's gradient
+    const norm = isVector(sc, i) ? "‖·‖ = " : ""
+    tcol.value.push(norm + fmt(shownValue(sc, r, i), 6))
+    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? norm + fmt(shownGrad(sc, r, i), 6) : T.notComputed)
     const fault = r.fault[t] || r.gradFault[t]
     tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }

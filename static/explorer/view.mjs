@@ -13,6 +13,7 @@ import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
+import { legendHtml } from "./flow.mjs"
 
 export class View {
   constructor(args) {
@@ -163,8 +164,17 @@ export class View {
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
     this.caption()
+    this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+  }
+
+  // backward: what the edge widths stand for; nothing in the other modes
+  legend(flow) {
+    const el = this.args.legend
+    if (!el) return
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
+    if (el.text !== html) el.setv({ text: html, visible: !!html }, { sync: false })
   }
 
   caption() {

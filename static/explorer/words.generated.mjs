@@ -20,8 +20,11 @@ export const WORDS = {
    "constant": "constant",
    "loss": "loss",
    "sg": "stop-grad",
-   "group": "group"
+   "group": "group",
+   "layer": "layer"
   },
+  "layer_size": "{n} outputs",
+  "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
   "compact_key": {
    "forward": "Under each node: its value. Zoom in for more.",
@@ -81,8 +84,11 @@ export const WORDS = {
    "constant": "常数",
    "loss": "损失",
    "sg": "停止梯度",
-   "group": "组"
+   "group": "组",
+   "layer": "层"
   },
+  "layer_size": "{n} 个输出",
+  "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
   "compact_key": {
    "forward": "节点下方是它的值。放大可看到更多。",

@@ -37,7 +37,7 @@ def click_node(page, name: str) -> None:
 
 
 def test_a_big_mlp_is_drawn_grouped_and_a_neuron_opens(page, app_url):
-    open_app(page, app_url, f"expr={quote(SOURCE)}&mode=backward", timeout=120_000)
+    open_app(page, app_url, f"expr={quote(SOURCE)}&mode=backward&level=neuron", timeout=120_000)
     scene = js(page, "t.scene()")
     assert len(scene["tape"]["op"]) == 11586
     assert len(scene["nodes"]["id"]) == 126
@@ -67,13 +67,13 @@ def test_a_big_mlp_is_drawn_grouped_and_a_neuron_opens(page, app_url):
     scene = js(page, "t.scene()")
     i = scene["nodes"]["name"].index("h2[7]")
     assert scene["nodes"]["kind"][i] == "op" and scene["nodes"]["group"][i] == "h2[7]"
-    assert button(page, "Collapse all").is_visible()
+    assert button(page, "◀ Back: close h2[7]").is_visible()
     page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / "expanded.png"))
     # the open neuron's output still shows the slider's numbers (x0 = 0.8 stays in the page)
     row = table(page)["h2[7]"]
     assert number(row["value"]) == pytest.approx(value, rel=2e-5)
 
-    button(page, "Collapse all").click()
+    button(page, "◀ Back: close h2[7]").click()
     page.wait_for_function("() => window.__bpxt.scene().nodes.id.length === 126", timeout=60_000)
     screenshot(page, "groups-collapsed", full_page=False)

@@ -1,0 +1,17 @@
+// What the page shows for a scene drawn by levels, read by tests/test_levels.py: each drawn
+// node's shown value and gradient (a layer's norms), each drawn edge's flow, and the
+// steps' formulas filled, all from a replay of the scene's tape.
+import { replay } from "../../static/explorer/replay.mjs"
+import { shownValue, shownGrad, edgeFlow, fillNumbers } from "../../static/explorer/reading.mjs"
+
+export function levelNumbers(scene) {
+  const r = replay(scene.tape, {})
+  const n = scene.nodes.id.length, m = scene.edges.u.length
+  return {
+    value: [...Array(n).keys()].map((i) => shownValue(scene, r, i)),
+    grad: [...Array(n).keys()].map((i) => shownGrad(scene, r, i)),
+    flow: [...Array(m).keys()].map((k) => edgeFlow(scene, r, k)),
+    forward: scene.steps.forward.map((s) => fillNumbers(r, s.text_template)),
+    backward: scene.steps.backward.map((s) => fillNumbers(r, s.text_template)),
+  }
+}

@@ -1,0 +1,208 @@
+"""Levels of detail (graphviz_core/levels.py): a node per layer, per neuron, per op.
+
+Every number is held to the engine: the Values the MLP is built from, after
+``backward()``, never a copy of the drawing's own arithmetic.
+"""
+
+from __future__ import annotations
+
+import doctest
+import json
+import math
+
+import numpy as np
+import pytest
+
+from components.explorer import _initial_state, level_query
+from components.model import ExplorerModel, drawing_level
+from components.scene import to_json
+from graphviz_core import levels, trace
+from graphviz_core.engine import topological_order
+from graphviz_core.grouping import flow, group_graph, grouped_schedule
+from graphviz_core.levels import (drawn_size, layer_matrix, layer_norms, layer_outputs,
+                                  level_graph)
+from graphviz_core.mlp import ScalarMLP
+from graphviz_core.schedule import fill, graph_numbers
+from node_calls import ROOT, call_js
+
+NET = ScalarMLP(2, (5, 4), 1)
+VALUES = {"x0": 0.8, "x1": -0.35}
+
+
+def built():
+    """The loss Value, its groups (Value -> neuron) and its trace."""
+    groups = {}
+    root = NET.build(VALUES, groups=groups)
+    return root, groups, trace(root, groups=groups)
+
+
+def engine_layers(root, groups) -> dict[str, list]:
+    """Each layer's output Values, read off the engine's graph: a neuron's output is its
+    last Value in topological order; the inputs are the x leaves; the loss is the root."""
+    order = topological_order(root)
+    last = {}
+    for v in order:
+        if v in groups:
+            last[groups[v]] = v
+    out = {"x": [v for v in order if v.name in NET.variables and not v.parents]}
+    for neuron, v in last.items():
+        out.setdefault(neuron.partition("[")[0], []).append(v)
+    out["L"] = [root]
+    return out
+
+
+def test_the_layer_level_draws_a_node_per_layer_and_an_edge_per_pair():
+    _, _, g = built()
+    d = level_graph(g, "layer")
+    assert [d.nodes[n]["name"] for n in d] == ["x", "h1", "h2", "out", "L"]
+    assert [(d.nodes[u]["name"], d.nodes[v]["name"]) for u, v in d.edges()] == [
+        ("x", "h1"), ("h1", "h2"), ("h2", "out"), ("out", "L")]
+    # each layer edge stands for every traced edge between the layers: a weight's product each
+    assert [len(d.edges[e]["via"]) for e in d.edges(keys=True)] == [2 * 5, 5 * 4, 4, 1]
+    assert all(len(d.edges[e]["tails"]) == len(d.edges[e]["via"]) for e in d.edges(keys=True))
+    assert sum(len(d.nodes[n]["members"]) for n in d) == len(g)
+
+
+def test_layer_norms_are_the_engines():
+    root, groups, g = built()
+    engine = engine_layers(root, groups)
+    norms = layer_norms(g)
+    assert set(norms) == set(engine)
+    for layer, values in engine.items():
+        assert norms[layer][0] == pytest.approx(np.linalg.norm([v.data for v in values]), rel=1e-12)
+        assert norms[layer][1] == pytest.approx(np.linalg.norm([v.grad for v in values]), rel=1e-12)
+    d = level_graph(g, "layer")
+    for n in d:  # the drawn layer shows the same numbers
+        assert (d.nodes[n]["value"], d.nodes[n]["grad"]) == norms[d.nodes[n]["name"]]
+
+
+def test_a_layer_edge_carries_the_norm_of_the_gradient_it_brings_back():
+    root, groups, g = built()
+    engine = engine_layers(root, groups)
+    d = level_graph(g, "layer")
+    names = [d.nodes[n]["name"] for n in d]
+    for u, v, data in d.edges(data=True):
+        parent = names[u]  # each layer feeds only the next: its whole gradient flows there
+        assert data["flow"] == pytest.approx(np.linalg.norm([x.grad for x in engine[parent]]),
+                                             rel=1e-12)
+    assert flow([(0, 1.0), (0, -1.0), (1, 2.0)]) == 2.0
+
+
+@pytest.mark.parametrize("opened", [[], ["h1"], ["h2", "h2[1]"], ["x", "L"], ["h1", "h2"]])
+def test_every_level_keeps_a_step_per_drawn_node_with_the_engines_numbers(opened):
+    root, groups, g = built()
+    d = level_graph(g, "layer", opened)
+    assert drawn_size(g, "layer", opened) == len(d)
+    forward = grouped_schedule(g, d, "forward")
+    backward = grouped_schedule(g, d, "backward")
+    inputs = 1 if any(d.in_degree(n) == 0 for n in d) else 0
+    assert len(forward) == inputs + sum(1 for n in d if d.in_degree(n))
+    assert len(backward) == sum(1 for n in d if d.nodes[n]["active"])
+    norms = layer_norms(g)
+    for step in forward + backward:
+        node = step["node"]
+        if node is None or d.nodes[node]["kind"] != "layer":
+            continue
+        name = d.nodes[node]["name"]
+        number = float(step["text"].rsplit(" = ", 1)[1])
+        expected = norms[name][0 if step in forward else 1]
+        assert number == pytest.approx(expected, rel=1e-3)
+
+
+def test_the_neuron_level_is_the_grouped_drawing_of_before():
+    _, _, g = built()
+    a, b = level_graph(g, "neuron"), group_graph(g)
+    assert [a.nodes[n]["name"] for n in a] == [b.nodes[n]["name"] for n in b]
+    assert sorted(a.edges(keys=True)) == sorted(b.edges(keys=True))
+
+
+def test_a_neuron_opens_only_inside_an_open_layer_and_the_oldest_close_first():
+    _, _, g = built()
+    assert len(level_graph(g, "layer", ["h1[0]"])) == 5
+    opened = level_graph(g, "layer", ["h1", "h1[0]"])
+    assert opened.graph["open"] == ["h1", "h1[0]"]
+    capped = level_graph(g, "layer", ["h1", "h2", "h2[0]"], limit=drawn_size(g, "layer", ["h2", "h2[0]"]))
+    assert capped.graph["open"] == ["h2", "h2[0]"]
+
+
+def test_the_layer_matrix_is_the_engines_weights_and_gradients():
+    root, groups, g = built()
+    m = layer_matrix(g, "h2")
+    assert m["rows"] == [f"h2[{j}]" for j in range(4)]
+    assert m["columns"] == [f"h1[{i}]" for i in range(5)]
+    weights = {v.name: v for v in topological_order(root) if v.name.startswith("w1_")}
+    for j in range(4):
+        for i in range(5):
+            w = weights[f"w1_{j}_{i}"]
+            assert m["weight"][j][i] == w.data and m["grad"][j][i] == w.grad
+            a, product, slot = m["edge"][j][i]
+            assert g.has_edge(a, product, slot)
+    # the cell's edge is the one the weight multiplies: its input is neuron i's output
+    outputs = layer_outputs(g)["h1"]
+    assert [m["edge"][0][i][0] for i in range(5)] == outputs
+
+
+def test_the_page_shows_the_cores_norms_and_flows():
+    """The page replays the tape and shows a layer by its norms (static/explorer/reading.mjs):
+    the same numbers as the core, formulas filled alike."""
+    _, _, g = built()
+    model = ExplorerModel(expression="mlp(2, 5, 4, 1)", level="layer", expanded=["h2"],
+                          values=dict(VALUES))
+    scene = json.loads(to_json(model.scene))
+    shown, = call_js(ROOT / "tests/js/level_numbers.mjs", [["levelNumbers", [scene]]],
+                     numbers=False)
+    d = model.drawn
+    for i, n in enumerate(d):
+        assert shown["value"][i] == pytest.approx(d.nodes[n]["value"], rel=1e-12)
+        assert shown["grad"][i] == pytest.approx(d.nodes[n]["grad"], rel=1e-12, abs=1e-300)
+    edges = sorted(d.edges(keys=True, data=True), key=lambda e: (e[1], e[2]))
+    assert shown["flow"] == pytest.approx([e[3]["flow"] for e in edges], rel=1e-12)
+    numbers = graph_numbers(model.graph)
+    for mode in ("forward", "backward"):
+        assert shown[mode] == [fill(s["text_template"], *numbers) for s in scene["steps"][mode]]
+
+
+def test_the_model_walks_layer_neuron_op_and_back():
+    m = ExplorerModel(expression="mlp(2, 60, 60, 1)")
+    assert m.drawn_level == "layer" and m.scene["nodes"]["name"] == ["x", "h1", "h2", "out", "L"]
+    m.tap(m.scene["nodes"]["name"].index("h1"))
+    assert m.expanded == ["h1"] and m.inspected == "h1"
+    assert m.scene["nodes"]["name"].count("h1[7]") == 1
+    m.tap(m.scene["nodes"]["name"].index("h1[7]"))
+    assert m.expanded == ["h1", "h1[7]"]
+    member = m.scene["nodes"]["group"].index("h1[7]")
+    m.tap(member)  # an op: selected, nothing opens
+    assert m.selected == m.scene["nodes"]["tape"][member] and m.expanded == ["h1", "h1[7]"]
+    m.back()
+    assert m.expanded == ["h1"] and "h1[7]" in m.scene["nodes"]["name"]
+    m.tap(m.scene["nodes"]["name"].index("h1[3]"))
+    m.collapse("h1")  # closing a layer closes the neurons open in it
+    assert m.expanded == [] and len(m.scene["nodes"]["name"]) == 5
+    m.set_level("neuron")
+    assert m.drawn_level == "neuron" and len(m.scene["nodes"]["name"]) == 126
+
+
+def test_level_and_open_travel_in_the_url():
+    m = ExplorerModel(expression="mlp(2, 60, 60, 1)")
+    m.tap(m.scene["nodes"]["name"].index("h2"))
+    m.tap(m.scene["nodes"]["name"].index("h2[4]"))
+    query = level_query(m)
+    assert query == {"level": "layer", "open": "h2,h2[4]"}
+    again = ExplorerModel(**_initial_state({"expr": "mlp(2, 60, 60, 1)", **query}))
+    assert again.scene["nodes"]["name"] == m.scene["nodes"]["name"]
+    assert again.inspected == "h2[4]"
+    # an old link (no level) opens at the level chosen for its size; junk is ignored
+    old = ExplorerModel(**_initial_state({"expr": "mlp(2, 60, 60, 1)", "level": "huge",
+                                          "open": "nope,,h9[1]"}))
+    assert old.drawn_level == "layer" and len(old.scene["nodes"]["id"]) == 5
+    assert level_query(ExplorerModel(expression="w*x")) == {}
+    assert level_query(ExplorerModel(expression="mlp(2, 4, 4, 1)")) == {"level": "op"}
+
+
+def test_the_level_chosen_for_a_size():
+    assert drawing_level("", 11586) == "layer" and drawing_level("neuron", 11586) == "neuron"
+    assert drawing_level("", 107) == "op" and drawing_level("layer", 107) == "layer"
+
+
+def test_levels_doctests():
+    assert doctest.testmod(levels).failed == 0

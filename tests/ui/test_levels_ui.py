@@ -1,0 +1,138 @@
+"""Levels of detail in the page: mlp(2, 60, 60, 1) opens as a node per layer; a layer opens
+to its neurons, a neuron to its ops, and back - by mouse, keyboard and touch; the level
+and what is open live in the URL.
+
+Numbers are checked against :mod:`graphviz_core` (the core's layer norms of the traced
+graph the server builds), never against the browser's own arithmetic.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote, urlparse
+
+import pytest
+
+from graphviz_core import trace
+from graphviz_core.levels import layer_norms
+from graphviz_core.mlp import ScalarMLP
+
+from .helpers import PHONE, button, focused, js, number, open_app, screenshot, table
+
+pytestmark = pytest.mark.browser
+
+SOURCE = "mlp(2, 60, 60, 1)"
+QUERY = f"expr={quote(SOURCE)}&mode=backward"
+LAYERS = ["x", "h1", "h2", "out", "L"]
+
+
+def names(page) -> list[str]:
+    return js(page, "t.scene().nodes.name")
+
+
+def wait_drawn(page, count: int, timeout: float = 60_000) -> None:
+    """Until the scene has ``count`` nodes and the figure draws them."""
+    page.wait_for_function(
+        "(n) => { const t = window.__bpxt; return t.scene().nodes.id.length === n"
+        " && t.nodes().data.x.length === n }", arg=count, timeout=timeout)
+
+
+def node_xy(page, name: str) -> tuple[float, float]:
+    return tuple(js(page, "(() => { const i = t.scene().nodes.name.indexOf(arg);"
+                          " const n = t.nodes().data; return t.toScreen(n.x[i], n.y[i]) })()", name))
+
+
+def query_of(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def wait_query(page, key: str, value: str | None, timeout: float = 10_000) -> None:
+    page.wait_for_function(
+        "([k, v]) => new URLSearchParams(location.search).get(k) === v", arg=[key, value],
+        timeout=timeout)
+
+
+def core_norms(values: dict) -> dict[str, tuple[float, float]]:
+    groups = {}
+    g = trace(ScalarMLP(2, (60, 60), 1).build(values, groups=groups), groups=groups)
+    return layer_norms(g)
+
+
+def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
+    open_app(page, app_url, QUERY, timeout=120_000)
+    assert names(page) == LAYERS
+    # a few edges, readable: one per layer pair
+    assert len(js(page, "t.scene().edges.u")) == 4
+    # a layer's row: the norms of its output vector and of its gradient, as the core has them
+    x = {name: js(page, f"t.slider('{name}').value") for name in ("x0", "x1")}
+    norms = core_norms(x)
+    rows = table(page)
+    for layer in ("x", "h1", "h2"):
+        assert rows[layer]["value"].startswith("‖·‖ = ")
+        assert number(rows[layer]["value"].split("= ")[1]) == pytest.approx(norms[layer][0], rel=2e-5)
+        assert number(rows[layer]["grad"].split("= ")[1]) == pytest.approx(norms[layer][1], rel=2e-5)
+    assert number(rows["L"]["value"]) == pytest.approx(norms["L"][0], rel=2e-5)
+    # backward: edge widths follow the gradient carried back, and a legend says so
+    widths = js(page, "t.source(['xs','ys','color','dash','alpha','width']).data.width")
+    assert len(set(widths)) > 1 and max(widths) > 2
+    assert "‖·‖" not in js(page, "t.div('bpx-legend').text") and js(page, "t.div('bpx-legend').visible")
+
+    page.mouse.click(*node_xy(page, "h2"))
+    wait_drawn(page, 64)
+    assert "h2[7]" in names(page) and "h2" not in names(page)
+    wait_query(page, "open", "h2")
+    assert query_of(page)["level"] == "layer"
+    page.mouse.click(*node_xy(page, "h2[7]"))
+    wait_drawn(page, 64 - 1 + 182)
+    assert js(page, "t.scene().nodes.group.filter((g) => g === 'h2[7]').length") == 182
+    wait_query(page, "open", "h2,h2[7]")
+    # Back closes the neuron, then the layer
+    button(page, "◀ Back: close h2[7]").click()
+    wait_drawn(page, 64)
+    button(page, "◀ Back: close h2").click()
+    wait_drawn(page, 5)
+    wait_query(page, "open", None)
+    assert names(page) == LAYERS
+
+
+def test_the_keyboard_opens_a_layer_and_goes_back(page, app_url):
+    open_app(page, app_url, f"expr={quote(SOURCE)}&mode=graph", timeout=120_000)
+    page.locator("body").click(position={"x": 1, "y": 1})
+    page.locator(".bpx-figure").first.focus()
+    assert focused(page).get("role") == "application"
+    page.keyboard.press("ArrowRight")  # lands on the first node: the inputs, x
+    page.keyboard.press("ArrowRight")  # along the edge: h1
+    page.keyboard.press("Enter")
+    wait_drawn(page, 64)
+    assert "h1[0]" in names(page)
+    back = button(page, "◀ Back: close h1")
+    back.focus()
+    page.keyboard.press("Enter")
+    wait_drawn(page, 5)
+    # the level switch by keyboard: Neurons draws today's node-per-neuron picture
+    button(page, "Neurons").focus()
+    page.keyboard.press("Enter")
+    wait_drawn(page, 126)
+    wait_query(page, "level", "neuron")
+
+
+def test_a_link_restores_the_level_and_what_is_open(page, app_url):
+    open_app(page, app_url, f"{QUERY}&level=layer&open=h1,h1%5B3%5D", timeout=120_000)
+    wait_drawn(page, 1 + (60 - 1 + 8) + 3)  # x, h1's neurons with h1[3] open, h2, out, L
+    got = names(page)
+    assert "h1[3]" in got and "h1[2]" in got and "h2" in got
+    assert js(page, "t.scene().nodes.group.filter((g) => g === 'h1[3]').length") == 8
+    # an old link without a level opens at the layer level
+    open_app(page, app_url, QUERY, timeout=120_000)
+    assert names(page) == LAYERS
+
+
+def test_a_tap_opens_a_layer_on_a_phone(new_page, app_url):
+    page = new_page(**PHONE)
+    open_app(page, app_url, QUERY + "&lang=zh", timeout=120_000)
+    page.locator("#sidebar-toggle").click()  # the inputs' drawer closed: the figure in view
+    page.wait_for_timeout(400)
+    page.touchscreen.tap(*node_xy(page, "h1"))
+    wait_drawn(page, 64)
+    assert "h1[5]" in names(page)
+    button(page, "◀ 返回：收起 h1").tap()
+    wait_drawn(page, 5)
