@@ -92,7 +92,7 @@ export const WORDS = {
   "members": "{n} 个节点",
   "compact_key": {
    "forward": "节点下方是它的值。放大可看到更多。",
-   "backward": "节点下方是 ∂{loss}/∂(该节点)。放大可看到更多。"
+   "backward": "节点下方是 ∂{loss}/∂（该节点）。放大可看到更多。"
   },
   "not_computed": "未计算",
   "play": "▶ 播放",
