@@ -17,7 +17,7 @@ from graphviz_core.levels import LEVELS, drawn_size, layer_members, level_graph
 from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
-from graphviz_core.mlp import ScalarMLP, builder_from_text
+from graphviz_core.mlp import builder_from_text
 
 from .budget import Deriver
 from .scene import page_steps, scene_data
@@ -131,7 +131,8 @@ class ExplorerModel(param.Parameterized):
 
         def derive() -> tuple:
             # a neuron of a big MLP is drawn as one node (graphviz_core.grouping)
-            groups = {} if isinstance(expression, ScalarMLP) else None
+            # a network (anything built with neuron groups, as ScalarMLP) is drawn by levels
+            groups = {} if getattr(expression, "neurons", False) else None
             extra = {} if groups is None else {"groups": groups}
             root = expression.build(values, requires_grad, kinds, **extra)
             graph = trace(root, groups=groups)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import pytest
 
 from bokeh_client import Page, connect, get_token
@@ -187,6 +188,32 @@ def test_page_opens_from_one_address_are_metered():
     assert statuses.count(429) >= 17, statuses  # refused at once: no session built
     # the opens let through each build a page (issue #12's cost, seconds of wall time on a
     # loaded machine): the honest student is answered, later
+
+
+def test_pages_opened_at_once_are_built_in_turns_with_other_students_served_between():
+    # its own server, unmetered: the opens are the load here, not the attack being refused
+    with serve_app(env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
+        async def scenario():
+            honest = await Page.open(base(url))
+            finished = []
+
+            async def open_one():
+                status, token = await get_token(base(url))
+                assert status == 200 and token
+                finished.append(time.monotonic())
+
+            flood = asyncio.gather(*(open_one() for _ in range(6)))
+            await asyncio.sleep(0.05)  # the six requests are in: their pages wait to be built
+            await honest.release("w", 0.75, timeout=60.0)
+            answered = time.monotonic()
+            await flood
+            await honest.close()
+            return answered, finished
+
+        answered, finished = asyncio.run(scenario())
+    # the release was answered between two page builds, not after all six
+    assert len(finished) == 6
+    assert answered < max(finished), (answered, finished)
 
 
 def test_costly_expressions_are_refused_or_built_once_for_the_latest():
