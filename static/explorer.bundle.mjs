@@ -648,6 +648,18 @@ function manyTails(scene, k) {
   return E._many[k]
 }
 
+// the drawn edge that stands for traced edge [u, v, slot] (-1: none drawn)
+function drawnEdge(scene, [u, v, slot]) {
+  const E = scene.edges
+  if (!E.via) return edgeIndex(scene, u, v, slot)
+  if (E._traced === undefined) {
+    E._traced = new Map()
+    for (let k = 0; k < E.u.length; k++) E.via[k].forEach(([tv, ts], j) => E._traced.set(`${tail(scene, k, j)},${tv},${ts}`, k))
+  }
+  const k = E._traced.get(`${u},${v},${slot}`)
+  return k === undefined ? -1 : k
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 function edgeContribution(scene, result, k) {
   const E = scene.edges
@@ -693,7 +705,7 @@ function fillNumbers(result, template) {
 
 // the steps of the pass on screen (none in graph mode)
 function passSteps(scene) { const m = scene.mode; return m === "graph" ? [] : scene.steps[m] || [] }
-return { tapeIndex, edgeIndex, local, contribution, manyTails, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
+return { tapeIndex, edgeIndex, local, contribution, manyTails, drawnEdge, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
 })()
 
 // ==== static/explorer/flow.mjs
@@ -765,7 +777,7 @@ const { flows, strength, widthOf } = __bpx_flow
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
 // `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes
-function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
+function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1, highlight = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
@@ -870,6 +882,11 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
     focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
   }
+  const lightEdge = (k) => {
+    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[E.u[k]] / 2 + 1) / ppu, (col.size[E.v[k]] / 2 + 2) / ppu)
+    lit.xs.push(xs); lit.ys.push(ys)
+  }
+  if (highlight >= 0 && highlight < m) lightEdge(highlight)
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])
@@ -877,9 +894,7 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     }
     for (const [u, v, slot] of step.edges) {
       const k = edgeIndex(sc, u, v, slot)
-      if (k < 0) continue
-      const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[u] / 2 + 1) / ppu, (col.size[v] / 2 + 2) / ppu)
-      lit.xs.push(xs); lit.ys.push(ys)
+      if (k >= 0) lightEdge(k)
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
@@ -1455,6 +1470,7 @@ const { releases, quiet } = __bpx_release
 const { setLanguage } = __bpx_words
 const { Access, reducedMotion } = __bpx_access
 const { legendHtml } = __bpx_flow
+const { drawnEdge } = __bpx_reading
 
 class View {
   constructor(args) {
@@ -1485,6 +1501,7 @@ class View {
       case "step": return this.player.step(+1)
       case "back": return this.player.step(-1)
       case "first": this.player.stop(-1); return this.render()
+      case "cell": return this.cell(obj, data.index)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -1511,6 +1528,7 @@ class View {
       if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
+    this.highlight = -1
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
@@ -1597,6 +1615,7 @@ class View {
     const d = drawing(this.scene, this.result, {
       seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
       box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
+      highlight: this.highlight,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
@@ -1608,6 +1627,17 @@ class View {
     this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+  }
+
+  // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
+  // weight multiplies; -1 (the pointer left) lights none
+  cell(source, index) {
+    if (!this.scene) return
+    const d = source.data
+    const k = index >= 0 && d.u ? drawnEdge(this.scene, [d.u[index], d.v[index], d.slot[index]]) : -1
+    if (k === this.highlight) return
+    this.highlight = k
+    this.renderSoon()
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
