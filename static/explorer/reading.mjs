@@ -7,6 +7,12 @@ import { blocksGradient, contribution as throughOp, fmt, paren } from "./replay.
 // the tape index whose numbers drawn node i shows (a closed group shows its output)
 export function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
 
+// the loss's name as the drawing writes it ("L")
+export function lossName(scene) {
+  const N = scene.nodes
+  return N.id.length ? N.name[N.tape ? N.tape.indexOf(scene.tape.root) : scene.tape.root] : "L"
+}
+
 // the index of edge (u, v, slot) in the scene (-1: none); playback asks for every step's
 // edges each frame, so the lookup is a map made once per scene
 export function edgeIndex(scene, u, v, slot) {

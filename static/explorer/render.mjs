@@ -7,7 +7,7 @@ import { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } f
 import { T, fill } from "./words.mjs"
 import { Labels } from "./labels.mjs"
 import { along, trimEnd, trimPolyline } from "./geometry.mjs"
-import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails } from "./reading.mjs"
+import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName as lossNameOf } from "./reading.mjs"
 import { flows, strength, widthOf } from "./flow.mjs"
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
@@ -16,7 +16,7 @@ import { flows, strength, widthOf } from "./flow.mjs"
 export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1, highlight = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
-  const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
+  const lossName = lossNameOf(sc)
   // level of detail from the current zoom
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
