@@ -351,15 +351,16 @@ function pixelsPerUnit(figure) {
   return w / span
 }
 
-// the part of the plane on screen, with a margin for labels that reach in from outside
-// (null when the ranges are not known yet: then everything counts as on screen)
-function visibleBox(figure) {
+// the part of the plane on screen, with a margin (a fraction of its size) for labels that
+// reach in from outside (null when the ranges are not known yet: then everything counts as
+// on screen)
+function visibleBox(figure, margin = 0.15) {
   const xr = figure.x_range, yr = figure.y_range
   const box = [xr.start, xr.end, yr.start, yr.end]
   if (!box.every(fin)) return null
   const [x0, x1] = [Math.min(box[0], box[1]), Math.max(box[0], box[1])]
   const [y0, y1] = [Math.min(box[2], box[3]), Math.max(box[2], box[3])]
-  const mx = (x1 - x0) * 0.15, my = (y1 - y0) * 0.15
+  const mx = (x1 - x0) * margin, my = (y1 - y0) * margin
   return [x0 - mx, x1 + mx, y0 - my, y1 + my]
 }
 return { separateParallelEdges, trimEnd, trimPolyline, along, alongPolyline, pixelsPerUnit, visibleBox }
@@ -426,6 +427,10 @@ const WORDS = {
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
+  "compact_key": {
+   "forward": "Under each node: its value. Zoom in for more.",
+   "backward": "Under each node: ∂{loss}/∂(that node). Zoom in for more."
+  },
   "not_computed": "not computed",
   "play": "▶ Play",
   "pause": "❚❚ Pause",
@@ -503,6 +508,10 @@ const WORDS = {
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
+  "compact_key": {
+   "forward": "节点下方是它的值。放大可看到更多。",
+   "backward": "节点下方是 ∂{loss}/∂（该节点）。放大可看到更多。"
+  },
   "not_computed": "未计算",
   "play": "▶ 播放",
   "pause": "❚❚ 暂停",
@@ -814,10 +823,15 @@ const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
 const { flows, strength, widthOf } = __bpx_flow
 
+// below this many pixels per layout unit a node's number would crowd its neighbours': none
+const COMPACT_PPU = 38
+
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
-// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes
-function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1, highlight = -1 }) {
+// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes;
+// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null); `highlight`:
+// an edge lit by a cell of the weight matrix (-1: none)
+function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1, highlight = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = lossNameOf(sc)
@@ -828,10 +842,13 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1, high
   // a handful of layers is labelled at any zoom (a phone): neighbours' lower labels take turns
   // on two lines, so they do not overlap however narrow the figure
   const fewLayers = sc.level === "layer" && n <= 12, stagger = fewLayers && ppu <= 70 * big
-  const showNodeLabels = ppu > 70 * big || fewLayers
+  // else a phone's figure (or a big graph): each node's number alone, under a key that says
+  // what the numbers are; the full "∂L/∂z1 = 5" once there is room
+  const compact = !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
+  const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
-  const labelSize = `${Math.round(13 * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
   const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
@@ -856,15 +873,23 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1, high
     if (!showNodeLabels) continue
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
+    const short = compact && !vector  // a layer's norm keeps its words
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
-    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i)) : "?"
+    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i), short ? 3 : 4) : "?"
     else if (kind === "constant") bottom = ""
     else if (!active) bottom = T.notComputed
-    else bottom = shown ? (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : "?"
+    else if (!shown) bottom = "?"
+    else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
+    else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
     if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3 + (stagger && i % 2 ? 18 * big : 0), boxed: 0.8, node: i, role: "bottom" })
+  }
+
+  if (compact && frame) {
+    const key = fill(T.compact_key[mode], { loss: lossName })
+    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key" })
   }
 
   const E = sc.edges, m = E.u.length
@@ -1835,7 +1860,7 @@ class View {
     if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     const d = drawing(this.scene, this.result, {
       seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
+      box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
       highlight: this.highlight,
     })
     this.written.update(a.nodes, d.nodes)

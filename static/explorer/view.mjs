@@ -197,7 +197,7 @@ export class View {
     if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     const d = drawing(this.scene, this.result, {
       seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
+      box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
       highlight: this.highlight,
     })
     this.written.update(a.nodes, d.nodes)

@@ -26,6 +26,10 @@ export const WORDS = {
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
+  "compact_key": {
+   "forward": "Under each node: its value. Zoom in for more.",
+   "backward": "Under each node: ∂{loss}/∂(that node). Zoom in for more."
+  },
   "not_computed": "not computed",
   "play": "▶ Play",
   "pause": "❚❚ Pause",
@@ -103,6 +107,10 @@ export const WORDS = {
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
+  "compact_key": {
+   "forward": "节点下方是它的值。放大可看到更多。",
+   "backward": "节点下方是 ∂{loss}/∂（该节点）。放大可看到更多。"
+  },
   "not_computed": "未计算",
   "play": "▶ 播放",
   "pause": "❚❚ 暂停",
