@@ -13,6 +13,7 @@ import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
+import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
 
@@ -27,6 +28,7 @@ export class View {
     this.written = new Written()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
+    this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
@@ -206,6 +208,7 @@ export class View {
     this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+    this.touch.attach()
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
