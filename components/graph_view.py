@@ -18,7 +18,7 @@ from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, Dat
 from bokeh.plotting import figure
 
 from .model import ExplorerModel
-from .scene import to_json
+from .scene import SceneJSON
 from .words import ui
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -77,6 +77,7 @@ class GraphView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._encode = SceneJSON()
         self.meta = ColumnDataSource({"json": [self._json(self.model.scene)]})
         self.nodes = ColumnDataSource(_empty(NODE_COLUMNS))
         self.edges = ColumnDataSource(_empty(EDGE_COLUMNS))
@@ -221,7 +222,7 @@ class GraphView(pn.viewable.Viewer):
 
     def _json(self, scene: dict) -> str:
         """The scene for the page, naming the language its words are in."""
-        return to_json({**scene, "lang": self.lang})
+        return self._encode({**scene, "lang": self.lang})
 
     @staticmethod
     def _fit(fig, scene: dict) -> None:
