@@ -697,6 +697,18 @@ function manyTails(scene, k) {
   return E._many[k]
 }
 
+// the drawn edge that stands for traced edge [u, v, slot] (-1: none drawn)
+function drawnEdge(scene, [u, v, slot]) {
+  const E = scene.edges
+  if (!E.via) return edgeIndex(scene, u, v, slot)
+  if (E._traced === undefined) {
+    E._traced = new Map()
+    for (let k = 0; k < E.u.length; k++) E.via[k].forEach(([tv, ts], j) => E._traced.set(`${tail(scene, k, j)},${tv},${ts}`, k))
+  }
+  const k = E._traced.get(`${u},${v},${slot}`)
+  return k === undefined ? -1 : k
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 function edgeContribution(scene, result, k) {
   const E = scene.edges
@@ -742,7 +754,7 @@ function fillNumbers(result, template) {
 
 // the steps of the pass on screen (none in graph mode)
 function passSteps(scene) { const m = scene.mode; return m === "graph" ? [] : scene.steps[m] || [] }
-return { tapeIndex, lossName, edgeIndex, local, contribution, manyTails, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
+return { tapeIndex, lossName, edgeIndex, local, contribution, manyTails, drawnEdge, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
 })()
 
 // ==== static/explorer/flow.mjs
@@ -817,8 +829,9 @@ const COMPACT_PPU = 38
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
 // `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes;
-// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null)
-function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1 }) {
+// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null); `highlight`:
+// an edge lit by a cell of the weight matrix (-1: none)
+function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1, highlight = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = lossNameOf(sc)
@@ -934,6 +947,11 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
     focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
   }
+  const lightEdge = (k) => {
+    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[E.u[k]] / 2 + 1) / ppu, (col.size[E.v[k]] / 2 + 2) / ppu)
+    lit.xs.push(xs); lit.ys.push(ys)
+  }
+  if (highlight >= 0 && highlight < m) lightEdge(highlight)
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])
@@ -941,9 +959,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     }
     for (const [u, v, slot] of step.edges) {
       const k = edgeIndex(sc, u, v, slot)
-      if (k < 0) continue
-      const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[u] / 2 + 1) / ppu, (col.size[v] / 2 + 2) / ppu)
-      lit.xs.push(xs); lit.ys.push(ys)
+      if (k >= 0) lightEdge(k)
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
@@ -1770,6 +1786,7 @@ const { Access, reducedMotion } = __bpx_access
 const { Touch } = __bpx_touch
 const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
+const { drawnEdge } = __bpx_reading
 
 class View {
   constructor(args) {
@@ -1804,6 +1821,7 @@ class View {
       case "step": return this.predicting || this.player.step(+1)
       case "back": return this.predicting || this.player.step(-1)
       case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
+      case "cell": return this.cell(obj, data.index)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -1862,6 +1880,7 @@ class View {
       if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
+    this.highlight = -1
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
@@ -1951,6 +1970,7 @@ class View {
     const d = drawing(this.scene, this.result, {
       seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
       box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
+      highlight: this.highlight,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
@@ -1963,6 +1983,17 @@ class View {
     this.animateFrame()
     this.access.afterRender(withTable)
     this.touch.attach()
+  }
+
+  // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
+  // weight multiplies; -1 (the pointer left) lights none
+  cell(source, index) {
+    if (!this.scene) return
+    const d = source.data
+    const k = index >= 0 && d.u ? drawnEdge(this.scene, [d.u[index], d.v[index], d.slot[index]]) : -1
+    if (k === this.highlight) return
+    this.highlight = k
+    this.renderSoon()
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
