@@ -70,12 +70,15 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
     _, _, url = site
     context, page, sockets, missing = _open(browser, url + "graph-article.en.html")
     try:
-        page.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=30_000)
+        # every root drawn (as tests/ui/helpers.open_page waits on the live server)
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 &&"
+                               " t.deepText().length > 200 }", timeout=30_000)
+        page.wait_for_timeout(500)
         before = number(table(page)["L"]["value"])
         set_slider(page, "w", -1.0)
-        page.wait_for_function("(l) => window.__bpxt.table().value[window.__bpxt.table().name"
-                               ".indexOf('L')] !== l", arg=table(page)["L"]["value"],
-                               timeout=10_000)
+        page.wait_for_function("() => { const d = window.__bpxt.table();"
+                               " return d.value[d.name.indexOf('L')] !== '6.25' }", timeout=20_000)
         after = number(table(page)["L"]["value"])
         # (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
         assert (before, after) == (6.25, 4.0)
