@@ -17,6 +17,7 @@ from graphviz_core.schedule import gradient_step
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
+from .matrix_view import LayerMatrix
 from .descent import StepPanel
 from .model import ExplorerModel
 from .passes import PassesPanel
@@ -197,6 +198,7 @@ class Explorer(pn.viewable.Viewer):
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
         self.details = NodeDetails(model=self.model, lang=lang)
         self.groups = GroupBar(model=self.model, lang=lang)
+        self.matrix = LayerMatrix(model=self.model, view=self.view, lang=lang)
         self.passes = PassesPanel(model=self.model, lang=lang)
         self.pytorch = PyTorchView(model=self.model, lang=lang)
         self.descent = StepPanel(model=self.model, lang=lang)
@@ -241,6 +243,7 @@ class Explorer(pn.viewable.Viewer):
             self.playback, self.groups, self.view,
             pn.FlexBox(self.stats, self.save, flex_wrap="wrap", align_items="center",
                        sizing_mode="stretch_width"),
+            self.matrix,
             self.reveals, self.descent,
             # side by side where there is room, the details under the table on a phone (a Row
             # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no

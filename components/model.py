@@ -62,7 +62,8 @@ class ExplorerModel(param.Parameterized):
     scene = param.Dict(default={}, doc="The scene: everything the page draws, as plain data (components/scene.py).")
 
     def __init__(self, root: Value | GraphProgram | None = None, **params):
-        program = root if root is None or isinstance(root, GraphProgram) else GraphProgram(root)
+        program = root if root is None or isinstance(root, GraphProgram) or hasattr(root, "build") \
+            else GraphProgram(root)
         if program is not None:
             params.setdefault("expression", program.source)
         super().__init__(**params)
@@ -110,6 +111,16 @@ class ExplorerModel(param.Parameterized):
                               values=values, selected=None, **reset)
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
+
+    def explore(self, builder) -> None:
+        """Explore another graph without text: a :class:`~graphviz_core.GraphProgram` or a
+        builder like :class:`~graphviz_core.mlp.ScalarMLP` (``variables``, ``source``,
+        ``build``, ``node_count``); :attr:`expression` becomes its description."""
+        self._program = builder
+        if builder.source == self.expression:
+            self._apply_expression()
+        else:
+            self.expression = builder.source
 
     def _parse(self, text: str):
         """What ``text`` builds: the model's own graph for its description, else typed text."""

@@ -53,6 +53,18 @@ export function manyTails(scene, k) {
   return E._many[k]
 }
 
+// the drawn edge that stands for traced edge [u, v, slot] (-1: none drawn)
+export function drawnEdge(scene, [u, v, slot]) {
+  const E = scene.edges
+  if (!E.via) return edgeIndex(scene, u, v, slot)
+  if (E._traced === undefined) {
+    E._traced = new Map()
+    for (let k = 0; k < E.u.length; k++) E.via[k].forEach(([tv, ts], j) => E._traced.set(`${tail(scene, k, j)},${tv},${ts}`, k))
+  }
+  const k = E._traced.get(`${u},${v},${slot}`)
+  return k === undefined ? -1 : k
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 export function edgeContribution(scene, result, k) {
   const E = scene.edges

@@ -16,8 +16,9 @@ const COMPACT_PPU = 38
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
 // `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes;
-// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null)
-export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1 }) {
+// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null); `highlight`:
+// an edge lit by a cell of the weight matrix (-1: none)
+export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1, highlight = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = lossNameOf(sc)
@@ -133,6 +134,11 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
     focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
   }
+  const lightEdge = (k) => {
+    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[E.u[k]] / 2 + 1) / ppu, (col.size[E.v[k]] / 2 + 2) / ppu)
+    lit.xs.push(xs); lit.ys.push(ys)
+  }
+  if (highlight >= 0 && highlight < m) lightEdge(highlight)
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])
@@ -140,9 +146,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     }
     for (const [u, v, slot] of step.edges) {
       const k = edgeIndex(sc, u, v, slot)
-      if (k < 0) continue
-      const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[u] / 2 + 1) / ppu, (col.size[v] / 2 + 2) / ppu)
-      lit.xs.push(xs); lit.ys.push(ys)
+      if (k >= 0) lightEdge(k)
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }

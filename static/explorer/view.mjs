@@ -13,8 +13,10 @@ import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
+import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
+import { drawnEdge } from "./reading.mjs"
 
 export class View {
   constructor(args) {
@@ -27,6 +29,7 @@ export class View {
     this.written = new Written()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
+    this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
@@ -48,6 +51,7 @@ export class View {
       case "step": return this.predicting || this.player.step(+1)
       case "back": return this.predicting || this.player.step(-1)
       case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
+      case "cell": return this.cell(obj, data.index)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -106,6 +110,7 @@ export class View {
       if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
+    this.highlight = -1
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
@@ -195,6 +200,7 @@ export class View {
     const d = drawing(this.scene, this.result, {
       seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
       box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
+      highlight: this.highlight,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
@@ -206,6 +212,18 @@ export class View {
     this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+    this.touch.attach()
+  }
+
+  // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
+  // weight multiplies; -1 (the pointer left) lights none
+  cell(source, index) {
+    if (!this.scene) return
+    const d = source.data
+    const k = index >= 0 && d.u ? drawnEdge(this.scene, [d.u[index], d.v[index], d.slot[index]]) : -1
+    if (k === this.highlight) return
+    this.highlight = k
+    this.renderSoon()
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
