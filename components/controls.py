@@ -237,9 +237,11 @@ class PlaybackBar(pn.viewable.Viewer):
         self._enable()
 
     def _enable(self, *events) -> None:
-        off = self.model.mode == "graph"
-        for w in (self.first, self.back, self.play, self.forward):
-            w.disabled = off
+        # Predict plays no steps: the student's answers move it on, ↺ Start begins again
+        mode = self.model.mode
+        self.first.disabled = mode == "graph"
+        for w in (self.back, self.play, self.forward):
+            w.disabled = mode in ("graph", "predict")
 
     def __panel__(self):
         # wraps on a narrow screen: every button stays on it, a row of its own if need be

@@ -17,6 +17,7 @@ from graphviz_core.schedule import gradient_step
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
+from .matrix_view import LayerMatrix
 from .descent import StepPanel
 from .model import ExplorerModel
 from .passes import PassesPanel
@@ -41,7 +42,7 @@ class NodeDetails(pn.viewable.Viewer):
         self.pane = pn.pane.HTML(self._render(), sizing_mode="stretch_width",
                                  css_classes=["bpx-details"])
         self.model.param.watch(lambda e: setattr(self.pane, "object", self._render()),
-                               ["selected", "graph", "inspected"])
+                               ["selected", "graph", "inspected", "mode"])
 
     def _render(self) -> str:
         g, n = self.model.graph, self.model.selected
@@ -52,10 +53,11 @@ class NodeDetails(pn.viewable.Viewer):
             return f"<div class='bpx-hint'>{w['details_hint']}</div>"
         node = g.nodes[n]
         loss = g.nodes[g.graph["root"]]["name"]
+        hidden = self.model.mode == "predict"  # the gradients are the student's questions
+        grad = ("?" if hidden else format_number(node["grad"], 6)) if node["active"] else w["not_computed"]
         rows = [f"<h4>{html.escape(node['text'])}</h4>",
                 f"<div>{w['value_word']} = <b>{format_number(node['value'], 6)}</b>"
-                f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>"
-                f"{format_number(node['grad'], 6) if node['active'] else w['not_computed']}</b></div>"]
+                f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>{grad}</b></div>"]
         if node["fault"]:
             rows.append(f"<div class='bpx-fault'>⚠ {html.escape(fault_text(node['fault'], self.lang))}</div>")
         parents = sorted(g.in_edges(n, keys=True, data=True), key=lambda e: e[2])
@@ -67,8 +69,10 @@ class NodeDetails(pn.viewable.Viewer):
                 rows.append(f"<li>∂{html.escape(node['name'])}/∂{pname} = "
                             f"{format_number(d['local'], 6)}{note}</li>")
             rows.append("</ul>")
-        step = gradient_step(g, n)
-        if step is not None:
+        step = None if hidden else gradient_step(g, n)
+        if hidden:
+            rows.append(f"<div class='bpx-hint'>{w['predict_hidden']}</div>")
+        elif step is not None:
             rows.append(f"<div class='bpx-sub'>{w['chain_rule']}</div>"
                         f"<code>{html.escape(step['text'])}</code>")
         elif not node["active"] and node["kind"] != "constant":
@@ -194,6 +198,7 @@ class Explorer(pn.viewable.Viewer):
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
         self.details = NodeDetails(model=self.model, lang=lang)
         self.groups = GroupBar(model=self.model, lang=lang)
+        self.matrix = LayerMatrix(model=self.model, view=self.view, lang=lang)
         self.passes = PassesPanel(model=self.model, lang=lang)
         self.pytorch = PyTorchView(model=self.model, lang=lang)
         self.descent = StepPanel(model=self.model, lang=lang)
@@ -203,6 +208,11 @@ class Explorer(pn.viewable.Viewer):
             label=w["save_html"], description=w["save_html_hint"], width=150, embed=False)
         self.model.param.watch(self._update_stats, ["graph", "mode"])
         self._update_stats()
+        # the written-out passes show every gradient: not while the student predicts them
+        self.reveals = pn.Column(self.passes, sizing_mode="stretch_width",
+                                 visible=self.model.mode != "predict")
+        self.model.param.watch(lambda e: setattr(self.reveals, "visible", e.new != "predict"),
+                               "mode")
         if self.sync_url:
             # at most every URL_INTERVAL_MS: a burst of slider releases writes the URL once
             # more at its end instead of once per release (one message to the page each)
@@ -233,7 +243,8 @@ class Explorer(pn.viewable.Viewer):
             self.playback, self.groups, self.view,
             pn.FlexBox(self.stats, self.save, flex_wrap="wrap", align_items="center",
                        sizing_mode="stretch_width"),
-            self.passes, self.descent,
+            self.matrix,
+            self.reveals, self.descent,
             # side by side where there is room, the details under the table on a phone (a Row
             # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
             # stylesheet)

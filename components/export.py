@@ -65,7 +65,7 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
         title,
         row(mode, *buttons),
         row(column(*sliders, width=280), column(view.figure, view.legend, row(view.caption, view.counter),
-                                                 sizing_mode="stretch_width"),
+                                                 view.quiz, sizing_mode="stretch_width"),
             sizing_mode="stretch_width"),
         view.values_table,
         sizing_mode="stretch_width",

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import panel as pn
 import param
-from bokeh.models import (Arrow, ColumnDataSource, CustomJS, DataTable, DataRange1d, Div,
-                          InlineStyleSheet, MultiLine, Scatter, StringEditor, StringFormatter,
-                          TableColumn, TapTool, Text, VeeHead)
+from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, DataTable,
+                          DataRange1d, Div, InlineStyleSheet, MultiLine, Row, Scatter,
+                          StringEditor, StringFormatter, TableColumn, TapTool, Text, TextInput,
+                          VeeHead)
 from bokeh.plotting import figure
 
 from .model import ExplorerModel
-from .scene import to_json
+from .scene import SceneJSON
 from .words import ui
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -46,6 +47,12 @@ CAPTION_CSS = """
 .bpx-stats { color: #52606D; }
 .bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
 """
+VERDICT_CSS = """
+:host { font-size: 15px; color: #1F2933; }
+.bpx-verdict-right { color: #006B4F; font-weight: 650; }
+.bpx-verdict-wrong { color: #A63D00; font-weight: 650; }
+.bpx-score { color: #52606D; margin-top: 2px; }
+"""
 
 
 LEGEND_CSS = """
@@ -70,6 +77,7 @@ class GraphView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._encode = SceneJSON()
         self.meta = ColumnDataSource({"json": [self._json(self.model.scene)]})
         self.nodes = ColumnDataSource(_empty(NODE_COLUMNS))
         self.edges = ColumnDataSource(_empty(EDGE_COLUMNS))
@@ -86,7 +94,17 @@ class GraphView(pn.viewable.Viewer):
         self.legend = Div(text="", css_classes=["bpx-legend"], visible=False,
                           sizing_mode="stretch_width", stylesheets=[InlineStyleSheet(css=LEGEND_CSS)])
         self.figure = self._make_figure()
-        titles = ui(self.lang)["table"]
+        w = ui(self.lang)
+        # Predict mode: the student's number for the step asked, checked in the browser
+        self.guess = TextInput(title=w["predict_label"], placeholder=w["predict_placeholder"],
+                               max_length=40, width=200, css_classes=["bpx-guess"])
+        self.check = Button(label=w["predict_check"], button_type="primary", width=110,
+                            align="end", css_classes=["bpx-check"])
+        self.verdict = Div(text="", sizing_mode="stretch_width", css_classes=["bpx-verdict"],
+                           stylesheets=[InlineStyleSheet(css=VERDICT_CSS)])
+        self.quiz = Column(Row(self.guess, self.check), self.verdict, sizing_mode="stretch_width",
+                           visible=self.model.mode == "predict", css_classes=["bpx-quiz"])
+        titles = w["table"]
         # one formatter and editor (what each column would get by default) for all columns
         text, editor = StringFormatter(), StringEditor()
         self.values_table = DataTable(
@@ -101,7 +119,11 @@ class GraphView(pn.viewable.Viewer):
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
-            caption=self.caption, counter=self.counter, legend=self.legend)
+            caption=self.caption, counter=self.counter, guess=self.guess, verdict=self.verdict,
+            quiz=self.quiz, legend=self.legend)
+        predict = CustomJS(args=self.player_args("predict"), code=RUN_PLAYER)
+        self.check.js_on_event("button_click", predict)
+        self.guess.js_on_event("value_submit", predict)
         self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
@@ -200,7 +222,7 @@ class GraphView(pn.viewable.Viewer):
 
     def _json(self, scene: dict) -> str:
         """The scene for the page, naming the language its words are in."""
-        return to_json({**scene, "lang": self.lang})
+        return self._encode({**scene, "lang": self.lang})
 
     @staticmethod
     def _fit(fig, scene: dict) -> None:
@@ -238,5 +260,6 @@ class GraphView(pn.viewable.Viewer):
             pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
             pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
+            pn.pane.Bokeh(self.quiz, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

@@ -1,6 +1,8 @@
 """The explorer's per-session state: one expression, its values, and everything derived.
 
-Widgets change the parameters; ``derive`` re-traces the graph and re-lays it out;
+Widgets change the parameters; a derivation builds and traces the graph and lays it out,
+or, while the structure stands (only values or the mode changed: a slider release),
+recomputes the numbers over the traced graph's tape (:class:`graphviz_core.tape.Replay`);
 views redraw from :attr:`ExplorerModel.scene`. Nothing here imports a view.
 """
 
@@ -12,15 +14,16 @@ import param
 
 from graphviz_core import (MODES, PASSES, ExpressionError, GraphProgram, Value, parse, schedule,
                            trace)
-from graphviz_core.grouping import grouped_schedule
+from graphviz_core.grouping import DrawingNumbers, grouped_schedule
 from graphviz_core.levels import LEVELS, drawn_size, layer_members, level_graph
 from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
-from graphviz_core.mlp import ScalarMLP, builder_from_text
+from graphviz_core.mlp import builder_from_text
+from graphviz_core.tape import Replay
 
 from .budget import Deriver
-from .scene import page_steps, scene_data
+from .scene import page_steps, scene_data, with_numbers
 
 SLIDER_SPAN = 3.0  # every slider covers at least -3..3
 
@@ -59,7 +62,8 @@ class ExplorerModel(param.Parameterized):
     scene = param.Dict(default={}, doc="The scene: everything the page draws, as plain data (components/scene.py).")
 
     def __init__(self, root: Value | GraphProgram | None = None, **params):
-        program = root if root is None or isinstance(root, GraphProgram) else GraphProgram(root)
+        program = root if root is None or isinstance(root, GraphProgram) or hasattr(root, "build") \
+            else GraphProgram(root)
         if program is not None:
             params.setdefault("expression", program.source)
         super().__init__(**params)
@@ -67,6 +71,9 @@ class ExplorerModel(param.Parameterized):
         self._expression = None
         self._drawing = (None, {}, {})  # (graph structure, positions, edge -> points)
         self._schedules = (None, {})  # (what the steps depend on, steps)
+        # what re-derives the graph shown while its structure stands: (what the structure
+        # depends on, _constants(), Replay, DrawingNumbers or None)
+        self._replays = None
         # the page is built from the first derivation: it runs at once, later ones may not
         self._deriver = Deriver(self._prepare, self._show, self._estimate, at_once=True)
         self._apply_expression()
@@ -105,6 +112,16 @@ class ExplorerModel(param.Parameterized):
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
 
+    def explore(self, builder) -> None:
+        """Explore another graph without text: a :class:`~graphviz_core.GraphProgram` or a
+        builder like :class:`~graphviz_core.mlp.ScalarMLP` (``variables``, ``source``,
+        ``build``, ``node_count``); :attr:`expression` becomes its description."""
+        self._program = builder
+        if builder.source == self.expression:
+            self._apply_expression()
+        else:
+            self.expression = builder.source
+
     def _parse(self, text: str):
         """What ``text`` builds: the model's own graph for its description, else typed text."""
         if self._program is not None and text == self._program.source:
@@ -118,20 +135,46 @@ class ExplorerModel(param.Parameterized):
             self._deriver.request()  # at once, or off the event loop if heavy (budget.py)
 
     def _estimate(self) -> int:
-        """At most how many nodes the next derivation traces, known before building."""
-        return self._expression.node_count()
+        """At most how many nodes the next derivation traces, known before building; a
+        re-derivation over the tape counts a tenth of its nodes (it costs about a tenth of a
+        full one per node: figures in bench/README.md)."""
+        count = self._expression.node_count()
+        return count // 10 if self._replay_for(self._structure_key()) else count
+
+    def _structure_key(self) -> tuple:
+        """What the graph, its drawing and its steps depend on besides the variables' values."""
+        return (self._expression, tuple(sorted(self.requires_grad.items())),
+                tuple(sorted(self.kinds.items())), tuple(self.expanded), self.level)
+
+    def _replay_for(self, key: tuple):
+        """The tape re-derivation of the graph shown, when ``key`` and the values of the
+        variables drawn as constants are those it was made at (else None)."""
+        if self._replays is None or self._replays[0] != key or not self.scene:
+            return None
+        values = {name: self.values.get(name, 1.0) for name in self._expression.variables}
+        return self._replays[2] if self._replays[1] == _constants(self._replays[2], values) else None
 
     def _prepare(self):
         """The next derivation, on the state of this tick: a function that may run in a
-        worker thread (it touches only its own copies and the layout and step caches)."""
+        worker thread (it touches only its own copies, the layout and step caches, and
+        computes numbers without writing them into the graph shown)."""
         expression, requires_grad, kinds = self._expression, dict(self.requires_grad), dict(self.kinds)
         mode, expanded, ranges = self.mode, list(self.expanded), self.slider_ranges()
         level = self.level
         values = {name: self.values.get(name, 1.0) for name in expression.variables}
+        key = self._structure_key()
+        if self._replay_for(key) is not None:
+            _, _, replay, copy = self._replays
+            scene = self.scene
+
+            def rederive() -> tuple:  # only numbers (or the mode) changed: over the tape
+                numbers = replay.run(values)
+                return expression, replay, copy, numbers, with_numbers(scene, numbers, mode, ranges)
+            return rederive
 
         def derive() -> tuple:
-            # a neuron of a big MLP is drawn as one node (graphviz_core.grouping)
-            groups = {} if isinstance(expression, ScalarMLP) else None
+            # a network (anything built with neuron groups, as ScalarMLP) is drawn by levels
+            groups = {} if getattr(expression, "neurons", False) else None
             extra = {} if groups is None else {"groups": groups}
             root = expression.build(values, requires_grad, kinds, **extra)
             graph = trace(root, groups=groups)
@@ -144,13 +187,24 @@ class ExplorerModel(param.Parameterized):
             steps = self._steps(graph, drawn, structure)
             scene = scene_data(shown, positions, steps, mode, ranges,
                                traced=None if drawn is None else graph)
-            return expression, graph, drawn, shown_level, scene
+            replay = Replay(graph, expression.variables)
+            replays = (key, _constants(replay, values), replay,
+                       None if drawn is None else DrawingNumbers(drawn, graph))
+            return expression, graph, drawn, shown_level, scene, replays
         return derive
 
     def _show(self, derived: tuple) -> None:
-        expression, graph, drawn, shown_level, scene = derived
-        if expression is not self._expression:  # typed over meanwhile: its derivation follows
+        if derived[0] is not self._expression:  # typed over meanwhile: its derivation follows
             return
+        if isinstance(derived[1], Replay):  # new numbers for the graph shown
+            _, replay, copy, numbers, scene = derived
+            replay.write(numbers)
+            if copy is not None:
+                copy.write()
+            self.param.trigger("graph", "drawn")
+            self.scene = scene
+            return
+        _, graph, drawn, shown_level, scene, self._replays = derived
         self.graph, self.drawn, self.drawn_level = graph, drawn, shown_level
         self.scene = scene
 
@@ -308,6 +362,12 @@ def drawing_level(level: str, traced: int) -> str:
     if traced > GROUP_ABOVE and level in ("", "op"):
         return "layer"
     return level or "op"
+
+
+def _constants(replay: Replay, values: dict) -> tuple:
+    """The values of the variables drawn as constants: the steps' formulas show them, so a
+    change of one is a change of structure (``repr`` tells -0.0 from 0.0)."""
+    return tuple((name, repr(values[name])) for name in replay.constant_variables)
 
 
 def _structure(graph) -> tuple:

@@ -76,6 +76,21 @@ def scene_data(graph: nx.MultiDiGraph, positions: dict, steps: dict, mode: str,
     return data
 
 
+def with_numbers(scene: dict, numbers, mode: str, ranges: dict) -> dict:
+    """``scene`` at new numbers (a :class:`graphviz_core.tape.Numbers` of its tape), mode and
+    slider ranges: what :func:`scene_data` gives when only those changed.
+
+    Every other part of a scene depends on the graph's structure alone, so it is shared
+    with ``scene``, not copied.
+    """
+    nodes = scene["nodes"]
+    shows = nodes.get("tape", nodes["id"])  # the tape index each drawn node shows
+    value_fault = numbers.value_fault
+    return {**scene, "mode": mode, "ranges": ranges,
+            "nodes": {**nodes, "fault": [value_fault[t] or "" for t in shows]},
+            "tape": {**scene["tape"], "value": numbers.value}}
+
+
 def page_steps(steps: list[dict]) -> list[dict]:
     """The steps as the page reads them: no numbers, only the templates it fills itself.
 
@@ -98,6 +113,41 @@ def to_json(data) -> str:
         return json.dumps(data, separators=(",", ":"), allow_nan=False)
     except ValueError:
         return json.dumps(_finite(data), separators=(",", ":"))
+
+
+class SceneJSON:
+    """:func:`to_json` for one view's stream of scenes: a part that is the same object as in
+    the last scene (a re-derivation shares every part that only depends on the structure,
+    see :func:`with_numbers`) is not encoded again. The text is :func:`to_json`'s.
+
+    >>> encode = SceneJSON()
+    >>> scene = {"nodes": {"x": [1.0, 2.0], "fault": ["", ""]}, "mode": "graph"}
+    >>> encode(scene) == to_json(scene)
+    True
+    >>> again = {**scene, "nodes": {**scene["nodes"], "fault": ["", "overflow"]}}
+    >>> encode(again) == to_json(again)  # nodes.x is taken from the last text
+    True
+    """
+
+    DEPTH = 2  # parts are the scene's values and, in its sections, their columns
+
+    def __init__(self):
+        self._last: dict = {}  # path -> (the part, its text)
+
+    def __call__(self, data: dict) -> str:
+        made: dict = {}
+        text = self._encode((), data, made)
+        self._last = made
+        return text
+
+    def _encode(self, path: tuple, value, made: dict) -> str:
+        if isinstance(value, dict) and len(path) < self.DEPTH:
+            return "{" + ",".join(f"{json.dumps(key)}:{self._encode((*path, key), v, made)}"
+                                  for key, v in value.items()) + "}"
+        last = self._last.get(path)
+        text = last[1] if last is not None and last[0] is value else to_json(value)
+        made[path] = (value, text)
+        return text
 
 
 def _finite(x):

@@ -6,9 +6,9 @@ trace, the pass schedules and the browser-side replay all read one table.
 
 Unlike micrograd, a :class:`Value` keeps its parents in an ordered tuple (``a*a``
 keeps both slots), holds no closure that points back at itself (no reference
-cycles, so building a graph does not wake the garbage collector), sorts the
-graph iteratively (a 10,000-deep chain works) and zeroes every gradient before
-a backward pass (calling it twice gives the same result).
+cycles, so building a graph does not wake the garbage collector), sorts graphs
+deeper than Python's recursion limit (a 10,000-deep chain works) and zeroes every
+gradient before a backward pass (calling it twice gives the same result).
 
 Numeric faults never raise: values follow IEEE 754 (inf and nan), and the node
 where a fault starts records what happened in :attr:`Value.fault`.
@@ -25,7 +25,8 @@ from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, si
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
     "clip", "topological_order", "active_nodes", "as_value", "to_float", "number_text",
-    "format_number", "blocks_gradient", "contribution", "FAULT_WORDS",
+    "format_number", "blocks_gradient", "contribution", "FAULT_WORDS", "fault_for",
+    "grad_fault_for",
 ]
 
 def _isfinite(x: float) -> bool:
@@ -90,6 +91,15 @@ class Op:
         means that input was not used, and its contribution is ``+0.0`` whatever the
         incoming gradient, inf and nan included, as PyTorch's backward masks it
         (``nan * 0`` would be nan). See :func:`contribution`.
+    torch : str
+        The op in PyTorch, a ``str.format`` template like ``latex`` (``"torch.exp({0})"``):
+        how :func:`~graphviz_core.to_pytorch` writes it.
+    torch_names : tuple of str
+        The torch functions and tensor methods that are this op, one to one
+        (``"exp"``, ``"__radd__"``): how :func:`~graphviz_core.from_torch` reads them. A
+        name ``__rX__`` or ``rX`` beside ``__X__`` or ``X`` takes its operands reversed
+        (``2 - x`` arrives as ``x.__rsub__(2)``). Calls that need more than a name
+        (``pow``, ``clamp``, ``square``) are read in :mod:`graphviz_core.torch_adapter`.
 
     Examples
     --------
@@ -98,6 +108,8 @@ class Op:
     (-inf, (0.5, -0.25))
     >>> op.fault((1.0, 0.0), None), OPS["sg"].blocks_gradient
     ('division by zero', True)
+    >>> OPS["sg"].torch.format("x"), OPS["sub"].torch_names[-1]
+    ('x.detach()', 'rsub')
     """
 
     name: str
@@ -111,6 +123,8 @@ class Op:
     function: str | None = None
     blocks_gradient: bool = False
     selects: bool = False
+    torch: str = ""
+    torch_names: tuple[str, ...] = ()
 
     def apply(self, *inputs, param=None) -> "Value":
         """The op on ``inputs`` (Values or numbers) as a new node.
@@ -130,67 +144,85 @@ class Op:
 # they return (the first), where PyTorch splits it in halves.
 OPS: dict[str, Op] = {op.name: op for op in (
     Op("add", 2, lambda a, b, p: a + b, lambda x, out, p: (1.0, 1.0),
-       "+", "{0} + {1}", "{0} + {1}"),
+       "+", "{0} + {1}", "{0} + {1}",
+       torch="{0} + {1}", torch_names=("add", "__add__", "__radd__")),
     Op("sub", 2, lambda a, b, p: a - b, lambda x, out, p: (1.0, -1.0),
-       "\u2212", "{0} - {1}", "{0} - {1}"),
+       "\u2212", "{0} - {1}", "{0} - {1}",
+       torch="{0} - {1}", torch_names=("sub", "subtract", "__sub__", "__rsub__", "rsub")),
     Op("mul", 2, lambda a, b, p: a * b, lambda x, out, p: (x[1], x[0]),
-       "\u00d7", "{0} \\cdot {1}", "{0} * {1}"),
+       "\u00d7", "{0} \\cdot {1}", "{0} * {1}",
+       torch="{0} * {1}", torch_names=("mul", "multiply", "__mul__", "__rmul__")),
     # d/db (a/b) as -(a/b)/b: no b*b to overflow or underflow first
     Op("div", 2, lambda a, b, p: div_(a, b),
        lambda x, out, p: (div_(1.0, x[1]), -div_(out, x[1])),
        "\u00f7", "\\frac{{{0}}}{{{1}}}", "{0} / {1}",
-       fault=lambda x, p: "division by zero" if x[1] == 0.0 else "overflow"),
+       fault=lambda x, p: "division by zero" if x[1] == 0.0 else "overflow",
+       torch="{0} / {1}", torch_names=("div", "divide", "true_divide", "__truediv__",
+                                       "__div__", "__rtruediv__", "__rdiv__")),
     Op("neg", 1, lambda a, p: -a, lambda x, out, p: (-1.0,),
-       "\u2212", "-{0}", "-{0}"),
+       "\u2212", "-{0}", "-{0}",
+       torch="-{0}", torch_names=("neg", "negative", "__neg__")),
     # a constant exponent is a parameter of the op, so `z3**2` draws as one node
     Op("pow", 1, lambda a, p: pow_(a, p),
        lambda x, out, p: (0.0 if p == 0.0 else p * pow_(x[0], p - 1.0),),
        "^", "{0}^{{{p}}}", "{0}**{p}",
        fault=lambda x, p: ("negative base to a fractional power"
                            if x[0] < 0.0 and not is_integer_(p) else
-                           "zero to a negative power" if x[0] == 0.0 else "overflow")),
+                           "zero to a negative power" if x[0] == 0.0 else "overflow"),
+       torch="{0} ** {p}"),
     Op("powv", 2, lambda a, b, p: pow_(a, b),
        lambda x, out, p: (0.0 if x[1] == 0.0 else x[1] * pow_(x[0], x[1] - 1.0),
                           0.0 if x[0] == 0.0 and x[1] >= 0.0 else out * log_(x[0])),
        "^", "{0}^{{{1}}}", "{0}**{1}",
        fault=lambda x, p: ("negative base to a fractional power"
                            if x[0] < 0.0 and not is_integer_(x[1]) else
-                           "zero to a negative power" if x[0] == 0.0 else "overflow")),
+                           "zero to a negative power" if x[0] == 0.0 else "overflow"),
+       torch="{0} ** {1}"),
     Op("exp", 1, lambda a, p: exp_(a), lambda x, out, p: (out,),
-       "exp", "e^{{{0}}}", "exp({0})", function="exp"),
+       "exp", "e^{{{0}}}", "exp({0})", function="exp",
+       torch="torch.exp({0})", torch_names=("exp",)),
     Op("log", 1, lambda a, p: log_(a), lambda x, out, p: (div_(1.0, x[0]),),
-       "log", "\\ln {0}", "log({0})", function="log",
+       "log", "\\ln {0}", "log({0})", function="log", torch="torch.log({0})", torch_names=("log",),
        fault=lambda x, p: "log of a negative number" if x[0] < 0.0 else "log of zero"),
     Op("sqrt", 1, lambda a, p: sqrt_(a), lambda x, out, p: (div_(0.5, out),),
        "\u221a", "\\sqrt{{{0}}}", "sqrt({0})", function="sqrt",
+       torch="torch.sqrt({0})", torch_names=("sqrt",),
        fault=lambda x, p: "square root of a negative number"),
     Op("tanh", 1, lambda a, p: tanh_(a), lambda x, out, p: (1.0 - out * out,),
-       "tanh", "\\tanh {0}", "tanh({0})", function="tanh"),
+       "tanh", "\\tanh {0}", "tanh({0})", function="tanh",
+       torch="torch.tanh({0})", torch_names=("tanh",)),
     Op("sigmoid", 1,
        lambda a, p: 1.0 / (1.0 + exp_(-a)) if a >= 0.0 else exp_(a) / (1.0 + exp_(a)),
        lambda x, out, p: (out * (1.0 - out),),
-       "\u03c3", "\\sigma({0})", "sigmoid({0})", function="sigmoid"),
+       "\u03c3", "\\sigma({0})", "sigmoid({0})", function="sigmoid",
+       torch="torch.sigmoid({0})", torch_names=("sigmoid",)),
     # relu(-0.0) is -0.0 and relu'(nan) is 1, as in PyTorch
     Op("relu", 1, lambda a, p: 0.0 if a < 0.0 else a,
        lambda x, out, p: (0.0 if out <= 0.0 else 1.0,),
        "relu", "\\mathrm{{relu}}({0})", "relu({0})", function="relu",
+       torch="torch.relu({0})", torch_names=("relu",),
        selects=True),
     Op("abs", 1, lambda a, p: abs_(a),
        lambda x, out, p: (1.0 if x[0] > 0.0 else -1.0 if x[0] < 0.0 else 0.0,),
-       "|x|", "\\left|{0}\\right|", "abs({0})", function="abs"),
+       "|x|", "\\left|{0}\\right|", "abs({0})", function="abs",
+       torch="torch.abs({0})", torch_names=("abs", "absolute", "__abs__")),
     Op("sin", 1, lambda a, p: sin_(a), lambda x, out, p: (cos_(x[0]),),
-       "sin", "\\sin {0}", "sin({0})", function="sin"),
+       "sin", "\\sin {0}", "sin({0})", function="sin",
+       torch="torch.sin({0})", torch_names=("sin",)),
     Op("cos", 1, lambda a, p: cos_(a), lambda x, out, p: (-sin_(x[0]),),
-       "cos", "\\cos {0}", "cos({0})", function="cos"),
+       "cos", "\\cos {0}", "cos({0})", function="cos",
+       torch="torch.cos({0})", torch_names=("cos",)),
     # a nan input gives nan and the gradient goes to both inputs, as in PyTorch (Python's
     # min would drop the nan)
     Op("min", 2, lambda a, b, p: a if a <= b or a != a else b if b <= a or b != b else NAN,
        lambda x, out, p: (0.0 if x[0] > x[1] else 1.0, 0.0 if x[1] >= x[0] else 1.0),
        "min", "\\min({0}, {1})", "min({0}, {1})", function="min",
+       torch="torch.minimum({0}, {1})", torch_names=("minimum", "min"),
        selects=True),
     Op("max", 2, lambda a, b, p: a if a >= b or a != a else b if b >= a or b != b else NAN,
        lambda x, out, p: (0.0 if x[0] < x[1] else 1.0, 0.0 if x[1] <= x[0] else 1.0),
        "max", "\\max({0}, {1})", "max({0}, {1})", function="max",
+       torch="torch.maximum({0}, {1})", torch_names=("maximum", "max"),
        selects=True),
     # torch.clamp: hi wins when lo > hi, a nan bound gives nan (and no gradient)
     Op("clip", 3,
@@ -200,12 +232,62 @@ OPS: dict[str, Op] = {op.name: op for op in (
                           1.0 if x[0] < x[1] and x[1] <= x[2] else 0.0,
                           1.0 if x[0] > x[2] or x[1] > x[2] else 0.0),
        "clip", "\\mathrm{{clip}}({0}, {1}, {2})", "clip({0}, {1}, {2})", function="clip",
+       torch="torch.clamp({0}, {1}, {2})",
        selects=True),
     Op("sg", 1, lambda a, p: a, lambda x, out, p: (0.0,),
-       "sg", "\\mathrm{{sg}}({0})", "sg({0})", function="sg", blocks_gradient=True),
+       "sg", "\\mathrm{{sg}}({0})", "sg({0})", function="sg",
+       torch="{0}.detach()", torch_names=("detach",), blocks_gradient=True),
 )}
 
 _BLOCKING = frozenset(name for name, op in OPS.items() if op.blocks_gradient)
+
+
+class _Unknown:
+    """A stand-in for a number while :func:`_backward_kind` reads a rule: any arithmetic,
+    comparison or truth test on it raises TypeError."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args):
+        raise TypeError("the rule computes")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __float__ = _refuse
+    __hash__ = object.__hash__
+
+
+# How backward gets an op's local derivatives: by calling its rule, except where the rule
+# only returns constants (add, sub, neg, sg) or, for two inputs, each input's value to the
+# other (mul). Two inputs without selection (see Op.selects) take backward's short path.
+_LEAF, _BLOCK, _OTHER, _CONSTANT2, _CROSSWISE, _CALL2 = range(6)
+
+
+def _backward_kind(op: Op) -> tuple[int, tuple | None]:
+    """How :meth:`Value.backward` treats ``op``, and its constant local derivatives (or
+    None): read off the op's rule by calling it on stand-ins that refuse to compute."""
+    inputs = tuple(_Unknown() for _ in range(op.arity))
+    try:
+        locals_ = op.local(inputs, _Unknown(), _Unknown())
+    except TypeError:  # it computes
+        locals_ = None
+    constants = locals_ if locals_ and all(type(x) is float for x in locals_) else None
+    if op.blocks_gradient:
+        return _BLOCK, constants
+    if op.arity != 2 or op.selects:
+        return _OTHER, constants
+    if constants is not None:
+        return _CONSTANT2, constants
+    if locals_ is not None and locals_[0] is inputs[1] and locals_[1] is inputs[0]:
+        return _CROSSWISE, None
+    return _CALL2, None
+
+
+_KIND = {"": _LEAF}  # op name -> how backward treats it
+_CONSTANTS = {}  # op name -> its constant local derivatives
+for _name, _op in OPS.items():
+    _KIND[_name], _constants = _backward_kind(_op)
+    if _constants is not None:
+        _CONSTANTS[_name] = _constants
+del _name, _op, _constants
 
 # what a non-finite number is called where no op rule names it better
 FAULT_WORDS = {
@@ -261,8 +343,16 @@ def format_number(x: float, digits: int = 4) -> str:
     return "0" if text == "-0" else text
 
 
-def _fault_for(op: str, inputs: tuple, out: float, param) -> str:
-    """Say why ``op`` produced the non-finite value ``out``."""
+def fault_for(op: str, inputs, out: float, param) -> str:
+    """Why ``op`` on ``inputs`` (and its parameter) produced the non-finite value ``out``.
+
+    Examples
+    --------
+    >>> fault_for("log", (0.0,), float("-inf"), None)
+    'log of zero'
+    >>> fault_for("sub", (float("inf"), float("inf")), float("nan"), None)
+    'undefined: inf - inf'
+    """
     if all(_isfinite(x) for x in inputs):
         rule = OPS[op].fault
         return rule(inputs, param) if rule else FAULT_WORDS["overflow"]
@@ -317,8 +407,9 @@ class Value:
     (7.5, 5.0, 10.0, -5.0)
     """
 
+    # _mark and _needs: a graph walk's marks (_sorted, backward)
     __slots__ = ("data", "grad", "name", "op", "parents", "param", "requires_grad",
-                 "kind", "fault", "grad_fault", "locals")
+                 "kind", "fault", "grad_fault", "_mark", "_needs")
 
     def __init__(self, data, name: str = "", requires_grad: bool = True,
                  kind: str | None = None):
@@ -332,7 +423,7 @@ class Value:
         self.kind = kind or ("parameter" if requires_grad else "data")
         self.fault = None if _isfinite(self.data) else FAULT_WORDS["not_finite"]
         self.grad_fault = None
-        self.locals: tuple[float, ...] | None = None
+        self._mark = None
 
     @classmethod
     def _apply(cls, op_name: str, parents: tuple, param=None) -> "Value":
@@ -347,9 +438,9 @@ class Value:
         v.param = param
         v.requires_grad = True
         v.kind = "op"
-        v.fault = None if out - out == 0.0 else _fault_for(op_name, inputs, out, param)
+        v.fault = None if out - out == 0.0 else fault_for(op_name, inputs, out, param)
         v.grad_fault = None
-        v.locals = None
+        v._mark = None
         return v
 
     # arithmetic ---------------------------------------------------------------------
@@ -404,53 +495,85 @@ class Value:
         >>> a.grad
         24.0
         """
-        order = topological_order(self)
-        active = active_nodes(order, self)
-        for v in order:
-            # sums start at -0.0, the identity of IEEE addition, so a gradient made of -0.0
-            # contributions stays -0.0 (as in PyTorch); nodes that get none show 0.0
-            v.grad = -0.0 if v in active else 0.0
-            v.grad_fault = None
-            v.locals = None
+        # One walk sorts the graph and, as each node is placed (its parents are placed
+        # before it), zeroes it and decides whether it is fed by a leaf that requires a
+        # gradient (``_needs``); one reverse loop then passes the gradients on. A node is
+        # active (as in active_nodes) when it needs a gradient and a child that passes
+        # gradients on reaches it (its mark set to ``live``); the root is.
+        order = _sorted(self, prepare=True)
+        live = object()
+        # only nodes that need a gradient are marked live (the root too, when it needs one):
+        # the mark alone says a node is active
+        self._mark = live if self._needs else None
         self.grad = 1.0
         evaluated = skipped = blocked = 0
+        kinds, constants = _KIND, _CONSTANTS
+        crosswise, constant2, call2 = _CROSSWISE, _CONSTANT2, _CALL2
         for v in reversed(order):
             parents = v.parents
-            if not parents:
-                continue
-            if v not in active:
+            if v._mark is not live:
+                if v._needs:
+                    v.grad = 0.0  # it was given -0.0 in case gradients would arrive
                 skipped += len(parents)
                 continue
-            op = OPS[v.op]
-            if op.blocks_gradient:
-                blocked += 1
-                v.locals = (0.0,) * len(parents)
+            g = v.grad
+            if g - g:  # nan (true) for inf and nan, else 0.0; final here: its children came first
+                v.grad_fault = grad_fault_for(g)
+            kind = kinds[v.op]
+            # the common case, two inputs and no selection, first and without a loop
+            if kind is crosswise:
+                a, b = parents
+                la = b.data
+                lb = a.data
+            elif kind is constant2:
+                a, b = parents
+                la, lb = constants[v.op]
+            elif kind is call2:
+                a, b = parents
+                la, lb = OPS[v.op].local((a.data, b.data), v.data, v.param)
+            elif kind is _LEAF:
                 continue
-            if len(parents) == 2:
-                inputs = (parents[0].data, parents[1].data)
-            elif len(parents) == 1:
-                inputs = (parents[0].data,)
+            elif kind is _BLOCK:
+                blocked += 1
+                continue
             else:
-                inputs = tuple([p.data for p in parents])
-            locals_ = op.local(inputs, v.data, v.param)
-            v.locals = locals_
-            g = v.grad
-            selects = op.selects
-            for p, local in zip(parents, locals_):
-                if p in active:
-                    evaluated += 1
-                    p.grad += 0.0 if selects and local == 0.0 else g * local  # contribution()
-                else:
-                    skipped += 1
-        for v in order:
-            g = v.grad
-            if g - g != 0.0 and v in active:  # not finite, and computed
-                v.grad_fault = _grad_fault(v)
+                op = OPS[v.op]
+                locals_ = constants.get(v.op) or op.local(tuple([p.data for p in parents]),
+                                                           v.data, v.param)
+                selects = op.selects
+                for p, local in zip(parents, locals_):
+                    if p._needs:
+                        p._mark = live
+                        p.grad += 0.0 if selects and local == 0.0 else g * local  # contribution()
+                        evaluated += 1
+                    else:
+                        skipped += 1
+                continue
+            evaluated += 2
+            if a._needs:
+                a._mark = live
+                a.grad += g * la
+            else:
+                evaluated -= 1
+                skipped += 1
+            if b._needs:
+                b._mark = live
+                b.grad += g * lb
+            else:
+                evaluated -= 1
+                skipped += 1
         return BackwardReport(evaluated, skipped, blocked)
 
 
-def _grad_fault(v: Value) -> str:
-    return FAULT_WORDS["grad_nan"] if v.grad != v.grad else FAULT_WORDS["grad_inf"]
+def grad_fault_for(grad: float) -> str:
+    """What a non-finite gradient is called.
+
+    Examples
+    --------
+    >>> grad_fault_for(float("inf"))
+    'gradient overflows to infinity'
+    """
+    return FAULT_WORDS["grad_nan"] if grad != grad else FAULT_WORDS["grad_inf"]
 
 
 def _unary_method(op: Op):
@@ -568,8 +691,8 @@ def clip(v, lo, hi) -> Value:
 def topological_order(root: Value) -> list[Value]:
     """All nodes that ``root`` depends on, parents before children, ``root`` last.
 
-    Iterative depth-first search in parent-slot order, so the order is the same
-    on every run and a 10,000-deep chain needs no recursion.
+    Depth-first in parent-slot order, with an explicit stack: the order is the same
+    on every run, and a 10,000-deep chain needs no recursion.
 
     Examples
     --------
@@ -577,19 +700,80 @@ def topological_order(root: Value) -> list[Value]:
     >>> [v.name or v.op for v in topological_order(b)]
     ['a', '2', 'mul']
     """
+    return _sorted(root)
+
+
+def _sorted(root: Value, prepare: bool = False) -> list[Value]:
+    """:func:`topological_order`; with ``prepare``, each node is also made ready for a
+    backward pass as it is placed (see :func:`_visit_preparing`).
+
+    Recursion is the fastest walk in Python 3.11; a graph deeper than the interpreter's
+    recursion limit allows is sorted with an explicit stack instead (then made ready node
+    by node in that order: each visit finds its parents placed, so it does not recurse).
+    Each call marks nodes with a fresh object (``_mark``), so no mark needs resetting.
+    """
     order: list[Value] = []
-    seen = {root}  # Values hash by identity
-    stack = [(root, iter(root.parents))]
-    while stack:
-        v, parents = stack[-1]
+    visit = _visit_preparing if prepare else _visit
+    try:
+        visit(root, object(), order)
+    except RecursionError:
+        order, deep = [], _sorted_with_a_stack(root)
+        done = object()
+        for v in deep:
+            visit(v, done, order)
+    return order
+
+
+def _visit(v: Value, done: object, order: list) -> None:
+    """Place ``v`` in ``order`` after everything its parents lead to (depth first, in slot
+    order)."""
+    v._mark = done
+    for p in v.parents:
+        if p._mark is not done:
+            _visit(p, done, order)
+    order.append(v)
+
+
+def _visit_preparing(v: Value, done: object, order: list) -> None:
+    """:func:`_visit`, and as ``v`` is placed: its gradient zeroed, as ``-0.0`` where
+    gradients may arrive (the identity of IEEE addition, so a sum of ``-0.0``
+    contributions stays ``-0.0``, as in PyTorch), no gradient fault, and ``_needs``:
+    whether a leaf that requires a gradient feeds it."""
+    v._mark = done
+    parents = v.parents
+    if parents:
+        needs = False
         for p in parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append((p, iter(p.parents)))
-                break
-        else:
-            stack.pop()
-            order.append(v)
+            if p._mark is not done:
+                _visit_preparing(p, done, order)
+            if p._needs:
+                needs = True
+    else:
+        needs = v.requires_grad
+    v._needs = needs
+    v.grad = -0.0 if needs else 0.0
+    v.grad_fault = None
+    order.append(v)
+
+
+def _sorted_with_a_stack(root: Value) -> list[Value]:
+    """:func:`topological_order` without recursion: a node is pushed, then its parents in
+    reverse slot order; it is placed when it comes off the stack a second time."""
+    order: list[Value] = []
+    place = order.append
+    opened, done = object(), object()
+    stack = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        v = pop()
+        mark = v._mark
+        if mark is opened:  # its parents are placed
+            v._mark = done
+            place(v)
+        elif mark is not done:  # not reached earlier through another child
+            v._mark = opened
+            push(v)
+            stack += v.parents[::-1]
     return order
 
 

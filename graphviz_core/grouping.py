@@ -19,7 +19,8 @@ from .schedule import (backward_steps, blocked_step, forward_steps, grad_ref, gr
                        vector_norm)
 from .trace import latex_name, op_definition
 
-__all__ = ["group_members", "group_graph", "grouped_schedule", "quotient", "flow"]
+__all__ = ["group_members", "group_graph", "grouped_schedule", "quotient", "flow",
+           "DrawingNumbers"]
 
 _SHOWN_TERMS = 4  # longer sums are written as their first terms, an ellipsis and the last one
 
@@ -177,6 +178,62 @@ def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]]
                            contribution=sum(d["contribution"] for _, _, d, _ in via),
                            flow=flow([(u, d["contribution"]) for _, _, d, u in via]))
     return drawn
+
+
+class DrawingNumbers:
+    """Copies a traced graph's numbers into its drawing (made by :func:`quotient`, as
+    :func:`group_graph` and :func:`graphviz_core.levels.level_graph` make it), as the
+    drawing would be made at them: after the traced graph's numbers changed in place
+    (:meth:`graphviz_core.tape.Replay.write`), the drawing need not be made again.
+
+    A drawn node shows its traced node's (``tape``) numbers, or, with ``outputs`` (a
+    layer), the norms of their values and gradients; a drawn edge carries its traced
+    edge's contribution, or, into a closed group, their sum and :func:`flow`.
+
+    Examples
+    --------
+    >>> from graphviz_core import trace
+    >>> from graphviz_core.mlp import ScalarMLP
+    >>> from graphviz_core.tape import Replay
+    >>> net, groups = ScalarMLP(2, (2,), 1), {}
+    >>> g = trace(net.build({"x0": 0.5, "x1": 0.5}, groups=groups), groups=groups)
+    >>> d = group_graph(g)
+    >>> replay, copy = Replay(g, net.variables), DrawingNumbers(d, g)
+    >>> replay.write(replay.run({"x0": 1.0, "x1": -1.0})); copy.write()
+    >>> d.nodes[d.graph["root"]]["value"] == g.nodes[g.graph["root"]]["value"]
+    True
+    """
+
+    _NODE_NUMBERS = ("value", "grad", "fault", "value_fault", "grad_fault")
+
+    def __init__(self, drawn: nx.MultiDiGraph, graph: nx.MultiDiGraph):
+        traced = graph.nodes
+        self._nodes = [(d, traced[d["tape"]], [traced[n] for n in d.get("outputs") or ()])
+                       for _, d in drawn.nodes(data=True)]
+        pred = graph.pred
+        self._edges = []  # (drawn edge, into a closed group, its traced edges in via order)
+        for _, v, d in drawn.edges(data=True):
+            sources = [next(keyed[k] for keyed in pred[tv].values() if k in keyed)
+                       for tv, k in d["via"]]
+            into_group = bool(drawn.nodes[v]["members"])
+            self._edges.append((d, into_group, sources))
+
+    def write(self) -> None:
+        """The drawing's numbers from the traced graph's."""
+        keys = self._NODE_NUMBERS
+        for d, source, outputs in self._nodes:
+            for key in keys:
+                d[key] = source[key]
+            if outputs:
+                d["value"] = vector_norm(n["value"] for n in outputs)
+                d["grad"] = vector_norm(n["grad"] for n in outputs)
+        for d, into_group, sources in self._edges:
+            if into_group:
+                d["contribution"] = sum(e["contribution"] for e in sources)
+                d["flow"] = flow([(u, e["contribution"]) for u, e in zip(d["tails"], sources)])
+            else:
+                c = d["contribution"] = sources[0]["contribution"]
+                d["flow"] = abs(c)
 
 
 def flow(parts) -> float:

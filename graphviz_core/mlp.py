@@ -90,6 +90,9 @@ class ScalarMLP:
     126
     """
 
+    # its build fills neuron groups: the explorer draws it by levels (graphviz_core.levels)
+    neurons = True
+
     def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, seed: int = 0):
         self.n_in, self.hidden, self.n_out, self.seed = n_in, tuple(hidden), n_out, seed
         self.variables = tuple(f"x{i}" for i in range(n_in))

@@ -15,21 +15,15 @@ from __future__ import annotations
 import json
 import math
 
+from .engine import OPS
 from .expression import parse
 from .trace import trace
 
 __all__ = ["to_pytorch", "TORCH"]
 
-# each op as a torch expression; inputs {0}, {1}, {2}, the op's constant parameter {p}
-TORCH = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "pow": "{0} ** {p}", "powv": "{0} ** {1}",
-    "exp": "torch.exp({0})", "log": "torch.log({0})", "sqrt": "torch.sqrt({0})",
-    "tanh": "torch.tanh({0})", "sigmoid": "torch.sigmoid({0})", "relu": "torch.relu({0})",
-    "abs": "torch.abs({0})", "sin": "torch.sin({0})", "cos": "torch.cos({0})",
-    "min": "torch.minimum({0}, {1})", "max": "torch.maximum({0}, {1})",
-    "clip": "torch.clamp({0}, {1}, {2})", "sg": "{0}.detach()",
-}
+# each op as a torch expression (the op table's Op.torch); inputs {0}, {1}, {2}, the op's
+# constant parameter {p}
+TORCH = {name: op.torch for name, op in OPS.items()}
 # names a program of ours defines or reads itself
 RESERVED = {"torch", "json", "print", "float", "None", "True", "False"}
 

@@ -1,12 +1,16 @@
-"""A traced graph as a tape: the ops in topological order, for replay in the browser."""
+"""A traced graph as a tape: the ops in topological order, replayed in the browser and,
+for a slider release, on the server (:class:`Replay`)."""
 
 from __future__ import annotations
 
+from typing import Mapping, NamedTuple
+
 import networkx as nx
 
+from .engine import FAULT_WORDS, OPS, fault_for, grad_fault_for, to_float
 from .rebuild import is_variable
 
-__all__ = ["to_tape"]
+__all__ = ["to_tape", "Replay", "Numbers"]
 
 
 def to_tape(graph: nx.MultiDiGraph) -> dict:
@@ -52,3 +56,152 @@ def to_tape(graph: nx.MultiDiGraph) -> dict:
         "active": [1 if nodes[n]["active"] else 0 for n in order],
         "root": graph.graph.get("root", len(order) - 1),
     }
+
+
+class Numbers(NamedTuple):
+    """Every number of a traced graph, as :class:`Replay` recomputes it: per node (tape
+    order) ``value``, ``grad``, ``value_fault``, ``grad_fault``; per edge (the order of
+    :attr:`Replay.edges`) ``edge_value``, ``edge_local``, ``edge_contribution``."""
+
+    value: list
+    grad: list
+    value_fault: list
+    grad_fault: list
+    edge_value: list
+    edge_local: list
+    edge_contribution: list
+
+
+class Replay:
+    """A traced graph's values and gradients recomputed for new variable values over its
+    flat tape: no :class:`~graphviz_core.engine.Value` is built and nothing is traced again.
+
+    What a slider release needs while the structure stands (the same ops, the same
+    ``requires_grad`` switches): the numbers come out bit for bit as a fresh
+    ``trace(expression.build(values))`` gives them, because each op runs the same rule of
+    :data:`~graphviz_core.engine.OPS` on the same inputs, and gradients are summed in the
+    same (reverse tape) order as :meth:`Value.backward <graphviz_core.engine.Value.backward>`.
+
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph
+        Made by :func:`~graphviz_core.trace.trace` (its numbers are the starting point:
+        leaves that are not variables keep theirs).
+    variables : iterable of str
+        The names of the leaves that new values set (an expression's ``variables``).
+
+    Attributes
+    ----------
+    graph : networkx.MultiDiGraph
+        The graph :meth:`write` writes into.
+    edges : list of dict
+        Its edges' attributes, by child node and slot: the order of the edge numbers.
+    constant_variables : tuple of str
+        The variables whose leaf is drawn as a constant (``kind="constant"``).
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> e = parse("(w*x + b - y)**2")
+    >>> g = trace(e.build({"w": 2, "x": 1.5, "b": 0.5, "y": 1}))
+    >>> replay = Replay(g, e.variables)
+    >>> numbers = replay.run({"w": 1.0, "x": 1.5, "b": 0.5, "y": 1.0})
+    >>> numbers.value[-1], numbers.grad[0]
+    (1.0, 3.0)
+    >>> replay.write(numbers)   # into the graph's attributes
+    >>> g.nodes[0]["grad"] == trace(e.build({"w": 1, "x": 1.5, "b": 0.5, "y": 1})).nodes[0]["grad"]
+    True
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph, variables):
+        nodes = graph.nodes
+        self.graph = graph
+        n = len(graph)
+        self._root = graph.graph.get("root", n - 1)
+        self._op = [OPS.get(nodes[i]["op"]) for i in range(n)]
+        self._param = [nodes[i]["param"] for i in range(n)]
+        self._active = [bool(nodes[i]["active"]) for i in range(n)]
+        self._value = [nodes[i]["value"] for i in range(n)]
+        self._value_fault = [nodes[i]["value_fault"] for i in range(n)]
+        wanted = set(variables)
+        self._leaves: dict[str, list[int]] = {}
+        for i in range(n):
+            if not nodes[i]["op"] and nodes[i]["name"] in wanted:
+                self._leaves.setdefault(nodes[i]["name"], []).append(i)
+        self.constant_variables = tuple(name for name, leaves in self._leaves.items()
+                                        if nodes[leaves[0]]["kind"] == "constant")
+        # per node its inputs in slot order, and the attributes of those edges (flat)
+        pred = graph.pred
+        self._inputs: list[tuple[int, ...]] = []
+        self._first_edge: list[int] = []  # where a node's edges start in the flat lists
+        self.edges: list[dict] = []  # edge attribute dicts, by child then slot
+        for i in range(n):
+            slots = sorted((k, u, d) for u, keyed in pred[i].items() for k, d in keyed.items())
+            self._first_edge.append(len(self.edges))
+            self._inputs.append(tuple(u for _, u, _ in slots))
+            self.edges += [d for _, _, d in slots]
+        self._tails = [u for ins in self._inputs for u in ins]  # each edge's parent
+        self._op_nodes = [i for i in range(n) if self._op[i] is not None]
+        self._nodes = [nodes[i] for i in range(n)]
+
+    def run(self, values: Mapping[str, float]) -> Numbers:
+        """The numbers of the graph at ``values`` (variable name -> value; names missing
+        keep their traced value)."""
+        ops, params, inputs, active = self._op, self._param, self._inputs, self._active
+        value = list(self._value)
+        value_fault = list(self._value_fault)
+        for name, leaves in self._leaves.items():
+            if name in values:
+                x = to_float(values[name])
+                for i in leaves:
+                    value[i] = x
+                    value_fault[i] = None if x - x == 0.0 else FAULT_WORDS["not_finite"]
+        at = value.__getitem__
+        # forward, as Value._apply
+        for i in self._op_nodes:
+            op, p = ops[i], params[i]
+            xs = tuple(map(at, inputs[i]))
+            out = value[i] = op.forward(*xs, p)
+            value_fault[i] = None if out - out == 0.0 else fault_for(op.name, xs, out, p)
+        # backward, as Value.backward: the same reverse order, so the same sums; the edges'
+        # local derivatives and contributions as trace draws them (zero where none flows)
+        grad = [-0.0 if a else 0.0 for a in active]
+        grad[self._root] = 1.0
+        edge_local = [0.0] * len(self._tails)
+        edge_contribution = [0.0] * len(self._tails)
+        first_edge = self._first_edge
+        for i in reversed(self._op_nodes):
+            op, ins = ops[i], inputs[i]
+            if op.blocks_gradient:
+                continue
+            local = op.local(tuple(map(at, ins)), value[i], params[i])
+            e = first_edge[i]
+            edge_local[e:e + len(ins)] = local
+            if not active[i]:
+                continue
+            g, selects = grad[i], op.selects
+            for j, d in zip(ins, local):
+                if active[j]:
+                    grad[j] += (c := 0.0 if selects and d == 0.0 else g * d)  # contribution()
+                    edge_contribution[e] = c
+                e += 1
+        grad_fault = [None if not a or g - g == 0.0 else grad_fault_for(g)
+                      for a, g in zip(active, grad)]
+        return Numbers(value, grad, value_fault, grad_fault, list(map(at, self._tails)),
+                       edge_local, edge_contribution)
+
+    def write(self, numbers: Numbers) -> None:
+        """Put ``numbers`` into the graph's node and edge attributes, as a trace has them."""
+        for d, value, grad, value_fault, grad_fault in zip(
+                self._nodes, numbers.value, numbers.grad, numbers.value_fault,
+                numbers.grad_fault):
+            d["value"] = value
+            d["grad"] = grad
+            d["value_fault"] = value_fault
+            d["grad_fault"] = grad_fault
+            d["fault"] = value_fault or grad_fault
+        for d, value, local, part in zip(self.edges, numbers.edge_value, numbers.edge_local,
+                                         numbers.edge_contribution):
+            d["value"] = value
+            d["local"] = local
+            d["contribution"] = part

@@ -10,30 +10,29 @@ operators, functions, methods - with its operands, so constants, intermediate va
 from __future__ import annotations
 
 from .adapter_checks import AdapterError, compare_with_source
-from .engine import Value, number_text, stop_gradient
+from .engine import OPS, Value, number_text, stop_gradient
 from .expression import default_kind
 from .rebuild import apply_op
 
 __all__ = ["from_torch"]
 
-_UNARY = {"exp": "exp", "log": "log", "sqrt": "sqrt", "tanh": "tanh", "sigmoid": "sigmoid",
-          "relu": "relu", "abs": "abs", "absolute": "abs", "__abs__": "abs", "sin": "sin",
-          "cos": "cos", "neg": "neg", "negative": "neg", "__neg__": "neg"}
-# name -> (our op, operands reversed: `2 - x` arrives as x.__rsub__(2))
-_BINARY = {"add": ("add", False), "__add__": ("add", False), "__radd__": ("add", True),
-           "sub": ("sub", False), "subtract": ("sub", False), "__sub__": ("sub", False),
-           "__rsub__": ("sub", True), "rsub": ("sub", True),
-           "mul": ("mul", False), "multiply": ("mul", False), "__mul__": ("mul", False),
-           "__rmul__": ("mul", True),
-           "div": ("div", False), "divide": ("div", False), "true_divide": ("div", False),
-           "__truediv__": ("div", False), "__div__": ("div", False),
-           "__rtruediv__": ("div", True), "__rdiv__": ("div", True),
-           "minimum": ("min", False), "maximum": ("max", False),
-           "min": ("min", False), "max": ("max", False)}
+
+
+def _reversed(name: str, names: tuple[str, ...]) -> bool:
+    """Whether torch's ``name`` takes its operands reversed: ``__rsub__`` beside ``__sub__``,
+    ``rsub`` beside ``sub`` (``2 - x`` arrives as ``x.__rsub__(2)``)."""
+    plain = "__" + name[3:] if name.startswith("__r") else name[1:] if name.startswith("r") else ""
+    return plain in names
+
+
+# torch name -> our op, and for two operands whether they come reversed: the op table's
+# Op.torch_names (calls needing more than a name are read in _Recorder.convert)
+_UNARY = {name: op.name for op in OPS.values() if op.arity == 1 for name in op.torch_names}
+_BINARY = {name: (op.name, _reversed(name, op.torch_names))
+           for op in OPS.values() if op.arity == 2 for name in op.torch_names}
 _POW = {"pow": False, "__pow__": False, "__rpow__": True, "float_power": False}
 _SAME = {"clone", "contiguous", "double", "to", "__pos__", "positive", "requires_grad_"}
-KNOWN = {*_UNARY, *_BINARY, *_POW, *_SAME, "detach", "square", "clamp", "clip", "clamp_min",
-         "clamp_max"}
+KNOWN = {*_UNARY, *_BINARY, *_POW, *_SAME, "square", "clamp", "clip", "clamp_min", "clamp_max"}
 SUPPORTED = ("+ - * / ** (pow, square), neg, exp, log, sqrt, tanh, sigmoid, relu, abs, sin, "
              "cos, minimum/maximum (min/max of two tensors), clamp/clip, detach")
 
@@ -118,8 +117,6 @@ class _Recorder:
         V = self.value
         if name in _SAME:
             return V(args[0] if args else kwargs.get("input")), False
-        if name == "detach":
-            return stop_gradient(V(args[0])), True
         if name in _UNARY:
             if kwargs.get("inplace"):
                 raise AdapterError(f"in-place torch op {name!r} (inplace=True) is not supported")

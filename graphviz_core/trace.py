@@ -81,9 +81,9 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
         )
         if not v.parents:
             continue
-        locals_ = v.locals
-        if locals_ is None:  # not on the backward path: derived for display only
-            locals_ = op.local(tuple(p.data for p in v.parents), v.data, v.param)
+        # derived here, not kept by backward (which needs them only once): off the
+        # backward path they are shown too
+        locals_ = op.local(tuple([p.data for p in v.parents]), v.data, v.param)
         child_active = v in active
         for slot, (p, local) in enumerate(zip(v.parents, locals_)):
             blocked = op.blocks_gradient

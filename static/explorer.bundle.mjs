@@ -351,15 +351,16 @@ function pixelsPerUnit(figure) {
   return w / span
 }
 
-// the part of the plane on screen, with a margin for labels that reach in from outside
-// (null when the ranges are not known yet: then everything counts as on screen)
-function visibleBox(figure) {
+// the part of the plane on screen, with a margin (a fraction of its size) for labels that
+// reach in from outside (null when the ranges are not known yet: then everything counts as
+// on screen)
+function visibleBox(figure, margin = 0.15) {
   const xr = figure.x_range, yr = figure.y_range
   const box = [xr.start, xr.end, yr.start, yr.end]
   if (!box.every(fin)) return null
   const [x0, x1] = [Math.min(box[0], box[1]), Math.max(box[0], box[1])]
   const [y0, y1] = [Math.min(box[2], box[3]), Math.max(box[2], box[3])]
-  const mx = (x1 - x0) * 0.15, my = (y1 - y0) * 0.15
+  const mx = (x1 - x0) * margin, my = (y1 - y0) * margin
   return [x0 - mx, x1 + mx, y0 - my, y1 + my]
 }
 return { separateParallelEdges, trimEnd, trimPolyline, along, alongPolyline, pixelsPerUnit, visibleBox }
@@ -426,6 +427,10 @@ const WORDS = {
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
+  "compact_key": {
+   "forward": "Under each node: its value. Zoom in for more.",
+   "backward": "Under each node: ∂{loss}/∂(that node). Zoom in for more."
+  },
   "not_computed": "not computed",
   "play": "▶ Play",
   "pause": "❚❚ Pause",
@@ -443,7 +448,8 @@ const WORDS = {
   "a11y_modes": {
    "graph": "the graph only",
    "forward": "the forward pass: every value",
-   "backward": "the backward pass: every gradient"
+   "backward": "the backward pass: every gradient",
+   "predict": "the backward pass to predict: a gradient shows once it is predicted"
   },
   "faults": {
    "log of a negative number": "log of a negative number",
@@ -458,6 +464,22 @@ const WORDS = {
    "gradient is nan": "gradient is nan",
    "gradient overflows to infinity": "gradient overflows to infinity",
    "undefined:": "undefined:"
+  },
+  "predict": {
+   "question": "Step {k} of {n}: what is ∂{loss}/∂{name}? Type your prediction ({tolerance}) and press Enter.",
+   "question_blocked": "Step {k} of {n}: what does the stop-gradient {name} pass back to {parent}? ({tolerance})",
+   "within": "within ±{tol}",
+   "exact": "exactly",
+   "right": "✓ Right: ∂{loss}/∂{name} = {expected} (you typed {guess}).",
+   "wrong": "✗ Not quite: you typed {guess}, ∂{loss}/∂{name} = {expected}.",
+   "seed": "The backward pass starts from ∂{loss}/∂{loss} = 1: the loss changes one for one with itself.",
+   "chain": "Chain rule: ∂{loss}/∂{name} = {symbols} = {numbers} = {total}, the incoming gradient × the local derivative.",
+   "sum": "Chain rule at a fan-out: ∂{loss}/∂{name} = {symbols} = {numbers} = {total}, one incoming gradient × local derivative per path, added up.",
+   "blocked": "A stop-gradient's local derivative is 0: {name} passes ∂{loss}/∂{name} × 0 = {grad} × 0 = 0 back to {parent}.",
+   "not_number": "Type a number, e.g. 2.5, -0.25 or 1/4.",
+   "score": "Score: {right} of {tried}",
+   "done": "All {n} steps predicted, {right} right. Press ↺ Start to try again, or move a slider first for new numbers.",
+   "nothing": "Predict: the backward pass computes no gradient here, so there is nothing to predict."
   }
  },
  "zh": {
@@ -486,6 +508,10 @@ const WORDS = {
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
+  "compact_key": {
+   "forward": "节点下方是它的值。放大可看到更多。",
+   "backward": "节点下方是 ∂{loss}/∂（该节点）。放大可看到更多。"
+  },
   "not_computed": "未计算",
   "play": "▶ 播放",
   "pause": "❚❚ 暂停",
@@ -503,7 +529,8 @@ const WORDS = {
   "a11y_modes": {
    "graph": "仅显示计算图",
    "forward": "前向传播：每个节点的值",
-   "backward": "反向传播：每个节点的梯度"
+   "backward": "反向传播：每个节点的梯度",
+   "predict": "预测反向传播：每个梯度在预测之后才显示"
   },
   "faults": {
    "log of a negative number": "对负数取对数",
@@ -518,6 +545,22 @@ const WORDS = {
    "gradient is nan": "梯度为 nan",
    "gradient overflows to infinity": "梯度上溢为无穷大",
    "undefined:": "无定义："
+  },
+  "predict": {
+   "question": "第 {k} 步（共 {n} 步）：∂{loss}/∂{name} 是多少？输入你的预测（{tolerance}），按回车键核对。",
+   "question_blocked": "第 {k} 步（共 {n} 步）：停止梯度 {name} 向 {parent} 传回多少？（{tolerance}）",
+   "within": "误差在 ±{tol} 以内",
+   "exact": "必须完全一致",
+   "right": "✓ 正确：∂{loss}/∂{name} = {expected}（你输入的是 {guess}）。",
+   "wrong": "✗ 不对：你输入的是 {guess}，而 ∂{loss}/∂{name} = {expected}。",
+   "seed": "反向传播从 ∂{loss}/∂{loss} = 1 开始：损失相对自身的变化率就是 1。",
+   "chain": "链式法则：∂{loss}/∂{name} = {symbols} = {numbers} = {total}，即传入的梯度 × 局部导数。",
+   "sum": "分支处的链式法则：∂{loss}/∂{name} = {symbols} = {numbers} = {total}，每条路径各算一次“传入的梯度 × 局部导数”，再相加。",
+   "blocked": "停止梯度的局部导数是 0：{name} 传回给 {parent} 的是 ∂{loss}/∂{name} × 0 = {grad} × 0 = 0。",
+   "not_number": "请输入一个数，例如 2.5、-0.25 或 1/4。",
+   "score": "得分：{tried} 题中答对 {right} 题",
+   "done": "{n} 步全部预测完毕，答对 {right} 步。按 ↺ 回到起点再试一次，也可以先拖动滑块换一组数值。",
+   "nothing": "预测：这里的反向传播没有计算任何梯度，所以没有可预测的内容。"
   }
  }
 }
@@ -608,6 +651,12 @@ const { blocksGradient, contribution: throughOp, fmt, paren } = __bpx_replay
 // the tape index whose numbers drawn node i shows (a closed group shows its output)
 function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
 
+// the loss's name as the drawing writes it ("L")
+function lossName(scene) {
+  const N = scene.nodes
+  return N.id.length ? N.name[N.tape ? N.tape.indexOf(scene.tape.root) : scene.tape.root] : "L"
+}
+
 // the index of edge (u, v, slot) in the scene (-1: none); playback asks for every step's
 // edges each frame, so the lookup is a map made once per scene
 function edgeIndex(scene, u, v, slot) {
@@ -646,6 +695,18 @@ function manyTails(scene, k) {
   if (!E.tails) return false
   if (E._many === undefined) E._many = E.tails.map((ts) => ts.some((t) => t !== ts[0]))
   return E._many[k]
+}
+
+// the drawn edge that stands for traced edge [u, v, slot] (-1: none drawn)
+function drawnEdge(scene, [u, v, slot]) {
+  const E = scene.edges
+  if (!E.via) return edgeIndex(scene, u, v, slot)
+  if (E._traced === undefined) {
+    E._traced = new Map()
+    for (let k = 0; k < E.u.length; k++) E.via[k].forEach(([tv, ts], j) => E._traced.set(`${tail(scene, k, j)},${tv},${ts}`, k))
+  }
+  const k = E._traced.get(`${u},${v},${slot}`)
+  return k === undefined ? -1 : k
 }
 
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
@@ -693,7 +754,7 @@ function fillNumbers(result, template) {
 
 // the steps of the pass on screen (none in graph mode)
 function passSteps(scene) { const m = scene.mode; return m === "graph" ? [] : scene.steps[m] || [] }
-return { tapeIndex, edgeIndex, local, contribution, manyTails, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
+return { tapeIndex, lossName, edgeIndex, local, contribution, manyTails, drawnEdge, edgeContribution, edgeFlow, isVector, shownValue, shownGrad, fillNumbers, passSteps }
 })()
 
 // ==== static/explorer/flow.mjs
@@ -759,16 +820,21 @@ const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } = 
 const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
-const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails } = __bpx_reading
+const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
 const { flows, strength, widthOf } = __bpx_flow
+
+// below this many pixels per layout unit a node's number would crowd its neighbours': none
+const COMPACT_PPU = 38
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
-// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes
-function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
+// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes;
+// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null); `highlight`:
+// an edge lit by a cell of the weight matrix (-1: none)
+function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1, highlight = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
-  const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
+  const lossName = lossNameOf(sc)
   // level of detail from the current zoom
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
@@ -776,10 +842,13 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
   // a handful of layers is labelled at any zoom (a phone): neighbours' lower labels take turns
   // on two lines, so they do not overlap however narrow the figure
   const fewLayers = sc.level === "layer" && n <= 12, stagger = fewLayers && ppu <= 70 * big
-  const showNodeLabels = ppu > 70 * big || fewLayers
+  // else a phone's figure (or a big graph): each node's number alone, under a key that says
+  // what the numbers are; the full "∂L/∂z1 = 5" once there is room
+  const compact = !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
+  const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
-  const labelSize = `${Math.round(13 * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
   const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
@@ -804,15 +873,23 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     if (!showNodeLabels) continue
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
+    const short = compact && !vector  // a layer's norm keeps its words
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
-    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i)) : "?"
+    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i), short ? 3 : 4) : "?"
     else if (kind === "constant") bottom = ""
     else if (!active) bottom = T.notComputed
-    else bottom = shown ? (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : "?"
+    else if (!shown) bottom = "?"
+    else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
+    else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
     if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3 + (stagger && i % 2 ? 18 * big : 0), boxed: 0.8, node: i, role: "bottom" })
+  }
+
+  if (compact && frame) {
+    const key = fill(T.compact_key[mode], { loss: lossName })
+    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key" })
   }
 
   const E = sc.edges, m = E.u.length
@@ -870,6 +947,11 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
     focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
   }
+  const lightEdge = (k) => {
+    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[E.u[k]] / 2 + 1) / ppu, (col.size[E.v[k]] / 2 + 2) / ppu)
+    lit.xs.push(xs); lit.ys.push(ys)
+  }
+  if (highlight >= 0 && highlight < m) lightEdge(highlight)
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])
@@ -877,9 +959,7 @@ function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
     }
     for (const [u, v, slot] of step.edges) {
       const k = edgeIndex(sc, u, v, slot)
-      if (k < 0) continue
-      const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[u] / 2 + 1) / ppu, (col.size[v] / 2 + 2) / ppu)
-      lit.xs.push(xs); lit.ys.push(ys)
+      if (k >= 0) lightEdge(k)
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
@@ -941,7 +1021,8 @@ const { T, faultText } = __bpx_words
 const { tapeIndex, isVector, shownValue, shownGrad } = __bpx_reading
 const { sameColumns } = __bpx_sources
 
-function tableColumns(sc, r) {
+// `seen`: the nodes whose gradients are on screen (null: all; Predict hides the others)
+function tableColumns(sc, r, seen = null) {
   const N = sc.nodes, n = N.id.length
   const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
   for (let i = 0; i < n; i++) {
@@ -951,7 +1032,7 @@ function tableColumns(sc, r) {
     // a layer's row: the norms of its output vector and of that vector's gradient
     const norm = isVector(sc, i) ? "‖·‖ = " : ""
     tcol.value.push(norm + fmt(shownValue(sc, r, i), 6))
-    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? norm + fmt(shownGrad(sc, r, i), 6) : T.notComputed)
+    tcol.grad.push(N.kind[i] === "constant" ? "" : !sc.tape.active[t] ? T.notComputed : seen && !seen.has(i) ? "?" : norm + fmt(shownGrad(sc, r, i), 6))
     const fault = r.fault[t] || r.gradFault[t]
     tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }
@@ -1220,7 +1301,7 @@ const __bpx_access = (() => {
 
 const { fmt } = __bpx_replay
 const { T, fill } = __bpx_words
-const { tapeIndex, fillNumbers, isVector, shownValue, shownGrad } = __bpx_reading
+const { tapeIndex, fillNumbers, isVector, shownValue, shownGrad, lossName: lossNameOf } = __bpx_reading
 
 const DESCRIBE_MS = 400  // the text alternative follows the numbers once a drag rests
 const SAY_MS = 700  // announcements: at most one per this interval, the latest one wins
@@ -1230,15 +1311,21 @@ function reducedMotion() {
   return typeof matchMedia !== "undefined" && matchMedia("(prefers-reduced-motion: reduce)").matches
 }
 
-// the element Bokeh draws a model into (null before it is drawn)
-function elementOf(model) {
+// the view Bokeh draws a model with (null before it is drawn)
+function viewOf(model) {
   const index = typeof window !== "undefined" && window.Bokeh && window.Bokeh.index
   if (!index || !index.roots) return null
   for (const root of index.roots) {
     const v = root.owner.find_one(model)
-    if (v) return v.el
+    if (v) return v
   }
   return null
+}
+
+// the element Bokeh draws a model into (null before it is drawn)
+function elementOf(model) {
+  const v = viewOf(model)
+  return v ? v.el : null
 }
 
 function hidden(tag, attrs) {
@@ -1250,23 +1337,19 @@ function hidden(tag, attrs) {
   return el
 }
 
-// one line about drawn node i in the mode on screen
-function nodeSentence(sc, r, i, lossName) {
+// one line about drawn node i in the mode on screen; `seen`: the nodes whose numbers are
+// on screen (null: all)
+function nodeSentence(sc, r, i, lossName, seen = null) {
   const N = sc.nodes, t = tapeIndex(sc, i), mode = sc.mode
   const def = N.op[i] ? N.text[i] : `${N.name[i]}: ${T.kinds[N.kind[i]] || N.kind[i]}`
   const parts = [def]
   const v = isVector(sc, i)
   if (mode !== "graph") parts.push(`${T.a11y_value} ${v ? `‖${N.name[i]}‖ = ` : ""}${fmt(shownValue(sc, r, i))}`)
   if (mode === "backward" && N.kind[i] !== "constant")
-    parts.push(sc.tape.active[t] ? (v ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : T.notComputed)
+    parts.push(!sc.tape.active[t] ? T.notComputed : (v ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${seen && !seen.has(i) ? "?" : fmt(shownGrad(sc, r, i))}`)
   const fault = r.fault[t] || r.gradFault[t]
   if (fault) parts.push(`⚠ ${fault}`)
   return parts.join("; ")
-}
-
-function lossNameOf(sc) {
-  const N = sc.nodes
-  return N.id.length ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
 }
 
 class Access {
@@ -1337,7 +1420,7 @@ class Access {
     ev.stopPropagation()
     if (next !== null && next >= 0) {
       this.node = next
-      this.say(nodeSentence(sc, this.view.result, next, lossNameOf(sc)), true)
+      this.say(nodeSentence(sc, this.view.result, next, lossNameOf(sc), this.view.predicting ? this.view.quiz.seen() : null), true)
     }
     this.view.renderSoon()
   }
@@ -1390,6 +1473,7 @@ class Access {
   released() {
     const sc = this.view.scene, r = this.view.result
     if (!sc || !r || !this.announceRelease) { this.announceRelease = true; return }
+    if (this.view.predicting) return  // the gradients are the questions: the quiz says its own
     const N = sc.nodes, loss = lossNameOf(sc), parts = []
     const root = this.rootIndex(sc)
     parts.push(`${loss} = ${fmt(r.value[tapeIndex(sc, root)])}`)
@@ -1411,9 +1495,10 @@ class Access {
     const sc = this.view.scene, r = this.view.result
     if (!sc || !r || !this.text) return
     const n = sc.nodes.id.length, loss = lossNameOf(sc)
-    const lines = [fill(T.a11y_summary, { n, m: sc.edges.u.length, mode: T.a11y_modes[sc.mode] || sc.mode })]
+    const lines = [fill(T.a11y_summary, { n, m: sc.edges.u.length, mode: T.a11y_modes[this.view.predicting ? "predict" : sc.mode] || sc.mode })]
     const shown = Math.min(n, LISTED)
-    for (let i = 0; i < shown; i++) lines.push(nodeSentence(sc, r, i, loss))
+    const seen = this.view.predicting ? this.view.quiz.seen() : null
+    for (let i = 0; i < shown; i++) lines.push(nodeSentence(sc, r, i, loss, seen))
     if (n > shown) lines.push(fill(T.a11y_more, { n: n - shown }))
     const list = document.createElement("ul")
     for (const line of lines.slice(1)) { const li = document.createElement("li"); li.textContent = line; list.appendChild(li) }
@@ -1434,7 +1519,251 @@ class Access {
     }, wait)
   }
 }
-return { reducedMotion, nodeSentence, Access }
+return { reducedMotion, viewOf, nodeSentence, Access }
+})()
+
+// ==== static/explorer/touch.mjs
+const __bpx_touch = (() => {
+// Touch on the graph: one finger scrolls the page (and a tap still opens a node), two fingers
+// zoom (pinch) and move the figure while the page stays where it is.
+// Bokeh asks the browser for `touch-action: pinch-zoom` while its pan tool is on: a finger
+// drags the figure, so a page whose figure fills a phone's width cannot be scrolled past it,
+// and a pinch zooms the whole page. Here the figure's canvas gets `pan-x pan-y` (the browser
+// scrolls the page with one finger and leaves two-finger gestures to the page), and those
+// are handled below: Bokeh's gesture recogniser sees no finger move (it would pan with it),
+// is told the first finger of a pair is gone and sees none of the two-finger gesture.
+
+const { viewOf } = __bpx_access
+
+class Touch {
+  constructor(view) {
+    this.view = view
+    this.el = null
+    this.points = new Map()  // pointerId -> [clientX, clientY] of the fingers on the figure
+    this.gesture = false
+  }
+
+  // after each drawing: attach to the figure once Bokeh has drawn it (again, if redrawn)
+  attach() {
+    const v = viewOf(this.view.args.figure)
+    const events = v && v.canvas_view && v.canvas_view.events_el
+    if (!events) return
+    if (events.style.touchAction !== "pan-x pan-y") events.style.touchAction = "pan-x pan-y"
+    if (v.el === this.el) return
+    this.el = v.el
+    this.figureView = v
+    const on = (type, fn) => v.el.addEventListener(type, fn, { capture: true, passive: type !== "touchmove" })
+    on("pointerdown", (ev) => this.down(ev, events))
+    on("pointermove", (ev) => this.move(ev))
+    for (const type of ["pointerup", "pointercancel"]) on(type, (ev) => this.up(ev))
+    // the browser must not scroll the page under a two-finger gesture
+    on("touchmove", (ev) => { if (ev.touches.length >= 2 && ev.cancelable) ev.preventDefault() })
+  }
+
+  down(ev, events) {
+    if (ev.pointerType !== "touch") return
+    this.points.set(ev.pointerId, [ev.clientX, ev.clientY])
+    if (this.gesture) { ev.stopPropagation(); return }
+    if (this.points.size < 2) return
+    this.gesture = true
+    ev.stopPropagation()
+    this.cancelling = true  // the cancel below is for Bokeh, not a finger leaving
+    try {
+      for (const id of this.points.keys()) {
+        if (id === ev.pointerId) continue
+        events.dispatchEvent(new PointerEvent("pointercancel", { pointerId: id, pointerType: "touch", isPrimary: true, bubbles: true, composed: true }))
+      }
+    } finally { this.cancelling = false }
+  }
+
+  move(ev) {
+    if (ev.pointerType !== "touch") return
+    // a finger's move is never Bokeh's to pan with: one finger scrolls the page (the browser
+    // then cancels the pointer), two are the gesture here; a tap (no move) still reaches it
+    ev.stopPropagation()
+    if (!this.points.has(ev.pointerId)) return
+    if (!this.gesture) { this.points.set(ev.pointerId, [ev.clientX, ev.clientY]); return }
+    const before = this.pair()
+    this.points.set(ev.pointerId, [ev.clientX, ev.clientY])
+    const after = this.pair()
+    if (before && after) this.transform(before, after)
+  }
+
+  up(ev) {
+    if (this.cancelling || ev.pointerType !== "touch" || !this.points.has(ev.pointerId)) return
+    this.points.delete(ev.pointerId)
+    if (!this.gesture) return
+    ev.stopPropagation()
+    if (this.points.size === 0) this.gesture = false
+  }
+
+  // the midpoint and the distance of the first two fingers
+  pair() {
+    const [a, b] = this.points.values()
+    if (!a || !b) return null
+    return { x: (a[0] + b[0]) / 2, y: (a[1] + b[1]) / 2, d: Math.hypot(a[0] - b[0], a[1] - b[1]) }
+  }
+
+  // the plane point under the old midpoint ends under the new one, scaled by how much the
+  // fingers spread (both axes alike: the figure keeps its aspect)
+  transform(before, after) {
+    const fig = this.view.args.figure, frame = this.figureView.frame
+    const rect = this.el.getBoundingClientRect()
+    const xr = fig.x_range, yr = fig.y_range
+    const ax = frame.x_scale.invert(before.x - rect.left), ay = frame.y_scale.invert(before.y - rect.top)
+    const s = after.d > 0 && before.d > 0 ? Math.min(4, Math.max(0.25, before.d / after.d)) : 1
+    const ppx = fig.inner_width / Math.abs(xr.end - xr.start) / s, ppy = fig.inner_height / Math.abs(yr.end - yr.start) / s
+    const dx = (after.x - before.x) / ppx, dy = (after.y - before.y) / ppy
+    // as Bokeh's own tools do: the ranges stop following the data once a hand has moved them
+    xr.have_updated_interactively = yr.have_updated_interactively = true
+    xr.setv({ start: ax + (xr.start - ax) * s - dx, end: ax + (xr.end - ax) * s - dx })
+    yr.setv({ start: ay + (yr.start - ay) * s + dy, end: ay + (yr.end - ay) * s + dy })
+  }
+}
+return { Touch }
+})()
+
+// ==== static/explorer/predict.mjs
+const __bpx_predict = (() => {
+// Predict, then reveal: the backward pass a step at a time, each step's gradient typed by the
+// student before it shows. The expected number is the replay's (the engine's tape), the
+// check happens here, the explanation is the chain rule with the step's numbers, and the
+// score stays with the view until ↺ Start or a new graph.
+
+const { fmt, paren } = __bpx_replay
+const { T, fill } = __bpx_words
+const { edgeIndex, edgeContribution, local, lossName, shownGrad } = __bpx_reading
+
+// a guess is right within max(ABSOLUTE, RELATIVE * |expected|): a student rounds to a
+// couple of digits, and the tolerance is shown with every question
+const ABSOLUTE = 0.01
+const RELATIVE = 0.01
+
+function tolerance(expected) { return Math.max(ABSOLUTE, RELATIVE * Math.abs(expected)) }
+
+// typed text -> number (NaN when it is not one): full-width digits and the minus sign of
+// a slide are read as ASCII, "a/b" as a fraction, "inf" and "nan" as themselves
+function readNumber(text) {
+  const s = String(text || "").normalize("NFKC").replace(/[\u2212\u2013]/g, "-").replace(/\s+/g, "").toLowerCase()
+  const number = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/
+  if (number.test(s)) return Number(s)
+  const [a, b, ...rest] = s.split("/")
+  if (b !== undefined && !rest.length && number.test(a) && number.test(b)) return Number(a) / Number(b)
+  const special = { inf: Infinity, "+inf": Infinity, "-inf": -Infinity, "∞": Infinity, "-∞": -Infinity, nan: NaN }
+  return s in special ? special[s] : NaN
+}
+
+function isRight(guess, expected) {
+  if (!Number.isFinite(expected)) return Object.is(guess, expected) || (guess !== guess && expected !== expected)
+  return Number.isFinite(guess) && Math.abs(guess - expected) <= tolerance(expected)
+}
+
+class Quiz {
+  constructor(view) {
+    this.view = view
+    this.start()
+  }
+
+  start() {
+    this.position = 0  // the step asked now; the steps before it are revealed
+    this.right = 0
+    this.tried = 0
+    this.verdict = ""  // the last check, as HTML
+    this.shape = ""
+  }
+
+  // keep the score through a new scene of the same graph (a slider's release), start again
+  // on another graph
+  adopt(scene) {
+    const shape = `${scene.tape.op.length}|${(scene.steps.backward || []).length}|${scene.nodes.id.join(",")}`
+    if (shape !== this.shape) this.start()
+    this.shape = shape
+  }
+
+  steps() { const sc = this.view.scene; return sc ? sc.steps.backward || [] : [] }
+
+  current() { return this.steps()[this.position] || null }
+
+  done() { return this.position >= this.steps().length }
+
+  // the nodes whose gradients are on screen: those of the steps already revealed
+  seen() {
+    const seen = new Set(), steps = this.steps()
+    for (let k = 0; k < this.position && k < steps.length; k++) steps[k].nodes.forEach((n) => seen.add(n))
+    return seen
+  }
+
+  // the step revealed last, lit on the figure
+  revealed() { return this.position > 0 ? this.steps()[this.position - 1] || null : null }
+
+  // the number the step computes: a node's gradient, or what a stop-gradient passes back (0)
+  expected(s) {
+    const sc = this.view.scene, r = this.view.result
+    if (s.kind === "blocked") return edgeContribution(sc, r, edgeIndex(sc, ...s.edges[0]))
+    return shownGrad(sc, r, s.node)
+  }
+
+  toleranceText(s) {
+    const x = this.expected(s)
+    return Number.isFinite(x) ? fill(T.predict.within, { tol: fmt(tolerance(x), 2) }) : T.predict.exact
+  }
+
+  // the question on screen, with the step counter
+  question() {
+    const sc = this.view.scene, steps = this.steps(), s = this.current()
+    if (!steps.length) return { html: T.predict.nothing, counter: "" }
+    const score = this.tried ? ` · ${fill(T.predict.score, { right: this.right, tried: this.tried })}` : ""
+    if (!s) return { html: fill(T.predict.done, { n: steps.length, right: this.right }), counter: T.count(steps.length) + score }
+    const N = sc.nodes, loss = lossName(sc), k = this.position + 1
+    const words = { k, n: steps.length, loss, name: N.name[s.node], tolerance: this.toleranceText(s) }
+    const text = s.kind === "blocked" ? fill(T.predict.question_blocked, { ...words, parent: N.name[s.edges[0][0]] })
+      : fill(T.predict.question, words)
+    return { html: text, counter: T.step(k, steps.length) + score }
+  }
+
+  // the student typed `text` for the current step: check it, explain, reveal, move on
+  check(text) {
+    const s = this.current()
+    if (!s || String(text || "").trim() === "") return null
+    const guess = readNumber(text)
+    if (guess !== guess && !/nan/i.test(String(text))) return { html: T.predict.not_number, said: T.predict.not_number, counted: false }
+    const expected = this.expected(s)
+    const ok = isRight(guess, expected)
+    this.tried += 1
+    if (ok) this.right += 1
+    const sc = this.view.scene, loss = lossName(sc), name = sc.nodes.name[s.node]
+    const head = fill(ok ? T.predict.right : T.predict.wrong, { loss, name, expected: fmt(expected, 6), guess: String(text).trim() })
+    const why = this.explain(s)
+    this.position += 1
+    const score = fill(T.predict.score, { right: this.right, tried: this.tried })
+    const next = this.done() ? fill(T.predict.done, { n: this.steps().length, right: this.right }) : ""
+    this.verdict = `<div class="bpx-verdict-${ok ? "right" : "wrong"}">${head}</div><div>${why}</div><div class="bpx-score">${score}</div>`
+    return { html: this.verdict, said: [head, why, score, next || this.question().html].join(" "), counted: true, ok }
+  }
+
+  // the chain rule of step s with its numbers: incoming gradient × local derivative, per path
+  explain(s) {
+    const sc = this.view.scene, r = this.view.result, N = sc.nodes, loss = lossName(sc)
+    const name = N.name[s.node]
+    if (s.kind === "seed") return fill(T.predict.seed, { loss })
+    if (s.kind === "blocked")
+      return fill(T.predict.blocked, { loss, name, parent: N.name[s.edges[0][0]], grad: paren(shownGrad(sc, r, s.node)) })
+    const symbols = [], numbers = []
+    for (const [u, v, slot] of s.edges) {
+      const k = edgeIndex(sc, u, v, slot)
+      const out = N.name[v], grad = shownGrad(sc, r, v)
+      const via = sc.edges.via && sc.edges.via[k]
+      // a drawn edge into a closed group stands for several traced edges: its contribution alone
+      const loc = !via ? local(r, v, slot) : via.length === 1 ? local(r, via[0][0], via[0][1]) : null
+      symbols.push(`∂${loss}/∂${out} × ∂${out}/∂${name}`)
+      numbers.push(loc === null ? paren(edgeContribution(sc, r, k)) : `${paren(grad)} × ${paren(loc)}`)
+    }
+    const total = fmt(shownGrad(sc, r, s.node), 6)
+    return fill(s.kind === "sum" ? T.predict.sum : T.predict.chain,
+                { loss, name, symbols: symbols.join(" + "), numbers: numbers.join(" + "), total })
+  }
+}
+return { ABSOLUTE, RELATIVE, tolerance, readNumber, isRight, Quiz }
 })()
 
 // ==== static/explorer/view.mjs
@@ -1454,7 +1783,10 @@ const { Written, setData } = __bpx_sources
 const { releases, quiet } = __bpx_release
 const { setLanguage } = __bpx_words
 const { Access, reducedMotion } = __bpx_access
+const { Touch } = __bpx_touch
+const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
+const { drawnEdge } = __bpx_reading
 
 class View {
   constructor(args) {
@@ -1467,6 +1799,9 @@ class View {
     this.written = new Written()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
+    this.touch = new Touch(this)
+    this.quiz = new Quiz(this)
+    this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
   handle(action, obj, data) {
@@ -1479,12 +1814,14 @@ class View {
       case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
       case "slider": return this.slide(data.name, obj.value)
       // the mode buttons send the modes in their order; the export's send one mode
-      case "mode": this.scene && (this.scene.mode = data.modes ? data.modes[obj.active] : data.mode); this.player.stop(-1); return this.render()
-      case "play": return this.player.playing ? this.player.pause() : this.player.play()
+      case "mode": return this.setMode(data.modes ? data.modes[obj.active] : data.mode)
+      case "predict": return this.predict()
+      case "play": return this.predicting || (this.player.playing ? this.player.pause() : this.player.play())
       case "pause": return this.player.pause()
-      case "step": return this.player.step(+1)
-      case "back": return this.player.step(-1)
-      case "first": this.player.stop(-1); return this.render()
+      case "step": return this.predicting || this.player.step(+1)
+      case "back": return this.predicting || this.player.step(-1)
+      case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
+      case "cell": return this.cell(obj, data.index)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -1495,11 +1832,43 @@ class View {
     }
   }
 
+  // Predict is the backward pass drawn a step at a time: the drawing's mode is "backward"
+  adoptMode(mode) {
+    this.predicting = mode === "predict"
+    this.scene.mode = this.predicting ? "backward" : mode
+    if (this.predicting) this.quiz.adopt(this.scene)
+  }
+
+  setMode(mode) {
+    if (!this.scene) return
+    const was = this.predicting
+    this.adoptMode(mode)
+    if (this.predicting && !was) this.quiz.start()
+    this.player.stop(-1)
+    return this.render()
+  }
+
+  // the student's guess for the current step (the Check button, or Enter in the box)
+  predict() {
+    const { guess, verdict } = this.args
+    if (!this.predicting || !guess) return
+    const checked = this.quiz.check(guess.value_input)
+    if (!checked) return
+    if (checked.counted) guess.setv({ value: "", value_input: "" })
+    if (verdict) verdict.setv({ text: checked.html }, { sync: false })
+    this.access.say(checked.said, true)
+    this.render()
+  }
+
+  // the nodes whose numbers are on screen (null: all)
+  seen() { return this.predicting ? this.quiz.seen() : this.player.reached() }
+
   refresh() {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
     this.scene = JSON.parse(text)
     setLanguage(this.scene.lang)
+    this.adoptMode(this.scene.mode)
     releases.answered()
     const tape = this.scene.tape
     separateParallelEdges(this.scene.edges)
@@ -1511,6 +1880,7 @@ class View {
       if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
+    this.highlight = -1
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
@@ -1582,7 +1952,7 @@ class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
-    if (this.player.index >= 0) this.player.stop(-1)
+    if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
   }
@@ -1594,20 +1964,36 @@ class View {
   render({ table: withTable = true } = {}) {
     if (!this.scene || !this.result) return
     const a = this.args
+    // the box appears or goes before the sources change: Bokeh re-lays the figure out then,
+    // and a re-layout in the same tick as fewer labels drew with the old row count
+    if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     const d = drawing(this.scene, this.result, {
-      seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
+      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
+      box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
+      highlight: this.highlight,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.arrows, d.arrows)
     this.written.update(a.labels, d.labels)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
-    if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
+    if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
     this.caption()
     this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+    this.touch.attach()
+  }
+
+  // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
+  // weight multiplies; -1 (the pointer left) lights none
+  cell(source, index) {
+    if (!this.scene) return
+    const d = source.data
+    const k = index >= 0 && d.u ? drawnEdge(this.scene, [d.u[index], d.v[index], d.slot[index]]) : -1
+    if (k === this.highlight) return
+    this.highlight = k
+    this.renderSoon()
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
@@ -1620,9 +2006,11 @@ class View {
 
   caption() {
     const { caption, counter } = this.args
-    const { html, counter: count } = captionFor(this.scene, this.result, this.player)
+    const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
     if (counter) counter.setv({ text: count }, { sync: false })
     if (caption.text !== html) caption.setv({ text: html }, { sync: false })
+    const { verdict } = this.args
+    if (verdict && verdict.text !== this.quiz.verdict) verdict.setv({ text: this.quiz.verdict }, { sync: false })
   }
 
   animateFrame() {

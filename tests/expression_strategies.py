@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 
 from hypothesis import strategies as st
 
@@ -86,6 +87,21 @@ def expression_cases(draw, max_depth: int = 4, low: float = -2.0, high: float = 
 
 
 # --- helpers over built graphs -----------------------------------------------------------
+
+def numbers_of(graph) -> tuple:
+    """Every number of a traced (or grouped) graph by its bits (-0.0 differs from 0.0, nan
+    equals nan), with its faults and backward counts: equal for bit-identical graphs."""
+    def bits(x):
+        if isinstance(x, float):
+            return struct.pack("<d", x) if x == x else "nan"
+        return x
+    nodes = tuple(tuple(bits(d[k]) for k in ("value", "grad", "fault", "value_fault", "grad_fault"))
+                  for _, d in graph.nodes(data=True))
+    edges = tuple((u, v, k, *(bits(d[key]) for key in ("value", "local", "contribution")
+                              if key in d))
+                  for u, v, k, d in graph.edges(keys=True, data=True))
+    return nodes, edges, graph.graph.get("evaluated"), graph.graph.get("skipped")
+
 
 def replay(order: list[Value], leaf_values: dict[int, float]) -> list[float]:
     """Forward values of ``order`` (a topological order) with some leaves changed.

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from expression_strategies import expression_cases
+from expression_strategies import expression_cases, numbers_of
 from components.explorer import Explorer, NodeDetails, _initial_state
 from components.model import ExplorerModel
 from components.scene import to_json
@@ -213,3 +213,43 @@ def test_a_step_moves_the_parameters_against_their_gradient_and_not_the_data():
     assert "too large" in panel.note.object  # and explodes with a large one
     panel.reset()
     assert model.values == {"w": 2, "x": 1.5, "b": 0.5, "y": 1} and panel.history == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=expression_cases(max_depth=4, low=-3, high=3),
+       others=st.lists(st.floats(-3, 3, allow_nan=False), min_size=4, max_size=4),
+       switched_off=st.sets(st.sampled_from(("w", "x", "b", "y"))),
+       mode=st.sampled_from(("graph", "forward", "backward")))
+@example(case=("(w)**-1", ("w",), {"w": 1.0}), others=[-0.0, 0.0, 0.0, 0.0], switched_off=set(),
+         mode="forward")
+def test_a_release_recomputes_the_graph_in_place_as_a_fresh_derivation(case, others,
+                                                                       switched_off, mode):
+    """While the structure stands, a release (and a mode change) recomputes the numbers of
+    the graph shown over its tape: the same graph object, and bit for bit the graph and the
+    scene of a fresh derivation."""
+    source, variables, values = case
+    flags = {name: False for name in switched_off if name in variables}
+    model = ExplorerModel(expression=source, values=values, requires_grad=flags)
+    shown = model.graph
+    model.mode = mode
+    model.set_values({v: x for v, x in zip(variables, others)})
+    fresh = ExplorerModel(expression=source, values=model.values, requires_grad=flags, mode=mode)
+    assert model.graph is shown
+    assert numbers_of(model.graph) == numbers_of(fresh.graph)
+    assert to_json(model.scene) == to_json(fresh.scene)
+
+
+def test_a_release_on_a_grouped_mlp_recomputes_graph_drawing_and_scene():
+    model = ExplorerModel(expression="mlp(2, 30, 30, 1)")
+    assert model.drawn is not None
+    for group in ("h1", "h2", "h2[3]"):  # layers, a layer's neurons, a neuron's ops
+        model.expand(group)
+    shown, drawn = model.graph, model.drawn
+    model.set_values({"x0": 2.5, "x1": -0.75})
+    fresh = ExplorerModel(expression="mlp(2, 30, 30, 1)", values=model.values)
+    for group in ("h1", "h2", "h2[3]"):
+        fresh.expand(group)
+    assert model.graph is shown and model.drawn is drawn
+    assert numbers_of(model.graph) == numbers_of(fresh.graph)
+    assert numbers_of(model.drawn) == numbers_of(fresh.drawn)
+    assert to_json(model.scene) == to_json(fresh.scene)

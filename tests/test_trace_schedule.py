@@ -125,7 +125,7 @@ def test_seed_schedule_with_pruning():
 
 
 def test_schedule_rejects_unknown_modes():
-    assert PASSES == ("forward", "backward") and MODES == ("graph", *PASSES)
+    assert PASSES == ("forward", "backward") and MODES == ("graph", *PASSES, "predict")
     with pytest.raises(ValueError):
         schedule(seed_graph(), "sideways")
 

@@ -7,7 +7,7 @@
 
 import { fmt } from "./replay.mjs"
 import { T, fill } from "./words.mjs"
-import { tapeIndex, fillNumbers, isVector, shownValue, shownGrad } from "./reading.mjs"
+import { tapeIndex, fillNumbers, isVector, shownValue, shownGrad, lossName as lossNameOf } from "./reading.mjs"
 
 const DESCRIBE_MS = 400  // the text alternative follows the numbers once a drag rests
 const SAY_MS = 700  // announcements: at most one per this interval, the latest one wins
@@ -17,15 +17,21 @@ export function reducedMotion() {
   return typeof matchMedia !== "undefined" && matchMedia("(prefers-reduced-motion: reduce)").matches
 }
 
-// the element Bokeh draws a model into (null before it is drawn)
-function elementOf(model) {
+// the view Bokeh draws a model with (null before it is drawn)
+export function viewOf(model) {
   const index = typeof window !== "undefined" && window.Bokeh && window.Bokeh.index
   if (!index || !index.roots) return null
   for (const root of index.roots) {
     const v = root.owner.find_one(model)
-    if (v) return v.el
+    if (v) return v
   }
   return null
+}
+
+// the element Bokeh draws a model into (null before it is drawn)
+function elementOf(model) {
+  const v = viewOf(model)
+  return v ? v.el : null
 }
 
 function hidden(tag, attrs) {
@@ -37,23 +43,19 @@ function hidden(tag, attrs) {
   return el
 }
 
-// one line about drawn node i in the mode on screen
-export function nodeSentence(sc, r, i, lossName) {
+// one line about drawn node i in the mode on screen; `seen`: the nodes whose numbers are
+// on screen (null: all)
+export function nodeSentence(sc, r, i, lossName, seen = null) {
   const N = sc.nodes, t = tapeIndex(sc, i), mode = sc.mode
   const def = N.op[i] ? N.text[i] : `${N.name[i]}: ${T.kinds[N.kind[i]] || N.kind[i]}`
   const parts = [def]
   const v = isVector(sc, i)
   if (mode !== "graph") parts.push(`${T.a11y_value} ${v ? `‖${N.name[i]}‖ = ` : ""}${fmt(shownValue(sc, r, i))}`)
   if (mode === "backward" && N.kind[i] !== "constant")
-    parts.push(sc.tape.active[t] ? (v ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : T.notComputed)
+    parts.push(!sc.tape.active[t] ? T.notComputed : (v ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${seen && !seen.has(i) ? "?" : fmt(shownGrad(sc, r, i))}`)
   const fault = r.fault[t] || r.gradFault[t]
   if (fault) parts.push(`⚠ ${fault}`)
   return parts.join("; ")
-}
-
-function lossNameOf(sc) {
-  const N = sc.nodes
-  return N.id.length ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
 }
 
 export class Access {
@@ -124,7 +126,7 @@ export class Access {
     ev.stopPropagation()
     if (next !== null && next >= 0) {
       this.node = next
-      this.say(nodeSentence(sc, this.view.result, next, lossNameOf(sc)), true)
+      this.say(nodeSentence(sc, this.view.result, next, lossNameOf(sc), this.view.predicting ? this.view.quiz.seen() : null), true)
     }
     this.view.renderSoon()
   }
@@ -177,6 +179,7 @@ export class Access {
   released() {
     const sc = this.view.scene, r = this.view.result
     if (!sc || !r || !this.announceRelease) { this.announceRelease = true; return }
+    if (this.view.predicting) return  // the gradients are the questions: the quiz says its own
     const N = sc.nodes, loss = lossNameOf(sc), parts = []
     const root = this.rootIndex(sc)
     parts.push(`${loss} = ${fmt(r.value[tapeIndex(sc, root)])}`)
@@ -198,9 +201,10 @@ export class Access {
     const sc = this.view.scene, r = this.view.result
     if (!sc || !r || !this.text) return
     const n = sc.nodes.id.length, loss = lossNameOf(sc)
-    const lines = [fill(T.a11y_summary, { n, m: sc.edges.u.length, mode: T.a11y_modes[sc.mode] || sc.mode })]
+    const lines = [fill(T.a11y_summary, { n, m: sc.edges.u.length, mode: T.a11y_modes[this.view.predicting ? "predict" : sc.mode] || sc.mode })]
     const shown = Math.min(n, LISTED)
-    for (let i = 0; i < shown; i++) lines.push(nodeSentence(sc, r, i, loss))
+    const seen = this.view.predicting ? this.view.quiz.seen() : null
+    for (let i = 0; i < shown; i++) lines.push(nodeSentence(sc, r, i, loss, seen))
     if (n > shown) lines.push(fill(T.a11y_more, { n: n - shown }))
     const list = document.createElement("ul")
     for (const line of lines.slice(1)) { const li = document.createElement("li"); li.textContent = line; list.appendChild(li) }

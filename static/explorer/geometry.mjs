@@ -60,14 +60,15 @@ export function pixelsPerUnit(figure) {
   return w / span
 }
 
-// the part of the plane on screen, with a margin for labels that reach in from outside
-// (null when the ranges are not known yet: then everything counts as on screen)
-export function visibleBox(figure) {
+// the part of the plane on screen, with a margin (a fraction of its size) for labels that
+// reach in from outside (null when the ranges are not known yet: then everything counts as
+// on screen)
+export function visibleBox(figure, margin = 0.15) {
   const xr = figure.x_range, yr = figure.y_range
   const box = [xr.start, xr.end, yr.start, yr.end]
   if (!box.every(fin)) return null
   const [x0, x1] = [Math.min(box[0], box[1]), Math.max(box[0], box[1])]
   const [y0, y1] = [Math.min(box[2], box[3]), Math.max(box[2], box[3])]
-  const mx = (x1 - x0) * 0.15, my = (y1 - y0) * 0.15
+  const mx = (x1 - x0) * margin, my = (y1 - y0) * margin
   return [x0 - mx, x1 + mx, y0 - my, y1 + my]
 }

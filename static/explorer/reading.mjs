@@ -7,6 +7,12 @@ import { blocksGradient, contribution as throughOp, fmt, paren } from "./replay.
 // the tape index whose numbers drawn node i shows (a closed group shows its output)
 export function tapeIndex(scene, i) { const t = scene.nodes.tape; return t ? t[i] : i }
 
+// the loss's name as the drawing writes it ("L")
+export function lossName(scene) {
+  const N = scene.nodes
+  return N.id.length ? N.name[N.tape ? N.tape.indexOf(scene.tape.root) : scene.tape.root] : "L"
+}
+
 // the index of edge (u, v, slot) in the scene (-1: none); playback asks for every step's
 // edges each frame, so the lookup is a map made once per scene
 export function edgeIndex(scene, u, v, slot) {
@@ -45,6 +51,18 @@ export function manyTails(scene, k) {
   if (!E.tails) return false
   if (E._many === undefined) E._many = E.tails.map((ts) => ts.some((t) => t !== ts[0]))
   return E._many[k]
+}
+
+// the drawn edge that stands for traced edge [u, v, slot] (-1: none drawn)
+export function drawnEdge(scene, [u, v, slot]) {
+  const E = scene.edges
+  if (!E.via) return edgeIndex(scene, u, v, slot)
+  if (E._traced === undefined) {
+    E._traced = new Map()
+    for (let k = 0; k < E.u.length; k++) E.via[k].forEach(([tv, ts], j) => E._traced.set(`${tail(scene, k, j)},${tv},${ts}`, k))
+  }
+  const k = E._traced.get(`${u},${v},${slot}`)
+  return k === undefined ? -1 : k
 }
 
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)

@@ -7,16 +7,21 @@ import { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } f
 import { T, fill } from "./words.mjs"
 import { Labels } from "./labels.mjs"
 import { along, trimEnd, trimPolyline } from "./geometry.mjs"
-import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails } from "./reading.mjs"
+import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName as lossNameOf } from "./reading.mjs"
 import { flows, strength, widthOf } from "./flow.mjs"
+
+// below this many pixels per layout unit a node's number would crowd its neighbours': none
+const COMPACT_PPU = 38
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
-// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes
-export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -1 }) {
+// `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes;
+// `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null); `highlight`:
+// an edge lit by a cell of the weight matrix (-1: none)
+export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1, highlight = -1 }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
-  const lossName = n ? N.name[N.tape ? N.tape.indexOf(sc.tape.root) : sc.tape.root] : "L"
+  const lossName = lossNameOf(sc)
   // level of detail from the current zoom
   // presentation: type for the back of a room, growing with the screen (20 px labels at 1080p)
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
@@ -24,10 +29,13 @@ export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -
   // a handful of layers is labelled at any zoom (a phone): neighbours' lower labels take turns
   // on two lines, so they do not overlap however narrow the figure
   const fewLayers = sc.level === "layer" && n <= 12, stagger = fewLayers && ppu <= 70 * big
-  const showNodeLabels = ppu > 70 * big || fewLayers
+  // else a phone's figure (or a big graph): each node's number alone, under a key that says
+  // what the numbers are; the full "∂L/∂z1 = 5" once there is room
+  const compact = !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
+  const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
-  const labelSize = `${Math.round(13 * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
   const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
@@ -52,15 +60,23 @@ export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -
     if (!showNodeLabels) continue
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
+    const short = compact && !vector  // a layer's norm keeps its words
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
-    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i)) : "?"
+    else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i), short ? 3 : 4) : "?"
     else if (kind === "constant") bottom = ""
     else if (!active) bottom = T.notComputed
-    else bottom = shown ? (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}` : "?"
+    else if (!shown) bottom = "?"
+    else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
+    else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
     if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3 + (stagger && i % 2 ? 18 * big : 0), boxed: 0.8, node: i, role: "bottom" })
+  }
+
+  if (compact && frame) {
+    const key = fill(T.compact_key[mode], { loss: lossName })
+    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key" })
   }
 
   const E = sc.edges, m = E.u.length
@@ -118,6 +134,11 @@ export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -
     focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
     focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
   }
+  const lightEdge = (k) => {
+    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[E.u[k]] / 2 + 1) / ppu, (col.size[E.v[k]] / 2 + 2) / ppu)
+    lit.xs.push(xs); lit.ys.push(ys)
+  }
+  if (highlight >= 0 && highlight < m) lightEdge(highlight)
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])
@@ -125,9 +146,7 @@ export function drawing(sc, r, { seen, step, ppu, box, presentation, keyNode = -
     }
     for (const [u, v, slot] of step.edges) {
       const k = edgeIndex(sc, u, v, slot)
-      if (k < 0) continue
-      const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[u] / 2 + 1) / ppu, (col.size[v] / 2 + 2) / ppu)
-      lit.xs.push(xs); lit.ys.push(ys)
+      if (k >= 0) lightEdge(k)
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }

@@ -5,7 +5,8 @@ import { T, faultText } from "./words.mjs"
 import { tapeIndex, isVector, shownValue, shownGrad } from "./reading.mjs"
 import { sameColumns } from "./sources.mjs"
 
-export function tableColumns(sc, r) {
+// `seen`: the nodes whose gradients are on screen (null: all; Predict hides the others)
+export function tableColumns(sc, r, seen = null) {
   const N = sc.nodes, n = N.id.length
   const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
   for (let i = 0; i < n; i++) {
@@ -15,7 +16,7 @@ export function tableColumns(sc, r) {
     // a layer's row: the norms of its output vector and of that vector's gradient
     const norm = isVector(sc, i) ? "‖·‖ = " : ""
     tcol.value.push(norm + fmt(shownValue(sc, r, i), 6))
-    tcol.grad.push(N.kind[i] === "constant" ? "" : sc.tape.active[t] ? norm + fmt(shownGrad(sc, r, i), 6) : T.notComputed)
+    tcol.grad.push(N.kind[i] === "constant" ? "" : !sc.tape.active[t] ? T.notComputed : seen && !seen.has(i) ? "?" : norm + fmt(shownGrad(sc, r, i), 6))
     const fault = r.fault[t] || r.gradFault[t]
     tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }

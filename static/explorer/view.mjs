@@ -13,7 +13,10 @@ import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
+import { Touch } from "./touch.mjs"
+import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
+import { drawnEdge } from "./reading.mjs"
 
 export class View {
   constructor(args) {
@@ -26,6 +29,9 @@ export class View {
     this.written = new Written()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
+    this.touch = new Touch(this)
+    this.quiz = new Quiz(this)
+    this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
   handle(action, obj, data) {
@@ -38,12 +44,14 @@ export class View {
       case "zoom": return this.scene ? this.renderSoon() : this.refresh()  // a pan moves the ranges every frame
       case "slider": return this.slide(data.name, obj.value)
       // the mode buttons send the modes in their order; the export's send one mode
-      case "mode": this.scene && (this.scene.mode = data.modes ? data.modes[obj.active] : data.mode); this.player.stop(-1); return this.render()
-      case "play": return this.player.playing ? this.player.pause() : this.player.play()
+      case "mode": return this.setMode(data.modes ? data.modes[obj.active] : data.mode)
+      case "predict": return this.predict()
+      case "play": return this.predicting || (this.player.playing ? this.player.pause() : this.player.play())
       case "pause": return this.player.pause()
-      case "step": return this.player.step(+1)
-      case "back": return this.player.step(-1)
-      case "first": this.player.stop(-1); return this.render()
+      case "step": return this.predicting || this.player.step(+1)
+      case "back": return this.predicting || this.player.step(-1)
+      case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
+      case "cell": return this.cell(obj, data.index)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -54,11 +62,43 @@ export class View {
     }
   }
 
+  // Predict is the backward pass drawn a step at a time: the drawing's mode is "backward"
+  adoptMode(mode) {
+    this.predicting = mode === "predict"
+    this.scene.mode = this.predicting ? "backward" : mode
+    if (this.predicting) this.quiz.adopt(this.scene)
+  }
+
+  setMode(mode) {
+    if (!this.scene) return
+    const was = this.predicting
+    this.adoptMode(mode)
+    if (this.predicting && !was) this.quiz.start()
+    this.player.stop(-1)
+    return this.render()
+  }
+
+  // the student's guess for the current step (the Check button, or Enter in the box)
+  predict() {
+    const { guess, verdict } = this.args
+    if (!this.predicting || !guess) return
+    const checked = this.quiz.check(guess.value_input)
+    if (!checked) return
+    if (checked.counted) guess.setv({ value: "", value_input: "" })
+    if (verdict) verdict.setv({ text: checked.html }, { sync: false })
+    this.access.say(checked.said, true)
+    this.render()
+  }
+
+  // the nodes whose numbers are on screen (null: all)
+  seen() { return this.predicting ? this.quiz.seen() : this.player.reached() }
+
   refresh() {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
     this.scene = JSON.parse(text)
     setLanguage(this.scene.lang)
+    this.adoptMode(this.scene.mode)
     releases.answered()
     const tape = this.scene.tape
     separateParallelEdges(this.scene.edges)
@@ -70,6 +110,7 @@ export class View {
       if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
     this.player.steps = []
+    this.highlight = -1
     this.player.stop(-1)
     this.adoptSliders()
     this.compute()
@@ -141,7 +182,7 @@ export class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
-    if (this.player.index >= 0) this.player.stop(-1)
+    if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
   }
@@ -153,20 +194,36 @@ export class View {
   render({ table: withTable = true } = {}) {
     if (!this.scene || !this.result) return
     const a = this.args
+    // the box appears or goes before the sources change: Bokeh re-lays the figure out then,
+    // and a re-layout in the same tick as fewer labels drew with the old row count
+    if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     const d = drawing(this.scene, this.result, {
-      seen: this.player.reached(), step: this.player.current(), ppu: pixelsPerUnit(a.figure),
-      box: visibleBox(a.figure), presentation: this.presentation, keyNode: this.access.node,
+      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
+      box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
+      highlight: this.highlight,
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.arrows, d.arrows)
     this.written.update(a.labels, d.labels)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
-    if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result), this.written)
+    if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
     this.caption()
     this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+    this.touch.attach()
+  }
+
+  // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
+  // weight multiplies; -1 (the pointer left) lights none
+  cell(source, index) {
+    if (!this.scene) return
+    const d = source.data
+    const k = index >= 0 && d.u ? drawnEdge(this.scene, [d.u[index], d.v[index], d.slot[index]]) : -1
+    if (k === this.highlight) return
+    this.highlight = k
+    this.renderSoon()
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
@@ -179,9 +236,11 @@ export class View {
 
   caption() {
     const { caption, counter } = this.args
-    const { html, counter: count } = captionFor(this.scene, this.result, this.player)
+    const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
     if (counter) counter.setv({ text: count }, { sync: false })
     if (caption.text !== html) caption.setv({ text: html }, { sync: false })
+    const { verdict } = this.args
+    if (verdict && verdict.text !== this.quiz.verdict) verdict.setv({ text: this.quiz.verdict }, { sync: false })
   }
 
   animateFrame() {

@@ -26,6 +26,10 @@ export const WORDS = {
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
   "members": "{n} nodes",
+  "compact_key": {
+   "forward": "Under each node: its value. Zoom in for more.",
+   "backward": "Under each node: ∂{loss}/∂(that node). Zoom in for more."
+  },
   "not_computed": "not computed",
   "play": "▶ Play",
   "pause": "❚❚ Pause",
@@ -43,7 +47,8 @@ export const WORDS = {
   "a11y_modes": {
    "graph": "the graph only",
    "forward": "the forward pass: every value",
-   "backward": "the backward pass: every gradient"
+   "backward": "the backward pass: every gradient",
+   "predict": "the backward pass to predict: a gradient shows once it is predicted"
   },
   "faults": {
    "log of a negative number": "log of a negative number",
@@ -58,6 +63,22 @@ export const WORDS = {
    "gradient is nan": "gradient is nan",
    "gradient overflows to infinity": "gradient overflows to infinity",
    "undefined:": "undefined:"
+  },
+  "predict": {
+   "question": "Step {k} of {n}: what is ∂{loss}/∂{name}? Type your prediction ({tolerance}) and press Enter.",
+   "question_blocked": "Step {k} of {n}: what does the stop-gradient {name} pass back to {parent}? ({tolerance})",
+   "within": "within ±{tol}",
+   "exact": "exactly",
+   "right": "✓ Right: ∂{loss}/∂{name} = {expected} (you typed {guess}).",
+   "wrong": "✗ Not quite: you typed {guess}, ∂{loss}/∂{name} = {expected}.",
+   "seed": "The backward pass starts from ∂{loss}/∂{loss} = 1: the loss changes one for one with itself.",
+   "chain": "Chain rule: ∂{loss}/∂{name} = {symbols} = {numbers} = {total}, the incoming gradient × the local derivative.",
+   "sum": "Chain rule at a fan-out: ∂{loss}/∂{name} = {symbols} = {numbers} = {total}, one incoming gradient × local derivative per path, added up.",
+   "blocked": "A stop-gradient's local derivative is 0: {name} passes ∂{loss}/∂{name} × 0 = {grad} × 0 = 0 back to {parent}.",
+   "not_number": "Type a number, e.g. 2.5, -0.25 or 1/4.",
+   "score": "Score: {right} of {tried}",
+   "done": "All {n} steps predicted, {right} right. Press ↺ Start to try again, or move a slider first for new numbers.",
+   "nothing": "Predict: the backward pass computes no gradient here, so there is nothing to predict."
   }
  },
  "zh": {
@@ -86,6 +107,10 @@ export const WORDS = {
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
   "members": "{n} 个节点",
+  "compact_key": {
+   "forward": "节点下方是它的值。放大可看到更多。",
+   "backward": "节点下方是 ∂{loss}/∂（该节点）。放大可看到更多。"
+  },
   "not_computed": "未计算",
   "play": "▶ 播放",
   "pause": "❚❚ 暂停",
@@ -103,7 +128,8 @@ export const WORDS = {
   "a11y_modes": {
    "graph": "仅显示计算图",
    "forward": "前向传播：每个节点的值",
-   "backward": "反向传播：每个节点的梯度"
+   "backward": "反向传播：每个节点的梯度",
+   "predict": "预测反向传播：每个梯度在预测之后才显示"
   },
   "faults": {
    "log of a negative number": "对负数取对数",
@@ -118,6 +144,22 @@ export const WORDS = {
    "gradient is nan": "梯度为 nan",
    "gradient overflows to infinity": "梯度上溢为无穷大",
    "undefined:": "无定义："
+  },
+  "predict": {
+   "question": "第 {k} 步（共 {n} 步）：∂{loss}/∂{name} 是多少？输入你的预测（{tolerance}），按回车键核对。",
+   "question_blocked": "第 {k} 步（共 {n} 步）：停止梯度 {name} 向 {parent} 传回多少？（{tolerance}）",
+   "within": "误差在 ±{tol} 以内",
+   "exact": "必须完全一致",
+   "right": "✓ 正确：∂{loss}/∂{name} = {expected}（你输入的是 {guess}）。",
+   "wrong": "✗ 不对：你输入的是 {guess}，而 ∂{loss}/∂{name} = {expected}。",
+   "seed": "反向传播从 ∂{loss}/∂{loss} = 1 开始：损失相对自身的变化率就是 1。",
+   "chain": "链式法则：∂{loss}/∂{name} = {symbols} = {numbers} = {total}，即传入的梯度 × 局部导数。",
+   "sum": "分支处的链式法则：∂{loss}/∂{name} = {symbols} = {numbers} = {total}，每条路径各算一次“传入的梯度 × 局部导数”，再相加。",
+   "blocked": "停止梯度的局部导数是 0：{name} 传回给 {parent} 的是 ∂{loss}/∂{name} × 0 = {grad} × 0 = 0。",
+   "not_number": "请输入一个数，例如 2.5、-0.25 或 1/4。",
+   "score": "得分：{tried} 题中答对 {right} 题",
+   "done": "{n} 步全部预测完毕，答对 {right} 步。按 ↺ 回到起点再试一次，也可以先拖动滑块换一组数值。",
+   "nothing": "预测：这里的反向传播没有计算任何梯度，所以没有可预测的内容。"
   }
  }
 }

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 
 from graphviz_core import trace
-from graphviz_core.levels import layer_norms
+from graphviz_core.levels import layer_matrix, layer_norms
 from graphviz_core.mlp import ScalarMLP
 
 from .helpers import PHONE, button, focused, js, number, open_app, screenshot, table
@@ -51,10 +51,13 @@ def wait_query(page, key: str, value: str | None, timeout: float = 10_000) -> No
         timeout=timeout)
 
 
-def core_norms(values: dict) -> dict[str, tuple[float, float]]:
+def core_graph(values: dict):
     groups = {}
-    g = trace(ScalarMLP(2, (60, 60), 1).build(values, groups=groups), groups=groups)
-    return layer_norms(g)
+    return trace(ScalarMLP(2, (60, 60), 1).build(values, groups=groups), groups=groups)
+
+
+def core_norms(values: dict) -> dict[str, tuple[float, float]]:
+    return layer_norms(core_graph(values))
 
 
 def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
@@ -136,3 +139,36 @@ def test_a_tap_opens_a_layer_on_a_phone(new_page, app_url):
     assert "h1[5]" in names(page)
     button(page, "◀ 返回：收起 h1").tap()
     wait_drawn(page, 5)
+
+
+def test_the_weight_matrix_shows_the_cores_numbers_and_lights_its_edge(page, app_url):
+    open_app(page, app_url, f"{QUERY}&level=layer&open=h2", timeout=120_000)
+    wait_drawn(page, 64)
+    cells = js(page, "t.find('ColumnDataSource', (m) => 'weight' in m.data && 'slot' in m.data).data")
+    x = {name: js(page, f"t.slider('{name}').value") for name in ("x0", "x1")}
+    m = layer_matrix(core_graph(x), "h2")  # the layer shown: the one opened last
+    assert len(cells["weight"]) == 60 * 60
+    k = cells["neuron"].index("h2[24]") + 23
+    assert (cells["neuron"][k], cells["input"][k]) == ("h2[24]", "h1[23]")
+    assert cells["weight"][k] == m["weight"][24][23] and cells["grad"][k] == m["grad"][24][23]
+    # pointing at the cell lights the edge that carries h1[23] into h2[24]: here the edge
+    # from the closed layer h1 to the neuron h2[24]
+    heat = page.locator(".bpx-heatmap").first
+    heat.scroll_into_view_if_needed()
+    box = heat.bounding_box()
+    lit = None
+    for fx in (0.3, 0.4, 0.5):  # the first point over a cell (the plot has margins)
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
+        page.wait_for_timeout(300)
+        lit = js(page, "t.source(['xs', 'ys']).data.xs.length")
+        if lit:
+            break
+    assert lit == 1
+    lit_x = js(page, "t.source(['xs', 'ys']).data.xs[0]")
+    scene_names = names(page)
+    xs = js(page, "t.scene().nodes.x")
+    assert min(lit_x) >= xs[scene_names.index("h1")] - 1e-9
+    assert max(lit_x) <= xs[scene_names.index("h2[0]")] + 1e-9
+    page.mouse.move(5, 5)  # the pointer leaves: nothing lit
+    page.wait_for_function("() => window.__bpxt.source(['xs', 'ys']).data.xs.length === 0",
+                           timeout=5_000)

@@ -100,3 +100,25 @@ def test_phone_page_fits_the_width(phone):
     assert not off, f"controls past the screen's edge on {where}: {off[:5]}"
     screenshot(phone.page, f"phone-{phone.slug}-{phone.lang}")
     phone.assert_no_page_errors()
+
+
+def test_every_slider_has_a_named_field(phone):
+    """A number field beside every slider (WCAG 2.5.7), named in the page's language, on
+    screen and a finger's size (test_slider_fields.py: what typing in it does)."""
+    from components.words import ui
+
+    from .helpers import js
+    page, where = phone.page, f"?lesson={phone.slug}&lang={phone.lang}"
+    page.wait_for_function("() => window.__bpxt.all('Slider', (m) => window.__bpxt.viewOf(m))"
+                           ".every((m) => m._bpx_field && m._bpx_field.isConnected)", timeout=5000)
+    titles = js(page, "t.all('Slider', (m) => t.viewOf(m)).map((m) => m.title)")
+    assert titles, f"no slider on {where}"
+    width = page.evaluate("() => innerWidth")
+    for title in titles:
+        name = ui(phone.lang)["slider_field"].format(name=title)
+        box = page.get_by_role("spinbutton", name=name, exact=True)
+        assert box.count() == 1, f"no field named {name!r} on {where}"
+        r = box.bounding_box()
+        if r:  # a slider in a closed part of the page has no box
+            assert 0 <= r["x"] and r["x"] + r["width"] <= width and r["height"] >= 24, (where, title, r)
+    phone.assert_no_page_errors()

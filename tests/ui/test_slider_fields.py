@@ -3,18 +3,18 @@
 Typing a value and Enter (or leaving the field) sets the slider through the page's own
 release path: the value clamped to the slider's range and put on its steps, the numbers
 replayed in the page, the release heard by the server. The field follows the slider when it
-is dragged, and it is named in the page's language.
+is dragged, and it is named in the page's language (every page, on a phone:
+test_pages.py::test_every_slider_has_a_named_field).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from components.lessons import LESSONS
 from components.words import ui
 from graphviz_core import gradients
 
-from .helpers import PHONE, js, number, open_app, open_page, set_slider, table
+from .helpers import js, number, open_app, open_page, set_slider, table
 
 pytestmark = pytest.mark.browser
 
@@ -89,21 +89,3 @@ def test_lesson_slider_field_reaches_the_server(page, app_url):
     box.press("Enter")
     page.wait_for_function("() => /[?&]C=510(&|$)/.test(location.search)", timeout=10_000)
     assert box.input_value() == "510"
-
-
-@pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("slug", list(LESSONS))
-def test_every_slider_has_a_named_field_on_a_phone(new_page, app_url, slug, lang):
-    page = new_page(**PHONE)
-    open_page(page, app_url, f"lesson={slug}&lang={lang}")
-    page.wait_for_function("() => window.__bpxt.all('Slider', (m) => window.__bpxt.viewOf(m))"
-                           ".every((m) => m._bpx_field && m._bpx_field.isConnected)", timeout=5000)
-    titles = js(page, "t.all('Slider', (m) => t.viewOf(m)).map((m) => m.title)")
-    assert titles
-    width = page.evaluate("() => innerWidth")
-    for title in titles:
-        box = field(page, title, lang)
-        assert box.count() == 1, f"no field named for slider {title!r} on ?lesson={slug}&lang={lang}"
-        r = box.bounding_box()
-        if r:  # a slider in a closed part of the page has no box
-            assert 0 <= r["x"] and r["x"] + r["width"] <= width and r["height"] >= 24

@@ -1,0 +1,122 @@
+"""Predict, then reveal: type a gradient before each backward step, the page checks it
+against the tape's numbers, explains a miss with the chain rule and keeps the score."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from graphviz_core import parse, schedule, trace
+from graphviz_core.examples import SEED
+
+from .english import english_on
+from .helpers import PHONE, deep_text, js, open_app, screenshot, sideways_overflow, table
+
+pytestmark = pytest.mark.browser
+
+WORDS = {
+    "en": {"label": "Your prediction", "check": "Check", "mode": "Predict", "right": "✓ Right",
+           "wrong": "✗ Not quite", "chain": "Chain rule: ∂L/∂z3 = ∂L/∂L × ∂L/∂z3 = 1 × {l} = {g}",
+           "score": "Score: {right} of {tried}", "q1": "Step 1 of {n}: what is ∂L/∂L?",
+           "q2": "Step 2 of {n}: what is ∂L/∂z3?", "tol": "within ±{tol}"},
+    "zh": {"label": "你的预测", "check": "核对", "mode": "预测", "right": "✓ 正确",
+           "wrong": "✗ 不对", "chain": "链式法则：∂L/∂z3 = ∂L/∂L × ∂L/∂z3 = 1 × {l} = {g}",
+           "score": "得分：{tried} 题中答对 {right} 题", "q1": "第 1 步（共 {n} 步）：∂L/∂L 是多少？",
+           "q2": "第 2 步（共 {n} 步）：∂L/∂z3 是多少？", "tol": "误差在 ±{tol} 以内"},
+}
+
+
+def engine_steps() -> list[dict]:
+    """The article's example's backward steps, numbers and all, from the engine."""
+    return schedule(trace(parse(SEED.source).build(SEED.values)), "backward")
+
+
+def caption(page) -> str:
+    return re.sub(r"\s+", " ", js(page, "t.deepText(t.viewOf(t.div('bpx-caption')).el)"))
+
+
+def said(page) -> str:
+    return page.locator(".bpx-sr-only[aria-live]").first.text_content() or ""
+
+
+def wait_in(page, what: str, expect: str, timeout: float = 30_000) -> None:
+    getter = {"caption": "t.deepText(t.viewOf(t.div('bpx-caption')).el)",
+              "verdict": "t.div('bpx-verdict').text",
+              "live": "(document.querySelector('.bpx-sr-only[aria-live]') || {}).textContent || ''"}[what]
+    page.wait_for_function(f"(s) => {{ const t = window.__bpxt; return ({getter}).replace(/\\s+/g, ' ')"
+                           ".includes(s) }", arg=expect, timeout=timeout)
+
+
+def answer(page, lang: str, text: str, by: str = "enter") -> None:
+    box = page.get_by_label(WORDS[lang]["label"])
+    box.fill(text)
+    if by == "enter":
+        box.press("Enter")
+    else:
+        page.get_by_role("button", name=WORDS[lang]["check"], exact=True).click()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_predict_right_then_wrong(page, app_url, lang):
+    w, steps = WORDS[lang], engine_steps()
+    n = len(steps)
+    seed, first = steps[0], steps[1]  # dL/dL = 1; dL/dz3 = 1 x 2 z3
+    open_app(page, app_url, f"lang={lang}&mode=backward")
+    # reachable from the mode switch
+    page.get_by_role("button", name=w["mode"], exact=True).click()
+    wait_in(page, "caption", w["q1"].format(n=n))
+    assert w["tol"].format(tol="0.01") in caption(page)  # at least 0.01
+    # nothing revealed yet: every gradient in the table is a question mark
+    assert {row["grad"] for row in table(page).values()} == {"?"}
+    answer(page, lang, "1", by="enter")
+    wait_in(page, "verdict", w["right"])
+    wait_in(page, "caption", w["q2"].format(n=n))
+    assert w["tol"].format(tol="0.05") in caption(page)  # 1% of 5
+    assert w["score"].format(right=1, tried=1) in js(page, "t.div('bpx-verdict').text")
+    wait_in(page, "live", w["right"])
+    assert table(page)["L"]["grad"] == "1" and table(page)["z3"]["grad"] == "?"
+    # a wrong number: the miss is explained with the step's own numbers (the engine's)
+    term = first["terms"][0]
+    assert first["value"] == term["grad"] * term["local"]
+    answer(page, lang, str(first["value"] + 3), by="button")
+    wait_in(page, "verdict", w["wrong"])
+    verdict = re.sub(r"<[^>]+>", " ", js(page, "t.div('bpx-verdict').text"))
+    assert w["chain"].format(l=f"{term['local']:g}", g=f"{first['value']:g}") in verdict, verdict
+    assert w["score"].format(right=1, tried=2) in verdict
+    wait_in(page, "live", w["wrong"])
+    assert float(table(page)["z3"]["grad"]) == first["value"]
+    if lang == "zh":
+        assert not english_on(re.sub(r"\s+", " ", deep_text(page)))
+    screenshot(page, f"predict-{lang}-1400")
+
+
+def test_predict_from_the_url_on_a_phone_to_the_end(new_page, app_url):
+    page = new_page(**PHONE)
+    steps = engine_steps()
+    open_app(page, app_url, "mode=predict")
+    wait_in(page, "caption", WORDS["en"]["q1"].format(n=len(steps)))
+    for k, step in enumerate(steps):
+        answer(page, "en", f"{step['value']:.6g}")
+        wait_in(page, "verdict", WORDS["en"]["score"].format(right=k + 1, tried=k + 1))
+    wait_in(page, "caption", f"All {len(steps)} steps predicted, {len(steps)} right.")
+    assert all(row["grad"] != "?" for row in table(page).values())
+    assert sideways_overflow(page) <= 0
+    page.get_by_role("button", name="Show or hide the inputs and the lessons").click()  # the drawer
+    page.get_by_label("Your prediction").scroll_into_view_if_needed()
+    screenshot(page, "predict-en-390", full_page=False)
+    # ↺ Start asks from the first step again, with a new score
+    page.get_by_role("button", name="↺ Start", exact=True).click()
+    wait_in(page, "caption", WORDS["en"]["q1"].format(n=len(steps)))
+
+
+def test_predict_on_a_phone_in_chinese(new_page, app_url):
+    page = new_page(**PHONE)
+    open_app(page, app_url, "lang=zh&mode=predict")
+    wait_in(page, "caption", WORDS["zh"]["q1"].format(n=len(engine_steps())))
+    answer(page, "zh", "２")  # a full-width digit from a Chinese keyboard is read as 2
+    wait_in(page, "verdict", WORDS["zh"]["wrong"])
+    assert sideways_overflow(page) <= 0
+    page.get_by_role("button", name="显示或隐藏输入与课程").click()  # the drawer
+    page.get_by_label(WORDS["zh"]["label"]).scroll_into_view_if_needed()
+    screenshot(page, "predict-zh-390", full_page=False)
