@@ -59,6 +59,7 @@ _ARTICLE = (
     ("same-gradient", "same_gradient", "build", ()),
     ("loss-matters", "loss_matters", "build", ()),
     ("accumulation", "accumulation", "build", ()),
+    ("vanishing", "vanishing", "build", ()),
 )
 
 # Every lesson, in navigation order: made once at import and read-only afterwards (a new

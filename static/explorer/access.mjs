@@ -17,15 +17,21 @@ export function reducedMotion() {
   return typeof matchMedia !== "undefined" && matchMedia("(prefers-reduced-motion: reduce)").matches
 }
 
-// the element Bokeh draws a model into (null before it is drawn)
-function elementOf(model) {
+// the view Bokeh draws a model with (null before it is drawn)
+export function viewOf(model) {
   const index = typeof window !== "undefined" && window.Bokeh && window.Bokeh.index
   if (!index || !index.roots) return null
   for (const root of index.roots) {
     const v = root.owner.find_one(model)
-    if (v) return v.el
+    if (v) return v
   }
   return null
+}
+
+// the element Bokeh draws a model into (null before it is drawn)
+function elementOf(model) {
+  const v = viewOf(model)
+  return v ? v.el : null
 }
 
 function hidden(tag, attrs) {

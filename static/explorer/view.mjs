@@ -13,6 +13,7 @@ import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
+import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
 import { drawnEdge } from "./reading.mjs"
@@ -28,6 +29,7 @@ export class View {
     this.written = new Written()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
+    this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
@@ -210,6 +212,7 @@ export class View {
     this.legend(d.flow)
     this.animateFrame()
     this.access.afterRender(withTable)
+    this.touch.attach()
   }
 
   // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its

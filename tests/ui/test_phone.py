@@ -118,3 +118,53 @@ def test_phone_figure_opens_with_its_numbers_readable(new_page, app_url, lang, e
     open_app(wide, app_url, f"expr={quote(expr)}&mode=backward&lang={lang}")
     wide.wait_for_function("() => window.__bpxt.bottoms()[0].startsWith('∂')", timeout=10_000)
     assert "key" not in js(wide, "t.labels().data.role")
+
+
+def _fingers(page, starts, ends, steps=8):
+    """Fingers from ``starts`` to ``ends`` (lists of (x, y), one per finger), as real touch
+    events (Chrome DevTools Protocol), then lifted."""
+    cdp = page.context.new_cdp_session(page)
+    points = lambda ps: [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(ps)]  # noqa: E731
+    try:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": points(starts)})
+        for k in range(1, steps + 1):
+            now = [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)
+                   for (x0, y0), (x1, y1) in zip(starts, ends)]
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": points(now)})
+            page.wait_for_timeout(16)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+    page.wait_for_timeout(200)
+
+
+def test_two_fingers_zoom_and_move_the_figure_one_finger_scrolls_the_page(new_page, app_url):
+    page = new_page(**PHONE)
+    open_app(page, app_url, "mode=backward")
+    state = lambda: js(page, "(() => { const f = t.figure(); return {x: [f.x_range.start, f.x_range.end],"  # noqa: E731
+                             " y: [f.y_range.start, f.y_range.end], scroll: scrollY} })()")
+    r = page.locator(".bpx-figure").first.bounding_box()
+    cx, cy = r["x"] + r["width"] / 2 - 20, r["y"] + r["height"] / 2  # clear of the toolbar
+    s0 = state()
+    span = lambda s: s["x"][1] - s["x"][0]  # noqa: E731
+
+    # pinch: the fingers spread to three times their distance, the figure zooms in about them
+    _fingers(page, [(cx - 30, cy), (cx + 30, cy)], [(cx - 90, cy), (cx + 90, cy)])
+    s1 = state()
+    assert span(s1) == pytest.approx(span(s0) / 3, rel=0.05)
+    assert s1["y"][1] - s1["y"][0] == pytest.approx((s0["y"][1] - s0["y"][0]) / 3, rel=0.05)
+    assert s1["scroll"] == s0["scroll"] == 0
+
+    # two fingers move 60 px right together: the plane moves with them, nothing zooms
+    ppu = (r["width"] - 0) / span(s1)
+    _fingers(page, [(cx - 40, cy), (cx + 40, cy)], [(cx + 20, cy), (cx + 100, cy)])
+    s2 = state()
+    assert span(s2) == pytest.approx(span(s1), rel=1e-6)
+    assert s2["x"][0] < s1["x"][0] and s2["scroll"] == 0
+    assert (s1["x"][0] - s2["x"][0]) * ppu == pytest.approx(60, rel=0.25)
+
+    # one finger up the figure: the page scrolls, the figure stays
+    _fingers(page, [(cx, cy + 60)], [(cx, cy - 120)], steps=12)
+    s3 = state()
+    assert s3["scroll"] > 50
+    assert s3["x"] == s2["x"] and s3["y"] == s2["y"]
