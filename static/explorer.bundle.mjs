@@ -901,7 +901,8 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   const E = sc.edges, m = E.u.length
   const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [], width: [] }
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
-  const flow = mode === "backward" ? flows(sc, r) : null
+  // the flows follow the numbers alone: one computation per replay, not one per frame
+  const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
