@@ -5,7 +5,7 @@ same template and components), saved as HTML with its Bokeh document inside: wha
 browser keeps working from any static file server or CDN - the explorer's sliders, mode switch,
 playback and the figure's node numbers (the tape replay of ``static/explorer.bundle.mjs``), the
 values table. What needs Python does not: typed expressions (the explorer's pages say so and link
-to the live server, :data:`LIVE_NOTE`), and figures a lesson computes in numpy stay at the
+to the live server, the UI word ``static_site_note``), and figures a lesson computes in numpy stay at the
 values they were built with.
 
 ``DIR/index.html`` links every page: the explorer with each example of its menu, and every
@@ -22,12 +22,6 @@ import shutil
 import sys
 from pathlib import Path
 
-LIVE_NOTE = {  # what a static explorer page says above its sliders
-    "en": "This page runs without a server: drag the sliders, switch modes, play the passes. "
-          "Typing your own expression needs the live app (<code>panel serve app.py</code>).",
-    "zh": "此页面无需服务器即可运行：拖动滑块、切换模式、播放前向与反向传播。"
-          "输入自己的表达式需要在线应用（<code>panel serve app.py</code>）。",
-}
 PANEL_CDN = re.compile(r"https://cdn\.holoviz\.org/panel/[^/]+/dist/")
 STATIC_URL = re.compile(r"""static/(?:js|extensions/panel)/[^"'?\s)\\]+""")
 
@@ -74,7 +68,8 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None) -> list[Path]:
     for slug, lang, args in pages:
         page = build_page(args, link=page_file)
         if slug == "graph":
-            page.sidebar.insert(1, pn.pane.HTML(f"<div class='bpx-hint'>{LIVE_NOTE[lang]}</div>",
+            note = ui(lang)["static_site_note"]
+            page.sidebar.insert(1, pn.pane.HTML(f"<div class='bpx-hint'>{note}</div>",
                                                 sizing_mode="stretch_width"))
         path = out / page_file(slug, lang, args)
         title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
