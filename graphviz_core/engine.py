@@ -500,7 +500,11 @@ class Value:
         # gradient (``_needs``); one reverse loop then passes the gradients on. A node is
         # active (as in active_nodes) when it needs a gradient and a child that passes
         # gradients on reaches it (its mark set to ``live``); the root is.
-        order = _sorted(self, prepare=True)
+        order: list[Value] = []
+        try:  # as _sorted(self, prepare=True), without a call more on small graphs
+            _visit_preparing(self, object(), order)
+        except RecursionError:
+            order = _sorted(self, prepare=True)
         live = object()
         # only nodes that need a gradient are marked live (the root too, when it needs one):
         # the mark alone says a node is active
@@ -562,7 +566,8 @@ class Value:
             else:
                 evaluated -= 1
                 skipped += 1
-        return BackwardReport(evaluated, skipped, blocked)
+        # tuple.__new__ makes the named tuple without its Python-level __new__
+        return tuple.__new__(BackwardReport, (evaluated, skipped, blocked))
 
 
 def grad_fault_for(grad: float) -> str:
