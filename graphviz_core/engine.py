@@ -427,8 +427,13 @@ class Value:
 
     @classmethod
     def _apply(cls, op_name: str, parents: tuple, param=None) -> "Value":
-        inputs = [p.data for p in parents]
-        out = OPS[op_name].forward(*inputs, param)
+        n = len(parents)
+        if n == 2:  # no list of inputs made (a call less) for one or two inputs
+            out = OPS[op_name].forward(parents[0].data, parents[1].data, param)
+        elif n == 1:
+            out = OPS[op_name].forward(parents[0].data, param)
+        else:
+            out = OPS[op_name].forward(*[p.data for p in parents], param)
         v = cls.__new__(cls)
         v.data = out
         v.grad = 0.0
@@ -438,7 +443,8 @@ class Value:
         v.param = param
         v.requires_grad = True
         v.kind = "op"
-        v.fault = None if out - out == 0.0 else fault_for(op_name, inputs, out, param)
+        v.fault = (None if out - out == 0.0 else
+                   fault_for(op_name, [p.data for p in parents], out, param))
         v.grad_fault = None
         v._mark = None
         return v
