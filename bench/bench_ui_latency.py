@@ -161,6 +161,8 @@ def main():
                 context = new_context(browser, **device)
                 page = context.new_page()
                 query = "" if source == SEED else "expr=" + quote(source, safe="")
+                if "60, 60" in source:
+                    query += "&level=neuron"  # a node per neuron (126), as measured before levels
                 open_app(page, url, query, timeout=120_000)
                 n = page.evaluate("() => window.__bpxt.rows()")
                 assert n == node_count(source), (n, node_count(source))
