@@ -4,6 +4,8 @@ to draw it.
 Server side (in this process, the same pipeline as ``ExplorerModel._derive`` +
 ``GraphView._send_scene``): build the Value graph, ``trace``, ``layout``, ``schedule``
 (forward and backward), ``scene_data`` and ``to_json``; the JSON's size (raw and gzip).
+Server figures are CPU time of this process (``time.process_time``): on a machine shared
+with other jobs they stay put where wall time grows.
 
 Browser side (``--browser``): first render in headless Chromium against a served app -
 from navigation to the moment the figure's nodes source has rows (a page-side rAF
@@ -15,10 +17,11 @@ page the scene the server would send (``meta`` set in the page) and timing from 
     python bench/bench_big_graphs.py --ungrouped  # and the ~11,600-node MLP ungrouped (~15 s)
     python bench/bench_big_graphs.py --browser    # and the first render in Chromium
 
-Grouped rows (``grouped``, as the app draws MLPs above ``GROUP_ABOVE`` nodes): ``group`` is
-``group_graph`` (the quotient, a node per neuron), layout includes ``widen``, the schedules
-are ``grouped_schedule`` and the scene carries the whole traced tape. ``+open`` rows have one
-hidden neuron of the second layer drawn open.
+Drawn by levels (as the app draws MLPs above ``GROUP_ABOVE`` nodes): ``group`` is
+``level_graph`` (``layers``: a node per layer, the first picture; ``grouped``: a node per
+neuron), layout includes ``widen``, the schedules are ``grouped_schedule`` and the scene
+carries the whole traced tape. ``+open`` rows have the second hidden layer and one of its
+neurons (or, grouped, the neuron) drawn open.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ sys.path.insert(0, str(REPO))
 
 from components.scene import scene_data, to_json  # noqa: E402
 from graphviz_core import parse, schedule, trace  # noqa: E402
-from graphviz_core.grouping import group_graph, grouped_schedule  # noqa: E402
+from graphviz_core.grouping import grouped_schedule  # noqa: E402
+from graphviz_core.levels import level_graph  # noqa: E402
 from graphviz_core.layout import layout, widen  # noqa: E402
 from graphviz_core.examples import SEED  # noqa: E402
 from graphviz_core.mlp import mlp_loss  # noqa: E402
@@ -69,49 +73,50 @@ def app_accepts(expression: str) -> bool:
 def scene_for(root, mode: str = "backward") -> tuple[str, dict[str, float], int]:
     """The JSON scene the server sends for a Value graph; seconds per stage; node count."""
     times = {}
-    t = time.perf_counter()
+    t = time.process_time()
     graph = trace(root)
-    times["trace"] = time.perf_counter() - t
-    t = time.perf_counter()
+    times["trace"] = time.process_time() - t
+    t = time.process_time()
     positions = layout(graph)
-    times["layout"] = time.perf_counter() - t
-    t = time.perf_counter()
+    times["layout"] = time.process_time() - t
+    t = time.process_time()
     steps = {m: schedule(graph, m) for m in ("forward", "backward")}
-    times["schedule"] = time.perf_counter() - t
-    t = time.perf_counter()
+    times["schedule"] = time.process_time() - t
+    t = time.process_time()
     names = [graph.nodes[n]["name"] for n in graph
              if not graph.nodes[n]["op"] and graph.nodes[n]["kind"] != "constant"]
     data = scene_data(graph, positions, steps, mode, {name: (-3.0, 3.0) for name in names})
     text = to_json(data)
-    times["scene"] = time.perf_counter() - t
+    times["scene"] = time.process_time() - t
     return text, times, graph.number_of_nodes()
 
 
-def grouped_scene_for(size, expanded=(), mode: str = "backward"):
-    """As :func:`scene_for`, drawn a node per neuron (the app's path for big MLPs)."""
+def grouped_scene_for(size, expanded=(), mode: str = "backward", level: str = "neuron"):
+    """As :func:`scene_for`, drawn by levels (the app's path for big MLPs): ``level``
+    ``"layer"`` (a node per layer, the first picture) or ``"neuron"``, ``expanded`` open."""
     times = {}
-    t = time.perf_counter()
+    t = time.process_time()
     groups = {}
     root = mlp_loss(*size, groups=groups)
-    times["build"] = time.perf_counter() - t
-    t = time.perf_counter()
+    times["build"] = time.process_time() - t
+    t = time.process_time()
     graph = trace(root, groups=groups)
-    times["trace"] = time.perf_counter() - t
-    t = time.perf_counter()
-    drawn = group_graph(graph, expanded)
-    times["group"] = time.perf_counter() - t
-    t = time.perf_counter()
+    times["trace"] = time.process_time() - t
+    t = time.process_time()
+    drawn = level_graph(graph, level, expanded)
+    times["group"] = time.process_time() - t
+    t = time.process_time()
     positions = widen(drawn, layout(drawn))
-    times["layout"] = time.perf_counter() - t
-    t = time.perf_counter()
+    times["layout"] = time.process_time() - t
+    t = time.process_time()
     steps = {m: grouped_schedule(graph, drawn, m) for m in ("forward", "backward")}
-    times["schedule"] = time.perf_counter() - t
-    t = time.perf_counter()
+    times["schedule"] = time.process_time() - t
+    t = time.process_time()
     names = [f"x{i}" for i in range(size[0])]
     data = scene_data(drawn, positions, steps, mode, {name: (-3.0, 3.0) for name in names},
                       traced=graph)
     text = to_json(data)
-    times["scene"] = time.perf_counter() - t
+    times["scene"] = time.process_time() - t
     return text, times, graph.number_of_nodes(), len(drawn)
 
 
@@ -123,10 +128,11 @@ def server_side(repeats: int, ungrouped_10k: bool = False) -> list[dict]:
     if ungrouped_10k:
         cases.append((mlp_expression(*MLP_10K), lambda: mlp_loss(*MLP_10K)))
     rows = []
-    for label, expanded in (("grouped", ()), ("grouped+open", ("h2[7]",))):
+    for label, level, expanded in (("layers", "layer", ()), ("layers+open h2,h2[7]", "layer", ("h2", "h2[7]")),
+                                   ("grouped", "neuron", ()), ("grouped+open", "neuron", ("h2[7]",))):
         runs = []
         for _ in range(repeats):
-            text, times, n, shown = grouped_scene_for(MLP_10K, expanded)
+            text, times, n, shown = grouped_scene_for(MLP_10K, expanded, level=level)
             runs.append({**times})
         best = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         raw = text.encode()
@@ -138,9 +144,9 @@ def server_side(repeats: int, ungrouped_10k: bool = False) -> list[dict]:
     for label, build in cases:
         runs = []
         for _ in range(1 if "60" in label else repeats):
-            t = time.perf_counter()
+            t = time.process_time()
             root = build()
-            built = time.perf_counter() - t
+            built = time.process_time() - t
             text, times, n = scene_for(root)
             runs.append({"build": built, "group": 0.0, **times})
         best = {k: statistics.median(r[k] for r in runs) for k in runs[0]}

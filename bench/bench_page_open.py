@@ -19,6 +19,7 @@ and CPU time much less. The load average is printed with the figures.
     python bench/bench_page_open.py --repeat 3 --pages graph chain-rule
     python bench/bench_page_open.py --protocol --repeat 5
     python bench/bench_page_open.py --breakdown
+    python bench/bench_page_open.py --pages '?expr=mlp(2,60,60,1)&level=layer'   # any link
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ QUIET_S = 0.4
 
 
 def query(slug: str, lang: str) -> str:
-    parts = ([] if slug == "graph" else [f"lesson={slug}"]) + ([] if lang == "en" else [f"lang={lang}"])
+    """A page's query; a "page" that starts with ``?`` is an explorer link as it stands
+    (e.g. ``'?expr=mlp(2,60,60,1)&level=layer'``)."""
+    own = [slug[1:]] if slug.startswith("?") else [] if slug == "graph" else [f"lesson={slug}"]
+    parts = own + ([] if lang == "en" else [f"lang={lang}"])
     return "?" + "&".join(parts) if parts else ""
 
 

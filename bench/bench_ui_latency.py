@@ -117,19 +117,24 @@ def percentile(xs, q):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def node_count(source):
-    """Nodes drawn for ``source`` (an MLP above 1,500 nodes is drawn a node per neuron)."""
+def node_count(source, level=""):
+    """Nodes drawn for ``source`` at ``level`` (an MLP above 1,500 nodes is drawn a node per
+    layer unless the link asks for another level; ``neuron``: a node per neuron)."""
     net = builder_from_text(source)
     if net is not None:
-        return net.drawn_count()
+        if level == "neuron" or (level == "" and net.node_count() <= 1500):
+            return net.drawn_count()
+        return None  # the page's own count (layers, open groups)
     p = parse(source)
     return trace(p.build({v: 0.5 for v in p.variables})).number_of_nodes()
 
 
 def latency(page, slider, samples, release):
-    # the node that depends most directly on the slider: the first product that uses it
+    # the node that depends most directly on the slider: the first product that uses it (at
+    # the layer level: the first layer after the inputs, whose norm depends on every input)
     data = page.evaluate("() => window.__bpxt.table()")
-    row = next(i for i, op in enumerate(data["op"]) if slider in op.replace("*", " ").split())
+    row = next((i for i, op in enumerate(data["op"]) if slider in op.replace("*", " ").split()),
+               data["name"].index("h1") if "h1" in data["name"] else 0)
     values = [round(-2.5 + 5 * ((k * 0.618) % 1), 2) for k in range(97)]
     ms = page.evaluate(MEASURE, {"slider": slider, "node": data["name"][row], "col": 2,
                                  "samples": samples, "release": release, "values": values})
@@ -138,6 +143,18 @@ def latency(page, slider, samples, release):
         print(f"warning: {lost} of {len(ms)} samples ({slider}, release={release}) showed "
               "nothing within 5 s", file=sys.stderr)
     return [m for m in ms if m is not None] or [float("nan")]
+
+
+def backward_fps(page) -> str:
+    """Backward mode, ▶ Play, and the frame rate over 3 s, as a sentence."""
+    page.get_by_role("button", name="Backward", exact=True).click()
+    page.wait_for_function("() => window.__bpxt.div('bpx-counter').text.endsWith('steps')")
+    steps = page.evaluate("() => window.__bpxt.div('bpx-counter').text")
+    page.get_by_role("button", name="▶ Play", exact=True).click()
+    fps = page.evaluate(FPS, 3)
+    return (f"backward playback ({steps}, speed 1), 3 s: {fps['frames']:.1f} frames/s "
+            f"(browser rAF), {fps['app']:.1f} app rAF callbacks/s, "
+            f"{fps['pulses']:.1f} pulse redraws/s")
 
 
 def main():
@@ -155,17 +172,21 @@ def main():
     with serve_app() as url, sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            for label, source, slider in (("seed", SEED, "w"), ("56-node", BIG, "w1"),
-                                          ("mlp 1k", "mlp(2, 16, 16, 1)", "x0"),
-                                          ("11.6k grouped", "mlp(2, 60, 60, 1)", "x0")):
+            big = "mlp(2, 60, 60, 1)"
+            for label, source, slider, level in (
+                    ("seed", SEED, "w", ""), ("56-node", BIG, "w1", ""),
+                    ("mlp 1k", "mlp(2, 16, 16, 1)", "x0", ""),
+                    ("11.6k layers", big, "x0", "layer"),
+                    ("11.6k layers+open", big, "x0", "layer&open=h2,h2%5B7%5D"),
+                    ("11.6k grouped", big, "x0", "neuron")):
                 context = new_context(browser, **device)
                 page = context.new_page()
                 query = "" if source == SEED else "expr=" + quote(source, safe="")
-                if "60, 60" in source:
-                    query += "&level=neuron"  # a node per neuron (126), as measured before levels
+                query += f"&level={level}" if level else ""
                 open_app(page, url, query, timeout=120_000)
                 n = page.evaluate("() => window.__bpxt.rows()")
-                assert n == node_count(source), (n, node_count(source))
+                expected = node_count(source, level)
+                assert expected is None or n == expected, (n, expected)
                 name = f"{label} ({n} nodes)"
                 ms = latency(page, slider, 20, False)  # warm up
                 ms = latency(page, slider, args.samples, False)
@@ -173,6 +194,8 @@ def main():
                 k = max(20, args.samples // 4)
                 ms = latency(page, slider, k, True)
                 rows.append((f"slider release -> server scene in DOM", name, len(ms), ms))
+                if source == big:  # playback at every level of detail
+                    notes.append(f"{name}: " + backward_fps(page))
                 context.close()
 
             # websocket traffic while the handle is dragged with the mouse
@@ -203,16 +226,9 @@ def main():
                          f"{got} received")
 
             # frame rate while the backward pass plays
-            page.get_by_role("button", name="Backward", exact=True).click()
-            page.wait_for_function("() => window.__bpxt.div('bpx-counter').text.endsWith('steps')")
-            steps = page.evaluate("() => window.__bpxt.div('bpx-counter').text")
-            page.get_by_role("button", name="▶ Play", exact=True).click()
             sent_before = len(sent)
-            fps = page.evaluate(FPS, 3)
-            notes.append(f"backward playback ({steps}, speed 1), 3 s: {fps['frames']:.1f} frames/s "
-                         f"(browser rAF), {fps['app']:.1f} app rAF callbacks/s, "
-                         f"{fps['pulses']:.1f} pulse redraws/s, "
-                         f"{len(sent) - sent_before} websocket messages sent")
+            notes.append("seed: " + backward_fps(page) +
+                         f", {len(sent) - sent_before} websocket messages sent")
             context.close()
         finally:
             browser.close()

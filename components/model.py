@@ -62,7 +62,8 @@ class ExplorerModel(param.Parameterized):
     scene = param.Dict(default={}, doc="The scene: everything the page draws, as plain data (components/scene.py).")
 
     def __init__(self, root: Value | GraphProgram | None = None, **params):
-        program = root if root is None or isinstance(root, GraphProgram) else GraphProgram(root)
+        program = root if root is None or isinstance(root, GraphProgram) or hasattr(root, "build") \
+            else GraphProgram(root)
         if program is not None:
             params.setdefault("expression", program.source)
         super().__init__(**params)
@@ -111,6 +112,16 @@ class ExplorerModel(param.Parameterized):
         if unchanged:  # same variables and values (x*2 -> x*3): no watcher re-derives
             self._derive()
 
+    def explore(self, builder) -> None:
+        """Explore another graph without text: a :class:`~graphviz_core.GraphProgram` or a
+        builder like :class:`~graphviz_core.mlp.ScalarMLP` (``variables``, ``source``,
+        ``build``, ``node_count``); :attr:`expression` becomes its description."""
+        self._program = builder
+        if builder.source == self.expression:
+            self._apply_expression()
+        else:
+            self.expression = builder.source
+
     def _parse(self, text: str):
         """What ``text`` builds: the model's own graph for its description, else typed text."""
         if self._program is not None and text == self._program.source:
@@ -124,8 +135,24 @@ class ExplorerModel(param.Parameterized):
             self._deriver.request()  # at once, or off the event loop if heavy (budget.py)
 
     def _estimate(self) -> int:
-        """At most how many nodes the next derivation traces, known before building."""
-        return self._expression.node_count()
+        """At most how many nodes the next derivation traces, known before building; a
+        re-derivation over the tape counts a tenth of its nodes (it costs about a tenth of a
+        full one per node: figures in bench/README.md)."""
+        count = self._expression.node_count()
+        return count // 10 if self._replay_for(self._structure_key()) else count
+
+    def _structure_key(self) -> tuple:
+        """What the graph, its drawing and its steps depend on besides the variables' values."""
+        return (self._expression, tuple(sorted(self.requires_grad.items())),
+                tuple(sorted(self.kinds.items())), tuple(self.expanded), self.level)
+
+    def _replay_for(self, key: tuple):
+        """The tape re-derivation of the graph shown, when ``key`` and the values of the
+        variables drawn as constants are those it was made at (else None)."""
+        if self._replays is None or self._replays[0] != key or not self.scene:
+            return None
+        values = {name: self.values.get(name, 1.0) for name in self._expression.variables}
+        return self._replays[2] if self._replays[1] == _constants(self._replays[2], values) else None
 
     def _prepare(self):
         """The next derivation, on the state of this tick: a function that may run in a
@@ -135,10 +162,8 @@ class ExplorerModel(param.Parameterized):
         mode, expanded, ranges = self.mode, list(self.expanded), self.slider_ranges()
         level = self.level
         values = {name: self.values.get(name, 1.0) for name in expression.variables}
-        key = (expression, tuple(sorted(requires_grad.items())), tuple(sorted(kinds.items())),
-               tuple(expanded), level)
-        if self._replays is not None and self._replays[0] == key and self.scene and \
-                self._replays[1] == _constants(self._replays[2], values):
+        key = self._structure_key()
+        if self._replay_for(key) is not None:
             _, _, replay, copy = self._replays
             scene = self.scene
 

@@ -26,15 +26,23 @@ def serve_page(title: str) -> None:
         build_page().servable(title=title)
 
 
-def build_page() -> pn.template.BaseTemplate:
-    args = query_args()
+def query_link(slug: str, lang: str, args: dict) -> str:
+    """The live server's link to lesson ``slug`` in ``lang`` with query ``args`` (URL-quoted:
+    safe in an attribute, as every ``link`` must be)."""
+    return "?" + urlencode({**args, "lesson": slug, "lang": lang})
+
+
+def build_page(args: dict | None = None, link=query_link) -> pn.template.BaseTemplate:
+    """The page for query ``args`` (the session's URL query by default); ``link(slug, lang,
+    args)`` makes the navigation's links (the live server's queries, or a static site's files)."""
+    args = query_args() if args is None else args
     slug = args.get("lesson", "graph")
     if slug not in LESSONS:
         slug = "graph"
     lang = language(args.get("lang"))
     lesson = LESSONS[slug]
     page = lesson.build(args, lang)
-    nav = pn.pane.HTML(_navigation(slug, lang, args), sizing_mode="stretch_width",
+    nav = pn.pane.HTML(_navigation(slug, lang, args, link), sizing_mode="stretch_width",
                        css_classes=["bpx-nav"])
     return PageTemplate(
         lang=lang, toggle_label=ui(lang)["sidebar_toggle"],
@@ -51,17 +59,17 @@ def build_page() -> pn.template.BaseTemplate:
     )
 
 
-def _navigation(current: str, lang: str, args: dict) -> str:
+def _navigation(current: str, lang: str, args: dict, link=query_link) -> str:
     links = []
     for slug, lesson in LESSONS.items():
         label = html.escape(lesson.title[lang])
         cls = "bpx-nav-current" if slug == current else ""
         here = " aria-current='page'" if slug == current else ""
-        links.append(f"<li class='{cls}'><a href='?{urlencode({'lesson': slug, 'lang': lang})}'"
+        links.append(f"<li class='{cls}'><a href='{link(slug, lang, {})}'"
                      f"{here}>{label}</a></li>")
     # switching language keeps the whole state of the page
     other = "zh" if lang == "en" else "en"
-    switched = urlencode({**args, "lesson": current, "lang": other})
-    return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'><a href='?{switched}' "
+    switched = link(current, other, args)
+    return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'><a href='{switched}' "
             f"hreflang='{other}' lang='{other}'>{LANGUAGES[other]}</a></div>"
             f"<ol class='bpx-lessons'>{''.join(links)}</ol></nav>")

@@ -37,22 +37,17 @@ class PageTemplate(pn.template.BootstrapTemplate):
 
 
 def start_session() -> None:
-    """Once per session, before the page is built: websockets without delay,
-    Bokeh's stable defaults looked up once per class (:mod:`components.bokeh_defaults`), the
-    page's styles sent once per document (:mod:`components.shared_styles`), the
-    server's limits on what one client may cost (:mod:`components.guard`), ``/assets``
-    (:mod:`components.assets`)."""
-    from . import bokeh_defaults, shared_styles
+    """Once per session, before the page is built: the app's changes to Bokeh, Panel and
+    Tornado (:mod:`components.server_hooks` lists them all: Bokeh's stable defaults looked up
+    once per class, the page's styles sent once per document, and on a server websockets
+    without delay, the limits on what one client may cost, ``/assets``), and the page's
+    reload if it ever reconnects to another backend (:mod:`components.failover`)."""
+    from . import server_hooks
     from .failover import reload_after_failover
-    bokeh_defaults.install()
-    shared_styles.install()
+
+    on_server = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+    server_hooks.install(server=on_server)
     reload_after_failover()
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        from . import assets, guard
-        from .release import send_without_delay
-        send_without_delay()
-        guard.install()
-        assets.install()
 
 
 def page_script() -> str:

@@ -715,25 +715,26 @@ def _sorted(root: Value, prepare: bool = False) -> list[Value]:
     order: list[Value] = []
     visit = _visit_preparing if prepare else _visit
     try:
-        visit(root, object(), order.append)
+        visit(root, object(), order)
     except RecursionError:
         order, deep = [], _sorted_with_a_stack(root)
-        done, place = object(), order.append
+        done = object()
         for v in deep:
-            visit(v, done, place)
+            visit(v, done, order)
     return order
 
 
-def _visit(v: Value, done: object, place) -> None:
-    """Place ``v`` after everything its parents lead to (depth first, in slot order)."""
+def _visit(v: Value, done: object, order: list) -> None:
+    """Place ``v`` in ``order`` after everything its parents lead to (depth first, in slot
+    order)."""
     v._mark = done
     for p in v.parents:
         if p._mark is not done:
-            _visit(p, done, place)
-    place(v)
+            _visit(p, done, order)
+    order.append(v)
 
 
-def _visit_preparing(v: Value, done: object, place) -> None:
+def _visit_preparing(v: Value, done: object, order: list) -> None:
     """:func:`_visit`, and as ``v`` is placed: its gradient zeroed, as ``-0.0`` where
     gradients may arrive (the identity of IEEE addition, so a sum of ``-0.0``
     contributions stays ``-0.0``, as in PyTorch), no gradient fault, and ``_needs``:
@@ -744,7 +745,7 @@ def _visit_preparing(v: Value, done: object, place) -> None:
         needs = False
         for p in parents:
             if p._mark is not done:
-                _visit_preparing(p, done, place)
+                _visit_preparing(p, done, order)
             if p._needs:
                 needs = True
     else:
@@ -752,7 +753,7 @@ def _visit_preparing(v: Value, done: object, place) -> None:
     v._needs = needs
     v.grad = -0.0 if needs else 0.0
     v.grad_fault = None
-    place(v)
+    order.append(v)
 
 
 def _sorted_with_a_stack(root: Value) -> list[Value]:

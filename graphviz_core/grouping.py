@@ -47,11 +47,15 @@ def group_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
     >>> {k: len(v) for k, v in group_members(g).items()}
     {'h1[0]': 8, 'h1[1]': 8, 'out[0]': 7}
     """
+    cached = graph.graph.get("_groups")  # a traced graph's groups never change: read once
+    if cached is not None:
+        return cached
     members: dict[str, list[int]] = {}
     for n, gid in graph.nodes(data="group", default=""):
         if gid:
             members.setdefault(gid, []).append(n)
-    return dict(sorted(members.items(), key=lambda item: item[1][-1]))
+    graph.graph["_groups"] = dict(sorted(members.items(), key=lambda item: item[1][-1]))
+    return graph.graph["_groups"]
 
 
 def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:

@@ -55,6 +55,9 @@ def layer_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
     >>> {k: len(v) for k, v in layer_members(g).items()}
     {'x': 2, 'h1': 16, 'out': 7, 'L': 3}
     """
+    cached = graph.graph.get("_layers")  # a traced graph's groups never change: read once
+    if cached is not None:
+        return cached
     nodes = graph.nodes
     layers: dict[str, list[int]] = {}
     for n, gid in graph.nodes(data="group", default=""):
@@ -66,7 +69,8 @@ def layer_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
         else:
             key = LOSS_LAYER
         layers.setdefault(key, []).append(n)
-    return dict(sorted(layers.items(), key=lambda item: item[1][-1]))
+    graph.graph["_layers"] = dict(sorted(layers.items(), key=lambda item: item[1][-1]))
+    return graph.graph["_layers"]
 
 
 def layer_outputs(graph: nx.MultiDiGraph) -> dict[str, list[int]]:

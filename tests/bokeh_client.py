@@ -14,6 +14,7 @@ server path): :attr:`Page.leaks` lists them.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import time
@@ -23,6 +24,14 @@ DOCUMENT_READY = {"kind": "MessageSent", "msg_type": "bokeh_event",
                   "msg_data": {"type": "event", "name": "document_ready",
                                "values": {"type": "map", "entries": []}}}
 LEAK = re.compile(r"Traceback \(most recent call last\)|File \"/|site-packages|/work/|\.py\", line")
+
+
+def run(coroutine):
+    """``asyncio.run(coroutine)`` in a thread of its own, so that it also works in a test process
+    where Playwright's sync API already keeps an event loop running (a browser test ran first in
+    the same worker)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def objects(node) -> dict:

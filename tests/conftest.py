@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
@@ -31,3 +32,26 @@ def _profile() -> str:
 
 
 settings.load_profile(_profile())
+
+
+# One Chromium per test process, for tests/ui and for the few tests outside it that drive a
+# page (the cluster's failover). Playwright's sync API keeps an event loop running in this
+# thread while it is open: code that needs asyncio.run uses bokeh_client.run.
+@pytest.fixture(scope="session")
+def _playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    from ui.helpers import launch_chromium
+
+    try:
+        browser = launch_chromium(_playwright)
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield browser
+    browser.close()

@@ -18,7 +18,7 @@ import os
 import time
 import pytest
 
-from bokeh_client import Page, connect, get_token
+from bokeh_client import Page, connect, get_token, run
 from ui.helpers import serve_app, terminate_gracefully
 
 WORST = 1.0  # seconds: an honest release is answered within this while a cheap attack runs
@@ -86,7 +86,7 @@ def test_malformed_messages_get_a_short_error_and_one_bounded_log_line(server):
         await page.close()
         return page, bodies, grown
 
-    latencies, (page, bodies, grown) = asyncio.run(honest_while(server, attack, 1))
+    latencies, (page, bodies, grown) = run(honest_while(server, attack, 1))
     # readable messages that cannot be applied get an ERROR reply; unreadable ones (the deep
     # list, the broken JSON) none, since their id cannot be read
     assert len(page.errors) == len(bodies) - 2
@@ -113,7 +113,7 @@ def test_slider_values_are_finite_and_clamped_and_bounds_are_not_client_writable
         await page.close()
         return page, shown
 
-    latencies, (page, shown) = asyncio.run(honest_while(server, attack, 1))
+    latencies, (page, shown) = run(honest_while(server, attack, 1))
     assert shown == [3.0, -3.0]  # its bounds did not move
     assert page.leaks == []
     assert max(latencies) <= WORST, latencies
@@ -127,7 +127,7 @@ def test_an_oversized_message_closes_that_connection_before_it_is_read(server):
         await asyncio.wait_for(page.closed.wait(), 10)
         return page, log_size(server) - before
 
-    latencies, (page, grown) = asyncio.run(honest_while(server, attack, 1))
+    latencies, (page, grown) = run(honest_while(server, attack, 1))
     assert page.closed.is_set() and page.leaks == []
     assert grown <= LOG_PER_REFUSAL, grown
     assert max(latencies) <= WORST, latencies
@@ -152,12 +152,12 @@ def test_a_page_reconnecting_to_its_session_may_resend_its_models(server):
         again.ws.close()
         return header["msgtype"], content
 
-    latencies, (msgtype, content) = asyncio.run(honest_while(server, attack, 1))
+    latencies, (msgtype, content) = run(honest_while(server, attack, 1))
     assert msgtype == "ERROR" and "Traceback" not in content  # read (not closed), refused quietly
 
 
 def test_a_websocket_that_never_asks_for_its_document_is_dropped(server):
-    tokens = asyncio.run(_tokens(server, 3))
+    tokens = run(_tokens(server, 3))
 
     async def attack():
         silent = [await connect(base(server), token) for token in tokens]
@@ -168,7 +168,7 @@ def test_a_websocket_that_never_asks_for_its_document_is_dropped(server):
             closed.append(ws.close_code)
         return closed
 
-    latencies, closed = asyncio.run(honest_while(server, attack))
+    latencies, closed = run(honest_while(server, attack))
     assert closed == [1008] * 3
     assert max(latencies) <= WORST, latencies
 
@@ -184,7 +184,7 @@ def test_page_opens_from_one_address_are_metered():
         async def attack():
             return [(await get_token(base(url)))[0] for _ in range(20)]
 
-        latencies, statuses = asyncio.run(honest_while(url, attack))
+        latencies, statuses = run(honest_while(url, attack))
     assert statuses.count(429) >= 17, statuses  # refused at once: no session built
     # the opens let through each build a page (issue #12's cost, seconds of wall time on a
     # loaded machine): the honest student is answered, later
@@ -210,7 +210,7 @@ def test_pages_opened_at_once_are_built_in_turns_with_other_students_served_betw
             await honest.close()
             return answered, finished
 
-        answered, finished = asyncio.run(scenario())
+        answered, finished = run(scenario())
     # the release was answered between two page builds, not after all six
     assert len(finished) == 6
     assert answered < max(finished), (answered, finished)
@@ -230,13 +230,13 @@ def test_costly_expressions_are_refused_or_built_once_for_the_latest():
             for text in flood:
                 await page.type(text)
                 await asyncio.sleep(0.1)
-            await page.until(lambda: len(page.ops) > 100 and page.scenes > start, 60)
+            await page.until(lambda: len(page.values) > 100 and page.scenes > start, 60)  # an mlp: its tape
             await asyncio.sleep(1.0)
             drawn = page.scenes - start
             await page.close()
             return refused, drawn, page
 
-        latencies, (refused, drawn, page) = asyncio.run(honest_while(url, attack, 1))
+        latencies, (refused, drawn, page) = run(honest_while(url, attack, 1))
     assert refused
     assert drawn <= 2, drawn
     assert page.leaks == []

@@ -372,17 +372,12 @@ def _leaf_feeding_chain(n: int) -> nx.MultiDiGraph:
         pytest.param(lambda: _leaf_feeding_chain(2000), id="leaf feeding 2000-chain"),
     ],
 )
-def test_hostile_shapes_lay_out_quickly(make):
+def test_hostile_shapes_lay_out_with_bounded_work(make):
     # One leaf feeding ~1,000 ops spread over ~1,000 layers would need ~500,000 dummy nodes
-    # (13 s); the dummy budget draws the longest edges straight instead.
-    import time
-
+    # (13 s); the dummy budget draws the longest edges straight instead. The budget is what
+    # bounds the work (and the time: a few tenths of a second), so it is what is asserted.
     g = make()
-    t0 = time.perf_counter()
     pos = layout(g)
-    elapsed = time.perf_counter() - t0
-    print(f"{len(g)} nodes, {g.number_of_edges()} edges: layout {elapsed:.3f} s")
-    assert elapsed < 5.0  # generous: the machine may be busy; typically a few tenths
     check_drawing(g, pos)
     bends = sum(len(pts) - 2 for _, _, pts in g.edges(data="points"))
     assert bends <= 2 * (2 * len(g) + 200)

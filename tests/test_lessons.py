@@ -23,7 +23,7 @@ from graphviz_core.training import (PlateauScheduler, ThresholdStopper, fgsm, fi
                                     regression_data, regression_loss, seed_loss_in_dtype)
 
 SLUGS = ["graph", "chain-rule", "fan-out", "stop-gradient", "loss-value", "input-gradients",
-         "same-gradient", "loss-matters", "accumulation"]
+         "same-gradient", "loss-matters", "accumulation", "vanishing"]
 
 
 # --- registry -------------------------------------------------------------------------------------

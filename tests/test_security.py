@@ -34,6 +34,8 @@ from bokeh.util.token import (generate_jwt_token, generate_secret_key, generate_
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
+from bokeh_client import run
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = generate_secret_key()
 
@@ -115,7 +117,7 @@ async def _ws(port: int, token: str, origin: str) -> str:
 
 
 def ws(port: int, token: str, origin: str) -> str:
-    return asyncio.run(_ws(port, token, origin))
+    return run(_ws(port, token, origin))
 
 
 @pytest.fixture(scope="module")

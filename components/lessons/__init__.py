@@ -34,8 +34,9 @@ def _titles(slug: str) -> dict:
 
 
 def _explorer(args: dict, lang: str) -> LessonPage:
-    from ..explorer import Explorer
-    explorer = Explorer(lang=lang)
+    from ..explorer import Explorer, _initial_state
+    from ..model import ExplorerModel
+    explorer = Explorer(lang=lang, model=ExplorerModel(**_initial_state(args)))
     return LessonPage(sidebar=[explorer.sidebar()], main=[explorer.main()])
 
 
@@ -59,6 +60,7 @@ _ARTICLE = (
     ("same-gradient", "same_gradient", "build", ()),
     ("loss-matters", "loss_matters", "build", ()),
     ("accumulation", "accumulation", "build", ()),
+    ("vanishing", "vanishing", "build", ()),
 )
 
 # Every lesson, in navigation order: made once at import and read-only afterwards (a new

@@ -27,11 +27,17 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   const big = presentation ? Math.max(1.35, (typeof window !== "undefined" ? window.innerHeight : 0) / 700) : 1
   const showEdgeLabels = ppu > 115 * big
   // a handful of layers is labelled at any zoom (a phone): neighbours' lower labels take turns
-  // on two lines, so they do not overlap however narrow the figure
-  const fewLayers = sc.level === "layer" && n <= 12, stagger = fewLayers && ppu <= 70 * big
+  // on as many lines (up to three) as keep them apart ("‖∂L/∂h7‖ = 0.0123" is wider than the
+  // gap between two layers of a deep network, even on a wide screen)
+  const layers = sc.level === "layer" && n <= 16
+  const wordy = layers ? labelLines(N, ppu, 13 * big, (name) => name.length + 17) : 1
+  const fewLayers = layers && wordy <= 3
+  // layers too close for that (a deep network on a phone): their numbers alone, on turns too
+  const tight = layers && !fewLayers
+  const lines = fewLayers ? wordy : tight ? Math.min(3, labelLines(N, ppu, 12 * big, () => 8)) : 1
   // else a phone's figure (or a big graph): each node's number alone, under a key that says
   // what the numbers are; the full "∂L/∂z1 = 5" once there is room
-  const compact = !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && mode !== "graph"
+  const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU) && mode !== "graph"
   const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(9, nodeSize * 0.32)
@@ -60,7 +66,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     if (!showNodeLabels) continue
     if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
     let bottom = ""
-    const short = compact && !vector  // a layer's norm keeps its words
+    const short = compact && (!vector || tight)  // a layer's norm keeps its words where it fits
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
     else if (mode === "forward") bottom = shown ? (vector ? `‖${N.name[i]}‖ = ` : "") + fmt(shownValue(sc, r, i), short ? 3 : 4) : "?"
     else if (kind === "constant") bottom = ""
@@ -71,7 +77,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     if (step && step.kind === "sum" && step.node === i && mode === "backward")
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
-    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: half + 3 + (stagger && i % 2 ? 18 * big : 0), boxed: 0.8, node: i, role: "bottom" })
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: (lines > 1 ? Math.max(half, nodeSize * 0.85) + (rankByX(N)[i] % lines) * 18 * big : half) + 3, boxed: 0.8, node: i, role: "bottom" })
   }
 
   if (compact && frame) {
@@ -82,7 +88,8 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   const E = sc.edges, m = E.u.length
   const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [], width: [] }
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
-  const flow = mode === "backward" ? flows(sc, r) : null
+  // the flows follow the numbers alone: one computation per replay, not one per frame
+  const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
@@ -150,4 +157,24 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
+}
+
+// how many lines (uncapped) the lower labels of a drawing by layers need so that neighbours do not overlap:
+// the widest label (`chars(name)` characters: "‖∂L/∂h10‖ = -1.234e-5") over the narrowest gap
+function labelLines(N, ppu, fontPx, chars) {
+  const xs = [...N.x].sort((a, b) => a - b)
+  let gap = Infinity
+  for (let k = 1; k < xs.length; k++) if (xs[k] - xs[k - 1] > 1e-9) gap = Math.min(gap, xs[k] - xs[k - 1])
+  const widest = Math.max(0, ...N.name.map((name) => chars(name) * 0.6 * fontPx))
+  return Math.max(1, Math.ceil(widest / (0.95 * gap * ppu)))
+}
+
+// each node's place from left to right (its line, when lower labels take turns)
+function rankByX(N) {
+  if (!N._rank) {
+    const order = N.x.map((x, i) => i).sort((a, b) => N.x[a] - N.x[b])
+    N._rank = new Array(order.length)
+    order.forEach((i, k) => { N._rank[i] = k })
+  }
+  return N._rank
 }

@@ -4,8 +4,8 @@ Contract for every test module in ``tests/ui``:
 
 - ``app_url`` (session): ``http://127.0.0.1:<port>/app`` of one ``panel serve app.py``
   started for the whole session (process group killed at the end).
-- ``browser`` (session): Chromium from ``/usr/bin/chromium``; fails, never skips, if it
-  is missing.
+- ``browser`` (session, from ``tests/conftest.py``): Chromium from ``/usr/bin/chromium``;
+  fails, never skips, if it is missing.
 - ``page`` (function): a fresh context and page, 1400x1000. After the test it fails if
   the page raised uncaught JS exceptions; console errors are listed with them.
 - ``new_page`` (function): a factory for more pages (each its own context, so its own
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import Watched, launch_chromium, serve_app, terminate_gracefully
+from .helpers import Watched, serve_app, terminate_gracefully
 
 
 @pytest.fixture(scope="session")
@@ -36,24 +36,6 @@ def app_server():
 @pytest.fixture(scope="session")
 def app_url(app_server):
     return app_server
-
-
-@pytest.fixture(scope="session")
-def _playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(_playwright):
-    try:
-        browser = launch_chromium(_playwright)
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture

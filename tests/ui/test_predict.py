@@ -11,7 +11,8 @@ from graphviz_core import parse, schedule, trace
 from graphviz_core.examples import SEED
 
 from .english import english_on
-from .helpers import PHONE, deep_text, js, open_app, screenshot, sideways_overflow, table
+from .helpers import (PHONE, axe_violations, deep_text, describe_violations, js, open_app,
+                      screenshot, sideways_overflow, table)
 
 pytestmark = pytest.mark.browser
 
@@ -88,6 +89,8 @@ def test_predict_right_then_wrong(page, app_url, lang):
     assert float(table(page)["z3"]["grad"]) == first["value"]
     if lang == "zh":
         assert not english_on(re.sub(r"\s+", " ", deep_text(page)))
+    found = axe_violations(page)  # the box, the verdict and the "?" labels: nothing serious
+    assert not found, describe_violations(found)
     screenshot(page, f"predict-{lang}-1400")
 
 

@@ -1,0 +1,83 @@
+"""Every change this app makes to Bokeh's, Panel's and Tornado's own classes, in one list.
+
+The app is started as plain ``panel serve app.py`` (a teacher types no flags), so what a
+server would otherwise get from its configuration is installed from inside the app, by
+replacing methods of library classes once per process. Each replacement lives with the
+behaviour it serves; this module is the one place that installs them, and :data:`PATCHES`
+is the one list of what is replaced and why. ``tests/test_server_hooks.py`` checks that the
+list is complete: after :func:`install`, exactly these attributes of these classes differ
+from the library's own.
+
+When upgrading Bokeh or Panel, read this list first: each entry names a private method.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Patch(NamedTuple):
+    """One replaced attribute: ``owner`` (``module:Class`` or a module) and ``attribute``."""
+
+    owner: str
+    attribute: str
+    module: str
+    why: str
+
+
+_WS = "bokeh.server.views.ws:WSHandler"
+_DOC = "panel.io.server:DocHandler"
+
+PATCHES: tuple[Patch, ...] = (
+    # process-wide, also in a notebook: what depends only on a class is looked up once
+    Patch("bokeh.core.property.descriptors:PropertyDescriptor", "_get_default",
+          "components.bokeh_defaults", "stable defaults remembered per (class, property)"),
+    Patch("bokeh.core.property.descriptors:PropertyDescriptor", "has_unstable_default",
+          "components.bokeh_defaults", "a question about the class, answered once"),
+    Patch("bokeh.core.has_props:HasProps", "_overridden_defaults",
+          "components.bokeh_defaults", "the class's overridden defaults, merged once"),
+    Patch("bokeh.core.has_props:HasProps", "themed_values",
+          "components.bokeh_defaults", "no failing __getattr__ lookup on every read"),
+    Patch("panel.reactive", "process_raw_css",
+          "components.shared_styles", "the app's styles: one shared model per document"),
+    Patch("panel.reactive", "loading_css",
+          "components.shared_styles", "the spinner's styles: one shared model per document"),
+    # the server only (a session with a server context)
+    Patch(_WS, "open", "components.release, components.guard, components.assets",
+          "TCP_NODELAY on every websocket; opens metered per address with a handshake deadline;"
+          " /assets added to the application"),
+    Patch(_WS, "max_message_size", "components.guard", "64 kB per message (4 MB to reconnect)"),
+    Patch(_WS, "on_message", "components.guard", "oversized and malformed messages refused"),
+    Patch(_WS, "_internal_error", "components.guard", "closed quietly: no traceback to clients"),
+    Patch(_WS, "_protocol_error", "components.guard", "closed quietly: no traceback to clients"),
+    Patch(_WS, "_bpx_guarded", "components.guard", "marker: installed once"),
+    Patch(_WS, "_bpx_nodelay", "components.release", "marker: installed once"),
+    Patch("bokeh.server.protocol_handler:ProtocolHandler", "handle", "components.guard",
+          "a handler's exception answered with 'message refused' and one bounded log line"),
+    Patch(_DOC, "get", "components.guard", "page opens metered per address, built in turns"),
+    Patch(_DOC, "prepare", "components.assets", "/assets added to the application"),
+)
+
+
+def install(server: bool) -> None:
+    """Install every patch of :data:`PATCHES` (idempotent); ``server``: also the server's own
+    (websocket and page handlers), which a notebook does not have.
+
+    Examples
+    --------
+    >>> from components import server_hooks
+    >>> server_hooks.install(server=False)  # what a notebook cell gets
+    >>> [p.attribute for p in server_hooks.PATCHES if p.owner.endswith(":DocHandler")]
+    ['get', 'prepare']
+    """
+    from . import bokeh_defaults, shared_styles
+
+    bokeh_defaults.install()
+    shared_styles.install()
+    if server:
+        from . import assets, guard
+        from .release import send_without_delay
+
+        send_without_delay()
+        guard.install()
+        assets.install()

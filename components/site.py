@@ -1,0 +1,171 @@
+"""``backprop-explorer build-site DIR``: the app's pages as a static site, no Python behind it.
+
+Every page is the page the live server builds (:func:`components.navigation.build_page`, the
+same template and components), saved as HTML with its Bokeh document inside: what runs in the
+browser keeps working from any static file server or CDN - the explorer's sliders, mode switch,
+playback and the figure's node numbers (the tape replay of ``static/explorer.bundle.mjs``), the
+values table. What needs Python does not: typed expressions (the explorer's pages say so and link
+to the live server, :data:`LIVE_NOTE`), and figures a lesson computes in numpy stay at the
+values they were built with.
+
+``DIR/index.html`` links every page: the explorer with each example of its menu, and every
+lesson, in every language. BokehJS and Panel's files are copied under ``DIR/static/`` (only
+those the pages use), at the paths the live server serves them from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import shutil
+import sys
+from pathlib import Path
+
+LIVE_NOTE = {  # what a static explorer page says above its sliders
+    "en": "This page runs without a server: drag the sliders, switch modes, play the passes. "
+          "Typing your own expression needs the live app (<code>panel serve app.py</code>).",
+    "zh": "此页面无需服务器即可运行：拖动滑块、切换模式、播放前向与反向传播。"
+          "输入自己的表达式需要在线应用（<code>panel serve app.py</code>）。",
+}
+PANEL_CDN = re.compile(r"https://cdn\.holoviz\.org/panel/[^/]+/dist/")
+STATIC_URL = re.compile(r"""static/(?:js|extensions/panel)/[^"'?\s)\\]+""")
+
+
+def example_pages() -> dict[str, str]:
+    """File stem -> expression, for every example of the explorer's menu."""
+    from .controls import EXAMPLES
+
+    pages = {}
+    for word, source in EXAMPLES:
+        name = "-".join(str(part) for part in word[:2]) if isinstance(word, tuple) else word
+        pages["graph-" + name.replace("_", "-")] = source
+    return pages
+
+
+def page_file(slug: str, lang: str, args: dict) -> str:
+    """A page's file name: a lesson's, or the explorer's for the example in ``args``."""
+    if slug != "graph":
+        return f"{slug}.{lang}.html"
+    stems = {source: stem for stem, source in example_pages().items()}
+    return f"{stems.get(args.get('expr', ''), 'graph-article')}.{lang}.html"
+
+
+def build_site(out: Path, langs: tuple[str, ...] | None = None) -> list[Path]:
+    """Write every page, the index and the static files they use into ``out``; the pages."""
+    import panel as pn
+    from bokeh.resources import Resources
+
+    from .lessons import LESSONS
+    from .navigation import build_page
+    from .page import start_session, stylesheet
+    from .words import LANGUAGES, ui
+
+    langs = tuple(LANGUAGES) if langs is None else langs
+    out.mkdir(parents=True, exist_ok=True)
+    pn.extension(raw_css=[stylesheet()], notifications=True)
+    start_session()
+    pages: list[tuple[str, str, dict]] = []
+    for lang in langs:
+        pages += [("graph", lang, {"expr": source, "lang": lang})
+                  for source in example_pages().values()]
+        pages += [(slug, lang, {"lesson": slug, "lang": lang}) for slug in LESSONS if slug != "graph"]
+    written = []
+    for slug, lang, args in pages:
+        page = build_page(args, link=page_file)
+        if slug == "graph":
+            page.sidebar.insert(1, pn.pane.HTML(f"<div class='bpx-hint'>{LIVE_NOTE[lang]}</div>",
+                                                sizing_mode="stretch_width"))
+        path = out / page_file(slug, lang, args)
+        title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
+        page.save(str(path), resources=Resources(mode="server", root_url=""), title=title)
+        path.write_text(_local(path.read_text(encoding="utf-8")), encoding="utf-8")
+        written.append(path)
+    (out / "index.html").write_text(_index(pages, langs), encoding="utf-8")
+    _copy_static(out, written)
+    return written
+
+
+BOOTSTRAP_JS = "static/extensions/panel/bundled/bootstrap5/js/bootstrap.bundle.min.js"
+FAVICON = "static/extensions/panel/images/favicon.ico"
+
+
+def _local(text: str) -> str:
+    """Panel's and BokehJS's files from the site's own ``static/``, relative to the page.
+
+    A saved template leaves out the Bootstrap script its page's code calls (the live server's
+    page has it) and names a favicon at the server's root: both come from ``static/`` too.
+    """
+    text = PANEL_CDN.sub("static/extensions/panel/", text)
+    text = text.replace('"/static/', '"static/').replace('href="./favicon.ico"', f'href="{FAVICON}"')
+    if "bootstrap.bundle" not in text:
+        text = text.replace("</head>", f'<script src="{BOOTSTRAP_JS}"></script>\n</head>', 1)
+    return text
+
+
+def _copy_static(out: Path, pages: list[Path]) -> None:
+    """Copy the static files the pages (and the stylesheets they load) refer to."""
+    import bokeh
+    import panel
+
+    roots = {"static/js/": Path(bokeh.__file__).parent / "server" / "static" / "js",
+             "static/extensions/panel/": Path(panel.__file__).parent / "dist"}
+    todo = {url for page in pages for url in STATIC_URL.findall(page.read_text(encoding="utf-8"))}
+    done: set[str] = set()
+    while todo:
+        url = todo.pop()
+        done.add(url)
+        prefix = next((p for p in roots if url.startswith(p)), None)
+        source = roots[prefix] / url[len(prefix):] if prefix else None
+        if source is None or not source.is_file():
+            continue
+        target = out / url
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        if source.suffix == ".css":  # fonts and images a stylesheet names, relative to it
+            for ref in re.findall(r"url\(['\"]?([^'\")?#]+)", source.read_text(errors="replace")):
+                if not ref.startswith(("data:", "http")):
+                    rel = (Path(url).parent / ref).as_posix()
+                    normal = re.sub(r"[^/]+/\.\./", "", rel)
+                    if normal not in done:
+                        todo.add(normal)
+
+
+def _index(pages: list[tuple[str, str, dict]], langs: tuple[str, ...]) -> str:
+    from .controls import examples
+    from .lessons import LESSONS
+    from .words import LANGUAGES, ui
+
+    sections = []
+    for lang in langs:
+        labels = {source: label for label, source in examples(lang).items()}
+        items = []
+        for slug, page_lang, args in pages:
+            if page_lang != lang:
+                continue
+            label = (f"{LESSONS['graph'].title[lang]}: {labels.get(args.get('expr'), '')}"
+                     if slug == "graph" else LESSONS[slug].title[lang])
+            items.append(f"<li><a href='{page_file(slug, lang, args)}'>{html.escape(label)}</a></li>")
+        sections.append(f"<section lang='{lang}'><h2>{html.escape(LANGUAGES[lang])}</h2>"
+                        f"<ul>{''.join(items)}</ul></section>")
+    title = html.escape(ui("en")["app_title"])
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+            f"content='width=device-width, initial-scale=1'><title>{title}</title></head><body>"
+            f"<h1>{title}</h1>{''.join(sections)}</body></html>")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script: ``backprop-explorer build-site DIR``."""
+    parser = argparse.ArgumentParser(prog="backprop-explorer")
+    commands = parser.add_subparsers(dest="command", required=True)
+    site = commands.add_parser("build-site", help="write the pages as a static site into DIR")
+    site.add_argument("dir", type=Path)
+    site.add_argument("--lang", nargs="*", help="only these languages (default: all)")
+    args = parser.parse_args(argv)
+    pages = build_site(args.dir, tuple(args.lang) if args.lang else None)
+    print(f"{len(pages)} pages and index.html in {args.dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""`backprop-explorer build-site DIR`: every page written, and served by a plain static file
+server (`python -m http.server`, no Python of ours behind it) the pages work in Chromium with
+no websocket: a slider changes the explorer's numbers (the page's tape replay)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from components.lessons import LESSONS
+from components.site import build_site, example_pages
+from components.words import LANGUAGES
+
+from .helpers import free_port, js, new_context, number, set_slider, table
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site, built once, served by ``python -m http.server`` on 127.0.0.1."""
+    out = tmp_path_factory.mktemp("site")
+    pages = build_site(out)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1", "--directory", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                import time
+                time.sleep(0.1)
+        yield out, pages, url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_every_lesson_and_example_is_written_and_linked_from_the_index(site):
+    out, pages, _ = site
+    names = {p.name for p in pages}
+    for lang in LANGUAGES:
+        for slug in LESSONS:
+            if slug != "graph":
+                assert f"{slug}.{lang}.html" in names
+        for stem in example_pages():
+            assert f"{stem}.{lang}.html" in names
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert all(f"href='{name}'" in index for name in names)
+
+
+def _open(browser, url: str):
+    context = new_context(browser)
+    page = context.new_page()
+    sockets, missing = [], []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    page.goto(url)
+    return context, page, sockets, missing
+
+
+def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "graph-article.en.html")
+    try:
+        # every root drawn (as tests/ui/helpers.open_page waits on the live server)
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 &&"
+                               " t.deepText().length > 200 }", timeout=30_000)
+        page.wait_for_timeout(500)
+        before = number(table(page)["L"]["value"])
+        set_slider(page, "w", -1.0)
+        page.wait_for_function("() => { const d = window.__bpxt.table();"
+                               " return d.value[d.name.indexOf('L')] !== '6.25' }", timeout=20_000)
+        after = number(table(page)["L"]["value"])
+        # (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
+        assert (before, after) == (6.25, 4.0)
+        assert "needs the live app" in js(page, "t.deepText()")
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_a_lesson_page_in_chinese_opens_with_no_server(site, browser):
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "chain-rule.zh.html")
+    try:
+        page.wait_for_function("() => window.__bpxt && window.__bpxt.deepText().length > 200",
+                               timeout=30_000)
+        assert "链式法则" in js(page, "t.deepText()")
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
