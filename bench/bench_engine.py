@@ -165,13 +165,16 @@ def cpu() -> float:
 
 def median_phases(runs: dict, repeat: int, gc_on: bool) -> dict[str, dict[str, float]]:
     """Median CPU seconds of each phase each engine's ``run()`` reports ({phase: seconds}),
-    over ``repeat`` rounds; each round runs every engine once, in turn, so a change of the
-    machine's load falls on all of them alike."""
+    over ``repeat`` rounds; each round runs every engine once, in turn (starting with the
+    next engine each round), so a change of the machine's load falls on all of them alike."""
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in runs}
     was = gc.isenabled()
     try:
-        for _ in range(repeat):
-            for name, run in runs.items():
+        names = list(runs)
+        for round_ in range(repeat):
+            # each round in another order: no engine always runs after another's garbage
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                run = runs[name]
                 gc.enable()
                 gc.collect()
                 gc.enable() if gc_on else gc.disable()

@@ -131,6 +131,7 @@ class LayerMatrix(pn.viewable.Viewer):
             # sixty names to an axis run into each other: the tooltip names each cell then
             for axis, names in ((fig.xaxis, m["columns"]), (fig.yaxis, m["rows"])):
                 axis.major_label_text_font_size = "10px" if len(names) <= LABELLED else "0px"
+                axis.major_tick_line_color = "black" if len(names) <= LABELLED else None
         self.source.selected.indices = []
         self.source.data = data
 

@@ -427,8 +427,13 @@ class Value:
 
     @classmethod
     def _apply(cls, op_name: str, parents: tuple, param=None) -> "Value":
-        inputs = [p.data for p in parents]
-        out = OPS[op_name].forward(*inputs, param)
+        n = len(parents)
+        if n == 2:  # no list of inputs made (a call less) for one or two inputs
+            out = OPS[op_name].forward(parents[0].data, parents[1].data, param)
+        elif n == 1:
+            out = OPS[op_name].forward(parents[0].data, param)
+        else:
+            out = OPS[op_name].forward(*[p.data for p in parents], param)
         v = cls.__new__(cls)
         v.data = out
         v.grad = 0.0
@@ -438,7 +443,8 @@ class Value:
         v.param = param
         v.requires_grad = True
         v.kind = "op"
-        v.fault = None if out - out == 0.0 else fault_for(op_name, inputs, out, param)
+        v.fault = (None if out - out == 0.0 else
+                   fault_for(op_name, [p.data for p in parents], out, param))
         v.grad_fault = None
         v._mark = None
         return v
@@ -500,7 +506,11 @@ class Value:
         # gradient (``_needs``); one reverse loop then passes the gradients on. A node is
         # active (as in active_nodes) when it needs a gradient and a child that passes
         # gradients on reaches it (its mark set to ``live``); the root is.
-        order = _sorted(self, prepare=True)
+        order: list[Value] = []
+        try:  # as _sorted(self, prepare=True), without a call more on small graphs
+            _visit_preparing(self, object(), order)
+        except RecursionError:
+            order = _sorted(self, prepare=True)
         live = object()
         # only nodes that need a gradient are marked live (the root too, when it needs one):
         # the mark alone says a node is active
@@ -562,7 +572,8 @@ class Value:
             else:
                 evaluated -= 1
                 skipped += 1
-        return BackwardReport(evaluated, skipped, blocked)
+        # tuple.__new__ makes the named tuple without its Python-level __new__
+        return tuple.__new__(BackwardReport, (evaluated, skipped, blocked))
 
 
 def grad_fault_for(grad: float) -> str:

@@ -19,10 +19,12 @@ export class Touch {
 
   // after each drawing: attach to the figure once Bokeh has drawn it (again, if redrawn)
   attach() {
+    if (this.el && this.el.isConnected && this.events.isConnected) return  // each frame: nothing to do
     const v = viewOf(this.view.args.figure)
     const events = v && v.canvas_view && v.canvas_view.events_el
     if (!events) return
-    if (events.style.touchAction !== "pan-x pan-y") events.style.touchAction = "pan-x pan-y"
+    events.style.touchAction = "pan-x pan-y"
+    this.events = events
     if (v.el === this.el) return
     this.el = v.el
     this.figureView = v
