@@ -1701,6 +1701,14 @@ class Quiz {
     this.shape = ""
   }
 
+  // a fresh quiz of `scene`'s graph: a later scene of the same graph keeps its answers (the
+  // mode switch redraws at once; the server's scene for the new mode may come after the
+  // student's first answer)
+  begin(scene) {
+    this.start()
+    this.adopt(scene)
+  }
+
   // keep the score through a new scene of the same graph (a slider's release), start again
   // on another graph
   adopt(scene) {
@@ -1872,7 +1880,7 @@ class View {
     if (!this.scene) return
     const was = this.predicting
     this.adoptMode(mode)
-    if (this.predicting && !was) this.quiz.start()
+    if (this.predicting && !was) this.quiz.begin(this.scene)
     this.player.stop(-1)
     return this.render()
   }

@@ -45,6 +45,14 @@ export class Quiz {
     this.shape = ""
   }
 
+  // a fresh quiz of `scene`'s graph: a later scene of the same graph keeps its answers (the
+  // mode switch redraws at once; the server's scene for the new mode may come after the
+  // student's first answer)
+  begin(scene) {
+    this.start()
+    this.adopt(scene)
+  }
+
   // keep the score through a new scene of the same graph (a slider's release), start again
   // on another graph
   adopt(scene) {

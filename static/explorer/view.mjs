@@ -73,7 +73,7 @@ export class View {
     if (!this.scene) return
     const was = this.predicting
     this.adoptMode(mode)
-    if (this.predicting && !was) this.quiz.start()
+    if (this.predicting && !was) this.quiz.begin(this.scene)
     this.player.stop(-1)
     return this.render()
   }
