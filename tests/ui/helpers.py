@@ -255,6 +255,17 @@ class Watched:
             pass
 
 
+def close_drawer(page, timeout: float = 10_000) -> None:
+    """On a narrow screen, close the drawer of inputs and lessons with the header's toggle and
+    wait until it has finished closing (Bootstrap's collapse animates: what was under it moves
+    until then)."""
+    page.locator("#sidebar-toggle").click()
+    page.wait_for_function("() => { const s = document.getElementById('sidebar');"
+                           " return !s.classList.contains('show') && !s.classList.contains('collapsing') }",
+                           timeout=timeout)
+    page.wait_for_timeout(100)  # the figure's resize after the layout settles
+
+
 def open_app(page, app_url: str, query: str = "", timeout: float = 30_000) -> None:
     """Open the app (``query`` with or without its ``?``); wait until the values table has rows."""
     query = query.lstrip("?")

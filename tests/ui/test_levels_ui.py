@@ -11,12 +11,13 @@ from __future__ import annotations
 from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from graphviz_core import trace
 from graphviz_core.levels import layer_matrix, layer_norms
 from graphviz_core.mlp import ScalarMLP
 
-from .helpers import PHONE, button, focused, js, number, open_app, screenshot, table
+from .helpers import PHONE, button, close_drawer, focused, js, number, open_app, table
 
 pytestmark = pytest.mark.browser
 
@@ -132,8 +133,7 @@ def test_a_link_restores_the_level_and_what_is_open(page, app_url):
 def test_a_tap_opens_a_layer_on_a_phone(new_page, app_url):
     page = new_page(**PHONE)
     open_app(page, app_url, QUERY + "&lang=zh", timeout=120_000)
-    page.locator("#sidebar-toggle").click()  # the inputs' drawer closed: the figure in view
-    page.wait_for_timeout(400)
+    close_drawer(page)  # the figure in view
     page.touchscreen.tap(*node_xy(page, "h1"))
     wait_drawn(page, 64)
     assert "h1[5]" in names(page)
@@ -159,10 +159,13 @@ def test_the_weight_matrix_shows_the_cores_numbers_and_lights_its_edge(page, app
     lit = None
     for fx in (0.3, 0.4, 0.5):  # the first point over a cell (the plot has margins)
         page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
-        page.wait_for_timeout(300)
+        try:
+            page.wait_for_function("() => window.__bpxt.source(['xs', 'ys']).data.xs.length > 0",
+                                   timeout=3_000)
+        except PlaywrightTimeout:
+            continue
         lit = js(page, "t.source(['xs', 'ys']).data.xs.length")
-        if lit:
-            break
+        break
     assert lit == 1
     lit_x = js(page, "t.source(['xs', 'ys']).data.xs[0]")
     scene_names = names(page)

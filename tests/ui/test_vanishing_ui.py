@@ -9,7 +9,7 @@ import pytest
 
 from graphviz_core.vanishing import DeepNet, layer_report
 
-from .helpers import PHONE, js, open_page, screenshot, set_slider, sideways_overflow
+from .helpers import PHONE, close_drawer, js, open_page, screenshot, set_slider, sideways_overflow
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +58,7 @@ def test_the_lesson_on_a_phone_and_wide(new_page, app_url, lang):
     open_page(page, app_url, f"lesson=vanishing&lang={lang}")
     wait_bars(page, 9)
     assert sideways_overflow(page) <= 0
-    toggle = {"en": "Show or hide the inputs and the lessons", "zh": "显示或隐藏输入与课程"}[lang]
-    page.get_by_role("button", name=toggle).click()  # close the drawer: the page underneath
-    page.wait_for_timeout(400)
+    close_drawer(page)  # the page underneath
     screenshot(page, f"vanishing-{lang}-390")
     if lang == "zh":
         wide = new_page()
