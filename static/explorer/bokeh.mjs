@@ -3,6 +3,7 @@
 // `Bokeh.index` (the views of the page's roots, with `find_one(model)` and `roots`) and
 // `Document.all_models`. The other place that touches Bokeh beyond properties is
 // release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket.
+// (static/page-a11y.js, a classic script every page runs, uses the same public names.)
 
 // The tag a slider carries when it sets a variable of the graph: "bpx-variable:<name>"
 // (components/release.py VARIABLE_TAG writes it on the server)
