@@ -110,18 +110,18 @@ def cpu_ns(pids: list[int]) -> tuple[int, int]:
     for pid in pids:
         try:
             tids = os.listdir(f"/proc/{pid}/task")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                renderer = b"--type=renderer" in f.read()
         except OSError:
             continue
         for tid in tids:
             try:
                 with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
                     ns = int(f.read().split()[0])
-                with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                    name = f.read().strip()
             except (OSError, ValueError, IndexError):
                 continue
             total += ns
-            if name == "CrRendererMain":
+            if renderer and tid == str(pid):  # a renderer's main thread: the page's JavaScript
                 main += ns
     return main, total
 

@@ -920,6 +920,8 @@ const { flows, strength, widthOf } = __bpx_flow
 
 // below this many pixels per layout unit a node's number would crowd its neighbours': none
 const COMPACT_PPU = 38
+// more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
+const BUNDLED = 8
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
@@ -1003,6 +1005,10 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
+  // ...and without arrowheads: dozens of them on every node would pile into one blot (the
+  // drawing runs left to right, the way the values go), and they were most of the work of
+  // repainting such a figure
+  const bundled = m > BUNDLED * n
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
@@ -1032,6 +1038,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
     }
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+    if (bundled) continue
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
@@ -1120,10 +1127,20 @@ function sameColumns(a, b) {
 
 // `table`: the DataTable model showing `source`, if any
 function setData(source, columns, table = null) {
-  source.setv({ data: columns }, { sync: false, check_eq: false })
-  source.change.emit()  // the DataTable redraws on this signal, not on the property change
-  // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
-  if (table) table.view.change.emit()
+  if (table) {
+    source.setv({ data: columns }, { sync: false, check_eq: false })
+    source.change.emit()  // the DataTable redraws on this signal, not on the property change
+    // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
+    table.view.change.emit()
+    return
+  }
+  // A figure's source: its columns replaced in place and one change signal, which is what
+  // its renderers redraw on. `setv` would also walk every new value looking for models and
+  // signal the change twice (each time the glyphs re-read every column).
+  const data = source.data
+  for (const key of Object.keys(data)) if (!(key in columns)) delete data[key]
+  Object.assign(data, columns)
+  source.change.emit()
 }
 
 // The columns last written to each source of one view.
@@ -1930,6 +1947,8 @@ const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
 const { drawnEdge } = __bpx_reading
 
+const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
+
 class View {
   constructor(args) {
     this.args = args
@@ -1944,6 +1963,7 @@ class View {
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
+    this.slid = -Infinity  // when a slider last moved (performance.now())
   }
 
   handle(action, obj, data) {
@@ -2094,6 +2114,7 @@ class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
+    this.slid = performance.now()
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
@@ -2139,11 +2160,19 @@ class View {
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
+  // The numbers of its scale move with every drag frame, and a new text re-lays the page out
+  // (half a drag frame's work on a big graph): while only they change, the legend follows
+  // once the slider rests (LEGEND_MS); shown, hidden or another scale at once.
   legend(flow) {
     const el = this.args.legend
     if (!el) return
     const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
-    if (el.text !== html) el.setv({ text: html, visible: !!html }, { sync: false })
+    clearTimeout(this.legendTimer)
+    if (el.text === html) return
+    const write = () => el.setv({ text: html, visible: !!html }, { sync: false })
+    const dragging = typeof setTimeout !== "undefined" && performance.now() - this.slid < LEGEND_MS
+    if (!html || !el.visible || !el.text || !dragging) write()
+    else this.legendTimer = setTimeout(write, LEGEND_MS)
   }
 
   caption() {

@@ -12,6 +12,8 @@ import { flows, strength, widthOf } from "./flow.mjs"
 
 // below this many pixels per layout unit a node's number would crowd its neighbours': none
 const COMPACT_PPU = 38
+// more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
+const BUNDLED = 8
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
@@ -95,6 +97,10 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
+  // ...and without arrowheads: dozens of them on every node would pile into one blot (the
+  // drawing runs left to right, the way the values go), and they were most of the work of
+  // repainting such a figure
+  const bundled = m > BUNDLED * n
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
@@ -124,6 +130,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
     }
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+    if (bundled) continue
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
