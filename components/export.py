@@ -20,6 +20,7 @@ from graphviz_core import MODES
 from .controls import mode_labels
 from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
+from .release import variable_tags
 from .words import ui
 
 STANDALONE_CSS = """
@@ -48,7 +49,7 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
     sliders = []
     for name, (lo, hi) in snapshot.slider_ranges().items():
         slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
-                        format="0[.]00", width=260)
+                        format="0[.]00", width=260, tags=variable_tags(name))
         sliders.append(slider)
     mode = RadioButtonGroup(labels=list(mode_labels(lang)), active=MODES.index(snapshot.mode))
     mode.js_on_change("active", act("mode", modes=list(MODES)))
