@@ -12,10 +12,8 @@ def stats_html(model: ExplorerModel, lang: str = "en") -> str:
     if g is None:
         return ""
     w = ui(lang)
-    pruned = sum(1 for _, d in g.nodes(data=True) if not d["active"] and d["kind"] != "constant")
-    # len(g.edges) counts a multigraph's edges by their keys; number_of_edges() goes through
-    # every node's degree, three times slower on a big network
-    text = w["stats"].format(nodes=g.number_of_nodes(), edges=len(g.edges),
+    nodes, edges, pruned = model.sizes()
+    text = w["stats"].format(nodes=nodes, edges=edges,
                              evaluated=g.graph.get("evaluated", 0), skipped=g.graph.get("skipped", 0))
     if pruned:
         text += w["pruned_one"] if pruned == 1 else w["pruned_many"].format(n=pruned)
