@@ -31,6 +31,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -183,7 +184,7 @@ def breakdown(pages: list[tuple[str, str]], repeat: int) -> None:
     start_session()  # what app.py does first in every session
     print(f"{'page':22s} {'build ms':>9s} {'JSON ms':>8s} {'models':>7s} {'JSON kB':>8s}")
     for slug, lang in pages:
-        args = {"lang": lang, **({} if slug == "graph" else {"lesson": slug})}
+        args = dict(parse_qsl(query(slug, lang)[1:]))  # a lesson or any link, as a session reads it
         rows = []
         for i in range(repeat + 1):
             doc = Document()

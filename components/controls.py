@@ -14,7 +14,7 @@ from graphviz_core import MODES
 
 from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
-from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle
+from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle, variable_tags
 from .words import error_text, ui
 
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
@@ -136,6 +136,7 @@ class VariableSliders(pn.viewable.Viewer):
             lo, hi = ranges[name]
             slider = ReleaseSlider(label=name, start=lo, end=hi, step=0.01,
                                    value=self.model.values[name], format="0[.]00",
+                                   tags=variable_tags(name),
                                    sizing_mode="stretch_width")
             slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
             self.sliders[name] = slider

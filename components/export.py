@@ -23,6 +23,7 @@ from .controls import mode_labels
 from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
 from .page import field_stylesheet, page_script, page_script_words
+from .release import variable_tags
 from .words import ui
 
 STANDALONE_CSS = """
@@ -52,7 +53,7 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
     fields = InlineStyleSheet(css=field_stylesheet())  # the field is drawn in the slider's shadow root
     for name, (lo, hi) in snapshot.slider_ranges().items():
         slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
-                        format="0[.]00", width=260, stylesheets=[fields])
+                        format="0[.]00", width=260, tags=variable_tags(name), stylesheets=[fields])
         sliders.append(slider)
     mode = RadioButtonGroup(labels=list(mode_labels(lang)), active=MODES.index(snapshot.mode))
     mode.js_on_change("active", act("mode", modes=list(MODES)))

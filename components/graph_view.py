@@ -154,10 +154,11 @@ class GraphView(pn.viewable.Viewer):
             y_range=DataRange1d(range_padding_units="absolute"),
             outline_line_color=None, background_fill_color="#FCFCFD", border_fill_color="#FFFFFF",
             css_classes=["bpx-figure"],
+            # no axes and no grids (a graph has no coordinates to read): not made at all,
+            # rather than made and hidden (ten models per figure)
+            x_axis_type=None, y_axis_type=None,
         )
         self._fit(fig, self.model.scene)
-        fig.axis.visible = False
-        fig.grid.visible = False
         fig.toolbar.logo = None
         # glyphs added as renderers of their own: the plotting API (fig.scatter, ...) also
         # makes a "nonselection" and a "muted" copy of each glyph, two more models per

@@ -24,6 +24,7 @@ from graphviz_core.tape import Replay
 
 from .budget import Deriver
 from .scene import page_steps, scene_data, with_numbers
+from .shared_derivations import shared_derivations
 
 SLIDER_SPAN = 3.0  # every slider covers at least -3..3
 
@@ -74,6 +75,9 @@ class ExplorerModel(param.Parameterized):
         # what re-derives the graph shown while its structure stands: (what the structure
         # depends on, _constants(), Replay, DrawingNumbers or None)
         self._replays = None
+        # the shared derivation (components.shared_derivations) the graph shown is, while it
+        # is: other sessions read it too, so the first change of numbers copies it first
+        self._shared = None
         # the page is built from the first derivation: it runs at once, later ones may not
         self._deriver = Deriver(self._prepare, self._show, self._estimate, at_once=True)
         self._apply_expression()
@@ -165,14 +169,38 @@ class ExplorerModel(param.Parameterized):
         key = self._structure_key()
         if self._replay_for(key) is not None:
             _, _, replay, copy = self._replays
-            scene = self.scene
+            scene, shared_entry = self.scene, self._shared
 
             def rederive() -> tuple:  # only numbers (or the mode) changed: over the tape
-                numbers = replay.run(values)
-                return expression, replay, copy, numbers, with_numbers(scene, numbers, mode, ranges)
+                own = None
+                if shared_entry is not None:  # read by other sessions too: write into a copy
+                    graph, drawn, _, _, own_replay, own_copy = shared_entry.copy()
+                    own = (graph, drawn, own_replay, own_copy)
+                    numbers = own_replay.run(values)
+                else:
+                    numbers = replay.run(values)
+                return (expression, replay, copy, numbers,
+                        with_numbers(scene, numbers, mode, ranges), own)
             return rederive
 
+        shared = self._shared_key(expression, values, requires_grad, kinds, mode, expanded,
+                                  level, ranges)
+        opening = self._deriver.at_once  # the page's first derivation: the link's
+
         def derive() -> tuple:
+            cache = shared_derivations() if shared is not None else None
+            entry = cache.get(shared) if cache is not None else None
+            if entry is None:
+                made = fresh()
+                if opening and cache is not None:
+                    cache.put(shared, made)
+            else:
+                made = entry.value
+            graph, drawn, shown_level, scene, replay, copy = made
+            replays = (key, _constants(replay, values), replay, copy)
+            return expression, graph, drawn, shown_level, scene, replays, entry
+
+        def fresh() -> tuple:
             # a network (anything built with neuron groups, as ScalarMLP) is drawn by levels
             groups = {} if getattr(expression, "neurons", False) else None
             extra = {} if groups is None else {"groups": groups}
@@ -188,23 +216,40 @@ class ExplorerModel(param.Parameterized):
             scene = scene_data(shown, positions, steps, mode, ranges,
                                traced=None if drawn is None else graph)
             replay = Replay(graph, expression.variables)
-            replays = (key, _constants(replay, values), replay,
-                       None if drawn is None else DrawingNumbers(drawn, graph))
-            return expression, graph, drawn, shown_level, scene, replays
+            copy = None if drawn is None else DrawingNumbers(drawn, graph)
+            return graph, drawn, shown_level, scene, replay, copy
         return derive
+
+    def _shared_key(self, expression, values, requires_grad, kinds, mode, expanded, level,
+                    ranges) -> tuple | None:
+        """What a full derivation depends on, as a key of :func:`shared_derivations` (the
+        same for every session that opens the same link); None for a graph given as a
+        program (its description does not determine it)."""
+        if expression is self._program:
+            return None
+        return (type(expression).__name__, expression.source,
+                tuple((name, repr(values[name])) for name in expression.variables),
+                tuple(sorted(requires_grad.items())), tuple(sorted(kinds.items())), mode,
+                tuple(expanded), level, tuple(sorted(ranges.items())))
 
     def _show(self, derived: tuple) -> None:
         if derived[0] is not self._expression:  # typed over meanwhile: its derivation follows
             return
         if isinstance(derived[1], Replay):  # new numbers for the graph shown
-            _, replay, copy, numbers, scene = derived
+            _, replay, copy, numbers, scene, own = derived
+            if own is not None:  # this session's own copy of a shared derivation, from now on
+                graph, drawn, replay, copy = own
+                self._replays = (*self._replays[:2], replay, copy)
+                self._shared = None
+                with param.parameterized.discard_events(self):
+                    self.param.update(graph=graph, drawn=drawn)
             replay.write(numbers)
             if copy is not None:
                 copy.write()
             self.param.trigger("graph", "drawn")
             self.scene = scene
             return
-        _, graph, drawn, shown_level, scene, self._replays = derived
+        _, graph, drawn, shown_level, scene, self._replays, self._shared = derived
         self.graph, self.drawn, self.drawn_level = graph, drawn, shown_level
         self.scene = scene
 

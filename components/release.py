@@ -75,6 +75,21 @@ class Throttle:
             self._ran_at = time.monotonic()
 
 
+VARIABLE_TAG = "bpx-variable:"  # static/explorer/bokeh.mjs reads it
+
+
+def variable_tags(name: str) -> list[str]:
+    """The Bokeh ``tags`` of a slider that sets the graph's variable ``name``.
+
+    The page's replay adopts the sliders tagged so (static/explorer/bokeh.mjs), whatever
+    their titles say.
+
+    >>> variable_tags("w")
+    ['bpx-variable:w']
+    """
+    return [VARIABLE_TAG + name]
+
+
 class ReleaseSlider(pn.widgets.FloatSlider):
     """A FloatSlider whose releases (``value_throttled``) are handled on the next tick.
 

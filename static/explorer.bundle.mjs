@@ -1174,6 +1174,47 @@ class Written {
 return { sameColumns, setData, Written }
 })()
 
+// ==== static/explorer/bokeh.mjs
+const __bpx_bokeh = (() => {
+// The page's one contact with BokehJS besides the models CustomJS hands it (`args`) and
+// their documented properties. Everything here is BokehJS's public surface:
+// `Bokeh.index` (the views of the page's roots, with `find_one(model)` and `roots`) and
+// `Document.all_models`. The other place that touches Bokeh beyond properties is
+// release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket.
+// (static/page-a11y.js, a classic script every page runs, uses the same public names.)
+
+// The tag a slider carries when it sets a variable of the graph: "bpx-variable:<name>"
+// (components/release.py VARIABLE_TAG writes it on the server)
+const VARIABLE_TAG = "bpx-variable:"
+
+function index() {
+  return typeof window !== "undefined" && window.Bokeh ? window.Bokeh.index || null : null
+}
+
+// the view Bokeh draws a model with (null in Node, or before it is drawn)
+function viewOf(model) {
+  const views = index()
+  return views && model ? views.find_one(model) : null
+}
+
+// the views of the page's roots (one per Bokeh document embedded in the page)
+function rootViews() {
+  const views = index()
+  return views ? views.roots : []
+}
+
+// the variable sliders of a document: [name, slider] for each slider tagged with a variable
+function* variableSliders(doc) {
+  if (!doc) return
+  for (const m of doc.all_models) {
+    if (m.type !== "Slider") continue
+    const tag = (m.tags || []).find((t) => typeof t === "string" && t.startsWith(VARIABLE_TAG))
+    if (tag) yield [tag.slice(VARIABLE_TAG.length), m]
+  }
+}
+return { VARIABLE_TAG, viewOf, rootViews, variableSliders }
+})()
+
 // ==== static/explorer/table.mjs
 const __bpx_table = (() => {
 // The values table: every node with at least 4 significant digits.
@@ -1182,6 +1223,7 @@ const { fmt } = __bpx_replay
 const { T, faultText } = __bpx_words
 const { tapeIndex, isVector, shownValue, shownGrad } = __bpx_reading
 const { sameColumns } = __bpx_sources
+const { viewOf } = __bpx_bokeh
 
 // `seen`: the nodes whose gradients are on screen (null: all; Predict hides the others)
 function tableColumns(sc, r, seen = null) {
@@ -1222,14 +1264,10 @@ class ValuesTable {
 
   // the DataTable's view in the page (null in Node, or before Bokeh has drawn it)
   viewOf(model) {
-    if (!model || typeof window === "undefined" || !window.Bokeh || !window.Bokeh.index) return null
     const cached = this.cached
     if (cached && cached.model === model && cached.el && cached.el.isConnected && cached.grid) return cached
-    this.cached = null
-    for (const root of window.Bokeh.index.roots || []) {
-      const view = root.owner && root.owner.find_one(model)
-      if (view && view.grid) { this.cached = view; break }
-    }
+    const view = viewOf(model)
+    this.cached = view && view.grid ? view : null
     return this.cached
   }
 }
@@ -1462,6 +1500,7 @@ const __bpx_access = (() => {
 // a release. Space, Home and the arrows keep their playback meaning everywhere else.
 
 const { fmt } = __bpx_replay
+const { viewOf } = __bpx_bokeh
 const { T, fill } = __bpx_words
 const { tapeIndex, fillNumbers, isVector, shownValue, shownGrad, lossName: lossNameOf } = __bpx_reading
 
@@ -1471,17 +1510,6 @@ const LISTED = 60  // nodes written out in the text alternative; a bigger graph 
 
 function reducedMotion() {
   return typeof matchMedia !== "undefined" && matchMedia("(prefers-reduced-motion: reduce)").matches
-}
-
-// the view Bokeh draws a model with (null before it is drawn)
-function viewOf(model) {
-  const index = typeof window !== "undefined" && window.Bokeh && window.Bokeh.index
-  if (!index || !index.roots) return null
-  for (const root of index.roots) {
-    const v = root.owner.find_one(model)
-    if (v) return v
-  }
-  return null
 }
 
 // the element Bokeh draws a model into (null before it is drawn)
@@ -1681,7 +1709,7 @@ class Access {
     }, wait)
   }
 }
-return { reducedMotion, viewOf, nodeSentence, Access }
+return { reducedMotion, nodeSentence, Access }
 })()
 
 // ==== static/explorer/touch.mjs
@@ -1695,7 +1723,7 @@ const __bpx_touch = (() => {
 // are handled below: Bokeh's gesture recogniser sees no finger move (it would pan with it),
 // is told the first finger of a pair is gone and sees none of the two-finger gesture.
 
-const { viewOf } = __bpx_access
+const { viewOf } = __bpx_bokeh
 
 class Touch {
   constructor(view) {
@@ -1953,6 +1981,7 @@ const { captionFor } = __bpx_caption
 const { Player, pulseColumns } = __bpx_playback
 const { Written, setData } = __bpx_sources
 const { releases, quiet } = __bpx_release
+const { variableSliders } = __bpx_bokeh
 const { setLanguage } = __bpx_words
 const { Access, reducedMotion } = __bpx_access
 const { Touch } = __bpx_touch
@@ -2101,21 +2130,18 @@ class View {
     })
   }
 
-  // The sliders of this graph's variables (titled with their names) drive the replay here,
-  // with no callback of their own to set up on the server. A slider's value changes many
-  // times a second while it is dragged; the page redraws from the tape, so only the
-  // released value (value_throttled) needs the server: `value` stays off the websocket.
+  // The sliders of this graph's variables (tagged with their names on the server) drive the
+  // replay here, with no callback of their own to set up on the server. A slider's value
+  // changes many times a second while it is dragged; the page redraws from the tape, so only
+  // the released value (value_throttled) needs the server: `value` stays off the websocket.
   adoptSliders() {
-    const doc = this.args.meta.document
-    if (!doc) return
     this.adopted = this.adopted || new Set()
-    const models = doc._all_models instanceof Map ? doc._all_models.values() : doc.all_models || []
-    for (const m of models) {
-      if (m.type !== "Slider" || !(m.title in this.scene.tape.variable)) continue
+    for (const [name, m] of variableSliders(this.args.meta.document)) {
+      if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
       if (!this.adopted.has(m)) {
         this.adopted.add(m)
-        m.properties.value.change.connect(() => this.slide(m.title, m.value))
+        m.properties.value.change.connect(() => this.slide(name, m.value))
       }
     }
   }
@@ -2210,6 +2236,8 @@ const __bpx_keys = (() => {
 // until then, on a page of one Bokeh document (the app), the one on screen. Where views
 // live in several documents (a notebook: one per output cell), keys wait for a click, so
 // they neither drive an explorer the reader has not chosen nor stop the notebook's scrolling.
+const { rootViews, viewOf } = __bpx_bokeh
+
 const CONTROLS = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON"])
 const OWN_KEYS = new Set(["slider", "button", "radio", "checkbox", "listbox", "combobox", "textbox"])
 
@@ -2246,13 +2274,12 @@ function documentOf(view) {
 // the registered view an event went through: the one whose figure it hit, or the only
 // one in the Bokeh document it hit (a notebook cell's slider, button or table)
 function viewAt(path) {
-  const roots = (window.Bokeh && window.Bokeh.index && window.Bokeh.index.roots) || []
-  for (const root of roots) {
+  for (const root of rootViews()) {
     if (!root.el || !path.includes(root.el)) continue
     const doc = root.model && root.model.document
     const inDoc = window.__bpx_views.filter((v) => documentOf(v) === doc && v.scene)
     const hit = inDoc.find((v) => {
-      const figure = root.owner && root.owner.find_one(v.args.figure)
+      const figure = viewOf(v.args.figure)
       return figure && path.includes(figure.el)
     })
     if (hit || inDoc.length === 1) return hit || inDoc[0]

@@ -87,7 +87,7 @@
   const followed = new WeakSet()
   function addFields(doc) {
     const index = window.Bokeh.index
-    for (const model of doc._all_models.values()) {
+    for (const model of doc.all_models) {
       if (model.type !== "Slider") continue
       const view = index.find_one(model)
       const group = view && view.shadow_el && view.shadow_el.querySelector(".bk-input-group")

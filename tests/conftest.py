@@ -55,3 +55,33 @@ def browser(_playwright):
         pytest.fail(str(e), pytrace=False)
     yield browser
     browser.close()
+
+
+@pytest.fixture
+def derivations():
+    """A new, empty process cache of shared derivations for one test (the one before it is
+    put back after): see components/shared_derivations.py."""
+    from components.shared_derivations import SharedDerivations
+    with swapped_derivations(SharedDerivations()) as cache:
+        yield cache
+
+
+def swapped_derivations(cache):
+    """``cache`` as the process's shared derivations while the ``with`` block runs."""
+    from contextlib import contextmanager
+
+    import panel as pn
+
+    from components.shared_derivations import CACHE_KEY
+
+    @contextmanager
+    def swapped():
+        before = pn.state.cache.pop(CACHE_KEY, None)
+        pn.state.cache[CACHE_KEY] = cache
+        try:
+            yield cache
+        finally:
+            pn.state.cache.pop(CACHE_KEY, None)
+            if before is not None:
+                pn.state.cache[CACHE_KEY] = before
+    return swapped()

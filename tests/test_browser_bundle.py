@@ -99,3 +99,28 @@ def test_generated_files_are_written_or_checked_one_way():
     from graphviz_core import generated
     result = doctest.testmod(generated)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_only_bokeh_mjs_touches_bokehjs_and_only_its_public_names():
+    """The page reaches BokehJS in one module, by its public names (issue #15)."""
+    static = Path(build_browser.ROOT) / "static"
+    sources = {p: p.read_text(encoding="utf-8") for p in sorted((static / "explorer").glob("*.mjs"))}
+    sources[static / "page-a11y.js"] = (static / "page-a11y.js").read_text(encoding="utf-8")
+    for path, text in sources.items():
+        assert "_all_models" not in text, path  # Document.all_models is the public getter
+        if path.name not in ("bokeh.mjs", "page-a11y.js"):
+            assert "Bokeh.index" not in text, f"{path.name}: use bokeh.mjs viewOf/rootViews"
+
+
+def test_variable_sliders_carry_the_tag_the_page_adopts_them_by():
+    from components.controls import VariableSliders
+    from components.graph_view import GraphView
+    from components.model import ExplorerModel
+    from components.release import VARIABLE_TAG
+
+    page_tag = (Path(build_browser.SOURCE) / "bokeh.mjs").read_text(encoding="utf-8")
+    assert f'export const VARIABLE_TAG = "{VARIABLE_TAG}"' in page_tag
+    model = ExplorerModel()
+    sliders = VariableSliders(model=model, view=GraphView(model=model), lang="en")
+    assert {name: s.tags for name, s in sliders.sliders.items()} == {
+        name: [VARIABLE_TAG + name] for name in model.variables}

@@ -10,11 +10,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from expression_strategies import expression_cases, numbers_of
+from conftest import swapped_derivations
 from components.explorer import Explorer, NodeDetails, _initial_state
+from components.shared_derivations import SharedDerivations
 from components.model import ExplorerModel
 from components.scene import to_json
 from graphviz_core import gradients
 from graphviz_core.examples import SEED
+
+
+@pytest.fixture(autouse=True, scope="module")
+def each_model_derives_its_own_graph():
+    """Models here derive their graphs themselves: sharing them between sessions is
+    tests/test_shared_derivations.py's."""
+    with swapped_derivations(SharedDerivations(max_entries=0)):
+        yield
 
 
 def test_the_seed_graph_is_the_default():

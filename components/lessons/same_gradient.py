@@ -16,6 +16,7 @@ from graphviz_core.ppo import ppo_case
 
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
+from ..release import variable_tags
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import UrlWriter, callout, float_arg, heading, number, prose, table_html
@@ -59,7 +60,7 @@ class SameGradientLesson:
         self.rf_view = GraphView(model=self.rf, height=440, lang=lang)
         self.sliders = {n: pn.widgets.FloatSlider(label=n, start=RANGES[n][0], end=RANGES[n][1],
                                                   step=0.01, value=values[n], format="0[.]00",
-                                                  sizing_mode="stretch_width")
+                                                  tags=variable_tags(n), sizing_mode="stretch_width")
                         for n in DEFAULTS}
         for name, slider in self.sliders.items():
             slider.jscallback(args={"ppo": self.ppo_view.player, "rf": self.rf_view.player,

@@ -6,6 +6,7 @@
 // a release. Space, Home and the arrows keep their playback meaning everywhere else.
 
 import { fmt } from "./replay.mjs"
+import { viewOf } from "./bokeh.mjs"
 import { T, fill } from "./words.mjs"
 import { tapeIndex, fillNumbers, isVector, shownValue, shownGrad, lossName as lossNameOf } from "./reading.mjs"
 
@@ -15,17 +16,6 @@ const LISTED = 60  // nodes written out in the text alternative; a bigger graph 
 
 export function reducedMotion() {
   return typeof matchMedia !== "undefined" && matchMedia("(prefers-reduced-motion: reduce)").matches
-}
-
-// the view Bokeh draws a model with (null before it is drawn)
-export function viewOf(model) {
-  const index = typeof window !== "undefined" && window.Bokeh && window.Bokeh.index
-  if (!index || !index.roots) return null
-  for (const root of index.roots) {
-    const v = root.owner.find_one(model)
-    if (v) return v
-  }
-  return null
 }
 
 // the element Bokeh draws a model into (null before it is drawn)

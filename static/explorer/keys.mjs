@@ -5,6 +5,8 @@
 // until then, on a page of one Bokeh document (the app), the one on screen. Where views
 // live in several documents (a notebook: one per output cell), keys wait for a click, so
 // they neither drive an explorer the reader has not chosen nor stop the notebook's scrolling.
+import { rootViews, viewOf } from "./bokeh.mjs"
+
 const CONTROLS = new Set(["INPUT", "TEXTAREA", "SELECT", "BUTTON"])
 const OWN_KEYS = new Set(["slider", "button", "radio", "checkbox", "listbox", "combobox", "textbox"])
 
@@ -41,13 +43,12 @@ function documentOf(view) {
 // the registered view an event went through: the one whose figure it hit, or the only
 // one in the Bokeh document it hit (a notebook cell's slider, button or table)
 function viewAt(path) {
-  const roots = (window.Bokeh && window.Bokeh.index && window.Bokeh.index.roots) || []
-  for (const root of roots) {
+  for (const root of rootViews()) {
     if (!root.el || !path.includes(root.el)) continue
     const doc = root.model && root.model.document
     const inDoc = window.__bpx_views.filter((v) => documentOf(v) === doc && v.scene)
     const hit = inDoc.find((v) => {
-      const figure = root.owner && root.owner.find_one(v.args.figure)
+      const figure = viewOf(v.args.figure)
       return figure && path.includes(figure.el)
     })
     if (hit || inDoc.length === 1) return hit || inDoc[0]

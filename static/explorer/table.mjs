@@ -4,6 +4,7 @@ import { fmt } from "./replay.mjs"
 import { T, faultText } from "./words.mjs"
 import { tapeIndex, isVector, shownValue, shownGrad } from "./reading.mjs"
 import { sameColumns } from "./sources.mjs"
+import { viewOf } from "./bokeh.mjs"
 
 // `seen`: the nodes whose gradients are on screen (null: all; Predict hides the others)
 export function tableColumns(sc, r, seen = null) {
@@ -44,14 +45,10 @@ export class ValuesTable {
 
   // the DataTable's view in the page (null in Node, or before Bokeh has drawn it)
   viewOf(model) {
-    if (!model || typeof window === "undefined" || !window.Bokeh || !window.Bokeh.index) return null
     const cached = this.cached
     if (cached && cached.model === model && cached.el && cached.el.isConnected && cached.grid) return cached
-    this.cached = null
-    for (const root of window.Bokeh.index.roots || []) {
-      const view = root.owner && root.owner.find_one(model)
-      if (view && view.grid) { this.cached = view; break }
-    }
+    const view = viewOf(model)
+    this.cached = view && view.grid ? view : null
     return this.cached
   }
 }

@@ -7,7 +7,7 @@
 // are handled below: Bokeh's gesture recogniser sees no finger move (it would pan with it),
 // is told the first finger of a pair is gone and sees none of the two-finger gesture.
 
-import { viewOf } from "./access.mjs"
+import { viewOf } from "./bokeh.mjs"
 
 export class Touch {
   constructor(view) {

@@ -11,6 +11,7 @@ import { captionFor } from "./caption.mjs"
 import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { releases, quiet } from "./release.mjs"
+import { variableSliders } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
@@ -159,21 +160,18 @@ export class View {
     })
   }
 
-  // The sliders of this graph's variables (titled with their names) drive the replay here,
-  // with no callback of their own to set up on the server. A slider's value changes many
-  // times a second while it is dragged; the page redraws from the tape, so only the
-  // released value (value_throttled) needs the server: `value` stays off the websocket.
+  // The sliders of this graph's variables (tagged with their names on the server) drive the
+  // replay here, with no callback of their own to set up on the server. A slider's value
+  // changes many times a second while it is dragged; the page redraws from the tape, so only
+  // the released value (value_throttled) needs the server: `value` stays off the websocket.
   adoptSliders() {
-    const doc = this.args.meta.document
-    if (!doc) return
     this.adopted = this.adopted || new Set()
-    const models = doc._all_models instanceof Map ? doc._all_models.values() : doc.all_models || []
-    for (const m of models) {
-      if (m.type !== "Slider" || !(m.title in this.scene.tape.variable)) continue
+    for (const [name, m] of variableSliders(this.args.meta.document)) {
+      if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
       if (!this.adopted.has(m)) {
         this.adopted.add(m)
-        m.properties.value.change.connect(() => this.slide(m.title, m.value))
+        m.properties.value.change.connect(() => this.slide(name, m.value))
       }
     }
   }
