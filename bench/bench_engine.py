@@ -19,7 +19,8 @@ Engines, each building the same graphs with its own ``Value`` class:
 Graphs: micrograd's demo network, a 2-16-16-1 relu MLP, with its squared error summed over
 ``--points`` random points (60: ~40,000 nodes, 337 parameters), and the article's seed graph
 ``L = (w*x + b - y)**2`` per call. Phases: build, backward, and for ours also trace (the
-networkx graph the views read), JSON (the tape the page replays) and the server's
+networkx graph the views read, as the app makes it: ``trace(root)``, its own backward pass
+included, whose walk gives the order and the active nodes), JSON (the tape the page replays) and the server's
 re-derivation of a slider release over the tape (:class:`graphviz_core.tape.Replay`: made
 once per structure, then run and written into the graph per release). Last, a release as the
 server pays it (``ExplorerModel.set_values`` and the scene's JSON) on ``mlp(2, 16, 16, 1)``
@@ -196,7 +197,7 @@ def mlp_phases(V, points: int):
         t2 = cpu()
         out = {"build": t1 - t0, "backward": t2 - t1, "build+backward": t2 - t0}
         if V is Value:
-            graph = trace(root, backward=False)
+            graph = trace(root)  # as the app calls it: the backward pass gives its order
             t3 = cpu()
             tape = to_tape(graph)
             text = to_json(tape)
@@ -205,8 +206,8 @@ def mlp_phases(V, points: int):
             t5 = cpu()
             replay.write(replay.run({}))
             t6 = cpu()
-            out.update({"trace": t3 - t2, "JSON (tape)": t4 - t3, "Replay(graph)": t5 - t4,
-                        "replay: run + write": t6 - t5})
+            out.update({"trace (with its backward)": t3 - t2, "JSON (tape)": t4 - t3,
+                        "Replay(graph)": t5 - t4, "replay: run + write": t6 - t5})
             del graph, tape, text, replay
         del root
         return out

@@ -257,8 +257,9 @@ class _Unknown:
 
 # How backward gets an op's local derivatives: by calling its rule, except where the rule
 # only returns constants (add, sub, neg, sg) or, for two inputs, each input's value to the
-# other (mul). Two inputs without selection (see Op.selects) take backward's short path.
-_LEAF, _BLOCK, _OTHER, _CONSTANT2, _CROSSWISE, _CALL2 = range(6)
+# other (mul). Two inputs without selection (see Op.selects) take backward's short path;
+# (1.0, 1.0) (add) passes the gradient on unchanged.
+_BLOCK, _OTHER, _CONSTANT2, _SUM2, _CROSSWISE, _CALL2 = range(6)
 
 
 def _backward_kind(op: Op) -> tuple[int, tuple | None]:
@@ -274,6 +275,8 @@ def _backward_kind(op: Op) -> tuple[int, tuple | None]:
         return _BLOCK, constants
     if op.arity != 2 or op.selects:
         return _OTHER, constants
+    if constants == (1.0, 1.0):
+        return _SUM2, constants
     if constants is not None:
         return _CONSTANT2, constants
     if locals_ is not None and locals_[0] is inputs[1] and locals_[1] is inputs[0]:
@@ -281,7 +284,7 @@ def _backward_kind(op: Op) -> tuple[int, tuple | None]:
     return _CALL2, None
 
 
-_KIND = {"": _LEAF}  # op name -> how backward treats it
+_KIND = {}  # op name -> how backward treats it
 _CONSTANTS = {}  # op name -> its constant local derivatives
 for _name, _op in OPS.items():
     _KIND[_name], _constants = _backward_kind(_op)
@@ -413,15 +416,18 @@ class Value:
 
     def __init__(self, data, name: str = "", requires_grad: bool = True,
                  kind: str | None = None):
-        self.data = to_float(data)
+        try:  # to_float, without its call for the usual argument
+            self.data = data = float(data)
+        except OverflowError:
+            self.data = data = to_float(data)
         self.grad = 0.0
         self.name = name
         self.op = ""
         self.parents: tuple[Value, ...] = ()
         self.param = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = True if requires_grad else False
         self.kind = kind or ("parameter" if requires_grad else "data")
-        self.fault = None if _isfinite(self.data) else FAULT_WORDS["not_finite"]
+        self.fault = None if data - data == 0.0 else FAULT_WORDS["not_finite"]  # _isfinite
         self.grad_fault = None
         self._mark = None
 
@@ -450,14 +456,7 @@ class Value:
         return v
 
     # arithmetic ---------------------------------------------------------------------
-    def __add__(self, other): return Value._apply("add", (self, as_value(other)))
-    def __radd__(self, other): return Value._apply("add", (as_value(other), self))
-    def __sub__(self, other): return Value._apply("sub", (self, as_value(other)))
-    def __rsub__(self, other): return Value._apply("sub", (as_value(other), self))
-    def __mul__(self, other): return Value._apply("mul", (self, as_value(other)))
-    def __rmul__(self, other): return Value._apply("mul", (as_value(other), self))
-    def __truediv__(self, other): return Value._apply("div", (self, as_value(other)))
-    def __rtruediv__(self, other): return Value._apply("div", (as_value(other), self))
+    # + - * / and their reflected forms are made below the class (_binary_method)
     def __neg__(self): return Value._apply("neg", (self,))
     def __pos__(self): return self
 
@@ -501,79 +500,7 @@ class Value:
         >>> a.grad
         24.0
         """
-        # One walk sorts the graph and, as each node is placed (its parents are placed
-        # before it), zeroes it and decides whether it is fed by a leaf that requires a
-        # gradient (``_needs``); one reverse loop then passes the gradients on. A node is
-        # active (as in active_nodes) when it needs a gradient and a child that passes
-        # gradients on reaches it (its mark set to ``live``); the root is.
-        order: list[Value] = []
-        try:  # as _sorted(self, prepare=True), without a call more on small graphs
-            _visit_preparing(self, object(), order)
-        except RecursionError:
-            order = _sorted(self, prepare=True)
-        live = object()
-        # only nodes that need a gradient are marked live (the root too, when it needs one):
-        # the mark alone says a node is active
-        self._mark = live if self._needs else None
-        self.grad = 1.0
-        evaluated = skipped = blocked = 0
-        kinds, constants = _KIND, _CONSTANTS
-        crosswise, constant2, call2 = _CROSSWISE, _CONSTANT2, _CALL2
-        for v in reversed(order):
-            parents = v.parents
-            if v._mark is not live:
-                if v._needs:
-                    v.grad = 0.0  # it was given -0.0 in case gradients would arrive
-                skipped += len(parents)
-                continue
-            g = v.grad
-            if g - g:  # nan (true) for inf and nan, else 0.0; final here: its children came first
-                v.grad_fault = grad_fault_for(g)
-            kind = kinds[v.op]
-            # the common case, two inputs and no selection, first and without a loop
-            if kind is crosswise:
-                a, b = parents
-                la = b.data
-                lb = a.data
-            elif kind is constant2:
-                a, b = parents
-                la, lb = constants[v.op]
-            elif kind is call2:
-                a, b = parents
-                la, lb = OPS[v.op].local((a.data, b.data), v.data, v.param)
-            elif kind is _LEAF:
-                continue
-            elif kind is _BLOCK:
-                blocked += 1
-                continue
-            else:
-                op = OPS[v.op]
-                locals_ = constants.get(v.op) or op.local(tuple([p.data for p in parents]),
-                                                           v.data, v.param)
-                selects = op.selects
-                for p, local in zip(parents, locals_):
-                    if p._needs:
-                        p._mark = live
-                        p.grad += 0.0 if selects and local == 0.0 else g * local  # contribution()
-                        evaluated += 1
-                    else:
-                        skipped += 1
-                continue
-            evaluated += 2
-            if a._needs:
-                a._mark = live
-                a.grad += g * la
-            else:
-                evaluated -= 1
-                skipped += 1
-            if b._needs:
-                b._mark = live
-                b.grad += g * lb
-            else:
-                evaluated -= 1
-                skipped += 1
-        # tuple.__new__ makes the named tuple without its Python-level __new__
-        return tuple.__new__(BackwardReport, (evaluated, skipped, blocked))
+        return _backward(self, [])
 
 
 def grad_fault_for(grad: float) -> str:
@@ -585,6 +512,140 @@ def grad_fault_for(grad: float) -> str:
     'gradient overflows to infinity'
     """
     return FAULT_WORDS["grad_nan"] if grad != grad else FAULT_WORDS["grad_inf"]
+
+
+def _backward(root: Value, order: list, kinds=_KIND, constants=_CONSTANTS, crosswise=_CROSSWISE,
+              sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2, block=_BLOCK) -> BackwardReport:
+    """:meth:`Value.backward` of ``root``, leaving ``order`` filled with the graph in
+    topological order and every active node (as :func:`active_nodes` says) marked with
+    ``root._mark`` when ``root._needs`` (else no node is active): what
+    :func:`~graphviz_core.trace.trace` reads instead of walking the graph again. The
+    keyword arguments are the op table's backward kinds as locals (bound once, not loaded
+    per call)."""
+    # One walk sorts the graph and, as each node is placed (its parents are placed
+    # before it), zeroes it and decides whether it is fed by a leaf that requires a
+    # gradient (``_needs``); one reverse loop then passes the gradients on. A node is
+    # active (as in active_nodes) when it needs a gradient and a child that passes
+    # gradients on reaches it (its mark set to ``live``); the root is.
+    try:  # as _sorted(root, prepare=True), without a call more on small graphs
+        _visit_preparing(root, object(), order)
+    except RecursionError:
+        order[:] = _sorted(root, prepare=True)
+    live = object()
+    # only nodes that need a gradient are marked live (the root too, when it needs one):
+    # the mark alone says a node is active
+    root._mark = live if root._needs else None
+    root.grad = 1.0
+    evaluated = skipped = blocked = 0
+    for v in reversed(order):
+        parents = v.parents
+        if v._mark is not live:
+            if v._needs:
+                v.grad = 0.0  # it was given -0.0 in case gradients would arrive
+            skipped += len(parents)
+            continue
+        g = v.grad
+        if g - g:  # nan (true) for inf and nan, else 0.0; final here: its children came first
+            v.grad_fault = grad_fault_for(g)
+        if not parents:  # a leaf
+            continue
+        kind = kinds[v.op]
+        # the common cases, two inputs and no selection, first and without a loop
+        if kind is crosswise:
+            a, b = parents
+            la = b.data
+            lb = a.data
+        elif kind is sum2:  # local derivatives (1.0, 1.0): g * 1.0 is g, bit for bit
+            a, b = parents
+            evaluated += 2
+            if a._needs:
+                a._mark = live
+                a.grad += g
+            else:
+                evaluated -= 1
+                skipped += 1
+            if b._needs:
+                b._mark = live
+                b.grad += g
+            else:
+                evaluated -= 1
+                skipped += 1
+            continue
+        elif kind is constant2:
+            a, b = parents
+            la, lb = constants[v.op]
+        elif kind is call2:
+            a, b = parents
+            la, lb = OPS[v.op].local((a.data, b.data), v.data, v.param)
+        elif kind is block:
+            blocked += 1
+            continue
+        else:
+            op = OPS[v.op]
+            locals_ = constants.get(v.op) or op.local(tuple([p.data for p in parents]),
+                                                       v.data, v.param)
+            selects = op.selects
+            for p, local in zip(parents, locals_):
+                if p._needs:
+                    p._mark = live
+                    p.grad += 0.0 if selects and local == 0.0 else g * local  # contribution()
+                    evaluated += 1
+                else:
+                    skipped += 1
+            continue
+        evaluated += 2
+        if a._needs:
+            a._mark = live
+            a.grad += g * la
+        else:
+            evaluated -= 1
+            skipped += 1
+        if b._needs:
+            b._mark = live
+            b.grad += g * lb
+        else:
+            evaluated -= 1
+            skipped += 1
+    # tuple.__new__ makes the named tuple without its Python-level __new__
+    return tuple.__new__(BackwardReport, (evaluated, skipped, blocked))
+
+
+def _binary_method(op: Op, reflected: bool):
+    """``self <op> other`` (reflected: ``other <op> self``) as a new node: what
+    :meth:`Value._apply` makes, without its calls (the arithmetic operators are most of
+    building a graph)."""
+    name, forward, new = op.name, op.forward, object.__new__
+
+    def method(self, other):
+        if not isinstance(other, Value):
+            other = as_value(other)
+        a, b = (other, self) if reflected else (self, other)
+        x, y = a.data, b.data
+        out = forward(x, y, None)
+        v = new(Value)
+        v.data = out
+        v.grad = 0.0
+        v.name = ""
+        v.op = name
+        v.parents = (a, b)
+        v.param = None
+        v.requires_grad = True
+        v.kind = "op"
+        v.fault = None if out - out == 0.0 else fault_for(name, (x, y), out, None)
+        v.grad_fault = None
+        v._mark = None
+        return v
+
+    method.__name__ = method.__qualname__ = f"__{'r' if reflected else ''}{_DUNDER[name]}__"
+    return method
+
+
+_DUNDER = {"add": "add", "sub": "sub", "mul": "mul", "div": "truediv"}
+for _name in _DUNDER:
+    for _reflected in (False, True):
+        _method = _binary_method(OPS[_name], _reflected)
+        setattr(Value, _method.__name__, _method)
+del _name, _reflected, _method
 
 
 def _unary_method(op: Op):
@@ -756,7 +817,14 @@ def _visit_preparing(v: Value, done: object, order: list) -> None:
         needs = False
         for p in parents:
             if p._mark is not done:
-                _visit_preparing(p, done, order)
+                if p.parents:
+                    _visit_preparing(p, done, order)
+                else:  # a leaf, placed as below without a call
+                    p._mark = done
+                    p._needs = leaf_needs = p.requires_grad
+                    p.grad = -0.0 if leaf_needs else 0.0
+                    p.grad_fault = None
+                    order.append(p)
             if p._needs:
                 needs = True
     else:

@@ -3,10 +3,12 @@ for a slider release, on the server (:class:`Replay`)."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Mapping, NamedTuple
 
 import networkx as nx
 
+from .collector import paused
 from .engine import FAULT_WORDS, OPS, fault_for, grad_fault_for, to_float
 from .rebuild import is_variable
 
@@ -40,22 +42,37 @@ def to_tape(graph: nx.MultiDiGraph) -> dict:
     >>> tape["variable"]
     {'x': 0}
     """
-    nodes = graph.nodes
-    order = list(graph)
-    inputs = {n: [] for n in order}
-    for u, v, key in sorted(graph.edges(keys=True), key=lambda e: (e[1], e[2])):
-        inputs[v].append(u)
+    with paused():  # a list per node, and no cycles: see graphviz_core.collector
+        return _tape(graph)
+
+
+def _tape(graph: nx.MultiDiGraph) -> dict:
+    nodes = [d for _, d in graph.nodes(data=True)]
     return {
-        "op": [nodes[n]["op"] for n in order],
-        "inputs": [inputs[n] for n in order],
-        "param": [nodes[n]["param"] for n in order],
-        "value": [nodes[n]["value"] for n in order],
+        "op": [d["op"] for d in nodes],
+        "inputs": [[u for u, _ in slots] for slots in _slots(graph)],
+        "param": [d["param"] for d in nodes],
+        "value": [d["value"] for d in nodes],
         # a named constant (k, C, eps) has a slider too; a number (2, 0.5) has none
-        "variable": {nodes[n]["name"]: n for n in order
-                     if not nodes[n]["op"] and is_variable(nodes[n]["name"], nodes[n]["kind"])},
-        "active": [1 if nodes[n]["active"] else 0 for n in order],
-        "root": graph.graph.get("root", len(order) - 1),
+        "variable": {d["name"]: n for n, d in graph.nodes(data=True)
+                     if not d["op"] and is_variable(d["name"], d["kind"])},
+        "active": [1 if d["active"] else 0 for d in nodes],
+        "root": graph.graph.get("root", len(nodes) - 1),
     }
+
+
+def _slots(graph: nx.MultiDiGraph) -> list[list[tuple[int, dict]]]:
+    """Per node of a traced graph (nodes ``0..n-1``), its in-edges in slot order as
+    ``(parent, edge attributes)``: the tape's inputs."""
+    out = []
+    # networkx's own dicts ({child: {parent: {slot: attributes}}}), read without a view
+    # object per node; a child's slots are 0, 1, ...
+    for keyed_by_parent in graph._pred.values():
+        edges = [(k, u, d) for u, keyed in keyed_by_parent.items() for k, d in keyed.items()]
+        if len(edges) > 1:
+            edges.sort(key=itemgetter(0))
+        out.append([(u, d) for _, u, d in edges])
+    return out
 
 
 class Numbers(NamedTuple):
@@ -114,35 +131,37 @@ class Replay:
     """
 
     def __init__(self, graph: nx.MultiDiGraph, variables):
-        nodes = graph.nodes
+        with paused():  # lists per node, and no cycles: see graphviz_core.collector
+            self._read(graph, variables)
+
+    def _read(self, graph: nx.MultiDiGraph, variables) -> None:
+        nodes = [d for _, d in graph.nodes(data=True)]
         self.graph = graph
-        n = len(graph)
+        n = len(nodes)
         self._root = graph.graph.get("root", n - 1)
-        self._op = [OPS.get(nodes[i]["op"]) for i in range(n)]
-        self._param = [nodes[i]["param"] for i in range(n)]
-        self._active = [bool(nodes[i]["active"]) for i in range(n)]
-        self._value = [nodes[i]["value"] for i in range(n)]
-        self._value_fault = [nodes[i]["value_fault"] for i in range(n)]
+        self._op = [OPS.get(d["op"]) for d in nodes]
+        self._param = [d["param"] for d in nodes]
+        self._active = [bool(d["active"]) for d in nodes]
+        self._value = [d["value"] for d in nodes]
+        self._value_fault = [d["value_fault"] for d in nodes]
         wanted = set(variables)
         self._leaves: dict[str, list[int]] = {}
-        for i in range(n):
-            if not nodes[i]["op"] and nodes[i]["name"] in wanted:
-                self._leaves.setdefault(nodes[i]["name"], []).append(i)
+        for i, d in enumerate(nodes):
+            if not d["op"] and d["name"] in wanted:
+                self._leaves.setdefault(d["name"], []).append(i)
         self.constant_variables = tuple(name for name, leaves in self._leaves.items()
                                         if nodes[leaves[0]]["kind"] == "constant")
         # per node its inputs in slot order, and the attributes of those edges (flat)
-        pred = graph.pred
         self._inputs: list[tuple[int, ...]] = []
         self._first_edge: list[int] = []  # where a node's edges start in the flat lists
         self.edges: list[dict] = []  # edge attribute dicts, by child then slot
-        for i in range(n):
-            slots = sorted((k, u, d) for u, keyed in pred[i].items() for k, d in keyed.items())
+        for slots in _slots(graph):
             self._first_edge.append(len(self.edges))
-            self._inputs.append(tuple(u for _, u, _ in slots))
-            self.edges += [d for _, _, d in slots]
+            self._inputs.append(tuple([u for u, _ in slots]))
+            self.edges += [d for _, d in slots]
         self._tails = [u for ins in self._inputs for u in ins]  # each edge's parent
         self._op_nodes = [i for i in range(n) if self._op[i] is not None]
-        self._nodes = [nodes[i] for i in range(n)]
+        self._nodes = nodes
 
     def run(self, values: Mapping[str, float]) -> Numbers:
         """The numbers of the graph at ``values`` (variable name -> value; names missing

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .engine import (OPS, Value, active_nodes, contribution, format_number, number_text,
-                     topological_order)
+from .engine import (OPS, Value, _backward, active_nodes, contribution, format_number,
+                     number_text, topological_order)
+from .collector import paused
 
 __all__ = ["trace", "format_number", "latex_name", "op_definition"]
 
@@ -54,44 +55,70 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
     >>> g.edges[6, 7, 0]["local"], g.edges[6, 7, 0]["contribution"]
     (5.0, 5.0)
     """
-    report = root.backward() if backward else None
-    order = topological_order(root)
-    index = {id(v): i for i, v in enumerate(order)}
-    active = active_nodes(order, root)
+    with paused():  # many containers and no cycles: see graphviz_core.collector
+        return _trace(root, backward, groups)
+
+
+def _trace(root: Value, backward: bool, groups) -> nx.MultiDiGraph:
+    if backward:  # the order and the active nodes come with the backward pass
+        order: list[Value] = []
+        report = _backward(root, order)
+        live = root._mark if root._needs else object()  # object(): no node is active
+        active = [v._mark is live for v in order]
+    else:
+        report = None
+        order = topological_order(root)
+        active_set = active_nodes(order, root)
+        active = [v in active_set for v in order]
+    index = {v: i for i, v in enumerate(order)}  # Values hash by identity
     names = _node_names(order)
+    latex_names = [latex_name(name) for name in names]
     graph = nx.MultiDiGraph(root=len(order) - 1)
     if report is not None:
         graph.graph.update(evaluated=report.evaluated, skipped=report.skipped,
                            blocked=report.blocked)
+    # The graph's dicts are filled directly (networkx's own structure, as add_node and
+    # add_edge fill it): those calls take keyword dicts and clear a cache each time, which
+    # made them most of a trace's cost.
+    node_attrs, succ, pred = graph._node, graph._succ, graph._pred
     for i, v in enumerate(order):
-        op = OPS.get(v.op)
-        parent_names = [names[index[id(p)]] for p in v.parents]
-        definition = (op_definition(op, parent_names, v.param, text=True) if op else "")
-        graph.add_node(
-            i, name=names[i], op=v.op, symbol=_symbol(v), param=v.param,
-            value=v.data, grad=v.grad, kind=v.kind,
-            requires_grad=v.requires_grad if not v.parents else v in active,
-            active=v in active, fault=v.fault or v.grad_fault,
-            value_fault=v.fault, grad_fault=v.grad_fault,
-            text=f"{names[i]} = {definition}" if op else names[i],
-            **({} if groups is None else {"group": groups.get(v, "")}),
-            latex=(f"{latex_name(names[i])} = "
-                   f"{op_definition(op, [latex_name(n) for n in parent_names], v.param, text=False)}"
-                   if op else latex_name(names[i])),
-        )
-        if not v.parents:
+        parents = v.parents
+        name = names[i]
+        child_active = active[i]
+        fault = v.fault
+        grad_fault = v.grad_fault
+        attrs = {"name": name, "op": v.op, "symbol": _symbol(v), "param": v.param,
+                 "value": v.data, "grad": v.grad, "kind": v.kind,
+                 "requires_grad": child_active if parents else v.requires_grad,
+                 "active": child_active, "fault": fault or grad_fault, "value_fault": fault,
+                 "grad_fault": grad_fault, "text": name}
+        if groups is not None:
+            attrs["group"] = groups.get(v, "")
+        attrs["latex"] = latex_names[i]
+        node_attrs[i] = attrs
+        succ[i] = {}
+        pred[i] = {}
+        if not parents:
             continue
+        op = OPS[v.op]
+        slots = [index[p] for p in parents]
+        attrs["text"] = f"{name} = {op_definition(op, [names[j] for j in slots], v.param, text=True)}"
+        attrs["latex"] = (f"{latex_names[i]} = " + op_definition(
+            op, [latex_names[j] for j in slots], v.param, text=False))
         # derived here, not kept by backward (which needs them only once): off the
         # backward path they are shown too
-        locals_ = op.local(tuple([p.data for p in v.parents]), v.data, v.param)
-        child_active = v in active
-        for slot, (p, local) in enumerate(zip(v.parents, locals_)):
-            blocked = op.blocks_gradient
-            flows = child_active and not blocked and p in active
-            graph.add_edge(index[id(p)], i, key=slot, slot=slot, value=p.data,
-                           local=0.0 if blocked else local,
-                           contribution=contribution(op, v.grad, local) if flows else 0.0,
-                           blocked=blocked, pruned=not flows and not blocked)
+        locals_ = op.local(tuple([p.data for p in parents]), v.data, v.param)
+        blocked = op.blocks_gradient
+        grad = v.grad
+        into = pred[i]
+        for slot, (j, p, local) in enumerate(zip(slots, parents, locals_)):
+            flows = child_active and not blocked and active[j]
+            keyed = into.get(j)
+            if keyed is None:
+                keyed = into[j] = succ[j][i] = {}
+            keyed[slot] = {"slot": slot, "value": p.data, "local": 0.0 if blocked else local,
+                           "contribution": contribution(op, grad, local) if flows else 0.0,
+                           "blocked": blocked, "pruned": not flows and not blocked}
     return graph
 
 
