@@ -8,9 +8,9 @@ The attacker speaks Bokeh's websocket protocol (``tests/bokeh_client.py``). Per 
 prints the honest student's release -> scene latency (median and worst, wall time), the
 server's CPU seconds during the attack (its process, psutil) and its RSS after, and how the
 server answered. Attacks (``ATTACKS``) are what issue #16 tried: malformed values, oversized
-messages, websockets that never ask for their document, a flood of page opens, costly
-expressions (refused ``mlp(1000, 1, 1)``, then the 11,586-node example typed six times in a
-row, then released ten times). :func:`abuse_wave` is also ``bench_sessions.py --abuse``'s.
+messages, websockets that never ask for their document, a flood of page opens, page opens of
+links to the 11,586-node example, costly expressions (refused ``mlp(1000, 1, 1)``, then the
+11,586-node example typed six times in a row, then released ten times). :func:`abuse_wave` is also ``bench_sessions.py --abuse``'s.
 """
 
 from __future__ import annotations
@@ -89,6 +89,18 @@ async def page_opens(base: str, n: int) -> str:
     return f"{codes.count(200)} opened, {codes.count(429)} refused (429)"
 
 
+async def heavy_links(base: str, n: int) -> str:
+    """Page requests for links to the biggest example (each page's first derivation traces
+    ~11,600 nodes), all at once."""
+    from urllib.parse import urlencode
+
+    links = ["/app?" + urlencode({"expr": f"mlp(2, {60 - k % 10}, 60, 1)", "level": "layer"})
+             for k in range(n)]
+    statuses = await asyncio.gather(*(get_token(base, link) for link in links))
+    codes = [s for s, _ in statuses]
+    return f"{codes.count(200)} built, {codes.count(429)} refused (429)"
+
+
 async def costly(base: str, n: int) -> str:
     page = await Page.open(base)
     await page.type("mlp(1000, 1, 1)")
@@ -97,7 +109,7 @@ async def costly(base: str, n: int) -> str:
     for h in range(55, 61):
         await page.type(f"mlp(2, {h}, 60, 1)")
         await asyncio.sleep(0.2)
-    await page.until(lambda: len(page.ops) > 100 and page.scenes > start, 60)
+    await page.until(lambda: len(page.values) > 100 and page.scenes > start, 60)  # an mlp: its tape
     drawn = page.scenes - start
     for k in range(n):
         await page.send("PATCH-DOC", page.change(page.sliders["x0"], "value_throttled",
@@ -113,6 +125,7 @@ ATTACKS = {  # name -> (attack, messages or pages; --quick divides by 4)
     "oversized 1 MB messages x8": (oversized, 8),
     "never-ACK websockets x20": (never_ack, 20),
     "page-open flood x80": (page_opens, 80),
+    "links to mlp(2,60,60,1) x8": (heavy_links, 8),
     "costly expressions": (costly, 10),
 }
 

@@ -37,9 +37,20 @@ psutil samples the server's processes (their sum) once a second: CPU (% of one c
 After the sessions close, RSS is sampled every 5 s until three samples lie within 2 MB, after
 the unused-session lifetime has passed.
 
+With ``--cluster N`` the class is served by ``tools/serve-cluster.sh --backends N`` (nginx on
+127.0.0.1 in front of N ``panel serve`` processes, docs/deployment.md): each student keeps the
+balancer's ``bpx_route`` cookie from its first ``GET /app`` and sends it with its websocket and
+any later request, as a browser does, so its websocket reaches the backend that built its
+session. ``--kill-backend-after S`` kills one backend (SIGKILL) S seconds after the last page
+has loaded: its students' websockets close, and each opens the page again through the
+balancer (as components/failover.py makes a browser do) and goes on; the time from the lost
+websocket to the new page's document is ``reopen``. CPU and RSS are summed over the script,
+nginx and the backends.
+
     python bench/bench_class.py                  # 30 students, 120 s
     python bench/bench_class.py --num-procs 2    # Tornado forks two server processes
     python bench/bench_class.py --quick          # 30 s
+    python bench/bench_class.py --quick --cluster 3 --kill-backend-after 10
 """
 
 from __future__ import annotations
@@ -52,9 +63,11 @@ import os
 import random
 import re
 import secrets
+import signal
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -118,12 +131,15 @@ class Connection:
 # --- one student ----------------------------------------------------------------------------
 class Student:
     def __init__(self, base: str, origin: str, seed: int, duration: float, rate: float,
-                 switch_every: float, sigs: dict):
+                 switch_every: float, sigs: dict, reopen: bool = False):
         self.base, self.origin, self.duration, self.rate = base, origin, duration, rate
-        self.switch_every, self.sigs = switch_every, sigs
+        self.switch_every, self.sigs, self.reopen = switch_every, sigs, reopen
         self.rng = random.Random(seed)
         self.rec = {"get": None, "load": None, "loaded_at": None, "latency": [], "sent_at": [],
-                    "switch": [], "errors": [], "error_at": [], "sent": 0}
+                    "switch": [], "errors": [], "error_at": [], "sent": 0, "backend": None,
+                    "reopen": [], "lost": 0}
+        self.cookie = ""  # the balancer's bpx_route, once it has set it
+        self.end: float | None = None  # perf_counter() when the student stops
         self.sliders: dict[str, str] = {}  # title -> model id
         self.values: dict[str, float] = {}  # variable -> value the server shows
         self.pending: list[tuple[float, str, float]] = []  # (sent at, variable, value)
@@ -133,17 +149,58 @@ class Student:
         self.scene_arrived = asyncio.Event()
 
     async def run(self) -> None:
+        lost_at = None
+        while True:
+            opened = await self.open(first=lost_at is None)
+            if opened is None:
+                return
+            ws, conn, content = opened
+            if lost_at is not None:
+                self.rec["reopen"].append(time.perf_counter() - lost_at)
+            models = objects(json.loads(content))
+            self.sliders = {}
+            self.take_sliders(models)
+            self.box = next(m["id"] for m in models.values() if m["name"].endswith("TextInput")
+                            and m["attributes"].get("title") == "Expression")
+            for m in models.values():
+                if m["name"] == "ColumnDataSource":
+                    scene = scene_in(m["attributes"].get("data"))
+                    if scene is not None:
+                        self.meta = m["id"]
+                        self.take_scene(scene, time.perf_counter())
+            reader = asyncio.ensure_future(self.read(conn))
+            try:
+                await self.act(conn, reader)
+            finally:
+                ws.close()
+                reader.cancel()
+            if not (self.reopen and reader.done() and time.perf_counter() < self.end):
+                return
+            # the backend went away: the page opens again through the balancer (failover.py)
+            lost_at = time.perf_counter()
+            self.rec["lost"] += len(self.pending) + (self.switching is not None)
+            self.pending, self.switching = [], None
+
+    async def open(self, first: bool):
+        """GET /app, websocket, ACK, PULL-DOC, document_ready: (ws, connection, document
+        JSON), or None after an error."""
         from tornado.httpclient import AsyncHTTPClient, HTTPRequest
         from tornado.websocket import websocket_connect
 
         t0 = time.perf_counter()
         try:
-            page = await AsyncHTTPClient().fetch(self.base + "/app", request_timeout=120)
-            self.rec["get"] = time.perf_counter() - t0
+            page = await AsyncHTTPClient().fetch(self.base + "/app", request_timeout=120,
+                                                 headers=self.headers())
+            for cookie in page.headers.get_list("Set-Cookie"):
+                if cookie.startswith("bpx_route="):
+                    self.cookie = cookie.split(";", 1)[0]
+            if first:
+                self.rec["get"] = time.perf_counter() - t0
+                self.rec["backend"] = page.headers.get("X-Backend")
             token = TOKEN.search(page.body.decode()).group(1)
             ws = await websocket_connect(
                 HTTPRequest(self.base.replace("http", "ws", 1) + "/app/ws",
-                            headers={"Origin": self.origin}, request_timeout=120),
+                            headers={"Origin": self.origin, **self.headers()}, request_timeout=120),
                 subprotocols=["bokeh", token], max_message_size=64 * 2**20)
             ws.protocol.set_nodelay(True)  # as browsers do
             conn = Connection(ws)
@@ -154,30 +211,19 @@ class Student:
             header, content = await conn.receive()
             if header["msgtype"] != "PULL-DOC-REPLY":
                 raise RuntimeError(f"expected PULL-DOC-REPLY, got {header['msgtype']}")
-            self.rec["loaded_at"] = time.perf_counter()
-            self.rec["load"] = self.rec["loaded_at"] - t0
+            if first:
+                self.rec["loaded_at"] = time.perf_counter()
+                self.rec["load"] = self.rec["loaded_at"] - t0
             # the page tells the server it has rendered (Panel then sends layout changes
             # as they happen rather than holding them: without it new sliders never arrive)
             await conn.send("PATCH-DOC", {"events": [DOCUMENT_READY]})
         except Exception as e:
             self.rec["errors"].append(f"open: {type(e).__name__}: {e}")
-            return
-        models = objects(json.loads(content))
-        self.take_sliders(models)
-        self.box = next(m["id"] for m in models.values() if m["name"].endswith("TextInput")
-                        and m["attributes"].get("title") == "Expression")
-        for m in models.values():
-            if m["name"] == "ColumnDataSource":
-                scene = scene_in(m["attributes"].get("data"))
-                if scene is not None:
-                    self.meta = m["id"]
-                    self.take_scene(scene, time.perf_counter())
-        reader = asyncio.ensure_future(self.read(conn))
-        try:
-            await self.act(conn, reader)
-        finally:
-            ws.close()
-            reader.cancel()
+            return None
+        return ws, conn, content
+
+    def headers(self) -> dict:
+        return {"Cookie": self.cookie} if self.cookie else {}
 
     def take_sliders(self, models: dict, replace: bool = False) -> None:
         """Note the variables' Slider models; ``replace``: they are the only ones now."""
@@ -229,7 +275,9 @@ class Student:
                         self.take_scene(scene, now)
 
     async def act(self, conn: Connection, reader) -> None:
-        end = time.perf_counter() + self.duration
+        if self.end is None:
+            self.end = time.perf_counter() + self.duration
+        end = self.end
         next_switch = time.perf_counter() + self.rng.uniform(0.3, 1.0) * self.switch_every
         name, left_on_it = None, 0
         last_sent: dict[str, float] = {}
@@ -290,7 +338,7 @@ class Student:
             await conn.send("PATCH-DOC", {"events": [
                 {"kind": "ModelChanged", "model": {"id": self.sliders[name]},
                  "attr": "value_throttled", "new": value}]})
-        if reader.done():
+        if reader.done() and not self.reopen:
             self.rec["errors"].append("websocket closed by the server")
         # the last replies
         deadline = time.perf_counter() + REPLY_TIMEOUT
@@ -312,14 +360,55 @@ class Student:
 
 async def class_of(base: str, origin: str, args, sigs: dict) -> list[dict]:
     students = [Student(base, origin, seed=k, duration=args.duration, rate=args.rate,
-                        switch_every=args.switch_every, sigs=sigs) for k in range(args.sessions)]
+                        switch_every=args.switch_every, sigs=sigs, reopen=bool(args.cluster))
+                for k in range(args.sessions)]
 
     async def start(k: int, s: Student):
         await asyncio.sleep(args.ramp * k / args.sessions)
         await s.run()
 
+    killer = asyncio.ensure_future(kill_backend(students, args)) if args.kill_backend_after else None
     await asyncio.gather(*(start(k, s) for k, s in enumerate(students)))
+    if killer is not None:
+        killer.cancel()
     return [s.rec for s in students]
+
+
+async def kill_backend(students: list[Student], args) -> None:
+    """SIGKILL the backend that serves most students, ``--kill-backend-after`` s after the
+    last page loaded (or after the ramp + 60 s if some never loads)."""
+    deadline = time.perf_counter() + args.ramp + 60
+    while (any(s.rec["loaded_at"] is None and not s.rec["errors"] for s in students)
+           and time.perf_counter() < deadline):
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(args.kill_backend_after)
+    served: dict[str, int] = {}
+    for s in students:
+        if s.rec["backend"] in args.backends:
+            served[s.rec["backend"]] = served.get(s.rec["backend"], 0) + 1
+    victim = max(served, key=served.get) if served else next(iter(args.backends))
+    os.kill(args.backends[victim], signal.SIGKILL)
+    args.killed = (victim, served.get(victim, 0), time.perf_counter())
+    print(f"killed backend {victim} (serving {served.get(victim, 0)} students)", flush=True)
+
+
+@contextmanager
+def cluster(backends: int):
+    """``tools/serve-cluster.sh --backends N``: yields (url, PID of the script, None)."""
+    from test_cluster import Cluster
+
+    c = Cluster(backends)
+    try:
+        c.wait_ready()
+        yield c.url, c.proc.pid, None, c.backends
+    finally:
+        c.stop()
+
+
+@contextmanager
+def one_server(args, extra, env):
+    with server(args.lifetime, 5000, extra_args=extra, env=env) as (url, pid, log):
+        yield url, pid, log, {}
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -338,7 +427,12 @@ def main() -> None:
     ap.add_argument("--ramp", type=float, default=5.0, help="students open the page within this many s")
     ap.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs")
     ap.add_argument("--lifetime", type=int, default=15000, help="--unused-session-lifetime ms")
+    ap.add_argument("--cluster", type=int, default=0, metavar="N",
+                    help="serve with tools/serve-cluster.sh --backends N (nginx + N backends)")
+    ap.add_argument("--kill-backend-after", type=float, default=0.0, metavar="S",
+                    help="with --cluster: SIGKILL one backend S s after every page loaded")
     args = ap.parse_args()
+    args.killed = None
     if args.quick:
         args.duration = 30.0
     import psutil
@@ -348,18 +442,22 @@ def main() -> None:
     sigs = signatures()
     print(f"# {datetime.datetime.now():%Y-%m-%d %H:%M}  python {' '.join(sys.argv)}")
     print(f"{args.sessions} students, {args.duration:.0f} s each, {args.rate:g} slider releases/s "
-          f"each, an expression switch every ~{args.switch_every:g} s; server --num-procs "
-          f"{args.num_procs}; {os.cpu_count()} cores; load average before: {loadavg()}")
+          f"each, an expression switch every ~{args.switch_every:g} s; server "
+          + (f"tools/serve-cluster.sh --backends {args.cluster}" if args.cluster else
+             f"--num-procs {args.num_procs}")
+          + f"; {os.cpu_count()} cores; load average before: {loadavg()}")
     extra, env = [], {}
     if args.num_procs > 1:
         extra = ["--num-procs", str(args.num_procs), "--session-ids", "signed"]
         env = {"BOKEH_SECRET_KEY": secrets.token_urlsafe(32), "BOKEH_SIGN_SESSIONS": "true"}
     me = psutil.Process()
     me.cpu_percent(None)
-    with server(args.lifetime, 5000, extra_args=extra, env=env) as (url, pid, log):
+    serving = cluster(args.cluster) if args.cluster else one_server(args, extra, env)
+    with serving as (url, pid, log, backends):
+        args.backends = backends
         monitor = Monitor(pid)
         monitor.start()
-        time.sleep(3 if args.num_procs == 1 else 6)
+        time.sleep(3 if args.num_procs == 1 and not args.cluster else 6)
         idle_rss = monitor.samples[-1][2] if monitor.samples else float("nan")
         base = url.rsplit("/app", 1)[0]
         t_start, t_perf_start = time.monotonic(), time.perf_counter()
@@ -368,9 +466,10 @@ def main() -> None:
         client_cpu = me.cpu_percent(None)
         load_during = loadavg()
         during = monitor.between(t_start, t_end)
-        after = rss_after_close(monitor, t_end, args.lifetime / 1000)
+        # the cluster's backends keep unused sessions for 15 minutes (serve-cluster.sh)
+        after = [] if args.cluster else rss_after_close(monitor, t_end, args.lifetime / 1000)
         monitor.stop()
-        server_errors = server_log_errors(log)
+        server_errors = server_log_errors(log) if log else "-"
 
     gets = pooled(records, "get")
     loads = pooled(records, "load")
@@ -409,6 +508,21 @@ def main() -> None:
         ("server RSS after close, plateau MB", f"{after[-1]:.0f}" if after else "-"),
         ("load average at the end (1/5/15 min)", load_during),
     ]
+    if args.cluster:
+        served: dict[str, int] = {}
+        for r in records:
+            served[r["backend"]] = served.get(r["backend"], 0) + 1
+        reopened = pooled(records, "reopen")
+        rows[1:1] = [("students per backend (first page)",
+                      " ".join(f"{k.rsplit(':', 1)[-1]}:{n}" for k, n in sorted(served.items(),
+                                                                             key=str)))]
+        if args.killed:
+            victim, students, _ = args.killed
+            rows += [("backend killed (its students)", f"{victim.rsplit(':', 1)[-1]} ({students})"),
+                     ("pages reopened, median / max s",
+                      f"{len(reopened)}: {statistics.median(reopened):.2f} / {max(reopened):.2f}"
+                      if reopened else "0"),
+                     ("releases lost with the backend", f"{sum(r['lost'] for r in records)}")]
     print()
     for name, value in rows:
         print(f"{name:<40}{value:>24}")
@@ -424,7 +538,7 @@ def main() -> None:
             print(f"  {a:6d} {len(part):10d} {ms(part, .95):>8} {lost:10d} "
                   f"{statistics.mean(cpu_part) if cpu_part else float('nan'):14.0f}")
     print_error_kinds(errors)
-    targets = [("no errors", not errors and not server_errors and len(loads) == args.sessions),
+    targets = [("no errors", not errors and server_errors in (0, "-") and len(loads) == args.sessions),
                ("interaction p95 <= 100 ms", bool(lat) and pct(lat, 0.95) <= 0.100),
                ("memory <= 600 MB", bool(rss) and max(rss) <= 600),
                ("memory back to a plateau", len(after) >= 3 and max(after[-3:]) - min(after[-3:]) < 2.0)]

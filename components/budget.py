@@ -23,6 +23,7 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import panel as pn
 
@@ -107,9 +108,17 @@ class Deriver:
     def _inline(self) -> None:
         start = time.thread_time()
         try:
-            self.apply(self.prepare()())
+            self._apply(self.prepare()())
         finally:
             self.share.charge(time.thread_time() - start)
+
+    def _apply(self, result) -> None:
+        """``apply(result)`` with the document's model graph frozen: each view's change of a
+        property holding models (an HTML pane's styles, a row's children) would otherwise
+        walk every model of the document again, several times per derivation."""
+        doc = pn.state.curdoc
+        with doc.models.freeze() if doc is not None else nullcontext():
+            self.apply(result)
 
     def _after_wait(self) -> None:
         self._waiting = False
@@ -131,7 +140,7 @@ class Deriver:
                 try:
                     error = future.exception()
                     if error is None:
-                        self.apply(future.result())
+                        self._apply(future.result())
                     else:
                         log.error("derivation failed: %s", _describe(error))
                 finally:

@@ -15,8 +15,8 @@ and adjusts Bokeh's websocket handler and page handler for the whole process.
   ``BPX_OPENS_PER_MINUTE`` (default 60: a class behind one school NAT address opening the
   link at once), refilled at that rate. Over it, ``GET /app`` answers 429 and a websocket
   asking for a new session is closed. Reloads of an existing session are not counted.
-  Pages are built one at a time (:func:`turns`), with the loop serving other students in
-  between: a flood of opens delays a release by one page build, not by all of them.
+  Pages are built off the event loop, one at a time (:mod:`components.builds`): a flood of
+  opens does not hold other students' releases.
 - **Handshakes.** A websocket that has not asked for its document (``PULL-DOC-REQ``)
   ``BPX_HANDSHAKE_SECONDS`` (default 5) after the server's ``ACK`` is closed; its session is
   then reaped as unused.
@@ -32,7 +32,6 @@ Behind a reverse proxy every client has the proxy's address: start Panel with
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
@@ -50,9 +49,6 @@ HANDSHAKE_SECONDS = float(os.environ.get("BPX_HANDSHAKE_SECONDS", 5))
 MAX_REFUSALS = 20  # refused messages before a connection is closed
 MAX_LOG_LINE = 400  # characters of any log record's message
 REFUSED = "message refused"  # all a client learns about why
-# between two page builds, for the loop to serve what arrived during the first (a release
-# takes a few ticks: read, apply, derive, send)
-TURN_GAP_SECONDS = 0.02
 
 
 def install() -> None:
@@ -268,26 +264,8 @@ def _metered_get(get):
             self.set_header("Retry-After", "10")
             self.finish("Too many pages opened from this address; try again in a minute.")
             return
-        async with turns(self.application):
-            # the event loop first serves what arrived during the last page build (another
-            # student's slider release), then builds the next page
-            await asyncio.sleep(TURN_GAP_SECONDS)
-            return await get(self, *args, **kwargs)
+        return await get(self, *args, **kwargs)
     return metered_get
-
-
-def turns(application) -> asyncio.Lock:
-    """One page build at a time per server application (made on first use).
-
-    A page build runs on the event loop for a few hundred milliseconds without a break. Pages
-    asked for at once (a class opening the link, or a flood) would otherwise be built back to
-    back, and a student's slider release arriving meanwhile would wait for all of them; in
-    turns, with a short gap between builds, it waits for one build at most.
-    """
-    found = getattr(application, "_bpx_turns", None)
-    if found is None:
-        found = application._bpx_turns = asyncio.Lock()
-    return found
 
 
 def _metered_open(opened):

@@ -27,6 +27,7 @@ class Patch(NamedTuple):
 
 _WS = "bokeh.server.views.ws:WSHandler"
 _DOC = "panel.io.server:DocHandler"
+_APP = "panel.io.application:Application"
 
 PATCHES: tuple[Patch, ...] = (
     # process-wide, also in a notebook: what depends only on a class is looked up once
@@ -54,8 +55,15 @@ PATCHES: tuple[Patch, ...] = (
     Patch(_WS, "_bpx_nodelay", "components.release", "marker: installed once"),
     Patch("bokeh.server.protocol_handler:ProtocolHandler", "handle", "components.guard",
           "a handler's exception answered with 'message refused' and one bounded log line"),
-    Patch(_DOC, "get", "components.guard", "page opens metered per address, built in turns"),
+    Patch(_DOC, "get", "components.guard", "page opens metered per address"),
     Patch(_DOC, "prepare", "components.assets", "/assets added to the application"),
+    Patch(_APP, "on_session_created", "components.builds",
+          "a new session's document built in the page-building thread, off the event loop"),
+    Patch(_APP, "initialize_document", "components.builds",
+          "a document built ahead handed back to the event loop's thread"),
+    Patch(_APP, "_bpx_builds", "components.builds", "marker: installed once"),
+    Patch("bokeh.io.doc", "_PATCHED_CURDOCS", "components.builds",
+          "Bokeh's current-document stack, one per thread (the build's is not the loop's)"),
 )
 
 
@@ -75,9 +83,10 @@ def install(server: bool) -> None:
     bokeh_defaults.install()
     shared_styles.install()
     if server:
-        from . import assets, guard
+        from . import assets, builds, guard
         from .release import send_without_delay
 
         send_without_delay()
         guard.install()
         assets.install()
+        builds.install()

@@ -12,8 +12,8 @@ def stats_html(model: ExplorerModel, lang: str = "en") -> str:
     if g is None:
         return ""
     w = ui(lang)
-    pruned = sum(1 for n in g if not g.nodes[n]["active"] and g.nodes[n]["kind"] != "constant")
-    text = w["stats"].format(nodes=g.number_of_nodes(), edges=g.number_of_edges(),
+    nodes, edges, pruned = model.sizes()
+    text = w["stats"].format(nodes=nodes, edges=edges,
                              evaluated=g.graph.get("evaluated", 0), skipped=g.graph.get("skipped", 0))
     if pruned:
         text += w["pruned_one"] if pruned == 1 else w["pruned_many"].format(n=pruned)

@@ -190,51 +190,113 @@ function faultFor(op, inputs, out, param) {
 }
 
 // --- the tape: forward and backward, exactly as the Python engine orders them --------------
-function replay(tape, overrides) {
+// A tape is compiled once (the page replays it on every drag frame, 11,586 ops for the
+// biggest network): each op's rules looked up, its inputs in one flat index array, the
+// leaves' numbers parsed. The replay itself then allocates its result and nothing per op.
+const compiled = new WeakMap()
+
+function compile(tape) {
+  let c = compiled.get(tape)
+  if (c) return c
   const n = tape.op.length
-  const value = new Float64Array(n)
-  const fault = new Array(n).fill("")
-  const driven = new Map()  // leaf index -> the value its slider now holds
-  for (const [name, i] of Object.entries(tape.variable)) if (overrides && name in overrides) driven.set(i, overrides[name])
+  const start = new Int32Array(n + 1)
+  for (let i = 0; i < n; i++) start[i + 1] = start[i] + tape.inputs[i].length
+  const inputs = new Int32Array(start[n])
+  const rule = new Array(n), leaf = new Float64Array(n), active = new Uint8Array(n)
   for (let i = 0; i < n; i++) {
     const op = tape.op[i]
-    if (op === "") {
-      value[i] = driven.has(i) ? driven.get(i) : num(tape.value[i])
+    rule[i] = op === "" ? null : OPS[op]
+    if (op === "") leaf[i] = num(tape.value[i])
+    active[i] = tape.active[i] ? 1 : 0
+    inputs.set(tape.inputs[i], start[i])
+  }
+  // a scratch array per arity: the op rules read their inputs from an array
+  const scratch = Array.from({ length: 4 }, (_, k) => new Array(k).fill(0))
+  c = { n, start, inputs, rule, leaf, active, scratch }
+  compiled.set(tape, c)
+  return c
+}
+
+// `ins` (scratch, or a fresh copy where a fault needs it) filled with op i's input values
+function gather(c, value, i, fresh = false) {
+  const s = c.start[i], a = c.start[i + 1] - s
+  const ins = fresh || a >= c.scratch.length ? new Array(a) : c.scratch[a]
+  for (let j = 0; j < a; j++) ins[j] = value[c.inputs[s + j]]
+  return ins
+}
+
+function replay(tape, overrides) {
+  const c = compile(tape)
+  const { n, start, inputs, rule, active } = c
+  const param = tape.param
+  const value = new Float64Array(n)
+  const fault = new Array(n).fill("")
+  const leaf = overrides ? Float64Array.from(c.leaf) : c.leaf  // the leaves, sliders applied
+  if (overrides) for (const [name, i] of Object.entries(tape.variable)) if (name in overrides) leaf[i] = overrides[name]
+  for (let i = 0; i < n; i++) {
+    const R = rule[i]
+    if (R === null) {
+      value[i] = leaf[i]
       if (!fin(value[i])) fault[i] = FAULT_WORDS.not_finite
       continue
     }
-    const ins = tape.inputs[i].map((j) => value[j])
-    const out = OPS[op].forward(...ins, tape.param[i])
+    const s = start[i], a = start[i + 1] - s, p = param[i]
+    const out = a === 1 ? R.forward(value[inputs[s]], p)
+      : a === 2 ? R.forward(value[inputs[s]], value[inputs[s + 1]], p)
+        : R.forward(...gather(c, value, i, true), p)
     value[i] = out
-    if (!fin(out)) fault[i] = faultFor(op, ins, out, tape.param[i])
+    if (!fin(out)) fault[i] = faultFor(tape.op[i], gather(c, value, i, true), out, p)
   }
   // sums start at -0, the identity of IEEE addition (as in the engine); nodes the backward
   // pass does not reach keep 0
   const grad = new Float64Array(n)
-  for (let i = 0; i < n; i++) if (tape.active[i]) grad[i] = -0
-  const locals = new Array(n)
+  for (let i = 0; i < n; i++) if (active[i]) grad[i] = -0
+  // the local derivative of op i with respect to its input slot j: local[start[i] + j]
+  const local = new Float64Array(start[n])
   const root = tape.root
   if (n) grad[root] = 1
   let evaluated = 0, skipped = 0, blocked = 0
   for (let i = n - 1; i >= 0; i--) {
-    const op = tape.op[i]
-    if (op === "") continue
-    const inputs = tape.inputs[i]
-    const ins = inputs.map((j) => value[j])
-    if (!tape.active[i]) { skipped += inputs.length; locals[i] = OPS[op].local(ins, value[i], tape.param[i]); continue }
-    if (OPS[op].blocksGradient) { blocked += 1; locals[i] = inputs.map(() => 0); continue }
-    const loc = OPS[op].local(ins, value[i], tape.param[i])
-    locals[i] = loc
+    const R = rule[i]
+    if (R === null) continue
+    const s = start[i], a = start[i + 1] - s
+    if (R.blocksGradient && active[i]) { blocked += 1; continue }  // its locals stay 0
+    const loc = R.local(gather(c, value, i), value[i], param[i])
+    for (let j = 0; j < a; j++) local[s + j] = loc[j]
+    if (!active[i]) { skipped += a; continue }
     const g = grad[i]
-    for (let s = 0; s < inputs.length; s++) {
-      if (tape.active[inputs[s]]) { evaluated += 1; grad[inputs[s]] += contribution(op, g, loc[s]) } else skipped += 1
+    for (let j = 0; j < a; j++) {
+      const u = inputs[s + j]
+      if (active[u]) { evaluated += 1; grad[u] += R.selects && loc[j] === 0 ? 0 : g * loc[j] } else skipped += 1
     }
   }
   // a gradient that is not finite where its value is (0 * sqrt(x) at x = 0) is a fault too
   const gradFault = new Array(n).fill("")
   for (let i = 0; i < n; i++)
-    if (tape.active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? FAULT_WORDS.grad_nan : FAULT_WORDS.grad_inf
-  return { value, grad, locals, fault, gradFault, evaluated, skipped, blocked }
+    if (active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? FAULT_WORDS.grad_nan : FAULT_WORDS.grad_inf
+  return new Result(c, value, grad, local, fault, gradFault, evaluated, skipped, blocked)
+}
+
+// What replay() computes. `local(v, slot)`: the local derivative of tape entry v with
+// respect to its input `slot` (0 for a leaf); `locals`: the same as one array per entry
+// (null for a leaf), made when asked for.
+class Result {
+  constructor(c, value, grad, local, fault, gradFault, evaluated, skipped, blocked) {
+    this.compiled = c
+    this.value = value; this.grad = grad; this.localFlat = local
+    this.fault = fault; this.gradFault = gradFault
+    this.evaluated = evaluated; this.skipped = skipped; this.blocked = blocked
+  }
+
+  local(v, slot) {
+    const s = this.compiled.start
+    return v >= 0 && v < this.compiled.n && slot < s[v + 1] - s[v] ? this.localFlat[s[v] + slot] : 0
+  }
+
+  get locals() {
+    const { start, rule, n } = this.compiled
+    return Array.from({ length: n }, (_, i) => (rule[i] === null ? null : Array.from(this.localFlat.subarray(start[i], start[i + 1]))))
+  }
 }
 
 // what an input receives through `op`: graphviz_core.engine.contribution
@@ -670,16 +732,15 @@ function edgeIndex(scene, u, v, slot) {
 }
 
 // the local derivative of tape entry v with respect to its input `slot`
-function local(result, v, slot) {
-  const loc = result.locals[v]
-  return loc ? loc[slot] : 0
-}
+function local(result, v, slot) { return result.local(v, slot) }
 
 // what the traced edge (u, v, slot) carries back to u
-function contribution(scene, result, edge) {
-  const [u, v, slot] = edge
-  if (!scene.tape.active[v] || !scene.tape.active[u] || blocksGradient(scene.tape.op[v])) return 0
-  return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
+function contribution(scene, result, edge) { return carried(scene, result, edge[0], edge[1], edge[2]) }
+
+function carried(scene, result, u, v, slot) {
+  const tape = scene.tape
+  if (!tape.active[v] || !tape.active[u] || blocksGradient(tape.op[v])) return 0
+  return throughOp(tape.op[v], result.grad[v], local(result, v, slot))
 }
 
 // the tape parent of the j-th traced edge drawn edge k stands for (edges.tails; without
@@ -709,11 +770,41 @@ function drawnEdge(scene, [u, v, slot]) {
   return k === undefined ? -1 : k
 }
 
+// The traced edges behind each drawn edge (edges.via), flat, made once per scene: drawn
+// edge k stands for entries off[k] .. off[k + 1] - 1, each a traced edge (u, v, slot) and
+// its parent's place (group) among the edge's distinct parents, in order of appearance.
+function tracedEdges(scene) {
+  const E = scene.edges
+  if (E._flat) return E._flat
+  const m = E.u.length
+  let total = 0
+  for (let k = 0; k < m; k++) total += E.via[k].length
+  const f = { off: new Int32Array(m + 1), u: new Int32Array(total), v: new Int32Array(total), slot: new Int32Array(total),
+              group: new Int32Array(total), groups: new Int32Array(m) }
+  let e = 0
+  for (let k = 0; k < m; k++) {
+    f.off[k] = e
+    const place = new Map()
+    E.via[k].forEach(([v, slot], j) => {
+      const u = tail(scene, k, j)
+      if (!place.has(u)) place.set(u, place.size)
+      f.u[e] = u; f.v[e] = v; f.slot[e] = slot; f.group[e] = place.get(u); e++
+    })
+    f.groups[k] = place.size
+  }
+  f.off[m] = e
+  E._flat = f
+  return f
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 function edgeContribution(scene, result, k) {
   const E = scene.edges
-  if (!E.via) return contribution(scene, result, [E.u[k], E.v[k], E.slot[k]])
-  return E.via[k].reduce((sum, [v, slot], j) => sum + contribution(scene, result, [tail(scene, k, j), v, slot]), 0)
+  if (!E.via) return carried(scene, result, E.u[k], E.v[k], E.slot[k])
+  const f = tracedEdges(scene)
+  let sum = 0
+  for (let e = f.off[k]; e < f.off[k + 1]; e++) sum += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+  return sum
 }
 
 // how much gradient drawn edge k carries back (its width in the backward pass): the norm
@@ -721,12 +812,16 @@ function edgeContribution(scene, result, k) {
 function edgeFlow(scene, result, k) {
   const E = scene.edges
   if (!E.via) return Math.abs(edgeContribution(scene, result, k))
-  const per = new Map()
-  E.via[k].forEach(([v, slot], j) => {
-    const u = tail(scene, k, j)
-    per.set(u, (per.get(u) || 0) + contribution(scene, result, [u, v, slot]))
-  })
-  return Math.hypot(...per.values())
+  // each parent's sum starts at 0.0, as in grouping.flow (a nan in it stays nan)
+  const f = tracedEdges(scene), G = f.groups[k]
+  if (G === 1) {  // one parent (an edge between neurons): the norm of one sum
+    let sum = 0
+    for (let e = f.off[k]; e < f.off[k + 1]; e++) sum += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+    return Math.hypot(sum)
+  }
+  const per = new Array(G).fill(0)
+  for (let e = f.off[k]; e < f.off[k + 1]; e++) per[f.group[e]] += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+  return Math.hypot(...per)
 }
 
 // a layer (nodes.outputs: its output vector) shows a norm, every other node its tape entry
@@ -825,6 +920,8 @@ const { flows, strength, widthOf } = __bpx_flow
 
 // below this many pixels per layout unit a node's number would crowd its neighbours': none
 const COMPACT_PPU = 38
+// more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
+const BUNDLED = 8
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
@@ -908,27 +1005,26 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
+  // ...and without arrowheads: dozens of them on every node would pile into one blot (the
+  // drawing runs left to right, the way the values go), and they were most of the work of
+  // repainting such a figure
+  const bundled = m > BUNDLED * n
   for (let k = 0; k < m; k++) {
-    const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
-    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
+    const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
+    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
     const carries = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
-    // an edge into a closed group stands for several traced edges: no one local derivative
-    const loc = !via ? local(r, v, slot) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
-    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK, width = 2
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, lc = EDGE_INK, width = 2
     if (mode === "backward") {
-      if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
+      if (blocked) { color = BLOCKED; dash = "dashed"; lc = BLOCKED }
       else if (!carries) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
-      // an edge from a layer stands for several parents: what it carries back is a vector
-      else label = manyTails(sc, k) ? `→ ‖${fmt(flow.flow[k])}‖` : (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
-    } else if (mode === "forward") {
-      label = fmt(r.value[tu])
-      if (blocked) { color = BLOCKED; dash = "dashed" }
     } else if (blocked) { color = BLOCKED; dash = "dashed" }
     // in playback an edge shows its number once the step that carries it has arrived
     const owner = mode === "backward" ? u : v
     const arrived = !seen || seen.has(owner) || (blocked && seen.has(v) && mode === "backward")
-    if (!arrived) label = ""
-    else if (flow && carries && !blocked) {
+    // the number is written only where it is drawn (formatting thousands of them per drag
+    // frame was most of a big graph's drawing)
+    const label = showEdgeLabels && arrived ? edgeLabel(sc, r, k, mode, flow) : ""
+    if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, flow.thick)
       alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
@@ -942,6 +1038,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
     }
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+    if (bundled) continue
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
@@ -970,6 +1067,21 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
+}
+
+// the number drawn edge k shows in `mode` ("" for none)
+function edgeLabel(sc, r, k, mode, flow) {
+  const E = sc.edges, u = E.u[k], v = E.v[k]
+  const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
+  if (mode === "forward") return fmt(r.value[tu])
+  if (mode !== "backward") return ""
+  if (E.blocked[k]) return "× 0"
+  if (!(sc.tape.active[tv] && sc.tape.active[tu])) return ""
+  // an edge from a layer stands for several parents: what it carries back is a vector
+  if (manyTails(sc, k)) return `→ ‖${fmt(flow.flow[k])}‖`
+  // an edge into a closed group stands for several traced edges: no one local derivative
+  const loc = !via ? local(r, v, E.slot[k]) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
+  return (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
 }
 
 // how many lines (uncapped) the lower labels of a drawing by layers need so that neighbours do not overlap:
@@ -1015,10 +1127,20 @@ function sameColumns(a, b) {
 
 // `table`: the DataTable model showing `source`, if any
 function setData(source, columns, table = null) {
-  source.setv({ data: columns }, { sync: false, check_eq: false })
-  source.change.emit()  // the DataTable redraws on this signal, not on the property change
-  // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
-  if (table) table.view.change.emit()
+  if (table) {
+    source.setv({ data: columns }, { sync: false, check_eq: false })
+    source.change.emit()  // the DataTable redraws on this signal, not on the property change
+    // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
+    table.view.change.emit()
+    return
+  }
+  // A figure's source: its columns replaced in place and one change signal, which is what
+  // its renderers redraw on. `setv` would also walk every new value looking for models and
+  // signal the change twice (each time the glyphs re-read every column).
+  const data = source.data
+  for (const key of Object.keys(data)) if (!(key in columns)) delete data[key]
+  Object.assign(data, columns)
+  source.change.emit()
 }
 
 // The columns last written to each source of one view.
@@ -1854,6 +1976,8 @@ const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
 const { drawnEdge } = __bpx_reading
 
+const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
+
 class View {
   constructor(args) {
     this.args = args
@@ -1868,6 +1992,7 @@ class View {
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
+    this.slid = -Infinity  // when a slider last moved (performance.now())
   }
 
   handle(action, obj, data) {
@@ -2015,6 +2140,7 @@ class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
+    this.slid = performance.now()
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
@@ -2060,11 +2186,19 @@ class View {
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
+  // The numbers of its scale move with every drag frame, and a new text re-lays the page out
+  // (half a drag frame's work on a big graph): while only they change, the legend follows
+  // once the slider rests (LEGEND_MS); shown, hidden or another scale at once.
   legend(flow) {
     const el = this.args.legend
     if (!el) return
     const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
-    if (el.text !== html) el.setv({ text: html, visible: !!html }, { sync: false })
+    clearTimeout(this.legendTimer)
+    if (el.text === html) return
+    const write = () => el.setv({ text: html, visible: !!html }, { sync: false })
+    const dragging = typeof setTimeout !== "undefined" && performance.now() - this.slid < LEGEND_MS
+    if (!html || !el.visible || !el.text || !dragging) write()
+    else this.legendTimer = setTimeout(write, LEGEND_MS)
   }
 
   caption() {

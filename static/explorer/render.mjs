@@ -12,6 +12,8 @@ import { flows, strength, widthOf } from "./flow.mjs"
 
 // below this many pixels per layout unit a node's number would crowd its neighbours': none
 const COMPACT_PPU = 38
+// more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
+const BUNDLED = 8
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
@@ -95,27 +97,26 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
+  // ...and without arrowheads: dozens of them on every node would pile into one blot (the
+  // drawing runs left to right, the way the values go), and they were most of the work of
+  // repainting such a figure
+  const bundled = m > BUNDLED * n
   for (let k = 0; k < m; k++) {
-    const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
-    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
+    const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
+    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
     const carries = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
-    // an edge into a closed group stands for several traced edges: no one local derivative
-    const loc = !via ? local(r, v, slot) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
-    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK, width = 2
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, lc = EDGE_INK, width = 2
     if (mode === "backward") {
-      if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
+      if (blocked) { color = BLOCKED; dash = "dashed"; lc = BLOCKED }
       else if (!carries) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
-      // an edge from a layer stands for several parents: what it carries back is a vector
-      else label = manyTails(sc, k) ? `→ ‖${fmt(flow.flow[k])}‖` : (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
-    } else if (mode === "forward") {
-      label = fmt(r.value[tu])
-      if (blocked) { color = BLOCKED; dash = "dashed" }
     } else if (blocked) { color = BLOCKED; dash = "dashed" }
     // in playback an edge shows its number once the step that carries it has arrived
     const owner = mode === "backward" ? u : v
     const arrived = !seen || seen.has(owner) || (blocked && seen.has(v) && mode === "backward")
-    if (!arrived) label = ""
-    else if (flow && carries && !blocked) {
+    // the number is written only where it is drawn (formatting thousands of them per drag
+    // frame was most of a big graph's drawing)
+    const label = showEdgeLabels && arrived ? edgeLabel(sc, r, k, mode, flow) : ""
+    if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, flow.thick)
       alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
@@ -129,6 +130,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
     }
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+    if (bundled) continue
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
@@ -157,6 +159,21 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     }
   }
   return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
+}
+
+// the number drawn edge k shows in `mode` ("" for none)
+function edgeLabel(sc, r, k, mode, flow) {
+  const E = sc.edges, u = E.u[k], v = E.v[k]
+  const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
+  if (mode === "forward") return fmt(r.value[tu])
+  if (mode !== "backward") return ""
+  if (E.blocked[k]) return "× 0"
+  if (!(sc.tape.active[tv] && sc.tape.active[tu])) return ""
+  // an edge from a layer stands for several parents: what it carries back is a vector
+  if (manyTails(sc, k)) return `→ ‖${fmt(flow.flow[k])}‖`
+  // an edge into a closed group stands for several traced edges: no one local derivative
+  const loc = !via ? local(r, v, E.slot[k]) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
+  return (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
 }
 
 // how many lines (uncapped) the lower labels of a drawing by layers need so that neighbours do not overlap:

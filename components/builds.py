@@ -1,0 +1,128 @@
+"""Pages built off the event loop: a new session's document is built in a worker thread.
+
+A page build is hundreds of milliseconds of Python (Panel and Bokeh models; a link's first
+derivation too: ``?expr=mlp(2, 60, 60, 1)`` traces 11,586 nodes). On the event loop it would
+hold every other student's slider release for that long, and a flood of page opens - or of
+links to the biggest example - for a build each. So, on a server:
+
+- the application builds each new session's document in one worker thread (``BUILDER``),
+  one page after another as before, while the event loop goes on serving the other sessions:
+  the interpreter is handed between the two threads every few milliseconds
+  (``sys.getswitchinterval``), so a release waits milliseconds, not a build;
+- the build starts from Panel's ``on_session_created`` hook, the one awaited step Bokeh takes
+  before ``initialize_document``, for sessions made by a page request and by a websocket
+  alike; ``initialize_document`` then finds the document built and gives it back to the
+  event loop's thread (Panel dispatches a document's events at once only on its own thread);
+- the interpreter is handed over every ``SWITCH_SECONDS`` (1 ms, not Python's 5 ms): each
+  socket read or write of the loop lets a busy thread take the interpreter, and the loop waits
+  that long to get it back - a release is a dozen of them;
+- the objects of the modules imported at start (~180,000: Panel, Bokeh, networkx, numpy)
+  leave the collector's full passes (``gc.freeze``): such a pass stops every thread, and over
+  them it took ~0.4 s;
+- Bokeh's ``curdoc()`` stack (``bokeh.io.doc._PATCHED_CURDOCS``, one list for the process)
+  becomes one stack per thread (:class:`ThreadStack`): code on the event loop must never see
+  the document being built in the other thread as its current one, and the reverse.
+
+The first session of a process is built on the loop (it installs this). Outside a server
+(tests, notebooks, ``build-site``) nothing changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+log = logging.getLogger("backprop_explorer.builds")
+
+SWITCH_SECONDS = 0.001  # the interpreter's switch interval on a server (sys.setswitchinterval)
+
+
+class ThreadStack(threading.local):
+    """A list that each thread sees on its own: Bokeh's stack of patched current documents.
+
+    >>> stack = ThreadStack()
+    >>> stack.append("a"); len(stack), stack[-1]
+    (1, 'a')
+    >>> seen = []
+    >>> t = threading.Thread(target=lambda: seen.append(len(stack))); t.start(); t.join()
+    >>> seen, stack.pop(), bool(stack)
+    ([0], 'a', False)
+    """
+
+    def __init__(self):
+        self.items = []  # run in each thread on its first use (threading.local)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+    def append(self, item) -> None:
+        self.items.append(item)
+
+    def pop(self):
+        return self.items.pop()
+
+    def clear(self) -> None:
+        self.items.clear()
+
+
+def install() -> None:
+    """Build new sessions' documents in the worker thread, in this process (idempotent)."""
+    from bokeh.io import doc as bokeh_doc
+    from panel.io.application import Application
+
+    if getattr(Application, "_bpx_builds", False):
+        return
+    Application._bpx_builds = True
+    stack = ThreadStack()
+    for patched in bokeh_doc._PATCHED_CURDOCS:  # so far the installing thread's (its build)
+        stack.append(patched)
+    bokeh_doc._PATCHED_CURDOCS = stack
+    Application.on_session_created = _building_after(Application.on_session_created,
+                                                     Application.initialize_document)
+    Application.initialize_document = _built(Application.initialize_document)
+    sys.setswitchinterval(SWITCH_SECONDS)
+    gc.freeze()
+
+
+def _builder() -> ThreadPoolExecutor:
+    """The process's one page-building thread (made on first use)."""
+    import panel as pn
+
+    pool = pn.state.cache.get("bpx_builds")
+    if pool is None:
+        pool = pn.state.cache["bpx_builds"] = ThreadPoolExecutor(1, thread_name_prefix="bpx-build")
+    return pool
+
+
+def _building_after(created, initialize):
+    async def on_session_created(self, session_context) -> None:
+        await created(self, session_context)  # Panel's hooks, on the loop as before
+        doc = session_context._document
+        try:
+            await asyncio.get_running_loop().run_in_executor(_builder(), initialize, self, doc)
+        except Exception as e:  # raised again where Bokeh expects the build to fail
+            doc._bpx_built = e
+        else:
+            doc._bpx_built = True
+    return on_session_created
+
+
+def _built(initialize):
+    def initialize_document(self, doc) -> None:
+        built = doc.__dict__.pop("_bpx_built", None)
+        if built is None:  # not built ahead (the first session, or not on a server)
+            initialize(self, doc)
+            return
+        from panel.io.state import state
+
+        state._thread_id_[doc] = threading.get_ident()  # the document's thread: the loop's
+        if built is not True:
+            raise built
+    return initialize_document
