@@ -45,8 +45,26 @@ def page_file(slug: str, lang: str, args: dict) -> str:
     return f"{stems.get(args.get('expr', ''), 'graph-article')}.{lang}.html"
 
 
-def build_site(out: Path, langs: tuple[str, ...] | None = None) -> list[Path]:
-    """Write every page, the index and the static files they use into ``out``; the pages."""
+def site_pages(langs: tuple[str, ...] | None = None) -> list[tuple[str, str, dict]]:
+    """Every page of the site as ``(slug, lang, args)``: the explorer with each example of its
+    menu, then every lesson, for each language (all by default)."""
+    from .lessons import LESSONS
+    from .words import LANGUAGES
+
+    pages: list[tuple[str, str, dict]] = []
+    for lang in tuple(LANGUAGES) if langs is None else langs:
+        pages += [("graph", lang, {"expr": source, "lang": lang})
+                  for source in example_pages().values()]
+        pages += [(slug, lang, {"lesson": slug, "lang": lang}) for slug in LESSONS if slug != "graph"]
+    return pages
+
+
+def build_site(out: Path, langs: tuple[str, ...] | None = None,
+               only: set[str] | None = None) -> list[Path]:
+    """Write every page, the index and the static files they use into ``out``; the pages.
+
+    ``only``: write just the pages of these file names (the index still links every page).
+    """
     import panel as pn
     from bokeh.resources import Resources
 
@@ -59,19 +77,17 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     pn.extension(raw_css=[stylesheet()], notifications=True)
     start_session()
-    pages: list[tuple[str, str, dict]] = []
-    for lang in langs:
-        pages += [("graph", lang, {"expr": source, "lang": lang})
-                  for source in example_pages().values()]
-        pages += [(slug, lang, {"lesson": slug, "lang": lang}) for slug in LESSONS if slug != "graph"]
+    pages = site_pages(langs)
     written = []
     for slug, lang, args in pages:
+        path = out / page_file(slug, lang, args)
+        if only is not None and path.name not in only:
+            continue
         page = build_page(args, link=page_file)
         if slug == "graph":
             note = ui(lang)["static_site_note"]
             page.sidebar.insert(1, pn.pane.HTML(f"<div class='bpx-hint'>{note}</div>",
                                                 sizing_mode="stretch_width"))
-        path = out / page_file(slug, lang, args)
         title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
         page.save(str(path), resources=Resources(mode="server", root_url=""), title=title)
         path.write_text(_local(path.read_text(encoding="utf-8")), encoding="utf-8")

@@ -190,51 +190,113 @@ function faultFor(op, inputs, out, param) {
 }
 
 // --- the tape: forward and backward, exactly as the Python engine orders them --------------
-function replay(tape, overrides) {
+// A tape is compiled once (the page replays it on every drag frame, 11,586 ops for the
+// biggest network): each op's rules looked up, its inputs in one flat index array, the
+// leaves' numbers parsed. The replay itself then allocates its result and nothing per op.
+const compiled = new WeakMap()
+
+function compile(tape) {
+  let c = compiled.get(tape)
+  if (c) return c
   const n = tape.op.length
-  const value = new Float64Array(n)
-  const fault = new Array(n).fill("")
-  const driven = new Map()  // leaf index -> the value its slider now holds
-  for (const [name, i] of Object.entries(tape.variable)) if (overrides && name in overrides) driven.set(i, overrides[name])
+  const start = new Int32Array(n + 1)
+  for (let i = 0; i < n; i++) start[i + 1] = start[i] + tape.inputs[i].length
+  const inputs = new Int32Array(start[n])
+  const rule = new Array(n), leaf = new Float64Array(n), active = new Uint8Array(n)
   for (let i = 0; i < n; i++) {
     const op = tape.op[i]
-    if (op === "") {
-      value[i] = driven.has(i) ? driven.get(i) : num(tape.value[i])
+    rule[i] = op === "" ? null : OPS[op]
+    if (op === "") leaf[i] = num(tape.value[i])
+    active[i] = tape.active[i] ? 1 : 0
+    inputs.set(tape.inputs[i], start[i])
+  }
+  // a scratch array per arity: the op rules read their inputs from an array
+  const scratch = Array.from({ length: 4 }, (_, k) => new Array(k).fill(0))
+  c = { n, start, inputs, rule, leaf, active, scratch }
+  compiled.set(tape, c)
+  return c
+}
+
+// `ins` (scratch, or a fresh copy where a fault needs it) filled with op i's input values
+function gather(c, value, i, fresh = false) {
+  const s = c.start[i], a = c.start[i + 1] - s
+  const ins = fresh || a >= c.scratch.length ? new Array(a) : c.scratch[a]
+  for (let j = 0; j < a; j++) ins[j] = value[c.inputs[s + j]]
+  return ins
+}
+
+function replay(tape, overrides) {
+  const c = compile(tape)
+  const { n, start, inputs, rule, active } = c
+  const param = tape.param
+  const value = new Float64Array(n)
+  const fault = new Array(n).fill("")
+  const leaf = overrides ? Float64Array.from(c.leaf) : c.leaf  // the leaves, sliders applied
+  if (overrides) for (const [name, i] of Object.entries(tape.variable)) if (name in overrides) leaf[i] = overrides[name]
+  for (let i = 0; i < n; i++) {
+    const R = rule[i]
+    if (R === null) {
+      value[i] = leaf[i]
       if (!fin(value[i])) fault[i] = FAULT_WORDS.not_finite
       continue
     }
-    const ins = tape.inputs[i].map((j) => value[j])
-    const out = OPS[op].forward(...ins, tape.param[i])
+    const s = start[i], a = start[i + 1] - s, p = param[i]
+    const out = a === 1 ? R.forward(value[inputs[s]], p)
+      : a === 2 ? R.forward(value[inputs[s]], value[inputs[s + 1]], p)
+        : R.forward(...gather(c, value, i, true), p)
     value[i] = out
-    if (!fin(out)) fault[i] = faultFor(op, ins, out, tape.param[i])
+    if (!fin(out)) fault[i] = faultFor(tape.op[i], gather(c, value, i, true), out, p)
   }
   // sums start at -0, the identity of IEEE addition (as in the engine); nodes the backward
   // pass does not reach keep 0
   const grad = new Float64Array(n)
-  for (let i = 0; i < n; i++) if (tape.active[i]) grad[i] = -0
-  const locals = new Array(n)
+  for (let i = 0; i < n; i++) if (active[i]) grad[i] = -0
+  // the local derivative of op i with respect to its input slot j: local[start[i] + j]
+  const local = new Float64Array(start[n])
   const root = tape.root
   if (n) grad[root] = 1
   let evaluated = 0, skipped = 0, blocked = 0
   for (let i = n - 1; i >= 0; i--) {
-    const op = tape.op[i]
-    if (op === "") continue
-    const inputs = tape.inputs[i]
-    const ins = inputs.map((j) => value[j])
-    if (!tape.active[i]) { skipped += inputs.length; locals[i] = OPS[op].local(ins, value[i], tape.param[i]); continue }
-    if (OPS[op].blocksGradient) { blocked += 1; locals[i] = inputs.map(() => 0); continue }
-    const loc = OPS[op].local(ins, value[i], tape.param[i])
-    locals[i] = loc
+    const R = rule[i]
+    if (R === null) continue
+    const s = start[i], a = start[i + 1] - s
+    if (R.blocksGradient && active[i]) { blocked += 1; continue }  // its locals stay 0
+    const loc = R.local(gather(c, value, i), value[i], param[i])
+    for (let j = 0; j < a; j++) local[s + j] = loc[j]
+    if (!active[i]) { skipped += a; continue }
     const g = grad[i]
-    for (let s = 0; s < inputs.length; s++) {
-      if (tape.active[inputs[s]]) { evaluated += 1; grad[inputs[s]] += contribution(op, g, loc[s]) } else skipped += 1
+    for (let j = 0; j < a; j++) {
+      const u = inputs[s + j]
+      if (active[u]) { evaluated += 1; grad[u] += R.selects && loc[j] === 0 ? 0 : g * loc[j] } else skipped += 1
     }
   }
   // a gradient that is not finite where its value is (0 * sqrt(x) at x = 0) is a fault too
   const gradFault = new Array(n).fill("")
   for (let i = 0; i < n; i++)
-    if (tape.active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? FAULT_WORDS.grad_nan : FAULT_WORDS.grad_inf
-  return { value, grad, locals, fault, gradFault, evaluated, skipped, blocked }
+    if (active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? FAULT_WORDS.grad_nan : FAULT_WORDS.grad_inf
+  return new Result(c, value, grad, local, fault, gradFault, evaluated, skipped, blocked)
+}
+
+// What replay() computes. `local(v, slot)`: the local derivative of tape entry v with
+// respect to its input `slot` (0 for a leaf); `locals`: the same as one array per entry
+// (null for a leaf), made when asked for.
+class Result {
+  constructor(c, value, grad, local, fault, gradFault, evaluated, skipped, blocked) {
+    this.compiled = c
+    this.value = value; this.grad = grad; this.localFlat = local
+    this.fault = fault; this.gradFault = gradFault
+    this.evaluated = evaluated; this.skipped = skipped; this.blocked = blocked
+  }
+
+  local(v, slot) {
+    const s = this.compiled.start
+    return v >= 0 && v < this.compiled.n && slot < s[v + 1] - s[v] ? this.localFlat[s[v] + slot] : 0
+  }
+
+  get locals() {
+    const { start, rule, n } = this.compiled
+    return Array.from({ length: n }, (_, i) => (rule[i] === null ? null : Array.from(this.localFlat.subarray(start[i], start[i + 1]))))
+  }
 }
 
 // what an input receives through `op`: graphviz_core.engine.contribution
@@ -618,26 +680,129 @@ return { fill, T, setLanguage, faultText }
 
 // ==== static/explorer/labels.mjs
 const __bpx_labels = (() => {
-// The labels of one drawing, in one source: only those shown at this zoom take a row.
+// The labels of one drawing, in one source: only those shown at this zoom take a row, and
+// those beside the nodes (names, numbers, the key, edge numbers) are kept apart on screen.
 
 const { INK } = __bpx_style
+
+const PAD = 2  // px of white box around a label's text (the figure's Text glyph: padding=2)
 
 class Labels {
   constructor(box) {
     this.box = box  // [x0, x1, y0, y1]: labels anchored outside it are not drawn (null: all)
-    this.columns = { x: [], y: [], text: [], color: [], size: [], style: [], baseline: [], dx: [], dy: [], boxed: [], alpha: [], node: [], edge: [], role: [] }
+    this.rows = []
   }
 
-  add(x, y, text, { color = INK, size = "13px", style = "normal", baseline = "middle", dx = 0, dy = 0, boxed = 0, alpha = 1, node = -1, edge = -1, role = "" } = {}) {
+  add(x, y, text, { color = INK, size = "13px", style = "normal", baseline = "middle", dx = 0, dy = 0, boxed = 0, alpha = 1, node = -1, edge = -1, role = "", rank = 3, lines = [] } = {}) {
     const b = this.box
     if (b && (x < b[0] || x > b[1] || y < b[2] || y > b[3])) return
-    const c = this.columns
-    c.x.push(x); c.y.push(y); c.text.push(text); c.color.push(color); c.size.push(size); c.style.push(style)
-    c.baseline.push(baseline); c.dx.push(dx); c.dy.push(dy); c.boxed.push(boxed); c.alpha.push(alpha)
-    c.node.push(node); c.edge.push(edge); c.role.push(role)
+    // rank: which labels get their place first (smaller first); lines: the other offsets (px,
+    // added to dy) the label may take when its own place is taken
+    this.rows.push({ x, y, text, color, size, style, baseline, dx, dy, boxed, alpha, node, edge, role, rank, lines })
+  }
+
+  // Keep the labels beside the nodes apart: in order of rank, each label takes the first of
+  // its places (dy, then dy + each of its `lines`) where its box, text and padding, meets
+  // no label placed before it and no node but its own, and stays inside the figure's frame
+  // (slid along it where it would stick out); a label with no such place is not drawn:
+  // zooming in gives it room. `ppu`: pixels per layout unit; `frame`: the plane on screen
+  // ([x0, x1, y0, y1], or null: no edges to keep to); `nodes`: {x, y, size} of the markers.
+  place(ppu, frame, nodes) {
+    const grid = new Grid(48)
+    const sx = (x) => x * ppu, sy = (y) => -y * ppu  // screen px, up to a shift
+    const n = nodes ? nodes.x.length : 0
+    for (let i = 0; i < n; i++) {
+      const h = nodes.size[i] / 2
+      grid.add([sx(nodes.x[i]) - h, sx(nodes.x[i]) + h, sy(nodes.y[i]) - h, sy(nodes.y[i]) + h, i])
+    }
+    const fx0 = frame ? sx(frame[0]) : -Infinity, fx1 = frame ? sx(frame[1]) : Infinity
+    const fy0 = frame ? sy(frame[3]) : -Infinity, fy1 = frame ? sy(frame[2]) : Infinity
+    const free = (r) => r.role !== "inner" && r.role !== "mark"
+    const order = this.rows.map((r, k) => k).filter((k) => free(this.rows[k]))
+      .sort((a, b) => this.rows[a].rank - this.rows[b].rank || a - b)
+    const dropped = new Set()
+    for (const k of order) {
+      const r = this.rows[k], px = parseFloat(r.size) || 13
+      const w = textWidth(r.text, r.size, r.style) + 2 * PAD, h = px * 1.2 + 2 * PAD
+      let x = sx(r.x) + r.dx
+      const ax = sx(r.x), ay = sy(r.y)
+      const inside = ax >= fx0 && ax <= fx1 && ay >= fy0 && ay <= fy1
+      // a label whose anchor is on screen stays on screen: slid sideways off the frame's edges
+      if (inside && w < fx1 - fx0) x = Math.min(Math.max(x, fx0 + w / 2 + 1), fx1 - w / 2 - 1)
+      let placed = false
+      for (const extra of [0, ...r.lines]) {
+        const y = ay + r.dy + extra
+        const top = r.baseline === "top" ? y - PAD : r.baseline === "bottom" ? y - px * 1.2 - PAD : y - h / 2
+        const box = [x - w / 2, x + w / 2, top, top + h, r.node]
+        if (inside && (top < fy0 || top + h > fy1)) continue
+        if (grid.hits(box)) continue
+        grid.add([...box.slice(0, 4), -1])
+        r.dx = x - ax; r.dy = y - ay
+        placed = true
+        break
+      }
+      if (!placed) dropped.add(k)
+    }
+    if (dropped.size) this.rows = this.rows.filter((r, k) => !dropped.has(k))
+  }
+
+  get columns() {
+    const c = { x: [], y: [], text: [], color: [], size: [], style: [], baseline: [], dx: [], dy: [], boxed: [], alpha: [], node: [], edge: [], role: [] }
+    for (const r of this.rows) for (const key in c) c[key].push(r[key])
+    return c
   }
 }
-return { Labels }
+
+// Boxes ([left, right, top, bottom, owner node or -1]) in buckets of `cell` px: a new label is
+// checked against its neighbours only, not against every label of a big drawing.
+class Grid {
+  constructor(cell) { this.cell = cell; this.buckets = new Map() }
+  *cells(b) {
+    const c = this.cell
+    for (let i = Math.floor(b[0] / c); i <= Math.floor(b[1] / c); i++)
+      for (let j = Math.floor(b[2] / c); j <= Math.floor(b[3] / c); j++) yield `${i},${j}`
+  }
+  add(b) {
+    for (const key of this.cells(b)) {
+      const list = this.buckets.get(key)
+      if (list) list.push(b); else this.buckets.set(key, [b])
+    }
+  }
+  // does `b` meet a box, other than the marker of the node it labels?
+  hits(b) {
+    for (const key of this.cells(b)) {
+      const list = this.buckets.get(key)
+      if (!list) continue
+      for (const o of list)
+        if (!(o[4] >= 0 && o[4] === b[4]) && b[0] < o[1] && o[0] < b[1] && b[2] < o[3] && o[2] < b[3]) return true
+    }
+    return false
+  }
+}
+
+// A label's width in px, as the figure's canvas measures it (Bokeh draws text in "helvetica");
+// estimated where there is no canvas (Node): CJK 1 em, anything else 0.62 em.
+const widths = new Map()
+let measurer = null
+function textWidth(text, size, style = "normal") {
+  const key = `${style} ${size} ${text}`
+  let w = widths.get(key)
+  if (w !== undefined) return w
+  if (measurer === null)
+    measurer = typeof document !== "undefined" && document.createElement ? document.createElement("canvas").getContext("2d") || false : false
+  if (measurer) {
+    measurer.font = `${style} ${size} helvetica`
+    w = measurer.measureText(text).width
+  } else {
+    const px = parseFloat(size) || 13
+    w = 0
+    for (const ch of text) w += (ch.codePointAt(0) >= 0x2e80 ? 1 : 0.62) * px
+  }
+  if (widths.size > 5000) widths.clear()  // numbers change as sliders move: keep it bounded
+  widths.set(key, w)
+  return w
+}
+return { Labels, textWidth }
 })()
 
 // ==== static/explorer/reading.mjs
@@ -670,16 +835,15 @@ function edgeIndex(scene, u, v, slot) {
 }
 
 // the local derivative of tape entry v with respect to its input `slot`
-function local(result, v, slot) {
-  const loc = result.locals[v]
-  return loc ? loc[slot] : 0
-}
+function local(result, v, slot) { return result.local(v, slot) }
 
 // what the traced edge (u, v, slot) carries back to u
-function contribution(scene, result, edge) {
-  const [u, v, slot] = edge
-  if (!scene.tape.active[v] || !scene.tape.active[u] || blocksGradient(scene.tape.op[v])) return 0
-  return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
+function contribution(scene, result, edge) { return carried(scene, result, edge[0], edge[1], edge[2]) }
+
+function carried(scene, result, u, v, slot) {
+  const tape = scene.tape
+  if (!tape.active[v] || !tape.active[u] || blocksGradient(tape.op[v])) return 0
+  return throughOp(tape.op[v], result.grad[v], local(result, v, slot))
 }
 
 // the tape parent of the j-th traced edge drawn edge k stands for (edges.tails; without
@@ -709,11 +873,41 @@ function drawnEdge(scene, [u, v, slot]) {
   return k === undefined ? -1 : k
 }
 
+// The traced edges behind each drawn edge (edges.via), flat, made once per scene: drawn
+// edge k stands for entries off[k] .. off[k + 1] - 1, each a traced edge (u, v, slot) and
+// its parent's place (group) among the edge's distinct parents, in order of appearance.
+function tracedEdges(scene) {
+  const E = scene.edges
+  if (E._flat) return E._flat
+  const m = E.u.length
+  let total = 0
+  for (let k = 0; k < m; k++) total += E.via[k].length
+  const f = { off: new Int32Array(m + 1), u: new Int32Array(total), v: new Int32Array(total), slot: new Int32Array(total),
+              group: new Int32Array(total), groups: new Int32Array(m) }
+  let e = 0
+  for (let k = 0; k < m; k++) {
+    f.off[k] = e
+    const place = new Map()
+    E.via[k].forEach(([v, slot], j) => {
+      const u = tail(scene, k, j)
+      if (!place.has(u)) place.set(u, place.size)
+      f.u[e] = u; f.v[e] = v; f.slot[e] = slot; f.group[e] = place.get(u); e++
+    })
+    f.groups[k] = place.size
+  }
+  f.off[m] = e
+  E._flat = f
+  return f
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 function edgeContribution(scene, result, k) {
   const E = scene.edges
-  if (!E.via) return contribution(scene, result, [E.u[k], E.v[k], E.slot[k]])
-  return E.via[k].reduce((sum, [v, slot], j) => sum + contribution(scene, result, [tail(scene, k, j), v, slot]), 0)
+  if (!E.via) return carried(scene, result, E.u[k], E.v[k], E.slot[k])
+  const f = tracedEdges(scene)
+  let sum = 0
+  for (let e = f.off[k]; e < f.off[k + 1]; e++) sum += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+  return sum
 }
 
 // how much gradient drawn edge k carries back (its width in the backward pass): the norm
@@ -721,12 +915,16 @@ function edgeContribution(scene, result, k) {
 function edgeFlow(scene, result, k) {
   const E = scene.edges
   if (!E.via) return Math.abs(edgeContribution(scene, result, k))
-  const per = new Map()
-  E.via[k].forEach(([v, slot], j) => {
-    const u = tail(scene, k, j)
-    per.set(u, (per.get(u) || 0) + contribution(scene, result, [u, v, slot]))
-  })
-  return Math.hypot(...per.values())
+  // each parent's sum starts at 0.0, as in grouping.flow (a nan in it stays nan)
+  const f = tracedEdges(scene), G = f.groups[k]
+  if (G === 1) {  // one parent (an edge between neurons): the norm of one sum
+    let sum = 0
+    for (let e = f.off[k]; e < f.off[k + 1]; e++) sum += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+    return Math.hypot(sum)
+  }
+  const per = new Array(G).fill(0)
+  for (let e = f.off[k]; e < f.off[k + 1]; e++) per[f.group[e]] += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+  return Math.hypot(...per)
 }
 
 // a layer (nodes.outputs: its output vector) shows a norm, every other node its tape entry
@@ -802,8 +1000,10 @@ function legendHtml(max, thick = THICK) {
   if (!(max > 0)) return ""
   const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
   const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${w}" stroke-linecap="round" stroke-opacity="${(0.35 + 0.6 * t * t).toFixed(2)}"/></svg>`
+  // a sample line and its number are one unit: a narrow screen wraps between samples, never
+  // inside one (styled here: the legend's stylesheet does not reach a Div's text in every page)
   const items = samples.map((sample, k) =>
-    `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+    `<span class="bpx-flow-item" style="display:inline-flex;align-items:center;gap:4px;white-space:nowrap">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
   return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
 return { DECADES, THIN, thickest, strength, widthOf, flows, legendHtml }
@@ -823,8 +1023,12 @@ const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
 const { flows, strength, widthOf } = __bpx_flow
 
-// below this many pixels per layout unit a node's number would crowd its neighbours': none
-const COMPACT_PPU = 38
+// below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
+// none (between this and 70 the numbers alone, where each finds room: Labels.place)
+const COMPACT_PPU = 26
+const CROWD = 200  // most nodes on screen that get their numbers alone
+// more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
+const BUNDLED = 8
 
 // `seen`: the nodes playback has reached (null: all); `step`: the current step (or null);
 // `ppu`: pixels per layout unit; `box`: the plane on screen (see geometry.visibleBox);
@@ -850,11 +1054,17 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   const lines = fewLayers ? wordy : tight ? Math.min(3, labelLines(N, ppu, 12 * big, () => 8)) : 1
   // else a phone's figure (or a big graph): each node's number alone, under a key that says
   // what the numbers are; the full "∂L/∂z1 = 5" once there is room
-  const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU) && mode !== "graph"
+  // (not for hundreds of nodes at once: a big graph zoomed out is read in the table, and its
+  // labels would be measured and placed on every frame of a drag)
+  const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && inBox(N, box) <= CROWD) && mode !== "graph"
   const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
-  const font = Math.max(9, nodeSize * 0.32)
-  const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const font = Math.max(12, nodeSize * 0.32)  // no type under 12 px: a symbol that does not fit is left out
+  const labelPx = Math.round((compact ? 12 : 13) * big), labelSize = `${labelPx}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  // a label whose place is taken tries a line further out (Labels.place); what a student
+  // reads first gets its place first: the numbers in the passes, the names in the graph mode
+  const line = Math.round(labelPx * 1.2 + 4)
+  const rankOf = { bottom: mode === "graph" ? 2 : 1, top: mode === "graph" ? 1 : 2 }
   const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
@@ -873,11 +1083,13 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     col.alpha.push(dim ? 0.35 : 1)
     // a name wider than its node is left to the table and to zooming in
     const inner = N.op[i] ? N.symbol[i] : N.name[i]
-    if (inner.length * font * 0.6 <= nodeSize * 0.95)
+    const fits = inner.length * font * 0.6 <= nodeSize * 0.95
+    if (fits)
       labels.add(N.x[i], N.y[i], inner, { size: `${Math.round(font)}px`, style: "bold", alpha: dim ? 0.35 : 1, node: i, role: "inner" })
     if (fault) labels.add(N.x[i], N.y[i], "⚠", { color: FAULT, size: "18px", dx: half * 0.7, dy: -half * 0.7, node: i, role: "mark" })
     if (!showNodeLabels) continue
-    if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
+    // an operation's name above it; a leaf's too when it does not fit inside
+    if (N.op[i] || !fits) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top", rank: rankOf.top, lines: [-line] })
     let bottom = ""
     const short = compact && (!vector || tight)  // a layer's norm keeps its words where it fits
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
@@ -887,15 +1099,16 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     else if (!shown) bottom = "?"
     else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
     else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
-    if (step && step.kind === "sum" && step.node === i && mode === "backward")
+    const now = step && step.kind === "sum" && step.node === i && mode === "backward"
+    if (now)
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
-    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: (lines > 1 ? Math.max(half, nodeSize * 0.85) + (rankByX(N)[i] % lines) * 18 * big : half) + 3, boxed: 0.8, node: i, role: "bottom" })
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: (lines > 1 ? Math.max(half, nodeSize * 0.85) + (rankByX(N)[i] % lines) * 18 * big : half) + 3, boxed: 0.8, node: i, role: "bottom", rank: now ? 0 : rankOf.bottom + (bottom === T.notComputed ? 0.5 : 0), lines: [line, 2 * line] })
   }
 
   if (compact && frame) {
     const key = fill(T.compact_key[mode], { loss: lossName })
-    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key" })
+    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key", rank: 0 })
   }
 
   const E = sc.edges, m = E.u.length
@@ -903,34 +1116,35 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
   // the flows follow the numbers alone: one computation per replay, not one per frame
   const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
+  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin edges
+  const thick = flow ? Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3)) : 0
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
+  // ...and without arrowheads: dozens of them on every node would pile into one blot (the
+  // drawing runs left to right, the way the values go), and they were most of the work of
+  // repainting such a figure
+  const bundled = m > BUNDLED * n
   for (let k = 0; k < m; k++) {
-    const u = E.u[k], v = E.v[k], slot = E.slot[k], blocked = E.blocked[k]
-    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
+    const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
+    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
     const carries = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
-    // an edge into a closed group stands for several traced edges: no one local derivative
-    const loc = !via ? local(r, v, slot) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
-    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, label = "", lc = EDGE_INK, width = 2
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, lc = EDGE_INK, width = 2
     if (mode === "backward") {
-      if (blocked) { color = BLOCKED; dash = "dashed"; label = "× 0"; lc = BLOCKED }
+      if (blocked) { color = BLOCKED; dash = "dashed"; lc = BLOCKED }
       else if (!carries) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
-      // an edge from a layer stands for several parents: what it carries back is a vector
-      else label = manyTails(sc, k) ? `→ ‖${fmt(flow.flow[k])}‖` : (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
-    } else if (mode === "forward") {
-      label = fmt(r.value[tu])
-      if (blocked) { color = BLOCKED; dash = "dashed" }
     } else if (blocked) { color = BLOCKED; dash = "dashed" }
     // in playback an edge shows its number once the step that carries it has arrived
     const owner = mode === "backward" ? u : v
     const arrived = !seen || seen.has(owner) || (blocked && seen.has(v) && mode === "backward")
-    if (!arrived) label = ""
-    else if (flow && carries && !blocked) {
+    // the number is written only where it is drawn (formatting thousands of them per drag
+    // frame was most of a big graph's drawing)
+    const label = showEdgeLabels && arrived ? edgeLabel(sc, r, k, mode, flow) : ""
+    if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
-      width = widthOf(s, flow.thick)
+      width = widthOf(s, thick)
       alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
@@ -939,13 +1153,16 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       // the label sits on the middle of the first segment, the arrowhead on the last one
       const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
       const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
-      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
+      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge", rank: 4 })
     }
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+    if (bundled) continue
     const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
   }
+
+  labels.place(ppu, frame, { x: N.x, y: N.y, size: col.size })
 
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
   const focus = { x: [], y: [], marker: [], size: [] }
@@ -969,7 +1186,22 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
+  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick } : null }
+}
+
+// the number drawn edge k shows in `mode` ("" for none)
+function edgeLabel(sc, r, k, mode, flow) {
+  const E = sc.edges, u = E.u[k], v = E.v[k]
+  const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v), via = E.via && E.via[k]
+  if (mode === "forward") return fmt(r.value[tu])
+  if (mode !== "backward") return ""
+  if (E.blocked[k]) return "× 0"
+  if (!(sc.tape.active[tv] && sc.tape.active[tu])) return ""
+  // an edge from a layer stands for several parents: what it carries back is a vector
+  if (manyTails(sc, k)) return `→ ‖${fmt(flow.flow[k])}‖`
+  // an edge into a closed group stands for several traced edges: no one local derivative
+  const loc = !via ? local(r, v, E.slot[k]) : via.length === 1 && via[0][0] === tv ? local(r, tv, via[0][1]) : null
+  return (loc === null ? "" : `×${paren(loc)} `) + `→ ${fmt(edgeContribution(sc, r, k))}`
 }
 
 // how many lines (uncapped) the lower labels of a drawing by layers need so that neighbours do not overlap:
@@ -980,6 +1212,14 @@ function labelLines(N, ppu, fontPx, chars) {
   for (let k = 1; k < xs.length; k++) if (xs[k] - xs[k - 1] > 1e-9) gap = Math.min(gap, xs[k] - xs[k - 1])
   const widest = Math.max(0, ...N.name.map((name) => chars(name) * 0.6 * fontPx))
   return Math.max(1, Math.ceil(widest / (0.95 * gap * ppu)))
+}
+
+// how many nodes are in `box` (all without one)
+function inBox(N, box) {
+  if (!box) return N.x.length
+  let k = 0
+  for (let i = 0; i < N.x.length; i++) if (N.x[i] >= box[0] && N.x[i] <= box[1] && N.y[i] >= box[2] && N.y[i] <= box[3]) k++
+  return k
 }
 
 // each node's place from left to right (its line, when lower labels take turns)
@@ -1015,10 +1255,20 @@ function sameColumns(a, b) {
 
 // `table`: the DataTable model showing `source`, if any
 function setData(source, columns, table = null) {
-  source.setv({ data: columns }, { sync: false, check_eq: false })
-  source.change.emit()  // the DataTable redraws on this signal, not on the property change
-  // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
-  if (table) table.view.change.emit()
+  if (table) {
+    source.setv({ data: columns }, { sync: false, check_eq: false })
+    source.change.emit()  // the DataTable redraws on this signal, not on the property change
+    // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
+    table.view.change.emit()
+    return
+  }
+  // A figure's source: its columns replaced in place and one change signal, which is what
+  // its renderers redraw on. `setv` would also walk every new value looking for models and
+  // signal the change twice (each time the glyphs re-read every column).
+  const data = source.data
+  for (const key of Object.keys(data)) if (!(key in columns)) delete data[key]
+  Object.assign(data, columns)
+  source.change.emit()
 }
 
 // The columns last written to each source of one view.
@@ -1108,6 +1358,9 @@ function tableColumns(sc, r, seen = null) {
   return tcol
 }
 
+// the columns a new replay can change (a row's name stays)
+const CHANGING = ["op", "value", "grad", "fault"]
+
 // Writes the table's columns into its source; `model` is the DataTable, `written` the
 // view's record of what each source holds (sources.Written).
 class ValuesTable {
@@ -1117,10 +1370,13 @@ class ValuesTable {
     const view = this.viewOf(model)
     const rows = source.data.name
     if (view && rows && sameColumns({ name: rows }, { name: tcol.name }) && !view.grid.getSortColumns().length) {
-      // the same rows with new numbers: redraw the visible cells, skip the table's re-layout
-      // (the column autosize reads computed styles on every change)
+      // the same rows with new numbers: redraw the drawn rows whose text changed, in place
+      // (SlickGrid's updateRow; a row scrolled to later is drawn from the source then),
+      // skipping the table's re-layout and row count, which read computed styles
+      const before = source.data
       source.setv({ data: tcol }, { sync: false, silent: true })
-      view.grid.invalidate()
+      for (let i = 0; i < rows.length; i++)
+        if (CHANGING.some((key) => !before[key] || before[key][i] !== tcol[key][i])) view.grid.updateRow(i)
       written.remember(source, tcol)
       return
     }
@@ -1854,6 +2110,8 @@ const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
 const { drawnEdge } = __bpx_reading
 
+const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
+
 class View {
   constructor(args) {
     this.args = args
@@ -1868,6 +2126,7 @@ class View {
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
+    this.slid = -Infinity  // when a slider last moved (performance.now())
   }
 
   handle(action, obj, data) {
@@ -2015,6 +2274,7 @@ class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
+    this.slid = performance.now()
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
@@ -2060,11 +2320,19 @@ class View {
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
+  // The numbers of its scale move with every drag frame, and a new text re-lays the page out
+  // (half a drag frame's work on a big graph): while only they change, the legend follows
+  // once the slider rests (LEGEND_MS); shown, hidden or another scale at once.
   legend(flow) {
     const el = this.args.legend
     if (!el) return
     const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
-    if (el.text !== html) el.setv({ text: html, visible: !!html }, { sync: false })
+    clearTimeout(this.legendTimer)
+    if (el.text === html) return
+    const write = () => el.setv({ text: html, visible: !!html }, { sync: false })
+    const dragging = typeof setTimeout !== "undefined" && performance.now() - this.slid < LEGEND_MS
+    if (!html || !el.visible || !el.text || !dragging) write()
+    else this.legendTimer = setTimeout(write, LEGEND_MS)
   }
 
   caption() {

@@ -85,3 +85,90 @@ def swapped_derivations(cache):
             if before is not None:
                 pn.state.cache[CACHE_KEY] = before
     return swapped()
+
+
+# --- spreading the suite over the workers (pytest-xdist `--dist loadgroup`, pyproject.toml) ------
+# A unit of work runs whole on one worker, in the order given here (`--no-loadscope-reorder`).
+# - A browser test that shares nothing with its neighbours but the worker's server and Chromium
+#   (session fixtures) is a unit of its own.
+# - Tests that share a module-scoped fixture go together: one unit per parameter of it (each page
+#   of tests/ui/test_pages.py on each viewport is a unit) or per module.
+# - Any other module is one unit: some add up over their tests (test_reliability's total).
+# Units start longest first, so the last ones to finish are short and the workers end together.
+# COST: CPU seconds per module, servers and browsers included (tools/suite_cpu.py); a module
+# not listed counts 3 s per browser test and 0.05 s per other test. A stale figure only
+# changes the order, never what runs.
+COST: dict[str, float] = {
+    # CPU s, `tools/suite_cpu.py`, 2026-11-30 (load 10: a guide to the order, not a benchmark)
+    "tests/test_abuse.py": 41, "tests/test_reliability.py": 34, "tests/test_cluster.py": 32,
+    "tests/test_lessons.py": 21, "tests/test_grouping.py": 21, "tests/test_expression.py": 14,
+    "tests/test_levels.py": 12, "tests/test_adapters.py": 11, "tests/test_security.py": 10,
+    "tests/test_components.py": 10, "tests/test_layout.py": 8, "tests/test_engine.py": 6.5,
+    "tests/test_torch.py": 6, "tests/test_page_open.py": 4.6, "tests/test_tape_replay.py": 4.3,
+    "tests/test_trace_schedule.py": 4, "tests/test_examples.py": 1, "tests/ui/test_site.py": 6,
+    # wall s of a quiet CI run (run 6, --durations): one module or one long test each
+    "tests/ui/test_jupyterlab.py": 30, "tests/ui/test_notebook.py": 25, "tests/ui/test_groups.py": 27,
+    "tests/ui/test_levels_ui.py": 55, "tests/ui/test_assets.py": 9,
+}
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: WORKERS_PER_CORE workers per core (PYTEST_XDIST_AUTO_NUM_WORKERS overrides).
+
+    A browser test's worker mostly waits - on its server, on Chromium, on the page's own
+    timers - so one worker per core leaves the cores idle much of the time."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist reads it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return WORKERS_PER_CORE * (cores or 1)
+
+
+WORKERS_PER_CORE = 2
+
+
+def _unit(item) -> str:
+    module = item.nodeid.split("::", 1)[0]
+    if item.get_closest_marker("browser") is None:
+        return module
+    shared = sorted(name for name, defs in item._fixtureinfo.name2fixturedefs.items()
+                    if defs and defs[-1].scope in ("module", "class", "package"))
+    if not shared:
+        return ""  # a unit of its own
+    callspec = getattr(item, "callspec", None)
+    params = [f"{name}={callspec.indices[name]}" for name in shared
+              if callspec is not None and name in callspec.indices]
+    # no "]" or "@" in a group name: pytest-xdist splits the node id at its last "@" after "]"
+    return ":".join([module, *params])
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into node ids
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        unit = _unit(item)
+        if unit and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(unit))
+        item.stash[_UNIT] = unit or item.nodeid
+
+
+_UNIT = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before a pytest-xdist worker sends its list of tests
+def pytest_collection_finish(session):
+    """Longest units first (each unit's tests stay together, in their order)."""
+    if not hasattr(session.config, "workerinput"):
+        return
+    items = session.items
+    module_of = {}
+    guess: dict[str, float] = {}
+    units_of: dict[str, set[str]] = {}
+    first: dict[str, int] = {}
+    for k, item in enumerate(items):
+        unit = item.stash[_UNIT]
+        module_of[unit] = module = item.nodeid.split("::", 1)[0]
+        guess[unit] = guess.get(unit, 0.0) + (3.0 if item.get_closest_marker("browser") else 0.05)
+        units_of.setdefault(module, set()).add(unit)
+        first.setdefault(unit, k)
+    cost = {unit: COST[module] / len(units_of[module]) if module in COST else guess[unit]
+            for unit, module in module_of.items()}
+    items.sort(key=lambda item: (-cost[item.stash[_UNIT]], first[item.stash[_UNIT]]))

@@ -17,6 +17,7 @@ import struct
 from hypothesis import strategies as st
 
 from graphviz_core.engine import OPS, Value, blocks_gradient, topological_order
+from graphviz_core.expression import FUNCTIONS
 
 VARIABLES = ("w", "x", "b", "y")
 
@@ -199,3 +200,33 @@ def check_fanout_rule(graph) -> None:
         else:  # inf and nan add up the same in any order
             total = sum(contributions)
             assert grad == total or (math.isnan(grad) and math.isnan(total)), (n, grad, contributions)
+
+
+# --- text for the parser's fuzz (test_expression.py, test_reliability.py) -----------------------
+
+# every character of the language: names, digits, operators, the functions' letters, blanks
+LANGUAGE = "wxby0123456789.e+-*/() ,_" + "".join(sorted(set("".join(FUNCTIONS)))) + "\t\n"
+VALID = ["(w*x + b - y)**2", "tanh(exp(w*x))**2", "u*v + sin(u)", "sg(u*u)*u",
+         "k*(w*x + b - y)**2 + C", "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1-eps, 1+eps)*A)",
+         "log(sigmoid(w*x + b)) + relu(x) - abs(y) / (1 + cos(w)**2)", "x**-2.5 + 2**x",
+         "max(x, 1e-3) ** (1/3)"]
+
+
+@st.composite
+def mutations(draw):
+    """A :data:`VALID` expression with 1-6 characters inserted, deleted or replaced (by one of
+    the language's, a near miss, or any character at all)."""
+    text = list(draw(st.sampled_from(VALID)))
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["insert", "delete", "replace"]))
+        i = draw(st.integers(0, len(text)))
+        ch = draw(st.one_of(st.sampled_from(LANGUAGE + "[]{}<>=!%@^~&|'\"#:;\\\r$`?"),
+                            st.characters()))
+        if kind == "insert":
+            text.insert(i, ch)
+        elif text and i < len(text):
+            if kind == "delete":
+                del text[i]
+            else:
+                text[i] = ch
+    return "".join(text)

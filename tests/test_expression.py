@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from expression_strategies import (check_fanout_rule, expression_cases, finite_difference_check)
+from expression_strategies import (LANGUAGE, VALID, check_fanout_rule, expression_cases,
+                                   finite_difference_check)
 from graphviz_core import ExpressionError, gradients, parse, topological_order, trace
-from graphviz_core.expression import FUNCTIONS, LIMITS
+from graphviz_core.expression import LIMITS
 
 # --- random expression trees against finite differences ---------------------------------------
 
@@ -233,6 +234,8 @@ def test_non_text_input():
 
 
 # --- fuzzing -------------------------------------------------------------------------------
+# Here: text made of the language's own characters. Random text of any kind and mutations of
+# valid expressions are fuzzed (and timed) in test_reliability.py.
 
 _timings: list[float] = []
 _slow: list[str] = []  # inputs that took over 0.1 s once: timed again in test_rejections_are_fast
@@ -242,11 +245,6 @@ def _record(elapsed: float, source) -> None:
     _timings.append(elapsed)
     if elapsed > 0.1:
         _slow.append(source)
-LANGUAGE = "wxby0123456789.e+-*/() ,_" + "".join(sorted(set("".join(FUNCTIONS)))) + "\t\n"
-VALID = ["(w*x + b - y)**2", "tanh(exp(w*x))**2", "u*v + sin(u)", "sg(u*u)*u",
-         "k*(w*x + b - y)**2 + C", "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1-eps, 1+eps)*A)",
-         "log(sigmoid(w*x + b)) + relu(x) - abs(y) / (1 + cos(w)**2)", "x**-2.5 + 2**x",
-         "max(x, 1e-3) ** (1/3)"]
 
 
 def _parse_only_expression_errors(source) -> None:
@@ -273,39 +271,9 @@ def fuzz(n: int) -> settings:
                     database=None)
 
 
-@fuzz(3000)
-@given(st.text(max_size=200))
-def test_fuzz_any_text(source):
-    _parse_only_expression_errors(source)
-
-
 @fuzz(4000)
 @given(st.text(alphabet=LANGUAGE, max_size=120))
 def test_fuzz_language_characters(source):
-    _parse_only_expression_errors(source)
-
-
-@st.composite
-def mutations(draw):
-    text = list(draw(st.sampled_from(VALID)))
-    for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["insert", "delete", "replace"]))
-        i = draw(st.integers(0, len(text)))
-        ch = draw(st.one_of(st.sampled_from(LANGUAGE + "[]{}<>=!%@^~&|'\"#:;\\\r$`?"),
-                            st.characters()))
-        if kind == "insert":
-            text.insert(i, ch)
-        elif text and i < len(text):
-            if kind == "delete":
-                del text[i]
-            else:
-                text[i] = ch
-    return "".join(text)
-
-
-@fuzz(3000)
-@given(mutations())
-def test_fuzz_mutations_of_valid_expressions(source):
     _parse_only_expression_errors(source)
 
 

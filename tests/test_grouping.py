@@ -12,7 +12,8 @@ from graphviz_core import ExpressionError, format_number, trace
 from graphviz_core import grouping
 from graphviz_core.grouping import group_graph, group_members, grouped_schedule
 from graphviz_core.layout import layout
-from graphviz_core.limits import GROUP_ABOVE
+from graphviz_core.levels import drawn_size
+from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
 from graphviz_core.mlp import ScalarMLP, builder_from_text, mlp_loss
 
 
@@ -198,10 +199,18 @@ def test_a_tap_on_a_group_opens_it_and_collapse_closes_it():
 
 def test_opening_too_much_closes_the_oldest_groups():
     m = ExplorerModel(expression="mlp(2, 60, 60, 1)", level="neuron")
-    for j in range(12):  # 181 more nodes each: at most 1,500 drawn
+    # 126 nodes drawn and 181 more per open neuron: the 8th open passes MLP_MAX_DRAWN (1,500)
+    # and closes the first, the 9th the second (each open re-derives the 11,586-node graph)
+    for j in range(9):
         m.expand(f"h2[{j}]")
-    assert len(m.drawn) <= 1500
-    assert m.expanded[-1] == "h2[11]" and "h2[0]" not in m.expanded
+        assert len(m.drawn) <= MLP_MAX_DRAWN
+        assert m.expanded[-1] == f"h2[{j}]"
+        # the oldest close, and only as many as needed
+        first = int(m.expanded[0][3:-1])
+        assert m.expanded == [f"h2[{k}]" for k in range(first, j + 1)]
+        if first:
+            assert drawn_size(m.graph, "neuron", [f"h2[{first - 1}]", *m.expanded]) > MLP_MAX_DRAWN
+    assert MLP_MAX_DRAWN == 1500 and "h2[0]" not in m.expanded and "h2[1]" not in m.expanded
 
 
 def test_the_mlp_caps():

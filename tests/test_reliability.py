@@ -18,6 +18,7 @@ import time
 import panel as pn
 import pytest
 from bokeh.document import Document
+from expression_strategies import mutations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from panel.io.state import set_curdoc
@@ -150,6 +151,7 @@ def mutate(text: str, rng: random.Random) -> str:
 # --- the fuzz ---------------------------------------------------------------------------------
 
 def test_fuzz_random_text():
+    # any text up to 400 characters (test_expression.py fuzzes the language's own characters)
     @given(st.one_of(st.text(max_size=400), st.text(alphabet="wxyb()+-*/.0123456789e ",
                                                       max_size=400)))
     def run(text):
@@ -170,13 +172,14 @@ def test_fuzz_grammar_productions():
 
 
 def test_fuzz_mutations_of_valid_expressions():
-    @given(GRAMMAR, st.randoms(use_true_random=False))
-    def run(text, rng):
+    @given(GRAMMAR, st.randoms(use_true_random=False), mutations())
+    def run(text, rng, typo):
         for _ in range(3):
             check(mutate(text, rng), "mutations")
+        check(typo, "mutations")  # an everyday expression with 1-6 characters changed
 
     _run(run, 1000)
-    _report("mutations", 3000)
+    _report("mutations", 4000)
 
 
 def test_fuzz_attacks():

@@ -26,16 +26,15 @@ export function edgeIndex(scene, u, v, slot) {
 }
 
 // the local derivative of tape entry v with respect to its input `slot`
-export function local(result, v, slot) {
-  const loc = result.locals[v]
-  return loc ? loc[slot] : 0
-}
+export function local(result, v, slot) { return result.local(v, slot) }
 
 // what the traced edge (u, v, slot) carries back to u
-export function contribution(scene, result, edge) {
-  const [u, v, slot] = edge
-  if (!scene.tape.active[v] || !scene.tape.active[u] || blocksGradient(scene.tape.op[v])) return 0
-  return throughOp(scene.tape.op[v], result.grad[v], local(result, v, slot))
+export function contribution(scene, result, edge) { return carried(scene, result, edge[0], edge[1], edge[2]) }
+
+function carried(scene, result, u, v, slot) {
+  const tape = scene.tape
+  if (!tape.active[v] || !tape.active[u] || blocksGradient(tape.op[v])) return 0
+  return throughOp(tape.op[v], result.grad[v], local(result, v, slot))
 }
 
 // the tape parent of the j-th traced edge drawn edge k stands for (edges.tails; without
@@ -65,11 +64,41 @@ export function drawnEdge(scene, [u, v, slot]) {
   return k === undefined ? -1 : k
 }
 
+// The traced edges behind each drawn edge (edges.via), flat, made once per scene: drawn
+// edge k stands for entries off[k] .. off[k + 1] - 1, each a traced edge (u, v, slot) and
+// its parent's place (group) among the edge's distinct parents, in order of appearance.
+function tracedEdges(scene) {
+  const E = scene.edges
+  if (E._flat) return E._flat
+  const m = E.u.length
+  let total = 0
+  for (let k = 0; k < m; k++) total += E.via[k].length
+  const f = { off: new Int32Array(m + 1), u: new Int32Array(total), v: new Int32Array(total), slot: new Int32Array(total),
+              group: new Int32Array(total), groups: new Int32Array(m) }
+  let e = 0
+  for (let k = 0; k < m; k++) {
+    f.off[k] = e
+    const place = new Map()
+    E.via[k].forEach(([v, slot], j) => {
+      const u = tail(scene, k, j)
+      if (!place.has(u)) place.set(u, place.size)
+      f.u[e] = u; f.v[e] = v; f.slot[e] = slot; f.group[e] = place.get(u); e++
+    })
+    f.groups[k] = place.size
+  }
+  f.off[m] = e
+  E._flat = f
+  return f
+}
+
 // what drawn edge k carries back: the sum over the traced edges it stands for (edges.via)
 export function edgeContribution(scene, result, k) {
   const E = scene.edges
-  if (!E.via) return contribution(scene, result, [E.u[k], E.v[k], E.slot[k]])
-  return E.via[k].reduce((sum, [v, slot], j) => sum + contribution(scene, result, [tail(scene, k, j), v, slot]), 0)
+  if (!E.via) return carried(scene, result, E.u[k], E.v[k], E.slot[k])
+  const f = tracedEdges(scene)
+  let sum = 0
+  for (let e = f.off[k]; e < f.off[k + 1]; e++) sum += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+  return sum
 }
 
 // how much gradient drawn edge k carries back (its width in the backward pass): the norm
@@ -77,12 +106,16 @@ export function edgeContribution(scene, result, k) {
 export function edgeFlow(scene, result, k) {
   const E = scene.edges
   if (!E.via) return Math.abs(edgeContribution(scene, result, k))
-  const per = new Map()
-  E.via[k].forEach(([v, slot], j) => {
-    const u = tail(scene, k, j)
-    per.set(u, (per.get(u) || 0) + contribution(scene, result, [u, v, slot]))
-  })
-  return Math.hypot(...per.values())
+  // each parent's sum starts at 0.0, as in grouping.flow (a nan in it stays nan)
+  const f = tracedEdges(scene), G = f.groups[k]
+  if (G === 1) {  // one parent (an edge between neurons): the norm of one sum
+    let sum = 0
+    for (let e = f.off[k]; e < f.off[k + 1]; e++) sum += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+    return Math.hypot(sum)
+  }
+  const per = new Array(G).fill(0)
+  for (let e = f.off[k]; e < f.off[k + 1]; e++) per[f.group[e]] += carried(scene, result, f.u[e], f.v[e], f.slot[e])
+  return Math.hypot(...per)
 }
 
 // a layer (nodes.outputs: its output vector) shows a norm, every other node its tape entry

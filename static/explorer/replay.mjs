@@ -18,51 +18,113 @@ function faultFor(op, inputs, out, param) {
 }
 
 // --- the tape: forward and backward, exactly as the Python engine orders them --------------
-export function replay(tape, overrides) {
+// A tape is compiled once (the page replays it on every drag frame, 11,586 ops for the
+// biggest network): each op's rules looked up, its inputs in one flat index array, the
+// leaves' numbers parsed. The replay itself then allocates its result and nothing per op.
+const compiled = new WeakMap()
+
+function compile(tape) {
+  let c = compiled.get(tape)
+  if (c) return c
   const n = tape.op.length
-  const value = new Float64Array(n)
-  const fault = new Array(n).fill("")
-  const driven = new Map()  // leaf index -> the value its slider now holds
-  for (const [name, i] of Object.entries(tape.variable)) if (overrides && name in overrides) driven.set(i, overrides[name])
+  const start = new Int32Array(n + 1)
+  for (let i = 0; i < n; i++) start[i + 1] = start[i] + tape.inputs[i].length
+  const inputs = new Int32Array(start[n])
+  const rule = new Array(n), leaf = new Float64Array(n), active = new Uint8Array(n)
   for (let i = 0; i < n; i++) {
     const op = tape.op[i]
-    if (op === "") {
-      value[i] = driven.has(i) ? driven.get(i) : num(tape.value[i])
+    rule[i] = op === "" ? null : OPS[op]
+    if (op === "") leaf[i] = num(tape.value[i])
+    active[i] = tape.active[i] ? 1 : 0
+    inputs.set(tape.inputs[i], start[i])
+  }
+  // a scratch array per arity: the op rules read their inputs from an array
+  const scratch = Array.from({ length: 4 }, (_, k) => new Array(k).fill(0))
+  c = { n, start, inputs, rule, leaf, active, scratch }
+  compiled.set(tape, c)
+  return c
+}
+
+// `ins` (scratch, or a fresh copy where a fault needs it) filled with op i's input values
+function gather(c, value, i, fresh = false) {
+  const s = c.start[i], a = c.start[i + 1] - s
+  const ins = fresh || a >= c.scratch.length ? new Array(a) : c.scratch[a]
+  for (let j = 0; j < a; j++) ins[j] = value[c.inputs[s + j]]
+  return ins
+}
+
+export function replay(tape, overrides) {
+  const c = compile(tape)
+  const { n, start, inputs, rule, active } = c
+  const param = tape.param
+  const value = new Float64Array(n)
+  const fault = new Array(n).fill("")
+  const leaf = overrides ? Float64Array.from(c.leaf) : c.leaf  // the leaves, sliders applied
+  if (overrides) for (const [name, i] of Object.entries(tape.variable)) if (name in overrides) leaf[i] = overrides[name]
+  for (let i = 0; i < n; i++) {
+    const R = rule[i]
+    if (R === null) {
+      value[i] = leaf[i]
       if (!fin(value[i])) fault[i] = FAULT_WORDS.not_finite
       continue
     }
-    const ins = tape.inputs[i].map((j) => value[j])
-    const out = OPS[op].forward(...ins, tape.param[i])
+    const s = start[i], a = start[i + 1] - s, p = param[i]
+    const out = a === 1 ? R.forward(value[inputs[s]], p)
+      : a === 2 ? R.forward(value[inputs[s]], value[inputs[s + 1]], p)
+        : R.forward(...gather(c, value, i, true), p)
     value[i] = out
-    if (!fin(out)) fault[i] = faultFor(op, ins, out, tape.param[i])
+    if (!fin(out)) fault[i] = faultFor(tape.op[i], gather(c, value, i, true), out, p)
   }
   // sums start at -0, the identity of IEEE addition (as in the engine); nodes the backward
   // pass does not reach keep 0
   const grad = new Float64Array(n)
-  for (let i = 0; i < n; i++) if (tape.active[i]) grad[i] = -0
-  const locals = new Array(n)
+  for (let i = 0; i < n; i++) if (active[i]) grad[i] = -0
+  // the local derivative of op i with respect to its input slot j: local[start[i] + j]
+  const local = new Float64Array(start[n])
   const root = tape.root
   if (n) grad[root] = 1
   let evaluated = 0, skipped = 0, blocked = 0
   for (let i = n - 1; i >= 0; i--) {
-    const op = tape.op[i]
-    if (op === "") continue
-    const inputs = tape.inputs[i]
-    const ins = inputs.map((j) => value[j])
-    if (!tape.active[i]) { skipped += inputs.length; locals[i] = OPS[op].local(ins, value[i], tape.param[i]); continue }
-    if (OPS[op].blocksGradient) { blocked += 1; locals[i] = inputs.map(() => 0); continue }
-    const loc = OPS[op].local(ins, value[i], tape.param[i])
-    locals[i] = loc
+    const R = rule[i]
+    if (R === null) continue
+    const s = start[i], a = start[i + 1] - s
+    if (R.blocksGradient && active[i]) { blocked += 1; continue }  // its locals stay 0
+    const loc = R.local(gather(c, value, i), value[i], param[i])
+    for (let j = 0; j < a; j++) local[s + j] = loc[j]
+    if (!active[i]) { skipped += a; continue }
     const g = grad[i]
-    for (let s = 0; s < inputs.length; s++) {
-      if (tape.active[inputs[s]]) { evaluated += 1; grad[inputs[s]] += contribution(op, g, loc[s]) } else skipped += 1
+    for (let j = 0; j < a; j++) {
+      const u = inputs[s + j]
+      if (active[u]) { evaluated += 1; grad[u] += R.selects && loc[j] === 0 ? 0 : g * loc[j] } else skipped += 1
     }
   }
   // a gradient that is not finite where its value is (0 * sqrt(x) at x = 0) is a fault too
   const gradFault = new Array(n).fill("")
   for (let i = 0; i < n; i++)
-    if (tape.active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? FAULT_WORDS.grad_nan : FAULT_WORDS.grad_inf
-  return { value, grad, locals, fault, gradFault, evaluated, skipped, blocked }
+    if (active[i] && !fin(grad[i])) gradFault[i] = grad[i] !== grad[i] ? FAULT_WORDS.grad_nan : FAULT_WORDS.grad_inf
+  return new Result(c, value, grad, local, fault, gradFault, evaluated, skipped, blocked)
+}
+
+// What replay() computes. `local(v, slot)`: the local derivative of tape entry v with
+// respect to its input `slot` (0 for a leaf); `locals`: the same as one array per entry
+// (null for a leaf), made when asked for.
+class Result {
+  constructor(c, value, grad, local, fault, gradFault, evaluated, skipped, blocked) {
+    this.compiled = c
+    this.value = value; this.grad = grad; this.localFlat = local
+    this.fault = fault; this.gradFault = gradFault
+    this.evaluated = evaluated; this.skipped = skipped; this.blocked = blocked
+  }
+
+  local(v, slot) {
+    const s = this.compiled.start
+    return v >= 0 && v < this.compiled.n && slot < s[v + 1] - s[v] ? this.localFlat[s[v] + slot] : 0
+  }
+
+  get locals() {
+    const { start, rule, n } = this.compiled
+    return Array.from({ length: n }, (_, i) => (rule[i] === null ? null : Array.from(this.localFlat.subarray(start[i], start[i + 1]))))
+  }
 }
 
 // what an input receives through `op`: graphviz_core.engine.contribution

@@ -17,10 +17,20 @@ export function sameColumns(a, b) {
 
 // `table`: the DataTable model showing `source`, if any
 export function setData(source, columns, table = null) {
-  source.setv({ data: columns }, { sync: false, check_eq: false })
-  source.change.emit()  // the DataTable redraws on this signal, not on the property change
-  // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
-  if (table) table.view.change.emit()
+  if (table) {
+    source.setv({ data: columns }, { sync: false, check_eq: false })
+    source.change.emit()  // the DataTable redraws on this signal, not on the property change
+    // ...and in Bokeh 3.9 only on its CDSView's change: same-length data left the cells stale
+    table.view.change.emit()
+    return
+  }
+  // A figure's source: its columns replaced in place and one change signal, which is what
+  // its renderers redraw on. `setv` would also walk every new value looking for models and
+  // signal the change twice (each time the glyphs re-read every column).
+  const data = source.data
+  for (const key of Object.keys(data)) if (!(key in columns)) delete data[key]
+  Object.assign(data, columns)
+  source.change.emit()
 }
 
 // The columns last written to each source of one view.

@@ -19,6 +19,8 @@ import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
 import { drawnEdge } from "./reading.mjs"
 
+const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
+
 export class View {
   constructor(args) {
     this.args = args
@@ -33,6 +35,7 @@ export class View {
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
+    this.slid = -Infinity  // when a slider last moved (performance.now())
   }
 
   handle(action, obj, data) {
@@ -180,6 +183,7 @@ export class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
+    this.slid = performance.now()
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
@@ -225,11 +229,19 @@ export class View {
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
+  // The numbers of its scale move with every drag frame, and a new text re-lays the page out
+  // (half a drag frame's work on a big graph): while only they change, the legend follows
+  // once the slider rests (LEGEND_MS); shown, hidden or another scale at once.
   legend(flow) {
     const el = this.args.legend
     if (!el) return
     const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
-    if (el.text !== html) el.setv({ text: html, visible: !!html }, { sync: false })
+    clearTimeout(this.legendTimer)
+    if (el.text === html) return
+    const write = () => el.setv({ text: html, visible: !!html }, { sync: false })
+    const dragging = typeof setTimeout !== "undefined" && performance.now() - this.slid < LEGEND_MS
+    if (!html || !el.visible || !el.text || !dragging) write()
+    else this.legendTimer = setTimeout(write, LEGEND_MS)
   }
 
   caption() {

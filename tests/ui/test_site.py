@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from components.lessons import LESSONS
-from components.site import build_site, example_pages
+from components.site import build_site, example_pages, page_file, site_pages
 from components.words import LANGUAGES
 
 from .helpers import free_port, js, new_context, number, set_slider, table
@@ -19,11 +19,15 @@ from .helpers import free_port, js, new_context, number, set_slider, table
 pytestmark = pytest.mark.browser
 
 
+# the pages the browser opens below are written; the index links every page of the site
+OPENED = {"graph-article.en.html", "chain-rule.zh.html"}
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The site, built once, served by ``python -m http.server`` on 127.0.0.1."""
     out = tmp_path_factory.mktemp("site")
-    pages = build_site(out)
+    pages = build_site(out, only=OPENED)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
                                "127.0.0.1", "--directory", str(out)],
@@ -43,9 +47,9 @@ def site(tmp_path_factory):
         server.wait(timeout=10)
 
 
-def test_every_lesson_and_example_is_written_and_linked_from_the_index(site):
+def test_every_lesson_and_example_is_linked_from_the_index_and_the_opened_pages_written(site):
     out, pages, _ = site
-    names = {p.name for p in pages}
+    names = {page_file(slug, lang, args) for slug, lang, args in site_pages()}
     for lang in LANGUAGES:
         for slug in LESSONS:
             if slug != "graph":
@@ -54,6 +58,7 @@ def test_every_lesson_and_example_is_written_and_linked_from_the_index(site):
             assert f"{stem}.{lang}.html" in names
     index = (out / "index.html").read_text(encoding="utf-8")
     assert all(f"href='{name}'" in index for name in names)
+    assert {p.name for p in pages} == OPENED and all(p.is_file() for p in pages)
 
 
 def _open(browser, url: str):

@@ -1,0 +1,120 @@
+"""Where the test suite's time goes: CPU and wall time per test module, browsers and servers included.
+
+A pytest plugin. Each test process (an xdist worker, or pytest itself with ``-n 0``) samples
+the CPU time of its whole process tree - itself, the ``panel serve``, Chromium, Jupyter and
+kernels it started, and every child already reaped - when a module begins and ends, so a
+module is charged for what its servers and pages cost while it ran::
+
+    SUITE_CPU=/tmp/cpu python3 -m pytest -q -p tools.suite_cpu tests/ui/test_explorer.py
+    python3 -m tools.suite_cpu /tmp/cpu        # the table: module, tests, CPU s, wall s
+
+Time before a process's first test (imports, collection) is charged to ``(start)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def tree_cpu() -> float:
+    """User + system seconds of this process and every process below it, reaped ones included."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:  # gone between the listing and the reading: its parent has it
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+class _Meter:
+    def __init__(self, out: Path):
+        self.out = out
+        self.modules: dict[str, dict] = {}
+        self.tests: dict[str, float] = {}
+        self.current = "(start)"
+        self.cpu, self.wall = tree_cpu(), time.monotonic()
+
+    def switch(self, module: str) -> None:
+        cpu, wall = tree_cpu(), time.monotonic()
+        row = self.modules.setdefault(self.current, {"cpu": 0.0, "wall": 0.0, "tests": 0})
+        row["cpu"] += cpu - self.cpu
+        row["wall"] += wall - self.wall
+        self.current, self.cpu, self.wall = module, cpu, wall
+
+    def write(self) -> None:
+        self.switch("(end)")
+        self.out.mkdir(parents=True, exist_ok=True)
+        name = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        (self.out / f"{name}-{os.getpid()}.json").write_text(
+            json.dumps({"modules": self.modules, "tests": self.tests}, indent=1))
+
+
+_meter: _Meter | None = None
+
+
+def pytest_configure(config):
+    global _meter
+    out = os.environ.get("SUITE_CPU")
+    if out and not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
+        return  # the xdist controller runs no test
+    if out:
+        _meter = _Meter(Path(out))
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if _meter is not None:
+        module = nodeid.split("::", 1)[0]
+        if module != _meter.current:
+            _meter.switch(module)
+        _meter.modules.setdefault(module, {"cpu": 0.0, "wall": 0.0, "tests": 0})["tests"] += 1
+
+
+def pytest_runtest_logreport(report):
+    if _meter is not None:
+        _meter.tests[report.nodeid] = _meter.tests.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    if _meter is not None:
+        _meter.write()
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0])
+    modules: dict[str, dict] = {}
+    tests: dict[str, float] = {}
+    workers = []
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text())
+        workers.append((path.stem, sum(r["cpu"] for r in data["modules"].values()),
+                        sum(r["wall"] for r in data["modules"].values())))
+        for name, row in data["modules"].items():
+            into = modules.setdefault(name, {"cpu": 0.0, "wall": 0.0, "tests": 0})
+            for k in into:
+                into[k] += row[k]
+        tests.update(data["tests"])
+    print(f"{'module':58} {'tests':>5} {'CPU s':>7} {'wall s':>7}")
+    for name, row in sorted(modules.items(), key=lambda kv: -kv[1]["cpu"]):
+        print(f"{name:58} {row['tests']:5d} {row['cpu']:7.1f} {row['wall']:7.1f}")
+    print(f"{'total':58} {sum(r['tests'] for r in modules.values()):5d} "
+          f"{sum(r['cpu'] for r in modules.values()):7.1f} {sum(r['wall'] for r in modules.values()):7.1f}")
+    for name, cpu, wall in workers:
+        print(f"  process {name}: CPU {cpu:.1f} s, wall {wall:.1f} s")
+    top = int(argv[1]) if len(argv) > 1 else 25
+    print(f"\nslowest {top} tests (setup + call + teardown, wall s)")
+    for nodeid, seconds in sorted(tests.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"{seconds:7.2f}  {nodeid}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
