@@ -330,7 +330,7 @@ class Student:
                     await asyncio.wait_for(self.scene_arrived.wait(), left)
                 except asyncio.TimeoutError:
                     pass
-            if reader.done():
+            if reader.done() or name not in self.sliders:  # its slider went with a new graph
                 continue
             last_sent[name] = last_any = time.perf_counter()
             self.pending.append((released, name, value))  # the student waits from the release

@@ -140,8 +140,9 @@ def latency(page, name: str, start: float, samples: int) -> dict:
 
 def drag_frames(page, frames: Frames, name: str = "w") -> tuple[int, int]:
     """A real mouse drag of the slider ``name``: frames sent while moving, then after release."""
-    from tests.ui.helpers import slider_handle
+    from tests.ui.helpers import open_drawer, slider_handle
 
+    open_drawer(page)  # a phone's sliders are in the drawer, closed when the page opens
     handle = slider_handle(page, name)
     box = handle.bounding_box()
     x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

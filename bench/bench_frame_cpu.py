@@ -51,13 +51,13 @@ CASES = (
 SPANS = r"""() => {
   const v = window.__bpx_views.find((v) => v.scene)
   if (v.__spans) return
-  v.__spans = {compute: [], render: []}
-  for (const name of ["compute", "render"]) {
+  v.__spans = {compute: [], render: [], caption: []}
+  for (const name of ["compute", "render", "caption"]) {
     const f = v[name].bind(v)
     v[name] = (...a) => { const t = performance.now(); const out = f(...a); v.__spans[name].push(performance.now() - t); return out }
   }
 }"""
-TAKE_SPANS = r"""() => { const v = window.__bpx_views.find((v) => v.scene); const s = v.__spans; v.__spans = {compute: [], render: []}; return s }"""
+TAKE_SPANS = r"""() => { const v = window.__bpx_views.find((v) => v.scene); const s = v.__spans; v.__spans = {compute: [], render: [], caption: []}; return s }"""
 
 DRAG = r"""async ({name, values, change}) => {
   const s = window.__bpxt.slider(name)
@@ -163,6 +163,7 @@ def playback(page, pids, seconds: float) -> dict:
     frames = r["n"]
     return {"fps": frames / (r["elapsed"] / 1000), "main": main / frames, "all": total / frames,
             "render": statistics.median(spans["render"] or [0]), "render_max": max(spans["render"] or [0]),
+            "caption_max": max(spans["caption"] or [0]),
             "renders": len(spans["render"])}
 
 
@@ -211,12 +212,12 @@ def main():
           "subtracted;\ncompute, render: the view's own spans (wall ms); wall: 2 frames + the work")
     print()
     head = (f"{'backward playback':<20}{'rows':>6}{'fps':>7}{'main ms/frame':>15}{'all ms/frame':>14}"
-            f"{'renders':>9}{'render med/max ms':>19}")
+            f"{'renders':>9}{'render med/max ms':>19}{'caption max ms':>16}")
     print(head)
     print("-" * len(head))
     for r in plays:
         print(f"{r['graph']:<20}{r['nodes']:>6}{r['fps']:>7.1f}{r['main']:>15.2f}{r['all']:>14.2f}"
-              f"{r['renders']:>9}{r['render']:>10.2f} / {r['render_max']:<6.2f}")
+              f"{r['renders']:>9}{r['render']:>10.2f} / {r['render_max']:<6.2f}{r['caption_max']:>14.2f}")
     print("fps: wall clock (the machine's load); main/all: CPU per frame shown; renders: full redraws "
           "(a step starts or arrives), the other frames move the pulses only")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

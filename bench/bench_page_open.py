@@ -177,11 +177,12 @@ def breakdown(pages: list[tuple[str, str]], repeat: int) -> None:
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from components import explorer, navigation
+    from components import explorer, navigation, server_hooks
     from components.page import start_session, stylesheet
 
     pn.extension(raw_css=[stylesheet()], notifications=True, reconnect=True)
     start_session()  # what app.py does first in every session
+    server_hooks.server_settings()  # and, on a server, Bokeh's settings
     print(f"{'page':22s} {'build ms':>9s} {'JSON ms':>8s} {'models':>7s} {'JSON kB':>8s}")
     for slug, lang in pages:
         args = dict(parse_qsl(query(slug, lang)[1:]))  # a lesson or any link, as a session reads it

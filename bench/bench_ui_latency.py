@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from graphviz_core import parse, trace  # noqa: E402
 from graphviz_core.mlp import builder_from_text  # noqa: E402
 from tests.ui.helpers import (PHONE, launch_chromium, new_context, open_app, serve_app,  # noqa: E402
-                              slider_handle, terminate_gracefully)
+                              open_drawer, slider_handle, terminate_gracefully)
 
 SEED = "(w*x + b - y)**2"
 BIG = ("(tanh(w1*x1 + w2*x2 + w3*x3 + b1)*tanh(w4*x1 + w5*x2 + w6*x3 + b2)"
@@ -206,6 +206,7 @@ def main():
                                              ws.on("framereceived", lambda f: received.append(time.monotonic()))))
             open_app(page, url)
             page.wait_for_timeout(500)
+            open_drawer(page)  # a phone's sliders are in the drawer, closed when the page opens
             box = slider_handle(page, "w").bounding_box()
             x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
             page.mouse.move(x0, y0)

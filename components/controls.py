@@ -215,16 +215,17 @@ class PlaybackBar(pn.viewable.Viewer):
         wide = self.lang != "en"  # the Chinese labels are a little wider
         tight = (5, 3)  # small margins: on a phone the four buttons share one row
         big = ["bpx-player"]  # grows in Presentation (static/responsive.css)
+        step = [*big, "bpx-step"]  # on a phone as wide as its words (two rows for the player)
         self.first = pn.widgets.Button(label=w["start"], description=w["start_hint"],
-                                       width=104 if wide else 84, margin=tight, css_classes=big)
+                                       width=104 if wide else 84, margin=tight, css_classes=step)
         self.back = pn.widgets.Button(label=w["back"], description=w["back_hint"],
-                                      width=90 if wide else 80, margin=tight, css_classes=big)
+                                      width=90 if wide else 80, margin=tight, css_classes=step)
         self.play = pn.widgets.Button(label=w["play"], description=w["play_hint"],
-                                      color="success", width=100, margin=tight, css_classes=big)
+                                      color="success", width=100, margin=tight, css_classes=step)
         self.forward = pn.widgets.Button(label=w["step"], description=w["step_hint"],
-                                         width=90 if wide else 80, margin=tight, css_classes=big)
+                                         width=90 if wide else 80, margin=tight, css_classes=step)
         self.speed = pn.widgets.FloatSlider(label=w["speed"], start=0.25, end=4, step=0.25,
-                                            value=1, width=150, css_classes=big)
+                                            value=1, width=150, css_classes=[*big, "bpx-speed"])
         for button, action in ((self.first, "first"), (self.back, "back"), (self.play, "play"),
                                (self.forward, "step")):
             button.js_on_click(args=self.view.player_args(action), code=RUN_PLAYER)

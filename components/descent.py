@@ -66,9 +66,8 @@ class StepPanel(pn.viewable.Viewer):
     def parameters(self) -> list[str]:
         """The variables a step moves: parameters whose gradient the backward pass computes."""
         g = self.model.graph
-        return [g.nodes[n]["name"] for n in g
-                if not g.nodes[n]["op"] and g.nodes[n]["kind"] == "parameter"
-                and g.nodes[n]["active"]]
+        return [d["name"] for _, d in g.nodes(data=True)
+                if not d["op"] and d["kind"] == "parameter" and d["active"]]
 
     def loss(self) -> float:
         g = self.model.graph

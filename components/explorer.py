@@ -124,11 +124,9 @@ class GroupBar(pn.viewable.Viewer):
         self.back.on_click(lambda e: self.model.back())
         self.close_one.on_click(lambda e: self.model.collapse(self._open_group()))
         self.close_all.on_click(lambda e: self.model.collapse())
-        self.row = pn.Column(
-            pn.Row(pn.pane.HTML(f"<span class='bpx-level-label'>{w['level']}</span>"),
-                   self.level, self.back, self.close_one, self.close_all,
-                   css_classes=["bpx-inline"], styles={"flex-wrap": "wrap"}),
-            self.note, visible=False, sizing_mode="stretch_width")
+        # empty until a network is shown (most pages never show one): its parts become
+        # models of the page then
+        self.row = pn.Column(visible=False, sizing_mode="stretch_width")
         self.model.param.watch(self._update, ["drawn", "selected", "graph"])
         self._update()
 
@@ -146,6 +144,12 @@ class GroupBar(pn.viewable.Viewer):
         if not network:
             return
         w = self.words
+        if not self.row.objects:
+            self.row.objects = [
+                pn.Row(pn.pane.HTML(f"<span class='bpx-level-label'>{w['level']}</span>"),
+                       self.level, self.back, self.close_one, self.close_all,
+                       css_classes=["bpx-inline"], styles={"flex-wrap": "wrap"}),
+                self.note]
         small = len(model.graph) <= GROUP_ABOVE
         options = [label for label, level in self.labels.items() if level != "op" or small]
         label = next(k for k, v in self.labels.items() if v == model.drawn_level)

@@ -1,7 +1,8 @@
 """One standalone HTML file of the current picture: works offline, from a file.
 
 The page carries BokehJS inline and the scene's tape, so sliders and playback run
-with no server at all - a teacher can mail it to a class.
+with no server at all - a teacher can mail it to a class. It runs the app's page script too
+(``static/page-a11y.js``): a number field beside each slider, named handles (WCAG 2.5.7).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import re
 
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
-from bokeh.models import Button, CustomJS, Div, GlobalInlineStyleSheet, RadioButtonGroup, Slider
+from bokeh.models import (Button, CustomJS, Div, GlobalInlineStyleSheet, InlineStyleSheet,
+                          RadioButtonGroup, Slider)
 from bokeh.resources import INLINE
 
 from graphviz_core import MODES
@@ -20,6 +22,7 @@ from graphviz_core import MODES
 from .controls import mode_labels
 from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
+from .page import field_stylesheet, page_script, page_script_words
 from .release import variable_tags
 from .words import ui
 
@@ -47,9 +50,10 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
         return CustomJS(args=view.player_args(action, **fields), code=RUN_PLAYER)
 
     sliders = []
+    fields = InlineStyleSheet(css=field_stylesheet())  # the field is drawn in the slider's shadow root
     for name, (lo, hi) in snapshot.slider_ranges().items():
         slider = Slider(title=name, start=lo, end=hi, step=0.01, value=snapshot.values[name],
-                        format="0[.]00", width=260, tags=variable_tags(name))
+                        format="0[.]00", width=260, tags=variable_tags(name), stylesheets=[fields])
         sliders.append(slider)
     mode = RadioButtonGroup(labels=list(mode_labels(lang)), active=MODES.index(snapshot.mode))
     mode.js_on_change("active", act("mode", modes=list(MODES)))
@@ -72,7 +76,17 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
         sizing_mode="stretch_width",
     )
     page = file_html(layout, resources=INLINE, title=f"{w['app_title']} - {snapshot.expression}")
-    return _without_server_scripts(page)
+    return _with_page_script(_without_server_scripts(page), lang)
+
+
+def _with_page_script(page: str, lang: str) -> str:
+    """The app's page script and its words, at the end of the body (as the app's template has
+    them; it finds the sliders in Bokeh's document once it is up), in a page of ``lang``."""
+    script = (f'<script type="application/json" id="bpx-page-words">{page_script_words(lang)}</script>\n'
+              f"<script>{page_script()}</script>\n")
+    end = page.rfind("</body>")
+    page = page[:end] + script + page[end:]
+    return page.replace('<html lang="en">', f'<html lang="{lang}">', 1)  # the file's language
 
 
 def _without_server_scripts(page: str) -> str:

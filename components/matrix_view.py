@@ -49,15 +49,12 @@ class LayerMatrix(pn.viewable.Viewer):
         self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
         self.pick.param.watch(lambda e: self._fill(), "value")
         self.title = pn.pane.HTML("", sizing_mode="stretch_width")
-        # the heatmaps are made for the first network shown: most pages never show one, and
-        # two figures are a tenth of a page's build
+        # the heatmaps and the parts around them are made for the first network shown: most
+        # pages never show one, and two figures are a tenth of a page's build
         self.weights = self.grads = None
         self.maps = pn.FlexBox(flex_wrap="wrap", sizing_mode="stretch_width")
-        self.layout = pn.Column(
-            pn.Row(self.title, self.pick, sizing_mode="stretch_width", css_classes=["bpx-inline"]),
-            pn.pane.HTML(f"<div class='bpx-hint'>{w['matrix_hint']}</div>",
-                         sizing_mode="stretch_width"),
-            self.maps, visible=False, sizing_mode="stretch_width", css_classes=["bpx-matrix"])
+        self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
+                                css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
             args={"player": self.view.player, "source": self.source}, code=CELL_TAP))
         self.model.param.watch(self._update, ["graph", "inspected"])
@@ -101,6 +98,12 @@ class LayerMatrix(pn.viewable.Viewer):
             self.weights = self._heatmap("weight", w["matrix_weights"])
             self.grads = self._heatmap("grad", w["matrix_grads"].format(loss="L"))
             self.maps.objects = [pn.pane.Bokeh(self.weights[0]), pn.pane.Bokeh(self.grads[0])]
+            self.layout.objects = [
+                pn.Row(self.title, self.pick, sizing_mode="stretch_width",
+                       css_classes=["bpx-inline"]),
+                pn.pane.HTML(f"<div class='bpx-hint'>{w['matrix_hint']}</div>",
+                             sizing_mode="stretch_width"),
+                self.maps]
         inspected = self.model.inspected.partition("[")[0]
         wanted = inspected if inspected in layers else (
             self.pick.value if self.pick.value in layers else layers[0])

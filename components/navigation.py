@@ -45,7 +45,7 @@ def build_page(args: dict | None = None, link=query_link) -> pn.template.BaseTem
     nav = pn.pane.HTML(_navigation(slug, lang, args, link), sizing_mode="stretch_width",
                        css_classes=["bpx-nav"])
     return PageTemplate(
-        lang=lang, toggle_label=ui(lang)["sidebar_toggle"],
+        lang=lang, toggle_label=ui(lang)["sidebar_toggle"], toggle_text=ui(lang)["sidebar_toggle_text"],
         title=f"{ui(lang)['app_title']} · {lesson.title[lang]}",
         sidebar=[nav, *page.sidebar],
         main=page.main,

@@ -19,13 +19,15 @@ class PageTemplate(pn.template.BootstrapTemplate):
     """Panel's Bootstrap page in the page's language (``templates/page.html`` says what differs).
 
     ``lang`` is the page's language (``"en"``, ``"zh"``), ``toggle_label`` the accessible
-    name of the header button that shows and hides the sidebar.
+    name of the header button that shows and hides the sidebar, ``toggle_text`` the word written
+    on it where the sidebar is a drawer (a narrow screen); the name must contain that word.
     """
 
     _template = TEMPLATES / "page.html"
 
-    def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", **params):
-        self._page_words = {"page_lang": lang, "toggle_label": toggle_label,
+    def __init__(self, lang: str = "en", toggle_label: str = "Toggle sidebar", toggle_text: str = "",
+                 **params):
+        self._page_words = {"page_lang": lang, "toggle_label": toggle_label, "toggle_text": toggle_text,
                             "page_script": page_script(),
                             "page_script_words": page_script_words(lang)}
         params.setdefault("meta_viewport", VIEWPORT)
@@ -63,9 +65,16 @@ def page_script_words(lang: str) -> str:
 
 
 def stylesheet() -> str:
-    """The app's, the lessons' and the responsive layout's styles, inlined into the page."""
+    """The app's, the lessons', the responsive layout's and the slider fields' styles, inlined
+    into the page."""
     return "\n".join((STATIC / name).read_text(encoding="utf-8")
-                     for name in ("style.css", "lessons.css", "responsive.css"))
+                     for name in ("style.css", "lessons.css", "responsive.css", "fields.css"))
+
+
+def field_stylesheet() -> str:
+    """The styles of the number field ``static/page-a11y.js`` puts beside each slider (for a
+    page without the app's stylesheet: the saved HTML file)."""
+    return (STATIC / "fields.css").read_text(encoding="utf-8")
 
 
 def handle_exception(error: BaseException) -> None:

@@ -32,9 +32,8 @@ class PyTorchView(pn.viewable.Viewer):
             callback=lambda: io.StringIO(self.program() or ""), filename="backprop_graph.py",
             label=w["pytorch_download"], width=190, embed=False)
         self.toggle = pn.widgets.Toggle(name=w["pytorch_title"], value=False, width=230)
-        self.body = pn.Column(pn.pane.HTML(f"<div class='bpx-hint'>{w['pytorch_hint']}</div>"),
-                              self.code, self.download, visible=False,
-                              sizing_mode="stretch_width")
+        # closed, the body is empty: its parts become models of the page when first opened
+        self.body = pn.Column(visible=False, sizing_mode="stretch_width")
         self.toggle.param.watch(self._update, "value")
         self.model.param.watch(self._update, ["graph"])
 
@@ -53,6 +52,10 @@ class PyTorchView(pn.viewable.Viewer):
         self.body.visible = self.open
         if not self.open:
             return
+        if not self.body.objects:
+            hint = ui(self.lang)["pytorch_hint"]
+            self.body.objects = [pn.pane.HTML(f"<div class='bpx-hint'>{hint}</div>"),
+                                 self.code, self.download]
         program = self.program()
         self.download.visible = program is not None
         self.code.object = (f"<pre class='bpx-code'>{html.escape(program)}</pre>" if program

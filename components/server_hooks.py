@@ -83,6 +83,7 @@ def install(server: bool) -> None:
     bokeh_defaults.install()
     shared_styles.install()
     if server:
+        server_settings()
         from . import assets, builds, guard
         from .release import send_without_delay
 
@@ -90,3 +91,16 @@ def install(server: bool) -> None:
         guard.install()
         assets.install()
         builds.install()
+
+
+def server_settings() -> None:
+    """Bokeh's own settings for a server of this app (settings, not patches).
+
+    ``perform_error_diagnostics`` off (``BOKEH_PERFORM_ERROR_DIAGNOSTICS``): Bokeh checks the
+    signature of every callback given to ``on_change`` (~300 per page: Panel links each
+    synced property of each model) and suggests close names in the error for an unknown
+    attribute; both help a developer at a prompt, and cost each page open about a tenth of
+    its CPU.
+    """
+    from bokeh.settings import settings
+    settings.perform_error_diagnostics.set_value(False)

@@ -368,6 +368,8 @@ def fault_for(op: str, inputs, out: float, param) -> str:
 
 # --- values -----------------------------------------------------------------------------
 
+_new = object.__new__  # a Value without __init__: made by the ops, which set every slot
+
 class Value:
     """A scalar in a computation graph: its value, its gradient and where it came from.
 
@@ -431,8 +433,8 @@ class Value:
         self.grad_fault = None
         self._mark = None
 
-    @classmethod
-    def _apply(cls, op_name: str, parents: tuple, param=None) -> "Value":
+    @staticmethod  # not a classmethod: no bound method is made per node
+    def _apply(op_name: str, parents: tuple, param=None) -> "Value":
         n = len(parents)
         if n == 2:  # no list of inputs made (a call less) for one or two inputs
             out = OPS[op_name].forward(parents[0].data, parents[1].data, param)
@@ -440,7 +442,7 @@ class Value:
             out = OPS[op_name].forward(parents[0].data, param)
         else:
             out = OPS[op_name].forward(*[p.data for p in parents], param)
-        v = cls.__new__(cls)
+        v = _new(Value)
         v.data = out
         v.grad = 0.0
         v.name = ""
@@ -463,7 +465,11 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return Value._apply("powv", (self, other))
-        return Value._apply("pow", (self,), to_float(other))
+        try:  # to_float, without its call for the usual argument
+            p = float(other)
+        except OverflowError:
+            p = to_float(other)
+        return Value._apply("pow", (self,), p)
 
     def __rpow__(self, other):
         return Value._apply("powv", (as_value(other), self))
@@ -614,7 +620,7 @@ def _binary_method(op: Op, reflected: bool):
     """``self <op> other`` (reflected: ``other <op> self``) as a new node: what
     :meth:`Value._apply` makes, without its calls (the arithmetic operators are most of
     building a graph)."""
-    name, forward, new = op.name, op.forward, object.__new__
+    name, forward, new = op.name, op.forward, _new
 
     def method(self, other):
         if not isinstance(other, Value):

@@ -9,7 +9,8 @@ from typing import Mapping, NamedTuple
 import networkx as nx
 
 from .collector import paused
-from .engine import FAULT_WORDS, OPS, fault_for, grad_fault_for, to_float
+from .engine import (_BLOCK, _CONSTANTS, _CROSSWISE, _KIND, FAULT_WORDS, OPS, fault_for,
+                     grad_fault_for, to_float)
 from .rebuild import is_variable
 
 __all__ = ["to_tape", "Replay", "Numbers"]
@@ -160,13 +161,15 @@ class Replay:
             self._inputs.append(tuple([u for u, _ in slots]))
             self.edges += [d for _, d in slots]
         self._tails = [u for ins in self._inputs for u in ins]  # each edge's parent
-        self._op_nodes = [i for i in range(n) if self._op[i] is not None]
+        # per op node: (node, op, inputs, parameter, backward kind, constant local derivatives)
+        self._steps = [(i, op, self._inputs[i], self._param[i], _KIND[op.name],
+                        _CONSTANTS.get(op.name)) for i, op in enumerate(self._op) if op is not None]
         self._nodes = nodes
 
     def run(self, values: Mapping[str, float]) -> Numbers:
         """The numbers of the graph at ``values`` (variable name -> value; names missing
         keep their traced value)."""
-        ops, params, inputs, active = self._op, self._param, self._inputs, self._active
+        active = self._active
         value = list(self._value)
         value_fault = list(self._value_fault)
         for name, leaves in self._leaves.items():
@@ -176,12 +179,16 @@ class Replay:
                     value[i] = x
                     value_fault[i] = None if x - x == 0.0 else FAULT_WORDS["not_finite"]
         at = value.__getitem__
-        # forward, as Value._apply
-        for i in self._op_nodes:
-            op, p = ops[i], params[i]
-            xs = tuple(map(at, inputs[i]))
-            out = value[i] = op.forward(*xs, p)
-            value_fault[i] = None if out - out == 0.0 else fault_for(op.name, xs, out, p)
+        # forward, as Value._apply (two inputs, the common case, without a tuple of them)
+        for i, op, ins, p, _, _ in self._steps:
+            if len(ins) == 2:
+                x, y = value[ins[0]], value[ins[1]]
+                out = value[i] = op.forward(x, y, p)
+                value_fault[i] = None if out - out == 0.0 else fault_for(op.name, (x, y), out, p)
+            else:
+                xs = tuple(map(at, ins))
+                out = value[i] = op.forward(*xs, p)
+                value_fault[i] = None if out - out == 0.0 else fault_for(op.name, xs, out, p)
         # backward, as Value.backward: the same reverse order, so the same sums; the edges'
         # local derivatives and contributions as trace draws them (zero where none flows)
         grad = [-0.0 if a else 0.0 for a in active]
@@ -189,11 +196,16 @@ class Replay:
         edge_local = [0.0] * len(self._tails)
         edge_contribution = [0.0] * len(self._tails)
         first_edge = self._first_edge
-        for i in reversed(self._op_nodes):
-            op, ins = ops[i], inputs[i]
-            if op.blocks_gradient:
+        for i, op, ins, p, kind, constants in reversed(self._steps):
+            if kind is _BLOCK:
                 continue
-            local = op.local(tuple(map(at, ins)), value[i], params[i])
+            # the op's rule, or what backward reads off it once (engine._backward_kind)
+            if constants is not None:
+                local = constants
+            elif kind is _CROSSWISE:
+                local = (value[ins[1]], value[ins[0]])
+            else:
+                local = op.local(tuple(map(at, ins)), value[i], p)
             e = first_edge[i]
             edge_local[e:e + len(ins)] = local
             if not active[i]:

@@ -680,26 +680,129 @@ return { fill, T, setLanguage, faultText }
 
 // ==== static/explorer/labels.mjs
 const __bpx_labels = (() => {
-// The labels of one drawing, in one source: only those shown at this zoom take a row.
+// The labels of one drawing, in one source: only those shown at this zoom take a row, and
+// those beside the nodes (names, numbers, the key, edge numbers) are kept apart on screen.
 
 const { INK } = __bpx_style
+
+const PAD = 2  // px of white box around a label's text (the figure's Text glyph: padding=2)
 
 class Labels {
   constructor(box) {
     this.box = box  // [x0, x1, y0, y1]: labels anchored outside it are not drawn (null: all)
-    this.columns = { x: [], y: [], text: [], color: [], size: [], style: [], baseline: [], dx: [], dy: [], boxed: [], alpha: [], node: [], edge: [], role: [] }
+    this.rows = []
   }
 
-  add(x, y, text, { color = INK, size = "13px", style = "normal", baseline = "middle", dx = 0, dy = 0, boxed = 0, alpha = 1, node = -1, edge = -1, role = "" } = {}) {
+  add(x, y, text, { color = INK, size = "13px", style = "normal", baseline = "middle", dx = 0, dy = 0, boxed = 0, alpha = 1, node = -1, edge = -1, role = "", rank = 3, lines = [] } = {}) {
     const b = this.box
     if (b && (x < b[0] || x > b[1] || y < b[2] || y > b[3])) return
-    const c = this.columns
-    c.x.push(x); c.y.push(y); c.text.push(text); c.color.push(color); c.size.push(size); c.style.push(style)
-    c.baseline.push(baseline); c.dx.push(dx); c.dy.push(dy); c.boxed.push(boxed); c.alpha.push(alpha)
-    c.node.push(node); c.edge.push(edge); c.role.push(role)
+    // rank: which labels get their place first (smaller first); lines: the other offsets (px,
+    // added to dy) the label may take when its own place is taken
+    this.rows.push({ x, y, text, color, size, style, baseline, dx, dy, boxed, alpha, node, edge, role, rank, lines })
+  }
+
+  // Keep the labels beside the nodes apart: in order of rank, each label takes the first of
+  // its places (dy, then dy + each of its `lines`) where its box, text and padding, meets
+  // no label placed before it and no node but its own, and stays inside the figure's frame
+  // (slid along it where it would stick out); a label with no such place is not drawn:
+  // zooming in gives it room. `ppu`: pixels per layout unit; `frame`: the plane on screen
+  // ([x0, x1, y0, y1], or null: no edges to keep to); `nodes`: {x, y, size} of the markers.
+  place(ppu, frame, nodes) {
+    const grid = new Grid(48)
+    const sx = (x) => x * ppu, sy = (y) => -y * ppu  // screen px, up to a shift
+    const n = nodes ? nodes.x.length : 0
+    for (let i = 0; i < n; i++) {
+      const h = nodes.size[i] / 2
+      grid.add([sx(nodes.x[i]) - h, sx(nodes.x[i]) + h, sy(nodes.y[i]) - h, sy(nodes.y[i]) + h, i])
+    }
+    const fx0 = frame ? sx(frame[0]) : -Infinity, fx1 = frame ? sx(frame[1]) : Infinity
+    const fy0 = frame ? sy(frame[3]) : -Infinity, fy1 = frame ? sy(frame[2]) : Infinity
+    const free = (r) => r.role !== "inner" && r.role !== "mark"
+    const order = this.rows.map((r, k) => k).filter((k) => free(this.rows[k]))
+      .sort((a, b) => this.rows[a].rank - this.rows[b].rank || a - b)
+    const dropped = new Set()
+    for (const k of order) {
+      const r = this.rows[k], px = parseFloat(r.size) || 13
+      const w = textWidth(r.text, r.size, r.style) + 2 * PAD, h = px * 1.2 + 2 * PAD
+      let x = sx(r.x) + r.dx
+      const ax = sx(r.x), ay = sy(r.y)
+      const inside = ax >= fx0 && ax <= fx1 && ay >= fy0 && ay <= fy1
+      // a label whose anchor is on screen stays on screen: slid sideways off the frame's edges
+      if (inside && w < fx1 - fx0) x = Math.min(Math.max(x, fx0 + w / 2 + 1), fx1 - w / 2 - 1)
+      let placed = false
+      for (const extra of [0, ...r.lines]) {
+        const y = ay + r.dy + extra
+        const top = r.baseline === "top" ? y - PAD : r.baseline === "bottom" ? y - px * 1.2 - PAD : y - h / 2
+        const box = [x - w / 2, x + w / 2, top, top + h, r.node]
+        if (inside && (top < fy0 || top + h > fy1)) continue
+        if (grid.hits(box)) continue
+        grid.add([...box.slice(0, 4), -1])
+        r.dx = x - ax; r.dy = y - ay
+        placed = true
+        break
+      }
+      if (!placed) dropped.add(k)
+    }
+    if (dropped.size) this.rows = this.rows.filter((r, k) => !dropped.has(k))
+  }
+
+  get columns() {
+    const c = { x: [], y: [], text: [], color: [], size: [], style: [], baseline: [], dx: [], dy: [], boxed: [], alpha: [], node: [], edge: [], role: [] }
+    for (const r of this.rows) for (const key in c) c[key].push(r[key])
+    return c
   }
 }
-return { Labels }
+
+// Boxes ([left, right, top, bottom, owner node or -1]) in buckets of `cell` px: a new label is
+// checked against its neighbours only, not against every label of a big drawing.
+class Grid {
+  constructor(cell) { this.cell = cell; this.buckets = new Map() }
+  *cells(b) {
+    const c = this.cell
+    for (let i = Math.floor(b[0] / c); i <= Math.floor(b[1] / c); i++)
+      for (let j = Math.floor(b[2] / c); j <= Math.floor(b[3] / c); j++) yield `${i},${j}`
+  }
+  add(b) {
+    for (const key of this.cells(b)) {
+      const list = this.buckets.get(key)
+      if (list) list.push(b); else this.buckets.set(key, [b])
+    }
+  }
+  // does `b` meet a box, other than the marker of the node it labels?
+  hits(b) {
+    for (const key of this.cells(b)) {
+      const list = this.buckets.get(key)
+      if (!list) continue
+      for (const o of list)
+        if (!(o[4] >= 0 && o[4] === b[4]) && b[0] < o[1] && o[0] < b[1] && b[2] < o[3] && o[2] < b[3]) return true
+    }
+    return false
+  }
+}
+
+// A label's width in px, as the figure's canvas measures it (Bokeh draws text in "helvetica");
+// estimated where there is no canvas (Node): CJK 1 em, anything else 0.62 em.
+const widths = new Map()
+let measurer = null
+function textWidth(text, size, style = "normal") {
+  const key = `${style} ${size} ${text}`
+  let w = widths.get(key)
+  if (w !== undefined) return w
+  if (measurer === null)
+    measurer = typeof document !== "undefined" && document.createElement ? document.createElement("canvas").getContext("2d") || false : false
+  if (measurer) {
+    measurer.font = `${style} ${size} helvetica`
+    w = measurer.measureText(text).width
+  } else {
+    const px = parseFloat(size) || 13
+    w = 0
+    for (const ch of text) w += (ch.codePointAt(0) >= 0x2e80 ? 1 : 0.62) * px
+  }
+  if (widths.size > 5000) widths.clear()  // numbers change as sliders move: keep it bounded
+  widths.set(key, w)
+  return w
+}
+return { Labels, textWidth }
 })()
 
 // ==== static/explorer/reading.mjs
@@ -897,8 +1000,10 @@ function legendHtml(max, thick = THICK) {
   if (!(max > 0)) return ""
   const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
   const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${w}" stroke-linecap="round" stroke-opacity="${(0.35 + 0.6 * t * t).toFixed(2)}"/></svg>`
+  // a sample line and its number are one unit: a narrow screen wraps between samples, never
+  // inside one (styled here: the legend's stylesheet does not reach a Div's text in every page)
   const items = samples.map((sample, k) =>
-    `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+    `<span class="bpx-flow-item" style="display:inline-flex;align-items:center;gap:4px;white-space:nowrap">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
   return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
 return { DECADES, THIN, thickest, strength, widthOf, flows, legendHtml }
@@ -918,8 +1023,10 @@ const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
 const { flows, strength, widthOf } = __bpx_flow
 
-// below this many pixels per layout unit a node's number would crowd its neighbours': none
-const COMPACT_PPU = 38
+// below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
+// none (between this and 70 the numbers alone, where each finds room: Labels.place)
+const COMPACT_PPU = 26
+const CROWD = 200  // most nodes on screen that get their numbers alone
 // more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
 const BUNDLED = 8
 
@@ -947,11 +1054,17 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   const lines = fewLayers ? wordy : tight ? Math.min(3, labelLines(N, ppu, 12 * big, () => 8)) : 1
   // else a phone's figure (or a big graph): each node's number alone, under a key that says
   // what the numbers are; the full "∂L/∂z1 = 5" once there is room
-  const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU) && mode !== "graph"
+  // (not for hundreds of nodes at once: a big graph zoomed out is read in the table, and its
+  // labels would be measured and placed on every frame of a drag)
+  const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && inBox(N, box) <= CROWD) && mode !== "graph"
   const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
-  const font = Math.max(9, nodeSize * 0.32)
-  const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const font = Math.max(12, nodeSize * 0.32)  // no type under 12 px: a symbol that does not fit is left out
+  const labelPx = Math.round((compact ? 12 : 13) * big), labelSize = `${labelPx}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  // a label whose place is taken tries a line further out (Labels.place); what a student
+  // reads first gets its place first: the numbers in the passes, the names in the graph mode
+  const line = Math.round(labelPx * 1.2 + 4)
+  const rankOf = { bottom: mode === "graph" ? 2 : 1, top: mode === "graph" ? 1 : 2 }
   const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
@@ -970,11 +1083,13 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     col.alpha.push(dim ? 0.35 : 1)
     // a name wider than its node is left to the table and to zooming in
     const inner = N.op[i] ? N.symbol[i] : N.name[i]
-    if (inner.length * font * 0.6 <= nodeSize * 0.95)
+    const fits = inner.length * font * 0.6 <= nodeSize * 0.95
+    if (fits)
       labels.add(N.x[i], N.y[i], inner, { size: `${Math.round(font)}px`, style: "bold", alpha: dim ? 0.35 : 1, node: i, role: "inner" })
     if (fault) labels.add(N.x[i], N.y[i], "⚠", { color: FAULT, size: "18px", dx: half * 0.7, dy: -half * 0.7, node: i, role: "mark" })
     if (!showNodeLabels) continue
-    if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
+    // an operation's name above it; a leaf's too when it does not fit inside
+    if (N.op[i] || !fits) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top", rank: rankOf.top, lines: [-line] })
     let bottom = ""
     const short = compact && (!vector || tight)  // a layer's norm keeps its words where it fits
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
@@ -984,15 +1099,16 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     else if (!shown) bottom = "?"
     else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
     else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
-    if (step && step.kind === "sum" && step.node === i && mode === "backward")
+    const now = step && step.kind === "sum" && step.node === i && mode === "backward"
+    if (now)
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
-    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: (lines > 1 ? Math.max(half, nodeSize * 0.85) + (rankByX(N)[i] % lines) * 18 * big : half) + 3, boxed: 0.8, node: i, role: "bottom" })
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: (lines > 1 ? Math.max(half, nodeSize * 0.85) + (rankByX(N)[i] % lines) * 18 * big : half) + 3, boxed: 0.8, node: i, role: "bottom", rank: now ? 0 : rankOf.bottom + (bottom === T.notComputed ? 0.5 : 0), lines: [line, 2 * line] })
   }
 
   if (compact && frame) {
     const key = fill(T.compact_key[mode], { loss: lossName })
-    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key" })
+    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key", rank: 0 })
   }
 
   const E = sc.edges, m = E.u.length
@@ -1000,6 +1116,8 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
   // the flows follow the numbers alone: one computation per replay, not one per frame
   const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
+  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin edges
+  const thick = flow ? Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3)) : 0
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
@@ -1026,7 +1144,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     const label = showEdgeLabels && arrived ? edgeLabel(sc, r, k, mode, flow) : ""
     if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
-      width = widthOf(s, flow.thick)
+      width = widthOf(s, thick)
       alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
@@ -1035,7 +1153,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       // the label sits on the middle of the first segment, the arrowhead on the last one
       const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
       const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
-      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
+      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge", rank: 4 })
     }
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
     if (bundled) continue
@@ -1043,6 +1161,8 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
   }
+
+  labels.place(ppu, frame, { x: N.x, y: N.y, size: col.size })
 
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
   const focus = { x: [], y: [], marker: [], size: [] }
@@ -1066,7 +1186,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
+  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick } : null }
 }
 
 // the number drawn edge k shows in `mode` ("" for none)
@@ -1092,6 +1212,14 @@ function labelLines(N, ppu, fontPx, chars) {
   for (let k = 1; k < xs.length; k++) if (xs[k] - xs[k - 1] > 1e-9) gap = Math.min(gap, xs[k] - xs[k - 1])
   const widest = Math.max(0, ...N.name.map((name) => chars(name) * 0.6 * fontPx))
   return Math.max(1, Math.ceil(widest / (0.95 * gap * ppu)))
+}
+
+// how many nodes are in `box` (all without one)
+function inBox(N, box) {
+  if (!box) return N.x.length
+  let k = 0
+  for (let i = 0; i < N.x.length; i++) if (N.x[i] >= box[0] && N.x[i] <= box[1] && N.y[i] >= box[2] && N.y[i] <= box[3]) k++
+  return k
 }
 
 // each node's place from left to right (its line, when lower labels take turns)
@@ -1230,6 +1358,9 @@ function tableColumns(sc, r, seen = null) {
   return tcol
 }
 
+// the columns a new replay can change (a row's name stays)
+const CHANGING = ["op", "value", "grad", "fault"]
+
 // Writes the table's columns into its source; `model` is the DataTable, `written` the
 // view's record of what each source holds (sources.Written).
 class ValuesTable {
@@ -1239,10 +1370,13 @@ class ValuesTable {
     const view = this.viewOf(model)
     const rows = source.data.name
     if (view && rows && sameColumns({ name: rows }, { name: tcol.name }) && !view.grid.getSortColumns().length) {
-      // the same rows with new numbers: redraw the visible cells, skip the table's re-layout
-      // (the column autosize reads computed styles on every change)
+      // the same rows with new numbers: redraw the drawn rows whose text changed, in place
+      // (SlickGrid's updateRow; a row scrolled to later is drawn from the source then),
+      // skipping the table's re-layout and row count, which read computed styles
+      const before = source.data
       source.setv({ data: tcol }, { sync: false, silent: true })
-      view.grid.invalidate()
+      for (let i = 0; i < rows.length; i++)
+        if (CHANGING.some((key) => !before[key] || before[key][i] !== tcol[key][i])) view.grid.updateRow(i)
       written.remember(source, tcol)
       return
     }

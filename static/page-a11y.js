@@ -7,7 +7,9 @@
 //   own `setv({value, value_throttled})`, so the page's release path is the one path), the
 //   value clamped to the slider's range and put on its steps; the field follows the slider;
 // - on a narrow screen the drawer (inputs, lessons) comes after the main area in Tab order,
-//   as it does on screen (it is fixed at the bottom there; on a wide screen it is on the left).
+//   as it does on screen (it is fixed at the bottom there; on a wide screen it is on the left),
+//   and it starts closed: open, it would cover the part of the page under the figure (the
+//   header's toggle, which says "Inputs", opens it; open, the page gets room to scroll clear).
 // Sliders come and go (a new expression brings its own), so all this is done again after the
 // Bokeh document changes its layout or a slider's range (which re-renders its handle).
 (function () {
@@ -124,8 +126,17 @@
     if (narrow.matches && lessons.nextElementSibling) roots.append(lessons)
     else if (!narrow.matches && lessons.previousElementSibling) roots.prepend(lessons)
   }
+  // closed where it is a drawer, open where it is a sidebar: on the page's first layout and
+  // whenever the window crosses between the two
+  function showDrawer(open) {
+    const sidebar = document.getElementById("sidebar"), toggle = document.getElementById("sidebar-toggle")
+    if (!sidebar) return
+    sidebar.classList.toggle("show", open)
+    if (toggle) toggle.setAttribute("aria-expanded", String(open))
+  }
   placeDrawer()
-  narrow.addEventListener("change", placeDrawer)
+  showDrawer(!narrow.matches)
+  narrow.addEventListener("change", () => { placeDrawer(); showDrawer(!narrow.matches) })
 
   let pending = 0
   function soon() {

@@ -10,8 +10,10 @@ import { along, trimEnd, trimPolyline } from "./geometry.mjs"
 import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName as lossNameOf } from "./reading.mjs"
 import { flows, strength, widthOf } from "./flow.mjs"
 
-// below this many pixels per layout unit a node's number would crowd its neighbours': none
-const COMPACT_PPU = 38
+// below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
+// none (between this and 70 the numbers alone, where each finds room: Labels.place)
+const COMPACT_PPU = 26
+const CROWD = 200  // most nodes on screen that get their numbers alone
 // more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
 const BUNDLED = 8
 
@@ -39,11 +41,17 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   const lines = fewLayers ? wordy : tight ? Math.min(3, labelLines(N, ppu, 12 * big, () => 8)) : 1
   // else a phone's figure (or a big graph): each node's number alone, under a key that says
   // what the numbers are; the full "∂L/∂z1 = 5" once there is room
-  const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU) && mode !== "graph"
+  // (not for hundreds of nodes at once: a big graph zoomed out is read in the table, and its
+  // labels would be measured and placed on every frame of a drag)
+  const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && inBox(N, box) <= CROWD) && mode !== "graph"
   const showNodeLabels = ppu > 70 * big || fewLayers || compact
   const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
-  const font = Math.max(9, nodeSize * 0.32)
-  const labelSize = `${Math.round((compact ? 12 : 13) * big)}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  const font = Math.max(12, nodeSize * 0.32)  // no type under 12 px: a symbol that does not fit is left out
+  const labelPx = Math.round((compact ? 12 : 13) * big), labelSize = `${labelPx}px`, edgeLabelSize = `${Math.round(12 * big)}px`
+  // a label whose place is taken tries a line further out (Labels.place); what a student
+  // reads first gets its place first: the numbers in the passes, the names in the graph mode
+  const line = Math.round(labelPx * 1.2 + 4)
+  const rankOf = { bottom: mode === "graph" ? 2 : 1, top: mode === "graph" ? 1 : 2 }
   const col = { x: N.x, y: N.y, marker: [], fill: [], line: [], width: [], size: [], alpha: [] }
   const labels = new Labels(box)
   for (let i = 0; i < n; i++) {
@@ -62,11 +70,13 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     col.alpha.push(dim ? 0.35 : 1)
     // a name wider than its node is left to the table and to zooming in
     const inner = N.op[i] ? N.symbol[i] : N.name[i]
-    if (inner.length * font * 0.6 <= nodeSize * 0.95)
+    const fits = inner.length * font * 0.6 <= nodeSize * 0.95
+    if (fits)
       labels.add(N.x[i], N.y[i], inner, { size: `${Math.round(font)}px`, style: "bold", alpha: dim ? 0.35 : 1, node: i, role: "inner" })
     if (fault) labels.add(N.x[i], N.y[i], "⚠", { color: FAULT, size: "18px", dx: half * 0.7, dy: -half * 0.7, node: i, role: "mark" })
     if (!showNodeLabels) continue
-    if (N.op[i]) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top" })
+    // an operation's name above it; a leaf's too when it does not fit inside
+    if (N.op[i] || !fits) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top", rank: rankOf.top, lines: [-line] })
     let bottom = ""
     const short = compact && (!vector || tight)  // a layer's norm keeps its words where it fits
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
@@ -76,15 +86,16 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     else if (!shown) bottom = "?"
     else if (short) bottom = fmt(shownGrad(sc, r, i), 3)
     else bottom = (vector ? `‖∂${lossName}/∂${N.name[i]}‖` : `∂${lossName}/∂${N.name[i]}`) + ` = ${fmt(shownGrad(sc, r, i))}`
-    if (step && step.kind === "sum" && step.node === i && mode === "backward")
+    const now = step && step.kind === "sum" && step.node === i && mode === "backward"
+    if (now)
       bottom = `Σ ${step.terms.map((term) => paren(edgeContribution(sc, r, edgeIndex(sc, ...term.edge)))).join(" + ")}` + (shown ? ` = ${fmt(r.grad[t])}` : "")
     if (fault) bottom = `⚠ ${bottom}`
-    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: (lines > 1 ? Math.max(half, nodeSize * 0.85) + (rankByX(N)[i] % lines) * 18 * big : half) + 3, boxed: 0.8, node: i, role: "bottom" })
+    if (bottom) labels.add(N.x[i], N.y[i], bottom, { size: labelSize, baseline: "top", dy: (lines > 1 ? Math.max(half, nodeSize * 0.85) + (rankByX(N)[i] % lines) * 18 * big : half) + 3, boxed: 0.8, node: i, role: "bottom", rank: now ? 0 : rankOf.bottom + (bottom === T.notComputed ? 0.5 : 0), lines: [line, 2 * line] })
   }
 
   if (compact && frame) {
     const key = fill(T.compact_key[mode], { loss: lossName })
-    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key" })
+    labels.add((frame[0] + frame[1]) / 2, frame[3] - 4 / ppu, key, { color: NAME_INK, size: labelSize, baseline: "top", role: "key", rank: 0 })
   }
 
   const E = sc.edges, m = E.u.length
@@ -92,6 +103,8 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
   // the flows follow the numbers alone: one computation per replay, not one per frame
   const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
+  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin edges
+  const thick = flow ? Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3)) : 0
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
@@ -118,7 +131,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     const label = showEdgeLabels && arrived ? edgeLabel(sc, r, k, mode, flow) : ""
     if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
-      width = widthOf(s, flow.thick)
+      width = widthOf(s, thick)
       alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
@@ -127,7 +140,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       // the label sits on the middle of the first segment, the arrowhead on the last one
       const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
       const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
-      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge" })
+      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge", rank: 4 })
     }
     // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
     if (bundled) continue
@@ -135,6 +148,8 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
   }
+
+  labels.place(ppu, frame, { x: N.x, y: N.y, size: col.size })
 
   // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
   const focus = { x: [], y: [], marker: [], size: [] }
@@ -158,7 +173,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick: flow.thick } : null }
+  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick } : null }
 }
 
 // the number drawn edge k shows in `mode` ("" for none)
@@ -184,6 +199,14 @@ function labelLines(N, ppu, fontPx, chars) {
   for (let k = 1; k < xs.length; k++) if (xs[k] - xs[k - 1] > 1e-9) gap = Math.min(gap, xs[k] - xs[k - 1])
   const widest = Math.max(0, ...N.name.map((name) => chars(name) * 0.6 * fontPx))
   return Math.max(1, Math.ceil(widest / (0.95 * gap * ppu)))
+}
+
+// how many nodes are in `box` (all without one)
+function inBox(N, box) {
+  if (!box) return N.x.length
+  let k = 0
+  for (let i = 0; i < N.x.length; i++) if (N.x[i] >= box[0] && N.x[i] <= box[1] && N.y[i] >= box[2] && N.y[i] <= box[3]) k++
+  return k
 }
 
 // each node's place from left to right (its line, when lower labels take turns)

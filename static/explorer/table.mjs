@@ -24,6 +24,9 @@ export function tableColumns(sc, r, seen = null) {
   return tcol
 }
 
+// the columns a new replay can change (a row's name stays)
+const CHANGING = ["op", "value", "grad", "fault"]
+
 // Writes the table's columns into its source; `model` is the DataTable, `written` the
 // view's record of what each source holds (sources.Written).
 export class ValuesTable {
@@ -33,10 +36,13 @@ export class ValuesTable {
     const view = this.viewOf(model)
     const rows = source.data.name
     if (view && rows && sameColumns({ name: rows }, { name: tcol.name }) && !view.grid.getSortColumns().length) {
-      // the same rows with new numbers: redraw the visible cells, skip the table's re-layout
-      // (the column autosize reads computed styles on every change)
+      // the same rows with new numbers: redraw the drawn rows whose text changed, in place
+      // (SlickGrid's updateRow; a row scrolled to later is drawn from the source then),
+      // skipping the table's re-layout and row count, which read computed styles
+      const before = source.data
       source.setv({ data: tcol }, { sync: false, silent: true })
-      view.grid.invalidate()
+      for (let i = 0; i < rows.length; i++)
+        if (CHANGING.some((key) => !before[key] || before[key][i] !== tcol[key][i])) view.grid.updateRow(i)
       written.remember(source, tcol)
       return
     }

@@ -255,15 +255,27 @@ class Watched:
             pass
 
 
-def close_drawer(page, timeout: float = 10_000) -> None:
-    """On a narrow screen, close the drawer of inputs and lessons with the header's toggle and
-    wait until it has finished closing (Bootstrap's collapse animates: what was under it moves
-    until then)."""
-    page.locator("#sidebar-toggle").click()
-    page.wait_for_function("() => { const s = document.getElementById('sidebar');"
-                           " return !s.classList.contains('show') && !s.classList.contains('collapsing') }",
-                           timeout=timeout)
+def _drawer(page, open_: bool, timeout: float) -> None:
+    shown = "() => document.getElementById('sidebar').classList.contains('show')"
+    if page.evaluate(shown) != open_:
+        page.locator("#sidebar-toggle").click()
+    page.wait_for_function("(open) => { const s = document.getElementById('sidebar');"
+                           " return s.classList.contains('show') === open && !s.classList.contains('collapsing') }",
+                           arg=open_, timeout=timeout)
     page.wait_for_timeout(100)  # the figure's resize after the layout settles
+
+
+def close_drawer(page, timeout: float = 10_000) -> None:
+    """On a narrow screen, close the drawer of inputs and lessons with the header's toggle (if
+    it is open) and wait until it has finished closing (Bootstrap's collapse animates: what was
+    under it moves until then)."""
+    _drawer(page, False, timeout)
+
+
+def open_drawer(page, timeout: float = 10_000) -> None:
+    """On a narrow screen, open the drawer of inputs and lessons (closed when the page opens) with
+    the header's toggle, as a student does, and wait until it has opened."""
+    _drawer(page, True, timeout)
 
 
 def open_app(page, app_url: str, query: str = "", timeout: float = 30_000) -> None:
@@ -499,3 +511,47 @@ def touch_drag(page, x0: float, y0: float, x1: float, y1: float, steps: int = 8)
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         cdp.detach()
+
+
+# --- the labels of the graph figures, as drawn -----------------------------------------------
+# Every graph figure of the page (a figure whose label source has a `role` column) that is
+# rendered: its frame on screen (CSS px) and the screen box of each label, measured with the
+# font the figure draws in (Bokeh's "helvetica"); `inside`: the label's anchor is in the frame.
+GRAPH_LABELS = r"""() => {
+  const t = window.__bpxt, ctx = document.createElement('canvas').getContext('2d')
+  const out = []
+  t.all('Figure').forEach((f) => {
+    const labels = f.renderers.find((r) => r.data_source && 'role' in r.data_source.data && 'text' in r.data_source.data)
+    const view = labels && t.viewOf(f)
+    if (!view) return
+    const rect = view.el.getBoundingClientRect()
+    if (rect.width === 0 || rect.height === 0) return
+    const fr = view.frame, xs = fr.x_scale, ys = fr.y_scale
+    const left = rect.left + fr.bbox.left, top = rect.top + fr.bbox.top
+    const frame = {left, right: left + fr.bbox.width, top, bottom: top + fr.bbox.height}
+    const nodes = f.renderers.find((r) => r.data_source && 'marker' in r.data_source.data && 'fill' in r.data_source.data)
+    const d = labels.data_source.data, boxes = []
+    d.text.forEach((text, k) => {
+      const px = parseFloat(d.size[k]); ctx.font = `${d.style[k]} ${d.size[k]} helvetica`
+      const w = ctx.measureText(text).width, h = px * 1.15
+      const ax = rect.left + xs.compute(d.x[k]), ay = rect.top + ys.compute(d.y[k])
+      const x = ax + d.dx[k], y = ay + d.dy[k]
+      const top = d.baseline[k] === 'top' ? y : d.baseline[k] === 'bottom' ? y - h : y - h / 2
+      boxes.push({text, role: d.role[k], node: d.node[k], px, left: x - w / 2, right: x + w / 2, top, bottom: top + h,
+                  inside: ax >= frame.left && ax <= frame.right && ay >= frame.top && ay <= frame.bottom})
+    })
+    out.push({frame, boxes, nodes: nodes ? nodes.data_source.data.x.length : 0})
+  })
+  return out
+}"""
+
+
+def graph_labels(page) -> list[dict]:
+    """The graph figures on the page with their labels' screen boxes (see GRAPH_LABELS)."""
+    return page.evaluate(GRAPH_LABELS)
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    """The pairs of label boxes that meet (their texts)."""
+    return [(a["text"], b["text"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]]

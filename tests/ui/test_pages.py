@@ -107,8 +107,9 @@ def test_every_slider_has_a_named_field(phone):
     screen and a finger's size (test_slider_fields.py: what typing in it does)."""
     from components.words import ui
 
-    from .helpers import js
+    from .helpers import js, open_drawer
     page, where = phone.page, f"?lesson={phone.slug}&lang={phone.lang}"
+    open_drawer(page)  # the sliders' drawer, closed when a phone opens the page
     page.wait_for_function("() => window.__bpxt.all('Slider', (m) => window.__bpxt.viewOf(m))"
                            ".every((m) => m._bpx_field && m._bpx_field.isConnected)", timeout=5000)
     titles = js(page, "t.all('Slider', (m) => t.viewOf(m)).map((m) => m.title)")
@@ -121,4 +122,33 @@ def test_every_slider_has_a_named_field(phone):
         r = box.bounding_box()
         if r:  # a slider in a closed part of the page has no box
             assert 0 <= r["x"] and r["x"] + r["width"] <= width and r["height"] >= 24, (where, title, r)
+    phone.assert_no_page_errors()
+
+
+def test_graph_labels_are_readable_on_a_phone(phone):
+    """Every graph figure of every page at 390 px (backward mode): no two labels on top of each
+    other, none under 12 px, none that starts in the frame cut off by its edge, and most nodes
+    with their number under them (a figure that shows no numbers teaches nothing on a phone)."""
+    from .helpers import graph_labels, overlapping
+    page, where = phone.page, f"?lesson={phone.slug}&lang={phone.lang}&mode=backward"
+    # every rendered graph figure has drawn its scene
+    page.wait_for_function("""() => { const t = window.__bpxt
+        return t.all('Figure').every((f) => { const v = t.viewOf(f); const l = f.renderers.find((r) =>
+          r.data_source && 'role' in r.data_source.data)
+          return !l || !v || v.el.getBoundingClientRect().width === 0 || l.data_source.data.text.length > 0 }) }""",
+                           timeout=10_000)
+    page.wait_for_timeout(200)  # a resize's redraw
+    for k, fig in enumerate(graph_labels(page)):  # (loss-matters draws no graph)
+        boxes = fig["boxes"]
+        small = [(b["text"], b["px"]) for b in boxes if b["px"] < 12]
+        assert not small, f"figure {k} of {where}: labels under 12 px {small[:5]}"
+        beside = [b for b in boxes if b["role"] in ("top", "bottom", "key", "edge")]
+        assert not overlapping(beside), f"figure {k} of {where}: labels overlap {overlapping(beside)[:5]}"
+        frame = fig["frame"]
+        cut = [b["text"] for b in beside if b["inside"]
+               and (b["left"] < frame["left"] - 0.5 or b["right"] > frame["right"] + 0.5)]
+        assert not cut, f"figure {k} of {where}: labels cut by the frame's edge {cut[:5]}"
+        numbered = {b["node"] for b in boxes if b["role"] == "bottom"}
+        assert len(numbered) >= fig["nodes"] / 2, \
+            f"figure {k} of {where}: {len(numbered)} of {fig['nodes']} nodes labelled"
     phone.assert_no_page_errors()

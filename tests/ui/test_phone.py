@@ -7,8 +7,9 @@ import pytest
 
 from graphviz_core import gradients
 
-from .helpers import (PHONE, controls_off_screen, js, number, open_app, open_page, screenshot,
-                      sideways_overflow, sliders, table, touch_drag, wait_text, node_position)
+from .helpers import (PHONE, close_drawer, controls_off_screen, graph_labels, js, node_position,
+                      number, open_app, open_drawer, open_page, overlapping, screenshot,
+                      sideways_overflow, sliders, table, touch_drag, wait_text)
 
 pytestmark = pytest.mark.browser
 
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.browser
 def test_finger_drag_of_a_slider_changes_the_numbers(new_page, app_url):
     page = new_page(**PHONE)
     open_app(page, app_url, "mode=backward")
+    open_drawer(page)  # the sliders are in the drawer, closed when a phone opens the page
     before = table(page)["w"]["value"]
     handle = page.locator(".bk-Slider").filter(
         has=page.locator(".bk-slider-title", has_text="w:")).locator(".noUi-handle")
@@ -63,27 +65,6 @@ def test_no_sideways_scroll_at_any_size(new_page, app_url, slug, size):
     assert not off, f"controls past the screen's edge on ?lesson={slug} at {w}x{h}: {off[:5]}"
 
 
-# the screen boxes (CSS px) of the labels above and under the nodes and of the key, as drawn
-LABEL_BOXES = r"""() => {
-  const t = window.__bpxt, d = t.labels().data, ctx = document.createElement('canvas').getContext('2d')
-  const out = []
-  d.text.forEach((text, k) => {
-    if (!['top', 'bottom', 'key'].includes(d.role[k])) return
-    const px = parseFloat(d.size[k]); ctx.font = `${d.style[k]} ${d.size[k]} helvetica, arial, sans-serif`
-    const w = ctx.measureText(text).width, h = px * 1.15
-    const [sx, sy] = t.toScreen(d.x[k], d.y[k]), x = sx + d.dx[k], y = sy + d.dy[k]
-    const top = d.baseline[k] === 'top' ? y : d.baseline[k] === 'bottom' ? y - h : y - h / 2
-    out.push({text, role: d.role[k], px, left: x - w / 2, right: x + w / 2, top, bottom: top + h})
-  })
-  return out
-}"""
-
-
-def overlapping(boxes):
-    return [(a["text"], b["text"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-            if a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]]
-
-
 @pytest.mark.parametrize("expr", ["(w*x + b - y)**2", "tanh(w1*x1 + w2*x2 + b)"])
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_phone_figure_opens_with_its_numbers_readable(new_page, app_url, lang, expr):
@@ -98,7 +79,7 @@ def test_phone_figure_opens_with_its_numbers_readable(new_page, app_url, lang, e
     page = new_page(**PHONE)
     open_app(page, app_url, f"expr={quote(expr)}&mode=backward&lang={lang}")
     page.wait_for_function("() => window.__bpxt.labels().data.role.includes('key')", timeout=10_000)
-    boxes = page.evaluate(LABEL_BOXES)
+    boxes = [b for b in graph_labels(page)[0]["boxes"] if b["role"] in ("top", "bottom", "key")]
     key = [b for b in boxes if b["role"] == "key"]
     assert [b["text"] for b in key] == [ui(lang)["page"]["compact_key"]["backward"].format(loss="L")]
     names = js(page, "t.table().name")
@@ -168,3 +149,89 @@ def test_two_fingers_zoom_and_move_the_figure_one_finger_scrolls_the_page(new_pa
     s3 = state()
     assert s3["scroll"] > 50
     assert s3["x"] == s2["x"] and s3["y"] == s2["y"]
+
+
+DRAWER = """() => { const s = document.getElementById('sidebar'), m = document.getElementById('main'),
+  t = document.getElementById('sidebar-toggle'), tr = t.getBoundingClientRect(), sr = s.getBoundingClientRect()
+  const pad = parseFloat(getComputedStyle(m).paddingBottom), mr = m.getBoundingClientRect()
+  return {open: s.classList.contains('show'), expanded: t.getAttribute('aria-expanded'),
+          toggle: {text: t.innerText.trim(), top: tr.top, bottom: tr.bottom, left: tr.left, right: tr.right,
+                   width: tr.width, height: tr.height},
+          drawerTop: sr.top, contentBottom: mr.bottom - pad, scrollable: document.documentElement.scrollHeight - innerHeight} }"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_phone_drawer_starts_closed_and_never_hides_the_page(new_page, app_url, lang):
+    """On a phone the drawer of inputs and lessons starts closed (open, it would cover the part
+    of the page under the figure); the header's toggle says what it opens and is a finger's
+    size; opened, the page scrolls far enough for its last line to come out from under it."""
+    from components.words import ui
+    page = new_page(**PHONE)
+    open_page(page, app_url, f"mode=backward&lang={lang}")
+    state = page.evaluate(DRAWER)
+    assert not state["open"] and state["expanded"] == "false", state
+    toggle = state["toggle"]
+    assert toggle["text"] == ui(lang)["sidebar_toggle_text"], toggle
+    assert toggle["width"] >= 44 and toggle["height"] >= 44 and toggle["left"] >= 0 and toggle["top"] >= 0, toggle
+    assert toggle["text"].lower() in ui(lang)["sidebar_toggle"].lower()  # the name holds the text
+    screenshot(page, f"phone-drawer-closed-{lang}", full_page=False)
+
+    open_drawer(page)
+    state = page.evaluate(DRAWER)
+    assert state["open"] and state["expanded"] == "true", state
+    assert page.get_by_role("spinbutton", name=ui(lang)["slider_field"].format(name="w"), exact=True).is_visible()
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_timeout(100)
+    state = page.evaluate(DRAWER)
+    assert state["contentBottom"] <= state["drawerTop"] + 1, state
+    screenshot(page, f"phone-drawer-open-end-{lang}", full_page=False)
+
+    close_drawer(page)
+    assert not page.evaluate(DRAWER)["open"]
+
+    wide = new_page()
+    open_page(wide, app_url, f"lang={lang}")
+    assert wide.evaluate(DRAWER)["open"], "the sidebar is closed on a wide screen"
+
+
+# the player as laid out: its widgets (each marked `bpx-player`: mode switch, buttons, speed) and
+# the controls inside them (buttons, inputs, the slider's handle), as screen boxes
+PLAYBAR = """(bar) => { const items = [], controls = []
+  const box = (el) => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left,
+                        right: r.right, width: r.width, height: r.height} }
+  const walk = (root, widget) => {
+    for (const el of root.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect()
+      if (r.width === 0 || r.height === 0) continue
+      if (!widget && el.classList.contains('bpx-player')) { items.push(box(el)); walk(el.shadowRoot || el, true); continue }
+      if (widget && el.matches('button, input, [role="slider"]'))
+        controls.push({text: (el.getAttribute('aria-label') || el.textContent || el.value || '').trim(), ...box(el)})
+      if (el.shadowRoot) walk(el.shadowRoot, widget)
+    }
+  }
+  walk(bar.shadowRoot, false)
+  return {items, controls} }"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_phone_player_fits_two_rows(new_page, app_url, lang):
+    """At 390 px the player (mode switch with Predict, ↺ ◀ ▶ ▶, speed) takes two rows at most,
+    every control on screen and at least 24 x 24 px (WCAG 2.5.8)."""
+    page = new_page(**PHONE)
+    open_page(page, app_url, f"mode=backward&lang={lang}")
+    bar = page.locator(".bpx-playbar").first
+    laid = bar.evaluate(PLAYBAR)
+    rows = []
+    for item in sorted(laid["items"], key=lambda r: r["top"]):
+        if not rows or item["top"] >= rows[-1] - 2:
+            rows.append(item["bottom"])
+        else:
+            rows[-1] = max(rows[-1], item["bottom"])
+    assert len(rows) <= 2, f"the player takes {len(rows)} rows: {laid['items']}"
+    width = page.evaluate("() => innerWidth")
+    assert len(laid["controls"]) >= 9, laid["controls"]  # 4 modes, 4 buttons, the speed's handle
+    for c in laid["controls"]:
+        assert c["width"] >= 24 and c["height"] >= 24, c
+        assert c["left"] >= 0 and c["right"] <= width, c
+    bar.scroll_into_view_if_needed()
+    screenshot(page, f"phone-player-{lang}", full_page=False)

@@ -19,7 +19,7 @@ from components.model import ExplorerModel
 from graphviz_core import format_number, gradients, parse, schedule, trace
 from graphviz_core.examples import SEED
 
-from .helpers import INIT_SCRIPT, VIEWPORT, js, number, open_app, table, table_cells
+from .helpers import INIT_SCRIPT, VIEWPORT, js, number, open_app, screenshot, table, table_cells
 
 pytestmark = pytest.mark.browser
 
@@ -168,3 +168,36 @@ def test_saved_file_points_at_nothing_outside_itself():
     tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
     assert tags, "the page has no tags?"
     assert not [t for t in tags if re.search(r'(?:src|href)="(?:static/|/static/|https?://)', t)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_saved_file_has_a_number_field_beside_each_slider(browser, tmp_path, lang):
+    """WCAG 2.5.7 in the file too: the page's script comes with it, so a field named in the
+    file's language stands beside every slider, and a typed value moves the slider and the
+    numbers with no server."""
+    from components.words import ui
+    path = tmp_path / f"saved-{lang}.html"
+    path.write_text(standalone_html(ExplorerModel(), lang), encoding="utf-8")
+    with offline_file(browser, str(path)) as offline:
+        assert offline.evaluate("() => document.documentElement.lang") == lang
+        names = [s["title"] for s in js(offline, "t.sliders()")]
+        assert sorted(names) == sorted(SEED.values)
+        fields = {}
+        for name in names:
+            fields[name] = offline.get_by_role("spinbutton", exact=True,
+                                               name=ui(lang)["slider_field"].format(name=name))
+            fields[name].wait_for(timeout=5_000)
+            assert fields[name].count() == 1
+            assert number(fields[name].input_value()) == SEED.values[name]
+            box = fields[name].bounding_box()
+            assert box["width"] >= 24 and box["height"] >= 24, (name, box)
+        fields["w"].fill("1")
+        fields["w"].press("Enter")
+        offline.wait_for_function("() => window.__bpxt.table().value[7] !== '6.25'", timeout=5_000)
+        values = {s["title"]: s["value"] for s in js(offline, "t.sliders()")}
+        assert values == {**SEED.values, "w": 1.0}
+        loss, grads = gradients(SEED.source, values)
+        rows = table(offline)
+        assert number(rows["L"]["value"]) == approx(loss)
+        assert number(rows["w"]["grad"]) == approx(grads["w"])
+        screenshot(offline, f"saved-file-fields-{lang}", full_page=False)
