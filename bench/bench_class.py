@@ -196,7 +196,8 @@ class Student:
                     self.cookie = cookie.split(";", 1)[0]
             if first:
                 self.rec["get"] = time.perf_counter() - t0
-                self.rec["backend"] = page.headers.get("X-Backend")
+                # the backend that answered (nginx lists the ones it tried, dead ones first)
+                self.rec["backend"] = (page.headers.get("X-Backend") or "").split(",")[-1].strip()
             token = TOKEN.search(page.body.decode()).group(1)
             ws = await websocket_connect(
                 HTTPRequest(self.base.replace("http", "ws", 1) + "/app/ws",

@@ -30,12 +30,13 @@ from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_frame import tanh_sum  # noqa: E402
 from tests.ui.helpers import (PHONE, launch_chromium, new_context, open_app, serve_app,  # noqa: E402
                               terminate_gracefully)
 
-TANH_SUM = " + ".join(f"{0.5 + 0.1 * (i % 7):.1f}*tanh(w{i % 6 + 1}*x{i % 3 + 1} + b{i % 4 + 1})"
-                      for i in range(32))
+TANH_SUM = tanh_sum()  # bench_frame's ~200-node graph
 BIG = "mlp(2, 60, 60, 1)"
 # label, query (the page's URL), slider to drag
 CASES = (

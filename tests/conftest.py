@@ -99,31 +99,35 @@ def swapped_derivations(cache):
 # not listed counts 3 s per browser test and 0.05 s per other test. A stale figure only
 # changes the order, never what runs.
 COST: dict[str, float] = {
-    # CPU s, `tools/suite_cpu.py`, 2026-11-30 (load 10: a guide to the order, not a benchmark)
+    # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py`, 2026-11-30, load
+    # 10-35: a guide to the order, not a benchmark)
     "tests/test_abuse.py": 41, "tests/test_reliability.py": 34, "tests/test_cluster.py": 32,
     "tests/test_lessons.py": 21, "tests/test_grouping.py": 21, "tests/test_expression.py": 14,
     "tests/test_levels.py": 12, "tests/test_adapters.py": 11, "tests/test_security.py": 10,
     "tests/test_components.py": 10, "tests/test_layout.py": 8, "tests/test_engine.py": 6.5,
     "tests/test_torch.py": 6, "tests/test_page_open.py": 4.6, "tests/test_tape_replay.py": 4.3,
-    "tests/test_trace_schedule.py": 4, "tests/test_examples.py": 1, "tests/ui/test_site.py": 6,
-    # wall s of a quiet CI run (run 6, --durations): one module or one long test each
-    "tests/ui/test_jupyterlab.py": 30, "tests/ui/test_notebook.py": 25, "tests/ui/test_groups.py": 27,
-    "tests/ui/test_levels_ui.py": 55, "tests/ui/test_assets.py": 9,
+    "tests/test_trace_schedule.py": 4, "tests/test_examples.py": 1,
+    "tests/ui/test_pages.py": 327, "tests/ui/test_explorer.py": 139, "tests/ui/test_phone.py": 135,
+    "tests/ui/test_levels_ui.py": 86, "tests/ui/test_lessons_ui.py": 60,
+    "tests/ui/test_jupyterlab.py": 50, "tests/ui/test_predict.py": 36, "tests/ui/test_groups.py": 35,
+    "tests/ui/test_notebook.py": 35, "tests/ui/test_vanishing_ui.py": 25,
+    "tests/ui/test_hostile_ui.py": 25, "tests/ui/test_standalone.py": 23,
+    "tests/ui/test_assets.py": 14, "tests/ui/test_site.py": 12.5,
 }
 
 
 def pytest_xdist_auto_num_workers(config):
     """``-n auto``: WORKERS_PER_CORE workers per core (PYTEST_XDIST_AUTO_NUM_WORKERS overrides).
 
-    A browser test's worker mostly waits - on its server, on Chromium, on the page's own
-    timers - so one worker per core leaves the cores idle much of the time."""
+    One per core: the cores are busy already (Chromium's renderers take about as much CPU as
+    the rest of the suite: tools/suite_cpu.py); more workers only add their start-up."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # pytest-xdist reads it
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return WORKERS_PER_CORE * (cores or 1)
 
 
-WORKERS_PER_CORE = 2
+WORKERS_PER_CORE = 1
 
 
 def _unit(item) -> str:
