@@ -92,17 +92,21 @@ async (seconds) => {
   const raf0 = window.requestAnimationFrame.bind(window)
   let appCallbacks = 0
   window.requestAnimationFrame = (f) => raf0((ts) => { appCallbacks++; f(ts) })
-  let frames = 0, pulseFrames = 0, last = t.pulses().data
+  // the page writes the pulses' columns in place and emits the source's change signal
+  // (static/explorer/sources.mjs setData): a frame redrew the pulses if that signal fired
+  let frames = 0, pulseFrames = 0, changed = false
+  const pulses = t.pulses(), mark = () => { changed = true }
+  pulses.change.connect(mark)
   const start = performance.now()
   await new Promise((resolve) => {
     const loop = () => {
       frames++
-      const d = t.pulses().data
-      if (d !== last) { pulseFrames++; last = d }
+      if (changed) { pulseFrames++; changed = false }
       if (performance.now() - start < seconds * 1000) raf0(loop); else resolve()
     }
     raf0(loop)
   })
+  pulses.change.disconnect(mark)
   const elapsed = (performance.now() - start) / 1000
   window.requestAnimationFrame = raf0
   return {frames: frames / elapsed, app: appCallbacks / elapsed, pulses: pulseFrames / elapsed}
