@@ -27,6 +27,8 @@ from contextlib import contextmanager
 
 import panel as pn
 
+from . import heap
+
 log = logging.getLogger("backprop_explorer.budget")
 
 # estimated nodes above which a derivation leaves the event loop (~10 ms of work)
@@ -91,6 +93,7 @@ class Deriver:
         if doc is None or doc.session_context is None or self.at_once:
             self._inline()
             return
+        heap.touch()
         if self._running or self._waiting:
             self._again = True
             return
@@ -128,6 +131,7 @@ class Deriver:
         try:
             return job()
         finally:
+            heap.settle()  # the result leaves the collector's passes (components/heap.py)
             self.share.charge(time.thread_time() - start)
 
     def _done(self, doc, future) -> None:
