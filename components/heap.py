@@ -112,6 +112,19 @@ def reclaim() -> None:
                                at=dt.datetime.now() + dt.timedelta(seconds=1.0))
         return
     state.due_since = None
+    collect_all()
+
+
+def collect_all() -> int:
+    """A full collection, frozen objects included (they stay frozen after); what it freed.
+
+    >>> collect_all() >= 0
+    True
+    """
+    if not installed():
+        return gc.collect()
     gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+    try:
+        return gc.collect()
+    finally:
+        gc.freeze()

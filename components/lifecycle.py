@@ -87,10 +87,12 @@ def census() -> dict:
     """Log (and return) what is still alive in this process: documents, models, callbacks."""
     global _census_pending
     _census_pending = False
-    gc.collect()
     from bokeh.document import Document
 
+    from .heap import collect_all
     from .model import ExplorerModel
+
+    collect_all()  # what closed sessions left, frozen ones too (components/heap.py)
 
     documents = models = 0
     for obj in gc.get_objects():
