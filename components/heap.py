@@ -24,16 +24,19 @@ Outside a server nothing changes. The one state (:class:`Activity`) lives in
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import gc
 import threading
 import time
+from contextlib import contextmanager
 
 import panel as pn
 
 IDLE_SECONDS = 1.0  # no derivation asked and no page built for this long: a quiet moment
 MAX_DEFER_SECONDS = 60.0  # after sessions closed, collect within this long whatever happens
 CACHE_KEY = "bpx_heap"
+M_ARENA_MAX, MALLOC_ARENAS = -8, 2  # glibc's mallopt: at most two malloc heaps
 
 
 class Activity:
@@ -47,7 +50,8 @@ class Activity:
     """
 
     def __init__(self, now: float | None = None):
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held while the collector's generations are thawed
+        self._count = threading.Lock()
         self.at = time.monotonic() if now is None else now
         self.builds = 0
         self.due_since = None  # when a reclaim first found the server busy (None: not due)
@@ -56,7 +60,7 @@ class Activity:
         self.at = time.monotonic() if now is None else now
 
     def building(self, change: int) -> None:
-        with self.lock:
+        with self._count:
             self.builds += change
         self.touch()
 
@@ -79,7 +83,21 @@ def install() -> None:
 
     if document._garbage_collect is not reclaim:
         document._garbage_collect = reclaim
+        libc = _glibc()
+        if libc is not None:
+            # glibc gives each thread that allocates its own heap (the page-building and
+            # derivation threads) and never hands their free pages back: two heaps for all
+            libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)
     gc.freeze()
+
+
+def _glibc():
+    """The C library if it is glibc (malloc_trim, mallopt), else None."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
 
 
 def installed() -> bool:
@@ -97,8 +115,9 @@ def settle() -> None:
     """Collect the young objects and freeze every live one (after a build or a derivation,
     in its worker thread; nothing outside a server)."""
     if installed():
-        gc.collect(1)
-        gc.freeze()
+        with activity().lock:  # not in the middle of a thawed collection of another thread
+            gc.collect(1)
+            gc.freeze()
 
 
 def reclaim() -> None:
@@ -113,6 +132,9 @@ def reclaim() -> None:
         return
     state.due_since = None
     collect_all()
+    libc = _glibc()
+    if libc is not None:  # the freed heap back to the system, not kept for later sessions
+        libc.malloc_trim(0)
 
 
 def collect_all() -> int:
@@ -121,10 +143,20 @@ def collect_all() -> int:
     >>> collect_all() >= 0
     True
     """
+    with thawed():
+        return gc.collect()
+
+
+@contextmanager
+def thawed():
+    """Frozen objects back in the collector's generations for the block (``gc.get_objects``
+    lists them), frozen again after; another thread's :func:`settle` waits meanwhile."""
     if not installed():
-        return gc.collect()
-    gc.unfreeze()
-    try:
-        return gc.collect()
-    finally:
-        gc.freeze()
+        yield
+        return
+    with activity().lock:
+        gc.unfreeze()
+        try:
+            yield
+        finally:
+            gc.freeze()

@@ -89,17 +89,17 @@ def census() -> dict:
     _census_pending = False
     from bokeh.document import Document
 
-    from .heap import collect_all
+    from .heap import thawed
     from .model import ExplorerModel
 
-    collect_all()  # what closed sessions left, frozen ones too (components/heap.py)
-
     documents = models = 0
-    for obj in gc.get_objects():
-        if isinstance(obj, Document):
-            documents += 1
-        elif isinstance(obj, ExplorerModel):
-            models += 1
+    with thawed():  # frozen objects too (components/heap.py)
+        gc.collect()
+        for obj in gc.get_objects():
+            if isinstance(obj, Document):
+                documents += 1
+            elif isinstance(obj, ExplorerModel):
+                models += 1
     periodic = sum(len(cbs) for cbs in list(pn.state._periodic.values()))
     with _lock:
         created, destroyed = COUNTS["created"], COUNTS["destroyed"]
