@@ -14,7 +14,9 @@ session closes. So, on a server (:func:`install`):
   what was made since, a small heap;
 - what a closed session leaves (its reference cycles, frozen) is collected by
   :func:`reclaim`, which replaces Panel's ``gc.collect()`` after sessions close: it waits
-  until no derivation was asked for and no page built for ``IDLE_SECONDS``, then unfreezes,
+  until no websocket message came, no derivation was asked for and no page was built for
+  ``IDLE_SECONDS`` (a slow server still reads the messages waiting before it runs a
+  scheduled reclaim, so a stalled student counts as activity), then unfreezes,
   collects everything and freezes again; busy for ``MAX_DEFER_SECONDS``, it collects anyway
   (memory stays bounded under any load).
 
@@ -33,8 +35,8 @@ from contextlib import contextmanager
 
 import panel as pn
 
-IDLE_SECONDS = 1.0  # no derivation asked and no page built for this long: a quiet moment
-MAX_DEFER_SECONDS = 60.0  # after sessions closed, collect within this long whatever happens
+IDLE_SECONDS = 1.0  # no message, derivation or page build for this long: a quiet moment
+MAX_DEFER_SECONDS = 120.0  # after sessions closed, collect within this long whatever happens
 CACHE_KEY = "bpx_heap"
 M_ARENA_MAX, MALLOC_ARENAS = -8, 2  # glibc's mallopt: at most two malloc heaps
 
@@ -106,7 +108,7 @@ def installed() -> bool:
 
 
 def touch() -> None:
-    """A student asked for work (a derivation): the server is not idle."""
+    """A student sent a message or asked for a derivation: the server is not idle."""
     if installed():
         activity().touch()
 
