@@ -26,7 +26,6 @@ Outside a server nothing changes. The one state (:class:`Activity`) lives in
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import gc
 import threading
@@ -38,7 +37,6 @@ import panel as pn
 IDLE_SECONDS = 1.0  # no message, derivation or page build for this long: a quiet moment
 MAX_DEFER_SECONDS = 120.0  # after sessions closed, collect within this long whatever happens
 CACHE_KEY = "bpx_heap"
-M_ARENA_MAX, MALLOC_ARENAS = -8, 2  # glibc's mallopt: at most two malloc heaps
 
 
 class Activity:
@@ -85,21 +83,7 @@ def install() -> None:
 
     if document._garbage_collect is not reclaim:
         document._garbage_collect = reclaim
-        libc = _glibc()
-        if libc is not None:
-            # glibc gives each thread that allocates its own heap (the page-building and
-            # derivation threads) and never hands their free pages back: two heaps for all
-            libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)
     gc.freeze()
-
-
-def _glibc():
-    """The C library if it is glibc (malloc_trim, mallopt), else None."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
 
 
 def installed() -> bool:
@@ -134,9 +118,6 @@ def reclaim() -> None:
         return
     state.due_since = None
     collect_all()
-    libc = _glibc()
-    if libc is not None:  # the freed heap back to the system, not kept for later sessions
-        libc.malloc_trim(0)
 
 
 def collect_all() -> int:
