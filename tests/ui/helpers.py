@@ -598,6 +598,7 @@ GRAPH_LABELS = r"""() => {
     const nodes = f.renderers.find((r) => r.data_source && 'marker' in r.data_source.data && 'fill' in r.data_source.data)
     const d = labels.data_source.data, boxes = []
     d.text.forEach((text, k) => {
+      if (text === null) return  // a blank row (static/explorer/sources.mjs, Written.updateText)
       const px = parseFloat(d.size[k]); ctx.font = `${d.style[k]} ${d.size[k]} helvetica`
       const w = ctx.measureText(text).width, h = px * 1.15
       const ax = rect.left + xs.compute(d.x[k]), ay = rect.top + ys.compute(d.y[k])
