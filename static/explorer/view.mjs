@@ -10,6 +10,7 @@ import { tableColumns, ValuesTable } from "./table.mjs"
 import { captionFor } from "./caption.mjs"
 import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
+import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
 import { variableSliders } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
@@ -209,7 +210,7 @@ export class View {
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.arrows, d.arrows)
-    this.written.update(a.labels, d.labels)
+    this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
     this.caption()
