@@ -1455,7 +1455,7 @@ function captionFor(sc, r, player) {
     const s = p.steps[p.index]
     return {
       html: `<div class="bpx-step-kind bpx-${s.kind}">${T.steps[s.kind] || s.kind}</div>` +
-            `<div class="bpx-formula">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
+            `<div class="bpx-formula bpx-formula-${mode}">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
       counter: T.step(p.index + 1, p.steps.length),
     }
   }
@@ -2132,6 +2132,63 @@ class Quiz {
 return { ABSOLUTE, RELATIVE, tolerance, readNumber, isRight, Quiz }
 })()
 
+// ==== static/explorer/markup.mjs
+const __bpx_markup = (() => {
+// A Div's text written in place. Bokeh answers a Div's new `text` by re-rendering the Div
+// and then laying out the whole page again (LayoutDOMView.rerender -> compute_layout of the
+// root): on a big page that is most of a playback step's frame, and the caption and the
+// step counter change on every step. Here the model takes the text silently (it still says
+// what is shown, and Bokeh draws from it whenever it re-renders the Div for another reason)
+// and the Div's own element gets the HTML Bokeh would have put there, with its formulas
+// typeset by the Div's MathJax once per distinct text. A Div whose size changes still
+// re-lays the page out: Bokeh's resize observer sees it.
+
+const { viewOf } = __bpx_bokeh
+
+const KEPT = 256  // typeset texts kept; a slider drag makes a new one per frame
+
+class Markup {
+  constructor() {
+    this.typeset = new Map()  // text -> the HTML Bokeh's DivView would render it to
+  }
+
+  // set `model.text` to `html`, the cheap way where the Div is drawn and its math is ready
+  write(model, html) {
+    if (!model || model.text === html) return
+    const view = viewOf(model)
+    const el = view && view.markup_el
+    const tex = html.includes("$")
+    if (!el || !el.isConnected || model.render_as_text || (tex && !model.disable_math && !(view.provider && view.provider.MathJax))) {
+      model.setv({ text: html }, { sync: false })  // not drawn yet, or MathJax still loading
+      return
+    }
+    model.setv({ text: html }, { silent: true })
+    el.innerHTML = tex && !model.disable_math ? this.math(view, html) : html
+  }
+
+  // typeset `html` for `model` ahead of its write, when the page has a moment to spare
+  prepare(model, html) {
+    if (typeof requestIdleCallback === "undefined" || !model || !html.includes("$") || this.typeset.has(html)) return
+    cancelIdleCallback(this.idle)
+    this.idle = requestIdleCallback(() => {
+      const view = viewOf(model)
+      if (view && view.markup_el && view.provider && view.provider.MathJax) this.math(view, html)
+    })
+  }
+
+  math(view, html) {
+    let out = this.typeset.get(html)
+    if (out === undefined) {
+      out = view.process_tex(html)
+      if (this.typeset.size >= KEPT) this.typeset.clear()
+      this.typeset.set(html, out)
+    }
+    return out
+  }
+}
+return { Markup }
+})()
+
 // ==== static/explorer/view.mjs
 const __bpx_view = (() => {
 // One view: the coordinator of one graph on the page. It takes the scene the server sends
@@ -2155,6 +2212,7 @@ const { Touch } = __bpx_touch
 const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
 const { drawnEdge } = __bpx_reading
+const { Markup } = __bpx_markup
 
 const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
 
@@ -2167,6 +2225,7 @@ class View {
     this.player = new Player(this)
     this.presentation = false
     this.written = new Written()
+    this.markup = new Markup()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
     this.touch = new Touch(this)
@@ -2226,7 +2285,7 @@ class View {
     const checked = this.quiz.check(guess.value_input)
     if (!checked) return
     if (checked.counted) guess.setv({ value: "", value_input: "" })
-    if (verdict) verdict.setv({ text: checked.html }, { sync: false })
+    this.markup.write(verdict, checked.html)
     this.access.say(checked.said, true)
     this.render()
   }
@@ -2384,10 +2443,13 @@ class View {
   caption() {
     const { caption, counter } = this.args
     const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
-    if (counter) counter.setv({ text: count }, { sync: false })
-    if (caption.text !== html) caption.setv({ text: html }, { sync: false })
-    const { verdict } = this.args
-    if (verdict && verdict.text !== this.quiz.verdict) verdict.setv({ text: this.quiz.verdict }, { sync: false })
+    this.markup.write(counter, count)
+    this.markup.write(caption, html)
+    // playing: the next step's formula is typeset while this one's pulses move
+    const p = this.player
+    if (p.playing && !this.predicting && p.index + 1 < p.steps.length)
+      this.markup.prepare(caption, captionFor(this.scene, this.result, { index: p.index + 1, steps: p.steps }).html)
+    this.markup.write(this.args.verdict, this.quiz.verdict)
   }
 
   animateFrame() {
