@@ -23,9 +23,11 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager
 
 import panel as pn
+
+from . import heap
 
 log = logging.getLogger("backprop_explorer.budget")
 
@@ -91,6 +93,7 @@ class Deriver:
         if doc is None or doc.session_context is None or self.at_once:
             self._inline()
             return
+        heap.touch()
         if self._running or self._waiting:
             self._again = True
             return
@@ -113,11 +116,9 @@ class Deriver:
             self.share.charge(time.thread_time() - start)
 
     def _apply(self, result) -> None:
-        """``apply(result)`` with the document's model graph frozen: each view's change of a
-        property holding models (an HTML pane's styles, a row's children) would otherwise
-        walk every model of the document again, several times per derivation."""
-        doc = pn.state.curdoc
-        with doc.models.freeze() if doc is not None else nullcontext():
+        """``apply(result)`` with the walks of the document's models deferred
+        (:func:`walks_deferred`)."""
+        with walks_deferred(pn.state.curdoc):
             self.apply(result)
 
     def _after_wait(self) -> None:
@@ -130,6 +131,7 @@ class Deriver:
         try:
             return job()
         finally:
+            heap.settle()  # the result leaves the collector's passes (components/heap.py)
             self.share.charge(time.thread_time() - start)
 
     def _done(self, doc, future) -> None:
@@ -152,6 +154,47 @@ class Deriver:
             doc.add_next_tick_callback(finish)
         except Exception:  # the session is gone: nothing to show the result on
             self._running = False
+
+
+@contextmanager
+def walks_deferred(doc):
+    """Walk the models of ``doc`` (None: no document) at most once, at the end, and only if
+    the block changed which models the document holds.
+
+    Each view's change of a property holding models (an HTML pane's styles, a row's
+    children) makes Bokeh walk every model of the document again (``invalidate``; Panel's
+    ``freeze_doc`` walks at its end), several times per derivation. Bokeh's own
+    ``doc.models.freeze()`` defers them, but walks once at its end whatever happened: a
+    slider release, which only writes numbers, would pay a walk of the whole page (~200
+    models) for nothing. So the block runs frozen (Bokeh's freeze count, as Panel's
+    ``freeze_doc`` uses it), and the one walk at the end is made only if a change of the
+    model graph asked for one.
+
+    >>> from bokeh.document import Document
+    >>> from bokeh.models import Column, Div
+    >>> doc = Document(); row = Column(); doc.add_root(row)
+    >>> with walks_deferred(doc):
+    ...     row.children = [Div(text="a")]
+    ...     len(doc.models)  # deferred: the new Div is not counted yet
+    1
+    >>> len(doc.models)
+    2
+    """
+    models = None if doc is None else doc.models
+    if models is None or "invalidate" in vars(models):  # no document, or deferred already
+        yield
+        return
+    invalidated = []
+    models.invalidate = lambda: invalidated.append(True)  # this instance's, for the block
+    models._push_freeze()
+    try:
+        yield
+    finally:
+        del models.invalidate
+        if invalidated:
+            models._pop_freeze()  # walks now, or when an enclosing freeze ends
+        else:
+            models._freeze_count -= 1  # nothing to walk for
 
 
 def _describe(error: BaseException) -> str:

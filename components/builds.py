@@ -16,9 +16,9 @@ links to the biggest example - for a build each. So, on a server:
 - the interpreter is handed over every ``SWITCH_SECONDS`` (1 ms, not Python's 5 ms): each
   socket read or write of the loop lets a busy thread take the interpreter, and the loop waits
   that long to get it back - a release is a dozen of them;
-- the objects of the modules imported at start (~180,000: Panel, Bokeh, networkx, numpy)
-  leave the collector's full passes (``gc.freeze``): such a pass stops every thread, and over
-  them it took ~0.4 s;
+- the collector's full passes, which stop every thread, walk only what was made since the
+  last build (:mod:`components.heap`: the start-up heap and each built page are frozen out
+  of them; closed sessions are collected when the server is idle);
 - Bokeh's ``curdoc()`` stack (``bokeh.io.doc._PATCHED_CURDOCS``, one list for the process)
   becomes one stack per thread (:class:`ThreadStack`): code on the event loop must never see
   the document being built in the other thread as its current one, and the reverse.
@@ -30,11 +30,12 @@ The first session of a process is built on the loop (it installs this). Outside 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+from . import heap
 
 log = logging.getLogger("backprop_explorer.builds")
 
@@ -88,7 +89,7 @@ def install() -> None:
                                                      Application.initialize_document)
     Application.initialize_document = _built(Application.initialize_document)
     sys.setswitchinterval(SWITCH_SECONDS)
-    gc.freeze()
+    heap.install()
 
 
 def _builder() -> ThreadPoolExecutor:
@@ -105,13 +106,27 @@ def _building_after(created, initialize):
     async def on_session_created(self, session_context) -> None:
         await created(self, session_context)  # Panel's hooks, on the loop as before
         doc = session_context._document
+        activity = heap.activity()
+        activity.building(+1)
         try:
-            await asyncio.get_running_loop().run_in_executor(_builder(), initialize, self, doc)
+            await asyncio.get_running_loop().run_in_executor(_builder(), _build, initialize,
+                                                             self, doc)
         except Exception as e:  # raised again where Bokeh expects the build to fail
             doc._bpx_built = e
         else:
             doc._bpx_built = True
+        finally:
+            activity.building(-1)
     return on_session_created
+
+
+def _build(initialize, app, doc) -> None:
+    """Build ``doc`` (in the page-building thread), then freeze what is alive out of the
+    collector's passes (:func:`components.heap.settle`)."""
+    try:
+        initialize(app, doc)
+    finally:
+        heap.settle()
 
 
 def _built(initialize):

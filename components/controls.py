@@ -247,6 +247,8 @@ class PlaybackBar(pn.viewable.Viewer):
 
     def __panel__(self):
         # wraps on a narrow screen: every button stays on it, a row of its own if need be
+        # a FlexBox (not a wrapping_row): its items keep their own widths on a phone, two
+        # rows of the player there (static/responsive.css)
         return pn.FlexBox(self.mode, self.first, self.back, self.play, self.forward, self.speed,
                           self.present, flex_wrap="wrap", align_items="center", gap="4px 8px",
                           css_classes=["bpx-playbar"], sizing_mode="stretch_width")

@@ -17,6 +17,7 @@ from graphviz_core import format_number
 
 from .lessons.common import PALETTE
 from .model import ExplorerModel
+from .rows import wrapping_row
 from .words import ui
 
 RISING = 3  # losses rising this many steps in a row: the step is too large
@@ -117,7 +118,7 @@ class StepPanel(pn.viewable.Viewer):
         w = ui(self.lang)
         return pn.Column(
             pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{w['descent_title']}</h3>"),
-            pn.FlexBox(pn.Column(pn.pane.HTML(f"<div class='bpx-hint'>{w['descent_lr']}</div>"),
-                                 self.lr, self.step_button, self.reset_button, self.note,
-                                 width=340), self.plot, flex_wrap="wrap"),
+            wrapping_row(pn.Column(pn.pane.HTML(f"<div class='bpx-hint'>{w['descent_lr']}</div>"),
+                                   self.lr, self.step_button, self.reset_button, self.note,
+                                   width=340), self.plot),
             sizing_mode="stretch_width")

@@ -23,6 +23,7 @@ from .model import ExplorerModel
 from .passes import PassesPanel
 from .pytorch_view import PyTorchView
 from .release import Throttle
+from .rows import wrapping_row
 from .stats import stats_html
 from .urlstate import query_args, write_query
 from .words import fault_text, ui
@@ -245,8 +246,7 @@ class Explorer(pn.viewable.Viewer):
     def main(self):
         return pn.Column(
             self.playback, self.groups, self.view,
-            pn.FlexBox(self.stats, self.save, flex_wrap="wrap", align_items="center",
-                       sizing_mode="stretch_width"),
+            wrapping_row(self.stats, self.save, align_items="center"),
             self.matrix,
             self.reveals, self.descent,
             # side by side where there is room, the details under the table on a phone (a Row

@@ -18,7 +18,7 @@ from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, Dat
 from bokeh.plotting import figure
 
 from .model import ExplorerModel
-from .scene import SceneJSON
+from .scene import SceneJSON, shared_scene_texts
 from .words import ui
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -229,7 +229,10 @@ class GraphView(pn.viewable.Viewer):
             pn.io.push_notebook(self.figure_pane)
 
     def _json(self, scene: dict) -> str:
-        """The scene for the page, naming the language its words are in."""
+        """The scene for the page, naming the language its words are in (a scene that other
+        sessions show too is encoded once for them all)."""
+        if self.model.shares_scene(scene):
+            return shared_scene_texts().encode(scene, self.lang, self._encode)
         return self._encode({**scene, "lang": self.lang})
 
     @staticmethod

@@ -21,6 +21,7 @@ from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_me
 
 from .graph_view import GraphView
 from .model import ExplorerModel
+from .rows import wrapping_row
 from .words import ui
 
 # blue (Okabe-Ito #0072B2) -> white -> orange (#D55E00): 11 steps, white in the middle
@@ -52,7 +53,7 @@ class LayerMatrix(pn.viewable.Viewer):
         # the heatmaps and the parts around them are made for the first network shown: most
         # pages never show one, and two figures are a tenth of a page's build
         self.weights = self.grads = None
-        self.maps = pn.FlexBox(flex_wrap="wrap", sizing_mode="stretch_width")
+        self.maps = wrapping_row()
         self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(

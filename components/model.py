@@ -254,6 +254,11 @@ class ExplorerModel(param.Parameterized):
         self.graph, self.drawn, self.drawn_level = graph, drawn, shown_level
         self.scene = scene
 
+    def shares_scene(self, scene: dict) -> bool:
+        """Whether ``scene`` is the shared derivation's (other sessions show the same object:
+        read it, never write it)."""
+        return self._shared is not None and scene is self.scene
+
     def sizes(self) -> tuple[int, int, int]:
         """The traced graph's nodes, edges and pruned nodes (counted where it was derived:
         counting the edges of an 11,586-node graph is ~0.1 s, too long for the event loop)."""

@@ -19,6 +19,7 @@ from graphviz_core.gradcheck import agrees, central_difference
 from graphviz_core.mlp import builder_from_text
 
 from .model import ExplorerModel
+from .rows import wrapping_row
 from .words import article_heading, lesson_text
 
 MAX_WRITTEN = 40  # nodes: beyond this the steps are left to the player
@@ -150,7 +151,6 @@ class PassesPanel(pn.viewable.Viewer):
             self.backward.object += self.check_html()
 
     def __panel__(self):
-        return pn.FlexBox(
+        return wrapping_row(
             pn.Column(self.forward, styles={"flex": "1 1 420px", "min-width": "min(420px, 100%)"}),
-            pn.Column(self.backward, styles={"flex": "1 1 420px", "min-width": "min(420px, 100%)"}),
-            flex_wrap="wrap", sizing_mode="stretch_width")
+            pn.Column(self.backward, styles={"flex": "1 1 420px", "min-width": "min(420px, 100%)"}))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 
 import networkx as nx
 
@@ -148,6 +150,59 @@ class SceneJSON:
         text = last[1] if last is not None and last[0] is value else to_json(value)
         made[path] = (value, text)
         return text
+
+
+class SharedSceneTexts:
+    """The page's text of scenes that many sessions show alike (a shared derivation's scene,
+    :mod:`components.shared_derivations`): encoded once per scene and language, not once per
+    session (the 11,586-node MLP's scene is ~0.8 MB of JSON).
+
+    Keyed by the scene's identity; an entry holds its scene, so the identity stays its own
+    while the entry lives. Bounded (least recently used out), thread-safe (pages are built in a
+    worker thread), one per server process (:func:`shared_scene_texts`).
+
+    >>> texts, scene = SharedSceneTexts(), {"nodes": {"x": [1.0]}, "mode": "graph"}
+    >>> first, again = SceneJSON(), SceneJSON()
+    >>> texts.encode(scene, "en", first) == to_json({**scene, "lang": "en"})
+    True
+    >>> texts.encode(scene, "en", again) == first({**scene, "lang": "en"}), texts.hits
+    (True, 1)
+    """
+
+    MAX_ENTRIES = 16
+
+    def __init__(self):
+        self._entries: OrderedDict = OrderedDict()  # (id(scene), lang) -> (scene, text, parts)
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def encode(self, scene: dict, lang: str, encoder: SceneJSON) -> str:
+        """``encoder({**scene, "lang": lang})``, made once for every encoder; ``encoder``
+        learns the parts (its next scene, which shares most of them, reuses their text)."""
+        key = (id(scene), lang)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is scene:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                encoder._last = dict(entry[2])
+                return entry[1]
+        text = encoder({**scene, "lang": lang})
+        with self._lock:
+            self._entries[key] = (scene, text, dict(encoder._last))
+            while len(self._entries) > self.MAX_ENTRIES:
+                self._entries.popitem(last=False)
+        return text
+
+
+def shared_scene_texts() -> SharedSceneTexts:
+    """The server process's :class:`SharedSceneTexts` (made on first use, in ``pn.state.cache``)."""
+    import panel as pn
+
+    texts = pn.state.cache.get("bpx_scene_texts")
+    if texts is None:
+        texts = pn.state.cache.setdefault("bpx_scene_texts", SharedSceneTexts())
+    return texts
 
 
 def _finite(x):

@@ -62,6 +62,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(_APP, "initialize_document", "components.builds",
           "a document built ahead handed back to the event loop's thread"),
     Patch(_APP, "_bpx_builds", "components.builds", "marker: installed once"),
+    Patch("panel.io.document", "_garbage_collect", "components.heap",
+          "closed sessions collected when the server is idle, not while students wait"),
     Patch("bokeh.io.doc", "_PATCHED_CURDOCS", "components.builds",
           "Bokeh's current-document stack, one per thread (the build's is not the loop's)"),
 )

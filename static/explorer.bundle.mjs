@@ -687,6 +687,9 @@ const { INK } = __bpx_style
 
 const PAD = 2  // px of white box around a label's text (the figure's Text glyph: padding=2)
 
+// a row of the labels' source that draws nothing (see sources.mjs, Written.updateText)
+const BLANK_LABEL = { x: NaN, y: NaN, text: null, node: -1, edge: -1, role: "" }
+
 class Labels {
   constructor(box) {
     this.box = box  // [x0, x1, y0, y1]: labels anchored outside it are not drawn (null: all)
@@ -802,7 +805,7 @@ function textWidth(text, size, style = "normal") {
   widths.set(key, w)
   return w
 }
-return { Labels, textWidth }
+return { BLANK_LABEL, Labels, textWidth }
 })()
 
 // ==== static/explorer/reading.mjs
@@ -1271,22 +1274,64 @@ function setData(source, columns, table = null) {
   source.change.emit()
 }
 
+// `columns` with `rows - n` blank rows after its `n`: each column's blank is `blank[key]`, else
+// its own first value (or `held`'s, the source's current columns, when `columns` is empty).
+function padded(columns, rows, blank, held) {
+  const out = {}
+  for (const key of Object.keys(columns)) {
+    const col = columns[key], n = col.length
+    const fill = key in blank ? blank[key] : n ? col[0] : held[key][0]
+    const c = col.slice()
+    c.length = rows
+    c.fill(fill, n)
+    out[key] = c
+  }
+  return out
+}
+
 // The columns last written to each source of one view.
 class Written {
-  constructor() { this.drawn = new Map() }
+  constructor() { this.drawn = new Map(); this.shrinking = new Map() }
 
   // a source is written only when one of its columns differs from what it holds
   update(source, columns, table = null) {
     if (!source) return
     const before = this.drawn.get(source)
     if (before && before.data === source.data && sameColumns(before.columns, columns)) return
+    this.shrinking.delete(source)
     setData(source, columns, table)
     this.remember(source, columns)
   }
 
+  // A Text glyph's source (`blank`: the values of a row that draws nothing, e.g. no text).
+  // BokehJS rebuilds a text glyph's labels a microtask after its source's change signal,
+  // but a layout change later in the same task (a taller caption, a new figure height)
+  // makes the figure paint at once, in between: each old label's font is then read from the
+  // new columns, and past their end it is "undefined undefined helvetica" - an uncaught
+  // error, and a figure that stops drawing. So the source never gets shorter in the task
+  // that draws: rows no longer needed are written blank, and dropped in a task of their
+  // own, where nothing follows the write.
+  updateText(source, columns, blank) {
+    if (!source) return
+    const before = this.drawn.get(source)
+    if (before && before.data === source.data && sameColumns(before.columns, columns)) return
+    const held = source.data, rows = Object.values(held)[0]?.length ?? 0
+    const n = Object.values(columns)[0]?.length ?? 0
+    if (n >= rows) return this.update(source, columns)
+    setData(source, padded(columns, rows, blank, held))
+    this.remember(source, columns)
+    this.shrinking.set(source, columns)
+    setTimeout(() => {
+      if (this.shrinking.get(source) !== columns) return  // drawn again since
+      this.shrinking.delete(source)
+      setData(source, columns)
+      this.remember(source, columns)
+    }, 0)
+  }
+
   remember(source, columns) { this.drawn.set(source, { columns, data: source.data }) }
 }
-return { sameColumns, setData, Written }
+return { sameColumns, setData, padded, Written }
 })()
 
 // ==== static/explorer/bokeh.mjs
@@ -1410,7 +1455,7 @@ function captionFor(sc, r, player) {
     const s = p.steps[p.index]
     return {
       html: `<div class="bpx-step-kind bpx-${s.kind}">${T.steps[s.kind] || s.kind}</div>` +
-            `<div class="bpx-formula">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
+            `<div class="bpx-formula bpx-formula-${mode}">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
       counter: T.step(p.index + 1, p.steps.length),
     }
   }
@@ -2087,6 +2132,63 @@ class Quiz {
 return { ABSOLUTE, RELATIVE, tolerance, readNumber, isRight, Quiz }
 })()
 
+// ==== static/explorer/markup.mjs
+const __bpx_markup = (() => {
+// A Div's text written in place. Bokeh answers a Div's new `text` by re-rendering the Div
+// and then laying out the whole page again (LayoutDOMView.rerender -> compute_layout of the
+// root): on a big page that is most of a playback step's frame, and the caption and the
+// step counter change on every step. Here the model takes the text silently (it still says
+// what is shown, and Bokeh draws from it whenever it re-renders the Div for another reason)
+// and the Div's own element gets the HTML Bokeh would have put there, with its formulas
+// typeset by the Div's MathJax once per distinct text. A Div whose size changes still
+// re-lays the page out: Bokeh's resize observer sees it.
+
+const { viewOf } = __bpx_bokeh
+
+const KEPT = 256  // typeset texts kept; a slider drag makes a new one per frame
+
+class Markup {
+  constructor() {
+    this.typeset = new Map()  // text -> the HTML Bokeh's DivView would render it to
+  }
+
+  // set `model.text` to `html`, the cheap way where the Div is drawn and its math is ready
+  write(model, html) {
+    if (!model || model.text === html) return
+    const view = viewOf(model)
+    const el = view && view.markup_el
+    const tex = html.includes("$")
+    if (!el || !el.isConnected || model.render_as_text || (tex && !model.disable_math && !(view.provider && view.provider.MathJax))) {
+      model.setv({ text: html }, { sync: false })  // not drawn yet, or MathJax still loading
+      return
+    }
+    model.setv({ text: html }, { silent: true })
+    el.innerHTML = tex && !model.disable_math ? this.math(view, html) : html
+  }
+
+  // typeset `html` for `model` ahead of its write, when the page has a moment to spare
+  prepare(model, html) {
+    if (typeof requestIdleCallback === "undefined" || !model || !html.includes("$") || this.typeset.has(html)) return
+    cancelIdleCallback(this.idle)
+    this.idle = requestIdleCallback(() => {
+      const view = viewOf(model)
+      if (view && view.markup_el && view.provider && view.provider.MathJax) this.math(view, html)
+    })
+  }
+
+  math(view, html) {
+    let out = this.typeset.get(html)
+    if (out === undefined) {
+      out = view.process_tex(html)
+      if (this.typeset.size >= KEPT) this.typeset.clear()
+      this.typeset.set(html, out)
+    }
+    return out
+  }
+}
+return { Markup }
+})()
+
 // ==== static/explorer/view.mjs
 const __bpx_view = (() => {
 // One view: the coordinator of one graph on the page. It takes the scene the server sends
@@ -2101,6 +2203,7 @@ const { tableColumns, ValuesTable } = __bpx_table
 const { captionFor } = __bpx_caption
 const { Player, pulseColumns } = __bpx_playback
 const { Written, setData } = __bpx_sources
+const { BLANK_LABEL } = __bpx_labels
 const { releases, quiet } = __bpx_release
 const { variableSliders } = __bpx_bokeh
 const { setLanguage } = __bpx_words
@@ -2109,6 +2212,7 @@ const { Touch } = __bpx_touch
 const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
 const { drawnEdge } = __bpx_reading
+const { Markup } = __bpx_markup
 
 const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
 
@@ -2121,6 +2225,7 @@ class View {
     this.player = new Player(this)
     this.presentation = false
     this.written = new Written()
+    this.markup = new Markup()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
     this.touch = new Touch(this)
@@ -2180,7 +2285,7 @@ class View {
     const checked = this.quiz.check(guess.value_input)
     if (!checked) return
     if (checked.counted) guess.setv({ value: "", value_input: "" })
-    if (verdict) verdict.setv({ text: checked.html }, { sync: false })
+    this.markup.write(verdict, checked.html)
     this.access.say(checked.said, true)
     this.render()
   }
@@ -2298,7 +2403,7 @@ class View {
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.arrows, d.arrows)
-    this.written.update(a.labels, d.labels)
+    this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
     this.caption()
@@ -2338,10 +2443,13 @@ class View {
   caption() {
     const { caption, counter } = this.args
     const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
-    if (counter) counter.setv({ text: count }, { sync: false })
-    if (caption.text !== html) caption.setv({ text: html }, { sync: false })
-    const { verdict } = this.args
-    if (verdict && verdict.text !== this.quiz.verdict) verdict.setv({ text: this.quiz.verdict }, { sync: false })
+    this.markup.write(counter, count)
+    this.markup.write(caption, html)
+    // playing: the next step's formula is typeset while this one's pulses move
+    const p = this.player
+    if (p.playing && !this.predicting && p.index + 1 < p.steps.length)
+      this.markup.prepare(caption, captionFor(this.scene, this.result, { index: p.index + 1, steps: p.steps }).html)
+    this.markup.write(this.args.verdict, this.quiz.verdict)
   }
 
   animateFrame() {

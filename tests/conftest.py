@@ -57,6 +57,17 @@ def browser(_playwright):
     browser.close()
 
 
+@pytest.fixture(scope="session")
+def browsers(_playwright, browser):
+    """Where ``new_page`` and ``page`` come from (tests/ui/helpers.py ``Browsers``): Chromium
+    with a profile on disk per kind of device, so compiled scripts are reused between opens."""
+    from ui.helpers import Browsers
+
+    pool = Browsers(_playwright, browser)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
 def derivations():
     """A new, empty process cache of shared derivations for one test (the one before it is

@@ -115,3 +115,25 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used():
     small.put("two", ["y" * 100])
     assert small.get("one") is None and small.get("two").value == ["y" * 100]
     assert small.size <= small.max_bytes
+
+
+def test_sessions_showing_a_shared_scene_send_the_text_encoded_once(cache):
+    from components.graph_view import GraphView
+    from components.scene import SharedSceneTexts
+
+    texts = SharedSceneTexts()
+    pn.state.cache["bpx_scene_texts"] = texts
+    try:
+        first = GraphView(model=ExplorerModel())  # derives: its scene is its own
+        second, third = (GraphView(model=ExplorerModel()) for _ in range(2))
+        assert second.model.shares_scene(second.model.scene) and texts.hits == 1
+        sent = [view.meta.data["json"][0] for view in (first, second, third)]
+        assert sent[0] == sent[1] == sent[2]
+        zh = GraphView(model=ExplorerModel(), lang="zh")  # another language: another text
+        assert '"lang":"zh"' in zh.meta.data["json"][0] and texts.hits == 1
+        # a release gives the session its own graph and scene: encoded for it alone
+        second.model.set_values({**SEED.values, "w": -1.25})
+        assert not second.model.shares_scene(second.model.scene)
+        assert texts.hits == 1
+    finally:
+        del pn.state.cache["bpx_scene_texts"]

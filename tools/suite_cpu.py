@@ -9,9 +9,10 @@ module is charged for what its servers and pages cost while it ran::
     python3 -m tools.suite_cpu /tmp/cpu        # the table: module, tests, CPU s, wall s
 
 Time before a process's first test (imports, collection) is charged to ``(start)``. Chromium's
-renderers are counted while they live; when the browser closes they leave the tree without
-being reaped (so ``/usr/bin/time`` never sees their CPU): the row ``(left the tree unreaped)``
-shows how much that was, already counted in the modules above it.
+renderers leave the tree without being reaped into pytest (so ``/usr/bin/time`` never sees
+their CPU), and a sum over the live tree drops when they go: a thread therefore reads every
+process below the test process every 0.2 s and keeps the last CPU time it saw of each, dead
+ones included (a process that lives less than 0.2 s may be missed).
 """
 
 from __future__ import annotations
@@ -19,23 +20,48 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 
-def tree_cpu() -> float:
-    """User + system seconds of this process and every process below it, reaped ones included."""
-    import psutil
+class TreeCPU:
+    """User + system seconds of this process and of every process seen below it, gone or not:
+    a thread reads them every ``period`` seconds."""
 
-    me = psutil.Process()
-    total = 0.0
-    for proc in [me, *me.children(recursive=True)]:
+    def __init__(self, period: float = 0.2):
+        import psutil
+
+        self.me, self.period = psutil.Process(), period
+        self.last: dict[tuple[int, float], float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        threading.Thread(target=self._run, name="suite_cpu", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.period):
+            self.sample()
+
+    def sample(self) -> None:
+        import psutil
+
         try:
-            t = proc.cpu_times()
-        except psutil.Error:  # gone between the listing and the reading: its parent has it
-            continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+            below = self.me.children(recursive=True)
+        except psutil.Error:
+            return
+        for proc in below:
+            try:
+                key, t = (proc.pid, proc.create_time()), proc.cpu_times()
+            except psutil.Error:  # gone between the listing and the reading
+                continue
+            with self.lock:
+                self.last[key] = max(self.last.get(key, 0.0), t.user + t.system)
+
+    def __call__(self) -> float:
+        self.sample()
+        t = self.me.cpu_times()  # its own only: reaped children were read while they lived
+        with self.lock:
+            return t.user + t.system + sum(self.last.values())
 
 
 class _Meter:
@@ -44,16 +70,12 @@ class _Meter:
         self.modules: dict[str, dict] = {}
         self.tests: dict[str, float] = {}
         self.current = "(start)"
-        self.cpu, self.wall = tree_cpu(), time.monotonic()
+        self.tree_cpu = TreeCPU()
+        self.cpu, self.wall = self.tree_cpu(), time.monotonic()
 
     def switch(self, module: str) -> None:
-        cpu, wall = tree_cpu(), time.monotonic()
+        cpu, wall = self.tree_cpu(), time.monotonic()
         row = self.modules.setdefault(self.current, {"cpu": 0.0, "wall": 0.0, "tests": 0})
-        if cpu < self.cpu:  # processes that left the tree unreaped (Chromium's, at its close):
-            # their CPU was counted while they lived; the figure from here on starts lower
-            gone = self.modules.setdefault("(left the tree unreaped)", {"cpu": 0.0, "wall": 0.0, "tests": 0})
-            gone["cpu"] += self.cpu - cpu
-            self.cpu = cpu
         row["cpu"] += cpu - self.cpu
         row["wall"] += wall - self.wall
         self.current, self.cpu, self.wall = module, cpu, wall
@@ -111,13 +133,10 @@ def main(argv: list[str]) -> int:
                 into[k] += row[k]
         tests.update(data["tests"])
     print(f"{'module':58} {'tests':>5} {'CPU s':>7} {'wall s':>7}")
-    gone = modules.pop("(left the tree unreaped)", None)
     for name, row in sorted(modules.items(), key=lambda kv: -kv[1]["cpu"]):
         print(f"{name:58} {row['tests']:5d} {row['cpu']:7.1f} {row['wall']:7.1f}")
     print(f"{'total':58} {sum(r['tests'] for r in modules.values()):5d} "
           f"{sum(r['cpu'] for r in modules.values()):7.1f} {sum(r['wall'] for r in modules.values()):7.1f}")
-    if gone:
-        print(f"{'(of which left the tree unreaped)':58} {'':5} {gone['cpu']:7.1f}")
     for name, cpu, wall in workers:
         print(f"  process {name}: CPU {cpu:.1f} s, wall {wall:.1f} s")
     top = int(argv[1]) if len(argv) > 1 else 25

@@ -17,6 +17,7 @@ from graphviz_core.ppo import ppo_case
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..release import variable_tags
+from ..rows import wrapping_row
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import UrlWriter, callout, float_arg, heading, number, prose, table_html
@@ -175,9 +176,8 @@ class SameGradientLesson:
             pn.Row(prose(t["intro"][:3], margin=(0, 10)), prose(t["intro"][3:], margin=(0, 10)),
                    sizing_mode="stretch_width"),
             self.case,
-            pn.FlexBox(self._graph_column(t["ppo_title"], self.ppo_view),
-                       self._graph_column(t["rf_title"], self.rf_view), flex_wrap="wrap",
-                       sizing_mode="stretch_width"),
+            wrapping_row(self._graph_column(t["ppo_title"], self.ppo_view),
+                         self._graph_column(t["rf_title"], self.rf_view)),
             pn.Column(self.table, margin=(0, 10), sizing_mode="stretch_width"),
         ]
         sidebar = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{ui(lang)['inputs']}</h3>"),

@@ -11,7 +11,7 @@ export function captionFor(sc, r, player) {
     const s = p.steps[p.index]
     return {
       html: `<div class="bpx-step-kind bpx-${s.kind}">${T.steps[s.kind] || s.kind}</div>` +
-            `<div class="bpx-formula">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
+            `<div class="bpx-formula bpx-formula-${mode}">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
       counter: T.step(p.index + 1, p.steps.length),
     }
   }

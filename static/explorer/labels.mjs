@@ -5,6 +5,9 @@ import { INK } from "./style.mjs"
 
 const PAD = 2  // px of white box around a label's text (the figure's Text glyph: padding=2)
 
+// a row of the labels' source that draws nothing (see sources.mjs, Written.updateText)
+export const BLANK_LABEL = { x: NaN, y: NaN, text: null, node: -1, edge: -1, role: "" }
+
 export class Labels {
   constructor(box) {
     this.box = box  // [x0, x1, y0, y1]: labels anchored outside it are not drawn (null: all)

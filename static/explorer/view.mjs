@@ -10,6 +10,7 @@ import { tableColumns, ValuesTable } from "./table.mjs"
 import { captionFor } from "./caption.mjs"
 import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
+import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
 import { variableSliders } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
@@ -18,6 +19,7 @@ import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
 import { drawnEdge } from "./reading.mjs"
+import { Markup } from "./markup.mjs"
 
 const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
 
@@ -30,6 +32,7 @@ export class View {
     this.player = new Player(this)
     this.presentation = false
     this.written = new Written()
+    this.markup = new Markup()
     this.valuesTable = new ValuesTable()
     this.access = new Access(this)
     this.touch = new Touch(this)
@@ -89,7 +92,7 @@ export class View {
     const checked = this.quiz.check(guess.value_input)
     if (!checked) return
     if (checked.counted) guess.setv({ value: "", value_input: "" })
-    if (verdict) verdict.setv({ text: checked.html }, { sync: false })
+    this.markup.write(verdict, checked.html)
     this.access.say(checked.said, true)
     this.render()
   }
@@ -207,7 +210,7 @@ export class View {
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.arrows, d.arrows)
-    this.written.update(a.labels, d.labels)
+    this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
     this.caption()
@@ -247,10 +250,13 @@ export class View {
   caption() {
     const { caption, counter } = this.args
     const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
-    if (counter) counter.setv({ text: count }, { sync: false })
-    if (caption.text !== html) caption.setv({ text: html }, { sync: false })
-    const { verdict } = this.args
-    if (verdict && verdict.text !== this.quiz.verdict) verdict.setv({ text: this.quiz.verdict }, { sync: false })
+    this.markup.write(counter, count)
+    this.markup.write(caption, html)
+    // playing: the next step's formula is typeset while this one's pulses move
+    const p = this.player
+    if (p.playing && !this.predicting && p.index + 1 < p.steps.length)
+      this.markup.prepare(caption, captionFor(this.scene, this.result, { index: p.index + 1, steps: p.steps }).html)
+    this.markup.write(this.args.verdict, this.quiz.verdict)
   }
 
   animateFrame() {

@@ -6,11 +6,13 @@ Contract for every test module in ``tests/ui``:
   started for the whole session (process group killed at the end).
 - ``browser`` (session, from ``tests/conftest.py``): Chromium from ``/usr/bin/chromium``;
   fails, never skips, if it is missing.
-- ``page`` (function): a fresh context and page, 1400x1000. After the test it fails if
-  the page raised uncaught JS exceptions; console errors are listed with them.
-- ``new_page`` (function): a factory for more pages (each its own context, so its own
-  session cookies and its own Panel session), checked the same way; its keyword arguments
-  go to ``browser.new_context`` (``new_page(**PHONE)`` for a phone with touch).
+- ``page`` (function): a new page (its own Panel session), 1400x1000. After the test it fails
+  if the page raised uncaught JS exceptions; console errors are listed with them.
+- ``new_page`` (function): a factory for more pages, checked the same way; its keyword
+  arguments are ``browser.new_context``'s (``new_page(**PHONE)`` for a phone with touch).
+  Pages of one kind of device share a Chromium with a profile on disk (``browsers``,
+  ``helpers.Browsers``: compiled scripts are kept between opens); ``new_page(fresh=True)``
+  gives a page a browser context of its own (its own cookies and storage).
 
 Helpers to drive and read the page live in ``tests/ui/helpers.py`` (``open_app`` etc.).
 Mark browser tests with ``pytest.mark.browser``.
@@ -39,11 +41,11 @@ def app_url(app_server):
 
 
 @pytest.fixture
-def new_page(browser):
+def new_page(browsers):
     watched: list[Watched] = []
 
     def make(**options):
-        w = Watched(browser, **options)
+        w = Watched(browsers, **options)
         watched.append(w)
         return w.page
 

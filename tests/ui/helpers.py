@@ -223,13 +223,70 @@ def new_context(browser, **options):
     return context
 
 
+class Browsers:
+    """Where the tests' pages come from: Chromium with a profile on disk, one per kind of device.
+
+    A context of ``browser.new_context`` is off the record: Chromium keeps no compiled code for
+    it, so every page open compiles BokehJS and Panel's scripts again (~3 s of Chromium CPU per
+    open). A profile on disk keeps V8's code cache from the second open of a script on, which
+    halves that. One such browser per (``is_mobile``, ``has_touch``) pair, started when first
+    needed; a page's ``viewport`` and ``reduced_motion`` are set on the page itself. Pages of
+    one kind share cookies and storage (the app keeps none: each page load is its own Panel
+    session); ``new_page(fresh=True)``, or any other ``browser.new_context`` option, gives a
+    page a context of its own in ``browser``.
+    """
+
+    PER_PAGE = {"viewport", "reduced_motion"}
+    KIND = {"is_mobile", "has_touch"}
+
+    def __init__(self, playwright, browser):
+        self.playwright, self.browser = playwright, browser
+        self.shared: dict[tuple[bool, bool], object] = {}
+        self.folder = Path(tempfile.mkdtemp(prefix="bpx-chromium-"))
+
+    def new_page(self, fresh: bool = False, **options):
+        """``(page, context)``: ``context`` is the page's own (close it after), or None."""
+        if fresh or set(options) - self.PER_PAGE - self.KIND:
+            context = new_context(self.browser, **options)
+            return context.new_page(), context
+        kind = (bool(options.get("is_mobile")), bool(options.get("has_touch")))
+        if kind not in self.shared:
+            context = self.playwright.chromium.launch_persistent_context(
+                str(self.folder / f"mobile{int(kind[0])}-touch{int(kind[1])}"),
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, is_mobile=kind[0], has_touch=kind[1],
+                viewport=PHONE["viewport"] if kind[0] else VIEWPORT)
+            context.add_init_script(INIT_SCRIPT)
+            self.shared[kind] = context
+        page = self.shared[kind].new_page()
+        page.set_viewport_size(options.get("viewport") or
+                               (PHONE["viewport"] if kind[0] else VIEWPORT))
+        if "reduced_motion" in options:
+            page.emulate_media(reduced_motion=options["reduced_motion"])
+        return page, None
+
+    def close(self) -> None:
+        import shutil
+
+        for context in self.shared.values():
+            try:
+                context.close()
+            except Exception:  # a crashed browser: nothing left to close
+                pass
+        self.shared.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 # --- reading and driving the page --------------------------------------------------------
 class Watched:
-    """A page (in its own context) with the console errors and uncaught exceptions it produced."""
+    """A page with the console errors and uncaught exceptions it produced; ``source`` is a
+    :class:`Browsers` (or a Playwright browser: the page gets a context of its own)."""
 
-    def __init__(self, browser, **options):
-        self.context = new_context(browser, **options)
-        self.page = self.context.new_page()
+    def __init__(self, source, **options):
+        if isinstance(source, Browsers):
+            self.page, self.context = source.new_page(**options)
+        else:
+            self.context = new_context(source, **options)
+            self.page = self.context.new_page()
         self.page_errors: list[str] = []
         self.console_errors: list[str] = []
         self.page.on("pageerror", lambda e: self.page_errors.append(f"{e.name}: {e.message}\n{e.stack}"))
@@ -250,7 +307,7 @@ class Watched:
 
     def close(self) -> None:
         try:
-            self.context.close()
+            (self.context or self.page).close()
         except Exception:  # the browser may be gone after a crash; report what we have
             pass
 
@@ -404,9 +461,18 @@ def node_position(page, name: str) -> tuple[float, float]:
                           " const n = t.nodes().data; return t.toScreen(n.x[i], n.y[i]) })()", name))
 
 
-def screenshot(page, name: str, full_page: bool = True) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+def screenshot(page, name: str, full_page: bool = True) -> Path | None:
+    """Save what the page shows as ``tests/ui/screenshots/<name>.png`` when the environment
+    variable ``BPX_SCREENSHOTS`` is set (to anything but ``0``), for a person to look at; no
+    test reads them, and a full-page picture costs Chromium ~0.5 s of CPU, so a plain run
+    takes none. ``BPX_SCREENSHOTS=DIR`` writes them into DIR instead."""
+    where = os.environ.get("BPX_SCREENSHOTS", "").strip()
+    if where in ("", "0"):
+        return None
+    folder = SCREENSHOTS if where == "1" else Path(where)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.wait_for_timeout(300)  # a redraw or scroll that is still settling
     page.screenshot(path=str(path), full_page=full_page)
     return path
 
@@ -532,6 +598,7 @@ GRAPH_LABELS = r"""() => {
     const nodes = f.renderers.find((r) => r.data_source && 'marker' in r.data_source.data && 'fill' in r.data_source.data)
     const d = labels.data_source.data, boxes = []
     d.text.forEach((text, k) => {
+      if (text === null) return  // a blank row (static/explorer/sources.mjs, Written.updateText)
       const px = parseFloat(d.size[k]); ctx.font = `${d.style[k]} ${d.size[k]} helvetica`
       const w = ctx.measureText(text).width, h = px * 1.15
       const ax = rect.left + xs.compute(d.x[k]), ay = rect.top + ys.compute(d.y[k])

@@ -397,7 +397,6 @@ def test_presentation_mode_makes_labels_larger(page, app_url):
     assert min(sizes_after) > max(sizes_before)
     # larger, and still shown: the value labels under the nodes must not vanish
     assert after["bottoms"] == before["bottoms"], "presentation mode hid the node labels"
-    page.wait_for_timeout(300)
     screenshot(page, "10b-presentation", full_page=False)
     button(page, "Presentation").click()
     page.wait_for_function("() => !document.body.classList.contains('bpx-present')")
@@ -406,7 +405,7 @@ def test_presentation_mode_makes_labels_larger(page, app_url):
 
 # --- 11 -------------------------------------------------------------------------------------
 def test_two_sessions_do_not_share_state(new_page, app_url):
-    a, b = new_page(), new_page()
+    a, b = new_page(), new_page(fresh=True)  # two students: two browsers
     open_app(a, app_url)
     open_app(b, app_url)
     type_expression(a, "u*v + sin(u)")

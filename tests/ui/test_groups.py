@@ -6,7 +6,6 @@ never against copies of the browser's arithmetic.
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -19,7 +18,6 @@ from .helpers import button, js, number, open_app, screenshot, set_slider, table
 pytestmark = pytest.mark.browser
 
 SOURCE = "mlp(2, 60, 60, 1)"
-SHOTS = Path("/tmp/groups")
 
 
 def core_value(name_of_group: str, values: dict) -> tuple[float, float]:
@@ -45,9 +43,7 @@ def test_a_big_mlp_is_drawn_grouped_and_a_neuron_opens(page, app_url):
     drawn = js(page, "t.nodes().data.marker")
     assert drawn.count("square_pin") == 121  # the group style, one per neuron
     assert "h2[7]" in table(page)
-    page.wait_for_timeout(500)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "grouped.png"))
+    screenshot(page, "groups-grouped", full_page=False)
 
     # a slider moves: the group's value in the table is its neuron's output, as the core has it
     set_slider(page, "x0", 0.8)
@@ -68,8 +64,7 @@ def test_a_big_mlp_is_drawn_grouped_and_a_neuron_opens(page, app_url):
     i = scene["nodes"]["name"].index("h2[7]")
     assert scene["nodes"]["kind"][i] == "op" and scene["nodes"]["group"][i] == "h2[7]"
     assert button(page, "◀ Back: close h2[7]").is_visible()
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(SHOTS / "expanded.png"))
+    screenshot(page, "groups-expanded", full_page=False)
     # the open neuron's output still shows the slider's numbers (x0 = 0.8 stays in the page)
     row = table(page)["h2[7]"]
     assert number(row["value"]) == pytest.approx(value, rel=2e-5)

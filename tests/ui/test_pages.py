@@ -42,8 +42,8 @@ def _first_words(slug: str, lang: str) -> str:
     return plain(words[key][0]) if key else LESSONS[slug].title[lang]
 
 
-def _open_watched(browser, app_url, query: str, expect: str, **options) -> Watched:
-    watched = Watched(browser, **options)
+def _open_watched(browsers, app_url, query: str, expect: str, **options) -> Watched:
+    watched = Watched(browsers, **options)
     open_page(watched.page, app_url, query)
     _wait_text(watched.page, expect)
     watched.page.wait_for_timeout(300)  # the widgets that come after the prose
@@ -51,18 +51,18 @@ def _open_watched(browser, app_url, query: str, expect: str, **options) -> Watch
 
 
 @pytest.fixture(scope="module", params=PAGES, ids=IDS)
-def desktop(request, browser, app_url):
+def desktop(request, browsers, app_url):
     slug, lang = request.param
-    watched = _open_watched(browser, app_url, f"lesson={slug}&lang={lang}", _first_words(slug, lang))
+    watched = _open_watched(browsers, app_url, f"lesson={slug}&lang={lang}", _first_words(slug, lang))
     watched.slug, watched.lang = slug, lang
     yield watched
     watched.close()
 
 
 @pytest.fixture(scope="module", params=PAGES, ids=IDS)
-def phone(request, browser, app_url):
+def phone(request, browsers, app_url):
     slug, lang = request.param
-    watched = _open_watched(browser, app_url, f"lesson={slug}&lang={lang}&mode=backward",
+    watched = _open_watched(browsers, app_url, f"lesson={slug}&lang={lang}&mode=backward",
                             _first_words(slug, lang), **PHONE)
     watched.slug, watched.lang = slug, lang
     yield watched

@@ -7,7 +7,7 @@ import pytest
 
 from graphviz_core import gradients
 
-from .helpers import (PHONE, close_drawer, controls_off_screen, graph_labels, js, node_position,
+from .helpers import (PHONE, Watched, close_drawer, controls_off_screen, graph_labels, js, node_position,
                       number, open_app, open_drawer, open_page, overlapping, screenshot,
                       sideways_overflow, sliders, table, touch_drag, wait_text)
 
@@ -50,7 +50,9 @@ def test_tap_on_a_node_opens_its_details(new_page, app_url):
     assert "∂z2/∂z1 = 1" in text
 
 
-SIZES = [(360, 740), (390, 844), (844, 390), (768, 1024), (1024, 768), (1400, 1000)]
+# 390 x 844 (a phone held upright, touch) is PHONE: test_pages.py checks every page there, these
+# two included, for sideways scrolling and controls off the screen
+SIZES = [(360, 740), (844, 390), (768, 1024), (1024, 768), (1400, 1000)]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
@@ -160,14 +162,24 @@ DRAWER = """() => { const s = document.getElementById('sidebar'), m = document.g
           drawerTop: sr.top, contentBottom: mr.bottom - pad, scrollable: document.documentElement.scrollHeight - innerHeight} }"""
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_phone_drawer_starts_closed_and_never_hides_the_page(new_page, app_url, lang):
+@pytest.fixture(scope="module", params=["en", "zh"])
+def phone_explorer(request, browsers, app_url):
+    """The explorer in backward mode on a phone, opened once per language for the checks that
+    leave it as they found it (the player's layout, the drawer's opening and closing)."""
+    watched = Watched(browsers, **PHONE)
+    open_page(watched.page, app_url, f"mode=backward&lang={request.param}")
+    watched.lang = request.param
+    yield watched
+    watched.close()
+
+
+def test_phone_drawer_starts_closed_and_never_hides_the_page(phone_explorer, new_page, app_url):
     """On a phone the drawer of inputs and lessons starts closed (open, it would cover the part
     of the page under the figure); the header's toggle says what it opens and is a finger's
     size; opened, the page scrolls far enough for its last line to come out from under it."""
     from components.words import ui
-    page = new_page(**PHONE)
-    open_page(page, app_url, f"mode=backward&lang={lang}")
+    page, lang = phone_explorer.page, phone_explorer.lang
+    page.evaluate("() => window.scrollTo(0, 0)")
     state = page.evaluate(DRAWER)
     assert not state["open"] and state["expanded"] == "false", state
     toggle = state["toggle"]
@@ -188,6 +200,8 @@ def test_phone_drawer_starts_closed_and_never_hides_the_page(new_page, app_url, 
 
     close_drawer(page)
     assert not page.evaluate(DRAWER)["open"]
+    page.evaluate("() => window.scrollTo(0, 0)")
+    phone_explorer.assert_no_page_errors()
 
     wide = new_page()
     open_page(wide, app_url, f"lang={lang}")
@@ -213,12 +227,10 @@ PLAYBAR = """(bar) => { const items = [], controls = []
   return {items, controls} }"""
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_phone_player_fits_two_rows(new_page, app_url, lang):
+def test_phone_player_fits_two_rows(phone_explorer):
     """At 390 px the player (mode switch with Predict, ↺ ◀ ▶ ▶, speed) takes two rows at most,
     every control on screen and at least 24 x 24 px (WCAG 2.5.8)."""
-    page = new_page(**PHONE)
-    open_page(page, app_url, f"mode=backward&lang={lang}")
+    page, lang = phone_explorer.page, phone_explorer.lang
     bar = page.locator(".bpx-playbar").first
     laid = bar.evaluate(PLAYBAR)
     rows = []
@@ -235,3 +247,4 @@ def test_phone_player_fits_two_rows(new_page, app_url, lang):
         assert c["left"] >= 0 and c["right"] <= width, c
     bar.scroll_into_view_if_needed()
     screenshot(page, f"phone-player-{lang}", full_page=False)
+    phone_explorer.assert_no_page_errors()

@@ -48,7 +48,6 @@ def test_sliders_move_the_chart(page, app_url):
     assert 0.1 < shown["h1"] / shown["h4"] < 10  # a well-initialised relu network keeps it
     screenshot(page, "vanishing-en-1400")
     page.locator(".bpx-figure").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(400)
     screenshot(page, "vanishing-en-1400-graph", full_page=False)
 
 
@@ -66,5 +65,4 @@ def test_the_lesson_on_a_phone_and_wide(new_page, app_url, lang):
         assert math.isclose(wait_bars(wide, 11)["h1"], engine(10, "relu", 3.0)["h1"], rel_tol=1e-12)
         screenshot(wide, "vanishing-zh-1400")
         wide.locator(".bpx-figure").first.scroll_into_view_if_needed()
-        wide.wait_for_timeout(400)
         screenshot(wide, "vanishing-zh-1400-graph", full_page=False)

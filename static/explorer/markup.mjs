@@ -1,0 +1,52 @@
+// A Div's text written in place. Bokeh answers a Div's new `text` by re-rendering the Div
+// and then laying out the whole page again (LayoutDOMView.rerender -> compute_layout of the
+// root): on a big page that is most of a playback step's frame, and the caption and the
+// step counter change on every step. Here the model takes the text silently (it still says
+// what is shown, and Bokeh draws from it whenever it re-renders the Div for another reason)
+// and the Div's own element gets the HTML Bokeh would have put there, with its formulas
+// typeset by the Div's MathJax once per distinct text. A Div whose size changes still
+// re-lays the page out: Bokeh's resize observer sees it.
+
+import { viewOf } from "./bokeh.mjs"
+
+const KEPT = 256  // typeset texts kept; a slider drag makes a new one per frame
+
+export class Markup {
+  constructor() {
+    this.typeset = new Map()  // text -> the HTML Bokeh's DivView would render it to
+  }
+
+  // set `model.text` to `html`, the cheap way where the Div is drawn and its math is ready
+  write(model, html) {
+    if (!model || model.text === html) return
+    const view = viewOf(model)
+    const el = view && view.markup_el
+    const tex = html.includes("$")
+    if (!el || !el.isConnected || model.render_as_text || (tex && !model.disable_math && !(view.provider && view.provider.MathJax))) {
+      model.setv({ text: html }, { sync: false })  // not drawn yet, or MathJax still loading
+      return
+    }
+    model.setv({ text: html }, { silent: true })
+    el.innerHTML = tex && !model.disable_math ? this.math(view, html) : html
+  }
+
+  // typeset `html` for `model` ahead of its write, when the page has a moment to spare
+  prepare(model, html) {
+    if (typeof requestIdleCallback === "undefined" || !model || !html.includes("$") || this.typeset.has(html)) return
+    cancelIdleCallback(this.idle)
+    this.idle = requestIdleCallback(() => {
+      const view = viewOf(model)
+      if (view && view.markup_el && view.provider && view.provider.MathJax) this.math(view, html)
+    })
+  }
+
+  math(view, html) {
+    let out = this.typeset.get(html)
+    if (out === undefined) {
+      out = view.process_tex(html)
+      if (this.typeset.size >= KEPT) this.typeset.clear()
+      this.typeset.set(html, out)
+    }
+    return out
+  }
+}

@@ -1,0 +1,128 @@
+"""components/heap.py and budget.walks_deferred: what a server does so that the collector's
+full passes and Bokeh's walks of a document's models stay out of students' way."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import panel as pn
+import pytest
+from bokeh.document import Document
+from bokeh.models import Column, Div
+
+from components import heap
+from components.budget import walks_deferred
+
+
+class Cycle:
+    """Garbage only the cyclic collector frees."""
+
+    def __init__(self):
+        self.me = self
+
+
+@pytest.fixture
+def server_heap(monkeypatch):
+    """heap installed as on a server, undone after; scheduled reclaims recorded, not run."""
+    from panel.io import document
+
+    scheduled = []
+    monkeypatch.setattr(document, "_garbage_collect", document._garbage_collect)
+    monkeypatch.setattr(pn.state, "schedule_task",
+                        lambda name, callback, at=None, **kw: scheduled.append((name, callback)))
+    pn.state.cache.pop(heap.CACHE_KEY, None)
+    heap.install()
+    try:
+        yield scheduled
+    finally:
+        gc.unfreeze()
+        pn.state.cache.pop(heap.CACHE_KEY, None)
+
+
+def test_what_settled_dies_uncollected_until_the_server_is_idle(server_heap):
+    garbage = Cycle()
+    alive = weakref.ref(garbage)
+    heap.settle()
+    del garbage
+    gc.collect()
+    assert alive() is not None  # frozen: out of every collection
+
+    heap.activity().touch()  # a student just asked for something: the reclaim waits
+    heap.reclaim()
+    assert alive() is not None and server_heap == [("gc.collect", heap.reclaim)]
+
+    heap.activity().touch(now=heap.activity().at - heap.IDLE_SECONDS)  # quiet since a while
+    heap.reclaim()
+    assert alive() is None
+
+
+def test_a_busy_server_collects_within_the_longest_deferral(server_heap):
+    garbage = Cycle()
+    alive = weakref.ref(garbage)
+    heap.settle()
+    del garbage
+    state = heap.activity()
+    state.building(+1)  # a page is being built, and stays so
+    heap.reclaim()
+    assert alive() is not None
+    state.due_since -= heap.MAX_DEFER_SECONDS
+    heap.reclaim()
+    assert alive() is None
+    state.building(-1)
+
+
+def test_nothing_is_frozen_outside_a_server():
+    garbage = Cycle()
+    alive = weakref.ref(garbage)
+    heap.settle()
+    heap.touch()
+    del garbage
+    gc.collect()
+    assert alive() is None and gc.get_freeze_count() == 0
+
+
+def counting_walks(doc, monkeypatch) -> list:
+    walks = []
+    recompute = doc.models.recompute
+    monkeypatch.setattr(doc.models, "recompute", lambda: walks.append(1) or recompute())
+    return walks
+
+
+def test_a_change_of_numbers_walks_no_model_and_new_models_are_walked_once(monkeypatch):
+    doc = Document()
+    column = Column(children=[Div(text="a")])
+    doc.add_root(column)
+    walks = counting_walks(doc, monkeypatch)
+    with walks_deferred(doc):
+        column.children[0].text = "b"  # numbers and text: the models stay the same
+    assert walks == []
+
+    with walks_deferred(doc):
+        column.children = [Div(text="c")]
+        column.children = [*column.children, Div(text="d")]
+    assert walks == [1]
+    assert {m.text for m in doc.models if isinstance(m, Div)} == {"c", "d"}
+
+
+def test_walks_deferred_inside_bokehs_freeze_leave_the_walk_to_it(monkeypatch):
+    doc = Document()
+    column = Column()
+    doc.add_root(column)
+    walks = counting_walks(doc, monkeypatch)
+    with doc.models.freeze():
+        with walks_deferred(doc):
+            column.children = [Div(text="e")]
+        assert walks == []
+    assert walks == [1] and len(doc.models) == 2
+
+
+def test_the_session_census_counts_frozen_documents(server_heap):
+    from components import lifecycle
+
+    before = lifecycle.census()["documents"]
+    doc = Document()
+    heap.settle()
+    assert gc.is_tracked(doc) and lifecycle.census()["documents"] == before + 1
+    del doc
+    assert lifecycle.census()["documents"] == before  # closed: collected, frozen or not
