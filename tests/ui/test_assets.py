@@ -22,9 +22,7 @@ def app_url(browser):
     with serve_app(timeout=60) as url:
         context = new_context(browser)
         try:
-            page = context.new_page()
-            page.goto(url)
-            open_app(page, url)
+            open_app(context.new_page(), url)
         finally:
             context.close()
         yield url

@@ -62,8 +62,8 @@ def core_norms(values: dict) -> dict[str, tuple[float, float]]:
 
 
 def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
-    open_app(page, app_url, QUERY, timeout=120_000)
-    assert names(page) == LAYERS
+    open_app(page, app_url, QUERY, timeout=120_000)  # a link without a level, as old links are
+    assert names(page) == LAYERS  # opens at the layer level
     # a few edges, readable: one per layer pair
     assert len(js(page, "t.scene().edges.u")) == 4
     # a layer's row: the norms of its output vector and of its gradient, as the core has them
@@ -125,9 +125,7 @@ def test_a_link_restores_the_level_and_what_is_open(page, app_url):
     got = names(page)
     assert "h1[3]" in got and "h1[2]" in got and "h2" in got
     assert js(page, "t.scene().nodes.group.filter((g) => g === 'h1[3]').length") == 8
-    # an old link without a level opens at the layer level
-    open_app(page, app_url, QUERY, timeout=120_000)
-    assert names(page) == LAYERS
+    # (an old link without a level opens at the layer level: the first test above opens one)
 
 
 def test_a_tap_opens_a_layer_on_a_phone(new_page, app_url):
