@@ -671,8 +671,14 @@ def _binary_method(op: Op, reflected: bool):
     def method(self, other):
         if not isinstance(other, Value):
             other = as_value(other)
-        a, b = (other, self) if reflected else (self, other)
-        x, y = a.data, b.data
+        if reflected:  # a branch, not a conditional pair: no tuple made and unpacked
+            a = other
+            b = self
+        else:
+            a = self
+            b = other
+        x = a.data
+        y = b.data
         out = forward(x, y, None)
         v = new(Value)
         v.data = out
