@@ -162,10 +162,13 @@ def walks_deferred(doc):
     the block changed which models the document holds.
 
     Each view's change of a property holding models (an HTML pane's styles, a row's
-    children) makes Bokeh walk every model of the document again (``invalidate``), several
-    times per derivation. Bokeh's own ``doc.models.freeze()`` defers them, but walks once at
-    its end whatever happened: a slider release, which only writes numbers, would pay a walk
-    of the whole page (~200 models) for nothing.
+    children) makes Bokeh walk every model of the document again (``invalidate``; Panel's
+    ``freeze_doc`` walks at its end), several times per derivation. Bokeh's own
+    ``doc.models.freeze()`` defers them, but walks once at its end whatever happened: a
+    slider release, which only writes numbers, would pay a walk of the whole page (~200
+    models) for nothing. So the block runs frozen (Bokeh's freeze count, as Panel's
+    ``freeze_doc`` uses it), and the one walk at the end is made only if a change of the
+    model graph asked for one.
 
     >>> from bokeh.document import Document
     >>> from bokeh.models import Column, Div
@@ -183,12 +186,15 @@ def walks_deferred(doc):
         return
     invalidated = []
     models.invalidate = lambda: invalidated.append(True)  # this instance's, for the block
+    models._push_freeze()
     try:
         yield
     finally:
         del models.invalidate
         if invalidated:
-            models.invalidate()  # Bokeh's: walks now, or when an enclosing freeze ends
+            models._pop_freeze()  # walks now, or when an enclosing freeze ends
+        else:
+            models._freeze_count -= 1  # nothing to walk for
 
 
 def _describe(error: BaseException) -> str:

@@ -37,6 +37,8 @@ import os
 import time
 import traceback
 
+from . import heap
+
 log = logging.getLogger("backprop_explorer.guard")
 
 MAX_MESSAGE_BYTES = int(os.environ.get("BPX_MAX_MESSAGE_BYTES", 64 * 1024))
@@ -140,6 +142,7 @@ def _reconnecting(ws) -> bool:
 async def _on_message(self, fragment) -> None:
     """Bokeh's ``WSHandler.on_message``, with the size of a whole message bounded and
     every failure answered quietly."""
+    heap.touch()  # a student is here: not a moment for the collector's long pass
     self._bpx_bytes = getattr(self, "_bpx_bytes", 0) + len(fragment)
     limit = getattr(self, "_bpx_limit", None) or MAX_MESSAGE_BYTES
     if self._bpx_bytes > limit:

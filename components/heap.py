@@ -14,7 +14,9 @@ session closes. So, on a server (:func:`install`):
   what was made since, a small heap;
 - what a closed session leaves (its reference cycles, frozen) is collected by
   :func:`reclaim`, which replaces Panel's ``gc.collect()`` after sessions close: it waits
-  until no derivation was asked for and no page built for ``IDLE_SECONDS``, then unfreezes,
+  until no websocket message came, no derivation was asked for and no page was built for
+  ``IDLE_SECONDS`` (a slow server still reads the messages waiting before it runs a
+  scheduled reclaim, so a stalled student counts as activity), then unfreezes,
   collects everything and freezes again; busy for ``MAX_DEFER_SECONDS``, it collects anyway
   (memory stays bounded under any load).
 
@@ -28,11 +30,12 @@ import datetime as dt
 import gc
 import threading
 import time
+from contextlib import contextmanager
 
 import panel as pn
 
-IDLE_SECONDS = 1.0  # no derivation asked and no page built for this long: a quiet moment
-MAX_DEFER_SECONDS = 60.0  # after sessions closed, collect within this long whatever happens
+IDLE_SECONDS = 1.0  # no message, derivation or page build for this long: a quiet moment
+MAX_DEFER_SECONDS = 120.0  # after sessions closed, collect within this long whatever happens
 CACHE_KEY = "bpx_heap"
 
 
@@ -47,7 +50,8 @@ class Activity:
     """
 
     def __init__(self, now: float | None = None):
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held while the collector's generations are thawed
+        self._count = threading.Lock()
         self.at = time.monotonic() if now is None else now
         self.builds = 0
         self.due_since = None  # when a reclaim first found the server busy (None: not due)
@@ -56,7 +60,7 @@ class Activity:
         self.at = time.monotonic() if now is None else now
 
     def building(self, change: int) -> None:
-        with self.lock:
+        with self._count:
             self.builds += change
         self.touch()
 
@@ -88,7 +92,7 @@ def installed() -> bool:
 
 
 def touch() -> None:
-    """A student asked for work (a derivation): the server is not idle."""
+    """A student sent a message or asked for a derivation: the server is not idle."""
     if installed():
         activity().touch()
 
@@ -97,8 +101,9 @@ def settle() -> None:
     """Collect the young objects and freeze every live one (after a build or a derivation,
     in its worker thread; nothing outside a server)."""
     if installed():
-        gc.collect(1)
-        gc.freeze()
+        with activity().lock:  # not in the middle of a thawed collection of another thread
+            gc.collect(1)
+            gc.freeze()
 
 
 def reclaim() -> None:
@@ -112,6 +117,29 @@ def reclaim() -> None:
                                at=dt.datetime.now() + dt.timedelta(seconds=1.0))
         return
     state.due_since = None
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+    collect_all()
+
+
+def collect_all() -> int:
+    """A full collection, frozen objects included (they stay frozen after); what it freed.
+
+    >>> collect_all() >= 0
+    True
+    """
+    with thawed():
+        return gc.collect()
+
+
+@contextmanager
+def thawed():
+    """Frozen objects back in the collector's generations for the block (``gc.get_objects``
+    lists them), frozen again after; another thread's :func:`settle` waits meanwhile."""
+    if not installed():
+        yield
+        return
+    with activity().lock:
+        gc.unfreeze()
+        try:
+            yield
+        finally:
+            gc.freeze()

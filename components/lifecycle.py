@@ -87,17 +87,19 @@ def census() -> dict:
     """Log (and return) what is still alive in this process: documents, models, callbacks."""
     global _census_pending
     _census_pending = False
-    gc.collect()
     from bokeh.document import Document
 
+    from .heap import thawed
     from .model import ExplorerModel
 
     documents = models = 0
-    for obj in gc.get_objects():
-        if isinstance(obj, Document):
-            documents += 1
-        elif isinstance(obj, ExplorerModel):
-            models += 1
+    with thawed():  # frozen objects too (components/heap.py)
+        gc.collect()
+        for obj in gc.get_objects():
+            if isinstance(obj, Document):
+                documents += 1
+            elif isinstance(obj, ExplorerModel):
+                models += 1
     periodic = sum(len(cbs) for cbs in list(pn.state._periodic.values()))
     with _lock:
         created, destroyed = COUNTS["created"], COUNTS["destroyed"]

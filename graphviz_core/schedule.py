@@ -399,10 +399,16 @@ def graph_numbers(graph: nx.MultiDiGraph) -> tuple:
     >>> value(2), grad(1), local(2, 1)
     (6.0, 2.0, 2.0)
     """
-    attrs = graph.nodes
-    locals_ = {(v, k): d["local"] for _, v, k, d in graph.edges(keys=True, data=True)}
-    return (lambda n: attrs[n]["value"], lambda n: attrs[n]["grad"],
-            lambda n, slot: locals_[(n, slot)])
+    attrs, pred = graph.nodes, graph.pred
+
+    def local(n: int, slot: int) -> float:
+        # looked up where a step asks (a drawing by layers asks a few of 15,000 edges),
+        # not a table of every edge made first: an edge into n is keyed by its slot
+        for keyed in pred[n].values():
+            if slot in keyed:
+                return keyed[slot]["local"]
+        raise KeyError((n, slot))
+    return lambda n: attrs[n]["value"], lambda n: attrs[n]["grad"], local
 
 
 def new_step(numbers, kind, node, nodes, edges, value, text, latex) -> dict:

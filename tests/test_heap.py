@@ -115,3 +115,14 @@ def test_walks_deferred_inside_bokehs_freeze_leave_the_walk_to_it(monkeypatch):
             column.children = [Div(text="e")]
         assert walks == []
     assert walks == [1] and len(doc.models) == 2
+
+
+def test_the_session_census_counts_frozen_documents(server_heap):
+    from components import lifecycle
+
+    before = lifecycle.census()["documents"]
+    doc = Document()
+    heap.settle()
+    assert gc.is_tracked(doc) and lifecycle.census()["documents"] == before + 1
+    del doc
+    assert lifecycle.census()["documents"] == before  # closed: collected, frozen or not

@@ -14,12 +14,13 @@ export class Labels {
     this.rows = []
   }
 
-  add(x, y, text, { color = INK, size = "13px", style = "normal", baseline = "middle", dx = 0, dy = 0, boxed = 0, alpha = 1, node = -1, edge = -1, role = "", rank = 3, lines = [] } = {}) {
+  add(x, y, text, { color = INK, size = "13px", style = "normal", baseline = "middle", dx = 0, dy = 0, boxed = 0, alpha = 1, node = -1, edge = -1, role = "", rank = 3, lines = [], aside = 0 } = {}) {
     const b = this.box
     if (b && (x < b[0] || x > b[1] || y < b[2] || y > b[3])) return
     // rank: which labels get their place first (smaller first); lines: the other offsets (px,
-    // added to dy) the label may take when its own place is taken
-    this.rows.push({ x, y, text, color, size, style, baseline, dx, dy, boxed, alpha, node, edge, role, rank, lines })
+    // added to dy) the label may take when its own place is taken; aside: when none is free,
+    // the label may stand left of its anchor, this many px away, level with it (0: never)
+    this.rows.push({ x, y, text, color, size, style, baseline, dx, dy, boxed, alpha, node, edge, role, rank, lines, aside })
   }
 
   // Keep the labels beside the nodes apart: in order of rank, each label takes the first of
@@ -50,15 +51,18 @@ export class Labels {
       const inside = ax >= fx0 && ax <= fx1 && ay >= fy0 && ay <= fy1
       // a label whose anchor is on screen stays on screen: slid sideways off the frame's edges
       if (inside && w < fx1 - fx0) x = Math.min(Math.max(x, fx0 + w / 2 + 1), fx1 - w / 2 - 1)
+      const places = [0, ...r.lines].map((extra) => ({ x, y: ay + r.dy + extra, baseline: r.baseline }))
+      if (r.aside) places.push({ x: ax - r.aside - w / 2, y: ay, baseline: "middle", aside: true })
       let placed = false
-      for (const extra of [0, ...r.lines]) {
-        const y = ay + r.dy + extra
-        const top = r.baseline === "top" ? y - PAD : r.baseline === "bottom" ? y - px * 1.2 - PAD : y - h / 2
-        const box = [x - w / 2, x + w / 2, top, top + h, r.node]
+      for (const p of places) {
+        const { y, baseline } = p
+        const top = baseline === "top" ? y - PAD : baseline === "bottom" ? y - px * 1.2 - PAD : y - h / 2
+        const box = [p.x - w / 2, p.x + w / 2, top, top + h, r.node]
         if (inside && (top < fy0 || top + h > fy1)) continue
+        if (p.aside && inside && box[0] < fx0) continue
         if (grid.hits(box)) continue
         grid.add([...box.slice(0, 4), -1])
-        r.dx = x - ax; r.dy = y - ay
+        r.dx = p.x - ax; r.dy = y - ay; r.baseline = baseline
         placed = true
         break
       }

@@ -76,7 +76,9 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     if (fault) labels.add(N.x[i], N.y[i], "⚠", { color: FAULT, size: "18px", dx: half * 0.7, dy: -half * 0.7, node: i, role: "mark" })
     if (!showNodeLabels) continue
     // an operation's name above it; a leaf's too when it does not fit inside
-    if (N.op[i] || !fits) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top", rank: rankOf.top, lines: [-line] })
+    if (N.op[i] || !fits) labels.add(N.x[i], N.y[i], N.name[i], { color: NAME_INK, size: labelSize, baseline: "bottom", dy: -(half + 3), node: i, role: "top", rank: rankOf.top, lines: [-line],
+      // a leaf stands at the left of the graph, where a name has room beside it
+      aside: N.op[i] ? 0 : half + 4 })
     let bottom = ""
     const short = compact && (!vector || tight)  // a layer's norm keeps its words where it fits
     if (mode === "graph") bottom = vector ? fill(T.layer_size, { n: N.outputs[i].length }) : N.members && N.members[i] ? T.members(N.members[i]) : T.kinds[kind] || ""
