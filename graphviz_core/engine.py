@@ -399,7 +399,10 @@ class Value:
         The op's constant parameter (the exponent of ``pow``).
     requires_grad : bool
     fault : str or None
-        Why this node's value (or, after backward, its gradient) is not finite.
+        Why this node's value is not finite.
+    grad_fault : str or None
+        Why its gradient is not finite (read-only, derived from ``grad``: a backward pass
+        gives every node it does not reach ``grad = 0.0``).
 
     Examples
     --------
@@ -412,9 +415,10 @@ class Value:
     (7.5, 5.0, 10.0, -5.0)
     """
 
-    # _mark and _needs: a graph walk's marks (_sorted, backward)
-    __slots__ = ("data", "grad", "name", "op", "parents", "param", "requires_grad",
-                 "kind", "fault", "grad_fault", "_mark", "_needs")
+    # _mark: a graph walk's mark (_sorted, backward). The slots a backward pass reads and
+    # writes come first: with the object's header they share one 64-byte cache line.
+    __slots__ = ("data", "grad", "parents", "op", "_mark", "param", "requires_grad",
+                 "name", "kind", "fault")
 
     def __init__(self, data, name: str = "", requires_grad: bool = True,
                  kind: str | None = None):
@@ -430,7 +434,6 @@ class Value:
         self.requires_grad = True if requires_grad else False
         self.kind = kind or ("parameter" if requires_grad else "data")
         self.fault = None if data - data == 0.0 else FAULT_WORDS["not_finite"]  # _isfinite
-        self.grad_fault = None
         self._mark = None
 
     @staticmethod  # not a classmethod: no bound method is made per node
@@ -453,7 +456,6 @@ class Value:
         v.kind = "op"
         v.fault = (None if out - out == 0.0 else
                    fault_for(op_name, [p.data for p in parents], out, param))
-        v.grad_fault = None
         v._mark = None
         return v
 
@@ -479,6 +481,23 @@ class Value:
     def __repr__(self) -> str:
         label = f"{self.name}=" if self.name else ""
         return f"Value({label}{self.data:.6g}, grad={self.grad:.6g}, op={self.op!r})"
+
+    @property
+    def grad_fault(self) -> str | None:
+        """Why the gradient is not finite, or None (see :func:`grad_fault_for`).
+
+        Derived from :attr:`grad`, not stored: the backward pass writes no fault, and a
+        node it does not reach has ``grad = 0.0``.
+
+        Examples
+        --------
+        >>> a = Value(0.0, "a")
+        >>> L = a.log()
+        >>> _ = L.backward(); a.grad_fault, L.grad_fault
+        ('gradient overflows to infinity', None)
+        """
+        g = self.grad
+        return None if g - g == 0.0 else grad_fault_for(g)
 
     # backward -------------------------------------------------------------------------
     def backward(self) -> "BackwardReport":
@@ -520,41 +539,47 @@ def grad_fault_for(grad: float) -> str:
     return FAULT_WORDS["grad_nan"] if grad != grad else FAULT_WORDS["grad_inf"]
 
 
-def _backward(root: Value, order: list, kinds=_KIND, constants=_CONSTANTS, crosswise=_CROSSWISE,
-              sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2, block=_BLOCK) -> BackwardReport:
+def _backward(root: Value, order: list, live=None, kinds=_KIND, constants=_CONSTANTS,
+              crosswise=_CROSSWISE, sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2,
+              block=_BLOCK) -> BackwardReport:
     """:meth:`Value.backward` of ``root``, leaving ``order`` filled with the graph in
     topological order and every active node (as :func:`active_nodes` says) marked with
-    ``root._mark`` when ``root._needs`` (else no node is active): what
+    ``live`` (``v._mark is live``; a new object when None): what
     :func:`~graphviz_core.trace.trace` reads instead of walking the graph again. The
     keyword arguments are the op table's backward kinds as locals (bound once, not loaded
     per call)."""
-    # One walk sorts the graph and, as each node is placed (its parents are placed
-    # before it), zeroes it and decides whether it is fed by a leaf that requires a
-    # gradient (``_needs``); one reverse loop then passes the gradients on. A node is
-    # active (as in active_nodes) when it needs a gradient and a child that passes
-    # gradients on reaches it (its mark set to ``live``); the root is.
-    try:  # as _sorted(root, prepare=True), without a call more on small graphs
-        _visit_preparing(root, object(), order)
+    # One walk sorts the graph and marks each node, as it is placed (its parents are placed
+    # before it), ``need`` when a leaf that requires a gradient feeds it, else ``spare``.
+    # One reverse loop then passes the gradients on: a node is active (as in active_nodes)
+    # when it needs a gradient and a child that passes gradients on reaches it, and the
+    # first such child marks it ``live`` and sets its gradient (``-0.0 + x`` is ``x`` bit
+    # for bit: the sum starts from IEEE's additive identity, as in PyTorch); the next ones
+    # add to it. A node left without the mark gets ``grad = 0.0``. Nothing per node is
+    # allocated but the gradients' floats, so the pass never wakes the garbage collector.
+    need, spare = object(), object()
+    if live is None:
+        live = object()
+    try:  # as _placed(root, need, spare), without a call more on small graphs
+        if root.parents:
+            _place(root, need, spare, order)
+        else:
+            root._mark = need if root.requires_grad else spare
+            order.append(root)
     except RecursionError:
-        order[:] = _sorted(root, prepare=True)
-    live = object()
-    # only nodes that need a gradient are marked live (the root too, when it needs one):
-    # the mark alone says a node is active
-    root._mark = live if root._needs else None
+        order[:] = _placed(root, need, spare)
+    if root._mark is need:  # only nodes that need a gradient are live: the mark says it
+        root._mark = live
     root.grad = 1.0
     evaluated = skipped = blocked = 0
     for v in reversed(order):
         parents = v.parents
         if v._mark is not live:
-            if v._needs:
-                v.grad = 0.0  # it was given -0.0 in case gradients would arrive
+            v.grad = 0.0
             skipped += len(parents)
             continue
-        g = v.grad
-        if g - g:  # nan (true) for inf and nan, else 0.0; final here: its children came first
-            v.grad_fault = grad_fault_for(g)
         if not parents:  # a leaf
             continue
+        g = v.grad  # final here: its children came first
         kind = kinds[v.op]
         # the common cases, two inputs and no selection, first and without a loop
         if kind is crosswise:
@@ -563,18 +588,25 @@ def _backward(root: Value, order: list, kinds=_KIND, constants=_CONSTANTS, cross
             lb = a.data
         elif kind is sum2:  # local derivatives (1.0, 1.0): g * 1.0 is g, bit for bit
             a, b = parents
-            evaluated += 2
-            if a._needs:
+            m = a._mark
+            if m is need:
                 a._mark = live
+                a.grad = g
+                evaluated += 1
+            elif m is live:
                 a.grad += g
+                evaluated += 1
             else:
-                evaluated -= 1
                 skipped += 1
-            if b._needs:
+            m = b._mark
+            if m is need:
                 b._mark = live
+                b.grad = g
+                evaluated += 1
+            elif m is live:
                 b.grad += g
+                evaluated += 1
             else:
-                evaluated -= 1
                 skipped += 1
             continue
         elif kind is constant2:
@@ -592,26 +624,40 @@ def _backward(root: Value, order: list, kinds=_KIND, constants=_CONSTANTS, cross
                                                        v.data, v.param)
             selects = op.selects
             for p, local in zip(parents, locals_):
-                if p._needs:
-                    p._mark = live
-                    p.grad += 0.0 if selects and local == 0.0 else g * local  # contribution()
-                    evaluated += 1
-                else:
+                m = p._mark
+                if m is spare:
                     skipped += 1
+                    continue
+                c = 0.0 if selects and local == 0.0 else g * local  # contribution()
+                if m is live:
+                    p.grad += c
+                else:
+                    p._mark = live
+                    p.grad = c
+                evaluated += 1
             continue
-        evaluated += 2
-        if a._needs:
+        m = a._mark
+        if m is need:
             a._mark = live
+            a.grad = g * la
+            evaluated += 1
+        elif m is live:
             a.grad += g * la
+            evaluated += 1
         else:
-            evaluated -= 1
             skipped += 1
-        if b._needs:
+        m = b._mark
+        if m is need:
             b._mark = live
+            b.grad = g * lb
+            evaluated += 1
+        elif m is live:
             b.grad += g * lb
+            evaluated += 1
         else:
-            evaluated -= 1
             skipped += 1
+    if root._mark is not live:  # the loop gave it 0.0: it needs no gradient
+        root.grad = 1.0
     # tuple.__new__ makes the named tuple without its Python-level __new__
     return tuple.__new__(BackwardReport, (evaluated, skipped, blocked))
 
@@ -638,7 +684,6 @@ def _binary_method(op: Op, reflected: bool):
         v.requires_grad = True
         v.kind = "op"
         v.fault = None if out - out == 0.0 else fault_for(name, (x, y), out, None)
-        v.grad_fault = None
         v._mark = None
         return v
 
@@ -781,24 +826,18 @@ def topological_order(root: Value) -> list[Value]:
     return _sorted(root)
 
 
-def _sorted(root: Value, prepare: bool = False) -> list[Value]:
-    """:func:`topological_order`; with ``prepare``, each node is also made ready for a
-    backward pass as it is placed (see :func:`_visit_preparing`).
+def _sorted(root: Value) -> list[Value]:
+    """:func:`topological_order`.
 
     Recursion is the fastest walk in Python 3.11; a graph deeper than the interpreter's
-    recursion limit allows is sorted with an explicit stack instead (then made ready node
-    by node in that order: each visit finds its parents placed, so it does not recurse).
-    Each call marks nodes with a fresh object (``_mark``), so no mark needs resetting.
+    recursion limit allows is sorted with an explicit stack instead. Each call marks nodes
+    with a fresh object (``_mark``), so no mark needs resetting.
     """
     order: list[Value] = []
-    visit = _visit_preparing if prepare else _visit
     try:
-        visit(root, object(), order)
+        _visit(root, object(), order)
     except RecursionError:
-        order, deep = [], _sorted_with_a_stack(root)
-        done = object()
-        for v in deep:
-            visit(v, done, order)
+        order = _sorted_with_a_stack(root)
     return order
 
 
@@ -812,33 +851,43 @@ def _visit(v: Value, done: object, order: list) -> None:
     order.append(v)
 
 
-def _visit_preparing(v: Value, done: object, order: list) -> None:
-    """:func:`_visit`, and as ``v`` is placed: its gradient zeroed, as ``-0.0`` where
-    gradients may arrive (the identity of IEEE addition, so a sum of ``-0.0``
-    contributions stays ``-0.0``, as in PyTorch), no gradient fault, and ``_needs``:
-    whether a leaf that requires a gradient feeds it."""
-    v._mark = done
-    parents = v.parents
-    if parents:
-        needs = False
-        for p in parents:
-            if p._mark is not done:
-                if p.parents:
-                    _visit_preparing(p, done, order)
-                else:  # a leaf, placed as below without a call
-                    p._mark = done
-                    p._needs = leaf_needs = p.requires_grad
-                    p.grad = -0.0 if leaf_needs else 0.0
-                    p.grad_fault = None
-                    order.append(p)
-            if p._needs:
-                needs = True
-    else:
-        needs = v.requires_grad
-    v._needs = needs
-    v.grad = -0.0 if needs else 0.0
-    v.grad_fault = None
+def _place(v: Value, need: object, spare: object, order: list) -> None:
+    """:func:`_visit` for a backward pass: ``v`` (an op) and every unplaced node it depends
+    on placed in ``order``, each marked ``need`` when a leaf that requires a gradient feeds
+    it (or it is one), else ``spare``. Marked as placed, not as entered: a graph has no
+    cycle, so no node is reached again while its parents are being placed."""
+    needs = False
+    for p in v.parents:
+        m = p._mark
+        if m is need:
+            needs = True
+        elif m is not spare:  # not placed yet
+            if p.parents:
+                _place(p, need, spare, order)
+                if p._mark is need:
+                    needs = True
+            else:  # a leaf, placed without a call
+                order.append(p)
+                if p.requires_grad:
+                    p._mark = need
+                    needs = True
+                else:
+                    p._mark = spare
+    v._mark = need if needs else spare
     order.append(v)
+
+
+def _placed(root: Value, need: object, spare: object) -> list[Value]:
+    """:func:`_place` of ``root`` without recursion (for graphs deeper than the recursion
+    limit): sorted with a stack, then marked in that order (each node's parents first)."""
+    order = _sorted_with_a_stack(root)
+    for v in order:
+        parents = v.parents
+        if parents:
+            v._mark = need if any(p._mark is need for p in parents) else spare
+        else:
+            v._mark = need if v.requires_grad else spare
+    return order
 
 
 def _sorted_with_a_stack(root: Value) -> list[Value]:

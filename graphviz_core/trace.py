@@ -62,8 +62,8 @@ def trace(root: Value, backward: bool = True, groups=None) -> nx.MultiDiGraph:
 def _trace(root: Value, backward: bool, groups) -> nx.MultiDiGraph:
     if backward:  # the order and the active nodes come with the backward pass
         order: list[Value] = []
-        report = _backward(root, order)
-        live = root._mark if root._needs else object()  # object(): no node is active
+        live = object()
+        report = _backward(root, order, live)
         active = [v._mark is live for v in order]
     else:
         report = None
