@@ -186,12 +186,13 @@ def walks_deferred(doc):
         return
     invalidated = []
     models.invalidate = lambda: invalidated.append(True)  # this instance's, for the block
-    models._push_freeze()
+    roots = doc.roots  # a root added or removed walks at the end too (Bokeh calls no
+    models._push_freeze()  # invalidate for it)
     try:
         yield
     finally:
         del models.invalidate
-        if invalidated:
+        if invalidated or doc.roots != roots:
             models._pop_freeze()  # walks now, or when an enclosing freeze ends
         else:
             models._freeze_count -= 1  # nothing to walk for

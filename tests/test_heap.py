@@ -126,3 +126,12 @@ def test_the_session_census_counts_frozen_documents(server_heap):
     assert gc.is_tracked(doc) and lifecycle.census()["documents"] == before + 1
     del doc
     assert lifecycle.census()["documents"] == before  # closed: collected, frozen or not
+
+
+def test_a_root_added_while_walks_are_deferred_is_walked(monkeypatch):
+    doc = Document()
+    doc.add_root(Column())
+    walks = counting_walks(doc, monkeypatch)
+    with walks_deferred(doc):
+        doc.add_root(Div(text="f"))
+    assert walks == [1] and any(isinstance(m, Div) for m in doc.models)
