@@ -588,25 +588,24 @@ def _backward(root: Value, order: list, live=None, kinds=_KIND, constants=_CONST
             lb = a.data
         elif kind is sum2:  # local derivatives (1.0, 1.0): g * 1.0 is g, bit for bit
             a, b = parents
+            evaluated += 2  # less one per parent that needs no gradient
             m = a._mark
             if m is need:
                 a._mark = live
                 a.grad = g
-                evaluated += 1
             elif m is live:
                 a.grad += g
-                evaluated += 1
             else:
+                evaluated -= 1
                 skipped += 1
             m = b._mark
             if m is need:
                 b._mark = live
                 b.grad = g
-                evaluated += 1
             elif m is live:
                 b.grad += g
-                evaluated += 1
             else:
+                evaluated -= 1
                 skipped += 1
             continue
         elif kind is constant2:
@@ -636,25 +635,24 @@ def _backward(root: Value, order: list, live=None, kinds=_KIND, constants=_CONST
                     p.grad = c
                 evaluated += 1
             continue
+        evaluated += 2  # less one per parent that needs no gradient
         m = a._mark
         if m is need:
             a._mark = live
             a.grad = g * la
-            evaluated += 1
         elif m is live:
             a.grad += g * la
-            evaluated += 1
         else:
+            evaluated -= 1
             skipped += 1
         m = b._mark
         if m is need:
             b._mark = live
             b.grad = g * lb
-            evaluated += 1
         elif m is live:
             b.grad += g * lb
-            evaluated += 1
         else:
+            evaluated -= 1
             skipped += 1
     if root._mark is not live:  # the loop gave it 0.0: it needs no gradient
         root.grad = 1.0
