@@ -43,11 +43,12 @@ export class Player {
   play() {
     const sc = this.host.scene
     if (!sc || sc.mode === "graph") return
-    if (!this.steps.length || this.index < 0 || this.index >= this.steps.length - 1 && this.arrived) {
-      this.steps = passSteps(sc); this.index = 0; this.arrived = false
-    }
+    const fresh = !this.steps.length || this.index < 0 || this.index >= this.steps.length - 1 && this.arrived
+    if (fresh) { this.steps = passSteps(sc); this.index = 0; this.arrived = false }
     this.playing = true
     this.start = performance.now() - (this.elapsed || 0)
+    // the first step shows (counter, caption, what it lights) as it starts, as every later one does
+    if (fresh) this.host.render({ table: false })
     this.tick()
   }
 

@@ -152,6 +152,11 @@ def test_mode_buttons_show_values_then_gradients(page, app_url):
 RECORD_PLAYBACK = """() => {
   const rec = window.__bpx_rec = {counters: new Set(), maxPulses: 0, math: false, labels: new Set(), done: false}
   const t = window.__bpxt
+  // every text the step counter is given (a sample per frame could miss a step's text when a
+  // frame comes late): its element changes with each write
+  const counter = t.div('bpx-counter'), counterView = t.viewOf(counter)
+  new MutationObserver(() => rec.done || rec.counters.add(counter.text)).observe(
+    counterView.el.shadowRoot || counterView.el, {subtree: true, childList: true, characterData: true})
   const loop = () => {
     rec.counters.add(t.div('bpx-counter').text)
     rec.maxPulses = Math.max(rec.maxPulses, t.pulses().data.x.length)
