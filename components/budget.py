@@ -186,8 +186,9 @@ def walks_deferred(doc):
         return
     invalidated = []
     models.invalidate = lambda: invalidated.append(True)  # this instance's, for the block
-    roots = doc.roots  # a root added or removed walks at the end too (Bokeh calls no
-    models._push_freeze()  # invalidate for it)
+    # a root added or removed walks at the end too (Bokeh calls no invalidate for it)
+    roots = doc.roots
+    models._push_freeze()
     try:
         yield
     finally:
