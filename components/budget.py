@@ -186,9 +186,8 @@ def walks_deferred(doc):
         return
     invalidated = []
     models.invalidate = lambda: invalidated.append(True)  # this instance's, for the block
-    # a root added or removed walks at the end too (Bokeh calls no invalidate for it)
-    roots = doc.roots
-    models._push_freeze()
+    roots = doc.roots  # a root added or removed walks at the end too (Bokeh calls no
+    models._push_freeze()  # invalidate for it)
     try:
         yield
     finally:
