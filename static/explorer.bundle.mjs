@@ -1297,17 +1297,14 @@ function padded(columns, rows, blank, held) {
 
 // The columns last written to each source of one view.
 class Written {
-  constructor() { this.drawn = new Map() }
-
-  // `source` already holds `columns` (as this view last wrote them)
-  holds(source, columns) {
-    const before = this.drawn.get(source)
-    return before && before.data === source.data && sameColumns(before.columns, columns)
-  }
+  constructor() { this.drawn = new Map(); this.shrinking = new Map() }
 
   // a source is written only when one of its columns differs from what it holds
   update(source, columns, table = null) {
-    if (!source || this.holds(source, columns)) return
+    if (!source) return
+    const before = this.drawn.get(source)
+    if (before && before.data === source.data && sameColumns(before.columns, columns)) return
+    this.shrinking.delete(source)
     setData(source, columns, table)
     this.remember(source, columns)
   }
@@ -1321,14 +1318,18 @@ class Written {
   // that draws: rows no longer needed are written blank, and dropped in a task of their
   // own, where nothing follows the write.
   updateText(source, columns, blank) {
-    if (!source || this.holds(source, columns)) return
+    if (!source) return
+    const before = this.drawn.get(source)
+    if (before && before.data === source.data && sameColumns(before.columns, columns)) return
     const held = source.data, rows = Object.values(held)[0]?.length ?? 0
     const n = Object.values(columns)[0]?.length ?? 0
     if (n >= rows) return this.update(source, columns)
     setData(source, padded(columns, rows, blank, held))
     this.remember(source, columns)
+    this.shrinking.set(source, columns)
     setTimeout(() => {
-      if (this.drawn.get(source).columns !== columns) return  // drawn again since
+      if (this.shrinking.get(source) !== columns) return  // drawn again since
+      this.shrinking.delete(source)
       setData(source, columns)
       this.remember(source, columns)
     }, 0)
