@@ -17,8 +17,22 @@ session closes. So, on a server (:func:`install`):
   until no websocket message came, no derivation was asked for and no page was built for
   ``IDLE_SECONDS`` (a slow server still reads the messages waiting before it runs a
   scheduled reclaim, so a stalled student counts as activity), then unfreezes,
-  collects everything and freezes again; busy for ``MAX_DEFER_SECONDS``, it collects anyway
-  (memory stays bounded under any load).
+  collects everything and freezes again. A busy server collects anyway once what was frozen
+  since the last full pass has grown by ``GROWTH`` of what that pass left, or once it has
+  waited ``MAX_DEFER_SECONDS``.
+
+Why those bounds (figures in bench/README.md, "Session 5"): a full pass costs about
+0.35-0.6 microseconds of CPU per tracked object (quiet / load 19), the start-up heap is
+~180,000 objects and each seed page ~19,000 (~2.6-3.3 MB of RSS), alive or closed and not yet
+collected. Waiting by time alone, what is waiting grows with the rate sessions close: a
+client closing a page a second (the page-open meter's rate) left 120 sessions, ~2.3 million
+objects and ~350 MB, for a pass of over a second that every student waits for. Waiting by
+growth is the collector's own rule for its full passes (CPython runs one when the objects
+that survived since grow past 25% of those the last one kept): each pass is then paid for
+by the work that made it needed, a stall stays a fraction of what the heap costs anyway, and
+what waits is at most a quarter of the heap. The time bound is for a server where sessions
+close but few open (the growth rule never fires): what waits there is small and needs no
+hurry, but must not wait forever.
 
 Outside a server nothing changes. The one state (:class:`Activity`) lives in
 ``pn.state.cache``, one per process, like the collector it serves.
@@ -35,6 +49,7 @@ from contextlib import contextmanager
 import panel as pn
 
 IDLE_SECONDS = 1.0  # no message, derivation or page build for this long: a quiet moment
+GROWTH = 0.25  # frozen since the last full pass, as a fraction of what it left: collect now
 MAX_DEFER_SECONDS = 120.0  # after sessions closed, collect within this long whatever happens
 CACHE_KEY = "bpx_heap"
 
@@ -55,6 +70,11 @@ class Activity:
         self.at = time.monotonic() if now is None else now
         self.builds = 0
         self.due_since = None  # when a reclaim first found the server busy (None: not due)
+        self.kept = gc.get_freeze_count()  # frozen objects the last full pass left
+
+    def grown(self) -> bool:
+        """Whether what was frozen since the last full pass exceeds ``GROWTH`` of what it kept."""
+        return gc.get_freeze_count() - self.kept > GROWTH * self.kept
 
     def touch(self, now: float | None = None) -> None:
         self.at = time.monotonic() if now is None else now
@@ -84,6 +104,7 @@ def install() -> None:
     if document._garbage_collect is not reclaim:
         document._garbage_collect = reclaim
     gc.freeze()
+    activity().kept = gc.get_freeze_count()
 
 
 def installed() -> bool:
@@ -108,11 +129,12 @@ def settle() -> None:
 
 def reclaim() -> None:
     """Collect closed sessions' objects (Panel schedules this after sessions close): now if
-    the server is idle or was busy ``MAX_DEFER_SECONDS`` since, else again in a second."""
+    the server is idle, the frozen heap has grown by ``GROWTH`` or it was busy
+    ``MAX_DEFER_SECONDS`` since, else again in a second."""
     state, now = activity(), time.monotonic()
     if state.due_since is None:
         state.due_since = now
-    if not state.idle(now) and now - state.due_since < MAX_DEFER_SECONDS:
+    if not state.idle(now) and now - state.due_since < MAX_DEFER_SECONDS and not state.grown():
         pn.state.schedule_task("gc.collect", reclaim,
                                at=dt.datetime.now() + dt.timedelta(seconds=1.0))
         return
@@ -127,7 +149,10 @@ def collect_all() -> int:
     True
     """
     with thawed():
-        return gc.collect()
+        found = gc.collect()
+    if installed():
+        activity().kept = gc.get_freeze_count()
+    return found
 
 
 @contextmanager

@@ -72,6 +72,24 @@ def test_a_busy_server_collects_within_the_longest_deferral(server_heap):
     state.building(-1)
 
 
+def test_a_busy_server_collects_once_the_frozen_heap_has_grown_by_a_quarter(server_heap):
+    garbage = Cycle()
+    alive = weakref.ref(garbage)
+    heap.settle()
+    del garbage
+    state = heap.activity()
+    state.building(+1)  # busy, and stays so
+    heap.reclaim()
+    assert alive() is not None  # grown by a few objects only: it waits
+    grown = [Cycle() for _ in range(int(heap.GROWTH * state.kept) + 1)]  # pages built meanwhile
+    heap.settle()
+    heap.reclaim()
+    assert alive() is None and state.due_since is None
+    assert state.kept == gc.get_freeze_count()  # the pass's survivors: the next growth counts from them
+    del grown
+    state.building(-1)
+
+
 def test_nothing_is_frozen_outside_a_server():
     garbage = Cycle()
     alive = weakref.ref(garbage)
