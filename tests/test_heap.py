@@ -40,6 +40,13 @@ def server_heap(monkeypatch):
         pn.state.cache.pop(heap.CACHE_KEY, None)
 
 
+def settled_garbage() -> weakref.ref:
+    """A cycle frozen by :func:`heap.settle` and dropped: garbage only a full pass frees."""
+    garbage = Cycle()
+    heap.settle()
+    return weakref.ref(garbage)
+
+
 def test_what_settled_dies_uncollected_until_the_server_is_idle(server_heap):
     garbage = Cycle()
     alive = weakref.ref(garbage)
@@ -58,10 +65,7 @@ def test_what_settled_dies_uncollected_until_the_server_is_idle(server_heap):
 
 
 def test_a_busy_server_collects_within_the_longest_deferral(server_heap):
-    garbage = Cycle()
-    alive = weakref.ref(garbage)
-    heap.settle()
-    del garbage
+    alive = settled_garbage()
     state = heap.activity()
     state.building(+1)  # a page is being built, and stays so
     heap.reclaim()
@@ -73,10 +77,7 @@ def test_a_busy_server_collects_within_the_longest_deferral(server_heap):
 
 
 def test_a_busy_server_collects_once_the_frozen_heap_has_grown_by_a_quarter(server_heap):
-    garbage = Cycle()
-    alive = weakref.ref(garbage)
-    heap.settle()
-    del garbage
+    alive = settled_garbage()
     state = heap.activity()
     state.building(+1)  # busy, and stays so
     heap.reclaim()
