@@ -70,11 +70,13 @@ class Activity:
         self.at = time.monotonic() if now is None else now
         self.builds = 0
         self.due_since = None  # when a reclaim first found the server busy (None: not due)
-        self.kept = gc.get_freeze_count()  # frozen objects the last full pass left
+        # frozen objects the last full pass left, and frozen since (counted as they are
+        # frozen: gc.get_freeze_count() walks every frozen object, too long for the loop)
+        self.kept, self.since = gc.get_freeze_count(), 0
 
     def grown(self) -> bool:
         """Whether what was frozen since the last full pass exceeds ``GROWTH`` of what it kept."""
-        return gc.get_freeze_count() - self.kept > GROWTH * self.kept
+        return self.since > GROWTH * self.kept
 
     def touch(self, now: float | None = None) -> None:
         self.at = time.monotonic() if now is None else now
@@ -104,7 +106,7 @@ def install() -> None:
     if document._garbage_collect is not reclaim:
         document._garbage_collect = reclaim
     gc.freeze()
-    activity().kept = gc.get_freeze_count()
+    activity().kept, activity().since = gc.get_freeze_count(), 0
 
 
 def installed() -> bool:
@@ -122,8 +124,10 @@ def settle() -> None:
     """Collect the young objects and freeze every live one (after a build or a derivation,
     in its worker thread; nothing outside a server)."""
     if installed():
-        with activity().lock:  # not in the middle of a thawed collection of another thread
+        state = activity()
+        with state.lock:  # not in the middle of a thawed collection of another thread
             gc.collect(1)
+            state.since += len(gc.get_objects(2))  # what is about to be frozen: made since
             gc.freeze()
 
 
@@ -151,7 +155,7 @@ def collect_all() -> int:
     with thawed():
         found = gc.collect()
     if installed():
-        activity().kept = gc.get_freeze_count()
+        activity().kept, activity().since = gc.get_freeze_count(), 0
     return found
 
 

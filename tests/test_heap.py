@@ -86,7 +86,8 @@ def test_a_busy_server_collects_once_the_frozen_heap_has_grown_by_a_quarter(serv
     heap.settle()
     heap.reclaim()
     assert alive() is None and state.due_since is None
-    assert state.kept == gc.get_freeze_count()  # the pass's survivors: the next growth counts from them
+    # the pass's survivors: the next growth counts from them
+    assert (state.kept, state.since) == (gc.get_freeze_count(), 0)
     del grown
     state.building(-1)
 
