@@ -40,12 +40,19 @@ PULSE_COLUMNS = ("x", "y", "label", "color")
 TABLE_COLUMNS = ("name", "op", "value", "grad", "fault")
 
 
+# The caption's and the legend's own rules, for the page and the saved file alike (the Divs'
+# stylesheets; `_bokeh_pane` keeps them in the page). The formula keeps the caption's height
+# from step to step (a new height re-lays the whole page out); the backward pass's fractions
+# are taller than the forward pass's lines. Presenting, the page sets --bpx-caption-size
+# (static/style.css), which inherits into the Div's shadow root.
 CAPTION_CSS = """
-:host { font-size: 16px; color: #1F2933; min-height: 64px; }
+:host { font-size: var(--bpx-caption-size, 16px); color: #1F2933; min-height: 64px; }
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
+.bpx-formula-forward { min-height: 1.6em; }
+.bpx-formula-backward { min-height: 3.1em; }
 .bpx-stats { color: #52606D; }
-.bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
+.bpx-step-kind.bpx-blocked { color: #9D2E74; } .bpx-step-kind.bpx-sum { color: #7A5A00; }
 """
 # Bokeh's primary blue under white text is below WCAG's 4.5:1; the page's focus blue is not
 CHECK_CSS = """
@@ -61,12 +68,24 @@ VERDICT_CSS = """
 """
 
 
+# a sample line and its number are one unit: a narrow screen wraps between samples, never
+# inside one
 LEGEND_CSS = """
 :host { font-size: 14px; color: #1F2933; }
 .bpx-flow-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 14px; }
 .bpx-flow-item { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
 .bpx-flow-title { font-weight: 600; }
 """
+
+
+def _bokeh_pane(model, **params) -> pn.pane.Bokeh:
+    """``model`` in a Panel pane, with its own stylesheets (CSS text).
+
+    The pane gives the model the page's stylesheets in place of its own (Panel's stylesheets
+    parameter is written onto the wrapped model): handed to the pane, the model's own come
+    after the page's.
+    """
+    return pn.pane.Bokeh(model, stylesheets=list(model.stylesheets), **params)
 
 
 def _empty(columns) -> dict:
@@ -94,11 +113,11 @@ class GraphView(pn.viewable.Viewer):
         self.pulses = ColumnDataSource(_empty(PULSE_COLUMNS))
         self.table = ColumnDataSource(_empty(TABLE_COLUMNS))
         self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
-                           disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
+                           disable_math=False, stylesheets=[CAPTION_CSS])
         self.counter = Div(text="", css_classes=["bpx-counter"])
         # backward mode: what an edge's width stands for (static/explorer/flow.mjs)
         self.legend = Div(text="", css_classes=["bpx-legend"], visible=False,
-                          sizing_mode="stretch_width", stylesheets=[InlineStyleSheet(css=LEGEND_CSS)])
+                          sizing_mode="stretch_width", stylesheets=[LEGEND_CSS])
         self.figure = self._make_figure()
         w = ui(self.lang)
         # Predict mode: the student's number for the step asked, checked in the browser
@@ -268,8 +287,8 @@ class GraphView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             self.figure_pane,
-            pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
-            pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
+            _bokeh_pane(self.legend, sizing_mode="stretch_width"),
+            pn.Row(_bokeh_pane(self.caption, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
             pn.pane.Bokeh(self.quiz, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -1012,10 +1012,9 @@ function legendHtml(max, thick = THICK, faint = 0.35) {
   // edges one pixel wide (bundled) differ by opacity alone: their samples are drawn 2 px
   // wide, where an opacity shows
   const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${thick <= THIN ? 2 : w}" stroke-linecap="round" stroke-opacity="${opacityOf(t, faint).toFixed(2)}"/></svg>`
-  // a sample line and its number are one unit: a narrow screen wraps between samples, never
-  // inside one (styled here: the legend's stylesheet does not reach a Div's text in every page)
+  // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
-    `<span class="bpx-flow-item" style="display:inline-flex;align-items:center;gap:4px;white-space:nowrap">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+    `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
   return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
 return { DECADES, THIN, thickest, strength, widthOf, flows, opacityOf, legendHtml }
@@ -1378,8 +1377,9 @@ const __bpx_bokeh = (() => {
 // The page's one contact with BokehJS besides the models CustomJS hands it (`args`) and
 // their documented properties. Everything here is BokehJS's public surface:
 // `Bokeh.index` (the views of the page's roots, with `find_one(model)` and `roots`) and
-// `Document.all_models`. The other place that touches Bokeh beyond properties is
-// release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket.
+// `Document.all_models`. The other places that touch Bokeh beyond properties are
+// release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket, and
+// `followValues` below, which keeps a dragged slider's own redraw small.
 // (static/page-a11y.js, a classic script every page runs, uses the same public names.)
 
 // The tag a slider carries when it sets a variable of the graph: "bpx-variable:<name>"
@@ -1411,7 +1411,39 @@ function* variableSliders(doc) {
     if (tag) yield [tag.slice(VARIABLE_TAG.length), m]
   }
 }
-return { VARIABLE_TAG, viewOf, rootViews, variableSliders }
+
+// A slider's view answers every new `value` by building its noUiSlider's options again
+// (`updateOptions`: the handle's tooltip and attributes made anew) and its title's nodes
+// again; a drag sets `value` on every frame, and new nodes on every frame make Chromium lay
+// out and re-layerize the whole page. Where only the value moved since the view last drew
+// (same range, step, format and title), the handle is moved (noUiSlider's `set`) and the
+// title's number rewritten in its text node; anything else is drawn as Bokeh draws it. This
+// goes on the class of `view` (a slider's view), once: every slider drawn later has it too.
+function followValues(view) {
+  const proto = view && Object.getPrototypeOf(view)
+  if (!proto || proto._bpx_follow || typeof proto._update_slider !== "function" || typeof proto._update_title !== "function") return
+  const { _update_slider: slider, _update_title: title } = proto
+  const shape = (m) => [m.start, m.end, m.step, m.format && m.format.id || m.format, m.orientation, m.direction, m.tooltips].join("|")
+  proto._update_slider = function () {
+    const key = shape(this.model)
+    if (this._noUiSlider && this._bpx_shape === key) return this._noUiSlider.set(this._calc_to().start, false)
+    this._bpx_shape = key
+    return slider.call(this)
+  }
+  proto._update_title = function () {
+    const key = `${this.model.title}|${this.model.show_value}`
+    const number = this.title_el && this.title_el.lastChild
+    const text = number && number.nodeType === 1 && number.firstChild
+    if (this._bpx_title === key && text && text.nodeType === 3 && !text.nextSibling) {
+      text.nodeValue = this._calc_to().start.map((v) => this.pretty(v)).join(" .. ")
+      return
+    }
+    this._bpx_title = key
+    return title.call(this)
+  }
+  proto._bpx_follow = true
+}
+return { VARIABLE_TAG, viewOf, rootViews, variableSliders, followValues }
 })()
 
 // ==== static/explorer/table.mjs
@@ -1454,13 +1486,15 @@ class ValuesTable {
     const view = this.viewOf(model)
     const rows = source.data.name
     if (view && rows && sameColumns({ name: rows }, { name: tcol.name }) && !view.grid.getSortColumns().length) {
-      // the same rows with new numbers: redraw the drawn rows whose text changed, in place
-      // (SlickGrid's updateRow; a row scrolled to later is drawn from the source then),
-      // skipping the table's re-layout and row count, which read computed styles
+      // the same rows with new numbers: the drawn cells whose text changed are rewritten in
+      // place (a row scrolled to later is drawn from the source then), skipping the table's
+      // re-layout and row count, which read computed styles
       const before = source.data
       source.setv({ data: tcol }, { sync: false, silent: true })
+      const grid = view.grid, fields = grid.getColumns().map((c) => c.field)
       for (let i = 0; i < rows.length; i++)
-        if (CHANGING.some((key) => !before[key] || before[key][i] !== tcol[key][i])) view.grid.updateRow(i)
+        for (const key of CHANGING)
+          if (!before[key] || before[key][i] !== tcol[key][i]) rewrite(grid, i, fields.indexOf(key), tcol[key][i])
       written.remember(source, tcol)
       return
     }
@@ -1475,6 +1509,19 @@ class ValuesTable {
     this.cached = view && view.grid ? view : null
     return this.cached
   }
+}
+
+// One cell's new text. Its text node is given the text where it has one: SlickGrid's
+// updateCell would build the cell's markup again, and new nodes every drag frame make
+// Chromium lay the page's layers out again (most of a drag frame's cost on a big table).
+// A cell not drawn now (scrolled away) is drawn from the source when it is.
+function rewrite(grid, row, column, text) {
+  if (column < 0) return
+  const cell = grid.getCellNode(row, column)
+  if (!cell) return
+  const node = cell.firstChild && cell.firstChild.firstChild  // StringFormatter: <div>text</div>
+  if (node && node.nodeType === 3 && !node.nextSibling && text !== "") node.nodeValue = text
+  else grid.updateCell(row, column)
 }
 return { tableColumns, ValuesTable }
 })()
@@ -2245,7 +2292,7 @@ const { Player, pulseColumns } = __bpx_playback
 const { Written, setData } = __bpx_sources
 const { BLANK_LABEL } = __bpx_labels
 const { releases, quiet } = __bpx_release
-const { variableSliders } = __bpx_bokeh
+const { variableSliders, viewOf, followValues } = __bpx_bokeh
 const { setLanguage } = __bpx_words
 const { Access, reducedMotion } = __bpx_access
 const { Touch } = __bpx_touch
@@ -2408,6 +2455,7 @@ class View {
     for (const [name, m] of variableSliders(this.args.meta.document)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
+      followValues(viewOf(m))
       if (!this.adopted.has(m)) {
         this.adopted.add(m)
         m.properties.value.change.connect(() => this.slide(name, m.value))
