@@ -1002,17 +1002,22 @@ function flows(sc, r) {
   return { flow: out, max, thick: thickest(m) }
 }
 
-// the legend under the figure: three sample widths with the flows they stand for
-function legendHtml(max, thick = THICK) {
+// an edge's opacity at strength t: from `faint` (no flow) to 0.95 (the largest)
+function opacityOf(t, faint = 0.35) { return faint + (0.95 - faint) * t * t }
+
+// the legend under the figure: three sample widths (and opacities) with the flows they stand for
+function legendHtml(max, thick = THICK, faint = 0.35) {
   if (!(max > 0)) return ""
   const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
-  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${w}" stroke-linecap="round" stroke-opacity="${(0.35 + 0.6 * t * t).toFixed(2)}"/></svg>`
+  // edges one pixel wide (bundled) differ by opacity alone: their samples are drawn 2 px
+  // wide, where an opacity shows
+  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${thick <= THIN ? 2 : w}" stroke-linecap="round" stroke-opacity="${opacityOf(t, faint).toFixed(2)}"/></svg>`
   // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
     `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
   return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
-return { DECADES, THIN, thickest, strength, widthOf, flows, legendHtml }
+return { DECADES, THIN, thickest, strength, widthOf, flows, opacityOf, legendHtml }
 })()
 
 // ==== static/explorer/render.mjs
@@ -1027,7 +1032,7 @@ const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
-const { flows, strength, widthOf } = __bpx_flow
+const { flows, strength, widthOf, opacityOf, THIN } = __bpx_flow
 
 // below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
 // none (between this and 70 the numbers alone, where each finds room: Labels.place)
@@ -1124,10 +1129,6 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
   // the flows follow the numbers alone: one computation per replay, not one per frame
   const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
-  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin edges
-  const thick = flow ? Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3)) : 0
-  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
-  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
@@ -1135,6 +1136,13 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // drawing runs left to right, the way the values go), and they were most of the work of
   // repainting such a figure
   const bundled = m > BUNDLED * n
+  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin
+  // edges; bundled ones stay one pixel wide and show their flow by opacity alone (thousands
+  // of anti-aliased lines wider than a pixel took a software-drawn canvas ~100 ms to repaint,
+  // on every frame of a drag)
+  const thick = !flow ? 0 : bundled ? THIN : Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3))
+  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
+  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
@@ -1153,7 +1161,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, thick)
-      alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
+      alpha = opacityOf(s, Math.min(flowAlpha, 0.35))
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
@@ -1194,7 +1202,32 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick } : null }
+  return { nodes: col, edges: bundled ? bundles(ecol) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+}
+
+// Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
+// one line each: their polylines joined by NaN, where Bokeh starts a new stroke of the same
+// path. A canvas draws a few strokes of many segments much faster than thousands of strokes,
+// each styled on its own; each row of the edges' source is a bundle then, not an edge.
+const ALPHA_STEPS = 32
+function bundles(ecol) {
+  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
+  const at = new Map()
+  for (let k = 0; k < ecol.xs.length; k++) {
+    const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
+    const key = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alpha}`
+    let b = at.get(key)
+    if (b === undefined) {
+      at.set(key, b = out.xs.length)
+      out.xs.push([]); out.ys.push([])
+      out.color.push(ecol.color[k]); out.dash.push(ecol.dash[k]); out.alpha.push(alpha); out.width.push(ecol.width[k])
+    }
+    const xs = out.xs[b], ys = out.ys[b]
+    if (xs.length) { xs.push(NaN); ys.push(NaN) }
+    const ex = ecol.xs[k], ey = ecol.ys[k]
+    for (let j = 0; j < ex.length; j++) { xs.push(ex[j]); ys.push(ey[j]) }
+  }
+  return out
 }
 
 // the number drawn edge k shows in `mode` ("" for none)
@@ -1239,7 +1272,7 @@ function rankByX(N) {
   }
   return N._rank
 }
-return { drawing }
+return { drawing, bundles }
 })()
 
 // ==== static/explorer/sources.mjs
@@ -2486,7 +2519,7 @@ class View {
   legend(flow) {
     const el = this.args.legend
     if (!el) return
-    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
     clearTimeout(this.legendTimer)
     if (el.text === html) return
     const write = () => el.setv({ text: html, visible: !!html }, { sync: false })

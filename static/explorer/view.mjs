@@ -239,7 +239,7 @@ export class View {
   legend(flow) {
     const el = this.args.legend
     if (!el) return
-    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
     clearTimeout(this.legendTimer)
     if (el.text === html) return
     const write = () => el.setv({ text: html, visible: !!html }, { sync: false })
