@@ -17,22 +17,21 @@ session closes. So, on a server (:func:`install`):
   until no websocket message came, no derivation was asked for and no page was built for
   ``IDLE_SECONDS`` (a slow server still reads the messages waiting before it runs a
   scheduled reclaim, so a stalled student counts as activity), then unfreezes,
-  collects everything and freezes again. A busy server collects anyway once what was frozen
-  since the last full pass has grown by ``GROWTH`` of what that pass left, or once it has
-  waited ``MAX_DEFER_SECONDS``.
+  collects everything and freezes again; busy for ``MAX_DEFER_SECONDS``, it collects anyway
+  (memory stays bounded under any load).
 
-Why those bounds (figures in bench/README.md, "Session 5"): a full pass costs about
-0.35-0.6 microseconds of CPU per tracked object (quiet / load 19), the start-up heap is
-~180,000 objects and each seed page ~19,000 (~2.6-3.3 MB of RSS), alive or closed and not yet
-collected. Waiting by time alone, what is waiting grows with the rate sessions close: a
-client closing a page a second (the page-open meter's rate) left 120 sessions, ~2.3 million
-objects and ~350 MB, for a pass of over a second that every student waits for. Waiting by
-growth is the collector's own rule for its full passes (CPython runs one when the objects
-that survived since grow past 25% of those the last one kept): each pass is then paid for
-by the work that made it needed, a stall stays a fraction of what the heap costs anyway, and
-what waits is at most a quarter of the heap. The time bound is for a server where sessions
-close but few open (the growth rule never fires): what waits there is small and needs no
-hurry, but must not wait forever.
+Why a reclaim waits for a quiet second, and ``MAX_DEFER_SECONDS`` is 120 s (measured:
+bench/README.md, "Session 5"). A full pass costs ~35-60 ms of CPU per 100,000 tracked objects
+(quiet / heavy load): ~0.1 s for the start-up heap (~180,000 objects), ~0.45 s with 30 seed
+pages alive (~19,000 objects each, ~3 MB of RSS), and every student waits for it. A closed
+page waits in the heap until then: 3 MB a page, so a class closing a page every ~10 s leaves
+~40 MB waiting at the 120 s bound, and one client at the page-open meter's rate (one a second)
+~350 MB. Collecting as soon as that grew by a quarter of the heap (CPython's own rule for its
+full passes) kept less waiting (RSS after bench_abuse 254 MB against 346) but put a pass of
+0.3-0.7 s in the middle of the honest student's releases several times per attack (worst
+release 1.6-2.0 s against 0.5-0.9 s, load 8): the students' latency is the goal the heap
+serves, so passes stay where no student is, and the bound only makes sure that a server never
+quiet for two minutes still frees what closed pages left.
 
 Outside a server nothing changes. The one state (:class:`Activity`) lives in
 ``pn.state.cache``, one per process, like the collector it serves.
@@ -49,7 +48,6 @@ from contextlib import contextmanager
 import panel as pn
 
 IDLE_SECONDS = 1.0  # no message, derivation or page build for this long: a quiet moment
-GROWTH = 0.25  # frozen since the last full pass, as a fraction of what it left: collect now
 MAX_DEFER_SECONDS = 120.0  # after sessions closed, collect within this long whatever happens
 CACHE_KEY = "bpx_heap"
 
@@ -70,13 +68,6 @@ class Activity:
         self.at = time.monotonic() if now is None else now
         self.builds = 0
         self.due_since = None  # when a reclaim first found the server busy (None: not due)
-        # frozen objects the last full pass left, and frozen since (counted as they are
-        # frozen: gc.get_freeze_count() walks every frozen object, too long for the loop)
-        self.kept, self.since = gc.get_freeze_count(), 0
-
-    def grown(self) -> bool:
-        """Whether what was frozen since the last full pass exceeds ``GROWTH`` of what it kept."""
-        return self.since > GROWTH * self.kept
 
     def touch(self, now: float | None = None) -> None:
         self.at = time.monotonic() if now is None else now
@@ -106,7 +97,6 @@ def install() -> None:
     if document._garbage_collect is not reclaim:
         document._garbage_collect = reclaim
     gc.freeze()
-    activity().kept, activity().since = gc.get_freeze_count(), 0
 
 
 def installed() -> bool:
@@ -124,21 +114,18 @@ def settle() -> None:
     """Collect the young objects and freeze every live one (after a build or a derivation,
     in its worker thread; nothing outside a server)."""
     if installed():
-        state = activity()
-        with state.lock:  # not in the middle of a thawed collection of another thread
+        with activity().lock:  # not in the middle of a thawed collection of another thread
             gc.collect(1)
-            state.since += len(gc.get_objects(2))  # what is about to be frozen: made since
             gc.freeze()
 
 
 def reclaim() -> None:
     """Collect closed sessions' objects (Panel schedules this after sessions close): now if
-    the server is idle, the frozen heap has grown by ``GROWTH`` or it was busy
-    ``MAX_DEFER_SECONDS`` since, else again in a second."""
+    the server is idle or was busy ``MAX_DEFER_SECONDS`` since, else again in a second."""
     state, now = activity(), time.monotonic()
     if state.due_since is None:
         state.due_since = now
-    if not state.idle(now) and now - state.due_since < MAX_DEFER_SECONDS and not state.grown():
+    if not state.idle(now) and now - state.due_since < MAX_DEFER_SECONDS:
         pn.state.schedule_task("gc.collect", reclaim,
                                at=dt.datetime.now() + dt.timedelta(seconds=1.0))
         return
@@ -153,10 +140,7 @@ def collect_all() -> int:
     True
     """
     with thawed():
-        found = gc.collect()
-    if installed():
-        activity().kept, activity().since = gc.get_freeze_count(), 0
-    return found
+        return gc.collect()
 
 
 @contextmanager
