@@ -268,10 +268,14 @@ class GraphView(pn.viewable.Viewer):
         return int(min(860, max(self.height, 150 + 30 * (max(ys) - min(ys)))))
 
     def _on_tap(self, attr, old, new) -> None:
-        drawn = self.model.drawn
+        drawn, expanded = self.model.drawn, self.model.expanded
         self.model.tap(new[0] if new else None)
-        if new and drawn is not None and self.model.drawn is not drawn:
-            self.nodes.selected.indices = []  # the drawing changed: index new[0] is another node
+        # a group opened: the drawing changes (now, or once a deferred derivation lands), and
+        # index new[0] will be another node - unselected, so a tap on the node that takes that
+        # index is a change the page sends too
+        if new and drawn is not None and (self.model.drawn is not drawn
+                                          or self.model.expanded != expanded):
+            self.nodes.selected.indices = []
             self._push_to_notebook()
 
     # --- browser actions ---------------------------------------------------------------------
