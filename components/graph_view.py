@@ -17,6 +17,7 @@ from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, Dat
                           VeeHead)
 from bokeh.plotting import figure
 
+from . import display
 from .model import ExplorerModel
 from .scene import SceneJSON, shared_scene_texts
 from .words import ui
@@ -131,7 +132,8 @@ class GraphView(pn.viewable.Viewer):
         predict = CustomJS(args=self.player_args("predict"), code=RUN_PLAYER)
         self.check.js_on_event("button_click", predict)
         self.guess.js_on_event("value_submit", predict)
-        self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        self._layout = None  # the models under the figure, laid out when first shown
+        self.pane = None  # the Panel object showing them
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
         self.figure.js_on_change("inner_height", self.player)
@@ -226,7 +228,8 @@ class GraphView(pn.viewable.Viewer):
         """
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:
-            pn.io.push_notebook(self.figure_pane)
+            if self.pane is not None:
+                pn.io.push_notebook(self.pane)
 
     def _json(self, scene: dict) -> str:
         """The scene for the page, naming the language its words are in (a scene that other
@@ -265,12 +268,20 @@ class GraphView(pn.viewable.Viewer):
         """
         return {"player": self.player, "data": {"action": action, **fields}}
 
+    def layout(self):
+        """The figure and what the page's script writes under it (legend, caption, step
+        counter, quiz) as one layout of plain models, for :func:`display.block` or a larger
+        layout of them (components/display.py)."""
+        if self._layout is None:
+            # each with the page's styles in its shadow root, as a Bokeh pane of its own gave it
+            display.styled(self.figure, self.legend, self.caption, self.counter, self.quiz)
+            self._layout = display.column(
+                self.figure, self.legend,
+                display.row(self.caption, self.counter, sizing_mode="stretch_width"),
+                self.quiz, sizing_mode="stretch_width")
+        return self._layout
+
     def __panel__(self):
-        return pn.Column(
-            self.figure_pane,
-            pn.pane.Bokeh(self.legend, sizing_mode="stretch_width"),
-            pn.Row(pn.pane.Bokeh(self.caption, sizing_mode="stretch_width"),
-                   pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
-            pn.pane.Bokeh(self.quiz, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )
+        if self.pane is None:
+            self.pane = display.block(self.layout(), sizing_mode="stretch_width")
+        return self.pane
