@@ -20,6 +20,12 @@ and CPU time much less. The load average is printed with the figures.
     python bench/bench_page_open.py --protocol --repeat 5
     python bench/bench_page_open.py --breakdown
     python bench/bench_page_open.py --pages '?expr=mlp(2,60,60,1)&level=layer'   # any link
+    python bench/bench_page_open.py --cold --repeat 5 --pages '?expr=mlp(2,60,60,1)&level=layer'
+
+``--cold``: every open is the first of a fresh ``panel serve`` (no warm-up, nothing cached:
+the process's first session, its imports and first-use caches included); with
+``--warm-with graph`` that page is opened first in each fresh server (not counted), so only
+what the measured link itself costs the first time is left (its derivation, say).
 """
 
 from __future__ import annotations
@@ -96,6 +102,22 @@ RENDERED = """() => {
 }"""
 
 
+def browser_open(browser, url: str, pid: int, slug: str, lang: str) -> tuple[float, float, int, int]:
+    """One open in a fresh context: (server CPU s, wall s, requests, 0)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    counts = {"requests": 0}
+    page.on("request", lambda r: counts.__setitem__("requests", counts["requests"] + 1))
+    wait_quiet(pid)
+    c0, t0 = cpu_seconds(pid), time.perf_counter()
+    page.goto(url + query(slug, lang))
+    page.wait_for_function(RENDERED, timeout=60_000)
+    wall = time.perf_counter() - t0
+    c1 = wait_quiet(pid)
+    context.close()
+    return c1 - c0, wall, counts["requests"], 0
+
+
 def browser_opens(url: str, pid: int, pages: list[tuple[str, str]], repeat: int) -> dict:
     from playwright.sync_api import sync_playwright
     from tests.ui.helpers import launch_chromium
@@ -104,24 +126,35 @@ def browser_opens(url: str, pid: int, pages: list[tuple[str, str]], repeat: int)
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            def one(slug: str, lang: str) -> tuple[float, float, int, int]:
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = context.new_page()
-                counts = {"requests": 0, "bytes": 0}
-                page.on("request", lambda r: counts.__setitem__("requests", counts["requests"] + 1))
-                wait_quiet(pid)
-                c0, t0 = cpu_seconds(pid), time.perf_counter()
-                page.goto(url + query(slug, lang))
-                page.wait_for_function(RENDERED, timeout=60_000)
-                wall = time.perf_counter() - t0
-                c1 = wait_quiet(pid)
-                context.close()
-                return c1 - c0, wall, counts["requests"], 0
-
             for slug, lang in pages:  # warm: imports, lazy modules, first-use caches
-                one(slug, lang)
+                browser_open(browser, url, pid, slug, lang)
             for slug, lang in pages:
-                out[(slug, lang)] = [one(slug, lang) for _ in range(repeat)]
+                out[(slug, lang)] = [browser_open(browser, url, pid, slug, lang)
+                                     for _ in range(repeat)]
+        finally:
+            browser.close()
+    return out
+
+
+def cold_opens(pages: list[tuple[str, str]], repeat: int, warm_with: list[str]) -> dict:
+    """Each page's open as the first of a fresh server (after ``warm_with``'s, not counted),
+    ``repeat`` fresh servers per page."""
+    from playwright.sync_api import sync_playwright
+    from bench_load import server
+    from tests.ui.helpers import launch_chromium
+
+    out: dict = {}
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            for slug, lang in pages:
+                rows = out.setdefault((slug, lang), [])
+                for _ in range(repeat):
+                    with server(15000, 5000) as (url, pid, _):
+                        wait_quiet(pid, quiet=1.0)  # the server's own start-up done
+                        for first in warm_with:
+                            browser_open(browser, url, pid, first, lang)
+                        rows.append(browser_open(browser, url, pid, slug, lang))
         finally:
             browser.close()
     return out
@@ -213,12 +246,23 @@ def main() -> None:
     ap.add_argument("--protocol", action="store_true", help="Bokeh's protocol, no browser")
     ap.add_argument("--breakdown", action="store_true", help="in-process build/JSON per page")
     ap.add_argument("--num-procs", type=int, default=1)
+    ap.add_argument("--cold", action="store_true",
+                    help="each open the first of a fresh server (REPEAT servers per page)")
+    ap.add_argument("--warm-with", nargs="*", default=[],
+                    help="with --cold: pages opened first in each fresh server, not counted")
     args = ap.parse_args()
     pages = [(slug, lang) for slug in args.pages for lang in args.lang]
     print(f"load average at start: {loadavg()}")
     if args.breakdown:
         breakdown(pages, args.repeat)
         print(f"load average at end: {loadavg()}")
+        return
+
+    if args.cold:
+        results = cold_opens(pages, args.repeat, args.warm_with)
+        print("server CPU per page open, Chromium, fresh context; each open the first of a "
+              "fresh server" + (f" after {' '.join(args.warm_with)}" if args.warm_with else ""))
+        report(results, False)
         return
 
     from bench_load import server
@@ -233,13 +277,17 @@ def main() -> None:
         results = run(url, pid, pages, args.repeat)
     how = "protocol (GET, websocket, PULL-DOC)" if args.protocol else "Chromium, fresh context"
     print(f"server CPU per page open, {how}; {args.repeat} opens per page after a warm-up")
+    report(results, args.protocol)
+
+
+def report(results: dict, protocol: bool) -> None:
     print(f"{'page':22s} {'CPU ms med':>10s} {'min':>6s} {'max':>6s} {'wall s':>7s} "
-          f"{'requests' if not args.protocol else 'doc kB':>8s}")
+          f"{'requests' if not protocol else 'doc kB':>8s}")
     every = []
     for (slug, lang), rows in results.items():
         cpus = [r[0] * 1000 for r in rows]
         every += cpus
-        extra_col = rows[-1][2] if not args.protocol else rows[-1][3] // 1000
+        extra_col = rows[-1][2] if not protocol else rows[-1][3] // 1000
         print(f"{slug + ' ' + lang:22s} {statistics.median(cpus):10.0f} {min(cpus):6.0f} "
               f"{max(cpus):6.0f} {statistics.median(r[1] for r in rows):7.2f} {extra_col:8d}")
     print(f"all {len(every)} opens: median {statistics.median(every):.0f} ms, "

@@ -16,7 +16,7 @@ from bokeh.plotting import figure
 from graphviz_core import format_number
 
 from .lessons.common import PALETTE
-from .model import ExplorerModel
+from .model import ExplorerModel, same_number
 from .rows import wrapping_row
 from .words import ui
 
@@ -45,6 +45,13 @@ class StepPanel(pn.viewable.Viewer):
         self.note = pn.pane.HTML("", sizing_mode="stretch_width")
         self.history: list[float] = []
         self.start: dict | None = None
+        # a derivation may land later (budget.Deriver defers it under load or for a big
+        # graph): a step is taken from the graph of the values it starts at, and its loss
+        # is read off the graph of the values it moved to, so quick clicks wait their turn
+        self._queued = 0  # steps clicked and not yet taken
+        self._awaiting = False  # a step was taken; its loss comes with the next graph
+        self._stepping = False
+        self.model.param.watch(self._on_graph, "graph")
         self.source = ColumnDataSource({"step": [], "loss": []})
         # no tools: with its toolbar hidden, a drag (a finger scrolling the page on a phone)
         # would pan the chart away with no reset button to bring it back
@@ -75,26 +82,52 @@ class StepPanel(pn.viewable.Viewer):
         return g.nodes[g.graph["root"]]["value"]
 
     def step(self) -> None:
-        """θ ← θ − η·∂L/∂θ for every parameter, from the traced graph's gradients."""
-        g = self.model.graph
-        if g is None:
-            return
-        if self.start is None:
-            self.start = dict(self.model.values)
-            self.history = [self.loss()]
-        grads = {g.nodes[n]["name"]: g.nodes[n]["grad"] for n in g if not g.nodes[n]["op"]}
-        eta = self.eta
-        self.model.set_values({name: self.model.values[name] - eta * grads[name]
-                               for name in self.parameters()})
-        self.history.append(self.loss())
-        self._show()
+        """θ ← θ − η·∂L/∂θ for every parameter, from the traced graph's gradients at θ."""
+        self._queued += 1
+        self._advance()
 
     def reset(self) -> None:
         """Back to the values before the first step; the history starts over."""
+        self._queued, self._awaiting = 0, False
         if self.start is not None:
             self.model.set_values(self.start)
         self.start, self.history = None, []
         self._show()
+
+    def _shows_current_values(self) -> bool:
+        """Whether the graph shown was derived from the model's values (not an earlier set)."""
+        g, values = self.model.graph, self.model.values
+        return g is not None and all(
+            same_number(d["value"], values[d["name"]]) for _, d in g.nodes(data=True)
+            if not d["op"] and d["name"] in values)
+
+    def _advance(self) -> None:
+        """Take the clicked steps the graph shown allows: each needs the graph of its start."""
+        while self._queued and not self._awaiting and self._shows_current_values():
+            self._queued -= 1
+            g = self.model.graph
+            if self.start is None:
+                self.start = dict(self.model.values)
+                self.history = [self.loss()]
+            grads = {g.nodes[n]["name"]: g.nodes[n]["grad"] for n in g if not g.nodes[n]["op"]}
+            eta, values = self.eta, self.model.values
+            moved = {name: values[name] - eta * grads[name] for name in self.parameters()}
+            if all(same_number(v, values[name]) for name, v in moved.items()):
+                self.history.append(self.loss())  # a zero gradient: nothing moves
+                continue
+            self._awaiting, self._stepping = True, True
+            try:
+                self.model.set_values(moved)
+            finally:
+                self._stepping = False
+        self._show()
+
+    def _on_graph(self, _event=None) -> None:
+        if self._awaiting and self._shows_current_values():
+            self._awaiting = False
+            self.history.append(self.loss())
+            if not self._stepping:  # a derivation that landed later: go on from here
+                self._advance()
 
     def _show(self) -> None:
         w = ui(self.lang)

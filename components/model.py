@@ -20,7 +20,7 @@ from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
 from graphviz_core.mlp import builder_from_text
-from graphviz_core.tape import Replay
+from graphviz_core.tape import Replay, constant_variables
 
 from .budget import Deriver
 from .scene import page_steps, scene_data, with_numbers
@@ -73,7 +73,8 @@ class ExplorerModel(param.Parameterized):
         self._drawing = (None, {}, {})  # (graph structure, positions, edge -> points)
         self._schedules = (None, {})  # (what the steps depend on, steps)
         # what re-derives the graph shown while its structure stands: (what the structure
-        # depends on, _constants(), Replay, DrawingNumbers or None)
+        # depends on, the variables drawn as constants, _constants(), Replay and
+        # DrawingNumbers - both None until the first re-derivation makes them)
         self._replays = None
         self._sizes = (0, 0, 0)  # the traced graph's nodes, edges, pruned nodes (sizes())
         # the shared derivation (components.shared_derivations) the graph shown is, while it
@@ -144,20 +145,20 @@ class ExplorerModel(param.Parameterized):
         re-derivation over the tape counts a tenth of its nodes (it costs about a tenth of a
         full one per node: figures in bench/README.md)."""
         count = self._expression.node_count()
-        return count // 10 if self._replay_for(self._structure_key()) else count
+        return count // 10 if self._over_tape(self._structure_key()) else count
 
     def _structure_key(self) -> tuple:
         """What the graph, its drawing and its steps depend on besides the variables' values."""
         return (self._expression, tuple(sorted(self.requires_grad.items())),
                 tuple(sorted(self.kinds.items())), tuple(self.expanded), self.level)
 
-    def _replay_for(self, key: tuple):
-        """The tape re-derivation of the graph shown, when ``key`` and the values of the
-        variables drawn as constants are those it was made at (else None)."""
+    def _over_tape(self, key: tuple) -> bool:
+        """Whether the graph shown is re-derived over its tape: ``key`` and the values of the
+        variables drawn as constants are those it was made at."""
         if self._replays is None or self._replays[0] != key or not self.scene:
-            return None
+            return False
         values = {name: self.values.get(name, 1.0) for name in self._expression.variables}
-        return self._replays[2] if self._replays[1] == _constants(self._replays[2], values) else None
+        return self._replays[2] == _constants(self._replays[1], values)
 
     def _prepare(self):
         """The next derivation, on the state of this tick: a function that may run in a
@@ -168,20 +169,21 @@ class ExplorerModel(param.Parameterized):
         level = self.level
         values = {name: self.values.get(name, 1.0) for name in expression.variables}
         key = self._structure_key()
-        if self._replay_for(key) is not None:
-            _, _, replay, copy = self._replays
-            scene, shared_entry = self.scene, self._shared
+        if self._over_tape(key):
+            _, _, _, replay, copy = self._replays
+            scene, shared_entry, graph, drawn = self.scene, self._shared, self.graph, self.drawn
 
             def rederive() -> tuple:  # only numbers (or the mode) changed: over the tape
-                own = None
+                own_graph, own_drawn, own_replay, own_copy = graph, drawn, replay, copy
                 if shared_entry is not None:  # read by other sessions too: write into a copy
-                    graph, drawn, _, _, own_replay, own_copy, _ = shared_entry.copy()
-                    own = (graph, drawn, own_replay, own_copy)
-                    numbers = own_replay.run(values)
-                else:
-                    numbers = replay.run(values)
-                return (expression, replay, copy, numbers,
-                        with_numbers(scene, numbers, mode, ranges), own)
+                    own_graph, own_drawn = shared_entry.copy()[:2]
+                    own_replay = None
+                if own_replay is None:  # the tape is read when first replayed, not at open
+                    own_replay = Replay(own_graph, expression.variables)
+                    own_copy = None if own_drawn is None else DrawingNumbers(own_drawn, own_graph)
+                numbers = own_replay.run(values)
+                return (expression, own_replay, own_copy, numbers,
+                        with_numbers(scene, numbers, mode, ranges), (own_graph, own_drawn))
             return rederive
 
         shared = self._shared_key(expression, values, requires_grad, kinds, mode, expanded,
@@ -193,12 +195,13 @@ class ExplorerModel(param.Parameterized):
             entry = cache.get(shared) if cache is not None else None
             if entry is None:
                 made = fresh()
-                if opening and cache is not None:
-                    cache.put(shared, made)
+                if opening and cache is not None:  # shown as it is, by this session too
+                    entry = cache.share(shared, made)
             else:
                 made = entry.value
-            graph, drawn, shown_level, scene, replay, copy, sizes = made
-            replays = (key, _constants(replay, values), replay, copy)
+            graph, drawn, shown_level, scene, sizes = made
+            names = constant_variables(graph, expression.variables)
+            replays = (key, names, _constants(names, values), None, None)
             return expression, graph, drawn, shown_level, scene, replays, entry, sizes
 
         def fresh() -> tuple:
@@ -216,9 +219,7 @@ class ExplorerModel(param.Parameterized):
             steps = self._steps(graph, drawn, structure)
             scene = scene_data(shown, positions, steps, mode, ranges,
                                traced=None if drawn is None else graph)
-            replay = Replay(graph, expression.variables)
-            copy = None if drawn is None else DrawingNumbers(drawn, graph)
-            return graph, drawn, shown_level, scene, replay, copy, graph_sizes(graph)
+            return graph, drawn, shown_level, scene, graph_sizes(graph)
         return derive
 
     def _shared_key(self, expression, values, requires_grad, kinds, mode, expanded, level,
@@ -237,10 +238,9 @@ class ExplorerModel(param.Parameterized):
         if derived[0] is not self._expression:  # typed over meanwhile: its derivation follows
             return
         if isinstance(derived[1], Replay):  # new numbers for the graph shown
-            _, replay, copy, numbers, scene, own = derived
-            if own is not None:  # this session's own copy of a shared derivation, from now on
-                graph, drawn, replay, copy = own
-                self._replays = (*self._replays[:2], replay, copy)
+            _, replay, copy, numbers, scene, (graph, drawn) = derived
+            self._replays = (*self._replays[:3], replay, copy)
+            if graph is not self.graph:  # this session's own copy of a shared derivation, from now on
                 self._shared = None
                 with param.parameterized.discard_events(self):
                     self.param.update(graph=graph, drawn=drawn)
@@ -433,10 +433,10 @@ def graph_sizes(graph) -> tuple[int, int, int]:
     return len(graph), edges, pruned
 
 
-def _constants(replay: Replay, values: dict) -> tuple:
-    """The values of the variables drawn as constants: the steps' formulas show them, so a
-    change of one is a change of structure (``repr`` tells -0.0 from 0.0)."""
-    return tuple((name, repr(values[name])) for name in replay.constant_variables)
+def _constants(names: tuple, values: dict) -> tuple:
+    """The values of the variables drawn as constants (``names``): the steps' formulas show
+    them, so a change of one is a change of structure (``repr`` tells -0.0 from 0.0)."""
+    return tuple((name, repr(values[name])) for name in names)
 
 
 def _structure(graph) -> tuple:

@@ -13,7 +13,7 @@ from .engine import (_BLOCK, _CONSTANTS, _CROSSWISE, _KIND, FAULT_WORDS, OPS, fa
                      grad_fault_for, to_float)
 from .rebuild import is_variable
 
-__all__ = ["to_tape", "Replay", "Numbers"]
+__all__ = ["to_tape", "Replay", "Numbers", "constant_variables"]
 
 
 def to_tape(graph: nx.MultiDiGraph) -> dict:
@@ -74,6 +74,32 @@ def _slots(graph: nx.MultiDiGraph) -> list[list[tuple[int, dict]]]:
             edges.sort(key=itemgetter(0))
         out.append([(u, d) for _, u, d in edges])
     return out
+
+
+def constant_variables(graph: nx.MultiDiGraph, variables) -> tuple[str, ...]:
+    """The ``variables`` whose leaf is drawn as a constant (``kind="constant"``), in the
+    order of their first leaf: :attr:`Replay.constant_variables` without reading the tape.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> e = parse("w*x + c")
+    >>> constant_variables(trace(e.build({"w": 2, "x": 1, "c": 3}, {}, {"c": "constant"})),
+    ...                    e.variables)
+    ('c',)
+    """
+    return tuple(name for name, leaves in _leaves(list(graph.nodes.values()), variables).items()
+                 if graph.nodes[leaves[0]]["kind"] == "constant")
+
+
+def _leaves(nodes: list[dict], variables) -> dict[str, list[int]]:
+    """Each variable's leaf nodes (a name may be used by several leaves)."""
+    wanted = set(variables)
+    leaves: dict[str, list[int]] = {}
+    for i, d in enumerate(nodes):
+        if not d["op"] and d["name"] in wanted:
+            leaves.setdefault(d["name"], []).append(i)
+    return leaves
 
 
 class Numbers(NamedTuple):
@@ -145,11 +171,7 @@ class Replay:
         self._active = [bool(d["active"]) for d in nodes]
         self._value = [d["value"] for d in nodes]
         self._value_fault = [d["value_fault"] for d in nodes]
-        wanted = set(variables)
-        self._leaves: dict[str, list[int]] = {}
-        for i, d in enumerate(nodes):
-            if not d["op"] and d["name"] in wanted:
-                self._leaves.setdefault(d["name"], []).append(i)
+        self._leaves = _leaves(nodes, variables)
         self.constant_variables = tuple(name for name, leaves in self._leaves.items()
                                         if nodes[leaves[0]]["kind"] == "constant")
         # per node its inputs in slot order, and the attributes of those edges (flat)

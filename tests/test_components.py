@@ -225,6 +225,32 @@ def test_a_step_moves_the_parameters_against_their_gradient_and_not_the_data():
     assert model.values == {"w": 2, "x": 1.5, "b": 0.5, "y": 1} and panel.history == []
 
 
+def test_quick_steps_wait_for_the_graph_of_their_start():
+    """Clicks faster than the derivations (the server defers them under load or for a big
+    graph: budget.Deriver) are each taken from the gradients at the values they start at,
+    and the history holds the loss at the values they move to: true gradient descent."""
+    from components.descent import StepPanel
+    start = {"w": 2.0, "x": 1.5, "b": 0.5, "y": 1.0}
+    model = ExplorerModel(expression="(w*x + b - y)**2", values=start)
+    panel = StepPanel(model=model, lang="en")
+    panel.lr.value = "1"
+    deferred = []
+    model._deriver.request = lambda: deferred.append(True)  # every derivation lands later
+    for _ in range(4):
+        panel.step()
+    assert len(panel.history) == 1 and panel._queued == 3  # one step taken, three wait
+    while deferred:
+        deferred.clear()
+        model._deriver._inline()
+    values, history = dict(start), [gradients(model.expression, start)[0]]
+    for _ in range(4):
+        _, grads = gradients(model.expression, values)
+        values = {**values, "w": values["w"] - grads["w"], "b": values["b"] - grads["b"]}
+        history.append(gradients(model.expression, values)[0])
+    assert model.values == values and panel.history == history
+    assert "too large" in panel.note.object
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=expression_cases(max_depth=4, low=-3, high=3),
        others=st.lists(st.floats(-3, 3, allow_nan=False), min_size=4, max_size=4),

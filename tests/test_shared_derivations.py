@@ -20,19 +20,36 @@ def cache(derivations):
 
 def test_a_second_session_of_the_same_link_takes_the_first_ones_derivation(cache):
     first = ExplorerModel()
-    assert (cache.hits, cache.stored) == (0, 1)
+    assert (cache.hits, cache.stored, cache.size) == (0, 1, 0)  # shared as it is: no pickle
     second = ExplorerModel()
     assert cache.hits == 1
-    # not the first session's objects (those are its own), equal to what it would derive
-    assert second.graph is not first.graph and second.scene is not first.scene
-    assert numbers_of(second.graph) == numbers_of(first.graph)
-    assert to_json(second.scene) == to_json(first.scene)
+    # the very objects the first session shows (read by both, written by neither)
+    assert second.graph is first.graph and second.scene is first.scene
+    assert first.shares_scene(first.scene) and second.shares_scene(second.scene)
     own = shared.SharedDerivations(max_entries=0)  # keeps nothing: every derivation fresh
     pn.state.cache[shared.CACHE_KEY] = own
     third = ExplorerModel()
     assert own.hits == 0
     assert to_json(third.scene) == to_json(second.scene)
     assert numbers_of(third.graph) == numbers_of(second.graph)
+
+
+def test_a_derivation_no_session_shows_and_none_copied_is_not_kept(cache):
+    import gc
+
+    a = ExplorerModel()
+    assert ExplorerModel().graph is a.graph
+    del a
+    gc.collect()  # the sessions that showed it are gone and none made a copy: not kept
+    b = ExplorerModel()
+    assert (cache.hits, cache.stored, cache.size) == (1, 2, 0)
+    b.set_values({"w": -1.0})  # a copy of its own: the bytes it was made from are kept
+    del b
+    gc.collect()
+    later = ExplorerModel()
+    assert (cache.hits, cache.stored) == (2, 2) and later.shares_scene(later.scene)
+    pn.state.cache[shared.CACHE_KEY] = shared.SharedDerivations(max_entries=0)
+    assert to_json(later.scene) == to_json(ExplorerModel().scene)  # as a fresh derivation
 
 
 def test_other_values_modes_or_switches_are_other_derivations(cache):
@@ -47,12 +64,15 @@ def test_other_values_modes_or_switches_are_other_derivations(cache):
 
 def test_a_release_in_one_session_changes_nothing_another_session_sees(cache):
     a, b, c = ExplorerModel(), ExplorerModel(), ExplorerModel()  # b and c read a's derivation
-    assert (cache.stored, cache.hits) == (1, 2) and b.graph is c.graph
+    assert (cache.stored, cache.hits) == (1, 2) and a.graph is b.graph is c.graph
     before = numbers_of(c.graph), to_json(c.scene)
     graph_a = a.graph
     a.set_values({"w": -2.5, "b": 1.25})
-    assert a.graph is graph_a  # its own: re-derived in place, over its own tape
-    assert numbers_of(a.graph) != before[0]
+    assert a.graph is not graph_a  # the session that derived it copies it first too
+    assert numbers_of(a.graph) != before[0] and cache.size > 0  # the copy's bytes are kept
+    graph_a = a.graph
+    a.set_values({"w": -2.0})
+    assert a.graph is graph_a  # from then on its own: re-derived in place, over its own tape
     graph_b = b.graph
     b.set_values({"w": 1.75})
     assert b.graph is not graph_b  # a copy of its own first ...
@@ -75,7 +95,7 @@ def test_a_network_drawn_by_layers_is_shared_and_stays_each_sessions_own(cache):
         return ExplorerModel(expression="mlp(2, 4, 4, 1)", level="layer", mode="backward",
                              **({"values": values} if values else {}))
     a, b = model(), model()
-    assert cache.hits == 1 and a.drawn is not b.drawn
+    assert cache.hits == 1 and a.drawn is b.drawn
     before = numbers_of(a.graph), numbers_of(a.drawn), to_json(a.scene)
     drawn_b = b.drawn
     b.set_values({"x0": 2.0, "x1": -1.5})
@@ -124,16 +144,16 @@ def test_sessions_showing_a_shared_scene_send_the_text_encoded_once(cache):
     texts = SharedSceneTexts()
     pn.state.cache["bpx_scene_texts"] = texts
     try:
-        first = GraphView(model=ExplorerModel())  # derives: its scene is its own
+        first = GraphView(model=ExplorerModel())  # derives the scene and shares it
         second, third = (GraphView(model=ExplorerModel()) for _ in range(2))
-        assert second.model.shares_scene(second.model.scene) and texts.hits == 1
+        assert second.model.shares_scene(second.model.scene) and texts.hits == 2
         sent = [view.meta.data["json"][0] for view in (first, second, third)]
         assert sent[0] == sent[1] == sent[2]
         zh = GraphView(model=ExplorerModel(), lang="zh")  # another language: another text
-        assert '"lang":"zh"' in zh.meta.data["json"][0] and texts.hits == 1
+        assert '"lang":"zh"' in zh.meta.data["json"][0] and texts.hits == 2
         # a release gives the session its own graph and scene: encoded for it alone
         second.model.set_values({**SEED.values, "w": -1.25})
         assert not second.model.shares_scene(second.model.scene)
-        assert texts.hits == 1
+        assert texts.hits == 2
     finally:
         del pn.state.cache["bpx_scene_texts"]
