@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import panel as pn
 from bokeh.model import Model
+from panel.io import remove_root
 
 
 def html(text: str, **params) -> Model:
@@ -31,25 +32,30 @@ def html(text: str, **params) -> Model:
     ('&lt;b&gt;1 &lt; 2&lt;/b&gt;', ['bpx-hint'])
     """
     proto = _prototype(pn.pane.HTML, _key(params))
-    props = _properties(proto)
-    props["text"] = _escaped(proto, text)
-    return proto._bokeh_model(**props)
+    return proto._bokeh_model(**_properties(proto), text=_escaped(proto, text))
 
 
 def set_text(model: Model, text: str) -> None:
-    """Show ``text`` (trusted HTML) in a model made by :func:`html`, as the pane would: at
-    once where the session's document may change (a callback of the session, or no session),
-    else on the document's next tick."""
+    """Show ``text`` (trusted HTML) in a model made by :func:`html` as Panel shows a pane's
+    new text: at once where the session's document may be changed from here (Panel's
+    ``unlocked``: an event may arrive outside the document's lock), else on its next tick."""
+    from panel.io.document import unlocked
+    from panel.io.state import set_curdoc
+
     escaped = _escaped(_prototype(pn.pane.HTML, ()), text)
     doc = model.document
-    if doc is None or doc.session_context is None or pn.state._unblocked(doc):
+    if doc is None or doc.session_context is None:
         model.text = escaped
-        return
-    model._bpx_text = escaped  # the latest text wins, whichever tick shows it
+    elif pn.state._unblocked(doc):
+        with unlocked():
+            model.text = escaped
+    else:
+        model._bpx_text = escaped  # the latest text wins, whichever tick shows it
 
-    def show() -> None:
-        model.text = model._bpx_text
-    doc.add_next_tick_callback(show)
+        def show() -> None:
+            model.text = model._bpx_text
+        with set_curdoc(doc):
+            pn.state.execute(show, schedule=True)
 
 
 class Text:
@@ -100,6 +106,20 @@ class _Block(pn.pane.Bokeh):
 
     _stylesheets = pn.Column._stylesheets
 
+    def _get_model(self, doc, root=None, parent=None, comm=None):
+        # Panel's Bokeh pane, but for rewriting model ids in the code of every CustomJS it
+        # reaches (a walk of every model the page's script refers to; the code here names none)
+        if root is None:
+            return self.get_root(doc, comm)
+        model = self.object
+        if comm and self.autodispatch:
+            self._wrap_bokeh_callbacks(root, model, doc, comm)
+        if model.document is not None and doc is not model.document:
+            remove_root(model, doc)
+        self._models[root.ref["id"]] = (model, parent)
+        self._design.apply_bokeh_theme_to_model(model, self.theme)
+        return model
+
     def _get_root_model(self, doc, comm=None, preprocess=True):
         # a page's root is the layout itself, not the layout in a Row that Panel puts a
         # pane in when it is a root
@@ -112,8 +132,7 @@ class _Block(pn.pane.Bokeh):
 def _layout(cls, children, params: dict) -> Model:
     proto = _prototype(cls, _key(params))
     props = _properties(proto)
-    children = list(children)
-    props["children"] = children
+    props["children"] = children = list(children)
     props.update(proto._compute_sizing_mode(children, props))
     return proto._bokeh_model(**props)
 
@@ -121,11 +140,21 @@ def _layout(cls, children, params: dict) -> Model:
 def _properties(proto) -> dict:
     """The model properties Panel gives ``proto`` on the page in the current document: its
     own, with the stylesheets the page template's design then gives it (the document's
-    shared stylesheet models)."""
-    from panel.io.resources import CDN_DIST, patch_stylesheet
-    from bokeh.models import ImportedStyleSheet
-
+    shared stylesheet models). Worked out once per document and kind of object."""
     doc = pn.state.curdoc
+    if doc is None:
+        return _worked_out(proto, doc)
+    known = doc.__dict__.setdefault("_bpx_display", {})
+    if id(proto) not in known:  # (the prototype kept with them: its id stays its own)
+        known[id(proto)] = (proto, _worked_out(proto, doc))
+    props = known[id(proto)][1]
+    return {k: list(v) if isinstance(v, list) else v for k, v in props.items()}
+
+
+def _worked_out(proto, doc) -> dict:
+    from bokeh.models import ImportedStyleSheet
+    from panel.io.resources import CDN_DIST, patch_stylesheet
+
     props = proto._get_properties(doc)
     props.pop("text", None)
     props.pop("children", None)
