@@ -76,6 +76,7 @@ def main() -> int:
 
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="bpx-bench-sessions-", suffix=".log", delete=False)
+    print("server log:", log.name, flush=True)
     cmd = [sys.executable, "-m", "panel", "serve", "app.py", "--address", "127.0.0.1",
            "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
            "--setup", "components/lifecycle.py",

@@ -88,11 +88,15 @@ def row(*children: Model, **params) -> Model:
 
 
 def styled(*models: Model) -> None:
-    """Give Bokeh models of a block the stylesheets a Bokeh pane of their own would give them
-    (the page's styles in each one's shadow root, in place of any of their own)."""
-    sheets = _properties(_prototype(pn.pane.Bokeh, ()))["stylesheets"]
+    """Give Bokeh models of a block the stylesheets a Bokeh pane of their own gives them,
+    handed their own stylesheets (``pn.pane.Bokeh(model, stylesheets=model.stylesheets)``):
+    the page's styles in each one's shadow root, then its own."""
+    proto = _prototype(pn.pane.Bokeh, ())
+    page = _properties(proto)["stylesheets"]
     for model in models:
-        model.stylesheets = list(sheets)
+        own = [s for s in model.stylesheets if s not in page]
+        model.stylesheets = page + (_stylesheets(proto, own, pn.state.curdoc)[len(page):]
+                                    if own else [])
 
 
 def block(layout: Model, **params) -> pn.pane.Bokeh:
@@ -152,20 +156,26 @@ def _properties(proto) -> dict:
 
 
 def _worked_out(proto, doc) -> dict:
-    from bokeh.models import ImportedStyleSheet
-    from panel.io.resources import CDN_DIST, patch_stylesheet
-
     props = proto._get_properties(doc)
     props.pop("text", None)
     props.pop("children", None)
+    props["stylesheets"] = _stylesheets(proto, proto.stylesheets, doc)
+    return props
+
+
+def _stylesheets(proto, own, doc) -> list:
+    """The stylesheets of ``proto`` with ``own`` as its stylesheets parameter, once the page
+    template's design is applied (Panel's ``Design._apply_params``)."""
+    from bokeh.models import ImportedStyleSheet
+    from panel.io.resources import CDN_DIST, patch_stylesheet
+
     sheets = proto._process_param_change(
-        {"stylesheets": [*_design_stylesheets(type(proto)), *proto.stylesheets]})["stylesheets"]
+        {"stylesheets": [*_design_stylesheets(type(proto)), *own]})["stylesheets"]
     dist_url = doc._template_variables.get("dist_url", CDN_DIST) if doc is not None else CDN_DIST
     for sheet in sheets:
         if isinstance(sheet, ImportedStyleSheet):
             patch_stylesheet(sheet, dist_url)
-    props["stylesheets"] = sheets
-    return props
+    return sheets
 
 
 @lru_cache(maxsize=16)

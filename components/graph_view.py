@@ -41,12 +41,19 @@ PULSE_COLUMNS = ("x", "y", "label", "color")
 TABLE_COLUMNS = ("name", "op", "value", "grad", "fault")
 
 
+# The caption's and the legend's own rules, for the page and the saved file alike (the Divs'
+# stylesheets; `display.styled` keeps them in the page). The formula keeps the caption's height
+# from step to step (a new height re-lays the whole page out); the backward pass's fractions
+# are taller than the forward pass's lines. Presenting, the page sets --bpx-caption-size
+# (static/style.css), which inherits into the Div's shadow root.
 CAPTION_CSS = """
-:host { font-size: 16px; color: #1F2933; min-height: 64px; }
+:host { font-size: var(--bpx-caption-size, 16px); color: #1F2933; min-height: 64px; }
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
+.bpx-formula-forward { min-height: 1.6em; }
+.bpx-formula-backward { min-height: 3.1em; }
 .bpx-stats { color: #52606D; }
-.bpx-blocked { color: #A8488F; } .bpx-sum { color: #7A5A00; }
+.bpx-step-kind.bpx-blocked { color: #9D2E74; } .bpx-step-kind.bpx-sum { color: #7A5A00; }
 """
 # Bokeh's primary blue under white text is below WCAG's 4.5:1; the page's focus blue is not
 CHECK_CSS = """
@@ -62,6 +69,8 @@ VERDICT_CSS = """
 """
 
 
+# a sample line and its number are one unit: a narrow screen wraps between samples, never
+# inside one
 LEGEND_CSS = """
 :host { font-size: 14px; color: #1F2933; }
 .bpx-flow-legend { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 14px; }
@@ -95,11 +104,11 @@ class GraphView(pn.viewable.Viewer):
         self.pulses = ColumnDataSource(_empty(PULSE_COLUMNS))
         self.table = ColumnDataSource(_empty(TABLE_COLUMNS))
         self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
-                           disable_math=False, stylesheets=[InlineStyleSheet(css=CAPTION_CSS)])
+                           disable_math=False, stylesheets=[CAPTION_CSS])
         self.counter = Div(text="", css_classes=["bpx-counter"])
         # backward mode: what an edge's width stands for (static/explorer/flow.mjs)
         self.legend = Div(text="", css_classes=["bpx-legend"], visible=False,
-                          sizing_mode="stretch_width", stylesheets=[InlineStyleSheet(css=LEGEND_CSS)])
+                          sizing_mode="stretch_width", stylesheets=[LEGEND_CSS])
         self.figure = self._make_figure()
         w = ui(self.lang)
         # Predict mode: the student's number for the step asked, checked in the browser
@@ -252,10 +261,14 @@ class GraphView(pn.viewable.Viewer):
         return int(min(860, max(self.height, 150 + 30 * (max(ys) - min(ys)))))
 
     def _on_tap(self, attr, old, new) -> None:
-        drawn = self.model.drawn
+        drawn, expanded = self.model.drawn, self.model.expanded
         self.model.tap(new[0] if new else None)
-        if new and drawn is not None and self.model.drawn is not drawn:
-            self.nodes.selected.indices = []  # the drawing changed: index new[0] is another node
+        # a group opened: the drawing changes (now, or once a deferred derivation lands), and
+        # index new[0] will be another node - unselected, so a tap on the node that takes that
+        # index is a change the page sends too
+        if new and drawn is not None and (self.model.drawn is not drawn
+                                          or self.model.expanded != expanded):
+            self.nodes.selected.indices = []
             self._push_to_notebook()
 
     # --- browser actions ---------------------------------------------------------------------
@@ -273,7 +286,8 @@ class GraphView(pn.viewable.Viewer):
         counter, quiz) as one layout of plain models, for :func:`display.block` or a larger
         layout of them (components/display.py)."""
         if self._layout is None:
-            # each with the page's styles in its shadow root, as a Bokeh pane of its own gave it
+            # each with the page's styles in its shadow root, then its own (the caption's and
+            # the legend's), as a Bokeh pane of its own with them would give it
             display.styled(self.figure, self.legend, self.caption, self.counter, self.quiz)
             self._layout = display.column(
                 self.figure, self.legend,

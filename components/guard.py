@@ -18,8 +18,9 @@ and adjusts Bokeh's websocket handler and page handler for the whole process.
   Pages are built off the event loop, one at a time (:mod:`components.builds`): a flood of
   opens does not hold other students' releases.
 - **Handshakes.** A websocket that has not asked for its document (``PULL-DOC-REQ``)
-  ``BPX_HANDSHAKE_SECONDS`` (default 5) after the server's ``ACK`` is closed; its session is
-  then reaped as unused.
+  ``BPX_HANDSHAKE_SECONDS`` (default 5) after the server's ``ACK`` is closed.
+- **Sessions of closed connections.** The session of a connection this module closed is
+  discarded at once, not kept for Bokeh's unused-session lifetime (no page comes back to it).
 - **Quiet, bounded errors.** A message that cannot be read or applied (a string where a
   number goes, an unknown model id, a 100,000-deep list) gets an ``ERROR`` reply with one
   short sentence, no traceback and no server path; after ``MAX_REFUSALS`` such messages the
@@ -48,6 +49,7 @@ RECONNECT_MESSAGE_BYTES = int(os.environ.get("BPX_RECONNECT_MESSAGE_BYTES", 4 * 
 RECONNECTS = 3
 OPENS_PER_MINUTE = float(os.environ.get("BPX_OPENS_PER_MINUTE", 60))
 HANDSHAKE_SECONDS = float(os.environ.get("BPX_HANDSHAKE_SECONDS", 5))
+ACK_POLL_SECONDS = 0.25  # how often a websocket waiting for its ACK is looked at
 MAX_REFUSALS = 20  # refused messages before a connection is closed
 MAX_LOG_LINE = 400  # characters of any log record's message
 REFUSED = "message refused"  # all a client learns about why
@@ -67,6 +69,7 @@ def install() -> None:
     WSHandler.on_message = _on_message
     WSHandler._internal_error = _close_quietly
     WSHandler._protocol_error = _close_quietly
+    WSHandler.on_close = _ending_close(WSHandler.on_close)
     ProtocolHandler.handle = _handle_quietly
     DocHandler.get = _metered_get(DocHandler.get)
     bound_log_records()
@@ -208,10 +211,32 @@ def _close_quietly(self, message: str) -> None:
 
 
 def _close(ws, code: int, reason: str) -> None:
+    ws._bpx_ended = True  # its session goes with it (_ending_close)
     try:
         ws.close(code, reason)
     except Exception:  # already closed
         pass
+
+
+def _ending_close(on_close):
+    """Bokeh's ``WSHandler.on_close``; the session of a connection the guard closed (refused
+    messages, no document asked for) is then discarded at once.
+
+    Bokeh keeps a session whose connections are gone for its unused-session lifetime (15 s,
+    looked at every 17 s) so that a page that lost its network can come back to it. A
+    connection closed for what it sent, or for sending nothing, has no page coming back; its
+    session would hold a page's memory (~3 MB) for up to half a minute, and a client opening
+    such connections at the meter's rate could keep dozens alive at once.
+    """
+    def closed(self) -> None:
+        session = getattr(self.connection, "_session", None)  # before Bokeh detaches it
+        on_close(self)
+        if session is None or not getattr(self, "_bpx_ended", False):
+            return
+        session.request_expiration()
+        if session.connection_count == 0:
+            self.application.io_loop.add_callback(self.application._cleanup_sessions)
+    return closed
 
 
 # --- page opens and handshakes -------------------------------------------------------------
@@ -286,17 +311,31 @@ def _metered_open(opened):
                         self.request.remote_ip, OPENS_PER_MINUTE)
             _close(self, 1013, "try again later")
             return None
-        self._bpx_opened_at = time.monotonic()
-        self.application.io_loop.call_later(HANDSHAKE_SECONDS, _check_handshake, self)
+        self.application.io_loop.call_later(ACK_POLL_SECONDS, _check_handshake, self)
         return opened(self, *args, **kwargs)
     return open
 
 
 def _check_handshake(ws) -> None:
+    """Close ``ws`` if it has not asked for its document ``HANDSHAKE_SECONDS`` after the ACK.
+
+    The deadline runs from the ACK, not from the websocket's open: a new session is built
+    before its ACK is sent, seconds on a loaded server, and a page cannot ask for its document
+    before it has the ACK. Until the ACK (Bokeh's connection made) this looks again every
+    ``ACK_POLL_SECONDS``.
+    """
     if getattr(ws, "_bpx_pulled", False) or ws.ws_connection is None:
         return
-    if ws.connection is None:  # the server has not even sent its ACK (busy): wait for it
-        ws.application.io_loop.call_later(HANDSHAKE_SECONDS, _check_handshake, ws)
+    loop = ws.application.io_loop
+    if ws.connection is None:  # no ACK yet (its session is being built): look again soon
+        loop.call_later(ACK_POLL_SECONDS, _check_handshake, ws)
+        return
+    acked = getattr(ws, "_bpx_acked_at", None)
+    if acked is None:
+        acked = ws._bpx_acked_at = time.monotonic()
+    waited = time.monotonic() - acked
+    if waited < HANDSHAKE_SECONDS:
+        loop.call_later(HANDSHAKE_SECONDS - waited, _check_handshake, ws)
         return
     log.warning("closing a connection from %s: no document asked for %g s after the handshake",
                 getattr(ws.request, "remote_ip", "?"), HANDSHAKE_SECONDS)

@@ -20,6 +20,19 @@ session closes. So, on a server (:func:`install`):
   collects everything and freezes again; busy for ``MAX_DEFER_SECONDS``, it collects anyway
   (memory stays bounded under any load).
 
+Why a reclaim waits for a quiet second, and ``MAX_DEFER_SECONDS`` is 120 s (measured:
+bench/README.md, "Session 5"). A full pass costs ~35-60 ms of CPU per 100,000 tracked objects
+(quiet / heavy load): ~0.1 s for the start-up heap (~180,000 objects), ~0.45 s with 30 seed
+pages alive (~19,000 objects each, ~3 MB of RSS), and every student waits for it. A closed
+page waits in the heap until then: 3 MB a page, so a class closing a page every ~10 s leaves
+~40 MB waiting at the 120 s bound, and one client at the page-open meter's rate (one a second)
+~350 MB. Collecting as soon as that grew by a quarter of the heap (CPython's own rule for its
+full passes) kept less waiting (RSS after bench_abuse 254 MB against 346) but put a pass of
+0.3-0.7 s in the middle of the honest student's releases several times per attack (worst
+release 1.6-2.0 s against 0.5-0.9 s, load 8): the students' latency is the goal the heap
+serves, so passes stay where no student is, and the bound only makes sure that a server never
+quiet for two minutes still frees what closed pages left.
+
 Outside a server nothing changes. The one state (:class:`Activity`) lives in
 ``pn.state.cache``, one per process, like the collector it serves.
 """

@@ -51,6 +51,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(_WS, "on_message", "components.guard", "oversized and malformed messages refused"),
     Patch(_WS, "_internal_error", "components.guard", "closed quietly: no traceback to clients"),
     Patch(_WS, "_protocol_error", "components.guard", "closed quietly: no traceback to clients"),
+    Patch(_WS, "on_close", "components.guard",
+          "the session of a connection the guard closed discarded at once"),
     Patch(_WS, "_bpx_guarded", "components.guard", "marker: installed once"),
     Patch(_WS, "_bpx_nodelay", "components.release", "marker: installed once"),
     Patch("bokeh.server.protocol_handler:ProtocolHandler", "handle", "components.guard",

@@ -1002,18 +1002,22 @@ function flows(sc, r) {
   return { flow: out, max, thick: thickest(m) }
 }
 
-// the legend under the figure: three sample widths with the flows they stand for
-function legendHtml(max, thick = THICK) {
+// an edge's opacity at strength t: from `faint` (no flow) to 0.95 (the largest)
+function opacityOf(t, faint = 0.35) { return faint + (0.95 - faint) * t * t }
+
+// the legend under the figure: three sample widths (and opacities) with the flows they stand for
+function legendHtml(max, thick = THICK, faint = 0.35) {
   if (!(max > 0)) return ""
   const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
-  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${w}" stroke-linecap="round" stroke-opacity="${(0.35 + 0.6 * t * t).toFixed(2)}"/></svg>`
-  // a sample line and its number are one unit: a narrow screen wraps between samples, never
-  // inside one (styled here: the legend's stylesheet does not reach a Div's text in every page)
+  // edges one pixel wide (bundled) differ by opacity alone: their samples are drawn 2 px
+  // wide, where an opacity shows
+  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${thick <= THIN ? 2 : w}" stroke-linecap="round" stroke-opacity="${opacityOf(t, faint).toFixed(2)}"/></svg>`
+  // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
-    `<span class="bpx-flow-item" style="display:inline-flex;align-items:center;gap:4px;white-space:nowrap">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+    `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
   return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
-return { DECADES, THIN, thickest, strength, widthOf, flows, legendHtml }
+return { DECADES, THIN, thickest, strength, widthOf, flows, opacityOf, legendHtml }
 })()
 
 // ==== static/explorer/render.mjs
@@ -1028,7 +1032,7 @@ const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
-const { flows, strength, widthOf } = __bpx_flow
+const { flows, strength, widthOf, opacityOf, THIN } = __bpx_flow
 
 // below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
 // none (between this and 70 the numbers alone, where each finds room: Labels.place)
@@ -1125,10 +1129,6 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
   // the flows follow the numbers alone: one computation per replay, not one per frame
   const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
-  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin edges
-  const thick = flow ? Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3)) : 0
-  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
-  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
@@ -1136,6 +1136,13 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   // drawing runs left to right, the way the values go), and they were most of the work of
   // repainting such a figure
   const bundled = m > BUNDLED * n
+  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin
+  // edges; bundled ones stay one pixel wide and show their flow by opacity alone (thousands
+  // of anti-aliased lines wider than a pixel took a software-drawn canvas ~100 ms to repaint,
+  // on every frame of a drag)
+  const thick = !flow ? 0 : bundled ? THIN : Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3))
+  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
+  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
@@ -1154,7 +1161,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
     if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, thick)
-      alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
+      alpha = opacityOf(s, Math.min(flowAlpha, 0.35))
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
@@ -1195,7 +1202,32 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick } : null }
+  return { nodes: col, edges: bundled ? bundles(ecol) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+}
+
+// Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
+// one line each: their polylines joined by NaN, where Bokeh starts a new stroke of the same
+// path. A canvas draws a few strokes of many segments much faster than thousands of strokes,
+// each styled on its own; each row of the edges' source is a bundle then, not an edge.
+const ALPHA_STEPS = 32
+function bundles(ecol) {
+  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
+  const at = new Map()
+  for (let k = 0; k < ecol.xs.length; k++) {
+    const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
+    const key = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alpha}`
+    let b = at.get(key)
+    if (b === undefined) {
+      at.set(key, b = out.xs.length)
+      out.xs.push([]); out.ys.push([])
+      out.color.push(ecol.color[k]); out.dash.push(ecol.dash[k]); out.alpha.push(alpha); out.width.push(ecol.width[k])
+    }
+    const xs = out.xs[b], ys = out.ys[b]
+    if (xs.length) { xs.push(NaN); ys.push(NaN) }
+    const ex = ecol.xs[k], ey = ecol.ys[k]
+    for (let j = 0; j < ex.length; j++) { xs.push(ex[j]); ys.push(ey[j]) }
+  }
+  return out
 }
 
 // the number drawn edge k shows in `mode` ("" for none)
@@ -1240,7 +1272,7 @@ function rankByX(N) {
   }
   return N._rank
 }
-return { drawing }
+return { drawing, bundles }
 })()
 
 // ==== static/explorer/sources.mjs
@@ -1345,8 +1377,9 @@ const __bpx_bokeh = (() => {
 // The page's one contact with BokehJS besides the models CustomJS hands it (`args`) and
 // their documented properties. Everything here is BokehJS's public surface:
 // `Bokeh.index` (the views of the page's roots, with `find_one(model)` and `roots`) and
-// `Document.all_models`. The other place that touches Bokeh beyond properties is
-// release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket.
+// `Document.all_models`. The other places that touch Bokeh beyond properties are
+// release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket, and
+// `followValues` below, which keeps a dragged slider's own redraw small.
 // (static/page-a11y.js, a classic script every page runs, uses the same public names.)
 
 // The tag a slider carries when it sets a variable of the graph: "bpx-variable:<name>"
@@ -1378,7 +1411,39 @@ function* variableSliders(doc) {
     if (tag) yield [tag.slice(VARIABLE_TAG.length), m]
   }
 }
-return { VARIABLE_TAG, viewOf, rootViews, variableSliders }
+
+// A slider's view answers every new `value` by building its noUiSlider's options again
+// (`updateOptions`: the handle's tooltip and attributes made anew) and its title's nodes
+// again; a drag sets `value` on every frame, and new nodes on every frame make Chromium lay
+// out and re-layerize the whole page. Where only the value moved since the view last drew
+// (same range, step, format and title), the handle is moved (noUiSlider's `set`) and the
+// title's number rewritten in its text node; anything else is drawn as Bokeh draws it. This
+// goes on the class of `view` (a slider's view), once: every slider drawn later has it too.
+function followValues(view) {
+  const proto = view && Object.getPrototypeOf(view)
+  if (!proto || proto._bpx_follow || typeof proto._update_slider !== "function" || typeof proto._update_title !== "function") return
+  const { _update_slider: slider, _update_title: title } = proto
+  const shape = (m) => [m.start, m.end, m.step, m.format && m.format.id || m.format, m.orientation, m.direction, m.tooltips].join("|")
+  proto._update_slider = function () {
+    const key = shape(this.model)
+    if (this._noUiSlider && this._bpx_shape === key) return this._noUiSlider.set(this._calc_to().start, false)
+    this._bpx_shape = key
+    return slider.call(this)
+  }
+  proto._update_title = function () {
+    const key = `${this.model.title}|${this.model.show_value}`
+    const number = this.title_el && this.title_el.lastChild
+    const text = number && number.nodeType === 1 && number.firstChild
+    if (this._bpx_title === key && text && text.nodeType === 3 && !text.nextSibling) {
+      text.nodeValue = this._calc_to().start.map((v) => this.pretty(v)).join(" .. ")
+      return
+    }
+    this._bpx_title = key
+    return title.call(this)
+  }
+  proto._bpx_follow = true
+}
+return { VARIABLE_TAG, viewOf, rootViews, variableSliders, followValues }
 })()
 
 // ==== static/explorer/table.mjs
@@ -1421,13 +1486,15 @@ class ValuesTable {
     const view = this.viewOf(model)
     const rows = source.data.name
     if (view && rows && sameColumns({ name: rows }, { name: tcol.name }) && !view.grid.getSortColumns().length) {
-      // the same rows with new numbers: redraw the drawn rows whose text changed, in place
-      // (SlickGrid's updateRow; a row scrolled to later is drawn from the source then),
-      // skipping the table's re-layout and row count, which read computed styles
+      // the same rows with new numbers: the drawn cells whose text changed are rewritten in
+      // place (a row scrolled to later is drawn from the source then), skipping the table's
+      // re-layout and row count, which read computed styles
       const before = source.data
       source.setv({ data: tcol }, { sync: false, silent: true })
+      const grid = view.grid, fields = grid.getColumns().map((c) => c.field)
       for (let i = 0; i < rows.length; i++)
-        if (CHANGING.some((key) => !before[key] || before[key][i] !== tcol[key][i])) view.grid.updateRow(i)
+        for (const key of CHANGING)
+          if (!before[key] || before[key][i] !== tcol[key][i]) rewrite(grid, i, fields.indexOf(key), tcol[key][i])
       written.remember(source, tcol)
       return
     }
@@ -1442,6 +1509,19 @@ class ValuesTable {
     this.cached = view && view.grid ? view : null
     return this.cached
   }
+}
+
+// One cell's new text. Its text node is given the text where it has one: SlickGrid's
+// updateCell would build the cell's markup again, and new nodes every drag frame make
+// Chromium lay the page's layers out again (most of a drag frame's cost on a big table).
+// A cell not drawn now (scrolled away) is drawn from the source when it is.
+function rewrite(grid, row, column, text) {
+  if (column < 0) return
+  const cell = grid.getCellNode(row, column)
+  if (!cell) return
+  const node = cell.firstChild && cell.firstChild.firstChild  // StringFormatter: <div>text</div>
+  if (node && node.nodeType === 3 && !node.nextSibling && text !== "") node.nodeValue = text
+  else grid.updateCell(row, column)
 }
 return { tableColumns, ValuesTable }
 })()
@@ -2212,7 +2292,7 @@ const { Player, pulseColumns } = __bpx_playback
 const { Written, setData } = __bpx_sources
 const { BLANK_LABEL } = __bpx_labels
 const { releases, quiet } = __bpx_release
-const { variableSliders } = __bpx_bokeh
+const { variableSliders, viewOf, followValues } = __bpx_bokeh
 const { setLanguage } = __bpx_words
 const { Access, reducedMotion } = __bpx_access
 const { Touch } = __bpx_touch
@@ -2375,6 +2455,7 @@ class View {
     for (const [name, m] of variableSliders(this.args.meta.document)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
+      followValues(viewOf(m))
       if (!this.adopted.has(m)) {
         this.adopted.add(m)
         m.properties.value.change.connect(() => this.slide(name, m.value))
@@ -2438,7 +2519,7 @@ class View {
   legend(flow) {
     const el = this.args.legend
     if (!el) return
-    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
     clearTimeout(this.legendTimer)
     if (el.text === html) return
     const write = () => el.setv({ text: html, visible: !!html }, { sync: false })

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bokeh_client import Page, connect, get_token, run
+from bokeh_client import Page, connect, get_token, objects, run
 from ui.helpers import serve_app, terminate_gracefully
 
 WORST = 1.0  # seconds: an honest release is answered within this while any attack runs
@@ -135,6 +135,34 @@ def test_an_oversized_message_closes_that_connection_before_it_is_read(server):
     assert page.closed.is_set() and page.leaks == []
     assert grown <= LOG_PER_REFUSAL, grown
     assert max(latencies) <= WORST, latencies
+
+
+def test_the_session_of_a_connection_closed_for_what_it_sent_is_discarded_at_once(server):
+    # no page comes back to it: it does not wait Bokeh's unused-session lifetime (15 s)
+    from components import guard
+
+    async def attack():
+        _, token = await get_token(base(server))
+        first = Page(await connect(base(server), token))
+        await first.receive()  # ACK
+        await first.send("PULL-DOC-REQ", {})
+        _, content = await first.receive()
+        ids = set(objects(json.loads(content)))
+        first.take(objects(json.loads(content)))
+        for _ in range(guard.MAX_REFUSALS):  # refused one by one, then closed
+            await first.send("PATCH-DOC", first.change(first.sliders["w"], "value_throttled", "a"))
+        while await asyncio.wait_for(first.receive(), 10) is not None:
+            pass
+        await asyncio.sleep(5)  # the discard is the next tick's; well within the lifetime
+        again = Page(await connect(base(server), token))  # the token makes a new session
+        await again.receive()
+        await again.send("PULL-DOC-REQ", {})
+        _, content = await again.receive()
+        again.ws.close()
+        return ids, set(objects(json.loads(content)))
+
+    ids, again = run(attack())
+    assert ids and again and ids.isdisjoint(again)  # a new document: the old session was gone
 
 
 def test_a_page_reconnecting_to_its_session_may_resend_its_models(server):
@@ -270,3 +298,61 @@ def test_links_to_the_biggest_example_are_built_off_the_event_loop(server):
     latencies, (statuses, ack) = run(honest_while(server, attack))
     assert statuses == [200, 200] and ack == "ACK"
     assert max(latencies) <= WORST, latencies
+
+
+class _Loop:
+    """A stand-in for the server's IOLoop: call_later only records (delay, callback, args)."""
+
+    def __init__(self):
+        self.later = []
+
+    def call_later(self, delay, callback, *args):
+        self.later.append((delay, callback, args))
+
+
+class _Websocket:
+    """What guard._check_handshake reads of Bokeh's WSHandler."""
+
+    def __init__(self):
+        self.application = type("App", (), {"io_loop": _Loop()})()
+        self.request = type("Request", (), {"remote_ip": "127.0.0.1"})()
+        self.ws_connection, self.connection, self.closed = object(), None, None
+
+    def close(self, code, reason):
+        self.closed = code
+
+
+def test_the_handshake_deadline_runs_from_the_ack_not_from_the_open(monkeypatch):
+    # a loaded server builds a new session for seconds before it sends the ACK; a page that
+    # asks for its document right after the ACK must not be closed for the build's time
+    from components import guard
+
+    now = [100.0]
+    monkeypatch.setattr(guard.time, "monotonic", lambda: now[0])
+    ws = _Websocket()
+
+    def run_due():
+        (delay, callback, args), = ws.application.io_loop.later
+        ws.application.io_loop.later.clear()
+        now[0] += delay
+        callback(*args)
+
+    ws.application.io_loop.call_later(guard.ACK_POLL_SECONDS, guard._check_handshake, ws)
+    for _ in range(round(3 * guard.HANDSHAKE_SECONDS / guard.ACK_POLL_SECONDS)):
+        run_due()  # the session is being built: no ACK for 3 deadlines
+    assert ws.closed is None
+    ws.connection = object()  # the ACK went out
+    acked = now[0]
+    run_due()
+    assert ws.closed is None
+    run_due()  # still no PULL-DOC-REQ a whole deadline after the ACK: closed
+    assert ws.closed == 1008 and now[0] - acked >= guard.HANDSHAKE_SECONDS
+
+
+def test_a_websocket_that_asks_for_its_document_is_left_alone(monkeypatch):
+    from components import guard
+
+    ws = _Websocket()
+    ws.connection, ws._bpx_pulled = object(), True
+    guard._check_handshake(ws)
+    assert ws.closed is None and ws.application.io_loop.later == []

@@ -162,6 +162,36 @@ def test_the_page_shows_the_cores_norms_and_flows():
         assert shown[mode] == [fill(s["text_template"], *numbers) for s in scene["steps"][mode]]
 
 
+def test_bundled_edges_are_drawn_as_one_line_per_style_keeping_every_edge():
+    # the neuron level of a wide network: every neuron to every neuron, edges in bundles
+    model = ExplorerModel(expression="mlp(2, 20, 20, 1)", level="neuron", mode="backward",
+                          values=dict(VALUES))
+    scene = json.loads(to_json(model.scene))
+    shown, = call_js(ROOT / "tests/js/level_numbers.mjs", [["levelEdges", [scene]]],
+                     numbers=False)
+    rows, edges = shown["columns"], scene["edges"]
+    assert len(rows["xs"]) < len(edges["u"]) / 10  # a few strokes, not one per edge
+    styles = list(zip(rows["color"], rows["dash"], rows["width"], rows["alpha"]))
+    assert len(set(styles)) == len(styles) and set(rows["width"]) == {1}
+    # every edge is drawn once: the rows' polylines, split where they hold NaN (null in JSON)
+    drawn, row_of = [], {}
+    for b, (xs, ys) in enumerate(zip(rows["xs"], rows["ys"])):
+        line = []
+        for x, y in zip(xs + [None], ys + [None]):
+            if x is None:
+                drawn.append(tuple(line))
+                row_of[tuple(line)] = b
+                line = []
+            else:
+                line.append((x, y))
+    edge_lines = [tuple(zip(xs, ys)) for xs, ys in zip(edges["xs"], edges["ys"])]
+    assert sorted(drawn) == sorted(edge_lines)
+    # the strongest flow is drawn by the most opaque row
+    flows = shown["flow"]
+    strongest = max(range(len(flows)), key=flows.__getitem__)
+    assert rows["alpha"][row_of[edge_lines[strongest]]] == max(rows["alpha"])
+
+
 def test_the_model_walks_layer_neuron_op_and_back():
     m = ExplorerModel(expression="mlp(2, 60, 60, 1)")
     assert m.drawn_level == "layer" and m.scene["nodes"]["name"] == ["x", "h1", "h2", "out", "L"]

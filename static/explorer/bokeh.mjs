@@ -1,8 +1,9 @@
 // The page's one contact with BokehJS besides the models CustomJS hands it (`args`) and
 // their documented properties. Everything here is BokehJS's public surface:
 // `Bokeh.index` (the views of the page's roots, with `find_one(model)` and `roots`) and
-// `Document.all_models`. The other place that touches Bokeh beyond properties is
-// release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket.
+// `Document.all_models`. The other places that touch Bokeh beyond properties are
+// release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket, and
+// `followValues` below, which keeps a dragged slider's own redraw small.
 // (static/page-a11y.js, a classic script every page runs, uses the same public names.)
 
 // The tag a slider carries when it sets a variable of the graph: "bpx-variable:<name>"
@@ -33,4 +34,36 @@ export function* variableSliders(doc) {
     const tag = (m.tags || []).find((t) => typeof t === "string" && t.startsWith(VARIABLE_TAG))
     if (tag) yield [tag.slice(VARIABLE_TAG.length), m]
   }
+}
+
+// A slider's view answers every new `value` by building its noUiSlider's options again
+// (`updateOptions`: the handle's tooltip and attributes made anew) and its title's nodes
+// again; a drag sets `value` on every frame, and new nodes on every frame make Chromium lay
+// out and re-layerize the whole page. Where only the value moved since the view last drew
+// (same range, step, format and title), the handle is moved (noUiSlider's `set`) and the
+// title's number rewritten in its text node; anything else is drawn as Bokeh draws it. This
+// goes on the class of `view` (a slider's view), once: every slider drawn later has it too.
+export function followValues(view) {
+  const proto = view && Object.getPrototypeOf(view)
+  if (!proto || proto._bpx_follow || typeof proto._update_slider !== "function" || typeof proto._update_title !== "function") return
+  const { _update_slider: slider, _update_title: title } = proto
+  const shape = (m) => [m.start, m.end, m.step, m.format && m.format.id || m.format, m.orientation, m.direction, m.tooltips].join("|")
+  proto._update_slider = function () {
+    const key = shape(this.model)
+    if (this._noUiSlider && this._bpx_shape === key) return this._noUiSlider.set(this._calc_to().start, false)
+    this._bpx_shape = key
+    return slider.call(this)
+  }
+  proto._update_title = function () {
+    const key = `${this.model.title}|${this.model.show_value}`
+    const number = this.title_el && this.title_el.lastChild
+    const text = number && number.nodeType === 1 && number.firstChild
+    if (this._bpx_title === key && text && text.nodeType === 3 && !text.nextSibling) {
+      text.nodeValue = this._calc_to().start.map((v) => this.pretty(v)).join(" .. ")
+      return
+    }
+    this._bpx_title = key
+    return title.call(this)
+  }
+  proto._bpx_follow = true
 }

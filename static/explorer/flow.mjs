@@ -36,14 +36,18 @@ export function flows(sc, r) {
   return { flow: out, max, thick: thickest(m) }
 }
 
-// the legend under the figure: three sample widths with the flows they stand for
-export function legendHtml(max, thick = THICK) {
+// an edge's opacity at strength t: from `faint` (no flow) to 0.95 (the largest)
+export function opacityOf(t, faint = 0.35) { return faint + (0.95 - faint) * t * t }
+
+// the legend under the figure: three sample widths (and opacities) with the flows they stand for
+export function legendHtml(max, thick = THICK, faint = 0.35) {
   if (!(max > 0)) return ""
   const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
-  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${w}" stroke-linecap="round" stroke-opacity="${(0.35 + 0.6 * t * t).toFixed(2)}"/></svg>`
-  // a sample line and its number are one unit: a narrow screen wraps between samples, never
-  // inside one (styled here: the legend's stylesheet does not reach a Div's text in every page)
+  // edges one pixel wide (bundled) differ by opacity alone: their samples are drawn 2 px
+  // wide, where an opacity shows
+  const line = ([w, , t]) => `<svg width="38" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="#D55E00" stroke-width="${thick <= THIN ? 2 : w}" stroke-linecap="round" stroke-opacity="${opacityOf(t, faint).toFixed(2)}"/></svg>`
+  // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
-    `<span class="bpx-flow-item" style="display:inline-flex;align-items:center;gap:4px;white-space:nowrap">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+    `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
   return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }

@@ -8,7 +8,7 @@ import { T, fill } from "./words.mjs"
 import { Labels } from "./labels.mjs"
 import { along, trimEnd, trimPolyline } from "./geometry.mjs"
 import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName as lossNameOf } from "./reading.mjs"
-import { flows, strength, widthOf } from "./flow.mjs"
+import { flows, strength, widthOf, opacityOf, THIN } from "./flow.mjs"
 
 // below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
 // none (between this and 70 the numbers alone, where each finds room: Labels.place)
@@ -105,10 +105,6 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
   // the flows follow the numbers alone: one computation per replay, not one per frame
   const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
-  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin edges
-  const thick = flow ? Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3)) : 0
-  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
-  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   // many edges per node (a grouped MLP: every neuron to every neuron) are drawn lighter,
   // so the bundle reads as a bundle instead of a solid block
   const flowAlpha = Math.min(0.9, Math.max(0.2, 4 * n / Math.max(1, m)))
@@ -116,6 +112,13 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // drawing runs left to right, the way the values go), and they were most of the work of
   // repainting such a figure
   const bundled = m > BUNDLED * n
+  // the widest edge no wider than a good part of a node: small nodes (a phone) get thin
+  // edges; bundled ones stay one pixel wide and show their flow by opacity alone (thousands
+  // of anti-aliased lines wider than a pixel took a software-drawn canvas ~100 ms to repaint,
+  // on every frame of a drag)
+  const thick = !flow ? 0 : bundled ? THIN : Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3))
+  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
+  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
@@ -134,7 +137,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     if (arrived && flow && carries && !blocked) {
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, thick)
-      alpha = Math.min(flowAlpha, 0.35) + (0.95 - Math.min(flowAlpha, 0.35)) * s * s
+      alpha = opacityOf(s, Math.min(flowAlpha, 0.35))
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
@@ -175,7 +178,32 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick } : null }
+  return { nodes: col, edges: bundled ? bundles(ecol) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+}
+
+// Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
+// one line each: their polylines joined by NaN, where Bokeh starts a new stroke of the same
+// path. A canvas draws a few strokes of many segments much faster than thousands of strokes,
+// each styled on its own; each row of the edges' source is a bundle then, not an edge.
+const ALPHA_STEPS = 32
+export function bundles(ecol) {
+  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
+  const at = new Map()
+  for (let k = 0; k < ecol.xs.length; k++) {
+    const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
+    const key = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alpha}`
+    let b = at.get(key)
+    if (b === undefined) {
+      at.set(key, b = out.xs.length)
+      out.xs.push([]); out.ys.push([])
+      out.color.push(ecol.color[k]); out.dash.push(ecol.dash[k]); out.alpha.push(alpha); out.width.push(ecol.width[k])
+    }
+    const xs = out.xs[b], ys = out.ys[b]
+    if (xs.length) { xs.push(NaN); ys.push(NaN) }
+    const ex = ecol.xs[k], ey = ecol.ys[k]
+    for (let j = 0; j < ex.length; j++) { xs.push(ex[j]); ys.push(ey[j]) }
+  }
+  return out
 }
 
 // the number drawn edge k shows in `mode` ("" for none)

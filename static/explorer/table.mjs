@@ -36,13 +36,15 @@ export class ValuesTable {
     const view = this.viewOf(model)
     const rows = source.data.name
     if (view && rows && sameColumns({ name: rows }, { name: tcol.name }) && !view.grid.getSortColumns().length) {
-      // the same rows with new numbers: redraw the drawn rows whose text changed, in place
-      // (SlickGrid's updateRow; a row scrolled to later is drawn from the source then),
-      // skipping the table's re-layout and row count, which read computed styles
+      // the same rows with new numbers: the drawn cells whose text changed are rewritten in
+      // place (a row scrolled to later is drawn from the source then), skipping the table's
+      // re-layout and row count, which read computed styles
       const before = source.data
       source.setv({ data: tcol }, { sync: false, silent: true })
+      const grid = view.grid, fields = grid.getColumns().map((c) => c.field)
       for (let i = 0; i < rows.length; i++)
-        if (CHANGING.some((key) => !before[key] || before[key][i] !== tcol[key][i])) view.grid.updateRow(i)
+        for (const key of CHANGING)
+          if (!before[key] || before[key][i] !== tcol[key][i]) rewrite(grid, i, fields.indexOf(key), tcol[key][i])
       written.remember(source, tcol)
       return
     }
@@ -57,4 +59,17 @@ export class ValuesTable {
     this.cached = view && view.grid ? view : null
     return this.cached
   }
+}
+
+// One cell's new text. Its text node is given the text where it has one: SlickGrid's
+// updateCell would build the cell's markup again, and new nodes every drag frame make
+// Chromium lay the page's layers out again (most of a drag frame's cost on a big table).
+// A cell not drawn now (scrolled away) is drawn from the source when it is.
+function rewrite(grid, row, column, text) {
+  if (column < 0) return
+  const cell = grid.getCellNode(row, column)
+  if (!cell) return
+  const node = cell.firstChild && cell.firstChild.firstChild  // StringFormatter: <div>text</div>
+  if (node && node.nodeType === 3 && !node.nextSibling && text !== "") node.nodeValue = text
+  else grid.updateCell(row, column)
 }

@@ -12,7 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
-import { variableSliders } from "./bokeh.mjs"
+import { variableSliders, viewOf, followValues } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
@@ -175,6 +175,7 @@ export class View {
     for (const [name, m] of variableSliders(this.args.meta.document)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
+      followValues(viewOf(m))
       if (!this.adopted.has(m)) {
         this.adopted.add(m)
         m.properties.value.change.connect(() => this.slide(name, m.value))
@@ -238,7 +239,7 @@ export class View {
   legend(flow) {
     const el = this.args.legend
     if (!el) return
-    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick) : ""
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
     clearTimeout(this.legendTimer)
     if (el.text === html) return
     const write = () => el.setv({ text: html, visible: !!html }, { sync: false })

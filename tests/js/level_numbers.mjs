@@ -3,6 +3,7 @@
 // steps' formulas filled, all from a replay of the scene's tape.
 import { replay } from "../../static/explorer/replay.mjs"
 import { shownValue, shownGrad, edgeFlow, fillNumbers } from "../../static/explorer/reading.mjs"
+import { drawing } from "../../static/explorer/render.mjs"
 
 export function levelNumbers(scene) {
   const r = replay(scene.tape, {})
@@ -14,4 +15,13 @@ export function levelNumbers(scene) {
     forward: scene.steps.forward.map((s) => fillNumbers(r, s.text_template)),
     backward: scene.steps.backward.map((s) => fillNumbers(r, s.text_template)),
   }
+}
+
+// The edges' columns the page draws for `scene` (backward, as a drag frame draws them) and,
+// per drawn edge, its flow: bundled edges come as bundles (render.mjs), one row per style.
+export function levelEdges(scene) {
+  const r = replay(scene.tape, {})
+  const d = drawing(scene, r, { seen: null, step: null, ppu: 40, box: null })
+  const m = scene.edges.u.length
+  return { columns: d.edges, flow: [...Array(m).keys()].map((k) => edgeFlow(scene, r, k)) }
 }

@@ -12,7 +12,9 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import expect
 
+from components.graph_view import CAPTION_CSS
 from graphviz_core import ExpressionError, gradients, parse, trace
 from graphviz_core.examples import SEED
 
@@ -97,6 +99,7 @@ def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_ur
     check_against_core(page, SEED.source)
     # ... and so does what the student sees: the rendered cells, not just the data source
     assert_cells_match_source(page)
+    assert {**slider_shown(page, "w"), "handle": None} == {**slider_value_text(page, "w"), "handle": None}
     screenshot(page, "02-while-dragging-w", full_page=False)
     page.mouse.move(x0 - 90, y0)
     page.mouse.up()
@@ -109,10 +112,39 @@ def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_ur
     values = check_against_core(page, SEED.source)
     assert values["w"] == final
     assert_cells_match_source(page)
+    # a value set by a script, as a drag sets it: the slider's handle and title follow
+    js(page, "t.slider('w').value = -1.25")
+    page.wait_for_function("() => window.__bpxt.table().value[0] === '-1.25'", timeout=5000)
+    shown = slider_shown(page, "w")
+    assert {**shown, "handle": None} == {**slider_value_text(page, "w"), "handle": None}
+    # the handle's aria-valuenow: noUiSlider rounds it to one decimal (-1.25 -> -1.3)
+    assert float(shown["handle"]) == pytest.approx(-1.25, abs=0.06)
+    assert_cells_match_source(page)
     # (the URL holds 12 significant digits; the slider's float may carry noise past them)
     page.wait_for_function("(w) => { const q = new URLSearchParams(location.search).get('w');"
                            " return q !== null && Math.abs(Number(q) - w) < 1e-9 }",
                            arg=final, timeout=20_000)
+
+
+# what a slider shows of its value: its handle's aria-valuenow (noUiSlider's rounding) and
+# tooltip, its title's number
+SLIDER_SHOWN = """(name) => {
+  const view = window.__bpxt.viewOf(window.__bpxt.slider(name))
+  const handle = view.slider_el.querySelector('.noUi-handle')
+  const tip = handle.querySelector('.noUi-tooltip')
+  return {handle: handle.getAttribute('aria-valuenow'), tooltip: tip ? tip.textContent : null,
+          title: view.title_el.textContent}
+}"""
+
+
+def slider_shown(page, name: str) -> dict:
+    return page.evaluate(SLIDER_SHOWN, name)
+
+
+def slider_value_text(page, name: str) -> dict:
+    """What Bokeh draws for the slider's model value (its view's own formatting)."""
+    text = js(page, f"t.viewOf(t.slider({name!r})).pretty(t.slider({name!r}).value)")
+    return {"handle": None, "tooltip": text, "title": f"{name}: {text}"}
 
 
 # --- 3 --------------------------------------------------------------------------------------
@@ -170,6 +202,20 @@ RECORD_PLAYBACK = """() => {
 }"""
 
 
+# computed styles of the caption (a backward step shown) and of the flow legend
+CAPTION_STYLE = """() => {
+  const t = window.__bpxt
+  const caption = t.viewOf(t.div('bpx-caption')).el, legend = t.viewOf(t.div('bpx-legend')).el
+  const style = (el) => getComputedStyle(el)
+  const kind = caption.shadowRoot.querySelector('.bpx-step-kind')
+  const formula = caption.shadowRoot.querySelector('.bpx-formula')
+  return {host: parseFloat(style(caption).fontSize), minHeight: style(caption).minHeight,
+          formula: parseFloat(style(formula).fontSize), weight: +style(kind).fontWeight,
+          legend: style(legend.shadowRoot.querySelector('.bpx-flow-legend')).display,
+          item: style(legend.shadowRoot.querySelector('.bpx-flow-item')).whiteSpace}
+}"""
+
+
 def test_playing_the_backward_pass(page, app_url):
     open_app(page, app_url, "mode=backward")
     n = len(js(page, "t.scene().steps.backward"))
@@ -200,6 +246,13 @@ def test_playing_the_backward_pass(page, app_url):
 
     button(page, "◀ Step").click()
     assert wait_counter(page, rf"^Step {n - 1} / {n}$")
+    # the caption's and the legend's own rules (graph_view.CAPTION_CSS, LEGEND_CSS) reach them
+    style = page.evaluate(CAPTION_STYLE)
+    percent = int(re.search(r"\.bpx-formula \{ font-size: (\d+)%", CAPTION_CSS).group(1))
+    assert style["formula"] == pytest.approx(style["host"] * percent / 100, abs=0.5), style
+    assert style["weight"] == int(re.search(r"\.bpx-step-kind \{ font-weight: (\d+)", CAPTION_CSS).group(1))
+    assert style["minHeight"] == re.search(r":host \{[^}]*min-height: (\w+)", CAPTION_CSS).group(1)
+    assert (style["legend"], style["item"]) == ("flex", "nowrap"), style  # a sample never splits
     button(page, "◀ Step").click()
     assert wait_counter(page, rf"^Step {n - 2} / {n}$")
     button(page, "Step ▶").click()
@@ -220,29 +273,34 @@ def test_playing_the_backward_pass(page, app_url):
 
 
 # --- 5 --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("bad", ["w*foo(x)", "x//2", "__import__('os')"])
-def test_a_bad_expression_is_refused_inline_and_a_good_one_applies(page, app_url, bad):
+BAD = ["w*foo(x)", "x//2", "__import__('os')"]
+
+
+def test_a_bad_expression_is_refused_inline_and_a_good_one_applies(page, app_url):
+    # one page: each bad expression is refused in turn on the seed graph, then a good one applies
     open_app(page, app_url)
     scene_before = js(page, "t.meta().data.json[0]")
-    with pytest.raises(ExpressionError) as refused:
-        parse(bad)
-    type_expression(page, bad)
-    message = page.locator(".bpx-error [role=alert]")
-    message.wait_for(timeout=20_000)
-    text = message.inner_text()
-    assert text.startswith("Not applied:"), text
-    assert f"(position {refused.value.position})" in text
-    assert refused.value.message in text
-    caret = page.locator(".bpx-caret").inner_text()
-    assert caret.splitlines()[1] == " " * refused.value.position + "^"
-    everything = deep_text(page)
-    for word in ("Traceback", "File \"", "Error:", "Exception"):
-        assert word not in everything, word
-    assert table_names(page) == SEED_NAMES
-    assert js(page, "t.meta().data.json[0]") == scene_before
-    assert list(sliders(page)) == ["w", "x", "b", "y"]
-    if bad == "w*foo(x)":
-        screenshot(page, "05-bad-expression", full_page=False)
+    for bad in BAD:
+        with pytest.raises(ExpressionError) as refused:
+            parse(bad)
+        type_expression(page, bad)
+        message = page.locator(".bpx-error [role=alert]")
+        expect(message).to_contain_text(f"(position {refused.value.position})", timeout=20_000)
+        expect(message).to_contain_text(refused.value.message, timeout=20_000)
+        text = message.inner_text()
+        assert text.startswith("Not applied:"), text
+        assert f"(position {refused.value.position})" in text
+        assert refused.value.message in text
+        caret = page.locator(".bpx-caret").inner_text()
+        assert caret.splitlines()[1] == " " * refused.value.position + "^"
+        everything = deep_text(page)
+        for word in ("Traceback", "File \"", "Error:", "Exception"):
+            assert word not in everything, word
+        assert table_names(page) == SEED_NAMES
+        assert js(page, "t.meta().data.json[0]") == scene_before
+        assert list(sliders(page)) == ["w", "x", "b", "y"]
+        if bad == "w*foo(x)":
+            screenshot(page, "05-bad-expression", full_page=False)
 
     type_expression(page, "u*v + sin(u)")
     page.wait_for_function("() => window.__bpxt.table().name.includes('u')", timeout=20_000)
@@ -393,7 +451,8 @@ def test_the_page_computes_signed_zeros_as_the_core(page, app_url):
 # --- 10 -------------------------------------------------------------------------------------
 def test_presentation_mode_makes_labels_larger(page, app_url):
     open_app(page, app_url, "mode=forward")
-    before = js(page, "{sizes: t.labelSizes(), bottoms: t.bottoms()}")
+    before = js(page, "{sizes: t.labelSizes(), bottoms: t.bottoms(),"
+                      " caption: parseFloat(getComputedStyle(t.viewOf(t.div('bpx-caption')).el).fontSize)}")
     sizes_before = {int(s.removesuffix("px")) for s in before["sizes"]}
     screenshot(page, "10a-before-presentation", full_page=False)
     button(page, "Presentation").click()
@@ -405,6 +464,9 @@ def test_presentation_mode_makes_labels_larger(page, app_url):
     assert min(sizes_after) > max(sizes_before)
     # larger, and still shown: the value labels under the nodes must not vanish
     assert after["bottoms"] == before["bottoms"], "presentation mode hid the node labels"
+    # the step's formula grows with the screen too
+    assert js(page, "parseFloat(getComputedStyle(t.viewOf(t.div('bpx-caption')).el).fontSize)") > (
+        before["caption"])
     screenshot(page, "10b-presentation", full_page=False)
     button(page, "Presentation").click()
     page.wait_for_function("() => !document.body.classList.contains('bpx-present')")

@@ -60,11 +60,6 @@ def test_scene_slider_moves_the_written_sum_and_the_url(page, app_url):
     assert "lesson=fan-out" in page.url
 
 
-def test_scene_play_cue_and_backward_mode(page, app_url):
-    open_lesson(page, app_url, "lesson=chain-rule", "Press Play")
-    assert js(page, "t.scene().mode") == "backward"
-
-
 def test_loss_value_constant_changes_values_not_gradients(page, app_url):
     open_lesson(page, app_url, "lesson=loss-value", "identical to the last bit")
     set_slider(page, "C", 30.0, release=True)

@@ -98,7 +98,19 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     assert names(page) == LAYERS
 
 
-def test_the_keyboard_opens_a_layer_and_goes_back(page, app_url):
+def keyboard_node(page) -> str:
+    """The name of the node the keyboard stands on ("" for none)."""
+    return js(page, "(() => { const v = window.__bpx_views.find((v) => v.scene);"
+                    " return v.access.node >= 0 ? v.scene.nodes.name[v.access.node] : '' })()")
+
+
+def opened_neuron(page, layer: str) -> str:
+    """The neuron of ``layer`` drawn open (its members drawn one by one)."""
+    groups = js(page, "t.scene().nodes.group")
+    return next(g for g in set(groups) if g.startswith(layer + "[") and groups.count(g) > 1)
+
+
+def test_the_keyboard_opens_a_layer_then_a_neuron_and_goes_back(page, app_url):
     open_app(page, app_url, f"expr={quote(SOURCE)}&mode=graph", timeout=120_000)
     page.locator("body").click(position={"x": 1, "y": 1})
     page.locator(".bpx-figure").first.focus()
@@ -108,10 +120,18 @@ def test_the_keyboard_opens_a_layer_and_goes_back(page, app_url):
     page.keyboard.press("Enter")
     wait_drawn(page, 64)
     assert "h1[0]" in names(page)
-    back = button(page, "◀ Back: close h1")
-    back.focus()
+    # the arrows walk to one of h1's neurons, Enter opens it to its ops
+    page.keyboard.press("ArrowLeft")  # back along an edge: the inputs, x
+    page.keyboard.press("ArrowRight")  # ... and out to the topmost of h1's neurons
+    assert keyboard_node(page).startswith("h1[")
     page.keyboard.press("Enter")
-    wait_drawn(page, 5)
+    wait_drawn(page, 64 - 1 + 8)
+    neuron = opened_neuron(page, "h1")
+    wait_query(page, "open", f"h1,{neuron}")
+    for closes, count in ((neuron, 64), ("h1", 5)):  # Back by keyboard: the neuron, the layer
+        button(page, f"◀ Back: close {closes}").focus()
+        page.keyboard.press("Enter")
+        wait_drawn(page, count)
     # the level switch by keyboard: Neurons draws today's node-per-neuron picture
     button(page, "Neurons").focus()
     page.keyboard.press("Enter")
@@ -128,15 +148,19 @@ def test_a_link_restores_the_level_and_what_is_open(page, app_url):
     # (an old link without a level opens at the layer level: the first test above opens one)
 
 
-def test_a_tap_opens_a_layer_on_a_phone(new_page, app_url):
+def test_taps_open_a_layer_then_a_neuron_on_a_phone_and_close_them(new_page, app_url):
     page = new_page(**PHONE)
     open_app(page, app_url, QUERY + "&lang=zh", timeout=120_000)
     close_drawer(page)  # the figure in view
     page.touchscreen.tap(*node_xy(page, "h1"))
     wait_drawn(page, 64)
     assert "h1[5]" in names(page)
-    button(page, "◀ 返回：收起 h1").tap()
-    wait_drawn(page, 5)
+    page.touchscreen.tap(*node_xy(page, "h1[30]"))  # 60 neurons a few pixels apart: one opens
+    wait_drawn(page, 64 - 1 + 8)
+    neuron = opened_neuron(page, "h1")
+    for closes, count in ((neuron, 64), ("h1", 5)):
+        button(page, f"◀ 返回：收起 {closes}").tap()
+        wait_drawn(page, count)
 
 
 def test_the_weight_matrix_shows_the_cores_numbers_and_lights_its_edge(page, app_url):

@@ -18,11 +18,11 @@ import re
 import pytest
 
 from components.lessons import LESSONS
-from components.words import LANGUAGES, article_heading, lesson_text
+from components.words import LANGUAGES, article_heading, lesson_text, ui
 
 from .english import english_on, plain
 from .helpers import (PHONE, Watched, axe_violations, controls_off_screen, deep_text,
-                      describe_violations, open_page, screenshot, sideways_overflow)
+                      describe_violations, js, open_page, screenshot, sideways_overflow)
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +77,9 @@ def _wait_text(page, expect: str) -> None:
 def test_page_shows_its_heading_and_prose(desktop):
     if desktop.slug in ARTICLE_SECTION:
         _wait_text(desktop.page, plain(article_heading(ARTICLE_SECTION[desktop.slug], desktop.lang)))
+    if desktop.slug == "chain-rule":  # its scene opens in backward mode and says to press Play
+        _wait_text(desktop.page, plain(ui(desktop.lang)["play_cue"]))
+        assert js(desktop.page, "t.scene().mode") == "backward"
     text = re.sub(r"\s+", " ", deep_text(desktop.page))
     if desktop.lang == "zh":
         assert "计算图" in text, "the navigation is not in Chinese"
@@ -105,9 +108,7 @@ def test_phone_page_fits_the_width(phone):
 def test_every_slider_has_a_named_field(phone):
     """A number field beside every slider (WCAG 2.5.7), named in the page's language, on
     screen and a finger's size (test_slider_fields.py: what typing in it does)."""
-    from components.words import ui
-
-    from .helpers import js, open_drawer
+    from .helpers import open_drawer
     page, where = phone.page, f"?lesson={phone.slug}&lang={phone.lang}"
     open_drawer(page)  # the sliders' drawer, closed when a phone opens the page
     page.wait_for_function("() => window.__bpxt.all('Slider', (m) => window.__bpxt.viewOf(m))"
