@@ -90,12 +90,13 @@ def test_set_text_shows_what_the_pane_would(text):
 
 
 def test_styled_models_get_the_styles_a_bokeh_pane_gives_them():
-    from bokeh.models import Div, InlineStyleSheet
+    """The page's styles in the model's shadow root, then its own (its caption rules)."""
+    from bokeh.models import Div
 
     def made(wrap):
         def main():
             div = Div(text="x", css_classes=["bpx-counter"],
-                      stylesheets=[InlineStyleSheet(css=":host { color: red; }")])
+                      stylesheets=[":host { color: red; }"])
             return wrap(div)
         return main
 
@@ -103,5 +104,7 @@ def test_styled_models_get_the_styles_a_bokeh_pane_gives_them():
         display.styled(div)
         return [display.block(display.column(div, sizing_mode="stretch_width"))]
 
-    plain = page_roots(made(lambda div: [pn.Column(pn.pane.Bokeh(div), sizing_mode="stretch_width")]))
+    # a Bokeh pane handed the model's own stylesheets keeps them after the page's
+    plain = page_roots(made(lambda div: [pn.Column(pn.pane.Bokeh(div, stylesheets=list(div.stylesheets)),
+                                                   sizing_mode="stretch_width")]))
     assert page_roots(made(styled)) == plain
