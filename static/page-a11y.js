@@ -50,9 +50,12 @@
   }
   const shown = (model) => String(Number(model.value.toFixed(Math.min(decimals(model.step) + 1, 20))))
 
+  // (a slider's value changes on every frame of a drag: the field's attributes are written
+  // only when they change, each write restyling the field)
+  const put = (field, key, value) => { if (field[key] !== value) field[key] = value }
   function sync(field, model) {
-    field.min = String(model.start); field.max = String(model.end); field.step = String(model.step)
-    field.disabled = !!model.disabled
+    put(field, "min", String(model.start)); put(field, "max", String(model.end)); put(field, "step", String(model.step))
+    put(field, "disabled", !!model.disabled)
     const name = fill(WORDS.slider_field || "{name}", { name: model.title })
     if (field.getAttribute("aria-label") !== name) field.setAttribute("aria-label", name)
     if (!(field.dataset.dirty && field.getRootNode().activeElement === field)) {
