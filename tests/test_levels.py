@@ -190,6 +190,7 @@ def test_bundled_edges_are_drawn_as_one_line_per_style_keeping_every_edge():
     flows = shown["flow"]
     strongest = max(range(len(flows)), key=flows.__getitem__)
     assert rows["alpha"][row_of[edge_lines[strongest]]] == max(rows["alpha"])
+    assert shown["again"]  # drawn again alike: the same columns, which the page does not rewrite
 
 
 def test_the_model_walks_layer_neuron_op_and_back():

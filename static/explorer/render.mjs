@@ -178,20 +178,27 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: bundled ? bundles(ecol) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+  return { nodes: col, edges: bundled ? bundles(ecol, E) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
 }
 
 // Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
 // one line each: their polylines joined by NaN, where Bokeh starts a new stroke of the same
 // path. A canvas draws a few strokes of many segments much faster than thousands of strokes,
 // each styled on its own; each row of the edges' source is a bundle then, not an edge.
+// `memo` (the scene's edges) keeps the last bundles: while no edge's style changed (a drag
+// in the graph or forward mode) the same columns come back, and the figure is not repainted.
 const ALPHA_STEPS = 32
-export function bundles(ecol) {
+export function bundles(ecol, memo = null) {
+  const m = ecol.xs.length, keys = new Array(m)
+  for (let k = 0; k < m; k++)
+    keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS}`
+  const last = memo && memo._bundles
+  if (last && last.xs === ecol.xs && last.keys.every((key, k) => key === keys[k])) return last.out
   const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
   const at = new Map()
-  for (let k = 0; k < ecol.xs.length; k++) {
+  for (let k = 0; k < m; k++) {
     const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
-    const key = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alpha}`
+    const key = keys[k]
     let b = at.get(key)
     if (b === undefined) {
       at.set(key, b = out.xs.length)
@@ -203,6 +210,7 @@ export function bundles(ecol) {
     const ex = ecol.xs[k], ey = ecol.ys[k]
     for (let j = 0; j < ex.length; j++) { xs.push(ex[j]); ys.push(ey[j]) }
   }
+  if (memo) memo._bundles = { xs: ecol.xs, keys, out }
   return out
 }
 
