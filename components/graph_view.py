@@ -50,6 +50,9 @@ CAPTION_CSS = """
 :host { font-size: var(--bpx-caption-size, 16px); color: #1F2933; min-height: 64px; }
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
+/* a phone: the formula at the caption's own size (at 118% a chain rule with its numbers is
+   wider than a 390 px screen's caption) */
+@media (max-width: 480px) { .bpx-formula { font-size: 100%; } }
 .bpx-formula-forward { min-height: 1.6em; }
 .bpx-formula-backward { min-height: 3.1em; }
 .bpx-stats { color: #52606D; }
