@@ -456,7 +456,8 @@ const FAULT_FILL = "#FDE2E6"
 const INK = "#1F2933"  // labels
 const NAME_INK = "#52606D"  // a node's name above it
 const EDGE_INK = "#334155"  // an edge's numbers
-return { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, INK, NAME_INK, EDGE_INK }
+const BACKGROUND = "#FCFCFD"  // the figure's (components/graph_view.py background_fill_color)
+return { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, INK, NAME_INK, EDGE_INK, BACKGROUND }
 })()
 
 // ==== static/explorer/words.generated.mjs
@@ -1027,7 +1028,7 @@ const __bpx_render = (() => {
 // at this zoom), and for the overlay layer the current step's nodes and edges.
 
 const { fmt, paren } = __bpx_replay
-const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } = __bpx_style
+const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK, BACKGROUND } = __bpx_style
 const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
@@ -1218,24 +1219,33 @@ function bundles(ecol, memo = null) {
     keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS}`
   const last = memo && memo._bundles
   if (last && last.xs === ecol.xs && last.keys.every((key, k) => key === keys[k])) return last.out
-  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
-  const at = new Map()
+  const rows = new Map()  // style key -> {color, dash, alpha, width, xs, ys}
   for (let k = 0; k < m; k++) {
-    const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
-    const key = keys[k]
-    let b = at.get(key)
-    if (b === undefined) {
-      at.set(key, b = out.xs.length)
-      out.xs.push([]); out.ys.push([])
-      out.color.push(ecol.color[k]); out.dash.push(ecol.dash[k]); out.alpha.push(alpha); out.width.push(ecol.width[k])
+    let row = rows.get(keys[k])
+    if (row === undefined) {
+      const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
+      rows.set(keys[k], row = { color: ecol.color[k], dash: ecol.dash[k], alpha, width: ecol.width[k], xs: [], ys: [] })
     }
-    const xs = out.xs[b], ys = out.ys[b]
-    if (xs.length) { xs.push(NaN); ys.push(NaN) }
+    if (row.xs.length) { row.xs.push(NaN); row.ys.push(NaN) }
     const ex = ecol.xs[k], ey = ecol.ys[k]
-    for (let j = 0; j < ex.length; j++) { xs.push(ex[j]); ys.push(ey[j]) }
+    for (let j = 0; j < ex.length; j++) { row.xs.push(ex[j]); row.ys.push(ey[j]) }
+  }
+  // opaque colours, the faintest drawn first: the strongest flows lie on top (blending
+  // thousands of translucent lines was a fifth of a software-drawn canvas's repaint)
+  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
+  for (const row of [...rows.values()].sort((a, b) => a.alpha - b.alpha)) {
+    out.xs.push(row.xs); out.ys.push(row.ys); out.dash.push(row.dash); out.width.push(row.width)
+    out.color.push(over(row.color, row.alpha, BACKGROUND)); out.alpha.push(1)
   }
   if (memo) memo._bundles = { xs: ecol.xs, keys, out }
   return out
+}
+
+// `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour
+function over(color, alpha, ground) {
+  const c = (hex, i) => parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16)
+  const mix = (i) => Math.round(alpha * c(color, i) + (1 - alpha) * c(ground, i)).toString(16).padStart(2, "0")
+  return `#${mix(0)}${mix(1)}${mix(2)}`
 }
 
 // the number drawn edge k shows in `mode` ("" for none)
