@@ -489,6 +489,7 @@ const WORDS = {
   },
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
+  "flow_legend_shade": "Edge shade = gradient carried back:",
   "members": "{n} nodes",
   "compact_key": {
    "forward": "Under each node: its value. Zoom in for more.",
@@ -570,6 +571,7 @@ const WORDS = {
   },
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
+  "flow_legend_shade": "边的深浅 = 传回的梯度大小：",
   "members": "{n} 个节点",
   "compact_key": {
    "forward": "节点下方是它的值。放大可看到更多。",
@@ -1016,7 +1018,7 @@ function legendHtml(max, thick = THICK, faint = 0.35) {
   // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
     `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
-  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
+  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(thick <= THIN ? T.flow_legend_shade : T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
 return { DECADES, THIN, thickest, strength, widthOf, flows, opacityOf, legendHtml }
 })()

@@ -237,3 +237,11 @@ def test_the_level_chosen_for_a_size():
 
 def test_levels_doctests():
     assert doctest.testmod(levels).failed == 0
+
+
+def test_the_flow_legend_names_what_tells_the_flow_width_or_shade():
+    # edges one pixel wide (bundled) differ by shade alone: the legend says so
+    wide, thin = call_js(ROOT / "static/explorer/flow.mjs",
+                         [["legendHtml", [2.0, 10]], ["legendHtml", [2.0, 1]]], numbers=False)
+    assert "Edge width = gradient carried back" in wide and "Edge shade" not in wide
+    assert "Edge shade = gradient carried back" in thin and "Edge width" not in thin
