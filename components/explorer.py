@@ -14,6 +14,7 @@ from graphviz_core.levels import LEVELS, layer_norms, layer_outputs
 from graphviz_core.limits import GROUP_ABOVE
 from graphviz_core.schedule import gradient_step
 
+from . import display
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
@@ -40,7 +41,8 @@ class NodeDetails(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.pane = pn.pane.HTML(self._render(), sizing_mode="stretch_width",
+        # only displays: its model goes into the block with the values table
+        self.pane = display.Text(self._render(), sizing_mode="stretch_width",
                                  css_classes=["bpx-details"])
         self.model.param.watch(lambda e: setattr(self.pane, "object", self._render()),
                                ["selected", "graph", "inspected", "mode"])
@@ -98,7 +100,7 @@ class NodeDetails(pn.viewable.Viewer):
                 f"{html.escape(group)} = <b>{format_number(out['grad'], 6)}</b></div>")
 
     def __panel__(self):
-        return self.pane
+        return display.block(display.column(self.pane.model, sizing_mode="stretch_width"))
 
 
 class GroupBar(pn.viewable.Viewer):
@@ -252,16 +254,23 @@ class Explorer(pn.viewable.Viewer):
             # side by side where there is room, the details under the table on a phone (a Row
             # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
             # stylesheet)
-            pn.Row(pn.Column(pn.pane.HTML(f"<h3 class='bpx-side-title'>{self.words['values']}</h3>"),
-                             pn.pane.Bokeh(self.view.values_table, sizing_mode="stretch_width"),
-                             sizing_mode="stretch_width", styles={"flex": "2 1 340px"}),
-                   pn.Column(pn.pane.HTML("<h3 class='bpx-side-title'>"
-                                          f"{self.words['selected_node']}</h3>"),
-                             self.details, sizing_mode="stretch_width",
-                             styles={"flex": "1 1 280px", "max-width": "460px"}),
-                   sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "column-gap": "16px"}),
+            # (all of it only displays: one block)
+            self._values_and_details(),
             self.pytorch,
             sizing_mode="stretch_width")
+
+    def _values_and_details(self):
+        title = "<h3 class='bpx-side-title'>{}</h3>"
+        display.styled(self.view.values_table)
+        self.view.values_table.sizing_mode = "stretch_width"
+        return display.block(display.row(
+            display.column(display.html(title.format(self.words["values"])),
+                           self.view.values_table, sizing_mode="stretch_width",
+                           styles={"flex": "2 1 340px"}),
+            display.column(display.html(title.format(self.words["selected_node"])),
+                           self.details.pane.model, sizing_mode="stretch_width",
+                           styles={"flex": "1 1 280px", "max-width": "460px"}),
+            sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "column-gap": "16px"}))
 
     def __panel__(self):
         return pn.Row(pn.Column(self.sidebar(), width=320), self.main(), sizing_mode="stretch_width")

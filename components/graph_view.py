@@ -17,6 +17,7 @@ from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, Dat
                           VeeHead)
 from bokeh.plotting import figure
 
+from . import display
 from .model import ExplorerModel
 from .scene import SceneJSON, shared_scene_texts
 from .words import ui
@@ -41,7 +42,7 @@ TABLE_COLUMNS = ("name", "op", "value", "grad", "fault")
 
 
 # The caption's and the legend's own rules, for the page and the saved file alike (the Divs'
-# stylesheets; `_bokeh_pane` keeps them in the page). The formula keeps the caption's height
+# stylesheets; `display.styled` keeps them in the page). The formula keeps the caption's height
 # from step to step (a new height re-lays the whole page out); the backward pass's fractions
 # are taller than the forward pass's lines. Presenting, the page sets --bpx-caption-size
 # (static/style.css), which inherits into the Div's shadow root.
@@ -49,6 +50,9 @@ CAPTION_CSS = """
 :host { font-size: var(--bpx-caption-size, 16px); color: #1F2933; min-height: 64px; }
 .bpx-step-kind { font-weight: 650; color: #52606D; font-size: 15px; }
 .bpx-formula { font-size: 118%; overflow-x: auto; }
+/* a phone: the formula at the caption's own size (at 118% a chain rule with its numbers is
+   wider than a 390 px screen's caption) */
+@media (max-width: 480px) { .bpx-formula { font-size: 100%; } }
 .bpx-formula-forward { min-height: 1.6em; }
 .bpx-formula-backward { min-height: 3.1em; }
 .bpx-stats { color: #52606D; }
@@ -76,16 +80,6 @@ LEGEND_CSS = """
 .bpx-flow-item { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
 .bpx-flow-title { font-weight: 600; }
 """
-
-
-def _bokeh_pane(model, **params) -> pn.pane.Bokeh:
-    """``model`` in a Panel pane, with its own stylesheets (CSS text).
-
-    The pane gives the model the page's stylesheets in place of its own (Panel's stylesheets
-    parameter is written onto the wrapped model): handed to the pane, the model's own come
-    after the page's.
-    """
-    return pn.pane.Bokeh(model, stylesheets=list(model.stylesheets), **params)
 
 
 def _empty(columns) -> dict:
@@ -150,7 +144,8 @@ class GraphView(pn.viewable.Viewer):
         predict = CustomJS(args=self.player_args("predict"), code=RUN_PLAYER)
         self.check.js_on_event("button_click", predict)
         self.guess.js_on_event("value_submit", predict)
-        self.figure_pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        self._layout = None  # the models under the figure, laid out when first shown
+        self.pane = None  # the Panel object showing them
         self.meta.js_on_change("data", self.player)
         self.figure.js_on_change("inner_width", self.player)
         self.figure.js_on_change("inner_height", self.player)
@@ -245,7 +240,8 @@ class GraphView(pn.viewable.Viewer):
         """
         doc = pn.state.curdoc
         if doc is None or doc.session_context is None:
-            pn.io.push_notebook(self.figure_pane)
+            if self.pane is not None:
+                pn.io.push_notebook(self.pane)
 
     def _json(self, scene: dict) -> str:
         """The scene for the page, naming the language its words are in (a scene that other
@@ -288,12 +284,21 @@ class GraphView(pn.viewable.Viewer):
         """
         return {"player": self.player, "data": {"action": action, **fields}}
 
+    def layout(self):
+        """The figure and what the page's script writes under it (legend, caption, step
+        counter, quiz) as one layout of plain models, for :func:`display.block` or a larger
+        layout of them (components/display.py)."""
+        if self._layout is None:
+            # each with the page's styles in its shadow root, then its own (the caption's and
+            # the legend's), as a Bokeh pane of its own with them would give it
+            display.styled(self.figure, self.legend, self.caption, self.counter, self.quiz)
+            self._layout = display.column(
+                self.figure, self.legend,
+                display.row(self.caption, self.counter, sizing_mode="stretch_width"),
+                self.quiz, sizing_mode="stretch_width")
+        return self._layout
+
     def __panel__(self):
-        return pn.Column(
-            self.figure_pane,
-            _bokeh_pane(self.legend, sizing_mode="stretch_width"),
-            pn.Row(_bokeh_pane(self.caption, sizing_mode="stretch_width"),
-                   pn.pane.Bokeh(self.counter), sizing_mode="stretch_width"),
-            pn.pane.Bokeh(self.quiz, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )
+        if self.pane is None:
+            self.pane = display.block(self.layout(), sizing_mode="stretch_width")
+        return self.pane

@@ -80,7 +80,20 @@ def _schedule_census(delay: float = 1.0) -> None:
     except RuntimeError:
         return
     _census_pending = True
-    loop.call_later(delay, census)
+    loop.call_later(delay, _census_between_builds, loop)
+
+
+def _census_between_builds(loop) -> None:
+    """:func:`census` once no page is being built: ``gc.get_objects()`` would hold a reference
+    to every object of a half-built page, and CPython's ``tuple()`` fails (``SystemError: bad
+    argument to internal function``) on a tuple being built that another reference holds -
+    that page's build would fail (seen in bench_sessions.py's abuse wave)."""
+    from .heap import activity, installed
+
+    if installed() and activity().builds:
+        loop.call_later(0.2, _census_between_builds, loop)
+        return
+    census()
 
 
 def census() -> dict:

@@ -19,7 +19,7 @@ from graphviz_core.gradcheck import agrees, central_difference
 from graphviz_core.mlp import builder_from_text
 
 from .model import ExplorerModel
-from .rows import wrapping_row
+from . import display
 from .words import article_heading, lesson_text
 
 MAX_WRITTEN = 40  # nodes: beyond this the steps are left to the player
@@ -43,8 +43,8 @@ class PassesPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.forward = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-pass"])
-        self.backward = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-pass"])
+        self.forward = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-pass"])
+        self.backward = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-pass"])
         self.model.param.watch(self._update, ["graph"])
         self._update()
 
@@ -145,12 +145,16 @@ class PassesPanel(pn.viewable.Viewer):
 
     def _update(self, *events) -> None:
         self.forward.object = self.forward_html()
-        self.backward.object = self.backward_html()
+        backward = self.backward_html()
         g = self.model.graph
         if g is not None and len(g) <= MAX_WRITTEN:
-            self.backward.object += self.check_html()
+            backward += self.check_html()
+        self.backward.object = backward
 
     def __panel__(self):
-        return wrapping_row(
-            pn.Column(self.forward, styles={"flex": "1 1 420px", "min-width": "min(420px, 100%)"}),
-            pn.Column(self.backward, styles={"flex": "1 1 420px", "min-width": "min(420px, 100%)"}))
+        # both sections only display: one block, side by side where they fit
+        side = {"flex": "1 1 420px", "min-width": "min(420px, 100%)"}
+        return display.block(display.row(
+            display.column(self.forward.model, styles=side),
+            display.column(self.backward.model, styles=side),
+            styles={"flex-wrap": "wrap"}, css_classes=[], sizing_mode="stretch_width"))

@@ -456,7 +456,8 @@ const FAULT_FILL = "#FDE2E6"
 const INK = "#1F2933"  // labels
 const NAME_INK = "#52606D"  // a node's name above it
 const EDGE_INK = "#334155"  // an edge's numbers
-return { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, INK, NAME_INK, EDGE_INK }
+const BACKGROUND = "#FCFCFD"  // the figure's (components/graph_view.py background_fill_color)
+return { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, INK, NAME_INK, EDGE_INK, BACKGROUND }
 })()
 
 // ==== static/explorer/words.generated.mjs
@@ -488,6 +489,7 @@ const WORDS = {
   },
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
+  "flow_legend_shade": "Edge shade = gradient carried back:",
   "members": "{n} nodes",
   "compact_key": {
    "forward": "Under each node: its value. Zoom in for more.",
@@ -569,6 +571,7 @@ const WORDS = {
   },
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
+  "flow_legend_shade": "边的深浅 = 传回的梯度大小：",
   "members": "{n} 个节点",
   "compact_key": {
    "forward": "节点下方是它的值。放大可看到更多。",
@@ -1015,7 +1018,7 @@ function legendHtml(max, thick = THICK, faint = 0.35) {
   // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
     `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
-  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
+  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(thick <= THIN ? T.flow_legend_shade : T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
 return { DECADES, THIN, thickest, strength, widthOf, flows, opacityOf, legendHtml }
 })()
@@ -1027,7 +1030,7 @@ const __bpx_render = (() => {
 // at this zoom), and for the overlay layer the current step's nodes and edges.
 
 const { fmt, paren } = __bpx_replay
-const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } = __bpx_style
+const { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK, BACKGROUND } = __bpx_style
 const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
@@ -1202,32 +1205,49 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: bundled ? bundles(ecol) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+  return { nodes: col, edges: bundled ? bundles(ecol, E) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
 }
 
 // Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
 // one line each: their polylines joined by NaN, where Bokeh starts a new stroke of the same
 // path. A canvas draws a few strokes of many segments much faster than thousands of strokes,
 // each styled on its own; each row of the edges' source is a bundle then, not an edge.
+// `memo` (the scene's edges) keeps the last bundles: while no edge's style changed (a drag
+// in the graph or forward mode) the same columns come back, and the figure is not repainted.
 const ALPHA_STEPS = 32
-function bundles(ecol) {
-  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
-  const at = new Map()
-  for (let k = 0; k < ecol.xs.length; k++) {
-    const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
-    const key = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alpha}`
-    let b = at.get(key)
-    if (b === undefined) {
-      at.set(key, b = out.xs.length)
-      out.xs.push([]); out.ys.push([])
-      out.color.push(ecol.color[k]); out.dash.push(ecol.dash[k]); out.alpha.push(alpha); out.width.push(ecol.width[k])
+function bundles(ecol, memo = null) {
+  const m = ecol.xs.length, keys = new Array(m)
+  for (let k = 0; k < m; k++)
+    keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS}`
+  const last = memo && memo._bundles
+  if (last && last.xs === ecol.xs && last.keys.every((key, k) => key === keys[k])) return last.out
+  const rows = new Map()  // style key -> {color, dash, alpha, width, xs, ys}
+  for (let k = 0; k < m; k++) {
+    let row = rows.get(keys[k])
+    if (row === undefined) {
+      const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
+      rows.set(keys[k], row = { color: ecol.color[k], dash: ecol.dash[k], alpha, width: ecol.width[k], xs: [], ys: [] })
     }
-    const xs = out.xs[b], ys = out.ys[b]
-    if (xs.length) { xs.push(NaN); ys.push(NaN) }
+    if (row.xs.length) { row.xs.push(NaN); row.ys.push(NaN) }
     const ex = ecol.xs[k], ey = ecol.ys[k]
-    for (let j = 0; j < ex.length; j++) { xs.push(ex[j]); ys.push(ey[j]) }
+    for (let j = 0; j < ex.length; j++) { row.xs.push(ex[j]); row.ys.push(ey[j]) }
   }
+  // opaque colours, the faintest drawn first: the strongest flows lie on top (blending
+  // thousands of translucent lines was a fifth of a software-drawn canvas's repaint)
+  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
+  for (const row of [...rows.values()].sort((a, b) => a.alpha - b.alpha)) {
+    out.xs.push(row.xs); out.ys.push(row.ys); out.dash.push(row.dash); out.width.push(row.width)
+    out.color.push(over(row.color, row.alpha, BACKGROUND)); out.alpha.push(1)
+  }
+  if (memo) memo._bundles = { xs: ecol.xs, keys, out }
   return out
+}
+
+// `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour
+function over(color, alpha, ground) {
+  const c = (hex, i) => parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16)
+  const mix = (i) => Math.round(alpha * c(color, i) + (1 - alpha) * c(ground, i)).toString(16).padStart(2, "0")
+  return `#${mix(0)}${mix(1)}${mix(2)}`
 }
 
 // the number drawn edge k shows in `mode` ("" for none)

@@ -135,3 +135,20 @@ def test_a_root_added_while_walks_are_deferred_is_walked(monkeypatch):
     with walks_deferred(doc):
         doc.add_root(Div(text="f"))
     assert walks == [1] and any(isinstance(m, Div) for m in doc.models)
+
+
+def test_the_census_waits_for_the_page_being_built(server_heap, monkeypatch):
+    # gc.get_objects() beside a build in another thread made that build's tuple() fail
+    from components import lifecycle
+
+    taken, later = [], []
+    monkeypatch.setattr(lifecycle, "census", lambda: taken.append(1))
+    loop = type("Loop", (), {"call_later": lambda self, *a: later.append(a)})()
+    state = heap.activity()
+    state.building(+1)
+    lifecycle._census_between_builds(loop)
+    assert taken == [] and len(later) == 1  # looked at again soon
+    state.building(-1)
+    _, again, *args = later[0]
+    again(*args)
+    assert taken == [1]

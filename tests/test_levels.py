@@ -186,10 +186,11 @@ def test_bundled_edges_are_drawn_as_one_line_per_style_keeping_every_edge():
                 line.append((x, y))
     edge_lines = [tuple(zip(xs, ys)) for xs, ys in zip(edges["xs"], edges["ys"])]
     assert sorted(drawn) == sorted(edge_lines)
-    # the strongest flow is drawn by the most opaque row
+    # opaque colours, the faintest row first: the strongest flow is drawn last, on top
     flows = shown["flow"]
     strongest = max(range(len(flows)), key=flows.__getitem__)
-    assert rows["alpha"][row_of[edge_lines[strongest]]] == max(rows["alpha"])
+    assert set(rows["alpha"]) == {1} and row_of[edge_lines[strongest]] == len(rows["xs"]) - 1
+    assert shown["again"]  # drawn again alike: the same columns, which the page does not rewrite
 
 
 def test_the_model_walks_layer_neuron_op_and_back():
@@ -236,3 +237,11 @@ def test_the_level_chosen_for_a_size():
 
 def test_levels_doctests():
     assert doctest.testmod(levels).failed == 0
+
+
+def test_the_flow_legend_names_what_tells_the_flow_width_or_shade():
+    # edges one pixel wide (bundled) differ by shade alone: the legend says so
+    wide, thin = call_js(ROOT / "static/explorer/flow.mjs",
+                         [["legendHtml", [2.0, 10]], ["legendHtml", [2.0, 1]]], numbers=False)
+    assert "Edge width = gradient carried back" in wide and "Edge shade" not in wide
+    assert "Edge shade = gradient carried back" in thin and "Edge width" not in thin

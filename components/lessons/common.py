@@ -14,6 +14,7 @@ from bokeh.plotting import figure
 from graphviz_core import format_number
 from graphviz_core.training import first_below
 
+from .. import display
 from ..urlstate import write_query
 from ..words import ui
 
@@ -70,23 +71,29 @@ class UrlWriter:
 
 # --- text ------------------------------------------------------------------------------------------
 
-def heading(text: str, level: int = 2, subtitle: str = "") -> pn.pane.HTML:
+def text_pane(markup: str, model: bool = False, **params):
+    """Trusted HTML as a ``pn.pane.HTML`` or, with ``model``, as the model Panel would make of
+    it, for a display-only block (:mod:`components.display`)."""
+    return display.html(markup, **params) if model else pn.pane.HTML(markup, **params)
+
+
+def heading(text: str, level: int = 2, subtitle: str = "", model: bool = False):
     sub = f"<div class='bpx-lesson-subtitle'>{subtitle}</div>" if subtitle else ""
-    return pn.pane.HTML(f"<h{level} class='bpx-lesson-h{level}'>{text}</h{level}>{sub}",
-                        sizing_mode="stretch_width", margin=(4, 10, 0, 10))
+    return text_pane(f"<h{level} class='bpx-lesson-h{level}'>{text}</h{level}>{sub}", model,
+                     sizing_mode="stretch_width", margin=(4, 10, 0, 10))
 
 
-def prose(paragraphs: Iterable[str], css: str = "bpx-prose", **kwargs) -> pn.pane.HTML:
+def prose(paragraphs: Iterable[str], css: str = "bpx-prose", model: bool = False, **kwargs):
     """Paragraphs of (trusted, our own) HTML."""
     body = "".join(p if p.lstrip().startswith(("<p", "<ul", "<ol", "<div", "<table")) else
                    f"<p>{p}</p>" for p in paragraphs)
-    return pn.pane.HTML(f"<div class='{css}'>{body}</div>", sizing_mode="stretch_width",
-                        **kwargs)
+    return text_pane(f"<div class='{css}'>{body}</div>", model, sizing_mode="stretch_width",
+                     **kwargs)
 
 
-def callout(text: str, kind: str = "cue") -> pn.pane.HTML:
-    return pn.pane.HTML(f"<div class='bpx-callout bpx-callout-{kind}'>{text}</div>",
-                        sizing_mode="stretch_width", margin=(6, 10))
+def callout(text: str, kind: str = "cue", model: bool = False):
+    return text_pane(f"<div class='bpx-callout bpx-callout-{kind}'>{text}</div>", model,
+                     sizing_mode="stretch_width", margin=(6, 10))
 
 
 def table_html(header: list[str], rows: list[list[str]], css: str = "bpx-num-table",

@@ -7,11 +7,11 @@ it, and the point's arithmetic written out with the live numbers.
 
 from __future__ import annotations
 
-import panel as pn
 
 from graphviz_core import MODES, gradients
 from graphviz_core.examples import EXAMPLES
 
+from .. import display
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
@@ -43,8 +43,8 @@ class FigureLesson:
         for slider in self.sliders.sliders.values():
             slider.param.update(start=-LIMIT, end=LIMIT)
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
-        self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
-        self.live = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-live"])
+        self.stats = display.Text("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
+        self.live = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-live"])
         self.model.param.watch(self._update, ["graph"])
         self._update()
         if sync_url:
@@ -158,11 +158,14 @@ class FigureLesson:
     def page(self) -> LessonPage:
         lang = self.lang
         text = lesson_text(self.slug, lang)
-        figure_column = pn.Column(self.view, self.stats, self.live, sizing_mode="stretch_width")
-        explanation = pn.Column(prose(text["prose"]), width=340, css_classes=["bpx-aside"])
+        # the figure, its numbers and the explanation only display: one block
+        figure_column = display.column(self.view.layout(), self.stats.model, self.live.model,
+                                       sizing_mode="stretch_width")
+        explanation = display.column(prose(text["prose"], model=True), width=340,
+                                     css_classes=["bpx-aside"])
         main = [heading(article_heading(HEADINGS[self.slug], lang), subtitle=text["subtitle"]),
                 callout(ui(lang)["play_cue"]), self.playback,
-                pn.Row(figure_column, explanation, sizing_mode="stretch_width")]
+                display.block(display.row(figure_column, explanation, sizing_mode="stretch_width"))]
         return LessonPage(sidebar=[self.sliders.panel()], main=main)
 
 

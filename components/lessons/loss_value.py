@@ -17,6 +17,7 @@ from bokeh.palettes import Blues9
 from graphviz_core.examples import EXAMPLES, shifted_and_scaled
 from graphviz_core.training import gradient_descent, regression_data, regression_loss
 
+from .. import display
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
@@ -50,9 +51,10 @@ class LossValueLesson:
         self.tau = pn.widgets.FloatSlider(label=t["threshold"], start=0.01, end=2.0, step=0.01,
                                           value=float_arg(args, "tau", 0.1, 0.01, 2.0),
                                           sizing_mode="stretch_width")
-        self.table = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.equal_note = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.stop_note = pn.pane.HTML("", sizing_mode="stretch_width")
+        # these only display: their models go into the page's blocks
+        self.table = display.Text("", sizing_mode="stretch_width")
+        self.equal_note = display.Text("", sizing_mode="stretch_width")
+        self.stop_note = display.Text("", sizing_mode="stretch_width")
         self.xs, self.ys = regression_data()
         self.paths = {k: ColumnDataSource({"w": [], "b": []}) for k in ("L", "LC")}
         self.starts = ColumnDataSource({"w": [], "b": []})
@@ -175,21 +177,23 @@ class LossValueLesson:
     # --- page -------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t, lang = lesson_text("loss-value", self.lang), self.lang
+        # the figures, notes and tables only display: a block per row of them
+        display.styled(self.plane, *self.curve_figs.values())  # as a Bokeh pane each styled them
         main = [
             heading(article_heading("loss-value", lang)),
-            pn.Row(prose(t["intro"], margin=(0, 10)),
-                   pn.Column(self.table, width=440, css_classes=["bpx-aside"]),
-                   sizing_mode="stretch_width"),
+            display.block(display.row(
+                prose(t["intro"], margin=(0, 10), model=True),
+                display.column(self.table.model, width=440, css_classes=["bpx-aside"]),
+                sizing_mode="stretch_width")),
             self.view,
             heading(article_heading("same-loss", lang), level=3),
             prose(t["descent_intro"], margin=(0, 10)),
-            pn.Row(pn.pane.Bokeh(self.plane, width=470),
-                   pn.Column(self.equal_note, self.stop_note, prose(t["plane_note"]),
-                             sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            pn.Row(pn.pane.Bokeh(self.curve_figs["L"], sizing_mode="stretch_width"),
-                   pn.pane.Bokeh(self.curve_figs["LC"], sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
+            display.block(display.row(
+                self.plane,
+                display.column(self.equal_note.model, self.stop_note.model,
+                               prose(t["plane_note"], model=True), sizing_mode="stretch_width"),
+                sizing_mode="stretch_width")),
+            display.block(display.row(*self.curve_figs.values(), sizing_mode="stretch_width")),
             heading(article_heading("why-decrease", lang), level=3),
             prose(t["why"], margin=(0, 10)),
         ]

@@ -14,6 +14,7 @@ import panel as pn
 
 from graphviz_core.ppo import ppo_case
 
+from .. import display
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..release import variable_tags
@@ -69,7 +70,7 @@ class SameGradientLesson:
                               value=JS_CASE)
             slider.param.watch(self._on_slider, "value_throttled")
         self.case = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.table = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.table = display.Text("", sizing_mode="stretch_width")  # in a block of its own
         self.ppo.param.watch(self._update, ["graph"])
         self.rf.param.watch(self._update, ["graph"])
         self._update()
@@ -173,12 +174,14 @@ class SameGradientLesson:
         t, lang = lesson_text("same-gradient", self.lang), self.lang
         main = [
             heading(article_heading("same-gradient", lang)),
-            pn.Row(prose(t["intro"][:3], margin=(0, 10)), prose(t["intro"][3:], margin=(0, 10)),
-                   sizing_mode="stretch_width"),
+            display.block(display.row(prose(t["intro"][:3], margin=(0, 10), model=True),
+                                      prose(t["intro"][3:], margin=(0, 10), model=True),
+                                      sizing_mode="stretch_width")),
             self.case,
             wrapping_row(self._graph_column(t["ppo_title"], self.ppo_view),
                          self._graph_column(t["rf_title"], self.rf_view)),
-            pn.Column(self.table, margin=(0, 10), sizing_mode="stretch_width"),
+            display.block(display.column(self.table.model, margin=(0, 10),
+                                         sizing_mode="stretch_width")),
         ]
         sidebar = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{ui(lang)['inputs']}</h3>"),
                    *self.sliders.values()]

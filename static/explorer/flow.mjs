@@ -49,5 +49,5 @@ export function legendHtml(max, thick = THICK, faint = 0.35) {
   // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
     `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
-  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(T.flow_legend, {})}</span> ${items.join(" ")}</div>`
+  return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(thick <= THIN ? T.flow_legend_shade : T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }

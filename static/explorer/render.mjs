@@ -3,7 +3,7 @@
 // at this zoom), and for the overlay layer the current step's nodes and edges.
 
 import { fmt, paren } from "./replay.mjs"
-import { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK } from "./style.mjs"
+import { STYLE, FLOW, BLOCKED, PRUNED, FAULT, FAULT_FILL, NAME_INK, EDGE_INK, BACKGROUND } from "./style.mjs"
 import { T, fill } from "./words.mjs"
 import { Labels } from "./labels.mjs"
 import { along, trimEnd, trimPolyline } from "./geometry.mjs"
@@ -178,32 +178,49 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: bundled ? bundles(ecol) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+  return { nodes: col, edges: bundled ? bundles(ecol, E) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
 }
 
 // Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
 // one line each: their polylines joined by NaN, where Bokeh starts a new stroke of the same
 // path. A canvas draws a few strokes of many segments much faster than thousands of strokes,
 // each styled on its own; each row of the edges' source is a bundle then, not an edge.
+// `memo` (the scene's edges) keeps the last bundles: while no edge's style changed (a drag
+// in the graph or forward mode) the same columns come back, and the figure is not repainted.
 const ALPHA_STEPS = 32
-export function bundles(ecol) {
-  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
-  const at = new Map()
-  for (let k = 0; k < ecol.xs.length; k++) {
-    const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
-    const key = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alpha}`
-    let b = at.get(key)
-    if (b === undefined) {
-      at.set(key, b = out.xs.length)
-      out.xs.push([]); out.ys.push([])
-      out.color.push(ecol.color[k]); out.dash.push(ecol.dash[k]); out.alpha.push(alpha); out.width.push(ecol.width[k])
+export function bundles(ecol, memo = null) {
+  const m = ecol.xs.length, keys = new Array(m)
+  for (let k = 0; k < m; k++)
+    keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS}`
+  const last = memo && memo._bundles
+  if (last && last.xs === ecol.xs && last.keys.every((key, k) => key === keys[k])) return last.out
+  const rows = new Map()  // style key -> {color, dash, alpha, width, xs, ys}
+  for (let k = 0; k < m; k++) {
+    let row = rows.get(keys[k])
+    if (row === undefined) {
+      const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
+      rows.set(keys[k], row = { color: ecol.color[k], dash: ecol.dash[k], alpha, width: ecol.width[k], xs: [], ys: [] })
     }
-    const xs = out.xs[b], ys = out.ys[b]
-    if (xs.length) { xs.push(NaN); ys.push(NaN) }
+    if (row.xs.length) { row.xs.push(NaN); row.ys.push(NaN) }
     const ex = ecol.xs[k], ey = ecol.ys[k]
-    for (let j = 0; j < ex.length; j++) { xs.push(ex[j]); ys.push(ey[j]) }
+    for (let j = 0; j < ex.length; j++) { row.xs.push(ex[j]); row.ys.push(ey[j]) }
   }
+  // opaque colours, the faintest drawn first: the strongest flows lie on top (blending
+  // thousands of translucent lines was a fifth of a software-drawn canvas's repaint)
+  const out = { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] }
+  for (const row of [...rows.values()].sort((a, b) => a.alpha - b.alpha)) {
+    out.xs.push(row.xs); out.ys.push(row.ys); out.dash.push(row.dash); out.width.push(row.width)
+    out.color.push(over(row.color, row.alpha, BACKGROUND)); out.alpha.push(1)
+  }
+  if (memo) memo._bundles = { xs: ecol.xs, keys, out }
   return out
+}
+
+// `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour
+function over(color, alpha, ground) {
+  const c = (hex, i) => parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16)
+  const mix = (i) => Math.round(alpha * c(color, i) + (1 - alpha) * c(ground, i)).toString(16).padStart(2, "0")
+  return `#${mix(0)}${mix(1)}${mix(2)}`
 }
 
 // the number drawn edge k shows in `mode` ("" for none)

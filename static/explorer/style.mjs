@@ -24,4 +24,5 @@ export const FAULT_FILL = "#FDE2E6"
 export const INK = "#1F2933"  // labels
 export const NAME_INK = "#52606D"  // a node's name above it
 export const EDGE_INK = "#334155"  // an edge's numbers
+export const BACKGROUND = "#FCFCFD"  // the figure's (components/graph_view.py background_fill_color)
 

@@ -17,11 +17,13 @@ export function levelNumbers(scene) {
   }
 }
 
-// The edges' columns the page draws for `scene` (backward, as a drag frame draws them) and,
+// The edges' columns the page draws for `scene` (in its mode, as a drag frame draws them) and,
 // per drawn edge, its flow: bundled edges come as bundles (render.mjs), one row per style.
 export function levelEdges(scene) {
   const r = replay(scene.tape, {})
   const d = drawing(scene, r, { seen: null, step: null, ppu: 40, box: null })
   const m = scene.edges.u.length
-  return { columns: d.edges, flow: [...Array(m).keys()].map((k) => edgeFlow(scene, r, k)) }
+  // drawn again with the same numbers: the very same columns (nothing to repaint)
+  const again = drawing(scene, r, { seen: null, step: null, ppu: 40, box: null }).edges === d.edges
+  return { columns: d.edges, flow: [...Array(m).keys()].map((k) => edgeFlow(scene, r, k)), again }
 }
