@@ -110,10 +110,15 @@ class Connection:
         self.n = 0
 
     async def send(self, msgtype: str, content: dict) -> None:
+        from tornado.websocket import WebSocketClosedError
+
         self.n += 1
         header = {"msgid": f"c{self.n}", "msgtype": msgtype}
-        for frame in (header, {}, content):
-            await self.ws.write_message(json.dumps(frame, separators=(",", ":")))
+        try:
+            for frame in (header, {}, content):
+                await self.ws.write_message(json.dumps(frame, separators=(",", ":")))
+        except WebSocketClosedError:  # the server went away: the reader sees the socket close
+            pass
 
     async def receive(self) -> tuple[dict, str] | None:
         """(header, content text) of the next message; None when the socket closed."""
