@@ -88,8 +88,13 @@ def constant_variables(graph: nx.MultiDiGraph, variables) -> tuple[str, ...]:
     ...                    e.variables)
     ('c',)
     """
-    return tuple(name for name, leaves in _leaves(list(graph.nodes.values()), variables).items()
-                 if graph.nodes[leaves[0]]["kind"] == "constant")
+    nodes = list(graph.nodes.values())
+    return _constant_names(nodes, _leaves(nodes, variables))
+
+
+def _constant_names(nodes: list[dict], leaves: dict[str, list[int]]) -> tuple[str, ...]:
+    """The variables (of ``leaves``, :func:`_leaves`) whose first leaf is drawn as a constant."""
+    return tuple(name for name, at in leaves.items() if nodes[at[0]]["kind"] == "constant")
 
 
 def _leaves(nodes: list[dict], variables) -> dict[str, list[int]]:
@@ -172,8 +177,7 @@ class Replay:
         self._value = [d["value"] for d in nodes]
         self._value_fault = [d["value_fault"] for d in nodes]
         self._leaves = _leaves(nodes, variables)
-        self.constant_variables = tuple(name for name, leaves in self._leaves.items()
-                                        if nodes[leaves[0]]["kind"] == "constant")
+        self.constant_variables = _constant_names(nodes, self._leaves)
         # per node its inputs in slot order, and the attributes of those edges (flat)
         self._inputs: list[tuple[int, ...]] = []
         self._first_edge: list[int] = []  # where a node's edges start in the flat lists
