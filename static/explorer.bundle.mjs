@@ -1216,18 +1216,18 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
 // in the graph or forward mode) the same columns come back, and the figure is not repainted.
 const ALPHA_STEPS = 32
 function bundles(ecol, memo = null) {
-  const m = ecol.xs.length, keys = new Array(m)
-  for (let k = 0; k < m; k++)
-    keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS}`
+  const m = ecol.xs.length, keys = new Array(m), alphas = new Array(m)
+  for (let k = 0; k < m; k++) {
+    alphas[k] = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
+    keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alphas[k]}`
+  }
   const last = memo && memo._bundles
   if (last && last.xs === ecol.xs && last.keys.every((key, k) => key === keys[k])) return last.out
   const rows = new Map()  // style key -> {color, dash, alpha, width, xs, ys}
   for (let k = 0; k < m; k++) {
     let row = rows.get(keys[k])
-    if (row === undefined) {
-      const alpha = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
-      rows.set(keys[k], row = { color: ecol.color[k], dash: ecol.dash[k], alpha, width: ecol.width[k], xs: [], ys: [] })
-    }
+    if (row === undefined)
+      rows.set(keys[k], row = { color: ecol.color[k], dash: ecol.dash[k], alpha: alphas[k], width: ecol.width[k], xs: [], ys: [] })
     if (row.xs.length) { row.xs.push(NaN); row.ys.push(NaN) }
     const ex = ecol.xs[k], ey = ecol.ys[k]
     for (let j = 0; j < ex.length; j++) { row.xs.push(ex[j]); row.ys.push(ey[j]) }
