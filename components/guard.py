@@ -131,13 +131,11 @@ def _max_message_size(self) -> int:
 def _reconnecting(ws) -> bool:
     """Whether this websocket (still in its handshake) reattaches to a session whose document
     a page has already pulled, within that session's allowance of reconnects."""
-    from bokeh.util.token import get_session_id
-
     try:
         token = ws.request.headers.get("Sec-WebSocket-Protocol", "").split(",")[1].strip()
-        session = ws.application_context._sessions.get(get_session_id(token))
     except Exception:
         return False
+    session = _session_of(ws, token)
     pulls = getattr(session, "_bpx_pulls", 0)
     return 0 < pulls <= RECONNECTS
 
@@ -227,16 +225,41 @@ def _ending_close(on_close):
     connection closed for what it sent, or for sending nothing, has no page coming back; its
     session would hold a page's memory (~3 MB) for up to half a minute, and a client opening
     such connections at the meter's rate could keep dozens alive at once.
+
+    A connection may also have been counted lost already: Bokeh's keep-alive pings every
+    client (every 37 s) and, when a ping finds the connection closing (a close handshake the
+    client does not answer, e.g. after the handshake deadline), detaches it from its session
+    (``client_lost``). Bokeh's own ``on_close`` then fails on the detached session
+    (``AssertionError`` in ``ServerConnection.session``, logged as an uncaught exception) and
+    never tells the document that its connection was lost; here it is told, once.
     """
     def closed(self) -> None:
-        session = getattr(self.connection, "_session", None)  # before Bokeh detaches it
-        on_close(self)
+        connection = self.connection
+        session = getattr(connection, "_session", None)  # before Bokeh detaches it
+        if connection is not None and session is None:  # already lost, by a keep-alive ping
+            session = _session_of(self)
+            self.connection = None  # Bokeh's on_close: only its log line
+            on_close(self)
+            if session is not None:
+                session.notify_connection_lost()
+        else:
+            on_close(self)
         if session is None or not getattr(self, "_bpx_ended", False):
             return
         session.request_expiration()
         if session.connection_count == 0:
             self.application.io_loop.add_callback(self.application._cleanup_sessions)
     return closed
+
+
+def _session_of(ws, token: str | None = None):
+    """The session ``token`` (by default ``ws``'s own) names, if the server still holds it."""
+    from bokeh.util.token import get_session_id
+
+    try:
+        return ws.application_context._sessions.get(get_session_id(token or ws._token))
+    except Exception:
+        return None
 
 
 # --- page opens and handshakes -------------------------------------------------------------
