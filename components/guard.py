@@ -19,6 +19,12 @@ and adjusts Bokeh's websocket handler and page handler for the whole process.
   opens does not hold other students' releases.
 - **Handshakes.** A websocket that has not asked for its document (``PULL-DOC-REQ``)
   ``BPX_HANDSHAKE_SECONDS`` (default 5) after the server's ``ACK`` is closed.
+- **Idle connections.** An HTTP connection waiting for its next request (or a new one for its
+  first) is closed after ``BPX_IDLE_CONNECTION_SECONDS`` (default 60, as common web servers
+  do; Tornado's default is an hour). Each such wait leaves a timer in the event loop's heap
+  until its deadline, even once the request came and cancelled it: with an hour, the timers
+  of an abuse wave's requests (and the contexts they copied) stayed for an hour, scattered
+  over the memory the wave's pages had grown, and kept it from going back to the system.
 - **Sessions of closed connections.** The session of a connection this module closed is
   discarded at once, not kept for Bokeh's unused-session lifetime (no page comes back to it).
 - **Quiet, bounded errors.** A message that cannot be read or applied (a string where a
@@ -36,7 +42,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import traceback
 
 from . import heap
 
@@ -49,6 +54,7 @@ RECONNECT_MESSAGE_BYTES = int(os.environ.get("BPX_RECONNECT_MESSAGE_BYTES", 4 * 
 RECONNECTS = 3
 OPENS_PER_MINUTE = float(os.environ.get("BPX_OPENS_PER_MINUTE", 60))
 HANDSHAKE_SECONDS = float(os.environ.get("BPX_HANDSHAKE_SECONDS", 5))
+IDLE_CONNECTION_SECONDS = float(os.environ.get("BPX_IDLE_CONNECTION_SECONDS", 60))
 ACK_POLL_SECONDS = 0.25  # how often a websocket waiting for its ACK is looked at
 MAX_REFUSALS = 20  # refused messages before a connection is closed
 MAX_LOG_LINE = 400  # characters of any log record's message
@@ -106,12 +112,27 @@ def bound_log_records() -> None:
 
 
 def describe(error: BaseException) -> str:
-    """``Type: start of the message (at file:line in function)`` - one bounded line."""
-    frames = traceback.extract_tb(error.__traceback__)
+    """``Type: start of the message (at file:line in function)`` - one bounded line.
+
+    Where it was raised is read from the traceback's last frame, not with
+    ``traceback.extract_tb``: that reads each frame's whole source file into ``linecache``
+    for the lines it shows, and keeps them for the process's life - ~5,000 strings (Tornado's
+    and Bokeh's sources) made the first time an attacker's message was refused, which then
+    pinned a dozen pymalloc arenas (~1 MB each) that the abuse wave's pages had grown.
+
+    >>> try:
+    ...     {}["missing"]
+    ... except KeyError as e:
+    ...     describe(e).split(" (at ")[0]
+    "KeyError: 'missing'"
+    """
+    last = error.__traceback__
+    while last is not None and last.tb_next is not None:
+        last = last.tb_next
     where = ""
-    if frames:
-        last = frames[-1]
-        where = f" (at {os.path.basename(last.filename)}:{last.lineno} in {last.name})"
+    if last is not None:
+        code = last.tb_frame.f_code
+        where = f" (at {os.path.basename(code.co_filename)}:{last.tb_lineno} in {code.co_name})"
     return f"{type(error).__name__}: {_short(str(error), 160)}{where}"
 
 
@@ -306,8 +327,28 @@ def meter(application) -> OpenMeter:
     return found
 
 
+def bound_idle_connections(request) -> None:
+    """Lower the wait of the server's HTTP connections for a request to
+    ``IDLE_CONNECTION_SECONDS`` (Tornado's ``idle_connection_timeout``, which ``panel serve``
+    has no flag for): the connection parameters ``request`` came with are the server's own,
+    shared by every connection it accepts.
+
+    >>> from tornado.http1connection import HTTP1ConnectionParameters
+    >>> request = type("Request", (), {})()
+    >>> request.connection = type("Connection", (), {})()
+    >>> request.connection.params = HTTP1ConnectionParameters(header_timeout=3600)
+    >>> bound_idle_connections(request); request.connection.params.header_timeout
+    60.0
+    """
+    params = getattr(getattr(request, "connection", None), "params", None)
+    if params is not None and (params.header_timeout is None
+                               or params.header_timeout > IDLE_CONNECTION_SECONDS):
+        params.header_timeout = IDLE_CONNECTION_SECONDS
+
+
 def _metered_get(get):
     async def metered_get(self, *args, **kwargs):
+        bound_idle_connections(self.request)
         if not meter(self.application).take(self.request.remote_ip or "?"):
             log.warning("refused from %s: page opens over %g a minute",
                         self.request.remote_ip, OPENS_PER_MINUTE)
@@ -322,6 +363,8 @@ def _metered_get(get):
 def _metered_open(opened):
     def open(self, *args, **kwargs):
         from bokeh.util.token import get_session_id
+
+        bound_idle_connections(self.request)
 
         try:
             session_id = get_session_id(self._token)

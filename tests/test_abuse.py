@@ -425,3 +425,39 @@ def test_a_connection_a_keep_alive_ping_already_counted_lost_closes_quietly():
     WSHandler.on_close(ws)  # raised AssertionError before
     assert session.lost == 1 and session.expired
     assert ws.application.io_loop.later == ["cleanup"]  # and discarded at once, as it was closed
+
+
+def test_describing_an_error_reads_no_source_file():
+    # a refused message's log line names where the error was raised; reading the sources
+    # for it (traceback.extract_tb) kept whole files of Tornado and Bokeh in linecache,
+    # allocated amid an attack's pages, for the process's life
+    import linecache
+
+    from components import guard
+
+    linecache.clearcache()
+    try:
+        json.loads("{")
+    except ValueError as e:
+        described = guard.describe(e)
+    assert described.startswith("JSONDecodeError: ") and " (at decoder.py:" in described
+    assert linecache.cache == {}
+
+
+def test_idle_connections_wait_at_most_the_bound_not_an_hour():
+    from tornado.http1connection import HTTP1ConnectionParameters
+
+    from components import guard
+
+    def request(timeout):
+        r = type("Request", (), {})()
+        r.connection = type("Connection", (), {"params": HTTP1ConnectionParameters(
+            header_timeout=timeout)})()
+        return r
+
+    hour, short, none = request(3600), request(guard.IDLE_CONNECTION_SECONDS / 2), request(None)
+    for r in (hour, short, none):
+        guard.bound_idle_connections(r)
+    assert hour.connection.params.header_timeout == guard.IDLE_CONNECTION_SECONDS
+    assert none.connection.params.header_timeout == guard.IDLE_CONNECTION_SECONDS
+    assert short.connection.params.header_timeout == guard.IDLE_CONNECTION_SECONDS / 2
