@@ -43,11 +43,24 @@ def event(name: str, model_id: str, **values) -> dict:
                          "values": {"type": "map", "entries": entries}}}
 
 
-def log_from(server, offset: int) -> str:
-    """What the server logged from byte ``offset`` on."""
+def on_a_page(server, student) -> None:
+    """Open a page, run ``await student(page)`` on it, close it; then check that the page got
+    no error and the server logged no failed callback meanwhile."""
+    start = os.path.getsize(server.log)
+
+    async def scenario():
+        page = await Page.open(server[: -len("/app")])
+        try:
+            await student(page)
+            return page.errors, page.leaks
+        finally:
+            await page.close()
+
+    assert run(scenario()) == ([], [])
     with open(server.log, "rb") as f:
-        f.seek(offset)
-        return f.read().decode("utf-8", errors="replace")
+        f.seek(start)
+        log = f.read().decode("utf-8", errors="replace")
+    assert "callback failed" not in log and "Traceback" not in log, log[-3000:]
 
 
 def descent(values: dict, steps: list[float]) -> dict:
@@ -60,49 +73,29 @@ def descent(values: dict, steps: list[float]) -> dict:
 
 
 def test_steps_clicked_while_the_learning_rate_change_waits_all_reach_the_page(server):
-    start = os.path.getsize(server.log)
+    async def student(page):
+        rates = model_named(page, "panel.models.widgets.RadioButtonGroup",
+                            labels=["0.01", "0.05", "0.1", "0.3", "1"])
+        step = model_named(page, "panel.models.widgets.Button", label="Take a step")
+        # η = 1 and four steps, in one message: every click comes while η's change waits
+        await page.send("PATCH-DOC", {"events": [
+            {"kind": "ModelChanged", "model": {"id": rates}, "attr": "active", "new": 4},
+            *[event("button_click", step)] * 4]})
+        expected = descent(SEED.values, [1.0] * 4)
+        await page.until(lambda: page.values.get("w") == expected["w"]
+                         and page.values.get("b") == expected["b"], timeout=30)
+        await page.until(lambda: page.saw("L grows at every step"), timeout=30)
 
-    async def scenario():
-        page = await Page.open(server[: -len("/app")])
-        try:
-            rates = model_named(page, "panel.models.widgets.RadioButtonGroup",
-                                labels=["0.01", "0.05", "0.1", "0.3", "1"])
-            step = model_named(page, "panel.models.widgets.Button", label="Take a step")
-            # η = 1 and four steps, in one message: every click comes while η's change waits
-            await page.send("PATCH-DOC", {"events": [
-                {"kind": "ModelChanged", "model": {"id": rates}, "attr": "active", "new": 4},
-                *[event("button_click", step)] * 4]})
-            expected = descent(SEED.values, [1.0] * 4)
-            await page.until(lambda: page.values.get("w") == expected["w"]
-                             and page.values.get("b") == expected["b"], timeout=30)
-            await page.until(lambda: page.saw("L grows at every step"), timeout=30)
-            return page.errors, page.leaks
-        finally:
-            await page.close()
-
-    errors, leaks = run(scenario())
-    assert errors == [] and leaks == []
-    log = log_from(server, start)
-    assert "callback failed" not in log and "Traceback" not in log, log[-3000:]
+    on_a_page(server, student)
 
 
 def test_an_expression_committed_with_enter_is_drawn_whole(server):
-    # the browser sends the text box's new value and its Enter together
-    start = os.path.getsize(server.log)
+    async def student(page):
+        # the browser sends the text box's new value and its Enter together
+        text = "u*v + sin(u)"
+        await page.send("PATCH-DOC", {"events": [
+            *page.change(page.box, "value", text)["events"],
+            event("enter-pressed", page.box, value_input=text)]})
+        await page.until(lambda: set(page.values) == {"u", "v"}, timeout=30)
 
-    async def scenario():
-        page = await Page.open(server[: -len("/app")])
-        try:
-            text = "u*v + sin(u)"
-            await page.send("PATCH-DOC", {"events": [
-                *page.change(page.box, "value", text)["events"],
-                event("enter-pressed", page.box, value_input=text)]})
-            await page.until(lambda: set(page.values) == {"u", "v"}, timeout=30)
-            return page.errors, page.leaks
-        finally:
-            await page.close()
-
-    errors, leaks = run(scenario())
-    assert errors == [] and leaks == []
-    log = log_from(server, start)
-    assert "callback failed" not in log and "Traceback" not in log, log[-3000:]
+    on_a_page(server, student)
