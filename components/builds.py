@@ -21,7 +21,8 @@ links to the biggest example - for a build each. So, on a server:
   of them; closed sessions are collected when the server is idle);
 - Bokeh's ``curdoc()`` stack (``bokeh.io.doc._PATCHED_CURDOCS``, one list for the process)
   becomes one stack per thread (:class:`ThreadStack`): code on the event loop must never see
-  the document being built in the other thread as its current one, and the reverse.
+  the document being built in the other thread as its current one, and the reverse; and
+  ``patch_curdoc`` pops its document also when the block raises (:func:`patch_curdoc`).
 
 The first session of a process is built on the loop (it installs this). Outside a server
 (tests, notebooks, ``build-site``) nothing changes.
@@ -30,10 +31,13 @@ The first session of a process is built on the loop (it installs this). Outside 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import sys
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from . import heap
 
@@ -71,6 +75,48 @@ class ThreadStack(threading.local):
 
     def clear(self) -> None:
         self.items.clear()
+
+
+@contextmanager
+def patch_curdoc(doc):
+    """Bokeh's ``bokeh.io.doc.patch_curdoc``, with its pop in a ``finally``.
+
+    Bokeh runs every session callback inside ``patch_curdoc``; its own version pops only when
+    the block returns, so a callback that raised left its session's document current for good:
+    later code on that thread (``file_html`` in a student's "Save as HTML", Panel's
+    ``state.curdoc`` outside a callback) got another session's document, or a destroyed one.
+
+    >>> from bokeh.document import Document
+    >>> from bokeh.io import doc as bokeh_doc
+    >>> doc, depth = Document(), len(bokeh_doc._PATCHED_CURDOCS)
+    >>> try:
+    ...     with patch_curdoc(doc):
+    ...         raise ValueError("a failing callback")
+    ... except ValueError:
+    ...     pass
+    >>> len(bokeh_doc._PATCHED_CURDOCS) == depth
+    True
+    """
+    from bokeh.io import doc as bokeh_doc
+
+    stack = bokeh_doc._PATCHED_CURDOCS
+    stack.append(weakref.ref(doc))
+    del doc  # a weak reference only, as Bokeh's
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+# the modules that call (or bound at import) Bokeh's patch_curdoc
+PATCH_CURDOC_USERS = ("bokeh.io.doc", "bokeh.application.handlers.code", "panel.io.handlers")
+
+
+def pop_curdoc_on_error() -> None:
+    """Make Bokeh's ``patch_curdoc`` :func:`patch_curdoc`, in this process (idempotent; also
+    in a notebook's kernel: its callbacks run inside it too)."""
+    for name in PATCH_CURDOC_USERS:
+        importlib.import_module(name).patch_curdoc = patch_curdoc
 
 
 def install() -> None:

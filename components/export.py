@@ -11,7 +11,9 @@ import html
 import io
 import re
 
+from bokeh.document import Document
 from bokeh.embed import file_html
+from bokeh.io.doc import patch_curdoc
 from bokeh.layouts import column, row
 from bokeh.models import (Button, CustomJS, Div, GlobalInlineStyleSheet, InlineStyleSheet,
                           RadioButtonGroup, Slider)
@@ -75,7 +77,11 @@ def standalone_html(model: ExplorerModel, lang: str = "en") -> str:
         view.values_table,
         sizing_mode="stretch_width",
     )
-    page = file_html(layout, resources=INLINE, title=f"{w['app_title']} - {snapshot.expression}")
+    # file_html copies the JS event callbacks of Bokeh's current document into the file's; the
+    # current one is whatever a server callback left (a session's, maybe destroyed): not ours
+    own = Document()  # held here: Bokeh keeps only a weak reference to a patched document
+    with patch_curdoc(own):
+        page = file_html(layout, resources=INLINE, title=f"{w['app_title']} - {snapshot.expression}")
     return _with_page_script(_without_server_scripts(page), lang)
 
 

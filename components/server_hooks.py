@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .builds import PATCH_CURDOC_USERS
+
 
 class Patch(NamedTuple):
     """One replaced attribute: ``owner`` (``module:Class`` or a module) and ``attribute``."""
@@ -43,6 +45,9 @@ PATCHES: tuple[Patch, ...] = (
           "components.shared_styles", "the app's styles: one shared model per document"),
     Patch("panel.reactive", "loading_css",
           "components.shared_styles", "the spinner's styles: one shared model per document"),
+    *(Patch(module, "patch_curdoc", "components.builds",
+            "the current document popped also when the callback raises (Bokeh pops on return)")
+      for module in PATCH_CURDOC_USERS),
     # the server only (a session with a server context)
     Patch(_WS, "open", "components.release, components.guard, components.assets",
           "TCP_NODELAY on every websocket; opens metered per address with a handshake deadline;"
@@ -66,6 +71,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(_APP, "_bpx_builds", "components.builds", "marker: installed once"),
     Patch("panel.io.document", "_garbage_collect", "components.heap",
           "closed sessions collected when the server is idle, not while students wait"),
+    Patch("panel.reactive:Syncable", "_server_event", "components.events",
+          "an event that waits for a property change handled under the document lock"),
     Patch("bokeh.io.doc", "_PATCHED_CURDOCS", "components.builds",
           "Bokeh's current-document stack, one per thread (the build's is not the loop's)"),
 )
@@ -82,18 +89,20 @@ def install(server: bool) -> None:
     >>> [p.attribute for p in server_hooks.PATCHES if p.owner.endswith(":DocHandler")]
     ['get', 'prepare']
     """
-    from . import bokeh_defaults, shared_styles
+    from . import bokeh_defaults, builds, shared_styles
 
     bokeh_defaults.install()
     shared_styles.install()
+    builds.pop_curdoc_on_error()
     if server:
         server_settings()
-        from . import assets, builds, guard
+        from . import assets, events, guard
         from .release import send_without_delay
 
         send_without_delay()
         guard.install()
         assets.install()
+        events.install()
         builds.install()
 
 

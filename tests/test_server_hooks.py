@@ -20,6 +20,9 @@ PROBE = r"""
 import importlib, inspect, json, sys
 modules = sys.argv[1:]
 
+for name in modules:  # all imported first: importing one may patch another (Panel does)
+    importlib.import_module(name)
+
 def snapshot():
     seen = {}
     for name in modules:
@@ -56,3 +59,31 @@ def test_every_patch_is_listed_and_every_listed_patch_is_made():
 def test_each_patch_says_why():
     for p in PATCHES:
         assert p.why and p.module.startswith("components."), p
+
+
+# After a session callback raised, Bokeh's current document must be what it was before: on
+# c57a06b a raising callback left a closed session's document current, and a later "Save as
+# HTML" failed in file_html (tests/test_export.py).
+FAILING_CALLBACK = r"""
+from bokeh.document import Document
+from bokeh.document.callbacks import invoke_with_curdoc
+from bokeh.io import curdoc
+from bokeh.io import doc as bokeh_doc
+from components import server_hooks
+server_hooks.install(server=True)
+before = curdoc()
+session_doc = Document()
+def failing():
+    raise ValueError("a callback's bug")
+try:
+    invoke_with_curdoc(session_doc, failing)
+except ValueError:
+    pass
+print(len(bokeh_doc._PATCHED_CURDOCS), curdoc() is before)
+"""
+
+
+def test_a_callback_that_raises_leaves_no_current_document_behind():
+    out = subprocess.run([sys.executable, "-c", FAILING_CALLBACK], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert out.split() == ["0", "True"]

@@ -18,7 +18,7 @@ import pytest
 
 from graphviz_core import gradients
 
-from .helpers import free_port, screenshot
+from .helpers import ServerURL, free_port, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLORER_CELLS = 3
@@ -40,7 +40,8 @@ def lab(tmp_path_factory):
          f"--ServerApp.root_dir={folder}", f"--LabApp.workspaces_dir={folder / 'workspaces'}",
          f"--LabApp.user_settings_dir={folder / 'settings'}"],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    url.log, url.pid = str(folder / "lab.log"), proc.pid
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -91,7 +92,15 @@ def test_jupyterlab_runs_the_notebook_and_a_release_reaches_the_kernel(lab, page
                   " m.type === 'Slider' && m.title === 'w'); s.value = 3; s.value_throttled = 3 }",
                   seed)
     loss = gradients("(w*x + b - y)**2", {"w": 3, "x": 1.5, "b": 0.5, "y": 1})[0]
-    page.wait_for_function(f"(i) => ({META_ROOT_VALUE})(i) === {loss}", arg=seed, timeout=60_000)
+    try:
+        page.wait_for_function(f"(i) => ({META_ROOT_VALUE})(i) === {loss}", arg=seed,
+                               timeout=60_000)
+    except Exception:  # what the kernel and JupyterLab said, for the failure's report
+        screenshot(page, "jupyterlab-release")
+        outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+        log = Path(lab.log).read_text(errors="replace")[-4000:]
+        pytest.fail(f"the kernel's scene for w = 3 did not arrive in 60 s\n"
+                    f"cell outputs: {[o[:300] for o in outputs]}\nlab.log (end):\n{log}")
     errors = [o for o in page.locator(".jp-OutputArea-output[data-mime-type="
                                       "'application/vnd.jupyter.stderr']").all_inner_texts()
               if "Traceback" in o or "Mismatch" in o]

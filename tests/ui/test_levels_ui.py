@@ -61,6 +61,48 @@ def core_norms(values: dict) -> dict[str, tuple[float, float]]:
     return layer_norms(core_graph(values))
 
 
+def check_weight_matrix(page) -> None:
+    """With the layer h2 open: the weight matrix shows the core's numbers, and pointing at a cell
+    lights the edge it weighs."""
+    matrix = "t.find('ColumnDataSource', (m) => 'weight' in m.data && 'slot' in m.data)"
+    # the matrix comes from the server: wait for h2's (a read right after the drawing could see
+    # none yet, or the one shown before)
+    page.wait_for_function(f"() => {{ const t = window.__bpxt, m = {matrix};"
+                           " return m && m.data.weight.length === 3600 && m.data.neuron.includes('h2[24]') }",
+                           timeout=30_000)
+    cells = js(page, f"{matrix}.data")
+    x = {name: js(page, f"t.slider('{name}').value") for name in ("x0", "x1")}
+    m = layer_matrix(core_graph(x), "h2")  # the layer shown: the one opened last
+    assert len(cells["weight"]) == 60 * 60
+    k = cells["neuron"].index("h2[24]") + 23
+    assert (cells["neuron"][k], cells["input"][k]) == ("h2[24]", "h1[23]")
+    assert cells["weight"][k] == m["weight"][24][23] and cells["grad"][k] == m["grad"][24][23]
+    # pointing at the cell lights the edge that carries h1[23] into h2[24]: here the edge
+    # from the closed layer h1 to the neuron h2[24]
+    heat = page.locator(".bpx-heatmap").first
+    heat.scroll_into_view_if_needed()
+    box = heat.bounding_box()
+    lit = None
+    for fx in (0.3, 0.4, 0.5):  # the first point over a cell (the plot has margins)
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
+        try:
+            page.wait_for_function("() => window.__bpxt.source(['xs', 'ys']).data.xs.length > 0",
+                                   timeout=3_000)
+        except PlaywrightTimeout:
+            continue
+        lit = js(page, "t.source(['xs', 'ys']).data.xs.length")
+        break
+    assert lit == 1
+    lit_x = js(page, "t.source(['xs', 'ys']).data.xs[0]")
+    scene_names = names(page)
+    xs = js(page, "t.scene().nodes.x")
+    assert min(lit_x) >= xs[scene_names.index("h1")] - 1e-9
+    assert max(lit_x) <= xs[scene_names.index("h2[0]")] + 1e-9
+    page.mouse.move(5, 5)  # the pointer leaves: nothing lit
+    page.wait_for_function("() => window.__bpxt.source(['xs', 'ys']).data.xs.length === 0",
+                           timeout=5_000)
+
+
 def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     open_app(page, app_url, QUERY, timeout=120_000)  # a link without a level, as old links are
     assert names(page) == LAYERS  # opens at the layer level
@@ -92,6 +134,9 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     # Back closes the neuron, then the layer
     button(page, "◀ Back: close h2[7]").click()
     wait_drawn(page, 64)
+    # the open layer's weight matrix (a link with open=h2 draws the same picture; the link test
+    # below restores a neuron opened in a layer)
+    check_weight_matrix(page)
     button(page, "◀ Back: close h2").click()
     wait_drawn(page, 5)
     wait_query(page, "open", None)
@@ -161,39 +206,3 @@ def test_taps_open_a_layer_then_a_neuron_on_a_phone_and_close_them(new_page, app
     for closes, count in ((neuron, 64), ("h1", 5)):
         button(page, f"◀ 返回：收起 {closes}").tap()
         wait_drawn(page, count)
-
-
-def test_the_weight_matrix_shows_the_cores_numbers_and_lights_its_edge(page, app_url):
-    open_app(page, app_url, f"{QUERY}&level=layer&open=h2", timeout=120_000)
-    wait_drawn(page, 64)
-    cells = js(page, "t.find('ColumnDataSource', (m) => 'weight' in m.data && 'slot' in m.data).data")
-    x = {name: js(page, f"t.slider('{name}').value") for name in ("x0", "x1")}
-    m = layer_matrix(core_graph(x), "h2")  # the layer shown: the one opened last
-    assert len(cells["weight"]) == 60 * 60
-    k = cells["neuron"].index("h2[24]") + 23
-    assert (cells["neuron"][k], cells["input"][k]) == ("h2[24]", "h1[23]")
-    assert cells["weight"][k] == m["weight"][24][23] and cells["grad"][k] == m["grad"][24][23]
-    # pointing at the cell lights the edge that carries h1[23] into h2[24]: here the edge
-    # from the closed layer h1 to the neuron h2[24]
-    heat = page.locator(".bpx-heatmap").first
-    heat.scroll_into_view_if_needed()
-    box = heat.bounding_box()
-    lit = None
-    for fx in (0.3, 0.4, 0.5):  # the first point over a cell (the plot has margins)
-        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * 0.5)
-        try:
-            page.wait_for_function("() => window.__bpxt.source(['xs', 'ys']).data.xs.length > 0",
-                                   timeout=3_000)
-        except PlaywrightTimeout:
-            continue
-        lit = js(page, "t.source(['xs', 'ys']).data.xs.length")
-        break
-    assert lit == 1
-    lit_x = js(page, "t.source(['xs', 'ys']).data.xs[0]")
-    scene_names = names(page)
-    xs = js(page, "t.scene().nodes.x")
-    assert min(lit_x) >= xs[scene_names.index("h1")] - 1e-9
-    assert max(lit_x) <= xs[scene_names.index("h2[0]")] + 1e-9
-    page.mouse.move(5, 5)  # the pointer leaves: nothing lit
-    page.wait_for_function("() => window.__bpxt.source(['xs', 'ys']).data.xs.length === 0",
-                           timeout=5_000)

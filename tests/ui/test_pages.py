@@ -80,6 +80,10 @@ def test_page_shows_its_heading_and_prose(desktop):
     if desktop.slug == "chain-rule":  # its scene opens in backward mode and says to press Play
         _wait_text(desktop.page, plain(ui(desktop.lang)["play_cue"]))
         assert js(desktop.page, "t.scene().mode") == "backward"
+    # on a wide screen the inputs and lessons are a sidebar, open (on a phone, a drawer that
+    # starts closed: test_phone.py)
+    assert desktop.page.evaluate("() => document.getElementById('sidebar').classList.contains('show')"), \
+        "the sidebar is closed on a wide screen"
     text = re.sub(r"\s+", " ", deep_text(desktop.page))
     if desktop.lang == "zh":
         assert "计算图" in text, "the navigation is not in Chinese"
