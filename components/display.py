@@ -144,22 +144,36 @@ def _layout(cls, children, params: dict) -> Model:
 def _properties(proto) -> dict:
     """The model properties Panel gives ``proto`` on the page in the current document: its
     own, with the stylesheets the page template's design then gives it (the document's
-    shared stylesheet models). Worked out once per document and kind of object."""
+    shared stylesheet models). The stylesheets are made once per document and kind of object
+    (models belong to one document); the rest, which depends only on ``proto``, once per
+    process."""
     doc = pn.state.curdoc
     if doc is None:
         return _worked_out(proto, doc)
-    known = doc.__dict__.setdefault("_bpx_display", {})
+    known = doc.__dict__.get("_bpx_display")
+    if known is None:
+        # Panel's own first look at the document: it starts the document's cache of
+        # stylesheet models, which every later object of the page (these included) shares
+        proto._get_properties(doc)
+        known = doc.__dict__["_bpx_display"] = {}
     if id(proto) not in known:  # (the prototype kept with them: its id stays its own)
-        known[id(proto)] = (proto, _worked_out(proto, doc))
+        known[id(proto)] = (proto, {**_plain(proto),
+                                    "stylesheets": _stylesheets(proto, proto.stylesheets, doc)})
     props = known[id(proto)][1]
     return {k: list(v) if isinstance(v, list) else v for k, v in props.items()}
 
 
 def _worked_out(proto, doc) -> dict:
-    props = proto._get_properties(doc)
-    props.pop("text", None)
-    props.pop("children", None)
-    props["stylesheets"] = _stylesheets(proto, proto.stylesheets, doc)
+    return {**_plain(proto), "stylesheets": _stylesheets(proto, proto.stylesheets, doc)}
+
+
+@lru_cache(maxsize=64)
+def _plain(proto) -> dict:
+    """``proto``'s model properties but its text, children and stylesheets: no models, the
+    same in every document (read-only: callers copy)."""
+    props = proto._get_properties(None)
+    for name in ("text", "children", "stylesheets"):
+        props.pop(name, None)
     return props
 
 

@@ -19,9 +19,9 @@ from bokeh.plotting import figure
 
 from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_members
 
+from . import display
 from .graph_view import GraphView
 from .model import ExplorerModel
-from .rows import wrapping_row
 from .words import ui
 
 # blue (Okabe-Ito #0072B2) -> white -> orange (#D55E00): 11 steps, white in the middle
@@ -53,7 +53,6 @@ class LayerMatrix(pn.viewable.Viewer):
         # the heatmaps and the parts around them are made for the first network shown: most
         # pages never show one, and two figures are a tenth of a page's build
         self.weights = self.grads = None
-        self.maps = wrapping_row()
         self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
@@ -98,13 +97,17 @@ class LayerMatrix(pn.viewable.Viewer):
             w = self.words
             self.weights = self._heatmap("weight", w["matrix_weights"])
             self.grads = self._heatmap("grad", w["matrix_grads"].format(loss="L"))
-            self.maps.objects = [pn.pane.Bokeh(self.weights[0]), pn.pane.Bokeh(self.grads[0])]
+            # the two figures only display: one block (a wrapping row of them)
+            figures = (self.weights[0], self.grads[0])
+            display.styled(*figures)
+            maps = display.block(display.row(*figures, sizing_mode="stretch_width",
+                                             styles={"flex-wrap": "wrap"}))
             self.layout.objects = [
                 pn.Row(self.title, self.pick, sizing_mode="stretch_width",
                        css_classes=["bpx-inline"]),
                 pn.pane.HTML(f"<div class='bpx-hint'>{w['matrix_hint']}</div>",
                              sizing_mode="stretch_width"),
-                self.maps]
+                maps]
         inspected = self.model.inspected.partition("[")[0]
         wanted = inspected if inspected in layers else (
             self.pick.value if self.pick.value in layers else layers[0])
@@ -118,14 +121,19 @@ class LayerMatrix(pn.viewable.Viewer):
             return
         m = layer_matrix(g, layer)
         self.title.object = f"<h3 class='bpx-side-title'>{html.escape(self.words['matrix_title'].format(layer=layer))}</h3>"
-        data = {c: [] for c in CELL_COLUMNS}
-        for j, neuron in enumerate(m["rows"]):
-            for i, name in enumerate(m["columns"]):
-                u, v, slot = m["edge"][j][i]
-                for key, value in (("col", i), ("row", j), ("weight", m["weight"][j][i]),
-                                   ("grad", m["grad"][j][i]), ("input", name),
-                                   ("neuron", neuron), ("u", u), ("v", v), ("slot", slot)):
-                    data[key].append(value)
+        columns, rows = m["columns"], m["rows"]
+        across = range(len(columns))
+
+        def cells(matrix):  # row by row, a value per column
+            return [line[i] for line in matrix for i in across]
+        edges = cells(m["edge"])
+        data = {"col": [i for _ in rows for i in across],
+                "row": [j for j in range(len(rows)) for _ in across],
+                "weight": cells(m["weight"]), "grad": cells(m["grad"]),
+                "input": [columns[i] for _ in rows for i in across],
+                "neuron": [neuron for neuron in rows for _ in across],
+                "u": [e[0] for e in edges], "v": [e[1] for e in edges],
+                "slot": [e[2] for e in edges]}
         for (fig, mapper), field in ((self.weights, "weight"), (self.grads, "grad")):
             reach = max((abs(x) for x in data[field] if x == x and abs(x) != float("inf")),
                         default=0.0) or 1.0
