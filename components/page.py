@@ -72,8 +72,9 @@ def stylesheet() -> str:
 
 
 def field_stylesheet() -> str:
-    """The styles of the number field ``static/page-a11y.js`` puts beside each slider (for a
-    page without the app's stylesheet: the saved HTML file)."""
+    """The sliders' styles: the number field ``static/page-a11y.js`` puts beside each slider,
+    and the track drawn without layers of its own (for a page without the app's stylesheet:
+    the saved HTML file)."""
     return (STATIC / "fields.css").read_text(encoding="utf-8")
 
 

@@ -51,7 +51,8 @@ def group_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
     if cached is not None:
         return cached
     members: dict[str, list[int]] = {}
-    for n, gid in graph.nodes(data="group", default=""):
+    for n, d in graph._node.items():  # networkx's own dict: no view per node
+        gid = d.get("group")
         if gid:
             members.setdefault(gid, []).append(n)
     graph.graph["_groups"] = dict(sorted(members.items(), key=lambda item: item[1][-1]))
@@ -128,14 +129,19 @@ def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]]
     tape = lambda key: output[key] if isinstance(key, str) else key  # noqa: E731
     plain_in: list[tuple] = []  # (drawn u, traced u, traced v, slot, data): into drawn traced nodes
     into_group: dict[tuple, list] = {}  # (drawn u, group) -> [(traced v, slot, data, traced u)]
-    for u, v, k, data in graph.edges(keys=True, data=True):
-        du, dv = draw_as[u], draw_as[v]
-        if du == dv and isinstance(du, str):
-            continue  # inside a closed group
-        if isinstance(dv, str):
-            into_group.setdefault((du, dv), []).append((v, k, data, u))
-        else:
-            plain_in.append((du, u, v, k, data))
+    # networkx's own dicts, in the order graph.edges() gives (a view object per edge was
+    # most of this pass over an 11,586-node network's 15,243 edges)
+    for u, children in graph._succ.items():
+        du = draw_as[u]
+        for v, keyed in children.items():
+            dv = draw_as[v]
+            if du == dv and isinstance(du, str):
+                continue  # inside a closed group
+            for k, data in keyed.items():
+                if isinstance(dv, str):
+                    into_group.setdefault((du, dv), []).append((v, k, data, u))
+                else:
+                    plain_in.append((du, u, v, k, data))
     keys = list(dict.fromkeys(draw_as.values()))
     graph_of_keys = nx.DiGraph()
     graph_of_keys.add_nodes_from(keys)
@@ -146,7 +152,7 @@ def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]]
     except nx.NetworkXUnfeasible:
         raise ValueError("these groups make the drawing cyclic") from None
     index = {key: i for i, key in enumerate(order)}
-    name = {n: nodes[n]["name"] for n in graph}
+    name = {n: d["name"] for n, d in graph._node.items()}
     name.update({ms[-1]: gid for gid, ms in neurons.items()})
 
     drawn = nx.MultiDiGraph(root=index[draw_as[graph.graph.get("root", len(graph) - 1)]],

@@ -60,9 +60,13 @@ def layer_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
         return cached
     nodes = graph.nodes
     layers: dict[str, list[int]] = {}
-    for n, gid in graph.nodes(data="group", default=""):
+    layer_of: dict[str, str] = {}  # a group's layer, worked out once per group
+    for n, d in graph._node.items():  # networkx's own dict: no view per node
+        gid = d.get("group")
         if gid:
-            key = _layer_of_group(gid)
+            key = layer_of.get(gid)
+            if key is None:
+                key = layer_of[gid] = _layer_of_group(gid)
         elif (graph.in_degree(n) == 0 and graph.out_degree(n)
               and all(nodes[s].get("group") for s in graph.successors(n))):
             key = INPUT_LAYER
@@ -186,9 +190,10 @@ def level_graph(graph: nx.MultiDiGraph, level: str = "layer", opened=(),
     open_layers, open_neurons, neurons, layers = _open_sets(graph, level, kept)
     outputs = layer_outputs(graph)
     draw_as = {}
+    node_attrs = graph._node  # networkx's own dict: no view per node
     for layer, members in layers.items():
         for n in members:
-            gid = graph.nodes[n].get("group", "")
+            gid = node_attrs[n].get("group", "")
             draw_as[n] = (layer if layer not in open_layers else
                           gid if gid and gid not in open_neurons else n)
     closed = {layer: members for layer, members in layers.items() if layer not in open_layers}

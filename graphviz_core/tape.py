@@ -49,9 +49,10 @@ def to_tape(graph: nx.MultiDiGraph) -> dict:
 
 def _tape(graph: nx.MultiDiGraph) -> dict:
     nodes = [d for _, d in graph.nodes(data=True)]
+    inputs = graph.graph.get("_inputs")  # recorded by trace(); else read off the edges
     return {
         "op": [d["op"] for d in nodes],
-        "inputs": [[u for u, _ in slots] for slots in _slots(graph)],
+        "inputs": inputs if inputs is not None else [[u for u, _ in slots] for slots in _slots(graph)],
         "param": [d["param"] for d in nodes],
         "value": [d["value"] for d in nodes],
         # a named constant (k, C, eps) has a slider too; a number (2, 0.5) has none

@@ -81,6 +81,10 @@ def _trace(root: Value, backward: bool, groups) -> nx.MultiDiGraph:
     # add_edge fill it): those calls take keyword dicts and clear a cache each time, which
     # made them most of a trace's cost.
     node_attrs, succ, pred = graph._node, graph._succ, graph._pred
+    # each node's parents in slot order: the tape's inputs (graphviz_core.tape.to_tape),
+    # known here at no cost; a traced graph's structure never changes after
+    inputs: list[list[int]] = []
+    graph.graph["_inputs"] = inputs
     for i, v in enumerate(order):
         parents = v.parents
         name = names[i]
@@ -99,9 +103,11 @@ def _trace(root: Value, backward: bool, groups) -> nx.MultiDiGraph:
         succ[i] = {}
         pred[i] = {}
         if not parents:
+            inputs.append([])
             continue
         op = OPS[v.op]
         slots = [index[p] for p in parents]
+        inputs.append(slots)
         attrs["text"] = f"{name} = {op_definition(op, [names[j] for j in slots], v.param, text=True)}"
         attrs["latex"] = (f"{latex_names[i]} = " + op_definition(
             op, [latex_names[j] for j in slots], v.param, text=False))

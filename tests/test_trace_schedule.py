@@ -236,6 +236,21 @@ def test_fan_out_rule_on_random_graphs(case):
 
 @settings(max_examples=100, deadline=None)
 @given(expression_cases(low=-3.0, high=3.0))
+def test_the_tape_inputs_trace_records_are_the_edges_slots(case):
+    """to_tape reads each node's inputs as trace recorded them: the same as its in-edges in
+    slot order (a*a: the same parent twice), as a graph without the record reads them."""
+    from graphviz_core.tape import _slots, to_tape
+
+    source, _, values = case
+    for g in (trace(parse(source).build(values)), trace(parse("a*a + a").build({"a": 2.0})),
+              trace(mlp_loss(2, (3, 2), 1))):
+        from_edges = [[u for u, _ in slots] for slots in _slots(g)]
+        assert to_tape(g)["inputs"] == from_edges
+        g.graph.pop("_inputs")
+        assert to_tape(g)["inputs"] == from_edges
+
+
+@given(expression_cases(low=-3.0, high=3.0))
 def test_random_graphs_with_data_leaves(case):
     source, variables, values = case
     frozen = {v: (i % 2 == 1) for i, v in enumerate(variables)}

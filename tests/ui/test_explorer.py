@@ -114,8 +114,10 @@ def test_dragging_a_slider_updates_numbers_while_dragging_and_after(page, app_ur
     values = check_against_core(page, SEED.source)
     assert values["w"] == final
     assert_cells_match_source(page)
-    # a value set by a script, as a drag sets it: the slider's handle and title follow
-    js(page, "t.slider('w').value = -1.25")
+    # a value set by a script, as a drag sets it: the slider's handle and title follow, the
+    # handle at once (no glide), its track painted with the page (no layers of its own)
+    moved = page.evaluate(SET_AND_WATCH, {"name": "w", "value": -1.25})
+    assert moved == {"animations": 0, "layers": 0, "parts": 3}, moved
     page.wait_for_function("() => window.__bpxt.table().value[0] === '-1.25'", timeout=5000)
     shown = slider_shown(page, "w")
     assert {**shown, "handle": None} == {**slider_value_text(page, "w"), "handle": None}
@@ -136,6 +138,18 @@ SLIDER_SHOWN = """(name) => {
   const tip = handle.querySelector('.noUi-tooltip')
   return {handle: handle.getAttribute('aria-valuenow'), tooltip: tip ? tip.textContent : null,
           title: view.title_el.textContent}
+}"""
+
+
+# sets a slider's value as a drag does and says, in the same task, how its handle moves:
+# the animations running on its track's parts and how many of them ask for a layer of their own
+SET_AND_WATCH = """({name, value}) => {
+  const model = window.__bpxt.slider(name), view = window.__bpxt.viewOf(model)
+  model.value = value
+  const parts = [...view.slider_el.querySelectorAll('.noUi-connect, .noUi-origin, .noUi-handle')]
+  return {animations: parts.reduce((n, el) => n + el.getAnimations().length, 0),
+          layers: parts.filter((el) => getComputedStyle(el).willChange !== 'auto').length,
+          parts: parts.length}
 }"""
 
 
