@@ -12,6 +12,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from components.graph_view import CAPTION_CSS
@@ -60,8 +61,9 @@ def query(page) -> dict[str, str]:
 
 
 # --- 1 --------------------------------------------------------------------------------------
-def test_page_loads_with_the_seed_graph(page, app_url):
-    open_app(page, app_url)
+def check_seed_graph(page) -> None:
+    """The page as it opens: the seed graph, its sliders and numbers (read only: test 3 goes on
+    to the mode buttons on the same page)."""
     assert table_names(page) == SEED_NAMES
     s = sliders(page)
     assert list(s) == ["w", "x", "b", "y"]
@@ -164,8 +166,9 @@ def slider_value_text(page, name: str) -> dict:
 
 
 # --- 3 --------------------------------------------------------------------------------------
-def test_mode_buttons_show_values_then_gradients(page, app_url):
+def test_page_loads_with_the_seed_graph_and_mode_buttons_show_values_then_gradients(page, app_url):
     open_app(page, app_url)
+    check_seed_graph(page)
     assert div_text(page, "bpx-caption").startswith("Graph:")
     bottoms = js(page, "t.bottoms()")
     assert bottoms[SEED_NAMES.index("w")] == "parameter"
@@ -189,7 +192,7 @@ def test_mode_buttons_show_values_then_gradients(page, app_url):
     # the edges carry "x local derivative -> contribution"
     labels = js(page, "t.edgeLabels()")
     assert any(re.fullmatch(r"×\S+ → 7\.5", lab) for lab in labels), labels
-    assert counter(page) == f"{len(js(page, 't.scene().steps.backward'))} steps"
+    wait_counter(page, rf"^{len(js(page, 't.scene().steps.backward'))} steps$")
     page.wait_for_function("() => new URLSearchParams(location.search).get('mode') === 'backward'")
     assert query(page)["mode"] == "backward"
     assert js(page, "t.find('panel.models.widgets.RadioButtonGroup').active") == 2
@@ -256,9 +259,10 @@ def test_playing_the_backward_pass(page, app_url):
     assert rec["maxPulses"] > 0, "no pulse moved along an edge during play"
     assert rec["math"], "the caption never showed MathJax output"
     assert "❚❚ Pause" in rec["labels"] and "▶ Play" in rec["labels"]
-    assert js(page, "t.pulses().data.x.length") == 0  # the pulses are gone at the end
-    # the last step's caption is a formula for the gradient of an input
-    assert "$$" in js(page, "t.div('bpx-caption').text")
+    # the pulses are gone at the end, and the last step's caption is a formula for the gradient
+    # of an input (both follow the last step: wait, a read could come a frame early)
+    page.wait_for_function("() => window.__bpxt.pulses().data.x.length === 0", timeout=5000)
+    page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('$$')", timeout=5000)
 
     button(page, "◀ Step").click()
     assert wait_counter(page, rf"^Step {n - 1} / {n}$")
@@ -366,16 +370,19 @@ def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
     rows = table(page)
     assert rows["w"]["grad"] == "7.5" and rows["b"]["grad"] == "5"
     report = SEED.build(requires_grad={"x": False, "y": False}).backward()
+    assert report.skipped > 0
+    # the stats line, the caption (computed in the browser) and the drawing follow the table:
+    # wait for each (a read right after the table could come before them), then check
+    counts = f"backward: {report.evaluated} local derivatives evaluated, {report.skipped} skipped"
+    wait_text(page, ".bpx-stats-line", counts)
     stats = div_text(page, "bpx-stats-line")
     m = re.search(r"backward: (\d+) local derivatives evaluated, (\d+) skipped", stats)
     assert m, stats
     assert (int(m.group(1)), int(m.group(2))) == (report.evaluated, report.skipped)
-    assert report.skipped > 0
-    # the caption (computed in the browser) agrees with the server's count
-    assert f"{report.skipped} skipped" in div_text(page, "bpx-caption")
+    wait_text(page, ".bpx-caption", f"{report.skipped} skipped")
     # pruned leaves are drawn dimmed and labelled
-    bottoms = js(page, "t.bottoms()")
-    assert bottoms[SEED_NAMES.index("x")] == "not computed"
+    page.wait_for_function("(i) => window.__bpxt.bottoms()[i] === 'not computed'",
+                           arg=SEED_NAMES.index("x"), timeout=10_000)
     screenshot(page, "07-requires-grad-off", full_page=False)
 
 
@@ -486,6 +493,11 @@ def test_presentation_mode_makes_labels_larger(page, app_url):
     screenshot(page, "10b-presentation", full_page=False)
     button(page, "Presentation").click()
     page.wait_for_function("() => !document.body.classList.contains('bpx-present')")
+    try:  # the figure redraws its labels after the class goes
+        page.wait_for_function("(b) => JSON.stringify(window.__bpxt.labelSizes()) === JSON.stringify(b)",
+                               arg=before["sizes"], timeout=5000)
+    except PlaywrightTimeout:
+        pass
     assert js(page, "t.labelSizes()") == before["sizes"]
 
 
@@ -504,6 +516,7 @@ def test_two_sessions_do_not_share_state(new_page, app_url):
     assert table_names(b) == SEED_NAMES
     check_against_core(b, SEED.source)
     assert sliders(b)["w"]["value"] == -1.0
+    b.wait_for_function("() => new URLSearchParams(location.search).get('w') === '-1'", timeout=20_000)
     # a fresh page is the seed, untouched by both
     b.reload()
     b.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=30_000)

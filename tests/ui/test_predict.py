@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from graphviz_core import parse, schedule, trace
 from graphviz_core.examples import SEED
@@ -49,6 +50,18 @@ def wait_in(page, what: str, expect: str, timeout: float = 30_000) -> None:
                            ".includes(s) }", arg=expect, timeout=timeout)
 
 
+def wait_grads(page, condition: str, arg=None, timeout: float = 10_000) -> None:
+    """Until the table's gradients (``g``: name -> text) meet ``condition``: the table is
+    revealed after the verdict, so a read right after it could come too early. If it never
+    holds, the assertion that follows says what the table shows."""
+    try:
+        page.wait_for_function("(arg) => { const d = window.__bpxt.table(), g = {};"
+                               " d.name.forEach((n, i) => { g[n] = d.grad[i] }); return " + condition + " }",
+                               arg=arg, timeout=timeout)
+    except PlaywrightTimeout:
+        pass
+
+
 def answer(page, lang: str, text: str, by: str = "enter") -> None:
     box = page.get_by_label(WORDS[lang]["label"])
     box.fill(text)
@@ -76,6 +89,7 @@ def test_predict_right_then_wrong(page, app_url, lang):
     assert w["tol"].format(tol="0.05") in caption(page)  # 1% of 5
     assert w["score"].format(right=1, tried=1) in js(page, "t.div('bpx-verdict').text")
     wait_in(page, "live", w["right"])
+    wait_grads(page, "g.L === '1' && g.z3 === '?'")
     assert table(page)["L"]["grad"] == "1" and table(page)["z3"]["grad"] == "?"
     # a wrong number: the miss is explained with the step's own numbers (the engine's)
     term = first["terms"][0]
@@ -86,6 +100,7 @@ def test_predict_right_then_wrong(page, app_url, lang):
     assert w["chain"].format(l=f"{term['local']:g}", g=f"{first['value']:g}") in verdict, verdict
     assert w["score"].format(right=1, tried=2) in verdict
     wait_in(page, "live", w["wrong"])
+    wait_grads(page, "parseFloat(g.z3) === arg", first["value"])
     assert float(table(page)["z3"]["grad"]) == first["value"]
     if lang == "zh":
         assert not english_on(re.sub(r"\s+", " ", deep_text(page)))
@@ -103,6 +118,7 @@ def test_predict_from_the_url_on_a_phone_to_the_end(new_page, app_url):
         answer(page, "en", f"{step['value']:.6g}")
         wait_in(page, "verdict", WORDS["en"]["score"].format(right=k + 1, tried=k + 1))
     wait_in(page, "caption", f"All {len(steps)} steps predicted, {len(steps)} right.")
+    wait_grads(page, "Object.values(g).every((v) => v !== '?')")
     assert all(row["grad"] != "?" for row in table(page).values())
     assert sideways_overflow(page) <= 0
     page.get_by_role("button", name="Show or hide the inputs and the lessons").click()  # the drawer
