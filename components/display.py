@@ -10,6 +10,8 @@ on the page as one :func:`block`: one Panel object for the whole block. The page
 is the same element for element.
 
 Text that changes after the page is built (a live table) is set with :func:`set_text`.
+A button that only runs code in the browser (a player's Start, Step, Play) is a
+:func:`button`: it needs no Panel object either.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import lru_cache
 
 import panel as pn
 from bokeh.model import Model
+from bokeh.models import CustomJS
 from panel.io import remove_root
 
 
@@ -75,6 +78,26 @@ class Text:
         if text != self._object:
             self._object = text
             set_text(self.model, text)
+
+
+def button(label: str, args: dict, code: str, **params) -> Model:
+    """The model ``pn.widgets.Button(label=label, **params)`` would make, with the callback
+    its ``js_on_click(args=args, code=code)`` would give it: a button that only runs ``code``
+    in the browser (the server never hears of its clicks).
+
+    >>> from bokeh.document import Document
+    >>> from panel.io.state import set_curdoc
+    >>> with set_curdoc(Document()):
+    ...     model = button("Play", {"n": 1}, "console.log(n)", color="success")
+    >>> model.label, model.button_type, sorted(model.js_event_callbacks)
+    ('Play', 'success', ['button_click'])
+    """
+    proto = _prototype(pn.widgets.Button, _key({"label": label, **params}))
+    model = proto._widget_type(**_properties(proto))
+    # Panel's callback for js_on_click: the widget's model as ``source``, the code guarded
+    model.js_on_event("button_click", CustomJS(
+        args={**args, "source": model}, code=f"try {{ {code} }} catch(err) {{ console.log(err) }}"))
+    return model
 
 
 def column(*children: Model, **params) -> Model:
@@ -167,13 +190,15 @@ def _worked_out(proto, doc) -> dict:
     return {**_plain(proto), "stylesheets": _stylesheets(proto, proto.stylesheets, doc)}
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=128)
 def _plain(proto) -> dict:
     """``proto``'s model properties but its text, children and stylesheets: no models, the
     same in every document (read-only: callers copy)."""
     props = proto._get_properties(None)
     for name in ("text", "children", "stylesheets"):
         props.pop(name, None)
+    if any(isinstance(v, Model) for v in props.values()):  # (a button's tooltip, say)
+        raise ValueError(f"{type(proto).__name__} with a model among its properties")
     return props
 
 
@@ -226,7 +251,7 @@ def _thawed(value):
     return value
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=128)
 def _prototype(cls, key: tuple):
     """A Panel object of ``cls`` with these parameters, never shown: it only says what model
     properties Panel gives such an object (read-only afterwards, so sessions may share it)."""

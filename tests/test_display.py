@@ -108,3 +108,51 @@ def test_styled_models_get_the_styles_a_bokeh_pane_gives_them():
     plain = page_roots(made(lambda div: [pn.Column(pn.pane.Bokeh(div, stylesheets=list(div.stylesheets)),
                                                    sizing_mode="stretch_width")]))
     assert page_roots(made(styled)) == plain
+
+
+def test_a_button_is_the_model_and_callback_panel_would_make():
+    """Every property of the button, and of its click callback but Panel's link tag, reads the
+    same; the server is not subscribed to its clicks (it only runs code in the browser)."""
+    from bokeh.models import CustomJS
+
+    player = {}
+
+    def callback(model):
+        (cb,) = model.js_event_callbacks["button_click"]
+        args = {k: v for k, v in cb.args.items() if k != "source"}
+        assert cb.args["source"] is model
+        return cb.code, tuple(sorted((k, shape(v) if hasattr(v, "ref") else v)
+                                     for k, v in args.items()))
+
+    def panel_button():
+        b = pn.widgets.Button(label="Play ▶", color="success", width=92, margin=(2, 3))
+        b.js_on_click(args={"player": player["js"], "data": {"action": "play"}},
+                      code="player.execute(cb_obj, data)")
+        return [pn.Row(b, css_classes=["bpx-inline"])]
+
+    def display_button():
+        b = display.button("Play ▶", {"player": player["js"], "data": {"action": "play"}},
+                           "player.execute(cb_obj, data)", color="success", width=92,
+                           margin=(2, 3))
+        return [display.block(display.row(b, css_classes=["bpx-inline"]))]
+
+    def built(main):
+        doc = Document()
+        with set_curdoc(doc):
+            player["js"] = CustomJS(code="")
+            template = PageTemplate(main=main())
+            template.server_doc(doc, title="test")
+            (row,) = [r for r in doc.roots if "main" in str(r.name)]
+            (button,) = row.children
+            return button
+
+    made, expected = built(display_button), built(panel_button)
+    assert callback(made) == callback(expected)
+    assert made.subscribed_events == set() and "button_click" in expected.subscribed_events
+    for model in (made, expected):  # (the callback refers to its button: compared above)
+        model.js_event_callbacks = {}
+
+    def unsubscribed(model):
+        kind, sheets, props = shape(model)
+        return kind, sheets, tuple(p for p in props if p[0] != "subscribed_events")
+    assert unsubscribed(made) == unsubscribed(expected)

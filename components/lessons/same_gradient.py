@@ -18,7 +18,6 @@ from .. import display
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..release import variable_tags
-from ..rows import wrapping_row
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import UrlWriter, callout, float_arg, heading, number, prose, table_html
@@ -157,18 +156,21 @@ class SameGradientLesson:
         self.table.object = self.table_html()
 
     # --- page ---------------------------------------------------------------------------------------
-    def _graph_column(self, title: str, view: GraphView) -> pn.Column:
+    def _graph_column(self, title: str, view: GraphView):
+        """A graph's title, its player's buttons (run in the browser) and the graph, as one
+        layout of plain models (components/display.py)."""
         w = ui(self.lang)
-        buttons = []
-        for label, action, kind in ((w["start"], "first", "light"), (w["back"], "back", "light"),
-                                    (w["play"], "play", "success"), (w["step"], "step", "light")):
-            button = pn.widgets.Button(label=label, color=kind, width=92, margin=(2, 3))
-            button.js_on_click(args=view.player_args(action), code=RUN_PLAYER)
-            buttons.append(button)
+        buttons = [display.button(label, view.player_args(action), RUN_PLAYER, color=kind,
+                                  width=92, margin=(2, 3))
+                   for label, action, kind in ((w["start"], "first", "light"),
+                                               (w["back"], "back", "light"),
+                                               (w["play"], "play", "success"),
+                                               (w["step"], "step", "light"))]
         # side by side where there is room for both, one above the other on a narrow screen
-        return pn.Column(pn.pane.HTML(f"<h3 class='bpx-lesson-h3'>{title}</h3>", margin=(0, 10)),
-                         pn.Row(*buttons, css_classes=["bpx-inline"]), view, sizing_mode="stretch_width",
-                         styles={"flex": "1 1 660px", "min-width": "min(660px, 100%)"})
+        return display.column(
+            display.html(f"<h3 class='bpx-lesson-h3'>{title}</h3>", margin=(0, 10)),
+            display.row(*buttons, css_classes=["bpx-inline"]), view.layout(),
+            sizing_mode="stretch_width", styles={"flex": "1 1 660px", "min-width": "min(660px, 100%)"})
 
     def page(self) -> LessonPage:
         t, lang = lesson_text("same-gradient", self.lang), self.lang
@@ -178,8 +180,9 @@ class SameGradientLesson:
                                       prose(t["intro"][3:], margin=(0, 10), model=True),
                                       sizing_mode="stretch_width")),
             self.case,
-            wrapping_row(self._graph_column(t["ppo_title"], self.ppo_view),
-                         self._graph_column(t["rf_title"], self.rf_view)),
+            display.block(display.row(self._graph_column(t["ppo_title"], self.ppo_view),
+                                      self._graph_column(t["rf_title"], self.rf_view),
+                                      sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})),
             display.block(display.column(self.table.model, margin=(0, 10),
                                          sizing_mode="stretch_width")),
         ]
