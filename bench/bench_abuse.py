@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from tornado.websocket import WebSocketClosedError  # noqa: E402
+
 from bokeh_client import Page, connect, get_token  # noqa: E402
 
 
@@ -38,7 +40,12 @@ async def malformed(base: str, n: int) -> str:
     bodies.append('{"events":[{"kind":"ModelChanged","model":{"id":"%s"},"attr":'
                   '"value_throttled","new":%s1%s}]}' % (w, "[" * 30_000, "]" * 30_000))
     for k in range(n):
-        await page.send("PATCH-DOC", bodies[k % len(bodies)])
+        if page.closed.is_set():  # closed after MAX_REFUSALS: what it sends now is lost
+            break
+        try:
+            await page.send("PATCH-DOC", bodies[k % len(bodies)])
+        except WebSocketClosedError:  # the close came while a message was being written
+            break
     await asyncio.sleep(0.5)
     await page.close()
     return f"{len(page.errors)} ERROR replies, closed={page.closed.is_set()}, leaks={len(page.leaks)}"
