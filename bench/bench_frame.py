@@ -123,13 +123,13 @@ class Frames:
         return len(self.sent)
 
 
-def latency(page, name: str, start: float, samples: int) -> dict:
+def latency(page, name: str, start: float, samples: int, script: str = SAMPLE) -> dict:
     results = []
     for k in range(samples):
         value = round(start + 0.01 * ((k % 60) - 30) + (0.005 if k % 2 else 0.0), 3)
         if k and value == results[-1]["value"]:
             value += 0.001
-        r = page.evaluate(SAMPLE, {"name": name, "value": value, "rows": 8, "timeout": 500})
+        r = page.evaluate(script, {"name": name, "value": value, "rows": 8, "timeout": 500})
         results.append({**r, "value": value})
     out = {"samples": samples}
     for key in ("source", "frame", "dom"):

@@ -19,6 +19,12 @@ and adjusts Bokeh's websocket handler and page handler for the whole process.
   opens does not hold other students' releases.
 - **Handshakes.** A websocket that has not asked for its document (``PULL-DOC-REQ``)
   ``BPX_HANDSHAKE_SECONDS`` (default 5) after the server's ``ACK`` is closed.
+- **Idle connections.** An HTTP connection waiting for its next request (or a new one for its
+  first) is closed after ``BPX_IDLE_CONNECTION_SECONDS`` (default 60, as common web servers
+  do; Tornado's default is an hour). Each such wait leaves a timer in the event loop's heap
+  until its deadline, even once the request came and cancelled it: with an hour, the timers
+  of an abuse wave's requests (and the contexts they copied) stayed for an hour, scattered
+  over the memory the wave's pages had grown, and kept it from going back to the system.
 - **Sessions of closed connections.** The session of a connection this module closed is
   discarded at once, not kept for Bokeh's unused-session lifetime (no page comes back to it).
 - **Quiet, bounded errors.** A message that cannot be read or applied (a string where a
@@ -36,7 +42,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import traceback
 
 from . import heap
 
@@ -49,6 +54,7 @@ RECONNECT_MESSAGE_BYTES = int(os.environ.get("BPX_RECONNECT_MESSAGE_BYTES", 4 * 
 RECONNECTS = 3
 OPENS_PER_MINUTE = float(os.environ.get("BPX_OPENS_PER_MINUTE", 60))
 HANDSHAKE_SECONDS = float(os.environ.get("BPX_HANDSHAKE_SECONDS", 5))
+IDLE_CONNECTION_SECONDS = float(os.environ.get("BPX_IDLE_CONNECTION_SECONDS", 60))
 ACK_POLL_SECONDS = 0.25  # how often a websocket waiting for its ACK is looked at
 MAX_REFUSALS = 20  # refused messages before a connection is closed
 MAX_LOG_LINE = 400  # characters of any log record's message
@@ -106,12 +112,27 @@ def bound_log_records() -> None:
 
 
 def describe(error: BaseException) -> str:
-    """``Type: start of the message (at file:line in function)`` - one bounded line."""
-    frames = traceback.extract_tb(error.__traceback__)
+    """``Type: start of the message (at file:line in function)`` - one bounded line.
+
+    Where it was raised is read from the traceback's last frame, not with
+    ``traceback.extract_tb``: that reads each frame's whole source file into ``linecache``
+    for the lines it shows, and keeps them for the process's life - ~5,000 strings (Tornado's
+    and Bokeh's sources) made the first time an attacker's message was refused, which then
+    pinned a dozen pymalloc arenas (~1 MB each) that the abuse wave's pages had grown.
+
+    >>> try:
+    ...     {}["missing"]
+    ... except KeyError as e:
+    ...     describe(e).split(" (at ")[0]
+    "KeyError: 'missing'"
+    """
+    last = error.__traceback__
+    while last is not None and last.tb_next is not None:
+        last = last.tb_next
     where = ""
-    if frames:
-        last = frames[-1]
-        where = f" (at {os.path.basename(last.filename)}:{last.lineno} in {last.name})"
+    if last is not None:
+        code = last.tb_frame.f_code
+        where = f" (at {os.path.basename(code.co_filename)}:{last.tb_lineno} in {code.co_name})"
     return f"{type(error).__name__}: {_short(str(error), 160)}{where}"
 
 
@@ -131,13 +152,11 @@ def _max_message_size(self) -> int:
 def _reconnecting(ws) -> bool:
     """Whether this websocket (still in its handshake) reattaches to a session whose document
     a page has already pulled, within that session's allowance of reconnects."""
-    from bokeh.util.token import get_session_id
-
     try:
         token = ws.request.headers.get("Sec-WebSocket-Protocol", "").split(",")[1].strip()
-        session = ws.application_context._sessions.get(get_session_id(token))
     except Exception:
         return False
+    session = _session_of(ws, token)
     pulls = getattr(session, "_bpx_pulls", 0)
     return 0 < pulls <= RECONNECTS
 
@@ -227,16 +246,41 @@ def _ending_close(on_close):
     connection closed for what it sent, or for sending nothing, has no page coming back; its
     session would hold a page's memory (~3 MB) for up to half a minute, and a client opening
     such connections at the meter's rate could keep dozens alive at once.
+
+    A connection may also have been counted lost already: Bokeh's keep-alive pings every
+    client (every 37 s) and, when a ping finds the connection closing (a close handshake the
+    client does not answer, e.g. after the handshake deadline), detaches it from its session
+    (``client_lost``). Bokeh's own ``on_close`` then fails on the detached session
+    (``AssertionError`` in ``ServerConnection.session``, logged as an uncaught exception) and
+    never tells the document that its connection was lost; here it is told, once.
     """
     def closed(self) -> None:
-        session = getattr(self.connection, "_session", None)  # before Bokeh detaches it
-        on_close(self)
+        connection = self.connection
+        session = getattr(connection, "_session", None)  # before Bokeh detaches it
+        if connection is not None and session is None:  # already lost, by a keep-alive ping
+            session = _session_of(self)
+            self.connection = None  # Bokeh's on_close: only its log line
+            on_close(self)
+            if session is not None:
+                session.notify_connection_lost()
+        else:
+            on_close(self)
         if session is None or not getattr(self, "_bpx_ended", False):
             return
         session.request_expiration()
         if session.connection_count == 0:
             self.application.io_loop.add_callback(self.application._cleanup_sessions)
     return closed
+
+
+def _session_of(ws, token: str | None = None):
+    """The session ``token`` (by default ``ws``'s own) names, if the server still holds it."""
+    from bokeh.util.token import get_session_id
+
+    try:
+        return ws.application_context._sessions.get(get_session_id(token or ws._token))
+    except Exception:
+        return None
 
 
 # --- page opens and handshakes -------------------------------------------------------------
@@ -283,8 +327,28 @@ def meter(application) -> OpenMeter:
     return found
 
 
+def bound_idle_connections(request) -> None:
+    """Lower the wait of the server's HTTP connections for a request to
+    ``IDLE_CONNECTION_SECONDS`` (Tornado's ``idle_connection_timeout``, which ``panel serve``
+    has no flag for): the connection parameters ``request`` came with are the server's own,
+    shared by every connection it accepts.
+
+    >>> from tornado.http1connection import HTTP1ConnectionParameters
+    >>> request = type("Request", (), {})()
+    >>> request.connection = type("Connection", (), {})()
+    >>> request.connection.params = HTTP1ConnectionParameters(header_timeout=3600)
+    >>> bound_idle_connections(request); request.connection.params.header_timeout
+    60.0
+    """
+    params = getattr(getattr(request, "connection", None), "params", None)
+    if params is not None and (params.header_timeout is None
+                               or params.header_timeout > IDLE_CONNECTION_SECONDS):
+        params.header_timeout = IDLE_CONNECTION_SECONDS
+
+
 def _metered_get(get):
     async def metered_get(self, *args, **kwargs):
+        bound_idle_connections(self.request)
         if not meter(self.application).take(self.request.remote_ip or "?"):
             log.warning("refused from %s: page opens over %g a minute",
                         self.request.remote_ip, OPENS_PER_MINUTE)
@@ -299,6 +363,8 @@ def _metered_get(get):
 def _metered_open(opened):
     def open(self, *args, **kwargs):
         from bokeh.util.token import get_session_id
+
+        bound_idle_connections(self.request)
 
         try:
             session_id = get_session_id(self._token)

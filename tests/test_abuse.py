@@ -356,3 +356,108 @@ def test_a_websocket_that_asks_for_its_document_is_left_alone(monkeypatch):
     ws.connection, ws._bpx_pulled = object(), True
     guard._check_handshake(ws)
     assert ws.closed is None and ws.application.io_loop.later == []
+
+
+class _Session:
+    """What Bokeh's ServerConnection and the guard's on_close use of a ServerSession."""
+
+    def __init__(self):
+        self.connections, self.lost, self.expired = set(), 0, False
+
+    def subscribe(self, connection):
+        self.connections.add(connection)
+
+    def unsubscribe(self, connection):
+        self.connections.discard(connection)
+
+    @property
+    def connection_count(self):
+        return len(self.connections)
+
+    def notify_connection_lost(self):
+        self.lost += 1
+
+    def request_expiration(self):
+        self.expired = True
+
+
+def test_a_connection_a_keep_alive_ping_already_counted_lost_closes_quietly():
+    # Bokeh's keep-alive pings every client; a ping to a connection whose close handshake is
+    # under way (the guard closed it; the client does not answer) counts it lost and detaches
+    # its session. Its on_close then came and Bokeh's failed ("Uncaught exception GET /app/ws",
+    # AssertionError in ServerConnection.session) without telling the document.
+    from bokeh.server.connection import ServerConnection
+    from bokeh.server.tornado import BokehTornado
+    from bokeh.server.views.ws import WSHandler
+    from bokeh.util.token import generate_jwt_token
+    from tornado.websocket import WebSocketClosedError
+
+    from components import guard
+
+    guard.install()
+    session = _Session()
+    token = generate_jwt_token("a-session-id")
+
+    class Application:
+        _clients: set = set()
+        client_lost = BokehTornado.client_lost
+        _keep_alive = BokehTornado._keep_alive
+        _cleanup_sessions = "cleanup"
+        io_loop = type("Loop", (), {"later": [], "add_callback": lambda self, f: self.later.append(f)})()
+
+    class Socket:
+        application = Application()
+        application_context = type("Context", (), {"_sessions": {"a-session-id": session}})()
+        request = type("Request", (), {"remote_ip": "127.0.0.1"})()
+        close_code = close_reason = None
+        _token = token
+
+        def ping(self, data):
+            raise WebSocketClosedError()  # closing: no more frames go out
+
+    ws = Socket()
+    ws.connection = ServerConnection(None, ws, ws.application_context, session)
+    ws.application._clients.add(ws.connection)
+    ws._bpx_ended = True  # the guard closed it (handshake deadline)
+    ws.application._keep_alive()
+    assert session.connection_count == 0 and ws.connection._session is None
+
+    WSHandler.on_close(ws)  # raised AssertionError before
+    assert session.lost == 1 and session.expired
+    assert ws.application.io_loop.later == ["cleanup"]  # and discarded at once, as it was closed
+
+
+def test_describing_an_error_reads_no_source_file():
+    # a refused message's log line names where the error was raised; reading the sources
+    # for it (traceback.extract_tb) kept whole files of Tornado and Bokeh in linecache,
+    # allocated amid an attack's pages, for the process's life
+    import linecache
+
+    from components import guard
+
+    linecache.clearcache()
+    try:
+        json.loads("{")
+    except ValueError as e:
+        described = guard.describe(e)
+    assert described.startswith("JSONDecodeError: ") and " (at decoder.py:" in described
+    assert linecache.cache == {}
+
+
+def test_idle_connections_wait_at_most_the_bound_not_an_hour():
+    from tornado.http1connection import HTTP1ConnectionParameters
+
+    from components import guard
+
+    def request(timeout):
+        r = type("Request", (), {})()
+        r.connection = type("Connection", (), {"params": HTTP1ConnectionParameters(
+            header_timeout=timeout)})()
+        return r
+
+    hour, short, none = request(3600), request(guard.IDLE_CONNECTION_SECONDS / 2), request(None)
+    for r in (hour, short, none):
+        guard.bound_idle_connections(r)
+    assert hour.connection.params.header_timeout == guard.IDLE_CONNECTION_SECONDS
+    assert none.connection.params.header_timeout == guard.IDLE_CONNECTION_SECONDS
+    assert short.connection.params.header_timeout == guard.IDLE_CONNECTION_SECONDS / 2

@@ -21,8 +21,6 @@ import { legendHtml } from "./flow.mjs"
 import { drawnEdge } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 
-const LEGEND_MS = 150  // the flow legend's numbers follow a drag once it rests this long
-
 export class View {
   constructor(args) {
     this.args = args
@@ -38,7 +36,6 @@ export class View {
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
-    this.slid = -Infinity  // when a slider last moved (performance.now())
   }
 
   handle(action, obj, data) {
@@ -187,7 +184,6 @@ export class View {
     if (!this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
-    this.slid = performance.now()
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
@@ -233,19 +229,17 @@ export class View {
   }
 
   // backward: what the edge widths stand for; nothing in the other modes
-  // The numbers of its scale move with every drag frame, and a new text re-lays the page out
-  // (half a drag frame's work on a big graph): while only they change, the legend follows
-  // once the slider rests (LEGEND_MS); shown, hidden or another scale at once.
+  // Shown, hidden or first drawn, the Div is drawn as Bokeh draws it (a re-layout of the
+  // page); while only the numbers of its scale change (every frame of a drag), its text is
+  // written in place (markup.mjs), so the legend stays true to the edges on screen without
+  // re-laying the page out on every frame.
   legend(flow) {
     const el = this.args.legend
     if (!el) return
     const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
-    clearTimeout(this.legendTimer)
     if (el.text === html) return
-    const write = () => el.setv({ text: html, visible: !!html }, { sync: false })
-    const dragging = typeof setTimeout !== "undefined" && performance.now() - this.slid < LEGEND_MS
-    if (!html || !el.visible || !el.text || !dragging) write()
-    else this.legendTimer = setTimeout(write, LEGEND_MS)
+    if (!html || !el.visible || !el.text) el.setv({ text: html, visible: !!html }, { sync: false })
+    else this.markup.write(el, html)
   }
 
   caption() {

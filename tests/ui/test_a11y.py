@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .helpers import open_page
 
@@ -65,13 +68,25 @@ def test_presentation_player_is_readable_and_hittable(new_page, app_url, size):
     assert {b["text"] for b in normal} >= {"Graph", "Backward", "↺ Start", "◀ Step", "▶ Play", "Step ▶"}
     button(page, "Presentation").click()
     page.wait_for_function("() => document.body.classList.contains('bpx-present')")
-    page.wait_for_timeout(300)
-    big = page.evaluate(PLAYER_BOX)
     least = max(20, 0.022 * h)  # grows with the screen: ~24 px at 1080p
+    # the player lays itself out again after the class comes: wait for its new size (if it
+    # never comes, the assertions below say which control falls short)
+    _until_players(page, f"b.every((x) => x.font >= {least} && x.height >= 44)")
+    big = page.evaluate(PLAYER_BOX)
     for b in big:
         assert b["font"] >= least and b["height"] >= 44, f"{b['text']!r} on a projector: {b}"
         assert 0 <= b["top"] and b["bottom"] <= h and b["right"] <= w, f"{b['text']!r} off screen: {b}"
     screenshot(page, f"presentation-player-{w}x{h}", full_page=False)
     button(page, "Presentation").click()
     page.wait_for_function("() => !document.body.classList.contains('bpx-present')")
-    assert [b["font"] for b in page.evaluate(PLAYER_BOX)] == [b["font"] for b in normal]
+    fonts = [b["font"] for b in normal]
+    _until_players(page, f"b.length === {len(fonts)} && b.every((x, i) => x.font === {json.dumps(fonts)}[i])")
+    assert [b["font"] for b in page.evaluate(PLAYER_BOX)] == fonts
+
+
+def _until_players(page, condition: str) -> None:
+    """Until the player's boxes ``b`` (PLAYER_BOX) meet ``condition``, or 5 s."""
+    try:
+        page.wait_for_function(f"() => {{ const b = ({PLAYER_BOX})(); return {condition} }}", timeout=5000)
+    except PlaywrightTimeout:
+        pass

@@ -121,6 +121,18 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     widths = js(page, "t.source(['xs','ys','color','dash','alpha','width']).data.width")
     assert len(set(widths)) > 1 and max(widths) > 2
     assert "‖·‖" not in js(page, "t.div('bpx-legend').text") and js(page, "t.div('bpx-legend').visible")
+    # a drag frame: the legend's scale follows the edges on screen at once (written in place,
+    # view.mjs legend), and what it shows is the model's text
+    legend = js(page, "t.div('bpx-legend').text")
+    follows = """([before, same]) => {
+      const t = window.__bpxt, m = t.div('bpx-legend'), shown = document.createElement('div')
+      shown.innerHTML = m.text
+      return (m.text === before) === same && t.deepText(t.viewOf(m).markup_el) === shown.textContent
+    }"""
+    js(page, "(t.slider('x0').value = t.slider('x0').value > 0 ? -1.25 : 1.25, 0)")
+    page.wait_for_function(follows, arg=[legend, False], timeout=10_000)
+    js(page, "(t.slider('x0').value = arg, 0)", x["x0"])  # back where the server has it
+    page.wait_for_function(follows, arg=[legend, True], timeout=10_000)
 
     page.mouse.click(*node_xy(page, "h2"))
     wait_drawn(page, 64)
