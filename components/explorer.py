@@ -148,11 +148,10 @@ class GroupBar(pn.viewable.Viewer):
             return
         w = self.words
         if not self.row.objects:
-            self.row.objects = [
-                pn.Row(pn.pane.HTML(f"<span class='bpx-level-label'>{w['level']}</span>"),
-                       self.level, self.back, self.close_one, self.close_all,
-                       css_classes=["bpx-inline"], styles={"flex-wrap": "wrap"}),
-                self.note]
+            # the way back joins the bar when first shown: a layer's drawing needs none
+            self.bar = pn.Row(pn.pane.HTML(f"<span class='bpx-level-label'>{w['level']}</span>"),
+                              self.level, css_classes=["bpx-inline"], styles={"flex-wrap": "wrap"})
+            self.row.objects = [self.bar, self.note]
         small = len(model.graph) <= GROUP_ABOVE
         options = [label for label, level in self.labels.items() if level != "op" or small]
         label = next(k for k, v in self.labels.items() if v == model.drawn_level)
@@ -174,6 +173,9 @@ class GroupBar(pn.viewable.Viewer):
         self.close_one.param.update(visible=bool(group) and group != last,
                                     label=w["collapse"].format(group=group))
         self.close_all.visible = len(model.expanded) > 1
+        ways_back = (self.back, self.close_one, self.close_all)
+        if len(self.bar.objects) == 2 and any(b.visible for b in ways_back):
+            self.bar.extend(ways_back)
 
     def __panel__(self):
         return self.row

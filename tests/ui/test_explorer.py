@@ -203,11 +203,14 @@ def test_page_loads_with_the_seed_graph_and_mode_buttons_show_values_then_gradie
 RECORD_PLAYBACK = """() => {
   const rec = window.__bpx_rec = {counters: new Set(), maxPulses: 0, math: false, labels: new Set(), done: false}
   const t = window.__bpxt
-  // every text the step counter is given (a sample per frame could miss a step's text when a
-  // frame comes late): its element changes with each write
-  const counter = t.div('bpx-counter'), counterView = t.viewOf(counter)
-  new MutationObserver(() => rec.done || rec.counters.add(counter.text)).observe(
-    counterView.el.shadowRoot || counterView.el, {subtree: true, childList: true, characterData: true})
+  // every text the step counter is given (a sample per frame misses a step's text when frames
+  // come later than a step lasts, as on a loaded machine; the page writes the text in place,
+  // and a view Bokeh makes again would escape an observer of the old one's element)
+  const counter = t.div('bpx-counter'), setv = counter.setv.bind(counter)
+  counter.setv = (attrs, options) => {
+    if (!rec.done && attrs && "text" in attrs) rec.counters.add(attrs.text)
+    return setv(attrs, options)
+  }
   const loop = () => {
     rec.counters.add(t.div('bpx-counter').text)
     rec.maxPulses = Math.max(rec.maxPulses, t.pulses().data.x.length)
