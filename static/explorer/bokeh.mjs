@@ -51,13 +51,12 @@ export function followValues(view) {
   proto._update_slider = function () {
     const key = shape(this.model)
     const ui = this._noUiSlider
-    if (ui && this._bpx_shape === key) {
-      // noUiSlider glides a handle that is `set` (0.3 s CSS transition, the class stays
-      // 300 ms): on every drag frame that starts and ends a compositor animation, and each
-      // start or end makes Chromium layerize the whole page again. The value follows at once.
-      if (!ui._bpx_still) { ui.updateOptions({ animate: false }, false); ui._bpx_still = true }
-      return ui.set(this._calc_to().start, false)
-    }
+    // noUiSlider glides a handle that is `set` (0.3 s CSS transition, the class stays 300 ms):
+    // on every drag frame that starts and ends a compositor animation, and each start or end
+    // makes Chromium layerize the whole page again. The value follows at once - also on
+    // Bokeh's own path below (its `updateOptions` keeps the `animate` given here)
+    if (ui && !ui._bpx_still) { ui.updateOptions({ animate: false }, false); ui._bpx_still = true }
+    if (ui && this._bpx_shape === key) return ui.set(this._calc_to().start, false)
     this._bpx_shape = key
     return slider.call(this)
   }

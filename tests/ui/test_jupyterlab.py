@@ -85,6 +85,9 @@ def test_jupyterlab_runs_the_notebook_and_a_release_reaches_the_kernel(lab, page
             timeout=300_000)
     finally:
         screenshot(page, "jupyterlab-notebook")
+    # the outputs are drawn as each cell ends; the kernel may still be finishing the last one
+    # (and the page connecting its outputs' comms): a release sent before that can be lost
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=180_000)
     seed = page.evaluate(SEED_DOC)
     assert page.evaluate(META_ROOT_VALUE, seed) == 6.25
     # a drag to 3 and its release: the page replays at once, the kernel answers with a scene
@@ -98,9 +101,11 @@ def test_jupyterlab_runs_the_notebook_and_a_release_reaches_the_kernel(lab, page
     except Exception:  # what the kernel and JupyterLab said, for the failure's report
         screenshot(page, "jupyterlab-release")
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+        status = page.locator(".jp-StatusBar-Widget").all_inner_texts()
         log = Path(lab.log).read_text(errors="replace")[-4000:]
         pytest.fail(f"the kernel's scene for w = 3 did not arrive in 60 s\n"
-                    f"cell outputs: {[o[:300] for o in outputs]}\nlab.log (end):\n{log}")
+                    f"cell outputs: {[o[:300] for o in outputs]}\nstatus bar: {status}\n"
+                    f"lab.log (end):\n{log}")
     errors = [o for o in page.locator(".jp-OutputArea-output[data-mime-type="
                                       "'application/vnd.jupyter.stderr']").all_inner_texts()
               if "Traceback" in o or "Mismatch" in o]
