@@ -13,7 +13,6 @@ import re
 
 from bokeh.document import Document
 from bokeh.embed import file_html
-from bokeh.io.doc import patch_curdoc
 from bokeh.layouts import column, row
 from bokeh.models import (Button, CustomJS, Div, GlobalInlineStyleSheet, InlineStyleSheet,
                           RadioButtonGroup, Slider)
@@ -21,6 +20,7 @@ from bokeh.resources import INLINE
 
 from graphviz_core import MODES
 
+from .builds import patch_curdoc
 from .controls import mode_labels
 from .graph_view import RUN_PLAYER, GraphView
 from .model import ExplorerModel
