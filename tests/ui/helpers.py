@@ -324,6 +324,20 @@ def open_app(page, app_url: str, query: str = "", timeout: float = 30_000) -> No
     page.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=timeout)
 
 
+def show_later_parts(page, timeout: float = 30_000) -> None:
+    """Scroll to each part of the page that is built when it first comes on screen
+    (``components/later.py``: its marker, ``.bpx-later``), as a student scrolling down does,
+    until every shown one is built; then back to the top."""
+    markers = page.locator(".bpx-later:visible")
+    deadline = time.monotonic() + timeout / 1000
+    while (n := markers.count()) > 0:
+        markers.first.evaluate("(e) => e.scrollIntoView({block: 'center'})")
+        while markers.count() >= n:
+            assert time.monotonic() < deadline, f"{n} part(s) never built once on screen"
+            page.wait_for_timeout(50)
+    page.evaluate("() => window.scrollTo(0, 0)")
+
+
 def js(page, expression: str, arg=None):
     """Evaluate ``expression`` with ``t`` bound to the page's test accessors."""
     return page.evaluate(f"(arg) => {{ const t = window.__bpxt; return ({expression}) }}", arg)
