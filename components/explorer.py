@@ -14,7 +14,7 @@ from graphviz_core.levels import LEVELS, layer_norms, layer_outputs
 from graphviz_core.limits import GROUP_ABOVE
 from graphviz_core.schedule import gradient_step
 
-from . import display
+from . import display, later
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
@@ -230,7 +230,9 @@ class Explorer(pn.viewable.Viewer):
         self.matrix = LayerMatrix(model=self.model, view=self.view, lang=lang)
         self.passes = PassesPanel(model=self.model, lang=lang)
         self.pytorch = PyTorchView(model=self.model, lang=lang)
-        self.descent = StepPanel(model=self.model, lang=lang)
+        # a step of descent is far down the page: built when first on screen
+        self.descent = None
+        self.descent_place = later.column(self._descent, sizing_mode="stretch_width")
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
             callback=lambda: standalone_file(self.model, lang), filename="backprop-explorer.html",
@@ -250,6 +252,10 @@ class Explorer(pn.viewable.Viewer):
             write = Throttle(self._write_url, URL_INTERVAL_MS)
             self.model.param.watch(lambda *events: write(),
                                    ["expression", "values", "mode", "error", "drawn"])
+
+    def _descent(self) -> list:
+        self.descent = StepPanel(model=self.model, lang=self.lang)
+        return [self.descent]
 
     def _offline(self) -> None:
         """A page with no server behind it (the static site) writes the node details and
@@ -282,7 +288,7 @@ class Explorer(pn.viewable.Viewer):
             self.playback, self.groups, self.view,
             wrapping_row(self.stats, self.save, align_items="center"),
             self.matrix,
-            self.reveals, self.descent,
+            self.reveals, self.descent_place,
             # side by side where there is room, the details under the table on a phone (a Row
             # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
             # stylesheet)

@@ -26,8 +26,8 @@ from ..stats import stats_html
 from ..texts import is_offline
 from ..words import article_heading, lesson_text
 from . import LessonPage
-from .common import (UrlWriter, callout, choice_arg, float_arg, heading, names_arg, number,
-                     prose, table_html)
+from .common import (callout, choice_arg, float_arg, heading, names_arg, number,
+                     prose, table_html, write_url_on)
 
 LIMIT = 3.0
 CLASSES = ("T", "L")  # T is the positive class (label 1)
@@ -106,10 +106,8 @@ class InputGradientsLesson:
         self._update_graph()
         self._update_attack()
         if sync_url:
-            write = UrlWriter(self.url_state)
-            self.model.param.watch(write, ["values", "requires_grad"])
-            self.glyph.param.watch(write, "value")
-            self.eps.param.watch(write, "value_throttled")
+            write_url_on(self.url_state, (self.model, ["values", "requires_grad"]),
+                         (self.glyph, "value"), (self.eps, "value_throttled"))
 
     def url_state(self) -> dict:
         state = {k: number(v, 12) for k, v in self.model.values.items()}
