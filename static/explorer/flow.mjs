@@ -85,11 +85,12 @@ export function crowds(sc) {
 // once per replay
 export function cutOf(flow, cr, lines = CROWD_LINES) {
   if (flow.cut !== undefined) return flow.cut
-  const fs = []
-  for (let k = 0; k < cr.of.length; k++) if (cr.of[k] >= 0 && Number.isFinite(flow.flow[k])) fs.push(flow.flow[k])
-  if (fs.length <= lines) return flow.cut = 0
-  fs.sort((a, b) => b - a)
-  return flow.cut = fs[lines - 1]
+  const f = flow.flow, fs = new Float64Array(cr.of.length)
+  let n = 0
+  for (let k = 0; k < fs.length; k++) if (cr.of[k] >= 0 && Number.isFinite(f[k])) fs[n++] = f[k]
+  if (n <= lines) return flow.cut = 0
+  const sorted = fs.subarray(0, n).sort()  // a typed array sorts by number, ascending
+  return flow.cut = sorted[n - lines]
 }
 
 // `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour
