@@ -133,7 +133,8 @@ def from_micrograd(root, *, check: bool = True, strict: bool = False, **names) -
     Returns
     -------
     Value
-        Our root, with gradients from our backward pass.
+        ``root``'s graph copied node for node into this engine's :class:`Value`, our
+        backward pass run on it.
 
     Raises
     ------

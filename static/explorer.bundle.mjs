@@ -345,7 +345,7 @@ function roundSignificant(x, digits) {
   return Number(x.toPrecision(digits))
 }
 
-const paren = (x) => { const t = fmt(x); return t.startsWith("-") ? `(${t})` : t }
+const paren = (x, digits = 4) => { const t = fmt(x, digits); return t.startsWith("-") ? `(${t})` : t }
 return { fin, replay, contribution, blocksGradient, num, fmt, paren }
 })()
 
@@ -952,13 +952,14 @@ function shown(scene, numbers, i) {
 // the schedule's formulas carry placeholders; the numbers come from the current replay
 // (a norm placeholder names several tape entries: graphviz_core.schedule.norm_ref)
 function fillNumbers(result, template) {
-  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
+    const d = digits ? +digits : 4
     if (kind[0] === "n") {
       const of = kind === "nv" ? result.value : result.grad
-      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])))
+      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])), d)
     }
     const x = kind === "v" ? result.value[+n] : kind === "g" ? result.grad[+n] : local(result, +n, +slot)
-    return p ? paren(x) : fmt(x)
+    return p ? paren(x, d) : fmt(x, d)
   })
 }
 
@@ -2385,6 +2386,81 @@ class Markup {
 return { Markup }
 })()
 
+// ==== static/explorer/texts.mjs
+const __bpx_texts = (() => {
+// The explorer's texts the server writes - the selected node's details and the written-out
+// passes - written by the page itself where no server is behind it (the static site,
+// components/site.py). The site's page carries the templates the server fills
+// (components/texts.py: the same words, the numbers as placeholders); here they are filled
+// from the tape replay after every slider move, mode switch and tap on a node.
+
+const { replay, fmt } = __bpx_replay
+const { fillNumbers } = __bpx_reading
+const { faultText } = __bpx_words
+
+// Panel's HTML model shows its text unescaped once (as components/display.py writes it)
+const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+  .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
+
+// graphviz_core.gradcheck.agrees
+function agrees(gradient, difference, tol = 1e-5) {
+  if (!(Number.isFinite(gradient) && Number.isFinite(difference)))
+    return gradient === difference || (gradient !== gradient && difference !== difference)
+  return Math.abs(gradient - difference) <= tol * Math.max(1, Math.abs(gradient))
+}
+
+class Texts {
+  constructor() { this.last = new Map() }
+
+  // the details of the node selected in the drawing and both passes, for the view's numbers
+  write(view) {
+    const a = view.args, texts = a.texts
+    if (!texts || !view.scene || !view.result) return
+    const fill = (template) => this.fill(template, view)
+    const d = texts.details, picked = a.nodes.selected.indices
+    const i = picked && picked.length ? picked[0] : -1
+    const details = d && d.shown ? (view.predicting ? d.hidden : d.shown)[i] : null
+    this.set(a.details, details ? fill(details) : d ? d.hint : "")
+    this.set(a.forward, fill(texts.passes.forward))
+    this.set(a.backward, fill(texts.passes.backward))
+  }
+
+  fill(template, view) {
+    const r = view.result, tape = view.scene.tape, check = view.args.texts.passes.check
+    let names = null, differences = {}
+    const difference = (n) => {
+      if (!(n in differences)) {
+        names = names || Object.fromEntries(Object.entries(tape.variable).map(([k, v]) => [v, k]))
+        const name = names[n], at = name in view.overrides ? view.overrides[name] : r.value[n]
+        const shifted = (dx) => replay(tape, { ...view.overrides, [name]: at + dx }).value[tape.root]
+        // graphviz_core.gradcheck.central_difference
+        differences[n] = (shifted(check.h) - shifted(-check.h)) / (2 * check.h)
+      }
+      return differences[n]
+    }
+    const own = template.replace(/\u27e8([fca])\|(\d+)(?:~(\d+))?\u27e9/g, (_, kind, n, digits) => {
+      n = +n
+      if (kind === "f") {
+        const fault = r.fault[n] || r.gradFault[n]
+        return fault ? view.args.texts.details.fault.replace("{}", escape(faultText(fault))) : ""
+      }
+      if (kind === "c") return fmt(difference(n), digits ? +digits : 4)
+      return agrees(r.grad[n], difference(n)) ? check.agree : check.differ
+    })
+    return fillNumbers(r, own)
+  }
+
+  set(div, html) {
+    if (!div) return
+    const text = escape(html)
+    if (this.last.get(div) === text) return
+    this.last.set(div, text)
+    if (div.text !== text) div.setv({ text })
+  }
+}
+return { Texts }
+})()
+
 // ==== static/explorer/view.mjs
 const __bpx_view = (() => {
 // One view: the coordinator of one graph on the page. It takes the scene the server sends
@@ -2409,6 +2485,7 @@ const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
 const { drawnEdge } = __bpx_reading
 const { Markup } = __bpx_markup
+const { Texts } = __bpx_texts
 
 class View {
   constructor(args) {
@@ -2424,6 +2501,7 @@ class View {
     this.access = new Access(this)
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
+    this.texts = new Texts()  // the static site's node details and passes (texts.mjs)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
@@ -2558,6 +2636,12 @@ class View {
   // the released value (value_throttled) needs the server: `value` stays off the websocket.
   adoptSliders() {
     this.adopted = this.adopted || new Set()
+    // with no server behind the page, a tap on a node is answered here (texts.mjs)
+    const picked = this.args.texts && this.args.nodes.selected
+    if (picked && !this.adopted.has(picked)) {
+      this.adopted.add(picked)
+      picked.properties.indices.change.connect(() => this.texts.write(this))
+    }
     for (const [name, m] of variableSliders(this.args.meta.document)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
@@ -2600,6 +2684,7 @@ class View {
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
+    if (withTable) this.texts.write(this)
     this.caption()
     this.legend(d.flow)
     this.animateFrame()
