@@ -17,7 +17,7 @@ from bokeh.palettes import Blues9
 from graphviz_core.examples import EXAMPLES, shifted_and_scaled
 from graphviz_core.training import gradient_descent, regression_data, regression_loss
 
-from .. import display
+from .. import display, later
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
@@ -62,8 +62,8 @@ class LossValueLesson:
         self.stops = {k: ColumnDataSource({"step": [], "loss": []}) for k in ("L", "LC")}
         self.spans = {k: Span(location=0.1, dimension="width", line_color=PALETTE["d"],
                               line_dash="dashed", line_width=2) for k in ("L", "LC")}
-        self.plane = self._plane()
-        self.curve_figs = {k: self._curve(k) for k in ("L", "LC")}
+        # the descent's figures are below the fold: made when first on screen (page())
+        self.plane = self.curve_figs = None
         self.runs: dict = {}
         self.model.param.watch(self._update, ["values"])
         self.lr.param.watch(self._update, "value_throttled")
@@ -175,10 +175,22 @@ class LossValueLesson:
                                         "differ" if stops["L"] != stops["LC"] else "same").object
 
     # --- page -------------------------------------------------------------------------------------------
+    def _figures(self) -> list:
+        """The descent's plane beside its notes, and the two loss curves."""
+        t = lesson_text("loss-value", self.lang)
+        self.plane = self._plane()
+        self.curve_figs = {k: self._curve(k) for k in ("L", "LC")}
+        display.styled(self.plane, *self.curve_figs.values())  # as a Bokeh pane each styled them
+        return [display.block(display.row(
+                    self.plane,
+                    display.column(self.equal_note.model, self.stop_note.model,
+                                   prose(t["plane_note"], model=True), sizing_mode="stretch_width"),
+                    sizing_mode="stretch_width")),
+                display.block(display.row(*self.curve_figs.values(), sizing_mode="stretch_width"))]
+
     def page(self) -> LessonPage:
         t, lang = lesson_text("loss-value", self.lang), self.lang
         # the figures, notes and tables only display: a block per row of them
-        display.styled(self.plane, *self.curve_figs.values())  # as a Bokeh pane each styled them
         main = [
             heading(article_heading("loss-value", lang)),
             display.block(display.row(
@@ -188,12 +200,7 @@ class LossValueLesson:
             self.view,
             heading(article_heading("same-loss", lang), level=3),
             prose(t["descent_intro"], margin=(0, 10)),
-            display.block(display.row(
-                self.plane,
-                display.column(self.equal_note.model, self.stop_note.model,
-                               prose(t["plane_note"], model=True), sizing_mode="stretch_width"),
-                sizing_mode="stretch_width")),
-            display.block(display.row(*self.curve_figs.values(), sizing_mode="stretch_width")),
+            later.column(self._figures, sizing_mode="stretch_width"),
             heading(article_heading("why-decrease", lang), level=3),
             prose(t["why"], margin=(0, 10)),
         ]
