@@ -9,13 +9,16 @@ to the shift.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, Span
 from bokeh.palettes import Blues9
 
 from graphviz_core.examples import EXAMPLES, shifted_and_scaled
-from graphviz_core.training import gradient_descent, regression_data, regression_loss
+from graphviz_core.training import (Trajectory, gradient_descent, regression_data,
+                                   regression_loss)
 
 from .. import display, later
 from ..controls import VariableSliders
@@ -29,6 +32,20 @@ from .common import (PALETTE, UrlWriter, callout, float_arg, heading, number,
 EXAMPLE = EXAMPLES["loss-value"]
 STEPS = 60
 RANGES = {"w": (-3, 3), "x": (-3, 3), "b": (-3, 3), "y": (-3, 3), "k": (0.1, 5), "C": (-50, 50)}
+
+@lru_cache(maxsize=256)
+def descent_run(w: str, b: str, lr: str, C: str) -> Trajectory:
+    """Gradient descent on L + C from (w, b) at rate lr (each number as ``float.hex``: -0.0 is
+    not 0.0). The same for every session that asks - a class opens the same link - so it is
+    computed once per process; its arrays are read-only."""
+    xs, ys = regression_data()
+    c = float.fromhex(C)
+    run = gradient_descent(lambda p: regression_loss(p, xs, ys, C=c),
+                           [float.fromhex(w), float.fromhex(b)], float.fromhex(lr), STEPS)
+    for array in (run.params, run.losses, run.grads, run.lrs):
+        array.flags.writeable = False
+    return run
+
 
 class LossValueLesson:
     """The loss-value page's state: the graph's model, the descent runs and their views."""
@@ -90,12 +107,8 @@ class LossValueLesson:
     def descend(self) -> dict:
         """Gradient descent on L and on L + C from the sliders' (w, b)."""
         v = self.model.values
-        start = [v["w"], v["b"]]
-        runs = {}
-        for key, C in (("L", 0.0), ("LC", v["C"])):
-            runs[key] = gradient_descent(lambda p, C=C: regression_loss(p, self.xs, self.ys, C=C),
-                                         start, self.lr.value, STEPS)
-        return runs
+        numbers = [float(x).hex() for x in (v["w"], v["b"], self.lr.value)]
+        return {key: descent_run(*numbers, float(C).hex()) for key, C in (("L", 0.0), ("LC", v["C"]))}
 
     # --- views ----------------------------------------------------------------------------------------
     def _plane(self):
