@@ -10,11 +10,13 @@ import panel as pn
 import pytest
 
 from components.lessons import LESSONS, LessonPage
+from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_matters import LossMattersLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson, mask_for
 from components.lessons.figures import FigureLesson
+from components.lessons.vanishing import VanishingLesson
 from components.words import article_heading
 from graphviz_core.ppo import ppo_case
 from graphviz_core import format_number
@@ -307,3 +309,18 @@ def test_micro_batches_add_up_to_the_big_batch_and_k_times_without_division(K):
     assert np.allclose(r["accumulated"], int(K) * big, rtol=1e-14, atol=1e-15)
     assert ("= the big batch's gradient" if K == "1" else f"= {K} × the big batch") \
         in lesson.accum_view.object
+
+
+@pytest.mark.parametrize("lesson, change", [
+    (AccumulationLesson, lambda lesson: setattr(lesson.k, "value", "6")),
+    (VanishingLesson, lambda lesson: setattr(lesson.depth, "value", 7)),
+    (LossValueLesson, lambda lesson: lesson.model.set_values({"w": 1.5})),
+], ids=["accumulation", "vanishing", "loss-value"])
+def test_a_lesson_writes_its_state_into_the_query_when_a_watched_control_changes(
+        monkeypatch, lesson, change):
+    from components.lessons import common
+    written = []
+    monkeypatch.setattr(common, "write_query", written.append)
+    page = lesson({}, "en")
+    change(page)
+    assert written and written[-1] == {k: str(v) for k, v in page.url_state().items()}

@@ -18,8 +18,8 @@ from ..model import ExplorerModel
 from ..stats import stats_html
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
-from .common import (UrlWriter, callout, choice_arg, contributions, float_arg, heading,
-                     leaf_node, names_arg, number, paren, prose, table_html)
+from .common import (callout, choice_arg, contributions, float_arg, heading,
+                     leaf_node, names_arg, number, paren, prose, table_html, write_url_on)
 
 LIMIT = 3.0  # every figure's sliders span -3..3
 
@@ -48,7 +48,7 @@ class FigureLesson:
         self.model.param.watch(self._update, ["graph"])
         self._update()
         if sync_url:
-            self.model.param.watch(UrlWriter(self.url_state), ["values", "requires_grad", "mode"])
+            write_url_on(self.url_state, (self.model, ["values", "requires_grad", "mode"]))
 
     # --- state ---------------------------------------------------------------------------------
     def url_state(self) -> dict:
@@ -68,6 +68,9 @@ class FigureLesson:
     # --- the arithmetic of each point ------------------------------------------------------------
     def _leaf(self, name: str) -> int:
         return leaf_node(self.model.graph, name)
+
+    def _leaf_attrs(self, name: str) -> dict:
+        return self.model.graph.nodes[self._leaf(name)]
 
     def chain(self, leaf: str = "w") -> list[dict]:
         """The chain from the loss back to ``leaf``: one row per edge, with the running product."""
@@ -89,11 +92,11 @@ class FigureLesson:
         return contributions(self.model.graph, leaf)
 
     def chain_html(self) -> str:
+        if not self._leaf_attrs("w")["active"]:
+            return ""
         t = lesson_text("figures", self.lang)
         rows = self.chain("w")
         g = self.model.graph
-        if not g.nodes[self._leaf("w")]["active"]:
-            return ""
         loss = g.nodes[g.graph["root"]]["name"]
         body, incoming = [], 1.0
         for r in rows:
@@ -108,11 +111,11 @@ class FigureLesson:
                   f"<b>{number(total)}</b></div>")
 
     def fan_out_html(self) -> str:
+        leaf = self._leaf_attrs("u")
+        if not leaf["active"]:
+            return ""
         t = lesson_text("figures", self.lang)
         terms = self.contributions("u")
-        g = self.model.graph
-        if not g.nodes[self._leaf("u")]["active"]:
-            return ""
         body, parts = [], []
         for term in terms:
             path = f"{t['via']} {term['child_text']}"
@@ -122,7 +125,7 @@ class FigureLesson:
             body.append([path, f"{number(term['incoming'])} × {paren(term['local'])} = "
                                f"<b>{number(term['contribution'])}</b>"])
             parts.append(term["contribution"])
-        total = g.nodes[self._leaf("u")]["grad"]
+        total = leaf["grad"]
         written = " + ".join(paren(p) for p in parts)
         return (f"<div class='bpx-live-title'>{t['sum_title'].format(leaf='u')}</div>"
                 + table_html([t["path"], t["contribution"]], body)

@@ -24,8 +24,8 @@ from ..model import ExplorerModel
 from ..stats import stats_html
 from ..words import article_heading, lesson_text
 from . import LessonPage
-from .common import (UrlWriter, callout, choice_arg, float_arg, heading, names_arg, number,
-                     prose, table_html)
+from .common import (callout, choice_arg, float_arg, heading, names_arg, number,
+                     prose, table_html, write_url_on)
 
 LIMIT = 3.0
 CLASSES = ("T", "L")  # T is the positive class (label 1)
@@ -104,10 +104,8 @@ class InputGradientsLesson:
         self._update_graph()
         self._update_attack()
         if sync_url:
-            write = UrlWriter(self.url_state)
-            self.model.param.watch(write, ["values", "requires_grad"])
-            self.glyph.param.watch(write, "value")
-            self.eps.param.watch(write, "value_throttled")
+            write_url_on(self.url_state, (self.model, ["values", "requires_grad"]),
+                         (self.glyph, "value"), (self.eps, "value_throttled"))
 
     def url_state(self) -> dict:
         state = {k: number(v, 12) for k, v in self.model.values.items()}

@@ -26,8 +26,8 @@ from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
-from .common import (PALETTE, UrlWriter, callout, float_arg, heading, number,
-                     plot, prose, stop_phrase, style_legend, table_html)
+from .common import (PALETTE, callout, float_arg, heading, number,
+                     plot, prose, stop_phrase, style_legend, table_html, watch_all, write_url_on)
 
 EXAMPLE = EXAMPLES["loss-value"]
 STEPS = 60
@@ -82,15 +82,12 @@ class LossValueLesson:
         # the descent's figures are below the fold: made when first on screen (page())
         self.plane = self.curve_figs = None
         self.runs: dict = {}
-        self.model.param.watch(self._update, ["values"])
-        self.lr.param.watch(self._update, "value_throttled")
-        self.tau.param.watch(self._update, "value_throttled")
+        controls = ((self.model, ["values"]), (self.lr, "value_throttled"),
+                    (self.tau, "value_throttled"))
+        watch_all(self._update, *controls)
         self._update()
         if sync_url:
-            write = UrlWriter(self.url_state)
-            self.model.param.watch(write, ["values"])
-            self.lr.param.watch(write, "value_throttled")
-            self.tau.param.watch(write, "value_throttled")
+            write_url_on(self.url_state, *controls)
 
     def url_state(self) -> dict:
         return {**{k: number(v, 12) for k, v in self.model.values.items()},

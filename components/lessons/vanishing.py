@@ -19,7 +19,8 @@ from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..words import lesson_text
 from . import LessonPage
-from .common import PALETTE, UrlWriter, choice_arg, float_arg, heading, number, plot, prose, table_html
+from .common import (PALETTE, choice_arg, float_arg, heading, number, plot, prose, table_html,
+                     watch_all, write_url_on)
 
 DEPTHS = (1, 12)
 SCALES = (0.25, 3.0)
@@ -52,13 +53,11 @@ class VanishingLesson:
         self.chart.xgrid.grid_line_color = None
         self.numbers = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-live"])
         self.bound = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-live"])
-        for widget in (self.depth, self.scale, self.activation):
-            widget.param.watch(self._update, "value")
+        controls = [(w, "value") for w in (self.depth, self.scale, self.activation)]
+        watch_all(self._update, *controls)
         self._show()
         if sync_url:
-            write = UrlWriter(self.url_state)
-            for widget in (self.depth, self.scale, self.activation):
-                widget.param.watch(write, "value")
+            write_url_on(self.url_state, *controls)
 
     def url_state(self) -> dict:
         return {"depth": self.depth.value, "scale": number(self.scale.value, 6),
