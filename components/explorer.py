@@ -26,7 +26,7 @@ from .pytorch_view import PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
 from .stats import stats_html
-from .texts import FAULT_HTML, fault_ref, fill_text, is_offline
+from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline
 from .urlstate import query_args, write_query
 from .words import fault_text, ui
 
@@ -260,10 +260,9 @@ class Explorer(pn.viewable.Viewer):
     def _offline(self) -> None:
         """A page with no server behind it (the static site) writes the node details and
         the passes itself, from these templates and its tape replay (components/texts.py)."""
-        self.view.player.args = {
-            **self.view.player.args, "details": self.details.pane.model,
-            "forward": self.passes.forward.model, "backward": self.passes.backward.model,
-            "texts": {"details": self.details.templates(), "passes": self.passes.templates()}}
+        attach(self.view, details=self.details.templates(), passes=self.passes.templates(),
+               models={"details": self.details.pane.model, "forward": self.passes.forward.model,
+                       "backward": self.passes.backward.model})
 
     def _update_stats(self, *events) -> None:
         if self.model.graph is not None:

@@ -23,6 +23,8 @@ import panel as pn
 import param
 from bokeh.models import ColumnDataSource
 
+from . import display
+
 CODE = Path(__file__).resolve().parent.parent / "static" / "states.js"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 MARK = "\u27ea"  # where a number of the text goes (static/states.js)
@@ -45,6 +47,8 @@ def _spec(widget) -> dict:
 
 def _value(output) -> tuple[str, object]:
     """The property of ``output``'s model that shows it, and its value now."""
+    if isinstance(output, display.Text):
+        return "text", output.model.text  # the model's text is what Panel sends
     if isinstance(output, pn.pane.HTML):
         return "text", html.escape(output.object or "")  # as Panel sends an HTML pane's text
     if hasattr(output, "factors"):
@@ -59,7 +63,7 @@ def precompute(widgets: Sequence, outputs: Sequence, update: Callable[[], None])
 
     ``update`` is the lesson's own code that recomputes the outputs from the widgets' values;
     the widgets are set at each point with their watchers held off, then put back.
-    ``outputs``: HTML panes, data sources, factor ranges.
+    ``outputs``: HTML panes (or :class:`display.Text`), data sources, factor ranges.
     """
     start = [w.value for w in widgets]
     pool: dict[str, int] = {}
@@ -90,7 +94,8 @@ def precompute(widgets: Sequence, outputs: Sequence, update: Callable[[], None])
                                                    "props": props, "values": values,
                                                    "states": states})]})
     args = {**{f"c{i}": w for i, w in enumerate(widgets)},
-            **{f"o{i}": o for i, o in enumerate(outputs)}, "table": table}
+            **{f"o{i}": o.model if isinstance(o, display.Text) else o
+               for i, o in enumerate(outputs)}, "table": table}
     code = (f"const controls = [{', '.join(f'c{i}' for i in range(len(widgets)))}], "
             f"outputs = [{', '.join(f'o{i}' for i in range(len(outputs)))}]\n"
             + CODE.read_text(encoding="utf-8"))

@@ -131,7 +131,8 @@ def _page_texts(page) -> dict:
 
 def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, browser):
     """input-gradients: FGSM's numbers and images at the glyph and ε chosen are the lesson's
-    own (precomputed over the controls' grid by components/states.py)."""
+    own (precomputed over the controls' grid by components/states.py), and the leaves'
+    gradients after a slider moves are what the lesson writes on the server."""
     _, _, url = site
     context, page, sockets, missing = _open(browser, url + "input-gradients.zh.html")
     try:
@@ -150,6 +151,12 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
                          ".map((m) => Array.from(m.data.image[0]))")
         assert shown == [np.asarray(source.data["image"][0]).ravel().tolist()
                          for source in lesson.sources.values()]
+        # the leaves' gradients follow the graph's sliders (filled from the page's replay)
+        set_slider(page, "w", -1.37)
+        lesson.model.values = {**lesson.model.values, "w": -1.37}
+        leaves = display.html(lesson.leaves.object).text
+        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
+                               ".some((m) => m.text === html)", arg=leaves, timeout=10_000)
         assert sockets == [] and missing == []
     finally:
         context.close()
