@@ -214,6 +214,7 @@ export class View {
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
+    this.written.update(a.bands, d.bands)
     this.written.update(a.arrows, d.arrows)
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
@@ -245,7 +246,7 @@ export class View {
   legend(flow) {
     const el = this.args.legend
     if (!el) return
-    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint, flow.band) : ""
     if (el.text === html) return
     if (!html || !el.visible || !el.text) el.setv({ text: html, visible: !!html }, { sync: false })
     else this.markup.write(el, html)

@@ -155,6 +155,22 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     wait_drawn(page, 5)
     wait_query(page, "open", None)
     assert names(page) == LAYERS
+    # at the neurons, h1 to h2 (3,600 edges) is a shaded band under its strongest edges; a drag
+    # moves edges between band and lines, and the legend counts the band's edges as drawn
+    button(page, "Neurons").click()
+    wait_drawn(page, 126)
+    band = """(before) => {
+      const t = window.__bpxt, d = t.source(['xs', 'ys', 'color', 'dash', 'alpha', 'width']).data
+      const lines = d.xs.reduce((n, xs) => n + xs.filter((x) => x !== x).length + 1, 0)
+      const hidden = t.scene().edges.u.length - lines, m = t.div('bpx-legend')
+      const said = /(\\d+) more edges, each below/.exec(m.text)
+      const shown = t.deepText(t.viewOf(m).markup_el)
+      return t.source(['xs', 'ys', 'color']).data.xs.length === 1 && hidden > 0 && said && +said[1] === hidden
+        && shown.includes(said[0]) && (before === null || m.text !== before) && m.text
+    }"""
+    legend = page.wait_for_function(band, arg=None, timeout=60_000).json_value()
+    js(page, "(t.slider('x0').value = t.slider('x0').value > 0 ? -1.25 : 1.25, 0)")
+    page.wait_for_function(band, arg=legend, timeout=10_000)
 
 
 def keyboard_node(page) -> str:
