@@ -21,7 +21,9 @@ from graphviz_core.training import fgsm, glyph_dataset, input_gradient, predict,
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
+from ..states import precompute
 from ..stats import stats_html
+from ..texts import is_offline
 from ..words import article_heading, lesson_text
 from . import LessonPage
 from .common import (callout, choice_arg, float_arg, heading, names_arg, number,
@@ -156,6 +158,9 @@ class InputGradientsLesson:
     # --- page -------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t, lang = lesson_text("input-gradients", self.lang), self.lang
+        if is_offline():  # no server behind the page: the attack at every glyph and ε
+            precompute([self.glyph, self.eps], [*self.sources.values(), self.result],
+                       self._update_attack)
         images = pn.Row(*[pn.pane.Bokeh(f) for f in self.figures], css_classes=["bpx-inline"])
         main = [
             heading(article_heading("inputs", lang)),
