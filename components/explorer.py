@@ -217,7 +217,7 @@ class Explorer(pn.viewable.Viewer):
 
     def __init__(self, **params):
         if "model" not in params:
-            params["model"] = ExplorerModel(**_initial_state(query_args()))
+            params["model"] = ExplorerModel(**initial_state(query_args()))
         super().__init__(**params)
         lang = self.lang
         self.words = w = ui(lang)
@@ -328,7 +328,7 @@ def level_query(model: ExplorerModel) -> dict[str, str]:
     return query
 
 
-def _initial_state(args: dict[str, str]) -> dict:
+def initial_state(args: dict[str, str]) -> dict:
     """Model parameters from URL query arguments (``expr``, ``mode``, ``level``, ``open``,
     one per variable)."""
     state: dict = {}
