@@ -1516,6 +1516,13 @@ function* variableSliders(doc) {
   }
 }
 
+// the one model of a document carrying the CSS class `css` (undefined if none)
+function modelWithClass(doc, css) {
+  if (!doc) return undefined
+  for (const m of doc.all_models) if ((m.css_classes || []).includes(css)) return m
+  return undefined
+}
+
 // A slider's view answers every new `value` by building its noUiSlider's options again
 // (`updateOptions`: the handle's tooltip and attributes made anew) and its title's nodes
 // again; a drag sets `value` on every frame, and new nodes on every frame make Chromium lay
@@ -1553,7 +1560,7 @@ function followValues(view) {
   }
   proto._bpx_follow = true
 }
-return { VARIABLE_TAG, viewOf, rootViews, variableSliders, followValues }
+return { VARIABLE_TAG, viewOf, rootViews, variableSliders, modelWithClass, followValues }
 })()
 
 // ==== static/explorer/table.mjs
@@ -2397,6 +2404,7 @@ const __bpx_texts = (() => {
 const { replay, fmt, contribution } = __bpx_replay
 const { fillNumbers } = __bpx_reading
 const { faultText } = __bpx_words
+const { modelWithClass } = __bpx_bokeh
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
 const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -2429,10 +2437,7 @@ class Texts {
     }
     // a lesson's panes: the one model of the page carrying each css class
     const panes = texts.panes || []
-    if (panes.length && !this.panes) {
-      const all = [...a.meta.document._all_models.values()]
-      this.panes = panes.map(([css]) => all.find((m) => (m.css_classes || []).includes(css)))
-    }
+    if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
     panes.forEach(([, template], k) => this.set(this.panes[k], fill(template)))
   }
 

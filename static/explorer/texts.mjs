@@ -7,6 +7,7 @@
 import { replay, fmt, contribution } from "./replay.mjs"
 import { fillNumbers } from "./reading.mjs"
 import { faultText } from "./words.mjs"
+import { modelWithClass } from "./bokeh.mjs"
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
 const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -39,10 +40,7 @@ export class Texts {
     }
     // a lesson's panes: the one model of the page carrying each css class
     const panes = texts.panes || []
-    if (panes.length && !this.panes) {
-      const all = [...a.meta.document._all_models.values()]
-      this.panes = panes.map(([css]) => all.find((m) => (m.css_classes || []).includes(css)))
-    }
+    if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
     panes.forEach(([, template], k) => this.set(this.panes[k], fill(template)))
   }
 
