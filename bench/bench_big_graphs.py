@@ -45,6 +45,7 @@ from graphviz_core.levels import level_graph  # noqa: E402
 from graphviz_core.layout import layout, widen  # noqa: E402
 from graphviz_core.examples import SEED  # noqa: E402
 from graphviz_core.mlp import mlp_loss  # noqa: E402
+from report import print_table  # noqa: E402
 
 MLP_1K = (2, (16, 16), 1)  # 982 nodes
 MLP_10K = (2, (60, 60), 1)  # 11,586 nodes
@@ -248,16 +249,13 @@ def main() -> None:
     head = (f"{'graph':<33}{'nodes':>7}{'drawn':>7}{'build s':>9}{'trace s':>9}{'group s':>9}"
             f"{'layout s':>10}{'sched s':>9}{'scene s':>9}{'total s':>9}{'JSON KB':>9}"
             f"{'tape KB':>9}{'gzip KB':>9}")
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(f"{r['graph']:<33}{r['nodes']:>7}{r['drawn']:>7}{r['build']:>9.3f}"
-              f"{r['trace']:>9.3f}{r['group']:>9.3f}{r['layout']:>10.3f}{r['schedule']:>9.3f}"
-              f"{r['scene']:>9.3f}{r['total']:>9.3f}{r['json_kb']:>9.0f}{r['tape_kb']:>9.0f}"
-              f"{r['gzip_kb']:>9.0f}")
-    print("(median of", args.repeats, "runs; the ungrouped ~11,600-node graph once. scene = "
-          "scene_data + to_json. build = the Value graph: mlp_loss, or parse + build for the seed; "
-          "tape KB = the scene's tape alone)")
+    print_table(head, (f"{r['graph']:<33}{r['nodes']:>7}{r['drawn']:>7}{r['build']:>9.3f}"
+                       f"{r['trace']:>9.3f}{r['group']:>9.3f}{r['layout']:>10.3f}{r['schedule']:>9.3f}"
+                       f"{r['scene']:>9.3f}{r['total']:>9.3f}{r['json_kb']:>9.0f}{r['tape_kb']:>9.0f}"
+                       f"{r['gzip_kb']:>9.0f}" for r in rows),
+                f"(median of {args.repeats} runs; the ungrouped ~11,600-node graph once. scene = "
+                "scene_data + to_json. build = the Value graph: mlp_loss, or parse + build for the seed; "
+                "tape KB = the scene's tape alone)")
     if args.browser:
         rows, accepted = browser_side(args.samples)
         print()
@@ -266,11 +264,8 @@ def main() -> None:
                   "the 1k graph is measured by setting `meta` to its scene in a loaded page")
         head = (f"{'graph':<26}{'nodes':>7}  {'measured from':<18}{'first draw ms':>14}"
                 f"{'max ms':>8}{'table ms':>10}")
-        print(head)
-        print("-" * len(head))
-        for r in rows:
-            print(f"{r['graph']:<26}{r['nodes']:>7}  {r['how']:<18}{r['first_ms']:>14.0f}"
-                  f"{r['max_ms']:>8.0f}{r['table_ms']:>10.0f}")
+        print_table(head, (f"{r['graph']:<26}{r['nodes']:>7}  {r['how']:<18}{r['first_ms']:>14.0f}"
+                           f"{r['max_ms']:>8.0f}{r['table_ms']:>10.0f}" for r in rows))
         print("first draw = navigation start (or meta set) -> the nodes source has rows (median of "
               f"{args.samples}); with 'meta set in page': until two frames later, and table ms = "
               "the synchronous part (JSON parse, replay, every source written)")

@@ -55,7 +55,6 @@ nginx and the backends.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime
 import json
@@ -72,7 +71,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bokeh_client import objects, scene_in  # noqa: E402  the protocol readers the tests use
-from bench_load import Monitor, pct, pooled, print_error_kinds, rss_after_close, server, server_log_errors
+from bench_load import (Monitor, load_arguments, pct, pooled, print_error_kinds,  # noqa: E402
+                        rss_after_close, server, server_log_errors, server_rows)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPRESSIONS = [  # the explorer's examples a class would type, smallest graphs to 107 nodes
@@ -423,16 +423,10 @@ def loadavg() -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sessions", type=int, default=30)
-    ap.add_argument("--duration", type=float, default=120.0, help="seconds of interaction")
-    ap.add_argument("--quick", action="store_true", help="30 s instead of --duration")
-    ap.add_argument("--rate", type=float, default=4.0, help="slider releases per second per student")
+    ap = load_arguments(__doc__, "slider releases", "student")
     ap.add_argument("--switch-every", type=float, default=15.0,
                     help="seconds between a student's expression switches (jittered)")
-    ap.add_argument("--ramp", type=float, default=5.0, help="students open the page within this many s")
     ap.add_argument("--num-procs", type=int, default=1, help="panel serve --num-procs")
-    ap.add_argument("--lifetime", type=int, default=15000, help="--unused-session-lifetime ms")
     ap.add_argument("--cluster", type=int, default=0, metavar="N",
                     help="serve with tools/serve-cluster.sh --backends N (nginx + N backends)")
     ap.add_argument("--kill-backend-after", type=float, default=0.0, metavar="S",
@@ -506,12 +500,8 @@ def main() -> None:
          f"{sum(1 for r in records if r['errors'])} / {sum(1 for t in error_at if t < arrived)}"),
         ("  first / last, s after the first load",
          f"{min(error_at) - t0:.0f} / {max(error_at) - t0:.0f}" if error_at else "-"),
-        ("server log errors/tracebacks", f"{server_errors}"),
-        ("server CPU mean / max % (1 core=100)",
-         f"{statistics.mean(cpu):.0f} / {max(cpu):.0f}" if cpu else "-"),
+        *server_rows(server_errors, cpu, idle_rss, rss, after),
         ("client process CPU mean %", f"{client_cpu:.0f}"),
-        ("server RSS idle / peak MB", f"{idle_rss:.0f} / {max(rss):.0f}" if rss else "-"),
-        ("server RSS after close, plateau MB", f"{after[-1]:.0f}" if after else "-"),
         ("load average at the end (1/5/15 min)", load_during),
     ]
     if args.cluster:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_big_graphs import MLP_1K, app_accepts, mlp_expression, scene_for  # noqa: E402
 from graphviz_core import parse  # noqa: E402
 from graphviz_core.mlp import mlp_loss  # noqa: E402
+from report import print_table  # noqa: E402
 
 
 def tanh_sum(terms: int = 32) -> str:
@@ -248,35 +249,29 @@ def main() -> None:
           f"{len(medium)} characters, {len(parse(medium).variables)} variables)")
     head = (f"{'graph':<10}{'nodes':>6}{'samples':>8}  {'source med/p95 ms':>18}  "
             f"{'frame med/p95 ms':>17}  {'DOM med/p95 ms':>15}{'DOM stale':>10}")
-    print(head)
-    print("-" * len(head))
 
     def mp(t):
         return "-" if t[0] is None else f"{t[0]:.1f} / {t[1]:.1f}"
 
-    for r in lat_rows:
-        print(f"{r['graph']:<10}{r['nodes']:>6}{r['samples']:>8}  {mp(r['source']):>18}  "
-              f"{mp(r['frame']):>17}  {mp(r['dom']):>15}{r['dom'][2]:>10}")
-    print("source: values table's data source has the new numbers; frame: the next animation "
-          "frame after it;\nDOM: the table's rendered cells show them (stale = not within 500 ms)")
+    print_table(head, (f"{r['graph']:<10}{r['nodes']:>6}{r['samples']:>8}  {mp(r['source']):>18}  "
+                       f"{mp(r['frame']):>17}  {mp(r['dom']):>15}{r['dom'][2]:>10}" for r in lat_rows),
+                "source: values table's data source has the new numbers; frame: the next animation "
+                "frame after it;\nDOM: the table's rendered cells show them (stale = not within 500 ms)")
     print()
     head = f"{'graph':<10}{'ws frames: 200 value sets':>27}{'mouse drag (40 moves)':>23}{'after release':>15}{'page errors':>13}"
-    print(head)
-    print("-" * len(head))
-    for r in ws_rows:
-        print(f"{r['graph']:<10}{r['values']:>27}{r['drag']:>23}{r['release']:>15}{r['errors']:>13}")
+    print_table(head, (f"{r['graph']:<10}{r['values']:>27}{r['drag']:>23}{r['release']:>15}{r['errors']:>13}"
+                       for r in ws_rows))
     print()
     if not accepted:
         print(f"note: the app refuses {big!r}; the 1k graph's scene (built here as the server "
               "would) was handed to the page's meta source")
     head = f"{'backward pass':<22}{'nodes':>6}{'fps':>7}{'p95 gap ms':>12}{'max gap ms':>12}{'ws sent':>9}  how"
-    print(head)
-    print("-" * len(head))
-    for r in fps_rows:
-        print(f"{r['graph']:<22}{r['nodes']:>6}{r['fps']:>7.1f}{r['p95_gap']:>12.1f}{r['max_gap']:>12.1f}"
-              f"{r.get('ws', '-'):>9}  {r['how']}{'' if r['playing'] or r['how'] == 'no playback' else ' (stopped before the end!)'}")
-    print(f"fps = requestAnimationFrame callbacks / {args.seconds:g} s while playing (page-side counter);"
-          "\nws sent = websocket frames sent while playing (the Play click's own message excluded)")
+    print_table(head, (f"{r['graph']:<22}{r['nodes']:>6}{r['fps']:>7.1f}{r['p95_gap']:>12.1f}{r['max_gap']:>12.1f}"
+                       f"{r.get('ws', '-'):>9}  {r['how']}"
+                       f"{'' if r['playing'] or r['how'] == 'no playback' else ' (stopped before the end!)'}"
+                       for r in fps_rows),
+                f"fps = requestAnimationFrame callbacks / {args.seconds:g} s while playing (page-side counter);"
+                "\nws sent = websocket frames sent while playing (the Play click's own message excluded)")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_frame import tanh_sum  # noqa: E402
 from tests.ui.helpers import (PHONE, launch_chromium, new_context, open_app, serve_app,  # noqa: E402
                               terminate_gracefully)
+from report import print_table  # noqa: E402
 
 TANH_SUM = tanh_sum()  # bench_frame's ~200-node graph
 BIG = "mlp(2, 60, 60, 1)"
@@ -204,21 +205,17 @@ def main():
 
     head = (f"{'slider drag':<20}{'mode':>9}{'rows':>6}{'main ms/update':>16}{'all ms/update':>15}"
             f"{'compute ms':>12}{'render med/p95 ms':>19}{'wall ms/update':>16}")
-    print(head)
-    print("-" * len(head))
-    for r in drags:
-        print(f"{r['graph']:<20}{r['mode']:>9}{r['nodes']:>6}{r['main']:>16.2f}{r['all']:>15.2f}"
-              f"{r['compute']:>12.2f}{r['render']:>10.2f} / {r['render95']:<6.2f}{r['wall']:>16.1f}")
-    print("main/all: CPU of the renderer's main thread / of all Chromium per slider update, idle frames "
-          "subtracted;\ncompute, render: the view's own spans (wall ms); wall: 2 frames + the work")
+    print_table(head, (f"{r['graph']:<20}{r['mode']:>9}{r['nodes']:>6}{r['main']:>16.2f}{r['all']:>15.2f}"
+                       f"{r['compute']:>12.2f}{r['render']:>10.2f} / {r['render95']:<6.2f}{r['wall']:>16.1f}"
+                       for r in drags),
+                "main/all: CPU of the renderer's main thread / of all Chromium per slider update, idle frames "
+                "subtracted;\ncompute, render: the view's own spans (wall ms); wall: 2 frames + the work")
     print()
     head = (f"{'backward playback':<20}{'rows':>6}{'fps':>7}{'main ms/frame':>15}{'all ms/frame':>14}"
             f"{'renders':>9}{'render med/max ms':>19}{'caption max ms':>16}")
-    print(head)
-    print("-" * len(head))
-    for r in plays:
-        print(f"{r['graph']:<20}{r['nodes']:>6}{r['fps']:>7.1f}{r['main']:>15.2f}{r['all']:>14.2f}"
-              f"{r['renders']:>9}{r['render']:>10.2f} / {r['render_max']:<6.2f}{r['caption_max']:>14.2f}")
+    print_table(head, (f"{r['graph']:<20}{r['nodes']:>6}{r['fps']:>7.1f}{r['main']:>15.2f}{r['all']:>14.2f}"
+                       f"{r['renders']:>9}{r['render']:>10.2f} / {r['render_max']:<6.2f}{r['caption_max']:>14.2f}"
+                       for r in plays))
     print("fps: wall clock (the machine's load); main/all: CPU per frame shown; renders: full redraws "
           "(a step starts or arrives), the other frames move the pulses only")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

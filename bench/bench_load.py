@@ -31,8 +31,6 @@ import datetime
 import multiprocessing as mp
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +42,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tools.processes import free_port, stop_group  # noqa: E402
 
 # All over w, x, b, y in this order: a bokeh.client document never receives the new
 # Slider models when the variables change (a browser does), so the switches keep them.
@@ -58,12 +58,6 @@ REPLY_TIMEOUT = 5.0
 
 
 # --- the server -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def server(lifetime_ms: int, check_ms: int, extra_args=(), env=None):
     """``panel serve app.py`` on a free port; yields (url, pid, log path).
@@ -97,24 +91,7 @@ def server(lifetime_ms: int, check_ms: int, extra_args=(), env=None):
             time.sleep(0.25)
         yield url, proc.pid, log.name
     finally:
-        try:
-            pgid = os.getpgid(proc.pid)
-        except ProcessLookupError:
-            pgid = None
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if pgid is None:
-                break
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                continue
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_group(proc)
         log.close()
 
 
@@ -199,6 +176,19 @@ def server_log_errors(log: str) -> int:
     text = Path(log).read_text(errors="replace")
     return sum(1 for line in text.splitlines()
                if "Traceback" in line or " ERROR" in line or "ERROR:" in line)
+
+
+def server_rows(server_errors: int, cpu: list[float], idle_rss: float, rss: list[float],
+                after: list[float]) -> list[tuple[str, str]]:
+    """The report's rows on the server (this bench's and bench_class's): log errors, CPU %
+    samples, RSS idle, sampled during the run and after close."""
+    return [
+        ("server log errors/tracebacks", f"{server_errors}"),
+        ("server CPU mean / max % (1 core=100)",
+         f"{statistics.mean(cpu):.0f} / {max(cpu):.0f}" if cpu else "-"),
+        ("server RSS idle / peak MB", f"{idle_rss:.0f} / {max(rss):.0f}" if rss else "-"),
+        ("server RSS after close, plateau MB", f"{after[-1]:.0f}" if after else "-"),
+    ]
 
 
 def print_error_kinds(errors: list[str]) -> None:
@@ -333,15 +323,23 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def load_arguments(doc: str, actions: str, who: str) -> argparse.ArgumentParser:
+    """The options of a load run (this bench's and bench_class's): ``--sessions`` of
+    ``who`` for ``--duration`` s, ``--rate`` ``actions`` per second each, opening within
+    ``--ramp`` s, on a server whose unused sessions live ``--lifetime`` ms."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--duration", type=float, default=120.0, help="seconds of interaction")
     ap.add_argument("--quick", action="store_true", help="30 s instead of --duration")
-    ap.add_argument("--rate", type=float, default=4.0, help="actions per second per session")
-    ap.add_argument("--ramp", type=float, default=5.0, help="sessions open within this many s")
-    ap.add_argument("--workers", type=int, default=3, help="client processes")
+    ap.add_argument("--rate", type=float, default=4.0, help=f"{actions} per second per {who}")
+    ap.add_argument("--ramp", type=float, default=5.0, help=f"{who}s open the page within this many s")
     ap.add_argument("--lifetime", type=int, default=15000, help="--unused-session-lifetime ms")
+    return ap
+
+
+def main() -> None:
+    ap = load_arguments(__doc__, "actions", "session")
+    ap.add_argument("--workers", type=int, default=3, help="client processes")
     args = ap.parse_args()
     duration = 30.0 if args.quick else args.duration
     print(f"# {datetime.date.today()}  python {' '.join(sys.argv)}")
@@ -399,12 +397,7 @@ def main() -> None:
          f"{1000 * statistics.median(sw):.0f} / {1000 * pct(sw, 0.95):.0f}" if sw else "-"),
         ("actions per second (all sessions)", f"{(len(lat) + len(sw)) / duration:.1f}"),
         ("client errors (timeouts incl.)", f"{len(errors)}"),
-        ("server log errors/tracebacks", f"{server_errors}"),
-        ("server CPU mean / max % (1 core=100)",
-         f"{statistics.mean(cpu):.0f} / {max(cpu):.0f}" if cpu else "-"),
-        ("server RSS idle MB", f"{idle_rss:.0f}"),
-        ("server RSS peak MB", f"{max(rss):.0f}" if rss else "-"),
-        ("server RSS after close, plateau MB", f"{after[-1]:.0f}" if after else "-"),
+        *server_rows(server_errors, cpu, idle_rss, rss, after),
         ("  (samples every 5 s after close)", ""),
     ]
     for name, value in rows:

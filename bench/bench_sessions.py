@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -35,14 +34,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tools.processes import free_port, stop_group  # noqa: E402
 CENSUS = re.compile(r"bpx-census created=(\d+) destroyed=(\d+) documents=(\d+) models=(\d+) "
                     r"periodic=(\d+) threads=(\d+) tasks=(-?\d+)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -147,15 +142,7 @@ def main() -> int:
             print(f"RSS last wave / wave before the abuse = {ratio:.3f} (pass <= 1.2)")
             ok &= ratio <= 1.2
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=5)
+        stop_group(proc)
         log.close()
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -35,6 +35,7 @@ from graphviz_core import parse, trace  # noqa: E402
 from graphviz_core.mlp import builder_from_text  # noqa: E402
 from tests.ui.helpers import (PHONE, launch_chromium, new_context, open_app, serve_app,  # noqa: E402
                               open_drawer, slider_handle, terminate_gracefully)
+from report import print_table  # noqa: E402
 
 SEED = "(w*x + b - y)**2"
 BIG = ("(tanh(w1*x1 + w2*x2 + w3*x3 + b1)*tanh(w4*x1 + w5*x2 + w6*x3 + b2)"
@@ -239,11 +240,8 @@ def main():
             browser.close()
 
     head = f"{'measure':40} {'graph':26} {'samples':>7} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
-    print(head)
-    print("-" * len(head))
-    for what, graph, n, ms in rows:
-        print(f"{what:40} {graph:26} {n:>7} {statistics.median(ms):>10.1f} "
-              f"{percentile(ms, 0.95):>8.1f} {max(ms):>8.1f}")
+    print_table(head, (f"{what:40} {graph:26} {n:>7} {statistics.median(ms):>10.1f} "
+                       f"{percentile(ms, 0.95):>8.1f} {max(ms):>8.1f}" for what, graph, n, ms in rows))
     print()
     for note in notes:
         print(note)

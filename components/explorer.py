@@ -14,30 +14,29 @@ from graphviz_core.levels import LEVELS, layer_norms, layer_outputs
 from graphviz_core.limits import GROUP_ABOVE
 from graphviz_core.schedule import gradient_step
 
-from . import display
+from . import display, later
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file
 from .graph_view import GraphView
 from .matrix_view import LayerMatrix
 from .descent import StepPanel
-from .model import ExplorerModel
+from .model import GROUP_KINDS, ExplorerModel
 from .passes import PassesPanel
 from .pytorch_view import PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
 from .stats import stats_html
+from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline
 from .urlstate import query_args, write_query
+from .views import ModelView
 from .words import fault_text, ui
 
 
 URL_INTERVAL_MS = 250
 
 
-class NodeDetails(pn.viewable.Viewer):
+class NodeDetails(ModelView):
     """What a clicked node computes: its local derivatives and the chain rule with numbers."""
-
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -54,33 +53,52 @@ class NodeDetails(pn.viewable.Viewer):
             return self._group(g, self.model.inspected, w) or f"<div class='bpx-hint'>{w['details_hint']}</div>"
         if g is None or n is None or n not in g:
             return f"<div class='bpx-hint'>{w['details_hint']}</div>"
+        return fill_text(self.template(g, n, self.model.mode == "predict"), g, self.lang)
+
+    def template(self, g, n: int, hidden: bool) -> str:
+        """Node ``n``'s details with its numbers as placeholders (:mod:`components.texts`);
+        ``hidden``: Predict mode, where the gradients are the student's questions."""
+        w = ui(self.lang)
         node = g.nodes[n]
         loss = g.nodes[g.graph["root"]]["name"]
-        hidden = self.model.mode == "predict"  # the gradients are the student's questions
-        grad = ("?" if hidden else format_number(node["grad"], 6)) if node["active"] else w["not_computed"]
+        grad = ("?" if hidden else f"\u27e8g|{n}~6\u27e9") if node["active"] else w["not_computed"]
         rows = [f"<h4>{html.escape(node['text'])}</h4>",
-                f"<div>{w['value_word']} = <b>{format_number(node['value'], 6)}</b>"
-                f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>{grad}</b></div>"]
-        if node["fault"]:
-            rows.append(f"<div class='bpx-fault'>⚠ {html.escape(fault_text(node['fault'], self.lang))}</div>")
+                f"<div>{w['value_word']} = <b>\u27e8v|{n}~6\u27e9</b>"
+                f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>{grad}</b></div>",
+                fault_ref(n)]
         parents = sorted(g.in_edges(n, keys=True, data=True), key=lambda e: e[2])
         if parents:
             rows.append(f"<div class='bpx-sub'>{w['local_derivatives']}</div><ul>")
-            for u, _, _, d in parents:
+            for u, _, slot, d in parents:
                 pname = html.escape(g.nodes[u]["name"])
                 note = w["sg_local_note"] if d["blocked"] else ""
                 rows.append(f"<li>∂{html.escape(node['name'])}/∂{pname} = "
-                            f"{format_number(d['local'], 6)}{note}</li>")
+                            f"\u27e8l|{n}|{slot}~6\u27e9{note}</li>")
             rows.append("</ul>")
         step = None if hidden else gradient_step(g, n)
         if hidden:
             rows.append(f"<div class='bpx-hint'>{w['predict_hidden']}</div>")
         elif step is not None:
             rows.append(f"<div class='bpx-sub'>{w['chain_rule']}</div>"
-                        f"<code>{html.escape(step['text'])}</code>")
+                        f"<code>{html.escape(step['text_template'])}</code>")
         elif not node["active"] and node["kind"] != "constant":
             rows.append(f"<div class='bpx-hint'>{w['node_skipped']}</div>")
         return "".join(rows)
+
+    def templates(self) -> dict:
+        """For a page with no server behind it: the details of every drawn node a tap
+        selects (by its index in the drawing), shown and hidden (Predict), and the hint."""
+        g, drawn = self.model.graph, self.model.drawn
+        if g is None:
+            return {}
+        # a group's details need the server (a tap opens it): none here
+        picks = (list(g) if drawn is None else
+                 [None if drawn.nodes[i]["kind"] in GROUP_KINDS else drawn.nodes[i]["tape"]
+                  for i in range(len(drawn))])
+        return {"shown": [None if n is None else self.template(g, n, False) for n in picks],
+                "hidden": [None if n is None else self.template(g, n, True) for n in picks],
+                "hint": f"<div class='bpx-hint'>{ui(self.lang)['details_hint']}</div>",
+                "fault": FAULT_HTML}
 
     def _group(self, g, group: str, w) -> str:
         """The layer or neuron opened last: its output (a layer's norms) and gradient."""
@@ -103,16 +121,13 @@ class NodeDetails(pn.viewable.Viewer):
         return display.block(display.column(self.pane.model, sizing_mode="stretch_width"))
 
 
-class GroupBar(pn.viewable.Viewer):
+class GroupBar(ModelView):
     """For a network drawn by levels: the level switch, what the drawing shows, and the way
     back (close the group opened last, or everything)."""
 
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
-
     def __init__(self, **params):
         super().__init__(**params)
-        self.words = w = ui(self.lang)
+        w = self.words
         self.labels = {w[f"level_{level}"]: level for level in LEVELS}
         self.level = pn.widgets.RadioButtonGroup(
             name=w["level"], options=list(self.labels), button_type="default",
@@ -186,21 +201,19 @@ def _is_network(model: ExplorerModel) -> bool:
     return any(g for _, g in model.graph.nodes(data="group", default=""))
 
 
-class Explorer(pn.viewable.Viewer):
+class Explorer(ModelView):
     """Graph / Forward / Backward for one expression, with sliders, playback and the table."""
 
-    model = param.ClassSelector(class_=ExplorerModel)
     sync_url = param.Boolean(default=True)
     editable = param.Boolean(default=True, doc="Show the expression box (off for a graph "
                              "handed over as a Value: it has no text to edit).")
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         if "model" not in params:
-            params["model"] = ExplorerModel(**_initial_state(query_args()))
+            params["model"] = ExplorerModel(**initial_state(query_args()))
         super().__init__(**params)
         lang = self.lang
-        self.words = w = ui(lang)
+        w = self.words
         self.view = GraphView(model=self.model, lang=lang)
         self.expression = ExpressionBox(model=self.model, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
@@ -210,7 +223,9 @@ class Explorer(pn.viewable.Viewer):
         self.matrix = LayerMatrix(model=self.model, view=self.view, lang=lang)
         self.passes = PassesPanel(model=self.model, lang=lang)
         self.pytorch = PyTorchView(model=self.model, lang=lang)
-        self.descent = StepPanel(model=self.model, lang=lang)
+        # a step of descent is far down the page: built when first on screen
+        self.descent = None
+        self.descent_place = later.column(self._descent, sizing_mode="stretch_width")
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.save = pn.widgets.FileDownload(
             callback=lambda: standalone_file(self.model, lang), filename="backprop-explorer.html",
@@ -222,12 +237,25 @@ class Explorer(pn.viewable.Viewer):
                                  visible=self.model.mode != "predict")
         self.model.param.watch(lambda e: setattr(self.reveals, "visible", e.new != "predict"),
                                "mode")
+        if is_offline():
+            self._offline()
         if self.sync_url:
             # at most every URL_INTERVAL_MS: a burst of slider releases writes the URL once
             # more at its end instead of once per release (one message to the page each)
             write = Throttle(self._write_url, URL_INTERVAL_MS)
             self.model.param.watch(lambda *events: write(),
                                    ["expression", "values", "mode", "error", "drawn"])
+
+    def _descent(self) -> list:
+        self.descent = StepPanel(model=self.model, lang=self.lang)
+        return [self.descent]
+
+    def _offline(self) -> None:
+        """A page with no server behind it (the static site) writes the node details and
+        the passes itself, from these templates and its tape replay (components/texts.py)."""
+        attach(self.view, details=self.details.templates(), passes=self.passes.templates(),
+               models={"details": self.details.pane.model, "forward": self.passes.forward.model,
+                       "backward": self.passes.backward.model})
 
     def _update_stats(self, *events) -> None:
         if self.model.graph is not None:
@@ -252,7 +280,7 @@ class Explorer(pn.viewable.Viewer):
             self.playback, self.groups, self.view,
             wrapping_row(self.stats, self.save, align_items="center"),
             self.matrix,
-            self.reveals, self.descent,
+            self.reveals, self.descent_place,
             # side by side where there is room, the details under the table on a phone (a Row
             # that wraps: in a FlexBox the values table fails to render, SlickGrid finding no
             # stylesheet)
@@ -293,7 +321,7 @@ def level_query(model: ExplorerModel) -> dict[str, str]:
     return query
 
 
-def _initial_state(args: dict[str, str]) -> dict:
+def initial_state(args: dict[str, str]) -> dict:
     """Model parameters from URL query arguments (``expr``, ``mode``, ``level``, ``open``,
     one per variable)."""
     state: dict = {}

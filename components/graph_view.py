@@ -12,7 +12,7 @@ from pathlib import Path
 import panel as pn
 import param
 from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, DataTable,
-                          DataRange1d, Div, InlineStyleSheet, MultiLine, Row, Scatter,
+                          DataRange1d, Div, InlineStyleSheet, MultiLine, Patches, Row, Scatter,
                           StringEditor, StringFormatter, TableColumn, TapTool, Text, TextInput,
                           VeeHead)
 from bokeh.plotting import figure
@@ -30,6 +30,8 @@ PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by
 
 NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
 EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width")
+# the shaded bands a crowd of edges is drawn as (static/explorer/flow.mjs crowds)
+BAND_COLUMNS = ("xs", "ys", "color")
 ARROW_COLUMNS = ("x0", "y0", "x1", "y1", "color", "alpha", "head")
 # every label drawn (node symbols, names, values, fault marks, edge numbers); node/edge/role
 # say what a row labels (for tests and tools), the glyph does not read them
@@ -100,6 +102,7 @@ class GraphView(pn.viewable.Viewer):
         self.meta = ColumnDataSource({"json": [self._json(self.model.scene)]})
         self.nodes = ColumnDataSource(_empty(NODE_COLUMNS))
         self.edges = ColumnDataSource(_empty(EDGE_COLUMNS))
+        self.bands = ColumnDataSource(_empty(BAND_COLUMNS))
         self.arrows = ColumnDataSource(_empty(ARROW_COLUMNS))
         self.labels = ColumnDataSource(_empty(LABEL_COLUMNS))
         self.focus = ColumnDataSource(_empty(FOCUS_COLUMNS))
@@ -135,7 +138,7 @@ class GraphView(pn.viewable.Viewer):
             # no row selection: with it SlickGrid keeps Tab moving between cells, a keyboard trap
             selectable=False, css_classes=["bpx-values"])
         self.player = CustomJS.from_file(
-            str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges,
+            str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges, bands=self.bands,
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
@@ -178,6 +181,7 @@ class GraphView(pn.viewable.Viewer):
         # makes a "nonselection" and a "muted" copy of each glyph, two more models per
         # renderer for every page; none of these sources is ever selected (but the nodes', whose
         # copies are given) and no legend mutes them, so BokehJS's own defaults never show
+        fig.add_glyph(self.bands, Patches(xs="xs", ys="ys", fill_color="color", line_color=None))
         edges = fig.add_glyph(self.edges, MultiLine(
             xs="xs", ys="ys", line_color="color", line_dash="dash", line_alpha="alpha",
             line_width="width"))

@@ -19,10 +19,9 @@ from bokeh.plotting import figure
 
 from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_members
 
-from . import display
+from . import display, later
 from .graph_view import GraphView
-from .model import ExplorerModel
-from .words import ui
+from .views import ModelView
 
 # blue (Okabe-Ito #0072B2) -> white -> orange (#D55E00): 11 steps, white in the middle
 DIVERGING = ("#0072B2", "#3389C0", "#66A1CD", "#99B9DB", "#CCD0E8", "#FFFFFF",
@@ -36,24 +35,26 @@ CELL_TAP = ("const i = source.selected.indices;"
             " player.execute(source, {action: 'cell', index: i.length ? i[0] : -1})")
 
 
-class LayerMatrix(pn.viewable.Viewer):
+class LayerMatrix(ModelView):
     """Weights and gradients of one layer of a network, as heatmaps linked to the graph."""
 
-    model = param.ClassSelector(class_=ExplorerModel)
     view = param.ClassSelector(class_=GraphView)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.words = w = ui(self.lang)
+        w = self.words
         self.source = ColumnDataSource({c: [] for c in CELL_COLUMNS})
         self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
-        self.pick.param.watch(lambda e: self._fill(), "value")
+        self._picking = False  # the layers offered change: one fill after, not one per change
+        self.pick.param.watch(lambda e: self._picking or self._fill(), "value")
         self.title = pn.pane.HTML("", sizing_mode="stretch_width")
-        # the heatmaps and the parts around them are made for the first network shown: most
-        # pages never show one, and two figures are a tenth of a page's build
+        # the heatmaps and the parts around them are made when a network's matrix first comes
+        # on screen (components/later.py): most pages never show one, and a network's page
+        # opens with the matrix below the graph
         self.weights = self.grads = None
-        self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
+        self.marker = later.Marker(self._update)
+        self.layout = pn.Column(*([self.marker.block] if self.marker.block else []),
+                                visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
             args={"player": self.view.player, "source": self.source}, code=CELL_TAP))
@@ -91,7 +92,7 @@ class LayerMatrix(pn.viewable.Viewer):
     def _update(self, *events) -> None:
         layers = self._layers()
         self.layout.visible = bool(layers)
-        if not layers:
+        if not layers or not self.marker.seen:
             return
         if self.weights is None:
             w = self.words
@@ -111,8 +112,13 @@ class LayerMatrix(pn.viewable.Viewer):
         inspected = self.model.inspected.partition("[")[0]
         wanted = inspected if inspected in layers else (
             self.pick.value if self.pick.value in layers else layers[0])
-        with param.parameterized.discard_events(self.pick):
+        # (the pick's own events still run: Panel sends its new options and value to the page
+        # through them, also to a pick already on it)
+        self._picking = True
+        try:
             self.pick.param.update(options=layers, value=wanted)
+        finally:
+            self._picking = False
         self._fill()
 
     def _fill(self) -> None:

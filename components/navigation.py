@@ -67,9 +67,9 @@ def _navigation(current: str, lang: str, args: dict, link=query_link) -> str:
         here = " aria-current='page'" if slug == current else ""
         links.append(f"<li class='{cls}'><a href='{link(slug, lang, {})}'"
                      f"{here}>{label}</a></li>")
-    # switching language keeps the whole state of the page
-    other = "zh" if lang == "en" else "en"
-    switched = link(current, other, args)
-    return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'><a href='{switched}' "
-            f"hreflang='{other}' lang='{other}'>{LANGUAGES[other]}</a></div>"
+    # switching language keeps the whole state of the page: a link per other language
+    switches = " ".join(f"<a href='{link(current, other, args)}' hreflang='{other}' "
+                        f"lang='{other}'>{name}</a>"
+                        for other, name in LANGUAGES.items() if other != lang)
+    return (f"<nav aria-label='{ui(lang)['nav_label']}'><div class='bpx-lang'>{switches}</div>"
             f"<ol class='bpx-lessons'>{''.join(links)}</ol></nav>")

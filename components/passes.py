@@ -11,15 +11,15 @@ from __future__ import annotations
 import html
 import re
 
-import panel as pn
-import param
 
 from graphviz_core import ExpressionError, format_number, parse, schedule
 from graphviz_core.gradcheck import agrees, central_difference
 from graphviz_core.mlp import builder_from_text
+from graphviz_core.schedule import grad_ref, value_ref
 
-from .model import ExplorerModel
 from . import display
+from .texts import difference_ref, fill_text, verdict_ref
+from .views import ModelView
 from .words import article_heading, lesson_text
 
 MAX_WRITTEN = 40  # nodes: beyond this the steps are left to the player
@@ -35,11 +35,8 @@ def pretty(text: str, lang: str) -> str:
     return html.escape(text).replace(" * ", " × ")
 
 
-class PassesPanel(pn.viewable.Viewer):
+class PassesPanel(ModelView):
     """The forward and backward pass of the model's graph, written out with its numbers."""
-
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -61,13 +58,17 @@ class PassesPanel(pn.viewable.Viewer):
         return g, w, text, g is None
 
     def forward_html(self) -> str:
+        return fill_text(self.forward_template(), self.model.graph, self.lang)
+
+    def forward_template(self) -> str:
+        """The forward pass with the graph's numbers as placeholders (:mod:`components.texts`)."""
         g, w, opening, complete = self._opening("forward")
         if complete:
             return opening
         lang = self.lang
         steps = [s for s in schedule(g, "forward") if s["kind"] == "op"]
         order = " → ".join(html.escape(g.nodes[s["node"]]["name"]) for s in steps)
-        items = "".join(f"<li><code>{pretty(s['text'], lang)}</code></li>" for s in steps)
+        items = "".join(f"<li><code>{pretty(s['text_template'], lang)}</code></li>" for s in steps)
         rows = []
         for n in g:
             node = g.nodes[n]
@@ -75,29 +76,33 @@ class PassesPanel(pn.viewable.Viewer):
                 continue
             locals_ = w["list_sep"].join(
                 f"∂{html.escape(node['name'])}/∂{html.escape(g.nodes[u]['name'])} = "
-                f"{format_number(d['local'])}"
-                for u, _, _, d in sorted(g.in_edges(n, keys=True, data=True), key=lambda e: e[2]))
+                f"\u27e8l|{n}|{slot}\u27e9"
+                for u, _, slot in sorted(g.in_edges(n, keys=True), key=lambda e: e[2]))
             rows.append(f"<tr><td><b>{html.escape(node['name'])}</b></td>"
-                        f"<td>{format_number(node['value'])}</td><td>{locals_}</td></tr>")
+                        f"<td>{value_ref(n)}</td><td>{locals_}</td></tr>")
         header = "".join(f"<th>{h}</th>" for h in w["stores_table"])
         return (opening + f"<p>{w['order'].format(order=order)}</p><ol>{items}</ol>"
                 f"<p>{w['stores']}</p><table class='bpx-num-table'><thead><tr>{header}</tr>"
                 f"</thead><tbody>{''.join(rows)}</tbody></table><p>{w['running']}</p>")
 
     def backward_html(self) -> str:
+        return fill_text(self.backward_template(), self.model.graph, self.lang)
+
+    def backward_template(self) -> str:
+        """The backward pass with the graph's numbers as placeholders."""
         g, w, opening, complete = self._opening("backward")
         if complete:
             return opening
         lang = self.lang
         steps = schedule(g, "backward")
-        items = "".join(f"<li><code>{pretty(s['text'], lang)}</code></li>" for s in steps)
+        items = "".join(f"<li><code>{pretty(s['text_template'], lang)}</code></li>" for s in steps)
         loss = html.escape(g.nodes[g.graph["root"]]["name"])
         leaves: dict[str, list[str]] = {}
         for n in g:
             node = g.nodes[n]
             if node["op"] or node["kind"] == "constant":
                 continue
-            grad = f"<b>{format_number(node['grad'])}</b>" if node["active"] else w["not_computed"]
+            grad = f"<b>{grad_ref(n)}</b>" if node["active"] else w["not_computed"]
             leaves.setdefault(node["kind"], []).append(
                 f"∂{loss}/∂{html.escape(node['name'])} = {grad}")
         result = "".join(f"<p>{w[key].format(list=w['list_sep'].join(leaves[kind]))}</p>"
@@ -121,27 +126,44 @@ class PassesPanel(pn.viewable.Viewer):
                 continue
             grad = node["grad"] if node["active"] else None
             diff = central_difference(expression, values, node["name"], H)
-            rows.append({"name": node["name"], "grad": grad, "difference": diff,
+            rows.append({"node": n, "name": node["name"], "grad": grad, "difference": diff,
                          "agrees": grad is not None and agrees(grad, diff)})
         return rows
 
-    def check_html(self) -> str:
+    def check_template(self) -> tuple[str, dict]:
+        """The gradient check with its numbers as placeholders, and what fills them here:
+        variable node -> (central difference, the words for agreeing, for differing)."""
         g, w = self.model.graph, lesson_text("graph", self.lang)
-        rows = []
-        has_sg = any(g.nodes[n]["op"] == "sg" for n in g)
         checked = self.check()
         if not checked:
-            return ""
+            return "", {}
+        differ = w["differ_sg"] if any(g.nodes[n]["op"] == "sg" for n in g) else w["differ"]
+        rows, checks = [], {}
         for r in checked:
-            verdict = (w["agree"] if r["agrees"] else
-                       "" if r["grad"] is None else w["differ_sg"] if has_sg else w["differ"])
-            rows.append(f"<tr><td><i>{html.escape(r['name'])}</i></td><td>"
-                        f"{w['not_computed'] if r['grad'] is None else format_number(r['grad'], 8)}"
-                        f"</td><td>{format_number(r['difference'], 8)}</td><td>{verdict}</td></tr>")
+            n = r["node"]
+            checks[n] = (r["difference"], w["agree"], differ)
+            active = r["grad"] is not None
+            grad = f"\u27e8g|{n}~8\u27e9" if active else w["not_computed"]
+            rows.append(f"<tr><td><i>{html.escape(r['name'])}</i></td><td>{grad}"
+                        f"</td><td>{difference_ref(n)}</td><td>{verdict_ref(n) if active else ''}"
+                        "</td></tr>")
         header = "".join(f"<th>{h}</th>" for h in w["check_header"])
         return (f"<h4>{w['check_title']}</h4><p>{w['check_text'].format(h=format_number(H))}</p>"
                 f"<table class='bpx-num-table'><thead><tr>{header}</tr></thead><tbody>"
-                f"{''.join(rows)}</tbody></table>")
+                f"{''.join(rows)}</tbody></table>", checks)
+
+    def check_html(self) -> str:
+        template, checks = self.check_template()
+        return fill_text(template, self.model.graph, self.lang, checks)
+
+    def templates(self) -> dict:
+        """For a page with no server behind it: both sections' templates, and what the
+        browser needs to redo the gradient check (components/texts.py)."""
+        g = self.model.graph
+        check, checks = ("", {}) if g is None or len(g) > MAX_WRITTEN else self.check_template()
+        agree, differ = next(iter(checks.values()))[1:] if checks else ("", "")
+        return {"forward": self.forward_template(), "backward": self.backward_template() + check,
+                "check": {"h": H, "agree": agree, "differ": differ}}
 
     def _update(self, *events) -> None:
         self.forward.object = self.forward_html()

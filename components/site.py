@@ -4,9 +4,13 @@ Every page is the page the live server builds (:func:`components.navigation.buil
 same template and components), saved as HTML with its Bokeh document inside: what runs in the
 browser keeps working from any static file server or CDN - the explorer's sliders, mode switch,
 playback and the figure's node numbers (the tape replay of ``static/explorer.bundle.mjs``), the
-values table. What needs Python does not: typed expressions (the explorer's pages say so and link
-to the live server, the UI word ``static_site_note``), and figures a lesson computes in numpy stay at the
-values they were built with.
+values table, and the node details and written-out passes (built with :func:`texts.offline`:
+the page carries their templates and fills them from its replay). A lesson's figures that numpy computes from the lesson's own controls are computed by the
+lesson's code over those controls' grid while the site is built (:mod:`components.states`;
+input-gradients' FGSM, vanishing's per-layer figures). What needs Python does not work:
+typed expressions (the explorer's pages say so and link to the live server, the UI word
+``static_site_note``), and the lesson figures not listed above stay at the values they were
+built with.
 
 ``DIR/index.html`` links every page: the explorer with each example of its menu, and every
 lesson, in every language. BokehJS and Panel's files are copied under ``DIR/static/`` (only
@@ -71,6 +75,7 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
     from .lessons import LESSONS
     from .navigation import build_page
     from .page import start_session, stylesheet
+    from .texts import offline
     from .words import LANGUAGES, ui
 
     langs = tuple(LANGUAGES) if langs is None else langs
@@ -83,7 +88,8 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
         path = out / page_file(slug, lang, args)
         if only is not None and path.name not in only:
             continue
-        page = build_page(args, link=page_file)
+        with offline():  # the explorer's texts carry their templates (components/texts.py)
+            page = build_page(args, link=page_file)
         if slug == "graph":
             note = ui(lang)["static_site_note"]
             page.sidebar.insert(1, pn.pane.HTML(f"<div class='bpx-hint'>{note}</div>",

@@ -18,10 +18,26 @@ wrote .../out.txt
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["write_or_check"]
+__all__ = ["write_or_check", "check_flag"]
+
+
+def check_flag(doc: str, argv: list[str] | None) -> bool:
+    """A generator's command line: ``--check`` (write nothing; exit 1 if a committed file
+    differs) or nothing; ``doc``'s first line is its description.
+
+    Examples
+    --------
+    >>> check_flag("Write the file.", ["--check"]), check_flag("Write the file.", [])
+    (True, False)
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if a committed file differs")
+    return parser.parse_args(argv).check
 
 
 def write_or_check(path: Path, text: str, check: bool, rebuild: str) -> int:

@@ -19,8 +19,8 @@ from .schedule import (backward_steps, blocked_step, forward_steps, grad_ref, gr
                        vector_norm)
 from .trace import latex_name, op_definition
 
-__all__ = ["group_members", "group_graph", "grouped_schedule", "quotient", "flow",
-           "DrawingNumbers"]
+__all__ = ["group_members", "members_by", "group_graph", "grouped_schedule", "quotient", "flow",
+           "DrawingNumbers", "group_attrs", "neuron_of", "latex_label"]
 
 _SHOWN_TERMS = 4  # longer sums are written as their first terms, an ellipsis and the last one
 
@@ -40,23 +40,36 @@ def group_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
     >>> {k: len(v) for k, v in group_members(g).items()}
     {'h1[0]': 8, 'h1[1]': 8, 'out[0]': 7}
     """
-    cached = graph.graph.get("_groups")  # a traced graph's groups never change: read once
+    return members_by(graph, "_groups", lambda n, attrs: attrs.get("group") or None)
+
+
+def members_by(graph: nx.MultiDiGraph, cache: str, key) -> dict[str, list[int]]:
+    """Traced nodes collected by ``key(node, attrs)`` (None: under no key), each key's
+    nodes in node order, the keys ordered by their last node; worked out once per graph
+    (kept in ``graph.graph[cache]``: a traced graph's groups never change).
+
+    Examples
+    --------
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
+    >>> members_by(g, "_ops", lambda n, attrs: attrs["op"] or None)["tanh"]
+    [11, 22]
+    """
+    cached = graph.graph.get(cache)
     if cached is not None:
         return cached
     members: dict[str, list[int]] = {}
-    for n, d in graph._node.items():  # networkx's own dict: no view per node
-        gid = d.get("group")
-        if gid:
-            members.setdefault(gid, []).append(n)
-    graph.graph["_groups"] = dict(sorted(members.items(), key=lambda item: item[1][-1]))
-    return graph.graph["_groups"]
+    for n, attrs in graph._node.items():  # networkx's own dict: no view per node
+        k = key(n, attrs)
+        if k is not None:
+            members.setdefault(k, []).append(n)
+    graph.graph[cache] = dict(sorted(members.items(), key=lambda item: item[1][-1]))
+    return graph.graph[cache]
 
 
 def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
@@ -92,10 +105,8 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
     >>> d = group_graph(g)
     >>> [d.nodes[n]["name"] for n in d]
     ['x0', 'x1', 'h1[0]', 'h1[1]', 'out[0]', 'y', 'z15', 'L']
@@ -111,7 +122,7 @@ def group_graph(graph: nx.MultiDiGraph, expanded=()) -> nx.MultiDiGraph:
     draw_as = {n: gid if gid and gid not in open_ else n
                for n, gid in graph.nodes(data="group", default="")}
     return quotient(graph, draw_as, {gid: ms for gid, ms in members.items() if gid not in open_},
-                    lambda gid, ms, name: _group_node(graph, gid, ms, name), members)
+                    lambda gid, ms, name: group_attrs(graph, gid, ms, name), members)
 
 
 def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]], group_node,
@@ -169,8 +180,8 @@ def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]]
                                                      key=lambda e: e[2])]
             op = OPS[attrs["op"]]
             attrs["text"] = f"{name[key]} = {op_definition(op, parents, attrs['param'], True)}"
-            attrs["latex"] = (f"{_latex(name[key])} = "
-                              f"{op_definition(op, [_latex(p) for p in parents], attrs['param'], False)}")
+            attrs["latex"] = (f"{latex_label(name[key])} = "
+                              f"{op_definition(op, [latex_label(p) for p in parents], attrs['param'], False)}")
         drawn.add_node(index[key], **attrs)
     for du, u, v, k, data in sorted(plain_in, key=lambda e: (index[e[2]], e[3])):
         c = data["contribution"]
@@ -264,36 +275,61 @@ def flow(parts) -> float:
     return vector_norm(per.values())
 
 
-def _group_node(graph: nx.MultiDiGraph, gid: str, members: list[int], name: dict) -> dict:
+def group_attrs(graph: nx.MultiDiGraph, gid: str, members: list[int], name: dict) -> dict:
+    """The drawn node of closed group ``gid``, as :func:`quotient`'s ``group_node`` makes it:
+    its output's traced attributes, ``kind="group"``, ``members``, ``neuron``
+    (:func:`neuron_of`) and the ``text``/``latex`` of what it computes (``name``: traced
+    node -> its name in drawings).
+
+    Examples
+    --------
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
+    >>> ms = group_members(g)["out[0]"]
+    >>> group_attrs(g, "out[0]", ms, {n: g.nodes[n]["name"] for n in g})["text"]
+    'out[0] = b1_0 + w1_0_0*z5 + w1_0_1*z12'
+    """
     out = members[-1]
     attrs = {**graph.nodes[out], "name": gid, "op": "group", "kind": "group", "tape": out,
              "members": members, "group": gid, "param": None}
-    neuron = _neuron(graph, set(members), out)
+    neuron = neuron_of(graph, set(members), out)
     attrs["neuron"] = neuron
     if neuron is None:
         attrs.update(symbol="▣", text=f"{gid} = a group of {len(members)} nodes",
-                     latex=rf"{_latex(gid)}")
+                     latex=rf"{latex_label(gid)}")
         return attrs
     act = neuron["act"]
     terms = [f"{name[w]}*{name[a]}" for w, a, _, _ in neuron["terms"]]
     inner = " + ".join([name[neuron["bias"]]] + _shorten(terms))
     k = len(terms)
-    latex_inner = (" + ".join([_latex(name[neuron["bias"]])] +
-                              [rf"{_latex(name[w])}\,{_latex(name[a])}" for w, a, _, _ in
+    latex_inner = (" + ".join([latex_label(name[neuron["bias"]])] +
+                              [rf"{latex_label(name[w])}\,{latex_label(name[a])}" for w, a, _, _ in
                                neuron["terms"]]) if k <= _SHOWN_TERMS else
-                   rf"{_latex(name[neuron['bias']])} + \sum_{{i=0}}^{{{k - 1}}} w_{{i}}\,a_{{i}}")
+                   rf"{latex_label(name[neuron['bias']])} + \sum_{{i=0}}^{{{k - 1}}} w_{{i}}\,a_{{i}}")
     attrs.update(
         symbol=OPS[act].symbol if act else "Σ",
         text=f"{gid} = {_apply_text(act, inner)}",
-        latex=f"{_latex(gid)} = {_apply_latex(act, latex_inner)}")
+        latex=f"{latex_label(gid)} = {_apply_latex(act, latex_inner)}")
     return attrs
 
 
-def _neuron(graph: nx.MultiDiGraph, members: set, out: int) -> dict | None:
+def neuron_of(graph: nx.MultiDiGraph, members: set, out: int) -> dict | None:
     """``act(bias + sum_i w_i * a_i)`` read off a group, or None if it is not that shape.
 
-    Returns ``act`` (an op name or None), ``pre`` (the sum), ``bias`` and ``terms``:
-    ``(weight, input, product, slot of the input)`` in the order of the sum.
+    Returns
+    -------
+    dict or None
+        ``act`` (an op name or None), ``pre`` (the sum), ``bias`` and ``terms``:
+        ``(weight, input, product, slot of the input)`` in the order of the sum.
+
+    Examples
+    --------
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
+    >>> ms = group_members(g)["h1[0]"]
+    >>> n = neuron_of(g, set(ms), ms[-1])
+    >>> n["act"], len(n["terms"]), g.nodes[n["bias"]]["name"]
+    ('tanh', 2, 'b0_0')
     """
     nodes, pred = graph.nodes, graph.pred
 
@@ -340,10 +376,8 @@ def grouped_schedule(graph: nx.MultiDiGraph, drawn: nx.MultiDiGraph, mode: str) 
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
     >>> d = group_graph(g)
     >>> [s["text"] for s in grouped_schedule(g, d, "forward")][1]
     'h1[0] = tanh(b0_0 + w0_0_0*x0 + w0_0_1*x1) = tanh((-0.9181) + (-0.9669) * 0.2739 + 0.6265 * (-0.4604)) = tanh(-1.471) = -0.8998'
@@ -360,7 +394,7 @@ def grouped_schedule(graph: nx.MultiDiGraph, drawn: nx.MultiDiGraph, mode: str) 
 def _forward(graph, drawn) -> list[dict]:
     nodes = drawn.nodes
     return forward_steps(drawn, graph_numbers(graph), lambda n: _formulas(graph, drawn, n),
-                         tape=lambda n: nodes[n]["tape"], latex=_latex,
+                         tape=lambda n: nodes[n]["tape"], latex=latex_label,
                          shown=lambda n: _shown(nodes[n]))
 
 
@@ -385,7 +419,7 @@ def _formulas(graph, drawn, n: int) -> tuple[str, str]:
     if node["kind"] == "layer":
         name = _norm_name(node, node["name"])
         return (f"{node['text']}; {name} = {_shown(node)}",
-                f"{node['latex']};\\; {_norm_name(node, _latex(node['name']))} = {_shown(node)}")
+                f"{node['latex']};\\; {_norm_name(node, latex_label(node['name']))} = {_shown(node)}")
     if node["kind"] != "group":
         operands = sorted(graph.in_edges(t, keys=True), key=lambda e: e[2])
         return op_formulas(node, t, [u for u, _, _ in operands])
@@ -466,8 +500,8 @@ def _gradient_step(graph, drawn, numbers, n: int, d, dl) -> dict:
             latex_terms.append(rf"{dl(v)} \cdot {parts[1]}")
         else:
             symbolic.append(f"{d(v)} * ∂{name_v}/∂{name_n}")
-            latex_terms.append(rf"{dl(v)} \cdot \frac{{\partial {_latex(name_v)}}}"
-                               rf"{{\partial {_latex(name_n)}}}")
+            latex_terms.append(rf"{dl(v)} \cdot \frac{{\partial {latex_label(name_v)}}}"
+                               rf"{{\partial {latex_label(name_n)}}}")
         numeric.append(" * ".join(parts))
     count = f" ({len(terms)} terms)" if len(terms) > _SHOWN_TERMS else ""
     text = (f"{d(n)} = {' + '.join(_shorten(symbolic))} = "
@@ -508,8 +542,8 @@ def _layer_gradient_step(drawn, numbers, n: int, edges, d, dl) -> dict:
         terms.append({"edge": list(e), "grad": child["grad"], "local": 0.0,
                       "contribution": data["contribution"], "blocked": data["blocked"]})
         symbolic.append(f"{d(e[1])} * ∂{child['name']}/∂{node['name']}")
-        latex_terms.append(rf"{dl(e[1])} \cdot \frac{{\partial {_latex(child['name'])}}}"
-                           rf"{{\partial {_latex(node['name'])}}}")
+        latex_terms.append(rf"{dl(e[1])} \cdot \frac{{\partial {latex_label(child['name'])}}}"
+                           rf"{{\partial {latex_label(node['name'])}}}")
     shown = _shown(node, grad=True)
     text = f"{d(n)} = {' + '.join(_shorten(symbolic))}; {norm_d} = {shown}"
     dots = r"\dots"
@@ -537,7 +571,14 @@ def _apply_latex(act: str | None, inner: str) -> str:
     return OPS[act].latex.format(rf"\left({inner}\right)", p="")
 
 
-def _latex(name: str) -> str:
-    """``h1[3]`` -> ``\\mathrm{h1}[3]``; other names as :func:`latex_name` writes them."""
+def latex_label(name: str) -> str:
+    """A drawn node's name in LaTeX: a group's ``h1[3]`` -> ``\\mathrm{h1}[3]``, any
+    other name as :func:`~graphviz_core.trace.latex_name` writes it.
+
+    Examples
+    --------
+    >>> latex_label("h1[3]"), latex_label("z12")
+    ('\\\\mathrm{h1}[3]', 'z_{12}')
+    """
     head, sep, tail = name.partition("[")
     return rf"\mathrm{{{head}}}[{tail}" if sep else latex_name(name)

@@ -22,14 +22,13 @@ Python's ``==`` on floats is JavaScript's ``===`` (``0.0 == -0.0``, ``nan != nan
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import sys
 from pathlib import Path
 
 from . import engine, ieee
-from .generated import write_or_check
+from .generated import check_flag, write_or_check
 
 __all__ = ["RuleError", "to_js", "ops_module", "OUTPUT"]
 
@@ -164,11 +163,8 @@ def ops_module() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the committed file differs")
-    args = parser.parse_args(argv)
-    return write_or_check(OUTPUT, ops_module(), args.check, "python3 -m graphviz_core.jsgen")
+    return write_or_check(OUTPUT, ops_module(), check_flag(__doc__, argv),
+                          "python3 -m graphviz_core.jsgen")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ by the norm of the gradient of that vector.
 
 Examples
 --------
->>> from graphviz_core import trace
->>> from graphviz_core.mlp import mlp_loss
->>> groups = {}
->>> g = trace(mlp_loss(2, (3, 3), 1, groups=groups), groups=groups)
+>>> from graphviz_core.mlp import mlp_graph
+>>> g = mlp_graph(2, (3, 3), 1)
 >>> d = level_graph(g, "layer")
 >>> [d.nodes[n]["name"] for n in d]
 ['x', 'h1', 'h2', 'out', 'L']
@@ -28,7 +26,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .grouping import _group_node, _latex, group_members, quotient
+from .grouping import group_attrs, group_members, latex_label, members_by, neuron_of, quotient
 from .schedule import norm_ref, vector_norm
 
 __all__ = ["LEVELS", "INPUT_LAYER", "LOSS_LAYER", "layer_members", "layer_outputs",
@@ -43,38 +41,35 @@ def _layer_of_group(gid: str) -> str:
     return gid.partition("[")[0]
 
 
+def _neurons_in(neurons: dict[str, list[int]], layer: str) -> list[str]:
+    return [gid for gid in neurons if _layer_of_group(gid) == layer]
+
+
 def layer_members(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
     """Each layer's traced nodes in node order, the layers in computing order.
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
     >>> {k: len(v) for k, v in layer_members(g).items()}
     {'x': 2, 'h1': 16, 'out': 7, 'L': 3}
     """
-    cached = graph.graph.get("_layers")  # a traced graph's groups never change: read once
-    if cached is not None:
-        return cached
     nodes = graph.nodes
-    layers: dict[str, list[int]] = {}
     layer_of: dict[str, str] = {}  # a group's layer, worked out once per group
-    for n, d in graph._node.items():  # networkx's own dict: no view per node
-        gid = d.get("group")
+
+    def layer(n, attrs) -> str:
+        gid = attrs.get("group")
         if gid:
             key = layer_of.get(gid)
             if key is None:
                 key = layer_of[gid] = _layer_of_group(gid)
-        elif (graph.in_degree(n) == 0 and graph.out_degree(n)
-              and all(nodes[s].get("group") for s in graph.successors(n))):
-            key = INPUT_LAYER
-        else:
-            key = LOSS_LAYER
-        layers.setdefault(key, []).append(n)
-    graph.graph["_layers"] = dict(sorted(layers.items(), key=lambda item: item[1][-1]))
-    return graph.graph["_layers"]
+            return key
+        if (graph.in_degree(n) == 0 and graph.out_degree(n)
+                and all(nodes[s].get("group") for s in graph.successors(n))):
+            return INPUT_LAYER
+        return LOSS_LAYER
+    return members_by(graph, "_layers", layer)
 
 
 def layer_outputs(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
@@ -83,10 +78,8 @@ def layer_outputs(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
     >>> layer_outputs(g)
     {'x': [4, 8], 'h1': [11, 22], 'out': [24], 'L': [27]}
     """
@@ -98,7 +91,7 @@ def layer_outputs(graph: nx.MultiDiGraph) -> dict[str, list[int]]:
         elif layer == LOSS_LAYER:
             outputs[layer] = [graph.graph.get("root", len(graph) - 1)]
         else:
-            outputs[layer] = [ms[-1] for gid, ms in neurons.items() if _layer_of_group(gid) == layer]
+            outputs[layer] = [neurons[gid][-1] for gid in _neurons_in(neurons, layer)]
     return outputs
 
 
@@ -107,10 +100,8 @@ def layer_norms(graph: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (2,), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (2,), 1)
     >>> norms = layer_norms(g)
     >>> norms["L"] == (g.nodes[27]["value"], 1.0)
     True
@@ -137,10 +128,8 @@ def drawn_size(graph: nx.MultiDiGraph, level: str, opened=()) -> int:
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (3, 3), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (3, 3), 1)
     >>> drawn_size(g, "layer"), drawn_size(g, "neuron"), drawn_size(g, "neuron", ["h1[0]"])
     (5, 12, 19)
     """
@@ -150,7 +139,7 @@ def drawn_size(graph: nx.MultiDiGraph, level: str, opened=()) -> int:
         if layer not in open_layers:
             size += 1
             continue
-        inside = [gid for gid in neurons if _layer_of_group(gid) == layer]
+        inside = _neurons_in(neurons, layer)
         size += len(members) - sum(len(neurons[g]) for g in inside)  # inputs, loss nodes
         size += sum(len(neurons[g]) if g in open_neurons else 1 for g in inside)
     return size
@@ -205,7 +194,7 @@ def level_graph(graph: nx.MultiDiGraph, level: str = "layer", opened=(),
 
     def group_node(gid, members, name):
         if gid in neurons:
-            return {**_group_node(graph, gid, members, name), "outputs": []}
+            return {**group_attrs(graph, gid, members, name), "outputs": []}
         return _layer_node(graph, gid, members, outputs[gid], neurons)
 
     drawn = quotient(graph, draw_as, groups, group_node, neurons)
@@ -225,7 +214,7 @@ def _layer_node(graph, layer: str, members: list[int], outs: list[int], neurons)
     nodes = graph.nodes
     out = outs[-1]
     size = len(outs)
-    inner = [g for g in neurons if _layer_of_group(g) == layer]
+    inner = _neurons_in(neurons, layer)
     attrs = {**nodes[out], "name": layer, "op": "layer", "kind": "layer", "tape": out,
              "members": members, "group": layer, "param": None, "outputs": list(outs),
              "size": size, "neuron": None, "symbol": "▤",
@@ -239,7 +228,7 @@ def _layer_node(graph, layer: str, members: list[int], outs: list[int], neurons)
         root = nodes[out]
         attrs.update(symbol=root["symbol"],
                      text=f"{layer} = Σ (out - y)²",
-                     latex=rf"{_latex(layer)} = \sum (\mathrm{{out}} - y)^2")
+                     latex=rf"{latex_label(layer)} = \sum (\mathrm{{out}} - y)^2")
     else:
         first = neurons[inner[0]]
         act = next((nodes[n]["op"] for n in first[-1:] if nodes[n]["op"] == "tanh"), None)
@@ -267,24 +256,21 @@ def layer_matrix(graph: nx.MultiDiGraph, layer: str) -> dict:
 
     Examples
     --------
-    >>> from graphviz_core import trace
-    >>> from graphviz_core.mlp import mlp_loss
-    >>> groups = {}
-    >>> g = trace(mlp_loss(2, (3,), 1, groups=groups), groups=groups)
+    >>> from graphviz_core.mlp import mlp_graph
+    >>> g = mlp_graph(2, (3,), 1)
     >>> m = layer_matrix(g, "h1")
     >>> m["rows"], m["columns"], len(m["weight"][0])
     (['h1[0]', 'h1[1]', 'h1[2]'], ['x0', 'x1'], 2)
     >>> m["weight"][0][1] == g.nodes[m["node"][0][1]]["value"]
     True
     """
-    from .grouping import _neuron  # the neuron's sum read off its members
-
-    neurons = {g: ms for g, ms in group_members(graph).items() if _layer_of_group(g) == layer}
+    members = group_members(graph)
     names = {n: graph.nodes[n]["name"] for n in graph}
-    names.update({ms[-1]: g for g, ms in group_members(graph).items()})
+    names.update({ms[-1]: g for g, ms in members.items()})
     rows, weight, grad, node, edge, columns = [], [], [], [], [], None
-    for gid, ms in neurons.items():
-        neuron = _neuron(graph, set(ms), ms[-1])
+    for gid in _neurons_in(members, layer):
+        ms = members[gid]
+        neuron = neuron_of(graph, set(ms), ms[-1])
         if neuron is None:
             continue
         rows.append(gid)

@@ -11,19 +11,19 @@ from __future__ import annotations
 import math
 
 from .adapter_checks import AdapterError, compare_with_source
-from .engine import Value, number_text
+from .engine import OPS, Value, number_text
 from .expression import default_kind
 from .rebuild import apply_op
 
 __all__ = ["from_micrograd"]
 
-# micrograd's op text (lower case) -> our op, for ops of one operand
-_UNARY = {"relu": "relu", "tanh": "tanh", "exp": "exp", "log": "log", "sigmoid": "sigmoid",
-          "sin": "sin", "cos": "cos", "abs": "abs", "neg": "neg", "sqrt": "sqrt"}
+# micrograd's op text (lower case: its `ReLU` is our relu) -> our op, for ops of one operand:
+# every one-operand op of OPS by its own name; the power (`**2`) is read apart (_exponent)
+_UNARY = {name: name for name, op in OPS.items() if op.arity == 1 and name != "pow"}
 # ops of two operands; `+` and `*` commute, so a lost operand order does not matter
 _BINARY = {"+": "add", "*": "mul", "-": "sub", "/": "div"}
 _COMMUTES = {"add", "mul"}
-SUPPORTED = "+ * - / **k relu tanh exp log sigmoid sin cos abs neg sqrt"
+SUPPORTED = " ".join([*_BINARY, "**k", *_UNARY])
 
 
 def _operands(node) -> list:
@@ -133,7 +133,8 @@ def from_micrograd(root, *, check: bool = True, strict: bool = False, **names) -
     Returns
     -------
     Value
-        Our root, with gradients from our backward pass.
+        ``root``'s graph copied node for node into this engine's :class:`Value`, our
+        backward pass run on it.
 
     Raises
     ------

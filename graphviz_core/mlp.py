@@ -9,10 +9,11 @@ import re
 import numpy as np
 
 from .engine import Value, topological_order
+from .trace import trace
 from .messages import problem
 from .limits import GROUP_ABOVE, MLP_MAX_DRAWN, MLP_MAX_INPUTS, MLP_MAX_NODES
 
-__all__ = ["mlp_loss", "ScalarMLP", "builder_from_text"]
+__all__ = ["mlp_loss", "mlp_graph", "ScalarMLP", "builder_from_text"]
 
 
 def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
@@ -69,6 +70,27 @@ def mlp_loss(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
         term = (out - Value(float(t), "y", kind="data")) ** 2
         loss = term if loss is None else loss + term
     return loss
+
+
+def mlp_graph(n_in: int = 3, hidden: tuple[int, ...] = (4, 4), n_out: int = 1,
+              seed: int = 0, inputs: dict | None = None):
+    """:func:`mlp_loss` traced with its neuron groups: the graph that
+    :mod:`~graphviz_core.grouping` and :mod:`~graphviz_core.levels` draw.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        As :func:`~graphviz_core.trace.trace` makes it with ``groups``: each node of a
+        neuron has the ``group`` attribute ``"h1[0]"``, ``"out[0]"``...
+
+    Examples
+    --------
+    >>> g = mlp_graph(2, (2,), 1)
+    >>> len(g), g.nodes[11]["op"], g.nodes[11]["group"]
+    (28, 'tanh', 'h1[0]')
+    """
+    groups: dict = {}
+    return trace(mlp_loss(n_in, hidden, n_out, seed, inputs, groups), groups=groups)
 
 
 _MLP_CALL = re.compile(r"\s*mlp\s*\(\s*(\d+(?:\s*,\s*\d+)+)\s*\)\s*\Z")

@@ -295,7 +295,7 @@ def blocked_step(graph: nx.MultiDiGraph, numbers, n: int, d, dl) -> dict:
 
 # --- numbers in formulas: placeholders, filled here and by the browser after a slider moves ---
 
-_TOKEN = re.compile(r"\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9")
+_TOKEN = re.compile(r"\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?(?:~(\d+))?\u27e9")
 
 
 def vector_norm(xs) -> float:
@@ -362,7 +362,8 @@ def fill(template: str, value, grad, local) -> str:
     Placeholders are ``\u27e8v|n\u27e9`` (value of node n), ``\u27e8g|n\u27e9`` (its gradient),
     ``\u27e8l|n|slot\u27e9`` (local derivative of node n with respect to its input ``slot``) and
     ``\u27e8nv|a,b,...\u27e9`` / ``\u27e8ng|a,b,...\u27e9`` (the norm of those nodes' values / gradients);
-    a ``p`` before the letter puts a negative number in parentheses. The browser
+    a ``p`` before the letter puts a negative number in parentheses, ``~d`` before the end
+    shows ``d`` significant digits instead of 4 (``\u27e8v|n~6\u27e9``). The browser
     fills the same templates with the numbers of its tape replay.
 
     Parameters
@@ -379,13 +380,14 @@ def fill(template: str, value, grad, local) -> str:
     'z = 2 * (-0.5)'
     """
     def number(match: re.Match) -> str:
-        paren, kind, n, slot = match.groups()
+        paren, kind, n, slot, digits = match.groups()
+        digits = int(digits or 4)
         if kind[0] == "n":
             of = value if kind == "nv" else grad
-            return format_number(vector_norm(of(int(i)) for i in n.split(",")))
+            return format_number(vector_norm(of(int(i)) for i in n.split(",")), digits)
         x = (value(int(n)) if kind == "v" else grad(int(n)) if kind == "g"
              else local(int(n), int(slot)))
-        return _operand(x) if paren else format_number(x)
+        return _operand(x, digits) if paren else format_number(x, digits)
     return _TOKEN.sub(number, template)
 
 
@@ -434,9 +436,9 @@ def numbered(steps: list[dict]) -> list[dict]:
     return steps
 
 
-def _operand(x: float) -> str:
+def _operand(x: float, digits: int = 4) -> str:
     """A number inside a formula: negative ones in parentheses."""
-    text = format_number(x)
+    text = format_number(x, digits)
     return f"({text})" if text.startswith("-") else text
 
 

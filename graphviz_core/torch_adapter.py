@@ -189,7 +189,8 @@ def from_torch(fn, /, *, check: bool = True, strict: bool = False, **leaves) -> 
     Returns
     -------
     Value
-        Our root, with gradients from our backward pass.
+        The ops ``fn`` performed, recorded as this engine's :class:`Value` graph, our
+        backward pass run on it.
 
     Raises
     ------

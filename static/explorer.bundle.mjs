@@ -345,7 +345,7 @@ function roundSignificant(x, digits) {
   return Number(x.toPrecision(digits))
 }
 
-const paren = (x) => { const t = fmt(x); return t.startsWith("-") ? `(${t})` : t }
+const paren = (x, digits = 4) => { const t = fmt(x, digits); return t.startsWith("-") ? `(${t})` : t }
 return { fin, replay, contribution, blocksGradient, num, fmt, paren }
 })()
 
@@ -490,6 +490,7 @@ const WORDS = {
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
   "flow_legend_shade": "Edge shade = gradient carried back:",
+  "flow_band": "{n} more edges, each below {x}",
   "members": "{n} nodes",
   "compact_key": {
    "forward": "Under each node: its value. Zoom in for more.",
@@ -572,6 +573,7 @@ const WORDS = {
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
   "flow_legend_shade": "边的深浅 = 传回的梯度大小：",
+  "flow_band": "另有 {n} 条边，每条都小于 {x}",
   "members": "{n} 个节点",
   "compact_key": {
    "forward": "节点下方是它的值。放大可看到更多。",
@@ -950,13 +952,14 @@ function shown(scene, numbers, i) {
 // the schedule's formulas carry placeholders; the numbers come from the current replay
 // (a norm placeholder names several tape entries: graphviz_core.schedule.norm_ref)
 function fillNumbers(result, template) {
-  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
+    const d = digits ? +digits : 4
     if (kind[0] === "n") {
       const of = kind === "nv" ? result.value : result.grad
-      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])))
+      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])), d)
     }
     const x = kind === "v" ? result.value[+n] : kind === "g" ? result.grad[+n] : local(result, +n, +slot)
-    return p ? paren(x) : fmt(x)
+    return p ? paren(x, d) : fmt(x, d)
   })
 }
 
@@ -977,6 +980,7 @@ const __bpx_flow = (() => {
 const { fmt } = __bpx_replay
 const { T, fill } = __bpx_words
 const { edgeFlow } = __bpx_reading
+const { FLOW, BACKGROUND } = __bpx_style
 
 const DECADES = 4
 const THIN = 1, THICK = 10  // px at the smallest and largest flow, for a few edges
@@ -1008,8 +1012,78 @@ function flows(sc, r) {
 // an edge's opacity at strength t: from `faint` (no flow) to 0.95 (the largest)
 function opacityOf(t, faint = 0.35) { return faint + (0.95 - faint) * t * t }
 
-// the legend under the figure: three sample widths (and opacities) with the flows they stand for
-function legendHtml(max, thick = THICK, faint = 0.35) {
+// A wide network at its neurons joins every neuron of a layer to every neuron of the next:
+// thousands of one-pixel lines between two columns, each pixel drawn over some ten times, and
+// rasterising them was half of a drag frame on a software-drawn canvas. Such a crowd (the
+// edges between two columns that join each of many tails to each of many heads) is drawn, in
+// the backward mode, as a shaded band standing for all its edges, and on it, one by one, the
+// edges whose flow reaches `cut`: the CROWD_LINES strongest of all crowds (one threshold for
+// every crowd, so a layer whose gradient vanishes is a band with no lines). The band's shade
+// is below every line's (opacity still grows with the flow); the legend names the cut.
+const CROWD_LINES = 600
+const BAND_ALPHA = 0.14
+const CROWD = 100  // fewer edges between two columns than this are drawn one by one
+
+// the crowds of a scene's edges (its topology: made once per scene): `of[k]` the crowd of
+// edge k (-1: none), `bands[c]` crowd c's band (the hull of its edges' ends, as a polygon)
+function crowds(sc) {
+  const E = sc.edges
+  if (E._crowds) return E._crowds
+  const m = E.u.length, pairs = new Map()
+  for (let k = 0; k < m; k++) {
+    const xs = E.xs[k], key = `${xs[0]} ${xs[xs.length - 1]}`
+    let p = pairs.get(key)
+    if (!p) pairs.set(key, p = { edges: [], tails: new Set(), heads: new Set() })
+    p.edges.push(k); p.tails.add(E.u[k]); p.heads.add(E.v[k])
+  }
+  const of = new Int32Array(m).fill(-1), bands = []
+  for (const p of pairs.values()) {
+    const { edges, tails, heads } = p
+    if (edges.length < CROWD || tails.size < 4 || heads.size < 4 || edges.length < 0.9 * tails.size * heads.size) continue
+    let a0 = Infinity, a1 = -Infinity, b0 = Infinity, b1 = -Infinity
+    for (const k of edges) {
+      const ys = E.ys[k]
+      a0 = Math.min(a0, ys[0]); a1 = Math.max(a1, ys[0])
+      b0 = Math.min(b0, ys[ys.length - 1]); b1 = Math.max(b1, ys[ys.length - 1])
+      of[k] = bands.length
+    }
+    const xs = E.xs[edges[0]], xa = xs[0], xb = xs[xs.length - 1]
+    bands.push({ xs: [xa, xa, xb, xb], ys: [a0, a1, b1, b0] })
+  }
+  return E._crowds = { of, bands }
+}
+
+// the least flow a crowd's edge needs to be drawn as a line of its own (0: every one is),
+// once per replay
+function cutOf(flow, cr, lines = CROWD_LINES) {
+  if (flow.cut !== undefined) return flow.cut
+  const f = flow.flow, fs = new Float64Array(cr.of.length)
+  let n = 0
+  for (let k = 0; k < fs.length; k++) if (cr.of[k] >= 0 && Number.isFinite(f[k])) fs[n++] = f[k]
+  if (n <= lines) return flow.cut = 0
+  const sorted = fs.subarray(0, n).sort()  // a typed array sorts by number, ascending
+  return flow.cut = sorted[n - lines]
+}
+
+// `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour
+function over(color, alpha, ground = BACKGROUND) {
+  const c = (hex, i) => parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16)
+  const mix = (i) => Math.round(alpha * c(color, i) + (1 - alpha) * c(ground, i)).toString(16).padStart(2, "0")
+  return `#${mix(0)}${mix(1)}${mix(2)}`
+}
+
+const BAND_COLOR = over(FLOW.backward, BAND_ALPHA)
+
+// `x` rounded up to three significant digits: a bound the legend can print and keep true
+function roundUp(x) {
+  if (!(x > 0) || !Number.isFinite(x)) return x
+  const unit = 10 ** (Math.floor(Math.log10(x)) - 2)
+  return Math.ceil(x / unit - 1e-9) * unit
+}
+
+// the legend under the figure: three sample widths (and opacities) with the flows they stand
+// for; `band` ({count, cut}): the crowds' edges drawn as a band only, each carrying < cut
+function legendHtml(max, thick = THICK, faint = 0.35, band = null) {
   if (!(max > 0)) return ""
   const samples = [0, 2, DECADES].map((d) => [widthOf(1 - d / DECADES, thick), max / 10 ** d, 1 - d / DECADES])
   // edges one pixel wide (bundled) differ by opacity alone: their samples are drawn 2 px
@@ -1018,9 +1092,11 @@ function legendHtml(max, thick = THICK, faint = 0.35) {
   // each sample one unit, which a narrow screen does not break (components/graph_view.py LEGEND_CSS)
   const items = samples.map((sample, k) =>
     `<span class="bpx-flow-item">${line(sample)} ${k === samples.length - 1 ? "≤ " : ""}${fmt(sample[1])}</span>`)
+  if (band && band.count > 0)
+    items.push(`<span class="bpx-flow-item bpx-flow-band"><svg width="38" height="14" aria-hidden="true"><rect x="2" y="1" width="34" height="12" fill="${BAND_COLOR}"/></svg> ${fill(T.flow_band, { n: band.count, x: fmt(roundUp(band.cut), 3) })}</span>`)
   return `<div class="bpx-flow-legend" role="note"><span class="bpx-flow-title">${fill(thick <= THIN ? T.flow_legend_shade : T.flow_legend, {})}</span> ${items.join(" ")}</div>`
 }
-return { DECADES, THIN, thickest, strength, widthOf, flows, opacityOf, legendHtml }
+return { DECADES, THIN, thickest, strength, widthOf, flows, opacityOf, CROWD_LINES, BAND_ALPHA, crowds, cutOf, over, BAND_COLOR, roundUp, legendHtml }
 })()
 
 // ==== static/explorer/render.mjs
@@ -1035,7 +1111,7 @@ const { T, fill } = __bpx_words
 const { Labels } = __bpx_labels
 const { along, trimEnd, trimPolyline } = __bpx_geometry
 const { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName: lossNameOf } = __bpx_reading
-const { flows, strength, widthOf, opacityOf, THIN } = __bpx_flow
+const { flows, strength, widthOf, opacityOf, THIN, crowds, cutOf, over, BAND_COLOR } = __bpx_flow
 
 // below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
 // none (between this and 70 the numbers alone, where each finds room: Labels.place)
@@ -1146,6 +1222,11 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
   const thick = !flow ? 0 : bundled ? THIN : Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3))
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
+  // a crowd's weaker edges are its band alone (flow.mjs crowds): `hidden[k]` for each
+  const crowd = flow && bundled ? crowds(sc) : null
+  const cut = crowd ? cutOf(flow, crowd) : 0
+  const hidden = cut > 0 ? new Uint8Array(m) : null, banded = new Set()
+  let hiddenCount = 0
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
@@ -1165,6 +1246,7 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, thick)
       alpha = opacityOf(s, Math.min(flowAlpha, 0.35))
+      if (hidden && crowd.of[k] >= 0 && flow.flow[k] < cut) { hidden[k] = 1; hiddenCount++; banded.add(crowd.of[k]) }
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
@@ -1205,7 +1287,14 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: bundled ? bundles(ecol, E) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+  const bands = { xs: [], ys: [], color: [] }
+  for (const c of [...banded].sort((a, b) => a - b)) {
+    bands.xs.push(crowd.bands[c].xs); bands.ys.push(crowd.bands[c].ys); bands.color.push(BAND_COLOR)
+  }
+  return {
+    nodes: col, edges: bundled ? bundles(ecol, E, hidden) : ecol, bands, arrows: acol, labels: labels.columns, focus, lit,
+    flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35), band: hiddenCount ? { count: hiddenCount, cut } : null } : null,
+  }
 }
 
 // Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
@@ -1214,17 +1303,19 @@ function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyN
 // each styled on its own; each row of the edges' source is a bundle then, not an edge.
 // `memo` (the scene's edges) keeps the last bundles: while no edge's style changed (a drag
 // in the graph or forward mode) the same columns come back, and the figure is not repainted.
+// `hidden` (or null): the edges left out (a crowd's band stands for them).
 const ALPHA_STEPS = 32
-function bundles(ecol, memo = null) {
+function bundles(ecol, memo = null, hidden = null) {
   const m = ecol.xs.length, keys = new Array(m), alphas = new Array(m)
   for (let k = 0; k < m; k++) {
     alphas[k] = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
-    keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alphas[k]}`
+    keys[k] = hidden && hidden[k] ? "" : `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alphas[k]}`
   }
   const last = memo && memo._bundles
   if (last && last.xs === ecol.xs && last.keys.every((key, k) => key === keys[k])) return last.out
   const rows = new Map()  // style key -> {color, dash, alpha, width, xs, ys}
   for (let k = 0; k < m; k++) {
+    if (keys[k] === "") continue
     let row = rows.get(keys[k])
     if (row === undefined)
       rows.set(keys[k], row = { color: ecol.color[k], dash: ecol.dash[k], alpha: alphas[k], width: ecol.width[k], xs: [], ys: [] })
@@ -1241,13 +1332,6 @@ function bundles(ecol, memo = null) {
   }
   if (memo) memo._bundles = { xs: ecol.xs, keys, out }
   return out
-}
-
-// `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour
-function over(color, alpha, ground) {
-  const c = (hex, i) => parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16)
-  const mix = (i) => Math.round(alpha * c(color, i) + (1 - alpha) * c(ground, i)).toString(16).padStart(2, "0")
-  return `#${mix(0)}${mix(1)}${mix(2)}`
 }
 
 // the number drawn edge k shows in `mode` ("" for none)
@@ -1432,6 +1516,13 @@ function* variableSliders(doc) {
   }
 }
 
+// the one model of a document carrying the CSS class `css` (undefined if none)
+function modelWithClass(doc, css) {
+  if (!doc) return undefined
+  for (const m of doc.all_models) if ((m.css_classes || []).includes(css)) return m
+  return undefined
+}
+
 // A slider's view answers every new `value` by building its noUiSlider's options again
 // (`updateOptions`: the handle's tooltip and attributes made anew) and its title's nodes
 // again; a drag sets `value` on every frame, and new nodes on every frame make Chromium lay
@@ -1469,7 +1560,7 @@ function followValues(view) {
   }
   proto._bpx_follow = true
 }
-return { VARIABLE_TAG, viewOf, rootViews, variableSliders, followValues }
+return { VARIABLE_TAG, viewOf, rootViews, variableSliders, modelWithClass, followValues }
 })()
 
 // ==== static/explorer/table.mjs
@@ -2302,6 +2393,94 @@ class Markup {
 return { Markup }
 })()
 
+// ==== static/explorer/texts.mjs
+const __bpx_texts = (() => {
+// The explorer's texts the server writes - the selected node's details and the written-out
+// passes - written by the page itself where no server is behind it (the static site,
+// components/site.py). The site's page carries the templates the server fills
+// (components/texts.py: the same words, the numbers as placeholders); here they are filled
+// from the tape replay after every slider move, mode switch and tap on a node.
+
+const { replay, fmt, contribution } = __bpx_replay
+const { fillNumbers } = __bpx_reading
+const { faultText } = __bpx_words
+const { modelWithClass } = __bpx_bokeh
+
+// Panel's HTML model shows its text unescaped once (as components/display.py writes it)
+const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+  .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
+
+// graphviz_core.gradcheck.agrees
+function agrees(gradient, difference, tol = 1e-5) {
+  if (!(Number.isFinite(gradient) && Number.isFinite(difference)))
+    return gradient === difference || (gradient !== gradient && difference !== difference)
+  return Math.abs(gradient - difference) <= tol * Math.max(1, Math.abs(gradient))
+}
+
+class Texts {
+  constructor() { this.last = new Map(); this.panes = null }
+
+  // the details of the node selected in the drawing and both passes, for the view's numbers
+  write(view) {
+    const a = view.args, texts = a.texts
+    if (!texts || !view.scene || !view.result) return
+    const fill = (template) => this.fill(template, view)
+    const d = texts.details, picked = a.nodes.selected.indices
+    if (d) {
+      const i = picked && picked.length ? picked[0] : -1
+      const details = (view.predicting ? d.hidden : d.shown)[i]
+      this.set(a.details, details ? fill(details) : d.hint)
+    }
+    if (texts.passes) {
+      this.set(a.forward, fill(texts.passes.forward))
+      this.set(a.backward, fill(texts.passes.backward))
+    }
+    // a lesson's panes: the one model of the page carrying each css class
+    const panes = texts.panes || []
+    if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
+    panes.forEach(([, template], k) => this.set(this.panes[k], fill(template)))
+  }
+
+  fill(template, view) {
+    const r = view.result, tape = view.scene.tape, passes = view.args.texts.passes, check = passes && passes.check
+    let names = null, differences = {}
+    const difference = (n) => {
+      if (!(n in differences)) {
+        names = names || Object.fromEntries(Object.entries(tape.variable).map(([k, v]) => [v, k]))
+        const name = names[n], at = name in view.overrides ? view.overrides[name] : r.value[n]
+        const shifted = (dx) => replay(tape, { ...view.overrides, [name]: at + dx }).value[tape.root]
+        // graphviz_core.gradcheck.central_difference
+        differences[n] = (shifted(check.h) - shifted(-check.h)) / (2 * check.h)
+      }
+      return differences[n]
+    }
+    const own = template.replace(/\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
+      n = +n
+      if (kind === "k") {  // graphviz_core.engine.contribution
+        const text = fmt(contribution(tape.op[n], r.grad[n], r.local(n, +slot)), digits ? +digits : 4)
+        return p && text.startsWith("-") ? `(${text})` : text
+      }
+      if (kind === "f") {
+        const fault = r.fault[n] || r.gradFault[n]
+        return fault ? view.args.texts.details.fault.replace("{}", escape(faultText(fault))) : ""
+      }
+      if (kind === "c") return fmt(difference(n), digits ? +digits : 4)
+      return agrees(r.grad[n], difference(n)) ? check.agree : check.differ
+    })
+    return fillNumbers(r, own)
+  }
+
+  set(div, html) {
+    if (!div) return
+    const text = escape(html)
+    if (this.last.get(div) === text) return
+    this.last.set(div, text)
+    if (div.text !== text) div.setv({ text })
+  }
+}
+return { Texts }
+})()
+
 // ==== static/explorer/view.mjs
 const __bpx_view = (() => {
 // One view: the coordinator of one graph on the page. It takes the scene the server sends
@@ -2326,6 +2505,7 @@ const { Quiz } = __bpx_predict
 const { legendHtml } = __bpx_flow
 const { drawnEdge } = __bpx_reading
 const { Markup } = __bpx_markup
+const { Texts } = __bpx_texts
 
 class View {
   constructor(args) {
@@ -2341,6 +2521,7 @@ class View {
     this.access = new Access(this)
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
+    this.texts = new Texts()  // the static site's node details and passes (texts.mjs)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
@@ -2475,6 +2656,12 @@ class View {
   // the released value (value_throttled) needs the server: `value` stays off the websocket.
   adoptSliders() {
     this.adopted = this.adopted || new Set()
+    // with no server behind the page, a tap on a node is answered here (texts.mjs)
+    const picked = this.args.texts && this.args.nodes.selected
+    if (picked && !this.adopted.has(picked)) {
+      this.adopted.add(picked)
+      picked.properties.indices.change.connect(() => this.texts.write(this))
+    }
     for (const [name, m] of variableSliders(this.args.meta.document)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
@@ -2512,10 +2699,12 @@ class View {
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
+    this.written.update(a.bands, d.bands)
     this.written.update(a.arrows, d.arrows)
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
+    if (withTable) this.texts.write(this)
     this.caption()
     this.legend(d.flow)
     this.animateFrame()
@@ -2542,7 +2731,7 @@ class View {
   legend(flow) {
     const el = this.args.legend
     if (!el) return
-    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint, flow.band) : ""
     if (el.text === html) return
     if (!html || !el.visible || !el.text) el.setv({ text: html, visible: !!html }, { sync: false })
     else this.markup.write(el, html)

@@ -199,6 +199,14 @@ class Page:
         await self.until(lambda: self.values.get(name) == value, timeout)
         return time.perf_counter() - start
 
+    async def show_later_parts(self) -> None:
+        """Say that every part built when first on screen (components/later.py: its marker, a
+        Div of class ``bpx-later``) is on screen, as the browser does when the student scrolls
+        down; the parts arrive in later PATCH-DOC messages."""
+        for m in list(self.models.values()):
+            if m.get("name") == "Div" and "bpx-later" in (m.get("attributes", {}).get("css_classes") or []):
+                await self.send("PATCH-DOC", self.change(m["id"], "tags", ["bpx-shown"]))
+
     async def type(self, text: str) -> None:
         """Type ``text`` into the expression box and press Enter."""
         await self.send("PATCH-DOC", self.change(self.box, "value", text))

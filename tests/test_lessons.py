@@ -10,11 +10,13 @@ import panel as pn
 import pytest
 
 from components.lessons import LESSONS, LessonPage
+from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_matters import LossMattersLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson, mask_for
 from components.lessons.figures import FigureLesson
+from components.lessons.vanishing import VanishingLesson
 from components.words import article_heading
 from graphviz_core.ppo import ppo_case
 from graphviz_core import format_number
@@ -115,6 +117,23 @@ def test_descent_on_L_and_L_plus_C_identical_to_the_last_bit(C):
     assert np.array_equal(runs["L"].grads, runs["LC"].grads)
     assert np.allclose(runs["LC"].losses - runs["L"].losses, C)
     assert "identical to the last bit" in lesson.equal_note.object
+
+
+def test_descent_runs_are_the_cores_whichever_session_asks_and_read_only():
+    """The runs are shared by every session that opens the same values (a process-wide
+    cache): each is the core's gradient descent from the sliders' (w, b), and none can be
+    changed by a session."""
+    first = LossValueLesson({"C": "3", "w": "-0.0", "b": "1"}, "en", sync_url=False).descend()
+    second = LossValueLesson({"C": "3", "w": "-0.0", "b": "1"}, "en", sync_url=False).descend()
+    xs, ys = regression_data()
+    for key, C in (("L", 0.0), ("LC", 3.0)):
+        fresh = gradient_descent(lambda p: regression_loss(p, xs, ys, C=C), [-0.0, 1.0], 0.05, 60)
+        for field in ("params", "losses", "grads", "lrs"):
+            assert np.array_equal(getattr(first[key], field), getattr(fresh, field))
+            assert not getattr(second[key], field).flags.writeable
+        assert np.signbit(first[key].params[0, 0])  # -0.0 starts at -0.0, not at a cached 0.0
+    with pytest.raises(ValueError):
+        first["L"].params[0, 0] = 5.0
 
 
 def test_gradient_table_constant_and_scale():
@@ -290,3 +309,18 @@ def test_micro_batches_add_up_to_the_big_batch_and_k_times_without_division(K):
     assert np.allclose(r["accumulated"], int(K) * big, rtol=1e-14, atol=1e-15)
     assert ("= the big batch's gradient" if K == "1" else f"= {K} × the big batch") \
         in lesson.accum_view.object
+
+
+@pytest.mark.parametrize("lesson, change", [
+    (AccumulationLesson, lambda lesson: setattr(lesson.k, "value", "6")),
+    (VanishingLesson, lambda lesson: setattr(lesson.depth, "value", 7)),
+    (LossValueLesson, lambda lesson: lesson.model.set_values({"w": 1.5})),
+], ids=["accumulation", "vanishing", "loss-value"])
+def test_a_lesson_writes_its_state_into_the_query_when_a_watched_control_changes(
+        monkeypatch, lesson, change):
+    from components.lessons import common
+    written = []
+    monkeypatch.setattr(common, "write_query", written.append)
+    page = lesson({}, "en")
+    change(page)
+    assert written and written[-1] == {k: str(v) for k, v in page.url_state().items()}

@@ -9,11 +9,12 @@ from __future__ import annotations
 import doctest
 import json
 import math
+import re
 
 import numpy as np
 import pytest
 
-from components.explorer import _initial_state, level_query
+from components.explorer import initial_state, level_query
 from components.model import ExplorerModel, drawing_level
 from components.scene import to_json
 from graphviz_core import levels, trace
@@ -193,6 +194,65 @@ def test_bundled_edges_are_drawn_as_one_line_per_style_keeping_every_edge():
     assert shown["again"]  # drawn again alike: the same columns, which the page does not rewrite
 
 
+def _drawn_lines(rows) -> dict:
+    """Each polyline the bundles draw (rows split where they hold NaN, null in JSON) -> its row."""
+    row_of = {}
+    for b, (xs, ys) in enumerate(zip(rows["xs"], rows["ys"])):
+        line = []
+        for x, y in zip(xs + [None], ys + [None]):
+            if x is None:
+                row_of[tuple(line)] = b
+                line = []
+            else:
+                line.append((x, y))
+    return row_of
+
+
+def test_a_crowd_of_edges_is_a_band_under_its_strongest_edges():
+    """Every neuron of h1 to every neuron of h2 (1,600 edges): in the backward mode the band
+    stands for the weaker edges and the strongest are drawn on it, one threshold for all; the
+    legend counts the band's edges and bounds their flow truly. A drag moves edges between
+    band and lines; the graph mode draws every edge."""
+    model = ExplorerModel(expression="mlp(2, 40, 40, 1)", level="neuron", mode="backward",
+                          values=dict(VALUES))
+    scene = json.loads(to_json(model.scene))
+    graph_scene = json.loads(to_json(model.scene))
+    graph_scene["mode"] = "graph"
+    moved = {"x0": -0.6, "x1": 0.9}
+    shown, dragged, plain = call_js(ROOT / "tests/js/level_numbers.mjs", [
+        ["levelEdges", [scene]], ["levelEdges", [scene, moved]], ["levelEdges", [graph_scene]]],
+        numbers=False)
+    edges = scene["edges"]
+    lines = [tuple(zip(xs, ys)) for xs, ys in zip(edges["xs"], edges["ys"])]
+    crowd = [k for k, (u, v) in enumerate(zip(edges["u"], edges["v"]))
+             if scene["nodes"]["name"][u].startswith("h1[") and scene["nodes"]["name"][v].startswith("h2[")]
+    assert len(crowd) == 1600
+    picked = []
+    for case in (shown, dragged):
+        drawn, flows = _drawn_lines(case["columns"]), case["flow"]
+        hidden = [k for k in range(len(lines)) if lines[k] not in drawn]
+        assert hidden and set(hidden) <= set(crowd)  # only a crowd's edges go into its band
+        kept = [k for k in crowd if lines[k] in drawn]
+        assert len(kept) == 600  # its strongest edges, one by one
+        assert max(flows[k] for k in hidden) <= min(flows[k] for k in kept)
+        # the legend: how many edges the band stands for, and a true bound on their flows
+        assert case["band"]["count"] == len(hidden)
+        item = case["legend"].split("bpx-flow-band")[1]
+        count, bound = re.search(r"(\d+) more edges, each below ([0-9.e-]+)<", item).groups()
+        assert int(count) == len(hidden) and all(flows[k] < float(bound) for k in hidden)
+        # the band is the hull of its edges' ends: two columns, every end within
+        band, = zip(case["bands"]["xs"], case["bands"]["ys"])
+        bx, by = band
+        for k in crowd:
+            (x0, y0), (x1, y1) = lines[k][0], lines[k][-1]
+            assert (x0, x1) == (bx[0], bx[2]) and by[0] <= y0 <= by[1] and by[3] <= y1 <= by[2]
+        picked.append(set(kept))
+    assert picked[0] != picked[1]  # the strongest edges follow the numbers
+    # the graph mode: no flows, every edge drawn, no band, no legend
+    assert len(_drawn_lines(plain["columns"])) == len(lines) and plain["bands"]["xs"] == []
+    assert plain["legend"] == ""
+
+
 def test_the_model_walks_layer_neuron_op_and_back():
     m = ExplorerModel(expression="mlp(2, 60, 60, 1)")
     assert m.drawn_level == "layer" and m.scene["nodes"]["name"] == ["x", "h1", "h2", "out", "L"]
@@ -219,11 +279,11 @@ def test_level_and_open_travel_in_the_url():
     m.tap(m.scene["nodes"]["name"].index("h2[4]"))
     query = level_query(m)
     assert query == {"level": "layer", "open": "h2,h2[4]"}
-    again = ExplorerModel(**_initial_state({"expr": "mlp(2, 60, 60, 1)", **query}))
+    again = ExplorerModel(**initial_state({"expr": "mlp(2, 60, 60, 1)", **query}))
     assert again.scene["nodes"]["name"] == m.scene["nodes"]["name"]
     assert again.inspected == "h2[4]"
     # an old link (no level) opens at the level chosen for its size; junk is ignored
-    old = ExplorerModel(**_initial_state({"expr": "mlp(2, 60, 60, 1)", "level": "huge",
+    old = ExplorerModel(**initial_state({"expr": "mlp(2, 60, 60, 1)", "level": "huge",
                                           "open": "nope,,h9[1]"}))
     assert old.drawn_level == "layer" and len(old.scene["nodes"]["id"]) == 5
     assert level_query(ExplorerModel(expression="w*x")) == {}

@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -35,21 +34,16 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from bokeh_client import run
+from tools.processes import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = generate_secret_key()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def panel_serve(*flags: str, env: dict | None = None, timeout: float = 60.0):
     """``panel serve app.py --address 127.0.0.1 --port <free> *flags``; yields the port."""
-    port = _free_port()
+    port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="bpx-security-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "panel", "serve", "app.py", "--address", "127.0.0.1",
            "--port", str(port), *[f.format(port=port) for f in flags]]
@@ -70,16 +64,7 @@ def panel_serve(*flags: str, env: dict | None = None, timeout: float = 60.0):
                 time.sleep(0.2)
         yield port
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
+        stop_group(proc)
         log.close()
         os.unlink(log.name)
 

@@ -74,6 +74,9 @@ def descent(values: dict, steps: list[float]) -> dict:
 
 def test_steps_clicked_while_the_learning_rate_change_waits_all_reach_the_page(server):
     async def student(page):
+        await page.show_later_parts()  # the descent panel is built when scrolled to
+        await page.until(lambda: any(m.get("attributes", {}).get("label") == "Take a step"
+                                     for m in page.models.values()), timeout=30)
         rates = model_named(page, "panel.models.widgets.RadioButtonGroup",
                             labels=["0.01", "0.05", "0.1", "0.3", "1"])
         step = model_named(page, "panel.models.widgets.Button", label="Take a step")

@@ -192,3 +192,11 @@ def test_a_bad_link_is_said_in_the_page_language():
     assert m.error == "the link's expression was not used (unknown function 'foo' at position 4)"
     assert error_text(*m.error_words, "en") == m.error
     assert error_text(*m.error_words, "zh") == "链接中的表达式没有使用（未知函数 'foo'，位置 4）"
+
+
+def test_the_language_switch_links_every_other_language(monkeypatch):
+    from components import navigation
+    monkeypatch.setattr(navigation, "LANGUAGES", {"en": "English", "zh": "中文", "fr": "Français"})
+    nav = navigation._navigation("loss-value", "en", {"w": "2"})
+    assert "hreflang='zh'" in nav and "hreflang='fr'" in nav and "hreflang='en'" not in nav
+    assert "lang=fr" in nav and "w=2" in nav  # the switch keeps the page's state

@@ -27,7 +27,6 @@ than a surprise in the page:
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -136,18 +135,14 @@ def bundle(folder: Path = SOURCE, entry: str = ENTRY) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if a committed file differs")
-    args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from components.words import main as words_main
     from graphviz_core import jsgen
-    from graphviz_core.generated import write_or_check
+    from graphviz_core.generated import check_flag, write_or_check
 
-    check = ["--check"] if args.check else []
-    stale = jsgen.main(check) + words_main(check)
-    return stale + write_or_check(BUNDLE, bundle(), args.check, "python3 tools/build_browser.py")
+    check = check_flag(__doc__, argv)
+    stale = jsgen.main(["--check"] if check else []) + words_main(["--check"] if check else [])
+    return stale + write_or_check(BUNDLE, bundle(), check, "python3 tools/build_browser.py")
 
 
 def order_names() -> list[str]:

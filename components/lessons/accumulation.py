@@ -22,8 +22,8 @@ from ..model import ExplorerModel
 from ..stats import stats_html
 from ..words import lesson_text, ui
 from . import LessonPage
-from .common import (UrlWriter, callout, choice_arg, contributions, float_arg, heading, number,
-                     paren, prose, table_html)
+from .common import (callout, choice_arg, contributions, float_arg, heading, number,
+                     paren, prose, table_html, write_url_on)
 
 SOURCE = "(w*x1 + b - y1)**2 + (w*x2 + b - y2)**2"
 DEFAULTS = {"w": 2.0, "x1": 1.5, "b": 0.5, "y1": 1.0, "x2": -1.0, "y2": 0.5}
@@ -67,10 +67,8 @@ class AccumulationLesson:
         self.divide.param.watch(self._update_accumulation, "value")
         self._update()
         if sync_url:
-            write = UrlWriter(self.url_state)
-            self.model.param.watch(write, ["values"])
-            self.k.param.watch(write, "value")
-            self.divide.param.watch(write, "value")
+            write_url_on(self.url_state, (self.model, ["values"]), (self.k, "value"),
+                         (self.divide, "value"))
 
     def url_state(self) -> dict:
         return {**{k: number(v, 12) for k, v in self.model.values.items()},

@@ -69,6 +69,18 @@ class UrlWriter:
         write_query({k: str(v) for k, v in self.state().items()})
 
 
+def watch_all(callback: Callable, *watched) -> None:
+    """Call ``callback`` whenever one of ``watched`` changes: ``(object, parameter name or
+    names)`` pairs, as ``object.param.watch`` takes them."""
+    for obj, names in watched:
+        obj.param.watch(callback, names)
+
+
+def write_url_on(state: Callable[[], dict], *watched) -> None:
+    """Write ``state()`` into the query whenever one of ``watched`` changes (see :func:`watch_all`)."""
+    watch_all(UrlWriter(state), *watched)
+
+
 # --- text ------------------------------------------------------------------------------------------
 
 def text_pane(markup: str, model: bool = False, **params):

@@ -17,8 +17,8 @@ from graphviz_core.training import (PlateauScheduler, gradient_descent, logged_d
 
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
-from .common import (PALETTE, UrlWriter, callout, float_arg, heading, number, plot, prose,
-                     stop_phrase, style_legend, table_html)
+from .common import (PALETTE, callout, float_arg, heading, number, plot, prose,
+                     stop_phrase, style_legend, table_html, watch_all, write_url_on)
 
 STEPS = 60
 START = (-1.0, 2.0)
@@ -56,13 +56,11 @@ class LossMattersLesson:
         self.prec_text = pn.pane.HTML("", sizing_mode="stretch_width")
         self.prec_table = pn.pane.HTML("", sizing_mode="stretch_width")
         self.sched_text = pn.pane.HTML("", sizing_mode="stretch_width")
-        for w in self.widgets.values():
-            w.param.watch(self._update, "value_throttled")
+        controls = [(w, "value_throttled") for w in self.widgets.values()]
+        watch_all(self._update, *controls)
         self._update()
         if sync_url:
-            write = UrlWriter(self.url_state)
-            for w in self.widgets.values():
-                w.param.watch(write, "value_throttled")
+            write_url_on(self.url_state, *controls)
 
     def url_state(self) -> dict:
         return {k: number(w.value, 6) for k, w in self.widgets.items()}

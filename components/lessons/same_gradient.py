@@ -20,7 +20,7 @@ from ..model import ExplorerModel
 from ..release import variable_tags
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
-from .common import UrlWriter, callout, float_arg, heading, number, prose, table_html
+from .common import callout, float_arg, heading, number, prose, table_html, write_url_on
 
 PPO = "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1 - eps, 1 + eps)*A)"
 REINFORCE = "-sg(exp(lp - lpo)*m)*A*lp"
@@ -74,8 +74,7 @@ class SameGradientLesson:
         self.rf.param.watch(self._update, ["graph"])
         self._update()
         if sync_url:
-            self.rf.param.watch(UrlWriter(self.url_state), ["values"])
-            self.ppo.param.watch(UrlWriter(self.url_state), ["values"])
+            write_url_on(self.url_state, (self.rf, ["values"]), (self.ppo, ["values"]))
 
     # --- state ---------------------------------------------------------------------------------
     @property

@@ -17,9 +17,12 @@ from graphviz_core.vanishing import ACTIVATIONS, DERIVATIVE_BOUND, DeepNet, laye
 
 from ..graph_view import GraphView
 from ..model import ExplorerModel
+from ..states import precompute
+from ..texts import is_offline
 from ..words import lesson_text
 from . import LessonPage
-from .common import PALETTE, UrlWriter, choice_arg, float_arg, heading, number, plot, prose, table_html
+from .common import (PALETTE, choice_arg, float_arg, heading, number, plot, prose, table_html,
+                     watch_all, write_url_on)
 
 DEPTHS = (1, 12)
 SCALES = (0.25, 3.0)
@@ -52,13 +55,11 @@ class VanishingLesson:
         self.chart.xgrid.grid_line_color = None
         self.numbers = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-live"])
         self.bound = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-live"])
-        for widget in (self.depth, self.scale, self.activation):
-            widget.param.watch(self._update, "value")
+        controls = [(w, "value") for w in (self.depth, self.scale, self.activation)]
+        watch_all(self._update, *controls)
         self._show()
         if sync_url:
-            write = UrlWriter(self.url_state)
-            for widget in (self.depth, self.scale, self.activation):
-                widget.param.watch(write, "value")
+            write_url_on(self.url_state, *controls)
 
     def url_state(self) -> dict:
         return {"depth": self.depth.value, "scale": number(self.scale.value, 6),
@@ -68,8 +69,12 @@ class VanishingLesson:
         return DeepNet(self.depth.value, self.activation.value, self.scale.value)
 
     def _update(self, *events) -> None:
-        self.net = self._net()
+        self._renew()
         self.model.explore(self.net)
+
+    def _renew(self) -> None:
+        """The network of the controls' values and the figures of its numbers."""
+        self.net = self._net()
         self._show()
 
     # --- numbers: all the engine's -----------------------------------------------------------------
@@ -110,6 +115,9 @@ class VanishingLesson:
     # --- page ------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t = self.words
+        if is_offline():  # no server behind the page: the figures at every depth, scale, activation
+            precompute([self.depth, self.scale, self.activation],
+                       [self.source, self.chart.x_range, self.numbers, self.bound], self._renew)
         controls = pn.Column(
             pn.pane.HTML(f"<h3 class='bpx-side-title'>{t['network']}</h3>"),
             self.depth, self.scale,

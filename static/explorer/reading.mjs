@@ -131,13 +131,14 @@ function shown(scene, numbers, i) {
 // the schedule's formulas carry placeholders; the numbers come from the current replay
 // (a norm placeholder names several tape entries: graphviz_core.schedule.norm_ref)
 export function fillNumbers(result, template) {
-  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?\u27e9/g, (_, p, kind, n, slot) => {
+  return template.replace(/\u27e8(p?)([vgl]|n[vg])\|(\d+(?:,\d+)*)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
+    const d = digits ? +digits : 4
     if (kind[0] === "n") {
       const of = kind === "nv" ? result.value : result.grad
-      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])))
+      return fmt(Math.hypot(...n.split(",").map((t) => of[+t])), d)
     }
     const x = kind === "v" ? result.value[+n] : kind === "g" ? result.grad[+n] : local(result, +n, +slot)
-    return p ? paren(x) : fmt(x)
+    return p ? paren(x, d) : fmt(x, d)
   })
 }
 

@@ -8,7 +8,7 @@ import { T, fill } from "./words.mjs"
 import { Labels } from "./labels.mjs"
 import { along, trimEnd, trimPolyline } from "./geometry.mjs"
 import { tapeIndex, edgeIndex, local, edgeContribution, isVector, shownValue, shownGrad, manyTails, lossName as lossNameOf } from "./reading.mjs"
-import { flows, strength, widthOf, opacityOf, THIN } from "./flow.mjs"
+import { flows, strength, widthOf, opacityOf, THIN, crowds, cutOf, over, BAND_COLOR } from "./flow.mjs"
 
 // below this many pixels per layout unit most nodes' numbers would crowd their neighbours':
 // none (between this and 70 the numbers alone, where each finds room: Labels.place)
@@ -119,6 +119,11 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   const thick = !flow ? 0 : bundled ? THIN : Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3))
   const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
   const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
+  // a crowd's weaker edges are its band alone (flow.mjs crowds): `hidden[k]` for each
+  const crowd = flow && bundled ? crowds(sc) : null
+  const cut = crowd ? cutOf(flow, crowd) : 0
+  const hidden = cut > 0 ? new Uint8Array(m) : null, banded = new Set()
+  let hiddenCount = 0
   for (let k = 0; k < m; k++) {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
     const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
@@ -138,6 +143,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, thick)
       alpha = opacityOf(s, Math.min(flowAlpha, 0.35))
+      if (hidden && crowd.of[k] >= 0 && flow.flow[k] < cut) { hidden[k] = 1; hiddenCount++; banded.add(crowd.of[k]) }
     }
     ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
     const xs = E.xs[k], ys = E.ys[k]
@@ -178,7 +184,14 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
       if (k >= 0) lightEdge(k)
     }
   }
-  return { nodes: col, edges: bundled ? bundles(ecol, E) : ecol, arrows: acol, labels: labels.columns, focus, lit, flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35) } : null }
+  const bands = { xs: [], ys: [], color: [] }
+  for (const c of [...banded].sort((a, b) => a - b)) {
+    bands.xs.push(crowd.bands[c].xs); bands.ys.push(crowd.bands[c].ys); bands.color.push(BAND_COLOR)
+  }
+  return {
+    nodes: col, edges: bundled ? bundles(ecol, E, hidden) : ecol, bands, arrows: acol, labels: labels.columns, focus, lit,
+    flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35), band: hiddenCount ? { count: hiddenCount, cut } : null } : null,
+  }
 }
 
 // Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as
@@ -187,17 +200,19 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
 // each styled on its own; each row of the edges' source is a bundle then, not an edge.
 // `memo` (the scene's edges) keeps the last bundles: while no edge's style changed (a drag
 // in the graph or forward mode) the same columns come back, and the figure is not repainted.
+// `hidden` (or null): the edges left out (a crowd's band stands for them).
 const ALPHA_STEPS = 32
-export function bundles(ecol, memo = null) {
+export function bundles(ecol, memo = null, hidden = null) {
   const m = ecol.xs.length, keys = new Array(m), alphas = new Array(m)
   for (let k = 0; k < m; k++) {
     alphas[k] = Math.round(ecol.alpha[k] * ALPHA_STEPS) / ALPHA_STEPS
-    keys[k] = `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alphas[k]}`
+    keys[k] = hidden && hidden[k] ? "" : `${ecol.color[k]} ${ecol.dash[k]} ${ecol.width[k]} ${alphas[k]}`
   }
   const last = memo && memo._bundles
   if (last && last.xs === ecol.xs && last.keys.every((key, k) => key === keys[k])) return last.out
   const rows = new Map()  // style key -> {color, dash, alpha, width, xs, ys}
   for (let k = 0; k < m; k++) {
+    if (keys[k] === "") continue
     let row = rows.get(keys[k])
     if (row === undefined)
       rows.set(keys[k], row = { color: ecol.color[k], dash: ecol.dash[k], alpha: alphas[k], width: ecol.width[k], xs: [], ys: [] })
@@ -214,13 +229,6 @@ export function bundles(ecol, memo = null) {
   }
   if (memo) memo._bundles = { xs: ecol.xs, keys, out }
   return out
-}
-
-// `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour
-function over(color, alpha, ground) {
-  const c = (hex, i) => parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16)
-  const mix = (i) => Math.round(alpha * c(color, i) + (1 - alpha) * c(ground, i)).toString(16).padStart(2, "0")
-  return `#${mix(0)}${mix(1)}${mix(2)}`
 }
 
 // the number drawn edge k shows in `mode` ("" for none)

@@ -173,4 +173,4 @@ function roundSignificant(x, digits) {
   return Number(x.toPrecision(digits))
 }
 
-export const paren = (x) => { const t = fmt(x); return t.startsWith("-") ? `(${t})` : t }
+export const paren = (x, digits = 4) => { const t = fmt(x, digits); return t.startsWith("-") ? `(${t})` : t }

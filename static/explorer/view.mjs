@@ -20,6 +20,7 @@ import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
 import { drawnEdge } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
+import { Texts } from "./texts.mjs"
 
 export class View {
   constructor(args) {
@@ -35,6 +36,7 @@ export class View {
     this.access = new Access(this)
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
+    this.texts = new Texts()  // the static site's node details and passes (texts.mjs)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
@@ -169,6 +171,12 @@ export class View {
   // the released value (value_throttled) needs the server: `value` stays off the websocket.
   adoptSliders() {
     this.adopted = this.adopted || new Set()
+    // with no server behind the page, a tap on a node is answered here (texts.mjs)
+    const picked = this.args.texts && this.args.nodes.selected
+    if (picked && !this.adopted.has(picked)) {
+      this.adopted.add(picked)
+      picked.properties.indices.change.connect(() => this.texts.write(this))
+    }
     for (const [name, m] of variableSliders(this.args.meta.document)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
@@ -206,10 +214,12 @@ export class View {
     })
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
+    this.written.update(a.bands, d.bands)
     this.written.update(a.arrows, d.arrows)
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
+    if (withTable) this.texts.write(this)
     this.caption()
     this.legend(d.flow)
     this.animateFrame()
@@ -236,7 +246,7 @@ export class View {
   legend(flow) {
     const el = this.args.legend
     if (!el) return
-    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint) : ""
+    const html = this.scene.mode === "backward" && flow ? legendHtml(flow.max, flow.thick, flow.faint, flow.band) : ""
     if (el.text === html) return
     if (!html || !el.visible || !el.text) el.setv({ text: html, visible: !!html }, { sync: false })
     else this.markup.write(el, html)

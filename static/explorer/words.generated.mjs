@@ -26,6 +26,7 @@ export const WORDS = {
   "layer_size": "{n} outputs",
   "flow_legend": "Edge width = gradient carried back:",
   "flow_legend_shade": "Edge shade = gradient carried back:",
+  "flow_band": "{n} more edges, each below {x}",
   "members": "{n} nodes",
   "compact_key": {
    "forward": "Under each node: its value. Zoom in for more.",
@@ -108,6 +109,7 @@ export const WORDS = {
   "layer_size": "{n} 个输出",
   "flow_legend": "边的粗细 = 传回的梯度大小：",
   "flow_legend_shade": "边的深浅 = 传回的梯度大小：",
+  "flow_band": "另有 {n} 条边，每条都小于 {x}",
   "members": "{n} 个节点",
   "compact_key": {
    "forward": "节点下方是它的值。放大可看到更多。",

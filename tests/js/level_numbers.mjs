@@ -4,6 +4,7 @@
 import { replay } from "../../static/explorer/replay.mjs"
 import { shownValue, shownGrad, edgeFlow, fillNumbers } from "../../static/explorer/reading.mjs"
 import { drawing } from "../../static/explorer/render.mjs"
+import { legendHtml } from "../../static/explorer/flow.mjs"
 
 export function levelNumbers(scene) {
   const r = replay(scene.tape, {})
@@ -18,12 +19,17 @@ export function levelNumbers(scene) {
 }
 
 // The edges' columns the page draws for `scene` (in its mode, as a drag frame draws them) and,
-// per drawn edge, its flow: bundled edges come as bundles (render.mjs), one row per style.
-export function levelEdges(scene) {
-  const r = replay(scene.tape, {})
+// per drawn edge, its flow: bundled edges come as bundles (render.mjs), one row per style;
+// the bands drawn for crowds of edges, and the flow legend under the figure.
+export function levelEdges(scene, values = {}) {
+  const r = replay(scene.tape, values)
   const d = drawing(scene, r, { seen: null, step: null, ppu: 40, box: null })
   const m = scene.edges.u.length
   // drawn again with the same numbers: the very same columns (nothing to repaint)
   const again = drawing(scene, r, { seen: null, step: null, ppu: 40, box: null }).edges === d.edges
-  return { columns: d.edges, flow: [...Array(m).keys()].map((k) => edgeFlow(scene, r, k)), again }
+  const f = d.flow
+  return {
+    columns: d.edges, flow: [...Array(m).keys()].map((k) => edgeFlow(scene, r, k)), again, bands: d.bands,
+    band: f && f.band, legend: f ? legendHtml(f.max, f.thick, f.faint, f.band) : "",
+  }
 }

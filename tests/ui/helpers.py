@@ -14,7 +14,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from tools.processes import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -98,12 +99,6 @@ window.__bpxt = {
 
 
 # --- the server ---------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ServerURL(str):
     """``http://127.0.0.1:<port>/app``, with the server's ``log`` (path) and ``pid``."""
 
@@ -128,7 +123,7 @@ def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = (), env: dict
                             env={**os.environ, **(env or {})})
     url = ServerURL(f"http://127.0.0.1:{port}/app")
     url.log, url.pid = log.name, proc.pid
-    atexit.register(_kill_group, proc)  # an interpreter that exits without unwinding
+    atexit.register(stop_group, proc)  # an interpreter that exits without unwinding
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -151,8 +146,8 @@ def serve_app(timeout: float = 60.0, extra_args: tuple[str, ...] = (), env: dict
             time.sleep(0.25)
         yield url
     finally:
-        _kill_group(proc)
-        atexit.unregister(_kill_group)
+        stop_group(proc)
+        atexit.unregister(stop_group)
         log.close()
 
 
@@ -162,41 +157,6 @@ def terminate_gracefully() -> None:
         def _raise(signum, frame):
             raise KeyboardInterrupt(f"signal {signum}")
         signal.signal(signal.SIGTERM, _raise)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL, to the server's whole process group (its pgid is its pid)."""
-    pgid = proc.pid  # start_new_session=True: the server leads its own group
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        if _group_gone(pgid):
-            break
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        if not _group_gone(pgid):  # the leader is gone: no child of the group may stay
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        break
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-def _group_gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _tail(path: str, n: int = 40) -> str:
@@ -362,6 +322,24 @@ def open_app(page, app_url: str, query: str = "", timeout: float = 30_000) -> No
     query = query.lstrip("?")
     page.goto(app_url + (f"?{query}" if query else ""))
     page.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=timeout)
+
+
+def show_later_parts(page, timeout: float = 30_000) -> None:
+    """Scroll to each part of the page that is built when it first comes on screen
+    (``components/later.py``: its marker, ``.bpx-later``), as a student scrolling down does,
+    until every shown one is built; then back to the top."""
+    # every root drawn first: a marker's place is known then
+    page.wait_for_function("() => { const B = window.Bokeh, roots = B && B.index ? [...B.index.roots] : [];"
+                           " return roots.length > 0 && roots.every((v) => v.is_idle === undefined || v.is_idle) }",
+                           timeout=timeout)
+    markers = page.locator(".bpx-later:visible")
+    deadline = time.monotonic() + timeout / 1000
+    while (n := markers.count()) > 0:
+        markers.first.evaluate("(e) => e.scrollIntoView({block: 'center'})")
+        while markers.count() >= n:
+            assert time.monotonic() < deadline, f"{n} part(s) never built once on screen"
+            page.wait_for_timeout(50)
+    page.evaluate("() => window.scrollTo(0, 0)")
 
 
 def js(page, expression: str, arg=None):

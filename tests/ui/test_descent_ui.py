@@ -9,7 +9,7 @@ import pytest
 from graphviz_core import gradients
 from graphviz_core.examples import SEED
 
-from .helpers import js, number, open_app, table
+from .helpers import js, number, open_app, show_later_parts, table
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +32,7 @@ def wait_said(page, words: str) -> None:
 
 def test_take_a_step_moves_the_parameters_and_the_loss_falls(page, app_url):
     open_app(page, app_url, "mode=backward")
+    show_later_parts(page)  # the panel is built when the student scrolls down to it
     values = dict(SEED.values)
     loss, grads = gradients(SEED.source, values)
     page.get_by_role("button", name="Take a step", exact=True).click()

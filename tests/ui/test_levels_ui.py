@@ -17,7 +17,8 @@ from graphviz_core import trace
 from graphviz_core.levels import layer_matrix, layer_norms
 from graphviz_core.mlp import ScalarMLP
 
-from .helpers import PHONE, button, close_drawer, focused, js, number, open_app, table
+from .helpers import (PHONE, button, close_drawer, focused, js, number, open_app, show_later_parts,
+                      table)
 
 pytestmark = pytest.mark.browser
 
@@ -65,6 +66,7 @@ def check_weight_matrix(page) -> None:
     """With the layer h2 open: the weight matrix shows the core's numbers, and pointing at a cell
     lights the edge it weighs."""
     matrix = "t.find('ColumnDataSource', (m) => 'weight' in m.data && 'slot' in m.data)"
+    show_later_parts(page)  # the matrix is built when a student first scrolls down to it
     # the matrix comes from the server: wait for h2's (a read right after the drawing could see
     # none yet, or the one shown before)
     page.wait_for_function(f"() => {{ const t = window.__bpxt, m = {matrix};"
@@ -153,6 +155,22 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     wait_drawn(page, 5)
     wait_query(page, "open", None)
     assert names(page) == LAYERS
+    # at the neurons, h1 to h2 (3,600 edges) is a shaded band under its strongest edges; a drag
+    # moves edges between band and lines, and the legend counts the band's edges as drawn
+    button(page, "Neurons").click()
+    wait_drawn(page, 126)
+    band = """(before) => {
+      const t = window.__bpxt, d = t.source(['xs', 'ys', 'color', 'dash', 'alpha', 'width']).data
+      const lines = d.xs.reduce((n, xs) => n + xs.filter((x) => x !== x).length + 1, 0)
+      const hidden = t.scene().edges.u.length - lines, m = t.div('bpx-legend')
+      const said = /(\\d+) more edges, each below/.exec(m.text)
+      const shown = t.deepText(t.viewOf(m).markup_el)
+      return t.source(['xs', 'ys', 'color']).data.xs.length === 1 && hidden > 0 && said && +said[1] === hidden
+        && shown.includes(said[0]) && (before === null || m.text !== before) && m.text
+    }"""
+    legend = page.wait_for_function(band, arg=None, timeout=60_000).json_value()
+    js(page, "(t.slider('x0').value = t.slider('x0').value > 0 ? -1.25 : 1.25, 0)")
+    page.wait_for_function(band, arg=legend, timeout=10_000)
 
 
 def keyboard_node(page) -> str:

@@ -22,7 +22,8 @@ from components.words import LANGUAGES, article_heading, lesson_text, ui
 
 from .english import english_on, plain
 from .helpers import (PHONE, Watched, axe_violations, controls_off_screen, deep_text,
-                      describe_violations, js, open_page, screenshot, sideways_overflow)
+                      describe_violations, js, open_page, screenshot, show_later_parts,
+                      sideways_overflow)
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +47,8 @@ def _open_watched(browsers, app_url, query: str, expect: str, **options) -> Watc
     watched = Watched(browsers, **options)
     open_page(watched.page, app_url, query)
     _wait_text(watched.page, expect)
+    # the whole page is checked: the parts built when first on screen too
+    show_later_parts(watched.page)
     watched.page.wait_for_timeout(300)  # the widgets that come after the prose
     return watched
 

@@ -1,6 +1,8 @@
 """`backprop-explorer build-site DIR`: every page written, and served by a plain static file
 server (`python -m http.server`, no Python of ours behind it) the pages work in Chromium with
-no websocket: a slider changes the explorer's numbers (the page's tape replay)."""
+no websocket: a slider changes the explorer's numbers (the page's tape replay), and the node
+details and written-out passes the page fills itself are what the server writes for the same
+values (its own Python, compared as the HTML Panel sends)."""
 
 from __future__ import annotations
 
@@ -8,19 +10,26 @@ import subprocess
 import sys
 import urllib.request
 
+import numpy as np
 import pytest
 
 from components.lessons import LESSONS
 from components.site import build_site, example_pages, page_file, site_pages
 from components.words import LANGUAGES
 
-from .helpers import free_port, js, new_context, number, set_slider, table
+from components import display
+from components.explorer import NodeDetails
+from components.lessons.input_gradients import InputGradientsLesson
+from components.model import ExplorerModel
+from components.passes import PassesPanel
+
+from .helpers import button, free_port, js, new_context, number, set_slider, table
 
 pytestmark = pytest.mark.browser
 
 
 # the pages the browser opens below are written; the index links every page of the site
-OPENED = {"graph-article.en.html", "chain-rule.zh.html"}
+OPENED = {"graph-article.en.html", "input-gradients.zh.html"}
 
 
 @pytest.fixture(scope="module")
@@ -88,18 +97,66 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         # (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
         assert (before, after) == (6.25, 4.0)
         assert "needs the live app" in js(page, "t.deepText()")
+        # the node details (a tap on w) and both passes, at w = -1.37, as the server writes them
+        set_slider(page, "w", -1.37)
+        js(page, "(() => { const d = t.table(); t.nodes().selected.indices = [d.name.indexOf('w')] })()")
+        assert _page_texts(page) == _server_texts("(w*x + b - y)**2", {"w": -1.37}, "en", "w", "backward")
+        button(page, "Predict").click()  # the gradients become the student's questions
+        assert _page_texts(page) == _server_texts("(w*x + b - y)**2", {"w": -1.37}, "en", "w", "predict")
         assert sockets == [] and missing == []
     finally:
         context.close()
 
 
-def test_a_lesson_page_in_chinese_opens_with_no_server(site, browser):
+def _server_texts(expression: str, values: dict, lang: str, name: str, mode: str) -> dict:
+    """The live server's node details (of the variable ``name``) and passes for
+    ``expression`` at ``values`` in ``mode``, as the HTML Panel sends the page."""
+    model = ExplorerModel(expression=expression)
+    model.values = {**model.values, **values}
+    node = next(n for n in model.graph if model.graph.nodes[n]["name"] == name)
+    model.param.update(selected=node, mode=mode)
+    details, passes = NodeDetails(model=model, lang=lang), PassesPanel(model=model, lang=lang)
+    return {key: display.html(text.object).text for key, text in
+            (("details", details.pane), ("forward", passes.forward), ("backward", passes.backward))}
+
+
+def _page_texts(page) -> dict:
+    """The node details and passes the page shows (its models' text), once they have settled."""
+    read = ("(() => { const m = (c) => t.all('panel.models.markup.HTML', (x) => (x.css_classes || []).includes(c));"
+            " const p = m('bpx-pass'); return {details: m('bpx-details')[0].text,"
+            " forward: p[0].text, backward: p[1].text} })()")
+    page.wait_for_timeout(300)
+    return js(page, read)
+
+
+def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, browser):
+    """input-gradients: FGSM's numbers and images at the glyph and ε chosen are the lesson's
+    own (precomputed over the controls' grid by components/states.py), and the leaves'
+    gradients after a slider moves are what the lesson writes on the server."""
     _, _, url = site
-    context, page, sockets, missing = _open(browser, url + "chain-rule.zh.html")
+    context, page, sockets, missing = _open(browser, url + "input-gradients.zh.html")
     try:
         page.wait_for_function("() => window.__bpxt && window.__bpxt.deepText().length > 200",
                                timeout=30_000)
-        assert "链式法则" in js(page, "t.deepText()")
+        assert "输入的梯度" in js(page, "t.deepText()")
+        page.wait_for_timeout(300)
+        js(page, "(() => { t.all('Slider').find((m) => m.title.includes('ε')).value = 0.23;"
+                 " t.all('panel.models.widgets.RadioButtonGroup').find((m) => m.labels.includes('L'))"
+                 ".active = 1 })()")
+        lesson = InputGradientsLesson({"eps": "0.23", "glyph": "L"}, "zh", sync_url=False)
+        result = display.html(lesson.result.object).text
+        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML').some((m) => m.text === html)",
+                               arg=result, timeout=10_000)
+        shown = js(page, "t.all('ColumnDataSource').filter((m) => 'image' in m.data)"
+                         ".map((m) => Array.from(m.data.image[0]))")
+        assert shown == [np.asarray(source.data["image"][0]).ravel().tolist()
+                         for source in lesson.sources.values()]
+        # the leaves' gradients follow the graph's sliders (filled from the page's replay)
+        set_slider(page, "w", -1.37)
+        lesson.model.values = {**lesson.model.values, "w": -1.37}
+        leaves = display.html(lesson.leaves.object).text
+        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
+                               ".some((m) => m.text === html)", arg=leaves, timeout=10_000)
         assert sockets == [] and missing == []
     finally:
         context.close()

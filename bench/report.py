@@ -1,0 +1,15 @@
+"""What the benchmarks print: a table under its head, ruled as wide as the head."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+
+def print_table(head: str, lines: Iterable[str], note: str = "") -> None:
+    """``head``, a rule as wide, one line per row, then ``note`` (what the columns mean)."""
+    print(head)
+    print("-" * len(head))
+    for line in lines:
+        print(line)
+    if note:
+        print(note)

@@ -1,0 +1,104 @@
+"""The explorer's written texts as templates: the words fixed, the graph's numbers placeholders.
+
+Node details and the written-out passes are written once, with the placeholders of
+:func:`graphviz_core.schedule.fill` (a value, a gradient, a local derivative) and three of
+their own here: ``⟨f|n⟩`` (node n's fault in the page's language, in :data:`FAULT_HTML`; nothing
+when it has none), ``⟨c|n~8⟩`` (the central difference of the loss in variable node n),
+``⟨a|n⟩`` (whether it agrees with backpropagation's gradient) and ``⟨k|n|slot⟩`` (what node
+n passes back to its input ``slot``: the edge's contribution; ``⟨pk|...⟩`` in parentheses
+when negative). The server fills them with the
+core's numbers (:func:`fill_text`). A page with no server behind it (the static site,
+``components/site.py``) carries the templates and fills them from its tape replay
+(``static/explorer/texts.mjs``), so what it shows after a slider moves is what the server
+would write.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import html
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+from graphviz_core import format_number
+from graphviz_core.gradcheck import agrees
+from graphviz_core.schedule import fill, graph_numbers
+
+from .words import fault_text
+
+FAULT_HTML = "<div class='bpx-fault'>⚠ {}</div>"
+_OWN = re.compile(r"\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9")
+
+# Set while the static site builds its pages: the explorer then hands its templates to the
+# page (a context variable, so that a server building pages in other contexts never sees it)
+_OFFLINE = contextvars.ContextVar("bpx_offline", default=False)
+
+
+@contextmanager
+def offline() -> Iterator[None]:
+    """Pages built inside carry their texts' templates for the browser to fill."""
+    token = _OFFLINE.set(True)
+    try:
+        yield
+    finally:
+        _OFFLINE.reset(token)
+
+
+def is_offline() -> bool:
+    return _OFFLINE.get()
+
+
+def attach(view, **texts) -> None:
+    """Give ``view``'s page script the templates ``texts`` to fill from its replay:
+    ``details``/``passes`` (the explorer's, with ``models`` naming their Bokeh models) or
+    ``panes``, a list of ``(css class, template)`` - a pane of the page carrying that class
+    (one only) shows the filled template."""
+    args = dict(view.player.args)
+    models = texts.pop("models", {})
+    args["texts"] = {**args.get("texts", {}), **texts}
+    view.player.args = {**args, **models}
+
+
+def fault_ref(n: int) -> str:
+    return f"\u27e8f|{n}\u27e9"
+
+
+def difference_ref(n: int, digits: int = 8) -> str:
+    return f"\u27e8c|{n}~{digits}\u27e9"
+
+
+def verdict_ref(n: int) -> str:
+    return f"\u27e8a|{n}\u27e9"
+
+
+def fill_text(template: str, graph, lang: str, checks: dict | None = None) -> str:
+    """``template`` with ``graph``'s numbers and faults; ``checks``: variable node ->
+    ``(central difference, verdict words for agreeing, for differing)``.
+
+    Examples
+    --------
+    >>> from graphviz_core import parse, trace
+    >>> g = trace(parse("log(x)").build({"x": 0.0}))
+    >>> fill_text("x = ⟨v|0~6⟩ " + fault_ref(1), g, "en")
+    "x = 0 <div class='bpx-fault'>⚠ log of zero</div>"
+    """
+    nodes = graph.nodes
+
+    def own(match: re.Match) -> str:
+        paren, kind, n, slot, digits = match.groups()
+        n, digits = int(n), int(digits or 4)
+        if kind == "k":
+            x = next(keyed[int(slot)] for keyed in graph.pred[n].values()
+                     if int(slot) in keyed)["contribution"]
+            text = format_number(x, digits)
+            return f"({text})" if paren and text.startswith("-") else text
+        if kind == "f":
+            fault = nodes[n]["fault"]
+            return FAULT_HTML.format(html.escape(fault_text(fault, lang))) if fault else ""
+        difference, agree, differ = checks[n]
+        if kind == "c":
+            return format_number(difference, digits)
+        return agree if agrees(nodes[n]["grad"], difference) else differ
+
+    return fill(_OWN.sub(own, template), *graph_numbers(graph))

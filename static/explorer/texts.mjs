@@ -1,0 +1,83 @@
+// The explorer's texts the server writes - the selected node's details and the written-out
+// passes - written by the page itself where no server is behind it (the static site,
+// components/site.py). The site's page carries the templates the server fills
+// (components/texts.py: the same words, the numbers as placeholders); here they are filled
+// from the tape replay after every slider move, mode switch and tap on a node.
+
+import { replay, fmt, contribution } from "./replay.mjs"
+import { fillNumbers } from "./reading.mjs"
+import { faultText } from "./words.mjs"
+import { modelWithClass } from "./bokeh.mjs"
+
+// Panel's HTML model shows its text unescaped once (as components/display.py writes it)
+const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+  .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
+
+// graphviz_core.gradcheck.agrees
+function agrees(gradient, difference, tol = 1e-5) {
+  if (!(Number.isFinite(gradient) && Number.isFinite(difference)))
+    return gradient === difference || (gradient !== gradient && difference !== difference)
+  return Math.abs(gradient - difference) <= tol * Math.max(1, Math.abs(gradient))
+}
+
+export class Texts {
+  constructor() { this.last = new Map(); this.panes = null }
+
+  // the details of the node selected in the drawing and both passes, for the view's numbers
+  write(view) {
+    const a = view.args, texts = a.texts
+    if (!texts || !view.scene || !view.result) return
+    const fill = (template) => this.fill(template, view)
+    const d = texts.details, picked = a.nodes.selected.indices
+    if (d) {
+      const i = picked && picked.length ? picked[0] : -1
+      const details = (view.predicting ? d.hidden : d.shown)[i]
+      this.set(a.details, details ? fill(details) : d.hint)
+    }
+    if (texts.passes) {
+      this.set(a.forward, fill(texts.passes.forward))
+      this.set(a.backward, fill(texts.passes.backward))
+    }
+    // a lesson's panes: the one model of the page carrying each css class
+    const panes = texts.panes || []
+    if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
+    panes.forEach(([, template], k) => this.set(this.panes[k], fill(template)))
+  }
+
+  fill(template, view) {
+    const r = view.result, tape = view.scene.tape, passes = view.args.texts.passes, check = passes && passes.check
+    let names = null, differences = {}
+    const difference = (n) => {
+      if (!(n in differences)) {
+        names = names || Object.fromEntries(Object.entries(tape.variable).map(([k, v]) => [v, k]))
+        const name = names[n], at = name in view.overrides ? view.overrides[name] : r.value[n]
+        const shifted = (dx) => replay(tape, { ...view.overrides, [name]: at + dx }).value[tape.root]
+        // graphviz_core.gradcheck.central_difference
+        differences[n] = (shifted(check.h) - shifted(-check.h)) / (2 * check.h)
+      }
+      return differences[n]
+    }
+    const own = template.replace(/\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
+      n = +n
+      if (kind === "k") {  // graphviz_core.engine.contribution
+        const text = fmt(contribution(tape.op[n], r.grad[n], r.local(n, +slot)), digits ? +digits : 4)
+        return p && text.startsWith("-") ? `(${text})` : text
+      }
+      if (kind === "f") {
+        const fault = r.fault[n] || r.gradFault[n]
+        return fault ? view.args.texts.details.fault.replace("{}", escape(faultText(fault))) : ""
+      }
+      if (kind === "c") return fmt(difference(n), digits ? +digits : 4)
+      return agrees(r.grad[n], difference(n)) ? check.agree : check.differ
+    })
+    return fillNumbers(r, own)
+  }
+
+  set(div, html) {
+    if (!div) return
+    const text = escape(html)
+    if (this.last.get(div) === text) return
+    this.last.set(div, text)
+    if (div.text !== text) div.setv({ text })
+  }
+}
