@@ -13,8 +13,8 @@ import param
 from graphviz_core import MODES
 
 from .graph_view import RUN_PLAYER, GraphView
-from .model import ExplorerModel
 from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle, variable_tags
+from .views import ModelView
 from .words import error_text, ui
 
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
@@ -52,16 +52,12 @@ def mode_labels(lang: str) -> dict[str, str]:
     return {w[f"mode_{mode}"]: mode for mode in MODES}
 
 
-class ExpressionBox(pn.viewable.Viewer):
+class ExpressionBox(ModelView):
     """Where a student types an expression; Enter applies it; errors show inline."""
-
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
-        w = ui(self.lang)
-        self.words = w
+        w = self.words
         self.choices = examples(self.lang)
         self.input = pn.widgets.TextInput(
             label=w["expression"], value=self.model.expression, max_length=2000,
@@ -107,12 +103,10 @@ class ExpressionBox(pn.viewable.Viewer):
         return pn.Column(self.input, self.message, self.examples, sizing_mode="stretch_width")
 
 
-class VariableSliders(pn.viewable.Viewer):
+class VariableSliders(ModelView):
     """A slider per variable, titled with its name; the browser redraws while it moves."""
 
-    model = param.ClassSelector(class_=ExplorerModel)
     view = param.ClassSelector(class_=GraphView)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -194,20 +188,18 @@ class VariableSliders(pn.viewable.Viewer):
         return self.panel()
 
 
-class PlaybackBar(pn.viewable.Viewer):
+class PlaybackBar(ModelView):
     """Mode toggle and the player: play, pause, step back and forth, speed.
 
     Playback runs in the browser (no server callback per frame); the buttons only
     call the player module.
     """
 
-    model = param.ClassSelector(class_=ExplorerModel)
     view = param.ClassSelector(class_=GraphView)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
-        w = ui(self.lang)
+        w = self.words
         self.mode = pn.widgets.RadioButtonGroup(
             label=w["mode"], options=mode_labels(self.lang), value=self.model.mode,
             color="primary", variant="outline", css_classes=["bpx-mode", "bpx-player"])

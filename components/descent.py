@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 
 import panel as pn
-import param
 from bokeh.models import ColumnDataSource, Line, Scatter
 from bokeh.plotting import figure
 
 from graphviz_core import format_number
 
 from .lessons.common import PALETTE
-from .model import ExplorerModel, same_number
+from .model import same_number
 from .rows import wrapping_row
+from .views import ModelView
 from .words import ui
 
 RISING = 3  # losses rising this many steps in a row: the step is too large
@@ -25,15 +25,12 @@ RISING = 3  # losses rising this many steps in a row: the step is too large
 RATES = ("0.01", "0.05", "0.1", "0.3", "1")
 
 
-class StepPanel(pn.viewable.Viewer):
+class StepPanel(ModelView):
     """A choice of learning rate, a step button, a reset, and the loss history as a small plot."""
-
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
-        w = ui(self.lang)
+        w = self.words
         self.lr = pn.widgets.RadioButtonGroup(name=w["descent_lr"], options=list(RATES),
                                               value="0.05", button_type="primary",
                                               button_style="outline")

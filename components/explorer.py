@@ -26,19 +26,17 @@ from .pytorch_view import PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
 from .stats import stats_html
-from .texts import FAULT_HTML, fault_ref, fill_text, is_offline
+from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline
 from .urlstate import query_args, write_query
+from .views import ModelView
 from .words import fault_text, ui
 
 
 URL_INTERVAL_MS = 250
 
 
-class NodeDetails(pn.viewable.Viewer):
+class NodeDetails(ModelView):
     """What a clicked node computes: its local derivatives and the chain rule with numbers."""
-
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -123,16 +121,13 @@ class NodeDetails(pn.viewable.Viewer):
         return display.block(display.column(self.pane.model, sizing_mode="stretch_width"))
 
 
-class GroupBar(pn.viewable.Viewer):
+class GroupBar(ModelView):
     """For a network drawn by levels: the level switch, what the drawing shows, and the way
     back (close the group opened last, or everything)."""
 
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
-
     def __init__(self, **params):
         super().__init__(**params)
-        self.words = w = ui(self.lang)
+        w = self.words
         self.labels = {w[f"level_{level}"]: level for level in LEVELS}
         self.level = pn.widgets.RadioButtonGroup(
             name=w["level"], options=list(self.labels), button_type="default",
@@ -206,21 +201,19 @@ def _is_network(model: ExplorerModel) -> bool:
     return any(g for _, g in model.graph.nodes(data="group", default=""))
 
 
-class Explorer(pn.viewable.Viewer):
+class Explorer(ModelView):
     """Graph / Forward / Backward for one expression, with sliders, playback and the table."""
 
-    model = param.ClassSelector(class_=ExplorerModel)
     sync_url = param.Boolean(default=True)
     editable = param.Boolean(default=True, doc="Show the expression box (off for a graph "
                              "handed over as a Value: it has no text to edit).")
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         if "model" not in params:
-            params["model"] = ExplorerModel(**_initial_state(query_args()))
+            params["model"] = ExplorerModel(**initial_state(query_args()))
         super().__init__(**params)
         lang = self.lang
-        self.words = w = ui(lang)
+        w = self.words
         self.view = GraphView(model=self.model, lang=lang)
         self.expression = ExpressionBox(model=self.model, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
@@ -260,10 +253,9 @@ class Explorer(pn.viewable.Viewer):
     def _offline(self) -> None:
         """A page with no server behind it (the static site) writes the node details and
         the passes itself, from these templates and its tape replay (components/texts.py)."""
-        self.view.player.args = {
-            **self.view.player.args, "details": self.details.pane.model,
-            "forward": self.passes.forward.model, "backward": self.passes.backward.model,
-            "texts": {"details": self.details.templates(), "passes": self.passes.templates()}}
+        attach(self.view, details=self.details.templates(), passes=self.passes.templates(),
+               models={"details": self.details.pane.model, "forward": self.passes.forward.model,
+                       "backward": self.passes.backward.model})
 
     def _update_stats(self, *events) -> None:
         if self.model.graph is not None:
@@ -329,7 +321,7 @@ def level_query(model: ExplorerModel) -> dict[str, str]:
     return query
 
 
-def _initial_state(args: dict[str, str]) -> dict:
+def initial_state(args: dict[str, str]) -> dict:
     """Model parameters from URL query arguments (``expr``, ``mode``, ``level``, ``open``,
     one per variable)."""
     state: dict = {}

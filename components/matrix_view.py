@@ -21,8 +21,7 @@ from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_me
 
 from . import display, later
 from .graph_view import GraphView
-from .model import ExplorerModel
-from .words import ui
+from .views import ModelView
 
 # blue (Okabe-Ito #0072B2) -> white -> orange (#D55E00): 11 steps, white in the middle
 DIVERGING = ("#0072B2", "#3389C0", "#66A1CD", "#99B9DB", "#CCD0E8", "#FFFFFF",
@@ -36,16 +35,14 @@ CELL_TAP = ("const i = source.selected.indices;"
             " player.execute(source, {action: 'cell', index: i.length ? i[0] : -1})")
 
 
-class LayerMatrix(pn.viewable.Viewer):
+class LayerMatrix(ModelView):
     """Weights and gradients of one layer of a network, as heatmaps linked to the graph."""
 
-    model = param.ClassSelector(class_=ExplorerModel)
     view = param.ClassSelector(class_=GraphView)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.words = w = ui(self.lang)
+        w = self.words
         self.source = ColumnDataSource({c: [] for c in CELL_COLUMNS})
         self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
         self._picking = False  # the layers offered change: one fill after, not one per change

@@ -11,17 +11,15 @@ from __future__ import annotations
 import html
 import re
 
-import panel as pn
-import param
 
 from graphviz_core import ExpressionError, format_number, parse, schedule
 from graphviz_core.gradcheck import agrees, central_difference
 from graphviz_core.mlp import builder_from_text
 from graphviz_core.schedule import grad_ref, value_ref
 
-from .model import ExplorerModel
 from . import display
 from .texts import difference_ref, fill_text, verdict_ref
+from .views import ModelView
 from .words import article_heading, lesson_text
 
 MAX_WRITTEN = 40  # nodes: beyond this the steps are left to the player
@@ -37,11 +35,8 @@ def pretty(text: str, lang: str) -> str:
     return html.escape(text).replace(" * ", " × ")
 
 
-class PassesPanel(pn.viewable.Viewer):
+class PassesPanel(ModelView):
     """The forward and backward pass of the model's graph, written out with its numbers."""
-
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -10,23 +10,19 @@ import html
 import io
 
 import panel as pn
-import param
 
 from graphviz_core import ExpressionError, to_pytorch
 
-from .model import ExplorerModel
+from .views import ModelView
 from .words import ui
 
 
-class PyTorchView(pn.viewable.Viewer):
+class PyTorchView(ModelView):
     """A toggle; open, the PyTorch program of the model's expression and values."""
-
-    model = param.ClassSelector(class_=ExplorerModel)
-    lang = param.String(default="en")
 
     def __init__(self, **params):
         super().__init__(**params)
-        w = ui(self.lang)
+        w = self.words
         self.code = pn.pane.HTML("", sizing_mode="stretch_width")
         self.download = pn.widgets.FileDownload(
             callback=lambda: io.StringIO(self.program() or ""), filename="backprop_graph.py",

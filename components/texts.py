@@ -3,8 +3,10 @@
 Node details and the written-out passes are written once, with the placeholders of
 :func:`graphviz_core.schedule.fill` (a value, a gradient, a local derivative) and three of
 their own here: ``⟨f|n⟩`` (node n's fault in the page's language, in :data:`FAULT_HTML`; nothing
-when it has none), ``⟨c|n~8⟩`` (the central difference of the loss in variable node n) and
-``⟨a|n⟩`` (whether it agrees with backpropagation's gradient). The server fills them with the
+when it has none), ``⟨c|n~8⟩`` (the central difference of the loss in variable node n),
+``⟨a|n⟩`` (whether it agrees with backpropagation's gradient) and ``⟨k|n|slot⟩`` (what node
+n passes back to its input ``slot``: the edge's contribution; ``⟨pk|...⟩`` in parentheses
+when negative). The server fills them with the
 core's numbers (:func:`fill_text`). A page with no server behind it (the static site,
 ``components/site.py``) carries the templates and fills them from its tape replay
 (``static/explorer/texts.mjs``), so what it shows after a slider moves is what the server
@@ -26,7 +28,7 @@ from graphviz_core.schedule import fill, graph_numbers
 from .words import fault_text
 
 FAULT_HTML = "<div class='bpx-fault'>⚠ {}</div>"
-_OWN = re.compile(r"\u27e8([fca])\|(\d+)(?:~(\d+))?\u27e9")
+_OWN = re.compile(r"\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9")
 
 # Set while the static site builds its pages: the explorer then hands its templates to the
 # page (a context variable, so that a server building pages in other contexts never sees it)
@@ -45,6 +47,17 @@ def offline() -> Iterator[None]:
 
 def is_offline() -> bool:
     return _OFFLINE.get()
+
+
+def attach(view, **texts) -> None:
+    """Give ``view``'s page script the templates ``texts`` to fill from its replay:
+    ``details``/``passes`` (the explorer's, with ``models`` naming their Bokeh models) or
+    ``panes``, a list of ``(css class, template)`` - a pane of the page carrying that class
+    (one only) shows the filled template."""
+    args = dict(view.player.args)
+    models = texts.pop("models", {})
+    args["texts"] = {**args.get("texts", {}), **texts}
+    view.player.args = {**args, **models}
 
 
 def fault_ref(n: int) -> str:
@@ -73,7 +86,13 @@ def fill_text(template: str, graph, lang: str, checks: dict | None = None) -> st
     nodes = graph.nodes
 
     def own(match: re.Match) -> str:
-        kind, n, digits = match.group(1), int(match.group(2)), int(match.group(3) or 4)
+        paren, kind, n, slot, digits = match.groups()
+        n, digits = int(n), int(digits or 4)
+        if kind == "k":
+            x = next(keyed[int(slot)] for keyed in graph.pred[n].values()
+                     if int(slot) in keyed)["contribution"]
+            text = format_number(x, digits)
+            return f"({text})" if paren and text.startswith("-") else text
         if kind == "f":
             fault = nodes[n]["fault"]
             return FAULT_HTML.format(html.escape(fault_text(fault, lang))) if fault else ""

@@ -26,7 +26,7 @@ __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
     "clip", "topological_order", "active_nodes", "as_value", "to_float", "number_text",
     "format_number", "blocks_gradient", "contribution", "FAULT_WORDS", "fault_for",
-    "grad_fault_for",
+    "grad_fault_for", "backward_pass",
 ]
 
 def _isfinite(x: float) -> bool:
@@ -525,7 +525,7 @@ class Value:
         >>> a.grad
         24.0
         """
-        return _backward(self, [])
+        return backward_pass(self, [])
 
 
 def grad_fault_for(grad: float) -> str:
@@ -539,7 +539,7 @@ def grad_fault_for(grad: float) -> str:
     return FAULT_WORDS["grad_nan"] if grad != grad else FAULT_WORDS["grad_inf"]
 
 
-def _backward(root: Value, order: list, live=None, kinds=_KIND, constants=_CONSTANTS,
+def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_CONSTANTS,
               crosswise=_CROSSWISE, sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2,
               block=_BLOCK) -> BackwardReport:
     """:meth:`Value.backward` of ``root``, leaving ``order`` filled with the graph in
@@ -547,7 +547,17 @@ def _backward(root: Value, order: list, live=None, kinds=_KIND, constants=_CONST
     ``live`` (``v._mark is live``; a new object when None): what
     :func:`~graphviz_core.trace.trace` reads instead of walking the graph again. The
     keyword arguments are the op table's backward kinds as locals (bound once, not loaded
-    per call)."""
+    per call).
+
+    Examples
+    --------
+    >>> w, x = Value(2.0, "w"), Value(3.0, "x", requires_grad=False)
+    >>> order, live = [], object()
+    >>> backward_pass(w * x, order, live)
+    BackwardReport(evaluated=1, skipped=1, blocked=0)
+    >>> [v.name for v in order], [v._mark is live for v in order], w.grad
+    (['w', 'x', ''], [True, False, True], 3.0)
+    """
     # One walk sorts the graph and marks each node, as it is placed (its parents are placed
     # before it), ``need`` when a leaf that requires a gradient feeds it, else ``spare``.
     # One reverse loop then passes the gradients on: a node is active (as in active_nodes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .engine import Value
-from .expression import parse
+from .expression import gradients, parse
 
 __all__ = ["Example", "EXAMPLES", "SEED", "example", "seed_loss", "shifted_and_scaled"]
 
@@ -108,9 +108,6 @@ def shifted_and_scaled(values: dict, C: float = 0.0, k: float = 1.0) -> dict:
     >>> shifted_and_scaled(SEED.values, C=100.0)["grads"] == base["grads"]
     True
     """
-    expression = parse(EXAMPLES["loss-value"].source)
-    root, leaves = expression._build({**SEED.values, **values, "C": C, "k": k},
-                                     {"C": False, "k": False})
-    root.backward()
-    return {"value": root.data,
-            "grads": {n: leaves[n].grad for n in ("w", "b", "x", "y")}}
+    value, grads = gradients(EXAMPLES["loss-value"].source,
+                             {**SEED.values, **values, "C": C, "k": k})
+    return {"value": value, "grads": {n: grads[n] for n in ("w", "b", "x", "y")}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .engine import (OPS, Value, _backward, active_nodes, contribution, format_number,
+from .engine import (OPS, Value, active_nodes, backward_pass, contribution, format_number,
                      number_text, topological_order)
 from .collector import paused
 
@@ -63,7 +63,7 @@ def _trace(root: Value, backward: bool, groups) -> nx.MultiDiGraph:
     if backward:  # the order and the active nodes come with the backward pass
         order: list[Value] = []
         live = object()
-        report = _backward(root, order, live)
+        report = backward_pass(root, order, live)
         active = [v._mark is live for v in order]
     else:
         report = None

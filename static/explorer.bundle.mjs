@@ -1524,6 +1524,13 @@ function* variableSliders(doc) {
   }
 }
 
+// the one model of a document carrying the CSS class `css` (undefined if none)
+function modelWithClass(doc, css) {
+  if (!doc) return undefined
+  for (const m of doc.all_models) if ((m.css_classes || []).includes(css)) return m
+  return undefined
+}
+
 // A slider's view answers every new `value` by building its noUiSlider's options again
 // (`updateOptions`: the handle's tooltip and attributes made anew) and its title's nodes
 // again; a drag sets `value` on every frame, and new nodes on every frame make Chromium lay
@@ -1561,7 +1568,7 @@ function followValues(view) {
   }
   proto._bpx_follow = true
 }
-return { VARIABLE_TAG, viewOf, rootViews, variableSliders, followValues }
+return { VARIABLE_TAG, viewOf, rootViews, variableSliders, modelWithClass, followValues }
 })()
 
 // ==== static/explorer/table.mjs
@@ -2402,9 +2409,10 @@ const __bpx_texts = (() => {
 // (components/texts.py: the same words, the numbers as placeholders); here they are filled
 // from the tape replay after every slider move, mode switch and tap on a node.
 
-const { replay, fmt } = __bpx_replay
+const { replay, fmt, contribution } = __bpx_replay
 const { fillNumbers } = __bpx_reading
 const { faultText } = __bpx_words
+const { modelWithClass } = __bpx_bokeh
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
 const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -2418,7 +2426,7 @@ function agrees(gradient, difference, tol = 1e-5) {
 }
 
 class Texts {
-  constructor() { this.last = new Map() }
+  constructor() { this.last = new Map(); this.panes = null }
 
   // the details of the node selected in the drawing and both passes, for the view's numbers
   write(view) {
@@ -2426,15 +2434,23 @@ class Texts {
     if (!texts || !view.scene || !view.result) return
     const fill = (template) => this.fill(template, view)
     const d = texts.details, picked = a.nodes.selected.indices
-    const i = picked && picked.length ? picked[0] : -1
-    const details = d && d.shown ? (view.predicting ? d.hidden : d.shown)[i] : null
-    this.set(a.details, details ? fill(details) : d ? d.hint : "")
-    this.set(a.forward, fill(texts.passes.forward))
-    this.set(a.backward, fill(texts.passes.backward))
+    if (d) {
+      const i = picked && picked.length ? picked[0] : -1
+      const details = (view.predicting ? d.hidden : d.shown)[i]
+      this.set(a.details, details ? fill(details) : d.hint)
+    }
+    if (texts.passes) {
+      this.set(a.forward, fill(texts.passes.forward))
+      this.set(a.backward, fill(texts.passes.backward))
+    }
+    // a lesson's panes: the one model of the page carrying each css class
+    const panes = texts.panes || []
+    if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
+    panes.forEach(([, template], k) => this.set(this.panes[k], fill(template)))
   }
 
   fill(template, view) {
-    const r = view.result, tape = view.scene.tape, check = view.args.texts.passes.check
+    const r = view.result, tape = view.scene.tape, passes = view.args.texts.passes, check = passes && passes.check
     let names = null, differences = {}
     const difference = (n) => {
       if (!(n in differences)) {
@@ -2446,8 +2462,12 @@ class Texts {
       }
       return differences[n]
     }
-    const own = template.replace(/\u27e8([fca])\|(\d+)(?:~(\d+))?\u27e9/g, (_, kind, n, digits) => {
+    const own = template.replace(/\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
       n = +n
+      if (kind === "k") {  // graphviz_core.engine.contribution
+        const text = fmt(contribution(tape.op[n], r.grad[n], r.local(n, +slot)), digits ? +digits : 4)
+        return p && text.startsWith("-") ? `(${text})` : text
+      }
       if (kind === "f") {
         const fault = r.fault[n] || r.gradFault[n]
         return fault ? view.args.texts.details.fault.replace("{}", escape(faultText(fault))) : ""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from expression_strategies import expression_cases, numbers_of
 from conftest import swapped_derivations
-from components.explorer import Explorer, NodeDetails, _initial_state
+from components.explorer import Explorer, NodeDetails, initial_state
 from components.shared_derivations import SharedDerivations
 from components.model import ExplorerModel
 from components.scene import to_json
@@ -70,7 +70,7 @@ def test_a_bad_expression_in_a_link_falls_back_to_the_seed():
 
 
 def test_url_state_is_read_and_values_widen_the_sliders():
-    state = _initial_state({"expr": "u*v + sin(u)", "u": "7.5", "v": "-1.5", "mode": "backward",
+    state = initial_state({"expr": "u*v + sin(u)", "u": "7.5", "v": "-1.5", "mode": "backward",
                             "lesson": "graph", "junk": "nan", "w": "1e308"})
     assert state == {"expression": "u*v + sin(u)", "mode": "backward",
                      "values": {"u": 7.5, "v": -1.5}}

@@ -119,6 +119,23 @@ def test_descent_on_L_and_L_plus_C_identical_to_the_last_bit(C):
     assert "identical to the last bit" in lesson.equal_note.object
 
 
+def test_descent_runs_are_the_cores_whichever_session_asks_and_read_only():
+    """The runs are shared by every session that opens the same values (a process-wide
+    cache): each is the core's gradient descent from the sliders' (w, b), and none can be
+    changed by a session."""
+    first = LossValueLesson({"C": "3", "w": "-0.0", "b": "1"}, "en", sync_url=False).descend()
+    second = LossValueLesson({"C": "3", "w": "-0.0", "b": "1"}, "en", sync_url=False).descend()
+    xs, ys = regression_data()
+    for key, C in (("L", 0.0), ("LC", 3.0)):
+        fresh = gradient_descent(lambda p: regression_loss(p, xs, ys, C=C), [-0.0, 1.0], 0.05, 60)
+        for field in ("params", "losses", "grads", "lrs"):
+            assert np.array_equal(getattr(first[key], field), getattr(fresh, field))
+            assert not getattr(second[key], field).flags.writeable
+        assert np.signbit(first[key].params[0, 0])  # -0.0 starts at -0.0, not at a cached 0.0
+    with pytest.raises(ValueError):
+        first["L"].params[0, 0] = 5.0
+
+
 def test_gradient_table_constant_and_scale():
     lesson = LossValueLesson({"C": "37", "k": "2.5"}, "en", sync_url=False)
     g = lesson.gradients()

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from components.explorer import _initial_state, level_query
+from components.explorer import initial_state, level_query
 from components.model import ExplorerModel, drawing_level
 from components.scene import to_json
 from graphviz_core import levels, trace
@@ -279,11 +279,11 @@ def test_level_and_open_travel_in_the_url():
     m.tap(m.scene["nodes"]["name"].index("h2[4]"))
     query = level_query(m)
     assert query == {"level": "layer", "open": "h2,h2[4]"}
-    again = ExplorerModel(**_initial_state({"expr": "mlp(2, 60, 60, 1)", **query}))
+    again = ExplorerModel(**initial_state({"expr": "mlp(2, 60, 60, 1)", **query}))
     assert again.scene["nodes"]["name"] == m.scene["nodes"]["name"]
     assert again.inspected == "h2[4]"
     # an old link (no level) opens at the level chosen for its size; junk is ignored
-    old = ExplorerModel(**_initial_state({"expr": "mlp(2, 60, 60, 1)", "level": "huge",
+    old = ExplorerModel(**initial_state({"expr": "mlp(2, 60, 60, 1)", "level": "huge",
                                           "open": "nope,,h9[1]"}))
     assert old.drawn_level == "layer" and len(old.scene["nodes"]["id"]) == 5
     assert level_query(ExplorerModel(expression="w*x")) == {}

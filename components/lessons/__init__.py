@@ -34,9 +34,9 @@ def _titles(slug: str) -> dict:
 
 
 def _explorer(args: dict, lang: str) -> LessonPage:
-    from ..explorer import Explorer, _initial_state
+    from ..explorer import Explorer, initial_state
     from ..model import ExplorerModel
-    explorer = Explorer(lang=lang, model=ExplorerModel(**_initial_state(args)))
+    explorer = Explorer(lang=lang, model=ExplorerModel(**initial_state(args)))
     return LessonPage(sidebar=[explorer.sidebar()], main=[explorer.main()])
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from graphviz_core import MODES, gradients
 from graphviz_core.examples import EXAMPLES
+from graphviz_core.schedule import grad_ref
 
 from .. import display
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
+from ..states import precompute
 from ..stats import stats_html
+from ..texts import attach, fill_text, is_offline
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (callout, choice_arg, contributions, float_arg, heading,
@@ -92,44 +95,56 @@ class FigureLesson:
         return contributions(self.model.graph, leaf)
 
     def chain_html(self) -> str:
-        if not self._leaf_attrs("w")["active"]:
-            return ""
+        return fill_text(self.chain_template(), self.model.graph, self.lang)
+
+    def chain_template(self) -> str:
+        """The chain's arithmetic with the graph's numbers as placeholders (components/texts.py):
+        along one path each running product is the engine's gradient of that node."""
         t = lesson_text("figures", self.lang)
-        rows = self.chain("w")
         g = self.model.graph
+        n, edges = self._leaf("w"), []
+        if not g.nodes[n]["active"]:
+            return ""
+        while g.out_degree(n):
+            u, v, key = next(iter(g.out_edges(n, keys=True)))
+            edges.append((u, v, key))
+            n = v
         loss = g.nodes[g.graph["root"]]["name"]
-        body, incoming = [], 1.0
-        for r in rows:
-            body.append([f"∂{loss}/∂{r['node']}", f"∂{r['child']}/∂{r['node']} = {number(r['local'])}",
-                         f"{number(incoming)} × {paren(r['local'])} = <b>{number(r['grad'])}</b>"])
-            incoming = r["grad"]
-        product = " × ".join(paren(r["local"]) for r in rows)
-        total = rows[-1]["grad"] if rows else 0.0
+        body = []
+        for u, v, key in reversed(edges):
+            body.append([f"∂{loss}/∂{g.nodes[u]['name']}",
+                         f"∂{g.nodes[v]['name']}/∂{g.nodes[u]['name']} = \u27e8l|{v}|{key}\u27e9",
+                         f"{grad_ref(v)} × \u27e8pl|{v}|{key}\u27e9 = <b>{grad_ref(u)}</b>"])
+        product = " × ".join(f"\u27e8pl|{v}|{key}\u27e9" for _, v, key in reversed(edges))
+        total = grad_ref(edges[0][0]) if edges else "0"
         return (f"<div class='bpx-live-title'>{t['chain_title'].format(leaf='w')}</div>"
                 + table_html([t["node"], t["local"], t["grad"]], body)
                 + f"<div class='bpx-equation'>∂{loss}/∂w = 1 × {product} = "
-                  f"<b>{number(total)}</b></div>")
+                  f"<b>{total}</b></div>")
 
     def fan_out_html(self) -> str:
-        leaf = self._leaf_attrs("u")
-        if not leaf["active"]:
-            return ""
+        return fill_text(self.fan_out_template(), self.model.graph, self.lang)
+
+    def fan_out_template(self) -> str:
+        """The fan-out sum with the graph's numbers as placeholders (components/texts.py)."""
         t = lesson_text("figures", self.lang)
-        terms = self.contributions("u")
+        g = self.model.graph
+        u = self._leaf("u")
+        if not g.nodes[u]["active"]:
+            return ""
         body, parts = [], []
-        for term in terms:
-            path = f"{t['via']} {term['child_text']}"
-            if term["blocked"] or term["pruned"]:
-                body.append([path, t["stopped"] if term["blocked"] else t["pruned"]])
+        for v, key in sorted((v, key) for _, v, key in g.out_edges(u, keys=True)):
+            d = g.edges[u, v, key]
+            path = f"{t['via']} {g.nodes[v]['text']}"
+            if d["blocked"] or d["pruned"]:
+                body.append([path, t["stopped"] if d["blocked"] else t["pruned"]])
                 continue
-            body.append([path, f"{number(term['incoming'])} × {paren(term['local'])} = "
-                               f"<b>{number(term['contribution'])}</b>"])
-            parts.append(term["contribution"])
-        total = leaf["grad"]
-        written = " + ".join(paren(p) for p in parts)
+            body.append([path, f"{grad_ref(v)} × \u27e8pl|{v}|{key}\u27e9 = "
+                               f"<b>\u27e8k|{v}|{key}\u27e9</b>"])
+            parts.append(f"\u27e8pk|{v}|{key}\u27e9")
         return (f"<div class='bpx-live-title'>{t['sum_title'].format(leaf='u')}</div>"
                 + table_html([t["path"], t["contribution"]], body)
-                + f"<div class='bpx-equation'>∂L/∂u = {written} = <b>{number(total)}</b></div>")
+                + f"<div class='bpx-equation'>∂L/∂u = {' + '.join(parts)} = <b>{grad_ref(u)}</b></div>")
 
     def stop_gradient_html(self) -> str:
         t = lesson_text("figures", self.lang)
@@ -161,6 +176,14 @@ class FigureLesson:
     def page(self) -> LessonPage:
         lang = self.lang
         text = lesson_text(self.slug, lang)
+        if is_offline():  # no server behind the page: the live arithmetic written in the page
+            if self.slug == "stop-gradient":  # 3u² is another graph's: over the slider's grid
+                u = self.sliders.sliders["u"]
+                precompute([u], [self.live], lambda: self.model.param.update(
+                    values={**self.model.values, "u": u.value}))
+            else:
+                template = (self.chain_template if self.slug == "chain-rule" else self.fan_out_template)()
+                attach(self.view, panes=[("bpx-live", template)])
         # the figure, its numbers and the explanation only display: one block
         figure_column = display.column(self.view.layout(), self.stats.model, self.live.model,
                                        sizing_mode="stretch_width")

@@ -16,12 +16,15 @@ from bokeh.plotting import figure
 
 from graphviz_core.examples import SEED
 from graphviz_core.glyphs import glyphs
+from graphviz_core.schedule import grad_ref
 from graphviz_core.training import fgsm, glyph_dataset, input_gradient, predict, train_logistic
 
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
+from ..states import precompute
 from ..stats import stats_html
+from ..texts import attach, fill_text, is_offline
 from ..words import article_heading, lesson_text
 from . import LessonPage
 from .common import (callout, choice_arg, float_arg, heading, names_arg, number,
@@ -81,7 +84,7 @@ class InputGradientsLesson:
         self.view = GraphView(model=self.model, height=360, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
-        self.leaves = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.leaves = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-leaves"])
         self.classifier = Classifier()
         self.glyph = pn.widgets.RadioButtonGroup(
             label=t["glyph"], options=list(CLASSES), color="primary", variant="outline",
@@ -122,16 +125,22 @@ class InputGradientsLesson:
                 for n in g if not g.nodes[n]["op"]}
 
     def _update_graph(self, *events) -> None:
-        t = lesson_text("input-gradients", self.lang)
         self.stats.object = stats_html(self.model, self.lang)
+        self.leaves.object = fill_text(self.leaves_template(), self.model.graph, self.lang)
+
+    def leaves_template(self) -> str:
+        """The leaves' gradients, the graph's numbers as placeholders (components/texts.py)."""
+        t = lesson_text("input-gradients", self.lang)
+        g = self.model.graph
+        nodes = {g.nodes[n]["name"]: n for n in g if not g.nodes[n]["op"]}
         rows = []
         for name in ("w", "b", "x", "y"):
-            grad = self.leaf_gradients().get(name)
-            cell = (f"<b>{number(grad)}</b>" if grad is not None else
+            n = nodes.get(name)
+            cell = (f"<b>{grad_ref(n)}</b>" if n is not None and g.nodes[n]["active"] else
                     f"<span class='bpx-blocked'>{t['skipped']}</span>")
             rows.append([f"<i>{name}</i>", t["roles"][name], cell, t["uses"][name]])
-        self.leaves.object = table_html([t["leaf"], t["role"], t["grad"], t["used"]], rows,
-                                        caption=t["leaf_title"])
+        return table_html([t["leaf"], t["role"], t["grad"], t["used"]], rows,
+                          caption=t["leaf_title"])
 
     # --- the classifier ---------------------------------------------------------------------------------
     def attack(self) -> dict:
@@ -156,6 +165,10 @@ class InputGradientsLesson:
     # --- page -------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t, lang = lesson_text("input-gradients", self.lang), self.lang
+        if is_offline():  # no server behind the page: the attack at every glyph and ε
+            precompute([self.glyph, self.eps], [*self.sources.values(), self.result],
+                       self._update_attack)
+            attach(self.view, panes=[("bpx-leaves", self.leaves_template())])
         images = pn.Row(*[pn.pane.Bokeh(f) for f in self.figures], css_classes=["bpx-inline"])
         main = [
             heading(article_heading("inputs", lang)),

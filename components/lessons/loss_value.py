@@ -9,15 +9,18 @@ to the shift.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, Span
 from bokeh.palettes import Blues9
 
 from graphviz_core.examples import EXAMPLES, shifted_and_scaled
-from graphviz_core.training import gradient_descent, regression_data, regression_loss
+from graphviz_core.training import (Trajectory, gradient_descent, regression_data,
+                                   regression_loss)
 
-from .. import display
+from .. import display, later
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
@@ -29,6 +32,20 @@ from .common import (PALETTE, callout, float_arg, heading, number,
 EXAMPLE = EXAMPLES["loss-value"]
 STEPS = 60
 RANGES = {"w": (-3, 3), "x": (-3, 3), "b": (-3, 3), "y": (-3, 3), "k": (0.1, 5), "C": (-50, 50)}
+
+@lru_cache(maxsize=256)
+def descent_run(w: str, b: str, lr: str, C: str) -> Trajectory:
+    """Gradient descent on L + C from (w, b) at rate lr (each number as ``float.hex``: -0.0 is
+    not 0.0). The same for every session that asks - a class opens the same link - so it is
+    computed once per process; its arrays are read-only."""
+    xs, ys = regression_data()
+    c = float.fromhex(C)
+    run = gradient_descent(lambda p: regression_loss(p, xs, ys, C=c),
+                           [float.fromhex(w), float.fromhex(b)], float.fromhex(lr), STEPS)
+    for array in (run.params, run.losses, run.grads, run.lrs):
+        array.flags.writeable = False
+    return run
+
 
 class LossValueLesson:
     """The loss-value page's state: the graph's model, the descent runs and their views."""
@@ -62,8 +79,8 @@ class LossValueLesson:
         self.stops = {k: ColumnDataSource({"step": [], "loss": []}) for k in ("L", "LC")}
         self.spans = {k: Span(location=0.1, dimension="width", line_color=PALETTE["d"],
                               line_dash="dashed", line_width=2) for k in ("L", "LC")}
-        self.plane = self._plane()
-        self.curve_figs = {k: self._curve(k) for k in ("L", "LC")}
+        # the descent's figures are below the fold: made when first on screen (page())
+        self.plane = self.curve_figs = None
         self.runs: dict = {}
         controls = ((self.model, ["values"]), (self.lr, "value_throttled"),
                     (self.tau, "value_throttled"))
@@ -87,12 +104,8 @@ class LossValueLesson:
     def descend(self) -> dict:
         """Gradient descent on L and on L + C from the sliders' (w, b)."""
         v = self.model.values
-        start = [v["w"], v["b"]]
-        runs = {}
-        for key, C in (("L", 0.0), ("LC", v["C"])):
-            runs[key] = gradient_descent(lambda p, C=C: regression_loss(p, self.xs, self.ys, C=C),
-                                         start, self.lr.value, STEPS)
-        return runs
+        numbers = [float(x).hex() for x in (v["w"], v["b"], self.lr.value)]
+        return {key: descent_run(*numbers, float(C).hex()) for key, C in (("L", 0.0), ("LC", v["C"]))}
 
     # --- views ----------------------------------------------------------------------------------------
     def _plane(self):
@@ -172,10 +185,22 @@ class LossValueLesson:
                                         "differ" if stops["L"] != stops["LC"] else "same").object
 
     # --- page -------------------------------------------------------------------------------------------
+    def _figures(self) -> list:
+        """The descent's plane beside its notes, and the two loss curves."""
+        t = lesson_text("loss-value", self.lang)
+        self.plane = self._plane()
+        self.curve_figs = {k: self._curve(k) for k in ("L", "LC")}
+        display.styled(self.plane, *self.curve_figs.values())  # as a Bokeh pane each styled them
+        return [display.block(display.row(
+                    self.plane,
+                    display.column(self.equal_note.model, self.stop_note.model,
+                                   prose(t["plane_note"], model=True), sizing_mode="stretch_width"),
+                    sizing_mode="stretch_width")),
+                display.block(display.row(*self.curve_figs.values(), sizing_mode="stretch_width"))]
+
     def page(self) -> LessonPage:
         t, lang = lesson_text("loss-value", self.lang), self.lang
         # the figures, notes and tables only display: a block per row of them
-        display.styled(self.plane, *self.curve_figs.values())  # as a Bokeh pane each styled them
         main = [
             heading(article_heading("loss-value", lang)),
             display.block(display.row(
@@ -185,12 +210,7 @@ class LossValueLesson:
             self.view,
             heading(article_heading("same-loss", lang), level=3),
             prose(t["descent_intro"], margin=(0, 10)),
-            display.block(display.row(
-                self.plane,
-                display.column(self.equal_note.model, self.stop_note.model,
-                               prose(t["plane_note"], model=True), sizing_mode="stretch_width"),
-                sizing_mode="stretch_width")),
-            display.block(display.row(*self.curve_figs.values(), sizing_mode="stretch_width")),
+            later.column(self._figures, sizing_mode="stretch_width"),
             heading(article_heading("why-decrease", lang), level=3),
             prose(t["why"], margin=(0, 10)),
         ]

@@ -17,6 +17,8 @@ from graphviz_core.vanishing import ACTIVATIONS, DERIVATIVE_BOUND, DeepNet, laye
 
 from ..graph_view import GraphView
 from ..model import ExplorerModel
+from ..states import precompute
+from ..texts import is_offline
 from ..words import lesson_text
 from . import LessonPage
 from .common import (PALETTE, choice_arg, float_arg, heading, number, plot, prose, table_html,
@@ -67,8 +69,12 @@ class VanishingLesson:
         return DeepNet(self.depth.value, self.activation.value, self.scale.value)
 
     def _update(self, *events) -> None:
-        self.net = self._net()
+        self._renew()
         self.model.explore(self.net)
+
+    def _renew(self) -> None:
+        """The network of the controls' values and the figures of its numbers."""
+        self.net = self._net()
         self._show()
 
     # --- numbers: all the engine's -----------------------------------------------------------------
@@ -109,6 +115,9 @@ class VanishingLesson:
     # --- page ------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t = self.words
+        if is_offline():  # no server behind the page: the figures at every depth, scale, activation
+            precompute([self.depth, self.scale, self.activation],
+                       [self.source, self.chart.x_range, self.numbers, self.bound], self._renew)
         controls = pn.Column(
             pn.pane.HTML(f"<h3 class='bpx-side-title'>{t['network']}</h3>"),
             self.depth, self.scale,

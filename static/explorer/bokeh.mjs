@@ -44,6 +44,13 @@ export function* variableSliders(doc) {
   }
 }
 
+// the one model of a document carrying the CSS class `css` (undefined if none)
+export function modelWithClass(doc, css) {
+  if (!doc) return undefined
+  for (const m of doc.all_models) if ((m.css_classes || []).includes(css)) return m
+  return undefined
+}
+
 // A slider's view answers every new `value` by building its noUiSlider's options again
 // (`updateOptions`: the handle's tooltip and attributes made anew) and its title's nodes
 // again; a drag sets `value` on every frame, and new nodes on every frame make Chromium lay

@@ -4,9 +4,10 @@
 // (components/texts.py: the same words, the numbers as placeholders); here they are filled
 // from the tape replay after every slider move, mode switch and tap on a node.
 
-import { replay, fmt } from "./replay.mjs"
+import { replay, fmt, contribution } from "./replay.mjs"
 import { fillNumbers } from "./reading.mjs"
 import { faultText } from "./words.mjs"
+import { modelWithClass } from "./bokeh.mjs"
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
 const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -20,7 +21,7 @@ function agrees(gradient, difference, tol = 1e-5) {
 }
 
 export class Texts {
-  constructor() { this.last = new Map() }
+  constructor() { this.last = new Map(); this.panes = null }
 
   // the details of the node selected in the drawing and both passes, for the view's numbers
   write(view) {
@@ -28,15 +29,23 @@ export class Texts {
     if (!texts || !view.scene || !view.result) return
     const fill = (template) => this.fill(template, view)
     const d = texts.details, picked = a.nodes.selected.indices
-    const i = picked && picked.length ? picked[0] : -1
-    const details = d && d.shown ? (view.predicting ? d.hidden : d.shown)[i] : null
-    this.set(a.details, details ? fill(details) : d ? d.hint : "")
-    this.set(a.forward, fill(texts.passes.forward))
-    this.set(a.backward, fill(texts.passes.backward))
+    if (d) {
+      const i = picked && picked.length ? picked[0] : -1
+      const details = (view.predicting ? d.hidden : d.shown)[i]
+      this.set(a.details, details ? fill(details) : d.hint)
+    }
+    if (texts.passes) {
+      this.set(a.forward, fill(texts.passes.forward))
+      this.set(a.backward, fill(texts.passes.backward))
+    }
+    // a lesson's panes: the one model of the page carrying each css class
+    const panes = texts.panes || []
+    if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
+    panes.forEach(([, template], k) => this.set(this.panes[k], fill(template)))
   }
 
   fill(template, view) {
-    const r = view.result, tape = view.scene.tape, check = view.args.texts.passes.check
+    const r = view.result, tape = view.scene.tape, passes = view.args.texts.passes, check = passes && passes.check
     let names = null, differences = {}
     const difference = (n) => {
       if (!(n in differences)) {
@@ -48,8 +57,12 @@ export class Texts {
       }
       return differences[n]
     }
-    const own = template.replace(/\u27e8([fca])\|(\d+)(?:~(\d+))?\u27e9/g, (_, kind, n, digits) => {
+    const own = template.replace(/\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
       n = +n
+      if (kind === "k") {  // graphviz_core.engine.contribution
+        const text = fmt(contribution(tape.op[n], r.grad[n], r.local(n, +slot)), digits ? +digits : 4)
+        return p && text.startsWith("-") ? `(${text})` : text
+      }
       if (kind === "f") {
         const fault = r.fault[n] || r.gradFault[n]
         return fault ? view.args.texts.details.fault.replace("{}", escape(faultText(fault))) : ""

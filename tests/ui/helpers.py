@@ -328,6 +328,10 @@ def show_later_parts(page, timeout: float = 30_000) -> None:
     """Scroll to each part of the page that is built when it first comes on screen
     (``components/later.py``: its marker, ``.bpx-later``), as a student scrolling down does,
     until every shown one is built; then back to the top."""
+    # every root drawn first: a marker's place is known then
+    page.wait_for_function("() => { const B = window.Bokeh, roots = B && B.index ? [...B.index.roots] : [];"
+                           " return roots.length > 0 && roots.every((v) => v.is_idle === undefined || v.is_idle) }",
+                           timeout=timeout)
     markers = page.locator(".bpx-later:visible")
     deadline = time.monotonic() + timeout / 1000
     while (n := markers.count()) > 0:

@@ -10,7 +10,7 @@ import pytest
 
 from components.words import article_heading
 
-from .helpers import deep_text, js, set_slider, sliders
+from .helpers import deep_text, js, set_slider, show_later_parts, sliders
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +27,7 @@ def open_lesson(page, app_url: str, query: str, expect: str, timeout: float = 30
     """Open ``?query`` and wait until the page's text contains ``expect``."""
     page.goto(f"{app_url}?{query}")
     page.locator(".bpx-lesson-h2").first.wait_for(timeout=timeout)
+    show_later_parts(page, timeout)  # a student scrolls down the lesson
     page.wait_for_function("(s) => window.__bpxt && window.__bpxt.deepText().includes(s)",
                            arg=expect, timeout=timeout)
 

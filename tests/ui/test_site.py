@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.request
 
+import numpy as np
 import pytest
 
 from components.lessons import LESSONS
@@ -18,6 +19,7 @@ from components.words import LANGUAGES
 
 from components import display
 from components.explorer import NodeDetails
+from components.lessons.input_gradients import InputGradientsLesson
 from components.model import ExplorerModel
 from components.passes import PassesPanel
 
@@ -27,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 
 # the pages the browser opens below are written; the index links every page of the site
-OPENED = {"graph-article.en.html", "chain-rule.zh.html"}
+OPENED = {"graph-article.en.html", "input-gradients.zh.html"}
 
 
 @pytest.fixture(scope="module")
@@ -127,13 +129,34 @@ def _page_texts(page) -> dict:
     return js(page, read)
 
 
-def test_a_lesson_page_in_chinese_opens_with_no_server(site, browser):
+def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, browser):
+    """input-gradients: FGSM's numbers and images at the glyph and ε chosen are the lesson's
+    own (precomputed over the controls' grid by components/states.py), and the leaves'
+    gradients after a slider moves are what the lesson writes on the server."""
     _, _, url = site
-    context, page, sockets, missing = _open(browser, url + "chain-rule.zh.html")
+    context, page, sockets, missing = _open(browser, url + "input-gradients.zh.html")
     try:
         page.wait_for_function("() => window.__bpxt && window.__bpxt.deepText().length > 200",
                                timeout=30_000)
-        assert "链式法则" in js(page, "t.deepText()")
+        assert "输入的梯度" in js(page, "t.deepText()")
+        page.wait_for_timeout(300)
+        js(page, "(() => { t.all('Slider').find((m) => m.title.includes('ε')).value = 0.23;"
+                 " t.all('panel.models.widgets.RadioButtonGroup').find((m) => m.labels.includes('L'))"
+                 ".active = 1 })()")
+        lesson = InputGradientsLesson({"eps": "0.23", "glyph": "L"}, "zh", sync_url=False)
+        result = display.html(lesson.result.object).text
+        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML').some((m) => m.text === html)",
+                               arg=result, timeout=10_000)
+        shown = js(page, "t.all('ColumnDataSource').filter((m) => 'image' in m.data)"
+                         ".map((m) => Array.from(m.data.image[0]))")
+        assert shown == [np.asarray(source.data["image"][0]).ravel().tolist()
+                         for source in lesson.sources.values()]
+        # the leaves' gradients follow the graph's sliders (filled from the page's replay)
+        set_slider(page, "w", -1.37)
+        lesson.model.values = {**lesson.model.values, "w": -1.37}
+        leaves = display.html(lesson.leaves.object).text
+        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
+                               ".some((m) => m.text === html)", arg=leaves, timeout=10_000)
         assert sockets == [] and missing == []
     finally:
         context.close()
