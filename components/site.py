@@ -5,12 +5,12 @@ same template and components), saved as HTML with its Bokeh document inside: wha
 browser keeps working from any static file server or CDN - the explorer's sliders, mode switch,
 playback and the figure's node numbers (the tape replay of ``static/explorer.bundle.mjs``), the
 values table, and the node details and written-out passes (built with :func:`texts.offline`:
-the page carries their templates and fills them from its replay). A lesson's figures that numpy computes from the lesson's own controls are computed by the
-lesson's code over those controls' grid while the site is built (:mod:`components.states`;
-input-gradients' FGSM, vanishing's per-layer figures). What needs Python does not work:
-typed expressions (the explorer's pages say so and link to the live server, the UI word
-``static_site_note``), and the lesson figures not listed above stay at the values they were
-built with.
+the page carries their templates and fills them from its replay). Lessons' texts that are the graph's arithmetic are templates the page fills the same way
+(:func:`texts.attach`); figures that numpy computes from a lesson's own controls are computed
+by the lesson's code over those controls' grid while the site is built
+(:mod:`components.states`). What needs Python does not work: typed expressions (the
+explorer's pages say so and link to the live server, the UI word ``static_site_note``), and
+the figures README's "A static site" lists stay at the values they were built with.
 
 ``DIR/index.html`` links every page: the explorer with each example of its menu, and every
 lesson, in every language. BokehJS and Panel's files are copied under ``DIR/static/`` (only

@@ -17,12 +17,13 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 
 from expression_strategies import expression_cases, forms_without, has_ties
+from hypothesis_budget import examples
 from graphviz_core import (OPS, AdapterError, GradientMismatch, GraphProgram, Value,
                            from_micrograd, parse, topological_order, trace)
 from graphviz_core.adapter_checks import close
 from graphviz_core.rebuild import APPLY
 
-RANDOM = settings(max_examples=300, deadline=None,
+RANDOM = settings(max_examples=examples(300, ci=150), deadline=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -372,7 +373,7 @@ def test_torch_mismatch_is_reported():
 
 # --- a graph rebuilt for new leaf values --------------------------------------------------------
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200, ci=100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression_cases(), expression_cases())
 def test_graph_program_rebuilds_the_graph_for_new_values(case, other):
     source, variables, values = case

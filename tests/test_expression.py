@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from expression_strategies import (LANGUAGE, VALID, check_fanout_rule, expression_cases,
                                    finite_difference_check)
+from hypothesis_budget import examples
 from graphviz_core import ExpressionError, gradients, parse, topological_order, trace
 from graphviz_core.expression import LIMITS
 
@@ -24,7 +25,7 @@ from graphviz_core.expression import LIMITS
 _checked = {"usable": 0, "skipped": 0}
 
 
-@settings(max_examples=600, deadline=None,
+@settings(max_examples=examples(600, ci=300), deadline=None,
           suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(expression_cases())
 def test_random_expressions_match_finite_differences(case):
@@ -271,7 +272,7 @@ def fuzz(n: int) -> settings:
                     database=None)
 
 
-@fuzz(4000)
+@fuzz(examples(4000, ci=2000))
 @given(st.text(alphabet=LANGUAGE, max_size=120))
 def test_fuzz_language_characters(source):
     _parse_only_expression_errors(source)

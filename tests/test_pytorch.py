@@ -16,10 +16,16 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 
 from expression_strategies import expression_cases
+from hypothesis_budget import examples
 from graphviz_core import gradients, parse, to_pytorch, topological_order
 from graphviz_core.pytorch import TORCH
 
-torch = pytest.importorskip("torch")
+
+@pytest.fixture(autouse=True, scope="module")
+def _torch():
+    """Skipped where torch is not installed; imported when these tests run rather than when
+    pytest collects them (its import costs ~2 s of CPU, in every worker otherwise)."""
+    pytest.importorskip("torch")
 
 
 def run(program: str) -> tuple[float, dict]:
@@ -83,7 +89,7 @@ def test_leaves_without_requires_grad_are_null_and_a_cut_graph_has_zero_gradient
     assert grads == {"w": 0.0}
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=examples(300, ci=100), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(expression_cases(low=-3.0, high=3.0))
 @example(("sqrt(exp(w)) * log((x)**2 + 1) + sg(b) - (y)**3", ("w", "x", "b", "y"),

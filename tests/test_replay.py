@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from expression_strategies import expression_cases, numbers_of
 from extremes import LEAVES
+from hypothesis_budget import examples
 from graphviz_core import parse, trace
 from graphviz_core.mlp import ScalarMLP
 from graphviz_core.tape import Replay
@@ -25,7 +26,7 @@ def replayed(expression, before: dict, after: dict, **build):
 values_at_the_edges = st.sampled_from(LEAVES + (math.inf, -math.inf, math.nan))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300, ci=150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=expression_cases(max_depth=4, low=-3, high=3),
        moved=st.lists(st.one_of(st.floats(-3, 3), values_at_the_edges), min_size=4, max_size=4),
        switched_off=st.sets(st.sampled_from(("w", "x", "b", "y"))))

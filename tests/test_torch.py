@@ -16,10 +16,19 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from expression_strategies import check_fanout_rule, expression_cases, has_ties
 from extremes import EXPONENTS, INPUTS, extreme_cases, same_float
+from hypothesis_budget import examples
 from graphviz_core import OPS, ExpressionError, Value, parse, topological_order, trace
 from graphviz_core.mlp import mlp_loss
 
-torch = pytest.importorskip("torch")
+torch = None  # the torch module, set by _torch below when these tests run
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _torch():
+    """torch, imported when these tests run rather than when pytest collects them (its import
+    costs ~2 s of CPU, in every worker otherwise); skipped where torch is not installed."""
+    global torch
+    torch = pytest.importorskip("torch")
 
 TORCH_OPS = {
     "add": lambda a, b, p: a + b,
@@ -68,7 +77,7 @@ def close(a: float, b: float, scale: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12 * scale)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(500, ci=200), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.filter_too_much])
 @given(expression_cases(low=-3.0, high=3.0))
 def test_random_expressions_match_torch(case):

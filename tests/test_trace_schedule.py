@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from expression_strategies import check_fanout_rule, expression_cases
+from hypothesis_budget import examples
 from graphviz_core import MODES, PASSES, Value, parse, schedule, stop_gradient, trace
 from graphviz_core.examples import EXAMPLES
 from graphviz_core.glyphs import logistic_loss
@@ -217,7 +218,7 @@ def test_faults_in_the_trace():
 
 # --- every traced graph obeys the fan-out rule ----------------------------------------------
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300, ci=150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression_cases(low=-3.0, high=3.0))
 def test_fan_out_rule_on_random_graphs(case):
     source, _, values = case

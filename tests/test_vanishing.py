@@ -86,6 +86,21 @@ def test_the_sigmoid_product_is_under_its_bound():
     assert math.prod(factors) <= 0.25 ** 8
 
 
+def test_the_lessons_numbers_are_the_reports_shared_and_read_only():
+    """Two sessions with the same settings show the same report (computed once per
+    process): the engine's for the network on screen, and no session can change it."""
+    a = VanishingLesson({"depth": "5", "scale": "1.5", "act": "tanh"}, "en", sync_url=False)
+    b = VanishingLesson({"depth": "5", "scale": "1.5", "act": "tanh"}, "zh", sync_url=False)
+    fresh = layer_report(DeepNet(5, "tanh", 1.5))
+    assert a.report() is b.report()
+    assert [dict(r, derivatives=list(r["derivatives"])) for r in a.report()] == fresh
+    with pytest.raises(TypeError):
+        a.report()[0]["grad"] = 0.0
+    a.depth.value = 7  # a new setting: its own report
+    assert [r["layer"] for r in a.report()][-2:] == ["h7", "out"]
+    assert len(b.report()) == 6
+
+
 def test_query_arguments_restore_the_network_and_bad_ones_are_ignored():
     lesson = VanishingLesson({"depth": "3", "scale": "2", "act": "tanh"}, "zh", sync_url=False)
     assert (lesson.net.depth, lesson.net.scale, lesson.net.activation) == (3, 2.0, "tanh")

@@ -14,15 +14,17 @@ import html
 import panel as pn
 
 from graphviz_core.accumulation import GradBuffer, accumulate
+from graphviz_core.schedule import grad_ref
 from graphviz_core.training import regression_data
 
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..stats import stats_html
+from ..texts import attach, fill_text, is_offline
 from ..words import lesson_text, ui
 from . import LessonPage
-from .common import (callout, choice_arg, contributions, float_arg, heading, number,
+from .common import (callout, choice_arg, contributions, float_arg, heading, leaf_node, number,
                      paren, prose, table_html, write_url_on)
 
 SOURCE = "(w*x1 + b - y1)**2 + (w*x2 + b - y2)**2"
@@ -100,17 +102,22 @@ class AccumulationLesson:
 
     # --- views ----------------------------------------------------------------------------------------
     def fan_html(self) -> str:
+        return fill_text(self.fan_template(), self.model.graph, self.lang)
+
+    def fan_template(self) -> str:
+        """The terms of ∂L/∂w, the graph's numbers as placeholders (components/texts.py)."""
         t = lesson_text("accumulation", self.lang)
         g = self.model.graph
-        terms = [c for c in contributions(g, "w") if not (c["blocked"] or c["pruned"])]
-        rows = [[f"{lesson_text('figures', self.lang)['via']} {html.escape(c['child_text'])}",
-                 f"{number(c['incoming'])} × {paren(c['local'])} = <b>{number(c['contribution'])}</b>"]
-                for c in terms]
-        total = self.gradients()["w"]
-        written = " + ".join(paren(c["contribution"]) for c in terms)
+        w = leaf_node(g, "w")
+        terms = sorted((v, key) for _, v, key, d in g.out_edges(w, keys=True, data=True)
+                       if not (d["blocked"] or d["pruned"]))
+        rows = [[f"{lesson_text('figures', self.lang)['via']} {html.escape(g.nodes[v]['text'])}",
+                 f"{grad_ref(v)} × \u27e8pl|{v}|{key}\u27e9 = <b>\u27e8k|{v}|{key}\u27e9</b>"]
+                for v, key in terms]
+        written = " + ".join(f"\u27e8pk|{v}|{key}\u27e9" for v, key in terms)
         return (f"<div class='bpx-live-title'>{t['fan_title']}</div>"
                 + table_html([t["path"], t["contribution"]], rows)
-                + f"<div class='bpx-equation'>{t['sum'].format(terms=written, total=number(total))}"
+                + f"<div class='bpx-equation'>{t['sum'].format(terms=written, total=grad_ref(w))}"
                   "</div>")
 
     def _update_buffer(self) -> None:
@@ -156,6 +163,8 @@ class AccumulationLesson:
     # --- page -------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t, lang = lesson_text("accumulation", self.lang), self.lang
+        if is_offline():  # no server behind the page: ∂L/∂w's terms written in the page
+            attach(self.view, panes=[("bpx-live", self.fan_template())])
         figure_column = pn.Column(self.view, self.stats, sizing_mode="stretch_width")
         aside = pn.Column(prose(t["prose"]), self.fan, width=360, css_classes=["bpx-aside"])
         main = [

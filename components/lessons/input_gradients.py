@@ -19,6 +19,7 @@ from graphviz_core.glyphs import glyphs
 from graphviz_core.schedule import grad_ref
 from graphviz_core.training import fgsm, glyph_dataset, input_gradient, predict, train_logistic
 
+from .. import later
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
@@ -94,12 +95,7 @@ class InputGradientsLesson:
                                           sizing_mode="stretch_width")
         self.sources = {k: ColumnDataSource({"image": [np.zeros((8, 8))]})
                         for k in ("x", "saliency", "step", "adv")}
-        self.figures = [
-            _image_figure(t["image"], self.sources["x"], list(reversed(Greys256)), 0, 1),
-            _image_figure(t["saliency"], self.sources["saliency"], list(reversed(YlOrRd9)), 0, None),
-            _image_figure(t["step"], self.sources["step"], list(reversed(RdBu11)), -EPS_MAX, EPS_MAX),
-            _image_figure(t["perturbed"], self.sources["adv"], list(reversed(Greys256)), 0, 1),
-        ]
+        self.figures = None  # below the fold: made when first on screen (page())
         self.result = pn.pane.HTML("", sizing_mode="stretch_width")
         self.model.param.watch(self._update_graph, ["graph"])
         self.glyph.param.watch(self._update_attack, "value")
@@ -163,13 +159,23 @@ class InputGradientsLesson:
                               + callout(note, "differ" if abs(d) > 0 else "same").object)
 
     # --- page -------------------------------------------------------------------------------------------
+    def _images(self) -> list:
+        """The glyph, its saliency, the FGSM step and the perturbed glyph, side by side."""
+        t = lesson_text("input-gradients", self.lang)
+        self.figures = [
+            _image_figure(t["image"], self.sources["x"], list(reversed(Greys256)), 0, 1),
+            _image_figure(t["saliency"], self.sources["saliency"], list(reversed(YlOrRd9)), 0, None),
+            _image_figure(t["step"], self.sources["step"], list(reversed(RdBu11)), -EPS_MAX, EPS_MAX),
+            _image_figure(t["perturbed"], self.sources["adv"], list(reversed(Greys256)), 0, 1),
+        ]
+        return [pn.Row(*[pn.pane.Bokeh(f) for f in self.figures], css_classes=["bpx-inline"])]
+
     def page(self) -> LessonPage:
         t, lang = lesson_text("input-gradients", self.lang), self.lang
         if is_offline():  # no server behind the page: the attack at every glyph and ε
             precompute([self.glyph, self.eps], [*self.sources.values(), self.result],
                        self._update_attack)
             attach(self.view, panes=[("bpx-leaves", self.leaves_template())])
-        images = pn.Row(*[pn.pane.Bokeh(f) for f in self.figures], css_classes=["bpx-inline"])
         main = [
             heading(article_heading("inputs", lang)),
             pn.Row(prose(t["intro"], margin=(0, 10)),
@@ -179,7 +185,7 @@ class InputGradientsLesson:
             heading(t["classifier"], level=3),
             pn.Row(prose(t["classifier_text"], margin=(0, 10)),
                    pn.Column(self.result, width=420), sizing_mode="stretch_width"),
-            images,
+            later.column(self._images),
         ]
         sidebar = [self.sliders.panel(),
                    pn.pane.HTML(f"<h3 class='bpx-side-title'>FGSM</h3>"),

@@ -9,6 +9,8 @@ screen, which the explorer model below draws too.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from types import MappingProxyType
 
 import panel as pn
 from bokeh.models import ColumnDataSource, FactorRange
@@ -27,6 +29,16 @@ from .common import (PALETTE, choice_arg, float_arg, heading, number, plot, pros
 DEPTHS = (1, 12)
 SCALES = (0.25, 3.0)
 DEFAULTS = {"depth": 8, "scale": 1.0, "act": "sigmoid"}
+
+
+@lru_cache(maxsize=128)
+def shared_report(depth: int, activation: str, scale: str) -> tuple:
+    """``layer_report(DeepNet(depth, activation, scale))`` (``scale`` as ``float.hex``) as
+    read-only rows. The network is seeded, so every session with the same settings - a class
+    opening the same link - gets the same numbers: they are computed once per process."""
+    rows = layer_report(DeepNet(depth, activation, float.fromhex(scale)))
+    return tuple(MappingProxyType({**row, "derivatives": tuple(row["derivatives"])})
+                 for row in rows)
 
 
 class VanishingLesson:
@@ -78,8 +90,10 @@ class VanishingLesson:
         self._show()
 
     # --- numbers: all the engine's -----------------------------------------------------------------
-    def report(self) -> list[dict]:
-        return layer_report(self.net)
+    def report(self) -> tuple:
+        """:func:`layer_report` of the network on screen (read-only rows, shared: see
+        :func:`shared_report`)."""
+        return shared_report(self.net.depth, self.net.activation, self.net.scale.hex())
 
     def _show(self) -> None:
         rows = self.report()
