@@ -47,10 +47,10 @@ def _playwright():
 
 @pytest.fixture(scope="session")
 def browser(_playwright):
-    from ui.helpers import launch_chromium
+    from ui.helpers import chromium_for_tests, launch_chromium
 
     try:
-        browser = launch_chromium(_playwright)
+        browser = launch_chromium(_playwright, chromium_for_tests())
     except RuntimeError as e:
         pytest.fail(str(e), pytrace=False)
     yield browser
@@ -61,9 +61,9 @@ def browser(_playwright):
 def browsers(_playwright, browser):
     """Where ``new_page`` and ``page`` come from (tests/ui/helpers.py ``Browsers``): Chromium
     with a profile on disk per kind of device, so compiled scripts are reused between opens."""
-    from ui.helpers import Browsers
+    from ui.helpers import Browsers, chromium_for_tests
 
-    pool = Browsers(_playwright, browser)
+    pool = Browsers(_playwright, browser, chromium_for_tests())
     yield pool
     pool.close()
 

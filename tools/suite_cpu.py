@@ -7,6 +7,7 @@ module is charged for what its servers and pages cost while it ran::
 
     SUITE_CPU=/tmp/cpu python3 -m pytest -q -p tools.suite_cpu tests/ui/test_explorer.py
     python3 -m tools.suite_cpu /tmp/cpu        # the table: module, tests, CPU s, wall s
+    python3 -m tools.suite_cpu /tmp/cpu 40     # and the 40 slowest tests, by wall and by CPU
 
 Time before a process's first test (imports, collection) is charged to ``(start)``. Chromium's
 renderers leave the tree without being reaped into pytest (so ``/usr/bin/time`` never sees
@@ -69,6 +70,8 @@ class _Meter:
         self.out = out
         self.modules: dict[str, dict] = {}
         self.tests: dict[str, float] = {}
+        self.test_cpu: dict[str, float] = {}  # setup + call + teardown, its processes included
+        self.test_start = 0.0
         self.current = "(start)"
         self.tree_cpu = TreeCPU()
         self.cpu, self.wall = self.tree_cpu(), time.monotonic()
@@ -85,7 +88,8 @@ class _Meter:
         self.out.mkdir(parents=True, exist_ok=True)
         name = os.environ.get("PYTEST_XDIST_WORKER", "main")
         (self.out / f"{name}-{os.getpid()}.json").write_text(
-            json.dumps({"modules": self.modules, "tests": self.tests}, indent=1))
+            json.dumps({"modules": self.modules, "tests": self.tests, "test_cpu": self.test_cpu},
+                       indent=1))
 
 
 _meter: _Meter | None = None
@@ -106,6 +110,13 @@ def pytest_runtest_logstart(nodeid, location):
         if module != _meter.current:
             _meter.switch(module)
         _meter.modules.setdefault(module, {"cpu": 0.0, "wall": 0.0, "tests": 0})["tests"] += 1
+        _meter.test_start = _meter.tree_cpu()
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if _meter is not None:
+        spent = _meter.tree_cpu() - _meter.test_start
+        _meter.test_cpu[nodeid] = _meter.test_cpu.get(nodeid, 0.0) + spent
 
 
 def pytest_runtest_logreport(report):
@@ -122,6 +133,7 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[0])
     modules: dict[str, dict] = {}
     tests: dict[str, float] = {}
+    test_cpu: dict[str, float] = {}
     workers = []
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
@@ -132,6 +144,7 @@ def main(argv: list[str]) -> int:
             for k in into:
                 into[k] += row[k]
         tests.update(data["tests"])
+        test_cpu.update(data.get("test_cpu", {}))
     print(f"{'module':58} {'tests':>5} {'CPU s':>7} {'wall s':>7}")
     for name, row in sorted(modules.items(), key=lambda kv: -kv[1]["cpu"]):
         print(f"{name:58} {row['tests']:5d} {row['cpu']:7.1f} {row['wall']:7.1f}")
@@ -143,6 +156,11 @@ def main(argv: list[str]) -> int:
     print(f"\nslowest {top} tests (setup + call + teardown, wall s)")
     for nodeid, seconds in sorted(tests.items(), key=lambda kv: -kv[1])[:top]:
         print(f"{seconds:7.2f}  {nodeid}")
+    if test_cpu:
+        # a module-scoped fixture's setup is charged to its first test, its teardown to its last
+        print(f"\ncostliest {top} tests (setup + call + teardown, CPU s, its processes included)")
+        for nodeid, seconds in sorted(test_cpu.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"{seconds:7.2f}  {nodeid}")
     return 0
 
 

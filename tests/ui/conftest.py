@@ -4,8 +4,9 @@ Contract for every test module in ``tests/ui``:
 
 - ``app_url`` (session): ``http://127.0.0.1:<port>/app`` of one ``panel serve app.py``
   started for the whole session (process group killed at the end).
-- ``browser`` (session, from ``tests/conftest.py``): Chromium from ``/usr/bin/chromium``;
-  fails, never skips, if it is missing.
+- ``browser`` (session, from ``tests/conftest.py``): Chromium's headless shell
+  (``/usr/lib/chromium/chromium-headless-shell``), or ``/usr/bin/chromium`` where it is not
+  installed (``helpers.chromium_for_tests``); fails, never skips, if it is missing.
 - ``page`` (function): a new page (its own Panel session), 1400x1000. After the test it fails
   if the page raised uncaught JS exceptions; console errors are listed with them.
 - ``new_page`` (function): a factory for more pages, checked the same way; its keyword
