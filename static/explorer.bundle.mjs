@@ -2442,6 +2442,8 @@ class Texts {
     if (texts.passes) {
       this.set(a.forward, fill(texts.passes.forward))
       this.set(a.backward, fill(texts.passes.backward))
+      // they show every gradient: not while the student predicts them (as the server hides them)
+      for (const div of [a.forward, a.backward]) if (div && div.visible === view.predicting) div.visible = !view.predicting
     }
     // a lesson's panes: the one model of the page carrying each css class
     const panes = texts.panes || []

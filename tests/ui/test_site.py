@@ -103,6 +103,9 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         assert _page_texts(page) == _server_texts("(w*x + b - y)**2", {"w": -1.37}, "en", "w", "backward")
         button(page, "Predict").click()  # the gradients become the student's questions
         assert _page_texts(page) == _server_texts("(w*x + b - y)**2", {"w": -1.37}, "en", "w", "predict")
+        # and the written-out passes, which show every gradient, are hidden as the server hides them
+        assert js(page, "t.all('panel.models.markup.HTML', (m) => (m.css_classes || [])"
+                        ".includes('bpx-pass')).map((m) => m.visible)") == [False, False]
         assert sockets == [] and missing == []
     finally:
         context.close()
