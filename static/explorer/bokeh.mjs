@@ -14,10 +14,18 @@ function index() {
   return typeof window !== "undefined" && window.Bokeh ? window.Bokeh.index || null : null
 }
 
-// the view Bokeh draws a model with (null in Node, or before it is drawn)
+// the view Bokeh draws a model with (null in Node, or before it is drawn). Finding it walks
+// every view of the page (a millisecond on a big page, and the flow legend is written on
+// every drag frame), so a view found is kept while its element is on the page.
+const found = new WeakMap()
 export function viewOf(model) {
   const views = index()
-  return views && model ? views.find_one(model) : null
+  if (!views || !model) return null
+  const kept = found.get(model)
+  if (kept && kept.el && kept.el.isConnected && kept.model === model) return kept
+  const view = views.find_one(model)
+  if (view) found.set(model, view)
+  return view
 }
 
 // the views of the page's roots (one per Bokeh document embedded in the page)
