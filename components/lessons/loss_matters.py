@@ -15,6 +15,7 @@ from graphviz_core.examples import SEED
 from graphviz_core.training import (PlateauScheduler, gradient_descent, logged_drop,
                                     precision_table, regression_data, regression_loss)
 
+from .. import later
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number, plot, prose,
@@ -50,7 +51,8 @@ class LossMattersLesson:
         self.xs, self.ys = regression_data()
         self.src = {k: ColumnDataSource({"step": [], "y": []}) for k in
                     ("mon_L", "mon_LC", "lr_L", "lr_LC", "fit_L", "fit_LC")}
-        self.figures = self._figures()
+        # the schedule's two figures are below the fold: made when first on screen (page())
+        self.figures = self._figures(("mon",))
         self.sched_note = pn.pane.HTML("", sizing_mode="stretch_width")
         self.stop_note = pn.pane.HTML("", sizing_mode="stretch_width")
         self.prec_text = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -85,11 +87,14 @@ class LossMattersLesson:
         return rows
 
     # --- views -----------------------------------------------------------------------------------------
-    def _figures(self) -> dict:
+    def _figures(self, names) -> dict:
+        """The figures ``names`` (of ``mon``, ``lr``, ``fit``), drawing their sources."""
         t = lesson_text("loss-matters", self.lang)
-        figs = {"mon": plot(t["mon_title"], t["step"], t["loss"], height=280, y_axis_type="log"),
-                "lr": plot(t["lr_title"], t["step"], t["lr"], height=260),
-                "fit": plot(t["fit_title"], t["step"], "L", height=260, y_axis_type="log")}
+        made = {"mon": lambda: plot(t["mon_title"], t["step"], t["loss"], height=280,
+                                    y_axis_type="log"),
+                "lr": lambda: plot(t["lr_title"], t["step"], t["lr"], height=260),
+                "fit": lambda: plot(t["fit_title"], t["step"], "L", height=260, y_axis_type="log")}
+        figs = {name: made[name]() for name in names}
         for name, fig in figs.items():
             for key, color, dash, label in (("L", PALETTE["a"], "solid", t["run_L"]),
                                             ("LC", PALETTE["b"], "dashed", t["run_LC"])):
@@ -160,19 +165,25 @@ class LossMattersLesson:
             [t["dtype"], t["lc"], t["rec"], t["err"], t["gw"], t["drop"], t["drop_c"]], body)
 
     # --- page -----------------------------------------------------------------------------------------------
+    def _schedule_figures(self) -> list:
+        """The learning rate each run used, and the fit's loss, side by side."""
+        self.figures.update(self._figures(("lr", "fit")))
+        return [pn.Row(*(pn.pane.Bokeh(self.figures[k], sizing_mode="stretch_width")
+                         for k in ("lr", "fit")), sizing_mode="stretch_width")]
+
     def page(self) -> LessonPage:
         t, lang = lesson_text("loss-matters", self.lang), self.lang
-        f = {k: pn.pane.Bokeh(v, sizing_mode="stretch_width") for k, v in self.figures.items()}
         main = [
             heading(article_heading("loss-matters", lang)),
             prose(t["intro"], margin=(0, 10)),
             heading(t["monitor"], level=3),
-            pn.Row(f["mon"], pn.Column(prose([t["monitor_text"]]), width=360),
+            pn.Row(pn.pane.Bokeh(self.figures["mon"], sizing_mode="stretch_width"),
+                   pn.Column(prose([t["monitor_text"]]), width=360),
                    sizing_mode="stretch_width"),
             heading(t["sched"], level=3),
             pn.Column(self.sched_text, self.sched_note, margin=(0, 10),
                       sizing_mode="stretch_width"),
-            pn.Row(f["lr"], f["fit"], sizing_mode="stretch_width"),
+            later.column(self._schedule_figures),
             heading(t["stop"], level=3),
             pn.Column(self.stop_note, margin=(0, 10), sizing_mode="stretch_width"),
             heading(t["prec"], level=3),
