@@ -6,7 +6,10 @@ their own here: ``⟨f|n⟩`` (node n's fault in the page's language, in :data:`
 when it has none), ``⟨c|n~8⟩`` (the central difference of the loss in variable node n),
 ``⟨a|n⟩`` (whether it agrees with backpropagation's gradient) and ``⟨k|n|slot⟩`` (what node
 n passes back to its input ``slot``: the edge's contribution; ``⟨pk|...⟩`` in parentheses
-when negative). The server fills them with the
+when negative). A lesson's template may also read *variants*, the same graph with some
+variables pinned (``variants``, e.g. ``{"C": 0}``): ``⟨v|n@i⟩`` / ``⟨g|n@i⟩`` is node n's value
+/ gradient in variant i, and ``⟨q|i|a,b|j⟩`` the first of ``choices[j]`` when the gradients of
+nodes a, b are the same in variant i as in variant 0, else the second. The server fills them with the
 core's numbers (:func:`fill_text`). A page with no server behind it (the static site,
 ``components/site.py``) carries the templates and fills them from its tape replay
 (``static/explorer/texts.mjs``), so what it shows after a slider moves is what the server
@@ -28,6 +31,8 @@ from graphviz_core.schedule import fill, graph_numbers
 from .words import fault_text
 
 FAULT_HTML = "<div class='bpx-fault'>⚠ {}</div>"
+_VARIANT = re.compile(r"\u27e8([vg])\|(\d+)@(\d+)(?:~(\d+))?\u27e9")
+_SAME = re.compile(r"\u27e8q\|(\d+)\|(\d+(?:,\d+)*)\|(\d+)\u27e9")
 _OWN = re.compile(r"\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9")
 
 # Set while the static site builds its pages: the explorer then hands its templates to the
@@ -52,8 +57,9 @@ def is_offline() -> bool:
 def attach(view, **texts) -> None:
     """Give ``view``'s page script the templates ``texts`` to fill from its replay:
     ``details``/``passes`` (the explorer's, with ``models`` naming their Bokeh models) or
-    ``panes``, a list of ``(css class, template)`` - a pane of the page carrying that class
-    (one only) shows the filled template."""
+    ``panes``, a list of ``(css class, template)`` or ``(css class, template, variants,
+    choices)`` - a pane of the page carrying that class (one only) shows the filled
+    template."""
     args = dict(view.player.args)
     models = texts.pop("models", {})
     args["texts"] = {**args.get("texts", {}), **texts}
@@ -72,9 +78,11 @@ def verdict_ref(n: int) -> str:
     return f"\u27e8a|{n}\u27e9"
 
 
-def fill_text(template: str, graph, lang: str, checks: dict | None = None) -> str:
+def fill_text(template: str, graph, lang: str, checks: dict | None = None,
+              variants: list | None = None, choices: list | None = None) -> str:
     """``template`` with ``graph``'s numbers and faults; ``checks``: variable node ->
-    ``(central difference, verdict words for agreeing, for differing)``.
+    ``(central difference, verdict words for agreeing, for differing)``; ``variants``: per
+    variant, its ``(value, grad)`` functions of a node; ``choices``: pairs of words.
 
     Examples
     --------
@@ -101,4 +109,15 @@ def fill_text(template: str, graph, lang: str, checks: dict | None = None) -> st
             return format_number(difference, digits)
         return agree if agrees(nodes[n]["grad"], difference) else differ
 
+    def variant(match: re.Match) -> str:
+        kind, n, i, digits = match.groups()
+        return format_number(variants[int(i)][kind == "g"](int(n)), int(digits or 4))
+
+    def same(match: re.Match) -> str:
+        i, nodes, j = int(match.group(1)), [int(n) for n in match.group(2).split(",")], int(match.group(3))
+        grad, base = variants[i][1], variants[0][1]
+        return choices[j][0 if all(grad(n) == base(n) for n in nodes) else 1]
+
+    if variants:
+        template = _SAME.sub(same, _VARIANT.sub(variant, template))
     return fill(_OWN.sub(own, template), *graph_numbers(graph))

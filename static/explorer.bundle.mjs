@@ -2448,7 +2448,18 @@ class Texts {
     // a lesson's panes: the one model of the page carrying each css class
     const panes = texts.panes || []
     if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
-    panes.forEach(([, template], k) => this.set(this.panes[k], fill(template)))
+    panes.forEach(([, template, variants, choices], k) =>
+      this.set(this.panes[k], fill(variants ? this.variants(template, view, variants, choices) : template)))
+  }
+
+  // a lesson's variants: the page's graph with some variables pinned (components/texts.py)
+  variants(template, view, variants, choices) {
+    const results = variants.map((pinned) => replay(view.scene.tape, { ...view.overrides, ...pinned }))
+    return template
+      .replace(/\u27e8([vg])\|(\d+)@(\d+)(?:~(\d+))?\u27e9/g, (_, kind, n, i, digits) =>
+        fmt((kind === "g" ? results[+i].grad : results[+i].value)[+n], digits ? +digits : 4))
+      .replace(/\u27e8q\|(\d+)\|(\d+(?:,\d+)*)\|(\d+)\u27e9/g, (_, i, nodes, j) =>
+        choices[+j][nodes.split(",").every((n) => results[+i].grad[+n] === results[0].grad[+n]) ? 0 : 1])
   }
 
   fill(template, view) {

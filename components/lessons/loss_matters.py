@@ -16,6 +16,8 @@ from graphviz_core.training import (PlateauScheduler, gradient_descent, logged_d
                                     precision_table, regression_data, regression_loss)
 
 from .. import later
+from ..states import precompute
+from ..texts import is_offline
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number, plot, prose,
@@ -142,6 +144,12 @@ class LossMattersLesson:
         b, b_text = stop_phrase(plain["LC"][0].losses, tau, self.lang, C=C)
         self.stop_note.object = callout(t["stop_text"].format(tau=number(tau), a=a_text, b=b_text),
                                         "differ" if a != b else "same").object
+        self._show_precision()
+
+    def _show_precision(self) -> None:
+        """The precision table and its text: L + C in float16/32/64 (C alone decides them)."""
+        t = lesson_text("loss-matters", self.lang)
+        C = self.C.value
         rows = self.precision()
         v = SEED.values
         ulp = float(np.spacing(np.float16(C))) if C < 65504 else float("inf")
@@ -172,6 +180,8 @@ class LossMattersLesson:
                          for k in ("lr", "fit")), sizing_mode="stretch_width")]
 
     def page(self) -> LessonPage:
+        if is_offline():  # no server behind the page: the precision table at every C
+            precompute([self.C], [self.prec_text, self.prec_table], self._show_precision)
         t, lang = lesson_text("loss-matters", self.lang), self.lang
         main = [
             heading(article_heading("loss-matters", lang)),

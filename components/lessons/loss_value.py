@@ -17,6 +17,7 @@ from bokeh.models import ColumnDataSource, Span
 from bokeh.palettes import Blues9
 
 from graphviz_core.examples import EXAMPLES, shifted_and_scaled
+from graphviz_core.schedule import value_ref
 from graphviz_core.training import (Trajectory, gradient_descent, regression_data,
                                    regression_loss)
 
@@ -24,6 +25,7 @@ from .. import display, later
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
+from ..texts import attach, fill_text, is_offline
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number,
@@ -69,7 +71,7 @@ class LossValueLesson:
                                           value=float_arg(args, "tau", 0.1, 0.01, 2.0),
                                           sizing_mode="stretch_width")
         # these only display: their models go into the page's blocks
-        self.table = display.Text("", sizing_mode="stretch_width")
+        self.table = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-loss-table"])
         self.equal_note = display.Text("", sizing_mode="stretch_width")
         self.stop_note = display.Text("", sizing_mode="stretch_width")
         self.xs, self.ys = regression_data()
@@ -106,6 +108,27 @@ class LossValueLesson:
         v = self.model.values
         numbers = [float(x).hex() for x in (v["w"], v["b"], self.lr.value)]
         return {key: descent_run(*numbers, float(C).hex()) for key, C in (("L", 0.0), ("LC", v["C"]))}
+
+    # the table's rows are the page's own graph with C and k pinned (shifted_and_scaled)
+    VARIANTS = ({"C": 0.0, "k": 1.0}, {"k": 1.0}, {"C": 0.0})
+
+    def table_template(self) -> tuple[str, list]:
+        """The table of L, L + C and k·L with the numbers as placeholders of the page's graph
+        with C and k pinned (components/texts.py), and its yes/no words."""
+        t = lesson_text("loss-value", self.lang)
+        g = self.model.graph
+        node = {d["name"]: n for n, d in g.nodes(data=True) if not d["op"]}
+        root, w, b = g.graph["root"], node["w"], node["b"]
+        rows, choices = [], []
+        for i, name in enumerate(("L", "L + C", "k·L")):
+            choices.append((f"<span class='bpx-yes'>{t['yes']}</span>",
+                            f"<span class='bpx-no'>{t['no']}</span>"
+                            + (f" {t['scaled']}" if name == "k·L" else "")))
+            rows.append([f"<b>{name}</b>", f"\u27e8v|{root}@{i}\u27e9", f"\u27e8g|{w}@{i}~6\u27e9",
+                         f"\u27e8g|{b}@{i}~6\u27e9", f"\u27e8q|{i}|{w},{b}|{i}\u27e9"])
+        return table_html([t["loss"], t["value"], "∂/∂w", "∂/∂b", t["same"]], rows,
+                          caption=t["table_title"].format(k=value_ref(node["k"]),
+                                                          C=value_ref(node["C"]))), choices
 
     # --- views ----------------------------------------------------------------------------------------
     def _plane(self):
@@ -145,19 +168,12 @@ class LossValueLesson:
     def _update(self, *events) -> None:
         t = lesson_text("loss-value", self.lang)
         grads = self.gradients()
-        base = grads["L"]["grads"]
-        k = self.model.values["k"]
-        rows = []
-        for name, g in grads.items():
-            same = all(g["grads"][n] == base[n] for n in ("w", "b"))
-            mark = (f"<span class='bpx-yes'>{t['yes']}</span>" if same else
-                    f"<span class='bpx-no'>{t['no']}</span>"
-                    + (f" {t['scaled']}" if name == "k·L" else ""))
-            rows.append([f"<b>{name}</b>", number(g["value"]), number(g["grads"]["w"], 6),
-                         number(g["grads"]["b"], 6), mark])
-        self.table.object = table_html([t["loss"], t["value"], "∂/∂w", "∂/∂b", t["same"]], rows,
-                                       caption=t["table_title"].format(
-                                           k=number(k), C=number(self.model.values["C"])))
+        names = {n: d["name"] for n, d in self.model.graph.nodes(data=True) if not d["op"]}
+        variants = [(lambda n, g=g: g["value"] if n not in names else None,
+                     lambda n, g=g: g["grads"][names[n]]) for g in grads.values()]
+        template, choices = self.table_template()
+        self.table.object = fill_text(template, self.model.graph, self.lang,
+                                      variants=variants, choices=choices)
         self.runs = runs = self.descend()
         a, b = runs["L"], runs["LC"]
         equal = bool(np.array_equal(a.params, b.params))
@@ -200,6 +216,9 @@ class LossValueLesson:
 
     def page(self) -> LessonPage:
         t, lang = lesson_text("loss-value", self.lang), self.lang
+        if is_offline():  # no server behind the page: the table filled from the page's replay
+            template, choices = self.table_template()
+            attach(self.view, panes=[("bpx-loss-table", template, list(self.VARIANTS), choices)])
         # the figures, notes and tables only display: a block per row of them
         main = [
             heading(article_heading("loss-value", lang)),

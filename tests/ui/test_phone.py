@@ -10,7 +10,7 @@ from graphviz_core import gradients
 
 from .helpers import (CONTROL_BOXES, PHONE, Watched, close_drawer, controls_off_screen, graph_labels, js, node_position,
                       number, open_app, open_drawer, open_page, overlapping, screenshot,
-                      sideways_overflow, sliders, table, touch_drag, wait_text)
+                      show_later_parts, sideways_overflow, sliders, table, touch_drag, wait_text)
 
 pytestmark = pytest.mark.browser
 
@@ -129,6 +129,9 @@ def phone_explorer(request, browsers, app_url):
     leave it as they found it (the player's layout, the drawer's opening and closing)."""
     watched = Watched(browsers, **PHONE)
     open_page(watched.page, app_url, f"mode=backward&lang={request.param}")
+    # the whole page, its parts built when first on screen too: the drawer's check scrolls
+    # to the page's end, which must not grow meanwhile
+    show_later_parts(watched.page)
     watched.lang = request.param
     yield watched
     watched.close()

@@ -20,6 +20,7 @@ from components.words import LANGUAGES
 from components import display
 from components.explorer import NodeDetails
 from components.lessons.input_gradients import InputGradientsLesson
+from components.lessons.loss_value import LossValueLesson
 from components.model import ExplorerModel
 from components.passes import PassesPanel
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 
 # the pages the browser opens below are written; the index links every page of the site
-OPENED = {"graph-article.en.html", "input-gradients.zh.html"}
+OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html"}
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +161,26 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
         leaves = display.html(lesson.leaves.object).text
         page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
                                ".some((m) => m.text === html)", arg=leaves, timeout=10_000)
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
+    """loss-value: L, L + C and k·L are the page's graph with C and k pinned, replayed in the
+    page; the table is what the lesson writes on the server for the same values."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "loss-value.en.html")
+    try:
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 }", timeout=30_000)
+        page.wait_for_timeout(300)
+        for name, value in (("k", 2.37), ("C", 12.5), ("w", -1.37)):
+            set_slider(page, name, value)
+        lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
+        table = display.html(lesson.table.object).text
+        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
+                               ".some((m) => m.text === html)", arg=table, timeout=10_000)
         assert sockets == [] and missing == []
     finally:
         context.close()
