@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,18 @@ def lab(tmp_path_factory):
 
 SEED_DOC = """() => Bokeh.documents.findIndex((d) => { const t = [...d._all_models.values()]
   .find((m) => m.type === "DataTable"); return t && t.source.data.name.length === 8 })"""
+# Panel's CommManager of a document, as the page holds it. Panel's page-side comm sends a change
+# (after 50 ms) only when no earlier message of it waits for the kernel's ack, or that wait is
+# older than its `timeout` (5 s); otherwise the change waits in `_event_buffer` for the ack, or
+# for the next change after the timeout: nothing sends it when the timeout passes. Seen after
+# "Run All" (2026-11-30): blocked, no ack 8.7 s after its last send, 5 changes waiting. A
+# release made within 5 s of such an unanswered send waits for a change that never comes: the
+# likely cause of the lost releases of fresh-clone runs 41 and 47. Why the ack does not come is
+# not known yet.
+COMM_STATE = """(i) => { const m = [...Bokeh.documents[i]._all_models.values()].find((m) =>
+  m.type.endsWith("CommManager")); if (!m) return null
+  return {blocked: m._blocked, timeout_in_ms: m._timeout - Date.now(), waiting: m._event_buffer.length,
+          connected: !!(m._client_comm && m._client_comm.connected)} }"""
 META_ROOT_VALUE = """(index) => { const m = [...Bokeh.documents[index]._all_models.values()]
   .find((m) => m.type === "ColumnDataSource" && "json" in m.data)
   const tape = JSON.parse(m.data.json[0]).tape; return tape.value[tape.root] }"""
@@ -91,14 +104,21 @@ def test_jupyterlab_runs_the_notebook_and_a_release_reaches_the_kernel(lab, page
     seed = page.evaluate(SEED_DOC)
     assert page.evaluate(META_ROOT_VALUE, seed) == 6.25
     # a drag to 3 and its release: the page replays at once, the kernel answers with a scene.
-    # The release is made again every 15 s while no answer came: fresh-clone runs 41 and 47
-    # (and CI on c57a06b) saw a first release after "Run All" get no answer within 60 s, with
-    # the kernel idle and nothing in JupyterLab's log - not understood yet (issue #10's note)
+    # The release is made again every 15 s while no answer came (fresh-clone runs 41 and 47, and
+    # CI on c57a06b, saw a first release after "Run All" get no answer within 60 s, the kernel
+    # idle, nothing in JupyterLab's log: see COMM_STATE); a later try is reported as a warning
     release = ("(i) => { const s = [...Bokeh.documents[i]._all_models.values()].find((m) =>"
                " m.type === 'Slider' && m.title === 'w'); s.value = 3; s.value_throttled = 3 }")
     loss = gradients("(w*x + b - y)**2", {"w": 3, "x": 1.5, "b": 0.5, "y": 1})[0]
+    # the release goes out only once Panel's comm sends at once (not waiting for an ack that is
+    # not coming): until then a release is held, as a student's would be
+    page.wait_for_function(f"(i) => {{ const s = ({COMM_STATE})(i);"
+                           " return !s || !s.blocked || s.timeout_in_ms < 0 }", arg=seed,
+                           timeout=15_000)
+    states = []  # Panel's comm before each release
     try:
         for attempt in range(4):
+            states.append(page.evaluate(COMM_STATE, seed))
             page.evaluate(release, seed)
             try:
                 page.wait_for_function(f"(i) => ({META_ROOT_VALUE})(i) === {loss}", arg=seed,
@@ -107,12 +127,16 @@ def test_jupyterlab_runs_the_notebook_and_a_release_reaches_the_kernel(lab, page
             except Exception:
                 if attempt == 3:
                     raise
+        if len(states) > 1:  # passed on a later try: say so in the run's warnings, with the evidence
+            warnings.warn(f"JupyterLab: the kernel answered release {len(states)}, not the first; "
+                          f"Panel's comm before each release: {states}")
     except Exception:  # what the kernel and JupyterLab said, for the failure's report
         screenshot(page, "jupyterlab-release")
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
         status = page.locator(".jp-StatusBar-Widget").all_inner_texts()
         log = Path(lab.log).read_text(errors="replace")[-4000:]
         pytest.fail(f"the kernel's scene for w = 3 did not arrive in 4 x 15 s\n"
+                    f"Panel's comm before each release: {states}\n"
                     f"cell outputs: {[o[:300] for o in outputs]}\nstatus bar: {status}\n"
                     f"lab.log (end):\n{log}")
     errors = [o for o in page.locator(".jp-OutputArea-output[data-mime-type="
