@@ -129,9 +129,19 @@ class VanishingLesson:
     # --- page ------------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         t = self.words
-        if is_offline():  # no server behind the page: the figures at every depth, scale, activation
+        # no server behind the page: the figures at every depth, scale and activation; the
+        # drawing cannot follow (a new network), and says so once the controls move
+        stale = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-hint"])
+        if is_offline():
+            built = (self.depth.value, self.scale.value, self.activation.value)
+            words = t["static_drawing"].format(depth=built[0], scale=number(built[1]), act=built[2])
+
+            def renew() -> None:
+                self._renew()
+                now = (self.depth.value, self.scale.value, self.activation.value)
+                stale.object = "" if now == built else f"<p>{words}</p>"
             precompute([self.depth, self.scale, self.activation],
-                       [self.source, self.chart.x_range, self.numbers, self.bound], self._renew)
+                       [self.source, self.chart.x_range, self.numbers, self.bound, stale], renew)
         controls = pn.Column(
             pn.pane.HTML(f"<h3 class='bpx-side-title'>{t['network']}</h3>"),
             self.depth, self.scale,
@@ -148,6 +158,7 @@ class VanishingLesson:
             pn.Column(self.bound, margin=(0, 10), sizing_mode="stretch_width"),
             heading(t["graph_title"], level=3),
             prose(t["graph_text"], margin=(0, 10)),
+            *([stale] if is_offline() else []),
             self.view,
             heading(t["try_title"], level=3),
             prose(t["try"], margin=(0, 10)),
