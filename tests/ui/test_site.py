@@ -71,6 +71,13 @@ def test_every_lesson_and_example_is_linked_from_the_index_and_the_opened_pages_
     assert {p.name for p in pages} == OPENED and all(p.is_file() for p in pages)
 
 
+def _wait_for_pane(page, html: str) -> None:
+    """Wait until one of the page's HTML panes shows exactly ``html`` (what the lesson writes
+    on the server for the same values)."""
+    page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
+                           ".some((m) => m.text === html)", arg=html, timeout=10_000)
+
+
 def _open(browser, url: str):
     context = new_context(browser)
     page = context.new_page()
@@ -149,8 +156,7 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
                  ".active = 1 })()")
         lesson = InputGradientsLesson({"eps": "0.23", "glyph": "L"}, "zh", sync_url=False)
         result = display.html(lesson.result.object).text
-        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML').some((m) => m.text === html)",
-                               arg=result, timeout=10_000)
+        _wait_for_pane(page, result)
         shown = js(page, "t.all('ColumnDataSource').filter((m) => 'image' in m.data)"
                          ".map((m) => Array.from(m.data.image[0]))")
         assert shown == [np.asarray(source.data["image"][0]).ravel().tolist()
@@ -159,8 +165,7 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
         set_slider(page, "w", -1.37)
         lesson.model.values = {**lesson.model.values, "w": -1.37}
         leaves = display.html(lesson.leaves.object).text
-        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
-                               ".some((m) => m.text === html)", arg=leaves, timeout=10_000)
+        _wait_for_pane(page, leaves)
         assert sockets == [] and missing == []
     finally:
         context.close()
@@ -179,8 +184,7 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
             set_slider(page, name, value)
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
         table = display.html(lesson.table.object).text
-        page.wait_for_function("(html) => window.__bpxt.all('panel.models.markup.HTML')"
-                               ".some((m) => m.text === html)", arg=table, timeout=10_000)
+        _wait_for_pane(page, table)
         assert sockets == [] and missing == []
     finally:
         context.close()
