@@ -3,7 +3,7 @@
 Every page is the page the live server builds (:func:`components.navigation.build_page`, the
 same template and components), saved as HTML with its Bokeh document inside: what runs in the
 browser keeps working from any static file server or CDN - the explorer's sliders, mode switch,
-playback and the figure's node numbers (the tape replay of ``static/explorer.bundle.mjs``), the
+playback and the figure's node numbers (the tape replay of ``static/explorer/``), the
 values table, and the node details and written-out passes (built with :func:`texts.offline`:
 the page carries their templates and fills them from its replay). Lessons' texts that are the graph's arithmetic are templates the page fills the same way
 (:func:`texts.attach`); figures that numpy computes from a lesson's own controls are computed
