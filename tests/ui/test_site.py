@@ -21,6 +21,7 @@ from components import display
 from components.explorer import NodeDetails
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_value import LossValueLesson
+from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
 from components.passes import PassesPanel
 
@@ -30,7 +31,8 @@ pytestmark = pytest.mark.browser
 
 
 # the pages the browser opens below are written; the index links every page of the site
-OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html"}
+OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html",
+          "same-gradient.en.html"}
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +187,30 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
         table = display.html(lesson.table.object).text
         _wait_for_pane(page, table)
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_same_gradients_case_and_table_follow_both_graphs_with_no_server(site, browser):
+    """same-gradient: the case callout and the comparison table read both graphs (PPO's and
+    REINFORCE's replays in the page); they are what the lesson writes on the server, in a
+    clipped case and in one outside [1-ε, 1+ε] that is not clipped."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "same-gradient.en.html")
+    try:
+        page.wait_for_function("() => { const f = window.__bpxt && window.__bpxt.all('Figure');"
+                               " return f && f.length === 2 && f.every((m) => window.__bpxt.viewOf(m)) }",
+                               timeout=30_000)
+        page.wait_for_timeout(300)
+        for values in ({"lp": 0.0, "A": 2.0}, {"lp": -2.0, "A": 1.5}):
+            for name, value in values.items():
+                set_slider(page, name, value)
+            lesson = SameGradientLesson({k: str(v) for k, v in values.items()}, "en",
+                                        sync_url=False)
+            _wait_for_pane(page, display.html(lesson.case.object).text)
+            _wait_for_pane(page, display.html(lesson.table.object).text)
+        assert "Unclipped" in lesson.case.object and "outside" in lesson.case.object
         assert sockets == [] and missing == []
     finally:
         context.close()
