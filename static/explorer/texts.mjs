@@ -13,6 +13,18 @@ import { modelWithClass } from "./bokeh.mjs"
 const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
   .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
 
+// graphviz_core.pytorch.literal: what Python's repr writes (the shortest digits that read
+// back as the same float, in exponent form below 1e-4 and from 1e16)
+export function literal(x) {
+  if (!Number.isFinite(x)) return x !== x ? "float('nan')" : x > 0 ? "float('inf')" : "float('-inf')"
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0"
+  const [mantissa, e] = x.toExponential().split("e"), exponent = +e
+  if (exponent < -4 || exponent >= 16)
+    return `${mantissa}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`
+  const text = String(x)
+  return text.includes(".") ? text : text + ".0"
+}
+
 // graphviz_core.gradcheck.agrees
 function agrees(gradient, difference, tol = 1e-5) {
   if (!(Number.isFinite(gradient) && Number.isFinite(difference)))
@@ -87,8 +99,9 @@ export class Texts {
       }
       return differences[n]
     }
-    const own = template.replace(/\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
+    const own = template.replace(/\u27e8(p?)([fcakr])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
       n = +n
+      if (kind === "r") return literal(r.value[n])
       if (kind === "k") {  // graphviz_core.engine.contribution
         const text = fmt(contribution(tape.op[n], r.grad[n], r.local(n, +slot)), digits ? +digits : 4)
         return p && text.startsWith("-") ? `(${text})` : text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
 from components.passes import PassesPanel
+from components.pytorch_view import PyTorchView
 
 from .helpers import button, free_port, js, new_context, number, set_slider, table
 
@@ -116,16 +118,29 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         # and the written-out passes, which show every gradient, are hidden as the server hides them
         assert js(page, "t.all('panel.models.markup.HTML', (m) => (m.css_classes || [])"
                         ".includes('bpx-pass')).map((m) => m.visible)") == [False, False]
+        # the PyTorch program opens, shows the sliders' values and downloads what it shows
+        button(page, "The same in PyTorch").click()
+        program = PyTorchView(model=_server_model("(w*x + b - y)**2", {"w": -1.37}), lang="en")
+        program.toggle.value = True  # opened on the server
+        _wait_for_pane(page, display.html(program.code.object).text)
+        with page.expect_download() as download:
+            button(page, "Download as .py").click()
+        assert Path(download.value.path()).read_text(encoding="utf-8") == program.program()
         assert sockets == [] and missing == []
     finally:
         context.close()
 
 
+def _server_model(expression: str, values: dict) -> ExplorerModel:
+    model = ExplorerModel(expression=expression)
+    model.values = {**model.values, **values}
+    return model
+
+
 def _server_texts(expression: str, values: dict, lang: str, name: str, mode: str) -> dict:
     """The live server's node details (of the variable ``name``) and passes for
     ``expression`` at ``values`` in ``mode``, as the HTML Panel sends the page."""
-    model = ExplorerModel(expression=expression)
-    model.values = {**model.values, **values}
+    model = _server_model(expression, values)
     node = next(n for n in model.graph if model.graph.nodes[n]["name"] == name)
     model.param.update(selected=node, mode=mode)
     details, passes = NodeDetails(model=model, lang=lang), PassesPanel(model=model, lang=lang)
