@@ -22,7 +22,7 @@ from .matrix_view import LayerMatrix
 from .descent import StepPanel
 from .model import GROUP_KINDS, ExplorerModel
 from .passes import PassesPanel
-from .pytorch_view import PyTorchView
+from .pytorch_view import CODE_CLASS, PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
 from .stats import stats_html
@@ -253,7 +253,9 @@ class Explorer(ModelView):
     def _offline(self) -> None:
         """A page with no server behind it (the static site) writes the node details and
         the passes itself, from these templates and its tape replay (components/texts.py)."""
+        program = self.pytorch.offline()
         attach(self.view, details=self.details.templates(), passes=self.passes.templates(),
+               panes=[] if program is None else [(CODE_CLASS, program)],
                models={"details": self.details.pane.model, "forward": self.passes.forward.model,
                        "backward": self.passes.backward.model})
 
