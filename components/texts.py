@@ -42,22 +42,43 @@ _CHOOSE = re.compile(r"\u27e8s\|([vg])(\d+)@(\d+)([<=])([vg])(\d+)@(\d+)\|(\d+)\
 _OWN = re.compile(r"\u27e8(p?)([fcakr])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9")
 
 # Set while the static site builds its pages: the explorer then hands its templates to the
-# page (a context variable, so that a server building pages in other contexts never sees it)
-_OFFLINE = contextvars.ContextVar("bpx_offline", default=False)
+# page (a context variable, so that a server building pages in other contexts never sees it);
+# its value is the page being built: the site's link to a page's file, and the widgets
+# greyed out on it
+_OFFLINE = contextvars.ContextVar("bpx_offline", default=None)
 
 
 @contextmanager
-def offline() -> Iterator[None]:
-    """Pages built inside carry their texts' templates for the browser to fill."""
-    token = _OFFLINE.set(True)
+def offline(link=None) -> Iterator[dict]:
+    """Pages built inside carry their texts' templates for the browser to fill; ``link(slug,
+    lang, args)``: the file of another page of the site (an example picked goes there).
+    Yields what the page built inside greyed out (``"greyed"``: :func:`server_only`)."""
+    page = {"link": link, "greyed": []}
+    token = _OFFLINE.set(page)
     try:
-        yield
+        yield page
     finally:
         _OFFLINE.reset(token)
 
 
 def is_offline() -> bool:
-    return _OFFLINE.get()
+    return _OFFLINE.get() is not None
+
+
+def site_link(slug: str, lang: str, args: dict) -> str | None:
+    """The static site's file of a page (None if none, or not building a static site)."""
+    page = _OFFLINE.get()
+    return page["link"](slug, lang, args) if page and page["link"] else None
+
+
+def server_only(*widgets) -> None:
+    """On a page with no server behind it, ``widgets`` are greyed out: what they change is
+    computed by the server (the page's note says so and links to the live app)."""
+    page = _OFFLINE.get()
+    if page is not None:
+        for widget in widgets:
+            widget.disabled = True
+        page["greyed"] += widgets
 
 
 def attach(view, **texts) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from components.controls import examples
 from components.lessons import LESSONS
 from components.site import build_site, example_pages, page_file, site_pages
 from components.words import LANGUAGES
@@ -108,7 +109,10 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         after = number(table(page)["L"]["value"])
         # (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
         assert (before, after) == (6.25, 4.0)
-        assert "needs the live app" in js(page, "t.deepText()")
+        # what needs the server is greyed out, and the page's note says so
+        assert "greyed-out controls need the live app" in js(page, "t.deepText()")
+        assert js(page, "t.all('panel.models.widgets.TextInput').map((m) => m.disabled)") == [True]
+        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
         # the node details (a tap on w) and both passes, at w = -1.37, as the server writes them
         set_slider(page, "w", -1.37)
         js(page, "(() => { const d = t.table(); t.nodes().selected.indices = [d.name.indexOf('w')] })()")
@@ -127,6 +131,10 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
             button(page, "Download as .py").click()
         assert Path(download.value.path()).read_text(encoding="utf-8") == program.program()
         assert sockets == [] and missing == []
+        # an example picked from the menu is its page of the site
+        label, source = next((k, v) for k, v in examples("en").items() if "mlp" not in v)
+        with page.expect_request(lambda r: r.url.endswith(page_file("graph", "en", {"expr": source}))):
+            js(page, "t.all('panel.models.widgets.CustomSelect').find((m) => JSON.stringify(m.options).includes(arg)).value = arg", label)
     finally:
         context.close()
 
@@ -202,6 +210,10 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
         table = display.html(lesson.table.object).text
         _wait_for_pane(page, table)
+        # the descent's controls need the server: greyed out, and the page's note says so
+        assert "greyed-out controls need the live app" in js(page, "t.deepText()")
+        assert js(page, "t.all('Slider').filter((m) => m.disabled).map((m) => m.title)") == [
+            lesson.lr.label, lesson.tau.label]
         assert sockets == [] and missing == []
     finally:
         context.close()
