@@ -1,8 +1,8 @@
 """Helpers written once and put in place where they are called, when a module is imported.
 
-Python has no inline functions: in a loop run once per node of a graph, a call (or a loop
-over a node's two inputs) costs a third more than the same lines written out at each place
-(bench/README.md, session 7). :func:`inlined` lets such a loop be written once anyway: inside
+Python has no inline functions: in a loop run once per node of a graph, a loop over a
+node's two inputs costs a third more than the same lines written out for each, a call more
+(bench/README.md, "the fan-out rule written once"). :func:`inlined` lets such a loop be written once anyway: inside
 the decorated function, a nested function decorated with :func:`inline` is a helper, and each
 statement ``helper(x, y)`` becomes the helper's body with its parameters renamed to the
 call's arguments. The function's source is rewritten once, at import, as
@@ -17,27 +17,10 @@ What a helper may be, so that putting it in place changes nothing (else :class:`
 
 - a ``def`` of the function's own body, decorated ``@inline``, called only as a statement
   ``helper(name, ...)`` whose arguments are plain names (nothing evaluated twice or late);
-- its body (past its docstring and a ``nonlocal`` line) assigns none of its parameters and has no ``return``, ``yield``, ``continue``,
-  ``break``, ``nonlocal`` after its first line, nested ``def``/``lambda``/class, and every
-  name it assigns but does not declare ``nonlocal`` is its own: the function does not use it.
-
-Examples
---------
->>> @inlined
-... def total(xs):
-...     @inline
-...     def add(x):
-...         nonlocal s
-...         s += x
-...     s = 0
-...     for x in xs:
-...         add(x)
-...     return s
->>> total([1, 2, 3]), total.plain([1, 2, 3])
-(6, 6)
->>> import dis
->>> "CALL" in {i.opname for i in dis.get_instructions(total)}  # no call left
-False
+- its body (past its docstring and one ``nonlocal`` line) assigns none of its parameters,
+  has no ``return``, ``yield``, ``continue``, ``break`` (not even in a loop of its own),
+  ``nonlocal``, ``global``, nested ``def``, ``lambda`` or class, and every name it assigns
+  but does not declare ``nonlocal`` is its own: the rest of the function does not use it.
 """
 
 from __future__ import annotations
@@ -58,7 +41,23 @@ class InlineError(ValueError):
 
 
 def inline(helper: Callable) -> Callable:
-    """Mark a nested function as a helper :func:`inlined` puts in place (itself unchanged)."""
+    """Mark a nested function as a helper :func:`inlined` puts in place.
+
+    Parameters
+    ----------
+    helper : callable
+        A function defined in the body of a function decorated with :func:`inlined`.
+
+    Returns
+    -------
+    callable
+        ``helper`` itself: without the rewrite it is an ordinary nested function.
+
+    Examples
+    --------
+    >>> inline(len) is len
+    True
+    """
     return helper
 
 
@@ -122,7 +121,42 @@ class _PutInPlace(ast.NodeTransformer):
 
 def inlined(function: Callable) -> Callable:
     """``function`` rewritten with its ``@inline`` helpers put in place (see the module's
-    docstring); the unchanged function is its ``.plain``."""
+    docstring for what a helper may be).
+
+    Parameters
+    ----------
+    function : callable
+        A function defined in a source file (its source is read with :mod:`inspect`).
+
+    Returns
+    -------
+    callable
+        The same function, compiled again from its source with each call statement of a
+        helper replaced by the helper's body; the unchanged function is its ``.plain``.
+
+    Raises
+    ------
+    InlineError
+        Where putting a helper in place would change what the function does.
+
+    Examples
+    --------
+    >>> @inlined
+    ... def total(xs):
+    ...     @inline
+    ...     def add(x):
+    ...         nonlocal s
+    ...         s += x
+    ...     s = 0
+    ...     for x in xs:
+    ...         add(x)
+    ...     return s
+    >>> total([1, 2, 3]), total.plain([1, 2, 3])
+    (6, 6)
+    >>> import dis
+    >>> "CALL" in {i.opname for i in dis.get_instructions(total)}  # no call left
+    False
+    """
     source = textwrap.dedent(inspect.getsource(function))
     tree = ast.parse(source)
     ast.increment_lineno(tree, function.__code__.co_firstlineno - 1)
