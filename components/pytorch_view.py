@@ -13,6 +13,7 @@ import panel as pn
 
 from graphviz_core import ExpressionError, to_pytorch
 
+from . import display
 from .views import ModelView
 from .words import ui
 
@@ -23,12 +24,12 @@ class PyTorchView(ModelView):
     def __init__(self, **params):
         super().__init__(**params)
         w = self.words
-        self.code = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.download = pn.widgets.FileDownload(
-            callback=lambda: io.StringIO(self.program() or ""), filename="backprop_graph.py",
-            label=w["pytorch_download"], width=190, embed=False)
+        # only displays: a model of a block (no Panel object), the body's with the hint
+        self.code = display.Text("", sizing_mode="stretch_width")
+        self.download = None  # made with the body
         self.toggle = pn.widgets.Toggle(name=w["pytorch_title"], value=False, width=230)
-        # closed, the body is empty: its parts become models of the page when first opened
+        # closed, the body is empty: its parts are made and become models of the page when
+        # first opened
         self.body = pn.Column(visible=False, sizing_mode="stretch_width")
         self.toggle.param.watch(self._update, "value")
         self.model.param.watch(self._update, ["graph"])
@@ -49,9 +50,14 @@ class PyTorchView(ModelView):
         if not self.open:
             return
         if not self.body.objects:
-            hint = ui(self.lang)["pytorch_hint"]
-            self.body.objects = [pn.pane.HTML(f"<div class='bpx-hint'>{hint}</div>"),
-                                 self.code, self.download]
+            w = self.words
+            self.download = pn.widgets.FileDownload(
+                callback=lambda: io.StringIO(self.program() or ""), filename="backprop_graph.py",
+                label=w["pytorch_download"], width=190, embed=False)
+            hint = display.html(f"<div class='bpx-hint'>{w['pytorch_hint']}</div>")
+            self.body.objects = [display.block(display.column(hint, self.code.model,
+                                                              sizing_mode="stretch_width")),
+                                 self.download]
         program = self.program()
         self.download.visible = program is not None
         self.code.object = (f"<pre class='bpx-code'>{html.escape(program)}</pre>" if program
