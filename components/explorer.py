@@ -22,17 +22,19 @@ from .matrix_view import LayerMatrix
 from .descent import StepPanel
 from .model import GROUP_KINDS, ExplorerModel
 from .passes import PassesPanel
-from .pytorch_view import PyTorchView
+from .pytorch_view import CODE_CLASS, PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
 from .stats import stats_html
-from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline
+from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline, server_only, site_link
 from .urlstate import query_args, write_query
 from .views import ModelView
 from .words import fault_text, ui
 
 
 URL_INTERVAL_MS = 250
+# the static site's examples menu: the page of the example picked
+EXAMPLE_JS = "const file = files[cb_obj.value]; if (file) window.location.href = file"
 
 
 class NodeDetails(ModelView):
@@ -253,12 +255,23 @@ class Explorer(ModelView):
 
     def _descent(self) -> list:
         self.descent = StepPanel(model=self.model, lang=self.lang)
+        server_only(self.descent.lr, self.descent.step_button, self.descent.reset_button)
         return [self.descent]
 
     def _offline(self) -> None:
         """A page with no server behind it (the static site) writes the node details and
         the passes itself, from these templates and its tape replay (components/texts.py)."""
+        box = self.expression
+        # typed text needs the parser, the rest a new derivation: the page's note says so
+        server_only(box.input, self.sliders.switches, self.groups.level, self.groups.back,
+                    self.groups.close_one, self.groups.close_all, self.save)
+        # an example of the menu is a page of the site
+        files = {label: site_link("graph", self.lang, {"expr": source, "lang": self.lang})
+                 for label, source in box.choices.items()}
+        box.examples.jscallback(args={"files": files}, value=EXAMPLE_JS)
+        program = self.pytorch.offline()
         attach(self.view, details=self.details.templates(), passes=self.passes.templates(),
+               panes=[] if program is None else [(CODE_CLASS, program)],
                models={"details": self.details.pane.model, "forward": self.passes.forward.model,
                        "backward": self.passes.backward.model})
 

@@ -171,6 +171,10 @@ class GraphView(pn.viewable.Viewer):
             # no axes and no grids (a graph has no coordinates to read): not made at all,
             # rather than made and hidden (ten models per figure)
             x_axis_type=None, y_axis_type=None,
+            # nor a title (an empty one is still laid out, and on every repaint of the edges'
+            # canvas it read its colour from the page's computed style: a style recalculation
+            # forced in the middle of a drag frame)
+            title=None,
         )
         self._fit(fig, self.model.scene)
         fig.toolbar.logo = None

@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 
 from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, sin_, sqrt_,
                    tanh_)
+from .inline import inline, inlined
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
@@ -539,9 +540,10 @@ def grad_fault_for(grad: float) -> str:
     return FAULT_WORDS["grad_nan"] if grad != grad else FAULT_WORDS["grad_inf"]
 
 
+@inlined
 def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_CONSTANTS,
-              crosswise=_CROSSWISE, sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2,
-              block=_BLOCK) -> BackwardReport:
+                  crosswise=_CROSSWISE, sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2,
+                  block=_BLOCK) -> BackwardReport:
     """:meth:`Value.backward` of ``root``, leaving ``order`` filled with the graph in
     topological order and every active node (as :func:`active_nodes` says) marked with
     ``live`` (``v._mark is live``; a new object when None): what
@@ -561,11 +563,24 @@ def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_C
     # One walk sorts the graph and marks each node, as it is placed (its parents are placed
     # before it), ``need`` when a leaf that requires a gradient feeds it, else ``spare``.
     # One reverse loop then passes the gradients on: a node is active (as in active_nodes)
-    # when it needs a gradient and a child that passes gradients on reaches it, and the
-    # first such child marks it ``live`` and sets its gradient (``-0.0 + x`` is ``x`` bit
-    # for bit: the sum starts from IEEE's additive identity, as in PyTorch); the next ones
-    # add to it. A node left without the mark gets ``grad = 0.0``. Nothing per node is
-    # allocated but the gradients' floats, so the pass never wakes the garbage collector.
+    # when it needs a gradient and a child that passes gradients on reaches it. Nothing per
+    # node is allocated but the gradients' floats, so the pass never wakes the collector.
+
+    @inline  # put in place at each call when the module is imported (graphviz_core/inline.py)
+    def pass_on(p, c):
+        """``p``'s share ``c`` of a child's gradient: the fan-out rule's sum (each input
+        is counted as evaluated before it is passed on)."""
+        nonlocal evaluated, skipped
+        m = p._mark
+        if m is need:  # the first child: set (-0.0 + c is c bit for bit: the sum starts
+            p._mark = live  # from IEEE's additive identity, as in PyTorch)
+            p.grad = c
+        elif m is live:  # another child came first: add
+            p.grad += c
+        else:  # it needs no gradient
+            evaluated -= 1
+            skipped += 1
+
     need, spare = object(), object()
     if live is None:
         live = object()
@@ -583,7 +598,7 @@ def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_C
     evaluated = skipped = blocked = 0
     for v in reversed(order):
         parents = v.parents
-        if v._mark is not live:
+        if v._mark is not live:  # no gradient reached it, or it needs none
             v.grad = 0.0
             skipped += len(parents)
             continue
@@ -594,76 +609,36 @@ def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_C
         # the common cases, two inputs and no selection, first and without a loop
         if kind is crosswise:
             a, b = parents
-            la = b.data
-            lb = a.data
+            ca = g * b.data
+            cb = g * a.data
         elif kind is sum2:  # local derivatives (1.0, 1.0): g * 1.0 is g, bit for bit
             a, b = parents
-            evaluated += 2  # less one per parent that needs no gradient
-            m = a._mark
-            if m is need:
-                a._mark = live
-                a.grad = g
-            elif m is live:
-                a.grad += g
-            else:
-                evaluated -= 1
-                skipped += 1
-            m = b._mark
-            if m is need:
-                b._mark = live
-                b.grad = g
-            elif m is live:
-                b.grad += g
-            else:
-                evaluated -= 1
-                skipped += 1
-            continue
+            ca = cb = g
         elif kind is constant2:
             a, b = parents
             la, lb = constants[v.op]
+            ca = g * la
+            cb = g * lb
         elif kind is call2:
             a, b = parents
             la, lb = OPS[v.op].local((a.data, b.data), v.data, v.param)
+            ca = g * la
+            cb = g * lb
         elif kind is block:
             blocked += 1
             continue
         else:
             op = OPS[v.op]
-            locals_ = constants.get(v.op) or op.local(tuple([p.data for p in parents]),
-                                                       v.data, v.param)
             selects = op.selects
-            for p, local in zip(parents, locals_):
-                m = p._mark
-                if m is spare:
-                    skipped += 1
-                    continue
+            evaluated += len(parents)
+            for p, local in zip(parents, constants.get(v.op) or op.local(
+                    tuple([p.data for p in parents]), v.data, v.param)):
                 c = 0.0 if selects and local == 0.0 else g * local  # contribution()
-                if m is live:
-                    p.grad += c
-                else:
-                    p._mark = live
-                    p.grad = c
-                evaluated += 1
+                pass_on(p, c)
             continue
-        evaluated += 2  # less one per parent that needs no gradient
-        m = a._mark
-        if m is need:
-            a._mark = live
-            a.grad = g * la
-        elif m is live:
-            a.grad += g * la
-        else:
-            evaluated -= 1
-            skipped += 1
-        m = b._mark
-        if m is need:
-            b._mark = live
-            b.grad = g * lb
-        elif m is live:
-            b.grad += g * lb
-        else:
-            evaluated -= 1
-            skipped += 1
+        evaluated += 2
+        pass_on(a, ca)
+        pass_on(b, cb)
     if root._mark is not live:  # the loop gave it 0.0: it needs no gradient
         root.grad = 1.0
     # tuple.__new__ makes the named tuple without its Python-level __new__
@@ -797,8 +772,11 @@ def minimum(a, b) -> Value:
 
     Examples
     --------
-    >>> minimum(Value(1.0), 2).data
-    1.0
+    >>> a, b = Value(1.0, "a"), Value(1.0, "b")
+    >>> m = minimum(a, b)
+    >>> _ = m.backward()
+    >>> m.data, a.grad, b.grad
+    (1.0, 1.0, 0.0)
     """
     return Value._apply("min", (as_value(a), as_value(b)))
 

@@ -182,13 +182,11 @@ def test_pytorch_view_writes_the_program_only_while_open():
 
 
 def test_network_parts_are_made_when_a_network_is_first_shown():
-    """The level bar's and the weight matrix's widgets, and the PyTorch view's body, are
-    made when first needed (each a Panel object per page open); a network typed after the
-    page opened shows them at once."""
+    """The level bar's and the weight matrix's widgets are made when first needed (each a
+    Panel object per page open); a network typed after the page opened shows them at once."""
     explorer = Explorer(model=ExplorerModel(expression="(w*x + b - y)**2"), lang="en")
     assert explorer.groups.level is None and not explorer.groups.row.visible
     assert explorer.matrix.pick is None and not explorer.matrix.layout.visible
-    assert explorer.pytorch.download is None and not explorer.pytorch.body.objects
     explorer.model.set_expression("mlp(2, 4, 1)")
     groups = explorer.groups
     assert groups.row.visible and groups.labels[groups.level.value] == explorer.model.drawn_level

@@ -21,7 +21,7 @@ from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..stats import stats_html
-from ..texts import attach, fill_text, is_offline
+from ..texts import attach, fill_text, is_offline, server_only
 from ..words import lesson_text, ui
 from . import LessonPage
 from .common import (callout, choice_arg, contributions, float_arg, heading, leaf_node, number,
@@ -165,6 +165,8 @@ class AccumulationLesson:
         t, lang = lesson_text("accumulation", self.lang), self.lang
         if is_offline():  # no server behind the page: ∂L/∂w's terms written in the page
             attach(self.view, panes=[("bpx-live", self.fan_template())])
+        # .grad across backward() calls and the micro-batches are the server's
+        server_only(self.backward_button, self.zero_button, self.k, self.divide)
         figure_column = pn.Column(self.view, self.stats, sizing_mode="stretch_width")
         aside = pn.Column(prose(t["prose"]), self.fan, width=360, css_classes=["bpx-aside"])
         main = [
