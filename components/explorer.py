@@ -255,7 +255,8 @@ class Explorer(ModelView):
 
     def _descent(self) -> list:
         self.descent = StepPanel(model=self.model, lang=self.lang)
-        server_only(self.descent.lr, self.descent.step_button, self.descent.reset_button)
+        if is_offline():  # no server behind the page: the step is taken in the page
+            self.descent.offline(self.view)
         return [self.descent]
 
     def _offline(self) -> None:
