@@ -10,7 +10,7 @@ import { faultText } from "./words.mjs"
 import { modelWithClass } from "./bokeh.mjs"
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
-const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+export const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
   .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
 
 // graphviz_core.pytorch.literal: what Python's repr writes (the shortest digits that read

@@ -25,6 +25,7 @@ from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
+from components.descent import StepPanel
 from components.passes import PassesPanel
 from components.pytorch_view import PyTorchView
 
@@ -130,6 +131,22 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         with page.expect_download() as download:
             button(page, "Download as .py").click()
         assert Path(download.value.path()).read_text(encoding="utf-8") == program.program()
+        # two steps of descent, taken in the page, are the server's: values, history and note
+        steps = StepPanel(model=_server_model("(w*x + b - y)**2", {"w": -1.37}), lang="en")
+        for _ in range(2):
+            button(page, "Take a step").click()
+            steps.step()
+        _wait_for_pane(page, display.html(steps.note.object).text)
+        assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [
+            steps.model.values["w"], steps.model.values["b"]]
+        assert js(page, "(({step, loss}) => ({step: Array.from(step), loss: Array.from(loss)}))"
+                        "(t.all('ColumnDataSource').find((m) => 'loss' in m.data).data)") == {
+            "step": [0, 1, 2], "loss": steps.history}
+        assert number(table(page)["L"]["value"]) == pytest.approx(steps.loss(), rel=1e-5)
+        button(page, steps.reset_button.name).click()  # back where the steps started
+        steps.reset()
+        _wait_for_pane(page, display.html(steps.note.object).text)
+        assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [-1.37, 0.5]
         assert sockets == [] and missing == []
         # an example picked from the menu is its page of the site
         label, source = next((k, v) for k, v in examples("en").items() if "mlp" not in v)
