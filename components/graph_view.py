@@ -1,13 +1,11 @@
 """The computation graph, drawn with Bokeh, with a caption and the values table.
 
-The server sends one JSON scene per change into ``meta``; the browser module
-``static/explorer.bundle.mjs`` (the modules of ``static/explorer/``, joined) draws it, replays the tape while sliders move and plays
-the passes. This view builds the figure once and only ever replaces ``meta``.
+The server sends one JSON scene per change into ``meta``; the page's browser module (the
+modules of ``static/explorer/``, joined by ``components/bundle.py``) draws it, replays the
+tape while sliders move and plays the passes. This view builds the figure once and only ever replaces ``meta``.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import panel as pn
 import param
@@ -18,15 +16,14 @@ from bokeh.models import (Arrow, Button, Column, ColumnDataSource, CustomJS, Dat
 from bokeh.plotting import figure
 
 from . import display
+from .bundle import player_code
 from .model import ExplorerModel
 from .scene import SceneJSON, shared_scene_texts
 from .words import ui
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
 # The code of every control's callback: the player takes the widget and the action's data
 # (see GraphView.player_args and static/explorer/view.mjs, View.handle).
 RUN_PLAYER = "player.execute(cb_obj, data)"
-PLAYER_MODULE = STATIC / "explorer.bundle.mjs"  # built from static/explorer/ by tools/build_browser.py
 
 NODE_COLUMNS = ("x", "y", "marker", "fill", "line", "width", "size", "alpha")
 EDGE_COLUMNS = ("xs", "ys", "color", "dash", "alpha", "width")
@@ -137,13 +134,13 @@ class GraphView(pn.viewable.Viewer):
                      in zip(TABLE_COLUMNS, titles, (70, 130, 100, 100, 190))],
             # no row selection: with it SlickGrid keeps Tab moving between cells, a keyboard trap
             selectable=False, css_classes=["bpx-values"])
-        self.player = CustomJS.from_file(
-            str(PLAYER_MODULE), meta=self.meta, nodes=self.nodes, edges=self.edges, bands=self.bands,
+        self.player = CustomJS(code=player_code(), module=True, args=dict(
+            meta=self.meta, nodes=self.nodes, edges=self.edges, bands=self.bands,
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
             caption=self.caption, counter=self.counter, guess=self.guess, verdict=self.verdict,
-            quiz=self.quiz, legend=self.legend)
+            quiz=self.quiz, legend=self.legend))
         predict = CustomJS(args=self.player_args("predict"), code=RUN_PLAYER)
         self.check.js_on_event("button_click", predict)
         self.guess.js_on_event("value_submit", predict)
@@ -174,6 +171,10 @@ class GraphView(pn.viewable.Viewer):
             # no axes and no grids (a graph has no coordinates to read): not made at all,
             # rather than made and hidden (ten models per figure)
             x_axis_type=None, y_axis_type=None,
+            # nor a title (an empty one is still laid out, and on every repaint of the edges'
+            # canvas it read its colour from the page's computed style: a style recalculation
+            # forced in the middle of a drag frame)
+            title=None,
         )
         self._fit(fig, self.model.scene)
         fig.toolbar.logo = None

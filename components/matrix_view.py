@@ -42,18 +42,16 @@ class LayerMatrix(ModelView):
 
     def __init__(self, **params):
         super().__init__(**params)
-        w = self.words
         self.source = ColumnDataSource({c: [] for c in CELL_COLUMNS})
-        self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
         self._picking = False  # the layers offered change: one fill after, not one per change
-        self.pick.param.watch(lambda e: self._picking or self._fill(), "value")
-        self.title = pn.pane.HTML("", sizing_mode="stretch_width")
-        # the heatmaps and the parts around them are made when a network's matrix first comes
-        # on screen (components/later.py): most pages never show one, and a network's page
-        # opens with the matrix below the graph
-        self.weights = self.grads = None
-        self.marker = later.Marker(self._update)
-        self.layout = pn.Column(*([self.marker.block] if self.marker.block else []),
+        # the heatmaps, the layer pick and the parts around them are made when a network's
+        # matrix first comes on screen (components/later.py): most pages never show one, and
+        # a network's page opens with the matrix below the graph
+        self.pick = self.title = self.weights = self.grads = None
+        # (a page that opens with no network has no place to watch: a network typed later
+        # shows its matrix at once)
+        self.marker = later.Marker(self._update) if self._layers() else None
+        self.layout = pn.Column(*([self.marker.block] if self.marker and self.marker.block else []),
                                 visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
@@ -92,10 +90,13 @@ class LayerMatrix(ModelView):
     def _update(self, *events) -> None:
         layers = self._layers()
         self.layout.visible = bool(layers)
-        if not layers or not self.marker.seen:
+        if not layers or self.marker is not None and not self.marker.seen:
             return
         if self.weights is None:
             w = self.words
+            self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
+            self.pick.param.watch(lambda e: self._picking or self._fill(), "value")
+            self.title = pn.pane.HTML("", sizing_mode="stretch_width")
             self.weights = self._heatmap("weight", w["matrix_weights"])
             self.grads = self._heatmap("grad", w["matrix_grads"].format(loss="L"))
             # the two figures only display: one block (a wrapping row of them)

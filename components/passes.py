@@ -13,6 +13,7 @@ import re
 
 
 from graphviz_core import ExpressionError, format_number, parse, schedule
+from graphviz_core.engine import blocks_gradient
 from graphviz_core.gradcheck import agrees, central_difference
 from graphviz_core.mlp import builder_from_text
 from graphviz_core.schedule import grad_ref, value_ref
@@ -35,6 +36,12 @@ def pretty(text: str, lang: str) -> str:
     return html.escape(text).replace(" * ", " × ")
 
 
+def _step_list(steps, lang: str) -> str:
+    """A pass's steps as a numbered list of their formulas."""
+    return "<ol>" + "".join(f"<li><code>{pretty(s['text_template'], lang)}</code></li>"
+                            for s in steps) + "</ol>"
+
+
 class PassesPanel(ModelView):
     """The forward and backward pass of the model's graph, written out with its numbers."""
 
@@ -46,29 +53,29 @@ class PassesPanel(ModelView):
         self._update()
 
     # --- what the sections say ------------------------------------------------------------------
-    def _opening(self, which: str):
-        """The graph, the page's words, and the section's heading with its introduction;
-        ``complete`` when there is no graph to walk or it is too big to write out."""
+    def html(self, which: str) -> str:
+        """The ``"forward"`` or ``"backward"`` section, its numbers filled in."""
+        return fill_text(self.template(which), self.model.graph, self.lang)
+
+    def template(self, which: str) -> str:
+        """The ``"forward"`` or ``"backward"`` section: its heading and introduction, then the
+        pass written out with the graph's numbers as placeholders (:mod:`components.texts`);
+        a line instead where there is no graph to walk or it is too big to write out."""
         g, lang = self.model.graph, self.lang
         w = lesson_text("graph", lang)
         text = (f"<h3 class='bpx-lesson-h3'>{article_heading(which, lang)}</h3>"
                 + "".join(f"<p>{p}</p>" for p in w[f"{which}_intro"]))
-        if g is not None and len(g) > MAX_WRITTEN:
-            return g, w, text + f"<p>{w['too_big'].format(n=f'{len(g):,}')}</p>", True
-        return g, w, text, g is None
+        if g is None:
+            return text
+        if len(g) > MAX_WRITTEN:
+            return text + f"<p>{w['too_big'].format(n=f'{len(g):,}')}</p>"
+        write = self._forward if which == "forward" else self._backward
+        return text + write(g, w, lang)
 
-    def forward_html(self) -> str:
-        return fill_text(self.forward_template(), self.model.graph, self.lang)
-
-    def forward_template(self) -> str:
-        """The forward pass with the graph's numbers as placeholders (:mod:`components.texts`)."""
-        g, w, opening, complete = self._opening("forward")
-        if complete:
-            return opening
-        lang = self.lang
+    @staticmethod
+    def _forward(g, w, lang: str) -> str:
         steps = [s for s in schedule(g, "forward") if s["kind"] == "op"]
         order = " → ".join(html.escape(g.nodes[s["node"]]["name"]) for s in steps)
-        items = "".join(f"<li><code>{pretty(s['text_template'], lang)}</code></li>" for s in steps)
         rows = []
         for n in g:
             node = g.nodes[n]
@@ -81,21 +88,12 @@ class PassesPanel(ModelView):
             rows.append(f"<tr><td><b>{html.escape(node['name'])}</b></td>"
                         f"<td>{value_ref(n)}</td><td>{locals_}</td></tr>")
         header = "".join(f"<th>{h}</th>" for h in w["stores_table"])
-        return (opening + f"<p>{w['order'].format(order=order)}</p><ol>{items}</ol>"
+        return (f"<p>{w['order'].format(order=order)}</p>{_step_list(steps, lang)}"
                 f"<p>{w['stores']}</p><table class='bpx-num-table'><thead><tr>{header}</tr>"
                 f"</thead><tbody>{''.join(rows)}</tbody></table><p>{w['running']}</p>")
 
-    def backward_html(self) -> str:
-        return fill_text(self.backward_template(), self.model.graph, self.lang)
-
-    def backward_template(self) -> str:
-        """The backward pass with the graph's numbers as placeholders."""
-        g, w, opening, complete = self._opening("backward")
-        if complete:
-            return opening
-        lang = self.lang
-        steps = schedule(g, "backward")
-        items = "".join(f"<li><code>{pretty(s['text_template'], lang)}</code></li>" for s in steps)
+    @staticmethod
+    def _backward(g, w, lang: str) -> str:
         loss = html.escape(g.nodes[g.graph["root"]]["name"])
         leaves: dict[str, list[str]] = {}
         for n in g:
@@ -108,8 +106,8 @@ class PassesPanel(ModelView):
         result = "".join(f"<p>{w[key].format(list=w['list_sep'].join(leaves[kind]))}</p>"
                          for kind, key in (("parameter", "params_line"), ("data", "data_line"))
                          if kind in leaves)
-        return (opening + f"<p>{w['walk']}</p><ol>{items}</ol><p>{w['reuse']}</p>"
-                + result)
+        return (f"<p>{w['walk']}</p>{_step_list(schedule(g, 'backward'), lang)}"
+                f"<p>{w['reuse']}</p>" + result)
 
     def check(self) -> list[dict]:
         """Per variable: backpropagation's gradient, the central difference, and whether they agree."""
@@ -137,7 +135,7 @@ class PassesPanel(ModelView):
         checked = self.check()
         if not checked:
             return "", {}
-        differ = w["differ_sg"] if any(g.nodes[n]["op"] == "sg" for n in g) else w["differ"]
+        differ = w["differ_sg"] if any(blocks_gradient(op) for _, op in g.nodes(data="op")) else w["differ"]
         rows, checks = [], {}
         for r in checked:
             n = r["node"]
@@ -162,12 +160,12 @@ class PassesPanel(ModelView):
         g = self.model.graph
         check, checks = ("", {}) if g is None or len(g) > MAX_WRITTEN else self.check_template()
         agree, differ = next(iter(checks.values()))[1:] if checks else ("", "")
-        return {"forward": self.forward_template(), "backward": self.backward_template() + check,
+        return {"forward": self.template("forward"), "backward": self.template("backward") + check,
                 "check": {"h": H, "agree": agree, "differ": differ}}
 
     def _update(self, *events) -> None:
-        self.forward.object = self.forward_html()
-        backward = self.backward_html()
+        self.forward.object = self.html("forward")
+        backward = self.html("backward")
         g = self.model.graph
         if g is not None and len(g) <= MAX_WRITTEN:
             backward += self.check_html()

@@ -1,6 +1,6 @@
 """Everything the browser draws for one graph, as one JSON document.
 
-The browser modules (``static/explorer/``, bundled into ``static/explorer.bundle.mjs``) turn
+The browser modules (``static/explorer/``, joined by ``components/bundle.py``) turn
 it into the figure's data sources, replay the tape while a slider moves, and play the pass
 schedules.
 """

@@ -3,14 +3,17 @@
 Every page is the page the live server builds (:func:`components.navigation.build_page`, the
 same template and components), saved as HTML with its Bokeh document inside: what runs in the
 browser keeps working from any static file server or CDN - the explorer's sliders, mode switch,
-playback and the figure's node numbers (the tape replay of ``static/explorer.bundle.mjs``), the
+playback and the figure's node numbers (the tape replay of ``static/explorer/``), the
 values table, and the node details and written-out passes (built with :func:`texts.offline`:
 the page carries their templates and fills them from its replay). Lessons' texts that are the graph's arithmetic are templates the page fills the same way
 (:func:`texts.attach`); figures that numpy computes from a lesson's own controls are computed
 by the lesson's code over those controls' grid while the site is built
-(:mod:`components.states`). What needs Python does not work: typed expressions (the
-explorer's pages say so and link to the live server, the UI word ``static_site_note``), and
-the figures README's "A static site" lists stay at the values they were built with.
+(:mod:`components.states`). What needs Python does not work: typed expressions and the
+controls that need a derivation or a lesson's numpy work, greyed out on the page
+(:func:`texts.server_only`); each page that has them says so in a note that links the same
+page on the live app (``--live URL``; UI words ``static_site_note``, ``static_lesson_note``),
+and the figures README's "A static site" lists stay at the values they were built with. The
+explorer's examples menu goes to the example's page of the site.
 
 ``DIR/index.html`` links every page: the explorer with each example of its menu, and every
 lesson, in every language. BokehJS and Panel's files are copied under ``DIR/static/`` (only
@@ -24,6 +27,7 @@ import html
 import re
 import shutil
 import sys
+import urllib.parse
 from pathlib import Path
 
 PANEL_CDN = re.compile(r"https://cdn\.holoviz\.org/panel/[^/]+/dist/")
@@ -64,10 +68,11 @@ def site_pages(langs: tuple[str, ...] | None = None) -> list[tuple[str, str, dic
 
 
 def build_site(out: Path, langs: tuple[str, ...] | None = None,
-               only: set[str] | None = None) -> list[Path]:
+               only: set[str] | None = None, live: str | None = None) -> list[Path]:
     """Write every page, the index and the static files they use into ``out``; the pages.
 
     ``only``: write just the pages of these file names (the index still links every page).
+    ``live``: the live app's address; a page's note links the same page there.
     """
     import panel as pn
     from bokeh.resources import Resources
@@ -88,12 +93,13 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
         path = out / page_file(slug, lang, args)
         if only is not None and path.name not in only:
             continue
-        with offline():  # the explorer's texts carry their templates (components/texts.py)
+        with offline(link=page_file) as built:  # texts carry their templates (texts.py)
             page = build_page(args, link=page_file)
-        if slug == "graph":
-            note = ui(lang)["static_site_note"]
-            page.sidebar.insert(1, pn.pane.HTML(f"<div class='bpx-hint'>{note}</div>",
-                                                sizing_mode="stretch_width"))
+        if slug == "graph" or built["greyed"]:  # what needs the live app, and a link there
+            note = ui(lang)["static_site_note" if slug == "graph" else "static_lesson_note"]
+            page.sidebar.insert(1, pn.pane.HTML(
+                f"<div class='bpx-hint bpx-static-note'>{note.format(live=live_app(live, lang, args))}"
+                "</div>", sizing_mode="stretch_width"))
         title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
         page.save(str(path), resources=Resources(mode="server", root_url=""), title=title)
         path.write_text(_local(path.read_text(encoding="utf-8")), encoding="utf-8")
@@ -101,6 +107,17 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
     (out / "index.html").write_text(_index(pages, langs), encoding="utf-8")
     _copy_static(out, written)
     return written
+
+
+def live_app(live: str | None, lang: str, args: dict) -> str:
+    """The words for the live app in a page's note: a link to the same page on the live
+    server at ``live``, or how to start one."""
+    from .words import ui
+
+    if not live:
+        return ui(lang)["static_serve"]
+    url = html.escape(f"{live}?{urllib.parse.urlencode(args)}", quote=True)
+    return f"<a href=\"{url}\">{ui(lang)['static_live']}</a>"
 
 
 BOOTSTRAP_JS = "static/extensions/panel/bundled/bootstrap5/js/bootstrap.bundle.min.js"
@@ -178,8 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     site = commands.add_parser("build-site", help="write the pages as a static site into DIR")
     site.add_argument("dir", type=Path)
     site.add_argument("--lang", nargs="*", help="only these languages (default: all)")
+    site.add_argument("--live", metavar="URL", help="the live app's address (e.g. "
+                      "https://example.org/app): each page's note links the same page there")
     args = parser.parse_args(argv)
-    pages = build_site(args.dir, tuple(args.lang) if args.lang else None)
+    pages = build_site(args.dir, tuple(args.lang) if args.lang else None, live=args.live)
     print(f"{len(pages)} pages and index.html in {args.dir}")
     return 0
 

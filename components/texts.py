@@ -4,12 +4,16 @@ Node details and the written-out passes are written once, with the placeholders 
 :func:`graphviz_core.schedule.fill` (a value, a gradient, a local derivative) and three of
 their own here: ``⟨f|n⟩`` (node n's fault in the page's language, in :data:`FAULT_HTML`; nothing
 when it has none), ``⟨c|n~8⟩`` (the central difference of the loss in variable node n),
-``⟨a|n⟩`` (whether it agrees with backpropagation's gradient) and ``⟨k|n|slot⟩`` (what node
+``⟨a|n⟩`` (whether it agrees with backpropagation's gradient), ``⟨k|n|slot⟩`` (what node
 n passes back to its input ``slot``: the edge's contribution; ``⟨pk|...⟩`` in parentheses
-when negative). A lesson's template may also read *variants*, the same graph with some
+when negative) and ``⟨r|n⟩`` (node n's value as a Python literal, the PyTorch program's). A lesson's template may also read *variants*, the same graph with some
 variables pinned (``variants``, e.g. ``{"C": 0}``): ``⟨v|n@i⟩`` / ``⟨g|n@i⟩`` is node n's value
 / gradient in variant i, and ``⟨q|i|a,b|j⟩`` the first of ``choices[j]`` when the gradients of
-nodes a, b are the same in variant i as in variant 0, else the second. The server fills them with the
+nodes a, b are the same in variant i as in variant 0, else the second. A variant may also be
+another graph of the page (``{"view": arg}``: the graph view whose player's ``meta`` is the
+page script's argument ``arg``). ``⟨s|va@i<vb@j|k⟩`` is the first of ``choices[k]`` when node
+a's value in variant i is below node b's in variant j, else the second (``=``: equal; ``g``:
+gradients); a choice may hold placeholders, ``⟨s|...⟩`` too. The server fills them with the
 core's numbers (:func:`fill_text`). A page with no server behind it (the static site,
 ``components/site.py``) carries the templates and fills them from its tape replay
 (``static/explorer/texts.mjs``), so what it shows after a slider moves is what the server
@@ -26,6 +30,7 @@ from typing import Iterator
 
 from graphviz_core import format_number
 from graphviz_core.gradcheck import agrees
+from graphviz_core.pytorch import literal
 from graphviz_core.schedule import fill, graph_numbers
 
 from .words import fault_text
@@ -33,25 +38,47 @@ from .words import fault_text
 FAULT_HTML = "<div class='bpx-fault'>⚠ {}</div>"
 _VARIANT = re.compile(r"\u27e8([vg])\|(\d+)@(\d+)(?:~(\d+))?\u27e9")
 _SAME = re.compile(r"\u27e8q\|(\d+)\|(\d+(?:,\d+)*)\|(\d+)\u27e9")
-_OWN = re.compile(r"\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9")
+_CHOOSE = re.compile(r"\u27e8s\|([vg])(\d+)@(\d+)([<=])([vg])(\d+)@(\d+)\|(\d+)\u27e9")
+_OWN = re.compile(r"\u27e8(p?)([fcakr])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9")
 
 # Set while the static site builds its pages: the explorer then hands its templates to the
-# page (a context variable, so that a server building pages in other contexts never sees it)
-_OFFLINE = contextvars.ContextVar("bpx_offline", default=False)
+# page (a context variable, so that a server building pages in other contexts never sees it);
+# its value is the page being built: the site's link to a page's file, and the widgets
+# greyed out on it
+_OFFLINE = contextvars.ContextVar("bpx_offline", default=None)
 
 
 @contextmanager
-def offline() -> Iterator[None]:
-    """Pages built inside carry their texts' templates for the browser to fill."""
-    token = _OFFLINE.set(True)
+def offline(link=None) -> Iterator[dict]:
+    """Pages built inside carry their texts' templates for the browser to fill; ``link(slug,
+    lang, args)``: the file of another page of the site (an example picked goes there).
+    Yields what the page built inside greyed out (``"greyed"``: :func:`server_only`)."""
+    page = {"link": link, "greyed": []}
+    token = _OFFLINE.set(page)
     try:
-        yield
+        yield page
     finally:
         _OFFLINE.reset(token)
 
 
 def is_offline() -> bool:
-    return _OFFLINE.get()
+    return _OFFLINE.get() is not None
+
+
+def site_link(slug: str, lang: str, args: dict) -> str | None:
+    """The static site's file of a page (None if none, or not building a static site)."""
+    page = _OFFLINE.get()
+    return page["link"](slug, lang, args) if page and page["link"] else None
+
+
+def server_only(*widgets) -> None:
+    """On a page with no server behind it, ``widgets`` are greyed out: what they change is
+    computed by the server (the page's note says so and links to the live app)."""
+    page = _OFFLINE.get()
+    if page is not None:
+        for widget in widgets:
+            widget.disabled = True
+        page["greyed"] += widgets
 
 
 def attach(view, **texts) -> None:
@@ -59,7 +86,7 @@ def attach(view, **texts) -> None:
     ``details``/``passes`` (the explorer's, with ``models`` naming their Bokeh models) or
     ``panes``, a list of ``(css class, template)`` or ``(css class, template, variants,
     choices)`` - a pane of the page carrying that class (one only) shows the filled
-    template."""
+    template; ``models``: Bokeh models the page script reads by name (a variant's ``view``)."""
     args = dict(view.player.args)
     models = texts.pop("models", {})
     args["texts"] = {**args.get("texts", {}), **texts}
@@ -101,6 +128,8 @@ def fill_text(template: str, graph, lang: str, checks: dict | None = None,
                      if int(slot) in keyed)["contribution"]
             text = format_number(x, digits)
             return f"({text})" if paren and text.startswith("-") else text
+        if kind == "r":
+            return literal(nodes[n]["value"])
         if kind == "f":
             fault = nodes[n]["fault"]
             return FAULT_HTML.format(html.escape(fault_text(fault, lang))) if fault else ""
@@ -118,6 +147,13 @@ def fill_text(template: str, graph, lang: str, checks: dict | None = None,
         grad, base = variants[i][1], variants[0][1]
         return choices[j][0 if all(grad(n) == base(n) for n in nodes) else 1]
 
+    def choose(match: re.Match) -> str:
+        ka, a, i, op, kb, b, j, k = match.groups()
+        x, y = (variants[int(v)][kind == "g"](int(n)) for kind, n, v in ((ka, a, i), (kb, b, j)))
+        return choices[int(k)][0 if (x < y if op == "<" else x == y) else 1]
+
     if variants:
+        while _CHOOSE.search(template):  # a choice may hold choices
+            template = _CHOOSE.sub(choose, template)
         template = _SAME.sub(same, _VARIANT.sub(variant, template))
     return fill(_OWN.sub(own, template), *graph_numbers(graph))

@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 
 from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, sin_, sqrt_,
                    tanh_)
+from .inline import inline, inlined
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
@@ -258,8 +259,9 @@ class _Unknown:
 # How backward gets an op's local derivatives: by calling its rule, except where the rule
 # only returns constants (add, sub, neg, sg) or, for two inputs, each input's value to the
 # other (mul). Two inputs without selection (see Op.selects) take backward's short path;
-# (1.0, 1.0) (add) passes the gradient on unchanged.
-_BLOCK, _OTHER, _CONSTANT2, _SUM2, _CROSSWISE, _CALL2 = range(6)
+# (1.0, 1.0) (add) passes the gradient on unchanged. tape.Replay reads the same kinds, so
+# the page's server-side replay sums exactly as backward does.
+BLOCK, OTHER, CONSTANT2, SUM2, CROSSWISE, CALL2 = range(6)
 
 
 def _backward_kind(op: Op) -> tuple[int, tuple | None]:
@@ -272,24 +274,24 @@ def _backward_kind(op: Op) -> tuple[int, tuple | None]:
         locals_ = None
     constants = locals_ if locals_ and all(type(x) is float for x in locals_) else None
     if op.blocks_gradient:
-        return _BLOCK, constants
+        return BLOCK, constants
     if op.arity != 2 or op.selects:
-        return _OTHER, constants
+        return OTHER, constants
     if constants == (1.0, 1.0):
-        return _SUM2, constants
+        return SUM2, constants
     if constants is not None:
-        return _CONSTANT2, constants
+        return CONSTANT2, constants
     if locals_ is not None and locals_[0] is inputs[1] and locals_[1] is inputs[0]:
-        return _CROSSWISE, None
-    return _CALL2, None
+        return CROSSWISE, None
+    return CALL2, None
 
 
-_KIND = {}  # op name -> how backward treats it
-_CONSTANTS = {}  # op name -> its constant local derivatives
+BACKWARD_KIND = {}  # op name -> how backward treats it
+LOCAL_CONSTANTS = {}  # op name -> its constant local derivatives
 for _name, _op in OPS.items():
-    _KIND[_name], _constants = _backward_kind(_op)
+    BACKWARD_KIND[_name], _constants = _backward_kind(_op)
     if _constants is not None:
-        _CONSTANTS[_name] = _constants
+        LOCAL_CONSTANTS[_name] = _constants
 del _name, _op, _constants
 
 # what a non-finite number is called where no op rule names it better
@@ -539,9 +541,10 @@ def grad_fault_for(grad: float) -> str:
     return FAULT_WORDS["grad_nan"] if grad != grad else FAULT_WORDS["grad_inf"]
 
 
-def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_CONSTANTS,
-              crosswise=_CROSSWISE, sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2,
-              block=_BLOCK) -> BackwardReport:
+@inlined
+def backward_pass(root: Value, order: list, live=None, kinds=BACKWARD_KIND,
+                  constants=LOCAL_CONSTANTS, crosswise=CROSSWISE, sum2=SUM2, constant2=CONSTANT2,
+                  call2=CALL2, block=BLOCK) -> BackwardReport:
     """:meth:`Value.backward` of ``root``, leaving ``order`` filled with the graph in
     topological order and every active node (as :func:`active_nodes` says) marked with
     ``live`` (``v._mark is live``; a new object when None): what
@@ -561,11 +564,24 @@ def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_C
     # One walk sorts the graph and marks each node, as it is placed (its parents are placed
     # before it), ``need`` when a leaf that requires a gradient feeds it, else ``spare``.
     # One reverse loop then passes the gradients on: a node is active (as in active_nodes)
-    # when it needs a gradient and a child that passes gradients on reaches it, and the
-    # first such child marks it ``live`` and sets its gradient (``-0.0 + x`` is ``x`` bit
-    # for bit: the sum starts from IEEE's additive identity, as in PyTorch); the next ones
-    # add to it. A node left without the mark gets ``grad = 0.0``. Nothing per node is
-    # allocated but the gradients' floats, so the pass never wakes the garbage collector.
+    # when it needs a gradient and a child that passes gradients on reaches it. Nothing per
+    # node is allocated but the gradients' floats, so the pass never wakes the collector.
+
+    @inline  # put in place at each call when the module is imported (graphviz_core/inline.py)
+    def pass_on(p, c):
+        """``p``'s share ``c`` of a child's gradient: the fan-out rule's sum (each input
+        is counted as evaluated before it is passed on)."""
+        nonlocal evaluated, skipped
+        m = p._mark
+        if m is need:  # the first child: set (-0.0 + c is c bit for bit: the sum starts
+            p._mark = live  # from IEEE's additive identity, as in PyTorch)
+            p.grad = c
+        elif m is live:  # another child came first: add
+            p.grad += c
+        else:  # it needs no gradient
+            evaluated -= 1
+            skipped += 1
+
     need, spare = object(), object()
     if live is None:
         live = object()
@@ -583,7 +599,7 @@ def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_C
     evaluated = skipped = blocked = 0
     for v in reversed(order):
         parents = v.parents
-        if v._mark is not live:
+        if v._mark is not live:  # no gradient reached it, or it needs none
             v.grad = 0.0
             skipped += len(parents)
             continue
@@ -594,76 +610,36 @@ def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_C
         # the common cases, two inputs and no selection, first and without a loop
         if kind is crosswise:
             a, b = parents
-            la = b.data
-            lb = a.data
+            ca = g * b.data
+            cb = g * a.data
         elif kind is sum2:  # local derivatives (1.0, 1.0): g * 1.0 is g, bit for bit
             a, b = parents
-            evaluated += 2  # less one per parent that needs no gradient
-            m = a._mark
-            if m is need:
-                a._mark = live
-                a.grad = g
-            elif m is live:
-                a.grad += g
-            else:
-                evaluated -= 1
-                skipped += 1
-            m = b._mark
-            if m is need:
-                b._mark = live
-                b.grad = g
-            elif m is live:
-                b.grad += g
-            else:
-                evaluated -= 1
-                skipped += 1
-            continue
+            ca = cb = g
         elif kind is constant2:
             a, b = parents
             la, lb = constants[v.op]
+            ca = g * la
+            cb = g * lb
         elif kind is call2:
             a, b = parents
             la, lb = OPS[v.op].local((a.data, b.data), v.data, v.param)
+            ca = g * la
+            cb = g * lb
         elif kind is block:
             blocked += 1
             continue
         else:
             op = OPS[v.op]
-            locals_ = constants.get(v.op) or op.local(tuple([p.data for p in parents]),
-                                                       v.data, v.param)
             selects = op.selects
-            for p, local in zip(parents, locals_):
-                m = p._mark
-                if m is spare:
-                    skipped += 1
-                    continue
+            evaluated += len(parents)
+            for p, local in zip(parents, constants.get(v.op) or op.local(
+                    tuple([p.data for p in parents]), v.data, v.param)):
                 c = 0.0 if selects and local == 0.0 else g * local  # contribution()
-                if m is live:
-                    p.grad += c
-                else:
-                    p._mark = live
-                    p.grad = c
-                evaluated += 1
+                pass_on(p, c)
             continue
-        evaluated += 2  # less one per parent that needs no gradient
-        m = a._mark
-        if m is need:
-            a._mark = live
-            a.grad = g * la
-        elif m is live:
-            a.grad += g * la
-        else:
-            evaluated -= 1
-            skipped += 1
-        m = b._mark
-        if m is need:
-            b._mark = live
-            b.grad = g * lb
-        elif m is live:
-            b.grad += g * lb
-        else:
-            evaluated -= 1
-            skipped += 1
+        evaluated += 2
+        pass_on(a, ca)
+        pass_on(b, cb)
     if root._mark is not live:  # the loop gave it 0.0: it needs no gradient
         root.grad = 1.0
     # tuple.__new__ makes the named tuple without its Python-level __new__
@@ -797,8 +773,11 @@ def minimum(a, b) -> Value:
 
     Examples
     --------
-    >>> minimum(Value(1.0), 2).data
-    1.0
+    >>> a, b = Value(1.0, "a"), Value(1.0, "b")
+    >>> m = minimum(a, b)
+    >>> _ = m.backward()
+    >>> m.data, a.grad, b.grad
+    (1.0, 1.0, 0.0)
     """
     return Value._apply("min", (as_value(a), as_value(b)))
 

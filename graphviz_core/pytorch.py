@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 from .engine import OPS
 from .expression import parse
 from .trace import trace
 
-__all__ = ["to_pytorch", "TORCH"]
+__all__ = ["to_pytorch", "literal", "TORCH"]
 
 # each op as a torch expression (the op table's Op.torch); inputs {0}, {1}, {2}, the op's
 # constant parameter {p}
@@ -28,13 +29,21 @@ TORCH = {name: op.torch for name, op in OPS.items()}
 RESERVED = {"torch", "json", "print", "float", "None", "True", "False"}
 
 
-def _number(x: float) -> str:
+def literal(x: float) -> str:
+    """``x`` as a Python literal that reads back as the same float.
+
+    Examples
+    --------
+    >>> literal(2), literal(-1.37), literal(1e-5), literal(float("-inf"))
+    ('2.0', '-1.37', '1e-05', "float('-inf')")
+    """
     x = float(x)
     return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
 
 
 def to_pytorch(source: str, values: dict[str, float],
-               requires_grad: dict[str, bool] | None = None) -> str:
+               requires_grad: dict[str, bool] | None = None,
+               leaf_text: Callable[[str, float], str] = lambda name, x: literal(x)) -> str:
     """A runnable PyTorch program that builds ``source`` at ``values`` and differentiates it.
 
     Parameters
@@ -46,6 +55,9 @@ def to_pytorch(source: str, values: dict[str, float],
     requires_grad : dict, optional
         Variable name -> False for leaves whose gradient is not wanted (their JSON entry
         is ``null``).
+    leaf_text : callable, optional
+        (variable name, value) -> how its value is written (default :func:`literal`; a
+        page with no server behind it writes a placeholder its replay fills).
 
     Returns
     -------
@@ -56,7 +68,7 @@ def to_pytorch(source: str, values: dict[str, float],
     Examples
     --------
     >>> program = to_pytorch("(w*x + b - y)**2", {"w": 2, "x": 1.5, "b": 0.5, "y": 1})
-    >>> print(program.split("# the forward pass")[1].split("# the backward pass")[0].strip())
+    >>> print(program.split("one line per node of the graph")[1].split("# the backward pass")[0].strip())
     z1 = w * x
     z2 = z1 + b
     z3 = z2 - y
@@ -86,11 +98,11 @@ def to_pytorch(source: str, values: dict[str, float],
         if node["op"]:
             continue
         if node["kind"] == "constant":
-            names[n] = f"_c({_number(node['value'])})"
+            names[n] = f"_c({literal(node['value'])})"
             continue
         names[n] = identifier(n)
         leaves.append(
-            f"{names[n]} = torch.tensor({_number(node['value'])}, dtype=torch.float64, "
+            f"{names[n]} = torch.tensor({leaf_text(node['name'], node['value'])}, dtype=torch.float64, "
             f"requires_grad={bool(node['requires_grad'])})")
     for n in graph:
         node = nodes[n]
@@ -98,7 +110,7 @@ def to_pytorch(source: str, values: dict[str, float],
             continue
         inputs = [names[u] for u, _, _ in sorted(graph.in_edges(n, keys=True), key=lambda e: e[2])]
         names[n] = identifier(n)
-        param = "" if node["param"] is None else _number(node["param"])
+        param = "" if node["param"] is None else literal(node["param"])
         lines.append(f"{names[n]} = " + TORCH[node["op"]].format(*inputs, p=param))
     loss = names[root]
     gradients = ", ".join(f"{json.dumps(name)}: _grad({names[n]})"

@@ -227,6 +227,28 @@ def test_same_gradient_values_differ_and_page_names_the_case():
     assert mask_for({"lp": -0.5, "lpo": -1.0, "A": -2.0, "eps": 0.2}) == 1.0
 
 
+
+def test_same_gradients_case_is_ppo_cases_and_fills_from_both_graphs():
+    """The case callout is a template over the PPO graph (components/texts.py ⟨s|...⟩ choices,
+    so a page with no server fills it too); it names ppo_case's case with its numbers."""
+    from components.lessons.common import callout, number
+    from components.words import lesson_text
+    lesson = SameGradientLesson({}, "en", sync_url=False)
+    t, seen = lesson_text("same-gradient", "en"), set()
+    for lp, lpo, A, eps in itertools.product((-3.0, -2.0, -1.0, -0.9, 0.0), (-1.0, -0.3),
+                                             (-2.0, 0.0, 1.5), (0.05, 0.2)):
+        lesson.set_values(lp=lp, lpo=lpo, A=A, eps=eps)
+        case = ppo_case(lp, lpo, A, eps)
+        rho, lo, hi = case["rho"], 1 - eps, 1 + eps
+        key = (("clipped_hi" if rho > hi else "clipped_lo") if case["clipped"] else
+               "inside" if lo <= rho <= hi else "outside")
+        seen.add(key)
+        text = t[key].format(rho=number(rho), lo=number(lo), hi=number(hi), A=number(A))
+        assert lesson.case.object == callout(text, "clipped" if case["clipped"] else "same").object
+        assert ("bitwise equal: <b>True</b>" in lesson.table.object) == (
+            lesson.gradients()[0] == lesson.gradients()[1])
+    assert seen == {"clipped_hi", "clipped_lo", "inside", "outside"}
+
 # --- loss-matters and the training helpers ----------------------------------------------------------------
 
 def test_precision_float16_loses_L_float64_exact():

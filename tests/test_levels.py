@@ -305,3 +305,14 @@ def test_the_flow_legend_names_what_tells_the_flow_width_or_shade():
                          [["legendHtml", [2.0, 10]], ["legendHtml", [2.0, 1]]], numbers=False)
     assert "Edge width = gradient carried back" in wide and "Edge shade" not in wide
     assert "Edge shade = gradient carried back" in thin and "Edge width" not in thin
+
+
+def test_the_band_cut_selects_the_kth_smallest_flow():
+    """flow.mjs kth, which picks the crowds' cut without sorting: the k-th smallest, ties and
+    zeros included, for every k of lists with ties, as sorting gives it."""
+    rng = np.random.default_rng(14)
+    lists = [[3.0, 1.0, 2.0], [5.0] * 6, [0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 2.0], [7.0],
+             list(rng.integers(0, 4, 40).astype(float)), list(rng.random(101))]
+    calls = [["kth", [xs, k]] for xs in lists for k in range(len(xs))]
+    got = call_js(ROOT / "static/explorer/flow.mjs", calls)
+    assert got == [sorted(xs)[k] for xs in lists for k in range(len(xs))]

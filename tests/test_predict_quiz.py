@@ -10,19 +10,14 @@ out waiting for its verdict in CI run 7 of 2026-11-30).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
+
+from node_calls import run_node
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_late_scene_of_the_same_graph_keeps_the_answers_another_graph_starts_again():
-    node = shutil.which("node")
-    assert node, "Node.js is needed to run the browser modules (apt-get install nodejs)"
-    run = subprocess.run([node, str(ROOT / "tests/js/quiz_scenes.mjs")], capture_output=True,
-                         text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout)
+    out = json.loads(run_node([str(ROOT / "tests/js/quiz_scenes.mjs")]))
     assert out["late_scene_same_graph"] == {"position": 1, "right": 1, "tried": 1}
     assert out["other_graph"] == {"position": 0, "right": 0, "tried": 0}

@@ -53,3 +53,22 @@ def test_leaves_that_are_no_variables_keep_their_values():
     expression = parse("w * 2 + 0.5")
     graph = replayed(expression, {"w": 1.0}, {"w": 3.0})
     assert [graph.nodes[n]["value"] for n in graph] == [3.0, 2.0, 6.0, 0.5, 6.5]
+
+
+def test_the_pages_python_literal_is_reprs():
+    """texts.mjs ``literal`` (the static page's PyTorch program) writes each float as
+    graphviz_core.pytorch.literal does: the edges of repr's exponent form, signs, steps of
+    the sliders, and floats of every magnitude."""
+    import random
+
+    from graphviz_core.pytorch import literal
+    from node_calls import ROOT, call_js
+
+    rng = random.Random(12)
+    xs = [0.0, -0.0, 1.0, -1.37, 0.1 + 0.2, 1e-4, 9.99e-5, 1e-5, 1.5e-5, 1e15, 1e16, 1.2345e16,
+          123456789012345.6, 5e-324, 1.7976931348623157e308, float("inf"), float("-inf"),
+          float("nan"), *(round(i * 0.01 - 3, 10) for i in range(0, 601, 37)),
+          *(rng.uniform(-1, 1) * 10.0 ** rng.randint(-30, 30) for _ in range(300))]
+    shown = call_js(ROOT / "static/explorer/texts.mjs", [["literal", [x]] for x in xs],
+                    numbers=False)
+    assert shown == [literal(x) for x in xs]

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from graphviz_core import ExpressionError, parse, to_tape, trace
 from graphviz_core.engine import OPS, format_number
 
 from extremes import INPUTS, KNOWN, decode, encode, extreme_cases, same_float
-from node_calls import call_js
+from node_calls import call_js, run_node
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLAY = ROOT / "static/explorer/replay.mjs"
@@ -58,14 +56,9 @@ def _close(a, b) -> bool:
 
 @pytest.fixture(scope="module")
 def replayed():
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("Node.js is needed to run the browser module's replay (apt-get install nodejs)")
     cases, expected, ops_seen = _cases()
-    run = subprocess.run([node, str(ROOT / "tests/js/replay_tapes.mjs"), str(REPLAY)],
-                         input=json.dumps(cases), capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    return expected, json.loads(run.stdout), ops_seen
+    out = run_node([str(ROOT / "tests/js/replay_tapes.mjs"), str(REPLAY)], json.dumps(cases))
+    return expected, json.loads(out), ops_seen
 
 
 def test_every_op_is_exercised(replayed):

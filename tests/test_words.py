@@ -132,10 +132,25 @@ def test_no_student_facing_chinese_left_in_python_code():
     assert not with_cjk
 
 
-def test_the_pages_words_module_is_fresh():
-    from components.words import PAGE_MODULE, page_module
-    assert PAGE_MODULE.read_text(encoding="utf-8") == page_module(), \
-        "static/explorer/words.generated.mjs is stale: run python3 -m components.words"
+def test_the_page_runs_the_words_of_the_catalogue_as_it_is():
+    from components.bundle import player_code
+    from components.words import page_module
+    words = page_module().split("\n", 1)[1]  # past its header line
+    assert words.startswith("export const WORDS = {") and words.strip().removeprefix(
+        "export const WORDS = ") in player_code()
+
+
+def test_every_fault_word_an_op_rule_can_say_is_in_the_catalogue():
+    """A new op's fault words need their translations (README, "How it is built"): the
+    words are the string constants of each op's fault rule and the engine's FAULT_WORDS."""
+    from components.words import fault_text
+    from graphviz_core.engine import FAULT_WORDS, OPS
+    words = {c for op in OPS.values() if op.fault
+             for c in op.fault.__code__.co_consts if isinstance(c, str)}
+    words |= {w.format("inf - inf") for w in FAULT_WORDS.values()}
+    assert "log of zero" in words and "undefined: inf - inf" in words
+    missing = [w for w in sorted(words) if fault_text(w, "zh") == w or fault_text(w, "en") != w]
+    assert not missing
 
 
 @pytest.mark.parametrize("source, values", [

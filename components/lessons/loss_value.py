@@ -25,7 +25,7 @@ from .. import display, later
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
-from ..texts import attach, fill_text, is_offline
+from ..texts import attach, fill_text, is_offline, server_only
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number,
@@ -219,6 +219,7 @@ class LossValueLesson:
         if is_offline():  # no server behind the page: the table filled from the page's replay
             template, choices = self.table_template()
             attach(self.view, panes=[("bpx-loss-table", template, list(self.VARIANTS), choices)])
+        server_only(self.lr, self.tau)  # the descent is the server's
         # the figures, notes and tables only display: a block per row of them
         main = [
             heading(article_heading("loss-value", lang)),

@@ -8,16 +8,16 @@ in the browser. The page fills the article's comparison table with live numbers.
 
 from __future__ import annotations
 
-import math
-
 import panel as pn
 
+from graphviz_core.engine import blocks_gradient
 from graphviz_core.ppo import ppo_case
 
 from .. import display
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..release import variable_tags
+from ..texts import attach, fill_text, is_offline
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import callout, float_arg, heading, number, prose, table_html, write_url_on
@@ -68,8 +68,9 @@ class SameGradientLesson:
                                     **self.sliders, "name": name},
                               value=JS_CASE)
             slider.param.watch(self._on_slider, "value_throttled")
-        self.case = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.table = display.Text("", sizing_mode="stretch_width")  # in a block of its own
+        self.case = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-ppo-case"])
+        # in a block of its own
+        self.table = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-ppo-table"])
         self.ppo.param.watch(self._update, ["graph"])
         self.rf.param.watch(self._update, ["graph"])
         self._update()
@@ -113,46 +114,56 @@ class SameGradientLesson:
         return g.nodes[g.graph["root"]]
 
     # --- text -------------------------------------------------------------------------------------
-    def case_html(self) -> str:
-        t = lesson_text("same-gradient", self.lang)
-        v = self.values
-        case = ppo_case(v["lp"], v["lpo"], v["A"], v["eps"])
-        rho, lo, hi = case["rho"], 1 - v["eps"], 1 + v["eps"]
-        if case["clipped"]:
-            key, kind = ("clipped_hi" if rho > hi else "clipped_lo"), "clipped"
-        else:
-            key, kind = ("inside" if lo <= rho <= hi else "outside"), "same"
-        text = t[key].format(rho=number(rho), lo=number(lo), hi=number(hi), A=number(v["A"]))
-        return callout(text, kind).object
+    # the texts are templates over both graphs (components/texts.py): variant 0 is the
+    # REINFORCE graph, variant 1 the PPO graph (on a page with no server, the PPO view's
+    # numbers as it last drew them: the argument OTHER of the REINFORCE view's page script)
+    OTHER = "bpx_ppo"
+    VARIANTS = ({}, {"view": OTHER})
 
-    def table_html(self) -> str:
+    def templates(self) -> tuple[str, str, list]:
+        """The case callout and the comparison table with the numbers as placeholders, and
+        the choices between their words."""
         t = lesson_text("same-gradient", self.lang)
-        v = self.values
-        rho = math.exp(v["lp"] - v["lpo"])
-        clipped_rho = min(max(rho, 1 - v["eps"]), 1 + v["eps"])
-        objective = min(rho * v["A"], clipped_rho * v["A"])
-        w = rho * self.rf.values["m"]
-        g_ppo, g_rf = self.gradients()
+        p, r = _nodes(self.ppo.graph), _nodes(self.rf.graph)
+        v = lambda n, i=1, digits="": f"\u27e8v|{n}@{i}{digits}\u27e9"
+        g = lambda n, i: f"\u27e8g|{n}@{i}~6\u27e9"
+        words = {"rho": v(p["rho"]), "lo": v(p["lo"]), "hi": v(p["hi"]), "A": v(p["A"])}
+        said = {key: callout(t[key].format(**words), kind).object
+                for key, kind in (("clipped_hi", "clipped"), ("clipped_lo", "clipped"),
+                                  ("inside", "same"), ("outside", "same"))}
+        below = lambda a, b, k: f"\u27e8s|v{a}@1<v{b}@1|{k}\u27e9"
+        # ppo_case: clipped when clip(ρ)·A < ρ·A; then by which side of [1-ε, 1+ε] ρ is on
+        choices = [(below(p["hi"], p["rho"], 1), below(p["rho"], p["lo"], 2)),
+                   (said["clipped_hi"], said["clipped_lo"]),
+                   (said["outside"], below(p["hi"], p["rho"], 3)),
+                   (said["outside"], said["inside"]),
+                   (t["true"], t["false"])]
+        case = below(p["clipA"], p["rhoA"], 0)
         rows = [
-            [t["value"], f"−min(ρA, clip(ρ)A) = <b>{number(self._root(self.ppo)['value'])}</b>",
-             f"−w·A·lp = <b>{number(self._root(self.rf)['value'])}</b>"],
+            [t["value"], f"−min(ρA, clip(ρ)A) = <b>{v(p['root'])}</b>",
+             f"−w·A·lp = <b>{v(r['root'], 0)}</b>"],
             [t["path"], t["path_ppo"], t["path_rf"]],
-            [t["inter"], f"ρ = {number(rho)}, clip(ρ) = {number(clipped_rho)}, "
-                         f"min(·) = {number(objective)}",
-             f"w = sg(ρ·m) = {number(w)} ({t['sg']}, m = {number(self.rf.values['m'])}), "
-             f"ln π<sub>θ</sub> = lp = {number(v['lp'])}"],
-            [t["grad"], f"<b>{number(g_ppo, 6)}</b>", f"<b>{number(g_rf, 6)}</b>"],
+            [t["inter"], f"ρ = {v(p['rho'])}, clip(ρ) = {v(p['clip'])}, min(·) = {v(p['min'])}",
+             f"w = sg(ρ·m) = {v(r['w'], 0)} ({t['sg']}, m = {v(r['m'], 0)}), "
+             f"ln π<sub>θ</sub> = lp = {v(r['lp'], 0)}"],
+            [t["grad"], f"<b>{g(p['lp'], 1)}</b>", f"<b>{g(r['lp'], 0)}</b>"],
         ]
-        equal = t["equal"].format(g=number(g_ppo, 6), eq=t["true"] if g_ppo == g_rf else t["false"])
-        return (table_html(["", "L<sub>PPO</sub>", "L<sub>RF</sub>"], rows,
-                           caption=t["table_caption"], css="bpx-num-table bpx-seed-table")
-                + f"<div class='bpx-equation'>{equal}</div>")
+        equal = t["equal"].format(g=g(p["lp"], 1),
+                                  eq=f"\u27e8s|g{p['lp']}@1=g{r['lp']}@0|4\u27e9")
+        table = (table_html(["", "L<sub>PPO</sub>", "L<sub>RF</sub>"], rows,
+                            caption=t["table_caption"], css="bpx-num-table bpx-seed-table")
+                 + f"<div class='bpx-equation'>{equal}</div>")
+        return case, table, choices
 
     def _update(self, *events) -> None:
         if self.rf.graph is None or self.ppo.graph is None:
             return
-        self.case.object = self.case_html()
-        self.table.object = self.table_html()
+        case, table, choices = self.templates()
+        variants = [(lambda n, g=m.graph: g.nodes[n]["value"], lambda n, g=m.graph: g.nodes[n]["grad"])
+                    for m in (self.rf, self.ppo)]
+        self.case.object, self.table.object = (
+            fill_text(text, self.rf.graph, self.lang, variants=variants, choices=choices)
+            for text in (case, table))
 
     # --- page ---------------------------------------------------------------------------------------
     def _graph_column(self, title: str, view: GraphView):
@@ -173,6 +184,11 @@ class SameGradientLesson:
 
     def page(self) -> LessonPage:
         t, lang = lesson_text("same-gradient", self.lang), self.lang
+        if is_offline():  # no server behind the page: both texts filled from the two replays
+            case, table, choices = self.templates()
+            attach(self.rf_view, panes=[(css, text, list(self.VARIANTS), choices) for css, text
+                                        in (("bpx-ppo-case", case), ("bpx-ppo-table", table))],
+                   models={self.OTHER: self.ppo_view.meta})
         main = [
             heading(article_heading("same-gradient", lang)),
             display.block(display.row(prose(t["intro"][:3], margin=(0, 10), model=True),
@@ -188,6 +204,24 @@ class SameGradientLesson:
         sidebar = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{ui(lang)['inputs']}</h3>"),
                    *self.sliders.values()]
         return LessonPage(sidebar=sidebar, main=main)
+
+
+def _nodes(g) -> dict[str, int]:
+    """The nodes the texts read, by role: the leaves by name, the root; in the PPO graph ρ
+    (the exp beside A), clip(ρ) and its bounds 1 - ε and 1 + ε, both terms of min and min;
+    in the REINFORCE graph w = sg(ρ·m)."""
+    nodes = {d["name"]: n for n, d in g.nodes(data=True) if not d["op"]}
+    nodes["root"] = g.graph["root"]
+    for n, d in g.nodes(data=True):
+        parents = {slot: u for u, _, slot in g.in_edges(n, keys=True)}
+        if d["op"] == "clip":
+            nodes.update(clip=n, lo=parents[1], hi=parents[2])
+        elif d["op"] == "min":
+            nodes.update(min=n, rhoA=parents[0], clipA=parents[1])
+            nodes["rho"] = next(u for u, _, slot in g.in_edges(parents[0], keys=True) if slot == 0)
+        elif blocks_gradient(d["op"]):  # the detached weight
+            nodes["w"] = n
+    return nodes
 
 
 def build(args: dict, lang: str) -> LessonPage:

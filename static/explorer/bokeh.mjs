@@ -28,6 +28,22 @@ export function viewOf(model) {
   return view
 }
 
+// Paint the renderers of `sources` (figure's glyph renderers drawing them) on `level`: BokehJS
+// paints every renderer below "overlay" on one canvas and the "overlay" ones on a second one
+// above it, and repaints only the canvas whose renderers changed. A level moved, both canvases
+// are painted again (a renderer's own change repaints only the canvas it now lies on).
+export function paintOn(figure, sources, level) {
+  if (!figure) return
+  let moved = false
+  for (const r of figure.renderers) {
+    if (!sources.includes(r.data_source) || r.level === level) continue
+    r.setv({ level }, { sync: false })
+    moved = true
+  }
+  const view = moved ? viewOf(figure) : null
+  if (view) view.request_repaint()
+}
+
 // the views of the page's roots (one per Bokeh document embedded in the page)
 export function rootViews() {
   const views = index()

@@ -89,8 +89,26 @@ export function cutOf(flow, cr, lines = CROWD_LINES) {
   let n = 0
   for (let k = 0; k < fs.length; k++) if (cr.of[k] >= 0 && Number.isFinite(f[k])) fs[n++] = f[k]
   if (n <= lines) return flow.cut = 0
-  const sorted = fs.subarray(0, n).sort()  // a typed array sorts by number, ascending
-  return flow.cut = sorted[n - lines]
+  return flow.cut = kth(fs.subarray(0, n), n - lines)
+}
+
+// the k-th smallest (from 0) of the numbers in `a`, which it reorders: a selection (Hoare's),
+// linear on average, where sorting every crowd's flows on each replay was most of the cut's time
+export function kth(a, k) {
+  let lo = 0, hi = a.length - 1
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >> 1]
+    let i = lo, j = hi
+    while (i <= j) {
+      while (a[i] < pivot) i++
+      while (a[j] > pivot) j--
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j-- }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else return a[k]
+  }
+  return a[k]
 }
 
 // `color` (#rrggbb) at opacity `alpha` over `ground`, as one opaque colour

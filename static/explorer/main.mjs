@@ -1,5 +1,5 @@
-// Backprop explorer, the browser side of one graph view: the entry of the bundle
-// (static/explorer.bundle.mjs, built by tools/build_browser.py).
+// Backprop explorer, the browser side of one graph view: the entry of the page's module
+// (this folder joined in memory by components/bundle.py).
 //
 // Bokeh runs the bundle as an ES module: `export default (args, obj, data)`, called by the
 // CustomJS callbacks of components/graph_view.py (a new scene, a resize, a zoom) and by the

@@ -26,7 +26,9 @@ export class Markup {
       model.setv({ text: html }, { sync: false })  // not drawn yet, or MathJax still loading
       return
     }
+    const before = model.text
     model.setv({ text: html }, { silent: true })
+    if (!tex && retext(el, before, html)) return
     el.innerHTML = tex && !model.disable_math ? this.math(view, html) : html
   }
 
@@ -49,4 +51,26 @@ export class Markup {
     }
     return out
   }
+}
+
+// Where `after` has the same tags as `before` (which `el` shows) and only the text between
+// them differs - a drag frame's new numbers in the same legend - the changed text nodes take
+// their new text: elements made anew on every frame would each be styled and laid out anew.
+// False (nothing written) where the two differ otherwise, or `el` is not what `before` made.
+const TAGS = /(<[^>]*>)/
+export function retext(el, before, after) {
+  if (typeof before !== "string" || typeof document === "undefined") return false
+  const a = before.split(TAGS), b = after.split(TAGS)
+  if (a.length !== b.length) return false
+  for (let k = 0; k < a.length; k++) {
+    if (k % 2 ? a[k] !== b[k] : (a[k] === "") !== (b[k] === "") || (a[k] !== b[k] && (a[k] + b[k]).includes("&"))) return false
+  }
+  // the page's text nodes, one per non-empty text between tags, in order
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT), nodes = []
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) nodes.push(node)
+  const texts = a.filter((text, k) => k % 2 === 0 && text !== "")
+  if (nodes.length !== texts.length || nodes.some((node, k) => node.nodeValue !== texts[k])) return false
+  const next = b.filter((text, k) => k % 2 === 0 && text !== "")
+  nodes.forEach((node, k) => { if (node.nodeValue !== next[k]) node.nodeValue = next[k] })
+  return true
 }

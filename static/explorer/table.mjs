@@ -9,11 +9,10 @@ import { viewOf } from "./bokeh.mjs"
 // `seen`: the nodes whose gradients are on screen (null: all; Predict hides the others)
 export function tableColumns(sc, r, seen = null) {
   const N = sc.nodes, n = N.id.length
-  const tcol = { name: [], op: [], value: [], grad: [], fault: [] }
+  const { name, op } = rowsOf(sc)
+  const tcol = { name, op, value: [], grad: [], fault: [] }
   for (let i = 0; i < n; i++) {
     const t = tapeIndex(sc, i)
-    tcol.name.push(N.name[i])
-    tcol.op.push(N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : T.kinds[N.kind[i]] || N.kind[i])
     // a layer's row: the norms of its output vector and of that vector's gradient
     const norm = isVector(sc, i) ? "‖·‖ = " : ""
     tcol.value.push(norm + fmt(shownValue(sc, r, i), 6))
@@ -22,6 +21,18 @@ export function tableColumns(sc, r, seen = null) {
     tcol.fault.push(fault ? `⚠ ${faultText(fault)}` : "")
   }
   return tcol
+}
+
+// a scene's names and operations (its rows, which no replay changes): made once per scene
+const rowsMade = new WeakMap()
+function rowsOf(sc) {
+  const N = sc.nodes
+  let out = rowsMade.get(N)
+  if (!out) {
+    out = { name: [...N.name], op: N.name.map((_, i) => N.op[i] ? N.text[i].split(" = ").slice(1).join(" = ") : T.kinds[N.kind[i]] || N.kind[i]) }
+    rowsMade.set(N, out)
+  }
+  return out
 }
 
 // the columns a new replay can change (a row's name stays)

@@ -10,8 +10,20 @@ import { faultText } from "./words.mjs"
 import { modelWithClass } from "./bokeh.mjs"
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
-const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+export const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
   .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
+
+// graphviz_core.pytorch.literal: what Python's repr writes (the shortest digits that read
+// back as the same float, in exponent form below 1e-4 and from 1e16)
+export function literal(x) {
+  if (!Number.isFinite(x)) return x !== x ? "float('nan')" : x > 0 ? "float('inf')" : "float('-inf')"
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0"
+  const [mantissa, e] = x.toExponential().split("e"), exponent = +e
+  if (exponent < -4 || exponent >= 16)
+    return `${mantissa}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`
+  const text = String(x)
+  return text.includes(".") ? text : text + ".0"
+}
 
 // graphviz_core.gradcheck.agrees
 function agrees(gradient, difference, tol = 1e-5) {
@@ -43,16 +55,33 @@ export class Texts {
     // a lesson's panes: the one model of the page carrying each css class
     const panes = texts.panes || []
     if (panes.length && !this.panes) this.panes = panes.map(([css]) => modelWithClass(a.meta.document, css))
-    panes.forEach(([, template, variants, choices], k) =>
-      this.set(this.panes[k], fill(variants ? this.variants(template, view, variants, choices) : template)))
+    panes.forEach(([, template, variants, choices], k) => {
+      const text = variants ? this.variants(template, view, variants, choices) : template
+      if (text !== null) this.set(this.panes[k], fill(text))
+    })
   }
 
-  // a lesson's variants: the page's graph with some variables pinned (components/texts.py)
+  // a lesson's variants: the page's graph with some variables pinned, or another graph of the
+  // page as its view last drew it (components/texts.py); null while that view has drawn nothing
   variants(template, view, variants, choices) {
-    const results = variants.map((pinned) => replay(view.scene.tape, { ...view.overrides, ...pinned }))
+    const results = variants.map((pinned) => {
+      if (!pinned.view) return replay(view.scene.tape, { ...view.overrides, ...pinned })
+      const other = view.args[pinned.view] && view.args[pinned.view]._bpx_view
+      return other && other.result
+    })
+    if (!results.every(Boolean)) return null
+    const of = (kind, n, i) => (kind === "g" ? results[+i].grad : results[+i].value)[+n]
+    const choose = /\u27e8s\|([vg])(\d+)@(\d+)([<=])([vg])(\d+)@(\d+)\|(\d+)\u27e9/g
+    while (choose.test(template)) {  // a choice may hold choices
+      choose.lastIndex = 0
+      template = template.replace(choose, (_, ka, a, i, op, kb, b, j, k) => {
+        const x = of(ka, a, i), y = of(kb, b, j)
+        return choices[+k][(op === "<" ? x < y : x === y) ? 0 : 1]
+      })
+    }
     return template
       .replace(/\u27e8([vg])\|(\d+)@(\d+)(?:~(\d+))?\u27e9/g, (_, kind, n, i, digits) =>
-        fmt((kind === "g" ? results[+i].grad : results[+i].value)[+n], digits ? +digits : 4))
+        fmt(of(kind, n, i), digits ? +digits : 4))
       .replace(/\u27e8q\|(\d+)\|(\d+(?:,\d+)*)\|(\d+)\u27e9/g, (_, i, nodes, j) =>
         choices[+j][nodes.split(",").every((n) => results[+i].grad[+n] === results[0].grad[+n]) ? 0 : 1])
   }
@@ -70,8 +99,9 @@ export class Texts {
       }
       return differences[n]
     }
-    const own = template.replace(/\u27e8(p?)([fcak])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
+    const own = template.replace(/\u27e8(p?)([fcakr])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9/g, (_, p, kind, n, slot, digits) => {
       n = +n
+      if (kind === "r") return literal(r.value[n])
       if (kind === "k") {  // graphviz_core.engine.contribution
         const text = fmt(contribution(tape.op[n], r.grad[n], r.local(n, +slot)), digits ? +digits : 4)
         return p && text.startsWith("-") ? `(${text})` : text

@@ -12,7 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
-import { variableSliders, viewOf, followValues } from "./bokeh.mjs"
+import { variableSliders, viewOf, followValues, paintOn } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
@@ -21,6 +21,8 @@ import { legendHtml } from "./flow.mjs"
 import { drawnEdge } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
+import { Descent } from "./descent.mjs"
+import { GradBuffer } from "./buffer.mjs"
 
 export class View {
   constructor(args) {
@@ -37,6 +39,8 @@ export class View {
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.texts = new Texts()  // the static site's node details and passes (texts.mjs)
+    this.descent = new Descent(this)  // the static site's "Take a step" (descent.mjs)
+    this.buffer = new GradBuffer()  // and the accumulation lesson's .grad (buffer.mjs)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
@@ -58,6 +62,8 @@ export class View {
       case "back": return this.predicting || this.player.step(-1)
       case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
       case "cell": return this.cell(obj, data.index)
+      case "descend": return this.descent.handle(data)
+      case "grad-buffer": return this.buffer.handle(this, data)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -189,7 +195,7 @@ export class View {
   }
 
   slide(name, value) {
-    if (!this.scene || !(name in this.scene.tape.variable)) return
+    if (this.settingValues || !this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
@@ -199,6 +205,23 @@ export class View {
 
   compute() { this.result = replay(this.scene.tape, this.overrides) }
 
+  // several variables at once (a step of descent on a page with no server): the sliders
+  // follow, widened to hold their values as the server widens them (span: the least reach),
+  // and the tape is replayed once
+  setValues(values, span) {
+    for (const [name, value] of Object.entries(values)) this.overrides[name] = value === 0 ? 0 : value
+    this.settingValues = true
+    try {
+      for (const [name, m] of variableSliders(this.args.meta.document)) {
+        if (!(name in values)) continue
+        const reach = Number.isFinite(values[name]) ? Math.max(span, Math.ceil(Math.abs(values[name]))) : 0
+        m.setv({ start: Math.min(m.start, -reach), end: Math.max(m.end, reach), value: values[name] })
+      }
+    } finally { this.settingValues = false }
+    this.compute()
+    this.renderSoon()
+  }
+
   // Everything drawn comes from here.
   // table: false while playing - a step changes what is lit, never the numbers
   render({ table: withTable = true } = {}) {
@@ -207,6 +230,7 @@ export class View {
     // the box appears or goes before the sources change: Bokeh re-lays the figure out then,
     // and a re-layout in the same tick as fewer labels drew with the old row count
     if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
+    this.stack()
     const d = drawing(this.scene, this.result, {
       seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
       box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
@@ -219,7 +243,7 @@ export class View {
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
-    if (withTable) this.texts.write(this)
+    if (withTable) { this.texts.write(this); this.buffer.write(this) }
     this.caption()
     this.legend(d.flow)
     this.animateFrame()
@@ -264,9 +288,24 @@ export class View {
     this.markup.write(this.args.verdict, this.quiz.verdict)
   }
 
+  // Which canvas the nodes and their labels are painted on. A slider drag changes what the
+  // edges carry, rarely a node or its number: with the nodes and labels on the upper canvas
+  // (BokehJS's "overlay", above the edges as before) a drag frame repaints the edges alone -
+  // at the 11.6k MLP's neurons, 126 nodes and their labels were half of the canvas work of a
+  // backward drag frame. Playing, the pulses move on the upper canvas every frame, so the
+  // nodes and labels go down to the canvas of the edges, which changes only when a step does.
+  stack() {
+    const above = !this.player.playing
+    if (this.nodesAbove === above) return
+    this.nodesAbove = above
+    const a = this.args
+    paintOn(a.figure, [a.nodes, a.labels], above ? "overlay" : "glyph")
+  }
+
   animateFrame() {
     const p = this.player, { pulses } = this.args
     if (!pulses) return
+    this.stack()
     // reduced motion: the steps still play, one after another, without moving dots
     if (!p.playing || p.index < 0 || reducedMotion()) { this.clearPulses(); return }
     setData(pulses, pulseColumns(this.scene, this.result, p.steps[p.index], p.travelled()))

@@ -1,5 +1,5 @@
 // The page's words. They are written once, in components/words/ui.toml ([page.*]), and
-// reach this folder as words.generated.mjs (`python3 -m components.words`). `T` holds the
+// reach the page as the module words.generated.mjs (components/bundle.py). `T` holds the
 // words of the page's language: the URL's `lang` at first, then the language each scene
 // names (a saved file has no URL of its own). Templates: fill(T.key, {name: value}).
 import { WORDS } from "./words.generated.mjs"

@@ -39,11 +39,11 @@ def _get(url: str) -> tuple[int, bytes, str]:
 def test_assets_are_served_next_to_the_app(app_url):
     base = app_url.rsplit("/app", 1)[0]
     assert _get(app_url)[0] == 200
-    for name in ("explorer.bundle.mjs", "style.css"):
+    for name in ("page-a11y.js", "style.css"):
         status, body, kind = _get(f"{base}/assets/{name}")
         assert status == 200, name
         assert body == (STATIC / name).read_bytes()
-    assert "javascript" in _get(f"{base}/assets/explorer.bundle.mjs")[2]
+    assert "javascript" in _get(f"{base}/assets/page-a11y.js")[2]
     assert _get(f"{base}/assets/missing.js")[0] == 404
 
 

@@ -9,20 +9,26 @@ from __future__ import annotations
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from components.controls import examples
 from components.lessons import LESSONS
 from components.site import build_site, example_pages, page_file, site_pages
 from components.words import LANGUAGES
 
 from components import display
 from components.explorer import NodeDetails
+from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_value import LossValueLesson
+from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
+from components.descent import StepPanel
 from components.passes import PassesPanel
+from components.pytorch_view import PyTorchView
 
 from .helpers import button, free_port, js, new_context, number, set_slider, table
 
@@ -30,7 +36,8 @@ pytestmark = pytest.mark.browser
 
 
 # the pages the browser opens below are written; the index links every page of the site
-OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html"}
+OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html",
+          "same-gradient.en.html", "accumulation.en.html"}
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +85,19 @@ def _wait_for_pane(page, html: str) -> None:
                            ".some((m) => m.text === html)", arg=html, timeout=10_000)
 
 
-def _open(browser, url: str):
+def _open(browser, url: str, drawn: bool = False):
+    """A page of the site, the websockets it opens and the files it misses; ``drawn``: once
+    its graph is drawn with its values table."""
     context = new_context(browser)
     page = context.new_page()
     sockets, missing = [], []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
     page.goto(url)
+    if drawn:
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 }", timeout=30_000)
+        page.wait_for_timeout(300)
     return context, page, sockets, missing
 
 
@@ -104,7 +117,10 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         after = number(table(page)["L"]["value"])
         # (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
         assert (before, after) == (6.25, 4.0)
-        assert "needs the live app" in js(page, "t.deepText()")
+        # what needs the server is greyed out, and the page's note says so
+        assert "greyed-out controls need the live app" in js(page, "t.deepText()")
+        assert js(page, "t.all('panel.models.widgets.TextInput').map((m) => m.disabled)") == [True]
+        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
         # the node details (a tap on w) and both passes, at w = -1.37, as the server writes them
         set_slider(page, "w", -1.37)
         js(page, "(() => { const d = t.table(); t.nodes().selected.indices = [d.name.indexOf('w')] })()")
@@ -114,16 +130,49 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         # and the written-out passes, which show every gradient, are hidden as the server hides them
         assert js(page, "t.all('panel.models.markup.HTML', (m) => (m.css_classes || [])"
                         ".includes('bpx-pass')).map((m) => m.visible)") == [False, False]
+        # the PyTorch program opens, shows the sliders' values and downloads what it shows
+        button(page, "The same in PyTorch").click()
+        program = PyTorchView(model=_server_model("(w*x + b - y)**2", {"w": -1.37}), lang="en")
+        program.toggle.value = True  # opened on the server
+        _wait_for_pane(page, display.html(program.code.object).text)
+        with page.expect_download() as download:
+            button(page, "Download as .py").click()
+        assert Path(download.value.path()).read_text(encoding="utf-8") == program.program()
+        # two steps of descent, taken in the page, are the server's: values, history and note
+        steps = StepPanel(model=_server_model("(w*x + b - y)**2", {"w": -1.37}), lang="en")
+        for _ in range(2):
+            button(page, "Take a step").click()
+            steps.step()
+        _wait_for_pane(page, display.html(steps.note.object).text)
+        assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [
+            steps.model.values["w"], steps.model.values["b"]]
+        assert js(page, "(({step, loss}) => ({step: Array.from(step), loss: Array.from(loss)}))"
+                        "(t.all('ColumnDataSource').find((m) => 'loss' in m.data).data)") == {
+            "step": [0, 1, 2], "loss": steps.history}
+        assert number(table(page)["L"]["value"]) == pytest.approx(steps.loss(), rel=1e-5)
+        button(page, steps.reset_button.name).click()  # back where the steps started
+        steps.reset()
+        _wait_for_pane(page, display.html(steps.note.object).text)
+        assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [-1.37, 0.5]
         assert sockets == [] and missing == []
+        # an example picked from the menu is its page of the site
+        label, source = next((k, v) for k, v in examples("en").items() if "mlp" not in v)
+        with page.expect_request(lambda r: r.url.endswith(page_file("graph", "en", {"expr": source}))):
+            js(page, "t.all('panel.models.widgets.CustomSelect').find((m) => JSON.stringify(m.options).includes(arg)).value = arg", label)
     finally:
         context.close()
+
+
+def _server_model(expression: str, values: dict) -> ExplorerModel:
+    model = ExplorerModel(expression=expression)
+    model.values = {**model.values, **values}
+    return model
 
 
 def _server_texts(expression: str, values: dict, lang: str, name: str, mode: str) -> dict:
     """The live server's node details (of the variable ``name``) and passes for
     ``expression`` at ``values`` in ``mode``, as the HTML Panel sends the page."""
-    model = ExplorerModel(expression=expression)
-    model.values = {**model.values, **values}
+    model = _server_model(expression, values)
     node = next(n for n in model.graph if model.graph.nodes[n]["name"] == name)
     model.param.update(selected=node, mode=mode)
     details, passes = NodeDetails(model=model, lang=lang), PassesPanel(model=model, lang=lang)
@@ -175,16 +224,66 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
     """loss-value: L, L + C and k·L are the page's graph with C and k pinned, replayed in the
     page; the table is what the lesson writes on the server for the same values."""
     _, _, url = site
-    context, page, sockets, missing = _open(browser, url + "loss-value.en.html")
+    context, page, sockets, missing = _open(browser, url + "loss-value.en.html", drawn=True)
     try:
-        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
-                               " return f && t.viewOf(f) && t.rows() > 0 }", timeout=30_000)
-        page.wait_for_timeout(300)
         for name, value in (("k", 2.37), ("C", 12.5), ("w", -1.37)):
             set_slider(page, name, value)
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
         table = display.html(lesson.table.object).text
         _wait_for_pane(page, table)
+        # the descent's controls need the server: greyed out, and the page's note says so
+        assert "greyed-out controls need the live app" in js(page, "t.deepText()")
+        assert js(page, "t.all('Slider').filter((m) => m.disabled).map((m) => m.title)") == [
+            lesson.lr.label, lesson.tau.label]
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_same_gradients_case_and_table_follow_both_graphs_with_no_server(site, browser):
+    """same-gradient: the case callout and the comparison table read both graphs (PPO's and
+    REINFORCE's replays in the page); they are what the lesson writes on the server, in a
+    clipped case and in one outside [1-ε, 1+ε] that is not clipped."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "same-gradient.en.html")
+    try:
+        page.wait_for_function("() => { const f = window.__bpxt && window.__bpxt.all('Figure');"
+                               " return f && f.length === 2 && f.every((m) => window.__bpxt.viewOf(m)) }",
+                               timeout=30_000)
+        page.wait_for_timeout(300)
+        for values in ({"lp": 0.0, "A": 2.0}, {"lp": -2.0, "A": 1.5}):
+            for name, value in values.items():
+                set_slider(page, name, value)
+            lesson = SameGradientLesson({k: str(v) for k, v in values.items()}, "en",
+                                        sync_url=False)
+            _wait_for_pane(page, display.html(lesson.case.object).text)
+            _wait_for_pane(page, display.html(lesson.table.object).text)
+        assert "Unclipped" in lesson.case.object and "outside" in lesson.case.object
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser):
+    """accumulation: backward() and zero_grad() act on the page's .grad buffer, from its
+    replay's gradients; the table and its note are what the lesson writes on the server after
+    the same clicks and slider moves (twice at the start, then once after a move, cleared)."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "accumulation.en.html", drawn=True)
+    try:
+        lesson = AccumulationLesson({}, "en", sync_url=False)
+        backward, zero = lesson.backward_button.name, lesson.zero_button.name
+        for step in ("backward", "backward", "move", "backward", "zero"):
+            if step == "move":
+                set_slider(page, "w", -1.37)
+                lesson.model.values = {**lesson.model.values, "w": -1.37}
+            else:
+                button(page, backward if step == "backward" else zero).click()
+                lesson.backward() if step == "backward" else lesson.zero_grad()
+            _wait_for_pane(page, display.html(lesson.buffer_view.object).text)
+        # the micro-batches need the server: greyed out
+        assert js(page, "t.all('panel.models.widgets.RadioButtonGroup', (m) =>"
+                        " m.labels.join() === '1,2,3,6').map((m) => m.disabled)") == [True]
         assert sockets == [] and missing == []
     finally:
         context.close()
