@@ -29,7 +29,7 @@ from .stats import stats_html
 from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline, server_only, site_link
 from .urlstate import query_args, write_query
 from .views import ModelView
-from .words import fault_text, ui
+from .words import ui
 
 
 URL_INTERVAL_MS = 250
@@ -264,8 +264,10 @@ class Explorer(ModelView):
         the passes itself, from these templates and its tape replay (components/texts.py)."""
         box = self.expression
         # typed text needs the parser, the rest a new derivation: the page's note says so
-        server_only(box.input, self.sliders.switches, self.groups.level, self.groups.back,
-                    self.groups.close_one, self.groups.close_all, self.save)
+        groups = self.groups  # its bar is made only for a network
+        bar = () if groups.level is None else (groups.level, groups.back, groups.close_one,
+                                               groups.close_all)
+        server_only(box.input, self.sliders.switches, *bar, self.save)
         # an example of the menu is a page of the site
         files = {label: site_link("graph", self.lang, {"expr": source, "lang": self.lang})
                  for label, source in box.choices.items()}

@@ -22,6 +22,7 @@ import { drawnEdge } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
+import { GradBuffer } from "./buffer.mjs"
 
 export class View {
   constructor(args) {
@@ -39,6 +40,7 @@ export class View {
     this.quiz = new Quiz(this)
     this.texts = new Texts()  // the static site's node details and passes (texts.mjs)
     this.descent = new Descent(this)  // the static site's "Take a step" (descent.mjs)
+    this.buffer = new GradBuffer()  // and the accumulation lesson's .grad (buffer.mjs)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
@@ -61,6 +63,7 @@ export class View {
       case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
       case "cell": return this.cell(obj, data.index)
       case "descend": return this.descent.handle(data)
+      case "grad-buffer": return this.buffer.handle(this, data)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -240,7 +243,7 @@ export class View {
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
-    if (withTable) this.texts.write(this)
+    if (withTable) { this.texts.write(this); this.buffer.write(this) }
     this.caption()
     this.legend(d.flow)
     this.animateFrame()

@@ -21,6 +21,7 @@ from components.words import LANGUAGES
 
 from components import display
 from components.explorer import NodeDetails
+from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.browser
 
 # the pages the browser opens below are written; the index links every page of the site
 OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html",
-          "same-gradient.en.html"}
+          "same-gradient.en.html", "accumulation.en.html"}
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +85,19 @@ def _wait_for_pane(page, html: str) -> None:
                            ".some((m) => m.text === html)", arg=html, timeout=10_000)
 
 
-def _open(browser, url: str):
+def _open(browser, url: str, drawn: bool = False):
+    """A page of the site, the websockets it opens and the files it misses; ``drawn``: once
+    its graph is drawn with its values table."""
     context = new_context(browser)
     page = context.new_page()
     sockets, missing = [], []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
     page.goto(url)
+    if drawn:
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 }", timeout=30_000)
+        page.wait_for_timeout(300)
     return context, page, sockets, missing
 
 
@@ -217,11 +224,8 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
     """loss-value: L, L + C and k·L are the page's graph with C and k pinned, replayed in the
     page; the table is what the lesson writes on the server for the same values."""
     _, _, url = site
-    context, page, sockets, missing = _open(browser, url + "loss-value.en.html")
+    context, page, sockets, missing = _open(browser, url + "loss-value.en.html", drawn=True)
     try:
-        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
-                               " return f && t.viewOf(f) && t.rows() > 0 }", timeout=30_000)
-        page.wait_for_timeout(300)
         for name, value in (("k", 2.37), ("C", 12.5), ("w", -1.37)):
             set_slider(page, name, value)
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
@@ -255,6 +259,31 @@ def test_same_gradients_case_and_table_follow_both_graphs_with_no_server(site, b
             _wait_for_pane(page, display.html(lesson.case.object).text)
             _wait_for_pane(page, display.html(lesson.table.object).text)
         assert "Unclipped" in lesson.case.object and "outside" in lesson.case.object
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser):
+    """accumulation: backward() and zero_grad() act on the page's .grad buffer, from its
+    replay's gradients; the table and its note are what the lesson writes on the server after
+    the same clicks and slider moves (twice at the start, then once after a move, cleared)."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "accumulation.en.html", drawn=True)
+    try:
+        lesson = AccumulationLesson({}, "en", sync_url=False)
+        backward, zero = lesson.backward_button.name, lesson.zero_button.name
+        for step in ("backward", "backward", "move", "backward", "zero"):
+            if step == "move":
+                set_slider(page, "w", -1.37)
+                lesson.model.values = {**lesson.model.values, "w": -1.37}
+            else:
+                button(page, backward if step == "backward" else zero).click()
+                lesson.backward() if step == "backward" else lesson.zero_grad()
+            _wait_for_pane(page, display.html(lesson.buffer_view.object).text)
+        # the micro-batches need the server: greyed out
+        assert js(page, "t.all('panel.models.widgets.RadioButtonGroup', (m) =>"
+                        " m.labels.join() === '1,2,3,6').map((m) => m.disabled)") == [True]
         assert sockets == [] and missing == []
     finally:
         context.close()
