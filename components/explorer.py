@@ -29,7 +29,7 @@ from .stats import stats_html
 from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline, server_only, site_link
 from .urlstate import query_args, write_query
 from .views import ModelView
-from .words import fault_text, ui
+from .words import ui
 
 
 URL_INTERVAL_MS = 250

@@ -27,7 +27,7 @@ from __future__ import annotations
 import networkx as nx
 
 from .grouping import group_attrs, group_members, latex_label, members_by, neuron_of, quotient
-from .schedule import norm_ref, vector_norm
+from .schedule import vector_norm
 
 __all__ = ["LEVELS", "INPUT_LAYER", "LOSS_LAYER", "layer_members", "layer_outputs",
            "layer_norms", "level_graph", "drawn_size", "layer_matrix"]

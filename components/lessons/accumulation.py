@@ -25,8 +25,8 @@ from ..stats import stats_html
 from ..texts import attach, fill_text, is_offline, server_only
 from ..words import lesson_text, ui
 from . import LessonPage
-from .common import (callout, choice_arg, contributions, float_arg, heading, leaf_node, number,
-                     paren, prose, table_html, write_url_on)
+from .common import (callout, choice_arg, float_arg, heading, leaf_node, number, prose,
+                     table_html, write_url_on)
 
 SOURCE = "(w*x1 + b - y1)**2 + (w*x2 + b - y2)**2"
 DEFAULTS = {"w": 2.0, "x1": 1.5, "b": 0.5, "y1": 1.0, "x2": -1.0, "y2": 0.5}
