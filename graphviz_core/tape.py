@@ -227,7 +227,7 @@ class Replay:
         for i, op, ins, p, kind, constants in reversed(self._steps):
             if kind is BLOCK:
                 continue
-            # the op's rule, or what backward reads off it once (engine._backward_kind)
+            # the op's rule, or what backward reads off it once (engine.BACKWARD_KIND, LOCAL_CONSTANTS)
             if constants is not None:
                 local = constants
             elif kind is CROSSWISE:
