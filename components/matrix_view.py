@@ -19,7 +19,7 @@ from bokeh.plotting import figure
 
 from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_members
 
-from . import display, later
+from . import display
 from .graph_view import GraphView
 from .views import ModelView
 
@@ -44,15 +44,13 @@ class LayerMatrix(ModelView):
         super().__init__(**params)
         self.source = ColumnDataSource({c: [] for c in CELL_COLUMNS})
         self._picking = False  # the layers offered change: one fill after, not one per change
-        # the heatmaps, the layer pick and the parts around them are made when a network's
-        # matrix first comes on screen (components/later.py): most pages never show one, and
-        # a network's page opens with the matrix below the graph
+        # the heatmaps, the layer pick and the parts around them are made when a network is
+        # first shown: most pages never show one. A page that opens with a network builds
+        # them with the page: the matrix sits right under the graph, on screen at once on
+        # most screens, where building it in an update of its own after the open (as a part
+        # built when first on screen, components/later.py) cost each first open ~80 ms more
         self.pick = self.title = self.weights = self.grads = None
-        # (a page that opens with no network has no place to watch: a network typed later
-        # shows its matrix at once)
-        self.marker = later.Marker(self._update) if self._layers() else None
-        self.layout = pn.Column(*([self.marker.block] if self.marker and self.marker.block else []),
-                                visible=False, sizing_mode="stretch_width",
+        self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
             args={"player": self.view.player, "source": self.source}, code=CELL_TAP))
@@ -90,7 +88,7 @@ class LayerMatrix(ModelView):
     def _update(self, *events) -> None:
         layers = self._layers()
         self.layout.visible = bool(layers)
-        if not layers or self.marker is not None and not self.marker.seen:
+        if not layers:
             return
         if self.weights is None:
             w = self.words

@@ -106,9 +106,8 @@ def test_an_expression_committed_with_enter_is_drawn_whole(server):
 
 def test_a_part_below_the_fold_comes_when_the_page_says_it_is_on_screen(server):
     """components/later.py: the explorer opens without its descent panel (a marker holds its
-    place; the weight matrix has none: a page that opens with no network shows its matrix
-    at once if a network is typed later); once the page says the marker is on screen, the
-    panel arrives."""
+    place; the weight matrix has none: it is built with the page when there is a network);
+    once the page says the marker is on screen, the panel arrives."""
     def labels(page) -> set:
         return {m.get("attributes", {}).get("label") for m in page.models.values()}
 
