@@ -12,7 +12,8 @@ server prints INFO lines), e.g.::
 With ``BPX_SESSION_CENSUS=1`` a census line follows ~1 s after the last destroyed
 session: Bokeh documents still alive, explorer models still alive, periodic callbacks,
 threads and asyncio tasks, and where the heap sits (``heap.allocator_figures``: the
-interpreter's arenas and the empty pools inside them, glibc's heap in use and free). ``bench/bench_sessions.py`` reads these lines.
+interpreter's arenas and the empty pools inside them, glibc's heap in use and free). ``bench/bench_sessions.py`` reads
+these lines.
 
 The callbacks live in this imported module: callbacks defined in ``app.py`` fail with
 NameError, because Bokeh clears the app's namespace before a session is destroyed. For the
