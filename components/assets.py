@@ -3,7 +3,9 @@
 ``panel serve --static-dirs assets=static`` does the same from the command line, but a teacher
 types no flags (Panel reserves ``/static`` for its own files). The page itself does not need the
 route - its styles and browser module are inlined, so a saved page works offline - it is for
-people and other sites that link the module or the styles.
+people and other sites that link the styles or the page script, and for the browser tests that
+import one of the page's modules on its own (``/assets/explorer/sources.mjs``). The page's
+whole module is not a file (``components/bundle.py`` joins it in memory).
 
 Bokeh builds a session's document inside its page handler, where the Tornado application is out
 of reach; the page's websocket handler and every later page request hold it as

@@ -1,7 +1,9 @@
 """Take a step: θ ← θ − η·∂L/∂θ on the explorer's parameters, with the loss after each step.
 
 The step moves the parameters only (leaves drawn as parameters that require a gradient),
-never the data; the gradients are the traced graph's, the new loss the next derivation's.
+never the data; the gradients are the traced graph's, the new loss the next derivation's. A
+page with no server behind it (the static site) takes the same step in the page, from its
+tape replay (:meth:`StepPanel.offline`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from bokeh.plotting import figure
 from graphviz_core import format_number
 
 from .lessons.common import PALETTE
-from .model import same_number
+from .model import SLIDER_SPAN, same_number
 from .rows import wrapping_row
 from .views import ModelView
 from .words import ui
@@ -125,6 +127,21 @@ class StepPanel(ModelView):
             self.history.append(self.loss())
             if not self._stepping:  # a derivation that landed later: go on from here
                 self._advance()
+
+    def offline(self, view) -> None:
+        """For a page with no server behind it: the buttons step and reset in the page, from
+        its replay's gradients (``static/explorer/descent.mjs``, these words and figures)."""
+        w = self.words
+        data = {"action": "descend", "rates": list(RATES), "parameters": self.parameters(),
+                "span": SLIDER_SPAN,
+                "words": {"none": w["descent_no_parameters"], "hint": w["descent_hint"],
+                          "overflow": w["descent_overflow"], "explodes": w["descent_explodes"],
+                          "loss": w["descent_loss"]}}
+        args = {"player": view.player, "lr": self.lr, "source": self.source, "note": self.note,
+                "reset_button": self.reset_button}
+        code = "player.execute(cb_obj, {...data, lr, source, note, reset_button})"
+        self.step_button.js_on_click(args={**args, "data": data}, code=code)
+        self.reset_button.js_on_click(args={**args, "data": {**data, "reset": True}}, code=code)
 
     def _show(self) -> None:
         w = ui(self.lang)

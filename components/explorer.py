@@ -29,7 +29,7 @@ from .stats import stats_html
 from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline, server_only, site_link
 from .urlstate import query_args, write_query
 from .views import ModelView
-from .words import fault_text, ui
+from .words import ui
 
 
 URL_INTERVAL_MS = 250
@@ -129,8 +129,17 @@ class GroupBar(ModelView):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self.labels = {self.words[f"level_{level}"]: level for level in LEVELS}
+        # empty until a network is shown (most pages never show one): its widgets are made
+        # and become models of the page then (:meth:`_build`)
+        self.level = None
+        self.row = pn.Column(visible=False, sizing_mode="stretch_width")
+        self.model.param.watch(self._update, ["drawn", "selected", "graph"])
+        self._update()
+
+    def _build(self) -> None:
+        """The bar's widgets, the first time a network is shown."""
         w = self.words
-        self.labels = {w[f"level_{level}"]: level for level in LEVELS}
         self.level = pn.widgets.RadioButtonGroup(
             name=w["level"], options=list(self.labels), button_type="default",
             description=w["level_hint"], css_classes=["bpx-level"])
@@ -144,11 +153,10 @@ class GroupBar(ModelView):
         self.back.on_click(lambda e: self.model.back())
         self.close_one.on_click(lambda e: self.model.collapse(self._open_group()))
         self.close_all.on_click(lambda e: self.model.collapse())
-        # empty until a network is shown (most pages never show one): its parts become
-        # models of the page then
-        self.row = pn.Column(visible=False, sizing_mode="stretch_width")
-        self.model.param.watch(self._update, ["drawn", "selected", "graph"])
-        self._update()
+        # the way back joins the bar when first shown: a layer's drawing needs none
+        self.bar = pn.Row(pn.pane.HTML(f"<span class='bpx-level-label'>{w['level']}</span>"),
+                          self.level, css_classes=["bpx-inline"], styles={"flex-wrap": "wrap"})
+        self.row.objects = [self.bar, self.note]
 
     def _open_group(self) -> str:
         """The open group of the selected node ("" if none)."""
@@ -164,11 +172,8 @@ class GroupBar(ModelView):
         if not network:
             return
         w = self.words
-        if not self.row.objects:
-            # the way back joins the bar when first shown: a layer's drawing needs none
-            self.bar = pn.Row(pn.pane.HTML(f"<span class='bpx-level-label'>{w['level']}</span>"),
-                              self.level, css_classes=["bpx-inline"], styles={"flex-wrap": "wrap"})
-            self.row.objects = [self.bar, self.note]
+        if self.level is None:
+            self._build()
         small = len(model.graph) <= GROUP_ABOVE
         options = [label for label, level in self.labels.items() if level != "op" or small]
         label = next(k for k, v in self.labels.items() if v == model.drawn_level)
@@ -250,7 +255,8 @@ class Explorer(ModelView):
 
     def _descent(self) -> list:
         self.descent = StepPanel(model=self.model, lang=self.lang)
-        server_only(self.descent.lr, self.descent.step_button, self.descent.reset_button)
+        if is_offline():  # no server behind the page: the step is taken in the page
+            self.descent.offline(self.view)
         return [self.descent]
 
     def _offline(self) -> None:
@@ -258,8 +264,10 @@ class Explorer(ModelView):
         the passes itself, from these templates and its tape replay (components/texts.py)."""
         box = self.expression
         # typed text needs the parser, the rest a new derivation: the page's note says so
-        server_only(box.input, self.sliders.switches, self.groups.level, self.groups.back,
-                    self.groups.close_one, self.groups.close_all, self.save)
+        groups = self.groups  # its bar is made only for a network
+        bar = () if groups.level is None else (groups.level, groups.back, groups.close_one,
+                                               groups.close_all)
+        server_only(box.input, self.sliders.switches, *bar, self.save)
         # an example of the menu is a page of the site
         files = {label: site_link("graph", self.lang, {"expr": source, "lang": self.lang})
                  for label, source in box.choices.items()}

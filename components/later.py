@@ -1,8 +1,8 @@
 """Parts of a page built when they first come on screen, not when the page opens.
 
 Every Panel object of a page costs the server 2-4 ms at each open, and a figure's models
-more. A part far down the page that many students never scroll to (the explorer's weight
-matrix, its descent panel) is built here the first time its place comes on screen: the page
+more. A part far down the page that many students never scroll to (the explorer's descent
+panel, a lesson's figures below its prose) is built here the first time its place comes on screen: the page
 holds an empty marker there (a Bokeh ``Div``); once the document is drawn
 (``document_ready``) the browser watches the marker with an ``IntersectionObserver`` and,
 the first time it is within :data:`MARGIN` of the screen, adds :data:`SHOWN` to the

@@ -19,7 +19,7 @@ from bokeh.plotting import figure
 
 from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_members
 
-from . import display, later
+from . import display
 from .graph_view import GraphView
 from .views import ModelView
 
@@ -42,19 +42,15 @@ class LayerMatrix(ModelView):
 
     def __init__(self, **params):
         super().__init__(**params)
-        w = self.words
         self.source = ColumnDataSource({c: [] for c in CELL_COLUMNS})
-        self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
         self._picking = False  # the layers offered change: one fill after, not one per change
-        self.pick.param.watch(lambda e: self._picking or self._fill(), "value")
-        self.title = pn.pane.HTML("", sizing_mode="stretch_width")
-        # the heatmaps and the parts around them are made when a network's matrix first comes
-        # on screen (components/later.py): most pages never show one, and a network's page
-        # opens with the matrix below the graph
-        self.weights = self.grads = None
-        self.marker = later.Marker(self._update)
-        self.layout = pn.Column(*([self.marker.block] if self.marker.block else []),
-                                visible=False, sizing_mode="stretch_width",
+        # the heatmaps, the layer pick and the parts around them are made when a network is
+        # first shown: most pages never show one. A page that opens with a network builds
+        # them with the page: the matrix sits right under the graph, on screen at once on
+        # most screens, where building it in an update of its own after the open (as a part
+        # built when first on screen, components/later.py) cost each first open ~80 ms more
+        self.pick = self.title = self.weights = self.grads = None
+        self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
             args={"player": self.view.player, "source": self.source}, code=CELL_TAP))
@@ -92,10 +88,13 @@ class LayerMatrix(ModelView):
     def _update(self, *events) -> None:
         layers = self._layers()
         self.layout.visible = bool(layers)
-        if not layers or not self.marker.seen:
+        if not layers:
             return
         if self.weights is None:
             w = self.words
+            self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
+            self.pick.param.watch(lambda e: self._picking or self._fill(), "value")
+            self.title = pn.pane.HTML("", sizing_mode="stretch_width")
             self.weights = self._heatmap("weight", w["matrix_weights"])
             self.grads = self._heatmap("grad", w["matrix_grads"].format(loss="L"))
             # the two figures only display: one block (a wrapping row of them)

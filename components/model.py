@@ -315,10 +315,6 @@ class ExplorerModel(param.Parameterized):
         """The network's layers in order (``[]`` for a graph without neurons)."""
         return list(layer_members(self.graph)) if self.drawn is not None else []
 
-    def group_size(self, group: str) -> int:
-        """How many traced nodes ``group`` holds."""
-        return sum(1 for _, g in self.graph.nodes(data="group", default="") if g == group)
-
     def _layout(self, graph, structure: tuple) -> dict:
         """:func:`layout` (widened), reused while only numbers change (a slider release).
 

@@ -13,6 +13,7 @@ import re
 
 
 from graphviz_core import ExpressionError, format_number, parse, schedule
+from graphviz_core.engine import blocks_gradient
 from graphviz_core.gradcheck import agrees, central_difference
 from graphviz_core.mlp import builder_from_text
 from graphviz_core.schedule import grad_ref, value_ref
@@ -134,7 +135,7 @@ class PassesPanel(ModelView):
         checked = self.check()
         if not checked:
             return "", {}
-        differ = w["differ_sg"] if any(g.nodes[n]["op"] == "sg" for n in g) else w["differ"]
+        differ = w["differ_sg"] if any(blocks_gradient(op) for _, op in g.nodes(data="op")) else w["differ"]
         rows, checks = [], {}
         for r in checked:
             n = r["node"]

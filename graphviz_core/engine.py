@@ -259,8 +259,9 @@ class _Unknown:
 # How backward gets an op's local derivatives: by calling its rule, except where the rule
 # only returns constants (add, sub, neg, sg) or, for two inputs, each input's value to the
 # other (mul). Two inputs without selection (see Op.selects) take backward's short path;
-# (1.0, 1.0) (add) passes the gradient on unchanged.
-_BLOCK, _OTHER, _CONSTANT2, _SUM2, _CROSSWISE, _CALL2 = range(6)
+# (1.0, 1.0) (add) passes the gradient on unchanged. tape.Replay reads the same kinds, so
+# the page's server-side replay sums exactly as backward does.
+BLOCK, OTHER, CONSTANT2, SUM2, CROSSWISE, CALL2 = range(6)
 
 
 def _backward_kind(op: Op) -> tuple[int, tuple | None]:
@@ -273,24 +274,24 @@ def _backward_kind(op: Op) -> tuple[int, tuple | None]:
         locals_ = None
     constants = locals_ if locals_ and all(type(x) is float for x in locals_) else None
     if op.blocks_gradient:
-        return _BLOCK, constants
+        return BLOCK, constants
     if op.arity != 2 or op.selects:
-        return _OTHER, constants
+        return OTHER, constants
     if constants == (1.0, 1.0):
-        return _SUM2, constants
+        return SUM2, constants
     if constants is not None:
-        return _CONSTANT2, constants
+        return CONSTANT2, constants
     if locals_ is not None and locals_[0] is inputs[1] and locals_[1] is inputs[0]:
-        return _CROSSWISE, None
-    return _CALL2, None
+        return CROSSWISE, None
+    return CALL2, None
 
 
-_KIND = {}  # op name -> how backward treats it
-_CONSTANTS = {}  # op name -> its constant local derivatives
+BACKWARD_KIND = {}  # op name -> how backward treats it
+LOCAL_CONSTANTS = {}  # op name -> its constant local derivatives
 for _name, _op in OPS.items():
-    _KIND[_name], _constants = _backward_kind(_op)
+    BACKWARD_KIND[_name], _constants = _backward_kind(_op)
     if _constants is not None:
-        _CONSTANTS[_name] = _constants
+        LOCAL_CONSTANTS[_name] = _constants
 del _name, _op, _constants
 
 # what a non-finite number is called where no op rule names it better
@@ -541,9 +542,9 @@ def grad_fault_for(grad: float) -> str:
 
 
 @inlined
-def backward_pass(root: Value, order: list, live=None, kinds=_KIND, constants=_CONSTANTS,
-                  crosswise=_CROSSWISE, sum2=_SUM2, constant2=_CONSTANT2, call2=_CALL2,
-                  block=_BLOCK) -> BackwardReport:
+def backward_pass(root: Value, order: list, live=None, kinds=BACKWARD_KIND,
+                  constants=LOCAL_CONSTANTS, crosswise=CROSSWISE, sum2=SUM2, constant2=CONSTANT2,
+                  call2=CALL2, block=BLOCK) -> BackwardReport:
     """:meth:`Value.backward` of ``root``, leaving ``order`` filled with the graph in
     topological order and every active node (as :func:`active_nodes` says) marked with
     ``live`` (``v._mark is live``; a new object when None): what

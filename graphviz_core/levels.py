@@ -27,7 +27,7 @@ from __future__ import annotations
 import networkx as nx
 
 from .grouping import group_attrs, group_members, latex_label, members_by, neuron_of, quotient
-from .schedule import norm_ref, vector_norm
+from .schedule import vector_norm
 
 __all__ = ["LEVELS", "INPUT_LAYER", "LOSS_LAYER", "layer_members", "layer_outputs",
            "layer_norms", "level_graph", "drawn_size", "layer_matrix"]
@@ -179,10 +179,10 @@ def level_graph(graph: nx.MultiDiGraph, level: str = "layer", opened=(),
     open_layers, open_neurons, neurons, layers = _open_sets(graph, level, kept)
     outputs = layer_outputs(graph)
     draw_as = {}
-    node_attrs = graph._node  # networkx's own dict: no view per node
+    group_of = dict(graph.nodes(data="group", default=""))
     for layer, members in layers.items():
         for n in members:
-            gid = node_attrs[n].get("group", "")
+            gid = group_of[n]
             draw_as[n] = (layer if layer not in open_layers else
                           gid if gid and gid not in open_neurons else n)
     closed = {layer: members for layer, members in layers.items() if layer not in open_layers}

@@ -9,8 +9,8 @@ from typing import Mapping, NamedTuple
 import networkx as nx
 
 from .collector import paused
-from .engine import (_BLOCK, _CONSTANTS, _CROSSWISE, _KIND, FAULT_WORDS, OPS, fault_for,
-                     grad_fault_for, to_float)
+from .engine import (BACKWARD_KIND, BLOCK, CROSSWISE, FAULT_WORDS, LOCAL_CONSTANTS, OPS,
+                     fault_for, grad_fault_for, to_float)
 from .rebuild import is_variable
 
 __all__ = ["to_tape", "Replay", "Numbers", "constant_variables"]
@@ -189,8 +189,9 @@ class Replay:
             self.edges += [d for _, d in slots]
         self._tails = [u for ins in self._inputs for u in ins]  # each edge's parent
         # per op node: (node, op, inputs, parameter, backward kind, constant local derivatives)
-        self._steps = [(i, op, self._inputs[i], self._param[i], _KIND[op.name],
-                        _CONSTANTS.get(op.name)) for i, op in enumerate(self._op) if op is not None]
+        self._steps = [(i, op, self._inputs[i], self._param[i], BACKWARD_KIND[op.name],
+                        LOCAL_CONSTANTS.get(op.name))
+                       for i, op in enumerate(self._op) if op is not None]
         self._nodes = nodes
 
     def run(self, values: Mapping[str, float]) -> Numbers:
@@ -224,12 +225,12 @@ class Replay:
         edge_contribution = [0.0] * len(self._tails)
         first_edge = self._first_edge
         for i, op, ins, p, kind, constants in reversed(self._steps):
-            if kind is _BLOCK:
+            if kind is BLOCK:
                 continue
-            # the op's rule, or what backward reads off it once (engine._backward_kind)
+            # the op's rule, or what backward reads off it once (engine.BACKWARD_KIND, LOCAL_CONSTANTS)
             if constants is not None:
                 local = constants
-            elif kind is _CROSSWISE:
+            elif kind is CROSSWISE:
                 local = (value[ins[1]], value[ins[0]])
             else:
                 local = op.local(tuple(map(at, ins)), value[i], p)

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .engine import Value, topological_order
+from .engine import Value
 from .levels import layer_norms
 from .trace import trace
 

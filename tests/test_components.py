@@ -181,6 +181,19 @@ def test_pytorch_view_writes_the_program_only_while_open():
     assert "mlp(...)" in view.code.object and not view.download.visible
 
 
+def test_network_parts_are_made_when_a_network_is_first_shown():
+    """The level bar's and the weight matrix's widgets are made when first needed (each a
+    Panel object per page open); a network typed after the page opened shows them at once."""
+    explorer = Explorer(model=ExplorerModel(expression="(w*x + b - y)**2"), lang="en")
+    assert explorer.groups.level is None and not explorer.groups.row.visible
+    assert explorer.matrix.pick is None and not explorer.matrix.layout.visible
+    explorer.model.set_expression("mlp(2, 4, 1)")
+    groups = explorer.groups
+    assert groups.row.visible and groups.labels[groups.level.value] == explorer.model.drawn_level
+    assert explorer.matrix.layout.visible and explorer.matrix.pick.options == ["h1", "out"]
+    assert len(explorer.matrix.source.data["weight"]) == 4 * 2
+
+
 def test_passes_write_the_articles_order_and_the_engines_numbers():
     from components.passes import PassesPanel
     model = ExplorerModel(expression="(w*x + b - y)**2", values={"w": 2, "x": 1.5, "b": 0.5, "y": 1})

@@ -140,6 +140,19 @@ def test_the_page_runs_the_words_of_the_catalogue_as_it_is():
         "export const WORDS = ") in player_code()
 
 
+def test_every_fault_word_an_op_rule_can_say_is_in_the_catalogue():
+    """A new op's fault words need their translations (README, "How it is built"): the
+    words are the string constants of each op's fault rule and the engine's FAULT_WORDS."""
+    from components.words import fault_text
+    from graphviz_core.engine import FAULT_WORDS, OPS
+    words = {c for op in OPS.values() if op.fault
+             for c in op.fault.__code__.co_consts if isinstance(c, str)}
+    words |= {w.format("inf - inf") for w in FAULT_WORDS.values()}
+    assert "log of zero" in words and "undefined: inf - inf" in words
+    missing = [w for w in sorted(words) if fault_text(w, "zh") == w or fault_text(w, "en") != w]
+    assert not missing
+
+
 @pytest.mark.parametrize("source, values", [
     ("log(x)", {"x": -1.0}), ("log(x)", {"x": 0.0}), ("sqrt(x)", {"x": -1.0}),
     ("1/x", {"x": 0.0}), ("exp(x)", {"x": 1000.0}), ("x**0.5", {"x": -8.0}),

@@ -10,6 +10,7 @@ accumulate`).
 from __future__ import annotations
 
 import html
+import re
 
 import panel as pn
 
@@ -18,20 +19,21 @@ from graphviz_core.schedule import grad_ref
 from graphviz_core.training import regression_data
 
 from ..controls import PlaybackBar, VariableSliders
-from ..graph_view import GraphView
+from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..stats import stats_html
 from ..texts import attach, fill_text, is_offline, server_only
 from ..words import lesson_text, ui
 from . import LessonPage
-from .common import (callout, choice_arg, contributions, float_arg, heading, leaf_node, number,
-                     paren, prose, table_html, write_url_on)
+from .common import (callout, choice_arg, float_arg, heading, leaf_node, number, prose,
+                     table_html, write_url_on)
 
 SOURCE = "(w*x1 + b - y1)**2 + (w*x2 + b - y2)**2"
 DEFAULTS = {"w": 2.0, "x1": 1.5, "b": 0.5, "y1": 1.0, "x2": -1.0, "y2": 0.5}
 LIMIT = 3.0
 MICRO_BATCHES = ("1", "2", "3", "6")  # the six points split evenly
 PARAMETERS = ("w", "b")
+BUFFER_CLASS = "bpx-grad-buffer"
 
 
 class AccumulationLesson:
@@ -57,7 +59,7 @@ class AccumulationLesson:
         self.zero_button = pn.widgets.Button(label=t["zero_button"], width=190)
         self.backward_button.on_click(lambda e: self.backward())
         self.zero_button.on_click(lambda e: self.zero_grad())
-        self.buffer_view = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.buffer_view = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=[BUFFER_CLASS])
         self.k = pn.widgets.RadioButtonGroup(name=t["k_label"], options=list(MICRO_BATCHES),
                                              value=choice_arg(args, "K", "3", MICRO_BATCHES),
                                              button_type="primary", button_style="outline")
@@ -120,21 +122,31 @@ class AccumulationLesson:
                 + f"<div class='bpx-equation'>{t['sum'].format(terms=written, total=grad_ref(w))}"
                   "</div>")
 
-    def _update_buffer(self) -> None:
+    def buffer_template(self) -> dict:
+        """The .grad table as a template (components/texts.py): the gradients now are the
+        graph's placeholders, ``⟨B|i⟩`` the buffer of parameter i (``none``, or ``some`` with
+        its number), ``⟨N⟩`` the note (one of ``notes``, ``{n}`` the calls)."""
         t = lesson_text("accumulation", self.lang)
-        now = self.gradients()
-        rows = [[f"<i>{name}</i>", number(now[name]),
-                 t["none"] if self.buffer.grad.get(name) is None else
-                 f"<b>{number(self.buffer.grad[name])}</b>"] for name in PARAMETERS]
-        n = self.buffer.calls
-        if n == 0:
-            note = callout(t["calls_zero"], "same").object
-        elif all(seen == self.model.values for seen in self.seen):
-            note = callout(t["calls"].format(n=n) if n > 1 else t["calls_one"],
-                           "differ" if n > 1 else "same").object
-        else:
-            note = callout(t["calls_moved"].format(n=n), "differ").object
-        self.buffer_view.object = table_html(t["buffer_header"], rows) + note
+        rows = [[f"<i>{name}</i>", grad_ref(leaf_node(self.model.graph, name)), f"\u27e8B|{i}\u27e9"]
+                for i, name in enumerate(PARAMETERS)]
+        return {"template": table_html(t["buffer_header"], rows) + "\u27e8N\u27e9",
+                "parameters": list(PARAMETERS), "none": t["none"], "some": "<b>{}</b>",
+                "notes": {"zero": callout(t["calls_zero"], "same").object,
+                          "one": callout(t["calls_one"], "same").object,
+                          "many": callout(t["calls"], "differ").object,
+                          "moved": callout(t["calls_moved"], "differ").object}}
+
+    def _update_buffer(self) -> None:
+        d = self.buffer_template()
+        grad, n = self.buffer.grad, self.buffer.calls
+        cells = [d["none"] if grad.get(name) is None else d["some"].format(number(grad[name]))
+                 for name in PARAMETERS]
+        note = (d["notes"]["zero"] if n == 0 else
+                (d["notes"]["many"] if n > 1 else d["notes"]["one"])
+                if all(seen == self.model.values for seen in self.seen) else d["notes"]["moved"])
+        text = re.sub("\u27e8B\\|(\\d+)\u27e9", lambda m: cells[int(m.group(1))], d["template"])
+        self.buffer_view.object = fill_text(text.replace("\u27e8N\u27e9", note.replace("{n}", str(n))),
+                                            self.model.graph, self.lang)
 
     def _update_accumulation(self, *events) -> None:
         t = lesson_text("accumulation", self.lang)
@@ -164,9 +176,12 @@ class AccumulationLesson:
     def page(self) -> LessonPage:
         t, lang = lesson_text("accumulation", self.lang), self.lang
         if is_offline():  # no server behind the page: ∂L/∂w's terms written in the page
-            attach(self.view, panes=[("bpx-live", self.fan_template())])
-        # .grad across backward() calls and the micro-batches are the server's
-        server_only(self.backward_button, self.zero_button, self.k, self.divide)
+            # and .grad across backward() calls (static/explorer/buffer.mjs)
+            attach(self.view, panes=[("bpx-live", self.fan_template())],
+                   buffer={**self.buffer_template(), "css": BUFFER_CLASS})
+            for button, data in ((self.backward_button, {}), (self.zero_button, {"zero": True})):
+                button.js_on_click(args=self.view.player_args("grad-buffer", **data), code=RUN_PLAYER)
+        server_only(self.k, self.divide)  # the micro-batches are the server's
         figure_column = pn.Column(self.view, self.stats, sizing_mode="stretch_width")
         aside = pn.Column(prose(t["prose"]), self.fan, width=360, css_classes=["bpx-aside"])
         main = [

@@ -72,9 +72,6 @@ class FigureLesson:
     def _leaf(self, name: str) -> int:
         return leaf_node(self.model.graph, name)
 
-    def _leaf_attrs(self, name: str) -> dict:
-        return self.model.graph.nodes[self._leaf(name)]
-
     def chain(self, leaf: str = "w") -> list[dict]:
         """The chain from the loss back to ``leaf``: one row per edge, with the running product."""
         g = self.model.graph

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import panel as pn
 
+from graphviz_core.engine import blocks_gradient
 from graphviz_core.ppo import ppo_case
 
 from .. import display
@@ -218,7 +219,7 @@ def _nodes(g) -> dict[str, int]:
         elif d["op"] == "min":
             nodes.update(min=n, rhoA=parents[0], clipA=parents[1])
             nodes["rho"] = next(u for u, _, slot in g.in_edges(parents[0], keys=True) if slot == 0)
-        elif d["op"] == "sg":
+        elif blocks_gradient(d["op"]):  # the detached weight
             nodes["w"] = n
     return nodes
 

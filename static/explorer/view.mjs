@@ -21,6 +21,8 @@ import { legendHtml } from "./flow.mjs"
 import { drawnEdge } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
+import { Descent } from "./descent.mjs"
+import { GradBuffer } from "./buffer.mjs"
 
 export class View {
   constructor(args) {
@@ -37,6 +39,8 @@ export class View {
     this.touch = new Touch(this)
     this.quiz = new Quiz(this)
     this.texts = new Texts()  // the static site's node details and passes (texts.mjs)
+    this.descent = new Descent(this)  // the static site's "Take a step" (descent.mjs)
+    this.buffer = new GradBuffer()  // and the accumulation lesson's .grad (buffer.mjs)
     this.predicting = false  // Predict mode: the backward pass drawn as far as it is revealed
   }
 
@@ -58,6 +62,9 @@ export class View {
       case "back": return this.predicting || this.player.step(-1)
       case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
       case "cell": return this.cell(obj, data.index)
+      case "descend": return this.descent.handle(data)
+      case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
+      case "grad-buffer": return this.buffer.handle(this, data)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -189,7 +196,7 @@ export class View {
   }
 
   slide(name, value) {
-    if (!this.scene || !(name in this.scene.tape.variable)) return
+    if (this.settingValues || !this.scene || !(name in this.scene.tape.variable)) return
     // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
     this.overrides[name] = value === 0 ? 0 : value
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
@@ -198,6 +205,23 @@ export class View {
   }
 
   compute() { this.result = replay(this.scene.tape, this.overrides) }
+
+  // several variables at once (a step of descent on a page with no server): the sliders
+  // follow, widened to hold their values as the server widens them (span: the least reach),
+  // and the tape is replayed once
+  setValues(values, span) {
+    for (const [name, value] of Object.entries(values)) this.overrides[name] = value === 0 ? 0 : value
+    this.settingValues = true
+    try {
+      for (const [name, m] of variableSliders(this.args.meta.document)) {
+        if (!(name in values)) continue
+        const reach = Number.isFinite(values[name]) ? Math.max(span, Math.ceil(Math.abs(values[name]))) : 0
+        m.setv({ start: Math.min(m.start, -reach), end: Math.max(m.end, reach), value: values[name] })
+      }
+    } finally { this.settingValues = false }
+    this.compute()
+    this.renderSoon()
+  }
 
   // Everything drawn comes from here.
   // table: false while playing - a step changes what is lit, never the numbers
@@ -221,7 +245,7 @@ export class View {
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
-    if (withTable) this.texts.write(this)
+    if (withTable) { this.texts.write(this); this.buffer.write(this) }
     this.caption()
     this.legend(d.flow)
     this.animateFrame()

@@ -60,7 +60,13 @@ window.__bpxt = {
   sliders() { return this.all("Slider", (m) => this.viewOf(m)).filter((m) => m.title !== "Speed").map((m) => ({title: m.title, value: m.value, start: m.start, end: m.end})) },
   div(cls) { return this.find("Div", (m) => (m.css_classes || []).includes(cls)) },
   meta() { return this.find("ColumnDataSource", (m) => "json" in m.data) },
-  scene() { const m = this.meta(); return m ? JSON.parse(m.data.json[0]) : null },
+  // the scene as the page holds it, parsed once per text the server sent (a wait polls it
+  // every 50 ms, and the 11.6k MLP's scene is megabytes of JSON): read it, never change it
+  scene() {
+    const m = this.meta(), text = m ? m.data.json[0] : null
+    if (text !== this._sceneText) { this._sceneText = text; this._scene = text ? JSON.parse(text) : null }
+    return this._scene
+  },
   figure() { return this.find("Figure") },
   source(cols) { return this.find("ColumnDataSource", (m) => cols.every((c) => c in m.data) && Object.keys(m.data).length === cols.length) },
   nodes() { return this.find("ColumnDataSource", (m) => "marker" in m.data && "fill" in m.data) },

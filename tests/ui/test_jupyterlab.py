@@ -25,6 +25,15 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPLORER_CELLS = 3
 
 
+# What JupyterLab does beside running the notebook, turned off: checking whether its
+# JavaScript needs building again (reads every extension's package.json), the language servers'
+# scan, the terminals, the extension manager's PyPI listing, the news feed and the update check.
+QUIET_LAB = ["--ServerApp.tornado_settings={'page_config_data': {'buildCheck': False, 'buildAvailable': False}}",
+             "--ServerApp.jpserver_extensions={'jupyter_lsp': False, 'jupyter_server_terminals': False}",
+             "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+             "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     pytest.importorskip("jupyterlab")
@@ -39,7 +48,7 @@ def lab(tmp_path_factory):
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
          f"--port={port}", "--ServerApp.token=", "--ServerApp.password=",
          f"--ServerApp.root_dir={folder}", f"--LabApp.workspaces_dir={folder / 'workspaces'}",
-         f"--LabApp.user_settings_dir={folder / 'settings'}"],
+         f"--LabApp.user_settings_dir={folder / 'settings'}", *QUIET_LAB],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = ServerURL(f"http://127.0.0.1:{port}")
     url.log, url.pid = str(folder / "lab.log"), proc.pid

@@ -17,8 +17,7 @@ from graphviz_core import trace
 from graphviz_core.levels import layer_matrix, layer_norms
 from graphviz_core.mlp import ScalarMLP
 
-from .helpers import (PHONE, button, close_drawer, focused, js, number, open_app, show_later_parts,
-                      table)
+from .helpers import (PHONE, button, close_drawer, focused, js, number, open_app, table)
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +65,6 @@ def check_weight_matrix(page) -> None:
     """With the layer h2 open: the weight matrix shows the core's numbers, and pointing at a cell
     lights the edge it weighs."""
     matrix = "t.find('ColumnDataSource', (m) => 'weight' in m.data && 'slot' in m.data)"
-    show_later_parts(page)  # the matrix is built when a student first scrolls down to it
     # the matrix comes from the server: wait for h2's (a read right after the drawing could see
     # none yet, or the one shown before)
     page.wait_for_function(f"() => {{ const t = window.__bpxt, m = {matrix};"

@@ -21,10 +21,12 @@ from components.words import LANGUAGES
 
 from components import display
 from components.explorer import NodeDetails
+from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
+from components.descent import StepPanel
 from components.passes import PassesPanel
 from components.pytorch_view import PyTorchView
 
@@ -35,7 +37,7 @@ pytestmark = pytest.mark.browser
 
 # the pages the browser opens below are written; the index links every page of the site
 OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html",
-          "same-gradient.en.html"}
+          "same-gradient.en.html", "accumulation.en.html"}
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +85,19 @@ def _wait_for_pane(page, html: str) -> None:
                            ".some((m) => m.text === html)", arg=html, timeout=10_000)
 
 
-def _open(browser, url: str):
+def _open(browser, url: str, drawn: bool = False):
+    """A page of the site, the websockets it opens and the files it misses; ``drawn``: once
+    its graph is drawn with its values table."""
     context = new_context(browser)
     page = context.new_page()
     sockets, missing = [], []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
     page.goto(url)
+    if drawn:
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 }", timeout=30_000)
+        page.wait_for_timeout(300)
     return context, page, sockets, missing
 
 
@@ -130,6 +138,22 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         with page.expect_download() as download:
             button(page, "Download as .py").click()
         assert Path(download.value.path()).read_text(encoding="utf-8") == program.program()
+        # two steps of descent, taken in the page, are the server's: values, history and note
+        steps = StepPanel(model=_server_model("(w*x + b - y)**2", {"w": -1.37}), lang="en")
+        for _ in range(2):
+            button(page, "Take a step").click()
+            steps.step()
+        _wait_for_pane(page, display.html(steps.note.object).text)
+        assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [
+            steps.model.values["w"], steps.model.values["b"]]
+        assert js(page, "(({step, loss}) => ({step: Array.from(step), loss: Array.from(loss)}))"
+                        "(t.all('ColumnDataSource').find((m) => 'loss' in m.data).data)") == {
+            "step": [0, 1, 2], "loss": steps.history}
+        assert number(table(page)["L"]["value"]) == pytest.approx(steps.loss(), rel=1e-5)
+        button(page, steps.reset_button.name).click()  # back where the steps started
+        steps.reset()
+        _wait_for_pane(page, display.html(steps.note.object).text)
+        assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [-1.37, 0.5]
         assert sockets == [] and missing == []
         # an example picked from the menu is its page of the site
         label, source = next((k, v) for k, v in examples("en").items() if "mlp" not in v)
@@ -200,20 +224,41 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
     """loss-value: L, L + C and k·L are the page's graph with C and k pinned, replayed in the
     page; the table is what the lesson writes on the server for the same values."""
     _, _, url = site
-    context, page, sockets, missing = _open(browser, url + "loss-value.en.html")
+    context, page, sockets, missing = _open(browser, url + "loss-value.en.html", drawn=True)
     try:
-        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
-                               " return f && t.viewOf(f) && t.rows() > 0 }", timeout=30_000)
-        page.wait_for_timeout(300)
         for name, value in (("k", 2.37), ("C", 12.5), ("w", -1.37)):
             set_slider(page, name, value)
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
         table = display.html(lesson.table.object).text
         _wait_for_pane(page, table)
-        # the descent's controls need the server: greyed out, and the page's note says so
-        assert "greyed-out controls need the live app" in js(page, "t.deepText()")
-        assert js(page, "t.all('Slider').filter((m) => m.disabled).map((m) => m.title)") == [
-            lesson.lr.label, lesson.tau.label]
+        # the descent on L and L + C, replayed in the page, is the server's: its paths,
+        # curves, stops and notes, at another rate and threshold too
+        for lr, tau in ((None, None), (0.2, 0.5)):
+            if lr is not None:
+                js(page, "(() => { const s = (c) => t.all('Slider').find((m) => m.css_classes.includes(c));"
+                         " s('bpx-descent-lr').value = arg[0]; s('bpx-descent-tau').value = arg[1] })()",
+                   [lr, tau])
+            lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37",
+                                      **({"lr": str(lr), "tau": str(tau)} if lr else {})}, "en",
+                                     sync_url=False)
+            for note in (lesson.equal_note, lesson.stop_note):
+                _wait_for_pane(page, display.html(note.object).text)
+            sources = {"runs_start": lesson.starts, **{
+                f"runs_{part}_{key}": source for part, kind in
+                (("path", lesson.paths), ("curve", lesson.curves), ("stop", lesson.stops))
+                for key, source in kind.items()}}
+            # the sources the graph's page script writes (its arguments, by these names)
+            shown = js(page, "(() => { const a = t.all('ColumnDataSource').find((m) => m._bpx_view)"
+                             "._bpx_view.args; return Object.fromEntries(arg.map((k) => [k,"
+                             " Object.fromEntries(Object.entries(a[k].data).map(([c, v]) => [c, Array.from(v)]))])) })()",
+                       list(sources))
+            # the paths bit for bit; a loss may differ in its last bit, as the page's replay of
+            # x**2 (Math.pow) from C's pow (L = 0.6242648432266981 / ...82 at step 17 here)
+            assert shown == {name: {k: (np.asarray(v).tolist() if k != "loss" else
+                                        pytest.approx(np.asarray(v).tolist(), rel=1e-15, abs=0))
+                                    for k, v in source.data.items()}
+                             for name, source in sources.items()}
+        assert "greyed-out controls" not in js(page, "t.deepText()")  # nothing needs the server
         assert sockets == [] and missing == []
     finally:
         context.close()
@@ -238,6 +283,31 @@ def test_same_gradients_case_and_table_follow_both_graphs_with_no_server(site, b
             _wait_for_pane(page, display.html(lesson.case.object).text)
             _wait_for_pane(page, display.html(lesson.table.object).text)
         assert "Unclipped" in lesson.case.object and "outside" in lesson.case.object
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser):
+    """accumulation: backward() and zero_grad() act on the page's .grad buffer, from its
+    replay's gradients; the table and its note are what the lesson writes on the server after
+    the same clicks and slider moves (twice at the start, then once after a move, cleared)."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "accumulation.en.html", drawn=True)
+    try:
+        lesson = AccumulationLesson({}, "en", sync_url=False)
+        backward, zero = lesson.backward_button.name, lesson.zero_button.name
+        for step in ("backward", "backward", "move", "backward", "zero"):
+            if step == "move":
+                set_slider(page, "w", -1.37)
+                lesson.model.values = {**lesson.model.values, "w": -1.37}
+            else:
+                button(page, backward if step == "backward" else zero).click()
+                lesson.backward() if step == "backward" else lesson.zero_grad()
+            _wait_for_pane(page, display.html(lesson.buffer_view.object).text)
+        # the micro-batches need the server: greyed out
+        assert js(page, "t.all('panel.models.widgets.RadioButtonGroup', (m) =>"
+                        " m.labels.join() === '1,2,3,6').map((m) => m.disabled)") == [True]
         assert sockets == [] and missing == []
     finally:
         context.close()

@@ -24,11 +24,6 @@ def field(page, title: str, lang: str = "en"):
     return page.get_by_role("spinbutton", name=name, exact=True)
 
 
-def server_value(page, name: str):
-    """The value of variable ``name`` in the last scene the server sent."""
-    return js(page, "(() => { const tp = t.scene().tape; return tp.value[tp.variable[arg]] })()", name)
-
-
 def test_typed_value_is_a_release_of_the_slider(page, app_url):
     open_app(page, app_url, "mode=backward")
     box = field(page, "w")

@@ -1,0 +1,53 @@
+// PyTorch's .grad buffer where no server is behind the page (the static site): backward()
+// adds the replay's gradients of the parameters, zero_grad() clears them, as
+// graphviz_core.accumulation.GradBuffer does on the server. What the buffer shows is the
+// accumulation lesson's template (components/lessons/accumulation.py buffer_template),
+// written again at every redraw: its "now" column and its note follow the sliders. The page
+// carries it in the view's texts (`texts.buffer`, components/texts.py attach), with the CSS
+// class of the pane that shows it.
+
+import { fmt } from "./replay.mjs"
+import { modelWithClass } from "./bokeh.mjs"
+
+export class GradBuffer {
+  constructor() { this.grad = {}; this.calls = 0; this.seen = [] }
+
+  // a click on backward() or zero_grad() (`data.zero`)
+  handle(view, data) {
+    const d = view.args.texts && view.args.texts.buffer
+    if (!d || !view.scene || !view.result) return
+    if (data.zero) {
+      for (const name of Object.keys(this.grad)) this.grad[name] = null
+      this.calls = 0
+      this.seen = []
+    } else {
+      const tape = view.scene.tape
+      for (const name of d.parameters) {
+        const g = view.result.grad[tape.variable[name]], old = this.grad[name]
+        this.grad[name] = old === null || old === undefined ? g : old + g
+      }
+      this.calls += 1
+      this.seen.push(values(view))
+    }
+    this.write(view)
+  }
+
+  write(view) {
+    const d = view.args.texts && view.args.texts.buffer
+    if (!d || !view.scene || !view.result) return
+    const now = values(view), n = this.calls
+    const same = (seen) => Object.keys(now).every((name) => seen[name] === now[name])
+    const note = n === 0 ? d.notes.zero : this.seen.every(same) ? (n > 1 ? d.notes.many : d.notes.one) : d.notes.moved
+    const cells = d.parameters.map((name) => this.grad[name] === null || this.grad[name] === undefined
+      ? d.none : d.some.replace("{}", fmt(this.grad[name])))
+    const html = d.template.replace(/\u27e8B\|(\d+)\u27e9/g, (_, i) => cells[+i]).replace("\u27e8N\u27e9", note.replaceAll("{n}", n))
+    if (!this.pane) this.pane = modelWithClass(view.args.meta.document, d.css)
+    view.texts.set(this.pane, view.texts.fill(html, view))
+  }
+}
+
+// the variables' values the page shows now
+function values(view) {
+  const tape = view.scene.tape
+  return Object.fromEntries(Object.entries(tape.variable).map(([name, n]) => [name, view.result.value[n]]))
+}

@@ -1,0 +1,55 @@
+// "Take a step" where no server is behind the page (the static site): θ ← θ − η·∂L/∂θ on the
+// parameters, with the gradients of the page's replay, as components/descent.py StepPanel
+// takes it on the server - its words (filled here), its loss history (drawn into its source)
+// and its reset. Its buttons send `{action: "descend"}` (or `reset: true`) with the models.
+
+import { fmt } from "./replay.mjs"
+import { escape } from "./texts.mjs"
+
+const RISING = 3  // components/descent.py RISING: losses rising this many steps in a row
+
+export class Descent {
+  constructor(view) { this.view = view; this.start = null; this.history = [] }
+
+  handle(data) {
+    const v = this.view
+    if (!v.scene || !v.result) return
+    if (!data.reset) this.step(data)
+    else {
+      if (this.start) v.setValues(this.start, data.span)
+      this.start = null
+      this.history = []
+    }
+    this.show(data)
+  }
+
+  step(data) {
+    const v = this.view, tape = v.scene.tape
+    const values = Object.fromEntries(Object.entries(tape.variable).map(([name, n]) => [name, v.result.value[n]]))
+    const loss = () => v.result.value[tape.root]
+    if (!this.start) { this.start = values; this.history = [loss()] }
+    const eta = +data.rates[data.lr.active]
+    const moved = Object.fromEntries(data.parameters.map((name) =>
+      [name, values[name] - eta * v.result.grad[tape.variable[name]]]))
+    if (Object.entries(moved).every(([name, x]) => Object.is(x, values[name]))) {
+      this.history.push(loss())  // a zero gradient: nothing moves
+      return
+    }
+    v.setValues(moved, data.span)
+    this.history.push(loss())
+  }
+
+  show(data) {
+    const w = data.words, h = this.history, last = h[h.length - 1]
+    data.source.data = { step: h.map((_, i) => i), loss: h.slice() }
+    data.reset_button.disabled = this.start === null
+    let text
+    if (!data.parameters.length) text = w.none
+    else if (!h.length) text = w.hint
+    else if (!Number.isFinite(last)) text = w.overflow
+    else if (h.length > RISING && [...Array(RISING).keys()].every((i) => h[h.length - 1 - i] > h[h.length - 2 - i]))
+      text = w.explodes.replace("{lr}", fmt(+data.rates[data.lr.active]))
+    else text = w.loss.replace("{n}", h.length - 1).replace("{first}", fmt(h[0])).replace("{last}", fmt(last))
+    data.note.text = escape(`<div class='bpx-hint'>${text}</div>`)
+  }
+}
