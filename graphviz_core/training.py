@@ -19,7 +19,7 @@ import numpy as np
 from .engine import Value
 
 __all__ = [
-    "regression_data", "regression_loss", "Trajectory", "gradient_descent", "PlateauScheduler",
+    "regression_data", "regression_loss", "regression_graph", "Trajectory", "gradient_descent", "PlateauScheduler",
     "ThresholdStopper", "first_below", "seed_loss_in_dtype", "PRECISIONS", "precision_table",
     "logged_drop",
     "glyph_dataset", "train_logistic", "predict", "input_gradient", "fgsm",
@@ -81,6 +81,24 @@ def regression_loss(params, xs, ys, C: float = 0.0, k: float = 1.0) -> tuple[flo
     >>> regression_loss([2.0, 0.5], [1.5], [1.0], C=100.0)[1].tolist()
     [7.5, 5.0]
     """
+    loss, w, b = regression_graph(params, xs, ys, C, k)
+    loss.backward()
+    return loss.data, np.array([w.grad, b.grad])
+
+
+def regression_graph(params, xs, ys, C: float = 0.0, k: float = 1.0) -> tuple[Value, Value, Value]:
+    """The graph :func:`regression_loss` differentiates: ``k * mean_i (w x_i + b - y_i)^2 + C``
+    (``k`` only when not 1, ``C`` only when not 0), and its leaves ``w`` and ``b``.
+
+    A page with no server replays its tape (:func:`~graphviz_core.tape.to_tape`) for a
+    descent of its own, with the same numbers.
+
+    Examples
+    --------
+    >>> loss, w, b = regression_graph([2.0, 0.5], [1.5], [1.0], C=3.0)
+    >>> loss.data, w.name, b.name
+    (9.25, 'w', 'b')
+    """
     w = Value(float(params[0]), "w")
     b = Value(float(params[1]), "b")
     total = None
@@ -93,8 +111,7 @@ def regression_loss(params, xs, ys, C: float = 0.0, k: float = 1.0) -> tuple[flo
         loss = Value(float(k), "k", False, "constant") * loss
     if C != 0.0:
         loss = loss + Value(float(C), "C", False, "constant")
-    loss.backward()
-    return loss.data, np.array([w.grad, b.grad])
+    return loss, w, b
 
 
 # --- gradient descent, with optional value-based rules ---------------------------------------

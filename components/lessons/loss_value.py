@@ -16,16 +16,17 @@ import panel as pn
 from bokeh.models import ColumnDataSource, Span
 from bokeh.palettes import Blues9
 
+from graphviz_core import to_tape, trace
 from graphviz_core.examples import EXAMPLES, shifted_and_scaled
 from graphviz_core.schedule import value_ref
 from graphviz_core.training import (Trajectory, gradient_descent, regression_data,
-                                   regression_loss)
+                                   regression_graph, regression_loss)
 
 from .. import display, later
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
-from ..texts import attach, fill_text, is_offline, server_only
+from ..texts import attach, fill_text, is_offline
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number,
@@ -33,6 +34,7 @@ from .common import (PALETTE, callout, float_arg, heading, number,
 
 EXAMPLE = EXAMPLES["loss-value"]
 STEPS = 60
+LR_CLASS, TAU_CLASS = "bpx-descent-lr", "bpx-descent-tau"  # found by the page's runs.mjs
 RANGES = {"w": (-3, 3), "x": (-3, 3), "b": (-3, 3), "y": (-3, 3), "k": (0.1, 5), "C": (-50, 50)}
 
 @lru_cache(maxsize=256)
@@ -66,10 +68,10 @@ class LossValueLesson:
             slider.param.update(start=lo, end=hi, step=0.5 if name == "C" else 0.01)
         self.lr = pn.widgets.FloatSlider(label=t["lr"], start=0.01, end=0.5, step=0.01,
                                          value=float_arg(args, "lr", 0.05, 0.01, 0.5),
-                                         sizing_mode="stretch_width")
+                                         sizing_mode="stretch_width", css_classes=[LR_CLASS])
         self.tau = pn.widgets.FloatSlider(label=t["threshold"], start=0.01, end=2.0, step=0.01,
                                           value=float_arg(args, "tau", 0.1, 0.01, 2.0),
-                                          sizing_mode="stretch_width")
+                                          sizing_mode="stretch_width", css_classes=[TAU_CLASS])
         # these only display: their models go into the page's blocks
         self.table = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-loss-table"])
         self.equal_note = display.Text("", sizing_mode="stretch_width")
@@ -201,6 +203,26 @@ class LossValueLesson:
                                         "differ" if stops["L"] != stops["LC"] else "same").object
 
     # --- page -------------------------------------------------------------------------------------------
+    def _offline_runs(self) -> None:
+        """For a page with no server behind it: the descent on L and L + C is replayed in the
+        page from the tape of the loss :func:`regression_loss` differentiates (with a C leaf,
+        0 for L), and drawn and written with these sources and words."""
+        t = lesson_text("loss-value", self.lang)
+        loss, _, _ = regression_graph((0.0, 0.0), self.xs, self.ys, C=1.0)
+        config = {"tape": to_tape(trace(loss)), "steps": STEPS, "lr": LR_CLASS, "tau": TAU_CLASS,
+                  "words": {"equal": t["equal"], "unequal": t["unequal"], "stop": t["stop"],
+                            "stopping": dict(ui(self.lang)["stopping"])},
+                  "callout": {kind: callout("\u27ea\u27eb", kind).object for kind in ("same", "differ")}}
+        models = {"runs_equal": self.equal_note.model, "runs_stop": self.stop_note.model,
+                  "runs_start": self.starts,
+                  **{f"runs_{part}_{key}": source for part, sources in
+                     (("path", self.paths), ("curve", self.curves), ("stop", self.stops),
+                      ("span", self.spans)) for key, source in sources.items()}}
+        attach(self.view, runs=config, models=models)
+        for widget in (self.lr, self.tau):
+            widget.jscallback(args={"player": self.view.player},
+                              value="player.execute(cb_obj, {action: 'redraw'})")
+
     def _figures(self) -> list:
         """The descent's plane beside its notes, and the two loss curves."""
         t = lesson_text("loss-value", self.lang)
@@ -219,7 +241,8 @@ class LossValueLesson:
         if is_offline():  # no server behind the page: the table filled from the page's replay
             template, choices = self.table_template()
             attach(self.view, panes=[("bpx-loss-table", template, list(self.VARIANTS), choices)])
-        server_only(self.lr, self.tau)  # the descent is the server's
+            # and the descent: its runs replayed in the page (static/explorer/runs.mjs)
+            self._offline_runs()
         # the figures, notes and tables only display: a block per row of them
         main = [
             heading(article_heading("loss-value", lang)),

@@ -8,6 +8,7 @@ import { replay, fmt, contribution } from "./replay.mjs"
 import { fillNumbers } from "./reading.mjs"
 import { faultText } from "./words.mjs"
 import { modelWithClass } from "./bokeh.mjs"
+import { writeRuns } from "./runs.mjs"
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
 export const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -59,6 +60,7 @@ export class Texts {
       const text = variants ? this.variants(template, view, variants, choices) : template
       if (text !== null) this.set(this.panes[k], fill(text))
     })
+    if (texts.runs) writeRuns(view, texts.runs)  // a lesson's descent runs (runs.mjs)
   }
 
   // a lesson's variants: the page's graph with some variables pinned, or another graph of the

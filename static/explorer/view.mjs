@@ -63,6 +63,7 @@ export class View {
       case "first": this.player.stop(-1); if (this.predicting) this.quiz.start(); return this.render()
       case "cell": return this.cell(obj, data.index)
       case "descend": return this.descent.handle(data)
+      case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
       case "grad-buffer": return this.buffer.handle(this, data)
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
