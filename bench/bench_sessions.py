@@ -11,7 +11,9 @@ Each session is opened with ``bokeh.client.pull_session`` (the full app is built
 server) and closed. After each wave the bench waits until the server has logged a
 ``destroyed`` for every ``created`` session, then reads the server's RSS from /proc and the
 census line of components/lifecycle.py (documents, explorer models, periodic callbacks,
-threads, asyncio tasks still alive). Pass: every created session destroyed, no models or
+threads, asyncio tasks still alive) with where the heap sits (MB: ``arenas``, the interpreter's
+small-object arenas; ``empty``, the empty pools inside them, kept while any block of their arena
+lives; ``C free``, glibc's free heap). Pass: every created session destroyed, no models or
 periodic callbacks left, and RSS of the last wave <= 1.2 x RSS of wave 2.
 
 With ``--abuse``, after the middle wave comes an abuse wave (``bench_abuse.abuse_wave``:
@@ -38,6 +40,8 @@ sys.path.insert(0, str(REPO))
 from tools.processes import free_port, stop_group  # noqa: E402
 CENSUS = re.compile(r"bpx-census created=(\d+) destroyed=(\d+) documents=(\d+) models=(\d+) "
                     r"periodic=(\d+) threads=(\d+) tasks=(-?\d+)")
+MEMORY = re.compile(r"arenas_mb=([\d.]+) free_pools_mb=([\d.]+) c_used_mb=(-?[\d.]+) "
+                    r"c_free_mb=(-?[\d.]+)")
 
 
 def rss_mb(pid: int) -> float:
@@ -57,6 +61,16 @@ def _wait_reaped(log_path: str, before: int, timeout: float = 120) -> int:
         time.sleep(1.0)
     found = CENSUS.findall(Path(log_path).read_text(errors="replace"))
     return int(found[-1][0]) if found else 0
+
+
+def _heap(log_path: str) -> str:
+    """The last census's heap figures (MB): the interpreter's arenas, the empty pools inside
+    them, glibc's free heap."""
+    found = MEMORY.findall(Path(log_path).read_text(errors="replace"))
+    if not found:
+        return ""
+    arenas, empty, _, c_free = (float(x) for x in found[-1])
+    return f"{arenas:>7.0f} {empty:>6.0f} {c_free:>6.0f}"
 
 
 def main() -> int:
@@ -94,7 +108,8 @@ def main() -> int:
                 time.sleep(0.2)
         total = 0
         print(f"{'wave':>4} {'open s':>7} {'reap s':>7} {'created':>8} {'destroyed':>9} "
-              f"{'docs':>5} {'models':>6} {'periodic':>8} {'threads':>7} {'tasks':>5} {'RSS MB':>7}")
+              f"{'docs':>5} {'models':>6} {'periodic':>8} {'threads':>7} {'tasks':>5} {'RSS MB':>7} "
+              f"{'arenas':>7} {'empty':>6} {'C free':>6}")
         for wave in range(1, args.waves + 1):
             start = time.monotonic()
             for _ in range(args.sessions):
@@ -121,7 +136,8 @@ def main() -> int:
             created, destroyed, docs, models, periodic, threads, tasks = census
             rows.append((wave, rss, census))
             print(f"{wave:>4} {opened:>7.1f} {reaped:>7.1f} {created:>8} {destroyed:>9} {docs:>5} "
-                  f"{models:>6} {periodic:>8} {threads:>7} {tasks:>5} {rss:>7.1f}", flush=True)
+                  f"{models:>6} {periodic:>8} {threads:>7} {tasks:>5} {rss:>7.1f} "
+                  f"{_heap(log.name)}", flush=True)
             ok &= created == destroyed == total and models == 0 and periodic == 0
             if args.abuse and wave == args.waves // 2:
                 import asyncio
@@ -132,7 +148,8 @@ def main() -> int:
                     print(f"     abuse: {outcome}", flush=True)
                 total = _wait_reaped(log.name, total)  # the abuse wave's sessions count too
                 print(f"     abuse wave reaped: {total} sessions created and destroyed so far, "
-                      f"RSS {rss_mb(proc.pid):.1f} MB", flush=True)
+                      f"RSS {rss_mb(proc.pid):.1f} MB; arenas, empty pools, C free MB: "
+                      f"{_heap(log.name)}", flush=True)
         if len(rows) >= 2:
             ratio = rows[-1][1] / rows[1][1]
             print(f"RSS last wave / wave 2 = {ratio:.3f} (pass <= 1.2)")

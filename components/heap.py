@@ -33,14 +33,29 @@ release 1.6-2.0 s against 0.5-0.9 s, load 8): the students' latency is the goal 
 serves, so passes stay where no student is, and the bound only makes sure that a server never
 quiet for two minutes still frees what closed pages left.
 
+After a reclaim, the C allocator's free memory goes back to the system (:func:`trim`,
+glibc's ``malloc_trim``): numpy arrays and big strings of closed pages live there, and glibc
+keeps what was freed inside its heaps. What stays after a crowd of pages (e.g. twenty pages
+open at once, then closed) is mostly not there but in the interpreter's own small-object
+arenas (:func:`allocator_figures`): an arena of 1 MiB goes back only when every block in it is
+free, and a few long-lived blocks made while the crowd was alive keep most of those arenas
+(bench/README.md, "Session 8").
+
 Outside a server nothing changes. The one state (:class:`Activity`) lives in
 ``pn.state.cache``, one per process, like the collector it serves.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import datetime as dt
+import functools
 import gc
+import os
+import re
+import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -131,6 +146,7 @@ def reclaim() -> None:
         return
     state.due_since = None
     collect_all()
+    trim()
 
 
 def collect_all() -> int:
@@ -156,3 +172,76 @@ def thawed():
             yield
         finally:
             gc.freeze()
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    """glibc, if this process runs on it (else None)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None  # malloc_trim: glibc only
+
+
+def trim() -> bool:
+    """Give the C allocator's free pages back to the system (glibc's ``malloc_trim(0)``);
+    whether it could (False where the C library has no such call).
+
+    >>> trim() in (True, False)
+    True
+    """
+    libc = _libc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def allocator_figures() -> dict:
+    """Where the process's heap memory sits, in MiB: the interpreter's small-object arenas
+    (``arenas``: all of them; ``free_pools``: the empty pools inside them, which go back to
+    the system only with their whole arena; -1 while tracemalloc traces the allocator) and
+    glibc's heap (``c_used``, ``c_free``; -1 elsewhere). For benches (the census): it writes
+    ``sys._debugmallocstats()``'s report to a temporary file through file descriptor 2 for a
+    moment.
+
+    >>> figures = allocator_figures()
+    >>> figures["arenas"] >= figures["free_pools"] >= 0
+    True
+    """
+    with tempfile.TemporaryFile() as out:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        report = out.read().decode(errors="replace")
+
+    def number(pattern: str) -> int:
+        found = re.search(pattern, report)
+        return int(found.group(1).replace(",", "")) if found else -1
+
+    mib = 2 ** 20
+    arena = number(r"arenas \* ([\d,]+) bytes/arena")
+    arenas = number(r"arenas allocated current\s*=\s*([\d,]+)")
+    pool, pools = number(r"unused pools \* ([\d,]+) bytes"), number(r"([\d,]+) unused pools")
+    figures = {"arenas": -1.0, "free_pools": -1.0, "c_used": -1.0, "c_free": -1.0}
+    if min(arena, arenas, pool, pools) >= 0:  # none while tracemalloc traces the allocator
+        figures["arenas"], figures["free_pools"] = arena * arenas / mib, pool * pools / mib
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallinfo2"):
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        figures["c_used"], figures["c_free"] = info.uordblks / mib, info.fordblks / mib
+    return figures

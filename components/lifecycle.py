@@ -11,7 +11,9 @@ server prints INFO lines), e.g.::
 
 With ``BPX_SESSION_CENSUS=1`` a census line follows ~1 s after the last destroyed
 session: Bokeh documents still alive, explorer models still alive, periodic callbacks,
-threads and asyncio tasks. ``bench/bench_sessions.py`` reads these lines.
+threads and asyncio tasks, and where the heap sits (``heap.allocator_figures``: the
+interpreter's arenas and the empty pools inside them, glibc's heap in use and free). ``bench/bench_sessions.py`` reads
+these lines.
 
 The callbacks live in this imported module: callbacks defined in ``app.py`` fail with
 NameError, because Bokeh clears the app's namespace before a session is destroyed. For the
@@ -102,7 +104,7 @@ def census() -> dict:
     _census_pending = False
     from bokeh.document import Document
 
-    from .heap import thawed
+    from .heap import allocator_figures, thawed
     from .model import ExplorerModel
 
     documents = models = 0
@@ -118,8 +120,11 @@ def census() -> dict:
         created, destroyed = COUNTS["created"], COUNTS["destroyed"]
     figures = {"created": created, "destroyed": destroyed, "documents": documents,
                "models": models, "periodic": periodic}
-    log.info("bpx-census created=%d destroyed=%d documents=%d models=%d periodic=%d %s",
-             created, destroyed, documents, models, periodic, _snapshot())
+    memory = allocator_figures()
+    log.info("bpx-census created=%d destroyed=%d documents=%d models=%d periodic=%d %s "
+             "arenas_mb=%.1f free_pools_mb=%.1f c_used_mb=%.1f c_free_mb=%.1f",
+             created, destroyed, documents, models, periodic, _snapshot(), memory["arenas"],
+             memory["free_pools"], memory["c_used"], memory["c_free"])
     return figures
 
 

@@ -152,3 +152,31 @@ def test_the_census_waits_for_the_page_being_built(server_heap, monkeypatch):
     _, again, *args = later[0]
     again(*args)
     assert taken == [1]
+
+
+def test_a_reclaim_gives_the_c_allocators_free_memory_back(server_heap, monkeypatch):
+    trims = []
+    monkeypatch.setattr(heap, "trim", lambda: trims.append(1) or True)
+    heap.activity().touch()  # busy: the reclaim waits, and so does the trim
+    heap.reclaim()
+    assert trims == []
+    heap.activity().touch(now=heap.activity().at - heap.IDLE_SECONDS)
+    heap.reclaim()
+    assert trims == [1]
+
+
+def test_allocator_figures_see_the_interpreters_arenas_grow_and_empty():
+    before = heap.allocator_figures()
+    crowd = [(k, float(k)) for k in range(200_000)]  # ~20 MB of small blocks
+    during = heap.allocator_figures()
+    del crowd
+    after = heap.allocator_figures()
+    assert during["arenas"] >= before["arenas"] + 10
+    assert after["arenas"] - after["free_pools"] < during["arenas"] - during["free_pools"]
+    assert heap.trim() in (True, False)
+
+
+def test_heap_doctests():
+    import doctest
+
+    assert doctest.testmod(heap).failed == 0

@@ -24,42 +24,57 @@ FITS = f"""() => Math.max(0, document.documentElement.scrollWidth - innerWidth) 
   && ({CONTROL_BOXES})().every((c) => c.left >= -0.5 && c.right <= innerWidth + 0.5)"""
 
 
-@pytest.mark.parametrize("kind", list(SIZES))
-@pytest.mark.parametrize("slug", ["graph", "loss-value"])
+# (the explorer on a touch screen: test_the_explorer_fits_every_touch_size below, on the page the
+# phone's own checks use)
+@pytest.mark.parametrize("slug, kind", [("graph", "mouse"), ("loss-value", "touch"), ("loss-value", "mouse")])
 def test_no_sideways_scroll_at_any_size(new_page, app_url, slug, kind):
     touch = kind == "touch"
-    for k, (w, h) in enumerate(SIZES[kind]):
-        if k == 0:
+    page = None
+    for w, h in SIZES[kind]:
+        if page is None:
             page = new_page(viewport={"width": w, "height": h}, is_mobile=touch, has_touch=touch)
             open_page(page, app_url, f"lesson={slug}&mode=backward")
-        else:
-            page.set_viewport_size({"width": w, "height": h})
-            # the page lays itself out again over the next frames (Bokeh's resize observers):
-            # wait until it fits; if it never does, the assertions below say how it does not
-            try:
-                page.wait_for_function(FITS, timeout=5000)
-            except PlaywrightTimeout:
-                pass
-        assert page.evaluate("() => innerWidth") == w
-        assert sideways_overflow(page) == 0, f"?lesson={slug} scrolls sideways at {w}x{h}"
-        off = controls_off_screen(page)
-        assert not off, f"controls past the screen's edge on ?lesson={slug} at {w}x{h}: {off[:5]}"
+        check_fits(page, slug, w, h)
 
 
-@pytest.mark.parametrize("expr", ["(w*x + b - y)**2", "tanh(w1*x1 + w2*x2 + b)"])
+def check_fits(page, slug: str, w: int, h: int) -> None:
+    """The page made ``w`` x ``h`` (if it is not) neither scrolls sideways nor has a control
+    past the screen's edge."""
+    if page.evaluate("() => [innerWidth, innerHeight]") != [w, h]:
+        page.set_viewport_size({"width": w, "height": h})
+        # the page lays itself out again over the next frames (Bokeh's resize observers):
+        # wait until it fits; if it never does, the assertions below say how it does not
+        try:
+            page.wait_for_function(FITS, timeout=5000)
+        except PlaywrightTimeout:
+            pass
+    assert page.evaluate("() => innerWidth") == w
+    assert sideways_overflow(page) == 0, f"?lesson={slug} scrolls sideways at {w}x{h}"
+    off = controls_off_screen(page)
+    assert not off, f"controls past the screen's edge on ?lesson={slug} at {w}x{h}: {off[:5]}"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_phone_figure_opens_with_its_numbers_readable(new_page, app_url, lang, expr):
+def test_phone_figure_opens_with_its_numbers_readable(new_page, app_url, lang):
     """At 390 px the figure opens zoomed to fit with every node's number under it (a short
     label), a key saying what the numbers are, no two labels on top of each other, no tiny
     type; the full labels come back when the screen is wide (the page made 1400 px wide: a
-    page opened that wide shows them, test_explorer.py's seed graph in backward mode)."""
+    page opened that wide shows them, test_explorer.py's seed graph in backward mode). The
+    seed graph's figure: test_the_seed_figure_opens_with_its_numbers_readable below."""
     from urllib.parse import quote
 
+    expr = "tanh(w1*x1 + w2*x2 + b)"
+    page = new_page(**PHONE)
+    open_app(page, app_url, f"expr={quote(expr)}&mode=backward&lang={lang}")
+    check_phone_figure(page, lang, expr)
+    check_wide_labels(page)
+
+
+def check_phone_figure(page, lang: str, expr: str) -> None:
+    """The figure of ``expr`` as it opened at 390 px in backward mode (see the test above)."""
     from components.words import ui
     from graphviz_core import format_number
 
-    page = new_page(**PHONE)
-    open_app(page, app_url, f"expr={quote(expr)}&mode=backward&lang={lang}")
     page.wait_for_function("() => window.__bpxt.labels().data.role.includes('key')", timeout=10_000)
     boxes = [b for b in graph_labels(page)[0]["boxes"] if b["role"] in ("top", "bottom", "key")]
     key = [b for b in boxes if b["role"] == "key"]
@@ -77,8 +92,13 @@ def test_phone_figure_opens_with_its_numbers_readable(new_page, app_url, lang, e
     assert all(0 <= b["left"] and b["right"] <= width for b in boxes), boxes
     screenshot(page, f"phone-figure-{lang}-{len(names)}", full_page=False)
 
+
+def check_wide_labels(page) -> None:
+    """Made 1400 px wide, the figure shows its full labels again (and no key): every number
+    drawn under a node is a full one (a node the figure was zoomed or moved away from draws none)."""
     page.set_viewport_size({"width": 1400, "height": 1000})  # the figure redraws for its new size
-    page.wait_for_function("() => window.__bpxt.bottoms()[0].startsWith('∂')", timeout=10_000)
+    page.wait_for_function("() => { const b = window.__bpxt.bottoms().filter((s) => s);"
+                           " return b.length > 0 && b.every((s) => s.startsWith('∂')) }", timeout=10_000)
     assert "key" not in js(page, "t.labels().data.role")
 
 
@@ -135,6 +155,17 @@ def phone_explorer(request, browsers, app_url):
     watched.lang = request.param
     yield watched
     watched.close()
+
+
+# The checks on phone_explorer run in this file's order: first those that need the page as it
+# opened, then those that change it (a tap, fingers, a slider, the screen's size).
+
+
+def test_the_seed_figure_opens_with_its_numbers_readable(phone_explorer):
+    """test_phone_figure_opens_with_its_numbers_readable's checks at 390 px, on the seed graph
+    (the wide screen's labels: the last test of this file, on the same page)."""
+    check_phone_figure(phone_explorer.page, phone_explorer.lang, "(w*x + b - y)**2")
+    phone_explorer.assert_no_page_errors()
 
 
 def test_phone_drawer_starts_closed_and_never_hides_the_page(phone_explorer):
@@ -290,4 +321,21 @@ def test_finger_drag_of_a_slider_changes_the_numbers(phone_explorer):
     rows = table(page)
     assert number(rows["L"]["value"]) == pytest.approx(loss, rel=2e-5)
     assert number(rows["w"]["grad"]) == pytest.approx(grads["w"], rel=2e-5)
+    phone_explorer.assert_no_page_errors()
+
+
+def test_the_explorer_fits_every_touch_size(phone_explorer):
+    """test_no_sideways_scroll_at_any_size for the explorer on a touch screen: its page, the
+    drawer closed as a phone opens it, turned and resized to each touch size."""
+    page = phone_explorer.page
+    close_drawer(page)
+    for w, h in SIZES["touch"]:
+        check_fits(page, "graph", w, h)
+    phone_explorer.assert_no_page_errors()
+
+
+def test_the_seed_figure_shows_its_full_labels_when_wide(phone_explorer):
+    """The seed graph's figure opened at 390 px (test_the_seed_figure_opens_with_its_numbers_readable),
+    made 1400 px wide: its full labels come back."""
+    check_wide_labels(phone_explorer.page)
     phone_explorer.assert_no_page_errors()
