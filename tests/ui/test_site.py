@@ -199,6 +199,9 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
         page.wait_for_function("() => window.__bpxt && window.__bpxt.deepText().length > 200",
                                timeout=30_000)
         assert "输入的梯度" in js(page, "t.deepText()")
+        # its requires_grad switches need the server: greyed out, and the note says so (zh)
+        assert "灰色的控件需要" in js(page, "t.deepText()")
+        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
         page.wait_for_timeout(300)
         js(page, "(() => { t.all('Slider').find((m) => m.title.includes('ε')).value = 0.23;"
                  " t.all('panel.models.widgets.RadioButtonGroup').find((m) => m.labels.includes('L'))"
