@@ -118,7 +118,7 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         # (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
         assert (before, after) == (6.25, 4.0)
         # what needs the server is greyed out, and the page's note says so
-        assert "greyed-out controls need the live app" in js(page, "t.deepText()")
+        assert "and the greyed-out controls need the live app" in js(page, "t.deepText()")
         assert js(page, "t.all('panel.models.widgets.TextInput').map((m) => m.disabled)") == [True]
         assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
         # the node details (a tap on w) and both passes, at w = -1.37, as the server writes them
