@@ -13,7 +13,8 @@ that in one process in a minute: each page is built into a Document as a session
 document, and the heap is collected. It prints, in MiB, the arenas and the empty pools in
 them before the crowd, at its peak, after it closed, and after a few more pages; with
 ``--survivors``, tracemalloc's count of blocks made during the crowd that are still alive
-after it, by where they were made (slow: tracemalloc records every allocation).
+after it, by where they were made (slow: tracemalloc records every allocation; while it
+traces, the interpreter reports no arenas, so the crowd's line shows RSS only).
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def heap_line(label: str) -> str:
     from components.heap import allocator_figures
 
     f = allocator_figures()
+    if f["arenas"] < 0:  # tracemalloc is tracing: the interpreter reports no arenas
+        return f"{label:<28} {'-':>7} {'-':>6} {'-':>6} {f['c_free']:>6.0f} {rss_mb():>7.0f}"
     return (f"{label:<28} {f['arenas']:>7.0f} {f['free_pools']:>6.0f} "
             f"{f['arenas'] - f['free_pools']:>6.0f} {f['c_free']:>6.0f} {rss_mb():>7.0f}")
 
@@ -85,10 +88,11 @@ def main() -> int:
             close(doc)
         del crowd, doc
         gc.collect()
-        print(heap_line(f"round {round_}: closed"))
         if args.survivors:
             end = tracemalloc.take_snapshot()
             tracemalloc.stop()
+        print(heap_line(f"round {round_}: closed"))
+        if args.survivors:
             survivors(start, end)
         for _ in range(3):
             close(page_document({}))

@@ -50,6 +50,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as dt
+import functools
 import gc
 import os
 import re
@@ -173,14 +174,14 @@ def thawed():
             gc.freeze()
 
 
+@functools.lru_cache(maxsize=1)
 def _libc():
     """glibc, if this process runs on it (else None)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim  # glibc only
-    except (OSError, AttributeError):
+    except OSError:
         return None
-    return libc
+    return libc if hasattr(libc, "malloc_trim") else None  # malloc_trim: glibc only
 
 
 def trim() -> bool:
@@ -206,9 +207,10 @@ class _MallInfo2(ctypes.Structure):
 def allocator_figures() -> dict:
     """Where the process's heap memory sits, in MiB: the interpreter's small-object arenas
     (``arenas``: all of them; ``free_pools``: the empty pools inside them, which go back to
-    the system only with their whole arena) and glibc's heap (``c_used``, ``c_free``; -1
-    elsewhere). For benches (the census): it writes ``sys._debugmallocstats()``'s report to a
-    temporary file through file descriptor 2 for a moment.
+    the system only with their whole arena; -1 while tracemalloc traces the allocator) and
+    glibc's heap (``c_used``, ``c_free``; -1 elsewhere). For benches (the census): it writes
+    ``sys._debugmallocstats()``'s report to a temporary file through file descriptor 2 for a
+    moment.
 
     >>> figures = allocator_figures()
     >>> figures["arenas"] >= figures["free_pools"] >= 0
@@ -231,11 +233,12 @@ def allocator_figures() -> dict:
         return int(found.group(1).replace(",", "")) if found else -1
 
     mib = 2 ** 20
-    figures = {"arenas": number(r"arenas \* ([\d,]+) bytes/arena") / mib
-               * number(r"# arenas allocated current\s*=\s*([\d,]+)"),
-               "free_pools": number(r"unused pools \* ([\d,]+) bytes") / mib
-               * number(r"([\d,]+) unused pools"),
-               "c_used": -1.0, "c_free": -1.0}
+    arena = number(r"arenas \* ([\d,]+) bytes/arena")
+    arenas = number(r"arenas allocated current\s*=\s*([\d,]+)")
+    pool, pools = number(r"unused pools \* ([\d,]+) bytes"), number(r"([\d,]+) unused pools")
+    figures = {"arenas": -1.0, "free_pools": -1.0, "c_used": -1.0, "c_free": -1.0}
+    if min(arena, arenas, pool, pools) >= 0:  # none while tracemalloc traces the allocator
+        figures["arenas"], figures["free_pools"] = arena * arenas / mib, pool * pools / mib
     libc = _libc()
     if libc is not None and hasattr(libc, "mallinfo2"):
         libc.mallinfo2.restype = _MallInfo2

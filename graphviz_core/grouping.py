@@ -64,7 +64,7 @@ def members_by(graph: nx.MultiDiGraph, cache: str, key) -> dict[str, list[int]]:
     if cached is not None:
         return cached
     members: dict[str, list[int]] = {}
-    for n, attrs in graph._node.items():  # networkx's own dict: no view per node
+    for n, attrs in graph.nodes(data=True):  # networkx's own (node, dict) pairs: no view per node
         k = key(n, attrs)
         if k is not None:
             members.setdefault(k, []).append(n)
@@ -140,9 +140,9 @@ def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]]
     tape = lambda key: output[key] if isinstance(key, str) else key  # noqa: E731
     plain_in: list[tuple] = []  # (drawn u, traced u, traced v, slot, data): into drawn traced nodes
     into_group: dict[tuple, list] = {}  # (drawn u, group) -> [(traced v, slot, data, traced u)]
-    # networkx's own dicts, in the order graph.edges() gives (a view object per edge was
-    # most of this pass over an 11,586-node network's 15,243 edges)
-    for u, children in graph._succ.items():
+    # networkx's own dicts (adjacency(): {child: {slot: data}} per node), in the order
+    # graph.edges() gives, without a view object per edge
+    for u, children in graph.adjacency():
         du = draw_as[u]
         for v, keyed in children.items():
             dv = draw_as[v]
@@ -163,7 +163,7 @@ def quotient(graph: nx.MultiDiGraph, draw_as: dict, groups: dict[str, list[int]]
     except nx.NetworkXUnfeasible:
         raise ValueError("these groups make the drawing cyclic") from None
     index = {key: i for i, key in enumerate(order)}
-    name = {n: d["name"] for n, d in graph._node.items()}
+    name = {n: d["name"] for n, d in graph.nodes(data=True)}
     name.update({ms[-1]: gid for gid, ms in neurons.items()})
 
     drawn = nx.MultiDiGraph(root=index[draw_as[graph.graph.get("root", len(graph) - 1)]],

@@ -179,10 +179,10 @@ def level_graph(graph: nx.MultiDiGraph, level: str = "layer", opened=(),
     open_layers, open_neurons, neurons, layers = _open_sets(graph, level, kept)
     outputs = layer_outputs(graph)
     draw_as = {}
-    node_attrs = graph._node  # networkx's own dict: no view per node
+    group_of = dict(graph.nodes(data="group", default=""))
     for layer, members in layers.items():
         for n in members:
-            gid = node_attrs[n].get("group", "")
+            gid = group_of[n]
             draw_as[n] = (layer if layer not in open_layers else
                           gid if gid and gid not in open_neurons else n)
     closed = {layer: members for layer, members in layers.items() if layer not in open_layers}

@@ -12,7 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
-import { variableSliders, viewOf, followValues, paintOn } from "./bokeh.mjs"
+import { variableSliders, viewOf, followValues, paintOn, keepSameStyles } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
@@ -232,6 +232,7 @@ export class View {
     // and a re-layout in the same tick as fewer labels drew with the old row count
     if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     this.stack()
+    keepSameStyles(viewOf(a.figure))
     const d = drawing(this.scene, this.result, {
       seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
       box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
