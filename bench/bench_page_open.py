@@ -213,7 +213,7 @@ def breakdown(pages: list[tuple[str, str]], repeat: int) -> None:
     from components import explorer, navigation, server_hooks
     from components.page import start_session, stylesheet
 
-    pn.extension(raw_css=[stylesheet()], notifications=True, reconnect=True)
+    pn.extension(raw_css=[stylesheet()], notifications=True, reconnect=True, browser_info=False)
     start_session()  # what app.py does first in every session
     server_hooks.server_settings()  # and, on a server, Bokeh's settings
     print(f"{'page':22s} {'build ms':>9s} {'JSON ms':>8s} {'models':>7s} {'JSON kB':>8s}")

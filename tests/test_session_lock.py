@@ -120,3 +120,12 @@ def test_a_part_below_the_fold_comes_when_the_page_says_it_is_on_screen(server):
         await page.until(lambda: "Take a step" in labels(page), timeout=30)
 
     on_a_page(server, student)
+
+
+def test_a_page_asks_its_browser_for_nothing_nobody_reads(server):
+    """No model of Panel's browser info (dark mode, language, time zone, ...): nothing reads
+    it, and each page's browser sent the server a message per property at open."""
+    async def student(page):
+        assert not [m for m in page.models.values() if m["name"].endswith("BrowserInfo")]
+
+    on_a_page(server, student)
