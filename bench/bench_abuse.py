@@ -11,6 +11,9 @@ server answered. Attacks (``ATTACKS``) are what issue #16 tried: malformed value
 messages, websockets that never ask for their document, a flood of page opens, page opens of
 links to the 11,586-node example, costly expressions (refused ``mlp(1000, 1, 1)``, then the
 11,586-node example typed six times in a row, then released ten times). :func:`abuse_wave` is also ``bench_sessions.py --abuse``'s.
+With ``--stalls 0.2`` the server also logs each time its event loop did not turn for 0.2 s
+(components/lifecycle.py ``LoopWatch``), and each attack's line is followed by its stalls:
+how many, the worst and where the loop was then.
 """
 
 from __future__ import annotations
@@ -169,6 +172,21 @@ async def honest_during(base: str, attack, n: int) -> tuple[list[float], str]:
     return latencies, outcome
 
 
+def stalls(log_path: str, start: int) -> str:
+    """The loop's stalls the server logged after byte ``start`` of its log, in one line."""
+    import re
+
+    text = Path(log_path).read_bytes()[start:].decode(errors="replace")
+    found = [(float(ms), where) for ms, where in re.findall(r"bpx-stall ms=(\d+) at (.*)", text)]
+    passes = [float(ms) for ms in re.findall(r"bpx-stall-gc ms=(\d+)", text)]
+    if not found:
+        return f"{'':<28} loop stalls: none; collector passes as long: {len(passes)}"
+    worst = max(found)
+    return (f"{'':<28} loop stalls: {len(found)}, {sum(ms for ms, _ in found):.0f} ms in all, "
+            f"worst {worst[0]:.0f} ms at {worst[1]}; collector passes as long: {len(passes)}"
+            + (f" (worst {max(passes):.0f} ms)" if passes else ""))
+
+
 def main() -> int:
     import os
 
@@ -178,15 +196,21 @@ def main() -> int:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--stalls", type=float, default=0.0, metavar="SECONDS",
+                    help="after each attack, the event loop's stalls of at least this long "
+                         "(components/lifecycle.py LoopWatch): count, worst, where")
     args = ap.parse_args()
     scale = 4 if args.quick else 1
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times below "
           "are under that load; CPU seconds are the server's own)")
-    with serve_app() as url:
+    watch = {"extra_args": ("--setup", "components/lifecycle.py"),
+             "env": {"BPX_LOOP_STALLS": str(args.stalls)}} if args.stalls else {}
+    with serve_app(**watch) as url:
         server = psutil.Process(url.pid)
         base = url[: -len("/app")]
         print(f"{'attack':<28} {'honest median':>13} {'worst':>7} {'n':>3} {'server CPU s':>12} "
               f"{'RSS MB':>7}  outcome")
+        seen = len(Path(url.log).read_bytes())
         for name, (attack, n) in ATTACKS.items():
             cpu = sum(server.cpu_times()[:2])
             latencies, outcome = asyncio.run(honest_during(base, attack, max(1, n // scale)))
@@ -195,6 +219,9 @@ def main() -> int:
             print(f"{name:<28} {statistics.median(latencies) * 1000:>10.0f} ms "
                   f"{max(latencies):>6.2f}s {len(latencies):>3} {cpu:>12.1f} {rss:>7.0f}  {outcome}",
                   flush=True)
+            if args.stalls:
+                print(stalls(url.log, seen), flush=True)
+                seen = len(Path(url.log).read_bytes())
         log = Path(url.log).read_text(errors="replace")
         longest = max((len(line) for line in log.splitlines()), default=0)
         print(f"server log: {len(log):,} bytes, longest line {longest} characters, "

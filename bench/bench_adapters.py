@@ -60,7 +60,7 @@ def torch_loss(**leaves):
 
 
 def main() -> None:
-    import torch  # noqa: F401 - fail early without it
+    import torch  # fail early without it; torch_own uses it
 
     warnings.simplefilter("error")  # a GradientMismatch would end the benchmark
     rows = []
@@ -78,7 +78,6 @@ def main() -> None:
     nodes = len(topological_order(from_torch(torch_loss, check=False, **leaves)))
 
     def torch_own():
-        import torch
         ts = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in leaves.items()}
         torch_loss(**ts).backward()
     rows.append(("torch", nodes, cpu(lambda: from_torch(torch_loss, **leaves)),

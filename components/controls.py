@@ -14,6 +14,7 @@ from graphviz_core import MODES
 
 from .graph_view import RUN_PLAYER, GraphView
 from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle, variable_tags
+from .texts import server_only
 from .views import ModelView
 from .words import error_text, ui
 
@@ -179,6 +180,7 @@ class VariableSliders(ModelView):
         w = ui(self.lang)
         parts = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{w['inputs']}</h3>"), self.column]
         if switches:
+            server_only(self.switches)  # a static page cannot derive the graph again
             parts += [pn.pane.HTML("<h3 class='bpx-side-title'>requires_grad</h3>"
                                    f"<div class='bpx-hint'>{w['requires_grad_hint']}</div>"),
                       self.switches]

@@ -9,6 +9,9 @@ server prints INFO lines), e.g.::
 
     bpx-session destroyed id=... created=31 destroyed=30 live=1 threads=3 tasks=4
 
+With ``BPX_LOOP_STALLS=SECONDS`` (e.g. 0.2) each time the event loop did not turn for that
+long is one ``bpx-stall`` line: how long, and where the loop was (:class:`LoopWatch`).
+
 With ``BPX_SESSION_CENSUS=1`` a census line follows ~1 s after the last destroyed
 session: Bokeh documents still alive, explorer models still alive, periodic callbacks,
 threads and asyncio tasks, and where the heap sits (``heap.allocator_figures``: the
@@ -27,7 +30,10 @@ import asyncio
 import gc
 import logging
 import os
+import sys
 import threading
+import time
+from pathlib import Path
 
 import panel as pn
 
@@ -55,6 +61,80 @@ def _snapshot() -> str:
 def session_created(session_context) -> None:
     """Count one new session (``pn.state.on_session_created`` callback)."""
     _count("created", session_context)
+    threshold = os.environ.get("BPX_LOOP_STALLS")
+    if threshold:
+        watch_loop(float(threshold))
+
+
+class LoopWatch:
+    """Log each time the event loop did not turn for ``threshold`` seconds or more: how long,
+    and where the loop's thread was when the stall was first seen (its innermost frames), and
+    each pass of the cyclic collector that long (it stops every thread).
+
+    A heartbeat on the loop notes the time every ``BEAT`` seconds; a daemon thread looks
+    as often. One per process (``watch_loop``); for benches (``BPX_LOOP_STALLS=0.2``), since a
+    stack is read from another thread (``sys._current_frames``).
+    """
+
+    BEAT = 0.02
+
+    def __init__(self, loop, threshold: float):
+        self.loop, self.threshold = loop, threshold
+        self.beat = time.monotonic()
+        self.loop_thread = threading.get_ident()  # made on the loop's thread
+        self._gc_started = 0.0
+        loop.call_soon(self._heartbeat)
+        gc.callbacks.append(self._collector)
+        self.thread = threading.Thread(target=self._watch, name="bpx-loop-watch", daemon=True)
+        self.thread.start()
+
+    def _heartbeat(self) -> None:
+        self.beat = time.monotonic()
+        self.loop.call_later(self.BEAT, self._heartbeat)
+
+    def _watch(self) -> None:
+        seen = None  # (when the stall began, where the loop was)
+        while not self.loop.is_closed():
+            time.sleep(self.BEAT)
+            late = time.monotonic() - self.beat
+            if late >= self.threshold and seen is None:
+                seen = (self.beat, self._where())
+            elif seen is not None and late < self.threshold:
+                log.info("bpx-stall ms=%.0f at %s", (self.beat - seen[0]) * 1000, seen[1])
+                seen = None
+        gc.callbacks.remove(self._collector)  # the loop is closed: nothing left to watch
+
+    def _where(self, depth: int = 6) -> str:
+        frame = sys._current_frames().get(self.loop_thread)
+        places = []
+        while frame is not None and len(places) < depth:
+            code = frame.f_code
+            places.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
+            frame = frame.f_back
+        return " <- ".join(places) or "?"
+
+    def _collector(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.monotonic()
+        elif time.monotonic() - self._gc_started >= self.threshold:
+            log.info("bpx-stall-gc ms=%.0f generation=%d collected=%d",
+                     (time.monotonic() - self._gc_started) * 1000, info["generation"],
+                     info["collected"])
+
+
+_watch: list = []
+
+
+def watch_loop(threshold: float) -> None:
+    """Start the process's :class:`LoopWatch` (once), if called on the event loop's thread."""
+    with _lock:
+        if _watch:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a session built in the page-building thread: try the next one
+            return
+        _watch.append(LoopWatch(loop, threshold))
 
 
 def session_destroyed(session_context) -> None:

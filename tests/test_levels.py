@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import doctest
 import json
-import math
 import re
 
 import numpy as np

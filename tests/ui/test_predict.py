@@ -75,7 +75,7 @@ def answer(page, lang: str, text: str, by: str = "enter") -> None:
 def test_predict_right_then_wrong(page, app_url, lang):
     w, steps = WORDS[lang], engine_steps()
     n = len(steps)
-    seed, first = steps[0], steps[1]  # dL/dL = 1; dL/dz3 = 1 x 2 z3
+    first = steps[1]  # after the seed dL/dL = 1: dL/dz3 = 1 x 2 z3
     open_app(page, app_url, f"lang={lang}&mode=backward")
     # reachable from the mode switch
     page.get_by_role("button", name=w["mode"], exact=True).click()

@@ -118,7 +118,7 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         # (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
         assert (before, after) == (6.25, 4.0)
         # what needs the server is greyed out, and the page's note says so
-        assert "greyed-out controls need the live app" in js(page, "t.deepText()")
+        assert "and the greyed-out controls need the live app" in js(page, "t.deepText()")
         assert js(page, "t.all('panel.models.widgets.TextInput').map((m) => m.disabled)") == [True]
         assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
         # the node details (a tap on w) and both passes, at w = -1.37, as the server writes them
@@ -199,6 +199,9 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
         page.wait_for_function("() => window.__bpxt && window.__bpxt.deepText().length > 200",
                                timeout=30_000)
         assert "输入的梯度" in js(page, "t.deepText()")
+        # its requires_grad switches need the server: greyed out, and the note says so (zh)
+        assert "灰色的控件需要" in js(page, "t.deepText()")
+        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
         page.wait_for_timeout(300)
         js(page, "(() => { t.all('Slider').find((m) => m.title.includes('ε')).value = 0.23;"
                  " t.all('panel.models.widgets.RadioButtonGroup').find((m) => m.labels.includes('L'))"
