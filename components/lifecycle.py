@@ -85,7 +85,8 @@ class LoopWatch:
         self._gc_started = 0.0
         loop.call_soon(self._heartbeat)
         gc.callbacks.append(self._collector)
-        threading.Thread(target=self._watch, name="bpx-loop-watch", daemon=True).start()
+        self.thread = threading.Thread(target=self._watch, name="bpx-loop-watch", daemon=True)
+        self.thread.start()
 
     def _heartbeat(self) -> None:
         self.beat = time.monotonic()

@@ -192,8 +192,10 @@ def test_the_loop_watch_logs_a_stall_with_where_the_loop_was(caplog):
     def holds_the_loop():
         time.sleep(0.4)
 
+    watches = []
+
     async def main():
-        lifecycle.LoopWatch(asyncio.get_running_loop(), threshold=0.15)
+        watches.append(lifecycle.LoopWatch(asyncio.get_running_loop(), threshold=0.15))
         await asyncio.sleep(0.1)
         asyncio.get_running_loop().call_soon(holds_the_loop)
         await asyncio.sleep(0)  # the loop is held here
@@ -203,8 +205,10 @@ def test_the_loop_watch_logs_a_stall_with_where_the_loop_was(caplog):
     try:
         with caplog.at_level(logging.INFO, logger=lifecycle.log.name):
             asyncio.run(main())
+        watches[0].thread.join()  # it ends with its loop, and stops watching the collector
     finally:
         lifecycle.log.propagate = False
     stalls = [r.getMessage() for r in caplog.records if r.getMessage().startswith("bpx-stall ")]
     assert len(stalls) == 1 and "holds_the_loop" in stalls[0], stalls
     assert int(stalls[0].split("ms=")[1].split()[0]) >= 300
+    assert watches[0]._collector not in gc.callbacks

@@ -206,6 +206,8 @@ def test_page_loads_with_the_seed_graph_and_mode_buttons_show_values_then_gradie
     assert bottoms[SEED_NAMES.index("L")] == "6.25"
     assert bottoms[SEED_NAMES.index("z2")] == "3.5"
     page.wait_for_function("() => new URLSearchParams(location.search).get('mode') === 'forward'")
+    # (one page: presentation mode, switched on and off again in forward mode)
+    check_presentation_mode_makes_labels_larger(page)
 
     button(page, "Backward").click()
     page.wait_for_function("() => window.__bpxt.div('bpx-caption').text.includes('Backward:')")
@@ -386,8 +388,10 @@ def test_a_link_restores_the_state(page, app_url):
 
 
 # --- 7 --------------------------------------------------------------------------------------
-def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
+def test_clicks_show_local_derivatives_and_requires_grad_switches_prune_the_backward_pass(page, app_url):
+    # one page for both: a click selects a node (its details), the switches prune the pass
     open_app(page, app_url, "mode=backward")
+    check_clicking_a_node_shows_its_local_derivatives(page)
     for name in ("x", "y"):
         page.locator(".bk-CheckboxGroup label", has_text=re.compile(rf"^\s*{name}\s*$")) \
             .locator("input").uncheck()
@@ -414,8 +418,8 @@ def test_requires_grad_switches_prune_the_backward_pass(page, app_url):
 
 
 # --- 8 --------------------------------------------------------------------------------------
-def test_clicking_a_node_shows_its_local_derivatives(page, app_url):
-    open_app(page, app_url, "mode=backward")
+def check_clicking_a_node_shows_its_local_derivatives(page) -> None:
+    """On the seed graph as it opened in backward mode: a click on z2, then on the leaf w."""
     assert "Click a node" in div_text(page, "bpx-details")
     click_node(page, "z2")
     wait_text(page, ".bpx-details", "z2 = z1 + b")
@@ -505,8 +509,9 @@ def test_the_page_computes_signed_zeros_as_the_core(page, app_url):
 
 
 # --- 10 -------------------------------------------------------------------------------------
-def test_presentation_mode_makes_labels_larger(page, app_url):
-    open_app(page, app_url, "mode=forward")
+def check_presentation_mode_makes_labels_larger(page) -> None:
+    """On the seed graph in forward mode: Presentation makes the labels and the formula larger,
+    hides no label, and switched off again gives the sizes back."""
     before = js(page, "{sizes: t.labelSizes(), bottoms: t.bottoms(),"
                       " caption: parseFloat(getComputedStyle(t.viewOf(t.div('bpx-caption')).el).fontSize)}")
     sizes_before = {int(s.removesuffix("px")) for s in before["sizes"]}
