@@ -125,3 +125,19 @@ def test_numbers_read_alike():
     got = call_js(REPLAY, calls, numbers=False)
     for (_, (x, digits)), text in zip(calls, got):
         assert text == format_number(x, digits), (x, digits)
+
+
+def test_unmoved_variables_named_like_object_properties_keep_their_values():
+    """The page's overrides hold only the sliders moved. A variable named ``toString`` or
+    ``constructor`` that was not moved keeps its value: the replay once asked each variable
+    ``name in overrides``, which Object's own ``toString`` answered (its leaf became nan)."""
+    expression = parse("toString * x + constructor")
+    at = {"toString": 3.0, "x": 2.0, "constructor": 0.5}
+    tape = json.loads(to_json(to_tape(trace(expression.build(at)))))
+    out, = json.loads(run_node([str(ROOT / "tests/js/replay_tapes.mjs"), str(REPLAY)],
+                               json.dumps([{"tape": tape, "overrides": {"x": 5.0}}])))
+    reference = trace(expression.build({**at, "x": 5.0}))
+    root = next(n for n in reference if reference.out_degree(n) == 0)
+    assert decode(out["value"][tape["root"]]) == reference.nodes[root]["value"] == 15.5
+    assert decode(out["value"][tape["variable"]["toString"]]) == 3.0
+    assert decode(out["grad"][tape["variable"]["x"]]) == 3.0

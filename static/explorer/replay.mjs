@@ -60,7 +60,9 @@ export function replay(tape, overrides) {
   const value = new Float64Array(n)
   const fault = new Array(n).fill("")
   const leaf = overrides ? Float64Array.from(c.leaf) : c.leaf  // the leaves, sliders applied
-  if (overrides) for (const [name, i] of Object.entries(tape.variable)) if (name in overrides) leaf[i] = overrides[name]
+  // the sliders moved (a few), not every variable (a big network's 3,904 weights and biases:
+  // walking those was most of a replay)
+  if (overrides) for (const name of Object.keys(overrides)) if (Object.hasOwn(tape.variable, name)) leaf[tape.variable[name]] = overrides[name]
   for (let i = 0; i < n; i++) {
     const R = rule[i]
     if (R === null) {
