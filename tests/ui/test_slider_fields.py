@@ -24,7 +24,7 @@ def field(page, title: str, lang: str = "en"):
     return page.get_by_role("spinbutton", name=name, exact=True)
 
 
-def test_typed_value_is_a_release_of_the_slider(page, app_url):
+def test_typed_value_is_a_release_of_the_slider_and_the_field_follows_a_drag(page, app_url):
     open_app(page, app_url, "mode=backward")
     box = field(page, "w")
     assert box.input_value() == "2"
@@ -62,10 +62,12 @@ def test_typed_value_is_a_release_of_the_slider(page, app_url):
     box.fill("2")
     box.press("Escape")
     assert box.input_value() == "1" and js(page, "t.slider('y').value") == 1
+    # (one page: the field follows a dragged slider)
+    check_field_follows_a_dragged_slider(page)
 
 
-def test_field_follows_a_dragged_slider(page, app_url):
-    open_app(page, app_url)
+def check_field_follows_a_dragged_slider(page) -> None:
+    """w dragged (a value, then a release): its field shows each value, the server hears the last."""
     set_slider(page, "w", -1.25)
     assert field(page, "w").input_value() == "-1.25"
     set_slider(page, "w", 0.4, release=True)
