@@ -31,6 +31,7 @@ import ast
 import copy
 import inspect
 import textwrap
+import types
 from collections.abc import Callable
 
 __all__ = ["inline", "inlined", "InlineError"]
@@ -157,6 +158,8 @@ def inlined(function: Callable) -> Callable:
     >>> "CALL" in {i.opname for i in dis.get_instructions(total)}  # no call left
     False
     """
+    if function.__closure__:  # compiled alone, its enclosing function's names would be lost
+        raise InlineError(f"{function.__name__}: reads names of an enclosing function")
     source = textwrap.dedent(inspect.getsource(function))
     tree = ast.parse(source)
     ast.increment_lineno(tree, function.__code__.co_firstlineno - 1)
@@ -182,11 +185,17 @@ def inlined(function: Callable) -> Callable:
     if left:
         raise InlineError(f"line {left[0]}: a helper is used other than as a call statement")
     ast.fix_missing_locations(tree)
-    code = compile(tree, function.__code__.co_filename, "exec",
-                   flags=__future__.annotations.compiler_flag, dont_inherit=True)
-    namespace: dict = {}
-    exec(code, function.__globals__, namespace)  # our own source, rewritten: see above
-    rewritten = namespace[definition.name]
+    # our own source, rewritten (see above): the function is made from its compiled code
+    # object, with the plain one's globals and defaults; nothing is run
+    module = compile(tree, function.__code__.co_filename, "exec",
+                     flags=__future__.annotations.compiler_flag, dont_inherit=True)
+    code = next(c for c in module.co_consts
+                if isinstance(c, types.CodeType) and c.co_name == definition.name)
+    rewritten = types.FunctionType(code, function.__globals__, function.__name__,
+                                   function.__defaults__)
+    rewritten.__kwdefaults__ = function.__kwdefaults__
+    rewritten.__annotations__ = function.__annotations__
+    rewritten.__doc__ = function.__doc__
     rewritten.__qualname__ = function.__qualname__
     rewritten.plain = function
     return rewritten

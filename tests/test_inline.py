@@ -96,6 +96,41 @@ def test_a_helper_is_put_at_each_call_and_renamed(tmp_path):
     assert "add" not in module.f.__code__.co_varnames
 
 
+def test_the_rewritten_function_keeps_the_plain_ones_defaults_names_and_docstring(tmp_path):
+    module = _module(tmp_path, (
+        '    """Doubles."""\n'
+        "    @inline\n"
+        "    def add(x):\n"
+        "        s.append(2 * x + y)\n"
+        "    s = []\n"
+        "    for x in xs:\n"
+        "        add(x)\n"
+        "    return s\n"))
+    f = module.f
+    assert f([1, 2]) == f.plain([1, 2]) == [2, 4] and f([1], 1) == [3]
+    assert (f.__name__, f.__qualname__, f.__doc__, f.__defaults__, f.__module__) == (
+        "f", "f", "Doubles.", (0,), "helped")
+    assert f.__code__ is not f.plain.__code__
+
+
+def test_a_function_reading_an_enclosing_functions_names_is_refused():
+    def outer():
+        k = 2
+
+        def f(xs):
+            @inline
+            def add(x):
+                s.append(k * x)
+            s = []
+            for x in xs:
+                add(x)
+            return s
+        return f
+
+    with pytest.raises(InlineError, match="enclosing function"):
+        inline.inlined(outer())
+
+
 @pytest.mark.parametrize("helper, call, message", [
     ("        return x\n", "add(x)", "return"),
     ("        while True:\n            break\n", "add(x)", "break"),
