@@ -201,6 +201,7 @@ def main() -> None:
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 frames = Frames(page)
                 open_app(page, url, query, timeout=120_000)
+                page.evaluate("() => window.__bpxt.tableOnScreen()")  # for the DOM column
                 return context, page, frames, errors
 
             for label, expr in (("seed", None), ("tanh sum", medium)):

@@ -54,6 +54,9 @@ window.__bpxt = {
   all(type, pred = () => true) { return this.models().filter((m) => m.type === type && pred(m)) },
   tableModel() { return this.find("DataTable") },
   table() { const t = this.tableModel(); return t ? t.source.data : null },
+  // brings the table on screen (off screen, its drawn cells catch up every 250 ms:
+  // static/explorer/table.mjs)
+  tableOnScreen() { const v = this.viewOf(this.tableModel()); if (v) v.el.scrollIntoView({block: "center"}) },
   rows() { const d = this.table(); return d && d.name ? d.name.length : 0 },
   // sliders on screen (replaced ones can linger in the document until it is cleaned)
   slider(title) { return this.find("Slider", (m) => m.title === title && this.viewOf(m)) },
