@@ -27,7 +27,7 @@ export class GradBuffer {
         this.grad[name] = old === null || old === undefined ? g : old + g
       }
       this.calls += 1
-      this.seen.push(values(view))
+      this.seen.push(view.values())
     }
     this.write(view)
   }
@@ -35,7 +35,7 @@ export class GradBuffer {
   write(view) {
     const d = view.args.texts && view.args.texts.buffer
     if (!d || !view.scene || !view.result) return
-    const now = values(view), n = this.calls
+    const now = view.values(), n = this.calls
     const same = (seen) => Object.keys(now).every((name) => seen[name] === now[name])
     const note = n === 0 ? d.notes.zero : this.seen.every(same) ? (n > 1 ? d.notes.many : d.notes.one) : d.notes.moved
     const cells = d.parameters.map((name) => this.grad[name] === null || this.grad[name] === undefined
@@ -44,10 +44,4 @@ export class GradBuffer {
     if (!this.pane) this.pane = modelWithClass(view.args.meta.document, d.css)
     view.texts.set(this.pane, view.texts.fill(html, view))
   }
-}
-
-// the variables' values the page shows now
-function values(view) {
-  const tape = view.scene.tape
-  return Object.fromEntries(Object.entries(tape.variable).map(([name, n]) => [name, view.result.value[n]]))
 }

@@ -25,7 +25,7 @@ export class Descent {
 
   step(data) {
     const v = this.view, tape = v.scene.tape
-    const values = Object.fromEntries(Object.entries(tape.variable).map(([name, n]) => [name, v.result.value[n]]))
+    const values = v.values()
     const loss = () => v.result.value[tape.root]
     if (!this.start) { this.start = values; this.history = [loss()] }
     const eta = +data.rates[data.lr.active]

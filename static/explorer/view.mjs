@@ -197,20 +197,28 @@ export class View {
 
   slide(name, value) {
     if (this.settingValues || !this.scene || !(name in this.scene.tape.variable)) return
-    // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
-    this.overrides[name] = value === 0 ? 0 : value
+    this.override(name, value)
     if (this.player.index >= 0 && !this.predicting) this.player.stop(-1)
     this.compute()
     this.renderSoon()  // a fast drag (or a flood) moves the value more often than frames are drawn
   }
 
+  // the release travels as JSON, which has no -0: the server hears 0, so the page computes with 0
+  override(name, value) { this.overrides[name] = value === 0 ? 0 : value }
+
   compute() { this.result = replay(this.scene.tape, this.overrides) }
+
+  // the variables' values the page shows now, by name
+  values() {
+    const { variable } = this.scene.tape
+    return Object.fromEntries(Object.entries(variable).map(([name, n]) => [name, this.result.value[n]]))
+  }
 
   // several variables at once (a step of descent on a page with no server): the sliders
   // follow, widened to hold their values as the server widens them (span: the least reach),
   // and the tape is replayed once
   setValues(values, span) {
-    for (const [name, value] of Object.entries(values)) this.overrides[name] = value === 0 ? 0 : value
+    for (const [name, value] of Object.entries(values)) this.override(name, value)
     this.settingValues = true
     try {
       for (const [name, m] of variableSliders(this.args.meta.document)) {
