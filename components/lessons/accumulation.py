@@ -26,7 +26,7 @@ from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..stats import stats_html
-from ..texts import attach, fill_text, is_offline, server_only
+from ..texts import attach, fill_text, is_offline, server_only, url_key
 from ..words import lesson_text, ui
 from . import LessonPage
 from .common import (callout, choice_arg, float_arg, heading, leaf_node, number, prose,
@@ -197,6 +197,8 @@ class AccumulationLesson:
             for button, data in ((self.backward_button, {}), (self.zero_button, {"zero": True})):
                 button.js_on_click(args=self.view.player_args("grad-buffer", **data), code=RUN_PLAYER)
         server_only(self.k, self.divide)  # the micro-batches are the server's
+        url_key("K", self.k)
+        url_key("divide", self.divide)
         figure_column = pn.Column(self.view, self.stats, sizing_mode="stretch_width")
         aside = pn.Column(prose(t["prose"]), self.fan, width=360, css_classes=["bpx-aside"])
         main = [
