@@ -358,7 +358,7 @@ def initial_state(args: dict[str, str]) -> dict:
         state["inspected"] = state["expanded"][-1] if state["expanded"] else ""
     values = {}
     for key, text in args.items():
-        if key in ("expr", "mode", "lesson", "lang", "level", "open"):
+        if key in ("expr", "mode", "lesson", "lang", "level", "open", "live"):
             continue
         try:
             value = float(text)
