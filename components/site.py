@@ -101,9 +101,8 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
 
     ``link(slug, lang, args)``: where the page's links go (the site's files by default; the
     live server's queries for a page it serves static-first, :mod:`components.first_page`).
-    ``live``: the address of this same page on the live app, or None. A page that knows it
-    carries it in ``<meta name="bpx-live" content="...">`` (in its ``<head>``), and its note
-    about what needs the live app links there.
+    ``live``: the address of this same page on the live app, or None; a page that has one
+    knows it (:func:`with_live`), and its note about what needs the live app links there.
     """
     import io
 
@@ -130,10 +129,7 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
     saved = io.StringIO()
     page.save(saved, resources=Resources(mode="server", root_url=""), title=title)
     text = _local(saved.getvalue())
-    if live:
-        meta = f'<meta name="bpx-live" content="{html.escape(live, quote=True)}">'
-        text = text.replace("<head>", f"<head>\n{meta}", 1)
-    return text
+    return with_live(text, live) if live else text
 
 
 def same_page(live: str | None, args: dict) -> str | None:
@@ -143,6 +139,13 @@ def same_page(live: str | None, args: dict) -> str | None:
     'https://example.org/app?lesson=chain-rule&lang=zh'
     """
     return f"{live}?{urllib.parse.urlencode(args)}" if live else None
+
+
+def with_live(text: str, url: str) -> str:
+    """A page's HTML ``text`` that knows the same page live is at ``url``: a meta tag named
+    ``bpx-live`` in its head (its server-only controls go there: ``static/golive.js``)."""
+    meta = f'<meta name="bpx-live" content="{html.escape(url, quote=True)}">'
+    return text.replace("<head>", f"<head>\n{meta}", 1)
 
 
 def live_words(url: str | None, lang: str) -> str:
@@ -156,6 +159,8 @@ def live_words(url: str | None, lang: str) -> str:
 
 
 BOOTSTRAP_JS = "static/extensions/panel/bundled/bootstrap5/js/bootstrap.bundle.min.js"
+# with a live app behind the page, its greyed-out controls become usable (static/golive.js)
+LIVE_CONTROLS = Path(__file__).resolve().parent.parent / "static" / "golive-load.js"
 FAVICON = "static/extensions/panel/images/favicon.ico"
 
 
@@ -164,11 +169,16 @@ def _local(text: str) -> str:
 
     A saved template leaves out the Bootstrap script its page's code calls (the live server's
     page has it) and names a favicon at the server's root: both come from ``static/`` too.
+    A page with controls that need the server gets the script that makes them usable when a
+    live app is behind it (``static/golive-load.js``).
     """
     text = PANEL_CDN.sub("static/extensions/panel/", text)
     text = text.replace('"/static/', '"static/').replace('href="./favicon.ico"', f'href="{FAVICON}"')
     if "bootstrap.bundle" not in text:
         text = text.replace("</head>", f'<script src="{BOOTSTRAP_JS}"></script>\n</head>', 1)
+    if "bpx-server-only" in text:
+        script = LIVE_CONTROLS.read_text(encoding="utf-8")
+        text = text.replace("</head>", f"<script>\n{script}</script>\n</head>", 1)
     return text
 
 
