@@ -3,6 +3,7 @@ while an honest student releases a slider of the seed graph every ~0.3 s.
 
     python bench/bench_abuse.py            # every attack
     python bench/bench_abuse.py --quick    # fewer messages per attack
+    python bench/bench_abuse.py --only page-open --stalls 0.2   # one attack, the loop watched
 
 The attacker speaks Bokeh's websocket protocol (``tests/bokeh_client.py``). Per attack it
 prints the honest student's release -> scene latency (median and worst, wall time), the
@@ -182,9 +183,16 @@ def stalls(log_path: str, start: int) -> str:
     if not found:
         return f"{'':<28} loop stalls: none; collector passes as long: {len(passes)}"
     worst = max(found)
+    by_via: dict[str, list[float]] = {}
+    for ms, where in found:
+        via = where.rsplit(" via ", 1)[1] if " via " in where else "?"
+        by_via.setdefault(via.split(" ", 1)[-1], []).append(ms)
+    kinds = "; ".join(f"{len(v)} in {k} (worst {max(v):.0f} ms)"
+                      for k, v in sorted(by_via.items(), key=lambda kv: -len(kv[1])))
     return (f"{'':<28} loop stalls: {len(found)}, {sum(ms for ms, _ in found):.0f} ms in all, "
             f"worst {worst[0]:.0f} ms at {worst[1]}; collector passes as long: {len(passes)}"
-            + (f" (worst {max(passes):.0f} ms)" if passes else ""))
+            + (f" (worst {max(passes):.0f} ms)" if passes else "")
+            + f"\n{'':<28} by what the loop was doing: {kinds}")
 
 
 def main() -> int:
@@ -199,6 +207,9 @@ def main() -> int:
     ap.add_argument("--stalls", type=float, default=0.0, metavar="SECONDS",
                     help="after each attack, the event loop's stalls of at least this long "
                          "(components/lifecycle.py LoopWatch): count, worst, where")
+    ap.add_argument("--only", default="", metavar="WORDS",
+                    help="only the attacks whose name contains WORDS (e.g. 'page-open'; the "
+                         "baseline always runs first)")
     args = ap.parse_args()
     scale = 4 if args.quick else 1
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times below "
@@ -212,6 +223,8 @@ def main() -> int:
               f"{'RSS MB':>7}  outcome")
         seen = len(Path(url.log).read_bytes())
         for name, (attack, n) in ATTACKS.items():
+            if args.only and attack is not None and args.only not in name:
+                continue
             cpu = sum(server.cpu_times()[:2])
             latencies, outcome = asyncio.run(honest_during(base, attack, max(1, n // scale)))
             cpu = sum(server.cpu_times()[:2]) - cpu
