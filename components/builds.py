@@ -24,6 +24,9 @@ links to the biggest example - for a build each. So, on a server:
   the document being built in the other thread as its current one, and the reverse; and
   ``patch_curdoc`` pops its document also when the block raises (:func:`patch_curdoc`).
 
+Each page request's HTML is rendered off the loop too, in a thread of its own
+(:func:`page_get`, Panel's ``DocHandler.get`` reimplemented around it).
+
 The first session of a process is built on the loop (it installs this). Outside a server
 (tests, notebooks, ``build-site``) nothing changes.
 """
@@ -138,13 +141,15 @@ def install() -> None:
     heap.install()
 
 
-def _builder() -> ThreadPoolExecutor:
-    """The process's one page-building thread (made on first use)."""
+def _builder(kind: str = "build") -> ThreadPoolExecutor:
+    """The process's one page-building thread (``kind`` "build"), or its one page-rendering
+    thread ("render"), made on first use."""
     import panel as pn
 
-    pool = pn.state.cache.get("bpx_builds")
+    pool = pn.state.cache.get(f"bpx_{kind}s")
     if pool is None:
-        pool = pn.state.cache["bpx_builds"] = ThreadPoolExecutor(1, thread_name_prefix="bpx-build")
+        pool = pn.state.cache[f"bpx_{kind}s"] = ThreadPoolExecutor(
+            1, thread_name_prefix=f"bpx-{kind}")
     return pool
 
 
@@ -200,16 +205,19 @@ def _authenticated(get):
 @_authenticated
 async def page_get(self, *args, **kwargs):
     """Panel's ``DocHandler.get`` (Panel 1.9.x, ``panel/io/server.py``), step for step, with
-    the page's HTML rendered in the page-building thread instead of on the event loop.
+    the page's HTML rendered in a thread of its own instead of on the event loop.
 
     Rendering a session's page (``server_html_page_for_session``: each root's stylesheets
     patched, the resources of every model bundled, the Jinja template filled) is 0.1-0.3 s
     of Python per page on a loaded server; on the loop, a flood of page requests held every
     other student's slider release that long for each page (seen with the loop watch,
-    ``BPX_LOOP_STALLS=0.2``). Here it runs in ``BUILDER``'s thread, after the builds queued
-    before it, holding the session's document lock (nothing of that session runs on the loop
-    meanwhile; a page not yet sent has no connection anyway). The rest - the session made or
-    reused, its token, authorization and redirects - stays on the loop as in Panel.
+    ``BPX_LOOP_STALLS=0.2``). Here it runs in a page-rendering thread of its own (not the
+    page-building thread: behind a flood's queued builds, each page would wait for all of
+    them - twenty pages asked at once on a loaded server all timed out), holding the session's
+    document lock (nothing of that session runs on the loop meanwhile; a page not yet sent
+    has no connection anyway). The rendering thread runs beside the building thread as the
+    loop did. The rest - the session made or reused, its token, authorization and
+    redirects - stays on the loop as in Panel.
 
     When upgrading Panel, compare this with its ``DocHandler.get`` first
     (``tests/test_server_hooks.py`` checks that Panel's source is still the one copied here).
@@ -297,11 +305,11 @@ async def page_get(self, *args, **kwargs):
 
 
 async def render_page(session, resources, token) -> str:
-    """``server_html_page_for_session`` for ``session``, in the page-building thread, under
+    """``server_html_page_for_session`` for ``session``, in the page-rendering thread, under
     the session's document lock (Bokeh's ``ServerSession._lock``)."""
     async with session._lock:
         return await asyncio.get_running_loop().run_in_executor(
-            _builder(), _render, session, resources, token)
+            _builder("render"), _render, session, resources, token)
 
 
 def _render(session, resources, token) -> str:

@@ -2,7 +2,7 @@
 
 Panel renders each page's HTML (``server_html_page_for_session``) on the event loop; during
 a flood of page opens that held every other student's slider release 0.25-0.3 s per page.
-The app renders it in the page-building thread instead, with Panel's ``DocHandler.get``
+The app renders it in a thread of its own instead, with Panel's ``DocHandler.get``
 reimplemented around it: these tests check where the rendering runs on a real server, that
 the pages it serves work as Panel's do, and that the Panel code copied is still Panel's.
 """
@@ -32,7 +32,7 @@ def test_page_get_copies_panels_own_get():
         "Panel's DocHandler.get changed: compare it with components/builds.py page_get")
 
 
-def test_each_page_after_the_first_is_rendered_in_the_page_building_thread():
+def test_each_page_after_the_first_is_rendered_off_the_event_loop():
     async def opens(base: str):
         pages = [await Page.open(base) for _ in range(2)]  # whole handshakes: the pages work
         statuses = await asyncio.gather(*(get_token(base) for _ in range(3)))  # at once
@@ -48,7 +48,7 @@ def test_each_page_after_the_first_is_rendered_in_the_page_building_thread():
     assert [status for status, _ in statuses] == [200] * 3
     assert all(token for _, token in statuses)
     # the first page installs the app's hooks (on the loop, as Panel renders it); every page
-    # after it is rendered in the page-building thread
+    # after it is rendered in the page-rendering thread
     assert len(renders) == 6, renders
     assert renders[0] == "MainThread"
-    assert all(name.startswith("bpx-build") for name in renders[1:]), renders
+    assert all(name.startswith("bpx-render") for name in renders[1:]), renders
