@@ -102,11 +102,21 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
                 "</div>", sizing_mode="stretch_width"))
         title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
         page.save(str(path), resources=Resources(mode="server", root_url=""), title=title)
-        path.write_text(_local(path.read_text(encoding="utf-8")), encoding="utf-8")
+        text = _local(path.read_text(encoding="utf-8"))
+        if live:  # the page knows the live app behind it (its server-only controls go there)
+            text = with_live(text, f"{live}?{urllib.parse.urlencode(args)}")
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     (out / "index.html").write_text(_index(pages, langs), encoding="utf-8")
     _copy_static(out, written)
     return written
+
+
+def with_live(text: str, url: str) -> str:
+    """A page's HTML ``text`` that knows the same page live is at ``url``: a meta tag named
+    ``bpx-live`` in its head (its server-only controls go there: ``static/golive.js``)."""
+    meta = f'<meta name="bpx-live" content="{html.escape(url, quote=True)}">'
+    return text.replace("<head>", f"<head>\n{meta}", 1)
 
 
 def live_app(live: str | None, lang: str, args: dict) -> str:
@@ -121,6 +131,8 @@ def live_app(live: str | None, lang: str, args: dict) -> str:
 
 
 BOOTSTRAP_JS = "static/extensions/panel/bundled/bootstrap5/js/bootstrap.bundle.min.js"
+# with a live app behind the page, its greyed-out controls become usable (static/golive.js)
+LIVE_CONTROLS = Path(__file__).resolve().parent.parent / "static" / "golive-load.js"
 FAVICON = "static/extensions/panel/images/favicon.ico"
 
 
@@ -129,11 +141,16 @@ def _local(text: str) -> str:
 
     A saved template leaves out the Bootstrap script its page's code calls (the live server's
     page has it) and names a favicon at the server's root: both come from ``static/`` too.
+    A page with controls that need the server gets the script that makes them usable when a
+    live app is behind it (``static/golive-load.js``).
     """
     text = PANEL_CDN.sub("static/extensions/panel/", text)
     text = text.replace('"/static/', '"static/').replace('href="./favicon.ico"', f'href="{FAVICON}"')
     if "bootstrap.bundle" not in text:
         text = text.replace("</head>", f'<script src="{BOOTSTRAP_JS}"></script>\n</head>', 1)
+    if "bpx-server-only" in text:
+        script = LIVE_CONTROLS.read_text(encoding="utf-8")
+        text = text.replace("</head>", f"<script>\n{script}</script>\n</head>", 1)
     return text
 
 
