@@ -72,7 +72,7 @@ async def oversized(base: str, n: int) -> str:
 async def never_ack(base: str, n: int) -> str:
     sockets = []
     for _ in range(n):
-        _, token = await get_token(base)
+        _, token = await get_token(base, "/app?live=1")
         if token is not None:
             sockets.append(await connect(base, token))
     closed = 0
@@ -94,10 +94,21 @@ async def idle(base: str, n: int, seconds: float = 5.0) -> str:
     return f"{len(pages)} pages open {seconds:.0f} s, then closed"
 
 
-async def page_opens(base: str, n: int) -> str:
-    statuses = await asyncio.gather(*(get_token(base) for _ in range(n)))
+async def page_opens(base: str, n: int, path: str = "/app?live=1") -> str:
+    """``n`` requests for a live page at once (``live=1``: a session each, the attacker's
+    costliest open; ``GET /app`` alone is the static site's page, components/first_page.py)."""
+    statuses = await asyncio.gather(*(get_token(base, path) for _ in range(n)))
     codes = [s for s, _ in statuses]
     return f"{codes.count(200)} opened, {codes.count(429)} refused (429)"
+
+
+async def static_opens(base: str, n: int) -> str:
+    """``n`` plain ``GET /app`` at once: the static site's page from the server's cache, no
+    session (unless ``BPX_STATIC_FIRST=0``)."""
+    statuses = await asyncio.gather(*(get_token(base, "/app") for _ in range(n)))
+    codes = [s for s, _ in statuses]
+    live = sum(token is not None for _, token in statuses)
+    return f"{codes.count(200)} answered ({live} with a session), {codes.count(429)} refused (429)"
 
 
 async def heavy_links(base: str, n: int) -> str:
@@ -136,16 +147,19 @@ ATTACKS = {  # name -> (attack, messages or pages; --quick divides by 4)
     "oversized 1 MB messages x8": (oversized, 8),
     "never-ACK websockets x20": (never_ack, 20),
     "page-open flood x80": (page_opens, 80),
+    "static page opens x80": (static_opens, 80),
     "links to mlp(2,60,60,1) x8": (heavy_links, 8),
     "costly expressions": (costly, 10),
 }
 
 
-async def abuse_wave(base: str, scale: int = 1) -> list[str]:
-    """Malformed, oversized, idle, never-ACK and page-open floods, one after another."""
+async def abuse_wave(base: str, scale: int = 1, static: bool = False) -> list[str]:
+    """Malformed, oversized, idle, never-ACK and page-open floods (live pages, ``live=1``),
+    one after another; with ``static``, the page-open flood is plain ``GET /app`` (the
+    static site's page where the server answers it so: no session)."""
     return [await malformed(base, 40 // scale), await oversized(base, 8 // scale),
             await idle(base, 20 // scale), await never_ack(base, 20 // scale),
-            await page_opens(base, 80 // scale)]
+            await (static_opens(base, 80 // scale) if static else page_opens(base, 80 // scale))]
 
 
 async def honest_during(base: str, attack, n: int) -> tuple[list[float], str]:
