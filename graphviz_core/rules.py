@@ -1,7 +1,7 @@
 """The decisions the server and the page both make, each written once.
 
 A page with no server behind it (the static site) steps, runs gradient descent, says when a
-run stops and which note a table shows, as the server does. Each such rule is written here
+run stops, fills a .grad buffer, checks a gradient and chooses a note, as the server does. Each such rule is written here
 once, in the subset of Python that :func:`graphviz_core.jsgen.rules_module` translates to
 JavaScript: the server calls these functions, and the page calls their translation under the
 same names (the module ``rules.generated.mjs``, made in memory by ``components/bundle.py``).
@@ -81,3 +81,14 @@ def agrees(gradient, difference, tol=1e-5):
     return (abs_(gradient - difference) <= tol * max(1.0, abs_(gradient))
             if isfinite_(gradient) and isfinite_(difference) else
             gradient == difference or (gradient != gradient and difference != difference))
+
+
+def accumulated(grad, gradient):
+    """A ``.grad`` buffer after ``backward()`` adds ``gradient``: ``.grad += gradient``, or
+    the gradient itself in a buffer that was cleared (``grad`` None, as ``zero_grad()`` leaves
+    it) (:class:`graphviz_core.accumulation.GradBuffer`; the page's buffer).
+
+    >>> accumulated(None, 7.5), accumulated(7.5, 7.5)
+    (7.5, 15.0)
+    """
+    return gradient if grad is None else grad + gradient

@@ -1,7 +1,7 @@
 """The page's decisions are the server's, by construction.
 
 ``graphviz_core/rules.py`` holds the rules both sides apply (the descent step, the rising-loss
-note, early stopping, the .grad buffer's note, the gradient check);
+note, early stopping, the .grad buffer and its note, the gradient check);
 ``graphviz_core.jsgen.rules_module`` translates them to the page's module ``rules.generated.mjs``. Here: the page's module holds that
 translation, the translator refuses what it cannot translate faithfully, and each rule gives
 in Node what it gives in Python on the same cases (edge numbers included), so a change to
@@ -96,6 +96,9 @@ def test_each_rule_gives_in_node_what_it_gives_in_python():
         for tol in (1e-5, 0.5):
             calls.append(("agrees", [g, d, tol]))
             expected.append(rules.agrees(g, d, tol))
+    for grad, g in itertools.product([None, *INPUTS[::3]], INPUTS[::3]):
+        calls.append(("accumulated", [grad, g]))
+        expected.append(rules.accumulated(grad, g))
     notes = {w for (name, _), w in zip(calls, expected) if name == "descent_note"}
     assert notes == {"descent_no_parameters", "descent_hint", "descent_overflow",
                      "descent_explodes", "descent_loss"}  # every branch is taken
@@ -135,3 +138,12 @@ def test_the_buffer_note_in_node_is_pythons():
     want = [rules.buffer_note(*c) for c in cases]
     assert got == want
     assert set(want) == {"zero", "one", "many", "moved"}
+
+
+def test_a_buffer_never_filled_is_a_cleared_one_in_the_page():
+    """The page's buffer starts with no key for a parameter (undefined): ``grad is None``
+    holds for it as for null, as for Python's missing key (``dict.get``)."""
+    script = ("import { accumulated } from './static/explorer/rules.generated.mjs';"
+              "process.stdout.write(JSON.stringify([accumulated(undefined, 2.5), accumulated(null, 2.5),"
+              " accumulated({}.w, -0)]))")
+    assert json.loads(run_node(["--input-type=module", "-e", script])) == [2.5, 2.5, 0]
