@@ -92,3 +92,15 @@ def accumulated(grad, gradient):
     (7.5, 15.0)
     """
     return gradient if grad is None else grad + gradient
+
+
+def passed_back(selects, grad, local):
+    """What an input receives through an op (:func:`graphviz_core.engine.contribution`; the
+    page's replay): ``grad * local``, or ``+0.0`` where the op ``selects`` (min, max, relu,
+    ...) and did not use the input (``local == 0``), so a nan or inf gradient does not
+    reach an input the output never depended on.
+
+    >>> passed_back(False, float("nan"), 0.0), passed_back(True, float("nan"), 0.0)
+    (nan, 0.0)
+    """
+    return 0.0 if selects and local == 0.0 else grad * local
