@@ -19,7 +19,7 @@ Examples
 
 from __future__ import annotations
 
-from .ieee import abs_, isfinite_
+from .ieee import abs_, div_, isfinite_
 
 RISING = 3  # the loss rose this many steps in a row: the step is too large
 
@@ -34,6 +34,23 @@ def rising(losses, steps):
     """Whether each of the last ``steps`` steps raised the loss."""
     return len(losses) > steps and all(losses[i] > losses[i - 1]
                                        for i in range(len(losses) - steps, len(losses)))
+
+
+def same_number(a, b):
+    """Whether ``a`` and ``b`` are the same float, as JavaScript's ``Object.is`` decides:
+    ``0.0`` and ``-0.0`` differ (their reciprocals do), ``nan`` is itself.
+
+    >>> same_number(0.0, -0.0), same_number(float("nan"), float("nan")), same_number(2, 2.0)
+    (False, True, True)
+    """
+    return (a != a and b != b) or (a == b and (a != 0.0 or div_(1.0, a) == div_(1.0, b)))
+
+
+def stays(values, moved, names):
+    """Whether a step from ``values`` to ``moved`` left every one of ``names`` where it was
+    (a zero gradient, or one too small to change the float): "Take a step" then moves
+    nothing and records the loss again."""
+    return all(same_number(moved[name], values[name]) for name in names)
 
 
 def descent_note(parameters, history):
