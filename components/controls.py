@@ -14,7 +14,7 @@ from graphviz_core import MODES
 
 from .graph_view import RUN_PLAYER, GraphView
 from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle, variable_tags
-from .texts import server_only
+from .texts import server_only, url_key
 from .views import ModelView
 from .words import error_text, ui
 
@@ -135,6 +135,7 @@ class VariableSliders(ModelView):
                                    sizing_mode="stretch_width")
             slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
             self.sliders[name] = slider
+            url_key(name, slider)  # a static page going live opens at the slider's value
         on = [n for n in self.model.variables if self.model.requires_grad.get(n, True)]
         self.switches.param.update(options=list(self.model.variables), value=on)
         self.column.objects = list(self.sliders.values())
@@ -181,6 +182,7 @@ class VariableSliders(ModelView):
         parts = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{w['inputs']}</h3>"), self.column]
         if switches:
             server_only(self.switches)  # a static page cannot derive the graph again
+            url_key("off", self.switches, list(self.model.variables))
             parts += [pn.pane.HTML("<h3 class='bpx-side-title'>requires_grad</h3>"
                                    f"<div class='bpx-hint'>{w['requires_grad_hint']}</div>"),
                       self.switches]
@@ -206,6 +208,7 @@ class PlaybackBar(ModelView):
             label=w["mode"], options=mode_labels(self.lang), value=self.model.mode,
             color="primary", variant="outline", css_classes=["bpx-mode", "bpx-player"])
         self.mode.link(self.model, value="mode", bidirectional=True)
+        url_key("mode", self.mode, list(MODES))
         wide = self.lang != "en"  # the Chinese labels are a little wider
         tight = (5, 3)  # small margins: on a phone the four buttons share one row
         big = ["bpx-player"]  # grows in Presentation (static/responsive.css)

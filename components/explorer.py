@@ -26,7 +26,8 @@ from .pytorch_view import CODE_CLASS, PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
 from .stats import stats_html
-from .texts import FAULT_HTML, attach, fault_ref, fill_text, is_offline, server_only, site_link
+from .texts import (FAULT_HTML, attach, fault_ref, fill_text, is_offline, server_only, site_link,
+                    url_key)
 from .urlstate import query_args, write_query
 from .views import ModelView
 from .words import ui
@@ -268,6 +269,9 @@ class Explorer(ModelView):
         bar = () if groups.level is None else (groups.level, groups.back, groups.close_one,
                                                groups.close_all)
         server_only(box.input, self.sliders.switches, *bar, self.save)
+        url_key("expr", box.input)
+        if groups.level is not None:
+            url_key("level", groups.level, [groups.labels[label] for label in groups.level.options])
         # an example of the menu is a page of the site
         files = {label: site_link("graph", self.lang, {"expr": source, "lang": self.lang})
                  for label, source in box.choices.items()}
@@ -285,9 +289,10 @@ class Explorer(ModelView):
     def _write_url(self) -> None:
         if self.model.error:
             return
+        off = [n for n, flag in self.model.requires_grad.items() if not flag]
         write_query({"expr": self.model.expression, "mode": self.model.mode,
                      **{k: format_number(v, 12) for k, v in self.model.values.items()},
-                     **level_query(self.model)})
+                     **level_query(self.model), **({"off": ",".join(off)} if off else {})})
 
     def sidebar(self):
         if not self.editable:
@@ -344,7 +349,8 @@ def level_query(model: ExplorerModel) -> dict[str, str]:
 
 def initial_state(args: dict[str, str]) -> dict:
     """Model parameters from URL query arguments (``expr``, ``mode``, ``level``, ``open``,
-    one per variable)."""
+    ``off``: leaves switched to requires_grad=False, comma-separated; one per variable;
+    ``live`` is the static-first server's, not a variable)."""
     state: dict = {}
     if "expr" in args:
         state["expression"] = args["expr"][:4000]
@@ -356,9 +362,12 @@ def initial_state(args: dict[str, str]) -> dict:
         state["expanded"] = [name.strip() for name in args["open"].split(",")[:MAX_OPEN]
                              if name.strip()]
         state["inspected"] = state["expanded"][-1] if state["expanded"] else ""
+    off = [name.strip() for name in args.get("off", "").split(",") if name.strip()]
+    if off:
+        state["requires_grad"] = {name: False for name in off[:MAX_OPEN]}
     values = {}
     for key, text in args.items():
-        if key in ("expr", "mode", "lesson", "lang", "level", "open"):
+        if key in ("expr", "mode", "lesson", "lang", "level", "open", "off", "live"):
             continue
         try:
             value = float(text)

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import contextvars
 import html
+import json
 import re
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from graphviz_core import format_number
@@ -36,6 +38,8 @@ from graphviz_core.schedule import fill, graph_numbers
 from .words import fault_text
 
 FAULT_HTML = "<div class='bpx-fault'>⚠ {}</div>"
+SERVER_ONLY = "bpx-server-only"  # the tag of a greyed-out control (static/golive.js)
+GO_LIVE = Path(__file__).resolve().parent.parent / "static" / "golive.js"
 _VARIANT = re.compile(r"\u27e8([vg])\|(\d+)@(\d+)(?:~(\d+))?\u27e9")
 _SAME = re.compile(r"\u27e8q\|(\d+)\|(\d+(?:,\d+)*)\|(\d+)\u27e9")
 _CHOOSE = re.compile(r"\u27e8s\|([vg])(\d+)@(\d+)([<=])([vg])(\d+)@(\d+)\|(\d+)\u27e9")
@@ -52,13 +56,17 @@ _OFFLINE = contextvars.ContextVar("bpx_offline", default=None)
 def offline(link=None) -> Iterator[dict]:
     """Pages built inside carry their texts' templates for the browser to fill; ``link(slug,
     lang, args)``: the file of another page of the site (an example picked goes there).
-    Yields what the page built inside greyed out (``"greyed"``: :func:`server_only`)."""
-    page = {"link": link, "greyed": []}
+    Yields what the page built inside greyed out (``"greyed"``: :func:`server_only`) and its
+    URL state's widgets (``"keys"``: :func:`url_key`); once built, each greyed-out control
+    opens the page live when a live app is behind it (:func:`_go_live`)."""
+    page = {"link": link, "greyed": [], "keys": {}}
     token = _OFFLINE.set(page)
     try:
         yield page
     finally:
         _OFFLINE.reset(token)
+    if page["greyed"]:
+        _go_live(page)
 
 
 def is_offline() -> bool:
@@ -73,12 +81,50 @@ def site_link(slug: str, lang: str, args: dict) -> str | None:
 
 def server_only(*widgets) -> None:
     """On a page with no server behind it, ``widgets`` are greyed out: what they change is
-    computed by the server (the page's note says so and links to the live app)."""
+    computed by the server (the page's note says so and links to the live app). A page that
+    has a live app behind it (``<meta name="bpx-live">``, :mod:`components.site`) makes them
+    usable again as it loads, and using one opens the same page live, where the student was
+    (:func:`_go_live`)."""
     page = _OFFLINE.get()
     if page is not None:
         for widget in widgets:
-            widget.disabled = True
+            widget.param.update(disabled=True, tags=[*widget.tags, SERVER_ONLY])
         page["greyed"] += widgets
+
+
+def url_key(key: str, widget, values: list | None = None) -> None:
+    """On a static page, ``widget``'s value is the URL query's ``key`` of the page's state
+    (the live page opens with it: :mod:`components.urlstate`); ``values``: a button group's
+    URL values in its options' order when they are not its options' values (a requires_grad
+    group: its names, and ``key`` lists those switched off)."""
+    page = _OFFLINE.get()
+    if page is not None:
+        page["keys"][key] = (widget, values)
+
+
+def _go_live(page: dict) -> None:
+    """Each greyed-out control of ``page`` (what :func:`offline` yielded) opens the page live
+    when used on a page with a live app behind it: the live address of the page's
+    ``<meta name="bpx-live">`` with ``live=1`` and the URL state's widgets at their values in
+    the browser (``static/golive.js``)."""
+    import panel as pn
+
+    spec, args = [], {}
+    for i, (key, (widget, values)) in enumerate(page["keys"].items()):
+        if values is None and isinstance(widget, pn.widgets.RadioButtonGroup):
+            options = widget.options  # its values in the options' order
+            values = list(options.values() if isinstance(options, dict) else options)
+        kind = ("check" if isinstance(widget, pn.widgets.Checkbox) else
+                "off" if isinstance(widget, pn.widgets.CheckBoxGroup) else
+                "pick" if values is not None else "value")
+        spec.append([key, kind, values])
+        args[f"k{i}"] = widget
+    code = (f"const keys = [{', '.join(args)}], spec = {json.dumps(spec)}\n"
+            + GO_LIVE.read_text(encoding="utf-8"))
+    for widget in page["greyed"]:
+        event = ("_clicks" if isinstance(widget, pn.widgets.FileDownload) else
+                 "clicks" if isinstance(widget, pn.widgets.Button) else "value")
+        widget.jscallback(args=args, **{event: code})
 
 
 def attach(view, **texts) -> None:

@@ -25,7 +25,7 @@ from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..states import precompute
 from ..stats import stats_html
-from ..texts import attach, fill_text, is_offline
+from ..texts import attach, fill_text, is_offline, url_key
 from ..words import article_heading, lesson_text
 from . import LessonPage
 from .common import (callout, choice_arg, float_arg, heading, names_arg, number,
@@ -176,6 +176,8 @@ class InputGradientsLesson:
             precompute([self.glyph, self.eps], [*self.sources.values(), self.result],
                        self._update_attack)
             attach(self.view, panes=[("bpx-leaves", self.leaves_template())])
+            url_key("glyph", self.glyph)
+            url_key("eps", self.eps)
         main = [
             heading(article_heading("inputs", lang)),
             pn.Row(prose(t["intro"], margin=(0, 10)),

@@ -17,7 +17,7 @@ from graphviz_core.training import (PlateauScheduler, gradient_descent, logged_d
 
 from .. import later
 from ..states import precompute
-from ..texts import is_offline, server_only
+from ..texts import is_offline, server_only, url_key
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number, plot, prose,
@@ -183,6 +183,8 @@ class LossMattersLesson:
         if is_offline():  # no server behind the page: the precision table at every C
             precompute([self.C], [self.prec_text, self.prec_table], self._show_precision)
         server_only(self.lr, self.patience, self.rel, self.tau)  # the runs are the server's
+        for key, widget in self.widgets.items():
+            url_key(key, widget)
         t, lang = lesson_text("loss-matters", self.lang), self.lang
         main = [
             heading(article_heading("loss-matters", lang)),

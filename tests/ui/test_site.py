@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -16,11 +17,11 @@ import pytest
 
 from components.controls import examples
 from components.lessons import LESSONS
-from components.site import build_site, example_pages, page_file, site_pages
+from components.site import build_site, example_pages, page_file, site_pages, with_live
 from components.words import LANGUAGES
 
 from components import display
-from components.explorer import NodeDetails
+from components.explorer import NodeDetails, initial_state
 from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_value import LossValueLesson
@@ -30,7 +31,8 @@ from components.descent import StepPanel
 from components.passes import PassesPanel
 from components.pytorch_view import PyTorchView
 
-from .helpers import button, free_port, js, new_context, number, set_slider, table
+from .helpers import (button, expression_input, free_port, js, new_context, number, set_slider,
+                      table)
 
 pytestmark = pytest.mark.browser
 
@@ -311,6 +313,44 @@ def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser)
         # the micro-batches need the server: greyed out
         assert js(page, "t.all('panel.models.widgets.RadioButtonGroup', (m) =>"
                         " m.labels.join() === '1,2,3,6').map((m) => m.disabled)") == [True]
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
+def test_with_a_live_app_behind_it_a_server_only_control_opens_the_page_live_where_it_was(site, browser):
+    """A static page that knows its live app (the meta tag ``--live`` and the static-first
+    server give it): the controls greyed out on a plain site are usable, and using one opens
+    the same page live (``live=1``) with the page's state in the query - what the live
+    server's ``initial_state`` reads is the picture the student left."""
+    out, _, url = site
+    page_text = (out / "graph-article.en.html").read_text(encoding="utf-8")
+    (out / "graph-article.live.en.html").write_text(
+        with_live(page_text, "/app?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en"), encoding="utf-8")
+    context, page, sockets, missing = _open(browser, url + "graph-article.live.en.html", drawn=True)
+    try:
+        page.route("**/app?**", lambda route: route.fulfill(body="live", content_type="text/plain"))
+        page.wait_for_function("() => window.__bpxt.all('panel.models.widgets.TextInput')"
+                               ".every((m) => !m.disabled)", timeout=10_000)
+        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [False]
+        set_slider(page, "w", -1.37)
+        button(page, "Backward").click()
+        page.locator("input[type=checkbox]").first.click()  # w's requires_grad switched off
+        page.wait_for_url("**live=1**", timeout=10_000)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+        assert query["live"] == "1" and query["lang"] == "en"
+        assert initial_state(query) == {
+            "expression": "(w*x + b - y)**2", "mode": "backward", "requires_grad": {"w": False},
+            "values": {"w": -1.37, "x": 1.5, "b": 0.5, "y": 1.0}}
+        # a typed expression, which needs the parser, opens live too, with the typed text
+        page.go_back()
+        page.wait_for_function("() => window.__bpxt.all('panel.models.widgets.TextInput')"
+                               ".every((m) => !m.disabled)", timeout=30_000)
+        expression_input(page).fill("x*y + w")
+        expression_input(page).press("Enter")
+        page.wait_for_url("**expr=x*y**", timeout=10_000)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+        assert initial_state(query)["expression"] == "x*y + w" and query["live"] == "1"
         assert sockets == [] and missing == []
     finally:
         context.close()
