@@ -152,25 +152,35 @@ def _building_after(created, initialize):
     async def on_session_created(self, session_context) -> None:
         await created(self, session_context)  # Panel's hooks, on the loop as before
         doc = session_context._document
-        activity = heap.activity()
-        activity.building(+1)
         try:
-            await asyncio.get_running_loop().run_in_executor(_builder(), _build, initialize,
-                                                             self, doc)
+            await in_builder(initialize, self, doc)
         except Exception as e:  # raised again where Bokeh expects the build to fail
             doc._bpx_built = e
         else:
             doc._bpx_built = True
-        finally:
-            activity.building(-1)
     return on_session_created
 
 
-def _build(initialize, app, doc) -> None:
-    """Build ``doc`` (in the page-building thread), then freeze what is alive out of the
+async def in_builder(work, *args, settle: bool = True):
+    """``work(*args)``'s result, run in the page-building thread as a page build is (counted
+    as a build for the collector, :func:`components.heap.activity`). ``settle``: what is alive
+    after it is frozen out of the collector's passes (:func:`components.heap.settle`): a
+    session's page, which lives on; not a build whose objects are all garbage once it returns
+    (a static-first page's HTML), left to the collector. On a server."""
+    activity = heap.activity()
+    activity.building(+1)
+    try:
+        call = (_build, work, *args) if settle else (work, *args)
+        return await asyncio.get_running_loop().run_in_executor(_builder(), *call)
+    finally:
+        activity.building(-1)
+
+
+def _build(work, *args):
+    """``work(*args)`` (in the page-building thread), then freeze what is alive out of the
     collector's passes (:func:`components.heap.settle`)."""
     try:
-        initialize(app, doc)
+        return work(*args)
     finally:
         heap.settle()
 

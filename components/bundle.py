@@ -6,10 +6,12 @@ from: both need one self-contained ES module. :func:`player_code` joins it once 
 process from the sources and hands out the same read-only string; nothing generated is
 committed, so nothing can be stale.
 
-Two of the modules are not files of the folder but text made from their one source
+Three of the modules are not files of the folder but text made from their one source
 (:data:`GENERATED`): the op rules (``ops.generated.mjs``, from ``graphviz_core.engine.OPS``
-by :func:`graphviz_core.jsgen.ops_module`) and the page's words (``words.generated.mjs``,
-from ``components/words/ui.toml`` by :func:`components.words.page_module`). Node, which
+by :func:`graphviz_core.jsgen.ops_module`), the page's words (``words.generated.mjs``,
+from ``components/words/ui.toml`` by :func:`components.words.page_module`) and the
+decisions the page makes as the server does (``rules.generated.mjs``, from
+``graphviz_core/rules.py`` by :func:`graphviz_core.jsgen.rules_module`). Node, which
 imports the modules from disk (the tests, anyone trying a module), gets them from
 :func:`write_generated` (``python3 tools/build_browser.py``; git ignores the copies).
 
@@ -34,7 +36,8 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
-from graphviz_core.jsgen import ops_module
+from graphviz_core import rules
+from graphviz_core.jsgen import ops_module, rules_module
 
 from .words import page_module
 
@@ -43,7 +46,8 @@ ENTRY = "main.mjs"
 HEADER = "// the modules of static/explorer/, joined by components/bundle.py\n"
 # the modules made from their one source, by name: what makes each one's text
 GENERATED: Mapping[str, Callable[[], str]] = {"ops.generated.mjs": ops_module,
-                                              "words.generated.mjs": page_module}
+                                              "words.generated.mjs": page_module,
+                                              "rules.generated.mjs": lambda: rules_module(rules)}
 
 IMPORT = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*"\./([\w.-]+\.mjs)"[ \t]*;?[ \t]*$', re.M)
 ANY_IMPORT = re.compile(r"^import\b", re.M)

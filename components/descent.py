@@ -8,13 +8,12 @@ tape replay (:meth:`StepPanel.offline`).
 
 from __future__ import annotations
 
-import math
-
 import panel as pn
 from bokeh.models import ColumnDataSource, Line, Scatter
 from bokeh.plotting import figure
 
 from graphviz_core import format_number
+from graphviz_core.rules import descent_note, descent_step
 
 from .lessons.common import PALETTE
 from .model import SLIDER_SPAN, same_number
@@ -22,9 +21,11 @@ from .rows import wrapping_row
 from .views import ModelView
 from .words import ui
 
-RISING = 3  # losses rising this many steps in a row: the step is too large
 # a choice of η, not a slider: on the explorer every slider is a variable (by its title)
 RATES = ("0.01", "0.05", "0.1", "0.3", "1")
+# the words under the step button (graphviz_core.rules.descent_note chooses)
+DESCENT_NOTES = ("descent_no_parameters", "descent_hint", "descent_overflow", "descent_explodes",
+                 "descent_loss")
 
 
 class StepPanel(ModelView):
@@ -110,7 +111,8 @@ class StepPanel(ModelView):
                 self.history = [self.loss()]
             grads = {g.nodes[n]["name"]: g.nodes[n]["grad"] for n in g if not g.nodes[n]["op"]}
             eta, values = self.eta, self.model.values
-            moved = {name: values[name] - eta * grads[name] for name in self.parameters()}
+            moved = {name: descent_step(values[name], eta, grads[name])
+                     for name in self.parameters()}
             if all(same_number(v, values[name]) for name, v in moved.items()):
                 self.history.append(self.loss())  # a zero gradient: nothing moves
                 continue
@@ -134,9 +136,7 @@ class StepPanel(ModelView):
         w = self.words
         data = {"action": "descend", "rates": list(RATES), "parameters": self.parameters(),
                 "span": SLIDER_SPAN,
-                "words": {"none": w["descent_no_parameters"], "hint": w["descent_hint"],
-                          "overflow": w["descent_overflow"], "explodes": w["descent_explodes"],
-                          "loss": w["descent_loss"]}}
+                "words": {key: w[key] for key in DESCENT_NOTES}}
         args = {"player": view.player, "lr": self.lr, "source": self.source, "note": self.note,
                 "reset_button": self.reset_button}
         code = "player.execute(cb_obj, {...data, lr, source, note, reset_button})"
@@ -148,17 +148,10 @@ class StepPanel(ModelView):
         self.source.data = {"step": list(range(len(self.history))), "loss": self.history}
         self.reset_button.disabled = self.start is None
         h = self.history
-        if not self.parameters():
-            text = w["descent_no_parameters"]
-        elif not h:
-            text = w["descent_hint"]
-        elif not math.isfinite(h[-1]):
-            text = w["descent_overflow"]
-        elif len(h) > RISING and all(h[-i] > h[-i - 1] for i in range(1, RISING + 1)):
-            text = w["descent_explodes"].format(lr=format_number(self.eta))
-        else:
-            text = w["descent_loss"].format(n=len(h) - 1, first=format_number(h[0]),
-                                         last=format_number(h[-1]))
+        key = descent_note(len(self.parameters()), h)  # the page's rule too (rules.py)
+        text = w[key].format(lr=format_number(self.eta), n=len(h) - 1,
+                             first=format_number(h[0]) if h else "",
+                             last=format_number(h[-1]) if h else "")
         self.note.object = f"<div class='bpx-hint'>{text}</div>"
 
     def __panel__(self):

@@ -43,7 +43,7 @@ import logging
 import os
 import time
 
-from . import heap
+from . import first_page, heap
 
 log = logging.getLogger("backprop_explorer.guard")
 
@@ -349,6 +349,8 @@ def bound_idle_connections(request) -> None:
 def _metered_get(get):
     async def metered_get(self, *args, **kwargs):
         bound_idle_connections(self.request)
+        if await first_page.answer(self):  # a page of the static site: no session (first_page.py)
+            return
         if not meter(self.application).take(self.request.remote_ip or "?"):
             log.warning("refused from %s: page opens over %g a minute",
                         self.request.remote_ip, OPENS_PER_MINUTE)

@@ -174,6 +174,12 @@ def thawed():
             gc.freeze()
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
 @functools.lru_cache(maxsize=1)
 def _libc():
     """glibc, if this process runs on it (else None)."""
@@ -181,7 +187,11 @@ def _libc():
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
         return None
-    return libc if hasattr(libc, "malloc_trim") else None  # malloc_trim: glibc only
+    if not hasattr(libc, "malloc_trim"):  # malloc_trim: glibc only
+        return None
+    if hasattr(libc, "mallinfo2"):  # glibc >= 2.33: its result's type, set once
+        libc.mallinfo2.restype = _MallInfo2
+    return libc
 
 
 def trim() -> bool:
@@ -196,12 +206,6 @@ def trim() -> bool:
         return False
     libc.malloc_trim(0)
     return True
-
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-        "fordblks", "keepcost")]
 
 
 def allocator_figures() -> dict:
@@ -241,7 +245,6 @@ def allocator_figures() -> dict:
         figures["arenas"], figures["free_pools"] = arena * arenas / mib, pool * pools / mib
     libc = _libc()
     if libc is not None and hasattr(libc, "mallinfo2"):
-        libc.mallinfo2.restype = _MallInfo2
         info = libc.mallinfo2()
         figures["c_used"], figures["c_free"] = info.uordblks / mib, info.fordblks / mib
     return figures

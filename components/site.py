@@ -75,13 +75,9 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
     ``live``: the live app's address; a page's note links the same page there.
     """
     import panel as pn
-    from bokeh.resources import Resources
 
-    from .lessons import LESSONS
-    from .navigation import build_page
     from .page import start_session, stylesheet
-    from .texts import offline
-    from .words import LANGUAGES, ui
+    from .words import LANGUAGES
 
     langs = tuple(LANGUAGES) if langs is None else langs
     out.mkdir(parents=True, exist_ok=True)
@@ -93,21 +89,54 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
         path = out / page_file(slug, lang, args)
         if only is not None and path.name not in only:
             continue
-        with offline(link=page_file) as built:  # texts carry their templates (texts.py)
-            page = build_page(args, link=page_file)
-        if slug == "graph" or built["greyed"]:  # what needs the live app, and a link there
-            note = ui(lang)["static_site_note" if slug == "graph" else "static_lesson_note"]
-            place_note(page, built["greyed"], note.format(live=live_app(live, lang, args)))
-        title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
-        page.save(str(path), resources=Resources(mode="server", root_url=""), title=title)
-        text = _local(path.read_text(encoding="utf-8"))
-        if live:  # the page knows the live app behind it (its server-only controls go there)
-            text = with_live(text, f"{live}?{urllib.parse.urlencode(args)}")
-        path.write_text(text, encoding="utf-8")
+        path.write_text(page_html(slug, lang, args, live=same_page(live, args)), encoding="utf-8")
         written.append(path)
     (out / "index.html").write_text(_index(pages, langs), encoding="utf-8")
     _copy_static(out, written)
     return written
+
+
+def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None = None) -> str:
+    """The static page ``(slug, lang, args)`` of :func:`site_pages` as HTML text.
+
+    ``link(slug, lang, args)``: where the page's links go (the site's files by default; the
+    live server's queries for a page it serves static-first, :mod:`components.first_page`).
+    ``live``: the address of this same page on the live app, or None; a page that has one
+    knows it (:func:`with_live`), and its note about what needs the live app links there.
+    """
+    import io
+
+    import panel as pn
+    from bokeh.resources import Resources
+
+    from .lessons import LESSONS
+    from .navigation import build_page
+    from .page import stylesheet
+    from .texts import offline
+    from .words import ui
+
+    with offline(link=link) as built:  # texts carry their templates (texts.py)
+        page = build_page(args, link=link)
+    css = stylesheet()
+    if css not in pn.config.raw_css:  # a server's page-building thread: no session's config
+        page.config.raw_css = [*page.config.raw_css, css]
+    if slug == "graph" or built["greyed"]:  # what needs the live app, and a link there
+        note = ui(lang)["static_site_note" if slug == "graph" else "static_lesson_note"]
+        place_note(page, built["greyed"], note.format(live=live_words(live, lang)))
+    title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
+    saved = io.StringIO()
+    page.save(saved, resources=Resources(mode="server", root_url=""), title=title)
+    text = _local(saved.getvalue())
+    return with_live(text, live) if live else text
+
+
+def same_page(live: str | None, args: dict) -> str | None:
+    """The address of the page of query ``args`` on the live app at ``live`` (None if none).
+
+    >>> same_page("https://example.org/app", {"lesson": "chain-rule", "lang": "zh"})
+    'https://example.org/app?lesson=chain-rule&lang=zh'
+    """
+    return f"{live}?{urllib.parse.urlencode(args)}" if live else None
 
 
 def with_live(text: str, url: str) -> str:
@@ -152,15 +181,14 @@ def place_note(page, greyed: list, text: str) -> None:
     column.insert(index, note(*(["bpx-narrow-only"] if side or found is None else [])))
 
 
-def live_app(live: str | None, lang: str, args: dict) -> str:
-    """The words for the live app in a page's note: a link to the same page on the live
-    server at ``live``, or how to start one."""
+def live_words(url: str | None, lang: str) -> str:
+    """The words for the live app in a page's note: a link to ``url`` (the same page on the
+    live server), or how to start one."""
     from .words import ui
 
-    if not live:
+    if not url:
         return ui(lang)["static_serve"]
-    url = html.escape(f"{live}?{urllib.parse.urlencode(args)}", quote=True)
-    return f"<a href=\"{url}\">{ui(lang)['static_live']}</a>"
+    return f"<a href=\"{html.escape(url, quote=True)}\">{ui(lang)['static_live']}</a>"
 
 
 BOOTSTRAP_JS = "static/extensions/panel/bundled/bootstrap5/js/bootstrap.bundle.min.js"

@@ -21,7 +21,7 @@ def query_args() -> dict[str, str]:
     return args
 
 
-def write_query(state: dict[str, str], keep: tuple[str, ...] = ("lesson", "lang")) -> None:
+def write_query(state: dict[str, str], keep: tuple[str, ...] = ("lesson", "lang", "live")) -> None:
     """Replace the page's query with ``state`` (plus the kept keys already there)."""
     location = pn.state.location
     if location is None:

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import Value
+from .rules import descent_step, first_below  # written once for the server and the page
 
 __all__ = [
     "regression_data", "regression_loss", "regression_graph", "Trajectory", "gradient_descent", "PlateauScheduler",
@@ -187,7 +188,7 @@ def gradient_descent(value_and_grad: ValueAndGrad, start, lr: float, steps: int,
             break
         rate = scheduler.step(value, lr) if scheduler is not None else lr
         lrs.append(rate)
-        theta = theta - rate * grad
+        theta = descent_step(theta, rate, grad)  # the page's step too (rules.py)
         value, grad = value_and_grad(theta)
         params.append(theta.copy())
         losses.append(value)
@@ -265,18 +266,6 @@ class ThresholdStopper:
 
     def should_stop(self, loss: float) -> bool:
         return loss < self.threshold
-
-
-def first_below(losses, threshold: float) -> int | None:
-    """The first index where ``losses`` is below ``threshold``, or None.
-
-    Examples
-    --------
-    >>> first_below([3.0, 2.0, 0.5, 0.1], 1.0), first_below([3.0, 2.0], 1.0)
-    (2, None)
-    """
-    hits = np.flatnonzero(np.asarray(losses) < threshold)
-    return int(hits[0]) if hits.size else None
 
 
 # --- precision -----------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ def _profile() -> str:
 
 settings.load_profile(_profile())
 
+# Every server a test starts (they inherit this environment) serves each page live, as the
+# tests drive the live session; a page of the static site served from the cache instead
+# (components/first_page.py, on by default) is tested with its own server, with it turned on.
+os.environ.setdefault("BPX_STATIC_FIRST", "0")
+
 
 # One Chromium per test process, for tests/ui and for the few tests outside it that drive a
 # page (the cluster's failover). Playwright's sync API keeps an event loop running in this

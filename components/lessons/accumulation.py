@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
+from functools import cache
+from types import MappingProxyType
 
 import panel as pn
 
 from graphviz_core.accumulation import GradBuffer, accumulate
+from graphviz_core.rules import buffer_note
 from graphviz_core.schedule import grad_ref
 from graphviz_core.training import regression_data
 
@@ -34,6 +38,23 @@ LIMIT = 3.0
 MICRO_BATCHES = ("1", "2", "3", "6")  # the six points split evenly
 PARAMETERS = ("w", "b")
 BUFFER_CLASS = "bpx-grad-buffer"
+
+
+@cache
+def buffer_template(lang: str, leaves: tuple[int, ...]) -> Mapping:
+    """The .grad table's template in ``lang``, the parameters' gradients read off the traced
+    graph's nodes ``leaves`` (see :meth:`AccumulationLesson.buffer_template`): made once per
+    language and graph, read-only after (its four notes are callout panes' HTML)."""
+    t = lesson_text("accumulation", lang)
+    rows = [[f"<i>{name}</i>", grad_ref(leaf), f"\u27e8B|{i}\u27e9"]
+            for i, (name, leaf) in enumerate(zip(PARAMETERS, leaves))]
+    return MappingProxyType({
+        "template": table_html(t["buffer_header"], rows) + "\u27e8N\u27e9",
+        "parameters": PARAMETERS, "none": t["none"], "some": "<b>{}</b>",
+        "notes": MappingProxyType({"zero": callout(t["calls_zero"], "same").object,
+                                   "one": callout(t["calls_one"], "same").object,
+                                   "many": callout(t["calls"], "differ").object,
+                                   "moved": callout(t["calls_moved"], "differ").object})})
 
 
 class AccumulationLesson:
@@ -125,25 +146,18 @@ class AccumulationLesson:
     def buffer_template(self) -> dict:
         """The .grad table as a template (components/texts.py): the gradients now are the
         graph's placeholders, ``⟨B|i⟩`` the buffer of parameter i (``none``, or ``some`` with
-        its number), ``⟨N⟩`` the note (one of ``notes``, ``{n}`` the calls)."""
-        t = lesson_text("accumulation", self.lang)
-        rows = [[f"<i>{name}</i>", grad_ref(leaf_node(self.model.graph, name)), f"\u27e8B|{i}\u27e9"]
-                for i, name in enumerate(PARAMETERS)]
-        return {"template": table_html(t["buffer_header"], rows) + "\u27e8N\u27e9",
-                "parameters": list(PARAMETERS), "none": t["none"], "some": "<b>{}</b>",
-                "notes": {"zero": callout(t["calls_zero"], "same").object,
-                          "one": callout(t["calls_one"], "same").object,
-                          "many": callout(t["calls"], "differ").object,
-                          "moved": callout(t["calls_moved"], "differ").object}}
+        its number), ``⟨N⟩`` the note (one of ``notes``, chosen by
+        :func:`graphviz_core.rules.buffer_note`; ``{n}`` the calls)."""
+        g = self.model.graph
+        return buffer_template(self.lang, tuple(leaf_node(g, name) for name in PARAMETERS))
 
     def _update_buffer(self) -> None:
         d = self.buffer_template()
-        grad, n = self.buffer.grad, self.buffer.calls
+        grad, n, now = self.buffer.grad, self.buffer.calls, self.model.values
         cells = [d["none"] if grad.get(name) is None else d["some"].format(number(grad[name]))
                  for name in PARAMETERS]
-        note = (d["notes"]["zero"] if n == 0 else
-                (d["notes"]["many"] if n > 1 else d["notes"]["one"])
-                if all(seen == self.model.values for seen in self.seen) else d["notes"]["moved"])
+        # the page's rule too (rules.py): the same choice in static/explorer/buffer.mjs
+        note = d["notes"][buffer_note(n, self.seen, now, list(now))]
         text = re.sub("\u27e8B\\|(\\d+)\u27e9", lambda m: cells[int(m.group(1))], d["template"])
         self.buffer_view.object = fill_text(text.replace("\u27e8N\u27e9", note.replace("{n}", str(n))),
                                             self.model.graph, self.lang)
@@ -178,7 +192,8 @@ class AccumulationLesson:
         if is_offline():  # no server behind the page: ∂L/∂w's terms written in the page
             # and .grad across backward() calls (static/explorer/buffer.mjs)
             attach(self.view, panes=[("bpx-live", self.fan_template())],
-                   buffer={**self.buffer_template(), "css": BUFFER_CLASS})
+                   buffer={**self.buffer_template(), "parameters": list(PARAMETERS),
+                           "notes": dict(self.buffer_template()["notes"]), "css": BUFFER_CLASS})
             for button, data in ((self.backward_button, {}), (self.zero_button, {"zero": True})):
                 button.js_on_click(args=self.view.player_args("grad-buffer", **data), code=RUN_PLAYER)
         server_only(self.k, self.divide)  # the micro-batches are the server's

@@ -12,7 +12,7 @@ import panel as pn
 from bokeh.plotting import figure
 
 from graphviz_core import format_number
-from graphviz_core.training import first_below
+from graphviz_core.rules import stopping
 
 from .. import display
 from ..urlstate import write_query
@@ -174,10 +174,6 @@ def stop_phrase(losses, tau: float, lang: str, C: float = 0.0) -> tuple[int | No
     C is at least tau can never stop, one whose C is below tau may stop later or not
     within the run, and the phrase says which.
     """
-    w = ui(lang)["stopping"]
-    step = first_below(losses, tau)
-    if step is not None:
-        return step, w["at"].format(step=step)
-    if C >= tau:
-        return None, w["never_C"].format(C=number(C))
-    return None, w["not_within"].format(n=len(losses) - 1, low=number(min(losses)))
+    step, key, steps, low = stopping(losses, tau, C)  # the page's rule too (rules.py)
+    return step, ui(lang)["stopping"][key].format(step=step, C=number(C), n=steps,
+                                                  low=number(low))

@@ -8,6 +8,8 @@
 
 import { fmt } from "./replay.mjs"
 import { modelWithClass } from "./bokeh.mjs"
+// the note's choice: graphviz_core/rules.py, the server's own, translated
+import { buffer_note } from "./rules.generated.mjs"
 
 export class GradBuffer {
   constructor() { this.grad = {}; this.calls = 0; this.seen = [] }
@@ -36,8 +38,7 @@ export class GradBuffer {
     const d = view.args.texts && view.args.texts.buffer
     if (!d || !view.scene || !view.result) return
     const now = view.values(), n = this.calls
-    const same = (seen) => Object.keys(now).every((name) => seen[name] === now[name])
-    const note = n === 0 ? d.notes.zero : this.seen.every(same) ? (n > 1 ? d.notes.many : d.notes.one) : d.notes.moved
+    const note = d.notes[buffer_note(n, this.seen, now, Object.keys(now))]
     const cells = d.parameters.map((name) => this.grad[name] === null || this.grad[name] === undefined
       ? d.none : d.some.replace("{}", fmt(this.grad[name])))
     const html = d.template.replace(/\u27e8B\|(\d+)\u27e9/g, (_, i) => cells[+i]).replace("\u27e8N\u27e9", note.replaceAll("{n}", n))

@@ -5,8 +5,9 @@
 
 import { fmt } from "./replay.mjs"
 import { escape } from "./texts.mjs"
-
-const RISING = 3  // components/descent.py RISING: losses rising this many steps in a row
+import { fill } from "./words.mjs"
+// the step and the note's choice: graphviz_core/rules.py, the server's own, translated
+import { descent_step, descent_note } from "./rules.generated.mjs"
 
 export class Descent {
   constructor(view) { this.view = view; this.start = null; this.history = [] }
@@ -30,7 +31,7 @@ export class Descent {
     if (!this.start) { this.start = values; this.history = [loss()] }
     const eta = +data.rates[data.lr.active]
     const moved = Object.fromEntries(data.parameters.map((name) =>
-      [name, values[name] - eta * v.result.grad[tape.variable[name]]]))
+      [name, descent_step(values[name], eta, v.result.grad[tape.variable[name]])]))
     if (Object.entries(moved).every(([name, x]) => Object.is(x, values[name]))) {
       this.history.push(loss())  // a zero gradient: nothing moves
       return
@@ -43,13 +44,9 @@ export class Descent {
     const w = data.words, h = this.history, last = h[h.length - 1]
     data.source.data = { step: h.map((_, i) => i), loss: h.slice() }
     data.reset_button.disabled = this.start === null
-    let text
-    if (!data.parameters.length) text = w.none
-    else if (!h.length) text = w.hint
-    else if (!Number.isFinite(last)) text = w.overflow
-    else if (h.length > RISING && [...Array(RISING).keys()].every((i) => h[h.length - 1 - i] > h[h.length - 2 - i]))
-      text = w.explodes.replace("{lr}", fmt(+data.rates[data.lr.active]))
-    else text = w.loss.replace("{n}", h.length - 1).replace("{first}", fmt(h[0])).replace("{last}", fmt(last))
+    const text = fill(w[descent_note(data.parameters.length, h)], {
+      lr: fmt(+data.rates[data.lr.active]), n: h.length - 1,
+      first: h.length ? fmt(h[0]) : "", last: h.length ? fmt(last) : "" })
     data.note.text = escape(`<div class='bpx-hint'>${text}</div>`)
   }
 }

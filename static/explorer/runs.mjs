@@ -6,6 +6,9 @@
 
 import { replay, fmt } from "./replay.mjs"
 import { modelWithClass } from "./bokeh.mjs"
+import { fill } from "./words.mjs"
+// the step and the stopping rule: graphviz_core/rules.py, the server's own, translated
+import { descent_step, stopping } from "./rules.generated.mjs"
 
 // graphviz_core.training.gradient_descent, for (w, b) at rate lr on L + C
 function descend(tape, start, lr, steps, C) {
@@ -13,7 +16,7 @@ function descend(tape, start, lr, steps, C) {
   let theta = start.slice(), r = replay(tape, { w: theta[0], b: theta[1], C })
   const params = [theta], losses = [r.value[root]]
   for (let step = 0; step < steps; step++) {
-    theta = [theta[0] - lr * r.grad[w], theta[1] - lr * r.grad[b]]
+    theta = [descent_step(theta[0], lr, r.grad[w]), descent_step(theta[1], lr, r.grad[b])]
     r = replay(tape, { w: theta[0], b: theta[1], C })
     params.push(theta)
     losses.push(r.value[root])
@@ -21,12 +24,10 @@ function descend(tape, start, lr, steps, C) {
   return { params, losses }
 }
 
-// components/lessons/common.py stop_phrase (graphviz_core.training.first_below)
+// components/lessons/common.py stop_phrase: the rule's answer in the page's words
 function stopPhrase(losses, tau, words, C) {
-  const step = losses.findIndex((x) => x < tau)
-  if (step >= 0) return [step, words.at.replace("{step}", step)]
-  if (C >= tau) return [null, words.never_C.replace("{C}", fmt(C))]
-  return [null, words.not_within.replace("{n}", losses.length - 1).replace("{low}", fmt(Math.min(...losses)))]
+  const [step, key, n, low] = stopping(losses, tau, C)
+  return [step, fill(words[key], { step, C: fmt(C), n, low: fmt(low) })]
 }
 
 export function writeRuns(view, d) {

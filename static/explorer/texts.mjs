@@ -9,6 +9,8 @@ import { fillNumbers } from "./reading.mjs"
 import { faultText } from "./words.mjs"
 import { modelWithClass } from "./bokeh.mjs"
 import { writeRuns } from "./runs.mjs"
+// the gradient check: graphviz_core/rules.py agrees, the server's own, translated
+import { agrees } from "./rules.generated.mjs"
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
 export const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -26,12 +28,6 @@ export function literal(x) {
   return text.includes(".") ? text : text + ".0"
 }
 
-// graphviz_core.gradcheck.agrees
-function agrees(gradient, difference, tol = 1e-5) {
-  if (!(Number.isFinite(gradient) && Number.isFinite(difference)))
-    return gradient === difference || (gradient !== gradient && difference !== difference)
-  return Math.abs(gradient - difference) <= tol * Math.max(1, Math.abs(gradient))
-}
 
 export class Texts {
   constructor() { this.last = new Map(); this.panes = null }

@@ -1,0 +1,83 @@
+"""The decisions the server and the page both make, each written once.
+
+A page with no server behind it (the static site) steps, runs gradient descent, says when a
+run stops and which note a table shows, as the server does. Each such rule is written here
+once, in the subset of Python that :func:`graphviz_core.jsgen.rules_module` translates to
+JavaScript: the server calls these functions, and the page calls their translation under the
+same names (the module ``rules.generated.mjs``, made in memory by ``components/bundle.py``).
+``tests/test_rules.py`` runs both on the same cases.
+
+Examples
+--------
+>>> descent_step(1.0, 0.1, 2.0)
+0.8
+>>> first_below([3.0, 2.0, 0.5, 0.1], 1.0), first_below([3.0, 2.0], 1.0)
+(2, None)
+>>> descent_note(2, [1.0, 2.0, 3.0, 4.0])
+'descent_explodes'
+"""
+
+from __future__ import annotations
+
+from .ieee import abs_, isfinite_
+
+RISING = 3  # the loss rose this many steps in a row: the step is too large
+
+
+def descent_step(x, lr, grad):
+    """One step of gradient descent, θ ← θ − η·∂L/∂θ, on one coordinate (numpy arrays
+    coordinate by coordinate): :func:`graphviz_core.training.gradient_descent`, "Take a step"."""
+    return x - lr * grad
+
+
+def rising(losses, steps):
+    """Whether each of the last ``steps`` steps raised the loss."""
+    return len(losses) > steps and all(losses[i] > losses[i - 1]
+                                       for i in range(len(losses) - steps, len(losses)))
+
+
+def descent_note(parameters, history):
+    """The key of the words under "Take a step", with ``parameters`` parameters to move and
+    the loss ``history`` (the loss before the first step, then after each)."""
+    return ("descent_no_parameters" if parameters == 0 else
+            "descent_hint" if len(history) == 0 else
+            "descent_overflow" if not isfinite_(history[len(history) - 1]) else
+            "descent_explodes" if rising(history, RISING) else
+            "descent_loss")
+
+
+def first_below(losses, threshold):
+    """The first index where ``losses`` is below ``threshold``, or None."""
+    return next((i for i in range(len(losses)) if losses[i] < threshold), None)
+
+
+def stopping(losses, tau, C):
+    """When a run with ``losses`` stops on "loss < tau", and why: ``(step, key, steps, low)``,
+    ``key`` the words of the ``stopping`` table that say it (``at`` the step; ``never_C``:
+    the run's loss carries a constant ``C`` (L + C, L >= 0) of at least tau, so it never
+    stops; ``not_within`` the run's ``steps`` steps, its lowest loss ``low``)."""
+    step = first_below(losses, tau)
+    return (step, "at" if step is not None else "never_C" if C >= tau else "not_within",
+            len(losses) - 1, min(losses))
+
+
+def buffer_note(calls, seen, now, names):
+    """The key of the note under the .grad table after ``calls`` backward() calls, made at
+    the values ``seen`` (one mapping of ``names`` to values per call), the values being
+    ``now``: none yet; one or more, all at these values; or some at other values."""
+    return ("zero" if calls == 0 else
+            ("many" if calls > 1 else "one")
+            if all(values[name] == now[name] for values in seen for name in names) else
+            "moved")
+
+
+def agrees(gradient, difference, tol=1e-5):
+    """Whether a gradient and a central difference agree to ``tol``, relative beyond 1
+    (:mod:`graphviz_core.gradcheck`; the page's gradient check).
+
+    >>> agrees(7.5, 7.500000000038), agrees(1.0, 0.5), agrees(float("inf"), float("inf"))
+    (True, False, True)
+    """
+    return (abs_(gradient - difference) <= tol * max(1.0, abs_(gradient))
+            if isfinite_(gradient) and isfinite_(difference) else
+            gradient == difference or (gradient != gradient and difference != difference))

@@ -1,0 +1,102 @@
+"""Static-first page opens (components/first_page.py), without a server: which queries are a
+page of the static site, one build for every open that waits for it, a cache bounded in bytes.
+The server's side (what Chromium gets) is tests/ui/test_first_page.py."""
+
+from __future__ import annotations
+
+import asyncio
+import doctest
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+from components import first_page
+from components.first_page import FirstPages, Page, canonical
+from components.navigation import query_link
+from components.site import site_pages
+
+
+def _query(link: str) -> dict[str, list[bytes]]:
+    """Tornado's ``request.query_arguments`` for a link's query."""
+    return {k: [v.encode() for v in vs] for k, vs in parse_qs(urlsplit(link).query).items()}
+
+
+def test_every_page_of_the_site_and_the_servers_own_links_to_it_are_canonical():
+    for slug, lang, args in site_pages():
+        assert canonical({k: [v.encode()] for k, v in args.items()}) == (slug, lang, args)
+        # the navigation's links (lesson=graph included) and the examples menu's go there too
+        assert canonical(_query(query_link(slug, lang, {}))) in (
+            (slug, lang, args), canonical({"lang": [lang.encode()]}))
+        assert canonical(_query(query_link(slug, lang, args))) == (slug, lang, args)
+
+
+def test_a_query_with_anything_a_static_page_cannot_show_is_live():
+    live = ["?w=2", "?live=1", "?lesson=chain-rule&live=1", "?expr=x*y", "?lesson=nope",
+            "?lang=fr", "?lesson=chain-rule&expr=x", "?expr=mlp(2,60,60,1)&level=layer",
+            "?lesson=chain-rule&lesson=fan-out", "?mode=backward", "?lesson=same-gradient&A=3"]
+    assert [canonical(_query(q)) for q in live] == [None] * len(live)
+    assert canonical({}) == canonical(_query("?lang=en")) == canonical(_query("?lesson=graph"))
+
+
+def test_the_modules_examples_hold():
+    assert doctest.testmod(first_page).failed == 0
+
+
+def _page(n: int) -> Page:
+    return Page(bytes(n), f'"{n}"')
+
+
+def test_opens_that_come_while_a_page_is_built_wait_for_that_one_build():
+    release, calls = threading.Event(), []
+
+    def render(slug, lang, args):  # in the page-building thread, held until all have asked
+        calls.append(slug)
+        assert release.wait(10)
+        return _page(100)
+
+    async def crowd():
+        pages = FirstPages(limit=1000, render=render)
+        page = site_pages(("en",))[0]
+        opens = [asyncio.ensure_future(pages.page(page)) for _ in range(30)]
+        await asyncio.sleep(0.2)
+        release.set()
+        got = await asyncio.gather(*opens)
+        again = await pages.page(page)
+        return pages, got, again
+
+    pages, got, again = asyncio.run(crowd())
+    assert calls == ["graph"] and pages.builds == 1
+    assert all(p is got[0] for p in got) and again is got[0]
+
+
+def test_a_refused_or_failed_build_is_no_page_and_a_failed_one_is_not_tried_again():
+    def failing(slug, lang, args):
+        failing.calls += 1
+        raise ValueError("no page")
+    failing.calls = 0
+
+    async def opens():
+        pages = FirstPages(limit=1000, render=failing)
+        page = site_pages(("en",))[0]
+        refused = await pages.page(page, charge=lambda: False)  # the meter says no: no build
+        first, second = await pages.page(page), await pages.page(page)
+        return refused, first, second
+
+    assert asyncio.run(opens()) == (None, None, None) and failing.calls == 1
+
+
+def test_the_cache_keeps_at_most_its_bytes_dropping_the_least_recently_opened():
+    sizes = {slug: 400 for slug, _, _ in site_pages(("en",))}
+    sizes["chain-rule"] = 2000  # larger than the whole cache: served, never kept
+
+    async def opens():
+        pages = FirstPages(limit=1000, render=lambda slug, lang, args: _page(sizes[slug]))
+        en = {slug: page for page in site_pages(("en",)) for slug in [page[0]]}
+        for slug in ("graph", "fan-out", "graph", "loss-value", "chain-rule"):
+            assert len((await pages.page(en[slug])).gz) == sizes[slug]
+            assert pages.size <= pages.limit
+        return pages
+
+    pages = asyncio.run(opens())
+    # graph was opened again after fan-out: fan-out went when loss-value came
+    assert [key[0] for key in pages.pages] == ["graph", "loss-value"] and pages.size == 800
+    assert pages.builds == 4

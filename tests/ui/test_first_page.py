@@ -1,0 +1,130 @@
+"""Static-first page opens on plain ``panel serve app.py`` (components/first_page.py): the
+explorer's default link and a lesson are the static site's page, sent from the server's cache
+with no session (no token in the page, no websocket), and work in Chromium from their tape
+replay; their note links the same page with ``live=1``, which is live, as is any link the
+static site has no page for. A class opening one link at once waits for one build."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .helpers import js, new_context, number, serve_app, set_slider, table
+
+pytestmark = pytest.mark.browser
+TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A server of its own, static-first on (the tests' servers have it off:
+    tests/conftest.py); its first open (serve_app's) is live and installs the app's hooks."""
+    with serve_app(timeout=90, env={"BPX_STATIC_FIRST": "1", "BPX_OPENS_PER_MINUTE": "100000"}) as url:
+        yield url
+
+
+def _get(url: str, **headers) -> tuple[int, dict, bytes]:
+    """Status, headers and the (unzipped) body of ``GET url``."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            return response.status, dict(response.headers), body
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), b""
+
+
+def _builds(server, slug: str) -> int:
+    return Path(server.log).read_text(errors="replace").count(f"static-first page {slug} ")
+
+
+def _drawn(page) -> None:
+    page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                           " return f && t.viewOf(f) && t.rows() > 0 && t.deepText().length > 200 }",
+                           timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def test_the_default_link_is_the_static_page_and_its_note_goes_live(server, browser):
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        sockets: list[str] = []
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        page.goto(server)
+        _drawn(page)
+        # the page's own replay: (w*x + b - y)**2 at x=1.5, b=0.5, y=1: w=2 -> 6.25, w=-1 -> 4
+        assert number(table(page)["L"]["value"]) == 6.25
+        set_slider(page, "w", -1.0)
+        page.wait_for_function("() => { const d = window.__bpxt.table();"
+                               " return d.value[d.name.indexOf('L')] !== '6.25' }", timeout=20_000)
+        assert number(table(page)["L"]["value"]) == 4.0
+        assert sockets == []  # no session: nothing to connect to
+        # typing an expression needs the server: the note links the live page
+        live = page.evaluate("() => document.querySelector('meta[name=bpx-live]').content")
+        assert live == "?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en&live=1"
+        note = page.locator(".bpx-static-note a")  # Playwright's CSS enters shadow roots
+        # (the sidebar's note, and the main column's for a narrow screen: components/site.py)
+        assert {note.nth(i).get_attribute("href") for i in range(note.count())} == {live}
+        # and the expression box, usable on a page with a live app behind it, goes there with
+        # the typed text and the page's state (static/golive.js): the live page opens there
+        box = page.locator(".bk-panel-models-widgets-TextInput input")
+        assert not box.is_disabled()
+        box.fill("w*x")
+        box.press("Enter")
+        page.wait_for_url("**live=1**")
+        assert "expr=w%2Ax" in page.url and "w=-1&" in page.url
+        page.wait_for_function("() => window.__bpxt && window.__bpxt.rows() > 0", timeout=60_000)
+        assert sockets and js(page, "t.all('panel.models.widgets.TextInput').map((m) => [m.disabled, m.value])") == [[False, "w*x"]]
+        # (w*x at w=-1, x=1.5: the slider's value the student left)
+        page.wait_for_function("() => window.__bpxt.table().name.includes('z1')", timeout=30_000)
+        assert number(table(page)["z1"]["value"]) == -1.5
+    finally:
+        context.close()
+
+
+def test_a_lesson_is_sent_zipped_once_and_revalidated_and_other_links_are_live(server):
+    link = server + "?lesson=chain-rule&lang=zh"
+    status, headers, body = _get(link, **{"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    text = body.decode("utf-8")
+    assert TOKEN.search(text) is None and 'lang="zh"' in text
+    assert '<meta name="bpx-live" content="?lesson=chain-rule&amp;lang=zh&amp;live=1">' in text
+    # a reload of a page the browser has: 304, nothing sent; a client without gzip: plain HTML
+    assert _get(link, **{"If-None-Match": headers["Etag"]})[0] == 304
+    assert _get(link)[2] == body
+    # the same page asked in another spelling is the same cached page
+    assert _get(server + "?lang=zh&lesson=chain-rule")[2] == body
+    # live: the live page asked for, values in the link, a typed expression, an unknown key
+    for query in ("?lesson=chain-rule&lang=zh&live=1", "?w=-1", "?expr=x*y", "?lang=en&mode=backward"):
+        status, headers, body = _get(server + query)
+        assert status == 200 and "ETag" not in headers and TOKEN.search(body.decode()), query
+    assert _builds(server, "chain-rule") == 1
+
+
+def test_a_class_opening_a_new_link_at_once_waits_for_one_build(server):
+    link = server + "?lesson=fan-out&lang=en"
+    results: list[tuple[int, bytes]] = []
+    start = threading.Barrier(12)
+
+    def student():
+        start.wait()
+        status, _, body = _get(link, **{"Accept-Encoding": "gzip"})
+        results.append((status, body))
+
+    students = [threading.Thread(target=student) for _ in range(12)]
+    for s in students:
+        s.start()
+    for s in students:
+        s.join(timeout=180)
+    assert len(results) == 12 and {status for status, _ in results} == {200}
+    assert len({body for _, body in results}) == 1 and TOKEN.search(results[0][1].decode()) is None
+    assert _builds(server, "fan-out") == 1
