@@ -14,8 +14,11 @@ const DESCRIBE_MS = 400  // the text alternative follows the numbers once a drag
 const SAY_MS = 700  // announcements: at most one per this interval, the latest one wins
 const LISTED = 60  // nodes written out in the text alternative; a bigger graph is summarised
 
+// asked on every frame of playback: the page's one query, made once (it follows the setting)
+let motionQuery = null
 export function reducedMotion() {
-  return typeof matchMedia !== "undefined" && matchMedia("(prefers-reduced-motion: reduce)").matches
+  if (motionQuery === null) motionQuery = typeof matchMedia !== "undefined" ? matchMedia("(prefers-reduced-motion: reduce)") : false
+  return !!motionQuery && motionQuery.matches
 }
 
 // the element Bokeh draws a model into (null before it is drawn)

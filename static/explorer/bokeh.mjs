@@ -4,7 +4,8 @@
 // `Document.all_models`. The other places that touch Bokeh beyond properties are
 // release.mjs's `quiet`, which keeps a dragged slider's `value` off the websocket, and
 // `followValues` below, which keeps a dragged slider's own redraw small, and `keepSameStyles`,
-// which keeps a figure's repaint from restyling its renderers.
+// which keeps a figure's repaint from restyling its renderers (and its glyph renderers' empty
+// elements out of the page's layout).
 // (static/page-a11y.js, a classic script every page runs, uses the same public names.)
 
 // The tag a slider carries when it sets a variable of the graph: "bpx-variable:<name>"
@@ -111,13 +112,29 @@ export function followValues(view) {
 // drag; new text in a <style> makes Chromium match that shadow root's styles anew (~1 ms of
 // a drag frame at the 11.6k MLP's neurons). The text is written only where it differs. This
 // goes on the class of the figure's position sheets, once (`view`: the figure's view).
+//
+// A glyph renderer's element is empty (its glyphs are painted on the figure's canvas) and
+// lets the pointer through; BokehJS still places it over its glyphs' box on every repaint.
+// The pulses move on every frame of playback, so their box did: a new position in a
+// <style>, then a style recalculation, a layout and a paint of the page's figure on every
+// frame. A glyph renderer's element is left out of the layout instead (display: none, what
+// BokehJS itself writes for a renderer with nothing to draw); its canvas painting is
+// unchanged. This goes on the class of the figure's glyph renderers' views, once.
+const UNPLACED = ":host { display: none; }"
 export function keepSameStyles(view) {
-  const first = view && view.renderer_views && view.renderer_views.values().next().value
-  const proto = first && first.position && Object.getPrototypeOf(first.position)
-  if (!proto || proto._bpx_same || typeof proto._update !== "function") return
-  const update = proto._update
-  proto._update = function (css) {
-    if (!this.el || this.el.textContent !== css) update.call(this, css)
+  const renderers = view && view.renderer_views ? [...view.renderer_views.values()] : []
+  const sheet = renderers.length && renderers[0].position && Object.getPrototypeOf(renderers[0].position)
+  if (sheet && !sheet._bpx_same && typeof sheet._update === "function") {
+    const update = sheet._update
+    sheet._update = function (css) {
+      if (!this.el || this.el.textContent !== css) update.call(this, css)
+    }
+    sheet._bpx_same = true
   }
-  proto._bpx_same = true
+  const glyphs = renderers.find((r) => r.model && r.model.type === "GlyphRenderer" && r.position)
+  const proto = glyphs && Object.getPrototypeOf(glyphs)
+  if (!proto || proto._bpx_unplaced || typeof proto.update_position !== "function") return
+  proto.update_position = function () { this.position.replace(UNPLACED) }
+  proto._bpx_unplaced = true
+  for (const r of renderers) if (r instanceof proto.constructor) r.update_position()
 }

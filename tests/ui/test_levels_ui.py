@@ -178,6 +178,24 @@ LEVELS = """() => { const t = window.__bpxt, nodes = t.nodes(), labels = t.label
   return t.figure().renderers.filter((r) => r.data_source === nodes || r.data_source === labels).map((r) => r.level) }"""
 
 
+# over 30 frames of playback: the glyph renderers' elements laid out on the page, and the
+# changes to their <style>s
+PLACED_WHILE_PLAYING = """(async () => {
+  const view = Bokeh.index.find_one(window.__bpxt.figure())
+  const hosts = [...view.renderer_views.values()].filter((r) => r.model.type === 'GlyphRenderer').map((r) => r.el)
+  let restyled = 0
+  const seen = new MutationObserver((records) => { restyled += records.length })
+  for (const el of hosts) seen.observe(el.shadowRoot, {subtree: true, childList: true, characterData: true})
+  const frame = () => new Promise((r) => requestAnimationFrame(r))
+  let frames = 0
+  for (; frames < 30; frames++) await frame()
+  await new Promise((r) => setTimeout(r, 0))  // the observer's records
+  seen.disconnect()
+  const placed = hosts.filter((el) => getComputedStyle(el).display !== 'none').length
+  return {placed, restyled, frames}
+})()"""
+
+
 def figure_pixels(page):
     from io import BytesIO
 
@@ -208,6 +226,9 @@ def check_nodes_above_edges(page) -> None:
     button(page, "▶ Play").click()
     page.wait_for_function("() => window.__bpx_views.some((v) => v.player.playing)", timeout=10_000)
     assert js(page, f"({LEVELS})()") == ["glyph", "glyph"]
+    # the moving pulses do not restyle the page: no glyph renderer's (empty) element is placed
+    # over its glyphs, so no <style> of one changes while they move
+    assert js(page, PLACED_WHILE_PLAYING) == {"placed": 0, "restyled": 0, "frames": 30}
     button(page, "❚❚ Pause").click()
     js(page, "(t.slider('x0').value = t.slider('x0').value > 0 ? -1.0 : 1.0, 0)")
     page.wait_for_function(f"() => ({LEVELS})().every((l) => l === 'overlay')", timeout=10_000)
