@@ -26,7 +26,10 @@ TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
 def server():
     """A server of its own, static-first on (the tests' servers have it off:
     tests/conftest.py); its first open (serve_app's) is live and installs the app's hooks."""
-    with serve_app(timeout=90, env={"BPX_STATIC_FIRST": "1", "BPX_OPENS_PER_MINUTE": "100000"}) as url:
+    # opens wait for a build however long it takes here (a loaded machine): every open of
+    # the class below gets the static page
+    with serve_app(timeout=90, env={"BPX_STATIC_FIRST": "1", "BPX_OPENS_PER_MINUTE": "100000",
+                                    "BPX_FIRST_PAGE_WAIT": "300"}) as url:
         yield url
 
 
