@@ -73,6 +73,21 @@ def browsers(_playwright, browser):
     pool.close()
 
 
+@pytest.fixture(scope="session")
+def app_server():
+    """``http://127.0.0.1:<port>/app`` of the process's one ``panel serve app.py`` (a
+    ``ui.helpers.ServerURL``: its ``log`` and ``pid``), started when first asked for: the browser
+    tests' server, and that of any test that needs a running app but not a fresh one."""
+    from ui.helpers import serve_app, terminate_gracefully
+
+    terminate_gracefully()  # a CI timeout's SIGTERM still stops the server
+    # page opens are metered per address (components/guard.py); the tests open pages from one
+    # address as fast as they run, which is not what the meter is for (tests/test_abuse.py
+    # checks the meter on a server of its own)
+    with serve_app(timeout=60, env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
+        yield url
+
+
 @pytest.fixture
 def derivations():
     """A new, empty process cache of shared derivations for one test (the one before it is
