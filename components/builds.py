@@ -166,17 +166,14 @@ def _building_after(created, initialize):
     return on_session_created
 
 
-async def in_builder(work, *args, settle: bool = True):
-    """``work(*args)``'s result, run in the page-building thread as a page build is (counted
-    as a build for the collector, :func:`components.heap.activity`). ``settle``: what is alive
-    after it is frozen out of the collector's passes (:func:`components.heap.settle`): a
-    session's page, which lives on; not a build whose objects are all garbage once it returns
-    (a static-first page's HTML), left to the collector. On a server."""
+async def in_builder(work, *args):
+    """``work(*args)``'s result, run in the page-building thread as a page build is: counted
+    as a build for the collector (:func:`components.heap.activity`), what it leaves alive
+    frozen out of the collector's passes after it (:func:`components.heap.settle`). On a server."""
     activity = heap.activity()
     activity.building(+1)
     try:
-        call = (_build, work, *args) if settle else (work, *args)
-        return await asyncio.get_running_loop().run_in_executor(_builder(), *call)
+        return await asyncio.get_running_loop().run_in_executor(_builder(), _build, work, *args)
     finally:
         activity.building(-1)
 

@@ -107,6 +107,8 @@ def install(server: bool) -> None:
         assets.install()
         events.install()
         builds.install()
+        from .first_page import start
+        start()  # the static-first pages' builder process (components/first_page.py)
 
 
 def server_settings() -> None:

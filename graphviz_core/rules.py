@@ -88,6 +88,16 @@ def buffer_note(calls, seen, now, names):
             "moved")
 
 
+def central(up, down, h):
+    """The central difference ``(L(x + h) - L(x - h)) / 2h`` from the loss at ``x + h`` and at
+    ``x - h`` (:func:`graphviz_core.gradcheck.central_difference`; the page's gradient check).
+
+    >>> central(7.0, 4.0, 0.5)
+    3.0
+    """
+    return (up - down) / (2 * h)
+
+
 def agrees(gradient, difference, tol=1e-5):
     """Whether a gradient and a central difference agree to ``tol``, relative beyond 1
     (:mod:`graphviz_core.gradcheck`; the page's gradient check).

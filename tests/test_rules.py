@@ -100,6 +100,9 @@ def test_each_rule_gives_in_node_what_it_gives_in_python():
     for grad, g in itertools.product([None, *INPUTS[::3]], INPUTS[::3]):
         calls.append(("accumulated", [grad, g]))
         expected.append(rules.accumulated(grad, g))
+    for up, down, h in itertools.product(INPUTS[::3], INPUTS[::3], [1e-5, 0.5]):
+        calls.append(("central", [up, down, h]))
+        expected.append(rules.central(up, down, h))
     for a, b in itertools.product(INPUTS[::2], INPUTS[::2]):
         calls.append(("same_number", [a, b]))
         expected.append(rules.same_number(a, b))
