@@ -3,6 +3,7 @@ while an honest student releases a slider of the seed graph every ~0.3 s.
 
     python bench/bench_abuse.py            # every attack
     python bench/bench_abuse.py --quick    # fewer messages per attack
+    python bench/bench_abuse.py --only page-open --stalls 0.2   # one attack, the loop watched
 
 The attacker speaks Bokeh's websocket protocol (``tests/bokeh_client.py``). Per attack it
 prints the honest student's release -> scene latency (median and worst, wall time), the
@@ -71,7 +72,7 @@ async def oversized(base: str, n: int) -> str:
 async def never_ack(base: str, n: int) -> str:
     sockets = []
     for _ in range(n):
-        _, token = await get_token(base)
+        _, token = await get_token(base, "/app?live=1")
         if token is not None:
             sockets.append(await connect(base, token))
     closed = 0
@@ -93,10 +94,21 @@ async def idle(base: str, n: int, seconds: float = 5.0) -> str:
     return f"{len(pages)} pages open {seconds:.0f} s, then closed"
 
 
-async def page_opens(base: str, n: int) -> str:
-    statuses = await asyncio.gather(*(get_token(base) for _ in range(n)))
+async def page_opens(base: str, n: int, path: str = "/app?live=1") -> str:
+    """``n`` requests for a live page at once (``live=1``: a session each, the attacker's
+    costliest open; ``GET /app`` alone is the static site's page, components/first_page.py)."""
+    statuses = await asyncio.gather(*(get_token(base, path) for _ in range(n)))
     codes = [s for s, _ in statuses]
     return f"{codes.count(200)} opened, {codes.count(429)} refused (429)"
+
+
+async def static_opens(base: str, n: int) -> str:
+    """``n`` plain ``GET /app`` at once: the static site's page from the server's cache, no
+    session (unless ``BPX_STATIC_FIRST=0``)."""
+    statuses = await asyncio.gather(*(get_token(base, "/app") for _ in range(n)))
+    codes = [s for s, _ in statuses]
+    live = sum(token is not None for _, token in statuses)
+    return f"{codes.count(200)} answered ({live} with a session), {codes.count(429)} refused (429)"
 
 
 async def heavy_links(base: str, n: int) -> str:
@@ -135,16 +147,19 @@ ATTACKS = {  # name -> (attack, messages or pages; --quick divides by 4)
     "oversized 1 MB messages x8": (oversized, 8),
     "never-ACK websockets x20": (never_ack, 20),
     "page-open flood x80": (page_opens, 80),
+    "static page opens x80": (static_opens, 80),
     "links to mlp(2,60,60,1) x8": (heavy_links, 8),
     "costly expressions": (costly, 10),
 }
 
 
-async def abuse_wave(base: str, scale: int = 1) -> list[str]:
-    """Malformed, oversized, idle, never-ACK and page-open floods, one after another."""
+async def abuse_wave(base: str, scale: int = 1, static: bool = False) -> list[str]:
+    """Malformed, oversized, idle, never-ACK and page-open floods (live pages, ``live=1``),
+    one after another; with ``static``, the page-open flood is plain ``GET /app`` (the
+    static site's page where the server answers it so: no session)."""
     return [await malformed(base, 40 // scale), await oversized(base, 8 // scale),
             await idle(base, 20 // scale), await never_ack(base, 20 // scale),
-            await page_opens(base, 80 // scale)]
+            await (static_opens(base, 80 // scale) if static else page_opens(base, 80 // scale))]
 
 
 async def honest_during(base: str, attack, n: int) -> tuple[list[float], str]:
@@ -182,9 +197,16 @@ def stalls(log_path: str, start: int) -> str:
     if not found:
         return f"{'':<28} loop stalls: none; collector passes as long: {len(passes)}"
     worst = max(found)
+    by_via: dict[str, list[float]] = {}
+    for ms, where in found:
+        via = where.rsplit(" via ", 1)[1] if " via " in where else "?"
+        by_via.setdefault(via.split(" ", 1)[-1], []).append(ms)
+    kinds = "; ".join(f"{len(v)} in {k} (worst {max(v):.0f} ms)"
+                      for k, v in sorted(by_via.items(), key=lambda kv: -len(kv[1])))
     return (f"{'':<28} loop stalls: {len(found)}, {sum(ms for ms, _ in found):.0f} ms in all, "
             f"worst {worst[0]:.0f} ms at {worst[1]}; collector passes as long: {len(passes)}"
-            + (f" (worst {max(passes):.0f} ms)" if passes else ""))
+            + (f" (worst {max(passes):.0f} ms)" if passes else "")
+            + f"\n{'':<28} by what the loop was doing: {kinds}")
 
 
 def main() -> int:
@@ -199,6 +221,9 @@ def main() -> int:
     ap.add_argument("--stalls", type=float, default=0.0, metavar="SECONDS",
                     help="after each attack, the event loop's stalls of at least this long "
                          "(components/lifecycle.py LoopWatch): count, worst, where")
+    ap.add_argument("--only", default="", metavar="WORDS",
+                    help="only the attacks whose name contains WORDS (e.g. 'page-open'; the "
+                         "baseline always runs first)")
     args = ap.parse_args()
     scale = 4 if args.quick else 1
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times below "
@@ -212,6 +237,8 @@ def main() -> int:
               f"{'RSS MB':>7}  outcome")
         seen = len(Path(url.log).read_bytes())
         for name, (attack, n) in ATTACKS.items():
+            if args.only and attack is not None and args.only not in name:
+                continue
             cpu = sum(server.cpu_times()[:2])
             latencies, outcome = asyncio.run(honest_during(base, attack, max(1, n // scale)))
             cpu = sum(server.cpu_times()[:2]) - cpu

@@ -6,7 +6,15 @@ builds Bokeh models, so the clients cost little CPU and the figures are the serv
 
 A student, like a browser:
 
-- **opens the page**: ``GET /app`` (the server builds the session's document and puts a
+- **sees the page**: ``GET /app``. A link the static site has a page for is answered with that
+  page from the server's cache (components/first_page.py: no session); the student then
+  fetches every script and style the page names, as a first visit does, and ``page load``
+  ends there: the page draws its numbers itself, and a student who only drags sliders costs
+  the server nothing more. ``--live-share`` of the students later (``--live-after`` s,
+  jittered) do what needs the server and open the same page live (``live=1``, the page's
+  note's link; ``live page``), and go on as below. Before the class the link is opened a few
+  times (the teacher checking it; ``--no-warm``: not).
+- **opens the page live** (a live page's ``GET /app``, or the above's ``live=1``): ``GET /app`` (the server builds the session's document and puts a
   session token in the page), opens ``/app/ws`` with subprotocols ``["bokeh", token]``, waits
   for ``ACK``, sends ``PULL-DOC-REQ`` and reads the document JSON of ``PULL-DOC-REPLY``
   (``page load`` = all three; ``GET`` alone is reported too), then sends the
@@ -66,6 +74,7 @@ import signal
 import statistics
 import sys
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -92,6 +101,9 @@ DOCUMENT_READY = {"kind": "MessageSent", "msg_type": "bokeh_event",
                   "msg_data": {"type": "event", "name": "document_ready",
                                "values": {"type": "map", "entries": []}}}
 TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
+# the scripts and styles a static-first page names (components/site.py's STATIC_URL, with the
+# version query BokehJS's and Panel's files carry)
+STATIC_FILE = re.compile(r"""(?:src|href)=["'](static/[^"'\s]+)""")
 
 
 def signatures() -> dict[str, tuple]:
@@ -136,13 +148,15 @@ class Connection:
 # --- one student ----------------------------------------------------------------------------
 class Student:
     def __init__(self, base: str, origin: str, seed: int, duration: float, rate: float,
-                 switch_every: float, sigs: dict, reopen: bool = False):
+                 switch_every: float, sigs: dict, reopen: bool = False,
+                 live_share: float = 1.0, live_after: float = 0.0):
         self.base, self.origin, self.duration, self.rate = base, origin, duration, rate
         self.switch_every, self.sigs, self.reopen = switch_every, sigs, reopen
         self.rng = random.Random(seed)
         self.rec = {"get": None, "load": None, "loaded_at": None, "latency": [], "sent_at": [],
                     "switch": [], "errors": [], "error_at": [], "sent": 0, "backend": None,
-                    "reopen": [], "lost": 0}
+                    "reopen": [], "lost": 0, "static": False, "live_load": None}
+        self.live_share, self.live_after = live_share, live_after
         self.cookie = ""  # the balancer's bpx_route, once it has set it
         self.end: float | None = None  # perf_counter() when the student stops
         self.sliders: dict[str, str] = {}  # title -> model id
@@ -155,8 +169,16 @@ class Student:
 
     async def run(self) -> None:
         lost_at = None
+        query = ""
+        if await self.see_page():  # the static site's page: its numbers are drawn in the page
+            if self.rng.random() >= self.live_share:
+                return  # drags sliders in the page: nothing more for the server
+            # later the student does what needs the server (types an expression): the same
+            # page live, as its note's link (live=1)
+            await asyncio.sleep(self.live_after * self.rng.uniform(0.5, 1.5))
+            query = "?live=1"
         while True:
-            opened = await self.open(first=lost_at is None)
+            opened = await self.open(first=lost_at is None, query=query)
             if opened is None:
                 return
             ws, conn, content = opened
@@ -186,20 +208,55 @@ class Student:
             self.rec["lost"] += len(self.pending) + (self.switching is not None)
             self.pending, self.switching = [], None
 
-    async def open(self, first: bool):
-        """GET /app, websocket, ACK, PULL-DOC, document_ready: (ws, connection, document
-        JSON), or None after an error."""
-        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-        from tornado.websocket import websocket_connect
+    async def see_page(self) -> bool:
+        """``GET /app`` as a first visit: if the answer is the static site's page (no session
+        token: components/first_page.py), fetch every script and style it names as a browser
+        with an empty cache does, and count the page loaded (its numbers are in it, drawn by
+        the page itself); True then. False (nothing fetched) for a live page."""
+        from tornado.httpclient import AsyncHTTPClient
 
         t0 = time.perf_counter()
         try:
             page = await AsyncHTTPClient().fetch(self.base + "/app", request_timeout=120,
+                                                 headers={"Accept-Encoding": "gzip", **self.headers()},
+                                                 decompress_response=True)
+            text = page.body.decode()
+            if TOKEN.search(text):
+                return False
+            self.take_cookie(page)
+            self.rec["get"] = time.perf_counter() - t0
+            self.rec["backend"] = (page.headers.get("X-Backend") or "").split(",")[-1].strip()
+            files = sorted(set(STATIC_FILE.findall(text)))
+            await asyncio.gather(*(AsyncHTTPClient().fetch(
+                f"{self.base}/{name}", request_timeout=120, headers={"Accept-Encoding": "gzip",
+                                                                     **self.headers()})
+                for name in files))
+        except Exception as e:
+            self.rec["errors"].append(f"open: {type(e).__name__}: {e}")
+            return True
+        self.rec["loaded_at"] = time.perf_counter()
+        self.rec["load"] = self.rec["loaded_at"] - t0
+        self.rec["static"] = True
+        return True
+
+    def take_cookie(self, page) -> None:
+        for cookie in page.headers.get_list("Set-Cookie"):
+            if cookie.startswith("bpx_route="):
+                self.cookie = cookie.split(";", 1)[0]
+
+    async def open(self, first: bool, query: str = ""):
+        """GET /app, websocket, ACK, PULL-DOC, document_ready: (ws, connection, document
+        JSON), or None after an error. ``first``: the student's first live page."""
+        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        t0 = time.perf_counter()
+        first_load = first and self.rec["load"] is None  # not after a static-first page
+        try:
+            page = await AsyncHTTPClient().fetch(self.base + "/app" + query, request_timeout=120,
                                                  headers=self.headers())
-            for cookie in page.headers.get_list("Set-Cookie"):
-                if cookie.startswith("bpx_route="):
-                    self.cookie = cookie.split(";", 1)[0]
-            if first:
+            self.take_cookie(page)
+            if first_load:
                 self.rec["get"] = time.perf_counter() - t0
                 # the backend that answered (nginx lists the ones it tried, dead ones first)
                 self.rec["backend"] = (page.headers.get("X-Backend") or "").split(",")[-1].strip()
@@ -217,9 +274,11 @@ class Student:
             header, content = await conn.receive()
             if header["msgtype"] != "PULL-DOC-REPLY":
                 raise RuntimeError(f"expected PULL-DOC-REPLY, got {header['msgtype']}")
-            if first:
+            if first_load:
                 self.rec["loaded_at"] = time.perf_counter()
                 self.rec["load"] = self.rec["loaded_at"] - t0
+            elif first:
+                self.rec["live_load"] = time.perf_counter() - t0
             # the page tells the server it has rendered (Panel then sends layout changes
             # as they happen rather than holding them: without it new sliders never arrive)
             await conn.send("PATCH-DOC", {"events": [DOCUMENT_READY]})
@@ -366,7 +425,8 @@ class Student:
 
 async def class_of(base: str, origin: str, args, sigs: dict) -> list[dict]:
     students = [Student(base, origin, seed=k, duration=args.duration, rate=args.rate,
-                        switch_every=args.switch_every, sigs=sigs, reopen=bool(args.cluster))
+                        switch_every=args.switch_every, sigs=sigs, reopen=bool(args.cluster),
+                        live_share=args.live_share, live_after=args.live_after)
                 for k in range(args.sessions)]
 
     async def start(k: int, s: Student):
@@ -431,6 +491,14 @@ def main() -> None:
                     help="serve with tools/serve-cluster.sh --backends N (nginx + N backends)")
     ap.add_argument("--kill-backend-after", type=float, default=0.0, metavar="S",
                     help="with --cluster: SIGKILL one backend S s after every page loaded")
+    ap.add_argument("--live-share", type=float, default=0.3,
+                    help="share of students who, after a static-first page, open it live "
+                         "(live=1, as its note's link) and release sliders there")
+    ap.add_argument("--live-after", type=float, default=10.0,
+                    help="seconds (x0.5-1.5) after its static-first page a student goes live")
+    ap.add_argument("--no-warm", action="store_true",
+                    help="no page opened before the class (the server's first pages are built "
+                         "while the class opens them)")
     args = ap.parse_args()
     args.killed = None
     if args.quick:
@@ -445,6 +513,7 @@ def main() -> None:
           f"each, an expression switch every ~{args.switch_every:g} s; server "
           + (f"tools/serve-cluster.sh --backends {args.cluster}" if args.cluster else
              f"--num-procs {args.num_procs}")
+          + f"; {args.live_share:g} of them go live ~{args.live_after:g} s after a static-first page"
           + f"; {os.cpu_count()} cores; load average before: {loadavg()}")
     extra, env = [], {}
     if args.num_procs > 1:
@@ -458,6 +527,10 @@ def main() -> None:
         monitor = Monitor(pid)
         monitor.start()
         time.sleep(3 if args.num_procs == 1 and not args.cluster else 6)
+        if not args.no_warm:  # the teacher opened the link once before the class
+            for _ in range(2 * max(args.num_procs, args.cluster or 1) + 1):
+                urllib.request.urlopen(url, timeout=120).read()
+            time.sleep(2)
         idle_rss = monitor.samples[-1][2] if monitor.samples else float("nan")
         base = url.rsplit("/app", 1)[0]
         t_start, t_perf_start = time.monotonic(), time.perf_counter()
@@ -473,6 +546,7 @@ def main() -> None:
 
     gets = pooled(records, "get")
     loads = pooled(records, "load")
+    lives = pooled(records, "live_load")
     lat = pooled(records, "latency")
     sw = pooled(records, "switch")
     errors = pooled(records, "errors")
@@ -490,7 +564,10 @@ def main() -> None:
         ("sessions opened / planned", f"{len(loads)}/{args.sessions}"),
         ("page load median / p95 / max s",
          f"{statistics.median(loads):.2f} / {pct(loads, .95):.2f} / {max(loads):.2f}" if loads else "-"),
-        ("  of it GET /app (session built) p95 s", f"{pct(gets, .95):.2f}" if gets else "-"),
+        ("  of it GET /app p95 s", f"{pct(gets, .95):.2f}" if gets else "-"),
+        ("  static-first pages (no session)", f"{sum(1 for r in records if r['static'])}"),
+        ("live pages opened later: n, median / p95 s",
+         f"{len(lives)}: {statistics.median(lives):.2f} / {pct(lives, .95):.2f}" if lives else "0"),
         ("slider releases sent / answered", f"{sent} / {len(lat)}"),
         ("interaction median / p95 / max ms", f"{ms(lat, .5)} / {ms(lat, .95)} / {ms(lat, 1)}"),
         ("  once all pages loaded: median / p95", f"{ms(steady, .5)} / {ms(steady, .95)}"),

@@ -6,7 +6,10 @@ Three ways to measure, the first the one that counts:
   first visit: no cache, no cookies) on a warm ``panel serve app.py``; the server's CPU time
   (user + system, summed over its process tree, ``psutil``) is read before ``goto`` and again
   once the page has rendered every root and the server has been quiet for 0.4 s. Everything
-  the page asks for is counted: HTML, scripts, styles, the websocket and the session.
+  the page asks for is counted: HTML, scripts, styles (BokehJS and Panel's files included),
+  the websocket and the session. A link the static site has a page for (the explorer's
+  examples, a lesson) is that page from the server's cache (components/first_page.py);
+  ``--live`` asks for the live page instead (``live=1``), as every open was before.
 - **protocol** (``--protocol``): what bench_class.py's students do (``GET /app``, websocket,
   ``PULL-DOC``, ``document_ready``), no browser: the session alone.
 - **breakdown** (``--breakdown``): in this process, per page: building the page's models,
@@ -17,6 +20,7 @@ and CPU time much less. The load average is printed with the figures.
 
     python bench/bench_page_open.py                 # explorer and every lesson, 2 opens each
     python bench/bench_page_open.py --repeat 3 --pages graph chain-rule
+    python bench/bench_page_open.py --repeat 3 --pages graph chain-rule --live
     python bench/bench_page_open.py --protocol --repeat 5
     python bench/bench_page_open.py --breakdown
     python bench/bench_page_open.py --pages '?expr=mlp(2,60,60,1)&level=layer'   # any link
@@ -48,11 +52,16 @@ PAGES = ["graph", "chain-rule", "fan-out", "stop-gradient", "loss-value", "input
 QUIET_S = 0.4
 
 
+LIVE = {"on": False}  # --live: every open asks for the live page
+
+
 def query(slug: str, lang: str) -> str:
     """A page's query; a "page" that starts with ``?`` is an explorer link as it stands
-    (e.g. ``'?expr=mlp(2,60,60,1)&level=layer'``)."""
+    (e.g. ``'?expr=mlp(2,60,60,1)&level=layer'``). With ``--live``, ``live=1`` is added: the
+    live session, where the page would otherwise be the static site's, from the server's
+    cache (components/first_page.py)."""
     own = [slug[1:]] if slug.startswith("?") else [] if slug == "graph" else [f"lesson={slug}"]
-    parts = own + ([] if lang == "en" else [f"lang={lang}"])
+    parts = own + ([] if lang == "en" else [f"lang={lang}"]) + (["live=1"] if LIVE["on"] else [])
     return "?" + "&".join(parts) if parts else ""
 
 
@@ -126,8 +135,11 @@ def browser_opens(url: str, pid: int, pages: list[tuple[str, str]], repeat: int)
     with sync_playwright() as p:
         browser = launch_chromium(p)
         try:
-            for slug, lang in pages:  # warm: imports, lazy modules, first-use caches
-                browser_open(browser, url, pid, slug, lang)
+            # warm: imports, lazy modules, first-use caches; a static-first page is built by
+            # its first open after the process's first session (which installs the hooks)
+            for _ in range(1 if LIVE["on"] else 2):
+                for slug, lang in pages:
+                    browser_open(browser, url, pid, slug, lang)
             for slug, lang in pages:
                 out[(slug, lang)] = [browser_open(browser, url, pid, slug, lang)
                                      for _ in range(repeat)]
@@ -168,7 +180,10 @@ async def _protocol_open(base: str, q: str) -> int:
     from bench_class import DOCUMENT_READY, TOKEN, Connection
 
     page = await AsyncHTTPClient().fetch(base + "/app" + q, request_timeout=120)
-    token = TOKEN.search(page.body.decode()).group(1)
+    found = TOKEN.search(page.body.decode())
+    if found is None:  # the static site's page, from the server's cache: no session
+        return len(page.body)
+    token = found.group(1)
     ws = await websocket_connect(
         HTTPRequest(base.replace("http", "ws", 1) + "/app/ws", headers={"Origin": base},
                     request_timeout=120), subprotocols=["bokeh", token],
@@ -246,11 +261,14 @@ def main() -> None:
     ap.add_argument("--protocol", action="store_true", help="Bokeh's protocol, no browser")
     ap.add_argument("--breakdown", action="store_true", help="in-process build/JSON per page")
     ap.add_argument("--num-procs", type=int, default=1)
+    ap.add_argument("--live", action="store_true",
+                    help="ask for the live page (live=1) where it would be served static-first")
     ap.add_argument("--cold", action="store_true",
                     help="each open the first of a fresh server (REPEAT servers per page)")
     ap.add_argument("--warm-with", nargs="*", default=[],
                     help="with --cold: pages opened first in each fresh server, not counted")
     args = ap.parse_args()
+    LIVE["on"] = args.live
     pages = [(slug, lang) for slug in args.pages for lang in args.lang]
     print(f"load average at start: {loadavg()}")
     if args.breakdown:

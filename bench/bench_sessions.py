@@ -3,6 +3,7 @@
     python bench/bench_sessions.py                 # 16 waves of 30 sessions
     python bench/bench_sessions.py --waves 4 --sessions 10
     python bench/bench_sessions.py --waves 8 --abuse   # an abuse wave after wave 4
+    python bench/bench_sessions.py --waves 6 --sessions 10 --abuse --static-flood
 
 The server (``panel serve app.py --setup components/lifecycle.py``, 127.0.0.1, its own
 process group, killed at the end) reaps unused sessions quickly: ``--unused-session-lifetime
@@ -78,6 +79,9 @@ def main() -> int:
     ap.add_argument("--waves", type=int, default=16)
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--abuse", action="store_true", help="an abuse wave after the middle wave")
+    ap.add_argument("--static-flood", action="store_true",
+                    help="the abuse wave's page-open flood is plain GET /app (the static site's "
+                         "page from the server's cache, no session) instead of live pages")
     args = ap.parse_args()
 
     import panel  # noqa: F401  (the client must know Panel's model types)
@@ -144,7 +148,7 @@ def main() -> int:
 
                 from bench_abuse import abuse_wave
                 before_abuse = rss
-                for outcome in asyncio.run(abuse_wave(url[: -len("/app")])):
+                for outcome in asyncio.run(abuse_wave(url[: -len("/app")], static=args.static_flood)):
                     print(f"     abuse: {outcome}", flush=True)
                 total = _wait_reaped(log.name, total)  # the abuse wave's sessions count too
                 print(f"     abuse wave reaped: {total} sessions created and destroyed so far, "

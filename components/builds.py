@@ -24,6 +24,9 @@ links to the biggest example - for a build each. So, on a server:
   the document being built in the other thread as its current one, and the reverse; and
   ``patch_curdoc`` pops its document also when the block raises (:func:`patch_curdoc`).
 
+Each page request's HTML is rendered off the loop too, in a thread of its own
+(:func:`page_get`, Panel's ``DocHandler.get`` reimplemented around it).
+
 The first session of a process is built on the loop (it installs this). Outside a server
 (tests, notebooks, ``build-site``) nothing changes.
 """
@@ -138,13 +141,15 @@ def install() -> None:
     heap.install()
 
 
-def _builder() -> ThreadPoolExecutor:
-    """The process's one page-building thread (made on first use)."""
+def _builder(kind: str = "build") -> ThreadPoolExecutor:
+    """The process's one page-building thread (``kind`` "build"), or its one page-rendering
+    thread ("render"), made on first use."""
     import panel as pn
 
-    pool = pn.state.cache.get("bpx_builds")
+    pool = pn.state.cache.get(f"bpx_{kind}s")
     if pool is None:
-        pool = pn.state.cache["bpx_builds"] = ThreadPoolExecutor(1, thread_name_prefix="bpx-build")
+        pool = pn.state.cache[f"bpx_{kind}s"] = ThreadPoolExecutor(
+            1, thread_name_prefix=f"bpx-{kind}")
     return pool
 
 
@@ -161,17 +166,14 @@ def _building_after(created, initialize):
     return on_session_created
 
 
-async def in_builder(work, *args, settle: bool = True):
-    """``work(*args)``'s result, run in the page-building thread as a page build is (counted
-    as a build for the collector, :func:`components.heap.activity`). ``settle``: what is alive
-    after it is frozen out of the collector's passes (:func:`components.heap.settle`): a
-    session's page, which lives on; not a build whose objects are all garbage once it returns
-    (a static-first page's HTML), left to the collector. On a server."""
+async def in_builder(work, *args):
+    """``work(*args)``'s result, run in the page-building thread as a page build is: counted
+    as a build for the collector (:func:`components.heap.activity`), what it leaves alive
+    frozen out of the collector's passes after it (:func:`components.heap.settle`). On a server."""
     activity = heap.activity()
     activity.building(+1)
     try:
-        call = (_build, work, *args) if settle else (work, *args)
-        return await asyncio.get_running_loop().run_in_executor(_builder(), *call)
+        return await asyncio.get_running_loop().run_in_executor(_builder(), _build, work, *args)
     finally:
         activity.building(-1)
 
@@ -197,3 +199,133 @@ def _built(initialize):
         if built is not True:
             raise built
     return initialize_document
+
+
+# --- the page's HTML ------------------------------------------------------------------------
+def _authenticated(get):
+    """Tornado's ``authenticated``, as Panel's ``DocHandler.get`` is decorated."""
+    from tornado.web import authenticated
+
+    return authenticated(get)
+
+
+@_authenticated
+async def page_get(self, *args, **kwargs):
+    """Panel's ``DocHandler.get`` (Panel 1.9.x, ``panel/io/server.py``), step for step, with
+    the page's HTML rendered in a thread of its own instead of on the event loop.
+
+    Rendering a session's page (``server_html_page_for_session``: each root's stylesheets
+    patched, the resources of every model bundled, the Jinja template filled) is 0.1-0.3 s
+    of Python per page on a loaded server; on the loop, a flood of page requests held every
+    other student's slider release that long for each page (seen with the loop watch,
+    ``BPX_LOOP_STALLS=0.2``). Here it runs in a page-rendering thread of its own (not the
+    page-building thread: behind a flood's queued builds, each page would wait for all of
+    them - twenty pages asked at once on a loaded server all timed out), holding the session's
+    document lock (nothing of that session runs on the loop meanwhile; a page not yet sent
+    has no connection anyway). The rendering thread runs beside the building thread as the
+    loop did. The rest - the session made or reused, its token, authorization and
+    redirects - stays on the loop as in Panel.
+
+    When upgrading Panel, compare this with its ``DocHandler.get`` first
+    (``tests/test_server_hooks.py`` checks that Panel's source is still the one copied here).
+    """
+    from bokeh.util.token import generate_jwt_token, generate_session_id, get_token_payload
+    from panel.config import config
+    from panel.io.logging import LOG_SESSION_CREATED
+    from panel.io.resources import Resources
+    from panel.io.server import _set_request_route_context, logger
+    from panel.io.session import generate_session
+    from panel.io.state import set_curdoc, state
+
+    self.set_header("Cache-Control", "no-store")
+    prefix = self.application.prefix
+    if prefix and self.request.path == prefix and not prefix.endswith('/'):
+        query_string = self.request.query if self.request.query else ''
+        redirect_url = f'{prefix}/' + (f'?{query_string}' if query_string else '')
+        self.redirect(redirect_url)
+        return
+    _set_request_route_context(self, *args, **kwargs)
+
+    # Run global authorization callback
+    payload = self._generate_token_payload()
+    if config.authorize_callback:
+        temp_session = generate_session(
+            self.application, self.request, payload, initialize=False
+        )
+        with set_curdoc(temp_session.document):
+            authorized, auth_error = self._authorize()
+        if authorized is None:
+            return
+        elif not authorized:
+            self.set_status(403)
+            page = self._render_auth_error(auth_error)
+            self.set_header("Content-Type", 'text/html')
+            self.write(page)
+            return
+
+    app = self.application
+    key_func = state._session_key_funcs.get(self.request.path, lambda r: r.path)
+    old_request = key_func(self.request) in state._sessions
+    session = await self.get_session()
+    if old_request and state._sessions.get(key_func(self.request)) is session:
+        session_id = generate_session_id(
+            secret_key=self.application.secret_key,
+            signed=self.application.sign_sessions
+        )
+        extra_payload = get_token_payload(session.token)
+        extra_payload.update(payload)
+        del extra_payload['session_expiry']
+        token = generate_jwt_token(
+            session_id,
+            secret_key=app.secret_key,
+            signed=app.sign_sessions,
+            expiration=app.session_token_expiration,
+            extra_payload=extra_payload
+        )
+        if config.reuse_sessions == 'warm':
+            from functools import partial
+
+            state.execute(
+                partial(
+                    self.application_context.create_session_if_needed,
+                    session_id,
+                    self.request,
+                    token
+                )
+            )
+    else:
+        token = session.token
+    logger.info(LOG_SESSION_CREATED, id(session.document))
+    with set_curdoc(session.document):
+        resources = Resources.from_bokeh(self.application.resources())
+        # Session authorization callback
+        authorized, auth_error = self._authorize(session=True)
+        if not authorized:
+            if authorized is None:
+                return
+            page = self._render_auth_error(auth_error)
+    if authorized:
+        page = await render_page(session, resources, token)
+
+    self.set_header("Content-Type", 'text/html')
+    self.write(page)
+
+
+async def render_page(session, resources, token) -> str:
+    """``server_html_page_for_session`` for ``session``, in the page-rendering thread, under
+    the session's document lock (Bokeh's ``ServerSession._lock``)."""
+    async with session._lock:
+        return await asyncio.get_running_loop().run_in_executor(
+            _builder("render"), _render, session, resources, token)
+
+
+def _render(session, resources, token) -> str:
+    from panel.io.server import server_html_page_for_session
+    from panel.io.state import set_curdoc
+
+    doc = session.document
+    with set_curdoc(doc):
+        return server_html_page_for_session(
+            session, resources=resources, title=doc.title, token=token, template=doc.template,
+            template_variables=doc.template_variables,
+        )

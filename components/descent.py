@@ -13,10 +13,10 @@ from bokeh.models import ColumnDataSource, Line, Scatter
 from bokeh.plotting import figure
 
 from graphviz_core import format_number
-from graphviz_core.rules import descent_note, descent_step
+from graphviz_core.rules import descent_note, descent_step, same_number, stays
 
 from .lessons.common import PALETTE
-from .model import SLIDER_SPAN, same_number
+from .model import SLIDER_SPAN
 from .rows import wrapping_row
 from .views import ModelView
 from .words import ui
@@ -113,7 +113,7 @@ class StepPanel(ModelView):
             eta, values = self.eta, self.model.values
             moved = {name: descent_step(values[name], eta, grads[name])
                      for name in self.parameters()}
-            if all(same_number(v, values[name]) for name, v in moved.items()):
+            if stays(values, moved, list(moved)):  # the page's rule too (rules.py)
                 self.history.append(self.loss())  # a zero gradient: nothing moves
                 continue
             self._awaiting, self._stepping = True, True

@@ -9,12 +9,18 @@ does in the browser from its tape replay, as the static site's pages do with no 
 of the static site (:func:`canonical`: the explorer with an example of its menu, or a lesson,
 in a language; nothing else in the query) is answered with that page's static HTML:
 
-- built once per process and page (:func:`components.site.page_html`, with the live
-  server's links), in the page-building thread (:func:`components.builds.in_builder`),
-  never on the event loop;
-- **single-flight**: opens of a page being built wait for that one build. A class opening
-  one link at once would otherwise pay a live session each meanwhile (~0.35 s of CPU each,
-  30 of them ~10 s) against one build (~0.6-1.9 s) that every one of them then shares;
+- built once per server process and page (:func:`components.site.page_html`, with the live
+  server's links) in a process of its own (:func:`builder`: one worker, started on first
+  use, at a lower priority), never in the server's: a static page costs 0.6-3.3 s of CPU, and
+  vanishing's more than a minute (it computes its figure at 2,016 points of its controls'
+  grid). In the server's page-building thread it would hold every live page's build behind
+  it that long, and in any thread of the server it would take the interpreter from the
+  event loop; in its own process it runs on the machine's other core;
+- **single-flight**: opens of a page being built wait for that one build, up to
+  ``BPX_FIRST_PAGE_WAIT`` s (default 4), then get the live page (the build goes on for the
+  opens after). A class opening one link at once would otherwise pay a live session each
+  meanwhile (~0.35 s of CPU each, 30 of them ~10 s) against one build that every one of
+  them then shares; the bound keeps a long build (vanishing's) from holding anyone;
 - kept gzip-compressed (``BPX_FIRST_PAGE_BYTES``, default 32 MiB of compressed pages, the
   least recently opened dropped first): sent as it is to a browser that accepts gzip, with an
   ``ETag`` (a reload answered ``304 Not Modified``);
@@ -45,6 +51,8 @@ log = logging.getLogger("backprop_explorer.lifecycle.first_page")
 
 LIVE = "live"  # the query key that asks for the live page (any value)
 MAX_BYTES = int(os.environ.get("BPX_FIRST_PAGE_BYTES", 32 * 2**20))
+WAIT_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_WAIT", 4))
+BUILDER_NICE = 10  # the builder process's priority below the server's
 CACHE_KEY = "bpx_first_pages"
 
 
@@ -112,14 +120,65 @@ def render(slug: str, lang: str, args: dict) -> Page:
     return Page(gzip.compress(text, 6), '"' + hashlib.sha1(text).hexdigest()[:20] + '"')
 
 
+def start_builder() -> None:
+    """The builder process's start: the app's settings as ``build-site`` has them."""
+    import panel as pn
+
+    from .page import start_session, stylesheet
+
+    try:
+        os.nice(BUILDER_NICE)
+    except OSError:
+        pass
+    pn.extension(raw_css=[stylesheet()], notifications=True)
+    start_session()
+
+
+def builder():
+    """The one process that builds static-first pages (started on first use, ``spawn``: a
+    fresh interpreter, not a copy of the server's threads); it ends with the server."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import panel as pn
+
+    pool = pn.state.cache.get("bpx_first_page_builder")
+    if pool is None:
+        pool = pn.state.cache["bpx_first_page_builder"] = ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=start_builder)
+    return pool
+
+
+def start() -> None:
+    """On a server serving static-first: start the builder process now (its interpreter and
+    imports, seconds of CPU on the other core), not when the first page is asked for."""
+    if enabled():
+        builder().submit(int)
+
+
+def _drop_builder() -> None:
+    import panel as pn
+
+    pool = pn.state.cache.pop("bpx_first_page_builder", None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def in_builder(slug: str, lang: str, args: dict) -> Page:
+    """:func:`render` in the builder process."""
+    return await asyncio.get_running_loop().run_in_executor(builder(), render, slug, lang, args)
+
+
 class FirstPages:
     """The process's cache of static-first pages: canonical page -> :class:`Page`, at most
     ``limit`` compressed bytes (least recently opened dropped first), and the builds under
-    way. Used on the event loop's thread only."""
+    way, each waited for at most ``wait`` s. Used on the event loop's thread only.
+    ``build``: a coroutine function making a page (:func:`in_builder`)."""
 
-    def __init__(self, limit: int = MAX_BYTES, render=render):
+    def __init__(self, limit: int = MAX_BYTES, build=in_builder, wait: float = WAIT_SECONDS):
         self.limit = limit
-        self.render = render
+        self.build = build
+        self.wait = wait
         self.pages: OrderedDict[tuple, Page] = OrderedDict()
         self.size = 0
         self.building: dict[tuple, asyncio.Future] = {}
@@ -129,7 +188,7 @@ class FirstPages:
     async def page(self, page: tuple[str, str, dict], charge=lambda: True) -> Page | None:
         """The cached page, or built once for all who ask meanwhile; None if it cannot be
         (its build failed once, or ``charge()`` - the meter of the open that would start a
-        build - refuses)."""
+        build - refuses) or is not there within ``wait`` s."""
         slug, lang, args = page
         key = (slug, lang, tuple(sorted(args.items())))
         found = self.pages.get(key)
@@ -144,23 +203,26 @@ class FirstPages:
                 return None
             pending = self.building[key] = asyncio.ensure_future(self._build(key, page))
         try:
-            return await asyncio.shield(pending)
-        except Exception:  # logged by the build; the live page instead
+            return await asyncio.wait_for(asyncio.shield(pending), self.wait)
+        except asyncio.TimeoutError:  # the live page meanwhile; the build goes on
             return None
 
-    async def _build(self, key: tuple, page: tuple[str, str, dict]) -> Page:
+    async def _build(self, key: tuple, page: tuple[str, str, dict]) -> Page | None:
         from . import lifecycle  # noqa: F401  (its logger prints this module's lines)
-        from .builds import in_builder
         from .guard import describe
 
+        self.builds += 1
+        started = time.monotonic()
         try:
-            self.builds += 1
-            started = time.monotonic()
-            built = await in_builder(self.render, *page, settle=False)
+            built = await self.build(*page)
         except Exception as e:
-            self.failed.add(key)
-            log.error("static-first page %s not built, served live: %s", key[:2], describe(e))
-            raise
+            if type(e).__name__ == "BrokenProcessPool":  # the builder died: a new one next time
+                _drop_builder()
+            else:
+                self.failed.add(key)
+            log.error("static-first page %s %s not built, served live: %s", key[0], key[1],
+                      describe(e))
+            return None
         finally:
             self.building.pop(key, None)
         log.info("static-first page %s %s built: %s bytes gzipped, %.1f s", key[0], key[1],

@@ -44,6 +44,7 @@ import os
 import time
 
 from . import first_page, heap
+from .builds import page_get
 
 log = logging.getLogger("backprop_explorer.guard")
 
@@ -77,7 +78,7 @@ def install() -> None:
     WSHandler._protocol_error = _close_quietly
     WSHandler.on_close = _ending_close(WSHandler.on_close)
     ProtocolHandler.handle = _handle_quietly
-    DocHandler.get = _metered_get(DocHandler.get)
+    DocHandler.get = _metered_get(page_get)  # Panel's, its HTML rendered off the loop
     bound_log_records()
 
 

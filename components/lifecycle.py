@@ -104,14 +104,26 @@ class LoopWatch:
                 seen = None
         gc.callbacks.remove(self._collector)  # the loop is closed: nothing left to watch
 
-    def _where(self, depth: int = 6) -> str:
+    # frames of the loop's own machinery, not of the work it was doing
+    MACHINERY = ("/asyncio/", "/tornado/", "/concurrent/")
+
+    def _where(self, depth: int = 4) -> str:
+        """The loop thread's innermost ``depth`` frames, then ``via`` the outermost frame of
+        the callback the loop was running, below the loop's own machinery (a page request's
+        handler, a websocket message's, a session's destruction)."""
         frame = sys._current_frames().get(self.loop_thread)
-        places = []
-        while frame is not None and len(places) < depth:
+        places, via = [], None
+        while frame is not None:
             code = frame.f_code
-            places.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
+            if code.co_name == "_run" and code.co_filename.endswith("events.py"):
+                break  # asyncio's Handle._run: the callback's frames are all seen
+            place = f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}"
+            if len(places) < depth:
+                places.append(place)
+            if not any(part in code.co_filename for part in self.MACHINERY):
+                via = place
             frame = frame.f_back
-        return " <- ".join(places) or "?"
+        return (" <- ".join(places) or "?") + (f" via {via}" if via else "")
 
     def _collector(self, phase: str, info: dict) -> None:
         if phase == "start":

@@ -20,6 +20,7 @@ from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
 from graphviz_core.mlp import builder_from_text
+from graphviz_core.rules import same_number  # Object.is, the page's rule too
 from graphviz_core.tape import Replay, constant_variables
 
 from .budget import Deriver
@@ -388,14 +389,6 @@ class ExplorerModel(param.Parameterized):
             reach = max(SLIDER_SPAN, math.ceil(abs(value)) if math.isfinite(value) else 0)
             ranges[name] = (-reach, reach)
         return ranges
-
-
-def same_number(a: float, b: float) -> bool:
-    """Whether ``a`` and ``b`` are the same float, as JavaScript's ``Object.is`` decides:
-    ``0.0`` and ``-0.0`` differ, ``nan`` is itself."""
-    if a != a or b != b:
-        return a != a and b != b
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 GROUP_KINDS = ("group", "layer")  # drawn nodes that open on a click

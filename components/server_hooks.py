@@ -62,8 +62,10 @@ PATCHES: tuple[Patch, ...] = (
     Patch(_WS, "_bpx_nodelay", "components.release", "marker: installed once"),
     Patch("bokeh.server.protocol_handler:ProtocolHandler", "handle", "components.guard",
           "a handler's exception answered with 'message refused' and one bounded log line"),
-    Patch(_DOC, "get", "components.guard, components.first_page",
-          "page opens metered per address; a static site's page answered from a cache"),
+    Patch(_DOC, "get", "components.guard, components.first_page, components.builds",
+          "page opens metered per address; a static site's page answered from a cache; a live"
+          " page's HTML rendered in a thread of its own, off the event loop (Panel's get,"
+          " reimplemented: builds.page_get)"),
     Patch(_DOC, "prepare", "components.assets", "/assets added to the application"),
     Patch(_APP, "on_session_created", "components.builds",
           "a new session's document built in the page-building thread, off the event loop"),
@@ -105,6 +107,8 @@ def install(server: bool) -> None:
         assets.install()
         events.install()
         builds.install()
+        from .first_page import start
+        start()  # the static-first pages' builder process (components/first_page.py)
 
 
 def server_settings() -> None:

@@ -122,9 +122,7 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
         page.config.raw_css = [*page.config.raw_css, css]
     if slug == "graph" or built["greyed"]:  # what needs the live app, and a link there
         note = ui(lang)["static_site_note" if slug == "graph" else "static_lesson_note"]
-        page.sidebar.insert(1, pn.pane.HTML(
-            f"<div class='bpx-hint bpx-static-note'>{note.format(live=live_words(live, lang))}"
-            "</div>", sizing_mode="stretch_width"))
+        place_note(page, built["greyed"], note.format(live=live_words(live, lang)))
     title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
     saved = io.StringIO()
     page.save(saved, resources=Resources(mode="server", root_url=""), title=title)
@@ -146,6 +144,41 @@ def with_live(text: str, url: str) -> str:
     ``bpx-live`` in its head (its server-only controls go there: ``static/golive.js``)."""
     meta = f'<meta name="bpx-live" content="{html.escape(url, quote=True)}">'
     return text.replace("<head>", f"<head>\n{meta}", 1)
+
+
+def place_note(page, greyed: list, text: str) -> None:
+    """Put the note ``text`` (what on the page needs the live app) where it is seen beside the
+    controls it explains: above the sliders in the sidebar, and in the main column right above
+    the first greyed-out control there (in the innermost column holding it). On a narrow
+    screen the sidebar is a closed drawer (static/responsive.css): the main column's note is
+    then shown there too, at its top when no greyed-out control is in it; on a wide screen
+    only when the sidebar has none to explain."""
+    import panel as pn
+
+    def holds(part) -> bool:
+        return any(part is w or (hasattr(part, "select") and part.select(lambda x, w=w: x is w))
+                   for w in greyed)
+
+    def spot(column: list) -> tuple[list, int] | None:
+        """The innermost column (list of parts) and the index above the first greyed part."""
+        for i, part in enumerate(column):
+            if holds(part):
+                inner = (spot(part.objects) if isinstance(part, pn.Column) else
+                         next(filter(None, (spot(o.objects) for o in part.objects
+                                            if isinstance(o, pn.Column))), None)
+                         if isinstance(part, pn.layout.ListLike) else None)
+                return inner or (column, i)
+        return None
+
+    def note(*classes: str):
+        return pn.pane.HTML(f"<div class='bpx-hint bpx-static-note'>{text}</div>",
+                            sizing_mode="stretch_width", css_classes=list(classes))
+
+    side = any(holds(part) for part in page.sidebar)
+    page.sidebar.insert(1, note())
+    found = spot(page.main)
+    column, index = found or (page.main, min(1, len(page.main)))  # under the heading
+    column.insert(index, note(*(["bpx-narrow-only"] if side or found is None else [])))
 
 
 def live_words(url: str | None, lang: str) -> str:

@@ -13,6 +13,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .rules import accumulated
 from .training import regression_loss
 
 __all__ = ["GradBuffer", "accumulate"]
@@ -45,8 +46,7 @@ class GradBuffer:
     def backward(self, gradients: Mapping[str, float]) -> None:
         """Add one backward pass's gradients (``.grad += ...``; a cleared buffer starts anew)."""
         for name, g in gradients.items():
-            old = self.grad.get(name)
-            self.grad[name] = float(g) if old is None else old + float(g)
+            self.grad[name] = accumulated(self.grad.get(name), float(g))  # the page's too
         self.calls += 1
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -22,6 +22,7 @@ from typing import Callable, NamedTuple
 from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, sin_, sqrt_,
                    tanh_)
 from .inline import inline, inlined
+from .rules import passed_back
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
@@ -315,7 +316,7 @@ def contribution(op: Op, grad: float, local: float) -> float:
     >>> contribution(OPS["mul"], nan, 0.0), contribution(OPS["max"], nan, 0.0)
     (nan, 0.0)
     """
-    return 0.0 if op.selects and local == 0.0 else grad * local
+    return passed_back(op.selects, grad, local)  # the page's rule too (rules.py)
 
 
 def blocks_gradient(op: str) -> bool:

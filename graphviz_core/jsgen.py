@@ -13,7 +13,7 @@ The subset: numbers, strings, ``None``/``True``/``False``, the lambda's argument
 names of :data:`graphviz_core.ieee.__all__`, ``+ - * /``, unary ``-``/``+``, ``not``,
 ``and``/``or``, one comparison at a time (``== != < <= > >=``), ``x if c else y``,
 tuples (JavaScript arrays), ``x[i]`` (``i`` never negative: no wrap-around), ``x is None``
-/ ``x is not None``, and calls of the primitives. Anything else is a :class:`RuleError`: a
+/ ``x is not None`` (JavaScript's ``== null``: null or undefined), and calls of the primitives. Anything else is a :class:`RuleError`: a
 rule that cannot be translated is not written. Python's ``==`` on floats is JavaScript's
 ``===`` (``0.0 == -0.0``, ``nan != nan`` in both).
 
@@ -89,7 +89,8 @@ def to_js(node: ast.expr, names: frozenset[str]) -> str:
     elif (isinstance(node, ast.Compare) and len(node.ops) == 1
           and isinstance(node.ops[0], (ast.Is, ast.IsNot))
           and isinstance(node.comparators[0], ast.Constant) and node.comparators[0].value is None):
-        return f"({js(node.left)} {'===' if isinstance(node.ops[0], ast.Is) else '!=='} null)"
+        # None is JavaScript's null, or undefined (a missing key, an array read past its end)
+        return f"({js(node.left)} {'==' if isinstance(node.ops[0], ast.Is) else '!='} null)"
     elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
         return f"({js(node.left)} {_COMPARE[type(node.ops[0])]} {js(node.comparators[0])})"
     elif isinstance(node, ast.IfExp):

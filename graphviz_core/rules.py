@@ -1,7 +1,7 @@
 """The decisions the server and the page both make, each written once.
 
 A page with no server behind it (the static site) steps, runs gradient descent, says when a
-run stops and which note a table shows, as the server does. Each such rule is written here
+run stops, fills a .grad buffer, checks a gradient and chooses a note, as the server does. Each such rule is written here
 once, in the subset of Python that :func:`graphviz_core.jsgen.rules_module` translates to
 JavaScript: the server calls these functions, and the page calls their translation under the
 same names (the module ``rules.generated.mjs``, made in memory by ``components/bundle.py``).
@@ -19,7 +19,7 @@ Examples
 
 from __future__ import annotations
 
-from .ieee import abs_, isfinite_
+from .ieee import abs_, div_, isfinite_
 
 RISING = 3  # the loss rose this many steps in a row: the step is too large
 
@@ -34,6 +34,23 @@ def rising(losses, steps):
     """Whether each of the last ``steps`` steps raised the loss."""
     return len(losses) > steps and all(losses[i] > losses[i - 1]
                                        for i in range(len(losses) - steps, len(losses)))
+
+
+def same_number(a, b):
+    """Whether ``a`` and ``b`` are the same float, as JavaScript's ``Object.is`` decides:
+    ``0.0`` and ``-0.0`` differ (their reciprocals do), ``nan`` is itself.
+
+    >>> same_number(0.0, -0.0), same_number(float("nan"), float("nan")), same_number(2, 2.0)
+    (False, True, True)
+    """
+    return (a != a and b != b) or (a == b and (a != 0.0 or div_(1.0, a) == div_(1.0, b)))
+
+
+def stays(values, moved, names):
+    """Whether a step from ``values`` to ``moved`` left every one of ``names`` where it was
+    (a zero gradient, or one too small to change the float): "Take a step" then moves
+    nothing and records the loss again."""
+    return all(same_number(moved[name], values[name]) for name in names)
 
 
 def descent_note(parameters, history):
@@ -71,6 +88,16 @@ def buffer_note(calls, seen, now, names):
             "moved")
 
 
+def central(up, down, h):
+    """The central difference ``(L(x + h) - L(x - h)) / 2h`` from the loss at ``x + h`` and at
+    ``x - h`` (:func:`graphviz_core.gradcheck.central_difference`; the page's gradient check).
+
+    >>> central(7.0, 4.0, 0.5)
+    3.0
+    """
+    return (up - down) / (2 * h)
+
+
 def agrees(gradient, difference, tol=1e-5):
     """Whether a gradient and a central difference agree to ``tol``, relative beyond 1
     (:mod:`graphviz_core.gradcheck`; the page's gradient check).
@@ -81,3 +108,26 @@ def agrees(gradient, difference, tol=1e-5):
     return (abs_(gradient - difference) <= tol * max(1.0, abs_(gradient))
             if isfinite_(gradient) and isfinite_(difference) else
             gradient == difference or (gradient != gradient and difference != difference))
+
+
+def accumulated(grad, gradient):
+    """A ``.grad`` buffer after ``backward()`` adds ``gradient``: ``.grad += gradient``, or
+    the gradient itself in a buffer that was cleared (``grad`` None, as ``zero_grad()`` leaves
+    it) (:class:`graphviz_core.accumulation.GradBuffer`; the page's buffer).
+
+    >>> accumulated(None, 7.5), accumulated(7.5, 7.5)
+    (7.5, 15.0)
+    """
+    return gradient if grad is None else grad + gradient
+
+
+def passed_back(selects, grad, local):
+    """What an input receives through an op (:func:`graphviz_core.engine.contribution`; the
+    page's replay): ``grad * local``, or ``+0.0`` where the op ``selects`` (min, max, relu,
+    ...) and did not use the input (``local == 0``), so a nan or inf gradient does not
+    reach an input the output never depended on.
+
+    >>> passed_back(False, float("nan"), 0.0), passed_back(True, float("nan"), 0.0)
+    (nan, 0.0)
+    """
+    return 0.0 if selects and local == 0.0 else grad * local

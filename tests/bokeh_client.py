@@ -102,10 +102,12 @@ class Page:
         self.reader = None
 
     @classmethod
-    async def open(cls, base: str) -> "Page":
-        status, token = await get_token(base)
+    async def open(cls, base: str, path: str = "/app?live=1") -> "Page":
+        """A live page (``live=1``: also where the server answers ``GET /app`` with the
+        static site's page, components/first_page.py), its handshake done."""
+        status, token = await get_token(base, path)
         if token is None:
-            raise RuntimeError(f"GET /app answered {status} without a token")
+            raise RuntimeError(f"GET {path} answered {status} without a token")
         page = cls(await connect(base, token))
         header, _ = await page.receive()
         assert header["msgtype"] == "ACK", header

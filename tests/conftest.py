@@ -73,6 +73,21 @@ def browsers(_playwright, browser):
     pool.close()
 
 
+@pytest.fixture(scope="session")
+def app_server():
+    """``http://127.0.0.1:<port>/app`` of the process's one ``panel serve app.py`` (a
+    ``ui.helpers.ServerURL``: its ``log`` and ``pid``), started when first asked for: the browser
+    tests' server, and that of any test that needs a running app but not a fresh one."""
+    from ui.helpers import serve_app, terminate_gracefully
+
+    terminate_gracefully()  # a CI timeout's SIGTERM still stops the server
+    # page opens are metered per address (components/guard.py); the tests open pages from one
+    # address as fast as they run, which is not what the meter is for (tests/test_abuse.py
+    # checks the meter on a server of its own)
+    with serve_app(timeout=60, env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
+        yield url
+
+
 @pytest.fixture
 def derivations():
     """A new, empty process cache of shared derivations for one test (the one before it is
@@ -115,28 +130,32 @@ def swapped_derivations(cache):
 # not listed counts 3 s per browser test and 0.05 s per other test. A stale figure only
 # changes the order, never what runs.
 COST: dict[str, float] = {
-    # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py`, 2026-11-30, whole
-    # suite, load 8-15, after the suite engineer's changes of that day: a guide to the order,
-    # not a benchmark). test_jupyterlab.py is one test: ~90 s of wall (a Jupyter server and a
-    # kernel start) for its 41 s of CPU, the largest unit, so it starts first.
-    "tests/test_cluster.py": 34, "tests/test_reliability.py": 33, "tests/test_abuse.py": 32,
-    "tests/test_expression.py": 20, "tests/test_lessons.py": 20, "tests/test_adapters.py": 14,
-    "tests/test_components.py": 13, "tests/test_layout.py": 10, "tests/test_security.py": 10,
-    "tests/test_grouping.py": 10, "tests/test_levels.py": 8.4, "tests/test_torch.py": 7.0,
-    "tests/test_engine.py": 6.6, "tests/test_pytorch.py": 5.6, "tests/test_trace_schedule.py": 4.9,
-    "tests/test_tape_replay.py": 4.8, "tests/test_page_open.py": 4.5, "tests/test_replay.py": 4.1,
-    "tests/test_heap.py": 2.8, "tests/test_graph_memory.py": 2.2,
-    "tests/test_server_hooks.py": 2.1, "tests/test_vanishing.py": 1.8, "tests/test_ieee.py": 1.6,
-    "tests/ui/test_pages.py": 204, "tests/ui/test_explorer.py": 89, "tests/ui/test_phone.py": 86,
-    "tests/ui/test_levels_ui.py": 55, "tests/ui/test_lessons_ui.py": 43,
-    "tests/ui/test_jupyterlab.py": 41, "tests/ui/test_predict.py": 34,
-    "tests/ui/test_groups.py": 32, "tests/ui/test_notebook.py": 30,
-    "tests/ui/test_standalone.py": 21, "tests/ui/test_vanishing_ui.py": 18,
-    "tests/ui/test_hostile_ui.py": 15, "tests/ui/test_words_ui.py": 14,
-    "tests/ui/test_keyboard.py": 12, "tests/ui/test_site.py": 12,
-    "tests/ui/test_slider_fields.py": 11, "tests/ui/test_a11y.py": 11,
-    "tests/ui/test_assets.py": 8.9, "tests/ui/test_descent_ui.py": 6.2,
-    "tests/ui/test_label_writes.py": 3.3,
+    # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py`, 2026-12-01, whole
+    # suite, `-n 3`, load 14-25: about 1.8 times the quiet figures; a guide to the order, not a
+    # benchmark). test_jupyterlab.py is one test: ~90 s of wall when quiet (a Jupyter server and
+    # a kernel start) for its CPU, the largest unit, so it starts first.
+    "tests/test_reliability.py": 59, "tests/test_abuse.py": 47, "tests/test_cluster.py": 42,
+    "tests/test_lessons.py": 41, "tests/test_levels.py": 24, "tests/test_components.py": 23,
+    "tests/test_layout.py": 19, "tests/test_engine.py": 18, "tests/test_grouping.py": 16,
+    "tests/test_expression.py": 15, "tests/test_security.py": 15, "tests/test_page_open.py": 15,
+    "tests/test_torch.py": 13, "tests/test_adapters.py": 13, "tests/test_tape_replay.py": 12,
+    "tests/test_heap.py": 11, "tests/test_session_lock.py": 11, "tests/test_trace_schedule.py": 11,
+    "tests/test_examples.py": 8.3, "tests/test_server_hooks.py": 7.9,
+    "tests/test_vanishing.py": 5.1, "tests/test_ieee.py": 4.5, "tests/test_pytorch.py": 4.3,
+    "tests/test_browser_bundle.py": 4.1, "tests/test_graph_memory.py": 3.1,
+    "tests/test_shared_derivations.py": 3.0, "tests/test_replay.py": 2.9,
+    "tests/test_notebook_api.py": 2.5, "tests/test_words.py": 2.3, "tests/test_display.py": 2.0,
+    "tests/test_export.py": 1.3, "tests/test_inline.py": 1.1, "tests/test_palette.py": 1.0,
+    "tests/ui/test_pages.py": 225, "tests/ui/test_explorer.py": 84,
+    "tests/ui/test_levels_ui.py": 79, "tests/ui/test_lessons_ui.py": 67,
+    "tests/ui/test_jupyterlab.py": 62, "tests/ui/test_phone.py": 52, "tests/ui/test_site.py": 44,
+    "tests/ui/test_notebook.py": 44, "tests/ui/test_predict.py": 39,
+    "tests/ui/test_standalone.py": 31, "tests/ui/test_groups.py": 24,
+    "tests/ui/test_vanishing_ui.py": 20, "tests/ui/test_keyboard.py": 18,
+    "tests/ui/test_hostile_ui.py": 18, "tests/ui/test_words_ui.py": 17,
+    "tests/ui/test_a11y.py": 14, "tests/ui/test_assets.py": 13,
+    "tests/ui/test_slider_fields.py": 12, "tests/ui/test_descent_ui.py": 9.9,
+    "tests/ui/test_label_writes.py": 4.0,
 }
 
 

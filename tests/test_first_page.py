@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import doctest
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 from components import first_page
@@ -46,15 +45,17 @@ def _page(n: int) -> Page:
 
 
 def test_opens_that_come_while_a_page_is_built_wait_for_that_one_build():
-    release, calls = threading.Event(), []
-
-    def render(slug, lang, args):  # in the page-building thread, held until all have asked
-        calls.append(slug)
-        assert release.wait(10)
-        return _page(100)
+    calls = []
 
     async def crowd():
-        pages = FirstPages(limit=1000, render=render)
+        release = asyncio.Event()
+
+        async def build(slug, lang, args):  # held until all have asked
+            calls.append(slug)
+            await release.wait()
+            return _page(100)
+
+        pages = FirstPages(limit=1000, build=build)
         page = site_pages(("en",))[0]
         opens = [asyncio.ensure_future(pages.page(page)) for _ in range(30)]
         await asyncio.sleep(0.2)
@@ -68,14 +69,30 @@ def test_opens_that_come_while_a_page_is_built_wait_for_that_one_build():
     assert all(p is got[0] for p in got) and again is got[0]
 
 
+def test_an_open_waits_for_a_long_build_only_so_long_and_the_next_gets_its_page():
+    async def opens():
+        async def build(slug, lang, args):
+            await asyncio.sleep(0.5)
+            return _page(100)
+
+        pages = FirstPages(limit=1000, build=build, wait=0.1)
+        page = site_pages(("en",))[0]
+        first = await pages.page(page)  # gave up waiting: the live page
+        await asyncio.sleep(0.6)
+        return first, await pages.page(page), pages.builds
+
+    first, later, builds = asyncio.run(opens())
+    assert first is None and later == _page(100) and builds == 1
+
+
 def test_a_refused_or_failed_build_is_no_page_and_a_failed_one_is_not_tried_again():
-    def failing(slug, lang, args):
+    async def failing(slug, lang, args):
         failing.calls += 1
         raise ValueError("no page")
     failing.calls = 0
 
     async def opens():
-        pages = FirstPages(limit=1000, render=failing)
+        pages = FirstPages(limit=1000, build=failing)
         page = site_pages(("en",))[0]
         refused = await pages.page(page, charge=lambda: False)  # the meter says no: no build
         first, second = await pages.page(page), await pages.page(page)
@@ -89,7 +106,10 @@ def test_the_cache_keeps_at_most_its_bytes_dropping_the_least_recently_opened():
     sizes["chain-rule"] = 2000  # larger than the whole cache: served, never kept
 
     async def opens():
-        pages = FirstPages(limit=1000, render=lambda slug, lang, args: _page(sizes[slug]))
+        async def build(slug, lang, args):
+            return _page(sizes[slug])
+
+        pages = FirstPages(limit=1000, build=build)
         en = {slug: page for page in site_pages(("en",)) for slug in [page[0]]}
         for slug in ("graph", "fan-out", "graph", "loss-value", "chain-rule"):
             assert len((await pages.page(en[slug])).gz) == sizes[slug]

@@ -232,5 +232,6 @@ def test_the_loop_watch_logs_a_stall_with_where_the_loop_was(caplog):
         lifecycle.log.propagate = False
     stalls = [r.getMessage() for r in caplog.records if r.getMessage().startswith("bpx-stall ")]
     assert len(stalls) == 1 and "holds_the_loop" in stalls[0], stalls
+    assert stalls[0].endswith(" holds_the_loop"), stalls  # via: the callback the loop ran
     assert int(stalls[0].split("ms=")[1].split()[0]) >= 300
     assert watches[0]._collector not in gc.callbacks

@@ -1,7 +1,7 @@
 """The page's decisions are the server's, by construction.
 
 ``graphviz_core/rules.py`` holds the rules both sides apply (the descent step, the rising-loss
-note, early stopping, the .grad buffer's note, the gradient check);
+note, early stopping, the .grad buffer and its note, the gradient check);
 ``graphviz_core.jsgen.rules_module`` translates them to the page's module ``rules.generated.mjs``. Here: the page's module holds that
 translation, the translator refuses what it cannot translate faithfully, and each rule gives
 in Node what it gives in Python on the same cases (edge numbers included), so a change to
@@ -14,6 +14,7 @@ import ast
 import doctest
 import itertools
 import json
+import math
 import random
 
 import pytest
@@ -96,6 +97,17 @@ def test_each_rule_gives_in_node_what_it_gives_in_python():
         for tol in (1e-5, 0.5):
             calls.append(("agrees", [g, d, tol]))
             expected.append(rules.agrees(g, d, tol))
+    for grad, g in itertools.product([None, *INPUTS[::3]], INPUTS[::3]):
+        calls.append(("accumulated", [grad, g]))
+        expected.append(rules.accumulated(grad, g))
+    for up, down, h in itertools.product(INPUTS[::3], INPUTS[::3], [1e-5, 0.5]):
+        calls.append(("central", [up, down, h]))
+        expected.append(rules.central(up, down, h))
+    for a, b in itertools.product(INPUTS[::2], INPUTS[::2]):
+        calls.append(("same_number", [a, b]))
+        expected.append(rules.same_number(a, b))
+        # Object.is: nan is itself, 0.0 and -0.0 differ
+        assert expected[-1] == ((a != a and b != b) or (a == b and math.copysign(1, a) == math.copysign(1, b)))
     notes = {w for (name, _), w in zip(calls, expected) if name == "descent_note"}
     assert notes == {"descent_no_parameters", "descent_hint", "descent_overflow",
                      "descent_explodes", "descent_loss"}  # every branch is taken
@@ -135,3 +147,53 @@ def test_the_buffer_note_in_node_is_pythons():
     want = [rules.buffer_note(*c) for c in cases]
     assert got == want
     assert set(want) == {"zero", "one", "many", "moved"}
+
+
+def test_a_buffer_never_filled_is_a_cleared_one_in_the_page():
+    """The page's buffer starts with no key for a parameter (undefined): ``grad is None``
+    holds for it as for null, as for Python's missing key (``dict.get``)."""
+    script = ("import { accumulated } from './static/explorer/rules.generated.mjs';"
+              "process.stdout.write(JSON.stringify([accumulated(undefined, 2.5), accumulated(null, 2.5),"
+              " accumulated({}.w, -0)]))")
+    assert json.loads(run_node(["--input-type=module", "-e", script])) == [2.5, 2.5, 0]
+
+
+def test_the_pages_step_note_is_the_step_panels(monkeypatch):
+    """static/explorer/descent.mjs's note (Descent.show, in Node) is StepPanel's on the same
+    histories, η and parameters, in English and Chinese: a change to either side alone (its
+    threshold, its order of checks, its words' fill) fails here."""
+    import html
+
+    from components.descent import RATES, StepPanel
+    from components.model import ExplorerModel
+    histories = [h for h in _histories(3, 120)] + [[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 5.0, 6.0, 7.0]]
+    cases, want = [], []
+    for lang in ("en", "zh"):
+        model = ExplorerModel(expression="(w*x + b - y)**2", values={"w": 2, "x": 1.5, "b": 0.5, "y": 1})
+        panel = StepPanel(model=model, lang=lang)
+        for i, h in enumerate(histories):
+            parameters = [] if i % 7 == 0 else ["w", "b"]
+            monkeypatch.setattr(panel, "parameters", lambda p=parameters: p)
+            panel.lr.value = RATES[i % len(RATES)]
+            panel.history = list(h)
+            panel._show()
+            words = {key: panel.words[key] for key in
+                     ("descent_no_parameters", "descent_hint", "descent_overflow",
+                      "descent_explodes", "descent_loss")}
+            cases.append({"history": [encode(x) for x in h], "parameters": parameters,
+                          "rates": list(RATES), "active": RATES.index(panel.lr.value),
+                          "words": words})
+            want.append(panel.note.object)
+    script = ("import { Descent } from './static/explorer/descent.mjs';"
+              "import { readFileSync } from 'node:fs';"
+              "const dec = (x) => x === 'nan' ? NaN : x === 'inf' ? Infinity : x === '-inf' ? -Infinity"
+              " : x === '-0' ? -0 : x;"
+              "const out = JSON.parse(readFileSync(0, 'utf8')).map((c) => {"
+              " const d = new Descent({}); d.history = c.history.map(dec); d.start = {};"
+              " const data = {words: c.words, parameters: c.parameters, rates: c.rates,"
+              "  lr: {active: c.active}, source: {}, reset_button: {}, note: {}};"
+              " d.show(data); return data.note.text });"
+              "process.stdout.write(JSON.stringify(out))")
+    got = json.loads(run_node(["--input-type=module", "-e", script], stdin=json.dumps(cases)))
+    # Panel's HTML model shows the page's text unescaped once (texts.mjs escape)
+    assert [html.unescape(text) for text in got] == want

@@ -17,14 +17,12 @@ import pytest
 from bokeh_client import Page, run
 from graphviz_core import gradients
 from graphviz_core.examples import SEED
-from ui.helpers import serve_app, terminate_gracefully
 
 
 @pytest.fixture(scope="module")
-def server():
-    terminate_gracefully()
-    with serve_app() as url:
-        yield url
+def server(app_server):
+    """The process's running app (tests/conftest.py): these tests need no fresh one."""
+    return app_server
 
 
 def model_named(page: Page, kind: str, **attributes) -> str:

@@ -9,6 +9,9 @@ module is charged for what its servers and pages cost while it ran::
     python3 -m tools.suite_cpu /tmp/cpu        # the table: module, tests, CPU s, wall s
     python3 -m tools.suite_cpu /tmp/cpu 40     # and the 40 slowest tests, by wall and by CPU
 
+Each process also keeps when each of its tests began and ended (``timeline``, epoch seconds),
+so the table says when each process ended its last test: which worker set the run's wall time.
+
 Time before a process's first test (imports, collection) is charged to ``(start)``. Chromium's
 renderers leave the tree without being reaped into pytest (so ``/usr/bin/time`` never sees
 their CPU), and a sum over the live tree drops when they go: a thread therefore reads every
@@ -72,6 +75,8 @@ class _Meter:
         self.tests: dict[str, float] = {}
         self.test_cpu: dict[str, float] = {}  # setup + call + teardown, its processes included
         self.test_start = 0.0
+        self.timeline: list[tuple[str, float, float]] = []  # nodeid, start, end (epoch s)
+        self.test_wall = 0.0
         self.current = "(start)"
         self.tree_cpu = TreeCPU()
         self.cpu, self.wall = self.tree_cpu(), time.monotonic()
@@ -88,7 +93,8 @@ class _Meter:
         self.out.mkdir(parents=True, exist_ok=True)
         name = os.environ.get("PYTEST_XDIST_WORKER", "main")
         (self.out / f"{name}-{os.getpid()}.json").write_text(
-            json.dumps({"modules": self.modules, "tests": self.tests, "test_cpu": self.test_cpu},
+            json.dumps({"modules": self.modules, "tests": self.tests, "test_cpu": self.test_cpu,
+                        "timeline": self.timeline},
                        indent=1))
 
 
@@ -111,12 +117,14 @@ def pytest_runtest_logstart(nodeid, location):
             _meter.switch(module)
         _meter.modules.setdefault(module, {"cpu": 0.0, "wall": 0.0, "tests": 0})["tests"] += 1
         _meter.test_start = _meter.tree_cpu()
+        _meter.test_wall = time.time()
 
 
 def pytest_runtest_logfinish(nodeid, location):
     if _meter is not None:
         spent = _meter.tree_cpu() - _meter.test_start
         _meter.test_cpu[nodeid] = _meter.test_cpu.get(nodeid, 0.0) + spent
+        _meter.timeline.append((nodeid, _meter.test_wall, time.time()))
 
 
 def pytest_runtest_logreport(report):
@@ -135,10 +143,13 @@ def main(argv: list[str]) -> int:
     tests: dict[str, float] = {}
     test_cpu: dict[str, float] = {}
     workers = []
+    timelines = {}
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text())
         workers.append((path.stem, sum(r["cpu"] for r in data["modules"].values()),
                         sum(r["wall"] for r in data["modules"].values())))
+        if data.get("timeline"):
+            timelines[path.stem] = data["timeline"]
         for name, row in data["modules"].items():
             into = modules.setdefault(name, {"cpu": 0.0, "wall": 0.0, "tests": 0})
             for k in into:
@@ -152,6 +163,12 @@ def main(argv: list[str]) -> int:
           f"{sum(r['cpu'] for r in modules.values()):7.1f} {sum(r['wall'] for r in modules.values()):7.1f}")
     for name, cpu, wall in workers:
         print(f"  process {name}: CPU {cpu:.1f} s, wall {wall:.1f} s")
+    if timelines:  # the critical path: when each process ended its tests, and on what
+        t0 = min(line[0][1] for line in timelines.values())
+        for name, line in timelines.items():
+            last = line[-1]
+            print(f"  process {name}: tests from {line[0][1] - t0:.0f} s to {last[2] - t0:.0f} s, "
+                  f"last {last[0].split('@')[0]} ({last[2] - last[1]:.1f} s)")
     top = int(argv[1]) if len(argv) > 1 else 25
     print(f"\nslowest {top} tests (setup + call + teardown, wall s)")
     for nodeid, seconds in sorted(tests.items(), key=lambda kv: -kv[1])[:top]:

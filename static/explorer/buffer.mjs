@@ -8,8 +8,8 @@
 
 import { fmt } from "./replay.mjs"
 import { modelWithClass } from "./bokeh.mjs"
-// the note's choice: graphviz_core/rules.py, the server's own, translated
-import { buffer_note } from "./rules.generated.mjs"
+// what backward() adds and the note's choice: graphviz_core/rules.py, the server's own, translated
+import { accumulated, buffer_note } from "./rules.generated.mjs"
 
 export class GradBuffer {
   constructor() { this.grad = {}; this.calls = 0; this.seen = [] }
@@ -25,8 +25,7 @@ export class GradBuffer {
     } else {
       const tape = view.scene.tape
       for (const name of d.parameters) {
-        const g = view.result.grad[tape.variable[name]], old = this.grad[name]
-        this.grad[name] = old === null || old === undefined ? g : old + g
+        this.grad[name] = accumulated(this.grad[name], view.result.grad[tape.variable[name]])
       }
       this.calls += 1
       this.seen.push(view.values())

@@ -6,8 +6,9 @@
 import { fmt } from "./replay.mjs"
 import { escape } from "./texts.mjs"
 import { fill } from "./words.mjs"
-// the step and the note's choice: graphviz_core/rules.py, the server's own, translated
-import { descent_step, descent_note } from "./rules.generated.mjs"
+// the step, whether it moved anything and the note's choice: graphviz_core/rules.py, the
+// server's own, translated
+import { descent_step, descent_note, stays } from "./rules.generated.mjs"
 
 export class Descent {
   constructor(view) { this.view = view; this.start = null; this.history = [] }
@@ -32,7 +33,7 @@ export class Descent {
     const eta = +data.rates[data.lr.active]
     const moved = Object.fromEntries(data.parameters.map((name) =>
       [name, descent_step(values[name], eta, v.result.grad[tape.variable[name]])]))
-    if (Object.entries(moved).every(([name, x]) => Object.is(x, values[name]))) {
+    if (stays(values, moved, data.parameters)) {
       this.history.push(loss())  // a zero gradient: nothing moves
       return
     }

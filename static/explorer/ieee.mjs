@@ -1,5 +1,6 @@
 // The IEEE-754 primitives the op rules are written in: the twins of graphviz_core/ieee.py.
-// static/explorer/ops.generated.mjs (the engine's op table, translated) calls only these;
+// static/explorer/ops.generated.mjs and rules.generated.mjs (the engine's op table and
+// graphviz_core/rules.py, translated) call only these (and the rules module's few builtins);
 // tests/test_ieee.py holds each to its Python twin on an extreme set of inputs.
 // JavaScript's arithmetic is IEEE already (1 / -0 = -inf); Math.pow is not C99's pow.
 

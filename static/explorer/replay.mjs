@@ -3,6 +3,8 @@
 // and numbers as text as Python writes them.
 // tests/js/replay_tapes.mjs imports this module directly to hold it to the engine.
 import { OPS, FAULT_WORDS } from "./ops.generated.mjs"
+// what an input receives: graphviz_core/rules.py passed_back, the engine's own, translated
+import { passed_back } from "./rules.generated.mjs"
 import { INF, NAN, isfinite_ } from "./ieee.mjs"
 
 export const fin = isfinite_
@@ -97,7 +99,7 @@ export function replay(tape, overrides) {
     const g = grad[i]
     for (let j = 0; j < a; j++) {
       const u = inputs[s + j]
-      if (active[u]) { evaluated += 1; grad[u] += R.selects && loc[j] === 0 ? 0 : g * loc[j] } else skipped += 1
+      if (active[u]) { evaluated += 1; grad[u] += passed_back(R.selects, g, loc[j]) } else skipped += 1
     }
   }
   // a gradient that is not finite where its value is (0 * sqrt(x) at x = 0) is a fault too
@@ -129,8 +131,8 @@ class Result {
   }
 }
 
-// what an input receives through `op`: graphviz_core.engine.contribution
-export const contribution = (op, grad, local) => (OPS[op].selects && local === 0 ? 0 : grad * local)
+// what an input receives through `op`: graphviz_core.engine.contribution (rules.py passed_back)
+export const contribution = (op, grad, local) => passed_back(OPS[op].selects, grad, local)
 
 // a stop-gradient passes no gradient back: the engine's Op.blocks_gradient
 export const blocksGradient = (op) => op !== "" && OPS[op].blocksGradient

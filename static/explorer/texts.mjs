@@ -9,8 +9,8 @@ import { fillNumbers } from "./reading.mjs"
 import { faultText } from "./words.mjs"
 import { modelWithClass } from "./bokeh.mjs"
 import { writeRuns } from "./runs.mjs"
-// the gradient check: graphviz_core/rules.py agrees, the server's own, translated
-import { agrees } from "./rules.generated.mjs"
+// the gradient check: graphviz_core/rules.py central and agrees, the server's own, translated
+import { agrees, central } from "./rules.generated.mjs"
 
 // Panel's HTML model shows its text unescaped once (as components/display.py writes it)
 export const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
@@ -92,8 +92,8 @@ export class Texts {
         names = names || Object.fromEntries(Object.entries(tape.variable).map(([k, v]) => [v, k]))
         const name = names[n], at = name in view.overrides ? view.overrides[name] : r.value[n]
         const shifted = (dx) => replay(tape, { ...view.overrides, [name]: at + dx }).value[tape.root]
-        // graphviz_core.gradcheck.central_difference
-        differences[n] = (shifted(check.h) - shifted(-check.h)) / (2 * check.h)
+        // graphviz_core.gradcheck.central_difference (x - h written x + -h: the same float)
+        differences[n] = central(shifted(check.h), shifted(-check.h), check.h)
       }
       return differences[n]
     }

@@ -3,7 +3,8 @@
 Contract for every test module in ``tests/ui``:
 
 - ``app_url`` (session): ``http://127.0.0.1:<port>/app`` of one ``panel serve app.py``
-  started for the whole session (process group killed at the end).
+  started for the whole session (``app_server``, tests/conftest.py: process group killed at
+  the end).
 - ``browser`` (session, from ``tests/conftest.py``): Chromium's headless shell
   (``/usr/lib/chromium/chromium-headless-shell``), or ``/usr/bin/chromium`` where it is not
   installed (``helpers.chromium_for_tests``); fails, never skips, if it is missing.
@@ -23,17 +24,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import Watched, serve_app, terminate_gracefully
-
-
-@pytest.fixture(scope="session")
-def app_server():
-    terminate_gracefully()  # a CI timeout's SIGTERM still stops the server
-    # page opens are metered per address (components/guard.py); the tests open pages from one
-    # address as fast as they run, which is not what the meter is for (tests/test_abuse.py
-    # checks the meter on a server of its own)
-    with serve_app(timeout=60, env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
-        yield url
+from .helpers import Watched
 
 
 @pytest.fixture(scope="session")

@@ -10,22 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import new_context, open_app, serve_app
+from .helpers import open_app
 
 pytestmark = pytest.mark.browser
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
 
 @pytest.fixture(scope="module")
-def app_url(browser):
-    """A server of its own, started as the README says, with one page opened in Chromium."""
-    with serve_app(timeout=60) as url:
-        context = new_context(browser)
-        try:
-            open_app(context.new_page(), url)
-        finally:
-            context.close()
-        yield url
+def app_url(app_server, browsers):
+    """The process's running app (tests/conftest.py: `panel serve app.py`, no --static-dirs),
+    with one page opened in Chromium."""
+    page, context = browsers.new_page()
+    try:
+        open_app(page, app_server)
+    finally:
+        (context or page).close()
+    return app_server
 
 
 def _get(url: str) -> tuple[int, bytes, str]:

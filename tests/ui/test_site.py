@@ -354,3 +354,41 @@ def test_with_a_live_app_behind_it_a_server_only_control_opens_the_page_live_whe
         assert sockets == [] and missing == []
     finally:
         context.close()
+
+
+def test_the_static_note_sits_above_the_greyed_out_controls_it_explains():
+    """accumulation: its micro-batch settings (main column) need the server, as do its
+    requires_grad switches (sidebar): the note is above the sliders in the sidebar, and
+    right above the micro-batch settings in the main column (for a narrow screen, where the
+    sidebar is a closed drawer: components/site.py place_note)."""
+    import panel as pn
+
+    from components.navigation import build_page
+    from components.site import place_note
+    from components.texts import offline
+
+    with offline(link=page_file) as built:
+        page = build_page({"lesson": "accumulation", "lang": "en"}, link=page_file)
+    place_note(page, built["greyed"], "NOTE")
+
+    def is_note(part) -> bool:
+        return isinstance(part, pn.pane.HTML) and "NOTE" in str(part.object)
+
+    assert is_note(page.sidebar[1]) and page.sidebar[1].css_classes == []
+    k = next(w for w in built["greyed"] if isinstance(w, pn.widgets.RadioButtonGroup))
+
+    def holds(part) -> bool:
+        return part is k or (hasattr(part, "select") and bool(part.select(lambda x: x is k)))
+
+    def above(parts) -> list:
+        """The parts right above a part holding K, in every column holding one."""
+        found = []
+        for i, part in enumerate(parts):
+            if holds(part):
+                found += [parts[i - 1]] if i else []
+                if isinstance(part, pn.layout.ListLike):
+                    found += above(part.objects)
+        return found
+
+    notes = [part for part in above(page.main) if is_note(part)]
+    assert [note.css_classes for note in notes] == [["bpx-narrow-only"]]

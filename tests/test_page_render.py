@@ -1,0 +1,54 @@
+"""A page request's HTML is rendered off the event loop (components/builds.py ``page_get``).
+
+Panel renders each page's HTML (``server_html_page_for_session``) on the event loop; during
+a flood of page opens that held every other student's slider release 0.25-0.3 s per page.
+The app renders it in a thread of its own instead, with Panel's ``DocHandler.get``
+reimplemented around it: these tests check where the rendering runs on a real server, that
+the pages it serves work as Panel's do, and that the Panel code copied is still Panel's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import re
+from pathlib import Path
+
+from bokeh_client import Page, get_token
+from ui.helpers import serve_app
+
+# sha256 of Panel 1.9.x's DocHandler.get source, the one components/builds.py page_get copies
+PANEL_GET_SHA256 = "d4787ebbc53c8595"
+
+
+def test_page_get_copies_panels_own_get():
+    """When Panel's ``DocHandler.get`` changes, ``builds.page_get`` must be read against it
+    again (server_hooks.PATCHES: the app replaces it)."""
+    from panel.io.server import DocHandler
+
+    source = inspect.getsource(DocHandler.get)
+    assert hashlib.sha256(source.encode()).hexdigest()[:16] == PANEL_GET_SHA256, (
+        "Panel's DocHandler.get changed: compare it with components/builds.py page_get")
+
+
+def test_each_page_after_the_first_is_rendered_off_the_event_loop():
+    async def opens(base: str):
+        pages = [await Page.open(base) for _ in range(2)]  # whole handshakes: the pages work
+        statuses = await asyncio.gather(*(get_token(base) for _ in range(3)))  # at once
+        for page in pages:
+            await page.close()
+        return pages, statuses
+
+    with serve_app(extra_args=("--setup", "tests/render_thread_setup.py"),
+                   env={"BPX_OPENS_PER_MINUTE": "1000"}) as url:
+        pages, statuses = asyncio.run(opens(url[: -len("/app")]))
+        renders = re.findall(r"bpx-render thread=(\S+)", Path(url.log).read_text())
+    assert all(page.values for page in pages)  # each page got its document and its values
+    assert [status for status, _ in statuses] == [200] * 3
+    assert all(token for _, token in statuses)
+    # the first page installs the app's hooks (on the loop, as Panel renders it); every page
+    # after it is rendered in the page-rendering thread
+    assert len(renders) == 6, renders
+    assert renders[0] == "MainThread"
+    assert all(name.startswith("bpx-render") for name in renders[1:]), renders
