@@ -236,3 +236,25 @@ class Page:
                 await asyncio.wait_for(self.reader, 5)
             except (asyncio.TimeoutError, Exception):
                 self.reader.cancel()
+
+
+def run_alone(coro):
+    """``asyncio.run(coro)`` in a thread of its own: a pytest worker's thread may be running
+    Playwright's event loop from an earlier browser test, where asyncio.run would refuse."""
+    import asyncio
+    import threading
+
+    box = {}
+
+    def main():
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    thread = threading.Thread(target=main)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

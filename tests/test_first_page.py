@@ -8,6 +8,7 @@ import asyncio
 import doctest
 from urllib.parse import parse_qs, urlsplit
 
+from bokeh_client import run_alone
 from components import first_page
 from components.first_page import FirstPages, Page, canonical
 from components.navigation import query_link
@@ -64,7 +65,7 @@ def test_opens_that_come_while_a_page_is_built_wait_for_that_one_build():
         again = await pages.page(page)
         return pages, got, again
 
-    pages, got, again = asyncio.run(crowd())
+    pages, got, again = run_alone(crowd())
     assert calls == ["graph"] and pages.builds == 1
     assert all(p is got[0] for p in got) and again is got[0]
 
@@ -81,7 +82,7 @@ def test_an_open_waits_for_a_long_build_only_so_long_and_the_next_gets_its_page(
         await asyncio.sleep(0.6)
         return first, await pages.page(page), pages.builds
 
-    first, later, builds = asyncio.run(opens())
+    first, later, builds = run_alone(opens())
     assert first is None and later == _page(100) and builds == 1
 
 
@@ -98,7 +99,7 @@ def test_a_refused_or_failed_build_is_no_page_and_a_failed_one_is_not_tried_agai
         first, second = await pages.page(page), await pages.page(page)
         return refused, first, second
 
-    assert asyncio.run(opens()) == (None, None, None) and failing.calls == 1
+    assert run_alone(opens()) == (None, None, None) and failing.calls == 1
 
 
 def test_the_cache_keeps_at_most_its_bytes_dropping_the_least_recently_opened():
@@ -116,7 +117,7 @@ def test_the_cache_keeps_at_most_its_bytes_dropping_the_least_recently_opened():
             assert pages.size <= pages.limit
         return pages
 
-    pages = asyncio.run(opens())
+    pages = run_alone(opens())
     # graph was opened again after fan-out: fan-out went when loss-value came
     assert [key[0] for key in pages.pages] == ["graph", "loss-value"] and pages.size == 800
     assert pages.builds == 4
