@@ -227,7 +227,7 @@ async def page_get(self, *args, **kwargs):
     redirects - stays on the loop as in Panel.
 
     When upgrading Panel, compare this with its ``DocHandler.get`` first
-    (``tests/test_server_hooks.py`` checks that Panel's source is still the one copied here).
+    (``tests/test_page_render.py`` checks that Panel's source is still the one copied here).
     """
     from bokeh.util.token import generate_jwt_token, generate_session_id, get_token_payload
     from panel.config import config

@@ -111,8 +111,8 @@ def live_query(args: dict) -> str:
 
 
 def render(slug: str, lang: str, args: dict) -> Page:
-    """The page's static HTML with the live server's links, compressed (in the
-    page-building thread)."""
+    """The page's static HTML with the live server's links, compressed (in the builder
+    process, :func:`builder`)."""
     from .navigation import query_link
     from .site import page_html
 
