@@ -84,7 +84,10 @@ def app_server():
     # page opens are metered per address (components/guard.py); the tests open pages from one
     # address as fast as they run, which is not what the meter is for (tests/test_abuse.py
     # checks the meter on a server of its own)
-    with serve_app(timeout=60, env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
+    # tests/render_thread_setup.py writes one line to the server's log per page it renders,
+    # naming the thread (tests/test_page_render.py reads them; it changes nothing else)
+    with serve_app(timeout=60, extra_args=("--setup", "tests/render_thread_setup.py"),
+                   env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
         yield url
 
 
