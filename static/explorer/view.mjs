@@ -18,11 +18,14 @@ import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
-import { drawnEdge } from "./reading.mjs"
+import { drawnEdge, passSteps } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
 import { GradBuffer } from "./buffer.mjs"
+
+// how long the page stays still (no new numbers) before the coming steps' formulas are typeset
+const SETTLE_MS = 300
 
 export class View {
   constructor(args) {
@@ -291,10 +294,11 @@ export class View {
     const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
     this.markup.write(counter, count)
     this.markup.write(caption, html)
-    // playing: the next step's formula is typeset while this one's pulses move
-    const p = this.player
-    if (p.playing && !this.predicting && p.index + 1 < p.steps.length)
-      this.markup.prepare(caption, captionFor(this.scene, this.result, { index: p.index + 1, steps: p.steps }).html)
+    // the coming steps' formulas are typeset ahead, while the page is still (before Play)
+    // or between frames (playing), not in the frame a step starts in
+    const p = this.player, steps = p.steps.length ? p.steps : passSteps(this.scene), from = p.index + 1
+    if (!this.predicting && from < steps.length)
+      this.markup.ahead(caption, (k) => captionFor(this.scene, this.result, { index: from + k, steps }).html, steps.length - from, p.playing ? 0 : SETTLE_MS)
     this.markup.write(this.args.verdict, this.quiz.verdict)
   }
 
