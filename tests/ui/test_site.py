@@ -17,7 +17,7 @@ import pytest
 
 from components.controls import examples
 from components.lessons import LESSONS
-from components.site import build_site, example_pages, page_file, site_pages, with_live
+from components.site import build_site, example_pages, page_file, page_html, site_pages
 from components.words import LANGUAGES
 
 from components import display
@@ -324,11 +324,15 @@ def test_with_a_live_app_behind_it_a_server_only_control_opens_the_page_live_whe
     the same page live (``live=1``) with the page's state in the query - what the live
     server's ``initial_state`` reads is the picture the student left."""
     out, _, url = site
-    page_text = (out / "graph-article.en.html").read_text(encoding="utf-8")
+    args = {"expr": "(w*x + b - y)**2", "lang": "en"}
     (out / "graph-article.live.en.html").write_text(
-        with_live(page_text, "/app?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en"), encoding="utf-8")
+        page_html("graph", "en", args, live="/app?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en"),
+        encoding="utf-8")
     context, page, sockets, missing = _open(browser, url + "graph-article.live.en.html", drawn=True)
     try:
+        # its note says what those controls do here (not that they are greyed out)
+        text = js(page, "t.deepText()")
+        assert "greyed-out" not in text and "open this same page on the live app" in text
         page.route("**/app?**", lambda route: route.fulfill(body="live", content_type="text/plain"))
         page.wait_for_function("() => window.__bpxt.all('panel.models.widgets.TextInput')"
                                ".every((m) => !m.disabled)", timeout=10_000)
