@@ -166,28 +166,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
 
   labels.place(ppu, frame, { x: N.x, y: N.y, size: col.size })
 
-  // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
-  const focus = { x: [], y: [], marker: [], size: [] }
-  const lit = { xs: [], ys: [] }
-  if (keyNode >= 0 && keyNode < n) {
-    focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
-    focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
-  }
-  const lightEdge = (k) => {
-    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[E.u[k]] / 2 + 1) / ppu, (col.size[E.v[k]] / 2 + 2) / ppu)
-    lit.xs.push(xs); lit.ys.push(ys)
-  }
-  if (highlight >= 0 && highlight < m) lightEdge(highlight)
-  if (step) {
-    for (const i of step.nodes) {
-      focus.x.push(N.x[i]); focus.y.push(N.y[i])
-      focus.marker.push((STYLE[N.kind[i]] || STYLE.op).marker); focus.size.push(col.size[i])
-    }
-    for (const [u, v, slot] of step.edges) {
-      const k = edgeIndex(sc, u, v, slot)
-      if (k >= 0) lightEdge(k)
-    }
-  }
+  const { focus, lit } = marks(sc, col.size, { step, ppu, keyNode, highlight })
   const bands = { xs: [], ys: [], color: [] }
   for (const c of [...banded].sort((a, b) => a - b)) {
     bands.xs.push(crowd.bands[c].xs); bands.ys.push(crowd.bands[c].ys); bands.color.push(BAND_COLOR)
@@ -196,6 +175,36 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     nodes: col, edges: bundled ? bundles(ecol, E, hidden) : ecol, bands, arrows, labels: labels.columns, focus, lit,
     flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35), band: hiddenCount ? { count: hiddenCount, cut } : null } : null,
   }
+}
+
+// The overlay's marks: the current step's nodes ringed and its edges lit between outlines,
+// the keyboard's node ringed, the edge a weight-matrix cell lights; `size`: each node's
+// drawn size in pixels (drawing's nodes.size). A step's start changes these alone (and the
+// caption): playback draws them without the rest (View.startStep).
+export function marks(sc, size, { step, ppu, keyNode = -1, highlight = -1 }) {
+  const N = sc.nodes, E = sc.edges, n = N.id.length, m = E.u.length
+  const focus = { x: [], y: [], marker: [], size: [] }
+  const lit = { xs: [], ys: [] }
+  if (keyNode >= 0 && keyNode < n) {
+    focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
+    focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(size[keyNode] + 8)
+  }
+  const lightEdge = (k) => {
+    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (size[E.u[k]] / 2 + 1) / ppu, (size[E.v[k]] / 2 + 2) / ppu)
+    lit.xs.push(xs); lit.ys.push(ys)
+  }
+  if (highlight >= 0 && highlight < m) lightEdge(highlight)
+  if (step) {
+    for (const i of step.nodes) {
+      focus.x.push(N.x[i]); focus.y.push(N.y[i])
+      focus.marker.push((STYLE[N.kind[i]] || STYLE.op).marker); focus.size.push(size[i])
+    }
+    for (const [u, v, slot] of step.edges) {
+      const k = edgeIndex(sc, u, v, slot)
+      if (k >= 0) lightEdge(k)
+    }
+  }
+  return { focus, lit }
 }
 
 // The arrowheads that show, of a zoomed-out view's: where several heads of one colour point
