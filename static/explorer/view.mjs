@@ -3,26 +3,29 @@
 // (no server round trip), and draws through render/table/caption/playback into the figure's
 // sources.
 
-import { replay, num } from "./replay.mjs"
+import { replay, num, activeFlags } from "./replay.mjs"
 import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
-import { drawing } from "./render.mjs"
+import { drawing, marks } from "./render.mjs"
 import { tableColumns, ValuesTable } from "./table.mjs"
 import { captionFor } from "./caption.mjs"
 import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
-import { variableSliders, viewOf, followValues, paintOn, keepSameStyles } from "./bokeh.mjs"
+import { variableSliders, viewOf, followValues, paintOn, keepSameStyles, taggedModel } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
-import { drawnEdge } from "./reading.mjs"
+import { drawnEdge, passSteps } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
 import { GradBuffer } from "./buffer.mjs"
+
+// how long the page stays still (no new numbers) before the coming steps' formulas are typeset
+const SETTLE_MS = 300
 
 export class View {
   constructor(args) {
@@ -65,6 +68,7 @@ export class View {
       case "descend": return this.descent.handle(data)
       case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
       case "grad-buffer": return this.buffer.handle(this, data)
+      case "requires-grad": return this.requiresGrad(data.names.filter((_, k) => !obj.active.includes(k)))
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -110,6 +114,10 @@ export class View {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
     this.scene = JSON.parse(text)
+    // what the requires_grad switches prune from (a page with no server behind it)
+    this.unpruned = { active: this.scene.tape.active, backward: this.scene.steps.backward }
+    if (this.args.texts && this.off === undefined) this.off = offInLink(this.args.meta.document)
+    if (this.off && this.off.size) this.prune()
     setLanguage(this.scene.lang)
     this.adoptMode(this.scene.mode)
     releases.answered()
@@ -208,6 +216,32 @@ export class View {
 
   compute() { this.result = replay(this.scene.tape, this.overrides) }
 
+  // The requires_grad switches on a page with no server behind it (the static site): the
+  // leaves `off` need no gradient, and the page derives what the server would - which tape
+  // entries the backward pass computes (replay.mjs activeFlags, the engine's rule), the
+  // backward steps of those (the server's schedule keeps the same steps of the active nodes),
+  // and, through the texts' templates, what they write (texts.mjs withActive). The link
+  // carries them as the live page's does (`off=`).
+  requiresGrad(off) {
+    if (!this.scene || !this.args.texts) return
+    this.off = new Set(off)
+    this.prune()
+    writeOffInLink(off)
+    this.adoptMode(this.predicting ? "predict" : this.scene.mode)  // Predict asks the new steps
+    this.player.steps = []
+    this.player.stop(-1)
+    this.compute()
+    this.renderSoon()
+  }
+
+  prune() {
+    const sc = this.scene, { active: was, backward } = this.unpruned
+    const active = activeFlags({ ...sc.tape, active: was }, this.off)
+    sc.tape = { ...sc.tape, active }
+    const shows = sc.nodes.tape  // a grouped drawing: the tape entry each drawn node shows
+    if (backward) sc.steps = { ...sc.steps, backward: backward.filter((s) => active[shows ? shows[s.node] : s.node]) }
+  }
+
   // the variables' values the page shows now, by name
   values() {
     const { variable } = this.scene.tape
@@ -241,11 +275,13 @@ export class View {
     if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     this.stack()
     keepSameStyles(viewOf(a.figure))
+    const ppu = pixelsPerUnit(a.figure)
     const d = drawing(this.scene, this.result, {
-      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
+      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu,
       box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
       highlight: this.highlight,
     })
+    this.lastDrawn = { ppu, size: d.nodes.size, big: this.presentation }
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.bands, d.bands)
@@ -259,6 +295,25 @@ export class View {
     this.animateFrame()
     this.access.afterRender(withTable)
     this.touch.attach()
+  }
+
+  // A playing step's start, after the step before arrived: the nodes reached are the same,
+  // so only what is lit (the overlay) and the caption change - a full render here was one
+  // of the two frames each step dropped. A sum's lower label ("Σ ...") comes with its step
+  // and goes with it, and a figure zoomed since its last render has other sizes: those draw
+  // in full.
+  startStep(before) {
+    const p = this.player, sc = this.scene, a = this.args, last = this.lastDrawn
+    const sum = (s) => !!s && s.kind === "sum" && sc.mode === "backward"
+    const ppu = pixelsPerUnit(a.figure)
+    if (!last || last.ppu !== ppu || last.big !== this.presentation || this.predicting || !a.focus || sum(before) || sum(p.current()))
+      return this.render({ table: false })
+    const { focus, lit } = marks(sc, last.size, { step: p.current(), ppu, keyNode: this.access.node, highlight: this.highlight })
+    this.written.update(a.focus, focus)
+    this.written.update(a.lit, lit)
+    this.caption()
+    this.animateFrame()
+    this.access.afterRender(false)
   }
 
   // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
@@ -291,10 +346,11 @@ export class View {
     const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
     this.markup.write(counter, count)
     this.markup.write(caption, html)
-    // playing: the next step's formula is typeset while this one's pulses move
-    const p = this.player
-    if (p.playing && !this.predicting && p.index + 1 < p.steps.length)
-      this.markup.prepare(caption, captionFor(this.scene, this.result, { index: p.index + 1, steps: p.steps }).html)
+    // the coming steps' formulas are typeset ahead, while the page is still (before Play)
+    // or between frames (playing), not in the frame a step starts in
+    const p = this.player, steps = p.steps.length ? p.steps : passSteps(this.scene), from = p.index + 1
+    if (!this.predicting && from < steps.length)
+      this.markup.ahead(caption, (k) => captionFor(this.scene, this.result, { index: from + k, steps }).html, steps.length - from, p.playing ? 0 : SETTLE_MS)
     this.markup.write(this.args.verdict, this.quiz.verdict)
   }
 
@@ -325,4 +381,27 @@ export class View {
     const { pulses } = this.args
     if (pulses && pulses.data.x && pulses.data.x.length) setData(pulses, { x: [], y: [], label: [], color: [] })
   }
+}
+
+// The tag of a requires_grad switch group (components/controls.py) and its link key
+export const SWITCHES_TAG = "bpx-requires-grad"
+
+// the leaves switched off in the page's link (`off=a,b`), the switches set to match
+function offInLink(doc) {
+  let names = []
+  try { names = (new URLSearchParams(window.location.search).get("off") || "").split(",").map((n) => n.trim()).filter(Boolean) } catch { return new Set() }
+  const switches = taggedModel(doc, SWITCHES_TAG)
+  if (switches && names.length) {
+    const active = switches.labels.map((name, k) => (names.includes(name) ? -1 : k)).filter((k) => k >= 0)
+    switches.setv({ active })
+  }
+  return new Set(names)
+}
+
+function writeOffInLink(off) {
+  if (typeof window === "undefined" || !window.history) return
+  const url = new URL(window.location.href)
+  if (off.length) url.searchParams.set("off", off.join(","))
+  else url.searchParams.delete("off")
+  window.history.replaceState(window.history.state, "", url.href)
 }
