@@ -73,6 +73,7 @@ import secrets
 import signal
 import statistics
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -499,6 +500,9 @@ def main() -> None:
     ap.add_argument("--no-warm", action="store_true",
                     help="no page opened before the class (the server's first pages are built "
                          "while the class opens them)")
+    ap.add_argument("--pages-dir", default="",
+                    help="BPX_FIRST_PAGE_DIR of the server (static-first pages on disk); by "
+                         "default a new empty one: a server of new code, no page built yet")
     args = ap.parse_args()
     args.killed = None
     if args.quick:
@@ -519,6 +523,8 @@ def main() -> None:
     if args.num_procs > 1:
         extra = ["--num-procs", str(args.num_procs), "--session-ids", "signed"]
         env = {"BOKEH_SECRET_KEY": secrets.token_urlsafe(32), "BOKEH_SIGN_SESSIONS": "true"}
+    pages_dir = args.pages_dir or tempfile.mkdtemp(prefix="bpx-pages-")
+    env["BPX_FIRST_PAGE_DIR"] = os.environ["BPX_FIRST_PAGE_DIR"] = pages_dir  # (a cluster's too)
     me = psutil.Process()
     me.cpu_percent(None)
     serving = cluster(args.cluster) if args.cluster else one_server(args, extra, env)

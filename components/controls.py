@@ -14,10 +14,11 @@ from graphviz_core import MODES
 
 from .graph_view import RUN_PLAYER, GraphView
 from .release import RELEASE_WINDOW_MS, ReleaseSlider, Throttle, variable_tags
-from .texts import server_only, url_key
+from .texts import is_offline, server_only, url_key
 from .views import ModelView
 from .words import error_text, ui
 
+SWITCHES_TAG = "bpx-requires-grad"  # static/explorer/view.mjs finds the switches by it
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
 EXAMPLES = (
     ("article", "(w*x + b - y)**2"),
@@ -108,6 +109,10 @@ class VariableSliders(ModelView):
     """A slider per variable, titled with its name; the browser redraws while it moves."""
 
     view = param.ClassSelector(class_=GraphView)
+    pruned_in_page = param.Boolean(default=False, doc=(
+        "With no server behind the page (the static site), the requires_grad switches prune "
+        "the graph in the page (static/explorer/view.mjs requiresGrad): where every text the "
+        "page shows follows them (components/texts.py if_active). Else they need the server."))
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -181,7 +186,12 @@ class VariableSliders(ModelView):
         w = ui(self.lang)
         parts = [pn.pane.HTML(f"<h3 class='bpx-side-title'>{w['inputs']}</h3>"), self.column]
         if switches:
-            server_only(self.switches)  # a static page cannot derive the graph again
+            if self.pruned_in_page and is_offline():
+                self.switches.tags = [*self.switches.tags, SWITCHES_TAG]
+                self.switches.jscallback(args=self.view.player_args(
+                    "requires-grad", names=list(self.model.variables)), value=RUN_PLAYER)
+            else:
+                server_only(self.switches)  # what the page's texts cannot follow
             url_key("off", self.switches, list(self.model.variables))
             parts += [pn.pane.HTML("<h3 class='bpx-side-title'>requires_grad</h3>"
                                    f"<div class='bpx-hint'>{w['requires_grad_hint']}</div>"),

@@ -25,8 +25,8 @@ from .passes import PassesPanel
 from .pytorch_view import CODE_CLASS, PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
-from .stats import stats_html
-from .texts import (FAULT_HTML, attach, fault_ref, fill_text, is_offline, server_only, site_link,
+from .stats import STATS_CLASS, stats_html, stats_template
+from .texts import (FAULT_HTML, attach, fault_ref, fill_text, if_active, is_offline, server_only, site_link,
                     url_key)
 from .urlstate import query_args, write_query
 from .views import ModelView
@@ -64,7 +64,7 @@ class NodeDetails(ModelView):
         w = ui(self.lang)
         node = g.nodes[n]
         loss = g.nodes[g.graph["root"]]["name"]
-        grad = ("?" if hidden else f"\u27e8g|{n}~6\u27e9") if node["active"] else w["not_computed"]
+        grad = if_active(n, "?" if hidden else f"\u27e8g|{n}~6\u27e9", w["not_computed"])
         rows = [f"<h4>{html.escape(node['text'])}</h4>",
                 f"<div>{w['value_word']} = <b>\u27e8v|{n}~6\u27e9</b>"
                 f" &nbsp; ∂{loss}/∂{html.escape(node['name'])} = <b>{grad}</b></div>",
@@ -81,11 +81,11 @@ class NodeDetails(ModelView):
         step = None if hidden else gradient_step(g, n)
         if hidden:
             rows.append(f"<div class='bpx-hint'>{w['predict_hidden']}</div>")
-        elif step is not None:
-            rows.append(f"<div class='bpx-sub'>{w['chain_rule']}</div>"
-                        f"<code>{html.escape(step['text_template'])}</code>")
-        elif not node["active"] and node["kind"] != "constant":
-            rows.append(f"<div class='bpx-hint'>{w['node_skipped']}</div>")
+            return "".join(rows)
+        chain = ("" if step is None else f"<div class='bpx-sub'>{w['chain_rule']}</div>"
+                 f"<code>{html.escape(step['text_template'])}</code>")
+        skipped = "" if node["kind"] == "constant" else f"<div class='bpx-hint'>{w['node_skipped']}</div>"
+        rows.append(if_active(n, chain, skipped))  # a requires_grad switch decides
         return "".join(rows)
 
     def templates(self) -> dict:
@@ -224,7 +224,8 @@ class Explorer(ModelView):
         w = self.words
         self.view = GraphView(model=self.model, lang=lang)
         self.expression = ExpressionBox(model=self.model, lang=lang)
-        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
+        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
+                                       pruned_in_page=True)
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
         self.details = NodeDetails(model=self.model, lang=lang)
         self.groups = GroupBar(model=self.model, lang=lang)
@@ -268,7 +269,7 @@ class Explorer(ModelView):
         groups = self.groups  # its bar is made only for a network
         bar = () if groups.level is None else (groups.level, groups.back, groups.close_one,
                                                groups.close_all)
-        server_only(box.input, self.sliders.switches, *bar, self.save)
+        server_only(box.input, *bar, self.save)
         url_key("expr", box.input)
         if groups.level is not None:
             url_key("level", groups.level, [groups.labels[label] for label in groups.level.options])
@@ -278,7 +279,8 @@ class Explorer(ModelView):
         box.examples.jscallback(args={"files": files}, value=EXAMPLE_JS)
         program = self.pytorch.offline()
         attach(self.view, details=self.details.templates(), passes=self.passes.templates(),
-               panes=[] if program is None else [(CODE_CLASS, program)],
+               panes=[(STATS_CLASS, stats_template(self.model, self.lang))]
+               + ([] if program is None else [(CODE_CLASS, program)]),
                models={"details": self.details.pane.model, "forward": self.passes.forward.model,
                        "backward": self.passes.backward.model})
 

@@ -9,20 +9,30 @@ does in the browser from its tape replay, as the static site's pages do with no 
 of the static site (:func:`canonical`: the explorer with an example of its menu, or a lesson,
 in a language; nothing else in the query) is answered with that page's static HTML:
 
-- built once per server process and page (:func:`components.site.page_html`, with the live
-  server's links) in a process of its own (:func:`builder`: one worker, started on first
-  use, at a lower priority), never in the server's: a static page costs 0.6-3.3 s of CPU, and
-  vanishing's more than a minute (it computes its figure at 2,016 points of its controls'
-  grid). In the server's page-building thread it would hold every live page's build behind
-  it that long, and in any thread of the server it would take the interpreter from the
-  event loop; in its own process it runs on the machine's other core;
+- built once per machine and page (:func:`components.site.page_html`, with the live
+  server's links) in a process of its own (:class:`Builder`: one worker, started when a page
+  is to be built, at a lower priority, ended after ``BPX_FIRST_PAGE_IDLE`` s (60) without a
+  build), never in the server's: a static page costs 0.6-3.3 s of CPU, and vanishing's more
+  than a minute (it computes its figure at 2,016 points of its controls' grid). In the
+  server's page-building thread it would hold every live page's build behind it that long,
+  and in any thread of the server it would take the interpreter from the event loop; in its
+  own process it runs on the machine's other core;
+- kept on disk (:class:`Shelf`: ``BPX_FIRST_PAGE_DIR``, by default
+  ``~/.cache/backprop-explorer/first-pages``, under a hash of the code that shapes a page,
+  :func:`code_key`), shared by every server process of the machine (``panel serve
+  --num-procs N`` forks N processes, each with its own memory): one process builds a page
+  (a lock per page), the others read it. A restart of the same code finds its pages built;
+  changed code builds them again;
+- built before anyone asks (:func:`prebuild`, ``BPX_FIRST_PAGE_PREBUILD``): when the app's
+  hooks install in a server process (its first page open, the teacher's), the explorer's
+  default page in each language, then every lesson, one after another in the builder;
 - **single-flight**: opens of a page being built wait for that one build, up to
   ``BPX_FIRST_PAGE_WAIT`` s (default 4), then get the live page (the build goes on for the
   opens after). A class opening one link at once would otherwise pay a live session each
   meanwhile (~0.35 s of CPU each, 30 of them ~10 s) against one build that every one of
   them then shares; the bound keeps a long build (vanishing's) from holding anyone;
-- kept gzip-compressed (``BPX_FIRST_PAGE_BYTES``, default 32 MiB of compressed pages, the
-  least recently opened dropped first): sent as it is to a browser that accepts gzip, with an
+- kept in memory gzip-compressed (``BPX_FIRST_PAGE_BYTES``, default 32 MiB of compressed
+  pages a process, the least recently opened dropped first): sent as it is to a browser that accepts gzip, with an
   ``ETag`` (a reload answered ``304 Not Modified``);
 - no session, no websocket: such an open does not count against the page-open meter
   (:mod:`components.guard`); a build does (the open that starts it).
@@ -43,6 +53,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlencode
 
@@ -52,8 +63,12 @@ log = logging.getLogger("backprop_explorer.lifecycle.first_page")
 LIVE = "live"  # the query key that asks for the live page (any value)
 MAX_BYTES = int(os.environ.get("BPX_FIRST_PAGE_BYTES", 32 * 2**20))
 WAIT_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_WAIT", 4))
+IDLE_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_IDLE", 60))
 BUILDER_NICE = 10  # the builder process's priority below the server's
-CACHE_KEY = "bpx_first_pages"
+CACHE_KEY = "bpx_first_pages"  # pn.state.cache: the process's FirstPages, its Builder, started
+BUILDER_KEY = "bpx_first_page_builder"
+STARTED_KEY = "bpx_first_pages_started"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def enabled() -> bool:
@@ -134,104 +149,287 @@ def start_builder() -> None:
     start_session()
 
 
-def builder():
-    """The one process that builds static-first pages (started on first use, ``spawn``: a
-    fresh interpreter, not a copy of the server's threads); it ends with the server."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+class Builder:
+    """The process that builds static-first pages: started when a page is to be built
+    (``spawn``: a fresh interpreter, not a copy of the server's threads; one worker, at a lower
+    priority), ended when it has built nothing for ``idle`` s (``BPX_FIRST_PAGE_IDLE``, its
+    memory back to the machine: ~200 MB), started again on demand. Used on the event loop's
+    thread only."""
 
+    def __init__(self, idle: float = IDLE_SECONDS, initializer=start_builder):
+        self.idle = idle
+        self.initializer = initializer
+        self.pool = None
+        self.running = 0
+        self.started = 0  # processes started (a test reads it)
+        self._timer = None
+
+    async def run(self, fn, *args):
+        """``fn(*args)`` in the builder process."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        loop = asyncio.get_running_loop()
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=self.initializer)
+            self.started += 1
+        self.running += 1
+        try:
+            return await loop.run_in_executor(self.pool, fn, *args)
+        except BrokenProcessPool:  # the builder died: a new one next time
+            self.end()
+            raise
+        finally:
+            self.running -= 1
+            if not self.running:
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = loop.call_later(self.idle, self._end_if_idle)
+
+    def _end_if_idle(self) -> None:
+        if not self.running and self.pool is not None:
+            log.info("static-first builder process ended: idle %g s", self.idle)
+            self.end()
+
+    def end(self) -> None:
+        """Stop the builder process (a new one starts when a page is next built)."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def builder() -> Builder:
+    """The server process's :class:`Builder` (one per process; the processes of ``panel serve
+    --num-procs N`` are forked before the app runs, each gets its own when it first builds)."""
     import panel as pn
 
-    pool = pn.state.cache.get("bpx_first_page_builder")
-    if pool is None:
-        pool = pn.state.cache["bpx_first_page_builder"] = ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"), initializer=start_builder)
-    return pool
-
-
-def start() -> None:
-    """On a server serving static-first: start the builder process now (its interpreter and
-    imports, seconds of CPU on the other core), not when the first page is asked for."""
-    if enabled():
-        builder().submit(int)
-
-
-def _drop_builder() -> None:
-    import panel as pn
-
-    pool = pn.state.cache.pop("bpx_first_page_builder", None)
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+    found = pn.state.cache.get(BUILDER_KEY)
+    if found is None:
+        found = pn.state.cache.setdefault(BUILDER_KEY, Builder())
+    return found
 
 
 async def in_builder(slug: str, lang: str, args: dict) -> Page:
     """:func:`render` in the builder process."""
-    return await asyncio.get_running_loop().run_in_executor(builder(), render, slug, lang, args)
+    return await builder().run(render, slug, lang, args)
+
+
+# --- the pages on disk, shared by the machine's server processes ------------------------------
+_SHAPES = ("app.py", "components", "graphviz_core", "static", "pyproject.toml")
+
+
+@functools.lru_cache(maxsize=1)
+def code_key() -> str:
+    """A hash of everything that shapes a page: the app's code, words, templates, styles and
+    scripts, and Panel's and Bokeh's versions. A page on disk is used only by servers of the
+    same code (a changed file, a new library: pages built again)."""
+    import bokeh
+    import panel
+
+    digest = hashlib.sha1(f"panel {panel.__version__} bokeh {bokeh.__version__}".encode())
+    for name in _SHAPES:
+        top = ROOT / name
+        files = [top] if top.is_file() else sorted(
+            p for p in top.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and p.suffix not in (".pyc", ".pyo"))
+        for path in files:
+            digest.update(b"\0" + path.relative_to(ROOT).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_root() -> Path:
+    """Where the machine's server processes keep their pages: ``BPX_FIRST_PAGE_DIR``, else
+    ``$XDG_CACHE_HOME/backprop-explorer/first-pages`` (``~/.cache/...``)."""
+    found = os.environ.get("BPX_FIRST_PAGE_DIR", "").strip()
+    if found:
+        return Path(found)
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(home) / "backprop-explorer" / "first-pages"
+
+
+class Shelf:
+    """Built pages on disk, ``root/<code key>/<page>.gz``, shared by every server process of
+    a machine (of one code, :func:`code_key`): written whole or not at all (a file of its own,
+    then renamed), and built by one process at a time (a ``flock`` per page, which the system
+    releases if its process dies). Calls do not block: a lock is taken or not."""
+
+    def __init__(self, root: Path, key: str):
+        self.dir = Path(root) / key
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _name(self, key: tuple) -> str:
+        slug, lang, items = key
+        return f"{slug}-{lang}-" + hashlib.sha1(repr(items).encode()).hexdigest()[:12]
+
+    def get(self, key: tuple) -> Page | None:
+        """The page, if a process has built it."""
+        try:
+            data = (self.dir / (self._name(key) + ".gz")).read_bytes()
+        except OSError:
+            return None
+        etag, _, gz = data.partition(b"\n")
+        return Page(gz, etag.decode("ascii")) if gz else None
+
+    def put(self, key: tuple, page: Page) -> None:
+        path = self.dir / (self._name(key) + ".gz")
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        part.write_bytes(page.etag.encode("ascii") + b"\n" + page.gz)
+        os.replace(part, path)
+
+    def lock(self, key: tuple):
+        """The page's build lock (an open file: close it to release), or None if another
+        process holds it."""
+        import fcntl
+
+        held = open(self.dir / (self._name(key) + ".lock"), "a+b")
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            held.close()
+            return None
+        return held
+
+
+def shelf() -> Shelf | None:
+    """The machine's :class:`Shelf` for this code, or None (pages kept per process) when
+    ``BPX_FIRST_PAGE_DIR`` is ``off`` or the directory cannot be made."""
+    root = cache_root()
+    if str(root).lower() in ("0", "off", "no", "false"):
+        return None
+    try:
+        return Shelf(root, code_key())
+    except OSError as e:
+        log.warning("static-first pages kept per process, not in %s: %s", root, e)
+        return None
 
 
 class FirstPages:
     """The process's cache of static-first pages: canonical page -> :class:`Page`, at most
     ``limit`` compressed bytes (least recently opened dropped first), and the builds under
     way, each waited for at most ``wait`` s. Used on the event loop's thread only.
-    ``build``: a coroutine function making a page (:func:`in_builder`)."""
+    ``build``: a coroutine function making a page (:func:`in_builder`). ``shelf``: the pages
+    on disk that the machine's server processes share (:class:`Shelf`), or None: a page
+    missing here is read from there, and built (and put there) by one process only; the
+    others wait for it there."""
 
-    def __init__(self, limit: int = MAX_BYTES, build=in_builder, wait: float = WAIT_SECONDS):
+    def __init__(self, limit: int = MAX_BYTES, build=in_builder, wait: float = WAIT_SECONDS,
+                 shelf: Shelf | None = None, poll: float = 0.2):
         self.limit = limit
         self.build = build
         self.wait = wait
+        self.shelf = shelf
+        self.poll = poll
         self.pages: OrderedDict[tuple, Page] = OrderedDict()
         self.size = 0
         self.building: dict[tuple, asyncio.Future] = {}
         self.failed: set[tuple] = set()
         self.builds = 0
 
+    @staticmethod
+    def key(page: tuple[str, str, dict]) -> tuple:
+        slug, lang, args = page
+        return (slug, lang, tuple(sorted(args.items())))
+
+    def _start(self, key: tuple, page: tuple, charge) -> asyncio.Future | None:
+        pending = self.building.get(key)
+        if pending is None:
+            if key in self.failed or not charge():
+                return None
+            pending = self.building[key] = asyncio.ensure_future(self._build(key, page))
+        return pending
+
     async def page(self, page: tuple[str, str, dict], charge=lambda: True) -> Page | None:
         """The cached page, or built once for all who ask meanwhile; None if it cannot be
         (its build failed once, or ``charge()`` - the meter of the open that would start a
         build - refuses) or is not there within ``wait`` s."""
-        slug, lang, args = page
-        key = (slug, lang, tuple(sorted(args.items())))
+        key = self.key(page)
         found = self.pages.get(key)
         if found is not None:
             self.pages.move_to_end(key)
             return found
-        if key in self.failed:
-            return None
-        pending = self.building.get(key)
+        if self.shelf is not None and key not in self.building:
+            found = self.shelf.get(key)  # another process built it: no build, no charge
+            if found is not None:
+                self._keep(key, found)
+                return found
+        pending = self._start(key, page, charge)
         if pending is None:
-            if not charge():
-                return None
-            pending = self.building[key] = asyncio.ensure_future(self._build(key, page))
+            return None
         try:
             return await asyncio.wait_for(asyncio.shield(pending), self.wait)
         except asyncio.TimeoutError:  # the live page meanwhile; the build goes on
             return None
 
+    async def ready(self, page: tuple[str, str, dict]) -> Page | None:
+        """The page, built if no process has it, however long that takes (:func:`prebuild`)."""
+        key = self.key(page)
+        if key in self.pages:
+            return self.pages[key]
+        found = self.shelf.get(key) if self.shelf is not None else None
+        if found is not None:
+            self._keep(key, found)
+            return found
+        pending = self._start(key, page, lambda: True)
+        return None if pending is None else await asyncio.shield(pending)
+
     async def _build(self, key: tuple, page: tuple[str, str, dict]) -> Page | None:
         from . import lifecycle  # noqa: F401  (its logger prints this module's lines)
         from .guard import describe
 
-        self.builds += 1
         started = time.monotonic()
         try:
-            built = await self.build(*page)
+            built = await (self._one_build(key, page) if self.shelf is not None
+                           else self._counted(page))
         except Exception as e:
-            if type(e).__name__ == "BrokenProcessPool":  # the builder died: a new one next time
-                _drop_builder()
-            else:
+            if type(e).__name__ != "BrokenProcessPool":  # a broken builder: tried again
                 self.failed.add(key)
             log.error("static-first page %s %s not built, served live: %s", key[0], key[1],
                       describe(e))
             return None
         finally:
             self.building.pop(key, None)
-        log.info("static-first page %s %s built: %s bytes gzipped, %.1f s", key[0], key[1],
-                 f"{len(built.gz):,}", time.monotonic() - started)
-        self._keep(key, built)
-        return built
+        if built is not None:
+            page_built, fresh = built
+            if fresh:
+                log.info("static-first page %s %s built: %s bytes gzipped, %.1f s", key[0],
+                         key[1], f"{len(page_built.gz):,}", time.monotonic() - started)
+            self._keep(key, page_built)
+            return page_built
+        return None
+
+    async def _counted(self, page: tuple) -> tuple[Page, bool]:
+        self.builds += 1
+        return await self.build(*page), True
+
+    async def _one_build(self, key: tuple, page: tuple) -> tuple[Page, bool]:
+        """Built here under the page's lock, or read from disk once the process that holds the
+        lock has put it there (or built here if that process ends without it)."""
+        while True:
+            held = self.shelf.lock(key)
+            if held is not None:
+                try:
+                    found = self.shelf.get(key)
+                    if found is not None:
+                        return found, False
+                    built, fresh = await self._counted(page)
+                    try:
+                        self.shelf.put(key, built)
+                    except OSError as e:
+                        log.warning("static-first page %s %s not saved: %s", key[0], key[1], e)
+                    return built, fresh
+                finally:
+                    held.close()
+            await asyncio.sleep(self.poll)
+            found = self.shelf.get(key)
+            if found is not None:
+                return found, False
 
     def _keep(self, key: tuple, page: Page) -> None:
-        if len(page.gz) > self.limit:
+        if len(page.gz) > self.limit or key in self.pages:
             return  # served to those who waited, not kept
         self.pages[key] = page
         self.size += len(page.gz)
@@ -240,12 +438,69 @@ class FirstPages:
             self.size -= len(dropped.gz)
 
 
-def first_pages(application) -> FirstPages:
-    """The server application's cache (one per process, made on first use)."""
-    found = getattr(application, "_bpx_first_pages", None)
+def first_pages() -> FirstPages:
+    """The server process's cache (made on first use), on the machine's :func:`shelf`."""
+    import panel as pn
+
+    found = pn.state.cache.get(CACHE_KEY)
     if found is None:
-        found = application._bpx_first_pages = FirstPages()
+        found = pn.state.cache.setdefault(CACHE_KEY, FirstPages(shelf=shelf()))
     return found
+
+
+def prebuild_pages() -> list[tuple[str, str, dict]]:
+    """The pages built when a server starts (``BPX_FIRST_PAGE_PREBUILD``): ``default`` (the
+    default) is the explorer's default page in each language, then every lesson in each
+    language; ``0`` none; else ``slug:lang`` items separated by commas (``graph`` is the
+    explorer's default page).
+
+    >>> [p[:2] for p in prebuild_pages()][:3]
+    [('graph', 'en'), ('graph', 'zh'), ('chain-rule', 'en')]
+    """
+    from .site import site_pages
+    from .words import LANGUAGES
+
+    wanted = os.environ.get("BPX_FIRST_PAGE_PREBUILD", "default").strip().lower()
+    if wanted in ("0", "off", "no", "false", "none", ""):
+        return []
+    if wanted == "default":
+        langs = tuple(LANGUAGES)
+        lessons = [(slug, lang) for slug, lang, args in site_pages(("en",))
+                   if slug != "graph" for lang in langs]
+        names = [("graph", lang) for lang in langs] + lessons
+    else:
+        names = [tuple(item.strip().split(":", 1)) for item in wanted.split(",") if ":" in item]
+    found = []
+    for slug, lang in names:
+        page = canonical({"lang": [lang.encode()]} if slug == "graph"
+                         else {"lesson": [slug.encode()], "lang": [lang.encode()]})
+        if page is not None and page not in found:
+            found.append(page)
+    return found
+
+
+async def prebuild(pages: FirstPages, wanted: list) -> None:
+    """Make ``wanted`` pages ready one after another (read from disk, or built in the builder
+    process at its low priority) before anyone asks: a class opening the link does not wait
+    for a build, in any of the server's processes."""
+    for page in wanted:
+        await pages.ready(page)
+
+
+def start(io_loop=None) -> None:
+    """On a server serving static-first, once per process: the default pages made ready
+    (:func:`prebuild`) on the server's event loop ``io_loop``."""
+    import panel as pn
+
+    if not enabled() or pn.state.cache.get(STARTED_KEY):
+        return
+    pn.state.cache[STARTED_KEY] = True
+    wanted = prebuild_pages()
+    if not wanted:
+        return
+    if io_loop is None:  # a session's build may run in a thread: the server's own loop
+        io_loop = pn.state.curdoc.session_context.server_context.application_context.io_loop
+    io_loop.add_callback(prebuild, first_pages(), wanted)
 
 
 async def answer(handler) -> bool:
@@ -259,7 +514,7 @@ async def answer(handler) -> bool:
     from .guard import meter
 
     ip = handler.request.remote_ip or "?"
-    found = await first_pages(handler.application).page(
+    found = await first_pages().page(
         page, charge=lambda: meter(handler.application).take(ip))
     if found is None:
         return False

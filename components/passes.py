@@ -19,7 +19,7 @@ from graphviz_core.mlp import builder_from_text
 from graphviz_core.schedule import grad_ref, value_ref
 
 from . import display
-from .texts import difference_ref, fill_text, verdict_ref
+from .texts import difference_ref, fill_text, if_active, verdict_ref
 from .views import ModelView
 from .words import article_heading, lesson_text
 
@@ -36,10 +36,13 @@ def pretty(text: str, lang: str) -> str:
     return html.escape(text).replace(" * ", " × ")
 
 
-def _step_list(steps, lang: str) -> str:
-    """A pass's steps as a numbered list of their formulas."""
-    return "<ol>" + "".join(f"<li><code>{pretty(s['text_template'], lang)}</code></li>"
-                            for s in steps) + "</ol>"
+def _step_list(steps, lang: str, backward: bool = False) -> str:
+    """A pass's steps as a numbered list of their formulas (``backward``: each there while
+    its node is active, as a requires_grad switch decides: :func:`components.texts.if_active`)."""
+    items = (f"<li><code>{pretty(s['text_template'], lang)}</code></li>" for s in steps)
+    if backward:
+        items = (if_active(s["node"], item) for s, item in zip(steps, items))
+    return "<ol>" + "".join(items) + "</ol>"
 
 
 class PassesPanel(ModelView):
@@ -100,13 +103,13 @@ class PassesPanel(ModelView):
             node = g.nodes[n]
             if node["op"] or node["kind"] == "constant":
                 continue
-            grad = f"<b>{grad_ref(n)}</b>" if node["active"] else w["not_computed"]
+            grad = if_active(n, f"<b>{grad_ref(n)}</b>", w["not_computed"])
             leaves.setdefault(node["kind"], []).append(
                 f"∂{loss}/∂{html.escape(node['name'])} = {grad}")
         result = "".join(f"<p>{w[key].format(list=w['list_sep'].join(leaves[kind]))}</p>"
                          for kind, key in (("parameter", "params_line"), ("data", "data_line"))
                          if kind in leaves)
-        return (f"<p>{w['walk']}</p>{_step_list(schedule(g, 'backward'), lang)}"
+        return (f"<p>{w['walk']}</p>{_step_list(schedule(g, 'backward'), lang, True)}"
                 f"<p>{w['reuse']}</p>" + result)
 
     def check(self) -> list[dict]:
@@ -140,10 +143,9 @@ class PassesPanel(ModelView):
         for r in checked:
             n = r["node"]
             checks[n] = (r["difference"], w["agree"], differ)
-            active = r["grad"] is not None
-            grad = f"\u27e8g|{n}~8\u27e9" if active else w["not_computed"]
+            grad = if_active(n, f"\u27e8g|{n}~8\u27e9", w["not_computed"])
             rows.append(f"<tr><td><i>{html.escape(r['name'])}</i></td><td>{grad}"
-                        f"</td><td>{difference_ref(n)}</td><td>{verdict_ref(n) if active else ''}"
+                        f"</td><td>{difference_ref(n)}</td><td>{if_active(n, verdict_ref(n))}"
                         "</td></tr>")
         header = "".join(f"<th>{h}</th>" for h in w["check_header"])
         return (f"<h4>{w['check_title']}</h4><p>{w['check_text'].format(h=format_number(H))}</p>"

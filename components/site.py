@@ -11,7 +11,8 @@ by the lesson's code over those controls' grid while the site is built
 (:mod:`components.states`). What needs Python does not work: typed expressions and the
 controls that need a derivation or a lesson's numpy work, greyed out on the page
 (:func:`texts.server_only`); each page that has them says so in a note that links the same
-page on the live app (``--live URL``; UI words ``static_site_note``, ``static_lesson_note``),
+page on the live app (``--live URL``; UI words ``static_site_note``, ``static_lesson_note``,
+and their ``_live`` forms on a page with a live app behind it, where those controls work),
 and the figures README's "A static site" lists stay at the values they were built with. The
 explorer's examples menu goes to the example's page of the site.
 
@@ -124,7 +125,10 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
         if css not in pn.config.raw_css:  # a server's page-building thread: no session's config
             page.config.raw_css = [*page.config.raw_css, css]
         if slug == "graph" or built["greyed"]:  # what needs the live app, and a link there
-            note = ui(lang)["static_site_note" if slug == "graph" else "static_lesson_note"]
+            # with a live app behind the page its controls that need Python are usable: they
+            # open the page live (static/golive.js), and the note says that instead of "greyed out"
+            key = "static_site_note" if slug == "graph" else "static_lesson_note"
+            note = ui(lang)[key + ("_live" if live else "")]
             place_note(page, built["greyed"], note.format(live=live_words(live, lang)))
         title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
         page.save(saved, resources=Resources(mode="server", root_url=""), title=title)

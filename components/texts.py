@@ -44,6 +44,12 @@ _VARIANT = re.compile(r"\u27e8([vg])\|(\d+)@(\d+)(?:~(\d+))?\u27e9")
 _SAME = re.compile(r"\u27e8q\|(\d+)\|(\d+(?:,\d+)*)\|(\d+)\u27e9")
 _CHOOSE = re.compile(r"\u27e8s\|([vg])(\d+)@(\d+)([<=])([vg])(\d+)@(\d+)\|(\d+)\u27e9")
 _OWN = re.compile(r"\u27e8(p?)([fcakr])\|(\d+)(?:\|(\d+))?(?:~(\d+))?\u27e9")
+# what depends on which nodes the backward pass computes (the requires_grad switches):
+# ⟨?n⟩A⟨:⟩B⟨;⟩ is A when node n is active, else B (never nested); ⟨#e⟩ / ⟨#s⟩ the local
+# derivatives evaluated / skipped; ⟨#p|c|one|many⟩ the words for the pruned nodes (the
+# inactive ones but c constants: nothing, ``one``, or ``many`` with # the count)
+_IF_ACTIVE = re.compile("\u27e8\\?(\\d+)\u27e9(.*?)\u27e8:\u27e9(.*?)\u27e8;\u27e9", re.S)
+_PRUNED = re.compile("\u27e8#p\\|(\\d+)\\|([^|\u27e9]*)\\|([^|\u27e9]*)\u27e9")
 
 # Set while the static site builds its pages: the explorer then hands its templates to the
 # page (a context variable, so that a server building pages in other contexts never sees it);
@@ -139,6 +145,44 @@ def attach(view, **texts) -> None:
     view.player.args = {**args, **models}
 
 
+def if_active(n: int, yes: str, no: str = "") -> str:
+    """``yes`` where node ``n`` is active (the backward pass computes its gradient), else
+    ``no``: the page decides again when a requires_grad switch moves (``texts.mjs``).
+
+    >>> if_active(3, "<b>⟨g|3⟩</b>", "not computed")
+    '⟨?3⟩<b>⟨g|3⟩</b>⟨:⟩not computed⟨;⟩'
+    """
+    return f"\u27e8?{n}\u27e9{yes}\u27e8:\u27e9{no}\u27e8;\u27e9"
+
+
+def counts_template(text: str, graph, one: str, many: str) -> str:
+    """``text`` (with ``{evaluated}`` and ``{skipped}``) followed by the pruned nodes' words
+    (``one``; ``many`` with ``{n}``) as placeholders of the backward pass's counts, which a
+    requires_grad switch changes (:func:`fill_text` and ``texts.mjs`` fill them)."""
+    constants = sum(1 for _, d in graph.nodes(data=True)
+                    if not d["active"] and d["kind"] == "constant")
+    return (text.format(evaluated="\u27e8#e\u27e9", skipped="\u27e8#s\u27e9")
+            + f"\u27e8#p|{constants}|{one}|{many.format(n='#')}\u27e9")
+
+
+def _with_active(template: str, graph) -> str:
+    """``template``'s parts that depend on which nodes are active, for ``graph``'s."""
+    nodes = graph.nodes
+    if "\u27e8?" in template:
+        template = _IF_ACTIVE.sub(lambda m: m.group(2 if nodes[int(m.group(1))]["active"] else 3),
+                                  template)
+    if "\u27e8#" in template:
+        inactive = sum(1 for _, active in nodes(data="active") if not active)
+
+        def pruned(m: re.Match) -> str:
+            n = inactive - int(m.group(1))
+            return "" if n <= 0 else m.group(2) if n == 1 else m.group(3).replace("#", str(n))
+        template = _PRUNED.sub(pruned, template.replace(
+            "\u27e8#e\u27e9", str(graph.graph.get("evaluated", 0))).replace(
+            "\u27e8#s\u27e9", str(graph.graph.get("skipped", 0))))
+    return template
+
+
 def fault_ref(n: int) -> str:
     return f"\u27e8f|{n}\u27e9"
 
@@ -165,6 +209,7 @@ def fill_text(template: str, graph, lang: str, checks: dict | None = None,
     "x = 0 <div class='bpx-fault'>⚠ log of zero</div>"
     """
     nodes = graph.nodes
+    template = _with_active(template, graph)
 
     def own(match: re.Match) -> str:
         paren, kind, n, slot, digits = match.groups()

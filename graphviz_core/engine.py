@@ -22,7 +22,7 @@ from typing import Callable, NamedTuple
 from .ieee import (INF, NAN, abs_, cos_, div_, exp_, is_integer_, log_, pow_, sin_, sqrt_,
                    tanh_)
 from .inline import inline, inlined
-from .rules import passed_back
+from .rules import needs_gradient, passed_back
 
 __all__ = [
     "Value", "Op", "OPS", "BackwardReport", "stop_gradient", "minimum", "maximum",
@@ -920,18 +920,11 @@ def active_nodes(order: list[Value], root: Value) -> set[Value]:
     >>> sorted(v.name for v in active_nodes(topological_order(L), L) if v.name)
     ['w']
     """
-    needs: set[Value] = set()
+    needs: dict[Value, bool] = {}  # the page's requires_grad switches decide alike (rules.py)
     for v in order:
-        parents = v.parents
-        if parents:
-            for p in parents:
-                if p in needs:
-                    needs.add(v)
-                    break
-        elif v.requires_grad:
-            needs.add(v)
+        needs[v] = needs_gradient(v.requires_grad, v.parents, needs)
     live: set[Value] = {root}
     for v in reversed(order):
         if v in live and v.op not in _BLOCKING:
             live.update(v.parents)
-    return needs & live
+    return {v for v in live if needs[v]}

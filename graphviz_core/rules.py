@@ -131,3 +131,16 @@ def passed_back(selects, grad, local):
     (nan, 0.0)
     """
     return 0.0 if selects and local == 0.0 else grad * local
+
+
+def needs_gradient(requires, inputs, needs):
+    """Whether a node needs a gradient (PyTorch's ``requires_grad``): a leaf (no ``inputs``)
+    when it ``requires`` one, an op when one of its ``inputs`` (their indices) ``needs`` one
+    (``needs``: the answers so far, inputs before the nodes they feed). What prunes the
+    backward pass (:func:`graphviz_core.engine.active_nodes`) and the page's requires_grad
+    switches (``static/explorer/replay.mjs`` ``activeFlags``).
+
+    >>> needs_gradient(False, [], {}), needs_gradient(True, [0, 1], {0: False, 1: True})
+    (False, True)
+    """
+    return any(needs[j] for j in inputs) if len(inputs) > 0 else requires

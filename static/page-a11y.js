@@ -10,6 +10,7 @@
 //   as it does on screen (it is fixed at the bottom there; on a wide screen it is on the left),
 //   and it starts closed: open, it would cover the part of the page under the figure (the
 //   header's toggle, which says "Inputs", opens it; open, the page gets room to scroll clear).
+// - the language switch takes the page's state as its URL holds it now (not as it opened).
 // Sliders come and go (a new expression brings its own), so all this is done again after the
 // Bokeh document changes its layout or a slider's range (which re-renders its handle).
 (function () {
@@ -140,6 +141,20 @@
   placeDrawer()
   showDrawer(!narrow.matches)
   narrow.addEventListener("change", () => { placeDrawer(); showDrawer(!narrow.matches) })
+
+  // --- the language switch (components/navigation.py) takes the page as it is now --------
+  // A live page writes its state into its URL as it changes (components/urlstate.py); the
+  // link, made when the page was built, carries the state the page opened with. When it is
+  // followed (or its menu opened, to copy it), its query becomes the URL's with its language.
+  // Links to files (the static site: no state in the URL) are left as they are.
+  function followState(e) {
+    const a = e.composedPath().find((el) => el instanceof Element && el.matches("a[hreflang]"))
+    if (!a || !(a.getAttribute("href") || "").startsWith("?")) return
+    const query = new URLSearchParams(window.location.search)
+    query.set("lang", a.getAttribute("hreflang"))
+    a.setAttribute("href", "?" + query)
+  }
+  for (const type of ["click", "auxclick", "contextmenu"]) document.addEventListener(type, followState, true)
 
   let pending = 0
   function soon() {

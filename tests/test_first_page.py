@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bokeh_client import run_alone
 from components import first_page
-from components.first_page import FirstPages, Page, canonical
+from components.first_page import FirstPages, Page, Shelf, canonical
 from components.navigation import query_link
 from components.site import site_pages
 
@@ -122,6 +122,113 @@ def test_the_cache_keeps_at_most_its_bytes_dropping_the_least_recently_opened():
     assert [key[0] for key in pages.pages] == ["graph", "loss-value"] and pages.size == 800
     assert pages.builds == 4
 
+
+# --- pages shared on disk by a machine's server processes (first_page.Shelf) -----------------
+def _shared_class(shelves, calls):
+    """Each shelf a server process's FirstPages; 15 opens of one page on each at once."""
+    async def crowd():
+        async def build(slug, lang, args):
+            calls.append(slug)
+            await asyncio.sleep(0.3)
+            return _page(100)
+
+        processes = [FirstPages(limit=1000, build=build, shelf=s, poll=0.05) for s in shelves]
+        page = site_pages(("en",))[0]
+        opens = [asyncio.ensure_future(p.page(page)) for p in processes for _ in range(15)]
+        return processes, await asyncio.gather(*opens)
+
+    return run_alone(crowd())
+
+
+def test_two_processes_opening_one_page_at_once_build_it_once(tmp_path):
+    calls = []
+    # two Shelf objects on one directory: two open files, two flocks, as two processes have
+    processes, got = _shared_class([Shelf(tmp_path, "code1"), Shelf(tmp_path, "code1")], calls)
+    assert calls == ["graph"] and sorted(p.builds for p in processes) == [0, 1]
+    assert all(page == _page(100) for page in got)
+    # both keep it, and neither asks the disk again
+    assert all(len(p.pages) == 1 for p in processes)
+
+
+def test_pages_on_disk_serve_a_restart_of_the_same_code_only(tmp_path):
+    calls = []
+    _shared_class([Shelf(tmp_path, "code1")], calls)
+    _shared_class([Shelf(tmp_path, "code1")], calls)  # a restart: nothing built
+    assert calls == ["graph"]
+    _shared_class([Shelf(tmp_path, "code2")], calls)  # other code: built again
+    assert calls == ["graph", "graph"]
+
+
+def test_the_code_key_changes_with_any_file_that_shapes_a_page(tmp_path, monkeypatch):
+    (tmp_path / "components" / "words").mkdir(parents=True)
+    (tmp_path / "app.py").write_text("x = 1\n")
+    words = tmp_path / "components" / "words" / "ui.en.toml"
+    words.write_text('a = "b"\n')
+    monkeypatch.setattr(first_page, "ROOT", tmp_path)
+
+    def key():
+        first_page.code_key.cache_clear()
+        return first_page.code_key()
+
+    try:
+        first = key()
+        (tmp_path / "components" / "__pycache__").mkdir()
+        (tmp_path / "components" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+        assert key() == first  # compiled files are not code
+        words.write_text('a = "c"\n')
+        assert key() != first
+    finally:
+        first_page.code_key.cache_clear()
+
+
+def test_a_process_that_dies_while_building_leaves_the_build_to_another(tmp_path):
+    held = Shelf(tmp_path, "k").lock(FirstPages.key(site_pages(("en",))[0]))
+    assert held is not None  # "another process" is building
+
+    async def opens():
+        calls = []
+
+        async def build(slug, lang, args):
+            calls.append(slug)
+            return _page(7)
+
+        pages = FirstPages(limit=1000, build=build, shelf=Shelf(tmp_path, "k"), poll=0.05, wait=0.2)
+        page = site_pages(("en",))[0]
+        waited = await pages.page(page)  # the other's build: not here within 0.2 s
+        held.close()  # it died (the system releases its lock): this process builds
+        await asyncio.sleep(0.3)
+        return waited, await pages.page(page), calls
+
+    assert run_alone(opens()) == (None, _page(7), ["graph"])
+
+
+def test_the_builder_process_ends_when_idle_and_starts_again_on_demand():
+    import os
+
+    async def use():
+        builder = first_page.Builder(idle=0.2, initializer=None)
+        first = await builder.run(os.getpid)
+        running = builder.pool is not None
+        await asyncio.sleep(0.6)
+        ended = builder.pool is None
+        second = await builder.run(os.getpid)
+        builder.end()
+        return first, running, ended, second, builder.started
+
+    first, running, ended, second, started = run_alone(use())
+    assert first != os.getpid() and second != first and running and ended and started == 2
+
+
+def test_the_pages_built_at_start_are_named_by_an_environment_variable(monkeypatch):
+    monkeypatch.setenv("BPX_FIRST_PAGE_PREBUILD", "chain-rule:zh, graph:en,nope:en")
+    assert [p[:2] for p in first_page.prebuild_pages()] == [("chain-rule", "zh"), ("graph", "en")]
+    monkeypatch.setenv("BPX_FIRST_PAGE_PREBUILD", "0")
+    assert first_page.prebuild_pages() == []
+    monkeypatch.delenv("BPX_FIRST_PAGE_PREBUILD")
+    pages = first_page.prebuild_pages()
+    assert {p[1] for p in pages} == {"en", "zh"} and len(pages) == len(set(map(FirstPages.key, pages)))
+    assert all(slug != "graph" or args == canonical({"lang": [lang.encode()]})[2]
+               for slug, lang, args in pages)
 
 
 def test_a_page_saved_as_text_leaves_nothing_of_it_alive():

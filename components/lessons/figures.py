@@ -17,8 +17,8 @@ from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..states import precompute
-from ..stats import stats_html
-from ..texts import attach, fill_text, is_offline
+from ..stats import STATS_CLASS, stats_html, stats_template
+from ..texts import attach, fill_text, if_active, is_offline
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (callout, choice_arg, contributions, float_arg, heading,
@@ -42,7 +42,9 @@ class FigureLesson:
             requires_grad={**example.requires_grad, **{n: False for n in off}},
             mode=choice_arg(args, "mode", "backward", MODES))
         self.view = GraphView(model=self.model, height=430, lang=lang)
-        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
+        # stop-gradient's numbers are precomputed over u alone: its switches need the server
+        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
+                                       pruned_in_page=slug != "stop-gradient")
         for slider in self.sliders.sliders.values():
             slider.param.update(start=-LIMIT, end=LIMIT)
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
@@ -99,9 +101,8 @@ class FigureLesson:
         along one path each running product is the engine's gradient of that node."""
         t = lesson_text("figures", self.lang)
         g = self.model.graph
-        n, edges = self._leaf("w"), []
-        if not g.nodes[n]["active"]:
-            return ""
+        n = start = self._leaf("w")
+        edges = []
         while g.out_degree(n):
             u, v, key = next(iter(g.out_edges(n, keys=True)))
             edges.append((u, v, key))
@@ -114,10 +115,11 @@ class FigureLesson:
                          f"{grad_ref(v)} × \u27e8pl|{v}|{key}\u27e9 = <b>{grad_ref(u)}</b>"])
         product = " × ".join(f"\u27e8pl|{v}|{key}\u27e9" for _, v, key in reversed(edges))
         total = grad_ref(edges[0][0]) if edges else "0"
-        return (f"<div class='bpx-live-title'>{t['chain_title'].format(leaf='w')}</div>"
-                + table_html([t["node"], t["local"], t["grad"]], body)
-                + f"<div class='bpx-equation'>∂{loss}/∂w = 1 × {product} = "
-                  f"<b>{total}</b></div>")
+        return if_active(start,  # nothing where w is switched off
+                         f"<div class='bpx-live-title'>{t['chain_title'].format(leaf='w')}</div>"
+                         + table_html([t["node"], t["local"], t["grad"]], body)
+                         + f"<div class='bpx-equation'>∂{loss}/∂w = 1 × {product} = "
+                           f"<b>{total}</b></div>")
 
     def fan_out_html(self) -> str:
         return fill_text(self.fan_out_template(), self.model.graph, self.lang)
@@ -127,8 +129,6 @@ class FigureLesson:
         t = lesson_text("figures", self.lang)
         g = self.model.graph
         u = self._leaf("u")
-        if not g.nodes[u]["active"]:
-            return ""
         body, parts = [], []
         for v, key in sorted((v, key) for _, v, key in g.out_edges(u, keys=True)):
             d = g.edges[u, v, key]
@@ -139,9 +139,12 @@ class FigureLesson:
             body.append([path, f"{grad_ref(v)} × \u27e8pl|{v}|{key}\u27e9 = "
                                f"<b>\u27e8k|{v}|{key}\u27e9</b>"])
             parts.append(f"\u27e8pk|{v}|{key}\u27e9")
-        return (f"<div class='bpx-live-title'>{t['sum_title'].format(leaf='u')}</div>"
-                + table_html([t["path"], t["contribution"]], body)
-                + f"<div class='bpx-equation'>∂L/∂u = {' + '.join(parts)} = <b>{grad_ref(u)}</b></div>")
+        # nothing where u is switched off; an active u's edges flow or not as its children
+        # reach the loss, which no switch changes
+        return if_active(u, f"<div class='bpx-live-title'>{t['sum_title'].format(leaf='u')}</div>"
+                         + table_html([t["path"], t["contribution"]], body)
+                         + f"<div class='bpx-equation'>∂L/∂u = {' + '.join(parts)} = "
+                           f"<b>{grad_ref(u)}</b></div>")
 
     def stop_gradient_html(self) -> str:
         t = lesson_text("figures", self.lang)
@@ -180,7 +183,8 @@ class FigureLesson:
                     values={**self.model.values, "u": u.value}))
             else:
                 template = (self.chain_template if self.slug == "chain-rule" else self.fan_out_template)()
-                attach(self.view, panes=[("bpx-live", template)])
+                attach(self.view, panes=[("bpx-live", template),
+                                         (STATS_CLASS, stats_template(self.model, lang))])
         # the figure, its numbers and the explanation only display: one block
         figure_column = display.column(self.view.layout(), self.stats.model, self.live.model,
                                        sizing_mode="stretch_width")

@@ -24,8 +24,8 @@ from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..states import precompute
-from ..stats import stats_html
-from ..texts import attach, fill_text, is_offline, url_key
+from ..stats import STATS_CLASS, stats_html, stats_template
+from ..texts import attach, fill_text, if_active, is_offline, url_key
 from ..words import article_heading, lesson_text
 from . import LessonPage
 from .common import (callout, choice_arg, float_arg, heading, names_arg, number,
@@ -83,7 +83,8 @@ class InputGradientsLesson:
         self.model = ExplorerModel(expression=SEED.source, values=values, mode="backward",
                                    requires_grad={n: False for n in off})
         self.view = GraphView(model=self.model, height=360, lang=lang)
-        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
+        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
+                                       pruned_in_page=True)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.leaves = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-leaves"])
         self.classifier = Classifier()
@@ -132,8 +133,8 @@ class InputGradientsLesson:
         rows = []
         for name in ("w", "b", "x", "y"):
             n = nodes.get(name)
-            cell = (f"<b>{grad_ref(n)}</b>" if n is not None and g.nodes[n]["active"] else
-                    f"<span class='bpx-blocked'>{t['skipped']}</span>")
+            skipped = f"<span class='bpx-blocked'>{t['skipped']}</span>"
+            cell = skipped if n is None else if_active(n, f"<b>{grad_ref(n)}</b>", skipped)
             rows.append([f"<i>{name}</i>", t["roles"][name], cell, t["uses"][name]])
         return table_html([t["leaf"], t["role"], t["grad"], t["used"]], rows,
                           caption=t["leaf_title"])
@@ -175,7 +176,8 @@ class InputGradientsLesson:
         if is_offline():  # no server behind the page: the attack at every glyph and ε
             precompute([self.glyph, self.eps], [*self.sources.values(), self.result],
                        self._update_attack)
-            attach(self.view, panes=[("bpx-leaves", self.leaves_template())])
+            attach(self.view, panes=[("bpx-leaves", self.leaves_template()),
+                                     (STATS_CLASS, stats_template(self.model, self.lang))])
             url_key("glyph", self.glyph)
             url_key("eps", self.eps)
         main = [

@@ -62,6 +62,13 @@ export function* variableSliders(doc) {
   }
 }
 
+// the first model of a document carrying the tag `tag` (null if none)
+export function taggedModel(doc, tag) {
+  if (!doc) return null
+  for (const m of doc.all_models) if ((m.tags || []).includes(tag)) return m
+  return null
+}
+
 // the one model of a document carrying the CSS class `css` (undefined if none)
 export function modelWithClass(doc, css) {
   if (!doc) return undefined

@@ -4,7 +4,7 @@
 // tests/js/replay_tapes.mjs imports this module directly to hold it to the engine.
 import { OPS, FAULT_WORDS } from "./ops.generated.mjs"
 // what an input receives: graphviz_core/rules.py passed_back, the engine's own, translated
-import { passed_back } from "./rules.generated.mjs"
+import { passed_back, needs_gradient } from "./rules.generated.mjs"
 import { INF, NAN, isfinite_ } from "./ieee.mjs"
 
 export const fin = isfinite_
@@ -129,6 +129,22 @@ class Result {
     const { start, rule, n } = this.compiled
     return Array.from({ length: n }, (_, i) => (rule[i] === null ? null : Array.from(this.localFlat.subarray(start[i], start[i + 1]))))
   }
+}
+
+// The tape's `active` flags (1 where the backward pass computes a gradient) with the variables
+// `off` (names) switched to requires_grad=False and every other variable requiring one: as
+// graphviz_core.engine.active_nodes decides, with its rule (rules.py needs_gradient) - a node
+// needs a gradient when one of its inputs does, and is active when it also reaches the root
+// along a path with no stop-gradient before its end.
+export function activeFlags(tape, off) {
+  const n = tape.op.length, needs = new Array(n), live = new Uint8Array(n)
+  const requires = new Set()
+  for (const [name, i] of Object.entries(tape.variable)) if (!off.has(name)) requires.add(i)
+  for (let i = 0; i < n; i++) needs[i] = needs_gradient(requires.has(i), tape.inputs[i], needs)
+  if (n) live[tape.root] = 1
+  for (let i = n - 1; i >= 0; i--)
+    if (live[i] && !blocksGradient(tape.op[i])) for (const j of tape.inputs[i]) live[j] = 1
+  return Array.from({ length: n }, (_, i) => (needs[i] && live[i] ? 1 : 0))
 }
 
 // what an input receives through `op`: graphviz_core.engine.contribution (rules.py passed_back)

@@ -29,6 +29,23 @@ export function literal(x) {
 }
 
 
+// what depends on which nodes the backward pass computes, as components/texts.py
+// _with_active writes it: ⟨?n⟩A⟨:⟩B⟨;⟩ (A where node n is active), the counts ⟨#e⟩ ⟨#s⟩ and
+// the pruned nodes' words ⟨#p|constants|one|many⟩
+export function withActive(template, tape, r) {
+  if (template.includes("\u27e8?"))
+    template = template.replace(/\u27e8\?(\d+)\u27e9([\s\S]*?)\u27e8:\u27e9([\s\S]*?)\u27e8;\u27e9/g, (_, n, yes, no) => (tape.active[+n] ? yes : no))
+  if (template.includes("\u27e8#")) {
+    const inactive = tape.active.reduce((k, a) => k + (a ? 0 : 1), 0)
+    template = template.replace(/\u27e8#e\u27e9/g, String(r.evaluated)).replace(/\u27e8#s\u27e9/g, String(r.skipped))
+      .replace(/\u27e8#p\|(\d+)\|([^|\u27e9]*)\|([^|\u27e9]*)\u27e9/g, (_, c, one, many) => {
+        const n = inactive - +c
+        return n <= 0 ? "" : n === 1 ? one : many.replaceAll("#", String(n))
+      })
+  }
+  return template
+}
+
 export class Texts {
   constructor() { this.last = new Map(); this.panes = null }
 
@@ -86,6 +103,7 @@ export class Texts {
 
   fill(template, view) {
     const r = view.result, tape = view.scene.tape, passes = view.args.texts.passes, check = passes && passes.check
+    template = withActive(template, tape, r)
     let names = null, differences = {}
     const difference = (n) => {
       if (!(n in differences)) {

@@ -3,7 +3,7 @@
 // (no server round trip), and draws through render/table/caption/playback into the figure's
 // sources.
 
-import { replay, num } from "./replay.mjs"
+import { replay, num, activeFlags } from "./replay.mjs"
 import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
 import { drawing } from "./render.mjs"
 import { tableColumns, ValuesTable } from "./table.mjs"
@@ -12,7 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
-import { variableSliders, viewOf, followValues, paintOn, keepSameStyles } from "./bokeh.mjs"
+import { variableSliders, viewOf, followValues, paintOn, keepSameStyles, taggedModel } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
@@ -65,6 +65,7 @@ export class View {
       case "descend": return this.descent.handle(data)
       case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
       case "grad-buffer": return this.buffer.handle(this, data)
+      case "requires-grad": return this.requiresGrad(data.names.filter((_, k) => !obj.active.includes(k)))
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
         this.presentation = !!("on" in data ? data.on : obj.active)
@@ -110,6 +111,10 @@ export class View {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
     this.scene = JSON.parse(text)
+    // what the requires_grad switches prune from (a page with no server behind it)
+    this.unpruned = { active: this.scene.tape.active, backward: this.scene.steps.backward }
+    if (this.args.texts && this.off === undefined) this.off = offInLink(this.args.meta.document)
+    if (this.off && this.off.size) this.prune()
     setLanguage(this.scene.lang)
     this.adoptMode(this.scene.mode)
     releases.answered()
@@ -207,6 +212,32 @@ export class View {
   override(name, value) { this.overrides[name] = value === 0 ? 0 : value }
 
   compute() { this.result = replay(this.scene.tape, this.overrides) }
+
+  // The requires_grad switches on a page with no server behind it (the static site): the
+  // leaves `off` need no gradient, and the page derives what the server would - which tape
+  // entries the backward pass computes (replay.mjs activeFlags, the engine's rule), the
+  // backward steps of those (the server's schedule keeps the same steps of the active nodes),
+  // and, through the texts' templates, what they write (texts.mjs withActive). The link
+  // carries them as the live page's does (`off=`).
+  requiresGrad(off) {
+    if (!this.scene || !this.args.texts) return
+    this.off = new Set(off)
+    this.prune()
+    writeOffInLink(off)
+    this.adoptMode(this.predicting ? "predict" : this.scene.mode)  // Predict asks the new steps
+    this.player.steps = []
+    this.player.stop(-1)
+    this.compute()
+    this.renderSoon()
+  }
+
+  prune() {
+    const sc = this.scene, { active: was, backward } = this.unpruned
+    const active = activeFlags({ ...sc.tape, active: was }, this.off)
+    sc.tape = { ...sc.tape, active }
+    const shows = sc.nodes.tape  // a grouped drawing: the tape entry each drawn node shows
+    if (backward) sc.steps = { ...sc.steps, backward: backward.filter((s) => active[shows ? shows[s.node] : s.node]) }
+  }
 
   // the variables' values the page shows now, by name
   values() {
@@ -325,4 +356,27 @@ export class View {
     const { pulses } = this.args
     if (pulses && pulses.data.x && pulses.data.x.length) setData(pulses, { x: [], y: [], label: [], color: [] })
   }
+}
+
+// The tag of a requires_grad switch group (components/controls.py) and its link key
+export const SWITCHES_TAG = "bpx-requires-grad"
+
+// the leaves switched off in the page's link (`off=a,b`), the switches set to match
+function offInLink(doc) {
+  let names = []
+  try { names = (new URLSearchParams(window.location.search).get("off") || "").split(",").map((n) => n.trim()).filter(Boolean) } catch { return new Set() }
+  const switches = taggedModel(doc, SWITCHES_TAG)
+  if (switches && names.length) {
+    const active = switches.labels.map((name, k) => (names.includes(name) ? -1 : k)).filter((k) => k >= 0)
+    switches.setv({ active })
+  }
+  return new Set(names)
+}
+
+function writeOffInLink(off) {
+  if (typeof window === "undefined" || !window.history) return
+  const url = new URL(window.location.href)
+  if (off.length) url.searchParams.set("off", off.join(","))
+  else url.searchParams.delete("off")
+  window.history.replaceState(window.history.state, "", url.href)
 }

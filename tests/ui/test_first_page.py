@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import re
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,14 +23,20 @@ pytestmark = pytest.mark.browser
 TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
 
 
-@pytest.fixture(scope="module")
-def server():
-    """A server of its own, static-first on (the tests' servers have it off:
-    tests/conftest.py); its first open (serve_app's) is live and installs the app's hooks."""
+def _env(pages: Path, prebuild: str = "0") -> dict:
     # opens wait for a build however long it takes here (a loaded machine): every open of
-    # the class below gets the static page
-    with serve_app(timeout=90, env={"BPX_STATIC_FIRST": "1", "BPX_OPENS_PER_MINUTE": "100000",
-                                    "BPX_FIRST_PAGE_WAIT": "300"}) as url:
+    # a class below gets the static page; pages on disk in a directory of the test's own
+    return {"BPX_STATIC_FIRST": "1", "BPX_OPENS_PER_MINUTE": "100000",
+            "BPX_FIRST_PAGE_WAIT": "300", "BPX_FIRST_PAGE_DIR": str(pages),
+            "BPX_FIRST_PAGE_PREBUILD": prebuild}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server of its own, static-first on (the tests' servers have it off:
+    tests/conftest.py); its first open (serve_app's) is live and installs the app's hooks,
+    which build the explorer's default page in English and Chinese before anyone asks."""
+    with serve_app(timeout=90, env=_env(tmp_path_factory.mktemp("pages"), "graph:en,graph:zh")) as url:
         yield url
 
 
@@ -134,3 +141,46 @@ def test_a_class_opening_a_new_link_at_once_waits_for_one_build(server):
     assert len(results) == 12 and {status for status, _ in results} == {200}
     assert len({body for _, body in results}) == 1 and TOKEN.search(results[0][1].decode()) is None
     assert _builds(server, "fan-out") == 1
+
+
+def _wait_for_log(server, text: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in Path(server.log).read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"no {text!r} in the server's log"
+        time.sleep(0.5)
+
+
+def test_the_default_pages_are_built_when_the_server_starts(server):
+    _wait_for_log(server, "static-first page graph zh built")  # nobody asked for it
+    status, headers, body = _get(server + "?lang=zh")
+    assert status == 200 and "Etag" in headers and TOKEN.search(body.decode()) is None
+    assert _builds(server, "graph") == 2  # en and zh, once each
+
+
+def test_two_server_processes_build_a_page_once_and_a_restart_of_the_same_code_none(tmp_path):
+    """Two processes of one machine (as ``--num-procs 2`` forks, or serve-cluster.sh's
+    backends) on one directory of pages: a class opening a lesson on both at once gets one
+    build; a server started again finds it built."""
+    link = "?lesson=loss-value&lang=zh"
+    with serve_app(timeout=90, env=_env(tmp_path)) as one, \
+            serve_app(timeout=90, env=_env(tmp_path)) as two:
+        results: list[tuple[str, bytes]] = []
+        start = threading.Barrier(12)
+
+        def student(url):
+            start.wait()
+            status, headers, body = _get(url + link, **{"Accept-Encoding": "gzip"})
+            results.append((headers.get("Etag", ""), body))
+
+        students = [threading.Thread(target=student, args=(url,)) for url in (one, two) * 6]
+        for s in students:
+            s.start()
+        for s in students:
+            s.join(timeout=240)
+        assert len(results) == 12 and len(set(results)) == 1 and results[0][0]
+        assert TOKEN.search(results[0][1].decode()) is None
+        assert _builds(one, "loss-value") + _builds(two, "loss-value") == 1
+    with serve_app(timeout=90, env=_env(tmp_path)) as again:
+        headers, body = _get(again + link)[1:]
+        assert headers["Etag"] == results[0][0] and body == results[0][1]
+        assert _builds(again, "loss-value") == 0

@@ -17,7 +17,7 @@ import pytest
 
 from components.controls import examples
 from components.lessons import LESSONS
-from components.site import build_site, example_pages, page_file, site_pages, with_live
+from components.site import build_site, example_pages, page_file, page_html, site_pages
 from components.words import LANGUAGES
 
 from components import display
@@ -30,6 +30,7 @@ from components.model import ExplorerModel
 from components.descent import StepPanel
 from components.passes import PassesPanel
 from components.pytorch_view import PyTorchView
+from components.stats import stats_html
 
 from .helpers import (button, expression_input, free_port, js, new_context, number, set_slider,
                       table)
@@ -122,7 +123,8 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         # what needs the server is greyed out, and the page's note says so
         assert "and the greyed-out controls need the live app" in js(page, "t.deepText()")
         assert js(page, "t.all('panel.models.widgets.TextInput').map((m) => m.disabled)") == [True]
-        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
+        # the requires_grad switches prune in the page (test_requires_grad_switches_...)
+        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [False]
         # the node details (a tap on w) and both passes, at w = -1.37, as the server writes them
         set_slider(page, "w", -1.37)
         js(page, "(() => { const d = t.table(); t.nodes().selected.indices = [d.name.indexOf('w')] })()")
@@ -165,16 +167,18 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         context.close()
 
 
-def _server_model(expression: str, values: dict) -> ExplorerModel:
-    model = ExplorerModel(expression=expression)
+def _server_model(expression: str, values: dict, off: tuple = ()) -> ExplorerModel:
+    model = ExplorerModel(expression=expression, requires_grad={n: False for n in off})
     model.values = {**model.values, **values}
     return model
 
 
-def _server_texts(expression: str, values: dict, lang: str, name: str, mode: str) -> dict:
+def _server_texts(expression: str, values: dict, lang: str, name: str, mode: str,
+                  off: tuple = ()) -> dict:
     """The live server's node details (of the variable ``name``) and passes for
-    ``expression`` at ``values`` in ``mode``, as the HTML Panel sends the page."""
-    model = _server_model(expression, values)
+    ``expression`` at ``values`` in ``mode`` (``off``: leaves switched to requires_grad=False),
+    as the HTML Panel sends the page."""
+    model = _server_model(expression, values, off)
     node = next(n for n in model.graph if model.graph.nodes[n]["name"] == name)
     model.param.update(selected=node, mode=mode)
     details, passes = NodeDetails(model=model, lang=lang), PassesPanel(model=model, lang=lang)
@@ -191,6 +195,45 @@ def _page_texts(page) -> dict:
     return js(page, read)
 
 
+def test_requires_grad_switches_prune_the_graph_in_the_page_with_no_server(site, browser):
+    """The explorer's switches on a plain static page: a leaf switched off is pruned as the
+    live server prunes it (its table, node details, passes, the line under the graph, the
+    backward steps), the link says it (``off=``), and a link with ``off=`` opens so."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "graph-article.en.html", drawn=True)
+    expr, at = "(w*x + b - y)**2", {"w": -1.37}
+    try:
+        set_slider(page, "w", -1.37)
+        button(page, "Backward").click()
+        js(page, "(() => { const d = t.table(); t.nodes().selected.indices = [d.name.indexOf('w')] })()")
+        for off, active in ((("w",), [1, 2, 3]), (("w", "b"), [1, 3]), ((), [0, 1, 2, 3])):
+            js(page, "t.all('CheckboxGroup')[0].active = arg", active)
+            server = _server_model(expr, at, off)
+            _wait_for_pane(page, display.html(stats_html(server, "en")).text)
+            assert _page_texts(page) == _server_texts(expr, at, "en", "w", "backward", off)
+            shown = table(page)
+            for n in server.graph:
+                d = server.graph.nodes[n]
+                grad = shown[d["name"]]["grad"]
+                if d["kind"] == "constant":
+                    continue
+                assert grad == "not computed" if not d["active"] else number(grad) == \
+                    pytest.approx(d["grad"], rel=1e-5), (off, d["name"])
+            steps = js(page, "t.all('ColumnDataSource').find((m) => m._bpx_view)._bpx_view"
+                             ".scene.steps.backward.map((s) => s.text_template)")
+            assert steps == [s["text_template"] for s in server.scene["steps"]["backward"]]
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+            assert query.get("off", "") == ",".join(off)
+        # a link with off= opens pruned, its switch off
+        page.goto(url + "graph-article.en.html?off=w")
+        page.wait_for_function("() => { const t = window.__bpxt; return t && t.rows() > 0 &&"
+                               " t.table().grad[0] === 'not computed' }", timeout=30_000)
+        assert js(page, "t.all('CheckboxGroup')[0].active") == [1, 2, 3]
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
 def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, browser):
     """input-gradients: FGSM's numbers and images at the glyph and ε chosen are the lesson's
     own (precomputed over the controls' grid by components/states.py), and the leaves'
@@ -201,9 +244,9 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
         page.wait_for_function("() => window.__bpxt && window.__bpxt.deepText().length > 200",
                                timeout=30_000)
         assert "输入的梯度" in js(page, "t.deepText()")
-        # its requires_grad switches need the server: greyed out, and the note says so (zh)
-        assert "灰色的控件需要" in js(page, "t.deepText()")
-        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [True]
+        # its requires_grad switches prune in the page: nothing greyed out, and no note
+        assert "灰色的控件需要" not in js(page, "t.deepText()")
+        assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [False]
         page.wait_for_timeout(300)
         js(page, "(() => { t.all('Slider').find((m) => m.title.includes('ε')).value = 0.23;"
                  " t.all('panel.models.widgets.RadioButtonGroup').find((m) => m.labels.includes('L'))"
@@ -220,6 +263,12 @@ def test_a_lesson_page_in_chinese_follows_its_own_controls_with_no_server(site, 
         lesson.model.values = {**lesson.model.values, "w": -1.37}
         leaves = display.html(lesson.leaves.object).text
         _wait_for_pane(page, leaves)
+        # w and x switched off: the leaves' gradients and the line under the graph are the
+        # lesson's on the server with the same switches
+        js(page, "t.all('CheckboxGroup')[0].active = [2, 3]")  # w, x, b, y: b and y stay on
+        lesson.model.requires_grad = {"w": False, "x": False}
+        for pane in (lesson.leaves, lesson.stats):
+            _wait_for_pane(page, display.html(pane.object).text)
         assert sockets == [] and missing == []
     finally:
         context.close()
@@ -324,33 +373,35 @@ def test_with_a_live_app_behind_it_a_server_only_control_opens_the_page_live_whe
     the same page live (``live=1``) with the page's state in the query - what the live
     server's ``initial_state`` reads is the picture the student left."""
     out, _, url = site
-    page_text = (out / "graph-article.en.html").read_text(encoding="utf-8")
+    args = {"expr": "(w*x + b - y)**2", "lang": "en"}
     (out / "graph-article.live.en.html").write_text(
-        with_live(page_text, "/app?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en"), encoding="utf-8")
+        page_html("graph", "en", args, live="/app?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en"),
+        encoding="utf-8")
     context, page, sockets, missing = _open(browser, url + "graph-article.live.en.html", drawn=True)
     try:
+        # its note says what those controls do here (not that they are greyed out)
+        text = js(page, "t.deepText()")
+        assert "greyed-out" not in text and "open this same page on the live app" in text
         page.route("**/app?**", lambda route: route.fulfill(body="live", content_type="text/plain"))
         page.wait_for_function("() => window.__bpxt.all('panel.models.widgets.TextInput')"
                                ".every((m) => !m.disabled)", timeout=10_000)
         assert js(page, "t.all('CheckboxGroup').map((m) => m.disabled)") == [False]
         set_slider(page, "w", -1.37)
         button(page, "Backward").click()
-        page.locator("input[type=checkbox]").first.click()  # w's requires_grad switched off
+        # w's requires_grad switched off: pruned in the page (no server needed), in its link
+        page.locator("input[type=checkbox]").first.click()
+        page.wait_for_function("() => window.__bpxt.table().grad[0] === 'not computed'",
+                               timeout=10_000)
+        assert "live=1" not in page.url and "off=w" in page.url
+        # a typed expression needs the parser: it opens live, with the page's state
+        expression_input(page).fill("x*y + w")
+        expression_input(page).press("Enter")
         page.wait_for_url("**live=1**", timeout=10_000)
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
         assert query["live"] == "1" and query["lang"] == "en"
         assert initial_state(query) == {
-            "expression": "(w*x + b - y)**2", "mode": "backward", "requires_grad": {"w": False},
+            "expression": "x*y + w", "mode": "backward", "requires_grad": {"w": False},
             "values": {"w": -1.37, "x": 1.5, "b": 0.5, "y": 1.0}}
-        # a typed expression, which needs the parser, opens live too, with the typed text
-        page.go_back()
-        page.wait_for_function("() => window.__bpxt.all('panel.models.widgets.TextInput')"
-                               ".every((m) => !m.disabled)", timeout=30_000)
-        expression_input(page).fill("x*y + w")
-        expression_input(page).press("Enter")
-        page.wait_for_url("**expr=x*y**", timeout=10_000)
-        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
-        assert initial_state(query)["expression"] == "x*y + w" and query["live"] == "1"
         assert sockets == [] and missing == []
     finally:
         context.close()

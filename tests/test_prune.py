@@ -1,0 +1,102 @@
+"""The requires_grad switches of a page with no server behind it: the page prunes the graph
+it has (its tape, built with every variable requiring a gradient) as the server prunes a
+graph built with those leaves switched off - the same active nodes, backward steps, counts
+and written texts (static/explorer/replay.mjs activeFlags, view.mjs prune, texts.mjs
+withActive; components/texts.py if_active)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from components.model import ExplorerModel
+from components.scene import to_json
+from components.stats import stats_template
+from components.texts import _with_active
+from graphviz_core import parse, trace
+from graphviz_core.tape import to_tape
+from node_calls import run_node
+
+ROOT = Path(__file__).resolve().parent.parent
+REPLAY = ROOT / "static/explorer/replay.mjs"
+TEXTS = ROOT / "static/explorer/texts.mjs"
+
+EXPRESSIONS = ["(w*x + b - y)**2", "sg(u*u)*u", "u*v + sin(u)", "tanh(exp(w*x))**2",
+               "-min(exp(lp - lpo)*A, clip(exp(lp - lpo), 1 - eps, 1 + eps)*A)",
+               "a*2 + 3*4 + sg(b)*c", "x"]
+
+
+def _cases():
+    for source in EXPRESSIONS:
+        e = parse(source)
+        values = {n: 0.5 + k for k, n in enumerate(e.variables)}
+        n = len(e.variables)  # none, one, two and all off (PPO's 32 subsets would be slow)
+        for r in sorted({0, 1, min(2, n), n}):
+            for off in itertools.combinations(e.variables, r):
+                yield source, e, values, list(off)
+
+
+def _page(cases: list, script: str) -> list:
+    return json.loads(run_node(["--input-type=module", "-e", script], stdin=json.dumps(cases)))
+
+
+def test_the_page_prunes_as_the_engine_does():
+    cases, want = [], []
+    for source, e, values, off in _cases():
+        full = trace(e.build(values))
+        pruned = trace(e.build(values, {n: False for n in off}))
+        cases.append({"tape": json.loads(to_json(to_tape(full))), "off": off})
+        want.append([1 if d["active"] else 0 for _, d in pruned.nodes(data=True)])
+    got = _page(cases, f"import {{ activeFlags }} from {json.dumps(REPLAY.as_uri())};"
+                "import {{ readFileSync }} from 'node:fs';"
+                "const cases = JSON.parse(readFileSync(0, 'utf8'));"
+                "process.stdout.write(JSON.stringify(cases.map((c) => activeFlags(c.tape, new Set(c.off)))))"
+                .replace("{{", "{").replace("}}", "}"))
+    assert got == want
+    assert any(0 in w for w in want) and any(all(w) for w in want)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_pages_backward_steps_counts_and_texts_are_the_servers(lang):
+    """The server's scene and texts for a model with leaves switched off, against the page's
+    pruning of the model with none off: steps, replayed counts, every template filled."""
+    from components.explorer import NodeDetails
+    from components.passes import PassesPanel
+
+    script = (f"import {{ activeFlags, replay }} from {json.dumps(REPLAY.as_uri())};"
+              f"import {{ withActive }} from {json.dumps(TEXTS.as_uri())};"
+              "import { readFileSync } from 'node:fs';"
+              "const cases = JSON.parse(readFileSync(0, 'utf8'));"
+              "process.stdout.write(JSON.stringify(cases.map((c) => {"
+              "  const active = activeFlags(c.tape, new Set(c.off));"
+              "  const tape = { ...c.tape, active }, r = replay(tape);"
+              "  return { steps: c.steps.filter((s) => active[s.node]).map((s) => s.text_template),"
+              "           evaluated: r.evaluated, skipped: r.skipped,"
+              "           texts: c.templates.map((t) => withActive(t, tape, r)) } })))")
+    cases, want = [], []
+    for source, e, values, off in _cases():
+        full = ExplorerModel(expression=source, values=values, mode="backward")
+        pruned = ExplorerModel(expression=source, values=values, mode="backward",
+                               requires_grad={n: False for n in off})
+        g = pruned.graph
+        templates, servers = [], []
+        for model, out in ((full, templates), (pruned, servers)):
+            details = NodeDetails(model=model, lang=lang)
+            passes = PassesPanel(model=model, lang=lang)
+            out += [details.template(model.graph, n, hidden) for n in model.graph
+                    for hidden in (False, True)]
+            out += [passes.template("backward") + passes.check_template()[0],
+                    stats_template(model, lang)]
+        cases.append({"tape": full.scene["tape"], "off": off, "templates": templates,
+                      "steps": full.scene["steps"]["backward"]})
+        # what the server writes, its numbers still placeholders
+        want.append({"steps": [s["text_template"] for s in pruned.scene["steps"]["backward"]],
+                     "evaluated": g.graph["evaluated"], "skipped": g.graph["skipped"],
+                     "texts": [_with_active(t, g) for t in servers]})
+    got = _page(json.loads(to_json(cases)), script)
+    assert len(got) == len(want)
+    for c, w, h in zip(cases, want, got):
+        assert h == w, c["off"]
