@@ -5,7 +5,7 @@
 
 import { replay, num, activeFlags } from "./replay.mjs"
 import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
-import { drawing } from "./render.mjs"
+import { drawing, marks } from "./render.mjs"
 import { tableColumns, ValuesTable } from "./table.mjs"
 import { captionFor } from "./caption.mjs"
 import { Player, pulseColumns } from "./playback.mjs"
@@ -18,11 +18,14 @@ import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
-import { drawnEdge } from "./reading.mjs"
+import { drawnEdge, passSteps } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
 import { GradBuffer } from "./buffer.mjs"
+
+// how long the page stays still (no new numbers) before the coming steps' formulas are typeset
+const SETTLE_MS = 300
 
 export class View {
   constructor(args) {
@@ -272,11 +275,13 @@ export class View {
     if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     this.stack()
     keepSameStyles(viewOf(a.figure))
+    const ppu = pixelsPerUnit(a.figure)
     const d = drawing(this.scene, this.result, {
-      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu: pixelsPerUnit(a.figure),
+      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu,
       box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
       highlight: this.highlight,
     })
+    this.lastDrawn = { ppu, size: d.nodes.size, big: this.presentation }
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.bands, d.bands)
@@ -290,6 +295,25 @@ export class View {
     this.animateFrame()
     this.access.afterRender(withTable)
     this.touch.attach()
+  }
+
+  // A playing step's start, after the step before arrived: the nodes reached are the same,
+  // so only what is lit (the overlay) and the caption change - a full render here was one
+  // of the two frames each step dropped. A sum's lower label ("Σ ...") comes with its step
+  // and goes with it, and a figure zoomed since its last render has other sizes: those draw
+  // in full.
+  startStep(before) {
+    const p = this.player, sc = this.scene, a = this.args, last = this.lastDrawn
+    const sum = (s) => !!s && s.kind === "sum" && sc.mode === "backward"
+    const ppu = pixelsPerUnit(a.figure)
+    if (!last || last.ppu !== ppu || last.big !== this.presentation || this.predicting || !a.focus || sum(before) || sum(p.current()))
+      return this.render({ table: false })
+    const { focus, lit } = marks(sc, last.size, { step: p.current(), ppu, keyNode: this.access.node, highlight: this.highlight })
+    this.written.update(a.focus, focus)
+    this.written.update(a.lit, lit)
+    this.caption()
+    this.animateFrame()
+    this.access.afterRender(false)
   }
 
   // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
@@ -322,10 +346,11 @@ export class View {
     const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
     this.markup.write(counter, count)
     this.markup.write(caption, html)
-    // playing: the next step's formula is typeset while this one's pulses move
-    const p = this.player
-    if (p.playing && !this.predicting && p.index + 1 < p.steps.length)
-      this.markup.prepare(caption, captionFor(this.scene, this.result, { index: p.index + 1, steps: p.steps }).html)
+    // the coming steps' formulas are typeset ahead, while the page is still (before Play)
+    // or between frames (playing), not in the frame a step starts in
+    const p = this.player, steps = p.steps.length ? p.steps : passSteps(this.scene), from = p.index + 1
+    if (!this.predicting && from < steps.length)
+      this.markup.ahead(caption, (k) => captionFor(this.scene, this.result, { index: from + k, steps }).html, steps.length - from, p.playing ? 0 : SETTLE_MS)
     this.markup.write(this.args.verdict, this.quiz.verdict)
   }
 
