@@ -10,7 +10,6 @@
 import { viewOf } from "./bokeh.mjs"
 
 const KEPT = 256  // typeset texts kept; a slider drag makes a new one per frame
-const AHEAD = 64  // coming texts typeset ahead (a quarter of those kept)
 
 export class Markup {
   constructor() {
@@ -39,7 +38,7 @@ export class Markup {
   // (a drag's intermediate numbers are not typeset); a later call replaces the queue
   ahead(model, next, count, settle = 0) {
     if (typeof requestIdleCallback === "undefined" || !model || count <= 0) return
-    this.queue = { model, next, k: 0, count: Math.min(count, AHEAD), after: performance.now() + settle }
+    this.queue = { model, next, k: 0, count, after: performance.now() + settle }
     if (!this.idle) this.idle = requestIdleCallback(() => this.work())
   }
 

@@ -9,6 +9,7 @@ import { fillNumbers } from "./reading.mjs"
 import { faultText } from "./words.mjs"
 import { modelWithClass } from "./bokeh.mjs"
 import { writeRuns } from "./runs.mjs"
+import { writeMicro } from "./micro.mjs"
 // the gradient check: graphviz_core/rules.py central and agrees, the server's own, translated
 import { agrees, central } from "./rules.generated.mjs"
 
@@ -74,6 +75,7 @@ export class Texts {
       if (text !== null) this.set(this.panes[k], fill(text))
     })
     if (texts.runs) writeRuns(view, texts.runs)  // a lesson's descent runs (runs.mjs)
+    if (texts.micro) writeMicro(view, texts.micro)  // accumulation's micro-batches (micro.mjs)
   }
 
   // a lesson's variants: the page's graph with some variables pinned, or another graph of the

@@ -18,7 +18,7 @@ import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
-import { drawnEdge, passSteps } from "./reading.mjs"
+import { drawnEdge } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
@@ -26,6 +26,8 @@ import { GradBuffer } from "./buffer.mjs"
 
 // how long the page stays still (no new numbers) before the coming steps' formulas are typeset
 const SETTLE_MS = 300
+const AHEAD = 64  // how many coming formulas are typeset ahead
+const PASSES = ["backward", "forward"]  // the passes a page in the graph mode may play next
 
 export class View {
   constructor(args) {
@@ -346,12 +348,24 @@ export class View {
     const { html, counter: count } = this.predicting ? this.quiz.question() : captionFor(this.scene, this.result, this.player)
     this.markup.write(counter, count)
     this.markup.write(caption, html)
-    // the coming steps' formulas are typeset ahead, while the page is still (before Play)
-    // or between frames (playing), not in the frame a step starts in
-    const p = this.player, steps = p.steps.length ? p.steps : passSteps(this.scene), from = p.index + 1
-    if (!this.predicting && from < steps.length)
-      this.markup.ahead(caption, (k) => captionFor(this.scene, this.result, { index: from + k, steps }).html, steps.length - from, p.playing ? 0 : SETTLE_MS)
     this.markup.write(this.args.verdict, this.quiz.verdict)
+    this.typesetAhead()
+  }
+
+  // the coming steps' formulas are typeset ahead, while the page is still (before Play)
+  // or between frames (playing), not in the frame a step starts in: those of this pass
+  // from the current step on, or (the graph mode) the first ones of both passes
+  typesetAhead() {
+    const p = this.player, sc = this.scene, { caption } = this.args
+    if (this.predicting) return
+    const passes = p.index >= 0 && p.steps.length ? [[sc.mode, p.steps, p.index + 1]]
+      : (sc.mode === "graph" ? PASSES : [sc.mode]).map((mode) => [mode, sc.steps[mode] || [], 0])
+    const coming = []
+    for (const [mode, steps, from] of passes)
+      for (let k = from; k < steps.length && k < from + AHEAD / passes.length; k++) coming.push([mode, steps, k])
+    const scenes = Object.fromEntries(passes.map(([mode]) => [mode, mode === sc.mode ? sc : { ...sc, mode }]))
+    this.markup.ahead(caption, (j) => captionFor(scenes[coming[j][0]], this.result, { index: coming[j][2], steps: coming[j][1] }).html,
+      coming.length, p.playing ? 0 : SETTLE_MS)
   }
 
   // Which canvas the nodes and their labels are painted on. A slider drag changes what the
