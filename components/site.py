@@ -24,10 +24,13 @@ those the pages use), at the paths the live server serves them from.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
+import io
 import re
 import shutil
 import sys
+import types
 import urllib.parse
 from pathlib import Path
 
@@ -105,8 +108,6 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
     ``live``: the address of this same page on the live app, or None; a page that has one
     knows it (:func:`with_live`), and its note about what needs the live app links there.
     """
-    import io
-
     import panel as pn
     from bokeh.resources import Resources
 
@@ -116,23 +117,82 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
     from .texts import offline
     from .words import ui
 
-    with offline(link=link) as built:  # texts carry their templates (texts.py)
-        page = build_page(args, link=link)
-    css = stylesheet()
-    if css not in pn.config.raw_css:  # a server's page-building thread: no session's config
-        page.config.raw_css = [*page.config.raw_css, css]
-    if slug == "graph" or built["greyed"]:  # what needs the live app, and a link there
-        # with a live app behind the page its controls that need Python are usable: they
-        # open the page live (static/golive.js), and the note says that instead of "greyed out"
-        key = "static_site_note" if slug == "graph" else "static_lesson_note"
-        note = ui(lang)[key + ("_live" if live else "")]
-        place_note(page, built["greyed"], note.format(live=live_words(live, lang)))
-    title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
     saved = io.StringIO()
-    page.save(saved, resources=Resources(mode="server", root_url=""), title=title)
+    with saved_only():  # the page is text once saved: nothing of it stays alive (saved_only)
+        with offline(link=link) as built:  # texts carry their templates (texts.py)
+            page = build_page(args, link=link)
+        css = stylesheet()
+        if css not in pn.config.raw_css:  # a server's page-building thread: no session's config
+            page.config.raw_css = [*page.config.raw_css, css]
+        if slug == "graph" or built["greyed"]:  # what needs the live app, and a link there
+            # with a live app behind the page its controls that need Python are usable: they
+            # open the page live (static/golive.js), and the note says that instead of "greyed out"
+            key = "static_site_note" if slug == "graph" else "static_lesson_note"
+            note = ui(lang)[key + ("_live" if live else "")]
+            place_note(page, built["greyed"], note.format(live=live_words(live, lang)))
+        title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
+        page.save(saved, resources=Resources(mode="server", root_url=""), title=title)
+        del page
     text = _local(saved.getvalue())
     return with_live(text, live) if live else text
 
+
+def _unchanged(event) -> None:
+    """A document change callback that does nothing (:func:`saved_only`'s stand-in session)."""
+
+
+@contextlib.contextmanager
+def saved_only():
+    """Around a page built and saved with Panel's ``save``: forget the page once it is text.
+
+    Two of Panel's registries keep such a page alive for good, which a served page leaves
+    when its session is destroyed: ``save`` registers the page's Bokeh document and root
+    models in ``pn.state._views`` (and the template's root in ``pn.state._fake_roots``), and
+    each ``jscallback``/``js_on_click`` of a Panel widget is kept in
+    ``pn.links.Callback.registry``, a weak-keyed map whose values (the callback's ``args``:
+    the page's widgets) lead back to their key, so it is never dropped. Each page built here
+    stayed alive (its Document, its ``ExplorerModel``, ~3 MB): in the static-first builder
+    process one per page built. Here the session's end is done as the server does it: the
+    document's session-destroyed callbacks (Panel's ``_server_destroy`` of every root: its
+    models cleaned up, its view entry removed) are called with a stand-in session context,
+    and what was added to those registries meanwhile is dropped. Run it on one thread at a
+    time per process (the builder process and ``build-site`` each build one page at a time):
+    it tells the page's entries by those present before.
+
+    >>> import panel as pn
+    >>> before = len(pn.state._views)
+    >>> with saved_only():
+    ...     pn.Column(pn.pane.Markdown("x")).save(io.StringIO())
+    >>> len(pn.state._views) == before
+    True
+    """
+    import panel as pn
+
+    callbacks = pn.links.Callback.registry
+    views, fake, linked = set(pn.state._views), set(pn.state._fake_roots), set(callbacks)
+    try:
+        yield
+    finally:
+        added = [ref for ref in list(pn.state._views) if ref not in views]
+        documents = {id(entry[2]): entry[2] for ref in added
+                     if (entry := pn.state._views.get(ref)) and entry[2] is not None}
+        for doc in documents.values():
+            end = types.SimpleNamespace(_document=doc, id=None)  # what _server_destroy reads
+            doc.on_change(_unchanged)  # Document.destroy(session) removes the session's change
+            doc.destroy(_unchanged)  # callback, then frees every model (Bokeh's order)
+            ends = doc.session_destroyed_callbacks
+            doc.session_destroyed_callbacks = set()
+            for callback in ends:
+                try:  # as Bokeh's DocumentLifecycleHandler: one failing does not stop the rest
+                    callback(end)
+                except Exception:  # (a root already cleaned up by another's: KeyError)
+                    pass
+        for ref in added:
+            pn.state._views.pop(ref, None)
+        pn.state._fake_roots[:] = [ref for ref in pn.state._fake_roots if ref in fake]
+        for source in [source for source in list(callbacks) if source not in linked]:
+            callbacks.pop(source, None)
+        del views, linked, documents
 
 def same_page(live: str | None, args: dict) -> str | None:
     """The address of the page of query ``args`` on the live app at ``live`` (None if none).

@@ -63,9 +63,42 @@ def descent_note(parameters, history):
             "descent_loss")
 
 
+def below(loss, threshold):
+    """The early-stopping rule: stop once the loss is below ``threshold``
+    (:class:`graphviz_core.training.ThresholdStopper`; the page's runs).
+
+    >>> below(0.05, 0.1), below(100.05, 0.1)
+    (True, False)
+    """
+    return loss < threshold
+
+
 def first_below(losses, threshold):
-    """The first index where ``losses`` is below ``threshold``, or None."""
-    return next((i for i in range(len(losses)) if losses[i] < threshold), None)
+    """The first index where ``losses`` is below ``threshold`` (:func:`below`), or None."""
+    return next((i for i in range(len(losses)) if below(losses[i], threshold)), None)
+
+
+def plateau_step(best, bad, loss, patience, threshold):
+    """One loss read by a plateau scheduler, as PyTorch's ReduceLROnPlateau (``mode="min"``,
+    ``threshold_mode="rel"``): ``(best, bad, cut)`` after reading ``loss``, from the best loss
+    so far (None before the first) and the number of ``bad`` reads since it.
+
+    A loss improves when it is below ``best - |best| * threshold`` (a bar relative to the best
+    value, so a constant added to the loss moves it); more than ``patience`` reads without an
+    improvement ``cut`` the learning rate (by the scheduler's factor) and start the count
+    again (:class:`graphviz_core.training.PlateauScheduler`; the page's runs).
+
+    >>> plateau_step(None, 0, 10.0, 1, 0.01), plateau_step(10.0, 0, 9.99, 1, 0.01)
+    ((10.0, 0, False), (10.0, 1, False))
+    >>> plateau_step(10.0, 1, 9.99, 1, 0.01), plateau_step(10.0, 1, 9.0, 1, 0.01)
+    ((10.0, 0, True), (9.0, 0, False))
+    """
+    # an infinite best has no relative bar (inf - inf is nan): any lower loss improves on it
+    better = (best is None or loss < best - abs_(best) * threshold or
+              (not isfinite_(best) and loss < best))
+    waited = 0 if better else bad + 1
+    cut = waited > patience
+    return (loss if better else best, 0 if cut else waited, cut)
 
 
 def stopping(losses, tau, C):

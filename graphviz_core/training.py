@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .engine import Value
-from .rules import descent_step, first_below  # written once for the server and the page
+from .rules import below, descent_step, first_below, plateau_step  # once for server and page
 
 __all__ = [
     "regression_data", "regression_loss", "regression_graph", "Trajectory", "gradient_descent", "PlateauScheduler",
@@ -229,7 +229,7 @@ class PlateauScheduler:
 
     def __init__(self, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4):
         self.factor, self.patience, self.threshold = factor, patience, threshold
-        self.best = np.inf
+        self.best: float | None = None  # the best loss so far (None before the first)
         self.bad = 0
         self.count = 0
         self.scale = 1.0
@@ -237,16 +237,11 @@ class PlateauScheduler:
 
     def step(self, loss: float, lr: float) -> float:
         """Read one loss; return the learning rate to use (``lr`` times the cuts so far)."""
-        # relative bar: "better" means below best * (1 - threshold) (for a positive best)
-        bar = self.best - abs(self.best) * self.threshold
-        if loss < bar or self.best == np.inf:
-            self.best = loss
-            self.bad = 0
-        else:
-            self.bad += 1
-        if self.bad > self.patience:
+        # the page's rule too (rules.py): improvement below best * (1 - threshold), patience
+        self.best, self.bad, cut = plateau_step(self.best, self.bad, loss, self.patience,
+                                                self.threshold)
+        if cut:
             self.scale *= self.factor
-            self.bad = 0
             self.reductions.append(self.count)
         self.count += 1
         return lr * self.scale
@@ -265,7 +260,7 @@ class ThresholdStopper:
         self.threshold = threshold
 
     def should_stop(self, loss: float) -> bool:
-        return loss < self.threshold
+        return below(loss, self.threshold)  # the page's rule too (rules.py)
 
 
 # --- precision -----------------------------------------------------------------------------------

@@ -84,7 +84,10 @@ def app_server():
     # page opens are metered per address (components/guard.py); the tests open pages from one
     # address as fast as they run, which is not what the meter is for (tests/test_abuse.py
     # checks the meter on a server of its own)
-    with serve_app(timeout=60, env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
+    # tests/render_thread_setup.py writes one line to the server's log per page it renders,
+    # naming the thread (tests/test_page_render.py reads them; it changes nothing else)
+    with serve_app(timeout=60, extra_args=("--setup", "tests/render_thread_setup.py"),
+                   env={"BPX_OPENS_PER_MINUTE": "100000"}) as url:
         yield url
 
 
@@ -130,32 +133,36 @@ def swapped_derivations(cache):
 # not listed counts 3 s per browser test and 0.05 s per other test. A stale figure only
 # changes the order, never what runs.
 COST: dict[str, float] = {
-    # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py`, 2026-12-01, whole
-    # suite, `-n 3`, load 14-25: about 1.8 times the quiet figures; a guide to the order, not a
-    # benchmark). test_jupyterlab.py is one test: ~90 s of wall when quiet (a Jupyter server and
-    # a kernel start) for its CPU, the largest unit, so it starts first.
-    "tests/test_reliability.py": 59, "tests/test_abuse.py": 47, "tests/test_cluster.py": 42,
-    "tests/test_lessons.py": 41, "tests/test_levels.py": 24, "tests/test_components.py": 23,
-    "tests/test_layout.py": 19, "tests/test_engine.py": 18, "tests/test_grouping.py": 16,
-    "tests/test_expression.py": 15, "tests/test_security.py": 15, "tests/test_page_open.py": 15,
-    "tests/test_torch.py": 13, "tests/test_adapters.py": 13, "tests/test_tape_replay.py": 12,
-    "tests/test_heap.py": 11, "tests/test_session_lock.py": 11, "tests/test_trace_schedule.py": 11,
-    "tests/test_examples.py": 8.3, "tests/test_server_hooks.py": 7.9,
-    "tests/test_vanishing.py": 5.1, "tests/test_ieee.py": 4.5, "tests/test_pytorch.py": 4.3,
-    "tests/test_browser_bundle.py": 4.1, "tests/test_graph_memory.py": 3.1,
-    "tests/test_shared_derivations.py": 3.0, "tests/test_replay.py": 2.9,
-    "tests/test_notebook_api.py": 2.5, "tests/test_words.py": 2.3, "tests/test_display.py": 2.0,
-    "tests/test_export.py": 1.3, "tests/test_inline.py": 1.1, "tests/test_palette.py": 1.0,
-    "tests/ui/test_pages.py": 225, "tests/ui/test_explorer.py": 84,
-    "tests/ui/test_levels_ui.py": 79, "tests/ui/test_lessons_ui.py": 67,
-    "tests/ui/test_jupyterlab.py": 62, "tests/ui/test_phone.py": 52, "tests/ui/test_site.py": 44,
-    "tests/ui/test_notebook.py": 44, "tests/ui/test_predict.py": 39,
-    "tests/ui/test_standalone.py": 31, "tests/ui/test_groups.py": 24,
-    "tests/ui/test_vanishing_ui.py": 20, "tests/ui/test_keyboard.py": 18,
-    "tests/ui/test_hostile_ui.py": 18, "tests/ui/test_words_ui.py": 17,
-    "tests/ui/test_a11y.py": 14, "tests/ui/test_assets.py": 13,
-    "tests/ui/test_slider_fields.py": 12, "tests/ui/test_descent_ui.py": 9.9,
-    "tests/ui/test_label_writes.py": 4.0,
+    # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py`, 2026-12-01 02:35-02:51,
+    # whole suite, main 761499d, `-n 3`, load 8-19: above the quiet figures; a guide to the order,
+    # not a benchmark; test_lessons, test_lessons_ui and test_page_render less what session 10 cut
+    # from them). test_jupyterlab.py is one test: ~80 s of wall (a Jupyter server and a kernel
+    # start) for its CPU, the largest unit, so it starts first.
+    "tests/test_abuse.py": 48, "tests/test_cluster.py": 37, "tests/test_reliability.py": 37,
+    "tests/test_lessons.py": 17, "tests/test_components.py": 13, "tests/test_expression.py": 13,
+    "tests/test_layout.py": 11, "tests/test_torch.py": 10, "tests/test_grouping.py": 10,
+    "tests/test_levels.py": 10, "tests/test_adapters.py": 9.6, "tests/test_security.py": 9.6,
+    "tests/test_engine.py": 7.9, "tests/test_heap.py": 7.4, "tests/test_vanishing.py": 7.1,
+    "tests/test_server_hooks.py": 6.9, "tests/test_tape_replay.py": 6.2,
+    "tests/test_examples.py": 5.5, "tests/test_trace_schedule.py": 5.1,
+    "tests/test_page_open.py": 5.0, "tests/test_ieee.py": 4.7, "tests/test_browser_bundle.py": 3.9,
+    "tests/test_replay.py": 3.7, "tests/test_session_lock.py": 3.3, "tests/test_pytorch.py": 3.2,
+    "tests/test_rules.py": 3.1, "tests/test_graph_memory.py": 3.1,
+    "tests/test_shared_derivations.py": 2.8, "tests/test_words.py": 2.7,
+    "tests/test_notebook_api.py": 2.6, "tests/test_page_render.py": 2.3,
+    "tests/test_display.py": 2.2, "tests/test_export.py": 1.5, "tests/test_inline.py": 1.2,
+    "tests/test_predict_quiz.py": 0.8, "tests/test_palette.py": 0.7,
+    "tests/test_first_page.py": 0.4, "tests/test_collector.py": 0.2,
+    "tests/ui/test_pages.py": 262, "tests/ui/test_jupyterlab.py": 65,
+    "tests/ui/test_explorer.py": 56, "tests/ui/test_levels_ui.py": 56,
+    "tests/ui/test_phone.py": 47, "tests/ui/test_site.py": 38, "tests/ui/test_lessons_ui.py": 37,
+    "tests/ui/test_standalone.py": 31, "tests/ui/test_notebook.py": 30,
+    "tests/ui/test_predict.py": 29, "tests/ui/test_first_page.py": 27,
+    "tests/ui/test_words_ui.py": 18, "tests/ui/test_vanishing_ui.py": 16,
+    "tests/ui/test_groups.py": 16, "tests/ui/test_hostile_ui.py": 15,
+    "tests/ui/test_keyboard.py": 12, "tests/ui/test_a11y.py": 12,
+    "tests/ui/test_slider_fields.py": 12, "tests/ui/test_descent_ui.py": 12,
+    "tests/ui/test_label_writes.py": 5.3, "tests/ui/test_assets.py": 3.8,
 }
 
 

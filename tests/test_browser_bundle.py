@@ -37,7 +37,12 @@ def test_the_page_runs_the_module_joined_once_per_process():
 
 def test_every_module_of_the_folder_and_every_generated_one_is_joined():
     sources = {p.name for p in joiner.SOURCE.glob("*.mjs")} - set(joiner.GENERATED)
-    assert set(joiner.module_names()) == sources | set(joiner.GENERATED)
+    joined = {name for entry in (joiner.ENTRY, *joiner.OTHER_ENTRIES)
+              for name in joiner.module_names(entry)}
+    assert joined == sources | set(joiner.GENERATED)
+    # a module of its own is a page's too: it runs in Node as the bundle does
+    for entry in joiner.OTHER_ENTRIES:
+        assert "export default function" in joiner.entry_code(entry)
 
 
 def test_nothing_generated_is_tracked_and_copies_are_ignored():

@@ -229,3 +229,39 @@ def test_the_pages_built_at_start_are_named_by_an_environment_variable(monkeypat
     assert {p[1] for p in pages} == {"en", "zh"} and len(pages) == len(set(map(FirstPages.key, pages)))
     assert all(slug != "graph" or args == canonical({"lang": [lang.encode()]})[2]
                for slug, lang, args in pages)
+
+
+def test_a_page_saved_as_text_leaves_nothing_of_it_alive():
+    # Panel's save registers the page in pn.state._views (with its document), and a widget's
+    # js callback stays in pn.links.Callback.registry, whose values lead back to their key:
+    # each page the static-first builder process built stayed alive (~3 MB each)
+    import gc
+    import io
+    import weakref
+
+    import panel as pn
+    import param
+
+    from components import site
+
+    class Model(param.Parameterized):  # a session model behind the page's widgets
+        w = param.Number(1.0)
+
+    def saved() -> tuple[str, list]:
+        model = Model()
+        slider = pn.widgets.FloatSlider.from_param(model.param.w)
+        button = pn.widgets.Button(name="go")
+        button.js_on_click(args={"s": slider}, code="s.value = 2")
+        page = pn.template.BootstrapTemplate(title="t", main=[pn.Column(button, slider)])
+        out = io.StringIO()
+        with site.saved_only():
+            page.save(out, title="t")
+        return out.getvalue(), [weakref.ref(x) for x in (button, page)]
+
+    views, fake = len(pn.state._views), len(pn.state._fake_roots)
+    text, alive = saved()
+    gc.collect()
+    assert "<html" in text.lower()
+    assert [ref() for ref in alive] == [None] * 2  # the js callback's source, the template
+    assert (len(pn.state._views), len(pn.state._fake_roots)) == (views, fake)
+    assert doctest.testmod(site).failed == 0

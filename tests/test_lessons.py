@@ -195,21 +195,40 @@ def test_requires_grad_switches_skip_the_data_leaves():
 # --- same-gradient --------------------------------------------------------------------------------------
 
 def test_ppo_and_reinforce_gradients_equal_in_clipped_and_unclipped_cases():
+    """Over a 324-point grid of lp, lpo, A, eps, the engine's dL/dlp of PPO's loss and of
+    REINFORCE's (its mask m set as the lesson sets it) are the same number, 0 where PPO clips
+    and -A*exp(lp - lpo) where it does not. The lesson's two traced graphs give those numbers
+    (its sliders' path: set_values, m, both graphs re-derived) at a point of every kind of the
+    grid: each case of the callout, with each sign of A."""
+    from components.lessons.same_gradient import PPO, REINFORCE
+    from graphviz_core import gradients
+
     lesson = SameGradientLesson({}, "en", sync_url=False)
-    cases = {True: 0, False: 0}
+    cases, kinds = {True: 0, False: 0}, set()
     for lp, lpo, A, eps in itertools.product(np.linspace(-3, 0, 9), (-1.5, -1.0, -0.3),
                                              (-2.0, -0.5, 0.7, 2.5), (0.1, 0.2, 0.4)):
-        lesson.set_values(lp=lp, lpo=lpo, A=A, eps=eps)
-        g_ppo, g_rf = lesson.gradients()
-        clipped = ppo_case(lp, lpo, A, eps)["clipped"]
+        values = {"lp": lp, "lpo": lpo, "A": A, "eps": eps}
+        case = ppo_case(lp, lpo, A, eps)
+        clipped = case["clipped"]
         cases[clipped] += 1
+        m = mask_for(values)
+        assert m == (0.0 if clipped else 1.0)
+        g_ppo = gradients(PPO, values)[1]["lp"]
+        g_rf = gradients(REINFORCE, {"lp": lp, "lpo": lpo, "A": A, "m": m})[1]["lp"]
         assert g_ppo == g_rf, (lp, lpo, A, eps)
-        assert lesson.rf.values["m"] == (0.0 if clipped else 1.0)
         if clipped:
             assert g_ppo == 0.0
         else:
             assert g_ppo == pytest.approx(-A * math.exp(lp - lpo))
+        rho, lo, hi = case["rho"], 1 - eps, 1 + eps
+        kind = (clipped, rho > hi if clipped else lo <= rho <= hi, A > 0)
+        if kind not in kinds:
+            kinds.add(kind)
+            lesson.set_values(**values)
+            assert lesson.gradients() == (g_ppo, g_rf), (lp, lpo, A, eps)
+            assert lesson.rf.values["m"] == m
     assert cases[True] > 10 and cases[False] > 10
+    assert len(kinds) >= 6, kinds  # both cases of each side of the clip, both signs of A
 
 
 def test_same_gradient_values_differ_and_page_names_the_case():

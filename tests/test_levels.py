@@ -315,3 +315,35 @@ def test_the_band_cut_selects_the_kth_smallest_flow():
     calls = [["kth", [xs, k]] for xs in lists for k in range(len(xs))]
     got = call_js(ROOT / "static/explorer/flow.mjs", calls)
     assert got == [sorted(xs)[k] for xs in lists for k in range(len(xs))]
+
+
+def test_a_zoomed_out_view_draws_the_topmost_of_piled_arrowheads():
+    """Zoomed out (nodes at their smallest), heads of one colour that point the same way from
+    tips less than two heads apart are drawn on top of each other: the topmost (the last
+    drawn) alone is kept (render.mjs topHeads). Zoomed in, every edge has its head."""
+    five = 5.0
+    heads = {  # tips in layout units; at 1 px per unit a cell is 10 units
+        "x0": [0.0, 0.5, 0.0, 0.0, 40.0, 1.0],
+        "y0": [0.0, 0.5, 0.0, 0.0, 0.0, 0.0],
+        "x1": [1.0, 1.5, 1.0, 1.0, 41.0, 2.0],
+        "y1": [0.0, 0.5, 1.0, 0.0, 0.0, 1.0],
+        "color": ["a", "a", "a", "b", "a", "a"],
+        "alpha": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        "head": [five] * 6,
+    }
+    kept, = call_js(ROOT / "tests/js/level_numbers.mjs", [["topHeads", [heads, 1.0]]],
+                    numbers=False)
+    # 0 and 1 point right from one cell: 1 (drawn later) is kept; 2 points up-right (45
+    # degrees off) and 5 too, from the same cell: 5 is kept; 3 has another colour; 4 is far
+    assert kept["alpha"] == [0.2, 0.4, 0.5, 0.6]
+    assert kept["x1"] == [1.5, 1.0, 41.0, 2.0]
+    # the 982-node MLP op by op: the overview of a phone keeps a fraction of its 1,251 heads,
+    # zoomed in (nodes over their smallest size) draws one per edge
+    model = ExplorerModel(expression="mlp(2, 16, 16, 1)", mode="backward", values=dict(VALUES))
+    scene = json.loads(to_json(model.scene))
+    overview, zoomed = call_js(ROOT / "tests/js/level_numbers.mjs",
+                               [["levelArrows", [scene, 0.66]], ["levelArrows", [scene, 40]]],
+                               numbers=False)
+    edges = len(scene["edges"]["u"])
+    assert len(zoomed["x0"]) == edges
+    assert 0 < len(overview["x0"]) < edges / 2

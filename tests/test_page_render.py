@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 from bokeh_client import Page, get_token, run_alone
-from ui.helpers import serve_app
 
 # sha256 of Panel 1.9.x's DocHandler.get source, the one components/builds.py page_get copies
 PANEL_GET_SHA256 = "e853eb5417bbf085"
@@ -40,7 +39,9 @@ def test_page_get_copies_panels_own_get():
         "Panel's DocHandler.get changed: compare it with components/builds.py page_get")
 
 
-def test_each_page_after_the_first_is_rendered_off_the_event_loop():
+def test_each_page_after_the_first_is_rendered_off_the_event_loop(app_server):
+    """On the worker's running server (``app_server``: started with
+    tests/render_thread_setup.py, which logs the thread of each page render)."""
     async def opens(base: str):
         pages = [await Page.open(base) for _ in range(2)]  # whole handshakes: the pages work
         statuses = await asyncio.gather(*(get_token(base) for _ in range(3)))  # at once
@@ -48,15 +49,15 @@ def test_each_page_after_the_first_is_rendered_off_the_event_loop():
             await page.close()
         return pages, statuses
 
-    with serve_app(extra_args=("--setup", "tests/render_thread_setup.py"),
-                   env={"BPX_OPENS_PER_MINUTE": "1000"}) as url:
-        pages, statuses = run_alone(opens(url[: -len("/app")]))
-        renders = re.findall(r"bpx-render thread=(\S+)", Path(url.log).read_text())
+    log = Path(app_server.log)
+    before = len(re.findall(r"bpx-render thread=(\S+)", log.read_text()))
+    pages, statuses = run_alone(opens(app_server[: -len("/app")]))
+    renders = re.findall(r"bpx-render thread=(\S+)", log.read_text())
     assert all(page.values for page in pages)  # each page got its document and its values
     assert [status for status, _ in statuses] == [200] * 3
     assert all(token for _, token in statuses)
-    # the first page installs the app's hooks (on the loop, as Panel renders it); every page
-    # after it is rendered in the page-rendering thread
-    assert len(renders) == 6, renders
-    assert renders[0] == "MainThread"
+    # the server's first page (serve_app's, when it started) installs the app's hooks, on the
+    # loop as Panel renders it; every page after it - these five included - is rendered in
+    # the page-rendering thread
+    assert renders[0] == "MainThread" and len(renders) == before + 5, renders
     assert all(name.startswith("bpx-render") for name in renders[1:]), renders

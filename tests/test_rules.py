@@ -1,7 +1,7 @@
 """The page's decisions are the server's, by construction.
 
 ``graphviz_core/rules.py`` holds the rules both sides apply (the descent step, the rising-loss
-note, early stopping, the .grad buffer and its note, the gradient check);
+note, early stopping, the plateau scheduler, the .grad buffer and its note, the gradient check);
 ``graphviz_core.jsgen.rules_module`` translates them to the page's module ``rules.generated.mjs``. Here: the page's module holds that
 translation, the translator refuses what it cannot translate faithfully, and each rule gives
 in Node what it gives in Python on the same cases (edge numbers included), so a change to
@@ -93,6 +93,16 @@ def test_each_rule_gives_in_node_what_it_gives_in_python():
             for tau, C in itertools.product([0.1, 1.0, 2.0], [0.0, 1.5, 5.0]):
                 calls.append(("stopping", [h, tau, C]))
                 expected.append(list(rules.stopping(h, tau, C)))
+    for h in _histories(2, 300):  # a plateau scheduler reading each history, as training's
+        for patience, threshold in itertools.product([0, 1, 3], [1e-4, 0.01, 0.5]):
+            best, bad = None, 0
+            for loss in h:
+                calls.append(("plateau_step", [best, bad, loss, patience, threshold]))
+                expected.append(list(rules.plateau_step(best, bad, loss, patience, threshold)))
+                best, bad, _ = expected[-1]
+    for loss, threshold in itertools.product(INPUTS[::3], [0.1, 0.0, float("inf")]):
+        calls.append(("below", [loss, threshold]))
+        expected.append(rules.below(loss, threshold))
     for g, d in itertools.product(INPUTS[::2], [*INPUTS[::5], 7.500000000038, 7.5]):
         for tol in (1e-5, 0.5):
             calls.append(("agrees", [g, d, tol]))
@@ -113,6 +123,8 @@ def test_each_rule_gives_in_node_what_it_gives_in_python():
                      "descent_explodes", "descent_loss"}  # every branch is taken
     assert {w[1] for (name, _), w in zip(calls, expected) if name == "stopping"} == {
         "at", "never_C", "not_within"}
+    cuts = [w for (name, _), w in zip(calls, expected) if name == "plateau_step"]
+    assert {w[2] for w in cuts} == {True, False} and any(w[1] > 0 for w in cuts)
     got = call_js(RULES_MODULE, calls)
     assert len(got) == len(expected)
     for (name, args), want, have in zip(calls, expected, got):
@@ -195,5 +207,40 @@ def test_the_pages_step_note_is_the_step_panels(monkeypatch):
               " d.show(data); return data.note.text });"
               "process.stdout.write(JSON.stringify(out))")
     got = json.loads(run_node(["--input-type=module", "-e", script], stdin=json.dumps(cases)))
-    # Panel's HTML model shows the page's text unescaped once (texts.mjs escape)
+    # Panel's HTML model shows the page's text unescaped once (words.mjs escape)
     assert [html.unescape(text) for text in got] == want
+
+
+def test_the_pages_runs_with_a_plateau_scheduler_are_the_servers():
+    """loss-matters' runs on a static page (static/explorer/runs.mjs descend, replaying the
+    tape of the loss with C pinned, the scheduler's rule translated) are
+    ``training.gradient_descent`` with a ``PlateauScheduler``: the same path, learning rates,
+    cuts and best loss, at many rates, patiences, thresholds and constants C."""
+    import numpy as np
+
+    from components.bundle import SOURCE as FOLDER
+    from graphviz_core import to_tape, trace
+    from graphviz_core.training import (PlateauScheduler, gradient_descent, regression_data,
+                                        regression_graph, regression_loss)
+
+    xs, ys = regression_data()
+    tape = to_tape(trace(regression_graph((0.0, 0.0), xs, ys, C=1.0)[0]))
+    cases = list(itertools.product([0.01, 0.05, 0.3], [0, 3, 10], [1e-5, 1e-3, 0.01],
+                                   [0.0, 10.0, 1000.0]))
+    calls = [("descend", [tape, [-1.0, 2.0], lr, 60, C,
+                          {"factor": 0.1, "patience": patience, "threshold": rel}])
+             for lr, patience, rel, C in cases]
+    got = call_js(FOLDER / "runs.mjs", calls, numbers=False)
+    cut = 0
+    for (lr, patience, rel, C), have in zip(cases, got):
+        scheduler = PlateauScheduler(0.1, patience, rel)
+        run = gradient_descent(lambda p: regression_loss(p, xs, ys, C=C), (-1.0, 2.0), lr, 60,
+                               scheduler=scheduler)
+        case = (lr, patience, rel, C)
+        assert have["params"] == run.params.tolist(), case  # bit for bit
+        assert have["lrs"] == run.lrs.tolist() and have["cuts"] == scheduler.reductions, case
+        # a loss may differ in its last bit (the replay's Math.pow), the decisions do not
+        assert have["losses"] == pytest.approx(run.losses.tolist(), rel=1e-14, abs=0), case
+        assert have["best"] == pytest.approx(scheduler.best, rel=1e-14, abs=0), case
+        cut += bool(scheduler.reductions)
+    assert 0 < cut < len(cases)  # runs cut and runs not

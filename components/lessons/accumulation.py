@@ -20,13 +20,14 @@ import panel as pn
 from graphviz_core.accumulation import GradBuffer, accumulate
 from graphviz_core.rules import buffer_note
 from graphviz_core.schedule import grad_ref
-from graphviz_core.training import regression_data
+from graphviz_core import to_tape, trace
+from graphviz_core.training import regression_data, regression_graph
 
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..stats import stats_html
-from ..texts import attach, fill_text, is_offline, server_only, url_key
+from ..texts import attach, fill_text, is_offline, url_key
 from ..words import lesson_text, ui
 from . import LessonPage
 from .common import (callout, choice_arg, float_arg, heading, leaf_node, number, prose,
@@ -38,6 +39,8 @@ LIMIT = 3.0
 MICRO_BATCHES = ("1", "2", "3", "6")  # the six points split evenly
 PARAMETERS = ("w", "b")
 BUFFER_CLASS = "bpx-grad-buffer"
+# the micro-batch controls and table, found by the page's script (static/explorer/micro.mjs)
+K_CLASS, DIVIDE_CLASS, MICRO_CLASS = "bpx-micro-k", "bpx-micro-divide", "bpx-micro-table"
 
 
 @cache
@@ -83,9 +86,11 @@ class AccumulationLesson:
         self.buffer_view = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=[BUFFER_CLASS])
         self.k = pn.widgets.RadioButtonGroup(name=t["k_label"], options=list(MICRO_BATCHES),
                                              value=choice_arg(args, "K", "3", MICRO_BATCHES),
-                                             button_type="primary", button_style="outline")
-        self.divide = pn.widgets.Checkbox(name=t["divide"], value=args.get("divide", "1") != "0")
-        self.accum_view = pn.pane.HTML("", sizing_mode="stretch_width")
+                                             button_type="primary", button_style="outline",
+                                             css_classes=[K_CLASS])
+        self.divide = pn.widgets.Checkbox(name=t["divide"], value=args.get("divide", "1") != "0",
+                                          css_classes=[DIVIDE_CLASS])
+        self.accum_view = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=[MICRO_CLASS])
         self.xs, self.ys = regression_data()
         self.model.param.watch(self._update, ["graph"])
         self.k.param.watch(self._update_accumulation, "value")
@@ -167,7 +172,7 @@ class AccumulationLesson:
         r = self.micro_batches()
         rows = []
         for j, row in enumerate(r["rows"], 1):
-            points = ", ".join(f"({number(self.xs[i])}, {number(self.ys[i])})" for i in row["points"])
+            points = self.points_cell(row["points"])
             rows.append([str(j), points, number(row["loss"]), number(row["grad"][0]),
                          number(row["grad"][1]),
                          f"({number(row['running'][0])}, {number(row['running'][1])})"])
@@ -180,6 +185,34 @@ class AccumulationLesson:
             note = callout(t["accum_times"].format(K=K), "differ").object
         self.accum_view.object = table_html(t["accum_header"], rows) + note
 
+    def points_cell(self, points) -> str:
+        """The micro-batch table's cell listing the data points ``points`` (indices)."""
+        return ", ".join(f"({number(self.xs[i])}, {number(self.ys[i])})" for i in points)
+
+    def micro_config(self) -> dict:
+        """For a page with no server behind it: what ``static/explorer/micro.mjs`` needs to
+        write the micro-batch table as :meth:`_update_accumulation` does - per K, each
+        micro-batch's points (as :func:`accumulate` splits them) and the tape of its loss
+        (:func:`regression_graph`, a constant k to pin: 1/K or 1), the big batch's tape, the
+        table with one row of marks (one per cell) and the note's words."""
+        t = lesson_text("accumulation", self.lang)
+        v = self.model.values
+        split = {K: [row["points"] for row in accumulate([v["w"], v["b"]], self.xs, self.ys,
+                                                           int(K))["rows"]]
+                 for K in MICRO_BATCHES}
+
+        def tape(points) -> dict:
+            loss, _, _ = regression_graph((0.0, 0.0), self.xs[points], self.ys[points], k=0.5)
+            return to_tape(trace(loss))
+
+        return {"tapes": {K: [tape(p) for p in rows] for K, rows in split.items()},
+                "points": {K: [self.points_cell(p) for p in rows] for K, rows in split.items()},
+                "big": tape(list(range(len(self.xs)))), "big_row": t["big_row"],
+                "table": table_html(t["accum_header"], [["\u27ea"] * len(t["accum_header"])]),
+                "equal": callout(t["accum_equal"], "same").object,
+                "times": callout(t["accum_times"], "differ").object,
+                "k": K_CLASS, "divide": DIVIDE_CLASS, "css": MICRO_CLASS}
+
     def _update(self, *events) -> None:
         self.stats.object = stats_html(self.model, self.lang)
         self.fan.object = self.fan_html()
@@ -191,12 +224,17 @@ class AccumulationLesson:
         t, lang = lesson_text("accumulation", self.lang), self.lang
         if is_offline():  # no server behind the page: ∂L/∂w's terms written in the page
             # and .grad across backward() calls (static/explorer/buffer.mjs)
+            # and the micro-batch table (static/explorer/micro.mjs), at K's and the
+            # division's every change too
             attach(self.view, panes=[("bpx-live", self.fan_template())],
                    buffer={**self.buffer_template(), "parameters": list(PARAMETERS),
-                           "notes": dict(self.buffer_template()["notes"]), "css": BUFFER_CLASS})
+                           "notes": dict(self.buffer_template()["notes"]), "css": BUFFER_CLASS},
+                   micro=self.micro_config())
+            for widget in (self.k, self.divide):
+                widget.jscallback(args={"player": self.view.player},
+                                  value="player.execute(cb_obj, {action: 'redraw'})")
             for button, data in ((self.backward_button, {}), (self.zero_button, {"zero": True})):
                 button.js_on_click(args=self.view.player_args("grad-buffer", **data), code=RUN_PLAYER)
-        server_only(self.k, self.divide)  # the micro-batches are the server's
         url_key("K", self.k)
         url_key("divide", self.divide)
         figure_column = pn.Column(self.view, self.stats, sizing_mode="stretch_width")

@@ -7,17 +7,23 @@ squared-error loss evaluated in float16, float32 and float64 beside the exact an
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, CustomJS
+
+from graphviz_core import to_tape, trace
 
 from graphviz_core.examples import SEED
 from graphviz_core.training import (PlateauScheduler, gradient_descent, logged_drop,
-                                    precision_table, regression_data, regression_loss)
+                                    precision_table, regression_data, regression_graph,
+                                    regression_loss)
 
 from .. import later
+from ..bundle import entry_code
 from ..states import precompute
-from ..texts import is_offline, server_only, url_key
+from ..texts import is_offline, url_key
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number, plot, prose,
@@ -51,7 +57,8 @@ class LossMattersLesson:
         self.widgets = {"C": self.C, "lr": self.lr, "patience": self.patience, "rel": self.rel,
                         "tau": self.tau}
         self.xs, self.ys = regression_data()
-        self.src = {k: ColumnDataSource({"step": [], "y": []}) for k in
+        # named, for the page's runs (static/explorer/matters.mjs) and tests to find
+        self.src = {k: ColumnDataSource({"step": [], "y": []}, name=f"bpx-matters-{k}") for k in
                     ("mon_L", "mon_LC", "lr_L", "lr_LC", "fit_L", "fit_LC")}
         # the schedule's two figures are below the fold: made when first on screen (page())
         self.figures = self._figures(("mon",))
@@ -172,6 +179,29 @@ class LossMattersLesson:
         self.prec_table.object = table_html(
             [t["dtype"], t["lc"], t["rec"], t["err"], t["gw"], t["drop"], t["drop_c"]], body)
 
+    def _offline_runs(self) -> None:
+        """For a page with no server behind it: the runs on L and L + C, plain and with the
+        plateau scheduler, are replayed in the page (``static/explorer/matters.mjs``) from the
+        tape of the loss :func:`regression_loss` differentiates (with a C leaf, 0 for L), at
+        every move of a run setting or C, and drawn and written as :meth:`_update` does, from
+        the same words (with their placeholders) wrapped as it wraps them."""
+        t, lang = lesson_text("loss-matters", self.lang), self.lang
+        loss, _, _ = regression_graph((0.0, 0.0), self.xs, self.ys, C=1.0)
+        config = {"tape": to_tape(trace(loss)), "steps": STEPS, "start": list(START),
+                  "factor": FACTOR, "stopping": dict(ui(lang)["stopping"]),
+                  "words": {k: t[k] for k in ("cut_at", "cut_never")},
+                  "html": {"sched_text": prose([t["sched_text"]]).object,
+                           "sched_note": callout(t["sched_note"], "differ").object,
+                           "stop": {kind: callout(t["stop_text"], kind).object
+                                    for kind in ("same", "differ")}}}
+        runner = CustomJS(code=entry_code("matters.mjs"), module=True, args={
+            "config": ColumnDataSource({"json": [json.dumps(config)]}), **self.src})
+        notes = {"sched_text": self.sched_text, "sched_note": self.sched_note,
+                 "stop_note": self.stop_note}
+        code = f"runner.execute(cb_obj, {{{', '.join([*self.widgets, *notes])}}})"
+        for widget in self.widgets.values():
+            widget.jscallback(args={"runner": runner, **self.widgets, **notes}, value=code)
+
     # --- page -----------------------------------------------------------------------------------------------
     def _schedule_figures(self) -> list:
         """The learning rate each run used, and the fit's loss, side by side."""
@@ -182,7 +212,7 @@ class LossMattersLesson:
     def page(self) -> LessonPage:
         if is_offline():  # no server behind the page: the precision table at every C
             precompute([self.C], [self.prec_text, self.prec_table], self._show_precision)
-        server_only(self.lr, self.patience, self.rel, self.tau)  # the runs are the server's
+            self._offline_runs()  # and the runs, replayed in the page
         for key, widget in self.widgets.items():
             url_key(key, widget)
         t, lang = lesson_text("loss-matters", self.lang), self.lang

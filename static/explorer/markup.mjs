@@ -32,14 +32,30 @@ export class Markup {
     el.innerHTML = tex && !model.disable_math ? this.math(view, html) : html
   }
 
-  // typeset `html` for `model` ahead of its write, when the page has a moment to spare
-  prepare(model, html) {
-    if (typeof requestIdleCallback === "undefined" || !model || !html.includes("$") || this.typeset.has(html)) return
-    cancelIdleCallback(this.idle)
-    this.idle = requestIdleCallback(() => {
-      const view = viewOf(model)
-      if (view && view.markup_el && view.provider && view.provider.MathJax) this.math(view, html)
-    })
+  // typeset ahead the texts `next(0)`, `next(1)`, ... `next(count - 1)` for `model` (a
+  // playback's coming captions: typeset in a step's first frame, a formula was most of the
+  // frames a step dropped), one per idle moment, once the page has been still for `settle` ms
+  // (a drag's intermediate numbers are not typeset); a later call replaces the queue
+  ahead(model, next, count, settle = 0) {
+    if (typeof requestIdleCallback === "undefined" || !model || count <= 0) return
+    this.queue = { model, next, k: 0, count, after: performance.now() + settle }
+    if (!this.idle) this.idle = requestIdleCallback(() => this.work())
+  }
+
+  work() {
+    this.idle = 0
+    const q = this.queue
+    if (!q || q.model.disable_math || q.model.render_as_text) { this.queue = null; return }
+    const view = viewOf(q.model)
+    const ready = view && view.markup_el && view.provider && view.provider.MathJax
+    if (ready && performance.now() >= q.after) {
+      while (q.k < q.count) {
+        const html = q.next(q.k++)
+        if (html && html.includes("$") && !this.typeset.has(html)) { this.math(view, html); break }
+      }
+    }
+    if (q.k < q.count) this.idle = requestIdleCallback(() => this.work(), { timeout: 1000 })
+    else this.queue = null
   }
 
   math(view, html) {

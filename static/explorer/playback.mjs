@@ -91,8 +91,11 @@ export class Player {
       if (this.index >= this.steps.length - 1) {
         this.playing = false; this.arrived = true; host.clearPulses(); host.render({ table: false }); this.syncButton(); return
       }
+      const before = this.steps[this.index]
       this.index += 1; this.start = now; this.arrived = false
-      host.render({ table: false })
+      // the step before drawn as arrived: only what the new step lights changes
+      if (wasArrived && host.startStep) host.startStep(before)
+      else host.render({ table: false })
     } else if (wasArrived !== this.arrived) host.render({ table: false })
     else host.animateFrame()
     this.syncButton()

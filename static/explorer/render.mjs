@@ -14,6 +14,7 @@ import { flows, strength, widthOf, opacityOf, THIN, crowds, cutOf, over, BAND_CO
 // none (between this and 70 the numbers alone, where each finds room: Labels.place)
 const COMPACT_PPU = 26
 const CROWD = 200  // most nodes on screen that get their numbers alone
+const MIN_NODE = 10  // px: the smallest a node is drawn (a zoomed-out view)
 // more edges than this per node draw as bundles (a grouped MLP: every neuron to every neuron)
 const BUNDLED = 8
 
@@ -45,7 +46,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // labels would be measured and placed on every frame of a drag)
   const compact = (tight || !fewLayers && ppu <= 70 * big && ppu >= COMPACT_PPU && inBox(N, box) <= CROWD) && mode !== "graph"
   const showNodeLabels = ppu > 70 * big || fewLayers || compact
-  const nodeSize = Math.max(10, Math.min(48 * big, ppu * 0.42))
+  const nodeSize = Math.max(MIN_NODE, Math.min(48 * big, ppu * 0.42))
   const font = Math.max(12, nodeSize * 0.32)  // no type under 12 px: a symbol that does not fit is left out
   const labelPx = Math.round((compact ? 12 : 13) * big), labelSize = `${labelPx}px`, edgeLabelSize = `${Math.round(12 * big)}px`
   // a label whose place is taken tries a line further out (Labels.place); what a student
@@ -160,38 +161,73 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
     acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
   }
 
+  // zoomed out (nodes at their smallest), heads pile on each other: see topHeads
+  const arrows = nodeSize <= MIN_NODE ? topHeads(acol, ppu) : acol
+
   labels.place(ppu, frame, { x: N.x, y: N.y, size: col.size })
 
-  // the current step, on the overlay layer: its nodes ringed, its edges lit between outlines
+  const { focus, lit } = marks(sc, col.size, { step, ppu, keyNode, highlight })
+  const bands = { xs: [], ys: [], color: [] }
+  for (const c of [...banded].sort((a, b) => a - b)) {
+    bands.xs.push(crowd.bands[c].xs); bands.ys.push(crowd.bands[c].ys); bands.color.push(BAND_COLOR)
+  }
+  return {
+    nodes: col, edges: bundled ? bundles(ecol, E, hidden) : ecol, bands, arrows, labels: labels.columns, focus, lit,
+    flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35), band: hiddenCount ? { count: hiddenCount, cut } : null } : null,
+  }
+}
+
+// The overlay's marks: the current step's nodes ringed and its edges lit between outlines,
+// the keyboard's node ringed, the edge a weight-matrix cell lights; `size`: each node's
+// drawn size in pixels (drawing's nodes.size). A step's start changes these alone (and the
+// caption): playback draws them without the rest (View.startStep).
+export function marks(sc, size, { step, ppu, keyNode = -1, highlight = -1 }) {
+  const N = sc.nodes, E = sc.edges, n = N.id.length, m = E.u.length
   const focus = { x: [], y: [], marker: [], size: [] }
   const lit = { xs: [], ys: [] }
   if (keyNode >= 0 && keyNode < n) {
     focus.x.push(N.x[keyNode]); focus.y.push(N.y[keyNode])
-    focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(col.size[keyNode] + 8)
+    focus.marker.push((STYLE[N.kind[keyNode]] || STYLE.op).marker); focus.size.push(size[keyNode] + 8)
   }
   const lightEdge = (k) => {
-    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (col.size[E.u[k]] / 2 + 1) / ppu, (col.size[E.v[k]] / 2 + 2) / ppu)
+    const [xs, ys] = trimPolyline(E.xs[k], E.ys[k], (size[E.u[k]] / 2 + 1) / ppu, (size[E.v[k]] / 2 + 2) / ppu)
     lit.xs.push(xs); lit.ys.push(ys)
   }
   if (highlight >= 0 && highlight < m) lightEdge(highlight)
   if (step) {
     for (const i of step.nodes) {
       focus.x.push(N.x[i]); focus.y.push(N.y[i])
-      focus.marker.push((STYLE[N.kind[i]] || STYLE.op).marker); focus.size.push(col.size[i])
+      focus.marker.push((STYLE[N.kind[i]] || STYLE.op).marker); focus.size.push(size[i])
     }
     for (const [u, v, slot] of step.edges) {
       const k = edgeIndex(sc, u, v, slot)
       if (k >= 0) lightEdge(k)
     }
   }
-  const bands = { xs: [], ys: [], color: [] }
-  for (const c of [...banded].sort((a, b) => a - b)) {
-    bands.xs.push(crowd.bands[c].xs); bands.ys.push(crowd.bands[c].ys); bands.color.push(BAND_COLOR)
+  return { focus, lit }
+}
+
+// The arrowheads that show, of a zoomed-out view's: where several heads of one colour point
+// the same way (within 45 degrees) from tips less than two heads apart, they are drawn on top
+// of each other and only the topmost (the last drawn) is seen; the others are left out. A
+// crowded overview (the 982-node MLP on a phone: 1,251 heads, 5 px each, in columns of
+// 10 px nodes) keeps about a fifth of them, and its repaint most of a canvas's work: each head
+// is a path of its own (save, translate, rotate, fill, stroke, restore). Zoomed in, heads
+// are apart and every one is drawn.
+export function topHeads(acol, ppu) {
+  const n = acol.x0.length, kept = new Map(), colors = new Map()
+  for (let k = n - 1; k >= 0; k--) {
+    const cell = 2 * acol.head[k] / ppu
+    const sector = Math.round(Math.atan2(acol.y1[k] - acol.y0[k], acol.x1[k] - acol.x0[k]) / (Math.PI / 8)) & 15
+    let c = colors.get(acol.color[k])
+    if (c === undefined) colors.set(acol.color[k], c = colors.size)
+    const key = `${Math.floor(acol.x1[k] / cell)} ${Math.floor(acol.y1[k] / cell)} ${sector} ${c}`
+    if (!kept.has(key)) kept.set(key, k)
   }
-  return {
-    nodes: col, edges: bundled ? bundles(ecol, E, hidden) : ecol, bands, arrows: acol, labels: labels.columns, focus, lit,
-    flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35), band: hiddenCount ? { count: hiddenCount, cut } : null } : null,
-  }
+  if (kept.size === n) return acol
+  const ks = [...kept.values()].sort((a, b) => a - b), out = {}
+  for (const name of Object.keys(acol)) out[name] = ks.map((k) => acol[name][k])
+  return out
 }
 
 // Bundled edges drawn alike (colour, dash, width, and opacity in steps of 1/ALPHA_STEPS) as

@@ -3,29 +3,41 @@
 // loss graphviz_core.training.regression_loss differentiates (the same numbers), and what the
 // lesson draws and writes from the runs (components/lessons/loss_value.py runs_config: its
 // sources, spans, notes and words). Written again at every redraw of the lesson's graph.
+// loss-matters' runs (static/explorer/matters.mjs) are the same descent, with a scheduler.
 
 import { replay, fmt } from "./replay.mjs"
 import { modelWithClass } from "./bokeh.mjs"
 import { fill } from "./words.mjs"
-// the step and the stopping rule: graphviz_core/rules.py, the server's own, translated
-import { descent_step, stopping } from "./rules.generated.mjs"
+// the step, the plateau scheduler and the stopping rule: graphviz_core/rules.py, the server's own, translated
+import { descent_step, plateau_step, stopping } from "./rules.generated.mjs"
 
-// graphviz_core.training.gradient_descent, for (w, b) at rate lr on L + C
-function descend(tape, start, lr, steps, C) {
+// graphviz_core.training.gradient_descent, for (w, b) at rate lr on L + C; with `plateau`
+// ({factor, patience, threshold}) a fresh PlateauScheduler reads each loss (rules.py
+// plateau_step, the server's rule) and sets each step's rate: `lrs`, the steps it cut at
+// (`cuts`) and its `best` loss after the run
+export function descend(tape, start, lr, steps, C, plateau = null) {
   const root = tape.root, w = tape.variable.w, b = tape.variable.b
   let theta = start.slice(), r = replay(tape, { w: theta[0], b: theta[1], C })
-  const params = [theta], losses = [r.value[root]]
+  const params = [theta], losses = [r.value[root]], lrs = [], cuts = []
+  let best = null, bad = 0, scale = 1.0
   for (let step = 0; step < steps; step++) {
-    theta = [descent_step(theta[0], lr, r.grad[w]), descent_step(theta[1], lr, r.grad[b])]
+    if (plateau) {
+      let cut
+      [best, bad, cut] = plateau_step(best, bad, losses[step], plateau.patience, plateau.threshold)
+      if (cut) { scale *= plateau.factor; cuts.push(step) }
+    }
+    const rate = plateau ? lr * scale : lr
+    lrs.push(rate)
+    theta = [descent_step(theta[0], rate, r.grad[w]), descent_step(theta[1], rate, r.grad[b])]
     r = replay(tape, { w: theta[0], b: theta[1], C })
     params.push(theta)
     losses.push(r.value[root])
   }
-  return { params, losses }
+  return { params, losses, lrs, cuts, best }
 }
 
 // components/lessons/common.py stop_phrase: the rule's answer in the page's words
-function stopPhrase(losses, tau, words, C) {
+export function stopPhrase(losses, tau, words, C) {
   const [step, key, n, low] = stopping(losses, tau, C)
   return [step, fill(words[key], { step, C: fmt(C), n, low: fmt(low) })]
 }

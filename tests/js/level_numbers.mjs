@@ -3,7 +3,8 @@
 // steps' formulas filled, all from a replay of the scene's tape.
 import { replay } from "../../static/explorer/replay.mjs"
 import { shownValue, shownGrad, edgeFlow, fillNumbers } from "../../static/explorer/reading.mjs"
-import { drawing } from "../../static/explorer/render.mjs"
+import { drawing, topHeads } from "../../static/explorer/render.mjs"
+export { topHeads }
 import { legendHtml } from "../../static/explorer/flow.mjs"
 
 export function levelNumbers(scene) {
@@ -32,4 +33,10 @@ export function levelEdges(scene, values = {}) {
     columns: d.edges, flow: [...Array(m).keys()].map((k) => edgeFlow(scene, r, k)), again, bands: d.bands,
     band: f && f.band, legend: f ? legendHtml(f.max, f.thick, f.faint, f.band) : "",
   }
+}
+
+// The arrowheads the page draws for `scene` at `ppu` pixels per layout unit (a zoomed-out
+// overview or zoomed in), as a drag frame draws them
+export function levelArrows(scene, ppu) {
+  return drawing(scene, replay(scene.tape, {}), { seen: null, step: null, ppu, box: null }).arrows
 }

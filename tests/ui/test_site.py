@@ -24,6 +24,7 @@ from components import display
 from components.explorer import NodeDetails, initial_state
 from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
+from components.lessons.loss_matters import LossMattersLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.browser
 
 # the pages the browser opens below are written; the index links every page of the site
 OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html",
-          "same-gradient.en.html", "accumulation.en.html"}
+          "same-gradient.en.html", "accumulation.en.html", "loss-matters.zh.html"}
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +319,44 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
         context.close()
 
 
+def test_loss_matters_runs_follow_their_settings_with_no_server(site, browser):
+    """loss-matters (zh): the runs on L and L + C - the monitoring curves, the plateau
+    scheduler's learning rates, the fits, the schedule and stopping notes - replayed in the
+    page at other run settings and C are what the lesson draws and writes on the server."""
+    _, _, url = site
+    context, page, sockets, missing = _open(browser, url + "loss-matters.zh.html")
+    try:
+        page.wait_for_function("() => window.__bpxt && window.__bpxt.all('Slider').length >= 5",
+                               timeout=30_000)
+        page.wait_for_timeout(500)
+        built = LossMattersLesson({}, "zh", sync_url=False)
+        titles = {key: w.name for key, w in built.widgets.items()}
+        # nothing greyed out: every run setting is usable
+        assert js(page, "t.all('Slider').filter((m) => Object.values(arg).includes(m.title))"
+                        ".map((m) => m.disabled)", titles) == [False] * 5
+        for settings in ({"lr": 0.2, "patience": 3, "rel": 0.001, "tau": 0.5},
+                         {"C": 50.0, "lr": 0.1, "patience": 0, "rel": 0.01, "tau": 1.5},
+                         {"C": 0.0, "lr": 0.3, "patience": 20, "rel": 1e-5, "tau": 0.01}):
+            js(page, "Object.entries(arg[0]).forEach(([k, v]) => t.all('Slider')"
+                     ".find((m) => m.title === arg[1][k]).value = v)", [settings, titles])
+            lesson = LossMattersLesson({k: str(v) for k, v in settings.items()}, "zh",
+                                       sync_url=False)
+            for note in (lesson.sched_text, lesson.sched_note, lesson.stop_note):
+                _wait_for_pane(page, display.html(note.object).text)
+            shown = js(page, "Object.fromEntries(t.all('ColumnDataSource').filter((m) =>"
+                             " (m.name || '').startsWith('bpx-matters-')).map((m) => [m.name.slice(12),"
+                             " {step: Array.from(m.data.step), y: Array.from(m.data.y)}]))")
+            # a loss may differ from the engine's in its last bit (the replay's Math.pow)
+            assert shown == {key: {"step": np.asarray(source.data["step"]).tolist(),
+                                   "y": pytest.approx(np.asarray(source.data["y"]).tolist(),
+                                                      rel=1e-13, abs=0)}
+                             for key, source in lesson.src.items()}
+        assert "灰色的控件" not in js(page, "t.deepText()")  # nothing needs the server
+        assert sockets == [] and missing == []
+    finally:
+        context.close()
+
+
 def test_same_gradients_case_and_table_follow_both_graphs_with_no_server(site, browser):
     """same-gradient: the case callout and the comparison table read both graphs (PPO's and
     REINFORCE's replays in the page); they are what the lesson writes on the server, in a
@@ -345,7 +384,9 @@ def test_same_gradients_case_and_table_follow_both_graphs_with_no_server(site, b
 def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser):
     """accumulation: backward() and zero_grad() act on the page's .grad buffer, from its
     replay's gradients; the table and its note are what the lesson writes on the server after
-    the same clicks and slider moves (twice at the start, then once after a move, cleared)."""
+    the same clicks and slider moves (twice at the start, then once after a move, cleared).
+    Its micro-batch table follows K, the division and the sliders (the page's replay of each
+    micro-batch's loss), as the server writes it."""
     _, _, url = site
     context, page, sockets, missing = _open(browser, url + "accumulation.en.html", drawn=True)
     try:
@@ -359,9 +400,24 @@ def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser)
                 button(page, backward if step == "backward" else zero).click()
                 lesson.backward() if step == "backward" else lesson.zero_grad()
             _wait_for_pane(page, display.html(lesson.buffer_view.object).text)
-        # the micro-batches need the server: greyed out
+        # the micro-batch table follows K, the division and the sliders, written in the page
+        # as the lesson writes it on the server
+        _wait_for_pane(page, display.html(lesson.accum_view.object).text)
+        for K, divide, w in (("6", True, None), ("2", False, None), ("6", False, 0.25),
+                             ("1", False, None)):
+            if w is not None:
+                set_slider(page, "w", w)
+                lesson.model.values = {**lesson.model.values, "w": w}
+            js(page, "(() => { const [K, divide] = arg;"
+                     " const g = t.all('panel.models.widgets.RadioButtonGroup', (m) =>"
+                     " m.labels.join() === '1,2,3,6')[0]; g.active = g.labels.indexOf(K);"
+                     " const d = [...window.Bokeh.documents[0]._all_models.values()]"
+                     ".find((m) => (m.css_classes || []).includes('bpx-micro-divide'));"
+                     " d.active = Array.isArray(d.active) ? (divide ? [0] : []) : divide })()", [K, divide])
+            lesson.k.value, lesson.divide.value = K, divide
+            _wait_for_pane(page, display.html(lesson.accum_view.object).text)
         assert js(page, "t.all('panel.models.widgets.RadioButtonGroup', (m) =>"
-                        " m.labels.join() === '1,2,3,6').map((m) => m.disabled)") == [True]
+                        " m.labels.join() === '1,2,3,6').map((m) => m.disabled)") == [False]
         assert sockets == [] and missing == []
     finally:
         context.close()
@@ -408,25 +464,30 @@ def test_with_a_live_app_behind_it_a_server_only_control_opens_the_page_live_whe
 
 
 def test_the_static_note_sits_above_the_greyed_out_controls_it_explains():
-    """accumulation: its micro-batch settings (main column) need the server, as do its
-    requires_grad switches (sidebar): the note is above the sliders in the sidebar, and
-    right above the micro-batch settings in the main column (for a narrow screen, where the
-    sidebar is a closed drawer: components/site.py place_note)."""
+    """accumulation, were its micro-batch settings (main column) greyed out beside a
+    control of the sidebar: the note is above the sliders in the sidebar, and right above the
+    micro-batch settings in the main column (for a narrow screen, where the sidebar is a
+    closed drawer: components/site.py place_note)."""
     import panel as pn
 
     from components.navigation import build_page
     from components.site import place_note
     from components.texts import offline
 
-    with offline(link=page_file) as built:
+    with offline(link=page_file):
         page = build_page({"lesson": "accumulation", "lang": "en"}, link=page_file)
-    place_note(page, built["greyed"], "NOTE")
+    def find(parts, kind):
+        return next(w for part in parts if hasattr(part, "select") for w in part.select(kind))
+
+    k = find(page.main, lambda w: isinstance(w, pn.widgets.RadioButtonGroup)
+             and list(w.options) == ["1", "2", "3", "6"])
+    side = find(page.sidebar, pn.widgets.FloatSlider)
+    place_note(page, [k, side], "NOTE")
 
     def is_note(part) -> bool:
         return isinstance(part, pn.pane.HTML) and "NOTE" in str(part.object)
 
     assert is_note(page.sidebar[1]) and page.sidebar[1].css_classes == []
-    k = next(w for w in built["greyed"] if isinstance(w, pn.widgets.RadioButtonGroup))
 
     def holds(part) -> bool:
         return part is k or (hasattr(part, "select") and bool(part.select(lambda x: x is k)))
