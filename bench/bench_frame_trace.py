@@ -162,6 +162,11 @@ def play(args, device: dict) -> None:
           f"(wall fps {r['n'] / (r['elapsed'] / 1000):.1f}, the load's)")
     print(f"main-thread CPU per frame, ms: {summary(cpu)}; over 16.7 ms: {over}; "
           f"per second of playback: {sum(cpu) / (r['elapsed'] / 1000):.0f} ms")
+    # a step every 1.1 s at speed 1: its start and its arrival are the costliest two frames
+    top = sorted(cpu)[-2 * max(1, round(r["elapsed"] / 1100)):]
+    rest = sorted(cpu)[:-len(top)] or [0.0]
+    print(f"the costliest {len(top)} frames (two per step): median {statistics.median(top):.1f}  "
+          f"mean {statistics.mean(top):.1f} ms; the others: median {statistics.median(rest):.1f} ms")
 
 
 def drag(args, device: dict) -> None:

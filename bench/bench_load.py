@@ -80,7 +80,8 @@ def server(lifetime_ms: int, check_ms: int, extra_args=(), env=None):
             if proc.poll() is not None:
                 raise RuntimeError(f"panel serve exited with {proc.returncode}; see {log.name}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                # a path no app has: a 404 at once (/ would build a live page, seconds under load)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/bpx-ready", timeout=5):
                     break
             except urllib.error.HTTPError:
                 break  # it answers (a 404 at / is fine): ready

@@ -22,9 +22,18 @@ and CPU time much less. The load average is printed with the figures.
     python bench/bench_page_open.py --repeat 3 --pages graph chain-rule
     python bench/bench_page_open.py --repeat 3 --pages graph chain-rule --live
     python bench/bench_page_open.py --protocol --repeat 5
+    python bench/bench_page_open.py --html 200 --pages graph chain-rule
     python bench/bench_page_open.py --breakdown
     python bench/bench_page_open.py --pages '?expr=mlp(2,60,60,1)&level=layer'   # any link
     python bench/bench_page_open.py --cold --repeat 5 --pages '?expr=mlp(2,60,60,1)&level=layer'
+
+``--html N``: only the page's HTML, N times a page (``GET`` with gzip, then N revalidations
+with ``If-None-Match``, as a CDN in front of the server asks), once the page is built: what the
+server spends per static-first open when something else serves ``/static`` and ``/assets``.
+
+The server gets a new empty ``BPX_FIRST_PAGE_DIR`` and ``BPX_FIRST_PAGE_PREBUILD=0``: the
+warm-up opens build the measured pages, and no build of other pages (the builder is a child
+of the server, counted in its CPU) runs while opens are measured.
 
 ``--cold``: every open is the first of a fresh ``panel serve`` (no warm-up, nothing cached:
 the process's first session, its imports and first-use caches included); with
@@ -125,6 +134,43 @@ def browser_open(browser, url: str, pid: int, slug: str, lang: str) -> tuple[flo
     c1 = wait_quiet(pid)
     context.close()
     return c1 - c0, wall, counts["requests"], 0
+
+
+def html_gets(url: str, pid: int, pages: list[tuple[str, str]], n: int) -> None:
+    """``--html N``: server CPU per GET of a static-first page's HTML, and per revalidation."""
+    import urllib.request
+
+    def get(link: str, **headers) -> tuple[int, str]:
+        request = urllib.request.Request(link, headers={"Accept-Encoding": "gzip", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                response.read()
+                return response.status, response.headers.get("ETag", "")
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("ETag", "")
+
+    print(f"server CPU per GET of the page's HTML alone (gzip), {n} a page; per revalidation "
+          "(If-None-Match: 304)")
+    print(f"{'page':22s} {'GET ms':>8s} {'304 ms':>8s} {'bytes':>8s}")
+    for slug, lang in pages:
+        link = url + query(slug, lang)
+        deadline = time.monotonic() + 600
+        while not get(link)[1]:  # the first opens: live, then built (ETag: static-first)
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{link}: never served static-first")
+            time.sleep(1)
+        etag = get(link)[1]
+        with urllib.request.urlopen(urllib.request.Request(
+                link, headers={"Accept-Encoding": "gzip"}), timeout=60) as response:
+            size = len(response.read())
+        figures = []
+        for headers in ({}, {"If-None-Match": etag}):
+            c0 = wait_quiet(pid)
+            for _ in range(n):
+                get(link, **headers)
+            figures.append((wait_quiet(pid) - c0) / n * 1000)
+        print(f"{slug + ' ' + lang:22s} {figures[0]:8.2f} {figures[1]:8.2f} {size:8d}")
+    print(f"load average at end: {loadavg()}")
 
 
 def browser_opens(url: str, pid: int, pages: list[tuple[str, str]], repeat: int) -> dict:
@@ -263,6 +309,8 @@ def main() -> None:
     ap.add_argument("--num-procs", type=int, default=1)
     ap.add_argument("--live", action="store_true",
                     help="ask for the live page (live=1) where it would be served static-first")
+    ap.add_argument("--html", type=int, default=0, metavar="N",
+                    help="N GETs (and N revalidations) of each page's HTML alone")
     ap.add_argument("--cold", action="store_true",
                     help="each open the first of a fresh server (REPEAT servers per page)")
     ap.add_argument("--warm-with", nargs="*", default=[],
@@ -285,12 +333,17 @@ def main() -> None:
 
     from bench_load import server
 
-    extra, env = (), {}
+    import tempfile
+    extra, env = (), {"BPX_FIRST_PAGE_DIR": tempfile.mkdtemp(prefix="bpx-pages-"),
+                      "BPX_FIRST_PAGE_PREBUILD": "0"}
     if args.num_procs > 1:
         import secrets
         extra = ("--num-procs", str(args.num_procs), "--session-ids", "signed")
-        env = {"BOKEH_SECRET_KEY": secrets.token_urlsafe(32), "BOKEH_SIGN_SESSIONS": "true"}
+        env.update(BOKEH_SECRET_KEY=secrets.token_urlsafe(32), BOKEH_SIGN_SESSIONS="true")
     with server(15000, 5000, extra, env) as (url, pid, log):
+        if args.html:
+            html_gets(url, pid, pages, args.html)
+            return
         run = protocol_opens if args.protocol else browser_opens
         results = run(url, pid, pages, args.repeat)
     how = "protocol (GET, websocket, PULL-DOC)" if args.protocol else "Chromium, fresh context"

@@ -61,6 +61,7 @@ from urllib.parse import urlencode
 log = logging.getLogger("backprop_explorer.lifecycle.first_page")
 
 LIVE = "live"  # the query key that asks for the live page (any value)
+WAKE = "bpx_wake"  # the query key of a sibling process's wake-up call (wake_siblings)
 MAX_BYTES = int(os.environ.get("BPX_FIRST_PAGE_BYTES", 32 * 2**20))
 WAIT_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_WAIT", 4))
 IDLE_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_IDLE", 60))
@@ -489,18 +490,96 @@ async def prebuild(pages: FirstPages, wanted: list) -> None:
 
 def start(io_loop=None) -> None:
     """On a server serving static-first, once per process: the default pages made ready
-    (:func:`prebuild`) on the server's event loop ``io_loop``."""
+    (:func:`prebuild`) on the server's event loop ``io_loop``, and, in a process that
+    ``--num-procs N`` forked, the other processes woken (:func:`wake_siblings`)."""
     import panel as pn
 
     if not enabled() or pn.state.cache.get(STARTED_KEY):
         return
     pn.state.cache[STARTED_KEY] = True
-    wanted = prebuild_pages()
-    if not wanted:
-        return
+    from . import lifecycle  # noqa: F401  (its logger prints this module's lines)
+    context = pn.state.curdoc.session_context if pn.state.curdoc is not None else None
     if io_loop is None:  # a session's build may run in a thread: the server's own loop
-        io_loop = pn.state.curdoc.session_context.server_context.application_context.io_loop
-    io_loop.add_callback(prebuild, first_pages(), wanted)
+        io_loop = context.server_context.application_context.io_loop
+    wanted = prebuild_pages()
+    pages = first_pages()
+    others = sibling_processes()
+    address = _listening(context) if others else None
+
+    async def started():
+        if address is not None:
+            await wake_siblings(*address, others)
+        await prebuild(pages, wanted)
+
+    io_loop.add_callback(started)
+
+
+def sibling_processes() -> int:
+    """How many other server processes share this one's socket: ``N - 1`` in a process that
+    ``panel serve --num-procs N`` forked (``0``: one per core), read from the command line of
+    the process that forked it (the app's own ``sys.argv`` is the script's); else 0."""
+    import tornado.process
+
+    if tornado.process.task_id() is None:
+        return 0
+    try:
+        argv = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return 1  # not Linux: wake at least one
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--num-procs=") else (
+            argv[i + 1] if arg == "--num-procs" and i + 1 < len(argv) else None)
+        if value is not None:
+            try:
+                n = int(value)
+            except ValueError:
+                return 1
+            return max((n or os.cpu_count() or 1) - 1, 0)
+    return 1
+
+
+def _listening(context) -> tuple[str, int, str] | None:
+    """(host, port, app path) of the socket the session's page open came in on."""
+    try:
+        request = context.request._request
+        host, port = request.connection.stream.socket.getsockname()[:2]
+        return ("127.0.0.1" if host in ("0.0.0.0", "") else host), port, request.path
+    except Exception as e:
+        log.warning("static-first: no listening address: %r", e)
+        return None
+
+
+async def wake_siblings(host: str, port: int, path: str, others: int, tries: int = 8) -> int:
+    """Have the other processes of ``--num-procs`` run the app once, before a student opens
+    it there. The processes accept from one shared socket, and the app's hooks (static-first
+    opens among them) install in a process with its first page open, so the teacher's check
+    of the link reaches one process, and the first students the others took would get live
+    pages, the very first with the process's imports. A ``GET`` with :data:`WAKE` in the query
+    is answered at once (204) by a process whose hooks are installed; one that has none
+    builds a live page, which installs them (its pages then come from the shared disk). Up
+    to ``tries`` requests per other process, until ``others`` live pages came back; the
+    number woken."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    client = AsyncHTTPClient(force_instance=True)
+    woken = 0
+    try:
+        for _ in range(tries * others):
+            try:
+                response = await client.fetch(f"http://{host}:{port}{path}?{WAKE}=on",
+                                               raise_error=False, request_timeout=300)
+            except Exception:
+                break
+            if response.code == 200:  # a live page: a process that had not run the app
+                woken += 1
+                if woken >= others:
+                    break
+            await asyncio.sleep(0.05)
+    finally:
+        client.close()
+    log.info("static-first: %d of %d other server processes woken (the rest were awake)",
+             woken, others)
+    return woken
 
 
 async def answer(handler) -> bool:
@@ -508,6 +587,10 @@ async def answer(handler) -> bool:
     False (nothing sent) when the page is to be live."""
     if handler.request.method != "GET" or not enabled():
         return False
+    if WAKE in handler.request.query_arguments:  # a sibling's wake-up call: awake already
+        handler.set_status(204)
+        handler.finish()
+        return True
     page = canonical(handler.request.query_arguments)
     if page is None:
         return False

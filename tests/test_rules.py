@@ -207,7 +207,7 @@ def test_the_pages_step_note_is_the_step_panels(monkeypatch):
               " d.show(data); return data.note.text });"
               "process.stdout.write(JSON.stringify(out))")
     got = json.loads(run_node(["--input-type=module", "-e", script], stdin=json.dumps(cases)))
-    # Panel's HTML model shows the page's text unescaped once (texts.mjs escape)
+    # Panel's HTML model shows the page's text unescaped once (words.mjs escape)
     assert [html.unescape(text) for text in got] == want
 
 

@@ -4,8 +4,7 @@
 // and its reset. Its buttons send `{action: "descend"}` (or `reset: true`) with the models.
 
 import { fmt } from "./replay.mjs"
-import { escape } from "./texts.mjs"
-import { fill } from "./words.mjs"
+import { escape, fill } from "./words.mjs"
 // the step, whether it moved anything and the note's choice: graphviz_core/rules.py, the
 // server's own, translated
 import { descent_step, descent_note, stays } from "./rules.generated.mjs"

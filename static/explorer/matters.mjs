@@ -9,8 +9,7 @@
 // the sliders and the three notes' models; `args` holds the curves' sources and the config.
 
 import { fmt } from "./replay.mjs"
-import { fill } from "./words.mjs"
-import { escape } from "./texts.mjs"
+import { escape, fill } from "./words.mjs"
 import { descend, stopPhrase } from "./runs.mjs"
 
 const range = (n) => Array.from({ length: n }, (_, i) => i)

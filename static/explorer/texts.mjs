@@ -6,16 +6,13 @@
 
 import { replay, fmt, contribution } from "./replay.mjs"
 import { fillNumbers } from "./reading.mjs"
-import { faultText } from "./words.mjs"
+import { escape, faultText } from "./words.mjs"
 import { modelWithClass } from "./bokeh.mjs"
 import { writeRuns } from "./runs.mjs"
 import { writeMicro } from "./micro.mjs"
 // the gradient check: graphviz_core/rules.py central and agrees, the server's own, translated
 import { agrees, central } from "./rules.generated.mjs"
 
-// Panel's HTML model shows its text unescaped once (as components/display.py writes it)
-export const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-  .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
 
 // graphviz_core.pytorch.literal: what Python's repr writes (the shortest digits that read
 // back as the same float, in exponent form below 1e-4 and from 1e16)

@@ -4,6 +4,10 @@
 // names (a saved file has no URL of its own). Templates: fill(T.key, {name: value}).
 import { WORDS } from "./words.generated.mjs"
 
+// Panel's HTML model shows its text unescaped once (as components/display.py writes it)
+export const escape = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+  .replace(/"/g, "&quot;").replace(/'/g, "&#x27;")
+
 export function fill(text, values) {
   return String(text).replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole))
 }

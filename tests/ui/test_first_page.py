@@ -65,6 +65,7 @@ def _drawn(page) -> None:
 
 
 def test_the_default_link_is_the_static_page_and_its_note_goes_live(server, browser):
+    _wait_for_log(server, "static-first page graph en built")  # built at start, not here
     context = new_context(browser)
     try:
         page = context.new_page()
@@ -184,3 +185,32 @@ def test_two_server_processes_build_a_page_once_and_a_restart_of_the_same_code_n
         headers, body = _get(again + link)[1:]
         assert headers["Etag"] == results[0][0] and body == results[0][1]
         assert _builds(again, "loss-value") == 0
+
+
+def test_with_two_forked_processes_the_teachers_first_open_readies_both(tmp_path):
+    """``panel serve --num-procs 2``: the processes share one socket, and the app's hooks
+    install in a process with its first page open. The teacher's first open (serve_app's)
+    reaches one; that one has the other run the app too and builds the default page once;
+    then a class opening the link at once gets the static page from either."""
+    env = {**_env(tmp_path, "graph:en"), "BOKEH_SECRET_KEY": "x" * 43,
+           "BOKEH_SIGN_SESSIONS": "true"}
+    with serve_app(timeout=120, env=env,
+                   extra_args=("--num-procs", "2", "--session-ids", "signed")) as url:
+        _wait_for_log(url, "1 of 1 other server processes woken")
+        _wait_for_log(url, "static-first page graph en built")
+        results: list[tuple[str, bytes]] = []
+        start = threading.Barrier(12)
+
+        def student():
+            start.wait()
+            status, headers, body = _get(url, **{"Accept-Encoding": "gzip"})
+            results.append((headers.get("Etag", ""), body))
+
+        students = [threading.Thread(target=student) for _ in range(12)]
+        for s in students:
+            s.start()
+        for s in students:
+            s.join(timeout=240)
+        assert len(results) == 12 and len(set(results)) == 1 and results[0][0]
+        assert TOKEN.search(results[0][1].decode()) is None
+        assert _builds(url, "graph") == 1
