@@ -46,6 +46,9 @@ from graphviz_core.layout import layout, widen  # noqa: E402
 from graphviz_core.examples import SEED  # noqa: E402
 from graphviz_core.mlp import mlp_loss  # noqa: E402
 from report import print_table  # noqa: E402
+from report import live_app_measured  # noqa: E402
+
+live_app_measured()
 
 MLP_1K = (2, (16, 16), 1)  # 982 nodes
 MLP_10K = (2, (60, 60), 1)  # 11,586 nodes

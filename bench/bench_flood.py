@@ -26,6 +26,9 @@ sys.path.insert(0, str(REPO))
 
 from tests.ui.helpers import CHROMIUM, CHROMIUM_ARGS, INIT_SCRIPT, VIEWPORT, serve_app  # noqa: E402
 from tests.ui.test_hostile_ui import FLOOD_JS, seed_loss  # noqa: E402
+from report import live_app_measured  # noqa: E402
+
+live_app_measured()
 
 
 async def one_page(browser, url: str, values: list[float]) -> dict:

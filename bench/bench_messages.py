@@ -23,6 +23,9 @@ sys.path.insert(0, str(REPO))
 
 from tests.ui.helpers import (button, expression_input, launch_chromium, new_context,  # noqa: E402
                               node_position, open_app, serve_app)
+from report import live_app_measured  # noqa: E402
+
+live_app_measured()
 
 SIZE = re.compile(r"bpx-message-size (received|sent) (\S+) (\d+)")
 

@@ -36,6 +36,9 @@ from graphviz_core.mlp import builder_from_text  # noqa: E402
 from tests.ui.helpers import (PHONE, launch_chromium, new_context, open_app, serve_app,  # noqa: E402
                               open_drawer, slider_handle, terminate_gracefully)
 from report import print_table  # noqa: E402
+from report import live_app_measured  # noqa: E402
+
+live_app_measured()
 
 SEED = "(w*x + b - y)**2"
 BIG = ("(tanh(w1*x1 + w2*x2 + w3*x3 + b1)*tanh(w4*x1 + w5*x2 + w6*x3 + b2)"

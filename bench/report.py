@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 
@@ -13,3 +14,9 @@ def print_table(head: str, lines: Iterable[str], note: str = "") -> None:
         print(line)
     if note:
         print(note)
+
+
+def live_app_measured() -> None:
+    """Servers this bench starts open every page live: a default link is otherwise answered
+    static-first (components/first_page.py) and would have no session to measure."""
+    os.environ.setdefault("BPX_STATIC_FIRST", "0")

@@ -202,6 +202,16 @@ class VariableSliders(ModelView):
         return self.panel()
 
 
+# the modes in which each of the player's buttons is greyed out: nothing plays in the graph
+# mode; Predict plays no steps (the student's answers move it on, ↺ Start begins again)
+IDLE_IN = {"first": ("graph",), "back": ("graph", "predict"), "play": ("graph", "predict"),
+           "step": ("graph", "predict")}
+ENABLE_JS = """
+const mode = modes[cb_obj.active], buttons = {first, back, play, step}
+for (const name in buttons) buttons[name].disabled = idle[name].includes(mode)
+"""
+
+
 class PlaybackBar(ModelView):
     """Mode toggle and the player: play, pause, step back and forth, speed.
 
@@ -242,15 +252,20 @@ class PlaybackBar(ModelView):
         self.present.jscallback(args=self.view.player_args("present"), value=RUN_PLAYER)
         self.mode.jscallback(args=self.view.player_args("mode", modes=list(MODES)),
                              value=RUN_PLAYER)
+        # the page greys the player's buttons as the mode changes: a static page has no
+        # server to do it, and on a live one the server's answer comes later (_enable)
+        buttons = self._buttons()
+        self.mode.jscallback(args={**buttons, "idle": {k: list(v) for k, v in IDLE_IN.items()},
+                                   "modes": list(MODES)}, value=ENABLE_JS)
         self.model.param.watch(self._enable, "mode")
         self._enable()
 
+    def _buttons(self) -> dict:
+        return {"first": self.first, "back": self.back, "play": self.play, "step": self.forward}
+
     def _enable(self, *events) -> None:
-        # Predict plays no steps: the student's answers move it on, ↺ Start begins again
-        mode = self.model.mode
-        self.first.disabled = mode == "graph"
-        for w in (self.back, self.play, self.forward):
-            w.disabled = mode in ("graph", "predict")
+        for name, button in self._buttons().items():
+            button.disabled = self.model.mode in IDLE_IN[name]
 
     def __panel__(self):
         # wraps on a narrow screen: every button stays on it, a row of its own if need be

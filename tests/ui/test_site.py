@@ -34,7 +34,7 @@ from components.pytorch_view import PyTorchView
 from components.stats import stats_html
 
 from .helpers import (button, expression_input, free_port, js, new_context, number, set_slider,
-                      table)
+                      table, wait_counter)
 
 pytestmark = pytest.mark.browser
 
@@ -205,6 +205,15 @@ def test_requires_grad_switches_prune_the_graph_in_the_page_with_no_server(site,
     expr, at = "(w*x + b - y)**2", {"w": -1.37}
     try:
         set_slider(page, "w", -1.37)
+        # the player's buttons follow the mode in the page: greyed in Graph, playing in Backward
+        assert button(page, "▶ Play").is_disabled() and button(page, "↺ Start").is_disabled()
+        button(page, "Backward").click()
+        set_slider(page, "Speed", 4)
+        button(page, "▶ Play").click()
+        n = len(js(page, "t.scene().steps.backward"))
+        wait_counter(page, rf"^Step {n} / {n}$", timeout=30_000)
+        button(page, "Predict").click()
+        assert button(page, "▶ Play").is_disabled() and not button(page, "↺ Start").is_disabled()
         button(page, "Backward").click()
         js(page, "(() => { const d = t.table(); t.nodes().selected.indices = [d.name.indexOf('w')] })()")
         for off, active in ((("w",), [1, 2, 3]), (("w", "b"), [1, 3]), ((), [0, 1, 2, 3])):
