@@ -75,7 +75,8 @@ def query(slug: str, lang: str) -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its children (``/proc``, Linux)."""
+    """User + system CPU seconds of ``pid`` and its descendants, ended ones included (``/proc``,
+    Linux)."""
     tick = os.sysconf("SC_CLK_TCK")
     stats = {}
     for entry in os.listdir("/proc"):
@@ -85,7 +86,8 @@ def cpu_seconds(pid: int) -> float:
             except OSError:
                 continue
             fields = text[text.rindex(")") + 2:].split()
-            stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+            # its own and its reaped children's (a builder process that ended when idle)
+            stats[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
