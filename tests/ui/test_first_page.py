@@ -125,23 +125,37 @@ def test_a_lesson_is_sent_zipped_once_and_revalidated_and_other_links_are_live(s
 
 
 def test_a_class_opening_a_new_link_at_once_waits_for_one_build(server):
-    link = server + "?lesson=fan-out&lang=en"
-    results: list[tuple[int, bytes]] = []
-    start = threading.Barrier(12)
+    results = _class_opens([server + "?lesson=fan-out&lang=en"] * 12, timeout=180)
+    assert {status for status, _, _ in results} == {200}
+    assert len({body for _, _, body in results}) == 1 and TOKEN.search(results[0][2].decode()) is None
+    assert _builds(server, "fan-out") == 1
 
-    def student():
+
+def _class_opens(urls: list[str], timeout: float = 240) -> list[tuple[int, dict, bytes]]:
+    """Each of ``urls`` opened by a student of its own (gzip accepted), all at the same moment:
+    every student's status, headers and body."""
+    results: list[tuple[int, dict, bytes]] = []
+    start = threading.Barrier(len(urls))
+
+    def student(url):
         start.wait()
-        status, _, body = _get(link, **{"Accept-Encoding": "gzip"})
-        results.append((status, body))
+        results.append(_get(url, **{"Accept-Encoding": "gzip"}))
 
-    students = [threading.Thread(target=student) for _ in range(12)]
+    students = [threading.Thread(target=student, args=(url,)) for url in urls]
     for s in students:
         s.start()
     for s in students:
-        s.join(timeout=180)
-    assert len(results) == 12 and {status for status, _ in results} == {200}
-    assert len({body for _, body in results}) == 1 and TOKEN.search(results[0][1].decode()) is None
-    assert _builds(server, "fan-out") == 1
+        s.join(timeout=timeout)
+    assert len(results) == len(urls)
+    return results
+
+
+def _same_page_to_all(urls: list[str]) -> list[tuple[str, bytes]]:
+    """:func:`_class_opens`, asserting every student got one page with an ETag: its
+    (ETag, body) per student."""
+    results = [(headers.get("Etag", ""), body) for _, headers, body in _class_opens(urls)]
+    assert len(set(results)) == 1 and results[0][0]
+    return results
 
 
 def _wait_for_log(server, text: str, timeout: float = 240) -> None:
@@ -165,20 +179,7 @@ def test_two_server_processes_build_a_page_once_and_a_restart_of_the_same_code_n
     link = "?lesson=loss-value&lang=zh"
     with serve_app(timeout=90, env=_env(tmp_path)) as one, \
             serve_app(timeout=90, env=_env(tmp_path)) as two:
-        results: list[tuple[str, bytes]] = []
-        start = threading.Barrier(12)
-
-        def student(url):
-            start.wait()
-            status, headers, body = _get(url + link, **{"Accept-Encoding": "gzip"})
-            results.append((headers.get("Etag", ""), body))
-
-        students = [threading.Thread(target=student, args=(url,)) for url in (one, two) * 6]
-        for s in students:
-            s.start()
-        for s in students:
-            s.join(timeout=240)
-        assert len(results) == 12 and len(set(results)) == 1 and results[0][0]
+        results = _same_page_to_all([url + link for url in (one, two) * 6])
         assert TOKEN.search(results[0][1].decode()) is None
         assert _builds(one, "loss-value") + _builds(two, "loss-value") == 1
     with serve_app(timeout=90, env=_env(tmp_path)) as again:
@@ -198,19 +199,6 @@ def test_with_two_forked_processes_the_teachers_first_open_readies_both(tmp_path
                    extra_args=("--num-procs", "2", "--session-ids", "signed")) as url:
         _wait_for_log(url, "1 of 1 other server processes woken")
         _wait_for_log(url, "static-first page graph en built")
-        results: list[tuple[str, bytes]] = []
-        start = threading.Barrier(12)
-
-        def student():
-            start.wait()
-            status, headers, body = _get(url, **{"Accept-Encoding": "gzip"})
-            results.append((headers.get("Etag", ""), body))
-
-        students = [threading.Thread(target=student) for _ in range(12)]
-        for s in students:
-            s.start()
-        for s in students:
-            s.join(timeout=240)
-        assert len(results) == 12 and len(set(results)) == 1 and results[0][0]
+        results = _same_page_to_all([url] * 12)
         assert TOKEN.search(results[0][1].decode()) is None
         assert _builds(url, "graph") == 1
