@@ -80,6 +80,15 @@ def test_the_default_link_is_the_static_page_and_its_note_goes_live(server, brow
                                " return d.value[d.name.indexOf('L')] !== '6.25' }", timeout=20_000)
         assert number(table(page)["L"]["value"]) == 4.0
         assert sockets == []  # no session: nothing to connect to
+        # the moved slider is written into the address, with the live page's keys
+        # (static/golive.js): a reload opens it there, and the language link takes it along
+        page.wait_for_function("() => new URLSearchParams(location.search).get('w') === '-1'",
+                               timeout=10_000)
+        assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["mode"] == ["graph"]
+        other = page.locator("a[hreflang=zh]").first
+        other.dispatch_event("contextmenu")  # (static/page-a11y.js) as a right click: no navigation
+        query = urllib.parse.parse_qs(other.get_attribute("href").lstrip("?"))
+        assert (query["lang"], query["w"]) == (["zh"], ["-1"])
         # typing an expression needs the server: the note links the live page
         live = page.evaluate("() => document.querySelector('meta[name=bpx-live]').content")
         assert live == "?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en&live=1"
