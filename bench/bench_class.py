@@ -489,7 +489,8 @@ def one_server(args, extra, env):
 # --- the run --------------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> dict[str, float]:
     """CPU seconds (user + system) so far of the server's processes (``server``) and of the
-    static-first pages' builder processes among them (``builder``: multiprocessing's)."""
+    static-first pages' builder processes among them (``builder``: multiprocessing's, and
+    the ended children of any of them)."""
     import psutil
 
     found = {"server": 0.0, "builder": 0.0}
@@ -503,6 +504,8 @@ def cpu_seconds(pid: int) -> dict[str, float]:
             kind = "builder" if "multiprocessing" in " ".join(p.cmdline()) else "server"
             times = p.cpu_times()
             found[kind] += times.user + times.system
+            # ended children (a builder process ends when idle): theirs, counted once reaped
+            found["builder"] += times.children_user + times.children_system
         except psutil.Error:
             pass
     return found
