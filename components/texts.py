@@ -11,7 +11,8 @@ variables pinned (``variants``, e.g. ``{"C": 0}``): ``⟨v|n@i⟩`` / ``⟨g|n@i
 / gradient in variant i, and ``⟨q|i|a,b|j⟩`` the first of ``choices[j]`` when the gradients of
 nodes a, b are the same in variant i as in variant 0, else the second. A variant may also be
 another graph of the page (``{"view": arg}``: the graph view whose player's ``meta`` is the
-page script's argument ``arg``). ``⟨s|va@i<vb@j|k⟩`` is the first of ``choices[k]`` when node
+page script's argument ``arg``), or another expression's tape replayed at the page's values
+(``{"tape": to_tape(graph)}``: stop-gradient's graph without its ``sg``). ``⟨s|va@i<vb@j|k⟩`` is the first of ``choices[k]`` when node
 a's value in variant i is below node b's in variant j, else the second (``=``: equal; ``g``:
 gradients); a choice may hold placeholders, ``⟨s|...⟩`` too. The server fills them with the
 core's numbers (:func:`fill_text`). A page with no server behind it (the static site,
