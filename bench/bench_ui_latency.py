@@ -163,7 +163,7 @@ def backward_fps(page) -> str:
     page.wait_for_function("() => window.__bpxt.div('bpx-counter').text.endsWith('steps')")
     steps = page.evaluate("() => window.__bpxt.div('bpx-counter').text")
     # a student looks at the pass before playing it: the page, still, typesets the coming
-    # steps' formulas then (view.mjs typesetAhead), not in the frames a step starts in
+    # steps' formulas then (ahead.mjs typesetAhead), not in the frames a step starts in
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="▶ Play", exact=True).click()
     fps = page.evaluate(FPS, 3)

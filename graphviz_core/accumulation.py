@@ -43,10 +43,12 @@ class GradBuffer:
         self.grad: dict[str, float | None] = {}
         self.calls = 0
 
-    def backward(self, gradients: Mapping[str, float]) -> None:
-        """Add one backward pass's gradients (``.grad += ...``; a cleared buffer starts anew)."""
+    def backward(self, gradients: Mapping[str, float | None]) -> None:
+        """Add one backward pass's gradients (``.grad += ...``; a cleared buffer starts anew;
+        a gradient None - not computed - leaves its buffer as it is)."""
         for name, g in gradients.items():
-            self.grad[name] = accumulated(self.grad.get(name), float(g))  # the page's too
+            # the page's rule too
+            self.grad[name] = accumulated(self.grad.get(name), None if g is None else float(g))
         self.calls += 1
 
     def zero_grad(self, set_to_none: bool = True) -> None:

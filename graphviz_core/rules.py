@@ -146,12 +146,14 @@ def agrees(gradient, difference, tol=1e-5):
 def accumulated(grad, gradient):
     """A ``.grad`` buffer after ``backward()`` adds ``gradient``: ``.grad += gradient``, or
     the gradient itself in a buffer that was cleared (``grad`` None, as ``zero_grad()`` leaves
-    it) (:class:`graphviz_core.accumulation.GradBuffer`; the page's buffer).
+    it) (:class:`graphviz_core.accumulation.GradBuffer`; the page's buffer). A leaf whose
+    gradient is not computed (``gradient`` None: its requires_grad switched off) keeps its
+    buffer, as PyTorch leaves the ``.grad`` of such a leaf alone.
 
-    >>> accumulated(None, 7.5), accumulated(7.5, 7.5)
-    (7.5, 15.0)
+    >>> accumulated(None, 7.5), accumulated(7.5, 7.5), accumulated(7.5, None)
+    (7.5, 15.0, 7.5)
     """
-    return gradient if grad is None else grad + gradient
+    return grad if gradient is None else gradient if grad is None else grad + gradient
 
 
 def passed_back(selects, grad, local):

@@ -100,3 +100,38 @@ def test_the_pages_backward_steps_counts_and_texts_are_the_servers(lang):
     assert len(got) == len(want)
     for c, w, h in zip(cases, want, got):
         assert h == w, c["off"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_stop_gradients_live_numbers_in_the_page_are_the_servers(lang):
+    """stop-gradient's live arithmetic on a page with no server: the page's template (built
+    with u switched on), pruned and replayed in the page at other values of u - and 3u² from
+    the tape of the expression without sg - is what the lesson writes on the server with u
+    switched on or off at those values (FigureLesson.stop_gradient_template)."""
+    from components.lessons.figures import FigureLesson
+
+    page = FigureLesson("stop-gradient", {}, lang, sync_url=False)
+    template, variants = page.stop_gradient_template()
+    cases, want = [], []
+    for u in (1.5, -0.7, 0.0, 2.25, -3.0):
+        for off in ([], ["u"]):
+            server = FigureLesson("stop-gradient", {"u": repr(u), "off": ",".join(off)}, lang,
+                                  sync_url=False)
+            cases.append({"u": u, "off": off})
+            want.append(server.live.object)
+    script = (f"import {{ activeFlags, replay }} from {json.dumps(REPLAY.as_uri())};"
+              f"import {{ Texts }} from {json.dumps(TEXTS.as_uri())};"
+              "import { readFileSync } from 'node:fs';"
+              "const { tape, template, variants, cases } = JSON.parse(readFileSync(0, 'utf8'));"
+              "const texts = new Texts();"
+              "process.stdout.write(JSON.stringify(cases.map((c) => {"
+              "  const pruned = { ...tape, active: activeFlags(tape, new Set(c.off)) };"
+              "  const view = { scene: { tape: pruned }, overrides: { u: c.u }, args: { texts: {} },"
+              "    values: () => ({ u: c.u }) };"
+              "  view.result = replay(pruned, view.overrides);"
+              "  return texts.fill(texts.variants(template, view, variants, []), view) })))")
+    got = _page(json.loads(to_json({
+        "tape": page.model.scene["tape"], "template": template, "cases": cases,
+        "variants": [{k: v for k, v in d.items() if k != "graph"} for d in variants]})), script)
+    assert got == want
+    assert any("6.75" in w for w in want) and any("not computed" in w or "未计算" in w for w in want)

@@ -26,12 +26,12 @@ from graphviz_core.training import regression_data, regression_graph
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
-from ..stats import stats_html
-from ..texts import attach, fill_text, is_offline, url_key
+from ..stats import STATS_CLASS, stats_html, stats_template
+from ..texts import attach, fill_text, if_active, is_offline, url_key
 from ..words import lesson_text, ui
 from . import LessonPage
-from .common import (callout, choice_arg, float_arg, heading, leaf_node, number, prose,
-                     table_html, write_url_on)
+from .common import (callout, choice_arg, float_arg, heading, leaf_node, names_arg, number,
+                     prose, table_html, write_url_on)
 
 SOURCE = "(w*x1 + b - y1)**2 + (w*x2 + b - y2)**2"
 DEFAULTS = {"w": 2.0, "x1": 1.5, "b": 0.5, "y1": 1.0, "x2": -1.0, "y2": 0.5}
@@ -49,7 +49,8 @@ def buffer_template(lang: str, leaves: tuple[int, ...]) -> Mapping:
     graph's nodes ``leaves`` (see :meth:`AccumulationLesson.buffer_template`): made once per
     language and graph, read-only after (its four notes are callout panes' HTML)."""
     t = lesson_text("accumulation", lang)
-    rows = [[f"<i>{name}</i>", grad_ref(leaf), f"\u27e8B|{i}\u27e9"]
+    rows = [[f"<i>{name}</i>", if_active(leaf, grad_ref(leaf), ui(lang)["not_computed"]),
+             f"\u27e8B|{i}\u27e9"]
             for i, (name, leaf) in enumerate(zip(PARAMETERS, leaves))]
     return MappingProxyType({
         "template": table_html(t["buffer_header"], rows) + "\u27e8N\u27e9",
@@ -67,9 +68,11 @@ class AccumulationLesson:
         self.lang = lang
         t = lesson_text("accumulation", lang)
         values = {n: float_arg(args, n, v, -LIMIT, LIMIT) for n, v in DEFAULTS.items()}
-        self.model = ExplorerModel(expression=SOURCE, values=values, mode="backward")
+        self.model = ExplorerModel(expression=SOURCE, values=values, mode="backward",
+                                   requires_grad={n: False for n in names_arg(args, "off", DEFAULTS)})
         self.view = GraphView(model=self.model, height=400, lang=lang)
-        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
+        self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
+                                       pruned_in_page=True)
         for slider in self.sliders.sliders.values():
             slider.param.update(start=-LIMIT, end=LIMIT)
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
@@ -97,25 +100,36 @@ class AccumulationLesson:
         self.divide.param.watch(self._update_accumulation, "value")
         self._update()
         if sync_url:
-            write_url_on(self.url_state, (self.model, ["values"]), (self.k, "value"),
+            write_url_on(self.url_state, (self.model, ["values", "requires_grad"]), (self.k, "value"),
                          (self.divide, "value"))
 
     def url_state(self) -> dict:
+        off = [n for n in self.model.values if not self.model.requires_grad.get(n, True)]
         return {**{k: number(v, 12) for k, v in self.model.values.items()},
+                **({"off": ",".join(off)} if off else {}),
                 "K": self.k.value, "divide": "1" if self.divide.value else "0"}
 
     # --- numbers: all the engine's ------------------------------------------------------------------
-    def gradients(self) -> dict[str, float]:
-        """∂L/∂w and ∂L/∂b of the loss on the sliders' values (the traced graph's)."""
+    def gradients(self) -> dict[str, float | None]:
+        """∂L/∂w and ∂L/∂b of the loss on the sliders' values (the traced graph's; None
+        where a requires_grad switch is off: not computed)."""
         g = self.model.graph
-        return {g.nodes[n]["name"]: g.nodes[n]["grad"] for n in g
-                if not g.nodes[n]["op"] and g.nodes[n]["name"] in PARAMETERS}
+        return {g.nodes[n]["name"]: g.nodes[n]["grad"] if g.nodes[n]["active"] else None
+                for n in g if not g.nodes[n]["op"] and g.nodes[n]["name"] in PARAMETERS}
 
     def backward(self) -> None:
         """``loss.backward()``: add the current gradients into the .grad buffer."""
         self.buffer.backward(self.gradients())
-        self.seen.append(dict(self.model.values))
+        self.seen.append(self.state())
         self._update_buffer()
+
+    def state(self) -> dict:
+        """What a backward() call saw: the values, and whether each parameter's gradient was
+        computed (its requires_grad switch; static/explorer/buffer.mjs keeps the same)."""
+        g = self.model.graph
+        return {**self.model.values,
+                **{f"requires_grad {name}": bool(g.nodes[leaf_node(g, name)]["active"])
+                   for name in PARAMETERS}}
 
     def zero_grad(self) -> None:
         """``optimizer.zero_grad()``: clear the buffer (to None, as PyTorch does)."""
@@ -137,16 +151,17 @@ class AccumulationLesson:
         t = lesson_text("accumulation", self.lang)
         g = self.model.graph
         w = leaf_node(g, "w")
-        terms = sorted((v, key) for _, v, key, d in g.out_edges(w, keys=True, data=True)
-                       if not (d["blocked"] or d["pruned"]))
+        # no sg in the loss: every path from w carries its term while w is switched on
+        terms = sorted((v, key) for _, v, key in g.out_edges(w, keys=True))
         rows = [[f"{lesson_text('figures', self.lang)['via']} {html.escape(g.nodes[v]['text'])}",
                  f"{grad_ref(v)} × \u27e8pl|{v}|{key}\u27e9 = <b>\u27e8k|{v}|{key}\u27e9</b>"]
                 for v, key in terms]
         written = " + ".join(f"\u27e8pk|{v}|{key}\u27e9" for v, key in terms)
         return (f"<div class='bpx-live-title'>{t['fan_title']}</div>"
-                + table_html([t["path"], t["contribution"]], rows)
-                + f"<div class='bpx-equation'>{t['sum'].format(terms=written, total=grad_ref(w))}"
-                  "</div>")
+                + if_active(w, table_html([t["path"], t["contribution"]], rows)
+                            + f"<div class='bpx-equation'>"
+                              f"{t['sum'].format(terms=written, total=grad_ref(w))}</div>",
+                            f"<div class='bpx-hint'>{ui(self.lang)['not_computed']}</div>"))
 
     def buffer_template(self) -> dict:
         """The .grad table as a template (components/texts.py): the gradients now are the
@@ -158,7 +173,7 @@ class AccumulationLesson:
 
     def _update_buffer(self) -> None:
         d = self.buffer_template()
-        grad, n, now = self.buffer.grad, self.buffer.calls, self.model.values
+        grad, n, now = self.buffer.grad, self.buffer.calls, self.state()
         cells = [d["none"] if grad.get(name) is None else d["some"].format(number(grad[name]))
                  for name in PARAMETERS]
         # the page's rule too (rules.py): the same choice in static/explorer/buffer.mjs
@@ -226,7 +241,8 @@ class AccumulationLesson:
             # and .grad across backward() calls (static/explorer/buffer.mjs)
             # and the micro-batch table (static/explorer/micro.mjs), at K's and the
             # division's every change too
-            attach(self.view, panes=[("bpx-live", self.fan_template())],
+            attach(self.view, panes=[("bpx-live", self.fan_template()),
+                                     (STATS_CLASS, stats_template(self.model, lang))],
                    buffer={**self.buffer_template(), "parameters": list(PARAMETERS),
                            "notes": dict(self.buffer_template()["notes"]), "css": BUFFER_CLASS},
                    micro=self.micro_config())

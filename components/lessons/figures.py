@@ -8,15 +8,17 @@ it, and the point's arithmetic written out with the live numbers.
 from __future__ import annotations
 
 
-from graphviz_core import MODES, gradients
+import html
+
+from graphviz_core import MODES, parse, trace
 from graphviz_core.examples import EXAMPLES
-from graphviz_core.schedule import grad_ref
+from graphviz_core.schedule import grad_ref, value_ref
+from graphviz_core.tape import to_tape
 
 from .. import display
 from ..controls import PlaybackBar, VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
-from ..states import precompute
 from ..stats import STATS_CLASS, stats_html, stats_template
 from ..texts import attach, fill_text, if_active, is_offline
 from ..words import article_heading, lesson_text, ui
@@ -42,9 +44,8 @@ class FigureLesson:
             requires_grad={**example.requires_grad, **{n: False for n in off}},
             mode=choice_arg(args, "mode", "backward", MODES))
         self.view = GraphView(model=self.model, height=430, lang=lang)
-        # stop-gradient's numbers are precomputed over u alone: its switches need the server
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
-                                       pruned_in_page=slug != "stop-gradient")
+                                       pruned_in_page=True)
         for slider in self.sliders.sliders.values():
             slider.param.update(start=-LIMIT, end=LIMIT)
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
@@ -147,44 +148,63 @@ class FigureLesson:
                            f"<b>{grad_ref(u)}</b></div>")
 
     def stop_gradient_html(self) -> str:
-        t = lesson_text("figures", self.lang)
+        template, variants = self.stop_gradient_template()
+        return fill_text(template, self.model.graph, self.lang,
+                         variants=[(lambda n, g=g: g.nodes[n]["value"],
+                                    lambda n, g=g: g.nodes[n]["grad"])
+                                   for g in (self.model.graph, variants[1]["graph"])])
+
+    def stop_gradient_template(self) -> tuple[str, list[dict]]:
+        """The stop-gradient arithmetic with the graph's numbers as placeholders
+        (components/texts.py), and its variants: the page's graph, and (variant 1) the same
+        expression without ``sg`` at the same values, whose ∂L/∂u is 3u² - a graph of its own
+        (``graph``) whose tape the page replays (``tape``). A path behind the sg never carries
+        anything back; the others do while u is switched on."""
+        t, w = lesson_text("figures", self.lang), ui(self.lang)
         g = self.model.graph
-        u = self.model.values["u"]
-        root = g.nodes[g.graph["root"]]
-        with_sg = g.nodes[self._leaf("u")]["grad"]
-        source = self.model.expression.replace("sg(", "(")
-        without = gradients(source, self.model.values)[1]["u"]
+        u = self._leaf("u")
+        # which paths lie behind the sg is the expression's, not the switches': read it off
+        # the graph with every leaf requiring a gradient
+        values = self.model.values
+        whole = trace(parse(self.model.expression).build(values))
+        without = trace(parse(self.model.expression.replace("sg(", "(")).build(values))
+        wu = leaf_node(whole, "u")
+        behind = {(v, key): whole.edges[wu, v, key]["blocked"] or whole.edges[wu, v, key]["pruned"]
+                  for _, v, key in g.out_edges(u, keys=True)}
+        not_computed = f"<span class='bpx-blocked'>{w['not_computed']}</span>"
         body, seen = [], set()
-        for term in self.contributions("u"):
-            path = f"{t['via']} {term['child_text']}"
+        for v, key in sorted(behind):
+            path = f"{t['via']} {html.escape(g.nodes[v]['text'])}"
             if path in seen:
                 continue
             seen.add(path)
-            if term["blocked"] or term["pruned"]:
-                body.append([path, f"<span class='bpx-blocked'>{t['pruned']}</span>"])
-            else:
-                body.append([path, f"{number(term['incoming'])} × {paren(term['local'])} = "
-                                   f"<b>{number(term['contribution'])}</b>"])
-        return (f"<div class='bpx-live-title'>{ui(self.lang)['live']}</div>"
+            body.append([path, f"<span class='bpx-blocked'>{t['pruned']}</span>" if behind[v, key]
+                         else if_active(u, f"{grad_ref(v)} × \u27e8pl|{v}|{key}\u27e9 = "
+                                           f"<b>\u27e8k|{v}|{key}\u27e9</b>", not_computed)])
+        root = g.graph["root"]
+        text = (f"<div class='bpx-live-title'>{w['live']}</div>"
                 + table_html([t["path"], t["contribution"]], body)
                 + table_html(["", ""], [
-                    [t["forward"], f"L = u³ = {number(u)}³ = <b>{number(root['value'])}</b>"],
-                    [t["with_sg"], f"u² = <b>{number(with_sg)}</b>"],
-                    [t["without_sg"], f"3u² = {number(without)}"]], css="bpx-num-table bpx-compare"))
+                    [t["forward"], f"L = u³ = {value_ref(u, operand=True)}³ = <b>{value_ref(root)}</b>"],
+                    [t["with_sg"], if_active(u, f"u² = <b>{grad_ref(u)}</b>", not_computed)],
+                    [t["without_sg"],
+                     f"3u² = \u27e8g|{leaf_node(without, 'u')}@1\u27e9"]],
+                    css="bpx-num-table bpx-compare"))
+        return text, [{}, {"tape": to_tape(without), "graph": without}]
 
     # --- page -----------------------------------------------------------------------------------------
     def page(self) -> LessonPage:
         lang = self.lang
         text = lesson_text(self.slug, lang)
         if is_offline():  # no server behind the page: the live arithmetic written in the page
-            if self.slug == "stop-gradient":  # 3u² is another graph's: over the slider's grid
-                u = self.sliders.sliders["u"]
-                precompute([u], [self.live], lambda: self.model.param.update(
-                    values={**self.model.values, "u": u.value}))
+            if self.slug == "stop-gradient":  # 3u² replayed from the tape without the sg
+                template, variants = self.stop_gradient_template()
+                live = ("bpx-live", template, [{k: v for k, v in d.items() if k != "graph"}
+                                               for d in variants], [])
             else:
-                template = (self.chain_template if self.slug == "chain-rule" else self.fan_out_template)()
-                attach(self.view, panes=[("bpx-live", template),
-                                         (STATS_CLASS, stats_template(self.model, lang))])
+                live = ("bpx-live", (self.chain_template if self.slug == "chain-rule"
+                                     else self.fan_out_template)())
+            attach(self.view, panes=[live, (STATS_CLASS, stats_template(self.model, lang))])
         # the figure, its numbers and the explanation only display: one block
         figure_column = display.column(self.view.layout(), self.stats.model, self.live.model,
                                        sizing_mode="stretch_width")

@@ -11,6 +11,14 @@ import { modelWithClass } from "./bokeh.mjs"
 // what backward() adds and the note's choice: graphviz_core/rules.py, the server's own, translated
 import { accumulated, buffer_note } from "./rules.generated.mjs"
 
+// what a backward() call saw: the values, and whether each parameter's gradient was computed
+// (AccumulationLesson.state on the server)
+function state(view, d) {
+  const tape = view.scene.tape, now = view.values()
+  for (const name of d.parameters) now[`requires_grad ${name}`] = Boolean(tape.active[tape.variable[name]])
+  return now
+}
+
 export class GradBuffer {
   constructor() { this.grad = {}; this.calls = 0; this.seen = [] }
 
@@ -24,11 +32,12 @@ export class GradBuffer {
       this.seen = []
     } else {
       const tape = view.scene.tape
-      for (const name of d.parameters) {
-        this.grad[name] = accumulated(this.grad[name], view.result.grad[tape.variable[name]])
+      for (const name of d.parameters) {  // a switched-off leaf's gradient: not computed (null)
+        const n = tape.variable[name]
+        this.grad[name] = accumulated(this.grad[name] ?? null, tape.active[n] ? view.result.grad[n] : null)
       }
       this.calls += 1
-      this.seen.push(view.values())
+      this.seen.push(state(view, d))
     }
     this.write(view)
   }
@@ -36,7 +45,7 @@ export class GradBuffer {
   write(view) {
     const d = view.args.texts && view.args.texts.buffer
     if (!d || !view.scene || !view.result) return
-    const now = view.values(), n = this.calls
+    const now = state(view, d), n = this.calls
     const note = d.notes[buffer_note(n, this.seen, now, Object.keys(now))]
     const cells = d.parameters.map((name) => this.grad[name] === null || this.grad[name] === undefined
       ? d.none : d.some.replace("{}", fmt(this.grad[name])))

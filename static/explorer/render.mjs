@@ -180,7 +180,7 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
 // The overlay's marks: the current step's nodes ringed and its edges lit between outlines,
 // the keyboard's node ringed, the edge a weight-matrix cell lights; `size`: each node's
 // drawn size in pixels (drawing's nodes.size). A step's start changes these alone (and the
-// caption): playback draws them without the rest (View.startStep).
+// caption): playback draws them without the rest (stepframes.mjs startStep).
 export function marks(sc, size, { step, ppu, keyNode = -1, highlight = -1 }) {
   const N = sc.nodes, E = sc.edges, n = N.id.length, m = E.u.length
   const focus = { x: [], y: [], marker: [], size: [] }

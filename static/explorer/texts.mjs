@@ -75,10 +75,12 @@ export class Texts {
     if (texts.micro) writeMicro(view, texts.micro)  // accumulation's micro-batches (micro.mjs)
   }
 
-  // a lesson's variants: the page's graph with some variables pinned, or another graph of the
-  // page as its view last drew it (components/texts.py); null while that view has drawn nothing
+  // a lesson's variants: the page's graph with some variables pinned, another graph of the
+  // page as its view last drew it, or another tape (another expression) replayed at the
+  // page's values (components/texts.py); null while that view has drawn nothing
   variants(template, view, variants, choices) {
     const results = variants.map((pinned) => {
+      if (pinned.tape) return replay(pinned.tape, view.values())  // another graph, these values
       if (!pinned.view) return replay(view.scene.tape, { ...view.overrides, ...pinned })
       const other = view.args[pinned.view] && view.args[pinned.view]._bpx_view
       return other && other.result

@@ -5,7 +5,7 @@
 
 import { replay, num, activeFlags } from "./replay.mjs"
 import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
-import { drawing, marks } from "./render.mjs"
+import { drawing } from "./render.mjs"
 import { tableColumns, ValuesTable } from "./table.mjs"
 import { captionFor } from "./caption.mjs"
 import { Player, pulseColumns } from "./playback.mjs"
@@ -23,11 +23,8 @@ import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
 import { GradBuffer } from "./buffer.mjs"
-
-// how long the page stays still (no new numbers) before the coming steps' formulas are typeset
-const SETTLE_MS = 300
-const AHEAD = 64  // how many coming formulas are typeset ahead
-const PASSES = ["backward", "forward"]  // the passes a page in the graph mode may play next
+import { startStep } from "./stepframes.mjs"
+import { typesetAhead } from "./ahead.mjs"
 
 export class View {
   constructor(args) {
@@ -194,7 +191,14 @@ export class View {
       this.adopted.add(picked)
       picked.properties.indices.change.connect(() => this.texts.write(this))
     }
-    for (const [name, m] of variableSliders(this.args.meta.document)) {
+    // a typed expression's new sliders come after its scene (a later change of the layout's
+    // children): adopted as they come, or a drag would replay nothing and send every value
+    const doc = this.args.meta.document
+    if (doc && !this.adopted.has(doc)) {
+      this.adopted.add(doc)
+      doc.on_change((event) => { if (this.scene && event.attr === "children") this.adoptSliders() })
+    }
+    for (const [name, m] of variableSliders(doc)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
       followValues(viewOf(m))
@@ -299,24 +303,8 @@ export class View {
     this.touch.attach()
   }
 
-  // A playing step's start, after the step before arrived: the nodes reached are the same,
-  // so only what is lit (the overlay) and the caption change - a full render here was one
-  // of the two frames each step dropped. A sum's lower label ("Σ ...") comes with its step
-  // and goes with it, and a figure zoomed since its last render has other sizes: those draw
-  // in full.
-  startStep(before) {
-    const p = this.player, sc = this.scene, a = this.args, last = this.lastDrawn
-    const sum = (s) => !!s && s.kind === "sum" && sc.mode === "backward"
-    const ppu = pixelsPerUnit(a.figure)
-    if (!last || last.ppu !== ppu || last.big !== this.presentation || this.predicting || !a.focus || sum(before) || sum(p.current()))
-      return this.render({ table: false })
-    const { focus, lit } = marks(sc, last.size, { step: p.current(), ppu, keyNode: this.access.node, highlight: this.highlight })
-    this.written.update(a.focus, focus)
-    this.written.update(a.lit, lit)
-    this.caption()
-    this.animateFrame()
-    this.access.afterRender(false)
-  }
+  // a playing step's start, after the step before arrived (stepframes.mjs)
+  startStep(before) { return startStep(this, before) }
 
   // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
   // weight multiplies; -1 (the pointer left) lights none
@@ -349,23 +337,7 @@ export class View {
     this.markup.write(counter, count)
     this.markup.write(caption, html)
     this.markup.write(this.args.verdict, this.quiz.verdict)
-    this.typesetAhead()
-  }
-
-  // the coming steps' formulas are typeset ahead, while the page is still (before Play)
-  // or between frames (playing), not in the frame a step starts in: those of this pass
-  // from the current step on, or (the graph mode) the first ones of both passes
-  typesetAhead() {
-    const p = this.player, sc = this.scene, { caption } = this.args
-    if (this.predicting) return
-    const passes = p.index >= 0 && p.steps.length ? [[sc.mode, p.steps, p.index + 1]]
-      : (sc.mode === "graph" ? PASSES : [sc.mode]).map((mode) => [mode, sc.steps[mode] || [], 0])
-    const coming = []
-    for (const [mode, steps, from] of passes)
-      for (let k = from; k < steps.length && k < from + AHEAD / passes.length; k++) coming.push([mode, steps, k])
-    const scenes = Object.fromEntries(passes.map(([mode]) => [mode, mode === sc.mode ? sc : { ...sc, mode }]))
-    this.markup.ahead(caption, (j) => captionFor(scenes[coming[j][0]], this.result, { index: coming[j][2], steps: coming[j][1] }).html,
-      coming.length, p.playing ? 0 : SETTLE_MS)
+    typesetAhead(this)  // the coming steps' (ahead.mjs)
   }
 
   // Which canvas the nodes and their labels are painted on. A slider drag changes what the

@@ -394,8 +394,9 @@ def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser)
     """accumulation: backward() and zero_grad() act on the page's .grad buffer, from its
     replay's gradients; the table and its note are what the lesson writes on the server after
     the same clicks and slider moves (twice at the start, then once after a move, cleared).
-    Its micro-batch table follows K, the division and the sliders (the page's replay of each
-    micro-batch's loss), as the server writes it."""
+    Its requires_grad switches prune in the page (w off: the line under the graph, ∂L/∂w's
+    terms, backward() leaving w's .grad alone). Its micro-batch table follows K, the division
+    and the sliders (the page's replay of each micro-batch's loss), as the server writes it."""
     _, _, url = site
     context, page, sockets, missing = _open(browser, url + "accumulation.en.html", drawn=True)
     try:
@@ -408,6 +409,22 @@ def test_accumulations_grad_buffer_adds_and_clears_with_no_server(site, browser)
             else:
                 button(page, backward if step == "backward" else zero).click()
                 lesson.backward() if step == "backward" else lesson.zero_grad()
+            _wait_for_pane(page, display.html(lesson.buffer_view.object).text)
+        # w's requires_grad switched off in the page (no server): the line under the graph,
+        # ∂L/∂w's terms and the .grad table are the lesson's with w off; backward() leaves
+        # w's .grad alone; switched on again, the note says the calls differ; the link has off=
+        for step in ("w off", "backward", "w on", "backward"):
+            if step == "backward":
+                button(page, backward).click()
+                lesson.backward()
+            else:
+                on = step == "w on"
+                js(page, "t.all('CheckboxGroup')[0].active = arg", [0, 1, 2, 3, 4, 5][0 if on else 1:])
+                lesson.model.requires_grad = {} if on else {"w": False}
+                for pane in (lesson.stats, lesson.fan):
+                    _wait_for_pane(page, display.html(pane.object).text)
+                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+                assert query.get("off", "") == ("" if on else "w")
             _wait_for_pane(page, display.html(lesson.buffer_view.object).text)
         # the micro-batch table follows K, the division and the sliders, written in the page
         # as the lesson writes it on the server
