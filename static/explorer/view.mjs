@@ -191,7 +191,14 @@ export class View {
       this.adopted.add(picked)
       picked.properties.indices.change.connect(() => this.texts.write(this))
     }
-    for (const [name, m] of variableSliders(this.args.meta.document)) {
+    // a typed expression's new sliders come after its scene (a later change of the layout's
+    // children): adopted as they come, or a drag would replay nothing and send every value
+    const doc = this.args.meta.document
+    if (doc && !this.adopted.has(doc)) {
+      this.adopted.add(doc)
+      doc.on_change((event) => { if (this.scene && event.attr === "children") this.adoptSliders() })
+    }
+    for (const [name, m] of variableSliders(doc)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
       followValues(viewOf(m))
