@@ -360,11 +360,12 @@ SHRINK_THEN_RELAYOUT = r"""async () => {
 def check_fewer_labels_and_a_layout_change_in_one_task_draw_without_errors(page) -> None:
     """On the seed graph in backward mode (test 4's page). The graph's labels survive a drawing
     with fewer labels followed, in the same task, by a layout change (a mode switch does this:
-    fewer labels, then a taller caption or a new figure height). BokehJS rebuilds a text glyph's labels a microtask after the source changes, but a
-    layout change repaints the figure at once: a source that got shorter made it read fonts past
-    the end of its columns ("Could not resolve 'undefined undefined helvetica' as a font", an
-    uncaught error seen in CI). The page's own writer (static/explorer/sources.mjs) is driven
-    here against the page's real label source and figure."""
+    fewer labels, then a taller caption or a new figure height). BokehJS rebuilds a text
+    glyph's labels a microtask after the source changes, but a layout change repaints the
+    figure at once: a source that got shorter made it read fonts past the end of its columns
+    ("Could not resolve 'undefined undefined helvetica' as a font", an uncaught error seen in
+    CI). The page's own writer (static/explorer/sources.mjs) is driven here against the page's
+    real label source and figure."""
     held = page.evaluate(SHRINK_THEN_RELAYOUT)
     # in the task that drew two labels the source kept its 60 rows, 58 of them blank
     assert held == [60, 2, 60, 2]

@@ -53,8 +53,8 @@ QUIET_LAB = ["--ServerApp.tornado_settings={'page_config_data': {'buildCheck': F
 def lab(tmp_path_factory):
     pytest.importorskip("jupyterlab")
     folder = tmp_path_factory.mktemp("lab")
-    (folder / "notebook.ipynb").write_text(json.dumps(first_explorer(ROOT / "docs" / "notebook.ipynb")),
-                                           encoding="utf-8")
+    notebook = first_explorer(ROOT / "docs" / "notebook.ipynb")
+    (folder / "notebook.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PANEL_INLINE": "1",  # offline: BokehJS inlined
            "JUPYTER_RUNTIME_DIR": str(folder / "runtime")}
