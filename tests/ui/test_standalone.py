@@ -92,7 +92,8 @@ def drag_first_slider(page, pixels: int = 64) -> dict[str, float]:
     return {s["title"]: s["value"] for s in js(page, "t.sliders()")}
 
 
-def test_saved_file_works_offline(page, app_url, browser, tmp_path):
+def test_saved_file_works_offline_and_its_table_cells_follow_the_slider(page, app_url, browser,
+                                                                        tmp_path):
     path = save_file(page, app_url, tmp_path)
     text = open(path, encoding="utf-8").read()
     assert text.lstrip().lower().startswith("<!doctype html")
@@ -115,6 +116,8 @@ def test_saved_file_works_offline(page, app_url, browser, tmp_path):
         for name, g in grads.items():
             assert number(rows[name]["value"]) == approx(values[name]), (name, rows[name])
             assert number(rows[name]["grad"]) == approx(g), (name, rows[name], values)
+        # ... and what the student sees: the rendered cells follow the slider too
+        check_the_table_cells_follow_the_slider(offline, values)
 
         # Backward, two steps: the caption shows the second step's chain rule, typeset
         offline.get_by_role("button", name="Backward").click()
@@ -141,25 +144,22 @@ def test_saved_file_works_offline(page, app_url, browser, tmp_path):
         assert "5" not in rendered["numbers"]
 
 
-def test_saved_file_table_cells_follow_the_slider(page, app_url, browser, tmp_path):
-    path = save_file(page, app_url, tmp_path)
-    with offline_file(browser, path) as offline:
-        values = drag_first_slider(offline)
-        loss, grads = gradients(SEED.source, values)
-        offline.wait_for_function("() => window.__bpxt.table().value[7] !== '6.25'", timeout=5_000)
-        shown = format_number(loss, 6)
-        try:  # SlickGrid redraws on its own schedule: give it a moment
-            offline.wait_for_function(
-                "(s) => [...document.querySelectorAll('.bpx-values')].some((t) =>"
-                " window.__bpxt.deepText(t).includes(s))", arg=shown, timeout=3_000)
-        except PlaywrightTimeout:
-            pass
-        cells = {row[0]: row for row in table_cells(offline) if row}
-        assert set(cells) == set(SEED_NAMES)
-        assert number(cells["L"][2]) == approx(loss), (cells["L"], values)
-        assert number(cells["w"][2]) == approx(values["w"])
-        assert number(cells["w"][3]) == approx(grads["w"])
-        assert number(cells["b"][3]) == approx(grads["b"])
+def check_the_table_cells_follow_the_slider(offline, values: dict[str, float]) -> None:
+    """The saved file's rendered values table after a drag to ``values`` (the test above)."""
+    loss, grads = gradients(SEED.source, values)
+    shown = format_number(loss, 6)
+    try:  # SlickGrid redraws on its own schedule: give it a moment
+        offline.wait_for_function(
+            "(s) => [...document.querySelectorAll('.bpx-values')].some((t) =>"
+            " window.__bpxt.deepText(t).includes(s))", arg=shown, timeout=3_000)
+    except PlaywrightTimeout:
+        pass
+    cells = {row[0]: row for row in table_cells(offline) if row}
+    assert set(cells) == set(SEED_NAMES)
+    assert number(cells["L"][2]) == approx(loss), (cells["L"], values)
+    assert number(cells["w"][2]) == approx(values["w"])
+    assert number(cells["w"][3]) == approx(grads["w"])
+    assert number(cells["b"][3]) == approx(grads["b"])
 
 
 def test_saved_file_points_at_nothing_outside_itself():
