@@ -12,8 +12,8 @@ A student, like a browser:
   ends there: the page draws its numbers itself, and a student who only drags sliders costs
   the server nothing more. ``--live-share`` of the students later (``--live-after`` s,
   jittered) do what needs the server and open the same page live (``live=1``, the page's
-  note's link; ``live page``), and go on as below. Before the class the link is opened a few
-  times (the teacher checking it; ``--no-warm``: not).
+  note's link; ``live page``), and go on as below. Before the class the link is opened until it
+  answers static-first, then a few times more (the teacher checking it; ``--no-warm``: not).
 - **opens the page live** (a live page's ``GET /app``, or the above's ``live=1``): ``GET /app`` (the server builds the session's document and puts a
   session token in the page), opens ``/app/ws`` with subprotocols ``["bokeh", token]``, waits
   for ``ACK``, sends ``PULL-DOC-REQ`` and reads the document JSON of ``PULL-DOC-REPLY``
@@ -171,7 +171,8 @@ class Student:
     async def run(self) -> None:
         lost_at = None
         query = ""
-        if await self.see_page():  # the static site's page: its numbers are drawn in the page
+        seen = await self.see_page()
+        if seen is True:  # the static site's page: its numbers are drawn in the page
             if self.rng.random() >= self.live_share:
                 return  # drags sliders in the page: nothing more for the server
             # later the student does what needs the server (types an expression): the same
@@ -179,7 +180,8 @@ class Student:
             await asyncio.sleep(self.live_after * self.rng.uniform(0.5, 1.5))
             query = "?live=1"
         while True:
-            opened = await self.open(first=lost_at is None, query=query)
+            opened = await self.open(first=lost_at is None, query=query,
+                                     page=seen if lost_at is None and not query else None)
             if opened is None:
                 return
             ws, conn, content = opened
@@ -209,11 +211,12 @@ class Student:
             self.rec["lost"] += len(self.pending) + (self.switching is not None)
             self.pending, self.switching = [], None
 
-    async def see_page(self) -> bool:
+    async def see_page(self):
         """``GET /app`` as a first visit: if the answer is the static site's page (no session
         token: components/first_page.py), fetch every script and style it names as a browser
         with an empty cache does, and count the page loaded (its numbers are in it, drawn by
-        the page itself); True then. False (nothing fetched) for a live page."""
+        the page itself); True then. A live page: its answer (nothing fetched; :meth:`open`
+        goes on with it), with the time it took."""
         from tornado.httpclient import AsyncHTTPClient
 
         t0 = time.perf_counter()
@@ -223,7 +226,7 @@ class Student:
                                                  decompress_response=True)
             text = page.body.decode()
             if TOKEN.search(text):
-                return False
+                return page, time.perf_counter() - t0
             self.take_cookie(page)
             self.rec["get"] = time.perf_counter() - t0
             self.rec["backend"] = (page.headers.get("X-Backend") or "").split(",")[-1].strip()
@@ -245,17 +248,22 @@ class Student:
             if cookie.startswith("bpx_route="):
                 self.cookie = cookie.split(";", 1)[0]
 
-    async def open(self, first: bool, query: str = ""):
+    async def open(self, first: bool, query: str = "", page=None):
         """GET /app, websocket, ACK, PULL-DOC, document_ready: (ws, connection, document
-        JSON), or None after an error. ``first``: the student's first live page."""
+        JSON), or None after an error. ``first``: the student's first live page; ``page``:
+        its ``GET /app`` answered already (:meth:`see_page`'s live page, and its time)."""
         from tornado.httpclient import AsyncHTTPClient, HTTPRequest
         from tornado.websocket import websocket_connect
 
         t0 = time.perf_counter()
         first_load = first and self.rec["load"] is None  # not after a static-first page
         try:
-            page = await AsyncHTTPClient().fetch(self.base + "/app" + query, request_timeout=120,
-                                                 headers=self.headers())
+            if page is None:
+                page = await AsyncHTTPClient().fetch(self.base + "/app" + query,
+                                                     request_timeout=120, headers=self.headers())
+            else:
+                page, took = page
+                t0 -= took
             self.take_cookie(page)
             if first_load:
                 self.rec["get"] = time.perf_counter() - t0
@@ -479,6 +487,30 @@ def one_server(args, extra, env):
 
 
 # --- the run --------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the server's processes (``server``) and of the
+    static-first pages' builder processes among them (``builder``: multiprocessing's, and
+    the ended children of any of them)."""
+    import psutil
+
+    found = {"server": 0.0, "builder": 0.0}
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return found
+    for p in tree:
+        try:
+            kind = "builder" if "multiprocessing" in " ".join(p.cmdline()) else "server"
+            times = p.cpu_times()
+            found[kind] += times.user + times.system
+            # ended children (a builder process ends when idle): theirs, counted once reaped
+            found["builder"] += times.children_user + times.children_system
+        except psutil.Error:
+            pass
+    return found
+
+
 def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -533,15 +565,24 @@ def main() -> None:
         monitor = Monitor(pid)
         monitor.start()
         time.sleep(3 if args.num_procs == 1 and not args.cluster else 6)
-        if not args.no_warm:  # the teacher opened the link once before the class
-            for _ in range(2 * max(args.num_procs, args.cluster or 1) + 1):
+        if not args.no_warm:  # the teacher opened the link before the class, until it worked
+            from components.first_page import enabled
+
+            warm0 = time.monotonic()
+            while (enabled() and TOKEN.search(urllib.request.urlopen(url, timeout=120).read().decode())
+                   and time.monotonic() - warm0 < 300):
+                time.sleep(1)  # a live page: the static-first page not built yet
+            print(f"warm-up: the link answered static-first after {time.monotonic() - warm0:.0f} s")
+            for _ in range(2 * max(args.num_procs, args.cluster or 1)):
                 urllib.request.urlopen(url, timeout=120).read()
             time.sleep(2)
         idle_rss = monitor.samples[-1][2] if monitor.samples else float("nan")
         base = url.rsplit("/app", 1)[0]
         t_start, t_perf_start = time.monotonic(), time.perf_counter()
+        cpu_before = cpu_seconds(pid)
         records = asyncio.run(class_of(base, base, args, sigs))
         t_end = time.monotonic()
+        cpu_class = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(pid).items()}
         client_cpu = me.cpu_percent(None)
         load_during = loadavg()
         during = monitor.between(t_start, t_end)
@@ -584,6 +625,8 @@ def main() -> None:
         ("  first / last, s after the first load",
          f"{min(error_at) - t0:.0f} / {max(error_at) - t0:.0f}" if error_at else "-"),
         *server_rows(server_errors, cpu, idle_rss, rss, after),
+        ("CPU s in the class: server / builder", f"{cpu_class.get('server', 0):.1f} / "
+                                                 f"{cpu_class.get('builder', 0):.1f}"),
         ("client process CPU mean %", f"{client_cpu:.0f}"),
         ("load average at the end (1/5/15 min)", load_during),
     ]

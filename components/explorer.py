@@ -15,6 +15,7 @@ from graphviz_core.limits import GROUP_ABOVE
 from graphviz_core.schedule import gradient_step
 
 from . import display, later
+from .budget import own_tick
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file, standalone_html
 from .graph_view import RUN_PLAYER, GraphView
@@ -134,8 +135,17 @@ class GroupBar(ModelView):
         # empty until a network is shown (most pages never show one): its widgets are made
         # and become models of the page then (:meth:`_build`)
         self.level = None
+        self._waiting = False  # for its widgets' turn of the loop (budget.own_tick)
         self.row = pn.Column(visible=False, sizing_mode="stretch_width")
         self.model.param.watch(self._update, ["drawn", "selected", "graph"])
+        self._update()
+
+    def _first_shown(self) -> None:
+        """The bar's widgets made on a turn of the loop of their own (the derivation's result
+        is applied in another), then the bar shown as the model is now."""
+        self._waiting = False
+        if self.level is None and self._network():
+            self._build()
         self._update()
 
     def _build(self) -> None:
@@ -165,16 +175,23 @@ class GroupBar(ModelView):
         group = g.nodes[n].get("group", "") if g is not None and n in g else ""
         return group if group in self.model.expanded else ""
 
+    def _network(self) -> bool:
+        model = self.model
+        return model.graph is not None and bool(model.layers() or model.drawn_level == "op"
+                                                and _is_network(model))
+
     def _update(self, *events) -> None:
         model = self.model
-        network = model.graph is not None and bool(model.layers() or model.drawn_level == "op"
-                                                    and _is_network(model))
+        network = self._network()
+        if network and self.level is None:  # the first network shown: the widgets first
+            if not self._waiting:
+                self._waiting = True
+                own_tick(self._first_shown)
+            return
         self.row.visible = network
         if not network:
             return
         w = self.words
-        if self.level is None:
-            self._build()
         small = len(model.graph) <= GROUP_ABOVE
         options = [label for label, level in self.labels.items() if level != "op" or small]
         label = next(k for k, v in self.labels.items() if v == model.drawn_level)

@@ -25,7 +25,12 @@ in a language; nothing else in the query) is answered with that page's static HT
   changed code builds them again;
 - built before anyone asks (:func:`prebuild`, ``BPX_FIRST_PAGE_PREBUILD``): when the app's
   hooks install in a server process (its first page open, the teacher's), the explorer's
-  default page in each language, then every lesson, one after another in the builder;
+  default page in each language at once, then every lesson, one after another in the
+  builder, each only while the server has no live work (:class:`Activity`: its own CPU
+  below ``BUSY_SHARE`` of a core for ``BPX_FIRST_PAGE_QUIET`` s, default 3), and paused
+  (``SIGSTOP``) while it has and no open waits for the builder (:meth:`Builder.hold`): on
+  two cores a builder, even at its low priority, slows every live student's answer
+  (bench/README.md, "Static-first page opens");
 - **single-flight**: opens of a page being built wait for that one build, up to
   ``BPX_FIRST_PAGE_WAIT`` s (default 4), then get the live page (the build goes on for the
   opens after). A class opening one link at once would otherwise pay a live session each
@@ -51,7 +56,9 @@ import gzip
 import hashlib
 import logging
 import os
+import re
 import time
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
@@ -65,6 +72,8 @@ WAKE = "bpx_wake"  # the query key of a sibling process's wake-up call (wake_sib
 MAX_BYTES = int(os.environ.get("BPX_FIRST_PAGE_BYTES", 32 * 2**20))
 WAIT_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_WAIT", 4))
 IDLE_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_IDLE", 60))
+QUIET_SECONDS = float(os.environ.get("BPX_FIRST_PAGE_QUIET", 3))
+BUSY_SHARE = 0.15  # of one core: the server's own CPU above it is live work (Activity)
 BUILDER_NICE = 10  # the builder process's priority below the server's
 CACHE_KEY = "bpx_first_pages"  # pn.state.cache: the process's FirstPages, its Builder, started
 BUILDER_KEY = "bpx_first_page_builder"
@@ -146,6 +155,13 @@ def start_builder() -> None:
         os.nice(BUILDER_NICE)
     except OSError:
         pass
+    try:  # killed with the server, also while held (SIGSTOP ignores every signal but SIGKILL)
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
     pn.extension(raw_css=[stylesheet()], notifications=True)
     start_session()
 
@@ -163,13 +179,33 @@ class Builder:
         self.pool = None
         self.running = 0
         self.started = 0  # processes started (a test reads it)
+        self.held = False
         self._timer = None
 
+    def hold(self, on: bool) -> None:
+        """Pause (``SIGSTOP``) or go on with (``SIGCONT``) the builder process's build: a
+        page nobody waits for (:func:`prebuild`) gives the machine's cores to live students.
+        A new build, :meth:`end` and the server's exit go on with it; the process is killed
+        with the server (``PR_SET_PDEATHSIG``, :func:`start_builder`)."""
+        import signal
+
+        if on == self.held or (on and self.pool is None):
+            return
+        self.held = on
+        if on:
+            _go_on_at_exit(self)
+        for pid in list(getattr(self.pool, "_processes", None) or ()):
+            try:
+                os.kill(pid, signal.SIGSTOP if on else signal.SIGCONT)
+            except OSError:
+                pass
+
     async def run(self, fn, *args):
-        """``fn(*args)`` in the builder process."""
+        """``fn(*args)`` in the builder process (held or not, it goes on: someone asks)."""
         from concurrent.futures.process import BrokenProcessPool
 
         loop = asyncio.get_running_loop()
+        self.hold(False)
         if self.pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -197,9 +233,32 @@ class Builder:
 
     def end(self) -> None:
         """Stop the builder process (a new one starts when a page is next built)."""
+        self.hold(False)
         pool, self.pool = self.pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+_HELD = weakref.WeakSet()  # the process's builders ever held: gone on with at its exit
+
+
+@functools.lru_cache(maxsize=1)
+def _exit_hook() -> None:
+    """Once per process: at the server's exit, held builders go on before their pools wait
+    for their processes to end (concurrent.futures joins them at the interpreter's threading
+    exit, which would wait for a stopped one forever; hooks there run last-registered first)."""
+    import threading
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        import atexit
+        register = atexit.register
+    register(lambda: [b.hold(False) for b in list(_HELD)])
+
+
+def _go_on_at_exit(held: Builder) -> None:
+    _exit_hook()
+    _HELD.add(held)
 
 
 def builder() -> Builder:
@@ -256,11 +315,19 @@ class Shelf:
     """Built pages on disk, ``root/<code key>/<page>.gz``, shared by every server process of
     a machine (of one code, :func:`code_key`): written whole or not at all (a file of its own,
     then renamed), and built by one process at a time (a ``flock`` per page, which the system
-    releases if its process dies). Calls do not block: a lock is taken or not."""
+    releases if its process dies). Calls do not block: a lock is taken or not. While it
+    exists it holds a shared lock on ``IN_USE`` in its directory: :func:`prune` removes only
+    directories that no process holds so."""
+
+    IN_USE = ".in-use"
 
     def __init__(self, root: Path, key: str):
+        import fcntl
+
         self.dir = Path(root) / key
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.in_use = open(self.dir / self.IN_USE, "a+b")
+        fcntl.flock(self.in_use, fcntl.LOCK_SH)
 
     def _name(self, key: tuple) -> str:
         slug, lang, items = key
@@ -295,17 +362,52 @@ class Shelf:
         return held
 
 
+_KEY = re.compile("[0-9a-f]{16}")
+
+
+def prune(root: Path, keep: str, grace: float = 600) -> list[str]:
+    """Remove the pages of other code versions from ``root`` (each version's directory but
+    ``keep``'s): those no process uses (no :class:`Shelf` holds its ``IN_USE`` lock, taken
+    here while removing) and unchanged for ``grace`` s (a server of that code starting
+    now). The names removed."""
+    import fcntl
+    import shutil
+
+    removed = []
+    for found in sorted(Path(root).iterdir()) if Path(root).is_dir() else ():
+        if found.name == keep or not found.is_dir() or not _KEY.fullmatch(found.name):
+            continue  # not a code version's directory (code_key)
+        try:
+            if time.time() - found.stat().st_mtime < grace:
+                continue
+            with open(found / Shelf.IN_USE, "a+b") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a server of that code runs
+                shutil.rmtree(found)
+            removed.append(found.name)
+        except OSError as e:
+            log.warning("static-first pages of %s not removed: %s", found.name, e)
+    return removed
+
+
 def shelf() -> Shelf | None:
     """The machine's :class:`Shelf` for this code, or None (pages kept per process) when
-    ``BPX_FIRST_PAGE_DIR`` is ``off`` or the directory cannot be made."""
+    ``BPX_FIRST_PAGE_DIR`` is ``off`` or the directory cannot be made; other code versions'
+    pages no server uses are removed (:func:`prune`)."""
     root = cache_root()
     if str(root).lower() in ("0", "off", "no", "false"):
         return None
     try:
-        return Shelf(root, code_key())
+        found = Shelf(root, code_key())
     except OSError as e:
         log.warning("static-first pages kept per process, not in %s: %s", root, e)
         return None
+    removed = prune(root, found.dir.name)
+    if removed:
+        log.info("static-first pages of %d older code versions removed", len(removed))
+    return found
 
 
 class FirstPages:
@@ -329,6 +431,7 @@ class FirstPages:
         self.building: dict[tuple, asyncio.Future] = {}
         self.failed: set[tuple] = set()
         self.builds = 0
+        self.waiting = 0  # opens waiting for a build now (prebuild does not hold one then)
 
     @staticmethod
     def key(page: tuple[str, str, dict]) -> tuple:
@@ -360,10 +463,13 @@ class FirstPages:
         pending = self._start(key, page, charge)
         if pending is None:
             return None
+        self.waiting += 1
         try:
             return await asyncio.wait_for(asyncio.shield(pending), self.wait)
         except asyncio.TimeoutError:  # the live page meanwhile; the build goes on
             return None
+        finally:
+            self.waiting -= 1
 
     async def ready(self, page: tuple[str, str, dict]) -> Page | None:
         """The page, built if no process has it, however long that takes (:func:`prebuild`)."""
@@ -480,12 +586,68 @@ def prebuild_pages() -> list[tuple[str, str, dict]]:
     return found
 
 
-async def prebuild(pages: FirstPages, wanted: list) -> None:
+class Activity:
+    """Whether the server process has live work: its own CPU (every thread of it; not the
+    builder's, another process) above ``share`` of a core since the last look. Quiet when it
+    has had none for ``quiet`` s. A live student's page open or slider release costs the
+    server tens to hundreds of milliseconds; an idle server, a static-first open now and then
+    and a class dragging sliders in static pages cost it next to nothing.
+
+    >>> cpu, now = [0.0], [0.0]
+    >>> seen = Activity(quiet=3, cpu=lambda: cpu[0], clock=lambda: now[0])
+    >>> now[0], cpu[0] = 1, 0.5  # half a core: a class's releases
+    >>> seen.quiet()
+    False
+    >>> now[0] = 3.5; seen.quiet()  # none since, but only for 2.5 s
+    False
+    >>> now[0] = 4.5; seen.quiet()
+    True
+    """
+
+    def __init__(self, quiet: float = QUIET_SECONDS, share: float = BUSY_SHARE,
+                 cpu=time.process_time, clock=time.monotonic):
+        self.quiet_for, self.share = quiet, share
+        self.cpu, self.clock = cpu, clock
+        self._last = (clock(), cpu())
+        self.busy_at = self._last[0]
+
+    def quiet(self) -> bool:
+        """No live work for ``quiet`` s."""
+        now, used = self.clock(), self.cpu()
+        then, before = self._last
+        if now > then:
+            self._last = (now, used)
+            if (used - before) / (now - then) > self.share:
+                self.busy_at = now
+        return now - self.busy_at >= self.quiet_for
+
+
+async def prebuild(pages: FirstPages, wanted: list, activity: Activity | None = None,
+                   hold=None, poll: float = 0.5) -> None:
     """Make ``wanted`` pages ready one after another (read from disk, or built in the builder
     process at its low priority) before anyone asks: a class opening the link does not wait
-    for a build, in any of the server's processes."""
-    for page in wanted:
-        await pages.ready(page)
+    for a build, in any of the server's processes. The explorer's pages (``graph``: the link
+    a class is given) at once; each other page once ``activity`` is quiet, and while it is
+    built, ``hold(True)`` (:meth:`Builder.hold`) while the server is not quiet and no open
+    waits for a build, ``hold(False)`` once it is (or one waits)."""
+    if activity is None:
+        activity = Activity()
+    if hold is None:
+        hold = builder().hold
+    for page in sorted(wanted, key=lambda p: p[0] != "graph"):
+        if page[0] == "graph":
+            await pages.ready(page)
+            continue
+        while not activity.quiet():
+            await asyncio.sleep(poll)
+        made = asyncio.ensure_future(pages.ready(page))
+        try:
+            while not made.done():
+                await asyncio.wait({made}, timeout=poll)
+                if not made.done():
+                    hold(not activity.quiet() and not pages.waiting)
+        finally:
+            hold(False)
 
 
 def start(io_loop=None) -> None:

@@ -20,6 +20,7 @@ from bokeh.plotting import figure
 from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_members
 
 from . import display
+from .budget import own_ticks
 from .graph_view import GraphView
 from .views import ModelView
 
@@ -50,6 +51,9 @@ class LayerMatrix(ModelView):
         # most screens, where building it in an update of its own after the open (as a part
         # built when first on screen, components/later.py) cost each first open ~80 ms more
         self.pick = self.title = self.weights = self.grads = None
+        # made on turns of the loop of their own (budget.own_ticks): figures, head, maps, fill
+        self._figures = None
+        self._waiting = False
         self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
@@ -85,29 +89,48 @@ class LayerMatrix(ModelView):
             return []
         return [layer for layer in layer_members(g) if layer not in (INPUT_LAYER, LOSS_LAYER)]
 
+    def _make_figures(self) -> None:
+        """The first network's heatmaps (Bokeh models not yet in the page)."""
+        w = self.words
+        self._figures = (self._heatmap("weight", w["matrix_weights"]),
+                         self._heatmap("grad", w["matrix_grads"].format(loss="L")))
+
+    def _make_head(self) -> None:
+        """The matrix's title, layer pick and hint, in the page (hidden until filled)."""
+        w = self.words
+        self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
+        self.pick.param.watch(lambda e: self._picking or self._fill(), "value")
+        self.title = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.layout.objects = [
+            pn.Row(self.title, self.pick, sizing_mode="stretch_width", css_classes=["bpx-inline"]),
+            pn.pane.HTML(f"<div class='bpx-hint'>{w['matrix_hint']}</div>",
+                         sizing_mode="stretch_width")]
+
+    def _make_maps(self) -> None:
+        """The heatmaps put in the page, under the head."""
+        self.weights, self.grads = self._figures
+        # the two figures only display: one block (a wrapping row of them)
+        figures = (self.weights[0], self.grads[0])
+        display.styled(*figures)
+        self.layout.append(display.block(display.row(*figures, sizing_mode="stretch_width",
+                                                     styles={"flex-wrap": "wrap"})))
+
+    def _first_fill(self) -> None:
+        self._waiting = False
+        self._update()
+
     def _update(self, *events) -> None:
         layers = self._layers()
+        if layers and self.weights is None:
+            # the first network shown: its parts made on turns of the loop of their own (the
+            # derivation's result is applied in another), the figures first
+            if not self._waiting:
+                self._waiting = True
+                own_ticks(self._make_figures, self._make_head, self._make_maps, self._first_fill)
+            return
         self.layout.visible = bool(layers)
         if not layers:
             return
-        if self.weights is None:
-            w = self.words
-            self.pick = pn.widgets.Select(name=w["matrix_pick"], options=[], width=110)
-            self.pick.param.watch(lambda e: self._picking or self._fill(), "value")
-            self.title = pn.pane.HTML("", sizing_mode="stretch_width")
-            self.weights = self._heatmap("weight", w["matrix_weights"])
-            self.grads = self._heatmap("grad", w["matrix_grads"].format(loss="L"))
-            # the two figures only display: one block (a wrapping row of them)
-            figures = (self.weights[0], self.grads[0])
-            display.styled(*figures)
-            maps = display.block(display.row(*figures, sizing_mode="stretch_width",
-                                             styles={"flex-wrap": "wrap"}))
-            self.layout.objects = [
-                pn.Row(self.title, self.pick, sizing_mode="stretch_width",
-                       css_classes=["bpx-inline"]),
-                pn.pane.HTML(f"<div class='bpx-hint'>{w['matrix_hint']}</div>",
-                             sizing_mode="stretch_width"),
-                maps]
         inspected = self.model.inspected.partition("[")[0]
         wanted = inspected if inspected in layers else (
             self.pick.value if self.pick.value in layers else layers[0])

@@ -68,14 +68,15 @@ def offline(link=None, save=None) -> Iterator[dict]:
     the file in the page (``static/explorer/save.mjs``); None: that button needs the server.
     Yields what the page built inside greyed out (``"greyed"``: :func:`server_only`) and its
     URL state's widgets (``"keys"``: :func:`url_key`); once built, each greyed-out control
-    opens the page live when a live app is behind it (:func:`_go_live`)."""
+    opens the page live when a live app is behind it, and the URL state's widgets write
+    their values into the page's address (:func:`_go_live`)."""
     page = {"link": link, "save": save, "greyed": [], "keys": {}}
     token = _OFFLINE.set(page)
     try:
         yield page
     finally:
         _OFFLINE.reset(token)
-    if page["greyed"]:
+    if page["greyed"] or page["keys"]:
         _go_live(page)
 
 
@@ -122,7 +123,10 @@ def _go_live(page: dict) -> None:
     """Each greyed-out control of ``page`` (what :func:`offline` yielded) opens the page live
     when used on a page with a live app behind it: the live address of the page's
     ``<meta name="bpx-live">`` with ``live=1`` and the URL state's widgets at their values in
-    the browser (``static/golive.js``)."""
+    the browser (``static/golive.js``). On such a page each of the URL state's widgets, when
+    it changes, writes the same query into the page's own address (``history.replaceState``),
+    as the live page does (:mod:`components.urlstate`): a reload opens the page live where
+    the student was, and the language link follows the address (``static/page-a11y.js``)."""
     import panel as pn
 
     spec, args = [], {}
@@ -135,12 +139,15 @@ def _go_live(page: dict) -> None:
                 "pick" if values is not None else "value")
         spec.append([key, kind, values])
         args[f"k{i}"] = widget
-    code = (f"const keys = [{', '.join(args)}], spec = {json.dumps(spec)}\n"
-            + GO_LIVE.read_text(encoding="utf-8"))
-    for widget in page["greyed"]:
-        event = ("_clicks" if isinstance(widget, pn.widgets.FileDownload) else
-                 "clicks" if isinstance(widget, pn.widgets.Button) else "value")
-        widget.jscallback(args=args, **{event: code})
+    script = GO_LIVE.read_text(encoding="utf-8")
+    for go, widgets in ((True, page["greyed"]),
+                        (False, [w for w, _ in page["keys"].values() if w not in page["greyed"]])):
+        code = (f"const keys = [{', '.join(args)}], spec = {json.dumps(spec)}, "
+                f"go = {json.dumps(go)}\n" + script)
+        for widget in widgets:
+            event = ("_clicks" if isinstance(widget, pn.widgets.FileDownload) else
+                     "clicks" if isinstance(widget, pn.widgets.Button) else "value")
+            widget.jscallback(args=args, **{event: code})
 
 
 def attach(view, **texts) -> None:

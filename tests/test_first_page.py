@@ -265,3 +265,104 @@ def test_a_page_saved_as_text_leaves_nothing_of_it_alive():
     assert [ref() for ref in alive] == [None] * 2  # the js callback's source, the template
     assert (len(pn.state._views), len(pn.state._fake_roots)) == (views, fake)
     assert doctest.testmod(site).failed == 0
+
+
+class _Quiet:
+    """An :class:`first_page.Activity` whose quiet the test sets."""
+
+    def __init__(self):
+        self.is_quiet = False
+
+    def quiet(self) -> bool:
+        return self.is_quiet
+
+
+def test_prebuild_builds_the_explorers_pages_at_once_and_lessons_only_while_no_live_work():
+    """The class's link first, even while the server is busy; a lesson only once it is quiet,
+    its build held while the server is busy again, unless an open waits for a build."""
+    lesson, = [p for p in site_pages(("en",)) if p[0] == "chain-rule"]
+    graph = site_pages(("en",))[0]
+    assert graph[0] == "graph"
+
+    async def start():
+        built, held = [], []
+        go_on = asyncio.Event()
+
+        async def build(slug, lang, args):
+            built.append(slug)
+            if slug != "graph":
+                await go_on.wait()
+            return _page(len(built))
+
+        pages, activity = FirstPages(limit=10_000, build=build, wait=5), _Quiet()
+        run = asyncio.ensure_future(first_page.prebuild(pages, [lesson, graph], activity,
+                                                        held.append, poll=0.01))
+        await asyncio.sleep(0.1)
+        busy = list(built)  # the server busy from the start: the explorer's page only
+        activity.is_quiet = True
+        await asyncio.sleep(0.1)
+        quiet = list(built)
+        activity.is_quiet = False  # live work while the lesson is built: held
+        await asyncio.sleep(0.1)
+        was_held = held[-1]
+        waiting = asyncio.ensure_future(pages.page(lesson))  # an open waits: goes on
+        await asyncio.sleep(0.1)
+        on_for_open = held[-1]
+        go_on.set()
+        await run
+        return busy, quiet, was_held, on_for_open, held[-1], await waiting
+
+    busy, quiet, was_held, on_for_open, last, opened = run_alone(start())
+    assert busy == ["graph"] and quiet == ["graph", "chain-rule"]
+    assert was_held is True and on_for_open is False and last is False
+    assert opened == _page(2)
+
+
+def test_a_held_builder_process_goes_on_when_a_page_is_asked_and_when_it_ends():
+    import os
+
+    async def use():
+        builder = first_page.Builder(idle=5, initializer=None)
+        pid = await builder.run(os.getpid)
+        builder.hold(True)
+        state = _state(pid)
+        again = await builder.run(os.getpid)  # a new build: it goes on
+        builder.hold(True)
+        builder.end()
+        return pid, state, again, builder.held
+
+    pid, state, again, held = run_alone(use())
+    assert state == "T" and again == pid and held is False
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (/proc: ``T`` stopped)."""
+    import time
+
+    for _ in range(50):
+        text = open(f"/proc/{pid}/stat").read()
+        state = text.rsplit(")", 1)[1].split()[0]
+        if state == "T":
+            return state
+        time.sleep(0.02)
+    return state
+
+
+def test_other_code_versions_pages_are_removed_unless_a_server_uses_them(tmp_path):
+    import os
+    import time
+
+    mine = Shelf(tmp_path, "a" * 16)
+    unused, used, new = (Shelf(tmp_path, c * 16) for c in "bcd")
+    for shelf in (unused, used, new):
+        shelf.put(FirstPages.key(site_pages(("en",))[0]), _page(3))
+    unused.in_use.close()  # its server ended
+    new.in_use.close()  # ended too, but its pages were written a moment ago
+    (tmp_path / "notes").mkdir()  # not a code version's
+    day = time.time() - 86400
+    for shelf in (unused, used):
+        os.utime(shelf.dir, (day, day))
+    assert first_page.prune(tmp_path, mine.dir.name) == ["b" * 16]
+    used.in_use.close()
+    assert first_page.prune(tmp_path, mine.dir.name) == ["c" * 16]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a" * 16, "d" * 16, "notes"]

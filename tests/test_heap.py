@@ -235,3 +235,43 @@ def test_the_loop_watch_logs_a_stall_with_where_the_loop_was(caplog):
     assert stalls[0].endswith(" holds_the_loop"), stalls  # via: the callback the loop ran
     assert int(stalls[0].split("ms=")[1].split()[0]) >= 300
     assert watches[0]._collector not in gc.callbacks
+
+
+def test_a_first_network_shown_in_a_session_is_built_on_turns_of_the_loop_of_its_own():
+    # the level bar's and the weight matrix's widgets and figures, made the first time a
+    # network is shown (~300 ms of one turn for the first MLP), come each in a turn of the
+    # loop of its own after the derivation's result: other students' events run between
+    from panel.io.state import set_curdoc
+
+    from components.explorer import Explorer
+    from components.model import ExplorerModel
+
+    doc, ticks = Document(), []
+    from types import SimpleNamespace
+    context = SimpleNamespace(id="test", request=SimpleNamespace(arguments={}, cookies={},
+                                                                 headers={}))
+    doc._session_context = lambda: context  # a server session's document
+    doc.add_next_tick_callback = ticks.append
+    with set_curdoc(doc):
+        explorer = Explorer(model=ExplorerModel(expression="x*y"), lang="en", sync_url=False)
+        doc.add_root(pn.panel(explorer).get_root(doc))
+        explorer.model.expression = "mlp(2, 3, 1)"  # small: derived and applied at once
+    groups, matrix = explorer.groups, explorer.matrix
+    assert explorer.model.scene and matrix._layers() == ["h1", "out"]
+    assert groups.level is None and matrix.weights is None  # nothing of them in that turn
+    assert not groups.row.visible and not matrix.layout.visible
+    turns = 0
+    while ticks:
+        turns += 1
+        ticks.pop(0)()  # (the tick runs as Bokeh runs a session's callback: no curdoc set)
+        assert turns < 20
+    assert turns >= 5  # the bar; the matrix's figures, head, heatmaps, fill
+    assert groups.row.visible and groups.level.value
+    assert matrix.layout.visible and matrix.pick.value == "h1" and len(matrix.source.data["weight"]) == 6
+    for fig in (matrix.weights[0], matrix.grads[0]):  # in the page (walked once added)
+        assert doc.get_model_by_id(fig.id) is fig
+    assert all(doc.get_model_by_id(m.id) is m for m, _ in (*groups.level._models.values(),
+                                                         *matrix.pick._models.values()))
+    with set_curdoc(doc):  # a second network: updated in the turn of its result, as before
+        explorer.model.expression = "mlp(2, 4, 1)"
+    assert len(matrix.source.data["weight"]) == 8

@@ -18,7 +18,7 @@ import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
-import { drawnEdge } from "./reading.mjs"
+import { drawnEdge, passSteps } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
@@ -114,6 +114,7 @@ export class View {
   refresh() {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
+    const was = this.scene
     this.scene = JSON.parse(text)
     // what the requires_grad switches prune from (a page with no server behind it)
     this.unpruned = { active: this.scene.tape.active, backward: this.scene.steps.backward }
@@ -131,14 +132,24 @@ export class View {
       // Object.is: a slider at 0 has moved on from a scene drawn at -0 ((-0)**-1 = -inf)
       if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
-    this.player.steps = []
     this.highlight = -1
-    this.player.stop(-1)
+    // a Play (or a step) pressed between a mode button's local switch and the server's scene
+    // of that mode goes on: the new scene plays the same steps; any other scene starts over
+    if (!this.samePass(was)) { this.player.steps = []; this.player.stop(-1) } else this.player.steps = passSteps(this.scene)
     this.adoptSliders()
     this.compute()
     if (this.presentation) this.fitScreen()
     this.access.released()
     this.renderSoon()
+  }
+
+  // whether the scene drawn now plays the same pass as `was` (the scene drawn before), where
+  // the player stands in it: the same mode, nodes and steps
+  samePass(was) {
+    const p = this.player, sc = this.scene
+    if (!was || p.index < 0 || !p.steps.length || this.predicting || was.mode !== sc.mode) return false
+    const pass = (s) => JSON.stringify([s.nodes.id, passSteps(s)])
+    return pass(was) === pass(sc)
   }
 
   // Presentation on a projector: the figure takes the screen's height left above the step's
@@ -193,7 +204,14 @@ export class View {
       this.adopted.add(picked)
       picked.properties.indices.change.connect(() => this.texts.write(this))
     }
-    for (const [name, m] of variableSliders(this.args.meta.document)) {
+    // a typed expression's new sliders come after its scene (a later change of the layout's
+    // children): adopted as they come, or a drag would replay nothing and send every value
+    const doc = this.args.meta.document
+    if (doc && !this.adopted.has(doc)) {
+      this.adopted.add(doc)
+      doc.on_change((event) => { if (this.scene && event.attr === "children") this.adoptSliders() })
+    }
+    for (const [name, m] of variableSliders(doc)) {
       if (!(name in this.scene.tape.variable)) continue
       if (!m._bpx_quiet) quiet(m)
       followValues(viewOf(m))

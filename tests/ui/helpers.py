@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,6 +42,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 VIEWPORT = {"width": 1400, "height": 1000}
 # a phone held upright (an iPhone 12-15's CSS pixels), with touch instead of a mouse
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+# what Playwright sends Chromium for a page of a PHONE context (its crPage `_updateViewport` and
+# `Emulation.setTouchEmulationEnabled`): emulate_phone sends the same to a page already open
+PHONE_METRICS = {"mobile": True, "width": 390, "height": 844, "screenWidth": 390, "screenHeight": 844,
+                 "deviceScaleFactor": 1, "screenOrientation": {"angle": 0, "type": "portraitPrimary"}}
 
 # Defined in every page before its own scripts run (context.add_init_script): small
 # accessors over the Bokeh document, evaluated lazily so they work once Bokeh is up.
@@ -487,6 +492,34 @@ def node_position(page, name: str) -> tuple[float, float]:
                           " const n = t.nodes().data; return t.toScreen(n.x[i], n.y[i]) })()", name))
 
 
+# pages turned into phones by emulate_phone -> the DevTools session that holds the emulation
+_PHONES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def emulate_phone(page, timeout: float = 10_000) -> None:
+    """Turn a page open on the desktop into the phone of ``PHONE``, as if a phone had opened it:
+    the same viewport (390x844 CSS px, a mobile one: no scrollbar, the page's meta viewport) and
+    touch (``pointer: coarse``, ``hover: none``: the larger targets of static/responsive.css and
+    fields.css), sent to Chromium as Playwright sends them for a page of a ``PHONE`` context. The
+    page relayouts as it does when a window narrows (the sidebar becomes the closed drawer:
+    static/page-a11y.js). Checked against a page opened on a phone (tests/ui/test_pages.py's
+    module notes): the same pixels, sizes and controls. Not the same: ``'ontouchstart' in
+    window`` stays false (set when the document is made; the app reads pointer events only),
+    and Playwright's ``page.tap`` and ``page.viewport_size`` still see the desktop context;
+    :func:`screenshot` takes the phone's picture. The emulation lasts until the page closes."""
+    session = page.context.new_cdp_session(page)
+    session.send("Emulation.setDeviceMetricsOverride", PHONE_METRICS)
+    session.send("Emulation.setTouchEmulationEnabled", {"enabled": True})
+    _PHONES[page] = session
+    page.wait_for_function("(w) => innerWidth === w && matchMedia('(pointer: coarse)').matches"
+                           " && !document.getElementById('sidebar').classList.contains('show')",
+                           arg=PHONE_METRICS["width"], timeout=timeout)
+    # every root laid out again at the new width (Bokeh redraws its figures on a resize)
+    page.wait_for_function("() => [...window.Bokeh.index.roots].every((v) => v.is_idle === undefined || v.is_idle)",
+                           timeout=timeout)
+    page.wait_for_timeout(300)
+
+
 def screenshot(page, name: str, full_page: bool = True) -> Path | None:
     """Save what the page shows as ``tests/ui/screenshots/<name>.png`` when the environment
     variable ``BPX_SCREENSHOTS`` is set (to anything but ``0``), for a person to look at; no
@@ -499,7 +532,21 @@ def screenshot(page, name: str, full_page: bool = True) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.wait_for_timeout(300)  # a redraw or scroll that is still settling
-    page.screenshot(path=str(path), full_page=full_page)
+    phone = _PHONES.get(page)
+    if phone is None:
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+    # a page made a phone by emulate_phone: Playwright's own capture would restore its desktop
+    # viewport, so the phone's session takes it (and turns touch back on after a full-page
+    # capture, which turns it off, as Playwright does after its own)
+    import base64
+    width, height = page.evaluate("(full) => [innerWidth, full ? document.documentElement.scrollHeight"
+                                  " : innerHeight]", full_page)
+    shot = phone.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": full_page,
+                                                 "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    if full_page:
+        phone.send("Emulation.setTouchEmulationEnabled", {"enabled": True})
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path
 
 

@@ -35,8 +35,11 @@ def _env(pages: Path, prebuild: str = "0") -> dict:
 def server(tmp_path_factory):
     """A server of its own, static-first on (the tests' servers have it off:
     tests/conftest.py); its first open (serve_app's) is live and installs the app's hooks,
-    which build the explorer's default page in English and Chinese before anyone asks."""
-    with serve_app(timeout=90, env=_env(tmp_path_factory.mktemp("pages"), "graph:en,graph:zh")) as url:
+    which build the explorer's default page in English and Chinese before anyone asks. Its
+    pages on disk (``server.pages``) are the other servers' of this module too: one machine."""
+    pages = tmp_path_factory.mktemp("pages")
+    with serve_app(timeout=90, env=_env(pages, "graph:en,graph:zh")) as url:
+        url.pages = pages
         yield url
 
 
@@ -80,6 +83,15 @@ def test_the_default_link_is_the_static_page_and_its_note_goes_live(server, brow
                                " return d.value[d.name.indexOf('L')] !== '6.25' }", timeout=20_000)
         assert number(table(page)["L"]["value"]) == 4.0
         assert sockets == []  # no session: nothing to connect to
+        # the moved slider is written into the address, with the live page's keys
+        # (static/golive.js): a reload opens it there, and the language link takes it along
+        page.wait_for_function("() => new URLSearchParams(location.search).get('w') === '-1'",
+                               timeout=10_000)
+        assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["mode"] == ["graph"]
+        other = page.locator("a[hreflang=zh]").first
+        other.dispatch_event("contextmenu")  # (static/page-a11y.js) as a right click: no navigation
+        query = urllib.parse.parse_qs(other.get_attribute("href").lstrip("?"))
+        assert (query["lang"], query["w"]) == (["zh"], ["-1"])
         # typing an expression needs the server: the note links the live page
         live = page.evaluate("() => document.querySelector('meta[name=bpx-live]').content")
         assert live == "?expr=%28w%2Ax+%2B+b+-+y%29%2A%2A2&lang=en&live=1"
@@ -172,33 +184,30 @@ def test_the_default_pages_are_built_when_the_server_starts(server):
     assert _builds(server, "graph") == 2  # en and zh, once each
 
 
-def test_two_server_processes_build_a_page_once_and_a_restart_of_the_same_code_none(tmp_path):
+def test_two_server_processes_build_a_page_once(server):
     """Two processes of one machine (as ``--num-procs 2`` forks, or serve-cluster.sh's
     backends) on one directory of pages: a class opening a lesson on both at once gets one
-    build; a server started again finds it built."""
+    build."""
     link = "?lesson=loss-value&lang=zh"
-    with serve_app(timeout=90, env=_env(tmp_path)) as one, \
-            serve_app(timeout=90, env=_env(tmp_path)) as two:
-        results = _same_page_to_all([url + link for url in (one, two) * 6])
+    with serve_app(timeout=90, env=_env(server.pages)) as two:
+        results = _same_page_to_all([url + link for url in (server, two) * 6])
         assert TOKEN.search(results[0][1].decode()) is None
-        assert _builds(one, "loss-value") + _builds(two, "loss-value") == 1
-    with serve_app(timeout=90, env=_env(tmp_path)) as again:
-        headers, body = _get(again + link)[1:]
-        assert headers["Etag"] == results[0][0] and body == results[0][1]
-        assert _builds(again, "loss-value") == 0
+        assert _builds(server, "loss-value") + _builds(two, "loss-value") == 1
 
 
-def test_with_two_forked_processes_the_teachers_first_open_readies_both(tmp_path):
+def test_with_two_forked_processes_the_teachers_first_open_readies_both(server):
     """``panel serve --num-procs 2``: the processes share one socket, and the app's hooks
     install in a process with its first page open. The teacher's first open (serve_app's)
-    reaches one; that one has the other run the app too and builds the default page once;
-    then a class opening the link at once gets the static page from either."""
-    env = {**_env(tmp_path, "graph:en"), "BOKEH_SECRET_KEY": "x" * 43,
+    reaches one; that one has the other run the app too; then a class opening the link at
+    once gets the static page from either. The default page was built by the module's
+    server, of the same code, on this machine: these processes build none and send that one."""
+    _wait_for_log(server, "static-first page graph en built")
+    headers, body = _get(server, **{"Accept-Encoding": "gzip"})[1:]
+    env = {**_env(server.pages, "graph:en"), "BOKEH_SECRET_KEY": "x" * 43,
            "BOKEH_SIGN_SESSIONS": "true"}
     with serve_app(timeout=120, env=env,
                    extra_args=("--num-procs", "2", "--session-ids", "signed")) as url:
         _wait_for_log(url, "1 of 1 other server processes woken")
-        _wait_for_log(url, "static-first page graph en built")
         results = _same_page_to_all([url] * 12)
-        assert TOKEN.search(results[0][1].decode()) is None
-        assert _builds(url, "graph") == 1
+        assert results[0] == (headers["Etag"], body)
+        assert _builds(url, "graph") == 0

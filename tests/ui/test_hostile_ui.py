@@ -7,10 +7,15 @@ The heavy 10-page flood is ``bench/bench_flood.py``.
 from __future__ import annotations
 
 import math
+import re
+import time
+from urllib.parse import quote, urlencode
 
 import pytest
 
-from .helpers import js, number, open_app, table
+from graphviz_core import parse, trace
+
+from .helpers import js, number, open_app, set_slider, sliders, table, table_cells
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +28,14 @@ def seed_loss(w: float) -> tuple[float, float]:
     return r * r, 2 * r * SEED["x"]
 
 
-def test_a_hostile_nan_and_overlong_expression_are_refused_and_the_page_keeps_working(page, app_url):
-    # one page for both: first a NaN slider value, then an expression far past the limit
+def test_a_flood_a_hostile_nan_and_an_overlong_expression_and_the_page_keeps_working(page, app_url):
+    # one page for the three: a flood of a thousand slider changes, then a NaN slider value,
+    # then an expression far past the limit
+    releases = []  # the slider releases the page sends to the server
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: releases.append(1)
+                                          if isinstance(f, str) and "value_throttled" in f else None))
     open_app(page, app_url)
+    check_a_flood_of_a_thousand_slider_changes_leaves_the_last_value(page, releases)
     check_a_non_finite_value_is_a_fault_in_the_page_only_and_it_recovers(page)
     # max_length=2000 holds only in the browser; set the Bokeh model's value directly (32 kB:
     # a message above 64 kB never reaches the app, tests/test_abuse.py)
@@ -42,10 +52,13 @@ def test_a_hostile_nan_and_overlong_expression_are_refused_and_the_page_keeps_wo
     page.wait_for_function("() => !/too long/.test(window.__bpxt.deepText())", timeout=15_000)
 
 
-# one expression, every kind of fault, plus an unaffected part (w*k - 1)**2
-FAULT_QUERY = ("expr=" + "log(x)%2Bsqrt(y)%2B1/z%2B(exp(u)-exp(v))%2Bt*exp(a)%2Bc**0.5"
-               "%2Bexp(exp(d))%2B(w*k-1)**2"
-               "&x=-1&y=-4&z=0&u=1000&v=1000&t=0&a=1000&c=-1&d=10&w=0.75&k=-2&mode=forward")
+# one expression, every kind of fault, plus an unaffected part (w*k - 1)**2; u, y and a lie
+# outside the sliders' -3..3
+FAULT_SOURCE = "log(x)+sqrt(y)+1/z+(exp(u)-exp(v))+t*exp(a)+c**0.5+exp(exp(d))+(w*k-1)**2"
+FAULT_VALUES = {"x": -1.0, "y": -4.0, "z": 0.0, "u": 1000.0, "v": 1000.0, "t": 0.0, "a": 1000.0,
+                "c": -1.0, "d": 10.0, "w": 0.75, "k": -2.0}
+FAULT_QUERY = (f"expr={quote(FAULT_SOURCE)}&"
+               f"{urlencode({k: f'{v:g}' for k, v in FAULT_VALUES.items()})}&mode=forward")
 FAULT_WORDS = {  # the definition of the node where the fault starts -> words in its Fault cell
     "log(x)": "log of a negative number",
     "sqrt(y)": "square root of a negative number",
@@ -54,8 +67,27 @@ FAULT_WORDS = {  # the definition of the node where the fault starts -> words in
 }
 
 
-def test_numeric_faults_are_marked_in_the_values_table(page, app_url):
+def core_faults(values: dict) -> dict[str, str]:
+    """Each node's fault as the core names it (its value's, else its gradient's; "" for none)."""
+    g = trace(parse(FAULT_SOURCE).build(values))
+    return {g.nodes[n]["name"]: g.nodes[n]["fault"] or "" for n in g}
+
+
+def page_faults(page) -> dict[str, str]:
+    return {name: r["fault"].removeprefix("⚠ ") for name, r in table(page).items()}
+
+
+def test_numeric_faults_are_named_as_the_core_names_them_and_the_link_widens_sliders(page, app_url):
     open_app(page, app_url, FAULT_QUERY)
+    assert page_faults(page) == core_faults(FAULT_VALUES)
+    assert any(row[-1].startswith("⚠") for row in table_cells(page))  # shown, not only held
+    # a value outside -3..3 widens its slider (and its number field shows it); the others keep -3..3
+    s = sliders(page)
+    assert s["u"]["value"] == 1000 and s["u"]["start"] <= -1000 and s["u"]["end"] >= 1000
+    assert s["y"]["start"] <= -4 and s["y"]["end"] >= 4
+    assert (s["x"]["start"], s["x"]["end"]) == (-3, 3)
+    title = page.locator(".bk-slider-title", has_text=re.compile(r"^u:"))
+    assert page.locator(".bk-Slider").filter(has=title).locator(".bpx-slider-field").input_value() == "1000"
     rows = table(page)
     by_op = {row["op"].replace(" ", ""): row for row in rows.values()}
     for definition, words in FAULT_WORDS.items():
@@ -83,6 +115,17 @@ def test_numeric_faults_are_marked_in_the_values_table(page, app_url):
     by_op = {row["op"].replace(" ", ""): row for row in rows.values()}
     for definition, words in FAULT_WORDS.items():
         assert words in by_op[definition]["fault"], (definition, by_op[definition])
+    # more sliders moved (recomputed in the browser): the page names the faults as the core
+    # does; each move is replayed in a frame of its own, so wait for the table of all of them
+    moved = {**FAULT_VALUES, "w": 1.5, "x": 0.0, "y": 2.0, "z": 0.0}
+    for name in ("x", "y", "z"):
+        set_slider(page, name, moved[name])
+    expected = core_faults(moved)
+    deadline = time.monotonic() + 10
+    while (faults := page_faults(page)) != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert faults == expected
+    assert "log of zero" in faults.values()
 
 
 FLOOD_JS = r"""
@@ -117,11 +160,10 @@ async (arg) => {
 """
 
 
-def test_flood_of_a_thousand_slider_changes_leaves_the_last_value(page, app_url):
-    releases = []  # the slider releases the page sends to the server
-    page.on("websocket", lambda ws: ws.on("framesent", lambda f: releases.append(1)
-                                          if isinstance(f, str) and "value_throttled" in f else None))
-    open_app(page, app_url)
+def check_a_flood_of_a_thousand_slider_changes_leaves_the_last_value(page, releases: list) -> None:
+    """On the seed graph as it opened; ``releases`` gets a 1 for each slider release the page
+    sends (none sent before the flood)."""
+    assert not releases
     values = [round(2.9 * math.sin(i * 0.37), 2) for i in range(999)] + [1.25]
     expect, grad = seed_loss(1.25)
     result = page.evaluate(FLOOD_JS, {"name": "w", "values": values, "ms": 2000, "expect": expect,
@@ -142,7 +184,8 @@ def test_flood_of_a_thousand_slider_changes_leaves_the_last_value(page, app_url)
 
 
 def check_a_non_finite_value_is_a_fault_in_the_page_only_and_it_recovers(page) -> None:
-    """On the seed graph as it opened: a hostile client sets w to NaN and releases it."""
+    """On the seed graph (w = 1.25 after the flood): a hostile client sets w to NaN and releases
+    it."""
     js(page, "(() => { const s = t.slider('w'); s.value = NaN; s.value_throttled = NaN })()")
     page.wait_for_function("() => window.__bpxt.table().fault.some((f) => f.startsWith('⚠'))",
                            timeout=10_000)
@@ -150,7 +193,7 @@ def check_a_non_finite_value_is_a_fault_in_the_page_only_and_it_recovers(page) -
     page.wait_for_timeout(500)
     assert '"value":["nan"' not in js(page, "t.meta().data.json[0]")
     assert "nan" not in js(page, "location.search").lower()
-    # ... and the page recovers (a value other than the server's w=2 gets a new scene)
+    # ... and the page recovers (a value other than the server's w=1.25 gets a new scene)
     js(page, "(() => { const s = t.slider('w'); s.value = 1.5; s.value_throttled = 1.5 })()")
     page.wait_for_function("() => /[?&]w=1.5(&|$)/.test(location.search)", timeout=10_000)
     rows = table(page)

@@ -2,8 +2,14 @@
 prose, no English UI word on a Chinese page, zero serious axe-core findings (WCAG 2.0/2.1/2.2
 A and AA), and on a phone held upright nothing scrolls sideways and every control is on screen.
 
-Each page is opened once per viewport and every read-only check runs on that one page
-(module-scoped, parametrized fixtures: pytest runs a page's checks together, then closes it).
+Each page is opened once, on the desktop (1400x1000), and every read-only check runs on that one
+page (a module-scoped, parametrized fixture: pytest runs a page's checks together, then closes
+it): first the desktop's, then the phone's, on the same page made a phone
+(``helpers.emulate_phone``: the viewport and touch Playwright gives a ``PHONE`` context, in
+backward mode, as ``&mode=backward`` opens it). A page open is most of this module's CPU
+(~3 s of Chromium's each); the phone's checks reopened every page until session 11. The page made
+a phone was checked against one opened on a phone (fan-out, graph, same-gradient, en and zh): the
+same full-page pixels, scroll height and controls' boxes, the drawer closed.
 Checks that change a page (sliders, modes, playback) open their own page in the other modules.
 
 axe-core comes from npm (``tests/ui/package.json``, installed by ``tools/install-test-deps.sh``
@@ -21,9 +27,9 @@ from components.lessons import LESSONS
 from components.words import LANGUAGES, article_heading, lesson_text, ui
 
 from .english import english_on, plain
-from .helpers import (PHONE, Watched, axe_violations, controls_off_screen, deep_text,
-                      describe_violations, js, open_page, screenshot, show_later_parts,
-                      sideways_overflow)
+from .helpers import (Watched, axe_violations, button, controls_off_screen, deep_text,
+                      describe_violations, emulate_phone, js, open_page, screenshot,
+                      show_later_parts, sideways_overflow)
 
 pytestmark = pytest.mark.browser
 
@@ -53,23 +59,61 @@ def _open_watched(browsers, app_url, query: str, expect: str, **options) -> Watc
     return watched
 
 
-@pytest.fixture(scope="module", params=PAGES, ids=IDS)
-def desktop(request, browsers, app_url):
-    slug, lang = request.param
-    watched = _open_watched(browsers, app_url, f"lesson={slug}&lang={lang}", _first_words(slug, lang))
-    watched.slug, watched.lang = slug, lang
-    yield watched
-    watched.close()
+class OnePage:
+    """A lesson in one language, opened once for the desktop's checks and the phone's after them
+    (:meth:`desktop`, :meth:`phone`: each a :class:`Watched` with its ``slug`` and ``lang``)."""
+
+    def __init__(self, browsers, app_url: str, slug: str, lang: str):
+        self.browsers, self.app_url, self.slug, self.lang = browsers, app_url, slug, lang
+        self.watched: Watched | None = None
+        self.is_phone = False
+
+    def desktop(self) -> Watched:
+        if self.watched is None or self.is_phone:  # (a desktop check run after the phone's)
+            self.close()
+            self.watched = _open_watched(self.browsers, self.app_url, f"lesson={self.slug}&lang={self.lang}",
+                                         _first_words(self.slug, self.lang))
+            self.watched.slug, self.watched.lang = self.slug, self.lang
+        return self.watched
+
+    def phone(self) -> Watched:
+        if not self.is_phone:
+            page = self.desktop().page
+            # the phone's checks read backward mode (a number under each node): as a student
+            # switches to it; the lessons open in it, the explorer's ('graph') in graph mode
+            backward = button(page, ui(self.lang)["mode_backward"])
+            for k in range(backward.count()):
+                if "bk-active" not in (backward.nth(k).get_attribute("class") or ""):
+                    backward.nth(k).click()
+                    # as a page opened in that mode: no focus ring left on the button
+                    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            page.wait_for_function("() => window.__bpxt.all('ColumnDataSource', (m) => 'json' in m.data)"
+                                   ".every((m) => JSON.parse(m.data.json[0]).mode === 'backward')", timeout=30_000)
+            emulate_phone(page)
+            self.is_phone = True
+        return self.watched
+
+    def close(self) -> None:
+        if self.watched is not None:
+            self.watched.close()
+        self.watched, self.is_phone = None, False
 
 
 @pytest.fixture(scope="module", params=PAGES, ids=IDS)
-def phone(request, browsers, app_url):
-    slug, lang = request.param
-    watched = _open_watched(browsers, app_url, f"lesson={slug}&lang={lang}&mode=backward",
-                            _first_words(slug, lang), **PHONE)
-    watched.slug, watched.lang = slug, lang
-    yield watched
-    watched.close()
+def opened(request, browsers, app_url):
+    one = OnePage(browsers, app_url, *request.param)
+    yield one
+    one.close()
+
+
+@pytest.fixture
+def desktop(opened):
+    return opened.desktop()
+
+
+@pytest.fixture
+def phone(opened):
+    return opened.phone()
 
 
 def _wait_text(page, expect: str) -> None:
