@@ -10,7 +10,8 @@ main thread's CPU from one sample's frame to the next: its median, p90, p95 and 
 how often the page was layerized again (``PaintArtifactCompositor::Update``)::
 
     python bench/bench_frame_trace.py             # --samples 80 [--phone] [--trace FILE]
-    python bench/bench_frame_trace.py --play      # [--level layer] [--seconds 4]
+    python bench/bench_frame_trace.py --play      # [--level layer] [--seconds 4] [--no-ahead]
+    python bench/bench_frame_trace.py --play --expr 'mlp(2, 16, 16, 1)' --level op --still 1
     python bench/bench_frame_trace.py --drag --phone --samples 30
 
 Compare trees by running it from each, alternately; the wall frame p95 it also prints is
@@ -22,7 +23,11 @@ Two more cases, each under its own trace:
   drawing, 126 nodes and 3,783 edges; ``--level`` picks another level) for ``--seconds``:
   the main thread's CPU per animation frame (from one frame's mark to the next),
   the frames over a 16.7 ms budget, and the CPU per second of playback (a step every 1.1 s:
-  its start and arrival frames are where frames are dropped);
+  its start and arrival frames are where frames are dropped), and of it the CPU in idle
+  callbacks (the formulas typeset ahead); ``--expr`` plays another graph (bench_frame's
+  982-node playback: ``--expr 'mlp(2, 16, 16, 1)' --level op --still 1``, Play a second after
+  the page is drawn), ``--no-ahead`` without the formulas typeset ahead, ``--still`` the
+  seconds the page is left still before Play (default 3);
 - ``--drag``: ``--samples`` updates of slider ``x0`` of ``mlp(2, 16, 16, 1)`` drawn op by op
   (982 nodes, 1,251 edges; with ``--phone`` the phone's overview), two animation frames
   each (the page's redraw, then BokehJS's repaint and the canvas's raster): the main
@@ -133,7 +138,7 @@ def traced(args, query: str, device: dict, run) -> tuple[list[dict], object]:
             page = context.new_page()
             open_app(page, url, query, timeout=180_000)
             page.wait_for_function("() => (window.__bpx_views || []).some((v) => v.scene)", timeout=120_000)
-            page.wait_for_timeout(3000)  # the page still: the coming steps' formulas typeset
+            page.wait_for_timeout(args.still * 1000)  # the page still: the coming steps' formulas typeset
             part = run(page)
             browser.start_tracing(page=page, path=path, categories=CATEGORIES)
             result = part()
@@ -147,10 +152,23 @@ def traced(args, query: str, device: dict, run) -> tuple[list[dict], object]:
     return (events["traceEvents"] if isinstance(events, dict) else events), result
 
 
+# no formula typeset ahead (markup.mjs ahead): what the idle typesetting costs a playback
+NO_AHEAD = "() => window.__bpx_views.forEach((v) => { v.markup.ahead = () => {}; v.markup.queue = null })"
+
+
+def idle_cpu(events: list[dict]) -> float:
+    """Main-thread CPU (ms) in idle callbacks (requestIdleCallback: the formulas typeset ahead)."""
+    key = main_thread(events)
+    return sum(e.get("tdur", 0) for e in events if (e.get("pid"), e.get("tid")) == key
+               and e.get("ph") == "X" and e.get("name") == "FireIdleCallback") / 1000
+
+
 def play(args, device: dict) -> None:
-    query = "expr=" + quote("mlp(2, 60, 60, 1)", safe="") + f"&level={args.level}&mode=backward"
+    query = "expr=" + quote(args.expr, safe="") + f"&level={args.level}&mode=backward"
 
     def run(page):
+        if args.no_ahead:
+            page.evaluate(NO_AHEAD)
         page.get_by_role("button", name="▶ Play", exact=True).click()
         page.wait_for_function("() => window.__bpx_views.some((v) => v.player.playing)", timeout=10_000)
         return lambda: page.evaluate(PLAY_FRAMES, args.seconds * 1000)
@@ -158,10 +176,11 @@ def play(args, device: dict) -> None:
     events, r = traced(args, query, device, run)
     cpu = cpu_between(events, "bpx-frame")
     over = sum(c > 1000 / 60 for c in cpu)
-    print(f"mlp(2, 60, 60, 1) level={args.level}, backward playback {args.seconds:g} s: {len(cpu)} frames "
+    print(f"{args.expr} level={args.level}, backward playback {args.seconds:g} s: {len(cpu)} frames "
           f"(wall fps {r['n'] / (r['elapsed'] / 1000):.1f}, the load's)")
     print(f"main-thread CPU per frame, ms: {summary(cpu)}; over 16.7 ms: {over}; "
-          f"per second of playback: {sum(cpu) / (r['elapsed'] / 1000):.0f} ms")
+          f"per second of playback: {sum(cpu) / (r['elapsed'] / 1000):.0f} ms, of it in idle callbacks "
+          f"{idle_cpu(events) / (r['elapsed'] / 1000):.0f} ms")
     # a step every 1.1 s at speed 1: its start and its arrival are the costliest two frames
     top = sorted(cpu)[-2 * max(1, round(r["elapsed"] / 1100)):]
     rest = sorted(cpu)[:-len(top)] or [0.0]
@@ -191,8 +210,11 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=80)
     ap.add_argument("--phone", action="store_true", help="a phone's viewport (390 x 844, touch)")
     ap.add_argument("--trace", default="", help="keep the trace in this file")
-    ap.add_argument("--play", action="store_true", help="mlp(2, 60, 60, 1)'s backward playback")
-    ap.add_argument("--level", default="neuron", help="--play's level of detail (layer, neuron)")
+    ap.add_argument("--play", action="store_true", help="--expr's backward playback")
+    ap.add_argument("--level", default="neuron", help="--play's level of detail (layer, neuron, op)")
+    ap.add_argument("--expr", default="mlp(2, 60, 60, 1)", help="--play's expression")
+    ap.add_argument("--still", type=float, default=3.0, help="seconds the page is still before the trace")
+    ap.add_argument("--no-ahead", action="store_true", help="--play without the formulas typeset ahead")
     ap.add_argument("--seconds", type=float, default=4.0, help="--play's length")
     ap.add_argument("--drag", action="store_true", help="a drag of mlp(2, 16, 16, 1) drawn op by op")
     args = ap.parse_args()

@@ -347,3 +347,21 @@ def test_a_zoomed_out_view_draws_the_topmost_of_piled_arrowheads():
     edges = len(scene["edges"]["u"])
     assert len(zoomed["x0"]) == edges
     assert 0 < len(overview["x0"]) < edges / 2
+
+
+def test_formulas_are_typeset_ahead_while_still_and_the_next_alone_while_playing():
+    """Still (before Play, or paused on a step), the page typesets the coming 64 steps'
+    formulas in idle moments once it has been still 300 ms; playing, the next step's alone,
+    at once (ahead.mjs typesetAhead): typesetting the 64 in the idle time of every frame made
+    the frames of a Play pressed soon after the page opened late."""
+    model = ExplorerModel(expression="mlp(2, 16, 16, 1)", mode="backward", values=dict(VALUES))
+    scene = json.loads(to_json(model.scene))
+    still, paused, playing = call_js(ROOT / "tests/js/level_numbers.mjs",
+                                     [["aheadQueued", [scene, -1, False]],
+                                      ["aheadQueued", [scene, 3, False]],
+                                      ["aheadQueued", [scene, 3, True]]], numbers=False)
+    assert (still["count"], still["settle"]) == (64, 300)
+    assert (paused["count"], paused["settle"]) == (64, 300)
+    assert (playing["count"], playing["settle"]) == (1, 0)
+    for queued in (still, paused, playing):
+        assert "$" in queued["first"] and queued["first"] == queued["next"]

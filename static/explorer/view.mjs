@@ -3,7 +3,7 @@
 // (no server round trip), and draws through render/table/caption/playback into the figure's
 // sources.
 
-import { replay, num, activeFlags } from "./replay.mjs"
+import { replay, num, activeFlags, prunedSteps } from "./replay.mjs"
 import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
 import { drawing } from "./render.mjs"
 import { tableColumns, ValuesTable } from "./table.mjs"
@@ -18,11 +18,12 @@ import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
 import { Quiz } from "./predict.mjs"
 import { legendHtml } from "./flow.mjs"
-import { drawnEdge } from "./reading.mjs"
+import { drawnEdge, passSteps } from "./reading.mjs"
 import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
 import { GradBuffer } from "./buffer.mjs"
+import { saveHtml } from "./save.mjs"
 import { startStep } from "./stepframes.mjs"
 import { typesetAhead } from "./ahead.mjs"
 
@@ -67,6 +68,7 @@ export class View {
       case "descend": return this.descent.handle(data)
       case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
       case "grad-buffer": return this.buffer.handle(this, data)
+      case "save": return saveHtml(this, data)  // the static site's "Save as HTML" (save.mjs)
       case "requires-grad": return this.requiresGrad(data.names.filter((_, k) => !obj.active.includes(k)))
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
@@ -112,6 +114,7 @@ export class View {
   refresh() {
     const text = this.args.meta.data.json && this.args.meta.data.json[0]
     if (!text) return
+    const was = this.scene
     this.scene = JSON.parse(text)
     // what the requires_grad switches prune from (a page with no server behind it)
     this.unpruned = { active: this.scene.tape.active, backward: this.scene.steps.backward }
@@ -129,14 +132,24 @@ export class View {
       // Object.is: a slider at 0 has moved on from a scene drawn at -0 ((-0)**-1 = -inf)
       if (name in tape.variable && !Object.is(num(tape.value[tape.variable[name]]), value)) kept[name] = value
     this.overrides = kept
-    this.player.steps = []
     this.highlight = -1
-    this.player.stop(-1)
+    // a Play (or a step) pressed between a mode button's local switch and the server's scene
+    // of that mode goes on: the new scene plays the same steps; any other scene starts over
+    if (!this.samePass(was)) { this.player.steps = []; this.player.stop(-1) } else this.player.steps = passSteps(this.scene)
     this.adoptSliders()
     this.compute()
     if (this.presentation) this.fitScreen()
     this.access.released()
     this.renderSoon()
+  }
+
+  // whether the scene drawn now plays the same pass as `was` (the scene drawn before), where
+  // the player stands in it: the same mode, nodes and steps
+  samePass(was) {
+    const p = this.player, sc = this.scene
+    if (!was || p.index < 0 || !p.steps.length || this.predicting || was.mode !== sc.mode) return false
+    const pass = (s) => JSON.stringify([s.nodes.id, passSteps(s)])
+    return pass(was) === pass(sc)
   }
 
   // Presentation on a projector: the figure takes the screen's height left above the step's
@@ -244,8 +257,7 @@ export class View {
     const sc = this.scene, { active: was, backward } = this.unpruned
     const active = activeFlags({ ...sc.tape, active: was }, this.off)
     sc.tape = { ...sc.tape, active }
-    const shows = sc.nodes.tape  // a grouped drawing: the tape entry each drawn node shows
-    if (backward) sc.steps = { ...sc.steps, backward: backward.filter((s) => active[shows ? shows[s.node] : s.node]) }
+    if (backward) sc.steps = { ...sc.steps, backward: prunedSteps(backward, active, sc.nodes.tape) }
   }
 
   // the variables' values the page shows now, by name

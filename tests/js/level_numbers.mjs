@@ -6,6 +6,8 @@ import { shownValue, shownGrad, edgeFlow, fillNumbers } from "../../static/explo
 import { drawing, topHeads } from "../../static/explorer/render.mjs"
 export { topHeads }
 import { legendHtml } from "../../static/explorer/flow.mjs"
+import { typesetAhead } from "../../static/explorer/ahead.mjs"
+import { captionFor } from "../../static/explorer/caption.mjs"
 
 export function levelNumbers(scene) {
   const r = replay(scene.tape, {})
@@ -39,4 +41,20 @@ export function levelEdges(scene, values = {}) {
 // overview or zoomed in), as a drag frame draws them
 export function levelArrows(scene, ppu) {
   return drawing(scene, replay(scene.tape, {}), { seen: null, step: null, ppu, box: null }).arrows
+}
+
+// What the page hands its caption to typeset ahead (ahead.mjs typesetAhead) for `scene`,
+// the player at step `index` (-1: before Play), playing or not: how many of the coming
+// formulas, after how many ms of stillness, and the first of them with the caption of the
+// step after `index` (what it should be)
+export function aheadQueued(scene, index, playing) {
+  const steps = scene.steps[scene.mode], result = replay(scene.tape, {})
+  let queued = null
+  const view = {
+    scene, result, predicting: false, args: { caption: {} },
+    player: { index, steps: index >= 0 ? steps : [], playing },
+    markup: { ahead: (model, next, count, settle) => { queued = { count, settle, first: next(0) } } },
+  }
+  typesetAhead(view)
+  return { ...queued, next: captionFor(scene, result, { index: index + 1, steps }).html }
 }
