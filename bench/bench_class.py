@@ -12,8 +12,9 @@ A student, like a browser:
   ends there: the page draws its numbers itself, and a student who only drags sliders costs
   the server nothing more. ``--live-share`` of the students later (``--live-after`` s,
   jittered) do what needs the server and open the same page live (``live=1``, the page's
-  note's link; ``live page``), and go on as below. Before the class the link is opened until it
-  answers static-first, then a few times more (the teacher checking it; ``--no-warm``: not).
+  note's link; ``live page``), and go on as below. Before the class the link is opened until
+  it answers static-first in English and Chinese, then a few times more (the teacher checking
+  it; ``--no-warm``: not).
 - **opens the page live** (a live page's ``GET /app``, or the above's ``live=1``): ``GET /app`` (the server builds the session's document and puts a
   session token in the page), opens ``/app/ws`` with subprotocols ``["bokeh", token]``, waits
   for ``ACK``, sends ``PULL-DOC-REQ`` and reads the document JSON of ``PULL-DOC-REPLY``
@@ -569,10 +570,12 @@ def main() -> None:
             from components.first_page import enabled
 
             warm0 = time.monotonic()
-            while (enabled() and TOKEN.search(urllib.request.urlopen(url, timeout=120).read().decode())
-                   and time.monotonic() - warm0 < 300):
-                time.sleep(1)  # a live page: the static-first page not built yet
-            print(f"warm-up: the link answered static-first after {time.monotonic() - warm0:.0f} s")
+            for link in (url, url + "?lang=zh"):  # the explorer's default pages, both built
+                while (enabled() and time.monotonic() - warm0 < 300 and
+                       TOKEN.search(urllib.request.urlopen(link, timeout=120).read().decode())):
+                    time.sleep(1)  # a live page: the static-first page not built yet
+            print(f"warm-up: the link answered static-first (en, zh) after "
+                  f"{time.monotonic() - warm0:.0f} s")
             for _ in range(2 * max(args.num_procs, args.cluster or 1)):
                 urllib.request.urlopen(url, timeout=120).read()
             time.sleep(2)

@@ -4,6 +4,7 @@
     python bench/bench_sessions.py --waves 4 --sessions 10
     python bench/bench_sessions.py --waves 8 --abuse   # an abuse wave after wave 4
     python bench/bench_sessions.py --waves 6 --sessions 10 --abuse --static-flood
+    python bench/bench_sessions.py --waves 3 --sessions 10 --stalls 0.2   # the loop watched
 
 The server (``panel serve app.py --setup components/lifecycle.py``, 127.0.0.1, its own
 process group, killed at the end) reaps unused sessions quickly: ``--unused-session-lifetime
@@ -82,6 +83,10 @@ def main() -> int:
     ap.add_argument("--static-flood", action="store_true",
                     help="the abuse wave's page-open flood is plain GET /app (the static site's "
                          "page from the server's cache, no session) instead of live pages")
+    ap.add_argument("--stalls", type=float, default=0.0, metavar="SECONDS",
+                    help="after each wave, the event loop's stalls of at least this long while "
+                         "its sessions were opened, closed and destroyed (components/lifecycle.py "
+                         "LoopWatch): count, worst, by what the loop was doing")
     args = ap.parse_args()
 
     import panel  # noqa: F401  (the client must know Panel's model types)
@@ -97,7 +102,8 @@ def main() -> int:
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "BPX_SESSION_CENSUS": "1",
-                                 "BPX_OPENS_PER_MINUTE": "100000"})
+                                 "BPX_OPENS_PER_MINUTE": "100000",
+                                 **({"BPX_LOOP_STALLS": str(args.stalls)} if args.stalls else {})})
     url = f"http://127.0.0.1:{port}/app"
     rows, ok = [], True
     try:
@@ -114,7 +120,10 @@ def main() -> int:
         print(f"{'wave':>4} {'open s':>7} {'reap s':>7} {'created':>8} {'destroyed':>9} "
               f"{'docs':>5} {'models':>6} {'periodic':>8} {'threads':>7} {'tasks':>5} {'RSS MB':>7} "
               f"{'arenas':>7} {'empty':>6} {'C free':>6}")
+        seen = 0  # bytes of the log whose stalls were printed
         for wave in range(1, args.waves + 1):
+            if args.stalls:
+                seen = len(Path(log.name).read_bytes())
             start = time.monotonic()
             for _ in range(args.sessions):
                 session = pull_session(url=url)
@@ -142,6 +151,9 @@ def main() -> int:
             print(f"{wave:>4} {opened:>7.1f} {reaped:>7.1f} {created:>8} {destroyed:>9} {docs:>5} "
                   f"{models:>6} {periodic:>8} {threads:>7} {tasks:>5} {rss:>7.1f} "
                   f"{_heap(log.name)}", flush=True)
+            if args.stalls:
+                from bench_abuse import stalls
+                print(stalls(log.name, seen), flush=True)
             ok &= created == destroyed == total and models == 0 and periodic == 0
             if args.abuse and wave == args.waves // 2:
                 import asyncio

@@ -26,8 +26,9 @@ in a language; nothing else in the query) is answered with that page's static HT
 - built before anyone asks (:func:`prebuild`, ``BPX_FIRST_PAGE_PREBUILD``): when the app's
   hooks install in a server process (its first page open, the teacher's), the explorer's
   default page in each language at once, then every lesson, one after another in the
-  builder, each only while the server has no live work (:class:`Activity`: its own CPU
-  below ``BUSY_SHARE`` of a core for ``BPX_FIRST_PAGE_QUIET`` s, default 3), and paused
+  builder, each only while the server has no live work (:class:`Activity`: its CPU, and
+  its ``--num-procs`` siblings', below ``BUSY_SHARE`` of a core for
+  ``BPX_FIRST_PAGE_QUIET`` s, default 3), and paused
   (``SIGSTOP``) while it has and no open waits for the builder (:meth:`Builder.hold`): on
   two cores a builder, even at its low priority, slows every live student's answer
   (bench/README.md, "Static-first page opens");
@@ -586,9 +587,41 @@ def prebuild_pages() -> list[tuple[str, str, dict]]:
     return found
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` so far, from ``/proc`` (0 if gone).
+
+    >>> import os; 0 < cpu_of(os.getpid()) <= sum(os.times()[:2]) + 0.02
+    True
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu() -> float:
+    """CPU seconds of this server process (every thread of it) and, in a process that
+    ``panel serve --num-procs N`` forked, of the other processes of that server (the
+    parent's other children, from ``/proc``; their builders are their children, not
+    counted): live work in any of them is live work on the machine's cores."""
+    import tornado.process
+
+    own = time.process_time()
+    if tornado.process.task_id() is None:
+        return own
+    parent, me = os.getppid(), os.getpid()
+    try:
+        others = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    except OSError:
+        return own
+    return own + sum(cpu_of(int(pid)) for pid in others if int(pid) != me)
+
+
 class Activity:
-    """Whether the server process has live work: its own CPU (every thread of it; not the
-    builder's, another process) above ``share`` of a core since the last look. Quiet when it
+    """Whether the server has live work: the CPU of its process (every thread of it; not
+    the builder's, another process) and of its ``--num-procs`` siblings (:func:`server_cpu`)
+    above ``share`` of a core since the last look. Quiet when it
     has had none for ``quiet`` s. A live student's page open or slider release costs the
     server tens to hundreds of milliseconds; an idle server, a static-first open now and then
     and a class dragging sliders in static pages cost it next to nothing.
@@ -605,7 +638,9 @@ class Activity:
     """
 
     def __init__(self, quiet: float = QUIET_SECONDS, share: float = BUSY_SHARE,
-                 cpu=time.process_time, clock=time.monotonic):
+                 cpu=None, clock=time.monotonic):
+        if cpu is None:
+            cpu = server_cpu
         self.quiet_for, self.share = quiet, share
         self.cpu, self.clock = cpu, clock
         self._last = (clock(), cpu())

@@ -366,3 +366,40 @@ def test_other_code_versions_pages_are_removed_unless_a_server_uses_them(tmp_pat
     used.in_use.close()
     assert first_page.prune(tmp_path, mine.dir.name) == ["c" * 16]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a" * 16, "d" * 16, "notes"]
+
+
+def test_a_forked_server_process_counts_its_siblings_cpu_as_live_work(monkeypatch):
+    """With ``--num-procs N`` a process's live work is also its siblings' (the parent's other
+    children): the test process plays the parent, and one of two children burning CPU the
+    process asking; the other child's CPU counts, the asking one's is its own (not added)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+    import tornado.process
+
+    code = ("import sys, time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+            "print('burnt', flush=True)\nsys.stdin.readline()\n")
+    kids = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE) for _ in range(2)]
+    asking, sibling = kids
+    me = os.getpid()
+    try:
+        for kid in kids:
+            kid.stdout.readline()
+        assert first_page.server_cpu() == pytest.approx(time.process_time(), abs=0.01)
+        monkeypatch.setattr(tornado.process, "task_id", lambda: 0)
+        monkeypatch.setattr(os, "getppid", lambda: me)
+        monkeypatch.setattr(os, "getpid", lambda: asking.pid)
+        others = first_page.server_cpu() - time.process_time()
+        children = open(f"/proc/{me}/task/{me}/children").read().split()
+        every = sum(first_page.cpu_of(int(pid)) for pid in children)
+        own = first_page.cpu_of(asking.pid)
+    finally:
+        for kid in kids:
+            kid.kill()
+            kid.wait()
+    assert others >= 0.35 and own >= 0.35  # the sibling's burn counted, not the asker's
+    assert others == pytest.approx(every - own, abs=0.03)
