@@ -133,36 +133,35 @@ def swapped_derivations(cache):
 # not listed counts 3 s per browser test and 0.05 s per other test. A stale figure only
 # changes the order, never what runs.
 COST: dict[str, float] = {
-    # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py`, 2026-12-01 02:35-02:51,
-    # whole suite, main 761499d, `-n 3`, load 8-19: above the quiet figures; a guide to the order,
-    # not a benchmark; test_lessons, test_lessons_ui and test_page_render less what session 10 cut
-    # from them). test_jupyterlab.py is one test: ~80 s of wall (a Jupyter server and a kernel
-    # start) for its CPU, the largest unit, so it starts first.
-    "tests/test_abuse.py": 48, "tests/test_cluster.py": 37, "tests/test_reliability.py": 37,
-    "tests/test_lessons.py": 17, "tests/test_components.py": 13, "tests/test_expression.py": 13,
-    "tests/test_layout.py": 11, "tests/test_torch.py": 10, "tests/test_grouping.py": 10,
-    "tests/test_levels.py": 10, "tests/test_adapters.py": 9.6, "tests/test_security.py": 9.6,
-    "tests/test_engine.py": 7.9, "tests/test_heap.py": 7.4, "tests/test_vanishing.py": 7.1,
-    "tests/test_server_hooks.py": 6.9, "tests/test_tape_replay.py": 6.2,
-    "tests/test_examples.py": 5.5, "tests/test_trace_schedule.py": 5.1,
-    "tests/test_page_open.py": 5.0, "tests/test_ieee.py": 4.7, "tests/test_browser_bundle.py": 3.9,
-    "tests/test_replay.py": 3.7, "tests/test_session_lock.py": 3.3, "tests/test_pytorch.py": 3.2,
-    "tests/test_rules.py": 3.1, "tests/test_graph_memory.py": 3.1,
-    "tests/test_shared_derivations.py": 2.8, "tests/test_words.py": 2.7,
-    "tests/test_notebook_api.py": 2.6, "tests/test_page_render.py": 2.3,
-    "tests/test_display.py": 2.2, "tests/test_export.py": 1.5, "tests/test_inline.py": 1.2,
-    "tests/test_predict_quiz.py": 0.8, "tests/test_palette.py": 0.7,
-    "tests/test_first_page.py": 0.4, "tests/test_collector.py": 0.2,
-    "tests/ui/test_pages.py": 262, "tests/ui/test_jupyterlab.py": 65,
-    "tests/ui/test_explorer.py": 56, "tests/ui/test_levels_ui.py": 56,
-    "tests/ui/test_phone.py": 47, "tests/ui/test_site.py": 38, "tests/ui/test_lessons_ui.py": 37,
-    "tests/ui/test_standalone.py": 31, "tests/ui/test_notebook.py": 30,
-    "tests/ui/test_predict.py": 29, "tests/ui/test_first_page.py": 27,
-    "tests/ui/test_words_ui.py": 18, "tests/ui/test_vanishing_ui.py": 16,
-    "tests/ui/test_groups.py": 16, "tests/ui/test_hostile_ui.py": 15,
-    "tests/ui/test_keyboard.py": 12, "tests/ui/test_a11y.py": 12,
-    "tests/ui/test_slider_fields.py": 12, "tests/ui/test_descent_ui.py": 12,
-    "tests/ui/test_label_writes.py": 5.3, "tests/ui/test_assets.py": 3.8,
+    # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py` of the fresh-clone
+    # CI run 75, main dc0c8d5, 2026-12-01, `-n 3`, quiet; a guide to the order, not a benchmark). test_explorer, test_hostile_ui, test_jupyterlab,
+    # test_notebook and test_cluster less what session 11 cut from them (alternating `-n 0`
+    # pairs); test_descent_ui and test_label_writes are test_explorer's now. test_jupyterlab.py is
+    # one test with ~80 s of wall (a Jupyter server and a kernel start): it starts early.
+    "tests/test_abuse.py": 50, "tests/test_reliability.py": 38, "tests/test_cluster.py": 38,
+    "tests/test_lessons.py": 27, "tests/test_levels.py": 20, "tests/test_components.py": 19,
+    "tests/test_expression.py": 19, "tests/test_layout.py": 15, "tests/test_security.py": 15,
+    "tests/test_engine.py": 14, "tests/test_grouping.py": 13, "tests/test_heap.py": 13,
+    "tests/test_torch.py": 12, "tests/test_page_open.py": 12, "tests/test_adapters.py": 11,
+    "tests/test_tape_replay.py": 8.0, "tests/test_trace_schedule.py": 8.0,
+    "tests/test_examples.py": 7.4, "tests/test_prune.py": 6.7, "tests/test_server_hooks.py": 6.5,
+    "tests/test_graph_memory.py": 5.4, "tests/test_rules.py": 4.7,
+    "tests/test_session_lock.py": 4.4, "tests/test_vanishing.py": 4.4,
+    "tests/test_page_render.py": 4.1, "tests/test_ieee.py": 3.3, "tests/test_replay.py": 3.2,
+    "tests/test_first_page.py": 3.1, "tests/test_browser_bundle.py": 3.1,
+    "tests/test_notebook_api.py": 2.9, "tests/test_pytorch.py": 2.3, "tests/test_words.py": 1.9,
+    "tests/test_display.py": 1.7, "tests/test_shared_derivations.py": 1.6,
+    "tests/test_palette.py": 0.7, "tests/test_export.py": 0.7, "tests/test_inline.py": 0.6,
+    "tests/test_predict_quiz.py": 0.2, "tests/test_collector.py": 0.2,
+    "tests/ui/test_pages.py": 255, "tests/ui/test_levels_ui.py": 78,
+    "tests/ui/test_first_page.py": 73, "tests/ui/test_site.py": 71,
+    "tests/ui/test_lessons_ui.py": 56, "tests/ui/test_explorer.py": 54,
+    "tests/ui/test_jupyterlab.py": 46, "tests/ui/test_phone.py": 44, "tests/ui/test_predict.py": 36,
+    "tests/ui/test_notebook.py": 34, "tests/ui/test_standalone.py": 27,
+    "tests/ui/test_groups.py": 24, "tests/ui/test_vanishing_ui.py": 19,
+    "tests/ui/test_words_ui.py": 17, "tests/ui/test_keyboard.py": 16,
+    "tests/ui/test_hostile_ui.py": 16, "tests/ui/test_a11y.py": 13,
+    "tests/ui/test_slider_fields.py": 12, "tests/ui/test_assets.py": 4.9,
 }
 
 

@@ -94,9 +94,15 @@ def seed_of(found: list[dict]) -> dict:
 
 
 @pytest.mark.browser
-def test_exported_notebook_slider_moves_its_own_explorer_only(exported, page):
+def test_exported_notebook_slider_moves_its_own_explorer_only_and_keys_drive_the_one_clicked(exported, page):
+    # one page for both: a slider dragged (no explorer chosen by it), then the keys
     page.goto(exported.as_uri())
     page.wait_for_function(f"() => ({EXPLORERS})().length === {EXPLORER_CELLS}", timeout=60_000)
+    check_a_slider_moves_its_own_explorer_only(page)
+    check_keys_drive_the_explorer_last_clicked(page)
+
+
+def check_a_slider_moves_its_own_explorer_only(page) -> None:
     before = explorers(page)
     seed = seed_of(before)
     assert seed["sliders"] == ["w", "x", "b", "y"]
@@ -119,10 +125,7 @@ def test_exported_notebook_slider_moves_its_own_explorer_only(exported, page):
     screenshot(page, "notebook-export")
 
 
-@pytest.mark.browser
-def test_exported_notebook_keys_drive_the_explorer_last_clicked(exported, page):
-    page.goto(exported.as_uri())
-    page.wait_for_function(f"() => ({EXPLORERS})().length === {EXPLORER_CELLS}", timeout=60_000)
+def check_keys_drive_the_explorer_last_clicked(page) -> None:
     counters = lambda: {e["index"]: e["counter"] for e in explorers(page)}  # noqa: E731
     seed = seed_of(explorers(page))["index"]
     start = counters()

@@ -12,9 +12,10 @@ from .helpers import deep_text, screenshot
 
 pytestmark = pytest.mark.browser
 
-def _open(page, app_url: str, slug: str, lang: str, expect: str) -> str:
-    """Open the page; wait until its text (spaces folded) contains ``expect``; return it."""
-    page.goto(f"{app_url}?lesson={slug}&lang={lang}")
+def _open(page, app_url: str, slug: str, lang: str, expect: str, more: str = "") -> str:
+    """Open the page (``more``: more of its query); wait until its text (spaces folded) contains
+    ``expect``; return it."""
+    page.goto(f"{app_url}?lesson={slug}&lang={lang}{more}")
     page.wait_for_function("(s) => window.__bpxt && window.__bpxt.deepText()"
                            ".replace(/\\s+/g, ' ').includes(s)", arg=expect, timeout=30_000)
     page.wait_for_timeout(600)  # the widgets that come after the prose
@@ -30,17 +31,28 @@ def test_the_same_in_pytorch_opens_with_the_program(page, app_url):
 
 @pytest.fixture(scope="module")
 def graph_zh(browsers, app_url):
-    """The graph page in Chinese, opened once: a refused expression leaves the page on its last
-    valid one, so each case below types into the page the one before left."""
+    """The graph page in Chinese, opened once from a link whose expression is refused: a refused
+    expression leaves the page on its last valid one, so each case below types into the page
+    the one before left."""
     from .helpers import Watched
     watched = Watched(browsers)
-    _open(watched.page, app_url, "graph", "zh", "前向传播")
+    _open(watched.page, app_url, "graph", "zh", "前向传播", "&expr=w%20*%20foo(x)")
     yield watched
     watched.close()
 
 
+def test_a_bad_link_is_said_in_chinese(graph_zh):
+    page = graph_zh.page  # as it opened, before anything is typed
+    expect = "链接中的表达式没有使用（未知函数 'foo'，位置 4）"
+    page.wait_for_function("(s) => window.__bpxt && window.__bpxt.deepText().includes(s)",
+                           arg=expect, timeout=30_000)
+    assert not english_on(re.sub(r"\s+", " ", deep_text(page)))
+    graph_zh.assert_no_page_errors()
+
+
+# (bar, not the link's foo, whose words are on the page from the start)
 @pytest.mark.parametrize("typed, expect", [
-    ("w * foo(x)", "未知函数 'foo'"), ("(w*x + b", "语法错误：有一个 '(' 没有闭合"),
+    ("w * bar(x)", "未知函数 'bar'"), ("(w*x + b", "语法错误：有一个 '(' 没有闭合"),
     ("x // 2", "不支持运算符 '//'"), ("w（x）", "无法识别的字符 '（'"),
 ])
 def test_a_bad_expression_is_said_in_chinese(graph_zh, typed, expect):
@@ -53,11 +65,3 @@ def test_a_bad_expression_is_said_in_chinese(graph_zh, typed, expect):
     assert not english_on(text.replace(typed, "")), english_on(text)
     screenshot(page, "words-bad-expression-zh")
     graph_zh.assert_no_page_errors()
-
-
-def test_a_bad_link_is_said_in_chinese(page, app_url):
-    page.goto(f"{app_url}?lang=zh&expr=w%20*%20foo(x)")
-    expect = "链接中的表达式没有使用（未知函数 'foo'，位置 4）"
-    page.wait_for_function("(s) => window.__bpxt && window.__bpxt.deepText().includes(s)",
-                           arg=expect, timeout=30_000)
-    assert not english_on(re.sub(r"\s+", " ", deep_text(page)))
