@@ -17,8 +17,8 @@ from graphviz_core.schedule import gradient_step
 from . import display, later
 from .budget import own_tick
 from .controls import ExpressionBox, PlaybackBar, VariableSliders
-from .export import standalone_file
-from .graph_view import GraphView
+from .export import standalone_file, standalone_html
+from .graph_view import RUN_PLAYER, GraphView
 from .matrix_view import LayerMatrix
 from .descent import StepPanel
 from .model import GROUP_KINDS, ExplorerModel
@@ -28,7 +28,7 @@ from .release import Throttle
 from .rows import wrapping_row
 from .stats import STATS_CLASS, stats_html, stats_template
 from .texts import (FAULT_HTML, attach, fault_ref, fill_text, if_active, is_offline, server_only, site_link,
-                    url_key)
+                    site_save, url_key)
 from .urlstate import query_args, write_query
 from .views import ModelView
 from .words import ui
@@ -286,7 +286,14 @@ class Explorer(ModelView):
         groups = self.groups  # its bar is made only for a network
         bar = () if groups.level is None else (groups.level, groups.back, groups.close_one,
                                                groups.close_all)
-        server_only(box.input, *bar, self.save)
+        save = site_save()
+        if save is None:  # the file is the server's
+            server_only(box.input, *bar, self.save)
+        else:  # the page makes it: the saved file of its first state, at the page's state now
+            server_only(box.input, *bar)
+            self.save.jscallback(args=self.view.player_args(
+                "save", modes=list(MODES), filename=self.save.filename,
+                **save(standalone_html(self.model, self.lang))), _clicks=RUN_PLAYER)
         url_key("expr", box.input)
         if groups.level is not None:
             url_key("level", groups.level, [groups.labels[label] for label in groups.level.options])

@@ -107,6 +107,25 @@ def _without_server_scripts(page: str) -> str:
     return head + page[head_end:]
 
 
+SAVED_HEAD = "<!--bpx-saved-head-->"  # where a saved file's shared head goes (static/explorer/save.mjs)
+
+
+def split_saved(page: str) -> tuple[str, str]:
+    """A :func:`standalone_html` page as the part every such page shares - its head after the
+    title: the stylesheet and the inline BokehJS, ~4 MB - and the rest with
+    :data:`SAVED_HEAD` in its place. The static site keeps the head once and each explorer
+    page's rest beside it; the page's "Save as HTML" puts them together with its state
+    (``static/explorer/save.mjs``).
+
+    >>> split_saved("<html><head><title>t</title><script>B</script></head><body>x</body></html>")
+    ('<script>B</script>', '<html><head><title>t</title><!--bpx-saved-head--></head><body>x</body></html>')
+    """
+    start = page.index("</title>") + len("</title>")
+    # BokehJS holds "</head>" and "<body>" in its text; the document's escaped JSON does not
+    end = page.rindex("</head>", start, page.rindex("<body>"))
+    return page[start:end], page[:start] + SAVED_HEAD + page[end:]
+
+
 def standalone_file(model: ExplorerModel, lang: str = "en") -> io.StringIO:
     """:func:`standalone_html` as a file object for Panel's FileDownload."""
     return io.StringIO(standalone_html(model, lang))

@@ -26,8 +26,8 @@ in a language; nothing else in the query) is answered with that page's static HT
 - built before anyone asks (:func:`prebuild`, ``BPX_FIRST_PAGE_PREBUILD``): when the app's
   hooks install in a server process (its first page open, the teacher's), the explorer's
   default page in each language at once, then every lesson, one after another in the
-  builder, each only while the server has no live work (:class:`Activity`: its CPU, and
-  its ``--num-procs`` siblings', below ``BUSY_SHARE`` of a core for
+  builder, each only while the server has no live work (:class:`Activity`: the time it,
+  and its ``--num-procs`` siblings, ran or waited to run below ``BUSY_SHARE`` of a core for
   ``BPX_FIRST_PAGE_QUIET`` s, default 3), and paused
   (``SIGSTOP``) while it has and no open waits for the builder (:meth:`Builder.hold`): on
   two cores a builder, even at its low priority, slows every live student's answer
@@ -587,12 +587,28 @@ def prebuild_pages() -> list[tuple[str, str, dict]]:
     return found
 
 
-def cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) of process ``pid`` so far, from ``/proc`` (0 if gone).
+def work_of(pid: int) -> float:
+    """Seconds that process ``pid``'s threads have run or waited to run so far (Linux
+    ``/proc/PID/task/*/schedstat``: on a CPU plus in a run queue; a sleeping thread is in
+    neither), else its CPU time (``/proc/PID/stat``); 0 if it is gone. The waiting counts:
+    on a loaded machine a busy server gets little CPU but waits for it, and must not look
+    idle.
 
-    >>> import os; 0 < cpu_of(os.getpid()) <= sum(os.times()[:2]) + 0.02
-    True
+    >>> import os; work_of(os.getpid()) > 0, work_of(-1)
+    (True, 0.0)
     """
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        total = 0
+        for task in tasks:
+            try:
+                run, wait = (task / "schedstat").read_text().split()[:2]
+            except OSError:
+                continue  # a thread that ended
+            total += int(run) + int(wait)
+        return total / 1e9
+    except (OSError, ValueError):
+        pass
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -600,28 +616,29 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_cpu() -> float:
-    """CPU seconds of this server process (every thread of it) and, in a process that
-    ``panel serve --num-procs N`` forked, of the other processes of that server (the
-    parent's other children, from ``/proc``; their builders are their children, not
-    counted): live work in any of them is live work on the machine's cores."""
+def server_work() -> float:
+    """:func:`work_of` this server process and, in a process that ``panel serve --num-procs
+    N`` forked, of the other processes of that server (the parent's other children, from
+    ``/proc``; their builders are their children, not counted): live work in any of them is
+    live work on the machine's cores. Without ``/proc``, the process's CPU time."""
     import tornado.process
 
-    own = time.process_time()
+    me = os.getpid()
+    own = work_of(me) if Path(f"/proc/{me}/task").is_dir() else time.process_time()
     if tornado.process.task_id() is None:
         return own
-    parent, me = os.getppid(), os.getpid()
+    parent = os.getppid()
     try:
         others = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
     except OSError:
         return own
-    return own + sum(cpu_of(int(pid)) for pid in others if int(pid) != me)
+    return own + sum(work_of(int(pid)) for pid in others if int(pid) != me)
 
 
 class Activity:
-    """Whether the server has live work: the CPU of its process (every thread of it; not
-    the builder's, another process) and of its ``--num-procs`` siblings (:func:`server_cpu`)
-    above ``share`` of a core since the last look. Quiet when it
+    """Whether the server has live work: the time its process (every thread of it; not the
+    builder's, another process) and its ``--num-procs`` siblings ran or waited to run
+    (:func:`server_work`) above ``share`` of a core since the last look. Quiet when it
     has had none for ``quiet`` s. A live student's page open or slider release costs the
     server tens to hundreds of milliseconds; an idle server, a static-first open now and then
     and a class dragging sliders in static pages cost it next to nothing.
@@ -640,7 +657,7 @@ class Activity:
     def __init__(self, quiet: float = QUIET_SECONDS, share: float = BUSY_SHARE,
                  cpu=None, clock=time.monotonic):
         if cpu is None:
-            cpu = server_cpu
+            cpu = server_work
         self.quiet_for, self.share = quiet, share
         self.cpu, self.clock = cpu, clock
         self._last = (clock(), cpu())

@@ -8,7 +8,9 @@ values table, and the node details and written-out passes (built with :func:`tex
 the page carries their templates and fills them from its replay). Lessons' texts that are the graph's arithmetic are templates the page fills the same way
 (:func:`texts.attach`); figures that numpy computes from a lesson's own controls are computed
 by the lesson's code over those controls' grid while the site is built
-(:mod:`components.states`). What needs Python does not work: typed expressions and the
+(:mod:`components.states`). The explorer's "Save as HTML" is made in the page from the saved
+file of its first state kept under ``DIR/save/`` (:func:`keep_saved`,
+``static/explorer/save.mjs``). What needs Python does not work: typed expressions and the
 controls that need a derivation or a lesson's numpy work, greyed out on the page
 (:func:`texts.server_only`); each page that has them says so in a note that links the same
 page on the live app (``--live URL``; UI words ``static_site_note``, ``static_lesson_note``,
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import hashlib
 import html
 import io
 import re
@@ -93,20 +97,25 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
         path = out / page_file(slug, lang, args)
         if only is not None and path.name not in only:
             continue
-        path.write_text(page_html(slug, lang, args, live=same_page(live, args)), encoding="utf-8")
+        path.write_text(page_html(slug, lang, args, live=same_page(live, args),
+                                  save=functools.partial(keep_saved, out, path.name)),
+                        encoding="utf-8")
         written.append(path)
     (out / "index.html").write_text(_index(pages, langs), encoding="utf-8")
     _copy_static(out, written)
     return written
 
 
-def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None = None) -> str:
+def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None = None,
+              save=None) -> str:
     """The static page ``(slug, lang, args)`` of :func:`site_pages` as HTML text.
 
     ``link(slug, lang, args)``: where the page's links go (the site's files by default; the
     live server's queries for a page it serves static-first, :mod:`components.first_page`).
     ``live``: the address of this same page on the live app, or None; a page that has one
     knows it (:func:`with_live`), and its note about what needs the live app links there.
+    ``save``: keeps the explorer's saved file beside the page (:func:`keep_saved`), so that its
+    "Save as HTML" works in the page; None: that button needs the live app.
     """
     import panel as pn
     from bokeh.resources import Resources
@@ -119,7 +128,7 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
 
     saved = io.StringIO()
     with saved_only():  # the page is text once saved: nothing of it stays alive (saved_only)
-        with offline(link=link) as built:  # texts carry their templates (texts.py)
+        with offline(link=link, save=save) as built:  # texts carry their templates (texts.py)
             page = build_page(args, link=link)
         css = stylesheet()
         if css not in pn.config.raw_css:  # a server's page-building thread: no session's config
@@ -135,6 +144,27 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
         del page
     text = _local(saved.getvalue())
     return with_live(text, live) if live else text
+
+
+SAVED = "save"  # the folder of the site holding the explorer pages' saved files
+
+
+def keep_saved(out: Path, name: str, page: str) -> dict:
+    """Keep the saved file ``page`` of the explorer page ``name`` (the live app's "Save as
+    HTML" of the page's first state) under ``out/save/``: its head shared by every page
+    (``head-<hash>.html``, the inline BokehJS), its rest as ``name``; what the page's script
+    fetches to make the file at the state it shows (``static/explorer/save.mjs``), relative
+    to the page."""
+    from .export import split_saved
+
+    head, rest = split_saved(page)
+    folder = out / SAVED
+    folder.mkdir(exist_ok=True)
+    head_name = f"head-{hashlib.sha256(head.encode('utf-8')).hexdigest()[:16]}.html"
+    if not (folder / head_name).exists():
+        (folder / head_name).write_text(head, encoding="utf-8")
+    (folder / name).write_text(rest, encoding="utf-8")
+    return {"head": f"{SAVED}/{head_name}", "body": f"{SAVED}/{name}"}
 
 
 def _unchanged(event) -> None:

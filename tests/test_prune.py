@@ -135,3 +135,81 @@ def test_stop_gradients_live_numbers_in_the_page_are_the_servers(lang):
         "variants": [{k: v for k, v in d.items() if k != "graph"} for d in variants]})), script)
     assert got == want
     assert any("6.75" in w for w in want) and any("not computed" in w or "未计算" in w for w in want)
+
+
+SAVE = ROOT / "static/explorer/save.mjs"
+
+
+def saved_document(page: str) -> dict:
+    """What a saved file's Bokeh document holds: its sliders (title -> value, start, end),
+    the mode buttons' active index and the scene (tests/ui/test_site.py reads it too)."""
+    import html
+    import re
+
+    docs = json.loads(html.unescape(re.search(
+        r'<script type="application/json" id="[^"]+">(.*?)</script>', page, re.S).group(1)))
+    found = {"sliders": {}, "active": None, "scene": None}
+
+    def walk(x):
+        if isinstance(x, list):
+            for y in x:
+                walk(y)
+        elif isinstance(x, dict):
+            a = x.get("attributes", {})
+            if x.get("name") == "Slider":
+                found["sliders"][a["title"]] = (a["value"], a["start"], a["end"])
+            elif x.get("name") == "RadioButtonGroup":
+                found["active"] = a["active"]
+            elif x.get("name") == "ColumnDataSource":
+                for key, column in a.get("data", {}).get("entries", []):
+                    if key == "json" and column:
+                        found["scene"] = json.loads(column[0])
+            for y in x.values():
+                walk(y)
+    walk(docs)
+    return found
+
+
+def test_the_pages_saved_file_is_the_live_apps_save_at_the_same_state():
+    """The static site's "Save as HTML" (save.mjs savedFile): the saved file of the page's
+    first state with the page's state written in - values, mode, leaves switched off - has
+    the live app's saved file's head, sliders and mode, and a scene whose replay (the numbers
+    the saved page shows), active nodes, backward steps and mode are those of the live app's
+    file made at that state (components/export.py standalone_html)."""
+    from graphviz_core import MODES
+    from components.export import split_saved, standalone_html
+    from components.scene import to_json as scene_json
+
+    source, first = "(w*x + b - y)**2", {"w": 2.0, "x": 1.5, "b": 0.5, "y": 1.0}
+    head, rest = split_saved(standalone_html(ExplorerModel(expression=source, values=first), "en"))
+    states = [({"w": -1.37, "x": 1.5, "b": 0.5, "y": 1.0}, "backward", ["w"]),
+              ({"w": 0.25, "x": -2.0, "b": 0.0, "y": 3.0}, "predict", ["w", "b"]),
+              ({"w": 2.0, "x": 1.5, "b": -0.5, "y": 1.0}, "forward", [])]
+    cases, servers = [], []
+    for values, mode, off in states:
+        model = ExplorerModel(expression=source, values=values, mode=mode,
+                              requires_grad={n: False for n in off})
+        servers.append(standalone_html(model, "en"))
+        cases.append({"values": values, "mode": mode, "off": off,
+                      "bounds": {n: list(r) for n, r in model.slider_ranges().items()}})
+    script = (f"import {{ savedFile }} from {json.dumps(SAVE.as_uri())};"
+              "import { readFileSync } from 'node:fs';"
+              "const { head, rest, cases, modes } = JSON.parse(readFileSync(0, 'utf8'));"
+              "process.stdout.write(JSON.stringify(cases.map((c) => savedFile(head, rest, c, modes))))")
+    saved = _page({"head": head, "rest": rest, "cases": cases, "modes": list(MODES)}, script)
+    replayed = (f"import {{ replay }} from {json.dumps(REPLAY.as_uri())};"
+                "import { readFileSync } from 'node:fs';"
+                "const tapes = JSON.parse(readFileSync(0, 'utf8'));"
+                "process.stdout.write(JSON.stringify(tapes.map((t) => { const r = replay(t);"
+                " return [Array.from(r.value), Array.from(r.grad)] })))")
+    for page, server, (values, mode, off) in zip(saved, servers, states):
+        assert split_saved(page)[0] == split_saved(server)[0] == head
+        ours, theirs = saved_document(page), saved_document(server)
+        assert ours["sliders"] == theirs["sliders"] and ours["active"] == theirs["active"] == MODES.index(mode)
+        a, b = ours["scene"], theirs["scene"]
+        assert a["mode"] == b["mode"] == mode
+        assert a["tape"]["active"] == b["tape"]["active"]
+        assert [s["text_template"] for s in a["steps"]["backward"]] == \
+            [s["text_template"] for s in b["steps"]["backward"]]
+        numbers = _page(json.loads(scene_json([a["tape"], b["tape"]])), replayed)
+        assert numbers[0] == numbers[1], (values, off)

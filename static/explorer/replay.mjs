@@ -147,6 +147,11 @@ export function activeFlags(tape, off) {
   return Array.from({ length: n }, (_, i) => (needs[i] && live[i] ? 1 : 0))
 }
 
+// the backward steps a pass pruned to the `active` nodes keeps, of the steps `backward` of every
+// node; `shows`: the tape entry each drawn node shows (a grouped drawing), if any. An active
+// node's active inputs depend on no switch, so its step and terms are the same.
+export const prunedSteps = (backward, active, shows) => backward.filter((s) => active[shows ? shows[s.node] : s.node])
+
 // what an input receives through `op`: graphviz_core.engine.contribution (rules.py passed_back)
 export const contribution = (op, grad, local) => passed_back(OPS[op].selects, grad, local)
 

@@ -3,7 +3,7 @@
 // (no server round trip), and draws through render/table/caption/playback into the figure's
 // sources.
 
-import { replay, num, activeFlags } from "./replay.mjs"
+import { replay, num, activeFlags, prunedSteps } from "./replay.mjs"
 import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
 import { drawing } from "./render.mjs"
 import { tableColumns, ValuesTable } from "./table.mjs"
@@ -23,6 +23,7 @@ import { Markup } from "./markup.mjs"
 import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
 import { GradBuffer } from "./buffer.mjs"
+import { saveHtml } from "./save.mjs"
 import { startStep } from "./stepframes.mjs"
 import { typesetAhead } from "./ahead.mjs"
 
@@ -67,6 +68,7 @@ export class View {
       case "descend": return this.descent.handle(data)
       case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
       case "grad-buffer": return this.buffer.handle(this, data)
+      case "save": return saveHtml(this, data)  // the static site's "Save as HTML" (save.mjs)
       case "requires-grad": return this.requiresGrad(data.names.filter((_, k) => !obj.active.includes(k)))
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
@@ -255,8 +257,7 @@ export class View {
     const sc = this.scene, { active: was, backward } = this.unpruned
     const active = activeFlags({ ...sc.tape, active: was }, this.off)
     sc.tape = { ...sc.tape, active }
-    const shows = sc.nodes.tape  // a grouped drawing: the tape entry each drawn node shows
-    if (backward) sc.steps = { ...sc.steps, backward: backward.filter((s) => active[shows ? shows[s.node] : s.node]) }
+    if (backward) sc.steps = { ...sc.steps, backward: prunedSteps(backward, active, sc.nodes.tape) }
   }
 
   // the variables' values the page shows now, by name

@@ -33,6 +33,8 @@ from components.passes import PassesPanel
 from components.pytorch_view import PyTorchView
 from components.stats import stats_html
 
+from test_prune import saved_document
+
 from .helpers import (button, expression_input, free_port, js, new_context, number, set_slider,
                       table, wait_counter)
 
@@ -234,6 +236,20 @@ def test_requires_grad_switches_prune_the_graph_in_the_page_with_no_server(site,
             assert steps == [s["text_template"] for s in server.scene["steps"]["backward"]]
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
             assert query.get("off", "") == ",".join(off)
+        # "Save as HTML" works in the page: the live app's file at the page's state (w and b
+        # switched off, w at -1.37, Backward), the scene pruned as the server prunes it
+        # (tests/test_prune.py compares the whole file with the live app's)
+        js(page, "t.all('CheckboxGroup')[0].active = [1, 3]")
+        assert js(page, "t.all('panel.models.widgets.FileDownload').map((m) => m.disabled)") == [False]
+        with page.expect_download(timeout=30_000) as download:
+            page.locator(".bk-btn", has_text="Save as HTML").first.click()
+        saved = Path(download.value.path()).read_text(encoding="utf-8")
+        found = saved_document(saved)
+        scene, sliders = found["scene"], {name: v[0] for name, v in found["sliders"].items()}
+        server = _server_model(expr, at, ("w", "b"))
+        assert download.value.suggested_filename == "backprop-explorer.html"
+        assert scene["mode"] == "backward" and scene["tape"]["active"] == server.scene["tape"]["active"]
+        assert scene["tape"]["value"][scene["tape"]["variable"]["w"]] == sliders["w"] == -1.37
         # a link with off= opens pruned, its switch off
         page.goto(url + "graph-article.en.html?off=w")
         page.wait_for_function("() => { const t = window.__bpxt; return t && t.rows() > 0 &&"
