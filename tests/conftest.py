@@ -135,8 +135,8 @@ def swapped_derivations(cache):
 COST: dict[str, float] = {
     # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py` of the fresh-clone
     # CI run 75, main dc0c8d5, 2026-12-01, `-n 3`, quiet; a guide to the order, not a
-    # benchmark). test_explorer, test_hostile_ui, test_jupyterlab, test_notebook, test_standalone
-    # and test_cluster less what session 11 cut from them (alternating `-n 0` pairs);
+    # benchmark). test_explorer, test_hostile_ui, test_jupyterlab, test_notebook, test_standalone,
+    # test_words_ui and test_cluster less what session 11 cut from them (alternating `-n 0` pairs);
     # test_descent_ui and test_label_writes are test_explorer's now. test_jupyterlab.py is one
     # test with ~80 s of wall (a Jupyter server and a kernel start): it starts early.
     "tests/test_abuse.py": 50, "tests/test_reliability.py": 38, "tests/test_cluster.py": 38,
@@ -160,7 +160,7 @@ COST: dict[str, float] = {
     "tests/ui/test_jupyterlab.py": 46, "tests/ui/test_phone.py": 44, "tests/ui/test_predict.py": 36,
     "tests/ui/test_notebook.py": 34, "tests/ui/test_standalone.py": 20,
     "tests/ui/test_groups.py": 24, "tests/ui/test_vanishing_ui.py": 19,
-    "tests/ui/test_words_ui.py": 17, "tests/ui/test_keyboard.py": 16,
+    "tests/ui/test_words_ui.py": 15, "tests/ui/test_keyboard.py": 16,
     "tests/ui/test_hostile_ui.py": 16, "tests/ui/test_a11y.py": 13,
     "tests/ui/test_slider_fields.py": 12, "tests/ui/test_assets.py": 4.9,
 }
