@@ -8,8 +8,10 @@ it): first the desktop's, then the phone's, on the same page made a phone
 (``helpers.emulate_phone``: the viewport and touch Playwright gives a ``PHONE`` context, in
 backward mode, as ``&mode=backward`` opens it). A page open is most of this module's CPU
 (~3 s of Chromium's each); the phone's checks reopened every page until session 11. The page made
-a phone was checked against one opened on a phone (fan-out, graph, same-gradient, en and zh): the
-same full-page pixels, scroll height and controls' boxes, the drawer closed.
+a phone was compared with one opened on a phone (full-page screenshots, 390 px): fan-out (en) and
+same-gradient (zh) the same pixels, scroll height and controls' boxes, the drawer closed; the
+explorer's ('graph', en) the same but for its values table, whose SlickGrid columns keep the
+proportions they had at 1400 px (a few px wider 'Definition', as when a phone turns).
 Checks that change a page (sliders, modes, playback) open their own page in the other modules.
 
 axe-core comes from npm (``tests/ui/package.json``, installed by ``tools/install-test-deps.sh``
