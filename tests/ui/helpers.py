@@ -24,6 +24,8 @@ import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tools.processes import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
@@ -366,7 +368,11 @@ def show_later_parts(page, timeout: float = 30_000) -> None:
     markers = page.locator(".bpx-later:visible")
     deadline = time.monotonic() + timeout / 1000
     while (n := markers.count()) > 0:
-        markers.first.evaluate("(e) => e.scrollIntoView({block: 'center'})")
+        try:  # (the part may be built between the count and the scroll: then count again)
+            markers.first.evaluate("(e) => e.scrollIntoView({block: 'center'})", timeout=2_000)
+        except PlaywrightTimeout:
+            assert time.monotonic() < deadline, f"{n} part(s) never built once on screen"
+            continue
         while markers.count() >= n:
             assert time.monotonic() < deadline, f"{n} part(s) never built once on screen"
             page.wait_for_timeout(50)
