@@ -84,6 +84,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bokeh_client import objects, scene_in  # noqa: E402  the protocol readers the tests use
 from bench_load import (Monitor, load_arguments, pct, pooled, print_error_kinds,  # noqa: E402
                         rss_after_close, server, server_log_errors, server_rows)
+from report import tree_cpu  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 EXPRESSIONS = [  # the explorer's examples a class would type, smallest graphs to 107 nodes
@@ -492,24 +493,9 @@ def cpu_seconds(pid: int) -> dict[str, float]:
     """CPU seconds (user + system) so far of the server's processes (``server``) and of the
     static-first pages' builder processes among them (``builder``: multiprocessing's, and
     the ended children of any of them)."""
-    import psutil
-
-    found = {"server": 0.0, "builder": 0.0}
-    try:
-        root = psutil.Process(pid)
-        tree = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return found
-    for p in tree:
-        try:
-            kind = "builder" if "multiprocessing" in " ".join(p.cmdline()) else "server"
-            times = p.cpu_times()
-            found[kind] += times.user + times.system
-            # ended children (a builder process ends when idle): theirs, counted once reaped
-            found["builder"] += times.children_user + times.children_system
-        except psutil.Error:
-            pass
-    return found
+    found = tree_cpu(pid, lambda cmdline: "builder" if "multiprocessing" in cmdline else "server")
+    return {"server": found.get("server", 0.0),
+            "builder": found.get("builder", 0.0) + found.get("ended", 0.0)}
 
 
 def loadavg() -> str:

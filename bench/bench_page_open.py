@@ -55,6 +55,7 @@ from urllib.parse import parse_qsl
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+from report import tree_cpu  # noqa: E402
 
 PAGES = ["graph", "chain-rule", "fan-out", "stop-gradient", "loss-value", "input-gradients",
          "same-gradient", "loss-matters"]
@@ -75,25 +76,8 @@ def query(slug: str, lang: str) -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its descendants, ended ones included (``/proc``,
-    Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                text = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = text[text.rindex(")") + 2:].split()
-            # its own and its reaped children's (a builder process that ended when idle)
-            stats[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        total += stats.get(p, (0, 0.0))[1]
-        todo += [c for c, (ppid, _) in stats.items() if ppid == p]
-    return total
+    """User + system CPU seconds of ``pid`` and its descendants, ended ones included."""
+    return sum(tree_cpu(pid).values())
 
 
 def wait_quiet(pid: int, quiet: float = QUIET_S, limit: float = 30.0) -> float:
