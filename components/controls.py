@@ -18,7 +18,7 @@ from .texts import is_offline, server_only, url_key
 from .views import ModelView
 from .words import error_text, ui
 
-SWITCHES_TAG = "bpx-requires-grad"  # static/explorer/view.mjs finds the switches by it
+SWITCHES_TAG = "bpx-requires-grad"  # static/explorer/switches.mjs finds the switches by it
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
 EXAMPLES = (
     ("article", "(w*x + b - y)**2"),

@@ -3,7 +3,7 @@
 // (no server round trip), and draws through render/table/caption/playback into the figure's
 // sources.
 
-import { replay, num, activeFlags, prunedSteps } from "./replay.mjs"
+import { replay, num } from "./replay.mjs"
 import { separateParallelEdges, pixelsPerUnit, visibleBox } from "./geometry.mjs"
 import { drawing } from "./render.mjs"
 import { tableColumns, ValuesTable } from "./table.mjs"
@@ -12,7 +12,7 @@ import { Player, pulseColumns } from "./playback.mjs"
 import { Written, setData } from "./sources.mjs"
 import { BLANK_LABEL } from "./labels.mjs"
 import { releases, quiet } from "./release.mjs"
-import { variableSliders, viewOf, followValues, paintOn, keepSameStyles, taggedModel } from "./bokeh.mjs"
+import { variableSliders, viewOf, followValues, paintOn, keepSameStyles } from "./bokeh.mjs"
 import { setLanguage } from "./words.mjs"
 import { Access, reducedMotion } from "./access.mjs"
 import { Touch } from "./touch.mjs"
@@ -26,6 +26,7 @@ import { GradBuffer } from "./buffer.mjs"
 import { saveHtml } from "./save.mjs"
 import { startStep } from "./stepframes.mjs"
 import { typesetAhead } from "./ahead.mjs"
+import { offInLink, writeOffInLink, pruneScene } from "./switches.mjs"
 
 export class View {
   constructor(args) {
@@ -253,12 +254,7 @@ export class View {
     this.renderSoon()
   }
 
-  prune() {
-    const sc = this.scene, { active: was, backward } = this.unpruned
-    const active = activeFlags({ ...sc.tape, active: was }, this.off)
-    sc.tape = { ...sc.tape, active }
-    if (backward) sc.steps = { ...sc.steps, backward: prunedSteps(backward, active, sc.nodes.tape) }
-  }
+  prune() { pruneScene(this.scene, this.unpruned, this.off) }
 
   // the variables' values the page shows now, by name
   values() {
@@ -379,27 +375,4 @@ export class View {
     const { pulses } = this.args
     if (pulses && pulses.data.x && pulses.data.x.length) setData(pulses, { x: [], y: [], label: [], color: [] })
   }
-}
-
-// The tag of a requires_grad switch group (components/controls.py) and its link key
-export const SWITCHES_TAG = "bpx-requires-grad"
-
-// the leaves switched off in the page's link (`off=a,b`), the switches set to match
-function offInLink(doc) {
-  let names = []
-  try { names = (new URLSearchParams(window.location.search).get("off") || "").split(",").map((n) => n.trim()).filter(Boolean) } catch { return new Set() }
-  const switches = taggedModel(doc, SWITCHES_TAG)
-  if (switches && names.length) {
-    const active = switches.labels.map((name, k) => (names.includes(name) ? -1 : k)).filter((k) => k >= 0)
-    switches.setv({ active })
-  }
-  return new Set(names)
-}
-
-function writeOffInLink(off) {
-  if (typeof window === "undefined" || !window.history) return
-  const url = new URL(window.location.href)
-  if (off.length) url.searchParams.set("off", off.join(","))
-  else url.searchParams.delete("off")
-  window.history.replaceState(window.history.state, "", url.href)
 }
