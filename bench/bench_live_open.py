@@ -93,7 +93,15 @@ async def one_open(base: str, origin: str, settle: float, pid: int) -> dict[str,
     return out
 
 
-async def run(base: str, args, sigs: dict, pid: int) -> tuple[list, list, list, tuple]:
+def share(log: str) -> dict[str, float]:
+    """The last totals of bench/loop_share_setup.py's meter in the server's log."""
+    import re
+
+    found = re.findall(r"bpx-share (.*)", Path(log).read_text(errors="replace"))
+    return {k: float(v) for k, v in (kv.split("=") for kv in found[-1].split())} if found else {}
+
+
+async def run(base: str, args, sigs: dict, pid: int, log: str) -> tuple:
     honest = [Student(base, base, seed=100 + k, duration=1e9, rate=4.0, switch_every=1e9,
                       sigs=sigs) for k in range(args.honest)]
     tasks = [asyncio.ensure_future(s.run()) for s in honest]
@@ -104,12 +112,17 @@ async def run(base: str, args, sigs: dict, pid: int) -> tuple[list, list, list, 
     await asyncio.sleep(args.settle)
     idle1 = thread_cpu(pid)
     idle = tuple((b - a) for a, b in zip(idle0, idle1))
+    await asyncio.sleep(1.1)  # a fresh line of the meter
+    before = share(log)
     started = time.perf_counter()
     opens = []
     for _ in range(args.opens):
         opens.append(await one_open(base, base, args.settle, pid))
         await asyncio.sleep(args.gap)
     ended = time.perf_counter()
+    await asyncio.sleep(1.1)
+    after = share(log)
+    shares = {k: after[k] - before.get(k, 0.0) for k in after}
     await asyncio.sleep(1.0)  # the last releases answered
     for t in tasks:
         t.cancel()
@@ -118,7 +131,7 @@ async def run(base: str, args, sigs: dict, pid: int) -> tuple[list, list, list, 
               if started <= t <= ended]
     quiet = [x for s in honest for x, t in zip(s.rec["latency"], s.rec["sent_at"])
              if t_idle <= t < started]
-    return opens, during, quiet, idle
+    return opens, during, quiet, idle, shares
 
 
 def main() -> None:
@@ -137,13 +150,13 @@ def main() -> None:
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     env = {"BPX_STATIC_FIRST": "0", "BPX_FIRST_PAGE_PREBUILD": "0", "BPX_OPENS_PER_MINUTE": "100000",
            "BPX_LOOP_STALLS": str(args.stalls)}
-    with server(60000, 5000, extra_args=["--setup", "components/lifecycle.py"], env=env) as (url, pid, log):
+    with server(60000, 5000, extra_args=["--setup", "bench/loop_share_setup.py"], env=env) as (url, pid, log):
         for _ in range(3):  # warm: imports, first sessions (the first is built on the loop)
             urllib.request.urlopen(url + "?live=1", timeout=120).read()
         time.sleep(2)
         seen = len(Path(log).read_bytes())
         base = url.rsplit("/app", 1)[0]
-        opens, during, quiet, idle = asyncio.run(run(base, args, sigs, pid))
+        opens, during, quiet, idle, shares = asyncio.run(run(base, args, sigs, pid, log))
         stall_line = stalls(log, seen)
         if os.environ.get("BPX_BENCH_STALL_LIST"):  # every stall, longest first
             import re
@@ -166,6 +179,14 @@ def main() -> None:
     print(f"honest releases before (no open):  {len(quiet)} answered, median / p95 / max ms "
           f"{ms(quiet, .5)} / {ms(quiet, .95)} / {ms(quiet, 1)}")
     print(stall_line)
+    if shares:
+        turns, loop, inside, outside = (shares[k] for k in ("turns_ms", "loop_cpu_ms",
+                                                            "pages_in_turns_ms", "pages_outside_ms"))
+        print(f"\nwhile the opens ran (CPU ms): the loop's turns {turns:.0f} ms wall, the loop's "
+              f"CPU in them {loop:.0f}; the page threads' CPU inside the loop's turns "
+              f"{inside:.0f}, while the loop waited in select {outside:.0f} "
+              f"({100 * inside / max(inside + outside, 1):.0f} % of the page threads' CPU taken "
+              f"while the loop had work)")
 
 
 if __name__ == "__main__":
