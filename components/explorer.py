@@ -16,7 +16,7 @@ from graphviz_core.schedule import gradient_step
 
 from . import display, later
 from .budget import FirstShown
-from .controls import ExpressionBox, PlaybackBar, VariableSliders
+from .controls import LINK_LIMIT, ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file, standalone_html
 from .graph_view import RUN_PLAYER, GraphView
 from .matrix_view import LayerMatrix
@@ -395,7 +395,7 @@ def initial_state(args: dict[str, str]) -> dict:
             value = float(text)
         except ValueError:
             continue
-        if math.isfinite(value) and abs(value) <= 1e6:
+        if math.isfinite(value) and abs(value) <= LINK_LIMIT:
             values[key] = value
     if values:
         state["values"] = values
