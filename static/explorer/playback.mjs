@@ -96,7 +96,7 @@ export class Player {
       // the step before drawn as arrived: only what the new step lights changes
       if (wasArrived && host.startStep) host.startStep(before)
       else host.render({ table: false })
-    } else if (wasArrived !== this.arrived) host.render({ table: false })
+    } else if (wasArrived !== this.arrived) host.arrive ? host.arrive() : host.render({ table: false })
     else host.animateFrame()
     this.syncButton()
     this.raf = requestAnimationFrame(() => this.tick())
