@@ -114,7 +114,7 @@ export function windowOf(sc, r, plan, d) {
 
 // The overlay's columns of a window's edges, styled as `seen` has them, each between the
 // outlines of the nodes it joins, and their heads; `hidden`: how many of them a band stands
-// for (left out). Bundled edges are drawn as the lower canvas draws them: opaque colours,
+// for (left out); `order`: the edge of each row. Bundled edges are drawn as the lower canvas draws them: opaque colours,
 // opacity in steps, the faintest first.
 export function aheadColumns(sc, w, seen, size, ppu) {
   const E = sc.edges, N = sc.nodes, st = w.styles
@@ -144,7 +144,7 @@ export function aheadColumns(sc, w, seen, size, ppu) {
     const s = styled.get(h.edge[j])
     heads.color.push(s.color); heads.alpha.push(s.alpha); heads.head.push(w.headBase + (s.width - 2) * 0.8)
   }
-  return { edges, heads, hidden }
+  return { edges, heads, hidden, order: rows.map(([k]) => k) }
 }
 
 // how far from its centre (px) an edge leaving node i in direction (dx, dy) (layout units)
