@@ -24,18 +24,21 @@ const ALPHA_STEPS = 32  // render.mjs bundles' opacity steps
 export const EMPTY_AHEAD = { edges: { xs: [], ys: [], color: [], dash: [], alpha: [], width: [] },
   heads: { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] } }
 
-// A playing step's start, after the step before arrived: the nodes reached are the same,
-// so only what is lit (the overlay) and the caption change - a full render here was one
-// of the two frames each step dropped. A sum's lower label ("Σ ...") comes with its step
-// and goes with it, and a figure zoomed since its last render has other sizes: those draw
-// in full; so does the first step past the window (the next window is planned).
-export function startStep(view, before) {
-  const p = view.player, sc = view.scene, a = view.args, last = view.lastDrawn
+// A playing step's start: the nodes reached are those of the step before's arrival, so
+// only what is lit (the overlay) and the caption change - a full render here was one of the
+// two frames each step dropped. `drawn`: a frame showed the step before arrived; when none
+// did (a slow frame went past its arrival), its arrival is drawn now, inside a window on the
+// overlay alone. A sum's lower label ("Σ ...") comes with its step and goes with it, and a
+// figure zoomed since its last render has other sizes: those draw in full; so does the first
+// step past a window (the next window is planned).
+export function startStep(view, before, drawn = true) {
+  const p = view.player, sc = view.scene, a = view.args, last = view.lastDrawn, w = view.window
   const sum = (s) => !!s && s.kind === "sum" && sc.mode === "backward" && !last.quiet
   const ppu = pixelsPerUnit(a.figure)
-  if (!last || last.ppu !== ppu || last.big !== view.presentation || view.predicting || !a.focus || sum(before) || sum(p.current())
-      || (view.window && !inWindow(view, p.index)))
+  const covered = w ? inWindow(view, p.index) && (drawn || p.index - 1 >= w.from) && current(view) : drawn
+  if (!last || last.ppu !== ppu || last.big !== view.presentation || view.predicting || !a.focus || sum(before) || sum(p.current()) || !covered)
     return view.render({ table: false })
+  if (!drawn) writeAhead(view)
   const { focus, lit } = marks(sc, last.size, { step: p.current(), ppu, keyNode: view.access.node, highlight: view.highlight })
   view.written.update(a.focus, focus)
   view.written.update(a.lit, lit)
@@ -47,19 +50,28 @@ export function startStep(view, before) {
 // A playing step's arrival: inside the window only its edges (on the overlay), the caption
 // and the legend's count of edges a band stands for change; else a full render.
 export function arrive(view) {
-  const p = view.player, a = view.args, last = view.lastDrawn, w = view.window
-  if (!w || !inWindow(view, p.index) || w.scene !== view.scene || w.result !== view.result || !last
-      || last.ppu !== pixelsPerUnit(a.figure) || last.big !== view.presentation || view.predicting)
+  const p = view.player, a = view.args, last = view.lastDrawn
+  if (!inWindow(view, p.index) || !current(view) || !last || last.ppu !== pixelsPerUnit(a.figure)
+      || last.big !== view.presentation || view.predicting)
     return view.render({ table: false })
-  const { edges, heads, hidden } = aheadColumns(view.scene, w, p.reached(), last.size, last.ppu)
-  view.written.update(a.ahead, edges)
-  view.written.update(a.ahead_heads, heads)
-  const flow = w.flow
+  writeAhead(view)
   view.caption()
-  if (flow) view.legend({ ...flow, band: w.hidden + hidden ? { count: w.hidden + hidden, cut: w.styles.cut } : null })
   view.animateFrame()
   view.access.afterRender(false)
 }
+
+// the window's edges as the steps reached show them, and the legend's count
+function writeAhead(view) {
+  const a = view.args, w = view.window, last = view.lastDrawn
+  const { edges, heads, hidden } = aheadColumns(view.scene, w, view.player.reached(), last.size, last.ppu)
+  view.written.update(a.ahead, edges)
+  view.written.update(a.ahead_heads, heads)
+  const flow = w.flow
+  if (flow) view.legend({ ...flow, band: w.hidden + hidden ? { count: w.hidden + hidden, cut: w.styles.cut } : null })
+}
+
+// the window was planned for the scene and numbers shown
+function current(view) { const w = view.window; return !!w && w.scene === view.scene && w.result === view.result }
 
 function inWindow(view, index) { const w = view.window; return !!w && index >= w.from && index < w.to }
 

@@ -324,7 +324,7 @@ export class View {
   }
 
   // a playing step's start, after the step before arrived (stepframes.mjs)
-  startStep(before) { return startStep(this, before) }
+  startStep(before, drawn) { return startStep(this, before, drawn) }
 
   // a playing step's arrival (stepframes.mjs)
   arrive() { return arrive(this) }
