@@ -118,7 +118,8 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
         assert number(rows[layer]["grad"].split("= ")[1]) == pytest.approx(norms[layer][1], rel=2e-5)
     assert number(rows["L"]["value"]) == pytest.approx(norms["L"][0], rel=2e-5)
     # backward: edge widths follow the gradient carried back, and a legend says so
-    widths = js(page, "t.source(['xs','ys','color','dash','alpha','width']).data.width")
+    # (the view's own source: the overlay's window of edges has the same columns)
+    widths = js(page, "window.__bpx_views.find((v) => v.scene).args.edges.data.width")
     assert len(set(widths)) > 1 and max(widths) > 2
     assert "‖·‖" not in js(page, "t.div('bpx-legend').text") and js(page, "t.div('bpx-legend').visible")
     # a drag frame: the legend's scale follows the edges on screen at once (written in place,
@@ -158,7 +159,7 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     button(page, "Neurons").click()
     wait_drawn(page, 126)
     band = """(before) => {
-      const t = window.__bpxt, d = t.source(['xs', 'ys', 'color', 'dash', 'alpha', 'width']).data
+      const t = window.__bpxt, d = window.__bpx_views.find((v) => v.scene).args.edges.data
       const lines = d.xs.reduce((n, xs) => n + xs.filter((x) => x !== x).length + 1, 0)
       const hidden = t.scene().edges.u.length - lines, m = t.div('bpx-legend')
       const said = /(\\d+) more edges, each below/.exec(m.text)
