@@ -15,8 +15,8 @@ from graphviz_core.limits import GROUP_ABOVE
 from graphviz_core.schedule import gradient_step
 
 from . import display, later
-from .budget import own_tick
-from .controls import ExpressionBox, PlaybackBar, VariableSliders
+from .budget import FirstShown
+from .controls import LINK_LIMIT, ExpressionBox, PlaybackBar, VariableSliders
 from .export import standalone_file, standalone_html
 from .graph_view import RUN_PLAYER, GraphView
 from .matrix_view import LayerMatrix
@@ -135,18 +135,16 @@ class GroupBar(ModelView):
         # empty until a network is shown (most pages never show one): its widgets are made
         # and become models of the page then (:meth:`_build`)
         self.level = None
-        self._waiting = False  # for its widgets' turn of the loop (budget.own_tick)
+        # its widgets made on a turn of the loop of their own (the derivation's result is
+        # applied in another), then the bar shown as the model is now
+        self._first = FirstShown(self._build_if_shown, then=self._update)
         self.row = pn.Column(visible=False, sizing_mode="stretch_width")
         self.model.param.watch(self._update, ["drawn", "selected", "graph"])
         self._update()
 
-    def _first_shown(self) -> None:
-        """The bar's widgets made on a turn of the loop of their own (the derivation's result
-        is applied in another), then the bar shown as the model is now."""
-        self._waiting = False
+    def _build_if_shown(self) -> None:
         if self.level is None and self._network():
             self._build()
-        self._update()
 
     def _build(self) -> None:
         """The bar's widgets, the first time a network is shown."""
@@ -184,9 +182,7 @@ class GroupBar(ModelView):
         model = self.model
         network = self._network()
         if network and self.level is None:  # the first network shown: the widgets first
-            if not self._waiting:
-                self._waiting = True
-                own_tick(self._first_shown)
+            self._first.ask()
             return
         self.row.visible = network
         if not network:
@@ -399,7 +395,7 @@ def initial_state(args: dict[str, str]) -> dict:
             value = float(text)
         except ValueError:
             continue
-        if math.isfinite(value) and abs(value) <= 1e6:
+        if math.isfinite(value) and abs(value) <= LINK_LIMIT:
             values[key] = value
     if values:
         state["values"] = values

@@ -286,7 +286,8 @@ def live_words(url: str | None, lang: str) -> str:
 
 
 BOOTSTRAP_JS = "static/extensions/panel/bundled/bootstrap5/js/bootstrap.bundle.min.js"
-# with a live app behind the page, its greyed-out controls become usable (static/golive.js)
+# the page's state in its link, read and written; with a live app behind the page, its
+# greyed-out controls become usable (static/golive-load.js)
 LIVE_CONTROLS = Path(__file__).resolve().parent.parent / "static" / "golive-load.js"
 FAVICON = "static/extensions/panel/images/favicon.ico"
 
@@ -296,14 +297,17 @@ def _local(text: str) -> str:
 
     A saved template leaves out the Bootstrap script its page's code calls (the live server's
     page has it) and names a favicon at the server's root: both come from ``static/`` too.
-    A page with controls that need the server gets the script that makes them usable when a
-    live app is behind it (``static/golive-load.js``).
+    A page with a URL state, or controls that need the server, gets the script that reads
+    and writes its link and makes those controls usable when a live app is behind it
+    (``static/golive-load.js``).
     """
+    from .texts import URL_TAG
+
     text = PANEL_CDN.sub("static/extensions/panel/", text)
     text = text.replace('"/static/', '"static/').replace('href="./favicon.ico"', f'href="{FAVICON}"')
     if "bootstrap.bundle" not in text:
         text = text.replace("</head>", f'<script src="{BOOTSTRAP_JS}"></script>\n</head>', 1)
-    if "bpx-server-only" in text:
+    if "bpx-server-only" in text or URL_TAG in text:
         script = LIVE_CONTROLS.read_text(encoding="utf-8")
         text = text.replace("</head>", f"<script>\n{script}</script>\n</head>", 1)
     return text

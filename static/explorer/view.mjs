@@ -26,7 +26,7 @@ import { GradBuffer } from "./buffer.mjs"
 import { saveHtml } from "./save.mjs"
 import { startStep, arrive, planWindow, windowOf, aheadColumns, EMPTY_AHEAD } from "./stepframes.mjs"
 import { typesetAhead } from "./ahead.mjs"
-import { offInLink, writeOffInLink, pruneScene } from "./switches.mjs"
+import { offInLink, pruneScene } from "./switches.mjs"
 
 export class View {
   constructor(args) {
@@ -246,7 +246,6 @@ export class View {
     if (!this.scene || !this.args.texts) return
     this.off = new Set(off)
     this.prune()
-    writeOffInLink(off)
     this.adoptMode(this.predicting ? "predict" : this.scene.mode)  // Predict asks the new steps
     this.player.steps = []
     this.player.stop(-1)

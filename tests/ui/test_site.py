@@ -28,6 +28,7 @@ from components.lessons.loss_matters import LossMattersLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
+from graphviz_core import MODES
 from components.descent import StepPanel
 from components.passes import PassesPanel
 from components.pytorch_view import PyTorchView
@@ -250,11 +251,38 @@ def test_requires_grad_switches_prune_the_graph_in_the_page_with_no_server(site,
         assert download.value.suggested_filename == "backprop-explorer.html"
         assert scene["mode"] == "backward" and scene["tape"]["active"] == server.scene["tape"]["active"]
         assert scene["tape"]["value"][scene["tape"]["variable"]["w"]] == sliders["w"] == -1.37
-        # a link with off= opens pruned, its switch off
-        page.goto(url + "graph-article.en.html?off=w")
+        # a link opens where it says, as the live page reads it (initial_state): off= pruned,
+        # its switch off, the mode, a value beyond the slider's range widening it (x) and
+        # one too large for the live page left out (y)
+        page.goto(url + "graph-article.en.html?off=w&w=-0.7&x=9&y=2e6&mode=backward")
         page.wait_for_function("() => { const t = window.__bpxt; return t && t.rows() > 0 &&"
                                " t.table().grad[0] === 'not computed' }", timeout=30_000)
         assert js(page, "t.all('CheckboxGroup')[0].active") == [1, 2, 3]
+        query = {"off": "w", "w": "-0.7", "x": "9", "y": "2e6", "mode": "backward"}
+        server = ExplorerModel(**initial_state({**query, "expr": expr}))
+        _wait_for_pane(page, display.html(stats_html(server, "en")).text)
+        shown = table(page)
+        for n in server.graph:
+            d = server.graph.nodes[n]
+            if d["kind"] != "constant":
+                assert number(shown[d["name"]]["value"]) == pytest.approx(d["value"], rel=1e-5)
+        sliders = js(page, "Object.fromEntries(t.all('Slider').filter((m) => m.tags.some((g) =>"
+                           " String(g).startsWith('bpx-variable:'))).map((m) => [m.title, [m.start, m.end, m.value]]))")
+        assert sliders == {n: [*server.slider_ranges()[n], v] for n, v in server.values.items()}
+        assert js(page, "t.all('panel.models.widgets.RadioButtonGroup').find((m) =>"
+                        " m.labels.includes('Backward')).active") == MODES.index("backward")
+        # a move is written into the address with the rest (the live page's keys), and the
+        # language link (a file of the site) carries it
+        set_slider(page, "b", 0.25)
+        page.wait_for_url("**b=0.25**", timeout=10_000)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+        assert {k: v for k, v in query.items() if k != "expr"} == {
+            "off": "w", "w": "-0.7", "x": "9", "b": "0.25", "y": "1", "mode": "backward"}
+        assert query["expr"] == expr
+        other = page.locator("a[hreflang=zh]").first
+        other.dispatch_event("contextmenu")  # as the student opens its menu to copy it
+        href = other.get_attribute("href")
+        assert href == "graph-article.zh.html?" + urllib.parse.urlsplit(page.url).query
         assert sockets == [] and missing == []
     finally:
         context.close()
@@ -304,10 +332,13 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
     """loss-value: L, L + C and k·L are the page's graph with C and k pinned, replayed in the
     page; the table is what the lesson writes on the server for the same values."""
     _, _, url = site
-    context, page, sockets, missing = _open(browser, url + "loss-value.en.html", drawn=True)
+    # its link read as the lesson reads it (k beyond its range: clamped, float_arg)
+    context, page, sockets, missing = _open(browser, url + "loss-value.en.html?k=9&C=12.5&w=-1.37",
+                                            drawn=True)
     try:
-        for name, value in (("k", 2.37), ("C", 12.5), ("w", -1.37)):
-            set_slider(page, name, value)
+        lesson = LossValueLesson({"k": "9", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
+        _wait_for_pane(page, display.html(lesson.table.object).text)
+        set_slider(page, "k", 2.37)
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
         table = display.html(lesson.table.object).text
         _wait_for_pane(page, table)
@@ -338,6 +369,9 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
                                         pytest.approx(np.asarray(v).tolist(), rel=1e-15, abs=0))
                                     for k, v in source.data.items()}
                              for name, source in sources.items()}
+        # the page's address holds its state as the live lesson writes it (url_state)
+        page.wait_for_url("**tau=0.5**", timeout=10_000)
+        assert dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query)) == lesson.url_state()
         assert "greyed-out controls" not in js(page, "t.deepText()")  # nothing needs the server
         assert sockets == [] and missing == []
     finally:
