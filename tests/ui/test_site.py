@@ -215,6 +215,11 @@ def test_requires_grad_switches_prune_the_graph_in_the_page_with_no_server(site,
         button(page, "▶ Play").click()
         n = len(js(page, "t.scene().steps.backward"))
         wait_counter(page, rf"^Step {n} / {n}$", timeout=30_000)
+        # the formula typeset: MathJax, not in the page, loaded from the site's own files
+        # (static/js/, beside BokehJS: components/assets.py later_files) by the first step
+        page.wait_for_function("() => { const t = window.__bpxt, v = t.viewOf(t.div('bpx-caption'))"
+                               "; return v && v.el.shadowRoot.querySelector('.bpx-formula mjx-container') }",
+                               timeout=30_000)
         button(page, "Predict").click()
         assert button(page, "▶ Play").is_disabled() and not button(page, "↺ Start").is_disabled()
         button(page, "Backward").click()
