@@ -33,6 +33,64 @@ def _profile() -> str:
 
 settings.load_profile(_profile())
 
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller (or the one process of `-n 0`)
+        compile_once(config)
+
+
+# The project's code: the test processes and every server or kernel they start import it.
+_CODE = ("app.py", "graphviz_core", "components", "tools", "bench", "tests")
+
+
+def compile_once(config) -> None:
+    """Write the bytecode of the project and the tests' assert-rewritten bytecode once, here,
+    before pytest-xdist starts its workers (in ``pytest_sessionstart``, after this).
+
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (this machine), no process writes ``.pyc`` files,
+    but every one reads them: without this each worker compiles the project and rewrites the
+    asserts of every test module from source (~4 s of CPU), and each server, kernel and cluster
+    backend compiles the project again (~1 s). Elsewhere the workers, all collecting at the
+    same moment in a fresh clone, would each still do it once. The dependencies' ``.pyc`` come
+    with their installation. Up-to-date files are skipped (``compileall`` and pytest check the
+    source's mtime and size); a file that cannot be written leaves its process compiling it as
+    before, so nothing depends on this."""
+    import compileall
+    import re
+
+    root = config.rootpath
+    skip = re.compile(r"[/\\](node_modules|__pycache__|\.[^/\\]*)[/\\]")
+    for name in _CODE:
+        path = root / name
+        if path.is_dir():
+            compileall.compile_dir(str(path), quiet=2, rx=skip)
+        elif path.is_file():
+            compileall.compile_file(str(path), quiet=2)
+    if config.getoption("assertmode") == "rewrite":
+        _rewrite_tests_once(config, root / "tests")
+
+
+def _rewrite_tests_once(config, tests) -> None:
+    """pytest's own bytecode of each test module and conftest (asserts rewritten), as a worker
+    would write it (``_pytest.assertion.rewrite``: same code, same file name and check); a
+    pytest whose internals differ is left to rewrite them itself."""
+    from fnmatch import fnmatch
+
+    try:
+        from _pytest.assertion import rewrite
+        state = config.stash[rewrite.assertstate_key]
+        patterns = config.getini("python_files")
+        for fn in sorted(tests.rglob("*.py")):
+            if "node_modules" in fn.parts or not (
+                    fn.name == "conftest.py" or any(fnmatch(fn.name, p) for p in patterns)):
+                continue
+            pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(fn, pyc) is None and rewrite.try_makedirs(pyc.parent):
+                stat, code = rewrite._rewrite_test(fn, config)
+                rewrite._write_pyc(state, code, stat, pyc)
+    except (ImportError, AttributeError, KeyError, TypeError):
+        pass
+
 # Every server a test starts (they inherit this environment) serves each page live, as the
 # tests drive the live session; a page of the static site served from the cache instead
 # (components/first_page.py, on by default) is tested with its own server, with it turned on.
