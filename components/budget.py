@@ -178,6 +178,32 @@ def own_ticks(*steps) -> None:
     own_tick(first)
 
 
+class FirstShown:
+    """A view's parts made the first time it has something to show, each on a turn of the loop
+    of its own (:func:`own_ticks`), once: asked again while they are pending, nothing more is
+    scheduled; after the last part, ``then()`` (the view's update, its parts now made).
+
+    >>> made = []
+    >>> first = FirstShown(lambda: made.append("figures"), lambda: made.append("head"),
+    ...                    then=lambda: made.append("update"))
+    >>> first.ask(); made  # outside a server session: at once
+    ['figures', 'head', 'update']
+    """
+
+    def __init__(self, *steps, then):
+        self.steps, self.then = steps, then
+        self.pending = False
+
+    def ask(self) -> None:
+        if not self.pending:
+            self.pending = True
+            own_ticks(*self.steps, self._done)
+
+    def _done(self) -> None:
+        self.pending = False
+        self.then()
+
+
 def _building(doc) -> bool:
     """Whether ``doc`` is a page being built (its session not yet handed to the loop): its
     parts are made with it, as outside a server."""

@@ -20,7 +20,7 @@ from bokeh.plotting import figure
 from graphviz_core.levels import INPUT_LAYER, LOSS_LAYER, layer_matrix, layer_members
 
 from . import display
-from .budget import own_ticks
+from .budget import FirstShown
 from .graph_view import GraphView
 from .views import ModelView
 
@@ -51,9 +51,10 @@ class LayerMatrix(ModelView):
         # most screens, where building it in an update of its own after the open (as a part
         # built when first on screen, components/later.py) cost each first open ~80 ms more
         self.pick = self.title = self.weights = self.grads = None
-        # made on turns of the loop of their own (budget.own_ticks): figures, head, maps, fill
+        # made on turns of the loop of their own (budget.FirstShown): figures, head, maps, fill
         self._figures = None
-        self._waiting = False
+        self._first = FirstShown(self._make_figures, self._make_head, self._make_maps,
+                                 then=self._update)
         self.layout = pn.Column(visible=False, sizing_mode="stretch_width",
                                 css_classes=["bpx-matrix"])
         self.source.selected.js_on_change("indices", CustomJS(
@@ -115,18 +116,12 @@ class LayerMatrix(ModelView):
         self.layout.append(display.block(display.row(*figures, sizing_mode="stretch_width",
                                                      styles={"flex-wrap": "wrap"})))
 
-    def _first_fill(self) -> None:
-        self._waiting = False
-        self._update()
-
     def _update(self, *events) -> None:
         layers = self._layers()
         if layers and self.weights is None:
             # the first network shown: its parts made on turns of the loop of their own (the
             # derivation's result is applied in another), the figures first
-            if not self._waiting:
-                self._waiting = True
-                own_ticks(self._make_figures, self._make_head, self._make_maps, self._first_fill)
+            self._first.ask()
             return
         self.layout.visible = bool(layers)
         if not layers:
