@@ -25,7 +25,9 @@ links to the biggest example - for a build each. So, on a server:
   ``patch_curdoc`` pops its document also when the block raises (:func:`patch_curdoc`).
 
 Each page request's HTML is rendered off the loop too, in a thread of its own
-(:func:`page_get`, Panel's ``DocHandler.get`` reimplemented around it).
+(:func:`page_get`, Panel's ``DocHandler.get`` reimplemented around it), and so is the
+document's JSON a new page pulls (:func:`_pull_in_thread`). Both threads give the
+interpreter to the event loop whenever it has work (:mod:`components.loop_first`).
 
 The first session of a process is built on the loop (it installs this). Outside a server
 (tests, notebooks, ``build-site``) nothing changes.
@@ -42,7 +44,7 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from . import heap
+from . import heap, loop_first
 
 log = logging.getLogger("backprop_explorer.builds")
 
@@ -125,6 +127,7 @@ def pop_curdoc_on_error() -> None:
 def install() -> None:
     """Build new sessions' documents in the worker thread, in this process (idempotent)."""
     from bokeh.io import doc as bokeh_doc
+    from bokeh.server.session import ServerSession, _needs_document_lock
     from panel.io.application import Application
 
     if getattr(Application, "_bpx_builds", False):
@@ -137,8 +140,14 @@ def install() -> None:
     Application.on_session_created = _building_after(Application.on_session_created,
                                                      Application.initialize_document)
     Application.initialize_document = _built(Application.initialize_document)
+    ServerSession._handle_pull = _needs_document_lock(_pull_in_thread)
     sys.setswitchinterval(SWITCH_SECONDS)
     heap.install()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop runs here (a test installing the hooks): checkpoints only
+        loop = None
+    loop_first.install(loop)
 
 
 def _builder(kind: str = "build") -> ThreadPoolExecutor:
@@ -149,7 +158,7 @@ def _builder(kind: str = "build") -> ThreadPoolExecutor:
     pool = pn.state.cache.get(f"bpx_{kind}s")
     if pool is None:
         pool = pn.state.cache[f"bpx_{kind}s"] = ThreadPoolExecutor(
-            1, thread_name_prefix=f"bpx-{kind}")
+            1, thread_name_prefix=f"bpx-{kind}", initializer=loop_first.join)
     return pool
 
 
@@ -199,6 +208,16 @@ def _built(initialize):
         if built is not True:
             raise built
     return initialize_document
+
+
+def _pull_in_thread(self, message, connection):
+    """Bokeh's ``ServerSession._handle_pull`` (installed under Bokeh's document lock, as
+    Bokeh's own) with the document's JSON (the ``PULL-DOC-REPLY`` a new page asks for: 40-80
+    ms of CPU, the longest turn a live page open gave the loop) made in the page-rendering
+    thread."""
+    return asyncio.get_running_loop().run_in_executor(
+        _builder("render"), connection.protocol.create, "PULL-DOC-REPLY",
+        message.header["msgid"], self.document)
 
 
 # --- the page's HTML ------------------------------------------------------------------------
@@ -323,9 +342,11 @@ def _render(session, resources, token) -> str:
     from panel.io.server import server_html_page_for_session
     from panel.io.state import set_curdoc
 
+    from .assets import page_resources  # MathJax loaded by the first formula, not the page
+
     doc = session.document
     with set_curdoc(doc):
         return server_html_page_for_session(
-            session, resources=resources, title=doc.title, token=token, template=doc.template,
+            session, resources=page_resources(resources), title=doc.title, token=token, template=doc.template,
             template_variables=doc.template_variables,
         )

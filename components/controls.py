@@ -18,6 +18,7 @@ from .texts import is_offline, server_only, url_key
 from .views import ModelView
 from .words import error_text, ui
 
+LINK_LIMIT = 1e6  # a variable's value in the explorer's link: |value| up to it (initial_state)
 SWITCHES_TAG = "bpx-requires-grad"  # static/explorer/switches.mjs finds the switches by it
 # (word in the catalogue's [example] group, source); MLPs are named by shape and size
 EXAMPLES = (
@@ -140,10 +141,20 @@ class VariableSliders(ModelView):
                                    sizing_mode="stretch_width")
             slider.param.watch(lambda e, n=name: self._released(n, e.new), "value_throttled")
             self.sliders[name] = slider
-            url_key(name, slider)  # a static page going live opens at the slider's value
+            # a static page opens at its link's value, as the live explorer (initial_state)
+            url_key(name, slider, bounds=(-LINK_LIMIT, LINK_LIMIT), clamp=False, widen=True)
         on = [n for n in self.model.variables if self.model.requires_grad.get(n, True)]
         self.switches.param.update(options=list(self.model.variables), value=on)
         self.column.objects = list(self.sliders.values())
+
+    def within(self, ranges: dict[str, tuple[float, float]], **params) -> None:
+        """A lesson's sliders: each variable's range fixed to ``ranges[name]`` (and
+        ``params``, e.g. a step), where the lesson clamps its link's values too
+        (``float_arg``): a static page reads its link so (:func:`url_key`)."""
+        for name, (lo, hi) in ranges.items():
+            slider = self.sliders[name]
+            slider.param.update(start=lo, end=hi, **params.get(name, {}))
+            url_key(name, slider)
 
     def _released(self, name: str, value: float) -> None:
         # While dragging, the browser keeps `value` to itself (static/explorer/view.mjs, adoptSliders).

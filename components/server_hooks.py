@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .builds import PATCH_CURDOC_USERS
+from .loop_first import CHECKPOINTS
 
 
 class Patch(NamedTuple):
@@ -76,6 +77,11 @@ PATCHES: tuple[Patch, ...] = (
           "closed sessions collected when the server is idle, not while students wait"),
     Patch("panel.reactive:Syncable", "_server_event", "components.events",
           "an event that waits for a property change handled under the document lock"),
+    Patch("bokeh.server.session:ServerSession", "_handle_pull", "components.builds",
+          "a new page's document JSON (PULL-DOC-REPLY) made in the page-rendering thread"),
+    *(Patch(owner, attribute, "components.loop_first",
+            "a checkpoint: page threads wait here while the event loop has work")
+      for owner, attribute in CHECKPOINTS),
     Patch("bokeh.io.doc", "_PATCHED_CURDOCS", "components.builds",
           "Bokeh's current-document stack, one per thread (the build's is not the loop's)"),
 )

@@ -120,6 +120,7 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
     import panel as pn
     from bokeh.resources import Resources
 
+    from .assets import page_resources
     from .lessons import LESSONS
     from .navigation import build_page
     from .page import stylesheet
@@ -140,7 +141,8 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
             note = ui(lang)[key + ("_live" if live else "")]
             place_note(page, built["greyed"], note.format(live=live_words(live, lang)))
         title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
-        page.save(saved, resources=Resources(mode="server", root_url=""), title=title)
+        # without MathJax: the first formula the page typesets loads it (assets.page_resources)
+        page.save(saved, resources=page_resources(Resources(mode="server", root_url="")), title=title)
         del page
     text = _local(saved.getvalue())
     return with_live(text, live) if live else text
@@ -286,7 +288,8 @@ def live_words(url: str | None, lang: str) -> str:
 
 
 BOOTSTRAP_JS = "static/extensions/panel/bundled/bootstrap5/js/bootstrap.bundle.min.js"
-# with a live app behind the page, its greyed-out controls become usable (static/golive.js)
+# the page's state in its link, read and written; with a live app behind the page, its
+# greyed-out controls become usable (static/golive-load.js)
 LIVE_CONTROLS = Path(__file__).resolve().parent.parent / "static" / "golive-load.js"
 FAVICON = "static/extensions/panel/images/favicon.ico"
 
@@ -296,14 +299,17 @@ def _local(text: str) -> str:
 
     A saved template leaves out the Bootstrap script its page's code calls (the live server's
     page has it) and names a favicon at the server's root: both come from ``static/`` too.
-    A page with controls that need the server gets the script that makes them usable when a
-    live app is behind it (``static/golive-load.js``).
+    A page with a URL state, or controls that need the server, gets the script that reads
+    and writes its link and makes those controls usable when a live app is behind it
+    (``static/golive-load.js``).
     """
+    from .texts import URL_TAG
+
     text = PANEL_CDN.sub("static/extensions/panel/", text)
     text = text.replace('"/static/', '"static/').replace('href="./favicon.ico"', f'href="{FAVICON}"')
     if "bootstrap.bundle" not in text:
         text = text.replace("</head>", f'<script src="{BOOTSTRAP_JS}"></script>\n</head>', 1)
-    if "bpx-server-only" in text:
+    if "bpx-server-only" in text or URL_TAG in text:
         script = LIVE_CONTROLS.read_text(encoding="utf-8")
         text = text.replace("</head>", f"<script>\n{script}</script>\n</head>", 1)
     return text
@@ -314,9 +320,12 @@ def _copy_static(out: Path, pages: list[Path]) -> None:
     import bokeh
     import panel
 
+    from .assets import later_files
+
     roots = {"static/js/": Path(bokeh.__file__).parent / "server" / "static" / "js",
              "static/extensions/panel/": Path(panel.__file__).parent / "dist"}
     todo = {url for page in pages for url in STATIC_URL.findall(page.read_text(encoding="utf-8"))}
+    todo |= later_files(todo)  # MathJax, loaded by a page's first formula from beside BokehJS
     done: set[str] = set()
     while todo:
         url = todo.pop()

@@ -109,45 +109,63 @@ def server_only(*widgets) -> None:
         page["greyed"] += widgets
 
 
-def url_key(key: str, widget, values: list | None = None) -> None:
+URL_TAG = "bpx_url"  # a Bokeh tag {URL_TAG: spec} on each widget of a static page's URL state
+
+
+def url_key(key: str, widget, values: list | None = None, bounds: tuple[float, float] | None = None,
+            clamp: bool = True, widen: bool = False) -> None:
     """On a static page, ``widget``'s value is the URL query's ``key`` of the page's state
     (the live page opens with it: :mod:`components.urlstate`); ``values``: a button group's
     URL values in its options' order when they are not its options' values (a requires_grad
-    group: its names, and ``key`` lists those switched off)."""
+    group: its names, and ``key`` lists those switched off). A slider's value is read from
+    the link as the live page reads it: inside ``bounds`` (the slider's own range if None),
+    ``clamp``-ed into them (a lesson's ``float_arg``) or else left out (the explorer's
+    ``initial_state``); ``widen``: the slider of a graph's variable, widened to hold its
+    value as the live page widens it (``ExplorerModel.slider_ranges``).
+
+    The widget carries what the page needs to read and write its key, a Bokeh tag
+    ``{URL_TAG: [key, kind, values, lo, hi, clamp, span]}`` (``static/golive-load.js``): a
+    static page opens at its link's state and writes each move into its address."""
     page = _OFFLINE.get()
-    if page is not None:
-        page["keys"][key] = (widget, values)
+    if page is None:
+        return
+    import panel as pn
+
+    from .model import SLIDER_SPAN
+
+    if values is None and isinstance(widget, pn.widgets.RadioButtonGroup):
+        options = widget.options  # its values in the options' order
+        values = list(options.values() if isinstance(options, dict) else options)
+    kind = ("check" if isinstance(widget, pn.widgets.Checkbox) else
+            "off" if isinstance(widget, pn.widgets.CheckBoxGroup) else
+            "pick" if values is not None else
+            "int" if isinstance(widget, pn.widgets.IntSlider) else "value")
+    lo, hi = bounds if bounds is not None else (getattr(widget, "start", None),
+                                                getattr(widget, "end", None))
+    spec = [key, kind, values, lo, hi, bool(clamp), SLIDER_SPAN if widen else None]
+    widget.tags = [t for t in widget.tags if not (isinstance(t, dict) and URL_TAG in t)] + [
+        {URL_TAG: spec}]
+    page["keys"][key] = widget
 
 
 def _go_live(page: dict) -> None:
     """Each greyed-out control of ``page`` (what :func:`offline` yielded) opens the page live
     when used on a page with a live app behind it: the live address of the page's
     ``<meta name="bpx-live">`` with ``live=1`` and the URL state's widgets at their values in
-    the browser (``static/golive.js``). On such a page each of the URL state's widgets, when
-    it changes, writes the same query into the page's own address (``history.replaceState``),
-    as the live page does (:mod:`components.urlstate`): a reload opens the page live where
-    the student was, and the language link follows the address (``static/page-a11y.js``)."""
+    the browser (``static/golive.js``). Each of the URL state's widgets, when it changes,
+    writes the same query into the page's own address (``history.replaceState``), as the
+    live page does (:mod:`components.urlstate`): a reload opens the page where the student
+    was, and the language link follows the address (``static/page-a11y.js``)."""
     import panel as pn
 
-    spec, args = [], {}
-    for i, (key, (widget, values)) in enumerate(page["keys"].items()):
-        if values is None and isinstance(widget, pn.widgets.RadioButtonGroup):
-            options = widget.options  # its values in the options' order
-            values = list(options.values() if isinstance(options, dict) else options)
-        kind = ("check" if isinstance(widget, pn.widgets.Checkbox) else
-                "off" if isinstance(widget, pn.widgets.CheckBoxGroup) else
-                "pick" if values is not None else "value")
-        spec.append([key, kind, values])
-        args[f"k{i}"] = widget
     script = GO_LIVE.read_text(encoding="utf-8")
-    for go, widgets in ((True, page["greyed"]),
-                        (False, [w for w, _ in page["keys"].values() if w not in page["greyed"]])):
-        code = (f"const keys = [{', '.join(args)}], spec = {json.dumps(spec)}, "
-                f"go = {json.dumps(go)}\n" + script)
+    keys = list(page["keys"].values())
+    for go, widgets in ((True, page["greyed"]), (False, [w for w in keys if w not in page["greyed"]])):
+        code = f"const go = {json.dumps(go)}\n" + script
         for widget in widgets:
             event = ("_clicks" if isinstance(widget, pn.widgets.FileDownload) else
                      "clicks" if isinstance(widget, pn.widgets.Button) else "value")
-            widget.jscallback(args=args, **{event: code})
+            widget.jscallback(**{event: code})
 
 
 def attach(view, **texts) -> None:

@@ -146,13 +146,20 @@
   // A live page writes its state into its URL as it changes (components/urlstate.py); the
   // link, made when the page was built, carries the state the page opened with. When it is
   // followed (or its menu opened, to copy it), its query becomes the URL's with its language.
-  // Links to files (the static site: no state in the URL) are left as they are.
+  // A link to a file (the static site: one file per page and language) gets the URL's
+  // query as it is (a static page writes its state there too: static/golive-load.js).
   function followState(e) {
     const a = e.composedPath().find((el) => el instanceof Element && el.matches("a[hreflang]"))
-    if (!a || !(a.getAttribute("href") || "").startsWith("?")) return
-    const query = new URLSearchParams(window.location.search)
-    query.set("lang", a.getAttribute("hreflang"))
-    a.setAttribute("href", "?" + query)
+    if (!a) return
+    const href = a.getAttribute("href") || "", query = new URLSearchParams(window.location.search)
+    if (href.startsWith("?")) {
+      query.set("lang", a.getAttribute("hreflang"))
+      a.setAttribute("href", "?" + query)
+    } else if (!/^[a-z][a-z0-9+.-]*:|^\//i.test(href)) {  // a file of the same site
+      if (a.dataset.bpxFile === undefined) a.dataset.bpxFile = href.split(/[?#]/)[0]
+      const q = String(query)
+      a.setAttribute("href", a.dataset.bpxFile + (q ? "?" + q : ""))
+    }
   }
   for (const type of ["click", "auxclick", "contextmenu"]) document.addEventListener(type, followState, true)
 

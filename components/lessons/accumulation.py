@@ -73,8 +73,7 @@ class AccumulationLesson:
         self.view = GraphView(model=self.model, height=400, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
                                        pruned_in_page=True)
-        for slider in self.sliders.sliders.values():
-            slider.param.update(start=-LIMIT, end=LIMIT)
+        self.sliders.within({n: (-LIMIT, LIMIT) for n in self.sliders.sliders})
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.fan = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-live"])

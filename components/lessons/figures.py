@@ -46,8 +46,7 @@ class FigureLesson:
         self.view = GraphView(model=self.model, height=430, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
                                        pruned_in_page=True)
-        for slider in self.sliders.sliders.values():
-            slider.param.update(start=-LIMIT, end=LIMIT)
+        self.sliders.within({n: (-LIMIT, LIMIT) for n in self.sliders.sliders})
         self.playback = PlaybackBar(model=self.model, view=self.view, lang=lang)
         self.stats = display.Text("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.live = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-live"])

@@ -85,6 +85,7 @@ class InputGradientsLesson:
         self.view = GraphView(model=self.model, height=360, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang,
                                        pruned_in_page=True)
+        self.sliders.within({n: (-LIMIT, LIMIT) for n in self.sliders.sliders})
         self.stats = pn.pane.HTML("", css_classes=["bpx-stats-line"], sizing_mode="stretch_width")
         self.leaves = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-leaves"])
         self.classifier = Classifier()

@@ -26,7 +26,7 @@ from .. import display, later
 from ..controls import VariableSliders
 from ..graph_view import GraphView
 from ..model import ExplorerModel
-from ..texts import attach, fill_text, is_offline
+from ..texts import attach, fill_text, is_offline, url_key
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import (PALETTE, callout, float_arg, heading, number,
@@ -63,15 +63,16 @@ class LossValueLesson:
                                    mode="backward")
         self.view = GraphView(model=self.model, height=360, lang=lang)
         self.sliders = VariableSliders(model=self.model, view=self.view, lang=lang)
-        for name, slider in self.sliders.sliders.items():
-            lo, hi = RANGES[name]
-            slider.param.update(start=lo, end=hi, step=0.5 if name == "C" else 0.01)
+        self.sliders.within({n: RANGES[n] for n in self.sliders.sliders},
+                            C={"step": 0.5})
         self.lr = pn.widgets.FloatSlider(label=t["lr"], start=0.01, end=0.5, step=0.01,
                                          value=float_arg(args, "lr", 0.05, 0.01, 0.5),
                                          sizing_mode="stretch_width", css_classes=[LR_CLASS])
         self.tau = pn.widgets.FloatSlider(label=t["threshold"], start=0.01, end=2.0, step=0.01,
                                           value=float_arg(args, "tau", 0.1, 0.01, 2.0),
                                           sizing_mode="stretch_width", css_classes=[TAU_CLASS])
+        url_key("lr", self.lr)  # a static page's link holds them too
+        url_key("tau", self.tau)
         # these only display: their models go into the page's blocks
         self.table = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-loss-table"])
         self.equal_note = display.Text("", sizing_mode="stretch_width")

@@ -17,7 +17,7 @@ from .. import display
 from ..graph_view import RUN_PLAYER, GraphView
 from ..model import ExplorerModel
 from ..release import variable_tags
-from ..texts import attach, fill_text, is_offline
+from ..texts import attach, fill_text, is_offline, url_key
 from ..words import article_heading, lesson_text, ui
 from . import LessonPage
 from .common import callout, float_arg, heading, number, prose, table_html, write_url_on
@@ -68,6 +68,7 @@ class SameGradientLesson:
                                     **self.sliders, "name": name},
                               value=JS_CASE)
             slider.param.watch(self._on_slider, "value_throttled")
+            url_key(name, slider)  # a static page's link holds them too
         self.case = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["bpx-ppo-case"])
         # in a block of its own
         self.table = display.Text("", sizing_mode="stretch_width", css_classes=["bpx-ppo-table"])

@@ -20,7 +20,7 @@ from graphviz_core.vanishing import ACTIVATIONS, DERIVATIVE_BOUND, DeepNet, laye
 from ..graph_view import GraphView
 from ..model import ExplorerModel
 from ..states import precompute
-from ..texts import is_offline
+from ..texts import is_offline, url_key
 from ..words import lesson_text
 from . import LessonPage
 from .common import (PALETTE, choice_arg, float_arg, heading, number, plot, prose, table_html,
@@ -56,6 +56,8 @@ class VanishingLesson:
         self.activation = pn.widgets.RadioButtonGroup(
             label=t["activation"], options=list(ACTIVATIONS), color="primary",
             variant="outline", value=choice_arg(args, "act", DEFAULTS["act"], ACTIVATIONS))
+        for key, widget in (("depth", self.depth), ("scale", self.scale), ("act", self.activation)):
+            url_key(key, widget)  # a static page's link holds them too
         self.net = self._net()
         self.model = ExplorerModel(root=self.net, level="layer", mode="backward")
         self.view = GraphView(model=self.model, height=300, lang=lang)

@@ -1,6 +1,7 @@
 // The requires_grad switches on a page with no server behind it (the static site): the
-// leaves switched off, read from and written into the page's link (`off=a,b`, as the live
-// page's), and the scene pruned to what the backward pass then computes (View.requiresGrad).
+// leaves switched off, read from the page's link (`off=a,b`, as the live page's; the page's
+// link script writes it with the rest of its state: static/golive-load.js), and the scene
+// pruned to what the backward pass then computes (View.requiresGrad).
 
 import { activeFlags, prunedSteps } from "./replay.mjs"
 import { taggedModel } from "./bokeh.mjs"
@@ -18,14 +19,6 @@ export function offInLink(doc) {
     switches.setv({ active })
   }
   return new Set(names)
-}
-
-export function writeOffInLink(off) {
-  if (typeof window === "undefined" || !window.history) return
-  const url = new URL(window.location.href)
-  if (off.length) url.searchParams.set("off", off.join(","))
-  else url.searchParams.delete("off")
-  window.history.replaceState(window.history.state, "", url.href)
 }
 
 // `sc` pruned to the leaves `off`, from `unpruned` (the scene's tape entries active and

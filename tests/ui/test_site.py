@@ -13,21 +13,23 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import panel as pn
 import pytest
 
 from components.controls import examples
 from components.lessons import LESSONS
 from components.site import build_site, example_pages, page_file, page_html, site_pages
-from components.words import LANGUAGES
+from components.words import LANGUAGES, ui
 
 from components import display
-from components.explorer import NodeDetails, initial_state
+from components.explorer import NodeDetails, initial_state, level_note
 from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_matters import LossMattersLesson
 from components.lessons.loss_value import LossValueLesson
 from components.lessons.same_gradient import SameGradientLesson
 from components.model import ExplorerModel
+from graphviz_core import MODES
 from components.descent import StepPanel
 from components.passes import PassesPanel
 from components.pytorch_view import PyTorchView
@@ -42,7 +44,7 @@ pytestmark = pytest.mark.browser
 
 
 # the pages the browser opens below are written; the index links every page of the site
-OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html",
+OPENED = {"graph-article.en.html", "graph-mlp-2-4-4-1.en.html", "input-gradients.zh.html", "loss-value.en.html",
           "same-gradient.en.html", "accumulation.en.html", "loss-matters.zh.html"}
 
 
@@ -162,10 +164,44 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         _wait_for_pane(page, display.html(steps.note.object).text)
         assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [-1.37, 0.5]
         assert sockets == [] and missing == []
-        # an example picked from the menu is its page of the site
-        label, source = next((k, v) for k, v in examples("en").items() if "mlp" not in v)
-        with page.expect_request(lambda r: r.url.endswith(page_file("graph", "en", {"expr": source}))):
+        # an example picked from the menu is its page of the site: a network's, whose level
+        # switch works in the page, each level drawn as the server draws it after that click
+        source = "mlp(2, 4, 4, 1)"
+        label = next(k for k, v in examples("en").items() if v == source)
+        with page.expect_navigation(url="**" + page_file("graph", "en", {"expr": source})):
             js(page, "t.all('panel.models.widgets.CustomSelect').find((m) => JSON.stringify(m.options).includes(arg)).value = arg", label)
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 && t.scene() }", timeout=30_000)
+        moved = {"x0": -0.42}
+        set_slider(page, "x0", moved["x0"])
+        button(page, "Backward").click()
+        for label, level in (("Layers", "layer"), ("Neurons", "neuron"), ("Operations", "op")):
+            button(page, label).click()
+            server = ExplorerModel(expression=source, level=level, mode="backward")
+            server.values = {**server.values, **moved}
+            want = server.scene
+            page.wait_for_function("(n) => window.__bpxt.scene().nodes.id.length === n",
+                                   arg=len(want["nodes"]["id"]), timeout=10_000)
+            shown = js(page, "(() => { const v = t.meta()._bpx_view; return {nodes: v.scene.nodes.id,"
+                             " x: v.scene.nodes.x, mode: v.scene.mode, value: Array.from(v.result.value),"
+                             " grad: Array.from(v.result.grad)} })()")
+            assert shown["nodes"] == want["nodes"]["id"] and shown["x"] == want["nodes"]["x"], level
+            assert shown["mode"] == "backward"
+            assert shown["value"] == pytest.approx(want["tape"]["value"], rel=1e-12, abs=1e-15)
+            g = server.graph  # its nodes are the tape's entries, in order
+            assert shown["grad"] == pytest.approx([g.nodes[n]["grad"] for n in sorted(g)],
+                                                  rel=1e-12, abs=1e-15)
+            note = js(page, "t.all('panel.models.markup.HTML', (m) => (m.css_classes || [])"
+                            ".includes('bpx-groups'))[0].text")
+            assert note == pn.pane.HTML(level_note(server, ui("en"))).get_root().text  # as the live bar's
+            assert f"level={level}" in page.url
+        # a tapped layer says opening it needs the live app
+        button(page, "Layers").click()
+        page.wait_for_function("() => window.__bpxt.scene().nodes.id.length < 10", timeout=10_000)
+        js(page, "t.nodes().selected.indices = [1]")
+        page.wait_for_function("(w) => window.__bpxt.deepText().includes(w)",
+                               arg=ui("en")["static_group_open"][:40], timeout=10_000)
+        assert sockets == [] and missing == []
     finally:
         context.close()
 
@@ -214,6 +250,11 @@ def test_requires_grad_switches_prune_the_graph_in_the_page_with_no_server(site,
         button(page, "▶ Play").click()
         n = len(js(page, "t.scene().steps.backward"))
         wait_counter(page, rf"^Step {n} / {n}$", timeout=30_000)
+        # the formula typeset: MathJax, not in the page, loaded from the site's own files
+        # (static/js/, beside BokehJS: components/assets.py later_files) by the first step
+        page.wait_for_function("() => { const t = window.__bpxt, v = t.viewOf(t.div('bpx-caption'))"
+                               "; return v && v.el.shadowRoot.querySelector('.bpx-formula mjx-container') }",
+                               timeout=30_000)
         button(page, "Predict").click()
         assert button(page, "▶ Play").is_disabled() and not button(page, "↺ Start").is_disabled()
         button(page, "Backward").click()
@@ -250,11 +291,38 @@ def test_requires_grad_switches_prune_the_graph_in_the_page_with_no_server(site,
         assert download.value.suggested_filename == "backprop-explorer.html"
         assert scene["mode"] == "backward" and scene["tape"]["active"] == server.scene["tape"]["active"]
         assert scene["tape"]["value"][scene["tape"]["variable"]["w"]] == sliders["w"] == -1.37
-        # a link with off= opens pruned, its switch off
-        page.goto(url + "graph-article.en.html?off=w")
+        # a link opens where it says, as the live page reads it (initial_state): off= pruned,
+        # its switch off, the mode, a value beyond the slider's range widening it (x) and
+        # one too large for the live page left out (y)
+        page.goto(url + "graph-article.en.html?off=w&w=-0.7&x=9&y=2e6&mode=backward")
         page.wait_for_function("() => { const t = window.__bpxt; return t && t.rows() > 0 &&"
                                " t.table().grad[0] === 'not computed' }", timeout=30_000)
         assert js(page, "t.all('CheckboxGroup')[0].active") == [1, 2, 3]
+        query = {"off": "w", "w": "-0.7", "x": "9", "y": "2e6", "mode": "backward"}
+        server = ExplorerModel(**initial_state({**query, "expr": expr}))
+        _wait_for_pane(page, display.html(stats_html(server, "en")).text)
+        shown = table(page)
+        for n in server.graph:
+            d = server.graph.nodes[n]
+            if d["kind"] != "constant":
+                assert number(shown[d["name"]]["value"]) == pytest.approx(d["value"], rel=1e-5)
+        sliders = js(page, "Object.fromEntries(t.all('Slider').filter((m) => m.tags.some((g) =>"
+                           " String(g).startsWith('bpx-variable:'))).map((m) => [m.title, [m.start, m.end, m.value]]))")
+        assert sliders == {n: [*server.slider_ranges()[n], v] for n, v in server.values.items()}
+        assert js(page, "t.all('panel.models.widgets.RadioButtonGroup').find((m) =>"
+                        " m.labels.includes('Backward')).active") == MODES.index("backward")
+        # a move is written into the address with the rest (the live page's keys), and the
+        # language link (a file of the site) carries it
+        set_slider(page, "b", 0.25)
+        page.wait_for_url("**b=0.25**", timeout=10_000)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+        assert {k: v for k, v in query.items() if k != "expr"} == {
+            "off": "w", "w": "-0.7", "x": "9", "b": "0.25", "y": "1", "mode": "backward"}
+        assert query["expr"] == expr
+        other = page.locator("a[hreflang=zh]").first
+        other.dispatch_event("contextmenu")  # as the student opens its menu to copy it
+        href = other.get_attribute("href")
+        assert href == "graph-article.zh.html?" + urllib.parse.urlsplit(page.url).query
         assert sockets == [] and missing == []
     finally:
         context.close()
@@ -304,10 +372,13 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
     """loss-value: L, L + C and k·L are the page's graph with C and k pinned, replayed in the
     page; the table is what the lesson writes on the server for the same values."""
     _, _, url = site
-    context, page, sockets, missing = _open(browser, url + "loss-value.en.html", drawn=True)
+    # its link read as the lesson reads it (k beyond its range: clamped, float_arg)
+    context, page, sockets, missing = _open(browser, url + "loss-value.en.html?k=9&C=12.5&w=-1.37",
+                                            drawn=True)
     try:
-        for name, value in (("k", 2.37), ("C", 12.5), ("w", -1.37)):
-            set_slider(page, name, value)
+        lesson = LossValueLesson({"k": "9", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
+        _wait_for_pane(page, display.html(lesson.table.object).text)
+        set_slider(page, "k", 2.37)
         lesson = LossValueLesson({"k": "2.37", "C": "12.5", "w": "-1.37"}, "en", sync_url=False)
         table = display.html(lesson.table.object).text
         _wait_for_pane(page, table)
@@ -338,6 +409,9 @@ def test_loss_values_table_follows_its_sliders_with_no_server(site, browser):
                                         pytest.approx(np.asarray(v).tolist(), rel=1e-15, abs=0))
                                     for k, v in source.data.items()}
                              for name, source in sources.items()}
+        # the page's address holds its state as the live lesson writes it (url_state)
+        page.wait_for_url("**tau=0.5**", timeout=10_000)
+        assert dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query)) == lesson.url_state()
         assert "greyed-out controls" not in js(page, "t.deepText()")  # nothing needs the server
         assert sockets == [] and missing == []
     finally:
