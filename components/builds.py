@@ -342,9 +342,11 @@ def _render(session, resources, token) -> str:
     from panel.io.server import server_html_page_for_session
     from panel.io.state import set_curdoc
 
+    from .assets import page_resources  # MathJax loaded by the first formula, not the page
+
     doc = session.document
     with set_curdoc(doc):
         return server_html_page_for_session(
-            session, resources=resources, title=doc.title, token=token, template=doc.template,
+            session, resources=page_resources(resources), title=doc.title, token=token, template=doc.template,
             template_variables=doc.template_variables,
         )

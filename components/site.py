@@ -120,6 +120,7 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
     import panel as pn
     from bokeh.resources import Resources
 
+    from .assets import page_resources
     from .lessons import LESSONS
     from .navigation import build_page
     from .page import stylesheet
@@ -140,7 +141,8 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
             note = ui(lang)[key + ("_live" if live else "")]
             place_note(page, built["greyed"], note.format(live=live_words(live, lang)))
         title = f"{ui(lang)['app_title']} · {LESSONS[slug].title[lang]}"
-        page.save(saved, resources=Resources(mode="server", root_url=""), title=title)
+        # without MathJax: the first formula the page typesets loads it (assets.page_resources)
+        page.save(saved, resources=page_resources(Resources(mode="server", root_url="")), title=title)
         del page
     text = _local(saved.getvalue())
     return with_live(text, live) if live else text
@@ -318,9 +320,12 @@ def _copy_static(out: Path, pages: list[Path]) -> None:
     import bokeh
     import panel
 
+    from .assets import later_files
+
     roots = {"static/js/": Path(bokeh.__file__).parent / "server" / "static" / "js",
              "static/extensions/panel/": Path(panel.__file__).parent / "dist"}
     todo = {url for page in pages for url in STATIC_URL.findall(page.read_text(encoding="utf-8"))}
+    todo |= later_files(todo)  # MathJax, loaded by a page's first formula from beside BokehJS
     done: set[str] = set()
     while todo:
         url = todo.pop()

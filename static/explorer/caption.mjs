@@ -9,9 +9,13 @@ export function captionFor(sc, r, player) {
   const p = player, mode = sc.mode
   if (p.index >= 0 && p.steps[p.index]) {
     const s = p.steps[p.index]
+    // the typeset formula is a picture (MathJax's SVG, hidden from assistive technology:
+    // markup.mjs): its words are the step's plain-text formula
+    const words = s.text_template ? fillNumbers(r, s.text_template) : s.text || ""
     return {
       html: `<div class="bpx-step-kind bpx-${s.kind}">${T.steps[s.kind] || s.kind}</div>` +
-            `<div class="bpx-formula bpx-formula-${mode}">$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
+            `<div class="bpx-formula bpx-formula-${mode}" role="img" aria-label="${attribute(words)}">` +
+            `$$${s.latex_template ? fillNumbers(r, s.latex_template) : s.latex}$$</div>`,
       counter: T.step(p.index + 1, p.steps.length),
     }
   }
@@ -21,3 +25,6 @@ export function captionFor(sc, r, player) {
     counter: mode === "graph" ? "" : T.count(passSteps(sc).length),
   }
 }
+
+const ESCAPED = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }
+const attribute = (text) => String(text).replace(/[&<>"]/g, (c) => ESCAPED[c])

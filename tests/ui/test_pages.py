@@ -42,6 +42,12 @@ ARTICLE_SECTION = {"chain-rule": "backward", "fan-out": "fan-out", "stop-gradien
                    "loss-value": "loss-value", "input-gradients": "inputs",
                    "same-gradient": "same-gradient", "loss-matters": "loss-matters"}
 FIRST_PROSE = ("prose", "intro", "forward_intro")
+# BokehJS's MathJax: the bundle's fetches so far, whether its provider has MathJax, and how many
+# typeset formulas the caption shows (the page loads it with its first formula: markup.mjs)
+MATHJAX = """() => { const t = window.__bpxt, caption = t.viewOf(t.div('bpx-caption'))
+  return {fetched: performance.getEntriesByType('resource').filter((e) => e.name.includes('bokeh-mathjax')).length,
+          loaded: !!Bokeh.require('models/text/providers').default_provider.MathJax,
+          typeset: caption ? caption.el.shadowRoot.querySelectorAll('.bpx-formula mjx-container').length : 0} }"""
 
 
 def _first_words(slug: str, lang: str) -> str:
@@ -126,9 +132,21 @@ def _wait_text(page, expect: str) -> None:
 def test_page_shows_its_heading_and_prose(desktop):
     if desktop.slug in ARTICLE_SECTION:
         _wait_text(desktop.page, plain(article_heading(ARTICLE_SECTION[desktop.slug], desktop.lang)))
+    # no page fetches MathJax with its first load (components/assets.py page_resources)
+    assert desktop.page.evaluate(MATHJAX) == {"fetched": 0, "loaded": False, "typeset": 0}
     if desktop.slug == "chain-rule":  # its scene opens in backward mode and says to press Play
         _wait_text(desktop.page, plain(ui(desktop.lang)["play_cue"]))
         assert js(desktop.page, "t.scene().mode") == "backward"
+        # its first step's formula loads MathJax, once, and is typeset (the screenshots show it,
+        # and the phone's checks read the page with it)
+        button(desktop.page, ui(desktop.lang)["step"]).click()
+        desktop.page.wait_for_function(f"() => ({MATHJAX})().typeset === 1", timeout=20_000)
+        first = js(desktop.page, "t.div('bpx-caption').text")
+        button(desktop.page, ui(desktop.lang)["step"]).click()  # the next, typeset as it comes
+        desktop.page.wait_for_function("(s) => window.__bpxt.div('bpx-caption').text !== s", arg=first,
+                                       timeout=10_000)
+        desktop.page.wait_for_function(f"() => ({MATHJAX})().typeset === 1", timeout=10_000)
+        assert desktop.page.evaluate(MATHJAX) == {"fetched": 1, "loaded": True, "typeset": 1}
     # on a wide screen the inputs and lessons are a sidebar, open (on a phone, a drawer that
     # starts closed: test_phone.py)
     assert desktop.page.evaluate("() => document.getElementById('sidebar').classList.contains('show')"), \
