@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import types
 
 import panel as pn
 import param
@@ -95,12 +96,13 @@ class NodeDetails(ModelView):
         g, drawn = self.model.graph, self.model.drawn
         if g is None:
             return {}
-        # a group's details need the server (a tap opens it): none here
+        # a tap opens a group on the server: here its details say so
         picks = (list(g) if drawn is None else
                  [None if drawn.nodes[i]["kind"] in GROUP_KINDS else drawn.nodes[i]["tape"]
                   for i in range(len(drawn))])
-        return {"shown": [None if n is None else self.template(g, n, False) for n in picks],
-                "hidden": [None if n is None else self.template(g, n, True) for n in picks],
+        group = f"<div class='bpx-hint'>{ui(self.lang)['static_group_open']}</div>"
+        return {"shown": [group if n is None else self.template(g, n, False) for n in picks],
+                "hidden": [group if n is None else self.template(g, n, True) for n in picks],
                 "hint": f"<div class='bpx-hint'>{ui(self.lang)['details_hint']}</div>",
                 "fault": FAULT_HTML}
 
@@ -193,16 +195,7 @@ class GroupBar(ModelView):
         label = next(k for k, v in self.labels.items() if v == model.drawn_level)
         with param.parameterized.discard_events(self.level):
             self.level.param.update(options=options, value=label)
-        drawn = model.drawn
-        if drawn is None:
-            self.note.object = ""
-        else:
-            groups = sum(1 for n in drawn if drawn.nodes[n]["kind"] == "group")
-            opened = ", ".join(html.escape(g) for g in drawn.graph.get("open", []))
-            note = w["layers_note"] if model.drawn_level == "layer" else w["groups_note"]
-            self.note.object = (
-                note.format(nodes=f"{len(model.graph):,}", drawn=f"{len(drawn):,}", groups=groups)
-                + (w["groups_open"].format(opened=opened) if opened else ""))
+        self.note.object = level_note(model, w)
         last = model.expanded[-1] if model.expanded else ""
         self.back.param.update(visible=bool(last), label=w["level_back"].format(group=last))
         group = self._open_group()
@@ -215,6 +208,18 @@ class GroupBar(ModelView):
 
     def __panel__(self):
         return self.row
+
+
+def level_note(model: ExplorerModel, w: dict) -> str:
+    """What a network's drawing shows at its level (GroupBar's note; "" drawn op by op)."""
+    drawn = model.drawn
+    if drawn is None:
+        return ""
+    groups = sum(1 for n in drawn if drawn.nodes[n]["kind"] == "group")
+    opened = ", ".join(html.escape(g) for g in drawn.graph.get("open", []))
+    note = w["layers_note"] if model.drawn_level == "layer" else w["groups_note"]
+    return (note.format(nodes=f"{len(model.graph):,}", drawn=f"{len(drawn):,}", groups=groups)
+            + (w["groups_open"].format(opened=opened) if opened else ""))
 
 
 def _is_network(model: ExplorerModel) -> bool:
@@ -268,6 +273,31 @@ class Explorer(ModelView):
             self.model.param.watch(lambda *events: write(),
                                    ["expression", "values", "mode", "error", "drawn"])
 
+    def _levels(self) -> list[dict]:
+        """A network's drawing at each level its switch offers (in the switch's order), for a
+        page with no server behind it (``static/explorer/levels.mjs``): everything closed,
+        at the page's values, mode and switches, as the server draws it after the same
+        click (``ExplorerModel.set_level``) - its scene, the figure's height and padding
+        (``GraphView``), its nodes' details and the bar's note. The page's replay moves the
+        numbers from there as on any scene."""
+        model, groups, view = self.model, self.groups, self.view
+        out = []
+        for label in groups.level.options:
+            level = groups.labels[label]
+            other = model if level == model.drawn_level and not model.expanded else ExplorerModel(
+                expression=model.expression, values=dict(model.values), mode=model.mode,
+                requires_grad=dict(model.requires_grad), kinds=dict(model.kinds), level=level)
+            scene = other.scene
+            fitted = types.SimpleNamespace(x_range=types.SimpleNamespace(),
+                                           y_range=types.SimpleNamespace())
+            view._fit(fitted, scene)
+            out.append({"scene": view._encode({**scene, "lang": self.lang}),
+                        "height": view._height_for(scene),
+                        "padding": [fitted.x_range.range_padding, fitted.y_range.range_padding],
+                        "details": NodeDetails(model=other, lang=self.lang).templates(),
+                        "note": level_note(other, self.words)})
+        return out
+
     def _descent(self) -> list:
         self.descent = StepPanel(model=self.model, lang=self.lang)
         if is_offline():  # no server behind the page: the step is taken in the page
@@ -280,8 +310,9 @@ class Explorer(ModelView):
         box = self.expression
         # typed text needs the parser, the rest a new derivation: the page's note says so
         groups = self.groups  # its bar is made only for a network
-        bar = () if groups.level is None else (groups.level, groups.back, groups.close_one,
-                                               groups.close_all)
+        # the level switch works in the page (every level's drawing made now: _levels); the
+        # ways back close opened groups, which only the server opens
+        bar = () if groups.level is None else (groups.back, groups.close_one, groups.close_all)
         save = site_save()
         if save is None:  # the file is the server's
             server_only(box.input, *bar, self.save)
@@ -293,6 +324,8 @@ class Explorer(ModelView):
         url_key("expr", box.input)
         if groups.level is not None:
             url_key("level", groups.level, [groups.labels[label] for label in groups.level.options])
+            groups.level.jscallback(args=self.view.player_args("level", levels=self._levels()),
+                                    value=RUN_PLAYER)
         # an example of the menu is a page of the site
         files = {label: site_link("graph", self.lang, {"expr": source, "lang": self.lang})
                  for label, source in box.choices.items()}

@@ -104,6 +104,10 @@ class GraphView(pn.viewable.Viewer):
         self.labels = ColumnDataSource(_empty(LABEL_COLUMNS))
         self.focus = ColumnDataSource(_empty(FOCUS_COLUMNS))
         self.lit = ColumnDataSource(_empty(LIT_COLUMNS))
+        # playing: the edges of the next few steps and their heads, drawn on the overlay
+        # (static/explorer/stepframes.mjs)
+        self.ahead = ColumnDataSource(_empty(EDGE_COLUMNS))
+        self.ahead_heads = ColumnDataSource(_empty(ARROW_COLUMNS))
         self.pulses = ColumnDataSource(_empty(PULSE_COLUMNS))
         self.table = ColumnDataSource(_empty(TABLE_COLUMNS))
         self.caption = Div(text="", css_classes=["bpx-caption"], sizing_mode="stretch_width",
@@ -137,6 +141,7 @@ class GraphView(pn.viewable.Viewer):
         self.player = CustomJS(code=player_code(), module=True, args=dict(
             meta=self.meta, nodes=self.nodes, edges=self.edges, bands=self.bands,
             arrows=self.arrows, labels=self.labels, focus=self.focus, lit=self.lit,
+            ahead=self.ahead, ahead_heads=self.ahead_heads,
             pulses=self.pulses, table=self.table, figure=self.figure,
             values_table=self.values_table,
             caption=self.caption, counter=self.counter, guess=self.guess, verdict=self.verdict,
@@ -183,14 +188,16 @@ class GraphView(pn.viewable.Viewer):
         # renderer for every page; none of these sources is ever selected (but the nodes', whose
         # copies are given) and no legend mutes them, so BokehJS's own defaults never show
         fig.add_glyph(self.bands, Patches(xs="xs", ys="ys", fill_color="color", line_color=None))
-        edges = fig.add_glyph(self.edges, MultiLine(
-            xs="xs", ys="ys", line_color="color", line_dash="dash", line_alpha="alpha",
-            line_width="width"))
-        fig.add_layout(Arrow(
-            source=self.arrows, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
-            line_alpha=0, line_width=0,
-            end=VeeHead(size="head", fill_color="color", line_color="color", fill_alpha="alpha",
-                        line_alpha="alpha")))
+        line = dict(xs="xs", ys="ys", line_color="color", line_dash="dash", line_alpha="alpha",
+                    line_width="width")
+        edges = fig.add_glyph(self.edges, MultiLine(**line))
+
+        def heads(source, **level):
+            return Arrow(source=source, x_start="x0", y_start="y0", x_end="x1", y_end="y1",
+                         line_alpha=0, line_width=0, **level,
+                         end=VeeHead(size="head", fill_color="color", line_color="color",
+                                     fill_alpha="alpha", line_alpha="alpha"))
+        fig.add_layout(heads(self.arrows))
         node = dict(x="x", y="y", marker="marker", size="size", fill_color="fill",
                     line_color="line", line_width="width", fill_alpha="alpha", line_alpha="alpha")
         # three glyphs made from the same properties (a Bokeh clone() costs twice as much)
@@ -205,6 +212,10 @@ class GraphView(pn.viewable.Viewer):
             text_font_style="style", text_align="center", text_baseline="baseline",
             x_offset="dx", y_offset="dy", text_alpha="alpha", background_fill_color="#FFFFFF",
             background_fill_alpha="boxed", padding=2, border_radius=3))
+        # playing, the next steps' edges (and heads) on the overlay: their arrivals repaint
+        # it, not the graph underneath
+        fig.add_glyph(self.ahead, MultiLine(**line), level="overlay")
+        fig.add_layout(heads(self.ahead_heads, level="overlay"))
         # the current playback step: what it lights changes without repainting the graph
         fig.add_glyph(self.lit, MultiLine(xs="xs", ys="ys", line_color="#F2B705", line_width=4,
                                           line_alpha=0.95), level="overlay")

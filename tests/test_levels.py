@@ -365,3 +365,21 @@ def test_formulas_are_typeset_ahead_while_still_and_the_next_alone_while_playing
     assert (playing["count"], playing["settle"]) == (1, 0)
     for queued in (still, paused, playing):
         assert "$" in queued["first"] and queued["first"] == queued["next"]
+
+
+@pytest.mark.parametrize("expression, level", [("mlp(2, 30, 30, 1)", "neuron"),
+                                               ("mlp(2, 3, 3, 1)", "op")])
+def test_playback_windows_draw_at_each_arrival_what_a_full_drawing_does(expression, level):
+    """Playing, a full render leaves the next steps' edges off the lower canvas for the
+    overlay (stepframes.mjs): at every arrival of the backward pass, the lower canvas drawn at
+    the window's start and the overlay written at the arrival show each edge in the style a
+    full drawing gives it, the same bands, legend count and arrowheads (zoomed out: the
+    topmost of piled heads); bundled (a crowd's band appears between windows) and one by one.
+    Nearly every step's arrival is inside a window."""
+    model = ExplorerModel(expression=expression, level=level, mode="backward", values=dict(VALUES))
+    scene = json.loads(to_json(model.scene))
+    out, = call_js(ROOT / "tests/js/level_numbers.mjs", [["windowedPlayback", [scene]]],
+                   numbers=False)
+    assert out["differ"] == []
+    assert sum(out["held"]) >= out["steps"] - 2 and max(out["held"]) > 1
+    assert len(out["held"]) <= out["steps"] // 6

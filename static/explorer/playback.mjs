@@ -93,10 +93,11 @@ export class Player {
       }
       const before = this.steps[this.index]
       this.index += 1; this.start = now; this.arrived = false
-      // the step before drawn as arrived: only what the new step lights changes
-      if (wasArrived && host.startStep) host.startStep(before)
+      // only what the new step lights changes (and, when no frame showed the step before
+      // arrived, what its arrival brings: stepframes.mjs)
+      if (host.startStep) host.startStep(before, wasArrived)
       else host.render({ table: false })
-    } else if (wasArrived !== this.arrived) host.render({ table: false })
+    } else if (wasArrived !== this.arrived) host.arrive ? host.arrive() : host.render({ table: false })
     else host.animateFrame()
     this.syncButton()
     this.raf = requestAnimationFrame(() => this.tick())

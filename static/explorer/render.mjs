@@ -23,7 +23,8 @@ const BUNDLED = 8
 // `keyNode`: the node the keyboard stands on (-1: none), ringed like a step's nodes;
 // `frame`: the plane on screen without margins ([x0, x1, y0, y1], or null); `highlight`:
 // an edge lit by a cell of the weight matrix (-1: none)
-export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1, highlight = -1 }) {
+// `ahead`: edges left out (a Uint8Array of flags, or null), drawn on the overlay while playing
+export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentation, keyNode = -1, highlight = -1, ahead = null }) {
   const mode = sc.mode, N = sc.nodes
   const n = N.id.length
   const lossName = lossNameOf(sc)
@@ -103,6 +104,63 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
 
   const E = sc.edges, m = E.u.length
   const ecol = { xs: E.xs, ys: E.ys, color: [], dash: [], alpha: [], width: [] }
+  const st = edgeStyles(sc, r, nodeSize)
+  const { flow, bundled, crowd } = st
+  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [], edge: [] }
+  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
+  // a crowd's weaker edges are its band alone (flow.mjs crowds): `hidden[k]` for each;
+  // `ahead` edges are left to the overlay (stepframes.mjs aheadColumns)
+  const hidden = st.cut > 0 || ahead ? new Uint8Array(m) : null, banded = new Set()
+  let hiddenCount = 0
+  for (let k = 0; k < m; k++) {
+    const u = E.u[k], v = E.v[k]
+    const { color, dash, alpha, width, lc, arrived, hides } = st.style(k, seen)
+    // the number is written only where it is drawn (formatting thousands of them per drag
+    // frame was most of a big graph's drawing)
+    const label = showEdgeLabels && arrived ? edgeLabel(sc, r, k, mode, flow) : ""
+    if (ahead && ahead[k]) hidden[k] = 1
+    else if (hides) { hidden[k] = 1; hiddenCount++; banded.add(crowd.of[k]) }
+    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
+    const xs = E.xs[k], ys = E.ys[k]
+    if (showEdgeLabels && label) {
+      // the label sits on the middle of the first segment, the arrowhead on the last one
+      const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
+      const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
+      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge", rank: 4 })
+    }
+    // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
+    if (bundled) continue
+    const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
+    acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
+    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8); acol.edge.push(k)
+  }
+
+  // zoomed out (nodes at their smallest), heads pile on each other: see topHeads
+  const shown = nodeSize <= MIN_NODE ? topHeads(acol, ppu) : acol
+  // the heads of `ahead` edges go to the overlay with them (where they are drawn: `heads`)
+  const [arrows, heads] = splitHeads(shown, ahead)
+
+  labels.place(ppu, frame, { x: N.x, y: N.y, size: col.size })
+
+  const { focus, lit } = marks(sc, col.size, { step, ppu, keyNode, highlight })
+  const bands = { xs: [], ys: [], color: [] }
+  for (const c of [...banded].sort((a, b) => a - b)) {
+    bands.xs.push(crowd.bands[c].xs); bands.ys.push(crowd.bands[c].ys); bands.color.push(BAND_COLOR)
+  }
+  return {
+    nodes: col, edges: bundled ? bundles(ecol, E, hidden) : ahead ? without(ecol, ahead) : ecol, bands, arrows, labels: labels.columns, focus, lit,
+    flow: flow ? { max: flow.max, thick: st.thick, faint: Math.min(st.flowAlpha, 0.35), band: hiddenCount ? { count: hiddenCount, cut: st.cut } : null } : null,
+    // for playback's windows (stepframes.mjs): whether a label changes as steps arrive, the
+    // edges a band stands for, the crowds banded, the `ahead` edges' heads
+    quiet: mode === "graph" || (!showNodeLabels && !showEdgeLabels), hiddenCount, banded, heads, headBase: head, styles: st,
+  }
+}
+
+// How each edge is drawn for one replay `r` and node size: `style(k, seen)` (seen: the nodes
+// playback has reached, null: all) gives its colour, dash, opacity and width, the ink of its
+// label, whether its number has arrived and whether a crowd's band stands for it (`hides`).
+export function edgeStyles(sc, r, nodeSize) {
+  const mode = sc.mode, E = sc.edges, m = E.u.length, n = sc.nodes.id.length
   // backward: width and opacity grow with the gradient an edge carries back (flow.mjs)
   // the flows follow the numbers alone: one computation per replay, not one per frame
   const flow = mode === "backward" ? (r.flows || (r.flows = flows(sc, r))) : null
@@ -118,63 +176,55 @@ export function drawing(sc, r, { seen, step, ppu, box, frame = null, presentatio
   // of anti-aliased lines wider than a pixel took a software-drawn canvas ~100 ms to repaint,
   // on every frame of a drag)
   const thick = !flow ? 0 : bundled ? THIN : Math.min(flow.thick, Math.max(2.5, nodeSize * 0.3))
-  const acol = { x0: [], y0: [], x1: [], y1: [], color: [], alpha: [], head: [] }
-  const head = Math.max(5, Math.min(13 * big, nodeSize * 0.3))
-  // a crowd's weaker edges are its band alone (flow.mjs crowds): `hidden[k]` for each
   const crowd = flow && bundled ? crowds(sc) : null
   const cut = crowd ? cutOf(flow, crowd) : 0
-  const hidden = cut > 0 ? new Uint8Array(m) : null, banded = new Set()
-  let hiddenCount = 0
-  for (let k = 0; k < m; k++) {
+  const style = (k, seen) => {
     const u = E.u[k], v = E.v[k], blocked = E.blocked[k]
-    const tu = tapeIndex(sc, u), tv = tapeIndex(sc, v)
-    const carries = sc.tape.active[tv] && sc.tape.active[tu] && !blocked
-    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, lc = EDGE_INK, width = 2
+    const carries = sc.tape.active[tapeIndex(sc, v)] && sc.tape.active[tapeIndex(sc, u)] && !blocked
+    let color = FLOW[mode], dash = "solid", alpha = flowAlpha, lc = EDGE_INK, width = 2, hides = false
     if (mode === "backward") {
       if (blocked) { color = BLOCKED; dash = "dashed"; lc = BLOCKED }
       else if (!carries) { color = PRUNED; dash = "dotted"; alpha = Math.min(alpha, 0.7) }
     } else if (blocked) { color = BLOCKED; dash = "dashed" }
     // in playback an edge shows its number once the step that carries it has arrived
-    const owner = mode === "backward" ? u : v
-    const arrived = !seen || seen.has(owner) || (blocked && seen.has(v) && mode === "backward")
-    // the number is written only where it is drawn (formatting thousands of them per drag
-    // frame was most of a big graph's drawing)
-    const label = showEdgeLabels && arrived ? edgeLabel(sc, r, k, mode, flow) : ""
-    if (arrived && flow && carries && !blocked) {
+    const arrived = !seen || arrivesWith(sc, k).some((i) => seen.has(i))
+    if (arrived && flow && carries) {
       const s = strength(flow.flow[k], flow.max)
       width = widthOf(s, thick)
       alpha = opacityOf(s, Math.min(flowAlpha, 0.35))
-      if (hidden && crowd.of[k] >= 0 && flow.flow[k] < cut) { hidden[k] = 1; hiddenCount++; banded.add(crowd.of[k]) }
+      hides = cut > 0 && crowd.of[k] >= 0 && flow.flow[k] < cut
     }
-    ecol.color.push(color); ecol.dash.push(dash); ecol.alpha.push(alpha); ecol.width.push(width)
-    const xs = E.xs[k], ys = E.ys[k]
-    if (showEdgeLabels && label) {
-      // the label sits on the middle of the first segment, the arrowhead on the last one
-      const parallel = (k > 0 && E.u[k - 1] === u && E.v[k - 1] === v) || (k + 1 < m && E.u[k + 1] === u && E.v[k + 1] === v)
-      const [lx, ly] = parallel ? [xs[1], ys[1]] : along(xs[0], ys[0], xs[1], ys[1], 0.5)
-      labels.add(lx, ly + 0.08, label, { color: lc, size: edgeLabelSize, boxed: 0.88, edge: k, role: "edge", rank: 4 })
-    }
-    // the arrowhead touches the child's outline (sizes are in pixels, positions in units)
-    if (bundled) continue
-    const [ax, ay, ux, uy] = trimEnd(xs, ys, (col.size[v] / 2 + 2) / ppu)
-    acol.x0.push(ax - ux * 0.02); acol.y0.push(ay - uy * 0.02); acol.x1.push(ax); acol.y1.push(ay)
-    acol.color.push(color); acol.alpha.push(alpha); acol.head.push(head + (width - 2) * 0.8)
+    return { color, dash, alpha, width, lc, arrived, hides }
   }
+  return { flow, flowAlpha, bundled, thick, crowd, cut, style }
+}
 
-  // zoomed out (nodes at their smallest), heads pile on each other: see topHeads
-  const arrows = nodeSize <= MIN_NODE ? topHeads(acol, ppu) : acol
+// the nodes whose arrival in playback shows edge k's number (the first to arrive does): the
+// head's forward, the tail's backward, where a blocked edge's "× 0" comes with its head too
+export function arrivesWith(sc, k) {
+  const E = sc.edges
+  if (sc.mode !== "backward") return [E.v[k]]
+  return E.blocked[k] ? [E.u[k], E.v[k]] : [E.u[k]]
+}
 
-  labels.place(ppu, frame, { x: N.x, y: N.y, size: col.size })
-
-  const { focus, lit } = marks(sc, col.size, { step, ppu, keyNode, highlight })
-  const bands = { xs: [], ys: [], color: [] }
-  for (const c of [...banded].sort((a, b) => a - b)) {
-    bands.xs.push(crowd.bands[c].xs); bands.ys.push(crowd.bands[c].ys); bands.color.push(BAND_COLOR)
+// the heads of a drawing split: [those drawn with the edges' canvas (without the `edge`
+// column), those of `ahead` edges (with it)]
+function splitHeads(acol, ahead) {
+  const keys = Object.keys(acol), low = {}, high = {}
+  for (const key of keys) { low[key] = []; high[key] = [] }
+  for (let j = 0; j < acol.edge.length; j++) {
+    const to = ahead && ahead[acol.edge[j]] ? high : low
+    for (const key of keys) to[key].push(acol[key][j])
   }
-  return {
-    nodes: col, edges: bundled ? bundles(ecol, E, hidden) : ecol, bands, arrows, labels: labels.columns, focus, lit,
-    flow: flow ? { max: flow.max, thick, faint: Math.min(flowAlpha, 0.35), band: hiddenCount ? { count: hiddenCount, cut } : null } : null,
-  }
+  delete low.edge
+  return [low, high]
+}
+
+// edge columns without the `out` rows
+function without(ecol, out) {
+  const res = {}
+  for (const key of Object.keys(ecol)) res[key] = ecol[key].filter((x, k) => !out[k])
+  return res
 }
 
 // The overlay's marks: the current step's nodes ringed and its edges lit between outlines,

@@ -52,7 +52,7 @@ export class Texts {
     const a = view.args, texts = a.texts
     if (!texts || !view.scene || !view.result) return
     const fill = (template) => this.fill(template, view)
-    const d = texts.details, picked = a.nodes.selected.indices
+    const d = view.levelDetails || texts.details, picked = a.nodes.selected.indices  // levels.mjs
     if (d) {
       const i = picked && picked.length ? picked[0] : -1
       const details = (view.predicting ? d.hidden : d.shown)[i]

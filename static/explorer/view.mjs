@@ -24,9 +24,10 @@ import { Texts } from "./texts.mjs"
 import { Descent } from "./descent.mjs"
 import { GradBuffer } from "./buffer.mjs"
 import { saveHtml } from "./save.mjs"
-import { startStep } from "./stepframes.mjs"
+import { startStep, arrive, planWindow, windowOf, aheadColumns, EMPTY_AHEAD } from "./stepframes.mjs"
 import { typesetAhead } from "./ahead.mjs"
 import { offInLink, pruneScene } from "./switches.mjs"
+import { showLevel } from "./levels.mjs"
 
 export class View {
   constructor(args) {
@@ -70,6 +71,7 @@ export class View {
       case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
       case "grad-buffer": return this.buffer.handle(this, data)
       case "save": return saveHtml(this, data)  // the static site's "Save as HTML" (save.mjs)
+      case "level": return showLevel(this, data.levels[obj.active])  // the static site's (levels.mjs)
       case "requires-grad": return this.requiresGrad(data.names.filter((_, k) => !obj.active.includes(k)))
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
@@ -288,19 +290,31 @@ export class View {
     if (a.quiz && a.quiz.visible !== this.predicting) a.quiz.setv({ visible: this.predicting }, { sync: false })
     this.stack()
     keepSameStyles(viewOf(a.figure))
-    const ppu = pixelsPerUnit(a.figure)
-    const d = drawing(this.scene, this.result, {
-      seen: this.seen(), step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu,
+    const ppu = pixelsPerUnit(a.figure), seen = this.seen()
+    const draw = (ahead) => drawing(this.scene, this.result, {
+      seen, step: this.predicting ? this.quiz.revealed() : this.player.current(), ppu,
       box: visibleBox(a.figure), frame: visibleBox(a.figure, 0), presentation: this.presentation, keyNode: this.access.node,
-      highlight: this.highlight,
+      highlight: this.highlight, ahead,
     })
-    this.lastDrawn = { ppu, size: d.nodes.size, big: this.presentation }
+    // playing: the next steps' edges on the overlay (stepframes.mjs), when no label follows them
+    const last = this.lastDrawn, p = this.player
+    const plan = a.ahead && p.playing && !this.predicting && last && last.quiet && last.ppu === ppu && last.big === this.presentation
+      ? planWindow(this.scene, this.result, p, seen) : null
+    let d = draw(plan && plan.ahead)
+    if (plan && !d.quiet) d = draw(null)
+    this.window = plan && d.quiet ? windowOf(this.scene, this.result, plan, d) : null
+    this.lastDrawn = { ppu, size: d.nodes.size, big: this.presentation, quiet: d.quiet }
     this.written.update(a.nodes, d.nodes)
     this.written.update(a.edges, d.edges)
     this.written.update(a.bands, d.bands)
     this.written.update(a.arrows, d.arrows)
     this.written.updateText(a.labels, d.labels, BLANK_LABEL)
     if (a.focus) { this.written.update(a.focus, d.focus); this.written.update(a.lit, d.lit) }
+    if (a.ahead) {
+      const w = this.window, o = w ? aheadColumns(this.scene, w, seen, d.nodes.size, ppu) : EMPTY_AHEAD
+      this.written.update(a.ahead, o.edges)
+      this.written.update(a.ahead_heads, o.heads)
+    }
     if (withTable) this.valuesTable.write(a.table, a.values_table, tableColumns(this.scene, this.result, this.predicting ? this.quiz.seen() : null), this.written)
     if (withTable) { this.texts.write(this); this.buffer.write(this) }
     this.caption()
@@ -311,7 +325,10 @@ export class View {
   }
 
   // a playing step's start, after the step before arrived (stepframes.mjs)
-  startStep(before) { return startStep(this, before) }
+  startStep(before, drawn) { return startStep(this, before, drawn) }
+
+  // a playing step's arrival (stepframes.mjs)
+  arrive() { return arrive(this) }
 
   // a cell of a layer's weight matrix (components/matrix_view.py) lights the edge its
   // weight multiplies; -1 (the pointer left) lights none

@@ -118,7 +118,8 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
         assert number(rows[layer]["grad"].split("= ")[1]) == pytest.approx(norms[layer][1], rel=2e-5)
     assert number(rows["L"]["value"]) == pytest.approx(norms["L"][0], rel=2e-5)
     # backward: edge widths follow the gradient carried back, and a legend says so
-    widths = js(page, "t.source(['xs','ys','color','dash','alpha','width']).data.width")
+    # (the view's own source: the overlay's window of edges has the same columns)
+    widths = js(page, "window.__bpx_views.find((v) => v.scene).args.edges.data.width")
     assert len(set(widths)) > 1 and max(widths) > 2
     assert "‖·‖" not in js(page, "t.div('bpx-legend').text") and js(page, "t.div('bpx-legend').visible")
     # a drag frame: the legend's scale follows the edges on screen at once (written in place,
@@ -158,7 +159,7 @@ def test_layers_open_to_neurons_and_ops_by_mouse_and_back(page, app_url):
     button(page, "Neurons").click()
     wait_drawn(page, 126)
     band = """(before) => {
-      const t = window.__bpxt, d = t.source(['xs', 'ys', 'color', 'dash', 'alpha', 'width']).data
+      const t = window.__bpxt, d = window.__bpx_views.find((v) => v.scene).args.edges.data
       const lines = d.xs.reduce((n, xs) => n + xs.filter((x) => x !== x).length + 1, 0)
       const hidden = t.scene().edges.u.length - lines, m = t.div('bpx-legend')
       const said = /(\\d+) more edges, each below/.exec(m.text)
@@ -269,7 +270,46 @@ def check_play_outlives_the_scene_of_its_mode(page) -> None:
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     got = js(page, PLAYER)
     assert got["mode"] == "backward" and got["playing"] and got["index"] >= 0, got
+    check_arrivals_paint_the_overlay(page)
     button(page, "❚❚ Pause").click()
+
+
+# playing: a window of steps planned (stepframes.mjs), then one of its steps arrived with no
+# full render between (a full render plans a new window), the player frozen there
+IN_WINDOW = """() => { const v = window.__bpx_views.find((v) => v.scene), p = v.player, w = v.window
+  if (!w || p.index >= w.to - 2) return false
+  window.__bpx_window = { w, index: p.index, edges: v.written.drawn.get(v.args.edges).columns }; return true }"""
+ARRIVED_IN_WINDOW = """() => { const v = window.__bpx_views.find((v) => v.scene), p = v.player, c = window.__bpx_window
+  if (v.window !== c.w || !p.arrived || p.index <= c.index) return false
+  p.tick = () => {}; v.animateFrame = () => v.clearPulses(); v.clearPulses(); return true }"""
+# the same state drawn in full, as before windows: the overlay's window emptied
+FULL_RENDER = """(() => { const v = window.__bpx_views.find((v) => v.scene), a = v.args
+  const kept = a.ahead; a.ahead = null; v.window = null; v.render({ table: false }); a.ahead = kept
+  for (const s of [a.ahead, a.ahead_heads]) v.written.update(s, Object.fromEntries(Object.keys(s.data).map((k) => [k, []])))
+  return v.window === null })()"""
+RESUME = """(() => { const v = window.__bpx_views.find((v) => v.scene)
+  delete v.player.tick; delete v.animateFrame; v.player.tick(); return 0 })()"""
+
+
+def check_arrivals_paint_the_overlay(page) -> None:
+    """Playing, a step's arrival restyles the edges it brings: inside a window they are on
+    the overlay and the edges' canvas is left alone (its columns not written); the picture
+    is the one a full render draws (the 12 edges of h2's neurons into the output: a wrong
+    width or opacity differs at thousands of pixels; the overlay's ends, trimmed to the node
+    outlines, and crossings blend a few levels apart at a few hundred)."""
+    from PIL import ImageChops
+    js(page, "(window.__bpx_views.find((v) => v.scene).player.speed = 4, 0)")
+    page.wait_for_function(IN_WINDOW, timeout=20_000, polling="raf")
+    page.wait_for_function(ARRIVED_IN_WINDOW, timeout=20_000, polling="raf")
+    assert js(page, "(() => { const v = window.__bpx_views.find((v) => v.scene)"
+                    "; return v.written.drawn.get(v.args.edges).columns === window.__bpx_window.edges"
+                    " && v.args.ahead.data.xs.length > 0 })()")
+    windowed = figure_pixels(page)
+    assert js(page, FULL_RENDER)
+    full = figure_pixels(page)
+    diff = ImageChops.difference(windowed, full).convert("L")
+    assert sum(diff.histogram()[17:]) < 0.0005 * full.width * full.height
+    js(page, RESUME)
 
 
 def test_the_keyboard_opens_a_layer_then_a_neuron_and_goes_back(page, app_url):

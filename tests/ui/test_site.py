@@ -13,15 +13,16 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import panel as pn
 import pytest
 
 from components.controls import examples
 from components.lessons import LESSONS
 from components.site import build_site, example_pages, page_file, page_html, site_pages
-from components.words import LANGUAGES
+from components.words import LANGUAGES, ui
 
 from components import display
-from components.explorer import NodeDetails, initial_state
+from components.explorer import NodeDetails, initial_state, level_note
 from components.lessons.accumulation import AccumulationLesson
 from components.lessons.input_gradients import InputGradientsLesson
 from components.lessons.loss_matters import LossMattersLesson
@@ -43,7 +44,7 @@ pytestmark = pytest.mark.browser
 
 
 # the pages the browser opens below are written; the index links every page of the site
-OPENED = {"graph-article.en.html", "input-gradients.zh.html", "loss-value.en.html",
+OPENED = {"graph-article.en.html", "graph-mlp-2-4-4-1.en.html", "input-gradients.zh.html", "loss-value.en.html",
           "same-gradient.en.html", "accumulation.en.html", "loss-matters.zh.html"}
 
 
@@ -163,10 +164,44 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         _wait_for_pane(page, display.html(steps.note.object).text)
         assert js(page, "['w', 'b'].map((n) => t.slider(n).value)") == [-1.37, 0.5]
         assert sockets == [] and missing == []
-        # an example picked from the menu is its page of the site
-        label, source = next((k, v) for k, v in examples("en").items() if "mlp" not in v)
-        with page.expect_request(lambda r: r.url.endswith(page_file("graph", "en", {"expr": source}))):
+        # an example picked from the menu is its page of the site: a network's, whose level
+        # switch works in the page, each level drawn as the server draws it after that click
+        source = "mlp(2, 4, 4, 1)"
+        label = next(k for k, v in examples("en").items() if v == source)
+        with page.expect_navigation(url="**" + page_file("graph", "en", {"expr": source})):
             js(page, "t.all('panel.models.widgets.CustomSelect').find((m) => JSON.stringify(m.options).includes(arg)).value = arg", label)
+        page.wait_for_function("() => { const t = window.__bpxt; const f = t && t.figure();"
+                               " return f && t.viewOf(f) && t.rows() > 0 && t.scene() }", timeout=30_000)
+        moved = {"x0": -0.42}
+        set_slider(page, "x0", moved["x0"])
+        button(page, "Backward").click()
+        for label, level in (("Layers", "layer"), ("Neurons", "neuron"), ("Operations", "op")):
+            button(page, label).click()
+            server = ExplorerModel(expression=source, level=level, mode="backward")
+            server.values = {**server.values, **moved}
+            want = server.scene
+            page.wait_for_function("(n) => window.__bpxt.scene().nodes.id.length === n",
+                                   arg=len(want["nodes"]["id"]), timeout=10_000)
+            shown = js(page, "(() => { const v = t.meta()._bpx_view; return {nodes: v.scene.nodes.id,"
+                             " x: v.scene.nodes.x, mode: v.scene.mode, value: Array.from(v.result.value),"
+                             " grad: Array.from(v.result.grad)} })()")
+            assert shown["nodes"] == want["nodes"]["id"] and shown["x"] == want["nodes"]["x"], level
+            assert shown["mode"] == "backward"
+            assert shown["value"] == pytest.approx(want["tape"]["value"], rel=1e-12, abs=1e-15)
+            g = server.graph  # its nodes are the tape's entries, in order
+            assert shown["grad"] == pytest.approx([g.nodes[n]["grad"] for n in sorted(g)],
+                                                  rel=1e-12, abs=1e-15)
+            note = js(page, "t.all('panel.models.markup.HTML', (m) => (m.css_classes || [])"
+                            ".includes('bpx-groups'))[0].text")
+            assert note == pn.pane.HTML(level_note(server, ui("en"))).get_root().text  # as the live bar's
+            assert f"level={level}" in page.url
+        # a tapped layer says opening it needs the live app
+        button(page, "Layers").click()
+        page.wait_for_function("() => window.__bpxt.scene().nodes.id.length < 10", timeout=10_000)
+        js(page, "t.nodes().selected.indices = [1]")
+        page.wait_for_function("(w) => window.__bpxt.deepText().includes(w)",
+                               arg=ui("en")["static_group_open"][:40], timeout=10_000)
+        assert sockets == [] and missing == []
     finally:
         context.close()
 
