@@ -145,8 +145,37 @@ def reclaim() -> None:
                                at=dt.datetime.now() + dt.timedelta(seconds=1.0))
         return
     state.due_since = None
+    if not state.builds:  # no page half built (its root listed before its view, below)
+        forget_closed_roots()
     collect_all()
     trim()
+
+
+def forget_closed_roots() -> int:
+    """Drop closed pages' template roots from Panel's ``pn.state._fake_roots``; how many.
+
+    Panel lists each page's template root there (``BaseTemplate._init_doc``) and, in this
+    version, never takes it out (``_server_destroy`` pops it from a map nothing fills), while
+    the page's entry in ``pn.state._views`` goes with its session. So one string per page
+    opened stayed for the process's life - the only use of the list is to skip roots whose
+    view is alive - and the strings of an abuse wave's pages, made while the wave's pages had
+    grown the heap, each kept one of the interpreter's 1 MiB arenas from going back to the
+    system (bench/README.md, "Session 12 (guard)"). A root is listed before its view is
+    registered: call this when no page is being built.
+
+    >>> import panel as pn
+    >>> pn.state._fake_roots.append("p-closed-page")
+    >>> forget_closed_roots() >= 1, "p-closed-page" in pn.state._fake_roots
+    (True, False)
+    """
+    roots, views = pn.state._fake_roots, pn.state._views
+    closed = [ref for ref in list(roots) if ref not in views]
+    for ref in closed:
+        try:
+            roots.remove(ref)
+        except ValueError:  # taken out meanwhile
+            pass
+    return len(closed)
 
 
 def collect_all() -> int:

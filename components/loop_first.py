@@ -22,7 +22,10 @@ A loop that is never idle (a server past its capacity) must still let pages be b
 thread waits at most ``WAIT`` s at a checkpoint, then runs ``SLICE`` s without waiting.
 
 Outside a server, and in every thread that did not :func:`join`, nothing changes.
-``BPX_LOOP_FIRST=0`` turns it off (benches compare both).
+``BPX_LOOP_FIRST=0`` turns it off (benches compare both); ``BPX_LOOP_FIRST_WAIT`` and
+``BPX_LOOP_FIRST_SLICE`` (seconds) set the bound. The price: on a server whose loop is never
+idle, a live page takes up to three times as long to build (bench/README.md, "Session 12
+(open)").
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ import os
 import threading
 import time
 
-WAIT = 0.02  # s a page thread waits at most at one checkpoint for the loop to be idle
-SLICE = 0.01  # s it then runs without waiting (a loop never idle: pages still progress)
+# s a page thread waits at most at one checkpoint for the loop to be idle, and then runs
+# without waiting (a loop never idle still lets pages be built: at least SLICE of WAIT + SLICE)
+WAIT = float(os.environ.get("BPX_LOOP_FIRST_WAIT", 0.02))
+SLICE = float(os.environ.get("BPX_LOOP_FIRST_SLICE", 0.01))
 # (module:Class, attribute): where page threads stop for the loop (components/server_hooks.py)
 CHECKPOINTS = (
     ("bokeh.core.has_props:HasProps", "__init__"),

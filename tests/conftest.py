@@ -33,6 +33,64 @@ def _profile() -> str:
 
 settings.load_profile(_profile())
 
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller (or the one process of `-n 0`)
+        compile_once(config)
+
+
+# The project's code: the test processes and every server or kernel they start import it.
+_CODE = ("app.py", "graphviz_core", "components", "tools", "bench", "tests")
+
+
+def compile_once(config) -> None:
+    """Write the bytecode of the project and the tests' assert-rewritten bytecode once, here,
+    before pytest-xdist starts its workers (in ``pytest_sessionstart``, after this).
+
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (this machine), no process writes ``.pyc`` files,
+    but every one reads them: without this each worker compiles the project and rewrites the
+    asserts of every test module from source (~4 s of CPU), and each server, kernel and cluster
+    backend compiles the project again (~1 s). Elsewhere the workers, all collecting at the
+    same moment in a fresh clone, would each still do it once. The dependencies' ``.pyc`` come
+    with their installation. Up-to-date files are skipped (``compileall`` and pytest check the
+    source's mtime and size); a file that cannot be written leaves its process compiling it as
+    before, so nothing depends on this."""
+    import compileall
+    import re
+
+    root = config.rootpath
+    skip = re.compile(r"[/\\](node_modules|__pycache__|\.[^/\\]*)[/\\]")
+    for name in _CODE:
+        path = root / name
+        if path.is_dir():
+            compileall.compile_dir(str(path), quiet=2, rx=skip)
+        elif path.is_file():
+            compileall.compile_file(str(path), quiet=2)
+    if config.getoption("assertmode") == "rewrite":
+        _rewrite_tests_once(config, root / "tests")
+
+
+def _rewrite_tests_once(config, tests) -> None:
+    """pytest's own bytecode of each test module and conftest (asserts rewritten), as a worker
+    would write it (``_pytest.assertion.rewrite``: same code, same file name and check); a
+    pytest whose internals differ is left to rewrite them itself."""
+    from fnmatch import fnmatch
+
+    try:
+        from _pytest.assertion import rewrite
+        state = config.stash[rewrite.assertstate_key]
+        patterns = config.getini("python_files")
+        for fn in sorted(tests.rglob("*.py")):
+            if "node_modules" in fn.parts or not (
+                    fn.name == "conftest.py" or any(fnmatch(fn.name, p) for p in patterns)):
+                continue
+            pyc = rewrite.get_cache_dir(fn) / (fn.name[:-3] + rewrite.PYC_TAIL)
+            if rewrite._read_pyc(fn, pyc) is None and rewrite.try_makedirs(pyc.parent):
+                stat, code = rewrite._rewrite_test(fn, config)
+                rewrite._write_pyc(state, code, stat, pyc)
+    except (ImportError, AttributeError, KeyError, TypeError):
+        pass
+
 # Every server a test starts (they inherit this environment) serves each page live, as the
 # tests drive the live session; a page of the static site served from the cache instead
 # (components/first_page.py, on by default) is tested with its own server, with it turned on.
@@ -134,35 +192,34 @@ def swapped_derivations(cache):
 # changes the order, never what runs.
 COST: dict[str, float] = {
     # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py` of the fresh-clone
-    # CI run 75, main dc0c8d5, 2026-12-01, `-n 3`, quiet; a guide to the order, not a
-    # benchmark). test_explorer, test_hostile_ui, test_jupyterlab, test_notebook, test_standalone,
-    # test_words_ui and test_cluster less what session 11 cut from them (alternating `-n 0` pairs);
-    # test_descent_ui and test_label_writes are test_explorer's now. test_jupyterlab.py is one
-    # test with ~80 s of wall (a Jupyter server and a kernel start): it starts early.
-    "tests/test_abuse.py": 50, "tests/test_reliability.py": 38, "tests/test_cluster.py": 38,
-    "tests/test_lessons.py": 27, "tests/test_levels.py": 20, "tests/test_components.py": 19,
-    "tests/test_expression.py": 19, "tests/test_layout.py": 15, "tests/test_security.py": 15,
-    "tests/test_engine.py": 14, "tests/test_grouping.py": 13, "tests/test_heap.py": 13,
-    "tests/test_torch.py": 12, "tests/test_page_open.py": 12, "tests/test_adapters.py": 11,
-    "tests/test_tape_replay.py": 8.0, "tests/test_trace_schedule.py": 8.0,
-    "tests/test_examples.py": 7.4, "tests/test_prune.py": 6.7, "tests/test_server_hooks.py": 6.5,
-    "tests/test_graph_memory.py": 5.4, "tests/test_rules.py": 4.7,
-    "tests/test_session_lock.py": 4.4, "tests/test_vanishing.py": 4.4,
-    "tests/test_page_render.py": 4.1, "tests/test_ieee.py": 3.3, "tests/test_replay.py": 3.2,
-    "tests/test_first_page.py": 3.1, "tests/test_browser_bundle.py": 3.1,
-    "tests/test_notebook_api.py": 2.9, "tests/test_pytorch.py": 2.3, "tests/test_words.py": 1.9,
-    "tests/test_display.py": 1.7, "tests/test_shared_derivations.py": 1.6,
-    "tests/test_palette.py": 0.7, "tests/test_export.py": 0.7, "tests/test_inline.py": 0.6,
-    "tests/test_predict_quiz.py": 0.2, "tests/test_collector.py": 0.2,
-    "tests/ui/test_pages.py": 255, "tests/ui/test_levels_ui.py": 78,
-    "tests/ui/test_first_page.py": 73, "tests/ui/test_site.py": 71,
-    "tests/ui/test_lessons_ui.py": 56, "tests/ui/test_explorer.py": 54,
-    "tests/ui/test_jupyterlab.py": 46, "tests/ui/test_phone.py": 44, "tests/ui/test_predict.py": 36,
-    "tests/ui/test_notebook.py": 34, "tests/ui/test_standalone.py": 20,
-    "tests/ui/test_groups.py": 24, "tests/ui/test_vanishing_ui.py": 19,
-    "tests/ui/test_words_ui.py": 15, "tests/ui/test_keyboard.py": 16,
-    "tests/ui/test_hostile_ui.py": 16, "tests/ui/test_a11y.py": 13,
-    "tests/ui/test_slider_fields.py": 12, "tests/ui/test_assets.py": 4.9,
+    # CI run 80, main 6cf33ae, 2026-12-01, `-n 3`, under load (other work ran beside it: ~1.5x
+    # the quiet CPU); a guide to the order, not a benchmark). test_predict, test_keyboard and
+    # test_phone less the page open session 12 cut from each. test_jupyterlab.py is one test
+    # with ~60-85 s of wall (a Jupyter server and a kernel start): it starts early.
+    "tests/test_abuse.py": 45, "tests/test_reliability.py": 44, "tests/test_lessons.py": 35,
+    "tests/test_cluster.py": 32, "tests/test_expression.py": 26, "tests/test_components.py": 26,
+    "tests/test_prune.py": 24, "tests/test_levels.py": 23, "tests/test_layout.py": 22,
+    "tests/test_adapters.py": 20, "tests/test_examples.py": 15, "tests/test_grouping.py": 15,
+    "tests/test_engine.py": 15, "tests/test_page_open.py": 12, "tests/test_security.py": 12,
+    "tests/test_torch.py": 12, "tests/test_tape_replay.py": 12, "tests/test_heap.py": 11,
+    "tests/test_server_hooks.py": 11, "tests/test_trace_schedule.py": 11,
+    "tests/test_vanishing.py": 7.8, "tests/test_rules.py": 6.5, "tests/test_session_lock.py": 5.5,
+    "tests/test_first_page.py": 5.5, "tests/test_page_render.py": 5.1, "tests/test_ieee.py": 5.0,
+    "tests/test_replay.py": 4.9, "tests/test_browser_bundle.py": 4.4, "tests/test_words.py": 4.0,
+    "tests/test_notebook_api.py": 3.4, "tests/test_graph_memory.py": 3.0,
+    "tests/test_shared_derivations.py": 2.9, "tests/test_display.py": 2.8,
+    "tests/test_pytorch.py": 2.5, "tests/test_export.py": 2.1, "tests/test_inline.py": 1.6,
+    "tests/test_palette.py": 1.0, "tests/test_predict_quiz.py": 0.9,
+    "tests/test_collector.py": 0.7,
+    "tests/ui/test_pages.py": 177, "tests/ui/test_levels_ui.py": 96, "tests/ui/test_site.py": 85,
+    "tests/ui/test_explorer.py": 64, "tests/ui/test_lessons_ui.py": 59,
+    "tests/ui/test_phone.py": 52, "tests/ui/test_notebook.py": 45,
+    "tests/ui/test_first_page.py": 45, "tests/ui/test_jupyterlab.py": 43,
+    "tests/ui/test_predict.py": 33, "tests/ui/test_groups.py": 26,
+    "tests/ui/test_vanishing_ui.py": 25, "tests/ui/test_standalone.py": 23,
+    "tests/ui/test_words_ui.py": 18, "tests/ui/test_hostile_ui.py": 18,
+    "tests/ui/test_keyboard.py": 17, "tests/ui/test_a11y.py": 16,
+    "tests/ui/test_slider_fields.py": 12, "tests/ui/test_assets.py": 5.2,
 }
 
 

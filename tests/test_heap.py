@@ -169,6 +169,34 @@ def test_a_reclaim_gives_the_c_allocators_free_memory_back(server_heap, monkeypa
     assert trims == [1]
 
 
+def test_a_reclaim_forgets_the_template_roots_of_closed_pages_only(server_heap):
+    """Panel lists each page's template root in ``pn.state._fake_roots`` and never takes it
+    out: one string per page opened stayed for good, pinning the arenas of an abuse wave."""
+    import types
+
+    from panel.io.document import _destroy_document
+
+    def page():
+        doc = Document()
+        pn.template.BootstrapTemplate(main=[pn.pane.Markdown("x")]).server_doc(doc)
+        return doc, [ref for ref in pn.state._fake_roots if pn.state._views[ref][2] is doc]
+
+    (closed, closed_roots), (alive, alive_roots) = page(), page()
+    context = types.SimpleNamespace(_document=closed, id="closed")
+    for callback in list(closed.session_destroyed_callbacks):  # as a server's session end
+        try:  # (outside a server, a root's location was never registered: KeyError)
+            callback(context)
+        except KeyError:
+            pass
+    closed.destroy = None  # Panel's destroy deletes it when done
+    _destroy_document(closed, None)
+    assert closed_roots and alive_roots and set(closed_roots) <= set(pn.state._fake_roots)
+    heap.activity().touch(now=heap.activity().at - heap.IDLE_SECONDS)
+    heap.reclaim()
+    assert not set(closed_roots) & set(pn.state._fake_roots)
+    assert set(alive_roots) <= set(pn.state._fake_roots)  # a live page keeps its root
+
+
 ARENAS_OF_A_CROWD = """
 import json
 from components import heap

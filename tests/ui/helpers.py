@@ -526,6 +526,20 @@ def emulate_phone(page, timeout: float = 10_000) -> None:
     page.wait_for_timeout(300)
 
 
+def resize(page, width: int, height: int) -> None:
+    """``page.set_viewport_size``, also for a page made a phone by :func:`emulate_phone` (which
+    stays a touch screen: turned, or a tablet's size; the screen's orientation as Playwright
+    gives a phone's context of that size)."""
+    phone = _PHONES.get(page)
+    if phone is None:
+        page.set_viewport_size({"width": width, "height": height})
+        return
+    turned = {"angle": 90, "type": "landscapePrimary"} if width > height else PHONE_METRICS["screenOrientation"]
+    phone.send("Emulation.setDeviceMetricsOverride", {**PHONE_METRICS, "width": width, "height": height,
+                                                      "screenWidth": width, "screenHeight": height,
+                                                      "screenOrientation": turned})
+
+
 def screenshot(page, name: str, full_page: bool = True) -> Path | None:
     """Save what the page shows as ``tests/ui/screenshots/<name>.png`` when the environment
     variable ``BPX_SCREENSHOTS`` is set (to anything but ``0``), for a person to look at; no

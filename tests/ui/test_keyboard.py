@@ -1,5 +1,6 @@
 """The explorer with the keyboard alone, from page load: Tab and the arrow keys change a
-slider, switch to the backward pass, play a step and open a node's details."""
+slider, switch to the backward pass, play a step and open a node's details; then, the same page
+made a phone, the Tab order follows the phone's screen."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 
 from graphviz_core import format_number, gradients, parse, trace
 
-from .helpers import counter, focused, js, open_app, wait_counter, wait_text
+from .helpers import (counter, emulate_phone, focused, js, open_app, open_drawer, resize,
+                      wait_counter, wait_text)
 
 pytestmark = pytest.mark.browser
 
@@ -67,14 +69,16 @@ def test_keyboard_alone_drives_the_explorer(page, app_url):
     page.keyboard.press("ArrowRight")
     wait_counter(page, r"^Step 2 /")
 
+    # the page, now in backward mode, made a phone (helpers.emulate_phone; until session 12 a
+    # page of its own, opened on a phone with mode=backward)
+    phone_tab_order_follows_the_screen(page)
 
-def test_phone_tab_order_follows_the_screen(new_page, app_url):
+
+def phone_tab_order_follows_the_screen(page) -> None:
     """On a phone the drawer (inputs, lessons) sits below the figure: Tab reaches the mode
     switch, the player and the graph before the expression and the sliders. A wider window
     puts the sidebar (on the left there) first again."""
-    from .helpers import PHONE, open_drawer, open_page
-    page = new_page(**PHONE)
-    open_page(page, app_url, "mode=backward")
+    emulate_phone(page)
     open_drawer(page)  # closed when a phone opens the page; Tab goes on from its toggle
     seen = []
     for _ in range(4 * MAX_TABS):  # the whole main area first: its tables and figures too
@@ -89,9 +93,9 @@ def test_phone_tab_order_follows_the_screen(new_page, app_url):
         assert any(s.startswith(what) for s in seen), f"the expression box came before {what!r}: {seen}"
     assert not {"w", "w: value", "x", "Chain rule"} & set(seen), \
         f"a variable's slider or a lesson's link came before the expression: {seen}"
-    page.set_viewport_size({"width": 1200, "height": 900})
+    resize(page, 1200, 900)
     page.wait_for_function("() => document.getElementById('sidebar').nextElementSibling"
                            " === document.getElementById('main')", timeout=5000)
-    page.set_viewport_size({"width": 390, "height": 844})
+    resize(page, 390, 844)
     page.wait_for_function("() => document.getElementById('main').nextElementSibling"
                            " === document.getElementById('sidebar')", timeout=5000)

@@ -8,8 +8,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from graphviz_core import gradients
 
-from .helpers import (CONTROL_BOXES, PHONE, Watched, close_drawer, controls_off_screen, graph_labels, js, node_position,
-                      number, open_app, open_drawer, open_page, overlapping, screenshot,
+from .helpers import (CONTROL_BOXES, PHONE, Watched, close_drawer, controls_off_screen, emulate_phone, graph_labels,
+                      js, node_position, number, open_app, open_drawer, open_page, overlapping, resize, screenshot,
                       show_later_parts, sideways_overflow, sliders, table, touch_drag, wait_text)
 
 pytestmark = pytest.mark.browser
@@ -25,23 +25,26 @@ FITS = f"""() => Math.max(0, document.documentElement.scrollWidth - innerWidth) 
 
 
 # (the explorer on a touch screen: test_the_explorer_fits_every_touch_size below, on the page the
-# phone's own checks use)
-@pytest.mark.parametrize("slug, kind", [("graph", "mouse"), ("loss-value", "touch"), ("loss-value", "mouse")])
-def test_no_sideways_scroll_at_any_size(new_page, app_url, slug, kind):
-    touch = kind == "touch"
-    page = None
-    for w, h in SIZES[kind]:
-        if page is None:
-            page = new_page(viewport={"width": w, "height": h}, is_mobile=touch, has_touch=touch)
-            open_page(page, app_url, f"lesson={slug}&mode=backward")
-        check_fits(page, slug, w, h)
+# phone's own checks use). A lesson's page is opened once, with a mouse, then made a phone
+# (helpers.emulate_phone: the touch screen a page opened on a phone has) and turned and resized
+# to each touch size; until session 12 the touch sizes had a page of their own.
+@pytest.mark.parametrize("slug, kinds", [("graph", ["mouse"]), ("loss-value", ["mouse", "touch"])])
+def test_no_sideways_scroll_at_any_size(page, app_url, slug, kinds):
+    w, h = SIZES["mouse"][0]
+    resize(page, w, h)
+    open_page(page, app_url, f"lesson={slug}&mode=backward")
+    for kind in kinds:
+        if kind == "touch":
+            emulate_phone(page)
+        for w, h in SIZES[kind]:
+            check_fits(page, slug, w, h)
 
 
 def check_fits(page, slug: str, w: int, h: int) -> None:
     """The page made ``w`` x ``h`` (if it is not) neither scrolls sideways nor has a control
     past the screen's edge."""
     if page.evaluate("() => [innerWidth, innerHeight]") != [w, h]:
-        page.set_viewport_size({"width": w, "height": h})
+        resize(page, w, h)
         # the page lays itself out again over the next frames (Bokeh's resize observers):
         # wait until it fits; if it never does, the assertions below say how it does not
         try:
@@ -339,3 +342,4 @@ def test_the_seed_figure_shows_its_full_labels_when_wide(phone_explorer):
     made 1400 px wide: its full labels come back."""
     check_wide_labels(phone_explorer.page)
     phone_explorer.assert_no_page_errors()
+
