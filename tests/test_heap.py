@@ -213,7 +213,7 @@ def test_allocator_figures_see_the_interpreters_arenas_grow_and_empty():
     # in an interpreter of its own: in this worker, free blocks that earlier tests left in
     # the arenas would take the crowd without a new arena
     out = subprocess.run([sys.executable, "-c", ARENAS_OF_A_CROWD], capture_output=True,
-                         text=True, check=True, timeout=60,
+                         text=True, check=True, timeout=300,
                          cwd=pathlib.Path(heap.__file__).resolve().parents[1])
     before, during, after, trimmed = json.loads(out.stdout)
     assert during["arenas"] >= before["arenas"] + 10
