@@ -8,8 +8,6 @@ views redraw from :attr:`ExplorerModel.scene`. Nothing here imports a view.
 
 from __future__ import annotations
 
-import math
-
 import param
 
 from graphviz_core import (MODES, PASSES, ExpressionError, GraphProgram, Value, parse, schedule,
@@ -20,7 +18,7 @@ from graphviz_core.layout import layout, widen
 from graphviz_core.examples import SEED
 from graphviz_core.limits import GROUP_ABOVE, MLP_MAX_DRAWN
 from graphviz_core.mlp import builder_from_text
-from graphviz_core.rules import same_number  # Object.is, the page's rule too
+from graphviz_core.rules import same_number, slider_reach  # the page's rules too
 from graphviz_core.tape import Replay, constant_variables
 
 from .budget import Deriver
@@ -386,7 +384,7 @@ class ExplorerModel(param.Parameterized):
         """Slider bounds per variable: -3..3 at least, widened to hold the value."""
         ranges = {}
         for name, value in self.values.items():
-            reach = max(SLIDER_SPAN, math.ceil(abs(value)) if math.isfinite(value) else 0)
+            reach = slider_reach(value, SLIDER_SPAN)
             ranges[name] = (-reach, reach)
         return ranges
 

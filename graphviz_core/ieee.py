@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 __all__ = ["INF", "NAN", "isfinite_", "is_integer_", "is_odd_integer_", "exp_", "log_",
-           "sqrt_", "div_", "pow_", "sin_", "cos_", "tanh_", "abs_"]
+           "sqrt_", "div_", "pow_", "sin_", "cos_", "tanh_", "abs_", "ceil_"]
 
 INF = math.inf
 NAN = math.nan
@@ -99,3 +99,12 @@ def cos_(a: float) -> float:
 
 tanh_ = math.tanh
 abs_ = abs
+
+
+def ceil_(a: float) -> float:
+    """The least whole float not below ``a``, as C's ``ceil``: ``+-inf`` and ``nan`` stay,
+    and a result of zero keeps ``a``'s sign (``ceil_(-0.5) == -0.0``)."""
+    if a - a != 0.0:
+        return a
+    c = float(math.ceil(a))
+    return math.copysign(c, a) if c == 0.0 else c

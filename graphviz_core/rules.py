@@ -19,7 +19,7 @@ Examples
 
 from __future__ import annotations
 
-from .ieee import abs_, div_, isfinite_
+from .ieee import abs_, ceil_, div_, isfinite_
 
 RISING = 3  # the loss rose this many steps in a row: the step is too large
 
@@ -179,3 +179,16 @@ def needs_gradient(requires, inputs, needs):
     (False, True)
     """
     return any(needs[j] for j in inputs) if len(inputs) > 0 else requires
+
+
+def slider_reach(value, span):
+    """How far a slider reaches each way from 0 to hold ``value``: at least ``span``,
+    widened to the next whole number above ``|value|`` (not widened for inf or nan). What
+    bounds a variable's slider on the server (``ExplorerModel.slider_ranges``) and in the
+    page (a descent step's ``setValues`` in ``static/explorer/view.mjs``, a link's values in
+    ``static/golive-load.js``).
+
+    >>> slider_reach(0.5, 3.0), slider_reach(-7.2, 3.0), slider_reach(float("inf"), 3.0)
+    (3.0, 8.0, 3.0)
+    """
+    return max(span, ceil_(abs_(value))) if isfinite_(value) else span

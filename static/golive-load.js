@@ -61,6 +61,9 @@
     return kind === "int" ? Math.trunc(v) : v
   }
 
+  // the graph's view on its scene source (static/explorer/main.mjs)
+  const viewOf = (doc) => [...doc.all_models].find((m) => m._bpx_view)._bpx_view
+
   // the link's state into the widgets
   function read(doc) {
     const query = new URLSearchParams(window.location.search)
@@ -83,7 +86,7 @@
         if (v === null || Object.is(v, m.value)) continue
         const range = {}
         if (span != null) {  // a graph's variable: its slider widened to hold it (slider_ranges)
-          const reach = Math.max(span, Math.ceil(Math.abs(v)))
+          const reach = viewOf(doc).sliderReach(v, span)
           range.start = Math.min(m.start, -reach)
           range.end = Math.max(m.end, reach)
         }

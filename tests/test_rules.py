@@ -118,6 +118,9 @@ def test_each_rule_gives_in_node_what_it_gives_in_python():
         expected.append(rules.same_number(a, b))
         # Object.is: nan is itself, 0.0 and -0.0 differ
         assert expected[-1] == ((a != a and b != b) or (a == b and math.copysign(1, a) == math.copysign(1, b)))
+    for v, span in itertools.product([*INPUTS, 2.5, -3.0, 3.000001, 1e6 + 0.5], [3.0, 0.0]):
+        calls.append(("slider_reach", [v, span]))
+        expected.append(rules.slider_reach(v, span))
     notes = {w for (name, _), w in zip(calls, expected) if name == "descent_note"}
     assert notes == {"descent_no_parameters", "descent_hint", "descent_overflow",
                      "descent_explodes", "descent_loss"}  # every branch is taken

@@ -28,6 +28,7 @@ import { startStep, arrive, planWindow, windowOf, aheadColumns, EMPTY_AHEAD } fr
 import { typesetAhead } from "./ahead.mjs"
 import { offInLink, pruneScene } from "./switches.mjs"
 import { showLevel } from "./levels.mjs"
+import { slider_reach } from "./rules.generated.mjs"
 
 export class View {
   constructor(args) {
@@ -272,13 +273,17 @@ export class View {
     try {
       for (const [name, m] of variableSliders(this.args.meta.document)) {
         if (!(name in values)) continue
-        const reach = Number.isFinite(values[name]) ? Math.max(span, Math.ceil(Math.abs(values[name]))) : 0
+        const reach = this.sliderReach(values[name], span)
         m.setv({ start: Math.min(m.start, -reach), end: Math.max(m.end, reach), value: values[name] })
       }
     } finally { this.settingValues = false }
     this.compute()
     this.renderSoon()
   }
+
+  // how far a variable's slider reaches to hold `value` (graphviz_core/rules.py slider_reach,
+  // the server's rule; also for static/golive-load.js, a classic script with no imports)
+  sliderReach(value, span) { return slider_reach(value, span) }
 
   // Everything drawn comes from here.
   // table: false while playing - a step changes what is lit, never the numbers
