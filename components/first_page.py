@@ -163,8 +163,21 @@ def start_builder() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     except (OSError, AttributeError):
         pass
+    if server_gone():  # the server died before the line above: no signal will come
+        os._exit(0)
     pn.extension(raw_css=[stylesheet()], notifications=True)
     start_session()
+
+
+def server_gone() -> bool:
+    """In the builder process: whether the server that started it has died already (the
+    process was then handed to another parent). A server stopped while its builder was still
+    starting left the builder running for good (seen: the README's command stopped within
+    seconds of its start)."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    return parent is not None and os.getppid() != parent.pid
 
 
 class Builder:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import doctest
+import os
 from urllib.parse import parse_qs, urlsplit
 
 from bokeh_client import run_alone
@@ -407,3 +408,19 @@ def test_a_forked_server_process_counts_its_siblings_cpu_as_live_work(monkeypatc
             kid.wait()
     assert others >= 0.35 and own >= 0.35  # the sibling's burn counted, not the asker's
     assert before - 0.01 <= others <= after + 0.01
+
+
+def test_a_builder_whose_server_died_while_it_started_knows_it(monkeypatch):
+    # a server stopped within seconds of its start left its builder process running: the
+    # death signal is asked for in the builder's start, too late for a server already gone
+    import multiprocessing
+
+    class Server:
+        pid = os.getppid()
+
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: Server)
+    assert not first_page.server_gone()
+    Server.pid = os.getppid() + 1  # the process was handed to another parent
+    assert first_page.server_gone()
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: None)  # not a builder
+    assert not first_page.server_gone()
