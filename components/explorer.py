@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import math
-import types
 
 import panel as pn
 import param
@@ -288,12 +287,9 @@ class Explorer(ModelView):
                 expression=model.expression, values=dict(model.values), mode=model.mode,
                 requires_grad=dict(model.requires_grad), kinds=dict(model.kinds), level=level)
             scene = other.scene
-            fitted = types.SimpleNamespace(x_range=types.SimpleNamespace(),
-                                           y_range=types.SimpleNamespace())
-            view._fit(fitted, scene)
             out.append({"scene": view._encode({**scene, "lang": self.lang}),
                         "height": view._height_for(scene),
-                        "padding": [fitted.x_range.range_padding, fitted.y_range.range_padding],
+                        "padding": view.padding_for(scene),
                         "details": NodeDetails(model=other, lang=self.lang).templates(),
                         "note": level_note(other, self.words)})
         return out

@@ -268,12 +268,16 @@ class GraphView(pn.viewable.Viewer):
         return self._encode({**scene, "lang": self.lang})
 
     @staticmethod
-    def _fit(fig, scene: dict) -> None:
-        """Room around the graph: for its labels on a small graph, its edge nodes on a big one."""
+    def padding_for(scene: dict) -> list[float]:
+        """Room around the graph, x and y: for its labels on a small graph, its edge nodes on
+        a big one."""
         nodes = scene.get("nodes", {})
-        for axis, coords, room in ((fig.x_range, nodes.get("x") or [0.0], 0.9),
-                                   (fig.y_range, nodes.get("y") or [0.0], 0.75)):
-            axis.range_padding = max(room, 0.03 * (max(coords) - min(coords)))
+        return [max(room, 0.03 * (max(coords) - min(coords)))
+                for coords, room in ((nodes.get("x") or [0.0], 0.9), (nodes.get("y") or [0.0], 0.75))]
+
+    @classmethod
+    def _fit(cls, fig, scene: dict) -> None:
+        fig.x_range.range_padding, fig.y_range.range_padding = cls.padding_for(scene)
 
     def _height_for(self, scene: dict) -> int:
         """Taller for tall graphs, so a hundred-node drawing is still legible."""
