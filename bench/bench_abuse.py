@@ -153,13 +153,22 @@ ATTACKS = {  # name -> (attack, messages or pages; --quick divides by 4)
 }
 
 
-async def abuse_wave(base: str, scale: int = 1, static: bool = False) -> list[str]:
+WAVE = ("malformed", "oversized", "idle", "never-ACK", "page-open")  # abuse_wave's, in order
+
+
+async def abuse_wave(base: str, scale: int = 1, static: bool = False,
+                     only: tuple[str, ...] = WAVE) -> list[str]:
     """Malformed, oversized, idle, never-ACK and page-open floods (live pages, ``live=1``),
     one after another; with ``static``, the page-open flood is plain ``GET /app`` (the
-    static site's page where the server answers it so: no session)."""
-    return [await malformed(base, 40 // scale), await oversized(base, 8 // scale),
-            await idle(base, 20 // scale), await never_ack(base, 20 // scale),
-            await (static_opens(base, 80 // scale) if static else page_opens(base, 80 // scale))]
+    static site's page where the server answers it so: no session). ``only``: those of
+    :data:`WAVE` (one at a time: which leaves most behind)."""
+    attacks = {"malformed": lambda: malformed(base, 40 // scale),
+               "oversized": lambda: oversized(base, 8 // scale),
+               "idle": lambda: idle(base, 20 // scale),
+               "never-ACK": lambda: never_ack(base, 20 // scale),
+               "page-open": lambda: (static_opens(base, 80 // scale) if static
+                                     else page_opens(base, 80 // scale))}
+    return [f"{name}: {await attacks[name]()}" for name in WAVE if name in only]
 
 
 async def honest_during(base: str, attack, n: int) -> tuple[list[float], str]:

@@ -4,6 +4,7 @@
     python bench/bench_sessions.py --waves 4 --sessions 10
     python bench/bench_sessions.py --waves 8 --abuse   # an abuse wave after wave 4
     python bench/bench_sessions.py --waves 6 --sessions 10 --abuse --static-flood
+    python bench/bench_sessions.py --waves 4 --sessions 5 --abuse --attacks idle   # one attack
     python bench/bench_sessions.py --waves 3 --sessions 10 --stalls 0.2   # the loop watched
 
 The server (``panel serve app.py --setup components/lifecycle.py``, 127.0.0.1, its own
@@ -39,6 +40,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench_abuse import WAVE  # noqa: E402
 from tools.processes import free_port, stop_group  # noqa: E402
 CENSUS = re.compile(r"bpx-census created=(\d+) destroyed=(\d+) documents=(\d+) models=(\d+) "
                     r"periodic=(\d+) threads=(\d+) tasks=(-?\d+)")
@@ -83,11 +85,17 @@ def main() -> int:
     ap.add_argument("--static-flood", action="store_true",
                     help="the abuse wave's page-open flood is plain GET /app (the static site's "
                          "page from the server's cache, no session) instead of live pages")
+    ap.add_argument("--attacks", default=",".join(WAVE), metavar="NAMES",
+                    help="the abuse wave's attacks, comma-separated (default: all of "
+                         f"{', '.join(WAVE)}); one alone shows what it leaves behind")
     ap.add_argument("--stalls", type=float, default=0.0, metavar="SECONDS",
                     help="after each wave, the event loop's stalls of at least this long while "
                          "its sessions were opened, closed and destroyed (components/lifecycle.py "
                          "LoopWatch): count, worst, by what the loop was doing")
     args = ap.parse_args()
+    only = tuple(name.strip() for name in args.attacks.split(","))
+    if not set(only) <= set(WAVE):
+        ap.error(f"--attacks: each of {', '.join(WAVE)}")
 
     import panel  # noqa: F401  (the client must know Panel's model types)
     from bokeh.client import pull_session
@@ -160,7 +168,8 @@ def main() -> int:
 
                 from bench_abuse import abuse_wave
                 before_abuse = rss
-                for outcome in asyncio.run(abuse_wave(url[: -len("/app")], static=args.static_flood)):
+                for outcome in asyncio.run(abuse_wave(url[: -len("/app")], static=args.static_flood,
+                                                      only=only)):
                     print(f"     abuse: {outcome}", flush=True)
                 total = _wait_reaped(log.name, total)  # the abuse wave's sessions count too
                 print(f"     abuse wave reaped: {total} sessions created and destroyed so far, "
