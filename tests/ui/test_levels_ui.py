@@ -264,7 +264,7 @@ PLAYER = """(() => { const p = window.__bpx_views.find((v) => v.scene).player
 
 
 def check_play_outlives_the_scene_of_its_mode(page) -> None:
-    """Backward, then Play at once on a live page: the page switches the mode itself and the
+    """Backward, then Play soon after on a live page: the page switches the mode itself and the
     server sends the scene of the new mode after it (hundreds of ms for the 11.6k MLP's
     neurons). Play pressed in between goes on playing when that scene comes: it plays the
     same steps. (The scene is held back here until Play has been pressed, the order a quick
@@ -272,6 +272,10 @@ def check_play_outlives_the_scene_of_its_mode(page) -> None:
     js(page, HOLD_SCENES)
     button(page, "Backward").click()
     page.wait_for_function("() => window.__bpx_views.find((v) => v.scene).held > 0", timeout=60_000)
+    # the switch to a pass loads MathJax in an idle moment, before any formula shows: its
+    # first formula loaded it in a playing step's frame (a 0.3-2 s frame; markup.mjs prepare)
+    page.wait_for_function("() => !!window.Bokeh.require('models/text/providers').default_provider.MathJax",
+                           timeout=30_000)
     button(page, "▶ Play").click()
     page.wait_for_function("() => window.__bpx_views.some((v) => v.player.playing)", timeout=10_000)
     js(page, LET_GO)  # the server's scene of the backward mode is drawn
