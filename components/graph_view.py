@@ -263,8 +263,9 @@ class GraphView(pn.viewable.Viewer):
     def _json(self, scene: dict) -> str:
         """The scene for the page, naming the language its words are in (a scene that other
         sessions show too is encoded once for them all)."""
-        if self.model.shares_scene(scene):
-            return shared_scene_texts().encode(scene, self.lang, self._encode)
+        owner = self.model.scene_owner(scene)
+        if owner is not None:
+            return shared_scene_texts().encode(scene, self.lang, self._encode, owner)
         return self._encode({**scene, "lang": self.lang})
 
     @staticmethod

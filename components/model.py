@@ -265,7 +265,12 @@ class ExplorerModel(param.Parameterized):
     def shares_scene(self, scene: dict) -> bool:
         """Whether ``scene`` is the shared derivation's (other sessions show the same object:
         read it, never write it)."""
-        return self._shared is not None and scene is self.scene
+        return self.scene_owner(scene) is not None
+
+    def scene_owner(self, scene: dict):
+        """The shared derivation (:class:`components.shared_derivations.Shared`) whose scene
+        ``scene`` is, or None: what the scene's shared text lives with."""
+        return self._shared if self._shared is not None and scene is self.scene else None
 
     def sizes(self) -> tuple[int, int, int]:
         """The traced graph's nodes, edges and pruned nodes (counted where it was derived:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import OrderedDict
+import weakref
 
 import networkx as nx
 
@@ -157,42 +157,51 @@ class SharedSceneTexts:
     :mod:`components.shared_derivations`): encoded once per scene and language, not once per
     session (the 11,586-node MLP's scene is ~0.8 MB of JSON).
 
-    Keyed by the scene's identity; an entry holds its scene, so the identity stays its own
-    while the entry lives. Bounded (least recently used out), thread-safe (pages are built in a
-    worker thread), one per server process (:func:`shared_scene_texts`).
+    An entry lives as long as its ``owner`` (the shared derivation whose scene it is, held
+    weakly): when the last session showing it closes, its text goes too. Entries kept until
+    newer ones pushed them out (a bounded LRU, before) outlived their scenes - no later page
+    could hit them, the next session derives a new scene - and kept those scenes, made while a
+    crowd of pages was open, in the interpreter's arenas of that crowd, which could not go back
+    to the system (bench/README.md, "Session 13 (guard)"). One entry per owner and language; a
+    new scene of the same owner (its copy thawed again) replaces it. Thread-safe (pages are
+    built in a worker thread), one per server process (:func:`shared_scene_texts`).
 
-    >>> texts, scene = SharedSceneTexts(), {"nodes": {"x": [1.0]}, "mode": "graph"}
+    >>> class Owner: pass
+    >>> texts, owner = SharedSceneTexts(), Owner()
+    >>> scene = {"nodes": {"x": [1.0]}, "mode": "graph"}
     >>> first, again = SceneJSON(), SceneJSON()
-    >>> texts.encode(scene, "en", first) == to_json({**scene, "lang": "en"})
+    >>> texts.encode(scene, "en", first, owner) == to_json({**scene, "lang": "en"})
     True
-    >>> texts.encode(scene, "en", again) == first({**scene, "lang": "en"}), texts.hits
+    >>> texts.encode(scene, "en", again, owner) == first({**scene, "lang": "en"}), texts.hits
     (True, 1)
+    >>> del owner; len(texts)
+    0
     """
 
-    MAX_ENTRIES = 16
-
     def __init__(self):
-        self._entries: OrderedDict = OrderedDict()  # (id(scene), lang) -> (scene, text, parts)
+        # owner -> {lang: (scene, text, parts)}
+        self._entries: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.hits = 0
 
-    def encode(self, scene: dict, lang: str, encoder: SceneJSON) -> str:
-        """``encoder({**scene, "lang": lang})``, made once for every encoder; ``encoder``
-        learns the parts (its next scene, which shares most of them, reuses their text)."""
-        key = (id(scene), lang)
+    def encode(self, scene: dict, lang: str, encoder: SceneJSON, owner) -> str:
+        """``encoder({**scene, "lang": lang})``, made once for every encoder while ``owner``
+        lives; ``encoder`` learns the parts (its next scene, which shares most of them, reuses
+        their text)."""
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._entries.get(owner, {}).get(lang)
             if entry is not None and entry[0] is scene:
-                self._entries.move_to_end(key)
                 self.hits += 1
                 encoder._last = dict(entry[2])
                 return entry[1]
         text = encoder({**scene, "lang": lang})
         with self._lock:
-            self._entries[key] = (scene, text, dict(encoder._last))
-            while len(self._entries) > self.MAX_ENTRIES:
-                self._entries.popitem(last=False)
+            self._entries.setdefault(owner, {})[lang] = (scene, text, dict(encoder._last))
         return text
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(texts) for texts in self._entries.values())
 
 
 def shared_scene_texts() -> SharedSceneTexts:
