@@ -12,7 +12,10 @@ a phone was compared with one opened on a phone (full-page screenshots, 390 px):
 same-gradient (zh) the same pixels, scroll height and controls' boxes, the drawer closed; the
 explorer's ('graph', en) the same but for its values table, whose SlickGrid columns keep the
 proportions they had at 1400 px (a few px wider 'Definition', as when a phone turns).
-Checks that change a page (sliders, modes, playback) open their own page in the other modules.
+The checks that change a page come last, on the same page (the phone's by then): its sliders and
+buttons move its numbers and its URL, and the language link takes the state along (they opened a
+page of their own in tests/ui/test_lessons_ui.py until session 13). Other modules' checks that
+change a page (modes, playback) open their own.
 
 axe-core comes from npm (``tests/ui/package.json``, installed by ``tools/install-test-deps.sh``
 into ``tests/ui/node_modules``); it is injected into the running page and walks Panel's open
@@ -22,6 +25,8 @@ shadow roots.
 from __future__ import annotations
 
 import re
+import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -29,9 +34,9 @@ from components.lessons import LESSONS
 from components.words import LANGUAGES, article_heading, lesson_text, ui
 
 from .english import english_on, plain
-from .helpers import (Watched, axe_violations, button, controls_off_screen, deep_text,
-                      describe_violations, emulate_phone, js, open_page, screenshot,
-                      show_later_parts, sideways_overflow)
+from .helpers import (Watched, axe_violations, button, close_drawer, controls_off_screen, deep_text,
+                      describe_violations, emulate_phone, js, open_drawer, open_page, screenshot,
+                      set_slider, show_later_parts, sideways_overflow)
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +105,10 @@ class OnePage:
             emulate_phone(page)
             self.is_phone = True
         return self.watched
+
+    def current(self) -> Watched:
+        """The page as the checks before left it (the phone's, after them), opened if none is."""
+        return self.watched if self.watched is not None else self.desktop()
 
     def close(self) -> None:
         if self.watched is not None:
@@ -224,3 +233,122 @@ def test_graph_labels_are_readable_on_a_phone(phone):
         assert len(numbered) >= fig["nodes"] / 2, \
             f"figure {k} of {where}: {len(numbered)} of {fig['nodes']} nodes labelled"
     phone.assert_no_page_errors()
+
+
+# --- the checks that change the page: last, on the page as the read-only checks left it --------
+
+def _wait_url(page, pattern: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, page.url):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the URL never matched {pattern!r}: {page.url}")
+        page.wait_for_timeout(50)
+    return page.url
+
+
+def _fan_out(page) -> None:
+    """A scene slider moves the written sum and the URL."""
+    set_slider(page, "u", 0.0, release=True)  # (it opens at u = 1.2: the sum's 1 is cos(u) at 0)
+    _wait_text(page, "0.8 + 1 =")
+    set_slider(page, "v", 2.0, release=True)
+    _wait_text(page, "2 + 1 =")
+    _wait_url(page, r"v=2\b")
+    assert "lesson=fan-out" in page.url and re.search(r"u=0\b", page.url), page.url
+
+
+def _loss_value(page) -> None:
+    """The constant C changes the values, not the gradients."""
+    _wait_text(page, "identical to the last bit")
+    set_slider(page, "C", 30.0, release=True)
+    _wait_text(page, "C = 30)")
+    _wait_text(page, "36.25")  # L + C = 6.25 + 30; the gradients stay 7.5 and 5
+    _wait_text(page, "never stops")
+    _wait_url(page, r"C=30")
+
+
+def _input_gradients(page) -> None:
+    """The FGSM step ε moves the prediction."""
+    set_slider(page, "FGSM step ε", 0.3, release=True)  # (it opens at 0.4)
+    _wait_text(page, "0.919")
+    set_slider(page, "FGSM step ε", 0.55, release=True)
+    _wait_text(page, "flips")
+    _wait_text(page, "0.306")
+    _wait_url(page, r"eps=0\.55")
+
+
+def _same_gradient(page) -> None:
+    """Its sliders drive both graphs and the case (then the language link: below)."""
+    _wait_text(page, "Unclipped")  # it opens at lp=-0.9, lpo=-1, A=2, eps=0.2
+    assert "bitwise equal: True" in deep_text(page)
+    assert len(js(page, "t.all('ColumnDataSource', (m) => 'json' in m.data)")) == 2
+    set_slider(page, "lp", -0.5, release=True)
+    _wait_text(page, "Clipped.")
+    assert "bitwise equal: True" in deep_text(page)
+    # the REINFORCE graph's mask m followed the case
+    page.wait_for_function(
+        "() => window.__bpxt.all('ColumnDataSource', (m) => 'json' in m.data).some((m) => {"
+        " const s = JSON.parse(m.data.json[0]); const i = s.nodes.name.indexOf('m');"
+        " return i >= 0 && s.tape.value[i] === 0 })", timeout=10_000)
+    _wait_url(page, r"lp=-0\.5")
+
+
+def _loss_matters(page) -> None:
+    """The constant C changes the precision table."""
+    _wait_text(page, "1006.25")  # it opens at C = 1000
+    set_slider(page, "Constant C", 100.0, release=True)
+    _wait_text(page, "106.25")
+    _wait_url(page, r"C=100\b")
+
+
+def _accumulation(page) -> None:
+    """backward() twice doubles the gradient, zero_grad() clears it, K micro-batches add up."""
+    _wait_text(page, "11.5")
+    press = lambda label: page.get_by_role("button", name=label, exact=True).click()
+    press("loss.backward()")
+    _wait_text(page, "backward() called once")
+    press("loss.backward()")
+    _wait_text(page, "backward() called 2 times")
+    assert "23" in deep_text(page)  # 2 × 11.5
+    press("optimizer.zero_grad()")
+    _wait_text(page, ".grad is cleared")
+    press("6")
+    _wait_text(page, "= the big batch's gradient")
+    _wait_url(page, r"K=6")
+
+
+# (slug, language) -> what a student moves on that page, and what it must show
+DRIVE = {("fan-out", "en"): _fan_out, ("loss-value", "en"): _loss_value,
+         ("input-gradients", "en"): _input_gradients, ("same-gradient", "en"): _same_gradient,
+         ("loss-matters", "en"): _loss_matters, ("accumulation", "en"): _accumulation}
+
+
+def test_its_controls_move_its_numbers_the_url_and_the_language_link(opened):
+    """The lessons' sliders and buttons move their numbers and the URL (DRIVE); on every page the
+    language link takes the page as it is now (static/page-a11y.js followState rewrites it when
+    it is followed, or its menu opened to copy it), and for same-gradient the Chinese page it
+    leads to restores that state from its URL (the one page this test opens)."""
+    watched = opened.current()
+    page = watched.page
+    if opened.is_phone:
+        close_drawer(page)  # (the slider fields' check opened it: it covers the page's buttons)
+    if (opened.slug, opened.lang) in DRIVE:
+        DRIVE[opened.slug, opened.lang](page)
+    other = next(lang for lang in LANGUAGES if lang != opened.lang)
+    link = page.locator("a[hreflang]")
+    link.dispatch_event("contextmenu")
+    query = parse_qs(urlsplit(page.url).query)
+    assert parse_qs(link.get_attribute("href").lstrip("?")) == {**query, "lang": [other]}, \
+        (page.url, link.get_attribute("href"))
+    watched.assert_no_page_errors()
+    if (opened.slug, opened.lang) == ("same-gradient", "en"):
+        # the language link takes the page as it is now (the moved lp, not the lp it opened
+        # with), and the Chinese page restores that state from its URL
+        if opened.is_phone:
+            open_drawer(page)
+        page.get_by_role("link", name="中文").click()
+        _wait_text(page, plain(article_heading("same-gradient", "zh")))
+        assert "lp=-0.5" in page.url and "lang=zh" in page.url, page.url
+        page.wait_for_function("() => { const s = window.__bpxt.slider('lp'); return s && s.value === -0.5 }",
+                               timeout=10_000)
+        assert "已裁剪" in deep_text(page)
+        watched.assert_no_page_errors()
