@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 EXPLORER_CELLS = 3  # the seed, the micrograd neuron, the PyTorch expression
 SEED = "(w*x + b - y)**2"
+# a fresh kernel running every cell: 210 s of wall at load 25, over 300 s at load 33
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
