@@ -97,6 +97,7 @@ export class View {
     this.adoptMode(mode)
     if (this.predicting && !was) this.quiz.begin(this.scene)
     this.player.stop(-1)
+    if (mode !== "graph") this.markup.prepare()
     return this.render()
   }
 
