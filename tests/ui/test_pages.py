@@ -280,7 +280,9 @@ def _same_gradient(page) -> None:
     """Its sliders drive both graphs and the case (then the language link: below)."""
     _wait_text(page, "Unclipped")  # it opens at lp=-0.9, lpo=-1, A=2, eps=0.2
     assert "bitwise equal: True" in deep_text(page)
-    assert len(js(page, "t.all('ColumnDataSource', (m) => 'json' in m.data)")) == 2
+    # (counted in the page: Playwright would copy the models out, each with its whole document,
+    # which took 74 s of wall and most of this check's CPU under load, session 13)
+    assert js(page, "t.all('ColumnDataSource', (m) => 'json' in m.data).length") == 2
     set_slider(page, "lp", -0.5, release=True)
     _wait_text(page, "Clipped.")
     assert "bitwise equal: True" in deep_text(page)
