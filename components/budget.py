@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 import panel as pn
 
-from . import heap
+from . import heap, loop_first
 
 log = logging.getLogger("backprop_explorer.budget")
 
@@ -275,6 +275,7 @@ def _pool() -> ThreadPoolExecutor:
     """The process's worker threads for heavy derivations (made on first use)."""
     pool = pn.state.cache.get("bpx_derivations")
     if pool is None:
+        # its threads give the event loop way as the page threads do (components/loop_first.py)
         pool = pn.state.cache["bpx_derivations"] = ThreadPoolExecutor(
-            WORKERS, thread_name_prefix="bpx-derive")
+            WORKERS, thread_name_prefix="bpx-derive", initializer=loop_first.join)
     return pool

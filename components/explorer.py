@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import math
 
 import panel as pn
@@ -27,8 +28,8 @@ from .pytorch_view import CODE_CLASS, PyTorchView
 from .release import Throttle
 from .rows import wrapping_row
 from .stats import STATS_CLASS, stats_html, stats_template
-from .texts import (FAULT_HTML, attach, fault_ref, fill_text, if_active, is_offline, server_only, site_link,
-                    site_save, url_key)
+from .texts import (FAULT_HTML, attach, fault_ref, fill_text, if_active, is_offline, server_only, site_keep,
+                    site_link, site_save, url_key)
 from .urlstate import query_args, write_query
 from .views import ModelView
 from .words import ui
@@ -278,20 +279,29 @@ class Explorer(ModelView):
         at the page's values, mode and switches, as the server draws it after the same
         click (``ExplorerModel.set_level``) - its scene, the figure's height and padding
         (``GraphView``), its nodes' details and the bar's note. The page's replay moves the
-        numbers from there as on any scene."""
+        numbers from there as on any scene. On a page of the static site each level but the
+        one drawn first is a file beside the page (``{"url": ...}``, :func:`texts.site_keep`),
+        fetched on the first switch to it: a big network's neuron drawing would triple its
+        page; a page with no keeper (the live server's static-first page) carries them all."""
         model, groups, view = self.model, self.groups, self.view
+        keep = site_keep()
         out = []
         for label in groups.level.options:
             level = groups.labels[label]
-            other = model if level == model.drawn_level and not model.expanded else ExplorerModel(
+            first = level == model.drawn_level and not model.expanded
+            other = model if first else ExplorerModel(
                 expression=model.expression, values=dict(model.values), mode=model.mode,
                 requires_grad=dict(model.requires_grad), kinds=dict(model.kinds), level=level)
             scene = other.scene
-            out.append({"scene": view._encode({**scene, "lang": self.lang}),
-                        "height": view._height_for(scene),
-                        "padding": view.padding_for(scene),
-                        "details": NodeDetails(model=other, lang=self.lang).templates(),
-                        "note": level_note(other, self.words)})
+            # the first drawing's scene is the page's own (levels.mjs takes it from there)
+            entry = {"scene": None if first else view._encode({**scene, "lang": self.lang}),
+                     "height": view._height_for(scene),
+                     "padding": view.padding_for(scene),
+                     "details": NodeDetails(model=other, lang=self.lang).templates(),
+                     "note": level_note(other, self.words)}
+            # the site's page: the other levels are files beside it, fetched on a first switch
+            out.append(entry if first or keep is None else
+                       {"url": keep(f"{level}.json", json.dumps(entry, separators=(",", ":")))})
         return out
 
     def _descent(self) -> list:
@@ -320,8 +330,9 @@ class Explorer(ModelView):
         url_key("expr", box.input)
         if groups.level is not None:
             url_key("level", groups.level, [groups.labels[label] for label in groups.level.options])
-            groups.level.jscallback(args=self.view.player_args("level", levels=self._levels()),
-                                    value=RUN_PLAYER)
+            groups.level.jscallback(args=self.view.player_args(
+                "level", levels=self._levels(), loading=self.words["level_loading"],
+                failed=self.words["level_failed"]), value=RUN_PLAYER)
         # an example of the menu is a page of the site
         files = {label: site_link("graph", self.lang, {"expr": source, "lang": self.lang})
                  for label, source in box.choices.items()}

@@ -22,6 +22,7 @@ from graphviz_core.rules import same_number, slider_reach  # the page's rules to
 from graphviz_core.tape import Replay, constant_variables
 
 from .budget import Deriver
+from .loop_first import checkpoint
 from .scene import page_steps, scene_data, with_numbers
 from .shared_derivations import shared_derivations
 
@@ -181,6 +182,7 @@ class ExplorerModel(param.Parameterized):
                     own_replay = Replay(own_graph, expression.variables)
                     own_copy = None if own_drawn is None else DrawingNumbers(own_drawn, own_graph)
                 numbers = own_replay.run(values)
+                checkpoint()  # the loop's way, as in a full derivation (fresh)
                 return (expression, own_replay, own_copy, numbers,
                         with_numbers(scene, numbers, mode, ranges), (own_graph, own_drawn))
             return rederive
@@ -207,17 +209,24 @@ class ExplorerModel(param.Parameterized):
             # a network (anything built with neuron groups, as ScalarMLP) is drawn by levels
             groups = {} if getattr(expression, "neurons", False) else None
             extra = {} if groups is None else {"groups": groups}
+            # in a worker thread, each phase gives the event loop way if it has work
+            # (components/loop_first.py; nothing elsewhere)
             root = expression.build(values, requires_grad, kinds, **extra)
+            checkpoint()
             graph = trace(root, groups=groups)
+            checkpoint()
             shown_level = drawing_level(level, len(graph)) if groups else "op"
             drawn = (None if shown_level == "op" else
                      level_graph(graph, shown_level, expanded, limit=MLP_MAX_DRAWN))
+            checkpoint()
             shown = graph if drawn is None else drawn
             structure = _structure(shown)
             positions = self._layout(shown, structure)
             steps = self._steps(graph, drawn, structure)
+            checkpoint()
             scene = scene_data(shown, positions, steps, mode, ranges,
                                traced=None if drawn is None else graph)
+            checkpoint()
             return graph, drawn, shown_level, scene, graph_sizes(graph)
         return derive
 

@@ -125,6 +125,13 @@ def server_settings() -> None:
     synced property of each model) and suggests close names in the error for an unknown
     attribute; both help a developer at a prompt, and cost each page open about a tenth of
     its CPU.
+
+    ``perform_document_validation`` off (``BOKEH_VALIDATE_DOC``): Bokeh checks every model of
+    each new session's document against its integrity rules (``Document.validate``: 60-70 ms
+    of a live page open's ~600 in the page-building thread) and logs what it finds. A page's
+    models are the same for every session that opens it: ``tests/test_page_open.py`` checks
+    the pages once instead.
     """
     from bokeh.settings import settings
     settings.perform_error_diagnostics.set_value(False)
+    settings.perform_document_validation.set_value(False)

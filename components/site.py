@@ -98,7 +98,8 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
         if only is not None and path.name not in only:
             continue
         path.write_text(page_html(slug, lang, args, live=same_page(live, args),
-                                  save=functools.partial(keep_saved, out, path.name)),
+                                  save=functools.partial(keep_saved, out, path.name),
+                                  keep=functools.partial(keep_file, out, path.name)),
                         encoding="utf-8")
         written.append(path)
     (out / "index.html").write_text(_index(pages, langs), encoding="utf-8")
@@ -107,7 +108,7 @@ def build_site(out: Path, langs: tuple[str, ...] | None = None,
 
 
 def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None = None,
-              save=None) -> str:
+              save=None, keep=None) -> str:
     """The static page ``(slug, lang, args)`` of :func:`site_pages` as HTML text.
 
     ``link(slug, lang, args)``: where the page's links go (the site's files by default; the
@@ -116,6 +117,9 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
     knows it (:func:`with_live`), and its note about what needs the live app links there.
     ``save``: keeps the explorer's saved file beside the page (:func:`keep_saved`), so that its
     "Save as HTML" works in the page; None: that button needs the live app.
+    ``keep``: keeps the page's own data files beside it (:func:`keep_file`: a network's
+    drawing at each level but the first, fetched on the first switch to it); None: the page
+    carries them inline (a page the live server answers static-first is one file).
     """
     import panel as pn
     from bokeh.resources import Resources
@@ -129,7 +133,7 @@ def page_html(slug: str, lang: str, args: dict, link=page_file, live: str | None
 
     saved = io.StringIO()
     with saved_only():  # the page is text once saved: nothing of it stays alive (saved_only)
-        with offline(link=link, save=save) as built:  # texts carry their templates (texts.py)
+        with offline(link=link, save=save, keep=keep) as built:  # texts carry their templates (texts.py)
             page = build_page(args, link=link)
         css = stylesheet()
         if css not in pn.config.raw_css:  # a server's page-building thread: no session's config
@@ -167,6 +171,21 @@ def keep_saved(out: Path, name: str, page: str) -> dict:
         (folder / head_name).write_text(head, encoding="utf-8")
     (folder / name).write_text(rest, encoding="utf-8")
     return {"head": f"{SAVED}/{head_name}", "body": f"{SAVED}/{name}"}
+
+
+FILES = "files"  # the folder of the site holding the pages' own data files
+
+
+def keep_file(out: Path, page: str, name: str, text: str) -> str:
+    """Keep ``text``, a data file of the page ``page`` (a file name of the site) called
+    ``name``, as ``out/files/<page's stem>.<name>`` (e.g. ``graph-mlp-2-4-4-1.en.neuron.json``,
+    the network's drawing at the neuron level: ``static/explorer/levels.mjs`` fetches it on
+    the first switch to that level); its address relative to the page."""
+    folder = out / FILES
+    folder.mkdir(exist_ok=True)
+    file = f"{Path(page).stem}.{name}"
+    (folder / file).write_text(text, encoding="utf-8")
+    return f"{FILES}/{file}"
 
 
 def _unchanged(event) -> None:

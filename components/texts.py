@@ -60,17 +60,20 @@ _OFFLINE = contextvars.ContextVar("bpx_offline", default=None)
 
 
 @contextmanager
-def offline(link=None, save=None) -> Iterator[dict]:
+def offline(link=None, save=None, keep=None) -> Iterator[dict]:
     """Pages built inside carry their texts' templates for the browser to fill; ``link(slug,
     lang, args)``: the file of another page of the site (an example picked goes there);
     ``save(html)``: keeps the explorer's saved file (:func:`components.export.standalone_html`
     of its first state) beside the page and returns what its "Save as HTML" fetches to make
     the file in the page (``static/explorer/save.mjs``); None: that button needs the server.
+    ``keep(name, text)``: keeps a file of the page's own beside it (a network's drawing at
+    another level, fetched on the first switch to it: :func:`components.site.keep_file`) and
+    returns its address relative to the page; None: the page carries such data inline.
     Yields what the page built inside greyed out (``"greyed"``: :func:`server_only`) and its
     URL state's widgets (``"keys"``: :func:`url_key`); once built, each greyed-out control
     opens the page live when a live app is behind it, and the URL state's widgets write
     their values into the page's address (:func:`_go_live`)."""
-    page = {"link": link, "save": save, "greyed": [], "keys": {}}
+    page = {"link": link, "save": save, "keep": keep, "greyed": [], "keys": {}}
     token = _OFFLINE.set(page)
     try:
         yield page
@@ -94,6 +97,12 @@ def site_save():
     """The static site's keeper of a saved file (:func:`offline`'s ``save``), or None."""
     page = _OFFLINE.get()
     return page["save"] if page else None
+
+
+def site_keep():
+    """The static site's keeper of a page's own files (:func:`offline`'s ``keep``), or None."""
+    page = _OFFLINE.get()
+    return page["keep"] if page else None
 
 
 def server_only(*widgets) -> None:

@@ -194,7 +194,7 @@ COST: dict[str, float] = {
     # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py` of the fresh-clone
     # CI run 80, main 6cf33ae, 2026-12-01, `-n 3`, under load (other work ran beside it: ~1.5x
     # the quiet CPU); a guide to the order, not a benchmark). test_predict, test_keyboard and
-    # test_phone less the page open session 12 cut from each. test_jupyterlab.py is one test
+    # test_phone less the page open session 12 cut from each; test_levels_ui less session 13's. test_jupyterlab.py is one test
     # with ~60-85 s of wall (a Jupyter server and a kernel start): it starts early.
     "tests/test_abuse.py": 45, "tests/test_reliability.py": 44, "tests/test_lessons.py": 35,
     "tests/test_cluster.py": 32, "tests/test_expression.py": 26, "tests/test_components.py": 26,
@@ -211,7 +211,7 @@ COST: dict[str, float] = {
     "tests/test_pytorch.py": 2.5, "tests/test_export.py": 2.1, "tests/test_inline.py": 1.6,
     "tests/test_palette.py": 1.0, "tests/test_predict_quiz.py": 0.9,
     "tests/test_collector.py": 0.7,
-    "tests/ui/test_pages.py": 177, "tests/ui/test_levels_ui.py": 96, "tests/ui/test_site.py": 85,
+    "tests/ui/test_pages.py": 177, "tests/ui/test_levels_ui.py": 86, "tests/ui/test_site.py": 85,
     "tests/ui/test_explorer.py": 64, "tests/ui/test_lessons_ui.py": 59,
     "tests/ui/test_phone.py": 52, "tests/ui/test_notebook.py": 45,
     "tests/ui/test_first_page.py": 45, "tests/ui/test_jupyterlab.py": 43,

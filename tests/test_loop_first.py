@@ -90,3 +90,30 @@ def test_a_loop_never_idle_still_lets_a_page_thread_progress():
         loop_first._local.gate = None
         loop_first._local.free_until = 0.0
     assert waited < 1.0  # one wait of 0.01 s, not 200
+
+
+def test_a_costly_derivation_in_its_worker_thread_gives_the_loop_way(monkeypatch):
+    """components/budget.py's worker threads join the gate, and a derivation stops between
+    its phases (components/model.py): a costly expression derived gives the loop way too."""
+    import panel as pn
+
+    from components import budget
+    from components.model import ExplorerModel
+
+    gate = loop_first.Gate()
+    monkeypatch.setitem(pn.state.cache, "bpx_loop_gate", gate)
+    monkeypatch.delitem(pn.state.cache, "bpx_derivations", raising=False)  # threads of its own
+    pauses = []
+    monkeypatch.setattr(gate, "pause", lambda *a, **k: pauses.append(threading.get_ident()))
+    model = ExplorerModel(expression="x*y + sin(x)")
+    model.values = {**model.values, "x": 0.25}  # a new value: a derivation over the tape
+    model._replays = None  # ... made a full one, as a new expression's is
+    pool = budget._pool()
+    try:
+        thread, joined = pool.submit(lambda: (threading.get_ident(), loop_first._local.gate)).result(10)
+        assert joined is gate
+        pool.submit(model._prepare()).result(10)
+    finally:
+        pool.shutdown(wait=True)
+    assert pauses.count(thread) >= 4, "a full derivation passed too few checkpoints"
+    assert set(pauses) == {thread}  # this (the loop's) thread never waits

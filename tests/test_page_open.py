@@ -7,6 +7,8 @@ import unittest.mock as mock
 
 import pytest
 from bokeh.core.json_encoder import serialize_json
+from bokeh.core.validation.check import check_integrity
+from bokeh.core.validation.warnings import EMPTY_LAYOUT
 from bokeh.document import Document
 from panel.io.state import set_curdoc
 
@@ -49,6 +51,12 @@ def test_cached_defaults_read_as_bokeh_computes_them(args):
     try:
         bokeh_defaults.install()
         doc = page_document(args)
+        # the checks Bokeh makes of each session's document (off on the app's server:
+        # server_hooks.server_settings), once here: no error and no warning (but an empty
+        # layout's, which `panel serve` silences: a part not shown yet is one)
+        issues = check_integrity({m for root in doc.roots for m in root.references()})
+        assert issues.error == [], issues.error
+        assert [w for w in issues.warning if w.code != EMPTY_LAYOUT.code] == [], issues.warning
         cached = every_property(doc)
         cached_json = document_json(doc)
         bokeh_defaults.uninstall()

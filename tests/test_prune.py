@@ -59,8 +59,21 @@ def test_the_page_prunes_as_the_engine_does():
     assert any(0 in w for w in want) and any(all(w) for w in want)
 
 
+@pytest.fixture(scope="module")
+def models() -> list[tuple[ExplorerModel, ExplorerModel, list]]:
+    """Each case's model with none off (one per expression, shared by its cases) and the
+    model with its leaves switched off, for the tests in every language."""
+    full, out = {}, []
+    for source, e, values, off in _cases():
+        if source not in full:
+            full[source] = ExplorerModel(expression=source, values=values, mode="backward")
+        out.append((full[source], ExplorerModel(expression=source, values=values, mode="backward",
+                                                requires_grad={n: False for n in off}), off))
+    return out
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_the_pages_backward_steps_counts_and_texts_are_the_servers(lang):
+def test_the_pages_backward_steps_counts_and_texts_are_the_servers(lang, models):
     """The server's scene and texts for a model with leaves switched off, against the page's
     pruning of the model with none off: steps, replayed counts, every template filled."""
     from components.explorer import NodeDetails
@@ -76,20 +89,22 @@ def test_the_pages_backward_steps_counts_and_texts_are_the_servers(lang):
               "  return { steps: c.steps.filter((s) => active[s.node]).map((s) => s.text_template),"
               "           evaluated: r.evaluated, skipped: r.skipped,"
               "           texts: c.templates.map((t) => withActive(t, tape, r)) } })))")
-    cases, want = [], []
-    for source, e, values, off in _cases():
-        full = ExplorerModel(expression=source, values=values, mode="backward")
-        pruned = ExplorerModel(expression=source, values=values, mode="backward",
-                               requires_grad={n: False for n in off})
-        g = pruned.graph
-        templates, servers = [], []
-        for model, out in ((full, templates), (pruned, servers)):
+    cases, want, written = [], [], {}
+
+    def texts(model: ExplorerModel) -> list:
+        """The model's node details, backward pass and stats line, as templates."""
+        if id(model) not in written:
             details = NodeDetails(model=model, lang=lang)
             passes = PassesPanel(model=model, lang=lang)
-            out += [details.template(model.graph, n, hidden) for n in model.graph
-                    for hidden in (False, True)]
-            out += [passes.template("backward") + passes.check_template()[0],
-                    stats_template(model, lang)]
+            written[id(model)] = [details.template(model.graph, n, hidden) for n in model.graph
+                                  for hidden in (False, True)] + [
+                passes.template("backward") + passes.check_template()[0],
+                stats_template(model, lang)]
+        return written[id(model)]
+
+    for full, pruned, off in models:
+        g = pruned.graph
+        templates, servers = texts(full), texts(pruned)
         cases.append({"tape": full.scene["tape"], "off": off, "templates": templates,
                       "steps": full.scene["steps"]["backward"]})
         # what the server writes, its numbers still placeholders

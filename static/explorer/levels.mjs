@@ -4,19 +4,70 @@
 // height and padding, its nodes' details and the level bar's note; a click swaps it in as
 // the server sends a new scene (GraphView._send_scene). The numbers are the page's replay
 // at its sliders (View.refresh keeps the values moved since the build), in the mode shown.
+//
+// On the site's pages each level but the first is a file beside the page ({url}: a big
+// network's neuron drawing would triple its page), fetched on the first switch to it: the
+// figure keeps the drawing shown meanwhile and the note says it is loading; a failed fetch
+// puts the switch back at the level shown and the note says why (a next pick tries again).
 
 import { modelWithClass } from "./bokeh.mjs"
 import { escape } from "./words.mjs"
 
 const NOTE_CLASS = "bpx-groups"  // the level bar's note (components/explorer.py GroupBar)
 
-export function showLevel(view, entry) {
-  const a = view.args, fig = a.figure
-  if (!entry || !a.meta) return
+function writeNote(view, html) {
+  const note = view.args.meta && modelWithClass(view.args.meta.document, NOTE_CLASS)
+  if (note) note.setv({ text: escape(html) })
+}
+
+function fill(words, fields) {
+  return words.replace(/\{(\w+)\}/g, (all, key) => key in fields ? escape(fields[key]) : all)
+}
+
+// the switch's click (obj: the switch, data: the player's args of Explorer._offline)
+export function pickLevel(view, data, obj) {
+  const index = obj.active, entry = data.levels[index], meta = view.args.meta
+  if (!entry || !meta) return
+  // the drawing first shown is the page's own scene (not carried twice): kept before a swap
+  if (view.firstScene === undefined) view.firstScene = meta.data.json && meta.data.json[0]
+  if (!entry.url) return shown(view, index, entry)
+  if (entry.drawing) return shown(view, index, entry.drawing)
+  const level = (obj.labels || [])[index] || ""
+  writeNote(view, fill(data.loading, { level }))
+  if (!entry.pending) {
+    entry.pending = fetch(entry.url).then((r) => {
+      if (!r.ok) throw new Error(`HTTP ${r.status}`)
+      return r.json()
+    })
+  }
+  return entry.pending.then((drawing) => {
+    entry.drawing = drawing
+    entry.pending = null
+    if (obj.active === index) shown(view, index, drawing)
+  }, (error) => {
+    entry.pending = null
+    if (obj.active !== index) return
+    const back = view.levelShown ?? data.levels.findIndex((e) => !e.url)
+    const why = fill(data.failed, { level, error: String(error && error.message || error) })
+    if (back < 0 || back === index) return writeNote(view, why)
+    view.levelFailure = why  // said above the note of the level shown, once it is back
+    obj.active = back  // its own callback draws that level again (shown)
+  })
+}
+
+function shown(view, index, entry) {
+  view.levelShown = index
+  showLevel(view, entry)
+  if (view.levelFailure) writeNote(view, view.levelFailure + (entry.note ? "<br>" + entry.note : ""))
+  view.levelFailure = null
+}
+
+function showLevel(view, entry) {
+  const a = view.args, fig = a.figure, text = entry.scene ?? view.firstScene
+  if (!text) return
   const mode = !view.scene ? null : view.predicting ? "predict" : view.scene.mode
   view.levelDetails = entry.details  // the details of this drawing's nodes (texts.mjs)
-  const note = modelWithClass(a.meta.document, NOTE_CLASS)
-  if (note) note.setv({ text: escape(entry.note) })
+  writeNote(view, entry.note)
   if (a.nodes.selected.indices.length) a.nodes.selected.indices = []
   if (fig) {
     fig.x_range.range_padding = entry.padding[0]
@@ -24,6 +75,6 @@ export function showLevel(view, entry) {
     if (fig.height !== entry.height) fig.height = entry.height
   }
   // the player's refresh, as of a new scene from the server: in the mode shown now
-  const scene = mode ? JSON.stringify({ ...JSON.parse(entry.scene), mode }) : entry.scene
+  const scene = mode ? JSON.stringify({ ...JSON.parse(text), mode }) : text
   a.meta.data = { json: [scene] }
 }

@@ -47,7 +47,8 @@ export class Markup {
   // `model`'s formulas typeset once MathJax is loaded (the first one asks for it), and the
   // texts waiting to be typeset ahead then; where it cannot be loaded, the text as it is
   later(model) {
-    (this.waiting ||= new Set()).add(model)
+    this.waiting ||= new Set()
+    if (model) this.waiting.add(model)
     if (this.loading) return
     this.loading = loadMathJax().then((provider) => {
       this.failed = !provider
@@ -60,6 +61,14 @@ export class Markup {
       }
       if (provider && this.queue && !this.idle) this.idle = requestIdleCallback(() => this.work())
     })
+  }
+
+  // MathJax loaded in an idle moment, before a formula is shown: a student who switched to a
+  // pass steps through it next, and its first formula loading MathJax dropped the first
+  // frames of a playback (its 1.8 MB run in one task: ~0.3-0.5 s)
+  prepare() {
+    if (this.loading || this.failed || typeof requestIdleCallback === "undefined") return
+    requestIdleCallback(() => { if (!this.loading) this.later(null) }, { timeout: 1000 })
   }
 
   // typeset ahead the texts `next(0)`, `next(1)`, ... `next(count - 1)` for `model` (a

@@ -27,7 +27,7 @@ import { saveHtml } from "./save.mjs"
 import { startStep, arrive, planWindow, windowOf, aheadColumns, EMPTY_AHEAD } from "./stepframes.mjs"
 import { typesetAhead } from "./ahead.mjs"
 import { offInLink, pruneScene } from "./switches.mjs"
-import { showLevel } from "./levels.mjs"
+import { pickLevel } from "./levels.mjs"
 import { slider_reach } from "./rules.generated.mjs"
 
 export class View {
@@ -72,7 +72,7 @@ export class View {
       case "redraw": return this.renderSoon()  // a lesson's own control changed what it draws
       case "grad-buffer": return this.buffer.handle(this, data)
       case "save": return saveHtml(this, data)  // the static site's "Save as HTML" (save.mjs)
-      case "level": return showLevel(this, data.levels[obj.active])  // the static site's (levels.mjs)
+      case "level": return pickLevel(this, data, obj)  // the static site's (levels.mjs)
       case "requires-grad": return this.requiresGrad(data.names.filter((_, k) => !obj.active.includes(k)))
       case "speed": this.player.speed = Math.max(0.1, +obj.value || 1); return
       case "present":
@@ -97,6 +97,7 @@ export class View {
     this.adoptMode(mode)
     if (this.predicting && !was) this.quiz.begin(this.scene)
     this.player.stop(-1)
+    if (mode !== "graph") this.markup.prepare()
     return this.render()
   }
 

@@ -182,6 +182,32 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
         moved = {"x0": -0.42}
         set_slider(page, "x0", moved["x0"])
         button(page, "Backward").click()
+        # the levels not drawn first are files of the site (levels.mjs), fetched on the first
+        # switch: meanwhile the note says so and the figure keeps its drawing; a failed fetch
+        # says so and puts the switch back at the level shown; a next pick fetches it again
+        note_js = ("t.all('panel.models.markup.HTML', (m) => (m.css_classes || [])"
+                   ".includes('bpx-groups'))[0].text")
+        level_js = ("t.all('panel.models.widgets.RadioButtonGroup').find((m) =>"
+                    " m.labels.includes('Layers')).active")
+        first = ExplorerModel(expression=source, mode="backward")
+        drawn = len(first.scene["nodes"]["id"])
+        assert first.drawn_level == "op" and js(page, "t.scene().nodes.id.length") == drawn
+        held = []
+        page.route("**/files/graph-mlp-2-4-4-1.en.layer.json", lambda route: held.append(route))
+        button(page, "Layers").click()
+        loading = ui("en")["level_loading"].format(level="Layers")
+        page.wait_for_function("([c, w]) => window.__bpxt.all('panel.models.markup.HTML', (m) =>"
+                               " (m.css_classes || []).includes(c))[0].text === w",
+                               arg=["bpx-groups", loading], timeout=10_000)
+        assert len(held) == 1 and js(page, "t.scene().nodes.id.length") == drawn
+        held[0].abort()
+        failed = ui("en")["level_failed"].split("(")[0].format(level="Layers")
+        page.wait_for_function("(w) => window.__bpxt.all('panel.models.markup.HTML', (m) =>"
+                               " (m.css_classes || []).includes('bpx-groups'))[0].text.startsWith(w)",
+                               arg=failed, timeout=10_000)
+        assert js(page, level_js) == 2 and js(page, "t.scene().nodes.id.length") == drawn
+        assert js(page, note_js).endswith(pn.pane.HTML(level_note(first, ui("en"))).get_root().text)
+        page.unroute("**/files/graph-mlp-2-4-4-1.en.layer.json")
         for label, level in (("Layers", "layer"), ("Neurons", "neuron"), ("Operations", "op")):
             button(page, label).click()
             server = ExplorerModel(expression=source, level=level, mode="backward")
@@ -198,8 +224,7 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
             g = server.graph  # its nodes are the tape's entries, in order
             assert shown["grad"] == pytest.approx([g.nodes[n]["grad"] for n in sorted(g)],
                                                   rel=1e-12, abs=1e-15)
-            note = js(page, "t.all('panel.models.markup.HTML', (m) => (m.css_classes || [])"
-                            ".includes('bpx-groups'))[0].text")
+            note = js(page, note_js)
             assert note == pn.pane.HTML(level_note(server, ui("en"))).get_root().text  # as the live bar's
             assert f"level={level}" in page.url
         # a tapped layer says opening it needs the live app
