@@ -141,6 +141,7 @@ def install() -> None:
                                                      Application.initialize_document)
     Application.initialize_document = _built(Application.initialize_document)
     ServerSession._handle_pull = _needs_document_lock(_pull_in_thread)
+    _css_patched_once()
     sys.setswitchinterval(SWITCH_SECONDS)
     heap.install()
     try:
@@ -336,6 +337,43 @@ async def render_page(session, resources, token) -> str:
     async with session._lock:
         return await asyncio.get_running_loop().run_in_executor(
             _builder("render"), _render, session, resources, token)
+
+
+class _WholeDocument:
+    """What Panel's ``patch_model_css`` reads of a root (``document``, ``select``), for all of
+    a document's roots at once: its stylesheets from the document's index of its models."""
+
+    def __init__(self, doc):
+        self.document = doc
+
+    def select(self, selector) -> list:
+        from bokeh.models import ImportedStyleSheet
+
+        return [m for m in self.document.models if isinstance(m, ImportedStyleSheet)]
+
+
+def _css_patched_once() -> None:
+    """Panel's ``server_html_page_for_session`` calls ``patch_model_css`` once per root of the
+    page (7 for the explorer), and each call walks every model under its root to find the
+    stylesheets whose URLs it rewrites: a third of a page render's CPU. Here the first root's
+    call rewrites those of the whole document, found in the document's own index of its
+    models (no walk), and the other roots' calls have nothing left to do. Only in
+    ``panel.io.server`` (the render of a server's page, where it is called for each root in
+    turn); a document being changed (its index frozen) is walked as before."""
+    import panel.io.server as server
+
+    original = server.patch_model_css
+    if getattr(original, "_bpx_once", False):
+        return
+
+    def patch_model_css(root, dist_url: str):
+        doc = root.document
+        if doc is None or not doc.roots or doc.models._freeze_count:
+            return original(root, dist_url)
+        if root is doc.roots[0]:
+            original(_WholeDocument(doc), dist_url)
+    patch_model_css._bpx_once = True
+    server.patch_model_css = patch_model_css
 
 
 def _render(session, resources, token) -> str:

@@ -46,6 +46,8 @@ PATCHES: tuple[Patch, ...] = (
           "components.shared_styles", "the app's styles: one shared model per document"),
     Patch("panel.reactive", "loading_css",
           "components.shared_styles", "the spinner's styles: one shared model per document"),
+    Patch("panel.viewable", "patch_inline_stylesheets", "components.shared_styles",
+          "a notebook's inlined styles: one pass per document, one shared model per file"),
     *(Patch(module, "patch_curdoc", "components.builds",
             "the current document popped also when the callback raises (Bokeh pops on return)")
       for module in PATCH_CURDOC_USERS),
@@ -77,6 +79,9 @@ PATCHES: tuple[Patch, ...] = (
           "closed sessions collected when the server is idle, not while students wait"),
     Patch("panel.reactive:Syncable", "_server_event", "components.events",
           "an event that waits for a property change handled under the document lock"),
+    Patch("panel.io.server", "patch_model_css", "components.builds",
+          "a page's stylesheet URLs rewritten in one pass over its document's index of models,"
+          " not a walk of every model per root (a third of a page render)"),
     Patch("bokeh.server.session:ServerSession", "_handle_pull", "components.builds",
           "a new page's document JSON (PULL-DOC-REPLY) made in the page-rendering thread"),
     *(Patch(owner, attribute, "components.loop_first",

@@ -61,3 +61,36 @@ def test_each_page_after_the_first_is_rendered_off_the_event_loop(app_server):
     # the page-rendering thread
     assert renders[0] == "MainThread" and len(renders) == before + 5, renders
     assert all(name.startswith("bpx-render") for name in renders[1:]), renders
+
+
+def test_a_pages_stylesheets_are_rewritten_as_panel_rewrites_them_root_by_root():
+    """builds._css_patched_once: the first root's ``patch_model_css`` rewrites the URLs of the
+    whole document's stylesheets (from its index of models), the other roots' nothing more;
+    the URLs end as Panel's own call for each root leaves them."""
+    from bokeh.models import ImportedStyleSheet
+    from panel.io.resources import CDN_DIST, LOCAL_DIST
+    from panel.io.resources import patch_model_css as panels
+    from test_page_open import page_document
+
+    from components import builds
+
+    doc = page_document({"lesson": "same-gradient"})  # several roots, the most models
+    sheets = [m for m in doc.models if isinstance(m, ImportedStyleSheet)]
+    assert len(doc.roots) > 3 and any(s.url.startswith((CDN_DIST, LOCAL_DIST)) for s in sheets)
+    given = [s.url for s in sheets]
+    for root in doc.roots:
+        panels(root, dist_url=LOCAL_DIST)
+    expected = [s.url for s in sheets]
+    assert expected != given
+    for sheet, url in zip(sheets, given):
+        sheet.url = url
+    import panel.io.server as server
+    before = server.patch_model_css
+    try:
+        server.patch_model_css = panels
+        builds._css_patched_once()
+        for root in doc.roots:
+            server.patch_model_css(root, dist_url=LOCAL_DIST)
+    finally:
+        server.patch_model_css = before
+    assert [s.url for s in sheets] == expected
