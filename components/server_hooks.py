@@ -46,6 +46,8 @@ PATCHES: tuple[Patch, ...] = (
           "components.shared_styles", "the app's styles: one shared model per document"),
     Patch("panel.reactive", "loading_css",
           "components.shared_styles", "the spinner's styles: one shared model per document"),
+    Patch("panel.viewable", "patch_inline_stylesheets", "components.shared_styles",
+          "a notebook's inlined styles: one pass per document, one shared model per file"),
     *(Patch(module, "patch_curdoc", "components.builds",
             "the current document popped also when the callback raises (Bokeh pops on return)")
       for module in PATCH_CURDOC_USERS),

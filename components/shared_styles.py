@@ -12,37 +12,46 @@ request of its own: the page keeps working offline and behind any proxy).
 document (kept on the document itself). Outside a document (a notebook cell rendered without
 one) Panel's texts are used as they are. ``tests/test_page_open.py`` checks that every
 component's shadow root gets the same style texts as before.
+
+In a notebook with inline resources (``PANEL_INLINE=1``, as the saved HTML of a notebook
+needs), Panel replaces each component's linked stylesheets (``ImportedStyleSheet``) by their
+text, as a new ``InlineStyleSheet`` per component, one assignment at a time: each assignment
+recomputes the document's set of models (the whole graph, ~440 components per explorer:
+about half of a notebook cell's CPU), and each explorer's output carried the same texts again
+per component. :func:`install` makes that one pass per document, with the recomputation held
+until it ends, and one ``InlineStyleSheet`` per file and document, shared as above.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from bokeh.models import InlineStyleSheet
+import importlib
 
-# panel.reactive's names for the functions that make the per-component texts
-_WRAPPED = ("process_raw_css", "loading_css")
-_ORIGINAL: dict[str, Callable] = {}
+from bokeh.models import ImportedStyleSheet, InlineStyleSheet
+
+# Panel's functions replaced: (module, name) -> what wraps the original. panel.reactive's make
+# the per-component texts; panel.viewable's inlines the linked stylesheets in a notebook.
+_WRAPPED = {("panel.reactive", "process_raw_css"): lambda original: _sharing(original),
+            ("panel.reactive", "loading_css"): lambda original: _sharing(original),
+            ("panel.viewable", "patch_inline_stylesheets"): lambda original: _inlining_once(original)}
+_ORIGINAL: dict[tuple[str, str], Callable] = {}
 
 
 def install() -> None:
     """Make Panel refer every component to its document's shared style models (idempotent)."""
-    import panel.reactive as reactive
-
     if _ORIGINAL:
         return
-    for name in _WRAPPED:
-        _ORIGINAL[name] = original = getattr(reactive, name)
-        setattr(reactive, name, _sharing(original))
+    for (module, name), wrap in _WRAPPED.items():
+        owner = importlib.import_module(module)
+        _ORIGINAL[module, name] = original = getattr(owner, name)
+        setattr(owner, name, wrap(original))
 
 
 def uninstall() -> None:
     """Undo :func:`install` (tests compare both ways)."""
-    import panel.reactive as reactive
-
-    for name in _WRAPPED:
-        if name in _ORIGINAL:
-            setattr(reactive, name, _ORIGINAL.pop(name))
+    for module, name in list(_ORIGINAL):
+        setattr(importlib.import_module(module), name, _ORIGINAL.pop((module, name)))
 
 
 def shared(css: str):
@@ -67,3 +76,40 @@ def _sharing(original: Callable) -> Callable:
         return [shared(css) for css in made]
     wrapped.__wrapped__ = original
     return wrapped
+
+
+def _inlining_once(original: Callable) -> Callable:
+    """Panel's ``patch_inline_stylesheets(model)``: on the first call for a document, every
+    component of it, with the document's recomputation held until the last (then the call for
+    each of them finds nothing left to do); each file's text one shared model per document."""
+    from bokeh.models import UIElement
+
+    def patch_inline_stylesheets(model) -> None:
+        doc = model.document
+        if doc is None:
+            return original(model)
+        if not doc.__dict__.get("_bpx_inlined"):
+            doc.__dict__["_bpx_inlined"] = True
+            with doc.models.freeze():
+                for component in list(doc.models):
+                    if isinstance(component, UIElement):
+                        _inline(component, doc)
+        _inline(model, doc)  # a component added since (Panel calls this on a re-render too)
+    patch_inline_stylesheets.__wrapped__ = original
+    return patch_inline_stylesheets
+
+
+def _inline(model, doc) -> None:
+    from panel.io.notebook import replace_inline_css
+
+    sheets = doc.__dict__.setdefault("_bpx_inline_sheets", {})
+    stylesheets = []
+    for sheet in model.stylesheets:
+        if isinstance(sheet, ImportedStyleSheet):
+            if sheet.url not in sheets:  # None: a file Panel leaves linked (not its own)
+                inlined = replace_inline_css(sheet)
+                sheets[sheet.url] = None if inlined is sheet else inlined
+            sheet = sheets[sheet.url] or sheet
+        stylesheets.append(sheet)
+    if any(a is not b for a, b in zip(stylesheets, model.stylesheets)):
+        model.stylesheets = stylesheets

@@ -10,7 +10,9 @@ the page carries their templates and fills them from its replay). Lessons' texts
 by the lesson's code over those controls' grid while the site is built
 (:mod:`components.states`). The explorer's "Save as HTML" is made in the page from the saved
 file of its first state kept under ``DIR/save/`` (:func:`keep_saved`,
-``static/explorer/save.mjs``). What needs Python does not work: typed expressions and the
+``static/explorer/save.mjs``). A network's drawing at each level its switch offers but the
+first is a file under ``DIR/files/`` fetched on the first switch to it (:func:`keep_file`,
+``static/explorer/levels.mjs``). What needs Python does not work: typed expressions and the
 controls that need a derivation or a lesson's numpy work, greyed out on the page
 (:func:`texts.server_only`); each page that has them says so in a note that links the same
 page on the live app (``--live URL``; UI words ``static_site_note``, ``static_lesson_note``,

@@ -194,11 +194,14 @@ COST: dict[str, float] = {
     # CPU s per module, Chromium's renderers included (`tools/suite_cpu.py` of the fresh-clone
     # CI run 80, main 6cf33ae, 2026-12-01, `-n 3`, under load (other work ran beside it: ~1.5x
     # the quiet CPU); a guide to the order, not a benchmark). test_predict, test_keyboard and
-    # test_phone less the page open session 12 cut from each; test_levels_ui less session 13's. test_jupyterlab.py is one test
-    # with ~60-85 s of wall (a Jupyter server and a kernel start): it starts early.
+    # test_phone less the page open session 12 cut from each; test_levels_ui, test_notebook,
+    # test_layout and test_prune less session 13's cuts (test_prune: its backward-steps test
+    # shares its models, 23.1 -> 19.1 s, -n 0, load 27-40). test_jupyterlab.py is one test
+    # with ~60-85 s of wall (a Jupyter server and a kernel start): it starts early. test_pages
+    # plus its session-13 checks that change a page (test_lessons_ui's, which it replaced).
     "tests/test_abuse.py": 45, "tests/test_reliability.py": 44, "tests/test_lessons.py": 35,
     "tests/test_cluster.py": 32, "tests/test_expression.py": 26, "tests/test_components.py": 26,
-    "tests/test_prune.py": 24, "tests/test_levels.py": 23, "tests/test_layout.py": 22,
+    "tests/test_prune.py": 20, "tests/test_levels.py": 23, "tests/test_layout.py": 17,
     "tests/test_adapters.py": 20, "tests/test_examples.py": 15, "tests/test_grouping.py": 15,
     "tests/test_engine.py": 15, "tests/test_page_open.py": 12, "tests/test_security.py": 12,
     "tests/test_torch.py": 12, "tests/test_tape_replay.py": 12, "tests/test_heap.py": 11,
@@ -211,9 +214,9 @@ COST: dict[str, float] = {
     "tests/test_pytorch.py": 2.5, "tests/test_export.py": 2.1, "tests/test_inline.py": 1.6,
     "tests/test_palette.py": 1.0, "tests/test_predict_quiz.py": 0.9,
     "tests/test_collector.py": 0.7,
-    "tests/ui/test_pages.py": 177, "tests/ui/test_levels_ui.py": 86, "tests/ui/test_site.py": 85,
-    "tests/ui/test_explorer.py": 64, "tests/ui/test_lessons_ui.py": 59,
-    "tests/ui/test_phone.py": 52, "tests/ui/test_notebook.py": 45,
+    "tests/ui/test_pages.py": 190, "tests/ui/test_levels_ui.py": 86, "tests/ui/test_site.py": 85,
+    "tests/ui/test_explorer.py": 64,
+    "tests/ui/test_phone.py": 52, "tests/ui/test_notebook.py": 39,
     "tests/ui/test_first_page.py": 45, "tests/ui/test_jupyterlab.py": 43,
     "tests/ui/test_predict.py": 33, "tests/ui/test_groups.py": 26,
     "tests/ui/test_vanishing_ui.py": 25, "tests/ui/test_standalone.py": 23,

@@ -400,31 +400,40 @@ def test_dummy_budget_is_deterministic():
 
 # --------------------------------------------------------------------------- determinism
 
-_SCRIPT = """
-import json, sys
-sys.path.insert(0, {root!r})
-sys.path.insert(0, {tests!r})
-from test_layout import mlp_graph, seed_graph
+# The drawings of two graphs as JSON: run here and in fresh interpreters of other hash seeds.
+# They get the graph builders' own source, not this module (whose pytest and hypothesis
+# imports were ~40% of each interpreter's start).
+_DRAWINGS = """
+import json
+import networkx as nx
 from graphviz_core.layout import layout
-out = []
-for g in (seed_graph(), mlp_graph(3, [4, 4], 1)):
-    pos = layout(g)
-    out.append({{"pos": sorted((n, list(p)) for n, p in pos.items()),
-                "points": [[u, v, k, [list(p) for p in d["points"]]]
-                           for u, v, k, d in g.edges(keys=True, data=True)]}})
-print(json.dumps(out))
+{builders}
+def drawings():
+    out = []
+    for g in (seed_graph(), mlp_graph(3, [4, 4], 1)):
+        pos = layout(g)
+        out.append({{"pos": sorted((n, list(p)) for n, p in pos.items()),
+                    "points": [[u, v, k, [list(p) for p in d["points"]]]
+                               for u, v, k, d in g.edges(keys=True, data=True)]}})
+    return json.dumps(out)
 """
 
 
 def test_deterministic_across_processes():
-    script = _SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests"))
-    outputs = []
-    for seed in ("0", "1", "12345"):
+    import inspect
+
+    code = _DRAWINGS.format(builders="\n".join(inspect.getsource(f)
+                                               for f in (_add, seed_graph, mlp_graph)))
+    here: dict = {}
+    exec(compile(code, "<drawings>", "exec"), here)
+    outputs = [here["drawings"]()]  # this process's hash seed, and two fixed others
+    for seed in ("0", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
         result = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", code + "\nprint(drawings())"], cwd=ROOT, env=env,
+            capture_output=True, text=True, check=True
         )
-        outputs.append(result.stdout)
+        outputs.append(result.stdout.strip())
     assert json.loads(outputs[0])  # non-empty, valid JSON
     assert outputs[0] == outputs[1] == outputs[2]
 

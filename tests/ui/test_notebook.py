@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
 EXPLORER_CELLS = 3  # the seed, the micrograd neuron, the PyTorch expression
 SEED = "(w*x + b - y)**2"
+# a fresh kernel running every cell: 210 s of wall at load 25, over 300 s at load 33
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,8 @@ def seed_of(found: list[dict]) -> dict:
 @pytest.mark.browser
 def test_exported_notebook_slider_moves_its_own_explorer_only_and_keys_drive_the_one_clicked(exported, page):
     # one page for both: a slider dragged (no explorer chosen by it), then the keys
-    page.goto(exported.as_uri())
+    # the file inlines BokehJS and Panel (~7 MB): its "load" took over 30 s at load 25
+    page.goto(exported.as_uri(), timeout=120_000)
     page.wait_for_function(f"() => ({EXPLORERS})().length === {EXPLORER_CELLS}", timeout=60_000)
     check_a_slider_moves_its_own_explorer_only(page)
     check_keys_drive_the_explorer_last_clicked(page)
