@@ -30,7 +30,10 @@ from components.scene import to_json
 from graphviz_core import ExpressionError, parse
 from graphviz_core.expression import FUNCTIONS, LIMITS
 
-BOUND = 0.5      # seconds per parse call, asserted
+BOUND = 0.5      # seconds of CPU per parse call, asserted
+# CPU time, not wall time: a loaded machine stalls a call for as long as it likes, but cannot
+# make it compute more (a 1 ms parse read 0.52 s of wall in a CI run at load 30)
+_clock = time.thread_time
 TARGET = 0.050   # seconds per rejection, the goal (reported)
 MEGABYTE = "x" * (1 << 20)
 
@@ -42,8 +45,8 @@ _timings: dict[str, list[float]] = {}
 def check(source, family: str) -> None:
     """Parse ``source``: accepted, or an ExpressionError; timed. Accepted ones are built too.
 
-    A call slower than the target is timed twice more and the best time counts: a slow
-    input is slow every time, a GC pause or a core busy with another job is not.
+    Timed in CPU time; a call slower than the target is timed twice more and the best time
+    counts: a slow input is slow every time, a GC pause is not.
     """
     expression, elapsed = _timed_parse(source)
     if elapsed > TARGET:
@@ -60,15 +63,15 @@ def check(source, family: str) -> None:
 
 
 def _timed_parse(source):
-    start = time.perf_counter()
+    start = _clock()
     try:
         expression = parse(source)
     except ExpressionError as e:
-        elapsed = time.perf_counter() - start
+        elapsed = _clock() - start
         assert isinstance(e.message, str) and e.message
         assert e.position is None or 0 <= e.position <= max(len(source), LIMITS["length"])
         return None, elapsed
-    return expression, time.perf_counter() - start
+    return expression, _clock() - start
 
 
 def _report(family: str, minimum: int) -> None:
@@ -256,19 +259,19 @@ def test_fuzz_total_inputs_and_rejection_time():
                                     "-" * 1999 + "x", "x**-" + "-" * 1990 + "x", MEGABYTE,
                                     "x\x00", "__import__('os')", "x.__class__", "lambda: 0"])
 def test_named_attacks_are_refused_quickly(attack):
-    start = time.perf_counter()
+    start = _clock()
     with pytest.raises(ExpressionError):
         parse(attack)
-    assert time.perf_counter() - start < BOUND
+    assert _clock() - start < BOUND
 
 
 # --- the server-side cap on length -------------------------------------------------------------
 
 def test_model_refuses_a_megabyte_and_keeps_working():
     model = ExplorerModel(expression="w*x")
-    start = time.perf_counter()
+    start = time.process_time()  # (every thread of the process: the model may use others)
     model.set_expression(MEGABYTE)
-    assert time.perf_counter() - start < BOUND
+    assert time.process_time() - start < BOUND
     assert "too long" in model.error
     assert [model.graph.nodes[n]["text"] for n in model.graph] == ["w", "x", "L = w * x"]
     model.set_expression("w*x + 1")
