@@ -59,8 +59,12 @@ async def oversized(base: str, n: int) -> str:
     closed = 0
     for _ in range(n):
         page = await Page.open(base)
-        await page.send("PATCH-DOC", json.dumps(page.change(page.sliders["w"], "value_throttled",
-                                                            [0.5] * 250_000)))  # ~1 MB
+        try:
+            await page.send("PATCH-DOC", json.dumps(page.change(page.sliders["w"], "value_throttled",
+                                                                [0.5] * 250_000)))  # ~1 MB
+        except WebSocketClosedError:  # closed by the server while the message was being written
+            closed += 1
+            continue
         try:
             await asyncio.wait_for(page.closed.wait(), 10)
             closed += 1
