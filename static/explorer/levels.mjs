@@ -48,7 +48,10 @@ export function pickLevel(view, data, obj) {
     entry.pending = null
     if (obj.active !== index) return
     const back = view.levelShown ?? data.levels.findIndex((e) => !e.url)
-    const why = fill(data.failed, { level, error: String(error && error.message || error) })
+    // the browser's own words for the failure ("Failed to fetch") are in its language, not the
+    // page's: the console has them, the note says it in the page's words
+    console.warn(`level ${level}: ${String(error && error.message || error)}`)
+    const why = fill(data.failed, { level })
     if (back < 0 || back === index) return writeNote(view, why)
     view.levelFailure = why  // said above the note of the level shown, once it is back
     obj.active = back  // its own callback draws that level again (shown)

@@ -201,7 +201,7 @@ def test_the_explorer_page_replays_slider_changes_with_no_server(site, browser):
                                arg=["bpx-groups", loading], timeout=10_000)
         assert len(held) == 1 and js(page, "t.scene().nodes.id.length") == drawn
         held[0].abort()
-        failed = ui("en")["level_failed"].split("(")[0].format(level="Layers")
+        failed = ui("en")["level_failed"].format(level="Layers")
         page.wait_for_function("(w) => window.__bpxt.all('panel.models.markup.HTML', (m) =>"
                                " (m.css_classes || []).includes('bpx-groups'))[0].text.startsWith(w)",
                                arg=failed, timeout=10_000)
