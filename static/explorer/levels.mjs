@@ -11,17 +11,13 @@
 // puts the switch back at the level shown and the note says why (a next pick tries again).
 
 import { modelWithClass } from "./bokeh.mjs"
-import { escape } from "./words.mjs"
+import { escape, fill } from "./words.mjs"
 
 const NOTE_CLASS = "bpx-groups"  // the level bar's note (components/explorer.py GroupBar)
 
 function writeNote(view, html) {
   const note = view.args.meta && modelWithClass(view.args.meta.document, NOTE_CLASS)
   if (note) note.setv({ text: escape(html) })
-}
-
-function fill(words, fields) {
-  return words.replace(/\{(\w+)\}/g, (all, key) => key in fields ? escape(fields[key]) : all)
 }
 
 // the switch's click (obj: the switch, data: the player's args of Explorer._offline)
@@ -33,7 +29,7 @@ export function pickLevel(view, data, obj) {
   if (!entry.url) return shown(view, index, entry)
   if (entry.drawing) return shown(view, index, entry.drawing)
   const level = (obj.labels || [])[index] || ""
-  writeNote(view, fill(data.loading, { level }))
+  writeNote(view, fill(data.loading, { level: escape(level) }))  // (the note is HTML)
   if (!entry.pending) {
     entry.pending = fetch(entry.url).then((r) => {
       if (!r.ok) throw new Error(`HTTP ${r.status}`)
@@ -51,7 +47,7 @@ export function pickLevel(view, data, obj) {
     // the browser's own words for the failure ("Failed to fetch") are in its language, not the
     // page's: the console has them, the note says it in the page's words
     console.warn(`level ${level}: ${String(error && error.message || error)}`)
-    const why = fill(data.failed, { level })
+    const why = fill(data.failed, { level: escape(level) })
     if (back < 0 || back === index) return writeNote(view, why)
     view.levelFailure = why  // said above the note of the level shown, once it is back
     obj.active = back  // its own callback draws that level again (shown)
